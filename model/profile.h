@@ -1,0 +1,137 @@
+// Kernel-release profiles: every place where Linux releases differ in loop
+// semantics is one named switch here, never an `if version` in the model.
+// The values and their sources are in ../shared/spec/loop-semantics.md §7 and
+// docs/profiles.md; where a real kernel contradicted the spec, docs/spec-notes.md
+// says so.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+
+namespace loopcheck::model {
+
+// How "can this device do direct I/O" is decided.
+enum class DioRule : uint8_t {
+  // 6.1 / 6.12: backing file must support O_DIRECT; if the filesystem has a block
+  // device, loop's logical block size >= its logical block size and the offset
+  // is a multiple of it. No block device (tmpfs): only O_DIRECT support matters.
+  BackingBdev,
+  // 6.15+ (6.18): min-DIO alignment = statx dio_offset_align, else the fs block
+  // device's logical block size, else 512; lbs >= it and offset % it == 0.
+  MinDioAlign,
+};
+
+struct Profile {
+  std::string_view name;
+
+  // 18048c1af783 (6.11): LOOP_CLR_FD with the caller as sole opener moves to a
+  // long-lived Rundown state torn down at last close; open() in Rundown/Deleting
+  // fails with ENXIO. Off: 6.1 tears down synchronously inside the ioctl.
+  bool deferred_detach;
+
+  // f5c84eff634b (6.15, stable 6.12.29): SET_FD/CONFIGURE/CHANGE_FD reject a
+  // backing file without read_iter (or write_iter when opened for write) with
+  // EINVAL before the state check (so a directory on a Bound device is EINVAL).
+  bool rw_iter_sanity_check;
+
+  // 6.1: LOOP_CONFIGURE validates block_size right after the flags check, before
+  // the key-size/crypt/overflow checks, and touches nothing on failure. 6.11+:
+  // block size is validated last by the block layer, after the ro bit was set.
+  bool configure_block_size_early;
+
+  // Bits of the LOOP_SET_BLOCK_SIZE / loop_config.block_size argument that reach
+  // validation: 64 = the whole unsigned long (6.1), 32 (6.12.2+, 6.18).
+  uint8_t block_size_arg_bits;
+
+  // 6.11+: block size 0 means "the default" and succeeds; 6.1: EINVAL.
+  bool block_size_zero_is_default;
+
+  // 7e49538288e5 (6.17, stable 6.12.43): LOOP_SET_BLOCK_SIZE claims the device
+  // and fails with EBUSY if someone else holds it exclusively.
+  bool block_size_exclusive_check;
+
+  // 47dd67532303 (6.15): block sizes up to 64 KiB when THP is configured; else
+  // the page size is the maximum.
+  bool large_block_sizes;
+
+  DioRule dio_rule;
+
+  // 6.1 / 6.12: LOOP_SET_BLOCK_SIZE and LOOP_CHANGE_FD re-evaluate DIO with the
+  // backing file's O_DIRECT as the request, so they can turn DIO on. 6.18: only off.
+  bool dio_reenabled_by_reconfigure;
+
+  // f2fed441c69b (6.15, stable 6.12.25): buffered reads of a region at or past the
+  // backing EOF fail with EIO. Off: short reads are zero-filled (6.1).
+  bool read_past_backing_eof_is_eio;
+
+  // fallocate EOPNOTSUPP clears the discard limit (5f75e081ab5c, 6.10).
+  bool discard_disabled_on_eopnotsupp;
+
+  // 6.1: dirty pages of the loop device's page cache that were not written back
+  // before a synchronous LOOP_CLR_FD teardown are lost (written to a device of
+  // capacity 0 at last close). 6.11+: teardown happens in release, after the
+  // block layer flushed the mapping, so they reach the backing file.
+  bool dirty_pages_lost_on_sync_detach;
+};
+
+inline constexpr Profile kLinux61{
+    .name = "linux-6.1",
+    .deferred_detach = false,
+    .rw_iter_sanity_check = false,
+    .configure_block_size_early = true,
+    .block_size_arg_bits = 64,
+    .block_size_zero_is_default = false,
+    .block_size_exclusive_check = false,
+    .large_block_sizes = false,
+    .dio_rule = DioRule::BackingBdev,
+    .dio_reenabled_by_reconfigure = true,
+    .read_past_backing_eof_is_eio = false,
+    .discard_disabled_on_eopnotsupp = false,
+    .dirty_pages_lost_on_sync_detach = true,
+};
+
+inline constexpr Profile kLinux612{
+    .name = "linux-6.12",
+    .deferred_detach = true,
+    .rw_iter_sanity_check = true,
+    .configure_block_size_early = false,
+    .block_size_arg_bits = 32,
+    .block_size_zero_is_default = true,
+    .block_size_exclusive_check = true,
+    .large_block_sizes = false,
+    .dio_rule = DioRule::BackingBdev,
+    .dio_reenabled_by_reconfigure = true,
+    .read_past_backing_eof_is_eio = true,
+    .discard_disabled_on_eopnotsupp = true,
+    .dirty_pages_lost_on_sync_detach = false,
+};
+
+inline constexpr Profile kLinux618{
+    .name = "linux-6.18",
+    .deferred_detach = true,
+    .rw_iter_sanity_check = true,
+    .configure_block_size_early = false,
+    .block_size_arg_bits = 32,
+    .block_size_zero_is_default = true,
+    .block_size_exclusive_check = true,
+    .large_block_sizes = true,
+    .dio_rule = DioRule::MinDioAlign,
+    .dio_reenabled_by_reconfigure = false,
+    .read_past_backing_eof_is_eio = true,
+    .discard_disabled_on_eopnotsupp = true,
+    .dirty_pages_lost_on_sync_detach = false,
+};
+
+inline constexpr const Profile* kProfiles[] = {&kLinux61, &kLinux612, &kLinux618};
+inline constexpr const Profile& kDefaultProfile = kLinux618;
+
+// nullptr when `name` is not a known profile.
+const Profile* find_profile(std::string_view name);
+
+// The profile for a kernel release string such as "6.1.0-56-cloud-amd64",
+// "6.12.117+deb12-cloud-amd64" or "6.18.44-fc-v669"; nullopt when none fits.
+const Profile* profile_for_release(std::string_view release);
+
+}  // namespace loopcheck::model

@@ -1,0 +1,337 @@
+// The trace representation every part of loopcheck shares (parser, printer, model,
+// targets, explorer, fuzzer, minimizer, reproducer writer).
+//
+// A Trace is plain data: header facts, sandbox objects, and a list of Statements,
+// each an Op with an optional variable binding and an optional Expectation.
+// Variables are resolved to slot numbers at parse time, so an Op never carries a
+// name; targets only ever see Ops whose Values are all literals (see bind_op in
+// trace/bind.h), which keeps every target ignorant of variables.
+//
+// Everything here is a value type with fixed-size members: an Op can be copied
+// into a fuzzer buffer or a state-space queue without touching the heap.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace loopcheck {
+
+// ---- bounds (explicit, asserted by the validator) -------------------------------
+inline constexpr int kMaxVars = 64;         // distinct variables in one trace
+inline constexpr int kMaxObjects = 16;      // file/dir declarations in one trace
+inline constexpr int kNameSize = 64;        // LO_NAME_SIZE
+inline constexpr int kMaxAlternatives = 4;  // `=> A | B | C | D`
+inline constexpr int kMaxDataSegments = 8;  // segments in a data descriptor
+inline constexpr uint64_t kMaxIoLength = 64ull << 20;  // one pread/pwrite
+inline constexpr int kMaxTextSize = 128;    // a sysfs value
+
+// ---- values ----------------------------------------------------------------------
+// A number written in the trace, or a reference to a variable bound earlier.
+// Literals are stored as the 64-bit two's-complement pattern the ABI would see;
+// `negative` records that the text had a minus sign so the printer round-trips.
+struct Value {
+  enum class Kind : uint8_t { Literal, Var };
+  Kind kind = Kind::Literal;
+  uint8_t var = 0;       // slot, when kind == Var
+  bool negative = false;  // printed as -N
+  uint64_t lit = 0;
+
+  static constexpr Value literal(uint64_t v) { return Value{Kind::Literal, 0, false, v}; }
+  static constexpr Value signed_literal(int64_t v) {
+    return Value{Kind::Literal, 0, v < 0, static_cast<uint64_t>(v)};
+  }
+  static constexpr Value variable(uint8_t slot) { return Value{Kind::Var, slot, false, 0}; }
+  bool is_literal() const { return kind == Kind::Literal; }
+  int64_t as_signed() const { return static_cast<int64_t>(lit); }
+  friend bool operator==(const Value&, const Value&) = default;
+};
+
+// ---- operations -----------------------------------------------------------------
+enum class OpKind : uint8_t { Open, Close, Ioctl, Pread, Pwrite, Fsync, Truncate, Sysfs };
+
+// What `open` opens.
+enum class Node : uint8_t { LoopControl, Loop, File, Dir };
+
+enum class Access : uint8_t { Ro, Wo, Rw };
+
+// Open flags beyond the access mode; a bit set.
+enum OpenFlag : uint8_t {
+  kOpenExcl = 1 << 0,
+  kOpenDirect = 1 << 1,
+  kOpenSync = 1 << 2,
+  kOpenNonblock = 1 << 3,
+};
+
+// Ioctl requests the language names. Numbers are in trace/names.cpp.
+enum class Req : uint8_t {
+  LoopSetFd,
+  LoopClrFd,
+  LoopSetStatus,
+  LoopGetStatus,
+  LoopSetStatus64,
+  LoopGetStatus64,
+  LoopChangeFd,
+  LoopSetCapacity,
+  LoopSetDirectIo,
+  LoopSetBlockSize,
+  LoopConfigure,
+  LoopCtlAdd,
+  LoopCtlRemove,
+  LoopCtlGetFree,
+  BlkGetSize64,
+  BlkGetSize,
+  BlkSszGet,
+  BlkBszGet,
+  BlkPbszGet,
+  BlkRoGet,
+  BlkRoSet,
+  BlkFlsBuf,
+  Unknown,  // any other request number, kept in Op::raw_req
+};
+inline constexpr int kReqCount = static_cast<int>(Req::Unknown) + 1;
+
+// Fields of struct loop_info64 / loop_info / loop_config a trace may set or expect.
+// `Fd` and `BlockSize` exist only in loop_config; `Name` is lo_file_name (lo_name).
+enum class Field : uint8_t {
+  Fd,
+  BlockSize,
+  Offset,
+  Sizelimit,
+  Number,
+  EncryptType,
+  EncryptKeySize,
+  Flags,
+  Device,
+  Inode,
+  Rdevice,
+  Name,
+};
+inline constexpr int kFieldCount = static_cast<int>(Field::Name) + 1;
+inline constexpr uint16_t field_bit(Field f) { return uint16_t(1u << static_cast<int>(f)); }
+
+// LO_FLAGS_* values (uapi).
+enum LoFlag : uint32_t {
+  kLoReadOnly = 1,
+  kLoAutoclear = 4,
+  kLoPartscan = 8,
+  kLoDirectIo = 16,
+};
+
+// A fixed-size, NUL-padded byte string (lo_file_name and friends).
+struct Name64 {
+  std::array<char, kNameSize> bytes{};
+  uint8_t len = 0;  // bytes used (may be 64: then not NUL-terminated in the struct)
+  std::string_view view() const { return {bytes.data(), len}; }
+  friend bool operator==(const Name64&, const Name64&) = default;
+};
+
+// A braced struct argument or a struct expectation: which fields are present and
+// their values. Unset fields of an argument are zero (as the contract says).
+struct StructFields {
+  uint16_t present = 0;  // field_bit() set
+  std::array<Value, kFieldCount> value{};
+  Name64 name;
+  bool has(Field f) const { return (present & field_bit(f)) != 0; }
+  uint64_t get(Field f) const { return has(f) ? value[static_cast<int>(f)].lit : 0; }
+  void set(Field f, Value v) {
+    present |= field_bit(f);
+    value[static_cast<int>(f)] = v;
+  }
+  friend bool operator==(const StructFields&, const StructFields&) = default;
+};
+
+enum class ArgKind : uint8_t { None, Number, Struct, Null };
+
+// sysfs attributes of /sys/block/loopN the language can read.
+enum class SysAttr : uint8_t {
+  Size,
+  Ro,
+  LoopBackingFile,
+  LoopOffset,
+  LoopSizelimit,
+  LoopAutoclear,
+  LoopPartscan,
+  LoopDio,
+  QueueLogicalBlockSize,
+  QueuePhysicalBlockSize,
+  QueueMinimumIoSize,
+};
+inline constexpr int kSysAttrCount = static_cast<int>(SysAttr::QueueMinimumIoSize) + 1;
+
+// One operation. A flat struct (not a variant) so that it is trivially copyable,
+// comparable and cheap to mutate field by field in the fuzzer.
+struct Op {
+  OpKind kind = OpKind::Close;
+
+  // Open: what to open. `subject` is the loop index for Node::Loop, unused else.
+  Node node = Node::LoopControl;
+  uint8_t object = 0;  // file/dir declaration index for Node::File / Node::Dir, Truncate
+  Access access = Access::Rw;
+  uint8_t open_flags = 0;  // OpenFlag bits
+
+  // The fd operated on (Close, Ioctl, Pread, Pwrite, Fsync) or the loop index
+  // (Open of Node::Loop, Sysfs).
+  Value subject{};
+
+  // Ioctl.
+  Req req = Req::Unknown;
+  uint64_t raw_req = 0;  // the request number when req == Req::Unknown
+  ArgKind arg_kind = ArgKind::None;
+  Value arg{};          // ArgKind::Number
+  StructFields fields;  // ArgKind::Struct
+
+  // Pread / Pwrite / Truncate.
+  Value offset{};       // I/O offset, or new size for Truncate
+  uint64_t length = 0;  // I/O length
+  uint32_t seed = 0;    // Pwrite pattern seed
+
+  // Sysfs.
+  SysAttr attr = SysAttr::Size;
+
+  friend bool operator==(const Op&, const Op&) = default;
+};
+
+// ---- outcomes ---------------------------------------------------------------------
+// What bytes a read returned, described rather than stored: runs of zeros, of a
+// fill byte, or of a pwrite pattern starting at a given index. A target that
+// returns real bytes is compared by materialising this description (trace/data.h).
+struct DataSegment {
+  enum class Kind : uint8_t { Zero, Fill, Pattern };
+  Kind kind = Kind::Zero;
+  uint8_t fill = 0;
+  uint32_t seed = 0;
+  uint64_t index = 0;   // first pattern index of this run
+  uint64_t length = 0;  // bytes; the last segment of an expectation may be 0 = "the rest"
+  friend bool operator==(const DataSegment&, const DataSegment&) = default;
+};
+
+struct DataDesc {
+  uint8_t count = 0;
+  std::array<DataSegment, kMaxDataSegments> seg{};
+  friend bool operator==(const DataDesc&, const DataDesc&) = default;
+};
+
+// What a GET_STATUS returned (loop_info64 or the legacy loop_info, widened).
+struct StatusInfo {
+  uint64_t device = 0, inode = 0, rdevice = 0;
+  uint64_t offset = 0, sizelimit = 0;
+  uint32_t number = 0, encrypt_type = 0, encrypt_key_size = 0, flags = 0;
+  Name64 name;
+  friend bool operator==(const StatusInfo&, const StatusInfo&) = default;
+};
+
+// How a returned number must be compared across targets. Fds, device indices,
+// dev_t and inode numbers differ between machines and are compared up to a
+// consistent renaming (trace-format.md, "Results that cannot be compared literally").
+enum class ValueRole : uint8_t { Plain, Fd, DevIndex };
+
+struct Outcome {
+  enum class Kind : uint8_t { Value, Error, Status, Data, Text, Skipped };
+  Kind kind = Kind::Value;
+  ValueRole role = ValueRole::Plain;
+  int32_t err = 0;     // errno for Kind::Error
+  int64_t value = 0;   // return value (Value, Data: bytes transferred, Status: 0)
+  StatusInfo status;   // Kind::Status
+  DataDesc data;       // Kind::Data (model only; real targets fill `digest`)
+  bool data_known = true;  // false: the model cannot predict the bytes (stale cache)
+  uint64_t digest = 0;     // xxh64 of the bytes read, when a target read real bytes
+  std::array<char, kMaxTextSize> text{};  // Kind::Text (sysfs), NUL-terminated
+  uint8_t text_len = 0;
+
+  static Outcome ok(int64_t v, ValueRole r = ValueRole::Plain) {
+    Outcome o;
+    o.kind = Kind::Value;
+    o.value = v;
+    o.role = r;
+    return o;
+  }
+  static Outcome error(int e) {
+    Outcome o;
+    o.kind = Kind::Error;
+    o.err = e;
+    return o;
+  }
+  static Outcome skipped() {
+    Outcome o;
+    o.kind = Kind::Skipped;
+    return o;
+  }
+  std::string_view text_view() const { return {text.data(), text_len}; }
+  void set_text(std::string_view s);
+};
+
+// ---- expectations ------------------------------------------------------------------
+struct ExpectAlt {
+  enum class Kind : uint8_t { Value, Errno, Status, Data, Text };
+  Kind kind = Kind::Value;
+  int64_t value = 0;      // Value, Data (byte count)
+  int32_t err = 0;        // Errno
+  StructFields fields;    // Status: only listed fields are checked
+  bool has_data = false;  // Data: `data=` given
+  DataDesc data;
+  std::string text;  // Text
+  friend bool operator==(const ExpectAlt&, const ExpectAlt&) = default;
+};
+
+struct Expectation {
+  uint8_t count = 0;  // 0 = no written expectation
+  std::array<ExpectAlt, kMaxAlternatives> alt{};
+  friend bool operator==(const Expectation&, const Expectation&) = default;
+};
+
+// ---- statements and traces -------------------------------------------------------------
+struct SourcePos {
+  uint32_t line = 0, col = 0;
+  friend bool operator==(const SourcePos&, const SourcePos&) = default;
+};
+
+struct Statement {
+  SourcePos pos;
+  int16_t bind = -1;  // variable slot bound by this statement, or -1
+  Op op;
+  Expectation expect;
+};
+
+struct ObjectDecl {
+  enum class Kind : uint8_t { File, Dir };
+  Kind kind = Kind::File;
+  std::string name;
+  uint64_t size = 0;
+  uint8_t fill = 0;
+  SourcePos pos;
+  friend bool operator==(const ObjectDecl&, const ObjectDecl&) = default;
+};
+
+enum class EnvKey : uint8_t { Precreated, CapSysAdmin, DioAlign, BdevBlockSize, Thp, MaxPart };
+inline constexpr int kEnvKeyCount = static_cast<int>(EnvKey::MaxPart) + 1;
+
+// Environment facts (`@env`). Never guessed by the model: a target reports what
+// it has, and a trace may pin them.
+struct Env {
+  uint32_t precreated = 8;    // loop devices that exist at start (max_loop)
+  bool cap_sys_admin = true;  // the caller has CAP_SYS_ADMIN
+  // The backing filesystem's direct-I/O facts: minimum DIO offset alignment
+  // (statx dio_offset_align; 0 = the filesystem cannot do O_DIRECT) and the
+  // logical block size of the filesystem's block device (0 = it has none, tmpfs).
+  uint32_t dio_align = 512;
+  uint32_t bdev_block_size = 512;
+  bool thp = true;  // CONFIG_TRANSPARENT_HUGEPAGE: 6.15+ allows block sizes to 64 KiB
+  uint32_t max_part = 0;
+  friend bool operator==(const Env&, const Env&) = default;
+};
+
+struct Trace {
+  std::string source;  // file name for messages
+  int version = 1;
+  std::string profile;  // empty: not given
+  Env env;
+  uint16_t env_given = 0;  // bit (1 << EnvKey) per @env key written (for printing)
+  std::vector<ObjectDecl> objects;
+  std::vector<std::string> vars;  // slot -> name
+  std::vector<Statement> stmts;
+};
+
+}  // namespace loopcheck
