@@ -237,6 +237,10 @@ struct Outcome {
   StatusInfo status;   // Kind::Status
   DataDesc data;       // Kind::Data (model only; real targets fill `digest`)
   bool data_known = true;  // false: the model cannot predict the bytes (stale cache)
+  // The model's envelope: where the kernel's result depends on things a trace does
+  // not control (readahead, writeback timing), the model may also accept this errno
+  // in place of its main outcome. 0 = no alternative.
+  int32_t also_err = 0;
   uint64_t digest = 0;     // xxh64 of the bytes read, when a target read real bytes
   std::array<char, kMaxTextSize> text{};  // Kind::Text (sysfs), NUL-terminated
   uint8_t text_len = 0;
