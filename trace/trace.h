@@ -198,13 +198,17 @@ struct Op {
 // What bytes a read returned, described rather than stored: runs of zeros, of a
 // fill byte, or of a pwrite pattern starting at a given index. A target that
 // returns real bytes is compared by materialising this description (trace/data.h).
+// Kind::Bytes is a run that is none of the others (what describe_bytes gives for
+// arbitrary content): only its XXH3-64 digest is kept, so it can be compared but
+// not reproduced (materialize writes zeros for it).
 struct DataSegment {
-  enum class Kind : uint8_t { Zero, Fill, Pattern };
+  enum class Kind : uint8_t { Zero, Fill, Pattern, Bytes };
   Kind kind = Kind::Zero;
   uint8_t fill = 0;
   uint32_t seed = 0;
   uint64_t index = 0;   // first pattern index of this run
   uint64_t length = 0;  // bytes; the last segment of an expectation may be 0 = "the rest"
+  uint64_t digest = 0;  // Kind::Bytes: XXH3-64 of the run's bytes
   friend bool operator==(const DataSegment&, const DataSegment&) = default;
 };
 
