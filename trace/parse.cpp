@@ -1,0 +1,1088 @@
+// The trace parser. The language is line-oriented, so the input is cut into
+// lines, each line into tokens, and each line parsed on its own: an error
+// abandons only the rest of its line, which lets one run report many errors.
+#include "trace/parse.h"
+
+#include <cassert>
+#include <limits>
+#include <map>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "trace/names.h"
+
+namespace loopcheck {
+
+std::string ParseError::format() const {
+  return fmt::format("{}:{}:{}: {}", source, line, col, message);
+}
+
+namespace {
+
+// ---- tokens ----------------------------------------------------------------------------
+enum class Tok : uint8_t {
+  Word,       // identifiers, ioctl/errno/flag names, sysfs paths, `loop-control`, profiles
+  Number,     // -?[0-9][A-Za-z0-9_]*, checked when converted
+  String,     // "..." (decoded into Token::str)
+  Directive,  // @trace, @profile, @env
+  Equals,
+  Arrow,  // =>
+  Pipe,
+  LBrace,
+  RBrace,
+  Comma,
+  Colon,
+  At,
+  Star,
+  End,  // end of line
+};
+
+struct Token {
+  Tok kind = Tok::End;
+  std::string_view text;
+  uint32_t col = 0;
+  std::string str;  // Tok::String: the decoded bytes
+};
+
+bool is_word_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_word_char(char c) {
+  return is_word_start(c) || is_digit(c) || c == '.' || c == '-' || c == '/';
+}
+bool is_alnum(char c) { return is_word_start(c) || is_digit(c); }
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string describe_char(char c) {
+  auto u = static_cast<unsigned char>(c);
+  if (u >= 0x21 && u < 0x7f) return fmt::format("'{}'", c);
+  return fmt::format("byte 0x{:02x}", u);
+}
+
+// Variable and object names: the contract's identifier rule.
+bool is_identifier(std::string_view s) {
+  if (s.empty() || !((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_')) return false;
+  for (char c : s)
+    if (!((c >= 'a' && c <= 'z') || is_digit(c) || c == '_')) return false;
+  return true;
+}
+
+// Words that start statements or name paths; a variable spelled like one would
+// make lines ambiguous to a reader, so they are reserved.
+bool is_reserved(std::string_view s) {
+  static constexpr std::string_view kReserved[] = {"open",  "close",    "ioctl", "pread", "pwrite",
+                                                   "fsync", "truncate", "sysfs", "file",  "dir",
+                                                   "null"};
+  for (auto r : kReserved)
+    if (r == s) return true;
+  return false;
+}
+
+// ---- numbers ----------------------------------------------------------------------------
+struct Number {
+  bool negative = false;
+  uint64_t magnitude = 0;
+};
+
+// Ranges are those of the ABI type the number ends up in.
+struct Range {
+  const char* type;   // shown in messages
+  bool allow_negative;
+  uint64_t neg_max;   // largest magnitude allowed with a minus sign
+  uint64_t pos_max;
+};
+constexpr uint64_t kU64Max = std::numeric_limits<uint64_t>::max();
+constexpr Range kU8{"a byte (0..255)", false, 0, 0xff};
+constexpr Range kU32{"a u32", false, 0, 0xffffffffull};
+constexpr Range kI32{"an int", true, 0x80000000ull, 0x7fffffffull};
+constexpr Range kU64{"a u64", false, 0, kU64Max};
+constexpr Range kI64{"an int64 (loff_t)", true, 0x8000000000000000ull, 0x7fffffffffffffffull};
+constexpr Range kULong{"an unsigned long (negative numbers are two's complement)", true,
+                       0x8000000000000000ull, kU64Max};
+constexpr Range kIndex{"a loop device index (0..2147483647)", false, 0, 0x7fffffffull};
+constexpr Range kSize{"a size (0..2^63-1)", false, 0, 0x7fffffffffffffffull};
+constexpr Range kIoLen{"an I/O length (at most 64M)", false, 0, kMaxIoLength};
+constexpr Range kRunLen{"a run length (1..64M)", false, 0, kMaxIoLength};
+
+// ---- the parser ---------------------------------------------------------------------------
+class Parser {
+ public:
+  Parser(std::string_view text, std::string_view source) : text_(text), source_(source) {
+    result_.trace.source = std::string(source);
+  }
+
+  ParseResult run() {
+    size_t start = 0;
+    uint32_t line_no = 0;
+    while (start <= text_.size() && errors_left()) {
+      size_t nl = text_.find('\n', start);
+      size_t end = nl == std::string_view::npos ? text_.size() : nl;
+      ++line_no;
+      line_ = line_no;
+      parse_line(text_.substr(start, end - start));
+      if (nl == std::string_view::npos) break;
+      start = nl + 1;
+    }
+    if (!seen_any_ && errors_left())
+      error_at(1, 1, "empty trace: the first statement must be `@trace 1`");
+    return std::move(result_);
+  }
+
+ private:
+  std::string_view text_;
+  std::string_view source_;
+  ParseResult result_;
+  uint32_t line_ = 0;
+  std::vector<Token> toks_;
+  size_t pos_ = 0;
+  uint32_t end_col_ = 1;
+  bool seen_any_ = false;     // a non-blank line was seen
+  bool body_started_ = false;  // an object or statement was seen
+  bool profile_given_ = false;
+  std::map<std::string, uint8_t, std::less<>> var_slots_;
+
+  Trace& trace() { return result_.trace; }
+  bool errors_left() const { return result_.errors.size() < kMaxParseErrors; }
+
+  void error_at(uint32_t line, uint32_t col, std::string message) {
+    if (!errors_left()) return;
+    result_.errors.push_back(ParseError{std::string(source_), line, col, std::move(message)});
+  }
+  bool fail(const Token& t, std::string message) {
+    error_at(line_, t.col, std::move(message));
+    return false;
+  }
+
+  // ---- lexing one line ----
+  bool lex(std::string_view line) {
+    toks_.clear();
+    pos_ = 0;
+    size_t i = 0;
+    auto col_of = [](size_t idx) { return static_cast<uint32_t>(idx + 1); };
+    while (i < line.size()) {
+      char c = line[i];
+      if (c == ' ' || c == '\t' || c == '\r') {
+        ++i;
+        continue;
+      }
+      if (c == '#') break;
+      Token t;
+      t.col = col_of(i);
+      size_t begin = i;
+      if (is_word_start(c)) {
+        while (i < line.size() && is_word_char(line[i])) ++i;
+        t.kind = Tok::Word;
+      } else if (is_digit(c) || (c == '-' && i + 1 < line.size() && is_digit(line[i + 1]))) {
+        ++i;
+        while (i < line.size() && is_alnum(line[i])) ++i;
+        t.kind = Tok::Number;
+      } else if (c == '@' && i + 1 < line.size() && is_word_start(line[i + 1])) {
+        ++i;
+        while (i < line.size() && is_word_char(line[i])) ++i;
+        t.kind = Tok::Directive;
+      } else if (c == '"') {
+        if (!lex_string(line, i, t)) return false;
+        t.kind = Tok::String;
+      } else if (c == '=' && i + 1 < line.size() && line[i + 1] == '>') {
+        i += 2;
+        t.kind = Tok::Arrow;
+      } else {
+        ++i;
+        switch (c) {
+          case '=': t.kind = Tok::Equals; break;
+          case '|': t.kind = Tok::Pipe; break;
+          case '{': t.kind = Tok::LBrace; break;
+          case '}': t.kind = Tok::RBrace; break;
+          case ',': t.kind = Tok::Comma; break;
+          case ':': t.kind = Tok::Colon; break;
+          case '@': t.kind = Tok::At; break;
+          case '*': t.kind = Tok::Star; break;
+          default:
+            error_at(line_, t.col, fmt::format("unexpected character {}", describe_char(c)));
+            return false;
+        }
+      }
+      t.text = line.substr(begin, i - begin);
+      toks_.push_back(std::move(t));
+    }
+    // Trailing whitespace/comments do not move the end column past the content.
+    end_col_ = static_cast<uint32_t>(line.size() + 1);
+    Token end;
+    end.kind = Tok::End;
+    end.col = end_col_;
+    toks_.push_back(end);
+    return true;
+  }
+
+  bool lex_string(std::string_view line, size_t& i, Token& t) {
+    size_t open = i;
+    ++i;  // opening quote
+    while (i < line.size() && line[i] != '"') {
+      char c = line[i];
+      if (c != '\\') {
+        t.str.push_back(c);
+        ++i;
+        continue;
+      }
+      if (i + 1 >= line.size()) break;
+      char e = line[i + 1];
+      uint32_t esc_col = static_cast<uint32_t>(i + 1);
+      switch (e) {
+        case '"': t.str.push_back('"'); i += 2; break;
+        case '\\': t.str.push_back('\\'); i += 2; break;
+        case 'n': t.str.push_back('\n'); i += 2; break;
+        case 't': t.str.push_back('\t'); i += 2; break;
+        case 'x': {
+          int hi = i + 2 < line.size() ? hex_value(line[i + 2]) : -1;
+          int lo = i + 3 < line.size() ? hex_value(line[i + 3]) : -1;
+          if (hi < 0 || lo < 0) {
+            error_at(line_, esc_col, "\\x in a string needs exactly two hex digits (\\xHH)");
+            return false;
+          }
+          t.str.push_back(static_cast<char>(hi * 16 + lo));
+          i += 4;
+          break;
+        }
+        default:
+          error_at(line_, esc_col,
+                   fmt::format("unknown escape \\{} in a string (use \\\" \\\\ \\n \\t \\xHH)",
+                               describe_char(e)));
+          return false;
+      }
+    }
+    if (i >= line.size()) {
+      error_at(line_, static_cast<uint32_t>(open + 1), "unterminated string (missing closing \")");
+      return false;
+    }
+    ++i;  // closing quote
+    return true;
+  }
+
+  // ---- token cursor ----
+  const Token& peek(size_t ahead = 0) const {
+    size_t i = pos_ + ahead;
+    return i < toks_.size() ? toks_[i] : toks_.back();
+  }
+  const Token& next() {
+    const Token& t = peek();
+    if (pos_ < toks_.size() - 1) ++pos_;
+    return t;
+  }
+  bool at(Tok k) const { return peek().kind == k; }
+  bool at_word(std::string_view w) const { return peek().kind == Tok::Word && peek().text == w; }
+
+  static std::string shown(const Token& t) {
+    if (t.kind == Tok::End) return "end of line";
+    return fmt::format("'{}'", t.text);
+  }
+
+  bool expect(Tok k, const char* what) {
+    if (at(k)) {
+      next();
+      return true;
+    }
+    return fail(peek(), fmt::format("expected {}, got {}", what, shown(peek())));
+  }
+
+  bool expect_end(const char* after) {
+    if (at(Tok::End)) return true;
+    return fail(peek(), fmt::format("unexpected {} after {}", shown(peek()), after));
+  }
+
+  // ---- numbers and values ----
+  std::optional<Number> number_token(const Token& t) {
+    std::string_view s = t.text;
+    Number n;
+    if (!s.empty() && s[0] == '-') {
+      n.negative = true;
+      s.remove_prefix(1);
+    }
+    auto bad = [&](std::string why) -> std::optional<Number> {
+      fail(t, fmt::format("invalid number '{}': {}", t.text, why));
+      return std::nullopt;
+    };
+    if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+      for (char c : s.substr(2)) {
+        int h = hex_value(c);
+        if (h < 0) return bad("not a hex digit");
+        if (n.magnitude > (kU64Max >> 4)) return bad("does not fit in 64 bits");
+        n.magnitude = (n.magnitude << 4) | static_cast<uint64_t>(h);
+      }
+      return n;
+    }
+    uint64_t scale = 1;
+    if (!s.empty() && (s.back() == 'K' || s.back() == 'M' || s.back() == 'G')) {
+      scale = s.back() == 'K' ? 1ull << 10 : s.back() == 'M' ? 1ull << 20 : 1ull << 30;
+      s.remove_suffix(1);
+    }
+    if (s.empty()) return bad("no digits");
+    for (char c : s) {
+      if (!is_digit(c)) return bad("expected decimal digits, 0x hex, or a K/M/G suffix");
+      uint64_t d = static_cast<uint64_t>(c - '0');
+      if (n.magnitude > (kU64Max - d) / 10) return bad("does not fit in 64 bits");
+      n.magnitude = n.magnitude * 10 + d;
+    }
+    if (n.magnitude > kU64Max / scale) return bad("does not fit in 64 bits");
+    n.magnitude *= scale;
+    if (n.magnitude == 0) n.negative = false;  // -0 is 0
+    return n;
+  }
+
+  bool in_range(const Token& t, const Number& n, const Range& r) {
+    bool ok = n.negative ? (r.allow_negative && n.magnitude <= r.neg_max) : n.magnitude <= r.pos_max;
+    if (!ok) return fail(t, fmt::format("{} is out of range for {}", t.text, r.type));
+    return true;
+  }
+
+  static Value to_value(const Number& n) {
+    if (!n.negative) return Value::literal(n.magnitude);
+    Value v = Value::literal(0 - n.magnitude);  // two's complement
+    v.negative = true;
+    return v;
+  }
+
+  std::optional<Value> literal(const Range& r, const char* what) {
+    const Token& t = peek();
+    if (t.kind != Tok::Number) {
+      fail(t, fmt::format("expected {} (a number), got {}", what, shown(t)));
+      return std::nullopt;
+    }
+    next();
+    auto n = number_token(t);
+    if (!n || !in_range(t, *n, r)) return std::nullopt;
+    return to_value(*n);
+  }
+
+  // A number or a variable bound earlier.
+  std::optional<Value> value(const Range& r, const char* what) {
+    const Token& t = peek();
+    if (t.kind == Tok::Word) {
+      next();
+      if (!is_identifier(t.text)) {
+        fail(t, fmt::format("expected {} (a number or a variable), got {}", what, shown(t)));
+        return std::nullopt;
+      }
+      auto it = var_slots_.find(t.text);
+      if (it == var_slots_.end()) {
+        fail(t, fmt::format("undefined variable '{}' (bind it first: `{} = open ...`)", t.text,
+                            t.text));
+        return std::nullopt;
+      }
+      return Value::variable(it->second);
+    }
+    if (t.kind != Tok::Number) {
+      fail(t, fmt::format("expected {} (a number or a variable), got {}", what, shown(t)));
+      return std::nullopt;
+    }
+    return literal(r, what);
+  }
+
+  std::optional<std::string> string_token(size_t max_len, const char* what) {
+    const Token& t = peek();
+    if (t.kind != Tok::String) {
+      fail(t, fmt::format("expected {} (a \"string\"), got {}", what, shown(t)));
+      return std::nullopt;
+    }
+    next();
+    if (t.str.size() > max_len) {
+      fail(t, fmt::format("{} is {} bytes long; at most {} are allowed", what, t.str.size(), max_len));
+      return std::nullopt;
+    }
+    return t.str;
+  }
+
+  // ---- lines ----
+  void parse_line(std::string_view line) {
+    if (!lex(line)) return;
+    if (at(Tok::End)) return;
+    const Token& first = peek();
+    if (!seen_any_) {
+      seen_any_ = true;
+      if (!(first.kind == Tok::Directive && first.text == "@trace"))
+        fail(first, "the first statement must be `@trace 1`");
+    }
+    if (first.kind == Tok::Directive) {
+      parse_directive();
+    } else if (at_word("file") || at_word("dir")) {
+      body_started_ = true;
+      parse_object();
+    } else {
+      body_started_ = true;
+      parse_statement();
+    }
+  }
+
+  void parse_directive() {
+    const Token& d = next();
+    if (d.text == "@trace") {
+      if (trace_seen_) {
+        fail(d, "duplicate @trace (it must appear once, first)");
+        return;
+      }
+      trace_seen_ = true;
+      auto v = literal(kU32, "a language version");
+      if (!v) return;
+      if (v->lit != 1) {
+        fail(d, fmt::format("unsupported trace language version {}; this loopcheck reads version 1",
+                            v->lit));
+        return;
+      }
+      trace().version = 1;
+      expect_end("@trace 1");
+      return;
+    }
+    if (body_started_) {
+      fail(d, fmt::format("{} must come before objects and statements", d.text));
+      return;
+    }
+    if (d.text == "@profile") {
+      if (profile_given_) {
+        fail(d, "duplicate @profile");
+        return;
+      }
+      const Token& p = peek();
+      if (p.kind != Tok::Word) {
+        fail(p, fmt::format("expected a profile name such as linux-6.18, got {}", shown(p)));
+        return;
+      }
+      next();
+      profile_given_ = true;
+      trace().profile = std::string(p.text);
+      expect_end("the profile name");
+      return;
+    }
+    if (d.text == "@env") {
+      if (at(Tok::End)) {
+        fail(peek(), "@env needs at least one KEY=VALUE");
+        return;
+      }
+      while (!at(Tok::End)) {
+        if (!parse_env_pair()) return;
+      }
+      return;
+    }
+    fail(d, fmt::format("unknown directive {} (expected @trace, @profile or @env)", d.text));
+  }
+  bool trace_seen_ = false;
+
+  bool parse_env_pair() {
+    const Token& k = peek();
+    if (k.kind != Tok::Word) return fail(k, fmt::format("expected an @env key, got {}", shown(k)));
+    next();
+    auto key = env_key_from_name(k.text);
+    if (!key)
+      return fail(k, fmt::format("unknown @env key '{}' (known: precreated cap_sys_admin dio_align "
+                                 "bdev_block_size thp max_part)",
+                                 k.text));
+    uint16_t bit = uint16_t(1u << static_cast<int>(*key));
+    if (trace().env_given & bit) return fail(k, fmt::format("@env key '{}' given twice", k.text));
+    if (!expect(Tok::Equals, "'='")) return false;
+    bool boolean = *key == EnvKey::CapSysAdmin || *key == EnvKey::Thp;
+    const Token& vt = peek();
+    auto v = literal(boolean ? Range{"a boolean (0 or 1)", false, 0, 1} : kU32, "an @env value");
+    if (!v) return false;
+    (void)vt;
+    Env& env = trace().env;
+    auto u32 = static_cast<uint32_t>(v->lit);
+    switch (*key) {
+      case EnvKey::Precreated: env.precreated = u32; break;
+      case EnvKey::CapSysAdmin: env.cap_sys_admin = v->lit != 0; break;
+      case EnvKey::DioAlign: env.dio_align = u32; break;
+      case EnvKey::BdevBlockSize: env.bdev_block_size = u32; break;
+      case EnvKey::Thp: env.thp = v->lit != 0; break;
+      case EnvKey::MaxPart: env.max_part = u32; break;
+    }
+    trace().env_given |= bit;
+    return true;
+  }
+
+  std::optional<size_t> find_object(std::string_view name) const {
+    const auto& objs = result_.trace.objects;
+    for (size_t i = 0; i < objs.size(); ++i)
+      if (objs[i].name == name) return i;
+    return std::nullopt;
+  }
+
+  void parse_object() {
+    const Token& kw = next();
+    ObjectDecl decl;
+    decl.kind = kw.text == "file" ? ObjectDecl::Kind::File : ObjectDecl::Kind::Dir;
+    decl.pos = SourcePos{line_, kw.col};
+    const Token& nt = peek();
+    if (nt.kind == Tok::Equals) {
+      fail(kw, fmt::format("'{}' is a reserved word and cannot be a variable", kw.text));
+      return;
+    }
+    if (nt.kind != Tok::Word || !is_identifier(nt.text)) {
+      fail(nt, fmt::format("expected a {} name ([a-z_][a-z0-9_]*), got {}", kw.text, shown(nt)));
+      return;
+    }
+    next();
+    if (auto prev = find_object(nt.text)) {
+      fail(nt, fmt::format("object '{}' is already declared at line {}", nt.text,
+                           trace().objects[*prev].pos.line));
+      return;
+    }
+    if (trace().objects.size() >= static_cast<size_t>(kMaxObjects)) {
+      fail(nt, fmt::format("too many file/dir declarations (at most {})", kMaxObjects));
+      return;
+    }
+    decl.name = std::string(nt.text);
+    bool size_seen = false, fill_seen = false;
+    while (!at(Tok::End)) {
+      const Token& a = peek();
+      if (decl.kind == ObjectDecl::Kind::Dir) {
+        fail(a, fmt::format("a dir takes no attributes, got {}", shown(a)));
+        return;
+      }
+      bool is_size = at_word("size"), is_fill = at_word("fill");
+      if (!is_size && !is_fill) {
+        fail(a, fmt::format("expected size=N or fill=0xHH, got {}", shown(a)));
+        return;
+      }
+      if ((is_size && size_seen) || (is_fill && fill_seen)) {
+        fail(a, fmt::format("{} given twice", a.text));
+        return;
+      }
+      next();
+      if (!expect(Tok::Equals, "'='")) return;
+      auto v = literal(is_size ? kSize : kU8, is_size ? "a file size" : "a fill byte");
+      if (!v) return;
+      if (is_size) {
+        decl.size = v->lit;
+        size_seen = true;
+      } else {
+        decl.fill = static_cast<uint8_t>(v->lit);
+        fill_seen = true;
+      }
+    }
+    trace().objects.push_back(std::move(decl));
+  }
+
+  void parse_statement() {
+    Statement st;
+    st.pos = SourcePos{line_, peek().col};
+    std::optional<std::string_view> bind_name;
+    const Token* bind_tok = nullptr;
+    if (peek().kind == Tok::Word && peek(1).kind == Tok::Equals) {
+      bind_tok = &next();
+      next();  // '='
+      if (!is_identifier(bind_tok->text)) {
+        fail(*bind_tok, fmt::format("invalid variable name '{}' (use [a-z_][a-z0-9_]*)",
+                                    bind_tok->text));
+        return;
+      }
+      if (is_reserved(bind_tok->text)) {
+        fail(*bind_tok,
+             fmt::format("'{}' is a reserved word and cannot be a variable", bind_tok->text));
+        return;
+      }
+      bind_name = bind_tok->text;
+    }
+    bool ok = parse_op(st.op);
+    if (ok && bind_name && st.op.kind != OpKind::Open && st.op.kind != OpKind::Ioctl) {
+      fail(*bind_tok, "only open and ioctl produce a value that a variable can hold");
+      ok = false;
+    }
+    // Bind even after an error, so later lines do not report the name as undefined.
+    if (bind_name) {
+      auto it = var_slots_.find(*bind_name);
+      if (it != var_slots_.end()) {
+        st.bind = it->second;
+      } else if (trace().vars.size() >= static_cast<size_t>(kMaxVars)) {
+        fail(*bind_tok, fmt::format("too many variables (at most {})", kMaxVars));
+        return;
+      } else {
+        auto slot = static_cast<uint8_t>(trace().vars.size());
+        trace().vars.emplace_back(*bind_name);
+        var_slots_.emplace(std::string(*bind_name), slot);
+        st.bind = slot;
+      }
+    }
+    if (!ok) return;
+    if (at(Tok::Arrow)) {
+      next();
+      if (!parse_expectation(st.op, st.expect)) return;
+    }
+    if (!expect_end("the statement")) return;
+    trace().stmts.push_back(st);
+  }
+
+  // ---- operations ----
+  bool parse_op(Op& op) {
+    const Token& t = peek();
+    if (t.kind != Tok::Word)
+      return fail(t, fmt::format("expected an operation (open close ioctl pread pwrite fsync "
+                                 "truncate sysfs), got {}",
+                                 shown(t)));
+    next();
+    std::string_view w = t.text;
+    if (w == "open") return parse_open(op);
+    if (w == "close" || w == "fsync") {
+      op.kind = w == "close" ? OpKind::Close : OpKind::Fsync;
+      auto fd = value(kI32, "an fd");
+      if (!fd) return false;
+      op.subject = *fd;
+      return true;
+    }
+    if (w == "ioctl") return parse_ioctl(op);
+    if (w == "pread" || w == "pwrite") return parse_io(op, w == "pwrite");
+    if (w == "truncate") {
+      op.kind = OpKind::Truncate;
+      if (!at_word("file")) return fail(peek(), fmt::format("expected `file NAME`, got {}", shown(peek())));
+      next();
+      auto obj = object_ref(ObjectDecl::Kind::File);
+      if (!obj) return false;
+      op.object = *obj;
+      auto size = literal(kSize, "a new size");
+      if (!size) return false;
+      op.offset = *size;
+      return true;
+    }
+    if (w == "sysfs") {
+      op.kind = OpKind::Sysfs;
+      auto n = value(kIndex, "a loop device index");
+      if (!n) return false;
+      op.subject = *n;
+      const Token& a = peek();
+      if (a.kind != Tok::Word) return fail(a, fmt::format("expected a sysfs attribute, got {}", shown(a)));
+      next();
+      auto attr = sysattr_from_path(a.text);
+      if (!attr) return fail(a, fmt::format("unknown sysfs attribute '{}'", a.text));
+      op.attr = *attr;
+      return true;
+    }
+    return fail(t, fmt::format("unknown operation '{}' (expected open close ioctl pread pwrite "
+                               "fsync truncate sysfs)",
+                               w));
+  }
+
+  std::optional<uint8_t> object_ref(ObjectDecl::Kind want) {
+    const Token& n = peek();
+    const char* kind_word = want == ObjectDecl::Kind::File ? "file" : "dir";
+    if (n.kind != Tok::Word) {
+      fail(n, fmt::format("expected a {} name, got {}", kind_word, shown(n)));
+      return std::nullopt;
+    }
+    next();
+    auto idx = find_object(n.text);
+    if (!idx) {
+      fail(n, fmt::format("unknown {} '{}' (declare it first: `{} {}`)", kind_word, n.text,
+                          kind_word, n.text));
+      return std::nullopt;
+    }
+    if (trace().objects[*idx].kind != want) {
+      const char* is = want == ObjectDecl::Kind::File ? "dir" : "file";
+      fail(n, fmt::format("'{}' is a {}; use `{} {}`", n.text, is, is, n.text));
+      return std::nullopt;
+    }
+    return static_cast<uint8_t>(*idx);
+  }
+
+  bool parse_open(Op& op) {
+    op.kind = OpKind::Open;
+    const Token& p = peek();
+    if (at_word("loop-control")) {
+      next();
+      op.node = Node::LoopControl;
+    } else if (at_word("loop")) {
+      next();
+      op.node = Node::Loop;
+      auto n = value(kIndex, "a loop device index");
+      if (!n) return false;
+      op.subject = *n;
+    } else if (at_word("file") || at_word("dir")) {
+      next();
+      bool file = p.text == "file";
+      op.node = file ? Node::File : Node::Dir;
+      auto obj = object_ref(file ? ObjectDecl::Kind::File : ObjectDecl::Kind::Dir);
+      if (!obj) return false;
+      op.object = *obj;
+    } else {
+      return fail(p, fmt::format("expected loop-control, loop N, file NAME or dir NAME, got {}",
+                                 shown(p)));
+    }
+    const Token& a = peek();
+    auto access = a.kind == Tok::Word ? access_from_name(a.text) : std::nullopt;
+    if (!access) return fail(a, fmt::format("expected the access mode ro, wo or rw, got {}", shown(a)));
+    next();
+    op.access = *access;
+    while (peek().kind == Tok::Word) {
+      const Token& f = next();
+      auto flag = open_flag_from_name(f.text);
+      if (!flag)
+        return fail(f, fmt::format("unknown open flag '{}' (expected excl direct sync nonblock)", f.text));
+      if (op.open_flags & *flag) return fail(f, fmt::format("open flag '{}' given twice", f.text));
+      op.open_flags |= *flag;
+    }
+    return true;
+  }
+
+  bool parse_io(Op& op, bool write) {
+    op.kind = write ? OpKind::Pwrite : OpKind::Pread;
+    auto fd = value(kI32, "an fd");
+    if (!fd) return false;
+    op.subject = *fd;
+    auto off = literal(kI64, "an offset");
+    if (!off) return false;
+    op.offset = *off;
+    auto len = literal(kIoLen, "a length");
+    if (!len) return false;
+    op.length = len->lit;
+    if (!write) return true;
+    if (!at_word("pattern"))
+      return fail(peek(), fmt::format("expected pattern=SEED, got {}", shown(peek())));
+    next();
+    if (!expect(Tok::Equals, "'='")) return false;
+    auto seed = literal(kU32, "a pattern seed");
+    if (!seed) return false;
+    op.seed = static_cast<uint32_t>(seed->lit);
+    return true;
+  }
+
+  static std::string pointer_reqs() {
+    return "LOOP_SET_STATUS, LOOP_SET_STATUS64, LOOP_GET_STATUS, LOOP_GET_STATUS64 and "
+           "LOOP_CONFIGURE";
+  }
+
+  bool parse_ioctl(Op& op) {
+    op.kind = OpKind::Ioctl;
+    auto fd = value(kI32, "an fd");
+    if (!fd) return false;
+    op.subject = *fd;
+    const Token& r = peek();
+    if (r.kind == Tok::Word) {
+      next();
+      auto req = req_from_name(r.text);
+      if (!req) return fail(r, fmt::format("unknown ioctl '{}'", r.text));
+      op.req = *req;
+    } else if (r.kind == Tok::Number) {
+      next();
+      auto n = number_token(r);
+      if (!n || !in_range(r, *n, Range{"an ioctl request number (u32)", false, 0, 0xffffffffull}))
+        return false;
+      op.req = req_from_number(n->magnitude);
+      if (op.req == Req::Unknown) op.raw_req = n->magnitude;
+    } else {
+      return fail(r, fmt::format("expected an ioctl name or request number, got {}", shown(r)));
+    }
+    std::string name = op.req == Req::Unknown ? fmt::format("{:#x}", op.raw_req)
+                                              : std::string(req_name(op.req));
+    const Token& a = peek();
+    bool none = a.kind == Tok::End || a.kind == Tok::Arrow;
+    ReqArg shape = req_arg(op.req);
+    if (a.kind == Tok::LBrace && shape != ReqArg::StructIn)
+      return fail(a, fmt::format("a {{struct}} argument is only for LOOP_SET_STATUS, "
+                                 "LOOP_SET_STATUS64 and LOOP_CONFIGURE, not {}",
+                                 name));
+    if (at_word("null")) {
+      if (shape != ReqArg::StructIn && shape != ReqArg::StructOut)
+        return fail(a, fmt::format("`null` is only for {}, not {}", pointer_reqs(), name));
+      next();
+      op.arg_kind = ArgKind::Null;
+      return true;
+    }
+    switch (shape) {
+      case ReqArg::Ignored:
+      case ReqArg::Number:
+      case ReqArg::Int: {
+        if (none) {
+          if (shape == ReqArg::Ignored || op.req == Req::Unknown) return true;
+          return fail(a, fmt::format("{} needs an argument", name));
+        }
+        auto v = value(shape == ReqArg::Int ? kI32 : kULong, "the ioctl argument");
+        if (!v) return false;
+        op.arg_kind = ArgKind::Number;
+        op.arg = *v;
+        return true;
+      }
+      case ReqArg::Out:
+        if (!none)
+          return fail(a, fmt::format("{} takes no argument (the target supplies the result buffer)",
+                                     name));
+        return true;
+      case ReqArg::StructOut:
+        if (!none)
+          return fail(a, fmt::format("{} takes no argument or `null` (the target supplies the "
+                                     "struct), got {}",
+                                     name, shown(a)));
+        return true;
+      case ReqArg::StructIn:
+        if (a.kind != Tok::LBrace)
+          return fail(a, fmt::format("{} needs a {{struct}} or `null`, got {}", name, shown(a)));
+        op.arg_kind = ArgKind::Struct;
+        return parse_struct(req_struct(op.req), name, /*expectation=*/false, op.fields);
+    }
+    return false;
+  }
+
+  // Ranges of struct fields. Expectations use the widened StatusInfo types.
+  static Range field_range(StructKind st, Field f) {
+    bool legacy = st == StructKind::LoopInfo;
+    switch (f) {
+      case Field::Fd:
+      case Field::BlockSize: return kU32;
+      case Field::Offset: return legacy ? kI32 : kU64;
+      case Field::Number:
+      case Field::EncryptType:
+      case Field::EncryptKeySize:
+      case Field::Flags: return legacy ? kI32 : kU32;
+      default: return kU64;
+    }
+  }
+
+  static const char* struct_label(StructKind st) {
+    switch (st) {
+      case StructKind::LoopInfo: return "struct loop_info";
+      case StructKind::LoopInfo64: return "struct loop_info64";
+      case StructKind::LoopConfig: return "struct loop_config";
+      case StructKind::None: break;
+    }
+    return "no struct";
+  }
+
+  // `{FIELD=VALUE ...}`. In an expectation values are literals only.
+  bool parse_struct(StructKind st, const std::string& owner, bool expectation, StructFields& out) {
+    if (!expect(Tok::LBrace, "'{'")) return false;
+    while (!at(Tok::RBrace)) {
+      const Token& ft = peek();
+      if (ft.kind == Tok::End) return fail(ft, "unterminated {struct} (missing '}')");
+      if (ft.kind != Tok::Word) return fail(ft, fmt::format("expected a field name, got {}", shown(ft)));
+      next();
+      auto f = field_from_name(ft.text);
+      if (!f) return fail(ft, fmt::format("unknown field '{}'", ft.text));
+      if (!struct_has_field(st, *f))
+        return fail(ft, fmt::format("field '{}' does not belong to {} ({})", ft.text, owner,
+                                    struct_label(st)));
+      if (out.has(*f)) return fail(ft, fmt::format("field '{}' given twice", ft.text));
+      if (!expect(Tok::Equals, "'='")) return false;
+      if (*f == Field::Name) {
+        auto s = string_token(kNameSize, "name");
+        if (!s) return false;
+        out.present |= field_bit(Field::Name);
+        std::copy(s->begin(), s->end(), out.name.bytes.begin());
+        out.name.len = static_cast<uint8_t>(s->size());
+        continue;
+      }
+      Range r = field_range(st, *f);
+      std::optional<Value> v;
+      if (*f == Field::Flags)
+        v = flag_expr(r, expectation);
+      else
+        v = expectation ? literal(r, "a field value") : value(r, "a field value");
+      if (!v) return false;
+      out.set(*f, *v);
+    }
+    next();  // '}'
+    return true;
+  }
+
+  // NAME|NAME|0x2, a single number (may be negative in the legacy int), or a variable.
+  std::optional<Value> flag_expr(const Range& r, bool expectation) {
+    const Token& first = peek();
+    if (first.kind == Tok::Word && is_identifier(first.text)) {
+      if (expectation) {
+        fail(first, fmt::format("expected flag names or a number, got {}", shown(first)));
+        return std::nullopt;
+      }
+      return value(r, "flags");
+    }
+    if (first.kind == Tok::Number && peek(1).kind != Tok::Pipe) return literal(r, "flags");
+    uint64_t bits = 0;
+    for (;;) {
+      const Token& t = peek();
+      if (t.kind == Tok::Word) {
+        next();
+        auto fl = lo_flag_from_name(t.text);
+        if (!fl) {
+          fail(t, fmt::format("unknown flag '{}' (expected READ_ONLY AUTOCLEAR PARTSCAN DIRECT_IO or "
+                              "a number)",
+                              t.text));
+          return std::nullopt;
+        }
+        bits |= *fl;
+      } else if (t.kind == Tok::Number) {
+        next();
+        auto n = number_token(t);
+        if (!n) return std::nullopt;
+        if (n->negative || n->magnitude > 0xffffffffull) {
+          fail(t, fmt::format("{} is out of range for a flag bit set (u32)", t.text));
+          return std::nullopt;
+        }
+        bits |= n->magnitude;
+      } else {
+        fail(t, fmt::format("expected a flag name or a number, got {}", shown(t)));
+        return std::nullopt;
+      }
+      if (!at(Tok::Pipe)) break;
+      next();
+    }
+    if (bits > r.pos_max) {
+      fail(first, fmt::format("flags {:#x} are out of range for {}", bits, r.type));
+      return std::nullopt;
+    }
+    return Value::literal(bits);
+  }
+
+  // ---- expectations ----
+  static bool returns_status(const Op& op) {
+    return op.kind == OpKind::Ioctl && req_arg(op.req) == ReqArg::StructOut &&
+           op.arg_kind != ArgKind::Null;
+  }
+
+  bool parse_expectation(const Op& op, Expectation& ex) {
+    for (;;) {
+      const Token& t = peek();
+      if (ex.count >= kMaxAlternatives)
+        return fail(t, fmt::format("too many alternatives (at most {})", kMaxAlternatives));
+      ExpectAlt alt;
+      if (!parse_alternative(op, alt)) return false;
+      ex.alt[ex.count++] = std::move(alt);
+      if (!at(Tok::Pipe)) return true;
+      next();
+    }
+  }
+
+  bool parse_alternative(const Op& op, ExpectAlt& alt) {
+    const Token& t = peek();
+    switch (t.kind) {
+      case Tok::Number: {
+        auto v = literal(kI64, "a return value");
+        if (!v) return false;
+        alt.kind = ExpectAlt::Kind::Value;
+        alt.value = v->as_signed();
+        if (op.kind == OpKind::Sysfs)
+          return fail(t, "sysfs yields text: expect a \"string\" or an errno");
+        if (!at_word("data")) return true;
+        const Token& d = next();
+        if (op.kind != OpKind::Pread) return fail(d, "data= applies only to pread");
+        if (alt.value < 0 || static_cast<uint64_t>(alt.value) > kMaxIoLength)
+          return fail(t, "the byte count of a read must be 0..64M");
+        if (!expect(Tok::Equals, "'='")) return false;
+        alt.kind = ExpectAlt::Kind::Data;
+        alt.has_data = true;
+        return parse_data(static_cast<uint64_t>(alt.value), alt.data);
+      }
+      case Tok::Word: {
+        next();
+        alt.kind = ExpectAlt::Kind::Errno;
+        if (t.text == "errno") {
+          if (!expect(Tok::Colon, "':' (errno:N)")) return false;
+          auto v = literal(Range{"an errno number (1..4095)", false, 0, 4095}, "an errno number");
+          if (!v) return false;
+          if (v->lit == 0) return fail(t, "errno:0 is not an error; expect 0 instead");
+          alt.err = static_cast<int32_t>(v->lit);
+          return true;
+        }
+        auto e = errno_from_name(t.text);
+        if (!e) return fail(t, fmt::format("unknown errno name '{}'", t.text));
+        alt.err = *e;
+        return true;
+      }
+      case Tok::LBrace:
+        if (!returns_status(op))
+          return fail(t, "a {struct} expectation applies only to LOOP_GET_STATUS and "
+                         "LOOP_GET_STATUS64");
+        alt.kind = ExpectAlt::Kind::Status;
+        // GET_STATUS results are widened to loop_info64 (StatusInfo).
+        return parse_struct(StructKind::LoopInfo64, "a status expectation", true, alt.fields);
+      case Tok::String: {
+        if (op.kind != OpKind::Sysfs) return fail(t, "a \"string\" expectation applies only to sysfs");
+        auto s = string_token(kMaxTextSize - 1, "a sysfs value");
+        if (!s) return false;
+        alt.kind = ExpectAlt::Kind::Text;
+        alt.text = std::move(*s);
+        return true;
+      }
+      default:
+        return fail(t, fmt::format("expected an expectation (a number, an errno name, a {{struct}} or "
+                                   "a \"string\"), got {}",
+                                   shown(t)));
+    }
+  }
+
+  // data=SEG[,SEG...]; see docs/trace-format.md, "Data descriptors".
+  bool parse_data(uint64_t count, DataDesc& out) {
+    uint64_t covered = 0;
+    bool open_ended = false;
+    for (;;) {
+      const Token& s = peek();
+      if (open_ended)
+        return fail(s, "only the last run may omit its length (*LEN)");
+      if (out.count >= kMaxDataSegments)
+        return fail(s, fmt::format("too many runs in a data descriptor (at most {})", kMaxDataSegments));
+      DataSegment seg;
+      if (s.kind != Tok::Word)
+        return fail(s, fmt::format("expected zero, fill:B, pattern:S or bytes:DIGEST, got {}", shown(s)));
+      next();
+      if (s.text == "zero") {
+        seg.kind = DataSegment::Kind::Zero;
+      } else if (s.text == "fill") {
+        seg.kind = DataSegment::Kind::Fill;
+        if (!expect(Tok::Colon, "':' (fill:0xHH)")) return false;
+        auto b = literal(kU8, "a fill byte");
+        if (!b) return false;
+        seg.fill = static_cast<uint8_t>(b->lit);
+      } else if (s.text == "pattern") {
+        seg.kind = DataSegment::Kind::Pattern;
+        if (!expect(Tok::Colon, "':' (pattern:SEED)")) return false;
+        auto seed = literal(kU32, "a pattern seed");
+        if (!seed) return false;
+        seg.seed = static_cast<uint32_t>(seed->lit);
+        if (at(Tok::At)) {
+          next();
+          auto idx = literal(kSize, "a pattern index");
+          if (!idx) return false;
+          seg.index = idx->lit;
+        }
+      } else if (s.text == "bytes") {
+        seg.kind = DataSegment::Kind::Bytes;
+        if (!expect(Tok::Colon, "':' (bytes:0xDIGEST)")) return false;
+        auto d = literal(kU64, "a digest");
+        if (!d) return false;
+        seg.digest = d->lit;
+      } else {
+        return fail(s, fmt::format("unknown data run '{}' (expected zero, fill, pattern or bytes)", s.text));
+      }
+      if (at(Tok::Star)) {
+        next();
+        const Token& lt = peek();
+        auto len = literal(kRunLen, "a run length");
+        if (!len) return false;
+        if (len->lit == 0)
+          return fail(lt, "a run length must be at least 1 (omit *LEN on the last run for \"the rest\")");
+        seg.length = len->lit;
+        if (seg.length > count - covered)
+          return fail(lt, fmt::format("the data runs cover more than the {} bytes read", count));
+        covered += seg.length;
+      } else {
+        open_ended = true;
+      }
+      out.seg[out.count++] = seg;
+      if (!at(Tok::Comma)) break;
+      next();
+    }
+    if (open_ended && covered >= count)
+      return fail(peek(), fmt::format("no bytes left for the last run: the runs before it already "
+                                      "cover all {} bytes",
+                                      count));
+    if (!open_ended && covered != count)
+      return fail(peek(), fmt::format("the data runs cover {} bytes but the read returns {}", covered,
+                                      count));
+    return true;
+  }
+};
+
+}  // namespace
+
+ParseResult parse_trace(std::string_view text, std::string_view source_name) {
+  return Parser(text, source_name).run();
+}
+
+}  // namespace loopcheck
