@@ -18,5 +18,6 @@ using Action = std::function<int()>;
 void add_run_command(CLI::App& app, Action& action);
 void add_record_command(CLI::App& app, Action& action);
 void add_conformance_command(CLI::App& app, Action& action);
+void add_gen_command(CLI::App& app, Action& action);
 
 }  // namespace loopcheck::cli

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   add_run_command(app, action);
   add_record_command(app, action);
   add_conformance_command(app, action);
+  add_gen_command(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
