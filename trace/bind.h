@@ -1,0 +1,20 @@
+// Variables -> literals. Targets only ever see literal Ops; the runner keeps one
+// value per variable slot (in that target's own terms: its fds, its device
+// indices) and binds each Op just before executing it.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "trace/trace.h"
+
+namespace loopcheck {
+
+// A copy of `op` with every Value::Var (subject, arg, offset, struct fields)
+// replaced by the literal vars[slot]. Precondition: every slot is < vars.size().
+Op bind_op(const Op& op, std::span<const int64_t> vars);
+
+// True when `op` contains no variable references.
+bool op_is_literal(const Op& op);
+
+}  // namespace loopcheck
