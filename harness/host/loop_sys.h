@@ -1,0 +1,56 @@
+// Where the kernel shows loop devices to userspace: the device nodes under /dev
+// and the attributes under /sys/block/loopN. Small, policy-free helpers shared by
+// the executor (which the VM agent reuses), the host sandbox and its recovery.
+// Only libc: no exceptions are thrown on purpose, errors come back as errno values.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace loopcheck::host {
+
+inline constexpr const char* kLoopControlPath = "/dev/loop-control";
+
+// The largest index a loop device can have: minor numbers are 20 bits wide and
+// part_shift is at least 0 (spec §3.10).
+inline constexpr uint64_t kMaxLoopIndex = (1u << 20) - 1;
+
+std::string loop_node_path(uint64_t index);   // "/dev/loopN"
+std::string loop_sysfs_path(uint64_t index);  // "/sys/block/loopN"
+
+// Reads a small file (sysfs, procfs, a ledger) whole into `out`, at most
+// `max_bytes`. Returns 0 or the errno of the failing call.
+int read_small_file(const std::string& path, std::string* out, size_t max_bytes = 64 * 1024);
+
+// Whether the kernel has a device with this index (/sys/block/loopN exists).
+bool loop_device_exists(uint64_t index);
+
+// Whether the device has a backing file: /sys/block/loopN/loop/ exists from a
+// successful bind until teardown completes (spec §8), including the deferred
+// Rundown period of 6.11+.
+bool loop_device_bound(uint64_t index);
+
+// The device's dev_t from /sys/block/loopN/dev ("7:N"), if it exists.
+std::optional<dev_t> loop_device_number(uint64_t index);
+
+// /sys/block/loopN/loop/backing_file without the trailing newline; empty when
+// unbound (or when the read races with teardown).
+std::string loop_backing_file(uint64_t index);
+
+// Whether /sys/block/loopN/holders is empty (no device-mapper or md stacked on it).
+bool loop_has_no_holders(uint64_t index);
+
+// Opens /dev/loopN with `flags`. If the node is missing (no devtmpfs, or a
+// container with a static /dev) but the device exists, creates the node as
+// `node_dir`/loopN with mknod and opens that; `node_dir` empty disables this.
+// Returns the fd, or -errno.
+int open_loop_node(uint64_t index, int flags, std::string_view node_dir);
+
+// Whether `fd` is open in this process (fcntl F_GETFD succeeds).
+bool fd_is_open(int fd);
+
+}  // namespace loopcheck::host
