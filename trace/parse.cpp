@@ -251,7 +251,7 @@ class Parser {
         }
         default:
           error_at(line_, esc_col,
-                   fmt::format("unknown escape \\{} in a string (use \\\" \\\\ \\n \\t \\xHH)",
+                   fmt::format("unknown escape {} in a string (use \\\" \\\\ \\n \\t \\xHH)",
                                describe_char(e)));
           return false;
       }
@@ -1011,8 +1011,11 @@ class Parser {
   bool parse_data(uint64_t count, DataDesc& out) {
     uint64_t covered = 0;
     bool open_ended = false;
+    const Token& desc_start = peek();
+    const Token* last_run = &desc_start;
     for (;;) {
       const Token& s = peek();
+      last_run = &s;
       if (open_ended)
         return fail(s, "only the last run may omit its length (*LEN)");
       if (out.count >= kMaxDataSegments)
@@ -1069,11 +1072,11 @@ class Parser {
       next();
     }
     if (open_ended && covered >= count)
-      return fail(peek(), fmt::format("no bytes left for the last run: the runs before it already "
+      return fail(*last_run, fmt::format("no bytes left for the last run: the runs before it already "
                                       "cover all {} bytes",
                                       count));
     if (!open_ended && covered != count)
-      return fail(peek(), fmt::format("the data runs cover {} bytes but the read returns {}", covered,
+      return fail(desc_start, fmt::format("the data runs cover {} bytes but the read returns {}", covered,
                                       count));
     return true;
   }
