@@ -1,0 +1,389 @@
+#include "harness/inproc/block_device.h"
+
+#include <linux/fs.h>
+
+#include <algorithm>
+#include <cassert>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "harness/inproc/uapi.h"
+
+namespace loopcheck::inproc {
+
+BlockDevice::BlockDevice() = default;
+
+BlockDevice::~BlockDevice() {
+  queue_.stop();
+  std::lock_guard lock(cache_mu_);
+  for (auto& [index, page] : pages_) std::free(page.data);
+  for (uint8_t* p : free_pages_) std::free(p);
+}
+
+// ---- open / release ---------------------------------------------------------------
+
+int BlockDevice::open(const void* excl_holder) {
+  std::lock_guard lock(open_mu_);
+  if (excl_holder != nullptr) {
+    if (holder_ != nullptr && holder_ != excl_holder) return -EBUSY;
+    holder_ = excl_holder;
+  }
+  if (openers_.fetch_add(1) == 0) {
+    // set_init_blocksize(): the largest power of two up to a page that divides the
+    // size, starting from the logical block size.
+    uint64_t size = capacity_sectors() << kSectorShift;
+    uint32_t bsize = logical_block_size();
+    while (bsize < kPageSize && (size & bsize) == 0) bsize <<= 1;
+    soft_block_size_.store(bsize);
+  }
+  return 0;
+}
+
+bool BlockDevice::release(const void* excl_holder) {
+  {
+    std::lock_guard lock(open_mu_);
+    if (excl_holder != nullptr && holder_ == excl_holder) holder_ = nullptr;
+    assert(openers_.load() > 0);
+    if (openers_.load() > 1) {
+      openers_.fetch_sub(1);
+      return false;
+    }
+  }
+  // Last close: blkdev_flush_mapping() writes back and drops the cache before the
+  // driver's release can tear the device down. The count drops afterwards so a
+  // concurrent LOOP_CTL_REMOVE cannot see zero openers mid-flush.
+  (void)sync();
+  invalidate();
+  openers_.fetch_sub(1);
+  return true;
+}
+
+bool BlockDevice::claimed_by_other(const void* who) const {
+  std::lock_guard lock(open_mu_);
+  return holder_ != nullptr && holder_ != who;
+}
+
+// ---- page cache helpers -------------------------------------------------------------
+
+uint8_t* BlockDevice::alloc_page_locked() {
+  if (!free_pages_.empty()) {
+    uint8_t* p = free_pages_.back();
+    free_pages_.pop_back();
+    return p;
+  }
+  void* raw = nullptr;
+  if (posix_memalign(&raw, kPageSize, kPageSize) != 0) std::abort();
+  return static_cast<uint8_t*>(raw);
+}
+
+void BlockDevice::free_page_locked(uint8_t* p) { free_pages_.push_back(p); }
+
+// Bytes of page `index` that lie inside the device (a multiple of 512).
+uint64_t BlockDevice::page_bytes(uint64_t index, uint64_t dev_bytes) const {
+  uint64_t start = index * kPageSize;
+  if (start >= dev_bytes) return 0;
+  return std::min<uint64_t>(kPageSize, dev_bytes - start);
+}
+
+// Read the given (missing) pages in one plugged batch, so adjacent pages merge
+// into one request as readahead's would. Failed pages are reported, not cached.
+int BlockDevice::read_in_locked(const std::vector<uint64_t>& indices, uint64_t dev_bytes,
+                                std::vector<uint64_t>* failed) {
+  bios_.clear();
+  completions_.assign(indices.size(), Completion{});
+  for (size_t i = 0; i < indices.size(); ++i) {
+    uint8_t* data = alloc_page_locked();
+    uint64_t bytes = page_bytes(indices[i], dev_bytes);
+    assert(bytes > 0 && bytes % kSectorSize == 0);
+    std::memset(data + bytes, 0, kPageSize - bytes);
+    bios_.push_back(Bio{ReqOp::Read, indices[i] * (kPageSize / kSectorSize), data, bytes, &completions_[i]});
+  }
+  queue_.submit(bios_);
+  int err = 0;
+  for (size_t i = 0; i < indices.size(); ++i) {
+    queue_.wait(completions_[i]);
+    ++stats_.read_misses;
+    if (completions_[i].status != 0) {
+      err = -EIO;
+      failed->push_back(indices[i]);
+      free_page_locked(static_cast<uint8_t*>(bios_[i].buf));
+    } else {
+      pages_[indices[i]] = Page{static_cast<uint8_t*>(bios_[i].buf), false};
+    }
+  }
+  return err;
+}
+
+int BlockDevice::writeback_locked(uint64_t first_page, uint64_t last_page) {
+  uint64_t dev_bytes = capacity_sectors() << kSectorShift;
+  bios_.clear();
+  for (auto it = pages_.lower_bound(first_page); it != pages_.end() && it->first <= last_page; ++it) {
+    if (!it->second.dirty) continue;
+    it->second.dirty = false;
+    uint64_t bytes = page_bytes(it->first, dev_bytes);
+    if (bytes == 0) continue;  // the device shrank under the page: nowhere to write
+    bios_.push_back(Bio{ReqOp::Write, it->first * (kPageSize / kSectorSize), it->second.data, bytes, nullptr});
+  }
+  if (bios_.empty()) return 0;
+  completions_.assign(bios_.size(), Completion{});
+  for (size_t i = 0; i < bios_.size(); ++i) bios_[i].completion = &completions_[i];
+  queue_.submit(bios_);
+  int err = 0;
+  for (Completion& c : completions_) {
+    queue_.wait(c);
+    ++stats_.pages_written_back;
+    if (c.status != 0) err = -EIO;
+  }
+  // Like mapping_set_error(): the pages are clean (their data is lost) and the
+  // error waits for the next fsync.
+  if (err != 0) wb_error_ = true;
+  return err;
+}
+
+void BlockDevice::drop_range_locked(uint64_t first_page, uint64_t last_page) {
+  auto it = pages_.lower_bound(first_page);
+  while (it != pages_.end() && it->first <= last_page) {
+    free_page_locked(it->second.data);
+    it = pages_.erase(it);
+  }
+}
+
+void BlockDevice::make_room_locked() {
+  if (pages_.size() < kMaxCachedPages) return;
+  (void)writeback_locked(0, UINT64_MAX);
+  drop_range_locked(0, UINT64_MAX);
+}
+
+int BlockDevice::sync() {
+  std::lock_guard lock(cache_mu_);
+  return writeback_locked(0, UINT64_MAX);
+}
+
+void BlockDevice::invalidate() {
+  std::lock_guard lock(cache_mu_);
+  drop_range_locked(0, UINT64_MAX);
+}
+
+int BlockDevice::fsync() {
+  std::lock_guard lock(cache_mu_);
+  int err = writeback_locked(0, UINT64_MAX);
+  if (wb_error_) {
+    wb_error_ = false;
+    err = -EIO;
+  }
+  Completion c;
+  if (queue_.submit_and_wait(Bio{ReqOp::Flush, 0, nullptr, 0, &c}) != 0) err = -EIO;
+  return err;
+}
+
+CacheStats BlockDevice::cache_stats() const {
+  std::lock_guard lock(cache_mu_);
+  CacheStats s = stats_;
+  s.pages = pages_.size();
+  s.dirty = static_cast<uint64_t>(std::count_if(pages_.begin(), pages_.end(),
+                                                [](const auto& kv) { return kv.second.dirty; }));
+  return s;
+}
+
+// ---- read / write ---------------------------------------------------------------------
+
+// Direct I/O straight from the caller's buffer, in max-request-sized bios.
+int64_t BlockDevice::direct_io(ReqOp op, uint8_t* buf, uint64_t len, int64_t pos) {
+  uint64_t first_page = static_cast<uint64_t>(pos) / kPageSize;
+  uint64_t last_page = (static_cast<uint64_t>(pos) + len - 1) / kPageSize;
+  {
+    // The cache must not hide or later overwrite what the direct I/O transfers.
+    std::lock_guard lock(cache_mu_);
+    (void)writeback_locked(first_page, last_page);
+    if (op == ReqOp::Write) drop_range_locked(first_page, last_page);
+  }
+  constexpr int kBatch = 16;
+  std::array<Bio, kBatch> bios{};
+  std::array<Completion, kBatch> done{};
+  uint64_t off = 0;
+  while (off < len) {
+    int n = 0;
+    for (; n < kBatch && off < len; ++n) {
+      uint64_t chunk = std::min<uint64_t>(kMaxRequestBytes, len - off);
+      bios[n] = Bio{op, (static_cast<uint64_t>(pos) + off) >> kSectorShift, buf + off, chunk, &done[n]};
+      off += chunk;
+    }
+    queue_.submit(std::span<const Bio>(bios.data(), n));
+    int err = 0;
+    for (int i = 0; i < n; ++i) {
+      queue_.wait(done[i]);
+      if (done[i].status != 0) err = -EIO;
+    }
+    if (err != 0) return err;
+  }
+  return static_cast<int64_t>(len);
+}
+
+int64_t BlockDevice::read(void* buf, uint64_t len, int64_t pos, bool direct) {
+  if (pos < 0) return -EINVAL;
+  uint64_t dev_bytes = capacity_sectors() << kSectorShift;
+  uint64_t upos = static_cast<uint64_t>(pos);
+  if (len == 0 || upos >= dev_bytes) return 0;  // at or past the end: EOF
+  len = std::min(len, dev_bytes - upos);        // straddling the end: short
+  if (direct) {
+    uint64_t mask = logical_block_size() - 1;
+    if (((upos | len) & mask) != 0 || (reinterpret_cast<uintptr_t>(buf) & (kSectorSize - 1)) != 0)
+      return -EINVAL;
+    return direct_io(ReqOp::Read, static_cast<uint8_t*>(buf), len, pos);
+  }
+  std::lock_guard lock(cache_mu_);
+  uint64_t first = upos / kPageSize, last = (upos + len - 1) / kPageSize;
+  std::vector<uint64_t> missing, failed;
+  for (uint64_t p = first; p <= last; ++p)
+    if (!pages_.contains(p)) missing.push_back(p);
+  if (!missing.empty()) {
+    make_room_locked();
+    (void)read_in_locked(missing, dev_bytes, &failed);
+  }
+  uint64_t copied = 0;
+  auto* out = static_cast<uint8_t*>(buf);
+  while (copied < len) {
+    uint64_t at = upos + copied;
+    auto it = pages_.find(at / kPageSize);
+    if (it == pages_.end()) break;  // the page failed to read: stop short
+    uint64_t in_page = at % kPageSize;
+    uint64_t n = std::min<uint64_t>(kPageSize - in_page, len - copied);
+    std::memcpy(out + copied, it->second.data + in_page, n);
+    copied += n;
+  }
+  if (copied == 0 && !failed.empty()) return -EIO;
+  return static_cast<int64_t>(copied);
+}
+
+int64_t BlockDevice::write(const void* buf, uint64_t len, int64_t pos, bool direct, bool sync_after) {
+  if (pos < 0) return -EINVAL;
+  if (read_only()) return -EPERM;
+  if (len == 0) return 0;
+  uint64_t dev_bytes = capacity_sectors() << kSectorShift;
+  uint64_t upos = static_cast<uint64_t>(pos);
+  if (upos >= dev_bytes) return -ENOSPC;
+  len = std::min(len, dev_bytes - upos);
+  if (direct) {
+    uint64_t mask = logical_block_size() - 1;
+    if (((upos | len) & mask) != 0 || (reinterpret_cast<uintptr_t>(buf) & (kSectorSize - 1)) != 0)
+      return -EINVAL;
+    // The bio layer does not write through a const buffer; this cast only satisfies
+    // the shared Bio type, writes never store into it.
+    return direct_io(ReqOp::Write, static_cast<uint8_t*>(const_cast<void*>(buf)), len, pos);
+  }
+  std::lock_guard lock(cache_mu_);
+  uint64_t first = upos / kPageSize, last = (upos + len - 1) / kPageSize;
+  // Pages only partly overwritten must be read in first (block_write_begin).
+  std::vector<uint64_t> need, failed;
+  for (uint64_t p : {first, last}) {
+    if (pages_.contains(p) || (!need.empty() && need.back() == p)) continue;
+    uint64_t page_start = p * kPageSize;
+    uint64_t page_end = page_start + page_bytes(p, dev_bytes);
+    bool covered = upos <= page_start && upos + len >= page_end;
+    if (!covered) need.push_back(p);
+  }
+  make_room_locked();
+  if (!need.empty() && read_in_locked(need, dev_bytes, &failed) != 0) return -EIO;
+  const auto* in = static_cast<const uint8_t*>(buf);
+  uint64_t done = 0;
+  while (done < len) {
+    uint64_t at = upos + done;
+    uint64_t index = at / kPageSize;
+    Page& page = pages_[index];
+    if (page.data == nullptr) page.data = alloc_page_locked();  // fully covered: no read-in
+    uint64_t in_page = at % kPageSize;
+    uint64_t n = std::min<uint64_t>(kPageSize - in_page, len - done);
+    std::memcpy(page.data + in_page, in + done, n);
+    page.dirty = true;
+    done += n;
+  }
+  if (sync_after) {
+    // O_SYNC: generic_write_sync() writes the range back and flushes.
+    int err = writeback_locked(first, last);
+    Completion c;
+    if (queue_.submit_and_wait(Bio{ReqOp::Flush, 0, nullptr, 0, &c}) != 0) err = -EIO;
+    if (err != 0) return -EIO;
+  }
+  return static_cast<int64_t>(len);
+}
+
+// ---- generic block ioctls -----------------------------------------------------------------
+
+BlockIoctlResult BlockDevice::common_ioctl(unsigned long cmd, unsigned long arg, bool fd_writable,
+                                           bool cap_sys_admin) {
+  auto done = [](long ret) { return BlockIoctlResult{true, ret}; };
+  void* user = reinterpret_cast<void*>(arg);
+  switch (cmd) {
+    case BLKGETSIZE64: {
+      if (user == nullptr) return done(-EFAULT);
+      uint64_t v = capacity_sectors() << kSectorShift;
+      std::memcpy(user, &v, sizeof v);
+      return done(0);
+    }
+    case BLKGETSIZE: {
+      if (user == nullptr) return done(-EFAULT);
+      unsigned long v = capacity_sectors();
+      std::memcpy(user, &v, sizeof v);
+      return done(0);
+    }
+    case BLKSSZGET:
+    case BLKBSZGET:
+    case BLKROGET: {
+      if (user == nullptr) return done(-EFAULT);
+      int v = cmd == BLKSSZGET   ? static_cast<int>(logical_block_size())
+              : cmd == BLKBSZGET ? static_cast<int>(soft_block_size_.load())
+                                 : (read_only() ? 1 : 0);
+      std::memcpy(user, &v, sizeof v);
+      return done(0);
+    }
+    case BLKPBSZGET: {
+      if (user == nullptr) return done(-EFAULT);
+      unsigned int v = physical_block_size();
+      std::memcpy(user, &v, sizeof v);
+      return done(0);
+    }
+    case BLKROSET: {
+      if (!cap_sys_admin) return done(-EACCES);
+      if (user == nullptr) return done(-EFAULT);
+      int v = 0;
+      std::memcpy(&v, user, sizeof v);
+      policy_ro_.store(v != 0);
+      return done(0);
+    }
+    case BLKFLSBUF: {
+      if (!cap_sys_admin) return done(-EACCES);
+      (void)sync();
+      invalidate();
+      return done(0);
+    }
+    case BLKDISCARD:
+    case BLKZEROOUT: {
+      if (!fd_writable) return done(-EBADF);
+      if (read_only()) return done(-EPERM);
+      if (user == nullptr) return done(-EFAULT);
+      uint64_t range[2];
+      std::memcpy(range, user, sizeof range);
+      uint64_t start = range[0], len = range[1];
+      if (((start | len) & (kSectorSize - 1)) != 0) return done(-EINVAL);
+      uint64_t dev_bytes = capacity_sectors() << kSectorShift;
+      if (start + len < start || start + len > dev_bytes) return done(-EINVAL);
+      if (len == 0) return done(0);
+      {
+        std::lock_guard lock(cache_mu_);
+        uint64_t first = start / kPageSize, last = (start + len - 1) / kPageSize;
+        (void)writeback_locked(first, last);
+        drop_range_locked(first, last);
+      }
+      ReqOp op = cmd == BLKDISCARD ? ReqOp::Discard : ReqOp::WriteZeroes;
+      Completion c;
+      int st = queue_.submit_and_wait(Bio{op, start >> kSectorShift, nullptr, len, &c});
+      return done(st == 0 ? 0 : (st == -EOPNOTSUPP ? -EOPNOTSUPP : -EIO));
+    }
+    default:
+      (void)fd_writable;
+      return BlockIoctlResult{};
+  }
+}
+
+}  // namespace loopcheck::inproc

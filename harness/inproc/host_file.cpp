@@ -1,0 +1,73 @@
+#include "harness/inproc/host_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+
+namespace loopcheck::inproc {
+
+int HostFile::open(const std::string& path, int flags, std::string display_name, const HostFsFacts& fs,
+                   std::shared_ptr<OpenFile>* out) {
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    int err = -errno;
+    ::close(fd);
+    return err;
+  }
+  FileKind kind = S_ISDIR(st.st_mode) ? FileKind::Directory : FileKind::Regular;
+  int alt = -1;
+  if (kind == FileKind::Regular) {
+    // Same file, same access mode, the other O_DIRECT setting. -1 when the
+    // filesystem refuses O_DIRECT: then the file cannot do direct I/O at all.
+    std::string self = "/proc/self/fd/" + std::to_string(fd);
+    int alt_flags = (flags & (O_ACCMODE | O_SYNC)) | O_CLOEXEC | ((flags & O_DIRECT) ? 0 : O_DIRECT);
+    alt = ::open(self.c_str(), alt_flags);
+  }
+  out->reset(new HostFile(kind, flags, fd, alt, std::move(display_name), fs));
+  return 0;
+}
+
+HostFile::~HostFile() {
+  if (alt_fd_ >= 0) ::close(alt_fd_);
+  ::close(fd_);
+}
+
+int64_t HostFile::read_at(void* buf, uint64_t len, int64_t pos) {
+  ssize_t n = ::pread(fd_, buf, len, pos);
+  return n < 0 ? -errno : n;
+}
+
+int64_t HostFile::write_at(const void* buf, uint64_t len, int64_t pos) {
+  ssize_t n = ::pwrite(fd_, buf, len, pos);
+  return n < 0 ? -errno : n;
+}
+
+int HostFile::fsync() { return ::fsync(fd_) == 0 ? 0 : -errno; }
+
+int HostFile::getattr(FileAttr& out) const {
+  struct stat st;
+  if (::fstat(fd_, &st) != 0) return -errno;
+  out.dev = st.st_dev;
+  out.ino = st.st_ino;
+  out.rdev = st.st_rdev;
+  out.size = st.st_size;
+  return 0;
+}
+
+int64_t HostFile::backing_io(ReqOp op, const iovec* iov, int iovcnt, int64_t pos, IoMode mode) {
+  int fd = mode == IoMode::AsOpened ? fd_ : (mode == IoMode::Direct ? direct_fd() : buffered_fd());
+  if (fd < 0) return -EINVAL;
+  ssize_t n = op == ReqOp::Read ? ::preadv(fd, iov, iovcnt, pos) : ::pwritev(fd, iov, iovcnt, pos);
+  return n < 0 ? -errno : n;
+}
+
+int HostFile::backing_fallocate(int mode, int64_t pos, int64_t len) {
+  return ::fallocate(fd_, mode, pos, len) == 0 ? 0 : -errno;
+}
+
+}  // namespace loopcheck::inproc

@@ -1,0 +1,61 @@
+// A real file or directory of the host, opened for the sandbox: what a backing
+// file is. Reads and writes go to the real file with pread/pwrite. Because the
+// loop driver switches between buffered and direct access per request (the
+// kernel sets IOCB_DIRECT per kiocb), the file keeps a second descriptor for the
+// other mode, reopened through /proc/self/fd so it works for unlinked files too.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "harness/inproc/file.h"
+
+namespace loopcheck::inproc {
+
+// Direct-I/O facts of the filesystem under the sandbox, as the trace's
+// environment states them (statx dio_offset_align, 0 = no O_DIRECT; logical block
+// size of the filesystem's block device, 0 = none, as on tmpfs).
+struct HostFsFacts {
+  uint32_t dio_align = 512;
+  uint32_t bdev_block_size = 512;
+};
+
+class HostFile final : public OpenFile {
+ public:
+  // open(2) of `path` with `flags`; -errno on failure. `display_name` is what
+  // sysfs loop/backing_file shows for it.
+  static int open(const std::string& path, int flags, std::string display_name, const HostFsFacts& fs,
+                  std::shared_ptr<OpenFile>* out);
+  ~HostFile() override;
+
+  int host_fd() const { return fd_; }
+
+  int64_t read_at(void* buf, uint64_t len, int64_t pos) override;
+  int64_t write_at(const void* buf, uint64_t len, int64_t pos) override;
+  int fsync() override;
+
+  bool has_read_iter() const override { return kind() == FileKind::Regular; }
+  bool has_write_iter() const override { return kind() == FileKind::Regular; }
+  bool is_regular_or_block() const override { return kind() == FileKind::Regular; }
+  int getattr(FileAttr& out) const override;
+  std::string sysfs_path() const override { return display_name_; }
+  int64_t backing_io(ReqOp op, const iovec* iov, int iovcnt, int64_t pos, IoMode mode) override;
+  int backing_fallocate(int mode, int64_t pos, int64_t len) override;
+  bool can_odirect() const override { return direct_fd() >= 0 && fs_.dio_align != 0; }
+  uint32_t dio_offset_align() const override { return fs_.dio_align; }
+  uint32_t backing_bdev_block_size() const override { return fs_.bdev_block_size; }
+
+ private:
+  HostFile(FileKind kind, int flags, int fd, int alt_fd, std::string display_name, const HostFsFacts& fs)
+      : OpenFile(kind, flags), fd_(fd), alt_fd_(alt_fd), display_name_(std::move(display_name)), fs_(fs) {}
+  int direct_fd() const { return opened_direct() ? fd_ : alt_fd_; }
+  int buffered_fd() const { return opened_direct() ? alt_fd_ : fd_; }
+
+  int fd_;      // as opened by the caller
+  int alt_fd_;  // the same file in the other O_DIRECT mode, or -1
+  std::string display_name_;
+  HostFsFacts fs_;
+};
+
+}  // namespace loopcheck::inproc

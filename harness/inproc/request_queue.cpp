@@ -1,0 +1,164 @@
+#include "harness/inproc/request_queue.h"
+
+#include <cassert>
+#include <cerrno>
+#include <cstdlib>
+#include <memory>
+
+namespace loopcheck::inproc {
+namespace {
+
+struct FreeDeleter {
+  void operator()(uint8_t* p) const { std::free(p); }
+};
+
+}  // namespace
+
+RequestQueue::~RequestQueue() { stop(); }
+
+void RequestQueue::start(RequestHandler& handler, int workers) {
+  assert(workers > 0);
+  std::lock_guard lock(mu_);
+  if (running_) return;
+  handler_ = &handler;
+  running_ = true;
+  stopping_ = false;
+  for (int i = 0; i < workers; ++i) workers_.emplace_back([this] { worker_main(); });
+}
+
+void RequestQueue::stop() {
+  std::vector<std::thread> joining;
+  {
+    std::unique_lock lock(mu_);
+    if (!running_) return;
+    done_cv_.wait(lock, [&] { return count_ == 0 && in_flight_ == 0; });
+    stopping_ = true;
+    running_ = false;
+    joining.swap(workers_);
+  }
+  work_cv_.notify_all();
+  for (std::thread& t : joining) t.join();
+  std::lock_guard lock(mu_);
+  handler_ = nullptr;
+  stopping_ = false;
+}
+
+bool RequestQueue::try_merge_locked(const Bio& bio) {
+  if (count_ == 0 || (bio.op != ReqOp::Read && bio.op != ReqOp::Write)) return false;
+  Request& tail = ring_[(head_ + count_ - 1) % kQueueDepth];
+  if (tail.op != bio.op) return false;
+  if (tail.sector * 512 + tail.bytes != bio.sector * 512) return false;  // back merge only
+  if (tail.bytes + bio.bytes > kMaxRequestBytes || tail.nr_bios == kMaxSegments) return false;
+  iovec& last = tail.segs[tail.nr_segs - 1];
+  if (static_cast<uint8_t*>(last.iov_base) + last.iov_len == bio.buf) {
+    last.iov_len += bio.bytes;  // physically contiguous too: one segment
+  } else {
+    if (tail.nr_segs == kMaxSegments) return false;
+    tail.segs[tail.nr_segs++] = iovec{bio.buf, bio.bytes};
+  }
+  tail.bio_completion[tail.nr_bios] = bio.completion;
+  tail.bio_bytes[tail.nr_bios] = bio.bytes;
+  ++tail.nr_bios;
+  tail.bytes += bio.bytes;
+  ++stats_.merges;
+  return true;
+}
+
+void RequestQueue::submit(std::span<const Bio> bios) {
+  std::unique_lock lock(mu_);
+  for (const Bio& bio : bios) {
+    assert(bio.completion != nullptr);
+    bio.completion->done = false;
+    bio.completion->status = 0;
+    ++stats_.bios;
+    space_cv_.wait(lock, [&] { return freeze_depth_ == 0 && (count_ < kQueueDepth || !running_); });
+    if (!running_) {
+      bio.completion->status = -EIO;
+      bio.completion->done = true;
+      continue;
+    }
+    if (try_merge_locked(bio)) continue;
+    Request& rq = ring_[(head_ + count_) % kQueueDepth];
+    rq.op = bio.op;
+    rq.sector = bio.sector;
+    rq.bytes = bio.bytes;
+    rq.nr_segs = bio.bytes ? 1 : 0;
+    rq.segs[0] = iovec{bio.buf, bio.bytes};
+    rq.nr_bios = 1;
+    rq.bio_completion[0] = bio.completion;
+    rq.bio_bytes[0] = bio.bytes;
+    ++count_;
+    work_cv_.notify_one();
+  }
+  done_cv_.notify_all();
+}
+
+void RequestQueue::wait(Completion& c) {
+  std::unique_lock lock(mu_);
+  done_cv_.wait(lock, [&] { return c.done; });
+}
+
+int RequestQueue::submit_and_wait(const Bio& bio) {
+  submit(std::span<const Bio>(&bio, 1));
+  wait(*bio.completion);
+  return bio.completion->status;
+}
+
+void RequestQueue::freeze() {
+  std::unique_lock lock(mu_);
+  ++freeze_depth_;
+  done_cv_.wait(lock, [&] { return count_ == 0 && in_flight_ == 0; });
+}
+
+void RequestQueue::unfreeze() {
+  {
+    std::lock_guard lock(mu_);
+    assert(freeze_depth_ > 0);
+    --freeze_depth_;
+  }
+  space_cv_.notify_all();
+}
+
+QueueStats RequestQueue::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+void RequestQueue::complete_locked(const Request& rq, const RequestResult& res) {
+  uint64_t end = 0;
+  for (int i = 0; i < rq.nr_bios; ++i) {
+    end += rq.bio_bytes[i];
+    Completion* c = rq.bio_completion[i];
+    c->status = (res.status != 0 && end > res.bytes_done) ? res.status : 0;
+    c->done = true;
+  }
+}
+
+void RequestQueue::worker_main() {
+  // Allocated once per worker, not per request.
+  void* raw = nullptr;
+  if (posix_memalign(&raw, 4096, kMaxRequestBytes) != 0) std::abort();
+  std::unique_ptr<uint8_t, FreeDeleter> bounce(static_cast<uint8_t*>(raw));
+  auto rq = std::make_unique<Request>();  // worker-owned copy, so the ring slot frees early
+
+  std::unique_lock lock(mu_);
+  for (;;) {
+    work_cv_.wait(lock, [&] { return count_ > 0 || stopping_; });
+    if (count_ == 0) return;  // stopping and drained
+    *rq = ring_[head_];
+    head_ = (head_ + 1) % kQueueDepth;
+    --count_;
+    ++in_flight_;
+    ++stats_.requests;
+    RequestHandler* handler = handler_;
+    lock.unlock();
+    space_cv_.notify_one();
+    RequestResult res = handler->handle_request(*rq, std::span<uint8_t>(bounce.get(), kMaxRequestBytes));
+    lock.lock();
+    complete_locked(*rq, res);
+    --in_flight_;
+    done_cv_.notify_all();
+  }
+}
+
+}  // namespace loopcheck::inproc
