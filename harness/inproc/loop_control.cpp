@@ -117,6 +117,13 @@ std::shared_ptr<LoopDevice> LoopControl::find(uint64_t index) const {
   return it == idr_.end() ? nullptr : it->second;
 }
 
+std::vector<std::shared_ptr<LoopDevice>> LoopControl::devices() const {
+  std::lock_guard lock(idr_mutex_);
+  std::vector<std::shared_ptr<LoopDevice>> out;
+  for (const auto& [index, dev] : idr_) out.push_back(dev);
+  return out;
+}
+
 int LoopControlFile::getattr(FileAttr& out) const {
   out = FileAttr{};
   out.dev = 5;

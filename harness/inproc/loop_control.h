@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "harness/inproc/file.h"
 #include "harness/inproc/loop_device.h"
@@ -29,6 +30,8 @@ class LoopControl {
   std::shared_ptr<LoopDevice> lookup_for_open(uint64_t index, int* err);
   // An existing device (for sysfs and tests), or nullptr.
   std::shared_ptr<LoopDevice> find(uint64_t index) const;
+  // Every existing device, in index order (for summaries and tests).
+  std::vector<std::shared_ptr<LoopDevice>> devices() const;
 
   const Profile& profile() const { return profile_; }
   const DriverConfig& config() const { return config_; }

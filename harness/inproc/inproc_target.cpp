@@ -1,0 +1,393 @@
+#include "harness/inproc/inproc_target.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "harness/inproc/uapi.h"
+#include "trace/names.h"
+#include "trace/pattern.h"
+
+namespace loopcheck::inproc {
+namespace {
+
+constexpr uint64_t kIoAlignment = 4096;  // any logical block size O_DIRECT may need
+constexpr uint64_t kFillChunk = 1 << 20;
+
+void copy_name(const Name64& name, void* field) {
+  static_assert(LO_NAME_SIZE == kNameSize);
+  std::memcpy(field, name.bytes.data(), std::min<size_t>(name.len, LO_NAME_SIZE));
+}
+
+loop_info64 to_loop_info64(const StructFields& f) {
+  loop_info64 info{};
+  info.lo_device = f.get(Field::Device);
+  info.lo_inode = f.get(Field::Inode);
+  info.lo_rdevice = f.get(Field::Rdevice);
+  info.lo_offset = f.get(Field::Offset);
+  info.lo_sizelimit = f.get(Field::Sizelimit);
+  info.lo_number = static_cast<uint32_t>(f.get(Field::Number));
+  info.lo_encrypt_type = static_cast<uint32_t>(f.get(Field::EncryptType));
+  info.lo_encrypt_key_size = static_cast<uint32_t>(f.get(Field::EncryptKeySize));
+  info.lo_flags = static_cast<uint32_t>(f.get(Field::Flags));
+  copy_name(f.name, info.lo_file_name);
+  return info;
+}
+
+loop_info to_loop_info(const StructFields& f) {
+  loop_info info{};
+  info.lo_number = static_cast<int>(f.get(Field::Number));
+  info.lo_device = static_cast<__kernel_old_dev_t>(f.get(Field::Device));
+  info.lo_inode = static_cast<unsigned long>(f.get(Field::Inode));
+  info.lo_rdevice = static_cast<__kernel_old_dev_t>(f.get(Field::Rdevice));
+  info.lo_offset = static_cast<int>(f.get(Field::Offset));
+  info.lo_encrypt_type = static_cast<int>(f.get(Field::EncryptType));
+  info.lo_encrypt_key_size = static_cast<int>(f.get(Field::EncryptKeySize));
+  info.lo_flags = static_cast<int>(f.get(Field::Flags));
+  copy_name(f.name, info.lo_name);
+  return info;
+}
+
+Name64 name_from(const void* field) {
+  Name64 name;
+  std::memcpy(name.bytes.data(), field, kNameSize);
+  name.len = static_cast<uint8_t>(strnlen(name.bytes.data(), kNameSize));
+  return name;
+}
+
+Outcome status_outcome(const loop_info64& info) {
+  Outcome o;
+  o.kind = Outcome::Kind::Status;
+  StatusInfo& s = o.status;
+  s.device = info.lo_device;
+  s.inode = info.lo_inode;
+  s.rdevice = info.lo_rdevice;
+  s.offset = info.lo_offset;
+  s.sizelimit = info.lo_sizelimit;
+  s.number = info.lo_number;
+  s.encrypt_type = info.lo_encrypt_type;
+  s.encrypt_key_size = info.lo_encrypt_key_size;
+  s.flags = info.lo_flags;
+  s.name = name_from(info.lo_file_name);
+  return o;
+}
+
+// Widened: the driver returns EOVERFLOW rather than truncate, so nothing is lost.
+Outcome status_outcome(const loop_info& info) {
+  Outcome o;
+  o.kind = Outcome::Kind::Status;
+  StatusInfo& s = o.status;
+  s.device = info.lo_device;
+  s.inode = info.lo_inode;
+  s.rdevice = info.lo_rdevice;
+  s.offset = static_cast<uint64_t>(static_cast<int64_t>(info.lo_offset));
+  s.number = static_cast<uint32_t>(info.lo_number);
+  s.encrypt_type = static_cast<uint32_t>(info.lo_encrypt_type);
+  s.encrypt_key_size = static_cast<uint32_t>(info.lo_encrypt_key_size);
+  s.flags = static_cast<uint32_t>(info.lo_flags);
+  s.name = name_from(info.lo_name);
+  return o;
+}
+
+int open_flags(const Op& op) {
+  int flags = op.access == Access::Ro ? O_RDONLY : op.access == Access::Wo ? O_WRONLY : O_RDWR;
+  if (op.open_flags & kOpenExcl) flags |= O_EXCL;
+  if (op.open_flags & kOpenDirect) flags |= O_DIRECT;
+  if (op.open_flags & kOpenSync) flags |= O_SYNC;
+  if (op.open_flags & kOpenNonblock) flags |= O_NONBLOCK;
+  return flags;
+}
+
+Outcome result_of(int64_t rc, ValueRole role = ValueRole::Plain) {
+  return rc < 0 ? Outcome::error(static_cast<int>(-rc)) : Outcome::ok(rc, role);
+}
+
+// An fd operand: values that are no int cannot name an open file.
+int fd_of(const Value& v) {
+  return v.lit > static_cast<uint64_t>(INT32_MAX) ? -1 : static_cast<int>(v.lit);
+}
+
+}  // namespace
+
+InprocTarget::~InprocTarget() {
+  finish();
+  std::free(buffer_);
+}
+
+bool InprocTarget::reserve(uint64_t len) {
+  if (len <= capacity_) return true;
+  uint64_t rounded = (len + kIoAlignment - 1) / kIoAlignment * kIoAlignment;
+  void* p = nullptr;
+  if (::posix_memalign(&p, kIoAlignment, rounded) != 0) return false;
+  std::free(buffer_);
+  buffer_ = static_cast<uint8_t*>(p);
+  capacity_ = rounded;
+  return true;
+}
+
+std::string InprocTarget::object_path(uint8_t index) const {
+  if (index >= object_names_.size()) return sandbox_ + "/.no-such-object";
+  return sandbox_ + "/" + object_names_[index];
+}
+
+TargetError InprocTarget::start(const Trace& trace, std::string_view profile_name, const Env& env) {
+  finish();
+  const Profile* profile = find_profile(profile_name);
+  if (profile == nullptr)
+    return {true, "inproc: unknown profile '" + std::string(profile_name) +
+                      "'; the driver implements linux-6.1, linux-6.12 and linux-6.18"};
+  char tmpl[] = "/var/tmp/loopcheck-inproc-XXXXXX";
+  if (::mkdtemp(tmpl) == nullptr)
+    return {true, std::string("inproc: cannot create a sandbox under /var/tmp: ") + std::strerror(errno)};
+  sandbox_ = tmpl;
+  for (const ObjectDecl& obj : trace.objects) {
+    object_names_.push_back(obj.name);
+    std::string path = sandbox_ + "/" + obj.name;
+    if (obj.kind == ObjectDecl::Kind::Dir) {
+      if (::mkdir(path.c_str(), 0700) != 0) {
+        finish();
+        return {true, "inproc: mkdir " + path + ": " + std::strerror(errno)};
+      }
+      continue;
+    }
+    int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+    bool ok = fd >= 0 && ::ftruncate(fd, static_cast<off_t>(obj.size)) == 0;
+    if (ok && obj.fill != 0) {
+      std::vector<uint8_t> chunk(std::min<uint64_t>(kFillChunk, obj.size), obj.fill);
+      for (uint64_t off = 0; ok && off < obj.size; off += chunk.size()) {
+        uint64_t n = std::min<uint64_t>(chunk.size(), obj.size - off);
+        ok = ::pwrite(fd, chunk.data(), n, static_cast<off_t>(off)) == static_cast<ssize_t>(n);
+      }
+    }
+    int saved = errno;
+    if (fd >= 0) ::close(fd);
+    if (!ok) {
+      finish();
+      return {true, "inproc: cannot create " + path + ": " + std::strerror(saved) +
+                        " (is there room under /var/tmp?)"};
+    }
+  }
+  DriverConfig config;
+  config.precreated = env.precreated;
+  config.cap_sys_admin = env.cap_sys_admin;
+  config.thp = env.thp;
+  config.max_part = env.max_part;
+  HostFsFacts fs{env.dio_align, env.bdev_block_size};
+  kernel_ = std::make_unique<Kernel>(*profile, config, fs);
+  return {};
+}
+
+void InprocTarget::remove_sandbox() {
+  if (sandbox_.empty()) return;
+  // Objects are plain files and empty directories; anything else a trace left
+  // behind is removed too, one level deep.
+  if (DIR* d = ::opendir(sandbox_.c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      std::string_view n = e->d_name;
+      if (n == "." || n == "..") continue;
+      std::string path = sandbox_ + "/" + e->d_name;
+      if (::unlink(path.c_str()) != 0) ::rmdir(path.c_str());
+    }
+    ::closedir(d);
+  }
+  ::rmdir(sandbox_.c_str());
+  sandbox_.clear();
+}
+
+void InprocTarget::finish() {
+  kernel_.reset();  // closes every fd, unbinds every device, joins every worker
+  remove_sandbox();
+  object_names_.clear();
+  last_read_len_ = 0;
+}
+
+Outcome InprocTarget::execute(const Op& op) {
+  last_read_len_ = 0;
+  if (kernel_ == nullptr) return Outcome::skipped();
+  switch (op.kind) {
+    case OpKind::Open:
+      return open(op);
+    case OpKind::Close:
+      return result_of(kernel_->close(fd_of(op.subject)));
+    case OpKind::Ioctl:
+      return ioctl(op);
+    case OpKind::Pread:
+      return pread(op);
+    case OpKind::Pwrite:
+      return pwrite(op);
+    case OpKind::Fsync:
+      return result_of(kernel_->fsync(fd_of(op.subject)));
+    case OpKind::Truncate:
+      return truncate(op);
+    case OpKind::Sysfs:
+      return sysfs(op);
+  }
+  return Outcome::error(EINVAL);
+}
+
+Outcome InprocTarget::open(const Op& op) {
+  int flags = open_flags(op);
+  switch (op.node) {
+    case Node::LoopControl:
+      return result_of(kernel_->open_loop_control(flags), ValueRole::Fd);
+    case Node::Loop:
+      return result_of(kernel_->open_loop(op.subject.lit, flags), ValueRole::Fd);
+    case Node::File:
+    case Node::Dir: {
+      std::string name = op.object < object_names_.size() ? object_names_[op.object] : std::string();
+      return result_of(kernel_->open_host(object_path(op.object), flags, name), ValueRole::Fd);
+    }
+  }
+  return Outcome::error(EINVAL);
+}
+
+Outcome InprocTarget::ioctl(const Op& op) {
+  const int fd = fd_of(op.subject);
+  const bool null_arg = op.arg_kind == ArgKind::Null;
+  const unsigned long request = op.req == Req::Unknown ? op.raw_req : req_number(op.req);
+  const unsigned long number = op.arg_kind == ArgKind::Number ? op.arg.lit : 0;
+  auto ptr = [&](void* p) { return null_arg ? 0ul : reinterpret_cast<unsigned long>(p); };
+
+  if (op.req == Req::Unknown) {
+    // The driver decides what the argument means; a struct argument is a zeroed
+    // buffer large enough for any loop struct.
+    alignas(8) uint8_t scratch[sizeof(loop_config)] = {};
+    if (op.arg_kind == ArgKind::Struct) return result_of(kernel_->ioctl(fd, request, ptr(scratch)));
+    return result_of(kernel_->ioctl(fd, request, number));
+  }
+
+  switch (req_arg(op.req)) {
+    case ReqArg::Ignored:
+    case ReqArg::Number: {
+      ValueRole role = op.req == Req::LoopCtlAdd || op.req == Req::LoopCtlGetFree ? ValueRole::DevIndex
+                                                                                  : ValueRole::Plain;
+      return result_of(kernel_->ioctl(fd, request, number), role);
+    }
+    case ReqArg::Int: {
+      int value = static_cast<int>(op.arg.lit);
+      return result_of(kernel_->ioctl(fd, request, ptr(&value)));
+    }
+    case ReqArg::Out: {
+      // Sized for the widest getter (u64); each writes its own C type.
+      alignas(8) uint8_t out[8] = {};
+      long rc = kernel_->ioctl(fd, request, ptr(out));
+      if (rc < 0) return Outcome::error(static_cast<int>(-rc));
+      int64_t v = 0;
+      switch (op.req) {
+        case Req::BlkGetSize64: {
+          uint64_t x;
+          std::memcpy(&x, out, sizeof x);
+          v = static_cast<int64_t>(x);
+          break;
+        }
+        case Req::BlkGetSize: {
+          unsigned long x;
+          std::memcpy(&x, out, sizeof x);
+          v = static_cast<int64_t>(x);
+          break;
+        }
+        case Req::BlkPbszGet: {
+          unsigned int x;
+          std::memcpy(&x, out, sizeof x);
+          v = x;
+          break;
+        }
+        default: {  // BLKSSZGET, BLKBSZGET, BLKROGET write an int
+          int x;
+          std::memcpy(&x, out, sizeof x);
+          v = x;
+          break;
+        }
+      }
+      return Outcome::ok(v);
+    }
+    case ReqArg::StructIn:
+      switch (req_struct(op.req)) {
+        case StructKind::LoopInfo: {
+          loop_info info = to_loop_info(op.fields);
+          return result_of(kernel_->ioctl(fd, request, ptr(&info)));
+        }
+        case StructKind::LoopConfig: {
+          loop_config config{};
+          config.fd = static_cast<uint32_t>(op.fields.get(Field::Fd));
+          config.block_size = static_cast<uint32_t>(op.fields.get(Field::BlockSize));
+          config.info = to_loop_info64(op.fields);
+          return result_of(kernel_->ioctl(fd, request, ptr(&config)));
+        }
+        default: {
+          loop_info64 info = to_loop_info64(op.fields);
+          return result_of(kernel_->ioctl(fd, request, ptr(&info)));
+        }
+      }
+    case ReqArg::StructOut:
+      if (req_struct(op.req) == StructKind::LoopInfo) {
+        loop_info info{};
+        long rc = kernel_->ioctl(fd, request, ptr(&info));
+        return rc < 0 ? Outcome::error(static_cast<int>(-rc)) : status_outcome(info);
+      } else {
+        loop_info64 info{};
+        long rc = kernel_->ioctl(fd, request, ptr(&info));
+        return rc < 0 ? Outcome::error(static_cast<int>(-rc)) : status_outcome(info);
+      }
+  }
+  return Outcome::error(EINVAL);
+}
+
+Outcome InprocTarget::pread(const Op& op) {
+  if (op.length > kMaxIoLength || !reserve(op.length)) return Outcome::error(ENOMEM);
+  int64_t n = kernel_->pread(fd_of(op.subject), buffer_, op.length, static_cast<int64_t>(op.offset.lit));
+  if (n < 0) return Outcome::error(static_cast<int>(-n));
+  last_read_len_ = static_cast<uint64_t>(n);
+  Outcome o;
+  o.kind = Outcome::Kind::Data;
+  o.value = n;
+  o.digest = XXH3_64bits(buffer_, last_read_len_);
+  return o;
+}
+
+Outcome InprocTarget::pwrite(const Op& op) {
+  if (op.length > kMaxIoLength || !reserve(op.length)) return Outcome::error(ENOMEM);
+  pattern_fill(op.seed, 0, buffer_, op.length);
+  return result_of(kernel_->pwrite(fd_of(op.subject), buffer_, op.length, static_cast<int64_t>(op.offset.lit)));
+}
+
+Outcome InprocTarget::truncate(const Op& op) {
+  if (::truncate(object_path(op.object).c_str(), static_cast<off_t>(op.offset.lit)) != 0)
+    return Outcome::error(errno);
+  return Outcome::ok(0);
+}
+
+Outcome InprocTarget::sysfs(const Op& op) {
+  std::string text;
+  if (int err = kernel_->read_sysfs(op.subject.lit, sysattr_path(op.attr), text); err != 0)
+    return Outcome::error(-err);
+  std::string_view value = text;
+  if (!value.empty() && value.back() == '\n') value.remove_suffix(1);
+  Outcome o;
+  o.kind = Outcome::Kind::Text;
+  o.set_text(value);
+  return o;
+}
+
+std::string InprocTarget::summary() const {
+  if (kernel_ == nullptr) return "inproc: not started";
+  std::string s = "inproc " + std::string(kernel_->profile().name) + ":";
+  static constexpr const char* kStateName[] = {"Unbound", "Bound", "Rundown", "Deleting"};
+  for (const auto& dev : kernel_->control().devices()) {
+    if (dev->state() == LoState::Unbound && dev->disk().openers() == 0) continue;
+    s += " loop" + std::to_string(dev->number()) + "=" + kStateName[static_cast<int>(dev->state())] +
+         "(openers " + std::to_string(dev->disk().openers()) + ", " +
+         std::to_string(dev->disk().capacity_sectors()) + " sectors)";
+  }
+  s += "; " + std::to_string(kernel_->open_fd_count()) + " fds open";
+  return s;
+}
+
+}  // namespace loopcheck::inproc

@@ -1,0 +1,52 @@
+// The Target adapter for the in-process driver: executes literal trace Ops on an
+// inproc::Kernel whose sandbox objects are real files in a private directory
+// under /var/tmp, and reports outcomes in the trace's terms.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "harness/inproc/kernel.h"
+#include "harness/target.h"
+
+namespace loopcheck::inproc {
+
+class InprocTarget final : public Target {
+ public:
+  InprocTarget() = default;
+  ~InprocTarget() override;
+
+  std::string_view name() const override { return "inproc"; }
+  TargetError start(const Trace& trace, std::string_view profile, const Env& env) override;
+  Outcome execute(const Op& op) override;
+  std::span<const uint8_t> last_read() const override { return {buffer_, last_read_len_}; }
+  std::string summary() const override;
+  void finish() override;
+
+  // For tests: the driver underneath, and where the sandbox objects live.
+  Kernel* kernel() { return kernel_.get(); }
+  std::string object_path(uint8_t index) const;
+
+ private:
+  Outcome open(const Op& op);
+  Outcome ioctl(const Op& op);
+  Outcome pread(const Op& op);
+  Outcome pwrite(const Op& op);
+  Outcome truncate(const Op& op);
+  Outcome sysfs(const Op& op);
+  bool reserve(uint64_t len);
+  void remove_sandbox();
+
+  std::unique_ptr<Kernel> kernel_;
+  std::string sandbox_;  // absolute, no trailing '/'; empty when not started
+  std::vector<std::string> object_names_;
+  uint8_t* buffer_ = nullptr;  // page aligned, reused by every read and write
+  uint64_t capacity_ = 0;
+  uint64_t last_read_len_ = 0;
+};
+
+}  // namespace loopcheck::inproc
