@@ -74,6 +74,27 @@ struct Profile {
   // capacity 0 at last close). 6.11+: teardown happens in release, after the
   // block layer flushed the mapping, so they reach the backing file.
   bool dirty_pages_lost_on_sync_detach;
+
+  // 6.1 reads/writes the backing file through vfs_iter_read/write, which check the
+  // file's FMODE_READ/FMODE_WRITE: a write-only backing file makes device reads fail
+  // with EIO. f2fed441c69b (6.15, stable 6.12.25) calls ->read_iter directly.
+  bool backing_io_checks_file_mode;
+
+  // 6.1's teardown turns the volatile write cache off; 6.12/6.18 leave the queue
+  // feature set, so a flush (fsync) on an unbound, once-writable device reaches the
+  // driver and fails with EIO. (From the spec's teardown list; not yet probed.)
+  bool write_cache_cleared_on_teardown;
+
+  // 6.1: LOOP_SET_BLOCK_SIZE validates its argument in the driver (512..PAGE_SIZE,
+  // power of two, 0 invalid) before the "same size" shortcut and before touching
+  // the page cache. 6.11+: the shortcut comes first, then the cache is synced and
+  // dropped, then the block layer validates.
+  bool set_block_size_validated_first;
+
+  // LOOP_CONFIGURE with block_size 0 uses the DIO default (backing bdev / minimum
+  // DIO alignment) when the DIO flag is requested (f6f9e32fe1e4, 6.15, stable
+  // 6.12.31). 6.1: only when the backing file itself was opened O_DIRECT.
+  bool default_block_size_follows_dio_flag;
 };
 
 inline constexpr Profile kLinux61{
@@ -90,6 +111,10 @@ inline constexpr Profile kLinux61{
     .read_past_backing_eof_is_eio = false,
     .discard_disabled_on_eopnotsupp = false,
     .dirty_pages_lost_on_sync_detach = true,
+    .backing_io_checks_file_mode = true,
+    .write_cache_cleared_on_teardown = true,
+    .set_block_size_validated_first = true,
+    .default_block_size_follows_dio_flag = false,
 };
 
 inline constexpr Profile kLinux612{
@@ -106,6 +131,10 @@ inline constexpr Profile kLinux612{
     .read_past_backing_eof_is_eio = true,
     .discard_disabled_on_eopnotsupp = true,
     .dirty_pages_lost_on_sync_detach = false,
+    .backing_io_checks_file_mode = false,
+    .write_cache_cleared_on_teardown = false,
+    .set_block_size_validated_first = false,
+    .default_block_size_follows_dio_flag = true,
 };
 
 inline constexpr Profile kLinux618{
@@ -122,6 +151,10 @@ inline constexpr Profile kLinux618{
     .read_past_backing_eof_is_eio = true,
     .discard_disabled_on_eopnotsupp = true,
     .dirty_pages_lost_on_sync_detach = false,
+    .backing_io_checks_file_mode = false,
+    .write_cache_cleared_on_teardown = false,
+    .set_block_size_validated_first = false,
+    .default_block_size_follows_dio_flag = true,
 };
 
 inline constexpr const Profile* kProfiles[] = {&kLinux61, &kLinux612, &kLinux618};

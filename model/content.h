@@ -1,0 +1,44 @@
+// Byte content without bytes: extent lists (what pwrite patterns landed where) and
+// a builder that turns a composed read into a DataDesc of at most kMaxDataSegments
+// runs. Allocation-free.
+#pragma once
+
+#include <cstdint>
+
+#include "model/state.h"
+#include "trace/trace.h"
+
+namespace loopcheck::model {
+
+// Record that [start, end) now holds pattern `seed` with pattern index p - origin.
+// Overlapped parts of older extents are cut away. Sets `unknown` when the result
+// would need more than kMaxExtents extents.
+void extents_write(ExtentList& list, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed);
+
+// Forget everything at or past `size` (truncate) / inside [start, end) (overwrite
+// by a path the list does not describe).
+void extents_cut_from(ExtentList& list, uint64_t size);
+void extents_erase(ExtentList& list, uint64_t start, uint64_t end);
+
+// True when [start, end) is entirely covered by extents.
+bool extents_cover(const ExtentList& list, uint64_t start, uint64_t end);
+
+// Accumulates runs for a read, merging a run into the previous one when it
+// continues it. `overflow` once more than kMaxDataSegments runs would be needed.
+struct DataBuilder {
+  DataDesc desc{};
+  bool overflow = false;
+  void add_zero(uint64_t len);
+  void add_fill(uint8_t fill, uint64_t len);
+  void add_pattern(uint32_t seed, uint64_t index, uint64_t len);
+
+ private:
+  void push(const DataSegment& s);
+};
+
+// Emit the bytes of `obj` in [start, end) (positions past the object's size read as
+// zero, as the 6.1 zero-fill does; callers clip when the kernel would not).
+// Returns false when the object's content is unknown.
+bool emit_object(const Object& obj, uint64_t start, uint64_t end, DataBuilder& out);
+
+}  // namespace loopcheck::model

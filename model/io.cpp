@@ -1,0 +1,297 @@
+// The data path: pread/pwrite on files and loop devices, the device page cache,
+// requests reaching the loop driver, fsync and truncate (spec §5).
+#include <algorithm>
+#include <cassert>
+#include <cerrno>
+
+#include "model/machine.h"
+
+namespace loopcheck::model {
+
+namespace {
+
+Outcome data_outcome(uint64_t count, const DataBuilder& b, bool known) {
+  Outcome o;
+  o.kind = Outcome::Kind::Data;
+  o.value = static_cast<int64_t>(count);
+  o.data_known = known && !b.overflow;
+  if (o.data_known) o.data = b.desc;
+  return o;
+}
+
+bool overflows(uint64_t off, uint64_t len) { return len > kLlongMax - off; }
+
+}  // namespace
+
+// Device-relative [start, end) read from the backing file by the driver. The
+// caller already decided the range is serviceable; bytes past the backing EOF read
+// as zero (the 6.1 zero-fill), a stacked device below is read through its cache.
+ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, DataBuilder& out) {
+  ReadResult r;
+  const Desc& b = s.descs[dev.backing_desc];
+  const uint64_t pos = start + dev.offset;
+  const uint64_t len = end - start;
+  if (b.kind == DescKind::File) {
+    r.known = emit_object(s.objects[b.object], pos, pos + len, out);
+    r.count = len;
+    return r;
+  }
+  Device& lower = *device(b.device);
+  ReadResult lr = read_device(lower, pos, len, dev.dio != 0, out);
+  if (lr.err) return ReadResult{EIO, 0, true, 0};
+  r.known = lr.known;
+  if (lr.count < len) {
+    if (p.read_past_backing_eof_is_eio || dev.dio) return ReadResult{EIO, 0, true, 0};
+    out.add_zero(len - lr.count);
+  }
+  r.count = len;
+  return r;
+}
+
+ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool direct, DataBuilder& out) {
+  ReadResult r;
+  const uint64_t cap = dev.capacity * kSectorSize;
+  if (start >= cap || len == 0) return r;  // blkdev_read_iter: at/after the end → 0
+  uint64_t end = start + std::min(len, cap - start);
+  const uint64_t backing_end_dev =
+      dev.state == DevState::Unbound ? 0 : (backing_size(dev) > dev.offset ? backing_size(dev) - dev.offset : 0);
+  const bool eof_is_eio = p.read_past_backing_eof_is_eio || dev.dio;
+
+  if (direct) {
+    if (start % dev.block_size || (end - start) % dev.block_size) return ReadResult{EINVAL, 0, true, 0};
+    // kiocb_write_and_wait: dirty pages of the range are written back first.
+    bool dirty_in_range = false;
+    for (int i = 0; i < dev.dirty.count; ++i)
+      if (dev.dirty.e[i].start < end && dev.dirty.e[i].end > start) dirty_in_range = true;
+    if (dirty_in_range) {
+      if (dev.state != DevState::Bound) {
+        extents_erase(dev.dirty, start, end);
+        return ReadResult{EIO, 0, true, 0};
+      }
+      for (int i = 0; i < dev.dirty.count; ++i) {
+        const Extent x = dev.dirty.e[i];
+        const uint64_t a = std::max(x.start, start), z = std::min(x.end, end);
+        if (a < z) write_backing(dev, a, z, x.origin, x.seed);
+      }
+      extents_erase(dev.dirty, start, end);
+    }
+    if (dev.state != DevState::Bound) return ReadResult{EIO, 0, true, 0};
+    if (p.backing_io_checks_file_mode && s.descs[dev.backing_desc].access == Access::Wo)
+      return ReadResult{EIO, 0, true, 0};
+    if (eof_is_eio && end > backing_end_dev) return ReadResult{EIO, 0, true, 0};
+    r = read_backing(dev, start, end, out);
+    if (!r.err) r.count = end - start;
+    return r;
+  }
+
+  // Buffered: through the device's page cache, in folios of `grain` bytes.
+  const uint64_t grain = std::max<uint64_t>(kPageSize, dev.block_size);
+  if (dev.state == DevState::Rundown) {
+    // Requests fail with EIO; only cached pages can still be read.
+    if (extents_cover(dev.dirty, start, end)) {
+      for (int i = 0; i < dev.dirty.count; ++i) {
+        const Extent& x = dev.dirty.e[i];
+        const uint64_t a = std::max(x.start, start), z = std::min(x.end, end);
+        if (a < z) out.add_pattern(x.seed, a - x.origin, z - a);
+      }
+      r.count = end - start;
+      r.known = !dev.dirty.unknown;
+      return r;
+    }
+    if (dev.cache_populated) {
+      // Readahead may have cached the range before the detach: success with
+      // unpredictable bytes, or EIO (kernel-state dependent).
+      r.count = end - start;
+      r.known = false;
+      r.also_err = EIO;
+      return r;
+    }
+    return ReadResult{EIO, 0, true, 0};
+  }
+  // A capacity that is not a multiple of the logical block size: the folio holding
+  // the partial last block cannot be read.
+  if (cap % dev.block_size) {
+    const uint64_t bad_folio = (cap / dev.block_size * dev.block_size) / grain * grain;
+    if (start >= bad_folio) return ReadResult{EIO, 0, true, 0};
+    end = std::min(end, bad_folio);
+  }
+  if (p.backing_io_checks_file_mode && s.descs[dev.backing_desc].access == Access::Wo)
+    return ReadResult{EIO, 0, true, 0};
+  if (eof_is_eio && end > backing_end_dev) {
+    // The folio holding the backing EOF (and every later one) fails; earlier folios
+    // complete, so a read starting before them is short.
+    const uint64_t first_bad = backing_end_dev / grain * grain;
+    if (start >= first_bad) return ReadResult{EIO, 0, true, 0};
+    end = std::min(end, first_bad);
+  }
+  // Compose: dirty cached ranges over what the driver reads from the backing file.
+  bool known = !(dev.cache_stale || dev.orphan_dirty || dev.dirty.unknown);
+  uint64_t pos = start;
+  for (int i = 0; i <= dev.dirty.count && pos < end; ++i) {
+    const bool have = i < dev.dirty.count;
+    const uint64_t xs = have ? std::max(dev.dirty.e[i].start, pos) : end;
+    const uint64_t gap_end = std::min(xs, end);
+    if (pos < gap_end) {
+      ReadResult br = read_backing(dev, pos, gap_end, out);
+      if (br.err) return br;
+      known = known && br.known;
+      pos = gap_end;
+    }
+    if (!have || dev.dirty.e[i].end <= pos) continue;
+    const Extent& x = dev.dirty.e[i];
+    const uint64_t z = std::min(x.end, end);
+    if (pos < z) out.add_pattern(x.seed, pos - x.origin, z - pos);
+    pos = std::max(pos, z);
+  }
+  dev.cache_populated = 1;
+  r.count = end - start;
+  r.known = known;
+  return r;
+}
+
+// A write the driver performs on the backing file (writeback or direct I/O).
+int Machine::write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed) {
+  const Desc& b = s.descs[dev.backing_desc];
+  const uint64_t pos = start + dev.offset, pos_end = end + dev.offset;
+  const uint64_t b_origin = origin + dev.offset;
+  if (b.kind == DescKind::File) {
+    Object& obj = s.objects[b.object];
+    extents_write(obj.data, pos, pos_end, b_origin, seed);  // past EOF: extends the file
+    obj.size = std::max(obj.size, pos_end);
+    backing_changed(DescKind::File, b.object, &dev);
+    return 0;
+  }
+  Device& lower = *device(b.device);
+  const uint64_t lcap = lower.capacity * kSectorSize;
+  if (pos >= lcap) return EIO;  // ENOSPC from the block device → EIO
+  const int e = write_device(lower, pos, std::min(pos_end, lcap), b_origin, seed, dev.dio != 0);
+  if (e) return EIO;
+  backing_changed(DescKind::Loop, lower.index, &dev);
+  return pos_end > lcap ? EIO : 0;
+}
+
+int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed, bool direct) {
+  if (direct) {
+    if (dev.state != DevState::Bound) return EIO;
+    extents_erase(dev.dirty, start, end);  // the direct write supersedes cached bytes
+    return write_backing(dev, start, end, origin, seed);
+  }
+  // A partial block must be read first (read-modify-write); that read can fail.
+  const uint64_t blk = dev.soft_block_size ? dev.soft_block_size : dev.block_size;
+  const bool partial_head = start % blk != 0 && !extents_cover(dev.dirty, start / blk * blk, start);
+  const bool partial_tail = end % blk != 0 && !extents_cover(dev.dirty, end, std::min(end / blk * blk + blk, dev.capacity * kSectorSize));
+  if (partial_head || partial_tail) {
+    if (dev.state != DevState::Bound) return EIO;
+    const uint64_t backing_end_dev = backing_size(dev) > dev.offset ? backing_size(dev) - dev.offset : 0;
+    const bool eof_is_eio = p.read_past_backing_eof_is_eio || dev.dio;
+    if (eof_is_eio && ((partial_head && start / blk * blk + blk > backing_end_dev) ||
+                       (partial_tail && end / blk * blk + blk > backing_end_dev)))
+      return EIO;
+  }
+  extents_write(dev.dirty, start, end, origin, seed);
+  dev.cache_populated = 1;
+  return 0;
+}
+
+// The bytes of a backing file or a stacked device changed by a path other than
+// `writer`'s cache: devices that may cache them can no longer be predicted.
+void Machine::backing_changed(DescKind kind, uint32_t which, const Device* writer) {
+  for (int i = 0; i < s.device_count; ++i) {
+    Device& d = s.devices[i];
+    if (&d == writer || d.state == DevState::Unbound) continue;
+    const Desc& b = s.descs[d.backing_desc];
+    const bool uses = b.kind == kind && (kind == DescKind::File ? b.object == which : b.device == which);
+    if (!uses) continue;
+    if (d.cache_populated) d.cache_stale = 1;
+    backing_changed(DescKind::Loop, d.index, nullptr);  // devices stacked on d read through it
+  }
+}
+
+Outcome Machine::pread(const Op& op) {
+  const int64_t off = op.offset.as_signed();
+  if (off < 0) return Outcome::error(EINVAL);
+  Desc* d = desc_by_fd(op.subject.lit);
+  if (!d) return Outcome::error(EBADF);
+  if (d->kind == DescKind::LoopControl) return Outcome::error(ESPIPE);  // nonseekable_open
+  if (d->access == Access::Wo) return Outcome::error(EBADF);
+  if (d->kind == DescKind::Dir) return Outcome::error(EISDIR);
+  const uint64_t start = static_cast<uint64_t>(off);
+  const uint64_t len = std::min(op.length, kMaxIoLength);
+  if (overflows(start, len)) return Outcome::error(EINVAL);
+  const bool direct = (d->open_flags & kOpenDirect) != 0;
+  DataBuilder out;
+  if (d->kind == DescKind::File) {
+    const Object& obj = s.objects[d->object];
+    if (direct && start < obj.size && (start % env.dio_align || len % env.dio_align))
+      return Outcome::error(EINVAL);
+    const uint64_t count = start >= obj.size ? 0 : std::min(len, obj.size - start);
+    const bool known = emit_object(obj, start, start + count, out);
+    return data_outcome(count, out, known);
+  }
+  Device& dev = *device(d->device);
+  ReadResult r = read_device(dev, start, len, direct, out);
+  if (r.err) return Outcome::error(r.err);
+  Outcome o = data_outcome(r.count, out, r.known);
+  o.also_err = r.also_err;
+  return o;
+}
+
+Outcome Machine::pwrite(const Op& op) {
+  const int64_t off = op.offset.as_signed();
+  if (off < 0) return Outcome::error(EINVAL);
+  Desc* d = desc_by_fd(op.subject.lit);
+  if (!d) return Outcome::error(EBADF);
+  if (d->kind == DescKind::LoopControl) return Outcome::error(ESPIPE);
+  if (d->access == Access::Ro) return Outcome::error(EBADF);
+  const uint64_t start = static_cast<uint64_t>(off);
+  const uint64_t len = std::min(op.length, kMaxIoLength);
+  if (overflows(start, len)) return Outcome::error(EINVAL);
+  const bool direct = (d->open_flags & kOpenDirect) != 0;
+  if (d->kind == DescKind::File) {
+    if (direct && (start % env.dio_align || len % env.dio_align)) return Outcome::error(EINVAL);
+    if (len == 0) return Outcome::ok(0);
+    Object& obj = s.objects[d->object];
+    extents_write(obj.data, start, start + len, start, op.seed);
+    obj.size = std::max(obj.size, start + len);
+    backing_changed(DescKind::File, d->object, nullptr);
+    return Outcome::ok(static_cast<int64_t>(len));
+  }
+  assert(d->kind == DescKind::Loop);
+  Device& dev = *device(d->device);
+  if (dev.disk_ro || dev.bdev_ro_policy) return Outcome::error(EPERM);
+  if (len == 0) return Outcome::ok(0);
+  const uint64_t cap = dev.capacity * kSectorSize;
+  if (start >= cap) return Outcome::error(ENOSPC);
+  const uint64_t end = start + std::min(len, cap - start);
+  if (direct && (start % dev.block_size || (end - start) % dev.block_size)) return Outcome::error(EINVAL);
+  if (int e = write_device(dev, start, end, start, op.seed, direct)) return Outcome::error(e);
+  backing_changed(DescKind::Loop, dev.index, nullptr);
+  return Outcome::ok(static_cast<int64_t>(end - start));
+}
+
+Outcome Machine::fsync(const Op& op) {
+  Desc* d = desc_by_fd(op.subject.lit);
+  if (!d) return Outcome::error(EBADF);
+  if (d->kind == DescKind::LoopControl) return Outcome::error(EINVAL);  // no ->fsync
+  if (d->kind != DescKind::Loop) return Outcome::ok(0);
+  Device& dev = *device(d->device);
+  if (!flush_dirty(dev)) return Outcome::error(EIO);
+  if (dev.state != DevState::Bound && dev.write_cache) return Outcome::error(EIO);  // flush request refused
+  return Outcome::ok(0);
+}
+
+Outcome Machine::truncate(const Op& op) {
+  if (op.object >= s.object_count) return Outcome::error(ENOENT);
+  Object& obj = s.objects[op.object];
+  if (obj.kind == ObjKind::Dir) return Outcome::error(EISDIR);
+  const int64_t size = op.offset.as_signed();
+  if (size < 0) return Outcome::error(EINVAL);
+  const uint64_t n = static_cast<uint64_t>(size);
+  obj.size = n;
+  extents_cut_from(obj.data, n);
+  obj.fill_end = std::min(obj.fill_end, n);
+  backing_changed(DescKind::File, op.object, nullptr);
+  return Outcome::ok(0);
+}
+
+}  // namespace loopcheck::model

@@ -1,0 +1,439 @@
+// ioctl dispatch: /dev/loop-control commands, LOOP_* on a loop device, and the
+// generic block ioctls the block layer answers before the loop driver sees them.
+// Each handler makes its checks in the kernel's order (spec §3), per profile.
+#include <algorithm>
+#include <cassert>
+#include <cerrno>
+
+#include "model/machine.h"
+
+namespace loopcheck::model {
+
+namespace {
+
+bool is_block_req(Req r) {
+  switch (r) {
+    case Req::BlkGetSize64:
+    case Req::BlkGetSize:
+    case Req::BlkSszGet:
+    case Req::BlkBszGet:
+    case Req::BlkPbszGet:
+    case Req::BlkRoGet:
+    case Req::BlkRoSet:
+    case Req::BlkFlsBuf:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The numeric argument as the unsigned long the kernel receives (0 when absent).
+uint64_t number_arg(const Op& op) { return op.arg_kind == ArgKind::Number ? op.arg.lit : 0; }
+
+// lo_file_name: at most 63 bytes, cut at the first NUL, NUL-padded.
+Name64 stored_name(const Name64& in) {
+  Name64 out;
+  uint8_t len = std::min<uint8_t>(in.len, kNameSize - 1);
+  for (uint8_t i = 0; i < len; ++i) {
+    if (in.bytes[i] == '\0') {
+      len = i;
+      break;
+    }
+    out.bytes[i] = in.bytes[i];
+  }
+  out.len = len;
+  return out;
+}
+
+constexpr uint32_t kConfigureSettableFlags = kLoReadOnly | kLoAutoclear | kLoPartscan | kLoDirectIo;
+constexpr uint32_t kMinorMask = (1u << kMinorBits) - 1;
+
+}  // namespace
+
+uint64_t makedev_user(uint32_t major, uint32_t minor) {
+  uint64_t d = (uint64_t{major} & 0x00000fffu) << 8;
+  d |= (uint64_t{major} & 0xfffff000u) << 32;
+  d |= (uint64_t{minor} & 0x000000ffu);
+  d |= (uint64_t{minor} & 0xffffff00u) << 12;
+  return d;
+}
+
+Outcome Machine::ioctl(const Op& op) {
+  Desc* fd = desc_by_fd(op.subject.lit);
+  if (!fd) return Outcome::error(EBADF);
+  switch (fd->kind) {
+    case DescKind::LoopControl:
+      return control_ioctl(op);
+    case DescKind::Loop:
+      return is_block_req(op.req) ? block_ioctl(*fd, op) : loop_ioctl(*fd, op);
+    case DescKind::File:
+    case DescKind::Dir:
+      return Outcome::error(ENOTTY);
+    case DescKind::None:
+      break;
+  }
+  assert(false);
+  return Outcome::error(EBADF);
+}
+
+// ---- /dev/loop-control ------------------------------------------------------------------
+
+Outcome Machine::control_ioctl(const Op& op) {
+  // loop_control_ioctl converts the unsigned long argument to int.
+  const int32_t arg = static_cast<int32_t>(static_cast<uint32_t>(number_arg(op)));
+  auto add = [&](int32_t want) -> Outcome {
+    uint32_t index = 0;
+    if (want >= 0) {
+      if (device(static_cast<uint32_t>(want))) return Outcome::error(EEXIST);
+      index = static_cast<uint32_t>(want);
+    } else {
+      while (device(index)) ++index;  // idr_alloc from 0: the lowest unused index
+    }
+    if ((uint64_t{index} << part_shift()) > kMinorMask) return Outcome::error(EINVAL);  // add_disk
+    if (!create_device(index)) return Outcome::error(ENOMEM);
+    return Outcome::ok(index, ValueRole::DevIndex);
+  };
+  switch (op.req) {
+    case Req::LoopCtlAdd:
+      return add(arg);
+    case Req::LoopCtlRemove: {
+      if (arg < 0) return Outcome::error(EINVAL);
+      Device* dev = device(static_cast<uint32_t>(arg));
+      if (!dev) return Outcome::error(ENODEV);
+      if (dev->state != DevState::Unbound || openers(dev->index) > 0) return Outcome::error(EBUSY);
+      remove_device(dev->index);
+      return Outcome::ok(0);
+    }
+    case Req::LoopCtlGetFree:
+      for (int i = 0; i < s.device_count; ++i)
+        if (s.devices[i].state == DevState::Unbound)
+          return Outcome::ok(s.devices[i].index, ValueRole::DevIndex);
+      return add(-1);
+    default:
+      return Outcome::error(ENOSYS);
+  }
+}
+
+// ---- LOOP_* on a loop device ----------------------------------------------------------------
+
+Outcome Machine::loop_ioctl(Desc& fd, const Op& op) {
+  Device* dev = device(fd.device);
+  assert(dev);
+  // The permission rule (spec §3.0) comes before anything else for these five.
+  const bool privileged = fd.access != Access::Ro || env.cap_sys_admin;
+  switch (op.req) {
+    case Req::LoopSetFd:
+    case Req::LoopConfigure:
+      return configure(fd, *dev, op);
+    case Req::LoopChangeFd:
+      return change_fd(fd, *dev, op);
+    case Req::LoopClrFd:
+      return clr_fd(*dev);
+    case Req::LoopSetStatus:
+    case Req::LoopSetStatus64:
+      if (!privileged) return Outcome::error(EPERM);
+      return set_status(*dev, op, op.req == Req::LoopSetStatus);
+    case Req::LoopGetStatus:
+    case Req::LoopGetStatus64:
+      return get_status(*dev, op, op.req == Req::LoopGetStatus);
+    case Req::LoopSetCapacity:
+      if (!privileged) return Outcome::error(EPERM);
+      if (dev->state != DevState::Bound) return Outcome::error(ENXIO);
+      dev->capacity = capacity_for(backing_size(*dev), dev->offset, dev->sizelimit);
+      return Outcome::ok(0);
+    case Req::LoopSetDirectIo:
+      if (!privileged) return Outcome::error(EPERM);
+      return set_direct_io(*dev, op);
+    case Req::LoopSetBlockSize:
+      if (!privileged) return Outcome::error(EPERM);
+      return set_block_size(fd, *dev, op);
+    default:
+      // LOOP_CTL_* and unknown numbers fall through lo_ioctl's switch.
+      return Outcome::error(EINVAL);
+  }
+}
+
+int Machine::sanity_check(const Desc& file) const {
+  // Directories and misc character devices have no ->read_iter.
+  if (file.kind == DescKind::Dir || file.kind == DescKind::LoopControl) return EINVAL;
+  return 0;
+}
+
+// loop_validate_file: walk down a stack of loop devices; then the original file
+// must be a regular file or a block device.
+int Machine::validate_backing(const Device& dev, const Desc& file) const {
+  const Desc* f = &file;
+  for (int depth = 0; f->kind == DescKind::Loop; ++depth) {
+    assert(depth <= kMaxDevices && "backing chains are acyclic");
+    if (f->device == dev.index) return EBADF;
+    const Device* l = nullptr;
+    for (int i = 0; i < s.device_count; ++i)
+      if (s.devices[i].index == f->device) l = &s.devices[i];
+    assert(l);
+    if (l->state != DevState::Bound) return EINVAL;
+    f = &s.descs[l->backing_desc];
+  }
+  if (file.kind != DescKind::File && file.kind != DescKind::Loop) return EINVAL;
+  return 0;
+}
+
+Outcome Machine::configure(Desc& fd, Device& dev, const Op& op) {
+  const bool is_configure = op.req == Req::LoopConfigure;
+  uint64_t backing_fd = 0;
+  uint32_t block_size = 0, flags = 0, key_size = 0, crypt = 0;
+  uint64_t offset = 0, sizelimit = 0;
+  Name64 name;
+  if (is_configure) {
+    if (op.arg_kind != ArgKind::Struct) return Outcome::error(EFAULT);  // copy_from_user
+    const StructFields& f = op.fields;
+    backing_fd = static_cast<uint32_t>(f.get(Field::Fd));
+    block_size = static_cast<uint32_t>(f.get(Field::BlockSize));
+    offset = f.get(Field::Offset);
+    sizelimit = f.get(Field::Sizelimit);
+    flags = static_cast<uint32_t>(f.get(Field::Flags));
+    key_size = static_cast<uint32_t>(f.get(Field::EncryptKeySize));
+    crypt = static_cast<uint32_t>(f.get(Field::EncryptType));
+    name = f.name;
+  } else {
+    backing_fd = static_cast<uint32_t>(number_arg(op));
+  }
+
+  Desc* file = desc_by_fd(backing_fd);
+  if (!file) return Outcome::error(EBADF);
+  if (p.rw_iter_sanity_check)
+    if (int e = sanity_check(*file)) return Outcome::error(e);
+  if (!(fd.open_flags & kOpenExcl) && held_exclusively_by_other(dev.index, &fd))
+    return Outcome::error(EBUSY);
+  if (dev.state != DevState::Unbound) return Outcome::error(EBUSY);
+  if (int e = validate_backing(dev, *file)) return Outcome::error(e);
+  if (flags & ~kConfigureSettableFlags) return Outcome::error(EINVAL);
+  if (p.configure_block_size_early && block_size != 0 && !valid_block_size(block_size, kPageSize))
+    return Outcome::error(EINVAL);
+  if (key_size > 32) return Outcome::error(EINVAL);
+  if (crypt != 0) return Outcome::error(EINVAL);
+  if (offset > kLlongMax || sizelimit > kLlongMax) return Outcome::error(EOVERFLOW);
+
+  // Backing files here always have ->write_iter, so only the two modes matter.
+  if (file->access == Access::Ro || fd.access == Access::Ro) flags |= kLoReadOnly;
+  dev.disk_ro = (flags & kLoReadOnly) ? 1 : 0;  // happens even if the block size fails
+
+  const bool file_direct = (file->open_flags & kOpenDirect) != 0;
+  const bool dio_requested = (flags & kLoDirectIo) || file_direct;
+  uint64_t bs = block_size;
+  if (p.block_size_arg_bits < 64) bs &= (uint64_t{1} << p.block_size_arg_bits) - 1;
+  if (bs == 0) {
+    const bool use_dio_default = p.default_block_size_follows_dio_flag ? dio_requested : file_direct;
+    uint32_t dio_default = p.dio_rule == DioRule::MinDioAlign ? min_dio_align(*file)
+                                                                : backing_bdev_block_size(*file);
+    if (dio_default == 0) dio_default = 512;
+    bs = use_dio_default ? dio_default : 512;
+  }
+  if (!valid_block_size(bs, max_block_size())) return Outcome::error(EINVAL);
+
+  dev.state = DevState::Bound;
+  dev.backing_desc = static_cast<uint8_t>(desc_index(*file));
+  ++file->holders;
+  dev.offset = offset;
+  dev.sizelimit = sizelimit;
+  dev.name = stored_name(name);
+  dev.flags = flags & ~static_cast<uint32_t>(kLoDirectIo);
+  if (env.max_part > 0) dev.flags |= kLoPartscan;
+  dev.block_size = static_cast<uint32_t>(bs);
+  dev.dio = dio_requested && dio_possible(dev, *file, dev.block_size, offset);
+  dev.write_cache = (flags & kLoReadOnly) ? 0 : 1;
+  dev.capacity = capacity_for(backing_size(dev), offset, sizelimit);
+  return Outcome::ok(0);
+}
+
+Outcome Machine::change_fd(Desc&, Device& dev, const Op& op) {
+  Desc* file = desc_by_fd(static_cast<uint32_t>(number_arg(op)));
+  if (!file) return Outcome::error(EBADF);
+  if (p.rw_iter_sanity_check)
+    if (int e = sanity_check(*file)) return Outcome::error(e);
+  if (dev.state != DevState::Bound) return Outcome::error(ENXIO);
+  if (!(dev.flags & kLoReadOnly)) return Outcome::error(EINVAL);
+  if (int e = validate_backing(dev, *file)) return Outcome::error(e);
+  // get_loop_size() of the new file against that of the old one, both computed now.
+  const uint64_t old_cap = capacity_for(backing_size(dev), dev.offset, dev.sizelimit);
+  const uint64_t new_bytes = file->kind == DescKind::File ? s.objects[file->object].size
+                                                           : device(file->device)->capacity * kSectorSize;
+  if (capacity_for(new_bytes, dev.offset, dev.sizelimit) != old_cap) return Outcome::error(EINVAL);
+
+  const int old = dev.backing_desc;
+  dev.backing_desc = static_cast<uint8_t>(desc_index(*file));
+  ++file->holders;
+  const bool request = dev.dio || (file->open_flags & kOpenDirect);
+  dev.dio = request && dio_possible(dev, *file, dev.block_size, dev.offset);
+  // disk_force_media_change → invalidate_bdev: clean pages go (a read-only device
+  // has no dirty ones).
+  if (dev.dirty.count == 0) drop_cache(dev);
+  --s.descs[old].holders;
+  release_desc(old);
+  return Outcome::ok(0);
+}
+
+Outcome Machine::clr_fd(Device& dev) {
+  if (dev.state != DevState::Bound) return Outcome::error(ENXIO);
+  dev.flags |= kLoAutoclear;
+  const uint32_t n = openers(dev.index);
+  if (n > 1) return Outcome::ok(0);  // torn down at the last close
+  if (p.deferred_detach) {
+    dev.state = DevState::Rundown;
+  } else {
+    teardown(dev);  // 6.1: synchronously, without writing back the mapping
+  }
+  return Outcome::ok(0);
+}
+
+Outcome Machine::set_status(Device& dev, const Op& op, bool legacy) {
+  if (op.arg_kind != ArgKind::Struct) return Outcome::error(EFAULT);
+  if (dev.state != DevState::Bound) return Outcome::error(ENXIO);
+  const StructFields& f = op.fields;
+  uint64_t offset = 0, sizelimit = 0;
+  uint32_t key_size = 0, crypt = 0;
+  if (legacy) {
+    // int lo_offset, sign-extended; no sizelimit field (always 0); the encryption
+    // fields are not copied at all.
+    offset = static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(f.get(Field::Offset))));
+  } else {
+    offset = f.get(Field::Offset);
+    sizelimit = f.get(Field::Sizelimit);
+    key_size = static_cast<uint32_t>(f.get(Field::EncryptKeySize));
+    crypt = static_cast<uint32_t>(f.get(Field::EncryptType));
+  }
+  const bool size_changed = offset != dev.offset || sizelimit != dev.sizelimit;
+  if (size_changed) {  // sync_blockdev + invalidate_bdev, before validation
+    flush_dirty(dev);
+    drop_cache(dev);
+  }
+  if (key_size > 32) return Outcome::error(EINVAL);
+  if (crypt != 0) return Outcome::error(EINVAL);
+  if (offset > kLlongMax || sizelimit > kLlongMax) return Outcome::error(EOVERFLOW);
+
+  dev.offset = offset;
+  dev.sizelimit = sizelimit;
+  dev.name = stored_name(f.name);
+  const uint32_t info_flags = static_cast<uint32_t>(f.get(Field::Flags));
+  dev.flags = (dev.flags & ~static_cast<uint32_t>(kLoAutoclear)) |
+              (info_flags & (kLoAutoclear | kLoPartscan));
+  dev.dio = dev.dio && dio_possible(dev, s.descs[dev.backing_desc], dev.block_size, offset);
+  if (size_changed) dev.capacity = capacity_for(backing_size(dev), offset, sizelimit);
+  return Outcome::ok(0);
+}
+
+Outcome Machine::get_status(Device& dev, const Op& op, bool legacy) {
+  if (op.arg_kind == ArgKind::Null || op.arg_kind == ArgKind::None ||
+      (op.arg_kind == ArgKind::Number && op.arg.lit == 0))
+    return Outcome::error(EINVAL);
+  if (dev.state != DevState::Bound) return Outcome::error(ENXIO);
+  if (op.arg_kind == ArgKind::Number) return Outcome::error(EFAULT);  // a made-up pointer
+  if (legacy && dev.offset > 0x7fffffffu) return Outcome::error(EOVERFLOW);
+  Outcome o;
+  o.kind = Outcome::Kind::Status;
+  StatusInfo& st = o.status;
+  const Desc& b = s.descs[dev.backing_desc];
+  if (b.kind == DescKind::File) {
+    st.device = 1;  // token for the sandbox filesystem's st_dev
+    st.inode = 100 + b.object;
+    st.rdevice = 0;
+  } else {
+    st.device = 2;  // token for devtmpfs, where /dev/loopN lives
+    st.inode = 1000 + b.device;
+    st.rdevice = makedev_user(kLoopMajor, b.device << part_shift());
+  }
+  st.offset = dev.offset;
+  st.sizelimit = legacy ? 0 : dev.sizelimit;
+  st.number = dev.index;
+  st.flags = dev.flags | (dev.dio ? kLoDirectIo : 0u);
+  st.name = dev.name;
+  return o;
+}
+
+Outcome Machine::set_block_size(Desc& fd, Device& dev, const Op& op) {
+  const uint64_t arg = number_arg(op);
+  auto update_dio = [&] {
+    const Desc& b = s.descs[dev.backing_desc];
+    const bool request = dev.dio || (p.dio_reenabled_by_reconfigure && (b.open_flags & kOpenDirect));
+    dev.dio = request && dio_possible(dev, b, dev.block_size, dev.offset);
+  };
+  if (p.set_block_size_validated_first) {
+    if (dev.state != DevState::Bound) return Outcome::error(ENXIO);
+    if (!valid_block_size(arg, kPageSize)) return Outcome::error(EINVAL);
+    if (arg == dev.block_size) return Outcome::ok(0);
+    flush_dirty(dev);
+    drop_cache(dev);
+    dev.block_size = static_cast<uint32_t>(arg);
+    update_dio();
+    return Outcome::ok(0);
+  }
+  if (p.block_size_exclusive_check && !(fd.open_flags & kOpenExcl) &&
+      held_exclusively_by_other(dev.index, &fd))
+    return Outcome::error(EBUSY);
+  if (dev.state != DevState::Bound) return Outcome::error(ENXIO);
+  if (arg == dev.block_size) return Outcome::ok(0);
+  flush_dirty(dev);
+  drop_cache(dev);
+  uint64_t bs = arg;
+  if (p.block_size_arg_bits < 64) bs &= (uint64_t{1} << p.block_size_arg_bits) - 1;
+  if (bs == 0 && p.block_size_zero_is_default) {
+    const Desc& b = s.descs[dev.backing_desc];
+    uint32_t dio_default = p.dio_rule == DioRule::MinDioAlign ? min_dio_align(b) : backing_bdev_block_size(b);
+    bs = dev.dio && dio_default != 0 ? dio_default : 512;
+  }
+  if (!valid_block_size(bs, max_block_size())) return Outcome::error(EINVAL);
+  dev.block_size = static_cast<uint32_t>(bs);
+  update_dio();
+  return Outcome::ok(0);
+}
+
+Outcome Machine::set_direct_io(Device& dev, const Op& op) {
+  if (dev.state != DevState::Bound) return Outcome::error(ENXIO);
+  const bool want = number_arg(op) != 0;
+  if (want == static_cast<bool>(dev.dio)) return Outcome::ok(0);
+  if (!want) {
+    dev.dio = 0;
+    return Outcome::ok(0);
+  }
+  if (!dio_possible(dev, s.descs[dev.backing_desc], dev.block_size, dev.offset))
+    return Outcome::error(EINVAL);
+  dev.dio = 1;
+  return Outcome::ok(0);
+}
+
+// ---- generic block ioctls (block/ioctl.c) -----------------------------------------------------
+
+Outcome Machine::block_ioctl(Desc& fd, const Op& op) {
+  Device* dev = device(fd.device);
+  assert(dev);
+  const bool null_arg = op.arg_kind == ArgKind::Null;
+  // Getters store through the pointer: the stored value is the outcome's value.
+  auto put = [&](uint64_t v) { return null_arg ? Outcome::error(EFAULT) : Outcome::ok(static_cast<int64_t>(v)); };
+  switch (op.req) {
+    case Req::BlkGetSize64:
+      return put(dev->capacity * kSectorSize);
+    case Req::BlkGetSize:
+      return put(dev->capacity);
+    case Req::BlkSszGet:
+    case Req::BlkPbszGet:
+      return put(dev->block_size);
+    case Req::BlkBszGet:
+      return put(dev->soft_block_size);
+    case Req::BlkRoGet:
+      return put((dev->disk_ro || dev->bdev_ro_policy) ? 1 : 0);
+    case Req::BlkRoSet:
+      if (!env.cap_sys_admin) return Outcome::error(EACCES);
+      if (null_arg) return Outcome::error(EFAULT);
+      dev->bdev_ro_policy = static_cast<int32_t>(number_arg(op)) != 0;
+      return Outcome::ok(0);
+    case Req::BlkFlsBuf:
+      if (!env.cap_sys_admin) return Outcome::error(EACCES);
+      flush_dirty(*dev);  // a failed writeback is not reported here
+      drop_cache(*dev);
+      return Outcome::ok(0);
+    default:
+      assert(false);
+      return Outcome::error(EINVAL);
+  }
+}
+
+}  // namespace loopcheck::model

@@ -1,0 +1,305 @@
+// Device table, file descriptions, open/close, last close and teardown, page-cache
+// writeback, and the backing-file facts (size, capacity, direct-I/O feasibility).
+#include <algorithm>
+#include <bit>
+#include <cassert>
+#include <cerrno>
+
+#include "model/machine.h"
+
+namespace loopcheck::model {
+
+// ---- lookups -----------------------------------------------------------------------
+
+Desc* Machine::desc_by_fd(uint64_t fd) {
+  if (fd < kFirstFd || fd > 0xffffffffu) return nullptr;
+  for (Desc& d : s.descs)
+    if (d.kind != DescKind::None && d.fd == fd) return &d;
+  return nullptr;
+}
+
+Device* Machine::device(uint32_t index) {
+  for (int i = 0; i < s.device_count; ++i)
+    if (s.devices[i].index == index) return &s.devices[i];
+  return nullptr;
+}
+
+// The block layer's open count: open file descriptions of the device, including
+// those kept alive only as another loop device's backing file.
+uint32_t Machine::openers(uint32_t index) const {
+  uint32_t n = 0;
+  for (const Desc& d : s.descs)
+    if (d.kind == DescKind::Loop && d.device == index) ++n;
+  return n;
+}
+
+bool Machine::held_exclusively_by_other(uint32_t index, const Desc* except) const {
+  for (const Desc& d : s.descs)
+    if (&d != except && d.kind == DescKind::Loop && d.device == index && (d.open_flags & kOpenExcl))
+      return true;
+  return false;
+}
+
+// fls(max_part): each device gets 2^part_shift minors.
+uint32_t Machine::part_shift() const {
+  return env.max_part == 0 ? 0 : static_cast<uint32_t>(std::bit_width(env.max_part));
+}
+
+// ---- device table --------------------------------------------------------------------
+
+Device* Machine::create_device(uint32_t index) {
+  assert(device(index) == nullptr);
+  if (s.device_count >= kMaxDevices) return nullptr;  // model bound: ENOMEM (docs/model.md)
+  int at = 0;
+  while (at < s.device_count && s.devices[at].index < index) ++at;
+  for (int i = s.device_count; i > at; --i) s.devices[i] = s.devices[i - 1];
+  s.devices[at] = Device{};
+  s.devices[at].exists = 1;
+  s.devices[at].index = index;
+  ++s.device_count;
+  return &s.devices[at];
+}
+
+void Machine::remove_device(uint32_t index) {
+  int at = 0;
+  while (at < s.device_count && s.devices[at].index != index) ++at;
+  assert(at < s.device_count);
+  for (int i = at; i + 1 < s.device_count; ++i) s.devices[i] = s.devices[i + 1];
+  --s.device_count;
+  s.devices[s.device_count] = Device{};
+}
+
+// ---- open / close ----------------------------------------------------------------------
+
+namespace {
+// set_init_blocksize(): the soft block size chosen when the first opener arrives:
+// the smallest power of two >= the logical block size, up to a page, that still
+// divides the device size.
+uint32_t init_soft_block_size(const Device& dev) {
+  uint64_t size = dev.capacity * kSectorSize;
+  uint32_t bsize = dev.block_size;
+  while (bsize < kPageSize) {
+    if (size & bsize) break;
+    bsize <<= 1;
+  }
+  return bsize;
+}
+}  // namespace
+
+Outcome Machine::open(const Op& op) {
+  int slot = -1;
+  for (int i = 0; i < kMaxDescs; ++i)
+    if (s.descs[i].kind == DescKind::None) {
+      slot = i;
+      break;
+    }
+  if (slot < 0) return Outcome::error(EMFILE);  // model bound (docs/model.md)
+
+  Desc d{};
+  d.access = op.access;
+  d.open_flags = op.open_flags;
+  const bool direct = (op.open_flags & kOpenDirect) != 0;
+  switch (op.node) {
+    case Node::LoopControl:
+      // A misc character device has no direct-I/O support: do_dentry_open refuses.
+      if (direct) return Outcome::error(EINVAL);
+      d.kind = DescKind::LoopControl;
+      break;
+    case Node::Loop: {
+      uint64_t index = op.subject.lit;
+      if (index > 0xffffffffu || (index << part_shift()) >= (1u << kMinorBits))
+        return Outcome::error(ENXIO);  // no such minor can exist
+      Device* dev = device(static_cast<uint32_t>(index));
+      if ((op.open_flags & kOpenExcl) && dev && held_exclusively_by_other(dev->index, nullptr))
+        return Outcome::error(EBUSY);  // bd_prepare_to_claim precedes the driver's open
+      if (dev && p.deferred_detach && dev->state == DevState::Rundown)
+        return Outcome::error(ENXIO);  // lo_open (6.11+)
+      if (!dev) {
+        // Legacy autoload (CONFIG_BLOCK_LEGACY_AUTOLOAD): the open creates the device.
+        dev = create_device(static_cast<uint32_t>(index));
+        if (!dev) return Outcome::error(ENOMEM);
+      }
+      if (openers(dev->index) == 0) dev->soft_block_size = init_soft_block_size(*dev);
+      d.kind = DescKind::Loop;
+      d.device = dev->index;
+      break;
+    }
+    case Node::File:
+    case Node::Dir: {
+      if (op.object >= s.object_count) return Outcome::error(ENOENT);
+      const Object& obj = s.objects[op.object];
+      const bool want_dir = op.node == Node::Dir;
+      if (want_dir != (obj.kind == ObjKind::Dir)) return Outcome::error(want_dir ? ENOTDIR : EISDIR);
+      if (want_dir && op.access != Access::Ro) return Outcome::error(EISDIR);
+      if (direct && env.dio_align == 0) return Outcome::error(EINVAL);
+      d.kind = want_dir ? DescKind::Dir : DescKind::File;
+      d.object = op.object;
+      break;
+    }
+  }
+  // Lowest free fd number, as the kernel hands them out.
+  uint32_t fd = kFirstFd;
+  for (bool taken = true; taken; ++fd) {
+    taken = false;
+    for (const Desc& x : s.descs)
+      if (x.kind != DescKind::None && x.fd == fd) taken = true;
+    if (!taken) break;
+  }
+  d.fd = fd;
+  s.descs[slot] = d;
+  return Outcome::ok(fd, ValueRole::Fd);
+}
+
+Outcome Machine::close(const Op& op) {
+  Desc* d = desc_by_fd(op.subject.lit);
+  if (!d) return Outcome::error(EBADF);
+  d->fd = 0;
+  release_desc(desc_index(*d));
+  return Outcome::ok(0);
+}
+
+// Frees the description once neither an fd nor a bound device refers to it; for a
+// loop device that may be its last close (and so cascade down a stack of devices).
+void Machine::release_desc(int index) {
+  Desc& d = s.descs[index];
+  if (d.fd != 0 || d.holders != 0) return;
+  const bool was_loop = d.kind == DescKind::Loop;
+  const uint32_t dev_index = d.device;
+  d = Desc{};
+  if (was_loop && openers(dev_index) == 0) last_close(dev_index);
+}
+
+// blkdev_put of the last opener: the mapping is written back and dropped (so
+// writeback happens while a Bound device can still serve it), then lo_release
+// decides whether to tear down.
+void Machine::last_close(uint32_t index) {
+  Device* dev = device(index);
+  assert(dev);
+  flush_dirty(*dev);
+  if (dev->orphan_dirty && dev->state == DevState::Bound) {
+    // 6.1: pages that survived a synchronous detach are written to whatever is bound
+    // now; we do not know which of them the kernel kept.
+    const Desc& b = s.descs[dev->backing_desc];
+    if (b.kind == DescKind::File) s.objects[b.object].data.unknown = 1;
+    if (b.kind == DescKind::Loop) device(b.device)->dirty.unknown = 1;
+  }
+  dev->orphan_dirty = 0;
+  drop_cache(*dev);
+  dev->soft_block_size = 0;
+  const bool autoclear = (dev->flags & kLoAutoclear) != 0;
+  if ((dev->state == DevState::Bound && autoclear) || dev->state == DevState::Rundown)
+    teardown(*dev);
+}
+
+void Machine::teardown(Device& dev) {
+  assert(dev.state != DevState::Unbound);
+  if (dev.dirty.count > 0 || dev.dirty.unknown) {
+    // Only the 6.1 synchronous LOOP_CLR_FD gets here with dirty pages: nothing wrote
+    // them back, and invalidate_disk() keeps dirty pages.
+    assert(!p.deferred_detach);
+    if (p.dirty_pages_lost_on_sync_detach) dev.orphan_dirty = 1;
+    dev.dirty = ExtentList{};
+  }
+  const int backing = dev.backing_desc;
+  dev.backing_desc = kNoDesc;
+  dev.state = DevState::Unbound;
+  dev.offset = 0;
+  dev.sizelimit = 0;
+  dev.name = Name64{};
+  dev.block_size = 512;
+  dev.capacity = 0;
+  dev.flags = 0;
+  dev.dio = 0;
+  if (p.write_cache_cleared_on_teardown) dev.write_cache = 0;
+  dev.cache_populated = dev.orphan_dirty;  // invalidate_bdev drops the clean pages
+  dev.cache_stale = 0;
+  // disk_ro and bdev_ro_policy survive teardown (the sticky ro bit).
+  assert(backing != kNoDesc && s.descs[backing].holders > 0);
+  --s.descs[backing].holders;
+  release_desc(backing);
+}
+
+// Write dirty device pages to the backing file. Requests only succeed on a Bound
+// device (loop_queue_rq refuses others with EIO): otherwise the data is lost.
+bool Machine::flush_dirty(Device& dev) {
+  if (dev.dirty.count == 0 && !dev.dirty.unknown) return true;
+  const ExtentList dirty = dev.dirty;
+  dev.dirty = ExtentList{};
+  if (dev.state != DevState::Bound) return false;
+  const uint64_t cap = dev.capacity * kSectorSize;
+  bool ok = true;
+  for (int i = 0; i < dirty.count; ++i) {
+    const Extent& x = dirty.e[i];
+    uint64_t end = std::min(x.end, cap);  // shrunk by LOOP_SET_CAPACITY: beyond is lost
+    if (x.start < end && write_backing(dev, x.start, end, x.origin, x.seed) != 0) ok = false;
+  }
+  if (dirty.unknown) {
+    const Desc& b = s.descs[dev.backing_desc];
+    if (b.kind == DescKind::File) s.objects[b.object].data.unknown = 1;
+    if (b.kind == DescKind::Loop) device(b.device)->dirty.unknown = 1;
+  }
+  return ok;
+}
+
+void Machine::drop_cache(Device& dev) {
+  assert(dev.dirty.count == 0);
+  dev.cache_populated = 0;
+  dev.cache_stale = 0;
+}
+
+// ---- backing-file facts -------------------------------------------------------------------
+
+uint64_t Machine::backing_size(const Device& dev) const {
+  const Desc& b = s.descs[dev.backing_desc];
+  if (b.kind == DescKind::File) return s.objects[b.object].size;
+  for (int i = 0; i < s.device_count; ++i)
+    if (s.devices[i].index == b.device) return s.devices[i].capacity * kSectorSize;
+  assert(false && "backing device vanished");
+  return 0;
+}
+
+uint64_t Machine::capacity_for(uint64_t bytes, uint64_t offset, uint64_t sizelimit) const {
+  if (offset >= bytes) return 0;
+  uint64_t size = bytes - offset;
+  if (sizelimit > 0 && sizelimit < size) size = sizelimit;
+  return size / kSectorSize;
+}
+
+bool Machine::can_odirect(const Desc& b) const {
+  return b.kind == DescKind::Loop || env.dio_align != 0;
+}
+
+uint32_t Machine::backing_bdev_block_size(const Desc& b) const {
+  if (b.kind == DescKind::File) return env.bdev_block_size;
+  for (int i = 0; i < s.device_count; ++i)
+    if (s.devices[i].index == b.device) return s.devices[i].block_size;
+  return 512;
+}
+
+uint32_t Machine::min_dio_align(const Desc& b) const {
+  if (b.kind == DescKind::Loop) return backing_bdev_block_size(b);
+  if (env.dio_align != 0) return env.dio_align;
+  return env.bdev_block_size != 0 ? env.bdev_block_size : 512;
+}
+
+bool Machine::dio_possible(const Device&, const Desc& b, uint32_t block_size, uint64_t offset) const {
+  if (!can_odirect(b)) return false;
+  uint32_t align = 0;
+  if (p.dio_rule == DioRule::BackingBdev) {
+    align = backing_bdev_block_size(b);
+    if (align == 0) return true;  // no backing block device: nothing to check
+  } else {
+    align = min_dio_align(b);
+  }
+  return block_size >= align && offset % align == 0;
+}
+
+uint32_t Machine::max_block_size() const {
+  return p.large_block_sizes && env.thp ? 65536u : static_cast<uint32_t>(kPageSize);
+}
+
+bool Machine::valid_block_size(uint64_t bs, uint32_t max) {
+  return bs >= 512 && bs <= max && std::has_single_bit(bs);
+}
+
+}  // namespace loopcheck::model

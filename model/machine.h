@@ -1,0 +1,93 @@
+// Internal to model/: the step function's working context and the helpers the
+// per-area files (lifecycle, ioctl, io, sysfs) share. Not part of the public API.
+#pragma once
+
+#include <cstdint>
+
+#include "model/content.h"
+#include "model/profile.h"
+#include "model/state.h"
+#include "trace/trace.h"
+
+namespace loopcheck::model {
+
+// The result of a read at one layer (device, stacked device, file): either an errno
+// or a byte count plus the runs describing the bytes.
+struct ReadResult {
+  int err = 0;
+  uint64_t count = 0;
+  bool known = true;
+  int also_err = 0;  // envelope (see Outcome::also_err)
+};
+
+struct Machine {
+  State& s;
+  const Profile& p;
+  const Env& env;
+
+  // ---- lookups
+  Desc* desc_by_fd(uint64_t fd);
+  int desc_index(const Desc& d) const { return static_cast<int>(&d - s.descs.data()); }
+  Device* device(uint32_t index);
+  uint32_t openers(uint32_t index) const;
+  bool held_exclusively_by_other(uint32_t index, const Desc* except) const;
+  uint32_t part_shift() const;
+
+  // ---- lifecycle (lifecycle.cpp)
+  Device* create_device(uint32_t index);  // nullptr when the table is full
+  void remove_device(uint32_t index);
+  Outcome open(const Op& op);
+  Outcome close(const Op& op);
+  void release_desc(int desc);  // drop one reference (fd close or holder release)
+  void last_close(uint32_t index);
+  void teardown(Device& dev);
+  bool flush_dirty(Device& dev);  // false: some dirty data could not be written
+  void drop_cache(Device& dev);
+
+  // ---- backing-file facts
+  uint64_t backing_size(const Device& dev) const;  // bytes, now
+  uint64_t capacity_for(uint64_t backing_bytes, uint64_t offset, uint64_t sizelimit) const;
+  bool can_odirect(const Desc& backing) const;
+  uint32_t backing_bdev_block_size(const Desc& backing) const;  // 0 = none
+  uint32_t min_dio_align(const Desc& backing) const;
+  bool dio_possible(const Device& dev, const Desc& backing, uint32_t block_size,
+                    uint64_t offset) const;
+  uint32_t max_block_size() const;
+  static bool valid_block_size(uint64_t bs, uint32_t max);
+
+  // ---- ioctls (ioctl.cpp)
+  Outcome ioctl(const Op& op);
+  Outcome control_ioctl(const Op& op);
+  Outcome loop_ioctl(Desc& fd, const Op& op);
+  Outcome block_ioctl(Desc& fd, const Op& op);
+  Outcome configure(Desc& fd, Device& dev, const Op& op);
+  Outcome change_fd(Desc& fd, Device& dev, const Op& op);
+  Outcome clr_fd(Device& dev);
+  Outcome set_status(Device& dev, const Op& op, bool legacy);
+  Outcome get_status(Device& dev, const Op& op, bool legacy);
+  Outcome set_block_size(Desc& fd, Device& dev, const Op& op);
+  Outcome set_direct_io(Device& dev, const Op& op);
+  int validate_backing(const Device& dev, const Desc& file) const;  // loop_validate_file
+  int sanity_check(const Desc& file) const;                          // read/write_iter
+
+  // ---- data path (io.cpp)
+  Outcome pread(const Op& op);
+  Outcome pwrite(const Op& op);
+  Outcome fsync(const Op& op);
+  Outcome truncate(const Op& op);
+  ReadResult read_device(Device& dev, uint64_t start, uint64_t len, bool direct, DataBuilder& out);
+  ReadResult read_backing(Device& dev, uint64_t start, uint64_t end, DataBuilder& out);
+  int write_device(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed,
+                   bool direct);
+  int write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed);
+  void backing_changed(DescKind kind, uint32_t which, const Device* writer);
+
+  // ---- sysfs (sysfs.cpp)
+  Outcome sysfs(const Op& op);
+};
+
+Outcome text_outcome(const char* text);
+Outcome number_text(uint64_t v);
+uint64_t makedev_user(uint32_t major, uint32_t minor);
+
+}  // namespace loopcheck::model

@@ -1,0 +1,138 @@
+// The reference model's state: a plain value. Fixed-capacity arrays only, every
+// member an integer or an array of integers, no padding (static_asserted), unused
+// slots all-zero — so two states are equal exactly when their bytes are, and
+// hash_state can hash the bytes. The explorer copies, hashes and compares millions
+// of these.
+//
+// Bounds (each documented in docs/model.md, with what happens when exceeded):
+//   kMaxDevices loop devices tracked (LOOP_CTL_ADD beyond → ENOMEM),
+//   kMaxDescs open file descriptions (open beyond → EMFILE),
+//   kMaxObjects sandbox files/dirs (trace/trace.h),
+//   kMaxExtents written ranges per file and dirty ranges per device cache (beyond:
+//   the content becomes "unknown" and reads report data_known=false).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <type_traits>
+
+#include "trace/trace.h"
+
+namespace loopcheck::model {
+
+inline constexpr int kMaxDevices = 16;
+inline constexpr int kMaxDescs = 32;
+inline constexpr int kMaxExtents = 4;
+inline constexpr int kFirstFd = 3;              // 0..2 are stdio
+inline constexpr uint32_t kMinorBits = 20;      // MINORMASK = 2^20 - 1
+inline constexpr uint64_t kSectorSize = 512;
+inline constexpr uint64_t kPageSize = 4096;
+inline constexpr uint64_t kLlongMax = 0x7fffffffffffffffull;
+inline constexpr uint32_t kLoopMajor = 7;
+
+// A range [start, end) whose bytes a `pwrite ... pattern=seed` produced: the byte at
+// position p is pattern_byte(seed, p - origin). Keeping `origin` rather than the
+// first index makes splitting an extent a matter of changing start/end only.
+struct Extent {
+  uint64_t start = 0;
+  uint64_t end = 0;
+  uint64_t origin = 0;
+  uint32_t seed = 0;
+  uint32_t reserved = 0;  // keeps the struct free of padding
+};
+
+// Sorted, non-overlapping, non-adjacent-mergeable extents. `unknown` is set when an
+// insertion would exceed kMaxExtents: from then on the bytes are not predicted.
+struct ExtentList {
+  std::array<Extent, kMaxExtents> e{};
+  uint8_t count = 0;
+  uint8_t unknown = 0;
+  uint8_t reserved[6] = {};
+};
+
+enum class ObjKind : uint8_t { None, File, Dir };
+
+// A sandbox object. Bytes below `fill_end` that no extent covers hold `fill`; bytes
+// at or past it hold zero (truncation moves fill_end down, never up).
+struct Object {
+  ObjKind kind = ObjKind::None;
+  uint8_t fill = 0;
+  uint8_t reserved[6] = {};
+  uint64_t size = 0;
+  uint64_t fill_end = 0;
+  ExtentList data;
+};
+
+enum class DevState : uint8_t { Unbound, Bound, Rundown };
+
+// What an open file description refers to.
+enum class DescKind : uint8_t { None, LoopControl, Loop, File, Dir };
+
+// Where a bound device's backing file description points (resolved through the
+// description table: Desc::kind says whether it is a file or another loop device).
+inline constexpr uint8_t kNoDesc = 0xff;
+
+struct Device {
+  uint8_t exists = 0;
+  DevState state = DevState::Unbound;
+  uint8_t backing_desc = kNoDesc;  // index into State::descs while Bound/Rundown
+  uint8_t disk_ro = 0;        // set_disk_ro() at bind; sticky across teardown
+  uint8_t bdev_ro_policy = 0; // BLKROSET; independent of binding
+  uint8_t dio = 0;            // effective LO_FLAGS_DIRECT_IO
+  uint8_t write_cache = 0;    // volatile write cache advertised (flushes reach the driver)
+  // The device's own page cache (the block device mapping).
+  uint8_t cache_populated = 0;  // some pages may be cached (after any buffered I/O)
+  uint8_t cache_stale = 0;      // backing changed behind cached pages: reads unpredictable
+  uint8_t orphan_dirty = 0;     // 6.1: dirty pages survived a synchronous detach
+  uint8_t reserved[2] = {};
+  uint32_t index = 0;
+  uint32_t flags = 0;         // LO_FLAGS_* except DIRECT_IO (kept in `dio`)
+  uint32_t block_size = 512;  // logical = physical = io_min
+  uint32_t soft_block_size = 0;  // BLKBSZGET: chosen when the first opener arrives
+  uint32_t reserved2 = 0;
+  uint64_t offset = 0;
+  uint64_t sizelimit = 0;
+  uint64_t capacity = 0;  // 512-byte sectors
+  Name64 name;            // lo_file_name
+  uint8_t reserved3[7] = {};
+  ExtentList dirty;       // dirty ranges, in device byte positions
+};
+
+// An open file description. `fd` is its number while the fd is open (0 = closed);
+// `holders` counts loop devices using it as their backing file, which keep it alive
+// after close — as the kernel's file reference does.
+struct Desc {
+  DescKind kind = DescKind::None;
+  Access access = Access::Rw;
+  uint8_t open_flags = 0;  // OpenFlag bits
+  uint8_t object = 0;      // File/Dir: object index
+  uint8_t holders = 0;
+  uint8_t reserved[3] = {};
+  uint32_t fd = 0;
+  uint32_t device = 0;     // Loop: device index (not slot: slots move)
+};
+
+struct State {
+  // Devices sorted by index; slots [device_count, kMaxDevices) are all-zero.
+  std::array<Device, kMaxDevices> devices{};
+  std::array<Desc, kMaxDescs> descs{};
+  std::array<Object, kMaxObjects> objects{};
+  // Object names as declared (sysfs backing_file shows them).
+  std::array<Name64, kMaxObjects> object_names{};
+  uint8_t device_count = 0;
+  uint8_t object_count = 0;
+  uint8_t reserved[6] = {};
+};
+
+static_assert(std::has_unique_object_representations_v<Extent>);
+static_assert(std::has_unique_object_representations_v<ExtentList>);
+static_assert(std::has_unique_object_representations_v<Object>);
+static_assert(std::has_unique_object_representations_v<Device>);
+static_assert(std::has_unique_object_representations_v<Desc>);
+static_assert(std::has_unique_object_representations_v<State>,
+              "State must have no padding: hash_state and == work on its bytes");
+
+bool operator==(const State& a, const State& b);
+uint64_t hash_state(const State& s);
+
+}  // namespace loopcheck::model
