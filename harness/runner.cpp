@@ -33,8 +33,7 @@ std::string expectation_text(const Expectation& e) {
   std::string out;
   for (uint8_t i = 0; i < e.count; ++i) {
     if (i) out += " | ";
-    Outcome shown;  // print the alternative through the outcome printer's syntax
-    out += format_expectation_alt(e.alt[i]);
+    out += format_expect_alt(e.alt[i]);
   }
   return out;
 }

@@ -17,7 +17,7 @@ TargetChoice make_target(std::string_view name) {
 #ifdef LOOPCHECK_HAVE_INPROC
   if (name == "inproc") {
     choice.ok = true;
-    choice.target = std::make_unique<InprocTarget>();
+    choice.target = std::make_unique<inproc::InprocTarget>();
     return choice;
   }
 #endif
