@@ -13,14 +13,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Run {
+struct CliRun {
   int exit_code = -1;
   std::string out;  // stdout and stderr together
 };
 
-Run run_cli(const std::string& args) {
+CliRun run_cli(const std::string& args) {
   std::string cmd = std::string(LOOPCHECK_BINARY_DIR) + "/loopcheck " + args + " 2>&1";
-  Run r;
+  CliRun r;
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return r;
   std::array<char, 4096> buf{};
@@ -64,7 +64,7 @@ close ctl
 )";
 
 TEST_F(CliTest, PassingTraceExitsZeroAndCountsIt) {
-  Run r = run_cli("run --target model " + write("good.trace", kGoodTrace));
+  CliRun r = run_cli("run --target model " + write("good.trace", kGoodTrace));
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("\n1 passed, 0 failed\n"), std::string::npos) << r.out;
 }
@@ -73,7 +73,7 @@ TEST_F(CliTest, FailedExpectationIsLocatedAndExitsOne) {
   std::string text = kGoodTrace;
   text.replace(text.find("=> ENXIO"), 8, "=> EBUSY");
   std::string path = write("bad_expect.trace", text);
-  Run r = run_cli("run --target model " + path);
+  CliRun r = run_cli("run --target model " + path);
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_NE(r.out.find(path + ":12:1: step 10"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("expected EBUSY, got ENXIO"), std::string::npos) << r.out;
@@ -83,21 +83,21 @@ TEST_F(CliTest, FailedExpectationIsLocatedAndExitsOne) {
 TEST_F(CliTest, NoExpectIgnoresWrittenExpectations) {
   std::string text = kGoodTrace;
   text.replace(text.find("=> ENXIO"), 8, "=> EBUSY");
-  Run r = run_cli("run --target model --no-expect " + write("bad_expect.trace", text));
+  CliRun r = run_cli("run --target model --no-expect " + write("bad_expect.trace", text));
   EXPECT_EQ(r.exit_code, 0) << r.out;
 }
 
 TEST_F(CliTest, MalformedTraceIsReportedWithPositionAndNothingRuns) {
   std::string good = write("a_good.trace", kGoodTrace);
   std::string bad = write("b_bad.trace", "@trace 1\nctl = open loop-control rw\nioctl ctl LOOP_NO_SUCH 0\n");
-  Run r = run_cli("run --target model " + good + " " + bad);
+  CliRun r = run_cli("run --target model " + good + " " + bad);
   EXPECT_EQ(r.exit_code, 2) << r.out;
   EXPECT_NE(r.out.find(bad + ":3:"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("PASS"), std::string::npos) << "a valid trace ran although another was malformed:\n" << r.out;
 }
 
 TEST_F(CliTest, MissingFileIsNamed) {
-  Run r = run_cli("run --target model " + (dir_ / "nope.trace").string());
+  CliRun r = run_cli("run --target model " + (dir_ / "nope.trace").string());
   EXPECT_EQ(r.exit_code, 2) << r.out;
   EXPECT_NE(r.out.find("nope.trace: no such file"), std::string::npos) << r.out;
 }
@@ -105,7 +105,7 @@ TEST_F(CliTest, MissingFileIsNamed) {
 TEST_F(CliTest, UnknownTargetAndProfileAreUsageErrors) {
   std::string good = write("good.trace", kGoodTrace);
   EXPECT_EQ(run_cli("run --target nosuch " + good).exit_code, 2);
-  Run r = run_cli("run --profile linux-2.4 " + good);
+  CliRun r = run_cli("run --profile linux-2.4 " + good);
   EXPECT_EQ(r.exit_code, 2) << r.out;
   EXPECT_NE(r.out.find("unknown profile 'linux-2.4'"), std::string::npos) << r.out;
 }
@@ -115,21 +115,21 @@ TEST_F(CliTest, RecordThenRunPassesAndRecordIsStable) {
                           "d = open loop n rw\nf = open file img rw\nioctl d LOOP_SET_FD f\npwrite d 0 4096 pattern=3\n"
                           "pread d 0 4096\nioctl d BLKGETSIZE64\nsysfs n size\nioctl d LOOP_GET_STATUS64\n"
                           "ioctl d LOOP_CLR_FD\nclose d\nclose f\nclose ctl\n";
-  Run rec = run_cli("record --target model " + write("plain.trace", no_expect));
+  CliRun rec = run_cli("record --target model " + write("plain.trace", no_expect));
   ASSERT_EQ(rec.exit_code, 0) << rec.out;
   EXPECT_NE(rec.out.find("=> 4096 data=pattern:3"), std::string::npos) << rec.out;
   EXPECT_NE(rec.out.find("=> \"20\""), std::string::npos) << rec.out;
   std::string recorded = write("recorded.trace", rec.out);
-  Run again = run_cli("run --target model " + recorded);
+  CliRun again = run_cli("run --target model " + recorded);
   EXPECT_EQ(again.exit_code, 0) << again.out;
-  Run rec2 = run_cli("record --target model " + recorded);
+  CliRun rec2 = run_cli("record --target model " + recorded);
   EXPECT_EQ(rec2.out, rec.out) << "recording a recorded trace must be a fixed point";
 }
 
 TEST_F(CliTest, JsonOutputIsDeterministic) {
   std::string good = write("good.trace", kGoodTrace);
-  Run a = run_cli("run --json " + good);
-  Run b = run_cli("run --json " + good);
+  CliRun a = run_cli("run --json " + good);
+  CliRun b = run_cli("run --json " + good);
   EXPECT_EQ(a.exit_code, 0) << a.out;
   EXPECT_EQ(a.out, b.out);
   EXPECT_NE(a.out.find("\"passed\": 1"), std::string::npos) << a.out;
@@ -138,7 +138,7 @@ TEST_F(CliTest, JsonOutputIsDeterministic) {
 TEST_F(CliTest, HelpAndVersion) {
   EXPECT_EQ(run_cli("--version").exit_code, 0);
   for (const char* cmd : {"run", "record", "conformance"}) {
-    Run r = run_cli(std::string(cmd) + " --help");
+    CliRun r = run_cli(std::string(cmd) + " --help");
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << r.out;
   }
