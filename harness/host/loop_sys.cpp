@@ -6,6 +6,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cerrno>
 #include <charconv>
@@ -113,6 +114,39 @@ int open_loop_node(uint64_t index, int flags, std::string_view node_dir) {
   if (!S_ISBLK(st.st_mode) || st.st_rdev != *dev) return -ENOENT;  // a stale node from an older device
   fd = ::open(private_path.c_str(), flags | O_CLOEXEC);
   return fd >= 0 ? fd : -errno;
+}
+
+bool block_device_open_elsewhere(dev_t rdev, std::span<const int> ignored_own_fds) {
+  DIR* proc = ::opendir("/proc");
+  if (!proc) return true;  // cannot tell: assume the worst
+  const pid_t self = ::getpid();
+  bool found = false;
+  while (!found) {
+    struct dirent* e = ::readdir(proc);
+    if (!e) break;
+    pid_t pid = 0;
+    auto [end, ec] = std::from_chars(e->d_name, e->d_name + std::strlen(e->d_name), pid);
+    if (ec != std::errc() || *end != '\0') continue;
+    std::string fd_dir = "/proc/" + std::string(e->d_name) + "/fd";
+    DIR* fds = ::opendir(fd_dir.c_str());
+    if (!fds) continue;  // the process exited meanwhile
+    while (struct dirent* f = ::readdir(fds)) {
+      int fd = -1;
+      auto [fend, fec] = std::from_chars(f->d_name, f->d_name + std::strlen(f->d_name), fd);
+      if (fec != std::errc() || *fend != '\0') continue;
+      if (pid == self && std::find(ignored_own_fds.begin(), ignored_own_fds.end(), fd) != ignored_own_fds.end()) {
+        continue;
+      }
+      struct stat st;
+      if (::fstatat(::dirfd(fds), f->d_name, &st, 0) == 0 && S_ISBLK(st.st_mode) && st.st_rdev == rdev) {
+        found = true;
+        break;
+      }
+    }
+    ::closedir(fds);
+  }
+  ::closedir(proc);
+  return found;
 }
 
 bool fd_is_open(int fd) { return fd >= 0 && ::fcntl(fd, F_GETFD) != -1; }

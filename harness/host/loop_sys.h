@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -49,6 +50,12 @@ bool loop_has_no_holders(uint64_t index);
 // `node_dir`/loopN with mknod and opens that; `node_dir` empty disables this.
 // Returns the fd, or -errno.
 int open_loop_node(uint64_t index, int flags, std::string_view node_dir);
+
+// Whether any process holds an open fd on the block device `rdev`, other than
+// this process's fds listed in `ignored_own_fds` (scans /proc/*/fd). A snapshot:
+// it cannot see a later open, and it cannot see in-kernel holders (mounts,
+// stacked loop devices: see loop_has_no_holders and loop_device_bound).
+bool block_device_open_elsewhere(dev_t rdev, std::span<const int> ignored_own_fds);
 
 // Whether `fd` is open in this process (fcntl F_GETFD succeeds).
 bool fd_is_open(int fd);

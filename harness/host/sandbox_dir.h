@@ -1,0 +1,31 @@
+// The private directory holding one run's backing files and directories.
+// Created with mkdtemp under a parent (/var/tmp by default: a real disk
+// filesystem, so O_DIRECT and block-backed behaviour match what users see,
+// unlike tmpfs), and removed with everything in it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace loopcheck::host {
+
+inline constexpr const char* kDefaultSandboxParent = "/var/tmp";
+inline constexpr std::string_view kSandboxPrefix = "loopcheck-";
+
+// Creates PARENT/loopcheck-XXXXXX. Returns 0 or an errno.
+int make_sandbox_dir(const std::string& parent, std::string* path);
+
+// Whether `path` has the shape make_sandbox_dir gives under `parent`: recovery
+// only ever deletes directories that pass this, whatever a ledger says.
+bool looks_like_sandbox_dir(std::string_view path, std::string_view parent);
+
+// Removes the directory and its contents (two levels: objects and what a
+// trace might create inside a `dir` object). Returns 0 or the first errno.
+int remove_sandbox_dir(const std::string& path);
+
+// Creates a regular file of `size` bytes: sparse when `fill` is 0, else every
+// byte `fill`. Returns 0 or an errno.
+int create_backing_file(const std::string& path, uint64_t size, uint8_t fill);
+
+}  // namespace loopcheck::host
