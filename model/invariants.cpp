@@ -28,6 +28,13 @@ bool all_zero(const void* p, size_t n) {
   return true;
 }
 
+// Unused slots hold the default value, so equal states have equal bytes.
+template <class T>
+bool is_default(const T& x) {
+  const T d{};
+  return std::memcmp(&x, &d, sizeof(T)) == 0;
+}
+
 bool extents_well_formed(const ExtentList& l, uint64_t limit) {
   for (int i = 0; i < l.count; ++i) {
     const Extent& x = l.e[i];
@@ -50,7 +57,7 @@ bool check_invariants(const State& s, const Profile& profile, const Env& env, st
   for (int i = 0; i < kMaxDevices; ++i) {
     const Device& d = s.devices[i];
     if (i >= s.device_count) {
-      if (!all_zero(&d, sizeof d)) return fail(why, "unused device slot not zero", i);
+      if (!is_default(d)) return fail(why, "unused device slot not default", i);
       continue;
     }
     if (!d.exists) return fail(why, "device slot in use but not marked existing", i);
@@ -106,7 +113,7 @@ bool check_invariants(const State& s, const Profile& profile, const Env& env, st
   for (int i = 0; i < kMaxDescs; ++i) {
     const Desc& x = s.descs[i];
     if (x.kind == DescKind::None) {
-      if (!all_zero(&x, sizeof x)) return fail(why, "free description slot not zero", i);
+      if (!is_default(x)) return fail(why, "free description slot not default", i);
       continue;
     }
     if (x.fd == 0 && x.holders == 0) return fail(why, "description neither open nor held", i);
@@ -129,7 +136,7 @@ bool check_invariants(const State& s, const Profile& profile, const Env& env, st
   for (int i = 0; i < kMaxObjects; ++i) {
     const Object& o = s.objects[i];
     if (i >= s.object_count) {
-      if (!all_zero(&o, sizeof o)) return fail(why, "unused object slot not zero", i);
+      if (!is_default(o)) return fail(why, "unused object slot not default", i);
       continue;
     }
     if (o.fill_end > o.size) return fail(why, "fill extends past the file size", i);

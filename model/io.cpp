@@ -225,7 +225,20 @@ Outcome Machine::pread(const Op& op) {
     if (direct && start < obj.size && (start % env.dio_align || len % env.dio_align))
       return Outcome::error(EINVAL);
     const uint64_t count = start >= obj.size ? 0 : std::min(len, obj.size - start);
-    const bool known = emit_object(obj, start, start + count, out);
+    bool known = emit_object(obj, start, start + count, out);
+    // Dirty device pages over this range may be written back at any moment
+    // (dirty_expire, memory pressure): the bytes are not predictable.
+    for (int i = 0; i < s.device_count && known; ++i) {
+      const Device& dev = s.devices[i];
+      if (dev.state == DevState::Unbound || dev.backing_desc == kNoDesc) continue;
+      const Desc& b = s.descs[dev.backing_desc];
+      if (b.kind != DescKind::File || b.object != d->object) continue;
+      if (dev.dirty.unknown) known = false;
+      for (int k = 0; k < dev.dirty.count; ++k) {
+        const Extent& x = dev.dirty.e[k];
+        if (x.start + dev.offset < start + count && x.end + dev.offset > start) known = false;
+      }
+    }
     return data_outcome(count, out, known);
   }
   Device& dev = *device(d->device);
