@@ -245,7 +245,7 @@ struct Outcome {
   // not control (readahead, writeback timing), the model may also accept this errno
   // in place of its main outcome. 0 = no alternative.
   int32_t also_err = 0;
-  uint64_t digest = 0;     // xxh64 of the bytes read, when a target read real bytes
+  uint64_t digest = 0;     // digest_bytes() (XXH3-64) of the bytes read, when a target read real bytes
   std::array<char, kMaxTextSize> text{};  // Kind::Text (sysfs), NUL-terminated
   uint8_t text_len = 0;
 
