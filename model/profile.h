@@ -71,8 +71,10 @@ struct Profile {
 
   // 6.1: dirty pages of the loop device's page cache that were not written back
   // before a synchronous LOOP_CLR_FD teardown are lost (written to a device of
-  // capacity 0 at last close). 6.11+: teardown happens in release, after the
-  // block layer flushed the mapping, so they reach the backing file.
+  // capacity 0 at last close, or to a new binding). 6.11+: teardown happens in
+  // release after the block layer flushed the mapping — which reaches the backing
+  // file only if the device is still Bound; in Rundown the writeback fails with
+  // EIO and the data is lost too (docs/model.md, "Dirty pages at detach").
   bool dirty_pages_lost_on_sync_detach;
 
   // 6.1 reads/writes the backing file through vfs_iter_read/write, which check the
