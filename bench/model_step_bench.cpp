@@ -20,6 +20,11 @@ std::atomic<uint64_t> g_allocations{0};
 
 }  // namespace
 
+// Replacing the global operator new/delete pair with malloc/free is what the
+// standard allows; gcc's -Wmismatched-new-delete cannot see that the pair is replaced.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpragmas"
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 void* operator new(size_t size) {
   g_allocations.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(size ? size : 1)) return p;
@@ -27,6 +32,7 @@ void* operator new(size_t size) {
 }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, size_t) noexcept { std::free(p); }
+#pragma GCC diagnostic pop
 
 namespace loopcheck {
 namespace {
