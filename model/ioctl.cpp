@@ -322,8 +322,9 @@ Outcome Machine::set_status(Device& dev, const Op& op, bool legacy) {
 }
 
 Outcome Machine::get_status(Device& dev, const Op& op, bool legacy) {
-  if (op.arg_kind == ArgKind::Null || op.arg_kind == ArgKind::None ||
-      (op.arg_kind == ArgKind::Number && op.arg.lit == 0))
+  // Without an argument the target supplies a buffer (trace-format: `ioctl d
+  // LOOP_GET_STATUS64`); only `null` (or a literal 0 pointer) is the NULL case.
+  if (op.arg_kind == ArgKind::Null || (op.arg_kind == ArgKind::Number && op.arg.lit == 0))
     return Outcome::error(EINVAL);
   if (dev.state != DevState::Bound) return Outcome::error(ENXIO);
   if (op.arg_kind == ArgKind::Number) return Outcome::error(EFAULT);  // a made-up pointer
