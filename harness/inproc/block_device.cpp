@@ -172,6 +172,7 @@ int BlockDevice::fsync() {
     wb_error_ = false;
     err = -EIO;
   }
+  if (!write_cache_.load()) return err;
   Completion c;
   if (queue_.submit_and_wait(Bio{ReqOp::Flush, 0, nullptr, 0, &c}) != 0) err = -EIO;
   return err;

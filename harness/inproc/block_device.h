@@ -51,6 +51,9 @@ class BlockDevice {
   uint32_t io_min() const { return lbs_.load(); }
   // The loop driver sets logical = physical = io_min together.
   void set_block_size(uint32_t bs) { lbs_.store(bs); }
+  // A queue without a volatile write cache completes flushes in the block layer:
+  // they never reach the driver (so a never-bound device fsyncs fine).
+  void set_write_cache(bool on) { write_cache_.store(on); }
 
   // blkdev_open / blkdev_release bookkeeping. `holder` is the file claiming the
   // bdev exclusively (O_EXCL), or nullptr.
@@ -97,6 +100,7 @@ class BlockDevice {
   std::atomic<uint64_t> capacity_{0};
   std::atomic<bool> disk_ro_{false};
   std::atomic<bool> policy_ro_{false};  // BLKROSET (bdev->bd_read_only)
+  std::atomic<bool> write_cache_{false};
   std::atomic<uint32_t> lbs_{512};
   std::atomic<uint32_t> soft_block_size_{512};  // BLKBSZGET, set at first open
 

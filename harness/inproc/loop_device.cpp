@@ -145,6 +145,7 @@ std::shared_ptr<OpenFile> LoopDevice::teardown() {
   disk_.set_block_size(kSectorSize);
   disk_.set_capacity(0);
   disk_.invalidate();
+  if (profile_.teardown_disables_write_cache) disk_.set_write_cache(false);
   lo_flags_.store(0);
   state_.store(LoState::Unbound);
   // The block-layer ro bit is deliberately left as it is (sticky until next bind).
@@ -346,6 +347,8 @@ long LoopDevice::configure(const OpenFile& file, const FileTable& files, const l
   discard_supported_ = true;
   update_dio((flags & LO_FLAGS_DIRECT_IO) != 0);
   disk_.set_capacity(compute_capacity(*backing_, lo_offset_, lo_sizelimit_));
+  // The write cache is advertised when writes can happen and the file can be synced.
+  disk_.set_write_cache((flags & LO_FLAGS_READ_ONLY) == 0);
   disk_.queue().start(*this, config_.workers_per_device);
   state_.store(LoState::Bound);
   return 0;

@@ -26,6 +26,7 @@ constexpr Profile kLinux61{
     .large_block_sizes_with_thp = false,
     .dio_uses_min_alignment = false,
     .fallocate_unsupported_disables_discard = false,
+    .teardown_disables_write_cache = true,
 };
 
 constexpr std::array<const Profile*, 3> kProfiles{&kLinux618, &kLinux612, &kLinux61};

@@ -42,6 +42,9 @@ struct Profile {
   // 6.17+: the backing size comes from getattr (same value for regular files here).
   // 5f75e081ab5c (6.10): an EOPNOTSUPP from fallocate disables discard for good.
   bool fallocate_unsupported_disables_discard = true;
+  // 6.1's __loop_clr_fd turns the volatile write cache off; 6.11+ leave it on,
+  // so a flush on a formerly bound, now unbound device reaches the driver (EIO).
+  bool teardown_disables_write_cache = false;
 };
 
 // The profiles the driver implements; nullptr for an unknown name.
