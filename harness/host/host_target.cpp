@@ -74,12 +74,17 @@ HostTarget::~HostTarget() {
   if (executor_) finish();
 }
 
-TargetError HostTarget::start(const Trace& trace, std::string_view /*profile*/, const Env& /*env*/) {
+TargetError HostTarget::start(const Trace& trace, std::string_view /*profile*/, const Env& env) {
   // The host runs whatever kernel it runs and has whatever devices it has: the
-  // profile and @env facts are the model's business (host_kernel_release()).
+  // profile and most @env facts are the model's business (host_kernel_release()).
   if (executor_) finish();
   std::string why;
   if (!host_loop_available(&why)) return {true, "host target unavailable: " + why};
+  // Dropping CAP_SYS_ADMIN mid-process would also take away what cleanup needs,
+  // so a trace that needs a caller without it is refused, loudly.
+  if (!env.cap_sys_admin) {
+    return {true, "host target cannot run a trace with @env cap_sys_admin=0: it runs with CAP_SYS_ADMIN"};
+  }
   if (int err = host::ensure_state_dir(options_.state_dir)) {
     return {true, "cannot create " + options_.state_dir + ": " + std::strerror(err)};
   }
@@ -393,12 +398,26 @@ Outcome HostTarget::sysfs(const Op& op) {
 }
 
 std::string HostTarget::summary() const {
-  std::string out = "host: sandbox " + sandbox_dir_ + "; devices:";
+  // Appended piece by piece: GCC 12 -O3 warns falsely (-Wrestrict) on long `+` chains.
+  std::string out = "host: sandbox ";
+  out += sandbox_dir_;
+  out += "; devices:";
   for (const auto& [index, dev] : devices_) {
-    out += " " + loop_name(index) + (dev.created ? "(created" : "(handed") +
-           (host::loop_device_bound(index) ? ", bound: " + host::loop_backing_file(index) + ")" : ", unbound)");
+    out += ' ';
+    out += loop_name(index);
+    out += dev.created ? "(created" : "(handed";
+    if (host::loop_device_bound(index)) {
+      out += ", bound: ";
+      out += host::loop_backing_file(index);
+      out += ')';
+    } else {
+      out += ", unbound)";
+    }
   }
-  out += "; open fds: " + std::to_string(fds_.size()) + "; skipped steps: " + std::to_string(skipped_);
+  out += "; open fds: ";
+  out += std::to_string(fds_.size());
+  out += "; skipped steps: ";
+  out += std::to_string(skipped_);
   return out;
 }
 
