@@ -76,10 +76,12 @@ void RunTotals::add(const TraceResult& r) {
 }
 
 std::string format_totals_text(const RunTotals& t) {
-  return fmt::format(
-      "steps: {} passed, {} skipped, {} diverged, {} expectation failures, {} reads with unpredictable data\n"
-      "{} passed, {} failed\n",
-      t.steps_passed, t.steps_skipped, t.divergences, t.expectation_failures, t.data_unchecked, t.passed, t.failed);
+  std::string out = fmt::format(
+      "steps: {} passed, {} skipped, {} diverged, {} expectation failures, {} reads with unpredictable data\n",
+      t.steps_passed, t.steps_skipped, t.divergences, t.expectation_failures, t.data_unchecked);
+  // Traces not run (pinned to another release) are counted as skipped, never as passed.
+  if (t.not_applicable) return out + fmt::format("{} passed, {} failed, {} skipped\n", t.passed, t.failed, t.not_applicable);
+  return out + fmt::format("{} passed, {} failed\n", t.passed, t.failed);
 }
 
 }  // namespace loopcheck

@@ -1,4 +1,4 @@
-// Making a target from its command-line name ("model", "inproc", ...).
+// Making a target from its command-line name ("model", "inproc", "host").
 #pragma once
 
 #include <memory>
@@ -7,18 +7,29 @@
 #include <vector>
 
 #include "harness/target.h"
+#include "model/profile.h"
 
 namespace loopcheck {
 
 struct TargetChoice {
   bool ok = false;
   std::unique_ptr<Target> target;  // null for "model": the model runs alone
-  std::string error;               // names the problem and the fix
+  // A real kernel is one release: traces run under its profile unless --profile
+  // says otherwise. Null: the target can stand for any profile.
+  const model::Profile* native_profile = nullptr;
+  std::string error;  // names the problem and the fix
 };
 
 TargetChoice make_target(std::string_view name);
 
-// Every target that can run on this machine, in a stable order ("model" first).
-std::vector<std::string> available_targets();
+struct TargetAvailability {
+  std::string name;
+  bool available = false;
+  std::string why_not;  // for a loud "skipped" line
+};
+
+// Every target this build knows, in a stable order ("model" first), with whether
+// this machine can run it.
+std::vector<TargetAvailability> known_targets();
 
 }  // namespace loopcheck

@@ -1,7 +1,8 @@
 // `loopcheck conformance [--corpus DIR] [--target T]...`: the main job. Runs the
 // conformance corpus on every target this machine has, under every profile the
 // target can stand for: corpus/conformance/common/ under each profile, and
-// corpus/conformance/<profile>/ pinned to its own.
+// corpus/conformance/<profile>/ pinned to its own. A real kernel stands for its
+// own release only. A target this machine cannot run is reported as SKIPPED.
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -29,17 +30,29 @@ int conformance(const ConformanceArgs& args) {
                args.corpus);
     return kExitUsage;
   }
-  std::vector<std::string> targets = args.targets.empty() ? available_targets() : args.targets;
+  std::vector<std::string> targets = args.targets;
+  std::string skipped_targets;
+  if (targets.empty()) {
+    for (const TargetAvailability& t : known_targets()) {
+      if (t.available) {
+        targets.push_back(t.name);
+      } else {
+        skipped_targets += fmt::format("SKIPPED target '{}': {}\n", t.name, t.why_not);
+      }
+    }
+  }
+  fmt::print("{}", skipped_targets);
   RunTotals totals;
   std::string table = fmt::format("{:<10} {:<12} {:>7} {:>7} {:>8} {:>9} {:>8}\n", "target", "profile", "traces",
                                   "failed", "steps", "skipped", "diverged");
   for (const std::string& target_name : targets) {
     TargetChoice chosen = make_target(target_name);
-    if (!chosen.ok) {
+    if (!chosen.ok || (chosen.target && !chosen.error.empty())) {
       fmt::print(stderr, "{}\n", chosen.error);
       return kExitUsage;
     }
     for (const model::Profile* profile : model::kProfiles) {
+      if (chosen.native_profile && chosen.native_profile != profile) continue;
       std::vector<std::string> dirs{args.corpus + "/common"};
       std::string pinned = fmt::format("{}/{}", args.corpus, profile->name);
       if (fs::is_directory(pinned)) dirs.push_back(pinned);
@@ -61,7 +74,7 @@ int conformance(const ConformanceArgs& args) {
                            group.divergences);
     }
   }
-  fmt::print("\n{}\n{}", table, format_totals_text(totals));
+  fmt::print("\n{}{}\n{}", skipped_targets, table, format_totals_text(totals));
   return totals.failed == 0 ? kExitPass : kExitFail;
 }
 

@@ -39,7 +39,13 @@ int run(const RunArgs& args) {
   RunTotals totals;
   nlohmann::ordered_json json_traces = nlohmann::ordered_json::array();
   for (const Trace& trace : loaded.traces) {
-    ProfileChoice profile = choose_profile(args.profile, trace);
+    ProfileChoice profile = choose_profile(args.profile, trace, chosen);
+    if (profile.not_applicable) {
+      fmt::print("SKIP {} (pinned to {}; this kernel is {})\n", trace.source, trace.profile,
+                 chosen.native_profile->name);
+      ++totals.not_applicable;
+      continue;
+    }
     if (!profile.profile) {
       fmt::print(stderr, "{}\n", profile.error);
       return kExitUsage;
@@ -57,6 +63,7 @@ int run(const RunArgs& args) {
     j["target"] = args.target;
     j["passed"] = totals.passed;
     j["failed"] = totals.failed;
+    j["not_applicable"] = totals.not_applicable;
     j["steps_passed"] = totals.steps_passed;
     j["steps_skipped"] = totals.steps_skipped;
     j["divergences"] = totals.divergences;
@@ -74,7 +81,7 @@ int run(const RunArgs& args) {
 void add_run_command(CLI::App& app, Action& action) {
   auto args = std::make_shared<RunArgs>();
   CLI::App* cmd = app.add_subcommand("run", "Run traces on a target beside the model and compare every step");
-  cmd->add_option("--target", args->target, "model | inproc")->capture_default_str();
+  cmd->add_option("--target", args->target, "model | inproc | host")->capture_default_str();
   cmd->add_option("--profile", args->profile, "linux-6.1 | linux-6.12 | linux-6.18 (overrides @profile)");
   cmd->add_flag("--json", args->json, "Print results as JSON");
   cmd->add_flag("--no-expect", args->no_expect, "Ignore written expectations: compare target with model only");

@@ -1,5 +1,7 @@
 #include "harness/host/host_target.h"
 
+#include "harness/host/capability.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -80,11 +82,9 @@ TargetError HostTarget::start(const Trace& trace, std::string_view /*profile*/, 
   if (executor_) finish();
   std::string why;
   if (!host_loop_available(&why)) return {true, "host target unavailable: " + why};
-  // Dropping CAP_SYS_ADMIN mid-process would also take away what cleanup needs,
-  // so a trace that needs a caller without it is refused, loudly.
-  if (!env.cap_sys_admin) {
-    return {true, "host target cannot run a trace with @env cap_sys_admin=0: it runs with CAP_SYS_ADMIN"};
-  }
+  // @env cap_sys_admin=0: each step runs with CAP_SYS_ADMIN lowered from the
+  // effective set only, so sandbox bookkeeping and cleanup keep it.
+  caller_without_cap_sys_admin_ = !env.cap_sys_admin;
   if (int err = host::ensure_state_dir(options_.state_dir)) {
     return {true, "cannot create " + options_.state_dir + ": " + std::strerror(err)};
   }
@@ -213,6 +213,8 @@ bool HostTarget::claim_handed_device(uint64_t index, std::string* why) {
 Outcome HostTarget::execute(const Op& op) {
   assert(executor_ && "start() first");
   if (!executor_) return Outcome::skipped();
+  host::EffectiveCapabilityDrop as_caller(kCapSysAdmin, caller_without_cap_sys_admin_);
+  if (!as_caller.ok()) return skip("cannot lower CAP_SYS_ADMIN for a cap_sys_admin=0 trace");
   switch (op.kind) {
     case OpKind::Open:
       return open(op);

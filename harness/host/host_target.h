@@ -96,6 +96,7 @@ class HostTarget : public Target {
   host::Ledger ledger_;
   std::string sandbox_dir_;
   int devnull_ = -1;
+  bool caller_without_cap_sys_admin_ = false;  // @env cap_sys_admin=0
   std::map<int, FdInfo> fds_;             // every fd the trace opened and has not closed
   std::map<uint64_t, Device> devices_;    // devices this run owns
   size_t skipped_ = 0;
