@@ -115,8 +115,14 @@ ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool 
     if (start >= bad_folio) return ReadResult{EIO, 0, true, 0};
     end = std::min(end, bad_folio);
   }
-  if (p.backing_io_checks_file_mode && s.descs[dev.backing_desc].access == Access::Wo)
-    return ReadResult{EIO, 0, true, 0};
+  if (p.backing_io_checks_file_mode && s.descs[dev.backing_desc].access == Access::Wo) {
+    // 6.1: the driver cannot read a write-only backing file, so the first folio the
+    // cache does not hold fails; folios before it (fully dirty) still complete.
+    uint64_t first_bad = start / grain * grain;
+    while (first_bad < end && extents_cover(dev.dirty, first_bad, std::min(first_bad + grain, cap))) first_bad += grain;
+    if (start >= first_bad && first_bad < end) return ReadResult{EIO, 0, true, 0};
+    end = std::min(end, first_bad);
+  }
   if (eof_is_eio && end > backing_end_dev) {
     // The folio holding the backing EOF (and every later one) fails; earlier folios
     // complete, so a read starting before them is short.
@@ -165,7 +171,7 @@ int Machine::write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t o
   const uint64_t lcap = lower.capacity * kSectorSize;
   if (pos >= lcap) return EIO;  // ENOSPC from the block device → EIO
   const int e = write_device(lower, pos, std::min(pos_end, lcap), b_origin, seed, dev.dio != 0);
-  if (e) return EIO;
+  if (e > 0) return EIO;  // a maybe-EIO into the lower cache counts as written (its data is marked unknown)
   backing_changed(DescKind::Loop, lower.index, &dev);
   return pos_end > lcap ? EIO : 0;
 }
@@ -181,7 +187,16 @@ int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t or
   const bool partial_head = start % blk != 0 && !extents_cover(dev.dirty, start / blk * blk, start);
   const bool partial_tail = end % blk != 0 && !extents_cover(dev.dirty, end, std::min(end / blk * blk + blk, dev.capacity * kSectorSize));
   if (partial_head || partial_tail) {
-    if (dev.state != DevState::Bound) return EIO;
+    if (dev.state != DevState::Bound) {
+      // The driver refuses the read-modify-write read, unless the block is still
+      // cached from before the detach, which readahead makes unknowable.
+      if (!dev.cache_populated) return EIO;
+      extents_write(dev.dirty, start, end, origin, seed);
+      dev.dirty.unknown = 1;
+      return kWriteMaybeEio;
+    }
+    // 6.1 reads through vfs_iter_read, which refuses a write-only backing file.
+    if (p.backing_io_checks_file_mode && s.descs[dev.backing_desc].access == Access::Wo) return EIO;
     const uint64_t backing_end_dev = backing_size(dev) > dev.offset ? backing_size(dev) - dev.offset : 0;
     const bool eof_is_eio = p.read_past_backing_eof_is_eio || dev.dio;
     if (eof_is_eio && ((partial_head && start / blk * blk + blk > backing_end_dev) ||
@@ -277,9 +292,12 @@ Outcome Machine::pwrite(const Op& op) {
   if (start >= cap) return Outcome::error(ENOSPC);
   const uint64_t end = start + std::min(len, cap - start);
   if (direct && (start % dev.block_size || (end - start) % dev.block_size)) return Outcome::error(EINVAL);
-  if (int e = write_device(dev, start, end, start, op.seed, direct)) return Outcome::error(e);
+  const int e = write_device(dev, start, end, start, op.seed, direct);
+  if (e > 0) return Outcome::error(e);
   backing_changed(DescKind::Loop, dev.index, nullptr);
-  return Outcome::ok(static_cast<int64_t>(end - start));
+  Outcome o = Outcome::ok(static_cast<int64_t>(end - start));
+  if (e == kWriteMaybeEio) o.also_err = EIO;
+  return o;
 }
 
 Outcome Machine::fsync(const Op& op) {

@@ -77,6 +77,9 @@ struct Machine {
   Outcome truncate(const Op& op);
   ReadResult read_device(Device& dev, uint64_t start, uint64_t len, bool direct, DataBuilder& out);
   ReadResult read_backing(Device& dev, uint64_t start, uint64_t end, DataBuilder& out);
+  // Returns 0, an errno, or kWriteMaybeEio: done, but the kernel may also have
+  // failed it with EIO (the caller widens the outcome's envelope).
+  static constexpr int kWriteMaybeEio = -1;
   int write_device(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed,
                    bool direct);
   int write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed);

@@ -233,6 +233,16 @@ int64_t BlockDevice::read(void* buf, uint64_t len, int64_t pos, bool direct) {
       return -EINVAL;
     return direct_io(ReqOp::Read, static_cast<uint8_t*>(buf), len, pos);
   }
+  // A capacity that is not a whole number of logical blocks: the folio holding the
+  // partial last block cannot be read (the block layer rejects the bio), and a
+  // read reaching it stops short before it (observed on 6.18).
+  const uint64_t lbs = logical_block_size();
+  if (dev_bytes % lbs != 0) {
+    const uint64_t folio = std::max<uint64_t>(kPageSize, lbs);
+    const uint64_t unreadable_from = dev_bytes / lbs * lbs / folio * folio;
+    if (upos >= unreadable_from) return -EIO;
+    len = std::min(len, unreadable_from - upos);
+  }
   std::lock_guard lock(cache_mu_);
   uint64_t first = upos / kPageSize, last = (upos + len - 1) / kPageSize;
   std::vector<uint64_t> missing, failed;

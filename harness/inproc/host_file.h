@@ -54,6 +54,10 @@ class HostFile final : public OpenFile {
 
   int fd_;      // as opened by the caller
   int alt_fd_;  // the same file in the other O_DIRECT mode, or -1
+  // A write-only file reopened for reading: the kernel's loop worker calls
+  // ->read_iter directly (6.12.25+/6.15+), which no FMODE_READ check guards, so a
+  // partial-block write through the device can read-modify-write a write-only file.
+  int read_fd_ = -1;
   std::string display_name_;
   HostFsFacts fs_;
 };

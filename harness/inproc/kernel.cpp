@@ -91,18 +91,25 @@ long Kernel::ioctl(int fd, unsigned long cmd, unsigned long arg) {
   return -ENOTTY;
 }
 
+// ksys_pread64/ksys_pwrite64 order: a negative position, then the fd, then
+// FMODE_PREAD/PWRITE (ESPIPE for nonseekable files such as misc devices), then
+// the access mode in vfs_read/vfs_write.
 int64_t Kernel::pread(int fd, void* buf, uint64_t len, int64_t pos) {
-  std::shared_ptr<OpenFile> file = fget(fd);
-  if (file == nullptr || !file->readable()) return -EBADF;
   if (pos < 0) return -EINVAL;
+  std::shared_ptr<OpenFile> file = fget(fd);
+  if (file == nullptr) return -EBADF;
+  if (file->kind() == FileKind::LoopControl) return -ESPIPE;
+  if (!file->readable()) return -EBADF;
   if (file->kind() == FileKind::Directory) return -EISDIR;
   return file->read_at(buf, len, pos);
 }
 
 int64_t Kernel::pwrite(int fd, const void* buf, uint64_t len, int64_t pos) {
-  std::shared_ptr<OpenFile> file = fget(fd);
-  if (file == nullptr || !file->writable()) return -EBADF;
   if (pos < 0) return -EINVAL;
+  std::shared_ptr<OpenFile> file = fget(fd);
+  if (file == nullptr) return -EBADF;
+  if (file->kind() == FileKind::LoopControl) return -ESPIPE;
+  if (!file->writable()) return -EBADF;
   return file->write_at(buf, len, pos);
 }
 

@@ -97,6 +97,9 @@ uint64_t LoopDevice::devt() const {
 // ---- open / release ------------------------------------------------------------------
 
 int LoopDevice::open(const OpenFile* file) {
+  // The block layer prepares the exclusive claim before it calls the driver's
+  // open, so a competing O_EXCL open is EBUSY even while the device runs down.
+  if (file->opened_excl() && disk_.claimed_by_other(file)) return -EBUSY;
   if (profile_.deferred_detach) {
     // lo_open (6.11+): a device being torn down or deleted cannot be reopened.
     std::lock_guard lock(lo_mutex_);
@@ -562,6 +565,10 @@ RequestResult LoopDevice::handle_request(const Request& rq, std::span<uint8_t> b
   const bool use_bounce = mode == IoMode::Direct && !aligned_for_dio(rq, pos);
   assert(rq.bytes <= bounce.size());
   const bool is_read = rq.op == ReqOp::Read;
+  if (is_read && profile_.backing_reads_check_file_mode && !file.readable()) {
+    zero_from(rq, 0);
+    return {-EIO, 0};
+  }
   if (use_bounce && !is_read) gather(rq, bounce.data());
 
   uint64_t done = 0;

@@ -27,6 +27,7 @@ constexpr Profile kLinux61{
     .dio_uses_min_alignment = false,
     .fallocate_unsupported_disables_discard = false,
     .teardown_disables_write_cache = true,
+    .backing_reads_check_file_mode = true,
 };
 
 constexpr std::array<const Profile*, 3> kProfiles{&kLinux618, &kLinux612, &kLinux61};

@@ -45,6 +45,9 @@ struct Profile {
   // 6.1's __loop_clr_fd turns the volatile write cache off; 6.11+ leave it on,
   // so a flush on a formerly bound, now unbound device reaches the driver (EIO).
   bool teardown_disables_write_cache = false;
+  // 6.1 reads the backing file through vfs_iter_read, which refuses a file not
+  // open for reading (EBADF -> EIO); 6.12.25+/6.15+ call ->read_iter directly.
+  bool backing_reads_check_file_mode = false;
 };
 
 // The profiles the driver implements; nullptr for an unknown name.
