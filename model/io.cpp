@@ -115,7 +115,11 @@ ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool 
     if (start >= bad_folio) return ReadResult{EIO, 0, true, 0};
     end = std::min(end, bad_folio);
   }
-  if (p.backing_io_checks_file_mode && s.descs[dev.backing_desc].access == Access::Wo) {
+  if (p.backing_io_checks_file_mode && s.descs[dev.backing_desc].access == Access::Wo && dev.cache_populated) {
+    // Written back or read before: the folios may still be cached clean (holding
+    // what the backing file holds), or the driver is asked and refuses (EIO).
+    r.also_err = EIO;
+  } else if (p.backing_io_checks_file_mode && s.descs[dev.backing_desc].access == Access::Wo) {
     // 6.1: the driver cannot read a write-only backing file, so the first folio the
     // cache does not hold fails; folios before it (fully dirty) still complete.
     uint64_t first_bad = start / grain * grain;
@@ -187,21 +191,23 @@ int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t or
   const bool partial_head = start % blk != 0 && !extents_cover(dev.dirty, start / blk * blk, start);
   const bool partial_tail = end % blk != 0 && !extents_cover(dev.dirty, end, std::min(end / blk * blk + blk, dev.capacity * kSectorSize));
   if (partial_head || partial_tail) {
-    if (dev.state != DevState::Bound) {
-      // The driver refuses the read-modify-write read, unless the block is still
-      // cached from before the detach, which readahead makes unknowable.
+    const uint64_t backing_end_dev = backing_size(dev) > dev.offset ? backing_size(dev) - dev.offset : 0;
+    const bool eof_is_eio = p.read_past_backing_eof_is_eio || dev.dio;
+    const bool read_fails =
+        dev.state != DevState::Bound ||
+        // 6.1 reads through vfs_iter_read, which refuses a write-only backing file.
+        (p.backing_io_checks_file_mode && s.descs[dev.backing_desc].access == Access::Wo) ||
+        (eof_is_eio && ((partial_head && start / blk * blk + blk > backing_end_dev) ||
+                        (partial_tail && end / blk * blk + blk > backing_end_dev)));
+    if (read_fails) {
+      // The read-modify-write read would fail, unless the block is still cached
+      // clean (read earlier, or written back by fsync): readahead and writeback
+      // make that unknowable, so the outcome is an envelope and the data unknown.
       if (!dev.cache_populated) return EIO;
       extents_write(dev.dirty, start, end, origin, seed);
       dev.dirty.unknown = 1;
       return kWriteMaybeEio;
     }
-    // 6.1 reads through vfs_iter_read, which refuses a write-only backing file.
-    if (p.backing_io_checks_file_mode && s.descs[dev.backing_desc].access == Access::Wo) return EIO;
-    const uint64_t backing_end_dev = backing_size(dev) > dev.offset ? backing_size(dev) - dev.offset : 0;
-    const bool eof_is_eio = p.read_past_backing_eof_is_eio || dev.dio;
-    if (eof_is_eio && ((partial_head && start / blk * blk + blk > backing_end_dev) ||
-                       (partial_tail && end / blk * blk + blk > backing_end_dev)))
-      return EIO;
   }
   extents_write(dev.dirty, start, end, origin, seed);
   dev.cache_populated = 1;

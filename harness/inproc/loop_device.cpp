@@ -438,7 +438,11 @@ long LoopDevice::change_fd(const FileTable& files, unsigned long arg) {
     if (state_.load() != LoState::Bound) return -ENXIO;
     if ((lo_flags_.load() & LO_FLAGS_READ_ONLY) == 0) return -EINVAL;
     if (int err = validate_backing(*file); err != 0) return err;
-    if (compute_capacity(*file, lo_offset_, lo_sizelimit_) != disk_.capacity_sectors()) return -EINVAL;
+    // Both sizes are taken now: the old file's size as it is today, not the
+    // capacity computed when it was bound (a grown backing file can be swapped
+    // for itself).
+    if (compute_capacity(*file, lo_offset_, lo_sizelimit_) != compute_capacity(*backing_, lo_offset_, lo_sizelimit_))
+      return -EINVAL;
     disk_.queue().freeze();
     bool request = (lo_flags_.load() & LO_FLAGS_DIRECT_IO) != 0 || file->opened_direct();
     old = std::exchange(backing_, std::move(file));

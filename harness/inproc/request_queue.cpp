@@ -129,7 +129,10 @@ void RequestQueue::complete_locked(const Request& rq, const RequestResult& res) 
   for (int i = 0; i < rq.nr_bios; ++i) {
     end += rq.bio_bytes[i];
     Completion* c = rq.bio_completion[i];
-    c->status = (res.status != 0 && end > res.bytes_done) ? res.status : 0;
+    // A bio fails when the request failed before finishing it; a data-less bio
+    // (a flush) has nothing to finish, so it fails with any request failure.
+    const bool unfinished = end > res.bytes_done || rq.bio_bytes[i] == 0;
+    c->status = (res.status != 0 && unfinished) ? res.status : 0;
     c->done = true;
   }
 }
