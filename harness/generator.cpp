@@ -181,7 +181,10 @@ class TraceBuilder {
         break;
       case 2: {
         StructFields f = status_fields(false);
-        f.set(Field::Fd, any_backing_fd());
+        Value backing = any_backing_fd();
+        // loop_config.fd is a u32: the bad fd -1 is written as its u32 pattern.
+        if (backing.is_literal() && backing.negative) backing = Value::literal(0xffffffffu);
+        f.set(Field::Fd, backing);
         f.set(Field::BlockSize, Value::literal(rng_.chance(1, 2) ? 0 : kBlockSizes[rng_.below(kBlockSizes.size() - 1)]));
         emit(op_ioctl_struct(dev, Req::LoopConfigure, f));
         break;
