@@ -313,6 +313,11 @@ Outcome Machine::fsync(const Op& op) {
   if (d->kind != DescKind::Loop) return Outcome::ok(0);
   Device& dev = *device(d->device);
   if (!flush_dirty(dev)) return Outcome::error(EIO);
+  if (dev.state != DevState::Bound && dev.write_cache == kWriteCacheUnknown) {
+    Outcome o = Outcome::ok(0);  // never bound, or bound before the trace began
+    o.also_err = EIO;
+    return o;
+  }
   if (dev.state != DevState::Bound && dev.write_cache) return Outcome::error(EIO);  // flush request refused
   return Outcome::ok(0);
 }

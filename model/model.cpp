@@ -19,6 +19,7 @@ State initial_state(const Env& env, std::span<const ObjectDecl> objects) {
   for (uint32_t i = 0; i < n; ++i) {
     s.devices[i].exists = 1;
     s.devices[i].index = i;
+    s.devices[i].write_cache = kWriteCacheUnknown;  // its history is not the trace's
   }
   s.device_count = static_cast<uint8_t>(n);
   const size_t count = std::min<size_t>(objects.size(), kMaxObjects);

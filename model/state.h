@@ -79,7 +79,10 @@ struct Device {
   uint8_t disk_ro = 0;        // set_disk_ro() at bind; sticky across teardown
   uint8_t bdev_ro_policy = 0; // BLKROSET; independent of binding
   uint8_t dio = 0;            // effective LO_FLAGS_DIRECT_IO
-  uint8_t write_cache = 0;    // volatile write cache advertised (flushes reach the driver)
+  // Volatile write cache advertised (flushes reach the driver): 0, 1, or
+  // kWriteCacheUnknown for a device that existed before the trace (precreated):
+  // a bind before the trace began turned it on for good on 6.11+.
+  uint8_t write_cache = 0;
   // The device's own page cache (the block device mapping).
   uint8_t cache_populated = 0;  // some pages may be cached (after any buffered I/O)
   uint8_t cache_stale = 0;      // backing changed behind cached pages: reads unpredictable
@@ -111,6 +114,8 @@ struct Desc {
   uint32_t fd = 0;
   uint32_t device = 0;     // Loop: device index (not slot: slots move)
 };
+
+inline constexpr uint8_t kWriteCacheUnknown = 2;
 
 struct State {
   // Devices sorted by index; slots [device_count, kMaxDevices) are all-zero.

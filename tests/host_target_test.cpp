@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iostream>
 #include <set>
+#include <optional>
 #include <vector>
 
 #include "harness/host/device_cleanup.h"
@@ -185,6 +186,33 @@ TEST_F(HostTargetTest, RemovingADeviceHandedByGetFreeIsSkipped) {
   }
   target.finish();
   EXPECT_TRUE(host::loop_device_exists(static_cast<uint64_t>(free.value)));
+}
+
+TEST_F(HostTargetTest, AHandedDeviceGetsItsReadOnlyBitBack) {
+  REQUIRE_HOST_LOOP();
+  HostTarget target(options_);
+  ASSERT_FALSE(target.start(trace_with_file(), "linux-6.18", Env{}).failed);
+  Outcome ctl = target.execute(op_open_loop_control());
+  Outcome free = target.execute(op_ioctl_noarg(lit(ctl.value), Req::LoopCtlGetFree));
+  ASSERT_EQ(free.kind, Outcome::Kind::Value) << "errno " << free.err;
+  const uint64_t index = static_cast<uint64_t>(free.value);
+  if (!target.owned_devices().count(index)) GTEST_SKIP() << "SKIPPED: the free device is in use elsewhere";
+  const std::optional<bool> before = host::loop_read_only(index);
+  ASSERT_TRUE(before.has_value());
+  EXPECT_FALSE(*before) << "a claimed device starts writable, as the model assumes";
+  // A read-only bind leaves the sticky bit set after the detach...
+  Outcome d = target.execute(op_open_loop(lit(free.value), Access::Ro));
+  Outcome f = target.execute(op_open_file(0, Access::Ro));
+  ASSERT_EQ(target.execute(op_ioctl(lit(d.value), Req::LoopSetFd, lit(f.value))).value, 0);
+  ASSERT_EQ(target.execute(op_ioctl_noarg(lit(d.value), Req::LoopClrFd)).value, 0);
+  target.execute(op_close(lit(d.value)));
+  ASSERT_TRUE(host::wait_until_unbound(index, 5000));
+  EXPECT_EQ(host::loop_read_only(index), std::optional<bool>(true));
+  // ...and finish() puts back the bit the system's device had.
+  target.finish();
+  EXPECT_TRUE(target.finish_problems().empty());
+  EXPECT_EQ(host::loop_read_only(index), before);
+  EXPECT_FALSE(host::loop_device_bound(index));
 }
 
 TEST_F(HostTargetTest, FinishLeavesNoDeviceFileOrLedgerBehind) {

@@ -1,6 +1,7 @@
 #include "harness/host/device_cleanup.h"
 
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <linux/loop.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -83,6 +84,39 @@ int remove_loop_device(uint64_t index, int timeout_ms) {
     sleep_ms(kPollMs);
   }
   ::close(ctl);
+  return err;
+}
+
+std::optional<bool> loop_read_only(uint64_t index) {
+  std::string text;
+  if (read_small_file("/sys/block/loop" + std::to_string(index) + "/ro", &text) != 0 || text.empty()) {
+    return std::nullopt;
+  }
+  return text[0] == '1';
+}
+
+int set_unbound_read_only(uint64_t index, bool read_only, const std::string& scratch_dir) {
+  int dev = open_loop_node(index, O_RDWR, {});
+  if (dev < 0) return -dev;
+  int err = 0;
+  int off = 0;
+  if (::ioctl(dev, BLKROSET, &off) != 0) err = errno;  // the policy bit, in case BLKROSET set it
+  std::string scratch = scratch_dir + "/.ro-reset";
+  int file = err ? -1 : ::open(scratch.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (!err && file < 0) err = errno;
+  if (!err && ::ftruncate(file, 4096) != 0) err = errno;
+  if (!err && read_only) {  // a read-only backing fd is what makes the bind read-only
+    ::close(file);
+    file = ::open(scratch.c_str(), O_RDONLY | O_CLOEXEC);
+    if (file < 0) err = errno;
+  }
+  // set_disk_ro(READ_ONLY flag) happens at bind; teardown leaves the bit alone.
+  if (!err && ::ioctl(dev, LOOP_SET_FD, file) != 0) err = errno;
+  if (!err && ::ioctl(dev, LOOP_CLR_FD, 0) != 0) err = errno;
+  if (file >= 0) ::close(file);
+  ::unlink(scratch.c_str());
+  ::close(dev);  // the last close tears the binding down (6.11+ Rundown)
+  if (!wait_until_unbound(index, 2000) && !err) err = EBUSY;
   return err;
 }
 

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace loopcheck::host {
@@ -32,5 +34,16 @@ bool wait_until_unbound(uint64_t index, int timeout_ms);
 // LOOP_CTL_REMOVE, retried on EBUSY (a transient opener: udev, our own
 // teardown finishing) until `timeout_ms`. Returns 0 or the last errno.
 int remove_loop_device(uint64_t index, int timeout_ms);
+
+// The block layer's read-only state of an unbound device (/sys/block/loopN/ro).
+// nullopt when it cannot be read.
+std::optional<bool> loop_read_only(uint64_t index);
+
+// Sets the sticky read-only bit of an UNBOUND device we hold by binding it to a
+// scratch file in `scratch_dir` (read-only or read-write, which is what sets the
+// bit) and detaching again, after clearing the BLKROSET policy bit. The kernel
+// offers no other way to clear a bit a read-only bind left behind. Returns 0 or
+// an errno; the device ends unbound either way.
+int set_unbound_read_only(uint64_t index, bool read_only, const std::string& scratch_dir);
 
 }  // namespace loopcheck::host

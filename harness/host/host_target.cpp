@@ -203,8 +203,13 @@ bool HostTarget::claim_handed_device(uint64_t index, std::string* why) {
   } else if (!ledger_.note_handed(index)) {
     *why = "cannot write the ledger";
   } else {
-    devices_[index] = Device{false};
-    return true;
+    Device device{false, host::loop_read_only(index).value_or(false)};
+    if (device.read_only_at_claim && host::set_unbound_read_only(index, false, sandbox_dir_) != 0) {
+      *why = loop_name(index) + " is read-only and could not be made writable for the run";
+    } else {
+      devices_[index] = device;
+      return true;
+    }
   }
   locks_->release(index);
   return false;
@@ -454,7 +459,16 @@ void HostTarget::finish() {
     }
   }
 
-  // 3. Remove what we created. Handed devices are the system's: left unbound and closed.
+  // 3. Remove what we created. Handed devices are the system's: left unbound and
+  // closed, with the sticky read-only bit they had when we claimed them.
+  for (const auto& [index, dev] : devices_) {
+    if (!dev.created && host::loop_device_exists(index) && !host::loop_device_bound(index) &&
+        host::loop_read_only(index) != dev.read_only_at_claim) {
+      if (int err = host::set_unbound_read_only(index, dev.read_only_at_claim, sandbox_dir_)) {
+        finish_problems_.push_back("restoring the read-only bit of " + loop_name(index) + ": " + std::strerror(err));
+      }
+    }
+  }
   for (const auto& [index, dev] : devices_) {
     if (!dev.created || !host::loop_device_exists(index)) continue;
     if (host::loop_device_bound(index)) {

@@ -73,6 +73,9 @@ class HostTarget : public Target {
   enum class FdClass : uint8_t { Ours, Foreign, Closed };
   struct Device {
     bool created = false;  // by LOOP_CTL_ADD in this run (else handed by GET_FREE)
+    // A handed device's sticky read-only bit when we claimed it: the model starts
+    // from a writable device, and finish() puts the bit back as it was.
+    bool read_only_at_claim = false;
   };
 
   Outcome skip(std::string reason);
