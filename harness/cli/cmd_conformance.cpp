@@ -90,4 +90,6 @@ void add_conformance_command(CLI::App& app, Action& action) {
   cmd->callback([args, &action] { action = [args] { return conformance(*args); }; });
 }
 
+LOOPCHECK_COMMAND(5, add_conformance_command);
+
 }  // namespace loopcheck::cli

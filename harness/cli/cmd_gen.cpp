@@ -75,4 +75,6 @@ void add_gen_command(CLI::App& app, Action& action) {
   cmd->callback([args, &action] { action = [args] { return gen(*args); }; });
 }
 
+LOOPCHECK_COMMAND(30, add_gen_command);
+
 }  // namespace loopcheck::cli

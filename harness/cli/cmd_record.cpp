@@ -81,4 +81,6 @@ void add_record_command(CLI::App& app, Action& action) {
   cmd->callback([args, &action] { action = [args] { return record(*args); }; });
 }
 
+LOOPCHECK_COMMAND(20, add_record_command);
+
 }  // namespace loopcheck::cli

@@ -89,4 +89,6 @@ void add_run_command(CLI::App& app, Action& action) {
   cmd->callback([args, &action] { action = [args] { return run(*args); }; });
 }
 
+LOOPCHECK_COMMAND(10, add_run_command);
+
 }  // namespace loopcheck::cli

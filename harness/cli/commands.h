@@ -1,5 +1,6 @@
-// Each `loopcheck` subcommand registers itself on the CLI11 app; after parsing,
-// the chosen one runs and returns the process exit code:
+// Each `loopcheck` subcommand lives in its own harness/cli/cmd_*.cpp and registers
+// itself with LOOPCHECK_COMMAND, so adding a command touches no shared file.
+// After parsing, the chosen command's action runs and returns the exit code:
 // 0 = everything passed, 1 = a check failed, 2 = usage, parse or environment error.
 #pragma once
 
@@ -14,10 +15,18 @@ inline constexpr int kExitUsage = 2;
 
 using Action = std::function<int()>;
 
-// Adds the subcommand; `action` is set to its body when the user chose it.
-void add_run_command(CLI::App& app, Action& action);
-void add_record_command(CLI::App& app, Action& action);
-void add_conformance_command(CLI::App& app, Action& action);
-void add_gen_command(CLI::App& app, Action& action);
+// Adds the subcommand to `app`; sets `action` to its body when the user chose it.
+using AddCommand = void (*)(CLI::App& app, Action& action);
+
+// Registers a command; `order` fixes where it appears in --help (lower first).
+struct CommandRegistration {
+  CommandRegistration(int order, AddCommand add);
+};
+
+// Every registered command, in order.
+void add_registered_commands(CLI::App& app, Action& action);
 
 }  // namespace loopcheck::cli
+
+#define LOOPCHECK_COMMAND(order, add_function) \
+  static const ::loopcheck::cli::CommandRegistration loopcheck_command_registration_##add_function(order, add_function)

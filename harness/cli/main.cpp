@@ -10,10 +10,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("loopcheck ") + LOOPCHECK_VERSION);
   app.require_subcommand(1);
   Action action;
-  add_run_command(app, action);
-  add_record_command(app, action);
-  add_conformance_command(app, action);
-  add_gen_command(app, action);
+  add_registered_commands(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
