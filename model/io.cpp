@@ -127,7 +127,11 @@ ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool 
     if (start >= first_bad && first_bad < end) return ReadResult{EIO, 0, true, 0};
     end = std::min(end, first_bad);
   }
-  if (eof_is_eio && end > backing_end_dev) {
+  if (eof_is_eio && end > backing_end_dev && dev.cache_stale) {
+    // The backing file shrank behind pages the device may still cache (readahead
+    // filled them before): a cache hit returns the old bytes, a miss fails.
+    r.also_err = EIO;
+  } else if (eof_is_eio && end > backing_end_dev) {
     // The folio holding the backing EOF (and every later one) fails; earlier folios
     // complete, so a read starting before them is short.
     const uint64_t first_bad = backing_end_dev / grain * grain;
@@ -243,8 +247,10 @@ Outcome Machine::pread(const Op& op) {
   DataBuilder out;
   if (d->kind == DescKind::File) {
     const Object& obj = s.objects[d->object];
-    if (direct && start < obj.size && (start % env.dio_align || len % env.dio_align))
-      return Outcome::error(EINVAL);
+    // An unaligned O_DIRECT read fails only where it meets allocated blocks (a
+    // hole reads as zeros without a bio, ext4 on 6.18): the model does not track
+    // the filesystem's allocation, so it answers with an envelope.
+    const bool unaligned_direct = direct && start < obj.size && (start % env.dio_align || len % env.dio_align);
     const uint64_t count = start >= obj.size ? 0 : std::min(len, obj.size - start);
     bool known = emit_object(obj, start, start + count, out);
     // Dirty device pages over this range may be written back at any moment
@@ -260,7 +266,9 @@ Outcome Machine::pread(const Op& op) {
         if (x.start + dev.offset < start + count && x.end + dev.offset > start) known = false;
       }
     }
-    return data_outcome(count, out, known);
+    Outcome o = data_outcome(count, out, known);
+    if (unaligned_direct) o.also_err = EINVAL;
+    return o;
   }
   Device& dev = *device(d->device);
   ReadResult r = read_device(dev, start, len, direct, out);
