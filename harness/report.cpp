@@ -33,8 +33,9 @@ std::string format_result_text(const Trace& trace, const TraceResult& r) {
                        print_statement(trace, stmt),
                        s.verdict == StepVerdict::Diverged ? "DIVERGENCE: " : "", s.detail);
   }
-  if (!r.model_summary.empty()) out += fmt::format("  model state:\n{}", r.model_summary);
-  if (!r.target_summary.empty()) out += fmt::format("  {} state:\n{}", r.target, r.target_summary);
+  auto block = [](const std::string& text) { return text.ends_with('\n') ? text : text + "\n"; };
+  if (!r.model_summary.empty()) out += fmt::format("  model state:\n{}", block(r.model_summary));
+  if (!r.target_summary.empty()) out += fmt::format("  {} state:\n{}", r.target, block(r.target_summary));
   return out;
 }
 
