@@ -83,7 +83,7 @@ class VariableTraceWriter {
   bool cleanup(std::string* error) {
     // Stacked devices release their lower device only when torn down, so clear
     // from the top and close, and repeat until nothing is bound.
-    for (uint32_t round = 0; round <= kMaxScopeDevices && attached(); ++round) {
+    for (uint32_t round = 0; round <= kMaxScopeDevices && (round == 0 || attached()); ++round) {
       for (int i = state_.device_count - 1; i >= 0; --i) {
         const Device dev = state_.devices[i];
         if (dev.state != DevState::Bound || used_as_backing(dev.index)) continue;
