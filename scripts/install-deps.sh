@@ -8,6 +8,7 @@ packages=(
   libcli11-dev libfmt-dev nlohmann-json3-dev libxxhash-dev
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   libz3-dev util-linux libboost-graph-dev graphviz
+  qemu-system-x86 libarchive-dev liblzma-dev e2fsprogs
 )
 
 as_root=()

@@ -1,0 +1,55 @@
+// Debian kernel packages as VM kernels: listing, fetching with `apt-get download`,
+// extracting the kernel image and loop.ko, verifying, and caching per user.
+//
+// The cache is $LOOPCHECK_CACHE, else $XDG_CACHE_HOME/loopcheck/kernels, else
+// ~/.cache/loopcheck/kernels. Each version is a directory VERSION/ holding
+// `vmlinuz`, `loop.ko` (decompressed: 6.12 packages ship loop.ko.xz) and
+// `VERIFIED`, written last, so a directory without it is never used. A fetch
+// builds everything in a staging directory and renames it into place, so an
+// interrupted fetch loses nothing and leaves no half-kernel behind.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace loopcheck::vm {
+
+struct KernelFiles {
+  std::string version;  // "6.1.0-56-cloud-amd64", i.e. what `uname -r` says in the guest
+  std::string vmlinuz;
+  std::string loop_ko;
+};
+
+std::string kernel_cache_dir();
+
+// Whether VERSION looks like a Debian kernel release (no slashes, no spaces):
+// checked before it becomes a path or an apt argument.
+bool plausible_kernel_version(std::string_view version);
+
+// The cached, verified kernel `version`; `why` says what is missing when false.
+bool cached_kernel(std::string_view version, KernelFiles* files, std::string* why);
+
+// Cached verified versions, in version order.
+std::vector<std::string> cached_kernel_versions();
+
+struct InstallableList {
+  bool ok = false;
+  std::vector<std::string> versions;  // cloud-amd64 kernels apt knows, in version order
+  std::string error;
+};
+// Asks the local apt cache (no network): `apt-cache pkgnames linux-image-`.
+InstallableList installable_kernel_versions();
+
+struct FetchResult {
+  bool ok = false;
+  bool already_cached = false;
+  KernelFiles files;
+  std::string error;  // names the problem and the fix
+};
+FetchResult fetch_kernel(std::string_view version);
+
+// Orders versions as `sort -V` does: digit runs numerically, the rest bytewise.
+bool version_less(std::string_view a, std::string_view b);
+
+}  // namespace loopcheck::vm
