@@ -5,6 +5,7 @@
 
 #include "harness/cli/commands.h"
 #include "harness/cli/profile_choice.h"
+#include "harness/parallel_run.h"
 #include "harness/report.h"
 #include "harness/runner.h"
 #include "harness/targets.h"
@@ -18,6 +19,7 @@ struct RunArgs {
   std::string profile;
   bool json = false;
   bool no_expect = false;
+  unsigned jobs = 1;
   std::vector<std::string> paths;
 };
 
@@ -38,6 +40,7 @@ int run(const RunArgs& args) {
   options.check_expectations = !args.no_expect;
   RunTotals totals;
   nlohmann::ordered_json json_traces = nlohmann::ordered_json::array();
+  std::vector<PlannedRun> planned;
   for (const Trace& trace : loaded.traces) {
     ProfileChoice profile = choose_profile(args.profile, trace, chosen);
     if (profile.not_applicable) {
@@ -50,13 +53,25 @@ int run(const RunArgs& args) {
       fmt::print(stderr, "{}\n", profile.error);
       return kExitUsage;
     }
-    TraceResult result = run_trace(trace, *profile.profile, chosen.target.get(), options);
-    totals.add(result);
-    if (args.json) {
-      json_traces.push_back(result_json(trace, result));
-    } else {
-      fmt::print("{}", format_result_text(trace, result));
-    }
+    // On a real kernel, traces that look at global loop state run alone.
+    planned.push_back(PlannedRun{&trace, profile.profile, chosen.native_profile && needs_exclusive_kernel(trace)});
+  }
+  chosen = TargetChoice{};  // each worker makes its own target instance
+  std::string error;
+  bool started = run_traces_parallel(planned, args.target, args.jobs, options,
+                                     [&](size_t i, const TraceResult& result) {
+                                       totals.add(result);
+                                       if (args.json) {
+                                         json_traces.push_back(result_json(*planned[i].trace, result));
+                                       } else {
+                                         fmt::print("{}", format_result_text(*planned[i].trace, result));
+                                         std::fflush(stdout);
+                                       }
+                                     },
+                                     &error);
+  if (!started) {
+    fmt::print(stderr, "{}\n", error);
+    return kExitUsage;
   }
   if (args.json) {
     nlohmann::ordered_json j;
@@ -85,6 +100,9 @@ void add_run_command(CLI::App& app, Action& action) {
   cmd->add_option("--profile", args->profile, "linux-6.1 | linux-6.12 | linux-6.18 (overrides @profile)");
   cmd->add_flag("--json", args->json, "Print results as JSON");
   cmd->add_flag("--no-expect", args->no_expect, "Ignore written expectations: compare target with model only");
+  cmd->add_option("-j,--jobs", args->jobs, "Run traces on this many target instances at once (output stays in order)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
   cmd->add_option("traces", args->paths, "Trace files or directories of *.trace")->required();
   cmd->callback([args, &action] { action = [args] { return run(*args); }; });
 }
