@@ -72,8 +72,8 @@ struct WorkerTotals {
 };
 
 uint32_t partition_of(uint64_t hash, uint32_t parts) {
-  // High bits: the store's table index uses the low ones.
-  return static_cast<uint32_t>(((hash >> 32) * parts) >> 32);
+  // The low 32 bits: the store's slot comes from the high ones.
+  return static_cast<uint32_t>(((hash & 0xffffffffu) * parts) >> 32);
 }
 
 class Explorer {
@@ -87,7 +87,7 @@ class Explorer {
         domain_(make_domain(o.scope)),
         threads_(std::clamp<uint32_t>(o.threads, 1, kMaxThreads)) {
     for (uint32_t t = 0; t < threads_; ++t) {
-      stores_.emplace_back(o.store, 1 << 16);
+      stores_.emplace_back(o.store, 1024);
       totals_.emplace_back();
       outboxes_.emplace_back(threads_);
       fresh_.emplace_back();

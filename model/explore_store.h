@@ -3,7 +3,7 @@
 // Exact mode keeps every state's record (explore_codec.h) in an arena and compares
 // records on a hash match: no state is ever wrongly taken as seen. Fingerprint
 // mode (hash compaction, as TLC does) keeps only a 64-bit fingerprint per state in
-// an open-addressing table kept at most half full: at most 16 bytes per state,
+// an open-addressing table kept 53-80% full: at most 15 bytes per state,
 // and two distinct states with the same fingerprint make the second one look
 // seen, so it and anything only reachable through it are omitted. The chance of
 // that is estimated by omission_probability().
@@ -39,7 +39,7 @@ class StateStore {
 
   StoreMode mode_;
   size_t count_ = 0;
-  size_t mask_ = 0;
+  size_t slots_ = 0;
   std::vector<ExactSlot> exact_;
   std::vector<uint64_t> fingerprints_;  // 0 = empty (a zero fingerprint is stored as 1)
   std::vector<uint8_t> arena_;          // exact mode: u16 length + record bytes, back to back
