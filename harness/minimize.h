@@ -1,0 +1,35 @@
+// Delta debugging (ddmin) over a trace's statements: the smallest trace found
+// that still fails with the same signature (harness/fuzz_exec.h). Removing a
+// statement removes every statement that reads a variable it bound, so each
+// candidate is a valid trace whose variables are all bound before use.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "harness/fuzz_exec.h"
+#include "trace/trace.h"
+
+namespace loopcheck {
+
+// Runs a candidate and says how it failed (Finding::Kind::None: it passed).
+using CandidateRunner = std::function<fuzz::Finding(const Trace&)>;
+
+struct MinimizeResult {
+  Trace trace;            // the smallest failing trace found (expectations cleared)
+  fuzz::Finding finding;  // how it fails: the same signature as the original
+  size_t tests_run = 0;   // candidates executed
+  bool reproduced = false;  // false: the original did not fail with `signature`; `trace` is the input
+};
+
+// `max_tests` bounds the candidates run (a host run costs ~16 ms per control ioctl).
+MinimizeResult minimize(const Trace& trace, const std::string& signature, const CandidateRunner& run,
+                        size_t max_tests = 5000);
+
+// The trace with only the statements keep[i] == true, after also dropping every
+// statement that reads a variable bound by a dropped one (transitively).
+Trace keep_statements(const Trace& trace, std::vector<bool> keep);
+
+}  // namespace loopcheck
