@@ -53,6 +53,7 @@ class Vm {
   const ReadyInfo& ready() const { return ready_; }
   double boot_seconds() const { return boot_seconds_; }
   const std::string& kernel_version() const { return version_; }
+  pid_t pid() const { return pid_; }  // QEMU, while it runs (for tests proving it is reaped)
 
   // Reports that appeared on the console since the last call.
   std::vector<KernelReport> new_kernel_reports();
