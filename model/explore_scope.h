@@ -27,7 +27,7 @@ struct Scope {
   uint32_t devices = 1;  // loop devices that may exist at once (LOOP_CTL_ADD only below this)
   uint32_t files = 1;    // backing files img0..
   uint32_t fds = 2;      // fds that may be open at once (open only below this)
-  uint32_t depth = 6;    // operations from the initial state
+  uint32_t depth = 8;    // operations from the initial state
   Domain domain = Domain::Small;
 };
 
