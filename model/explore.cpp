@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "model/explore_codec.h"
+#include "model/explore_invariants.h"
 #include "model/explore_symmetry.h"
 #include "model/model.h"
 
@@ -170,7 +171,8 @@ class Explorer {
     for (size_t i = lo; i < hi; ++i) {
       codec_.decode(current_.record(i), parent);
       const uint32_t id = level_base + static_cast<uint32_t>(i);
-      if (!check_invariants(parent, *o_.profile, env_, &why) && w.violations.size() < o_.max_violations)
+      const bool holds = check_invariants(parent, *o_.profile, env_, &why) && check_explore_invariants(parent, &why);
+      if (!holds && w.violations.size() < o_.max_violations)
         w.violations.push_back(Violation{id, depth, why});
       if (!expand) continue;
       alphabet(parent, o_.scope, domain_, ops);
