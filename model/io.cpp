@@ -86,6 +86,15 @@ ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool 
 
   // Buffered: through the device's page cache, in folios of `grain` bytes.
   const uint64_t grain = std::max<uint64_t>(kPageSize, dev.block_size);
+  // Blocks larger than the cache's folios (see flush_dirty): a read that does not
+  // start on a block boundary sends an unaligned bio.
+  // (Pages cached before may serve it: then the outcome is an envelope.)
+  const bool unaligned_large_block = dev.state == DevState::Bound &&
+                                     dev.block_size > std::max<uint64_t>(kPageSize, dev.soft_block_size) &&
+                                     (start / kPageSize * kPageSize) % dev.block_size != 0 &&
+                                     !extents_cover(dev.dirty, start, start + len);
+  if (unaligned_large_block && !dev.cache_populated) return ReadResult{EIO, 0, true, 0};
+  if (unaligned_large_block) r.also_err = EIO;
   if (dev.state == DevState::Rundown) {
     // Requests fail with EIO; only cached pages can still be read.
     if (extents_cover(dev.dirty, start, end)) {

@@ -230,7 +230,11 @@ bool Machine::flush_dirty(Device& dev) {
   // keeps the folio size chosen at its first open: a 4 KiB folio written back to
   // an 8 KiB-block queue is an unaligned bio, refused (EIO), and the data is
   // lost. Observed on 6.18 (docs/spec-notes.md §7).
-  if (dev.block_size > std::max<uint64_t>(kPageSize, dev.soft_block_size)) return false;
+  // The refused pages stay cached, clean, holding bytes the backing file lacks.
+  if (dev.block_size > std::max<uint64_t>(kPageSize, dev.soft_block_size)) {
+    dev.cache_stale = 1;
+    return false;
+  }
   const uint64_t cap = dev.capacity * kSectorSize;
   bool ok = true;
   for (int i = 0; i < dirty.count; ++i) {

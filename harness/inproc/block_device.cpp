@@ -126,6 +126,13 @@ int BlockDevice::writeback_locked(uint64_t first_page, uint64_t last_page) {
     bios_.push_back(Bio{ReqOp::Write, it->first * (kPageSize / kSectorSize), it->second.data, bytes, nullptr});
   }
   if (bios_.empty()) return 0;
+  if (logical_block_size() > std::max<uint64_t>(kPageSize, soft_block_size_.load())) {
+    // Blocks larger than this cache's 4 KiB pages (the page size was fixed when
+    // the device was first opened): each page is an unaligned request the queue
+    // refuses. The pages stay cached, clean; the error waits for fsync.
+    wb_error_ = true;
+    return -EIO;
+  }
   completions_.assign(bios_.size(), Completion{});
   for (size_t i = 0; i < bios_.size(); ++i) bios_[i].completion = &completions_[i];
   queue_.submit(bios_);
