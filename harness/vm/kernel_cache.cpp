@@ -230,7 +230,12 @@ InstallableList installable_kernel_versions() {
     // Only the VM-sized images whose release apt can download as one package.
     if (!name.starts_with("linux-image-") || !name.ends_with("-cloud-amd64")) continue;
     std::string_view version = name.substr(std::string_view("linux-image-").size());
-    if (plausible_kernel_version(version)) list.versions.emplace_back(version);
+    // A release has three numbers ("6.12.117+deb12-..."); "6.12-cloud-amd64" is a metapackage.
+    size_t dots = 0;
+    for (size_t i = 0; i < version.size() && (std::isdigit(static_cast<unsigned char>(version[i])) || version[i] == '.'); ++i) {
+      dots += version[i] == '.';
+    }
+    if (plausible_kernel_version(version) && dots == 2) list.versions.emplace_back(version);
   }
   std::sort(list.versions.begin(), list.versions.end(), version_less);
   if (list.versions.empty()) {
