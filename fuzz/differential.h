@@ -13,6 +13,7 @@
 
 #include "harness/fuzz_decode.h"
 #include "harness/fuzz_exec.h"
+#include "harness/fuzz_findings.h"
 #include "harness/fuzz_mutate.h"
 #include "trace/print.h"
 
@@ -26,13 +27,23 @@ namespace loopcheck::fuzz {
 __attribute__((used, section("__libfuzzer_extra_counters")))
 inline std::array<uint8_t, ModelCoverage::kOpClasses * ModelCoverage::kOutcomeClasses> g_model_pairs;
 
+// Signatures already stored under corpus/findings/ (or $LOOPCHECK_KNOWN_FINDINGS)
+// are analysed bugs: they do not stop a campaign or fail the CI smoke run.
+inline const std::set<std::string>& known_findings() {
+  static const std::set<std::string> known = [] {
+    const char* dir = std::getenv("LOOPCHECK_KNOWN_FINDINGS");
+    return known_signatures(dir ? dir : LOOPCHECK_FINDINGS_DIR);
+  }();
+  return known;
+}
+
 inline int run_one(Executor& executor, const uint8_t* data, size_t size) {
   static Program program;  // static: no per-input allocation for the 64-statement array
   decode({data, size}, program);
   ModelCoverage run_pairs;
   Finding finding = executor.run(program, &run_pairs);
   run_pairs.for_each([](int pair) { g_model_pairs[static_cast<size_t>(pair)] = 1; });
-  if (finding) {
+  if (finding && !known_findings().contains(finding.signature)) {
     // The crash carries a runnable trace: what `loopcheck minimize` and
     // `loopcheck run` take, and what a bug report shows.
     Trace trace = to_trace(program);

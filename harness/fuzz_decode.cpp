@@ -185,6 +185,8 @@ class Decoder {
       case Choice::SetStatus: {
         StructFields f = status_fields(r);
         f.set(Field::Offset, Value::signed_literal(pick(kLegacyOffsets, r[3])));
+        // The legacy struct's flags are an int: the same bits, written signed.
+        f.set(Field::Flags, Value::signed_literal(static_cast<int32_t>(f.get(Field::Flags))));
         st.op = op_ioctl_struct(dev, Req::LoopSetStatus, f);
         break;
       }
@@ -196,7 +198,10 @@ class Decoder {
         break;
       case Choice::Configure: {
         StructFields f = status_fields(r);
-        f.set(Field::Fd, backing(r[2], r[7]));
+        Value fd = backing(r[2], r[7]);
+        // loop_config.fd is a u32: "no fd" is written as its bit pattern.
+        if (fd.is_literal()) fd = Value::literal(0xffffffffu);
+        f.set(Field::Fd, fd);
         f.set(Field::BlockSize, Value::literal(pick(kBlockSizes, r[4]) & 0xffffffffu));
         st.op = op_ioctl_struct(dev, Req::LoopConfigure, f);
         break;

@@ -74,7 +74,9 @@ Finding run_statements(Target* target, const model::Profile& profile, const Trac
     if (!model::check_invariants(lockstep.model_state(), profile, start_trace.env, &why)) {
       finding.kind = Finding::Kind::Invariant;
       finding.step = i;
-      finding.signature = fmt::format("{}: invariant: {}", op_class_name(stmt.op), why);
+      // The invariant's name without the device it names: one bug, one signature.
+      const std::string_view name = std::string_view(why).substr(0, why.find(" ("));
+      finding.signature = fmt::format("{}: invariant: {}", op_class_name(stmt.op), name);
       finding.detail = why;
       break;
     }

@@ -37,11 +37,10 @@ std::string finding_file_name(const std::string& signature) {
   return fmt::format("finding-{:016x}.trace", XXH3_64bits(signature.data(), signature.size()));
 }
 
-std::string finding_file_text(const Trace& trace, const Finding& finding, std::string_view target) {
+std::string finding_file_text(const Trace& trace, const Finding& finding, std::string_view origin) {
   std::string out;
   out += fmt::format("{}{}\n", kSignaturePrefix, finding.signature);
-  out += fmt::format("# found by: loopcheck fuzz --target {} (model vs {}, profile {})\n", target, target,
-                     trace.profile);
+  out += fmt::format("# found by: {} (profile {})\n", origin, trace.profile);
   out += fmt::format("# fails at statement {} of {}\n", finding.step + 1, trace.stmts.size());
   std::istringstream detail(finding.detail);
   for (std::string line; std::getline(detail, line);) out += "# " + line + "\n";
@@ -50,7 +49,7 @@ std::string finding_file_text(const Trace& trace, const Finding& finding, std::s
 }
 
 std::string store_finding(const std::string& dir, const Trace& trace, const Finding& finding,
-                          std::string_view target) {
+                          std::string_view origin) {
   namespace fs = std::filesystem;
   if (known_signatures(dir).contains(finding.signature)) return {};
   fs::create_directories(dir);
@@ -59,7 +58,7 @@ std::string store_finding(const std::string& dir, const Trace& trace, const Find
   partial += ".partial";
   {
     std::ofstream file(partial, std::ios::binary | std::ios::trunc);
-    file << finding_file_text(trace, finding, target);
+    file << finding_file_text(trace, finding, origin);
     if (!file.flush()) throw std::runtime_error(partial.string() + ": write failed");
   }
   fs::rename(partial, path);  // never a half-written finding under its real name

@@ -19,11 +19,12 @@ std::set<std::string> known_signatures(const std::string& dir);
 std::string finding_file_name(const std::string& signature);
 
 // The file's text: comment header (signature, target, detail) and the trace.
-std::string finding_file_text(const Trace& trace, const Finding& finding, std::string_view target);
+// `origin` says how it was found ("loopcheck fuzz --target inproc").
+std::string finding_file_text(const Trace& trace, const Finding& finding, std::string_view origin);
 
 // Writes the finding into `dir` (created if needed) unless its signature is known.
 // Returns the path written, or "" when it was already there; throws on I/O errors.
 std::string store_finding(const std::string& dir, const Trace& trace, const Finding& finding,
-                          std::string_view target);
+                          std::string_view origin);
 
 }  // namespace loopcheck::fuzz

@@ -25,15 +25,27 @@ uint64_t number_after(const std::string& line, std::string_view key) {
 
 void parse_libfuzzer_log(const std::string& text, LibFuzzerResult& into) {
   std::istringstream in(text);
-  uint64_t edges = 0, features = 0;
+  uint64_t edges = 0, features = 0, last_execs = 0, stat_execs = 0;
+  double last_rate = 0, stat_rate = 0;
+  bool have_stats = false;
   for (std::string line; std::getline(in, line);) {
-    if (line.starts_with("stat::number_of_executed_units:")) into.execs += number_after(line, ":");
-    if (line.starts_with("stat::average_exec_per_sec:")) into.execs_per_second += double(number_after(line, ":"));
-    if (line.find(" cov: ") != std::string::npos && line.starts_with("#")) {
+    if (line.starts_with("stat::number_of_executed_units:")) {
+      stat_execs += number_after(line, ":");
+      have_stats = true;
+    }
+    if (line.starts_with("stat::average_exec_per_sec:")) stat_rate += double(number_after(line, ":"));
+    // Progress lines: `#N NEW cov: E ft: F ... exec/s: R` (one process) or
+    // `#N: cov: E ft: F ... exec/s R ...` (fork mode, whose totals are these).
+    if (line.starts_with("#") && line.find(" cov: ") != std::string::npos) {
       edges = number_after(line, " cov: ");
       features = number_after(line, " ft: ");
+      last_execs = std::strtoull(line.c_str() + 1, nullptr, 10);
+      const bool fork_style = line.find("exec/s: ") == std::string::npos;
+      last_rate = double(number_after(line, fork_style ? "exec/s " : "exec/s: "));
     }
   }
+  into.execs += have_stats ? stat_execs : last_execs;
+  into.execs_per_second += have_stats ? stat_rate : last_rate;
   into.edges = std::max(into.edges, edges);
   into.features = std::max(into.features, features);
 }
@@ -59,18 +71,18 @@ LibFuzzerResult run_libfuzzer(const LibFuzzerRun& run) {
                                 "-artifact_prefix=" + (work / "").string()};
   if (run.max_len) args.push_back("-max_len=" + std::to_string(run.max_len));
   if (!run.dict.empty()) args.push_back("-dict=" + run.dict);
-  if (run.jobs > 1) {
-    args.push_back("-jobs=" + std::to_string(run.jobs));
-    args.push_back("-workers=" + std::to_string(run.jobs));
-  }
+  // Fork mode keeps fuzzing past a crash (a campaign collects every finding, not
+  // the first); each crash input is still saved under the artifact prefix.
+  args.push_back("-fork=" + std::to_string(run.jobs));
+  args.push_back("-ignore_crashes=1");
   args.push_back(result.corpus_dir);
   for (const std::string& d : run.seed_dirs) args.push_back(d);
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
 
-  // stdout+stderr to a log in the work dir; with -jobs each worker writes
-  // fuzz-N.log in the current directory, so the child runs in the work dir.
+  // stdout+stderr to a log in the work dir; the child runs in the work dir so
+  // whatever else libFuzzer writes stays there too.
   const std::string log = (work / "libfuzzer.log").string();
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);

@@ -151,7 +151,7 @@ int fuzz_command(const FuzzArgs& args) {
     run.work_dir = args.work_dir.empty() ? fmt::format("/var/tmp/loopcheck-fuzz-{}-{}", args.seed, ::getpid())
                                          : args.work_dir;
     run.seed_dirs = {args.seeds};
-    const fs::path dict = fs::path(fuzzer).parent_path() / "fuzz_inproc.dict";
+    const fs::path dict = fs::path(LOOPCHECK_CORPUS_DIR).parent_path() / "fuzz" / "fuzz_ops.dict";
     std::error_code ec;
     if (fs::exists(dict, ec)) run.dict = dict.string();
     run.seed = args.seed;
@@ -196,6 +196,7 @@ int fuzz_command(const FuzzArgs& args) {
   }
 
   // Minimize and store what is new.
+  // Known across targets: a divergence stored from host is not new on inproc.
   const std::set<std::string> known = fuzz::known_signatures(args.findings);
   std::unique_ptr<Target> target = make();
   fuzz::Executor executor(target.get());
@@ -220,7 +221,9 @@ int fuzz_command(const FuzzArgs& args) {
       }
     }
     s.statements = result_trace.stmts.size();
-    s.path = fuzz::store_finding(args.findings, result_trace, result_finding, args.target);
+    s.path = fuzz::store_finding(args.findings + "/" + args.target, result_trace, result_finding,
+                                 fmt::format("loopcheck fuzz --target {} --engine {} --seed {}", args.target, engine,
+                                             args.seed));
     stored.push_back(s);
   }
 

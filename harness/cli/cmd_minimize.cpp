@@ -67,7 +67,7 @@ int minimize_command(const MinimizeArgs& args) {
              m.tests_run);
   Trace out = m.trace;
   out.profile = std::string(profile.profile->name);
-  fmt::print("{}", fuzz::finding_file_text(out, m.finding, args.target));
+  fmt::print("{}", fuzz::finding_file_text(out, m.finding, fmt::format("loopcheck minimize --target {} {}", args.target, args.path)));
   return kExitPass;
 }
 
