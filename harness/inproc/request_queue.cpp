@@ -20,6 +20,7 @@ void RequestQueue::start(RequestHandler& handler, int workers) {
   assert(workers > 0);
   std::lock_guard lock(mu_);
   if (running_) return;
+  if (!ring_) ring_ = std::make_unique<std::array<Request, kQueueDepth>>();
   handler_ = &handler;
   running_ = true;
   stopping_ = false;
@@ -45,7 +46,7 @@ void RequestQueue::stop() {
 
 bool RequestQueue::try_merge_locked(const Bio& bio) {
   if (count_ == 0 || (bio.op != ReqOp::Read && bio.op != ReqOp::Write)) return false;
-  Request& tail = ring_[(head_ + count_ - 1) % kQueueDepth];
+  Request& tail = (*ring_)[(head_ + count_ - 1) % kQueueDepth];
   if (tail.op != bio.op) return false;
   if (tail.sector * 512 + tail.bytes != bio.sector * 512) return false;  // back merge only
   if (tail.bytes + bio.bytes > kMaxRequestBytes || tail.nr_bios == kMaxSegments) return false;
@@ -78,7 +79,7 @@ void RequestQueue::submit(std::span<const Bio> bios) {
       continue;
     }
     if (try_merge_locked(bio)) continue;
-    Request& rq = ring_[(head_ + count_) % kQueueDepth];
+    Request& rq = (*ring_)[(head_ + count_) % kQueueDepth];
     rq.op = bio.op;
     rq.sector = bio.sector;
     rq.bytes = bio.bytes;
@@ -148,7 +149,7 @@ void RequestQueue::worker_main() {
   for (;;) {
     work_cv_.wait(lock, [&] { return count_ > 0 || stopping_; });
     if (count_ == 0) return;  // stopping and drained
-    *rq = ring_[head_];
+    *rq = (*ring_)[head_];
     head_ = (head_ + 1) % kQueueDepth;
     --count_;
     ++in_flight_;

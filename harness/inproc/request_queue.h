@@ -8,6 +8,7 @@
 #include <sys/uio.h>
 
 #include <array>
+#include <memory>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -112,7 +113,9 @@ class RequestQueue {
   std::condition_variable work_cv_;   // workers: something queued, or stopping
   std::condition_variable space_cv_;  // submitters: room in the ring, or unfrozen
   std::condition_variable done_cv_;   // completions and idleness
-  std::array<Request, kQueueDepth> ring_{};
+  // 1 MiB of request slots: allocated when the queue first starts (a device is
+  // bound), not for every device that merely exists, and kept for later binds.
+  std::unique_ptr<std::array<Request, kQueueDepth>> ring_;
   int head_ = 0, count_ = 0;
   int in_flight_ = 0;
   int freeze_depth_ = 0;
