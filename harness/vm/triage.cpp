@@ -6,6 +6,7 @@
 #include <array>
 
 #include "trace/bind.h"
+#include "trace/data.h"
 #include "trace/print.h"
 
 namespace loopcheck::vm {
@@ -47,6 +48,38 @@ std::string statement_text(const Trace& trace, const Statement& stmt) {
   return print_statement(trace, bare);
 }
 
+// Real targets return a read's digest, not its bytes. A digest is readable when it
+// matches what the trace expected or a run of zeros; otherwise it stays a digest.
+Outcome described_read(const Outcome& o, const Statement& stmt) {
+  if (o.kind != Outcome::Kind::Data || o.value <= 0 || static_cast<uint64_t>(o.value) > kMaxIoLength) return o;
+  std::vector<uint8_t> bytes(static_cast<size_t>(o.value));
+  std::vector<DataDesc> candidates;
+  for (uint8_t a = 0; a < stmt.expect.count; ++a) {
+    if (stmt.expect.alt[a].kind == ExpectAlt::Kind::Data && stmt.expect.alt[a].has_data) {
+      candidates.push_back(stmt.expect.alt[a].data);
+    }
+  }
+  DataDesc zero;
+  zero.count = 1;
+  zero.seg[0].kind = DataSegment::Kind::Zero;
+  zero.seg[0].length = bytes.size();
+  candidates.push_back(zero);
+  for (const DataDesc& desc : candidates) {
+    bool has_digest_run = false;  // materialize() writes zeros for those: no proof
+    for (uint8_t i = 0; i < desc.count; ++i) has_digest_run |= desc.seg[i].kind == DataSegment::Kind::Bytes;
+    if (has_digest_run || desc_length(desc, bytes.size()) != bytes.size()) continue;
+    std::fill(bytes.begin(), bytes.end(), 0);
+    materialize(desc, bytes);
+    if (digest_bytes(bytes) == o.digest) {
+      Outcome described = o;
+      described.data = describe_bytes(bytes);  // canonical: "fill:0x77", not the expectation's spelling
+      described.digest = 0;
+      return described;
+    }
+  }
+  return o;
+}
+
 }  // namespace
 
 std::string normalized_outcome(const Outcome& outcome, std::vector<int64_t>& fds, std::vector<int64_t>& devs) {
@@ -77,7 +110,7 @@ TriageColumn observe_trace(const Trace& trace, Target& target, std::string_view 
   for (const Statement& stmt : trace.stmts) {
     Outcome o = target.execute(bind_op(stmt.op, vars));
     if (stmt.bind >= 0) vars[static_cast<size_t>(stmt.bind)] = o.kind == Outcome::Kind::Value ? o.value : -1;
-    column.cells.push_back(normalized_outcome(o, fds, devs));
+    column.cells.push_back(normalized_outcome(described_read(o, stmt), fds, devs));
   }
   target.finish();
   return column;

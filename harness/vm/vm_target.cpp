@@ -13,6 +13,13 @@ VmTarget::VmTarget(KernelFiles kernel, VmTargetOptions options)
 
 VmTarget::~VmTarget() {
   if (vm_) vm_->shutdown();
+  // The cost of a VM run, on stderr so that stdout stays deterministic.
+  if (stats_.traces > 0) {
+    fmt::print(stderr, "{}: {} boot(s), boot-to-ready {:.2f} s on average; {} trace(s) in {:.2f} s ({:.2f} traces/s)\n",
+               name_, stats_.boots, stats_.boots ? stats_.boot_seconds / static_cast<double>(stats_.boots) : 0.0,
+               stats_.traces, stats_.trace_seconds,
+               stats_.trace_seconds > 0 ? static_cast<double>(stats_.traces) / stats_.trace_seconds : 0.0);
+  }
 }
 
 bool VmTarget::boot(std::string* why) {
@@ -38,6 +45,7 @@ TargetError VmTarget::start(const Trace& trace, std::string_view /*profile*/, co
     error.message = fmt::format("{}: {}", name_, why);
     return error;
   }
+  trace_started_ = std::chrono::steady_clock::now();  // traces/s counts serving time, not boots
   // The model is told the trace's @env; the guest must be that world, or the
   // comparison would be between two different machines.
   const ReadyInfo& ready = vm_->ready();

@@ -38,7 +38,7 @@ struct VmStats {
   size_t boots = 0;
   double boot_seconds = 0;  // summed over boots (spawn to the agent's Ready)
   size_t traces = 0;
-  double trace_seconds = 0;  // start() to the end of finish(), summed
+  double trace_seconds = 0;  // start() (after any boot) to the end of finish(), summed
 };
 
 class VmTarget : public Target {
