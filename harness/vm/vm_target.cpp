@@ -24,8 +24,19 @@ VmTarget::~VmTarget() {
 
 bool VmTarget::boot(std::string* why) {
   if (vm_ && vm_->alive()) return true;
+  // A kernel that failed to come up twice in a row will not on the next trace
+  // either: say why at once instead of spending a boot timeout per trace.
+  if (consecutive_boot_failures_ >= kMaxBootAttempts) {
+    *why = last_boot_error_ + " (not retried)";
+    return false;
+  }
   vm_ = Vm::boot(kernel_, options_.vm, why);
-  if (!vm_) return false;
+  if (!vm_) {
+    ++consecutive_boot_failures_;
+    last_boot_error_ = *why;
+    return false;
+  }
+  consecutive_boot_failures_ = 0;
   ++stats_.boots;
   stats_.boot_seconds += vm_->boot_seconds();
   collect_reports(0);  // a kernel that warns while booting is worth knowing about

@@ -76,6 +76,9 @@ class VmTarget : public Target {
   size_t step_ = 0;
   bool trace_lost_vm_ = false;
   VmStats stats_;
+  static constexpr int kMaxBootAttempts = 2;
+  int consecutive_boot_failures_ = 0;
+  std::string last_boot_error_;
   std::chrono::steady_clock::time_point trace_started_;
 };
 
