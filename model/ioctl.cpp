@@ -207,11 +207,11 @@ Outcome Machine::configure(Desc& fd, Device& dev, const Op& op) {
   if (dev.state != DevState::Unbound) return Outcome::error(EBUSY);
   if (int e = validate_backing(dev, *file)) return Outcome::error(e);
   if (flags & ~kConfigureSettableFlags) return Outcome::error(EINVAL);
-  if (p.configure_block_size_early && block_size != 0 && !valid_block_size(block_size, kPageSize))
+  if (p.configure_block_size_early && block_size != 0 && !arith::valid_block_size<uint64_t>(block_size, kPageSize))
     return Outcome::error(EINVAL);
   if (key_size > 32) return Outcome::error(EINVAL);
   if (crypt != 0) return Outcome::error(EINVAL);
-  if (offset > kLlongMax || sizelimit > kLlongMax) return Outcome::error(EOVERFLOW);
+  if (!arith::offsets_fit_loff_t(offset, sizelimit)) return Outcome::error(EOVERFLOW);
 
   // Backing files here always have ->write_iter, so only the two modes matter.
   if (file->access == Access::Ro || fd.access == Access::Ro) flags |= kLoReadOnly;
@@ -219,16 +219,15 @@ Outcome Machine::configure(Desc& fd, Device& dev, const Op& op) {
 
   const bool file_direct = (file->open_flags & kOpenDirect) != 0;
   const bool dio_requested = (flags & kLoDirectIo) || file_direct;
-  uint64_t bs = block_size;
-  if (p.block_size_arg_bits < 64) bs &= (uint64_t{1} << p.block_size_arg_bits) - 1;
-  if (bs == 0) {
-    const bool use_dio_default = p.default_block_size_follows_dio_flag ? dio_requested : file_direct;
-    uint32_t dio_default = p.dio_rule == DioRule::MinDioAlign ? min_dio_align(*file)
-                                                                : backing_bdev_block_size(*file);
-    if (dio_default == 0) dio_default = 512;
-    bs = use_dio_default ? dio_default : 512;
-  }
-  if (!valid_block_size(bs, max_block_size())) return Outcome::error(EINVAL);
+  const bool use_dio_default = p.default_block_size_follows_dio_flag ? dio_requested : file_direct;
+  uint32_t dio_default = p.dio_rule == DioRule::MinDioAlign ? min_dio_align(*file) : backing_bdev_block_size(*file);
+  if (dio_default == 0) dio_default = 512;
+  // loop_config.block_size is a u32 and 0 always means the default here, even in 6.1.
+  arith::BlockSizeRule rule = block_size_rule();
+  rule.zero_is_default = true;
+  const auto choice = arith::choose_block_size<uint64_t>(block_size, rule, use_dio_default ? dio_default : 512);
+  if (!choice.accepted) return Outcome::error(EINVAL);
+  const uint64_t bs = choice.value;
 
   dev.state = DevState::Bound;
   dev.backing_desc = static_cast<uint8_t>(desc_index(*file));
@@ -308,7 +307,7 @@ Outcome Machine::set_status(Device& dev, const Op& op, bool legacy) {
   }
   if (key_size > 32) return Outcome::error(EINVAL);
   if (crypt != 0) return Outcome::error(EINVAL);
-  if (offset > kLlongMax || sizelimit > kLlongMax) return Outcome::error(EOVERFLOW);
+  if (!arith::offsets_fit_loff_t(offset, sizelimit)) return Outcome::error(EOVERFLOW);
 
   dev.offset = offset;
   dev.sizelimit = sizelimit;
@@ -359,11 +358,13 @@ Outcome Machine::set_block_size(Desc& fd, Device& dev, const Op& op) {
   };
   if (p.set_block_size_validated_first) {
     if (dev.state != DevState::Bound) return Outcome::error(ENXIO);
-    if (!valid_block_size(arg, kPageSize)) return Outcome::error(EINVAL);
-    if (arg == dev.block_size) return Outcome::ok(0);
+    // 6.1's rule keeps the whole unsigned long and has no default: 0 fails here.
+    const auto choice = arith::choose_block_size(arg, block_size_rule(), uint64_t{0});
+    if (!choice.accepted) return Outcome::error(EINVAL);
+    if (choice.value == dev.block_size) return Outcome::ok(0);
     flush_dirty(dev);
     drop_cache(dev);
-    dev.block_size = static_cast<uint32_t>(arg);
+    dev.block_size = static_cast<uint32_t>(choice.value);
     update_dio();
     return Outcome::ok(0);
   }
@@ -374,15 +375,12 @@ Outcome Machine::set_block_size(Desc& fd, Device& dev, const Op& op) {
   if (arg == dev.block_size) return Outcome::ok(0);
   flush_dirty(dev);
   drop_cache(dev);
-  uint64_t bs = arg;
-  if (p.block_size_arg_bits < 64) bs &= (uint64_t{1} << p.block_size_arg_bits) - 1;
-  if (bs == 0 && p.block_size_zero_is_default) {
-    const Desc& b = s.descs[dev.backing_desc];
-    uint32_t dio_default = p.dio_rule == DioRule::MinDioAlign ? min_dio_align(b) : backing_bdev_block_size(b);
-    bs = dev.dio && dio_default != 0 ? dio_default : 512;
-  }
-  if (!valid_block_size(bs, max_block_size())) return Outcome::error(EINVAL);
-  dev.block_size = static_cast<uint32_t>(bs);
+  const Desc& b = s.descs[dev.backing_desc];
+  const uint32_t dio_default = p.dio_rule == DioRule::MinDioAlign ? min_dio_align(b) : backing_bdev_block_size(b);
+  const uint64_t default_bs = dev.dio && dio_default != 0 ? dio_default : 512;
+  const auto choice = arith::choose_block_size(arg, block_size_rule(), default_bs);
+  if (!choice.accepted) return Outcome::error(EINVAL);
+  dev.block_size = static_cast<uint32_t>(choice.value);
   update_dio();
   return Outcome::ok(0);
 }

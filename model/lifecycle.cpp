@@ -5,6 +5,7 @@
 #include <cassert>
 #include <cerrno>
 
+#include "model/arith.h"
 #include "model/machine.h"
 
 namespace loopcheck::model {
@@ -268,10 +269,7 @@ uint64_t Machine::backing_size(const Device& dev) const {
 }
 
 uint64_t Machine::capacity_for(uint64_t bytes, uint64_t offset, uint64_t sizelimit) const {
-  if (offset >= bytes) return 0;
-  uint64_t size = bytes - offset;
-  if (sizelimit > 0 && sizelimit < size) size = sizelimit;
-  return size / kSectorSize;
+  return arith::capacity_sectors(bytes, offset, sizelimit);
 }
 
 bool Machine::can_odirect(const Desc& b) const {
@@ -293,22 +291,19 @@ uint32_t Machine::min_dio_align(const Desc& b) const {
 
 bool Machine::dio_possible(const Device&, const Desc& b, uint32_t block_size, uint64_t offset) const {
   if (!can_odirect(b)) return false;
-  uint32_t align = 0;
-  if (p.dio_rule == DioRule::BackingBdev) {
-    align = backing_bdev_block_size(b);
-    if (align == 0) return true;  // no backing block device: nothing to check
-  } else {
-    align = min_dio_align(b);
-  }
-  return block_size >= align && offset % align == 0;
+  // Under the 6.1 rule a filesystem without a block device gives 0: nothing to check.
+  const uint32_t align = p.dio_rule == DioRule::BackingBdev ? backing_bdev_block_size(b) : min_dio_align(b);
+  return arith::dio_alignment_ok<uint64_t>(block_size, offset, align);
 }
 
 uint32_t Machine::max_block_size() const {
-  return p.large_block_sizes && env.thp ? 65536u : static_cast<uint32_t>(kPageSize);
+  return static_cast<uint32_t>(arith::max_block_size(p.large_block_sizes, env.thp));
 }
 
-bool Machine::valid_block_size(uint64_t bs, uint32_t max) {
-  return bs >= 512 && bs <= max && std::has_single_bit(bs);
+arith::BlockSizeRule Machine::block_size_rule() const {
+  return arith::block_size_rule(p, env.thp);
 }
+
+bool Machine::valid_block_size(uint64_t bs, uint32_t max) { return arith::valid_block_size(bs, max); }
 
 }  // namespace loopcheck::model

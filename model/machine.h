@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "model/arith.h"
 #include "model/content.h"
 #include "model/profile.h"
 #include "model/state.h"
@@ -53,6 +54,7 @@ struct Machine {
   bool dio_possible(const Device& dev, const Desc& backing, uint32_t block_size,
                     uint64_t offset) const;
   uint32_t max_block_size() const;
+  arith::BlockSizeRule block_size_rule() const;  // LOOP_SET_BLOCK_SIZE under this profile and env
   static bool valid_block_size(uint64_t bs, uint32_t max);
 
   // ---- ioctls (ioctl.cpp)
