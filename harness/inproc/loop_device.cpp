@@ -11,6 +11,8 @@
 #include <cstring>
 #include <utility>
 
+#include "harness/inproc/arith.h"
+
 namespace loopcheck::inproc {
 namespace {
 
@@ -18,8 +20,6 @@ namespace {
 // works: the runner renames device numbers.
 constexpr uint64_t kDevtmpfsDev = 5;
 constexpr uint64_t kDevInodeBase = 1000;
-
-bool is_power_of_two(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
 uint32_t part_shift(uint32_t max_part) {
   return max_part == 0 ? 0 : static_cast<uint32_t>(std::bit_width(max_part));
@@ -178,11 +178,7 @@ int LoopDevice::validate_backing(const OpenFile& file) const {
 uint64_t LoopDevice::compute_capacity(const OpenFile& backing, int64_t offset, int64_t sizelimit) const {
   FileAttr attr;
   if (backing.getattr(attr) != 0) return 0;
-  int64_t size = attr.size;
-  if (offset > 0) size -= offset;
-  if (size < 0) return 0;
-  if (sizelimit > 0 && sizelimit < size) size = sizelimit;
-  return static_cast<uint64_t>(size) >> kSectorShift;
+  return arith::capacity_in_sectors<int64_t>(attr.size, offset, sizelimit);
 }
 
 uint32_t LoopDevice::min_dio_size(const OpenFile& backing) {
@@ -198,14 +194,13 @@ uint32_t LoopDevice::default_block_size(const OpenFile& backing, bool dio_reques
 }
 
 uint32_t LoopDevice::max_block_size() const {
-  return profile_.large_block_sizes_with_thp && config_.thp ? 65536 : kPageSize;
+  return static_cast<uint32_t>(arith::max_block_size(profile_, config_.thp));
 }
 
 bool LoopDevice::dio_possible(const OpenFile& backing, uint32_t block_size, int64_t offset) const {
   if (!backing.can_odirect()) return false;
   uint32_t align = profile_.dio_uses_min_alignment ? min_dio_size(backing) : backing.backing_bdev_block_size();
-  if (align == 0) return true;  // no block device under the filesystem: nothing to check
-  return block_size >= align && static_cast<uint64_t>(offset) % align == 0;
+  return arith::dio_aligned<uint64_t>(block_size, arith::as_unsigned(offset), align);
 }
 
 void LoopDevice::update_dio(bool requested) {
@@ -316,12 +311,11 @@ long LoopDevice::configure(const OpenFile& file, const FileTable& files, const l
   const loop_info64& info = cfg.info;
   if ((info.lo_flags & ~kConfigureSettableFlags) != 0) return -EINVAL;
   if (profile_.block_size_checked_first && cfg.block_size != 0 &&
-      (!is_power_of_two(cfg.block_size) || cfg.block_size < kSectorSize || cfg.block_size > kPageSize))
+      !arith::block_size_acceptable<uint64_t>(cfg.block_size, kPageSize))
     return -EINVAL;
   if (info.lo_encrypt_key_size > LO_KEY_SIZE) return -EINVAL;
   if (info.lo_encrypt_type != LO_CRYPT_NONE) return -EINVAL;
-  if (info.lo_offset > static_cast<uint64_t>(kLlongMax) || info.lo_sizelimit > static_cast<uint64_t>(kLlongMax))
-    return -EOVERFLOW;
+  if (!arith::fits_loff_t(info.lo_offset, info.lo_sizelimit)) return -EOVERFLOW;
 
   uint32_t flags = info.lo_flags;
   if (!backing->writable() || !file.writable() || !backing->has_write_iter()) flags |= LO_FLAGS_READ_ONLY;
@@ -330,15 +324,12 @@ long LoopDevice::configure(const OpenFile& file, const FileTable& files, const l
   disk_.set_disk_ro((flags & LO_FLAGS_READ_ONLY) != 0);
   if (backing->opened_direct()) flags |= LO_FLAGS_DIRECT_IO;
 
-  uint32_t bs = cfg.block_size;
-  if (bs == 0) {
-    // 6.1 looks at the file's O_DIRECT; 6.12.31+ at the requested DIO flag.
-    bool dio_requested = profile_.block_size_checked_first ? backing->opened_direct()
-                                                           : (flags & LO_FLAGS_DIRECT_IO) != 0;
-    bs = default_block_size(*backing, dio_requested);
-  }
-  if (!is_power_of_two(bs) || bs < kSectorSize || bs > max_block_size()) return -EINVAL;
-  disk_.set_block_size(bs);
+  // 6.1 looks at the file's O_DIRECT; 6.12.31+ at the requested DIO flag.
+  const bool dio_requested = profile_.block_size_checked_first ? backing->opened_direct()
+                                                               : (flags & LO_FLAGS_DIRECT_IO) != 0;
+  const uint64_t bs = arith::limits_block_size<uint64_t>(cfg.block_size, default_block_size(*backing, dio_requested));
+  if (!arith::block_size_acceptable(bs, max_block_size())) return -EINVAL;
+  disk_.set_block_size(static_cast<uint32_t>(bs));
 
   lo_offset_ = static_cast<int64_t>(info.lo_offset);
   lo_sizelimit_ = static_cast<int64_t>(info.lo_sizelimit);
@@ -390,7 +381,7 @@ long LoopDevice::set_status(const OpenFile& file, const loop_info64& info) {
   long err = 0;
   if (info.lo_encrypt_key_size > LO_KEY_SIZE || info.lo_encrypt_type != LO_CRYPT_NONE)
     err = -EINVAL;
-  else if (info.lo_offset > static_cast<uint64_t>(kLlongMax) || info.lo_sizelimit > static_cast<uint64_t>(kLlongMax))
+  else if (!arith::fits_loff_t(info.lo_offset, info.lo_sizelimit))
     err = -EOVERFLOW;
   if (err == 0) {
     lo_offset_ = static_cast<int64_t>(info.lo_offset);
@@ -482,24 +473,22 @@ long LoopDevice::set_block_size(const OpenFile& file, unsigned long arg) {
     return -EBUSY;
   std::lock_guard lock(lo_mutex_);
   if (state_.load() != LoState::Bound) return -ENXIO;
-  uint32_t bs = 0;
+  const uint64_t default_bs = default_block_size(*backing_, (lo_flags_.load() & LO_FLAGS_DIRECT_IO) != 0);
+  const auto verdict =
+      arith::set_block_size_verdict<uint64_t>(arg, profile_.block_size_checked_first, max_block_size(), default_bs);
   if (profile_.block_size_checked_first) {
     // 6.1: the whole unsigned long is validated, before the equality shortcut.
-    if (!is_power_of_two(arg) || arg < kSectorSize || arg > kPageSize) return -EINVAL;
+    if (!verdict.ok) return -EINVAL;
     if (arg == disk_.logical_block_size()) return 0;
-    bs = static_cast<uint32_t>(arg);
   } else {
     if (arg == disk_.logical_block_size()) return 0;
-    bs = static_cast<uint32_t>(arg);  // the limits API takes an unsigned int
-    if (bs == 0) bs = default_block_size(*backing_, (lo_flags_.load() & LO_FLAGS_DIRECT_IO) != 0);
-    if (!is_power_of_two(bs) || bs < kSectorSize || bs > max_block_size()) {
-      return -EINVAL;
-    }
+    if (!verdict.ok) return -EINVAL;
   }
+  const uint64_t bs = verdict.size;
   (void)disk_.sync();
   disk_.invalidate();
   disk_.queue().freeze();
-  disk_.set_block_size(bs);
+  disk_.set_block_size(static_cast<uint32_t>(bs));
   bool on = (lo_flags_.load() & LO_FLAGS_DIRECT_IO) != 0;
   // Before 6.15 re-evaluation also asks for DIO when the backing file is O_DIRECT.
   update_dio(on || (!profile_.dio_uses_min_alignment && backing_->opened_direct()));
@@ -542,7 +531,7 @@ RequestResult LoopDevice::handle_request(const Request& rq, std::span<uint8_t> b
   // loop_queue_rq refuses anything but a Bound device (Rundown included).
   if (state_.load() != LoState::Bound) return {-EIO, 0};
   OpenFile& file = *backing_;
-  const int64_t pos = static_cast<int64_t>(rq.sector << kSectorShift) + lo_offset_;
+  const int64_t pos = arith::backing_position<uint64_t, int64_t>(rq.sector, lo_offset_);
   switch (rq.op) {
     case ReqOp::Flush:
       return {file.fsync() == 0 ? 0 : -EIO, 0};
@@ -628,7 +617,7 @@ int LoopDeviceFile::getattr(FileAttr& out) const {
   out.dev = kDevtmpfsDev;
   out.ino = kDevInodeBase + static_cast<uint64_t>(device_->number());
   out.rdev = device_->devt();
-  out.size = static_cast<int64_t>(device_->disk().capacity_sectors() << kSectorShift);
+  out.size = static_cast<int64_t>(arith::bytes_of_sectors(device_->disk().capacity_sectors()));
   return 0;
 }
 
