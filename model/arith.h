@@ -50,10 +50,16 @@ auto offsets_fit_loff_t(const U& offset, const U& sizelimit) {
 // get_size(): the bytes past the offset (none when the offset is at or past the
 // end), cut to a nonzero sizelimit, in whole 512-byte sectors. The partial trailing
 // sector is invisible; nothing is rounded to the logical block size.
+// The backing bytes past the offset; none when the offset is at or past the end.
+template <class U>
+U bytes_past_offset(const U& backing_bytes, const U& offset) {
+  // Subtracting at most backing_bytes keeps the offset-past-EOF case from wrapping.
+  return backing_bytes - smaller(offset, backing_bytes);
+}
+
 template <class U>
 U capacity_sectors(const U& backing_bytes, const U& offset, const U& sizelimit) {
-  // Subtracting at most backing_bytes keeps the offset-past-EOF case from wrapping.
-  const U past_offset = backing_bytes - smaller(offset, backing_bytes);
+  const U past_offset = bytes_past_offset(backing_bytes, offset);
   const U window = select(sizelimit > 0 && sizelimit < past_offset, sizelimit, past_offset);
   return window >> kSectorShift;
 }

@@ -29,7 +29,7 @@ bool overflows(uint64_t off, uint64_t len) { return len > kLlongMax - off; }
 ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, DataBuilder& out) {
   ReadResult r;
   const Desc& b = s.descs[dev.backing_desc];
-  const uint64_t pos = start + dev.offset;
+  const uint64_t pos = arith::backing_byte(start, dev.offset);
   const uint64_t len = end - start;
   if (b.kind == DescKind::File) {
     r.known = emit_object(s.objects[b.object], pos, pos + len, out);
@@ -50,11 +50,11 @@ ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, Data
 
 ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool direct, DataBuilder& out) {
   ReadResult r;
-  const uint64_t cap = dev.capacity * kSectorSize;
+  const uint64_t cap = arith::device_bytes(dev.capacity);
   if (start >= cap || len == 0) return r;  // blkdev_read_iter: at/after the end → 0
   uint64_t end = start + std::min(len, cap - start);
   const uint64_t backing_end_dev =
-      dev.state == DevState::Unbound ? 0 : (backing_size(dev) > dev.offset ? backing_size(dev) - dev.offset : 0);
+      dev.state == DevState::Unbound ? 0 : arith::bytes_past_offset(backing_size(dev), dev.offset);
   const bool eof_is_eio = p.read_past_backing_eof_is_eio || dev.dio;
 
   if (direct) {
@@ -175,8 +175,8 @@ ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool 
 // A write the driver performs on the backing file (writeback or direct I/O).
 int Machine::write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed) {
   const Desc& b = s.descs[dev.backing_desc];
-  const uint64_t pos = start + dev.offset, pos_end = end + dev.offset;
-  const uint64_t b_origin = origin + dev.offset;
+  const uint64_t pos = arith::backing_byte(start, dev.offset), pos_end = arith::backing_byte(end, dev.offset);
+  const uint64_t b_origin = arith::backing_byte(origin, dev.offset);
   if (b.kind == DescKind::File) {
     Object& obj = s.objects[b.object];
     extents_write(obj.data, pos, pos_end, b_origin, seed);  // past EOF: extends the file
@@ -185,7 +185,7 @@ int Machine::write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t o
     return 0;
   }
   Device& lower = *device(b.device);
-  const uint64_t lcap = lower.capacity * kSectorSize;
+  const uint64_t lcap = arith::device_bytes(lower.capacity);
   if (pos >= lcap) return EIO;  // ENOSPC from the block device → EIO
   const int e = write_device(lower, pos, std::min(pos_end, lcap), b_origin, seed, dev.dio != 0);
   if (e > 0) return EIO;  // a maybe-EIO into the lower cache counts as written (its data is marked unknown)
@@ -202,9 +202,9 @@ int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t or
   // A partial block must be read first (read-modify-write); that read can fail.
   const uint64_t blk = dev.soft_block_size ? dev.soft_block_size : dev.block_size;
   const bool partial_head = start % blk != 0 && !extents_cover(dev.dirty, start / blk * blk, start);
-  const bool partial_tail = end % blk != 0 && !extents_cover(dev.dirty, end, std::min(end / blk * blk + blk, dev.capacity * kSectorSize));
+  const bool partial_tail = end % blk != 0 && !extents_cover(dev.dirty, end, std::min(end / blk * blk + blk, arith::device_bytes(dev.capacity)));
   if (partial_head || partial_tail) {
-    const uint64_t backing_end_dev = backing_size(dev) > dev.offset ? backing_size(dev) - dev.offset : 0;
+    const uint64_t backing_end_dev = arith::bytes_past_offset(backing_size(dev), dev.offset);
     const bool eof_is_eio = p.read_past_backing_eof_is_eio || dev.dio;
     const bool read_fails =
         dev.state != DevState::Bound ||
@@ -311,7 +311,7 @@ Outcome Machine::pwrite(const Op& op) {
   Device& dev = *device(d->device);
   if (dev.disk_ro || dev.bdev_ro_policy) return Outcome::error(EPERM);
   if (len == 0) return Outcome::ok(0);
-  const uint64_t cap = dev.capacity * kSectorSize;
+  const uint64_t cap = arith::device_bytes(dev.capacity);
   if (start >= cap) return Outcome::error(ENOSPC);
   const uint64_t end = start + std::min(len, cap - start);
   if (direct && (start % dev.block_size || (end - start) % dev.block_size)) return Outcome::error(EINVAL);

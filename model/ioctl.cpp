@@ -255,7 +255,7 @@ Outcome Machine::change_fd(Desc&, Device& dev, const Op& op) {
   // get_loop_size() of the new file against that of the old one, both computed now.
   const uint64_t old_cap = capacity_for(backing_size(dev), dev.offset, dev.sizelimit);
   const uint64_t new_bytes = file->kind == DescKind::File ? s.objects[file->object].size
-                                                           : device(file->device)->capacity * kSectorSize;
+                                                           : arith::device_bytes(device(file->device)->capacity);
   if (capacity_for(new_bytes, dev.offset, dev.sizelimit) != old_cap) return Outcome::error(EINVAL);
 
   const int old = dev.backing_desc;
@@ -409,7 +409,7 @@ Outcome Machine::block_ioctl(Desc& fd, const Op& op) {
   auto put = [&](uint64_t v) { return null_arg ? Outcome::error(EFAULT) : Outcome::ok(static_cast<int64_t>(v)); };
   switch (op.req) {
     case Req::BlkGetSize64:
-      return put(dev->capacity * kSectorSize);
+      return put(arith::device_bytes(dev->capacity));
     case Req::BlkGetSize:
       return put(dev->capacity);
     case Req::BlkSszGet:

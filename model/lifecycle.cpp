@@ -77,7 +77,7 @@ namespace {
 // the smallest power of two >= the logical block size, up to a page, that still
 // divides the device size.
 uint32_t init_soft_block_size(const Device& dev) {
-  uint64_t size = dev.capacity * kSectorSize;
+  uint64_t size = arith::device_bytes(dev.capacity);
   uint32_t bsize = dev.block_size;
   while (bsize < kPageSize) {
     if (size & bsize) break;
@@ -236,7 +236,7 @@ bool Machine::flush_dirty(Device& dev) {
     dev.cache_stale = 1;
     return false;
   }
-  const uint64_t cap = dev.capacity * kSectorSize;
+  const uint64_t cap = arith::device_bytes(dev.capacity);
   bool ok = true;
   for (int i = 0; i < dirty.count; ++i) {
     const Extent& x = dirty.e[i];
@@ -263,7 +263,7 @@ uint64_t Machine::backing_size(const Device& dev) const {
   const Desc& b = s.descs[dev.backing_desc];
   if (b.kind == DescKind::File) return s.objects[b.object].size;
   for (int i = 0; i < s.device_count; ++i)
-    if (s.devices[i].index == b.device) return s.devices[i].capacity * kSectorSize;
+    if (s.devices[i].index == b.device) return arith::device_bytes(s.devices[i].capacity);
   assert(false && "backing device vanished");
   return 0;
 }
