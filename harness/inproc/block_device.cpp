@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "harness/inproc/arith.h"
 #include "harness/inproc/uapi.h"
 
 namespace loopcheck::inproc {
@@ -32,7 +33,7 @@ int BlockDevice::open(const void* excl_holder) {
   if (openers_.fetch_add(1) == 0) {
     // set_init_blocksize(): the largest power of two up to a page that divides the
     // size, starting from the logical block size.
-    uint64_t size = capacity_sectors() << kSectorShift;
+    uint64_t size = arith::bytes_of_sectors(capacity_sectors());
     uint32_t bsize = logical_block_size();
     while (bsize < kPageSize && (size & bsize) == 0) bsize <<= 1;
     soft_block_size_.store(bsize);
@@ -116,7 +117,7 @@ int BlockDevice::read_in_locked(const std::vector<uint64_t>& indices, uint64_t d
 }
 
 int BlockDevice::writeback_locked(uint64_t first_page, uint64_t last_page) {
-  uint64_t dev_bytes = capacity_sectors() << kSectorShift;
+  uint64_t dev_bytes = arith::bytes_of_sectors(capacity_sectors());
   bios_.clear();
   for (auto it = pages_.lower_bound(first_page); it != pages_.end() && it->first <= last_page; ++it) {
     if (!it->second.dirty) continue;
@@ -230,7 +231,7 @@ int64_t BlockDevice::direct_io(ReqOp op, uint8_t* buf, uint64_t len, int64_t pos
 
 int64_t BlockDevice::read(void* buf, uint64_t len, int64_t pos, bool direct) {
   if (pos < 0) return -EINVAL;
-  uint64_t dev_bytes = capacity_sectors() << kSectorShift;
+  uint64_t dev_bytes = arith::bytes_of_sectors(capacity_sectors());
   uint64_t upos = static_cast<uint64_t>(pos);
   if (len == 0 || upos >= dev_bytes) return 0;  // at or past the end: EOF
   len = std::min(len, dev_bytes - upos);        // straddling the end: short
@@ -278,7 +279,7 @@ int64_t BlockDevice::write(const void* buf, uint64_t len, int64_t pos, bool dire
   if (pos < 0) return -EINVAL;
   if (read_only()) return -EPERM;
   if (len == 0) return 0;
-  uint64_t dev_bytes = capacity_sectors() << kSectorShift;
+  uint64_t dev_bytes = arith::bytes_of_sectors(capacity_sectors());
   uint64_t upos = static_cast<uint64_t>(pos);
   if (upos >= dev_bytes) return -ENOSPC;
   len = std::min(len, dev_bytes - upos);
@@ -335,7 +336,7 @@ BlockIoctlResult BlockDevice::common_ioctl(unsigned long cmd, unsigned long arg,
   switch (cmd) {
     case BLKGETSIZE64: {
       if (user == nullptr) return done(-EFAULT);
-      uint64_t v = capacity_sectors() << kSectorShift;
+      uint64_t v = arith::bytes_of_sectors(capacity_sectors());
       std::memcpy(user, &v, sizeof v);
       return done(0);
     }
@@ -384,7 +385,7 @@ BlockIoctlResult BlockDevice::common_ioctl(unsigned long cmd, unsigned long arg,
       std::memcpy(range, user, sizeof range);
       uint64_t start = range[0], len = range[1];
       if (((start | len) & (kSectorSize - 1)) != 0) return done(-EINVAL);
-      uint64_t dev_bytes = capacity_sectors() << kSectorShift;
+      uint64_t dev_bytes = arith::bytes_of_sectors(capacity_sectors());
       if (start + len < start || start + len > dev_bytes) return done(-EINVAL);
       if (len == 0) return done(0);
       {
