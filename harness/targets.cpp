@@ -70,6 +70,7 @@ TargetChoice make_target(std::string_view name) {
     }
     std::string release = host_kernel_release();
     choice.native_profile = model::profile_for_release(release);
+    choice.shared_kernel = true;
     if (!choice.native_profile) {
       choice.error = fmt::format(
           "target 'host': no model profile covers this kernel ({}); pass --profile linux-6.1|linux-6.12|linux-6.18 "

@@ -17,6 +17,9 @@ struct TargetChoice {
   // A real kernel is one release: traces run under its profile unless --profile
   // says otherwise. Null: the target can stand for any profile.
   const model::Profile* native_profile = nullptr;
+  // The kernel is this machine's, shared by every worker of a parallel run (each
+  // VM has its own): traces reading global loop state must then run alone.
+  bool shared_kernel = false;
   std::string error;  // names the problem and the fix
 };
 

@@ -54,7 +54,7 @@ int run(const RunArgs& args) {
       return kExitUsage;
     }
     // On a real kernel, traces that look at global loop state run alone.
-    planned.push_back(PlannedRun{&trace, profile.profile, chosen.native_profile && needs_exclusive_kernel(trace)});
+    planned.push_back(PlannedRun{&trace, profile.profile, chosen.shared_kernel && needs_exclusive_kernel(trace)});
   }
   chosen = TargetChoice{};  // each worker makes its own target instance
   std::string error;
@@ -96,7 +96,7 @@ int run(const RunArgs& args) {
 void add_run_command(CLI::App& app, Action& action) {
   auto args = std::make_shared<RunArgs>();
   CLI::App* cmd = app.add_subcommand("run", "Run traces on a target beside the model and compare every step");
-  cmd->add_option("--target", args->target, "model | inproc | host")->capture_default_str();
+  cmd->add_option("--target", args->target, "model | inproc | host | vm:VERSION")->capture_default_str();
   cmd->add_option("--profile", args->profile, "linux-6.1 | linux-6.12 | linux-6.18 (overrides @profile)");
   cmd->add_flag("--json", args->json, "Print results as JSON");
   cmd->add_flag("--no-expect", args->no_expect, "Ignore written expectations: compare target with model only");
