@@ -288,11 +288,10 @@ std::optional<Frame> Vm::call(const std::vector<uint8_t>& frame, FrameType reply
   return answer;
 }
 
-std::vector<KernelReport> Vm::new_kernel_reports() {
+std::vector<KernelReport> scan_kernel_reports(std::string_view log, size_t* scanned) {
   std::vector<KernelReport> reports;
-  std::string log = read_whole(console_log_path());
-  if (log.size() <= console_scanned_) return reports;
-  std::string_view fresh = std::string_view(log).substr(console_scanned_);
+  if (log.size() <= *scanned) return reports;
+  std::string_view fresh = log.substr(*scanned);
   // Only complete lines: a report still being printed is taken next time.
   size_t complete = fresh.rfind('\n');
   if (complete == std::string_view::npos) return reports;
@@ -309,14 +308,19 @@ std::vector<KernelReport> Vm::new_kernel_reports() {
       }
     }
     if (best == std::string_view::npos) break;
-    std::string excerpt = excerpt_from(log, console_scanned_ + best);
+    std::string excerpt = excerpt_from(log, *scanned + best);
     if (kind.ends_with(':')) kind.remove_suffix(1);
     reports.push_back({std::string(kind), excerpt});
     // One report per excerpt: skip past the lines it already shows.
     cursor = std::min(fresh.size(), best + excerpt.size());
   }
-  console_scanned_ += fresh.size();
+  *scanned += fresh.size();
   return reports;
+}
+
+std::vector<KernelReport> Vm::new_kernel_reports() {
+  std::string log = read_whole(console_log_path());
+  return scan_kernel_reports(log, &console_scanned_);
 }
 
 std::string Vm::console_tail(size_t max_lines) const {

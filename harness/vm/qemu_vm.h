@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "harness/vm/kernel_cache.h"
@@ -34,6 +35,10 @@ struct KernelReport {
   std::string kind;     // "Kernel panic", "Oops", "WARNING", ..., "hang", "guest died"
   std::string excerpt;  // console lines from the report on (bounded)
 };
+
+// The kernel reports in the console log after byte *scanned, whole lines only;
+// advances *scanned past what it read. Pure, so it is tested on recorded logs.
+std::vector<KernelReport> scan_kernel_reports(std::string_view log, size_t* scanned);
 
 class Vm {
  public:
