@@ -30,7 +30,7 @@ std::vector<std::pair<std::string, std::string>> shown_values(const z3::model& m
 std::vector<std::pair<std::string, std::string>> readable_counterexample(const Query& query, const z3::model& any,
                                                                          unsigned timeout_ms) {
   z3::context& ctx = query.violation.ctx();
-  for (const uint64_t bound : {uint64_t{1} << 20, uint64_t{1} << 40}) {
+  for (const uint64_t bound : {uint64_t{1} << 16, uint64_t{1} << 20, uint64_t{1} << 40}) {
     z3::solver solver(ctx);
     z3::params params(ctx);
     params.set("timeout", timeout_ms);
