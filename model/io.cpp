@@ -149,6 +149,10 @@ ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool 
   }
   // Compose: dirty cached ranges over what the driver reads from the backing file.
   bool known = !(dev.cache_stale || dev.orphan_dirty || dev.dirty.unknown);
+  // 6.1 zero-fills every bio of a request one of whose segments read short, so
+  // bytes before the backing EOF read as zeros when readahead put them in the
+  // same request as the EOF (6.1.192 in QEMU): which bytes is readahead's choice.
+  if (!eof_is_eio && end > backing_end_dev && start < backing_end_dev) known = false;
   uint64_t pos = start;
   for (int i = 0; i <= dev.dirty.count && pos < end; ++i) {
     const bool have = i < dev.dirty.count;

@@ -357,6 +357,11 @@ Outcome Machine::set_block_size(Desc& fd, Device& dev, const Op& op) {
     dev.dio = request && dio_possible(dev, b, dev.block_size, dev.offset);
   };
   if (p.set_block_size_validated_first) {
+    // 6.1.192 carries the exclusive-owner check too (7e49538288e5 backported
+    // between 6.1.190 and 6.1.192, found by `loopcheck triage` in QEMU).
+    if (p.block_size_exclusive_check && !(fd.open_flags & kOpenExcl) &&
+        held_exclusively_by_other(dev.index, &fd))
+      return Outcome::error(EBUSY);
     if (dev.state != DevState::Bound) return Outcome::error(ENXIO);
     // 6.1's rule keeps the whole unsigned long and has no default: 0 fails here.
     const auto choice = arith::choose_block_size(arg, block_size_rule(), uint64_t{0});

@@ -106,7 +106,7 @@ inline constexpr Profile kLinux61{
     .configure_block_size_early = true,
     .block_size_arg_bits = 64,
     .block_size_zero_is_default = false,
-    .block_size_exclusive_check = false,
+    .block_size_exclusive_check = true,  // since 6.1.192 (Debian 6.1.0-55)
     .large_block_sizes = false,
     .dio_rule = DioRule::BackingBdev,
     .dio_reenabled_by_reconfigure = true,

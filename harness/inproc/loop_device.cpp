@@ -591,9 +591,10 @@ RequestResult LoopDevice::handle_request(const Request& rq, std::span<uint8_t> b
     }
     if (error != 0) return {-EIO, done};
     if (done < rq.bytes) {
-      // Hitting the backing EOF: 6.1's VFS helper zero-fills and succeeds; the
-      // kiocb path (6.12.25+, 6.15+) fails the rest of the request.
-      if (profile_.read_past_eof_is_error) return {-EIO, done};
+      // Hitting the backing EOF: 6.1's buffered VFS helper zero-fills and
+      // succeeds; the kiocb path (direct I/O on every release, buffered I/O on
+      // 6.12.25+/6.15+) retries the rest, reads nothing, and fails it.
+      if (profile_.read_past_eof_is_error || mode == IoMode::Direct) return {-EIO, done};
       return {0, rq.bytes};
     }
     return {0, rq.bytes};

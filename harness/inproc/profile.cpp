@@ -22,7 +22,7 @@ constexpr Profile kLinux61{
     .read_past_eof_is_error = false,
     .backing_odirect_honoured_without_dio = true,
     .block_size_zero_is_default = false,
-    .set_block_size_claims_bdev = false,
+    .set_block_size_claims_bdev = true,  // backported to 6.1.192
     .large_block_sizes_with_thp = false,
     .dio_uses_min_alignment = false,
     .fallocate_unsupported_disables_discard = false,
