@@ -25,7 +25,7 @@ struct DriverConfig {
   bool cap_sys_admin = true;  // the caller's capability
   bool thp = true;            // CONFIG_TRANSPARENT_HUGEPAGE
   uint32_t max_part = 0;      // > 0 forces PARTSCAN at bind
-  int workers_per_device = 2;
+  int workers_per_device = 1;
 };
 
 enum class LoState : uint8_t { Unbound, Bound, Rundown, Deleting };

@@ -8,6 +8,7 @@
 #include <sys/uio.h>
 
 #include <array>
+#include <atomic>
 #include <memory>
 #include <condition_variable>
 #include <cstdint>
@@ -28,7 +29,17 @@ inline constexpr uint64_t kMaxRequestBytes = 1 << 20;  // max_sectors_kb = 1024
 // `done` under its mutex; the submitter waits with RequestQueue::wait().
 struct Completion {
   int status = 0;
-  bool done = false;
+  // Written under the queue lock (after `status`, with release order) and read
+  // without it by a submitter polling briefly before it sleeps.
+  std::atomic<bool> done{false};
+
+  Completion() = default;
+  Completion(const Completion& other) : status(other.status), done(other.done.load()) {}
+  Completion& operator=(const Completion& other) {
+    status = other.status;
+    done.store(other.done.load());
+    return *this;
+  }
 };
 
 // What a submitter hands in: one contiguous memory segment for one sector range.
@@ -117,6 +128,8 @@ class RequestQueue {
   // bound), not for every device that merely exists, and kept for later binds.
   std::unique_ptr<std::array<Request, kQueueDepth>> ring_;
   int head_ = 0, count_ = 0;
+  // count_ mirrored for idle workers that poll before sleeping.
+  std::atomic<int> queued_{0};
   int in_flight_ = 0;
   int freeze_depth_ = 0;
   bool running_ = false;
