@@ -26,7 +26,7 @@ bool overflows(uint64_t off, uint64_t len) { return len > kLlongMax - off; }
 // Device-relative [start, end) read from the backing file by the driver. The
 // caller already decided the range is serviceable; bytes past the backing EOF read
 // as zero (the 6.1 zero-fill), a stacked device below is read through its cache.
-ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, DataBuilder& out) {
+ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, DataBuilder& out, bool whole_folios) {
   ReadResult r;
   const Desc& b = s.descs[dev.backing_desc];
   const uint64_t pos = arith::backing_byte(start, dev.offset);
@@ -37,7 +37,19 @@ ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, Data
     return r;
   }
   Device& lower = *device(b.device);
-  ReadResult lr = read_device(lower, pos, len, dev.dio != 0, out);
+  bool direct = dev.dio != 0;
+  if (direct && whole_folios) {
+    // The lower device checks the alignment of what the driver sends: whole
+    // pages of the upper cache (found on 6.18: a 512-byte buffered read of an
+    // upper device over a 1 KiB-block lower device in DIO mode succeeds).
+    const uint64_t first = pos / kPageSize * kPageSize;
+    const uint64_t last = std::min((pos + len + kPageSize - 1) / kPageSize * kPageSize,
+                                   arith::device_bytes(lower.capacity));
+    if (first % lower.block_size != 0 || (last > first && (last - first) % lower.block_size != 0))
+      return ReadResult{EIO, 0, true, 0};
+    direct = false;  // aligned: the bytes are what a direct read of the range returns
+  }
+  ReadResult lr = read_device(lower, pos, len, direct, out);
   if (lr.err) return ReadResult{EIO, 0, true, 0};
   r.known = lr.known;
   if (lr.count < len) {
@@ -87,14 +99,14 @@ ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool 
   // Buffered: through the device's page cache, in folios of `grain` bytes.
   const uint64_t grain = std::max<uint64_t>(kPageSize, dev.block_size);
   // Blocks larger than the cache's folios (see flush_dirty): a read that does not
-  // start on a block boundary sends an unaligned bio.
-  // (Pages cached before may serve it: then the outcome is an envelope.)
-  const bool unaligned_large_block = dev.state == DevState::Bound &&
-                                     dev.block_size > std::max<uint64_t>(kPageSize, dev.soft_block_size) &&
-                                     (start / kPageSize * kPageSize) % dev.block_size != 0 &&
-                                     !extents_cover(dev.dirty, start, start + len);
-  if (unaligned_large_block && !dev.cache_populated) return ReadResult{EIO, 0, true, 0};
-  if (unaligned_large_block) r.also_err = EIO;
+  // start on a block boundary sends an unaligned request and fails; an aligned one
+  // works only if readahead happens to send whole blocks, and pages cached before
+  // may serve either: those are envelopes.
+  if (blocks_outgrow_cache(dev) && !extents_cover(dev.dirty, start, start + len)) {
+    const bool unaligned = (start / kPageSize * kPageSize) % dev.block_size != 0;
+    if (unaligned && !dev.cache_populated) return ReadResult{EIO, 0, true, 0};
+    r.also_err = EIO;
+  }
   if (dev.state == DevState::Rundown) {
     // Requests fail with EIO; only cached pages can still be read.
     if (extents_cover(dev.dirty, start, end)) {
@@ -159,7 +171,7 @@ ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool 
     const uint64_t xs = have ? std::max(dev.dirty.e[i].start, pos) : end;
     const uint64_t gap_end = std::min(xs, end);
     if (pos < gap_end) {
-      ReadResult br = read_backing(dev, pos, gap_end, out);
+      ReadResult br = read_backing(dev, pos, gap_end, out, /*whole_folios=*/true);
       if (br.err) return br;
       known = known && br.known;
       pos = gap_end;
@@ -191,6 +203,7 @@ int Machine::write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t o
   Device& lower = *device(b.device);
   const uint64_t lcap = arith::device_bytes(lower.capacity);
   if (pos >= lcap) return EIO;  // ENOSPC from the block device → EIO
+  if (lower.disk_ro || lower.bdev_ro_policy) return EIO;  // EPERM from a read-only lower device → EIO
   const int e = write_device(lower, pos, std::min(pos_end, lcap), b_origin, seed, dev.dio != 0);
   if (e > 0) return EIO;  // a maybe-EIO into the lower cache counts as written (its data is marked unknown)
   backing_changed(DescKind::Loop, lower.index, &dev);
@@ -210,8 +223,10 @@ int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t or
   if (partial_head || partial_tail) {
     const uint64_t backing_end_dev = arith::bytes_past_offset(backing_size(dev), dev.offset);
     const bool eof_is_eio = p.read_past_backing_eof_is_eio || dev.dio;
+    const bool lower_outgrows = dev.backing_desc != kNoDesc && s.descs[dev.backing_desc].kind == DescKind::Loop &&
+                                blocks_outgrow_cache(*device(s.descs[dev.backing_desc].device));
     const bool read_fails =
-        dev.state != DevState::Bound ||
+        dev.state != DevState::Bound || blocks_outgrow_cache(dev) || lower_outgrows ||
         // 6.1 reads through vfs_iter_read, which refuses a write-only backing file.
         (p.backing_io_checks_file_mode && s.descs[dev.backing_desc].access == Access::Wo) ||
         (eof_is_eio && ((partial_head && start / blk * blk + blk > backing_end_dev) ||

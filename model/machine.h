@@ -51,6 +51,11 @@ struct Machine {
   bool can_odirect(const Desc& backing) const;
   uint32_t backing_bdev_block_size(const Desc& backing) const;  // 0 = none
   uint32_t min_dio_align(const Desc& backing) const;
+  // 6.15+ logical blocks larger than the folios the device's page cache was set
+  // up with at its first open: page-sized requests are refused (docs/spec-notes.md §7).
+  static bool blocks_outgrow_cache(const Device& dev) {
+    return dev.state == DevState::Bound && dev.block_size > std::max<uint64_t>(kPageSize, dev.soft_block_size);
+  }
   bool dio_possible(const Device& dev, const Desc& backing, uint32_t block_size,
                     uint64_t offset) const;
   uint32_t max_block_size() const;
@@ -78,7 +83,9 @@ struct Machine {
   Outcome fsync(const Op& op);
   Outcome truncate(const Op& op);
   ReadResult read_device(Device& dev, uint64_t start, uint64_t len, bool direct, DataBuilder& out);
-  ReadResult read_backing(Device& dev, uint64_t start, uint64_t end, DataBuilder& out);
+  // `whole_folios`: the device's page cache asks, so a stacked lower device sees
+  // page-aligned requests whatever range the caller read.
+  ReadResult read_backing(Device& dev, uint64_t start, uint64_t end, DataBuilder& out, bool whole_folios = false);
   // Returns 0, an errno, or kWriteMaybeEio: done, but the kernel may also have
   // failed it with EIO (the caller widens the outcome's envelope).
   static constexpr int kWriteMaybeEio = -1;
