@@ -5,39 +5,15 @@
 #include <vector>
 
 #include "model/model.h"
+#include "tests/model_sim.h"
 #include "trace/ops.h"
 
 namespace loopcheck::model {
 namespace {
 
-Value L(uint64_t v) { return Value::literal(v); }
-
-struct Sim {
-  const Profile& p;
-  Env env;
-  std::vector<ObjectDecl> objects;
-  State s;
-  explicit Sim(const Profile& profile) : p(profile) {
-    objects.push_back(ObjectDecl{ObjectDecl::Kind::File, "img", 64 << 10, 0xcd, {}});
-    objects.push_back(ObjectDecl{ObjectDecl::Kind::Dir, "d", 0, 0, {}});
-    s = initial_state(env, objects);
-  }
-  Outcome run(const Op& op) {
-    Outcome o = step(s, p, env, op);
-    std::string why;
-    EXPECT_TRUE(check_invariants(s, p, env, &why)) << why << "\n" << summarize(s);
-    return o;
-  }
-  int64_t ok(const Op& op) {
-    Outcome o = run(op);
-    EXPECT_EQ(o.kind, Outcome::Kind::Value) << "errno " << o.err;
-    return o.value;
-  }
-  int err(const Op& op) {
-    Outcome o = run(op);
-    EXPECT_EQ(o.kind, Outcome::Kind::Error) << "value " << o.value;
-    return o.err;
-  }
+struct Sim : ModelSim {
+  explicit Sim(const Profile& profile, Env e = Env{})
+      : ModelSim(profile, {file_object("img", 64 << 10, 0xcd), dir_object("d")}, e) {}
   std::pair<uint64_t, uint64_t> bind(uint64_t offset = 0) {
     uint64_t d = ok(op_open_loop(L(0), Access::Rw));
     uint64_t f = ok(op_open_file(0, Access::Rw));

@@ -6,44 +6,15 @@
 #include <vector>
 
 #include "model/model.h"
+#include "tests/model_sim.h"
 #include "trace/ops.h"
 
 namespace loopcheck::model {
 namespace {
 
-Value L(uint64_t v) { return Value::literal(v); }
-
-struct Sim {
-  const Profile& p;
-  Env env;
-  std::vector<ObjectDecl> objects;
-  State s;
-  explicit Sim(const Profile& profile, Env e = Env{}) : p(profile), env(e) {
-    objects.push_back(ObjectDecl{ObjectDecl::Kind::File, "img", 1 << 20, 0, {}});
-    objects.push_back(ObjectDecl{ObjectDecl::Kind::File, "big", 2 << 20, 0, {}});
-    objects.push_back(ObjectDecl{ObjectDecl::Kind::Dir, "d", 0, 0, {}});
-    s = initial_state(env, objects);
-  }
-  Outcome run(const Op& op) {
-    Outcome o = step(s, p, env, op);
-    std::string why;
-    EXPECT_TRUE(check_invariants(s, p, env, &why)) << why << "\n" << summarize(s);
-    return o;
-  }
-  int64_t ok(const Op& op) {
-    Outcome o = run(op);
-    EXPECT_EQ(o.kind, Outcome::Kind::Value) << "errno " << o.err;
-    return o.value;
-  }
-  int err(const Op& op) {
-    Outcome o = run(op);
-    EXPECT_EQ(o.kind, Outcome::Kind::Error) << "value " << o.value;
-    return o.err;
-  }
-  std::string sysfs(uint32_t dev, SysAttr a) {
-    Outcome o = run(op_sysfs(L(dev), a));
-    return o.kind == Outcome::Kind::Error ? "E" + std::to_string(o.err) : std::string(o.text_view());
-  }
+struct Sim : ModelSim {
+  explicit Sim(const Profile& profile, Env e = Env{})
+      : ModelSim(profile, {file_object("img", 1 << 20), file_object("big", 2 << 20), dir_object("d")}, e) {}
 };
 
 StructFields cfg(uint64_t fd) {

@@ -6,47 +6,15 @@
 #include <vector>
 
 #include "model/model.h"
+#include "tests/model_sim.h"
 #include "trace/ops.h"
 
 namespace loopcheck::model {
 namespace {
 
-Value L(uint64_t v) { return Value::literal(v); }
-
-// Runs ops on the model, checking every invariant after every step.
-struct Sim {
-  const Profile& p;
-  Env env;
-  std::vector<ObjectDecl> objects;
-  State s;
-
-  explicit Sim(const Profile& profile, Env e = Env{}) : p(profile), env(e) {
-    objects.push_back(ObjectDecl{ObjectDecl::Kind::File, "img", 1 << 20, 0, {}});
-    objects.push_back(ObjectDecl{ObjectDecl::Kind::File, "img2", 2 << 20, 0, {}});
-    objects.push_back(ObjectDecl{ObjectDecl::Kind::Dir, "d", 0, 0, {}});
-    s = initial_state(env, objects);
-  }
-  Outcome run(const Op& op) {
-    Outcome o = step(s, p, env, op);
-    std::string why;
-    EXPECT_TRUE(check_invariants(s, p, env, &why)) << why << "\n" << summarize(s);
-    return o;
-  }
-  int64_t ok(const Op& op) {
-    Outcome o = run(op);
-    EXPECT_EQ(o.kind, Outcome::Kind::Value) << "errno " << o.err;
-    return o.value;
-  }
-  int err(const Op& op) {
-    Outcome o = run(op);
-    EXPECT_EQ(o.kind, Outcome::Kind::Error) << "value " << o.value;
-    return o.err;
-  }
-  std::string sysfs(uint32_t dev, SysAttr a) {
-    Outcome o = run(op_sysfs(L(dev), a));
-    if (o.kind == Outcome::Kind::Error) return "E" + std::to_string(o.err);
-    return std::string(o.text_view());
-  }
+struct Sim : ModelSim {
+  explicit Sim(const Profile& profile, Env e = Env{})
+      : ModelSim(profile, {file_object("img", 1 << 20), file_object("img2", 2 << 20), dir_object("d")}, e) {}
   // open loop N rw + open file + SET_FD; returns {device fd, file fd}.
   std::pair<uint64_t, uint64_t> bind(uint32_t dev, uint8_t object = 0, Access a = Access::Rw) {
     uint64_t d = ok(op_open_loop(L(dev), a));
