@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/boundary_values.h"
 #include "trace/ops.h"
 
 namespace loopcheck::fuzz {
@@ -28,22 +29,6 @@ constexpr std::array<uint64_t, 16> kStructOffsets{
 constexpr std::array<uint64_t, 12> kSizelimits{0, 4096, 512, 1, 511, 60000, kImgSize, kImgSize + 1, 1 << 20,
                                                kU64Max, kS64Max, kSmallSize};
 constexpr std::array<int64_t, 8> kLegacyOffsets{0, 512, 4096, 1, -1, -512, INT32_MAX, INT32_MIN};
-constexpr std::array<uint32_t, 12> kFlagSets{0,
-                                             kLoAutoclear,
-                                             kLoPartscan,
-                                             kLoReadOnly,
-                                             kLoDirectIo,
-                                             kLoAutoclear | kLoPartscan,
-                                             kLoReadOnly | kLoDirectIo | kLoAutoclear,
-                                             2 /* historic USE_AOPS */,
-                                             0xffffffffu,
-                                             kLoReadOnly | kLoAutoclear,
-                                             kLoDirectIo | kLoPartscan,
-                                             32 /* first undefined bit */};
-constexpr std::array<uint64_t, 20> kBlockSizes{0,    512,     1024,       4096,       2048,  256,   511,
-                                               1000, 8192,    65536,      131072,     4095,  513,   32768,
-                                               0xffffffffull, 0x80000200, (1ull << 32) + 512, (1ull << 32) + 2048,
-                                               kU64Max, 16384};
 constexpr std::array<uint64_t, 4> kDioArgs{0, 1, 2, kU64Max};
 constexpr std::array<int64_t, 16> kIoOffsets{0,    512, 4096, 1,        511,       kImgSize - 512, kImgSize,
                                              kImgSize - 4096, static_cast<int64_t>(kSmallSize), -1, -512,

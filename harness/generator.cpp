@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/boundary_values.h"
 #include "harness/prng.h"
 #include "trace/ops.h"
 
@@ -18,17 +19,6 @@ constexpr uint64_t kLlongMax = static_cast<uint64_t>(LLONG_MAX);
 
 // Sizes of backing files: sector multiples, a ragged tail, and tiny.
 constexpr std::array<uint64_t, 5> kFileSizes{64 << 10, 1 << 20, (16 << 10) + 100, 1000, 8 << 10};
-constexpr std::array<uint64_t, 11> kBlockSizes{0, 256, 512, 1024, 2048, 4095, 4096, 8192, 65536, 131072,
-                                               (1ull << 32) + 2048};
-constexpr std::array<uint32_t, 8> kFlagSets{0,
-                                            kLoAutoclear,
-                                            kLoPartscan,
-                                            kLoReadOnly,
-                                            kLoDirectIo,
-                                            kLoAutoclear | kLoPartscan,
-                                            kLoReadOnly | kLoDirectIo | kLoAutoclear,
-                                            2 /* historic USE_AOPS: EINVAL in CONFIGURE */};
-
 class TraceBuilder {
  public:
   TraceBuilder(const GenOptions& options, uint64_t index)
@@ -164,7 +154,9 @@ class TraceBuilder {
       f.set(Field::Offset, Value::literal(boundary_offset()));
     }
     if (!legacy && rng_.chance(1, 2)) f.set(Field::Sizelimit, Value::literal(boundary_sizelimit()));
-    f.set(Field::Flags, Value::literal(kFlagSets[rng_.below(kFlagSets.size())]));
+    const uint32_t flags = kFlagSets[rng_.below(kFlagSets.size())];
+    // The legacy struct's lo_flags is a signed int: all bits set is -1 there.
+    f.set(Field::Flags, legacy ? Value::signed_literal(static_cast<int32_t>(flags)) : Value::literal(flags));
     if (rng_.chance(1, 10)) f.set(Field::EncryptType, Value::literal(rng_.below(3)));
     if (rng_.chance(1, 10)) f.set(Field::EncryptKeySize, Value::literal(rng_.chance(1, 2) ? 32 : 33));
     if (rng_.chance(1, 3)) {
@@ -189,7 +181,9 @@ class TraceBuilder {
         // loop_config.fd is a u32: the bad fd -1 is written as its u32 pattern.
         if (backing.is_literal() && backing.negative) backing = Value::literal(0xffffffffu);
         f.set(Field::Fd, backing);
-        f.set(Field::BlockSize, Value::literal(rng_.chance(1, 2) ? 0 : kBlockSizes[rng_.below(kBlockSizes.size() - 1)]));
+        // loop_config.block_size is a u32: larger table values arrive truncated.
+        f.set(Field::BlockSize,
+              Value::literal(rng_.chance(1, 2) ? 0 : kBlockSizes[rng_.below(kBlockSizes.size())] & 0xffffffffu));
         emit(op_ioctl_struct(dev, Req::LoopConfigure, f));
         break;
       }
