@@ -291,6 +291,15 @@ int64_t BlockDevice::write(const void* buf, uint64_t len, int64_t pos, bool dire
     // the shared Bio type, writes never store into it.
     return direct_io(ReqOp::Write, static_cast<uint8_t*>(const_cast<void*>(buf)), len, pos);
   }
+  // The folio holding a partial last logical block cannot be read in or written
+  // out (see read()): a buffered write stops short before it, or fails there.
+  const uint64_t lbs = logical_block_size();
+  if (dev_bytes % lbs != 0) {
+    const uint64_t folio = std::max<uint64_t>(kPageSize, lbs);
+    const uint64_t unusable_from = dev_bytes / lbs * lbs / folio * folio;
+    if (upos >= unusable_from) return -EIO;
+    len = std::min(len, unusable_from - upos);
+  }
   std::lock_guard lock(cache_mu_);
   uint64_t first = upos / kPageSize, last = (upos + len - 1) / kPageSize;
   // Pages only partly overwritten must be read in first (block_write_begin).
