@@ -18,7 +18,7 @@ namespace loopcheck::inproc {
 
 // Bounds the page cache; reaching it writes everything back and drops all pages
 // (deterministic, unlike an LRU driven by timing).
-inline constexpr uint64_t kMaxCachedPages = 16384;  // 64 MiB
+inline constexpr uint64_t kMaxCachedPages = 65536;  // 256 MiB
 
 struct CacheStats {
   uint64_t pages = 0, dirty = 0;
