@@ -229,6 +229,20 @@ int64_t BlockDevice::direct_io(ReqOp op, uint8_t* buf, uint64_t len, int64_t pos
   return static_cast<int64_t>(len);
 }
 
+// A capacity that is not a whole number of logical blocks: the folio holding the
+// partial last block can be neither read in (the block layer rejects the bio)
+// nor written out, so buffered I/O reaching it stops short before it, and I/O
+// starting in it fails (observed on 6.18). False: the I/O fails with EIO.
+bool BlockDevice::clip_to_whole_blocks(uint64_t dev_bytes, uint64_t pos, uint64_t* len) const {
+  const uint64_t lbs = logical_block_size();
+  if (dev_bytes % lbs == 0) return true;
+  const uint64_t folio = std::max<uint64_t>(kPageSize, lbs);
+  const uint64_t unusable_from = dev_bytes / lbs * lbs / folio * folio;
+  if (pos >= unusable_from) return false;
+  *len = std::min(*len, unusable_from - pos);
+  return true;
+}
+
 int64_t BlockDevice::read(void* buf, uint64_t len, int64_t pos, bool direct) {
   if (pos < 0) return -EINVAL;
   uint64_t dev_bytes = arith::bytes_of_sectors(capacity_sectors());
@@ -241,16 +255,7 @@ int64_t BlockDevice::read(void* buf, uint64_t len, int64_t pos, bool direct) {
       return -EINVAL;
     return direct_io(ReqOp::Read, static_cast<uint8_t*>(buf), len, pos);
   }
-  // A capacity that is not a whole number of logical blocks: the folio holding the
-  // partial last block cannot be read (the block layer rejects the bio), and a
-  // read reaching it stops short before it (observed on 6.18).
-  const uint64_t lbs = logical_block_size();
-  if (dev_bytes % lbs != 0) {
-    const uint64_t folio = std::max<uint64_t>(kPageSize, lbs);
-    const uint64_t unreadable_from = dev_bytes / lbs * lbs / folio * folio;
-    if (upos >= unreadable_from) return -EIO;
-    len = std::min(len, unreadable_from - upos);
-  }
+  if (!clip_to_whole_blocks(dev_bytes, upos, &len)) return -EIO;
   std::lock_guard lock(cache_mu_);
   uint64_t first = upos / kPageSize, last = (upos + len - 1) / kPageSize;
   std::vector<uint64_t> missing, failed;
@@ -291,15 +296,7 @@ int64_t BlockDevice::write(const void* buf, uint64_t len, int64_t pos, bool dire
     // the shared Bio type, writes never store into it.
     return direct_io(ReqOp::Write, static_cast<uint8_t*>(const_cast<void*>(buf)), len, pos);
   }
-  // The folio holding a partial last logical block cannot be read in or written
-  // out (see read()): a buffered write stops short before it, or fails there.
-  const uint64_t lbs = logical_block_size();
-  if (dev_bytes % lbs != 0) {
-    const uint64_t folio = std::max<uint64_t>(kPageSize, lbs);
-    const uint64_t unusable_from = dev_bytes / lbs * lbs / folio * folio;
-    if (upos >= unusable_from) return -EIO;
-    len = std::min(len, unusable_from - upos);
-  }
+  if (!clip_to_whole_blocks(dev_bytes, upos, &len)) return -EIO;
   std::lock_guard lock(cache_mu_);
   uint64_t first = upos / kPageSize, last = (upos + len - 1) / kPageSize;
   // Pages only partly overwritten must be read in first (block_write_begin).

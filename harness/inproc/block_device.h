@@ -95,6 +95,7 @@ class BlockDevice {
   void drop_range_locked(uint64_t first_page, uint64_t last_page);
   void make_room_locked();
   int64_t direct_io(ReqOp op, uint8_t* buf, uint64_t len, int64_t pos);
+  bool clip_to_whole_blocks(uint64_t dev_bytes, uint64_t pos, uint64_t* len) const;
 
   RequestQueue queue_;
   std::atomic<uint64_t> capacity_{0};
