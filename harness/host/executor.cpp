@@ -5,7 +5,6 @@
 #include <linux/loop.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 #include <algorithm>
 #include <cassert>
@@ -14,14 +13,14 @@
 #include <cstring>
 
 #include "harness/host/loop_sys.h"
+#include "trace/data.h"
 #include "trace/names.h"
-#include "trace/uapi_structs.h"
 #include "trace/pattern.h"
+#include "trace/uapi_structs.h"
 
 namespace loopcheck::host {
 namespace {
 
-constexpr size_t kIoAlignment = 4096;  // covers every logical block size O_DIRECT may need
 
 // Kernel structs are filled only through these, so each field's width and
 // signedness conversion is written once.
@@ -43,20 +42,9 @@ Outcome get_value(int fd, unsigned long request, bool null_pointer) {
 
 }  // namespace
 
-Executor::Executor(ExecutorConfig config) : config_(std::move(config)) { reserve(kIoAlignment); }
+Executor::Executor(ExecutorConfig config) : config_(std::move(config)) { buffer_.reserve(IoBuffer::kAlignment); }
 
-Executor::~Executor() { std::free(buffer_); }
-
-bool Executor::reserve(size_t len) {
-  if (len <= capacity_) return true;
-  size_t rounded = (len + kIoAlignment - 1) / kIoAlignment * kIoAlignment;
-  void* p = nullptr;
-  if (::posix_memalign(&p, kIoAlignment, rounded) != 0) return false;
-  std::free(buffer_);
-  buffer_ = static_cast<uint8_t*>(p);
-  capacity_ = rounded;
-  return true;
-}
+Executor::~Executor() = default;
 
 std::string Executor::object_path(uint8_t index) const {
   assert(index < config_.object_names.size());
@@ -182,22 +170,22 @@ Outcome Executor::ioctl(const Op& op) {
 
 Outcome Executor::pread(const Op& op) {
   assert(op.length <= kMaxIoLength);
-  if (op.length > kMaxIoLength || !reserve(op.length)) return Outcome::error(ENOMEM);
-  ssize_t n = ::pread(static_cast<int>(op.subject.lit), buffer_, op.length, static_cast<off_t>(op.offset.lit));
+  if (op.length > kMaxIoLength || !buffer_.reserve(op.length)) return Outcome::error(ENOMEM);
+  ssize_t n = ::pread(static_cast<int>(op.subject.lit), buffer_.data(), op.length, static_cast<off_t>(op.offset.lit));
   if (n < 0) return Outcome::error(errno);
   last_read_len_ = static_cast<size_t>(n);
   Outcome o;
   o.kind = Outcome::Kind::Data;
   o.value = n;
-  o.digest = XXH3_64bits(buffer_, last_read_len_);
+  o.digest = digest_bytes(last_read());
   return o;
 }
 
 Outcome Executor::pwrite(const Op& op) {
   assert(op.length <= kMaxIoLength);
-  if (op.length > kMaxIoLength || !reserve(op.length)) return Outcome::error(ENOMEM);
-  pattern_fill(op.seed, 0, buffer_, op.length);
-  return result_of(::pwrite(static_cast<int>(op.subject.lit), buffer_, op.length, static_cast<off_t>(op.offset.lit)));
+  if (op.length > kMaxIoLength || !buffer_.reserve(op.length)) return Outcome::error(ENOMEM);
+  pattern_fill(op.seed, 0, buffer_.data(), op.length);
+  return result_of(::pwrite(static_cast<int>(op.subject.lit), buffer_.data(), op.length, static_cast<off_t>(op.offset.lit)));
 }
 
 Outcome Executor::truncate(const Op& op) {

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/io_buffer.h"
 #include "trace/trace.h"
 
 namespace loopcheck::host {
@@ -38,7 +39,7 @@ class Executor {
   Outcome execute(const Op& op);
 
   // The bytes of the last successful pread, until the next execute().
-  std::span<const uint8_t> last_read() const { return {buffer_, last_read_len_}; }
+  std::span<const uint8_t> last_read() const { return {buffer_.data(), last_read_len_}; }
 
   // The absolute path of object `index` (a file or dir declaration).
   std::string object_path(uint8_t index) const;
@@ -58,14 +59,8 @@ class Executor {
   Outcome truncate(const Op& op);
   Outcome sysfs(const Op& op);
 
-  // Grows the I/O buffer to at least `len` bytes, aligned for O_DIRECT.
-  bool reserve(size_t len);
-
   ExecutorConfig config_;
-  // One page-aligned buffer reused by every read and write, so that O_DIRECT
-  // fds work without knowing which fds are O_DIRECT.
-  uint8_t* buffer_ = nullptr;
-  size_t capacity_ = 0;
+  IoBuffer buffer_;
   size_t last_read_len_ = 0;
 };
 

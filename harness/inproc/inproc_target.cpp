@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -12,14 +11,14 @@
 #include <cstring>
 
 #include "harness/inproc/uapi.h"
+#include "trace/data.h"
 #include "trace/names.h"
-#include "trace/uapi_structs.h"
 #include "trace/pattern.h"
+#include "trace/uapi_structs.h"
 
 namespace loopcheck::inproc {
 namespace {
 
-constexpr uint64_t kIoAlignment = 4096;  // any logical block size O_DIRECT may need
 constexpr uint64_t kFillChunk = 1 << 20;
 
 Outcome result_of(int64_t rc, ValueRole role = ValueRole::Plain) {
@@ -33,21 +32,7 @@ int fd_of(const Value& v) {
 
 }  // namespace
 
-InprocTarget::~InprocTarget() {
-  finish();
-  std::free(buffer_);
-}
-
-bool InprocTarget::reserve(uint64_t len) {
-  if (len <= capacity_) return true;
-  uint64_t rounded = (len + kIoAlignment - 1) / kIoAlignment * kIoAlignment;
-  void* p = nullptr;
-  if (::posix_memalign(&p, kIoAlignment, rounded) != 0) return false;
-  std::free(buffer_);
-  buffer_ = static_cast<uint8_t*>(p);
-  capacity_ = rounded;
-  return true;
-}
+InprocTarget::~InprocTarget() { finish(); }
 
 std::string InprocTarget::object_path(uint8_t index) const {
   if (index >= object_names_.size()) return sandbox_ + "/.no-such-object";
@@ -255,21 +240,21 @@ Outcome InprocTarget::ioctl(const Op& op) {
 }
 
 Outcome InprocTarget::pread(const Op& op) {
-  if (op.length > kMaxIoLength || !reserve(op.length)) return Outcome::error(ENOMEM);
-  int64_t n = kernel_->pread(fd_of(op.subject), buffer_, op.length, static_cast<int64_t>(op.offset.lit));
+  if (op.length > kMaxIoLength || !buffer_.reserve(op.length)) return Outcome::error(ENOMEM);
+  int64_t n = kernel_->pread(fd_of(op.subject), buffer_.data(), op.length, static_cast<int64_t>(op.offset.lit));
   if (n < 0) return Outcome::error(static_cast<int>(-n));
   last_read_len_ = static_cast<uint64_t>(n);
   Outcome o;
   o.kind = Outcome::Kind::Data;
   o.value = n;
-  o.digest = XXH3_64bits(buffer_, last_read_len_);
+  o.digest = digest_bytes(last_read());
   return o;
 }
 
 Outcome InprocTarget::pwrite(const Op& op) {
-  if (op.length > kMaxIoLength || !reserve(op.length)) return Outcome::error(ENOMEM);
-  pattern_fill(op.seed, 0, buffer_, op.length);
-  return result_of(kernel_->pwrite(fd_of(op.subject), buffer_, op.length, static_cast<int64_t>(op.offset.lit)));
+  if (op.length > kMaxIoLength || !buffer_.reserve(op.length)) return Outcome::error(ENOMEM);
+  pattern_fill(op.seed, 0, buffer_.data(), op.length);
+  return result_of(kernel_->pwrite(fd_of(op.subject), buffer_.data(), op.length, static_cast<int64_t>(op.offset.lit)));
 }
 
 Outcome InprocTarget::truncate(const Op& op) {

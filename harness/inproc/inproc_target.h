@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "harness/inproc/kernel.h"
+#include "harness/io_buffer.h"
 #include "harness/target.h"
 
 namespace loopcheck::inproc {
@@ -23,7 +24,7 @@ class InprocTarget final : public Target {
   std::string_view name() const override { return "inproc"; }
   TargetError start(const Trace& trace, std::string_view profile, const Env& env) override;
   Outcome execute(const Op& op) override;
-  std::span<const uint8_t> last_read() const override { return {buffer_, last_read_len_}; }
+  std::span<const uint8_t> last_read() const override { return {buffer_.data(), last_read_len_}; }
   std::string summary() const override;
   void finish() override;
 
@@ -38,14 +39,12 @@ class InprocTarget final : public Target {
   Outcome pwrite(const Op& op);
   Outcome truncate(const Op& op);
   Outcome sysfs(const Op& op);
-  bool reserve(uint64_t len);
   void remove_sandbox();
 
   std::unique_ptr<Kernel> kernel_;
   std::string sandbox_;  // absolute, no trailing '/'; empty when not started
   std::vector<std::string> object_names_;
-  uint8_t* buffer_ = nullptr;  // page aligned, reused by every read and write
-  uint64_t capacity_ = 0;
+  IoBuffer buffer_;
   uint64_t last_read_len_ = 0;
 };
 
