@@ -15,6 +15,7 @@
 #include "harness/host/host_target.h"
 #include "harness/host/loop_sys.h"
 #include "harness/host/sandbox_dir.h"
+#include "tests/host_test_support.h"
 #include "trace/ops.h"
 #include "trace/pattern.h"
 
@@ -23,22 +24,10 @@ namespace {
 
 using host::Executor;
 
-#define REQUIRE_HOST_LOOP()                                                              \
-  do {                                                                                   \
-    std::string why_;                                                                    \
-    if (!host_loop_available(&why_)) {                                                   \
-      std::cerr << "SKIPPED: no usable /dev/loop-control: " << why_ << "\n";             \
-      GTEST_SKIP() << "SKIPPED: no usable /dev/loop-control: " << why_;                  \
-    }                                                                                    \
-  } while (0)
 
 Value lit(int64_t v) { return Value::signed_literal(v); }
 
-uint64_t free_high_index() {
-  for (uint64_t i = 4000 + static_cast<uint64_t>(::getpid() % 1000);; ++i) {
-    if (!host::loop_device_exists(i)) return i;
-  }
-}
+using testing_support::free_high_index;
 
 TEST(HostExecutorNoKernel, BackingFileNamesTranslateOnlyInsideTheObjectDir) {
   Executor ex({"/var/tmp/loopcheck-abcdef", {"img"}, ""});
@@ -56,7 +45,7 @@ class HostExecutorTest : public ::testing::Test {
     if (!host_loop_available(&why)) return;
     ASSERT_EQ(host::make_sandbox_dir("/var/tmp", &dir_), 0);
     ASSERT_EQ(host::create_backing_file(dir_ + "/img", 1 << 20, 0), 0);
-    index_ = free_high_index();
+    index_ = free_high_index(4000);
   }
   // Whatever an assertion left half done: only our device, only if bound to our file.
   void TearDown() override {

@@ -24,28 +24,17 @@
 #include "harness/runner.h"
 #include "harness/trace_files.h"
 #include "model/profile.h"
+#include "tests/host_test_support.h"
 #include "trace/ops.h"
 #include "trace/pattern.h"
 
 namespace loopcheck {
 namespace {
 
-#define REQUIRE_HOST_LOOP()                                                  \
-  do {                                                                       \
-    std::string why_;                                                        \
-    if (!host_loop_available(&why_)) {                                       \
-      std::cerr << "SKIPPED: no usable /dev/loop-control: " << why_ << "\n"; \
-      GTEST_SKIP() << "SKIPPED: no usable /dev/loop-control: " << why_;      \
-    }                                                                        \
-  } while (0)
 
 Value lit(int64_t v) { return Value::signed_literal(v); }
 
-uint64_t free_high_index(uint64_t from) {
-  for (uint64_t i = from + static_cast<uint64_t>(::getpid() % 1000);; ++i) {
-    if (!host::loop_device_exists(i)) return i;
-  }
-}
+using testing_support::free_high_index;
 
 // Every device whose backing file lies under `prefix`.
 std::vector<uint64_t> devices_backed_under(const std::string& prefix) {
