@@ -129,12 +129,9 @@ ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool 
     }
     return ReadResult{EIO, 0, true, 0};
   }
-  // A capacity that is not a multiple of the logical block size: the folio holding
-  // the partial last block cannot be read.
-  if (cap % dev.block_size) {
-    const uint64_t bad_folio = (cap / dev.block_size * dev.block_size) / grain * grain;
-    if (start >= bad_folio) return ReadResult{EIO, 0, true, 0};
-    end = std::min(end, bad_folio);
+  if (const uint64_t usable = buffered_io_end(dev); usable < cap) {
+    if (start >= usable) return ReadResult{EIO, 0, true, 0};
+    end = std::min(end, usable);
   }
   if (p.backing_io_checks_file_mode && s.descs[dev.backing_desc].access == Access::Wo && dev.cache_populated) {
     // Written back or read before: the folios may still be cached clean (holding
@@ -334,14 +331,9 @@ Outcome Machine::pwrite(const Op& op) {
   if (start >= cap) return Outcome::error(ENOSPC);
   uint64_t end = start + std::min(len, cap - start);
   if (direct && (start % dev.block_size || (end - start) % dev.block_size)) return Outcome::error(EINVAL);
-  if (!direct && cap % dev.block_size != 0) {
-    // As for reads: the folio holding a partial last logical block cannot be
-    // read in or written out, so a buffered write stops short before it
-    // (6.18: a 4 KiB write there is EIO).
-    const uint64_t grain = std::max<uint64_t>(kPageSize, dev.block_size);
-    const uint64_t unusable_from = cap / dev.block_size * dev.block_size / grain * grain;
-    if (start >= unusable_from) return Outcome::error(EIO);
-    end = std::min(end, unusable_from);
+  if (const uint64_t usable = buffered_io_end(dev); !direct && usable < cap) {
+    if (start >= usable) return Outcome::error(EIO);
+    end = std::min(end, usable);
   }
   const int e = write_device(dev, start, end, start, op.seed, direct);
   if (e > 0) return Outcome::error(e);

@@ -2,6 +2,7 @@
 // per-area files (lifecycle, ioctl, io, sysfs) share. Not part of the public API.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 #include "model/arith.h"
@@ -53,6 +54,15 @@ struct Machine {
   uint32_t min_dio_align(const Desc& backing) const;
   // 6.15+ logical blocks larger than the folios the device's page cache was set
   // up with at its first open: page-sized requests are refused (docs/spec-notes.md §7).
+  // Where buffered I/O stops when the capacity is not a whole number of logical
+  // blocks: the folio holding the partial last block can be neither read in nor
+  // written out (6.18). The capacity in bytes when there is no partial block.
+  static uint64_t buffered_io_end(const Device& dev) {
+    const uint64_t cap = arith::device_bytes(dev.capacity);
+    if (cap % dev.block_size == 0) return cap;
+    const uint64_t folio = std::max<uint64_t>(kPageSize, dev.block_size);
+    return cap / dev.block_size * dev.block_size / folio * folio;
+  }
   static bool blocks_outgrow_cache(const Device& dev) {
     return dev.state == DevState::Bound && dev.block_size > std::max<uint64_t>(kPageSize, dev.soft_block_size);
   }
