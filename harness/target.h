@@ -36,7 +36,9 @@ class Target {
   // A short summary of the target's state for divergence reports.
   virtual std::string summary() const { return {}; }
 
-  // Undo everything start() and execute() did (close fds, unbind, remove files).
+  // Undo everything execute() did (close fds, unbind, remove what it created).
+  // A target may keep its sandbox's files for the next start() to reset, but
+  // removes them when it is destroyed.
   virtual void finish() = 0;
 };
 

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,7 +33,49 @@ int fd_of(const Value& v) {
 
 }  // namespace
 
-InprocTarget::~InprocTarget() { finish(); }
+// Makes `path` a regular file of `size` bytes of `fill`, creating it or resetting
+// what an earlier trace left. Content that already matches is left alone: a read
+// costs less than a rewrite, and whether a trace changed the file cannot be told
+// from its timestamps (they are coarser than a trace). Blocks are freed with a
+// punched hole rather than truncation to zero, which would make ext4 flush the
+// file at close (its replace-by-truncate heuristic).
+bool InprocTarget::reset_file(const std::string& path, uint64_t size, uint8_t fill) {
+  int fd = ::open(path.c_str(), O_CREAT | O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  struct stat st;
+  bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  bool same = ok && static_cast<uint64_t>(st.st_size) == size;
+  for (uint64_t off = 0; same && off < size; off += kFillChunk) {
+    uint64_t n = std::min<uint64_t>(kFillChunk, size - off);
+    if (!buffer_.reserve(n) || ::pread(fd, buffer_.data(), n, static_cast<off_t>(off)) != static_cast<ssize_t>(n)) {
+      same = false;
+      break;
+    }
+    same = std::all_of(buffer_.data(), buffer_.data() + n, [fill](uint8_t b) { return b == fill; });
+  }
+  if (ok && !same) {
+    if (st.st_size > 0 &&
+        ::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, st.st_size) != 0)
+      ok = ::ftruncate(fd, 0) == 0;  // no hole punching here (EOPNOTSUPP)
+    ok = ok && ::ftruncate(fd, static_cast<off_t>(size)) == 0;
+    if (ok && fill != 0) {
+      fill_chunk_.assign(std::min<uint64_t>(kFillChunk, size), fill);
+      for (uint64_t off = 0; ok && off < size; off += fill_chunk_.size()) {
+        uint64_t n = std::min<uint64_t>(fill_chunk_.size(), size - off);
+        ok = ::pwrite(fd, fill_chunk_.data(), n, static_cast<off_t>(off)) == static_cast<ssize_t>(n);
+      }
+    }
+  }
+  int saved = errno;
+  ::close(fd);
+  errno = saved;
+  return ok;
+}
+
+InprocTarget::~InprocTarget() {
+  finish();
+  remove_sandbox();
+}
 
 std::string InprocTarget::object_path(uint8_t index) const {
   if (index >= object_names_.size()) return sandbox_ + "/.no-such-object";
@@ -45,31 +88,38 @@ TargetError InprocTarget::start(const Trace& trace, std::string_view profile_nam
   if (profile == nullptr)
     return {true, "inproc: unknown profile '" + std::string(profile_name) +
                       "'; the driver implements linux-6.1, linux-6.12 and linux-6.18"};
-  char tmpl[] = "/var/tmp/loopcheck-inproc-XXXXXX";
-  if (::mkdtemp(tmpl) == nullptr)
-    return {true, std::string("inproc: cannot create a sandbox under /var/tmp: ") + std::strerror(errno)};
-  sandbox_ = tmpl;
+  if (sandbox_.empty()) {
+    char tmpl[] = "/var/tmp/loopcheck-inproc-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr)
+      return {true, std::string("inproc: cannot create a sandbox under /var/tmp: ") + std::strerror(errno)};
+    sandbox_ = tmpl;
+  }
+  // Objects are reset in place when an earlier trace left one of the same name
+  // and kind: on ext4, creating and deleting inodes and directories cost more
+  // than the rest of a short trace. A file truncated to zero and extended again
+  // is, to a trace, a new sparse file (its inode number differs only up to the
+  // renaming every comparison applies).
+  for (const Kept& k : kept_) {
+    bool wanted = std::any_of(trace.objects.begin(), trace.objects.end(),
+                              [&](const ObjectDecl& o) { return o.name == k.name && o.kind == k.kind; });
+    if (!wanted) remove_object(k);
+  }
+  kept_.clear();
   for (const ObjectDecl& obj : trace.objects) {
     object_names_.push_back(obj.name);
+    kept_.push_back(Kept{obj.name, obj.kind});
     std::string path = sandbox_ + "/" + obj.name;
     if (obj.kind == ObjectDecl::Kind::Dir) {
-      if (::mkdir(path.c_str(), 0700) != 0) {
+      struct stat st;
+      bool reuse = ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+      if (!reuse && ::mkdir(path.c_str(), 0700) != 0) {
         finish();
         return {true, "inproc: mkdir " + path + ": " + std::strerror(errno)};
       }
       continue;
     }
-    int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
-    bool ok = fd >= 0 && ::ftruncate(fd, static_cast<off_t>(obj.size)) == 0;
-    if (ok && obj.fill != 0) {
-      std::vector<uint8_t> chunk(std::min<uint64_t>(kFillChunk, obj.size), obj.fill);
-      for (uint64_t off = 0; ok && off < obj.size; off += chunk.size()) {
-        uint64_t n = std::min<uint64_t>(chunk.size(), obj.size - off);
-        ok = ::pwrite(fd, chunk.data(), n, static_cast<off_t>(off)) == static_cast<ssize_t>(n);
-      }
-    }
+    bool ok = reset_file(path, obj.size, obj.fill);
     int saved = errno;
-    if (fd >= 0) ::close(fd);
     if (!ok) {
       finish();
       return {true, "inproc: cannot create " + path + ": " + std::strerror(saved) +
@@ -86,7 +136,14 @@ TargetError InprocTarget::start(const Trace& trace, std::string_view profile_nam
   return {};
 }
 
+void InprocTarget::remove_object(const Kept& k) {
+  std::string path = sandbox_ + "/" + k.name;
+  if (k.kind == ObjectDecl::Kind::Dir) ::rmdir(path.c_str());
+  else ::unlink(path.c_str());
+}
+
 void InprocTarget::remove_sandbox() {
+  kept_.clear();
   if (sandbox_.empty()) return;
   // Objects are plain files and empty directories; anything else a trace left
   // behind is removed too, one level deep.
@@ -105,7 +162,6 @@ void InprocTarget::remove_sandbox() {
 
 void InprocTarget::finish() {
   kernel_.reset();  // closes every fd, unbinds every device, joins every worker
-  remove_sandbox();
   object_names_.clear();
   last_read_len_ = 0;
 }

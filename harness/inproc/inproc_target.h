@@ -26,6 +26,8 @@ class InprocTarget final : public Target {
   Outcome execute(const Op& op) override;
   std::span<const uint8_t> last_read() const override { return {buffer_.data(), last_read_len_}; }
   std::string summary() const override;
+  // Closes, unbinds and stops everything; the sandbox's files stay (reset by the
+  // next start(), removed by the destructor).
   void finish() override;
 
   // For tests: the driver underneath, and where the sandbox objects live.
@@ -39,12 +41,22 @@ class InprocTarget final : public Target {
   Outcome pwrite(const Op& op);
   Outcome truncate(const Op& op);
   Outcome sysfs(const Op& op);
+  struct Kept {
+    std::string name;
+    ObjectDecl::Kind kind;
+  };
+  void remove_object(const Kept& k);
+  bool reset_file(const std::string& path, uint64_t size, uint8_t fill);
   void remove_sandbox();
 
   std::unique_ptr<Kernel> kernel_;
-  std::string sandbox_;  // absolute, no trailing '/'; empty when not started
+  // Absolute, no trailing '/'. Created at the first start(), removed with the
+  // target; between traces its objects stay for the next start() to reset.
+  std::string sandbox_;
+  std::vector<Kept> kept_;  // the objects in the sandbox now
   std::vector<std::string> object_names_;
   IoBuffer buffer_;
+  std::vector<uint8_t> fill_chunk_;  // kept: object fills reuse it
   uint64_t last_read_len_ = 0;
 };
 
