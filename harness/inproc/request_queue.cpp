@@ -1,9 +1,12 @@
 #include "harness/inproc/request_queue.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cerrno>
 #include <cstdlib>
 #include <memory>
+
+#include "harness/inproc/worker_pool.h"
 
 namespace loopcheck::inproc {
 namespace {
@@ -20,38 +23,49 @@ inline void cpu_relax() {
 #endif
 }
 
-struct FreeDeleter {
-  void operator()(uint8_t* p) const { std::free(p); }
-};
-
 }  // namespace
 
-RequestQueue::~RequestQueue() { stop(); }
+void Request::assign_from(const Request& other) {
+  op = other.op;
+  sector = other.sector;
+  bytes = other.bytes;
+  nr_segs = other.nr_segs;
+  nr_bios = other.nr_bios;
+  std::copy_n(other.segs.begin(), nr_segs, segs.begin());
+  std::copy_n(other.bio_completion.begin(), nr_bios, bio_completion.begin());
+  std::copy_n(other.bio_bytes.begin(), nr_bios, bio_bytes.begin());
+}
+
+RequestQueue::~RequestQueue() {
+  stop();
+  WorkerPool::instance().give_ring(std::move(ring_));
+}
 
 void RequestQueue::start(RequestHandler& handler, int workers) {
   assert(workers > 0);
   std::lock_guard lock(mu_);
   if (running_) return;
-  if (!ring_) ring_ = std::make_unique<std::array<Request, kQueueDepth>>();
+  if (!ring_) ring_ = WorkerPool::instance().take_ring();
   handler_ = &handler;
   running_ = true;
   stopping_ = false;
-  for (int i = 0; i < workers; ++i) workers_.emplace_back([this] { worker_main(); });
+  for (int i = 0; i < workers; ++i) {
+    ++active_workers_;
+    WorkerPool::instance().run([this](std::span<uint8_t> bounce) { worker_main(bounce); });
+  }
 }
 
 void RequestQueue::stop() {
-  std::vector<std::thread> joining;
   {
     std::unique_lock lock(mu_);
     if (!running_) return;
     done_cv_.wait(lock, [&] { return count_ == 0 && in_flight_ == 0; });
     stopping_ = true;
     running_ = false;
-    joining.swap(workers_);
   }
   work_cv_.notify_all();
-  for (std::thread& t : joining) t.join();
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
+  done_cv_.wait(lock, [&] { return active_workers_ == 0; });
   handler_ = nullptr;
   stopping_ = false;
 }
@@ -155,12 +169,9 @@ void RequestQueue::complete_locked(const Request& rq, const RequestResult& res) 
   }
 }
 
-void RequestQueue::worker_main() {
-  // Allocated once per worker, not per request.
-  void* raw = nullptr;
-  if (posix_memalign(&raw, 4096, kMaxRequestBytes) != 0) std::abort();
-  std::unique_ptr<uint8_t, FreeDeleter> bounce(static_cast<uint8_t*>(raw));
-  auto rq = std::make_unique<Request>();  // worker-owned copy, so the ring slot frees early
+void RequestQueue::worker_main(std::span<uint8_t> bounce) {
+  // The worker's own copy of the request it serves, so the ring slot frees early.
+  auto rq = std::make_unique_for_overwrite<Request>();
 
   std::unique_lock lock(mu_);
   for (;;) {
@@ -170,8 +181,8 @@ void RequestQueue::worker_main() {
       lock.lock();
     }
     work_cv_.wait(lock, [&] { return count_ > 0 || stopping_; });
-    if (count_ == 0) return;  // stopping and drained
-    *rq = (*ring_)[head_];
+    if (count_ == 0) break;  // stopping and drained
+    rq->assign_from((*ring_)[head_]);
     head_ = (head_ + 1) % kQueueDepth;
     --count_;
     queued_.store(count_, std::memory_order_release);
@@ -180,12 +191,16 @@ void RequestQueue::worker_main() {
     RequestHandler* handler = handler_;
     lock.unlock();
     space_cv_.notify_one();
-    RequestResult res = handler->handle_request(*rq, std::span<uint8_t>(bounce.get(), kMaxRequestBytes));
+    RequestResult res = handler->handle_request(*rq, bounce);
     lock.lock();
     complete_locked(*rq, res);
     --in_flight_;
     done_cv_.notify_all();
   }
+  // Notified under the lock: once it is released, stop() may return and the
+  // queue may be destroyed, so this thread touches nothing of it afterwards.
+  --active_workers_;
+  done_cv_.notify_all();
 }
 
 }  // namespace loopcheck::inproc

@@ -14,7 +14,6 @@
 #include <cstdint>
 #include <mutex>
 #include <span>
-#include <thread>
 #include <vector>
 
 namespace loopcheck::inproc {
@@ -53,16 +52,21 @@ struct Bio {
 
 // A request as the driver sees it: the merged sector range, its memory segments in
 // order, and the bios it was built from (completed individually, so a failure
-// part-way fails only the bios that were not fully transferred).
+// part-way fails only the bios that were not fully transferred). Only the first
+// nr_segs / nr_bios array entries are meaningful; the arrays are deliberately
+// left uninitialised so a ring of requests costs nothing until it is used.
 struct Request {
   ReqOp op = ReqOp::Read;
   uint64_t sector = 0;
   uint64_t bytes = 0;
   int nr_segs = 0;
-  std::array<iovec, kMaxSegments> segs{};
+  std::array<iovec, kMaxSegments> segs;
   int nr_bios = 0;
-  std::array<Completion*, kMaxSegments> bio_completion{};
-  std::array<uint64_t, kMaxSegments> bio_bytes{};
+  std::array<Completion*, kMaxSegments> bio_completion;
+  std::array<uint64_t, kMaxSegments> bio_bytes;
+
+  // Copies the meaningful part only (a full copy is 8 KiB).
+  void assign_from(const Request& other);
 };
 
 // The driver's answer for one request: bytes transferred successfully from the
@@ -94,10 +98,12 @@ class RequestQueue {
   RequestQueue& operator=(const RequestQueue&) = delete;
 
   // Start `workers` threads serving `handler` (the loop device's workqueue is
-  // created at bind). Idempotent while running.
+  // created at bind); they come from the process's WorkerPool. Idempotent while
+  // running.
   void start(RequestHandler& handler, int workers);
-  // Let the queue drain, then join the workers (teardown). Bios submitted while
-  // stopped complete at once with -EIO, as a dead queue fails them.
+  // Let the queue drain, then wait until every worker has left it (teardown).
+  // Bios submitted while stopped complete at once with -EIO, as a dead queue
+  // fails them.
   void stop();
 
   // Submit bios as one plugged batch (merging allowed within it and with the
@@ -116,7 +122,7 @@ class RequestQueue {
   QueueStats stats() const;
 
  private:
-  void worker_main();
+  void worker_main(std::span<uint8_t> bounce);
   bool try_merge_locked(const Bio& bio);
   void complete_locked(const Request& rq, const RequestResult& res);
 
@@ -124,8 +130,9 @@ class RequestQueue {
   std::condition_variable work_cv_;   // workers: something queued, or stopping
   std::condition_variable space_cv_;  // submitters: room in the ring, or unfrozen
   std::condition_variable done_cv_;   // completions and idleness
-  // 1 MiB of request slots: allocated when the queue first starts (a device is
-  // bound), not for every device that merely exists, and kept for later binds.
+  // 1 MiB of request slots: borrowed from the WorkerPool when the queue first
+  // starts (a device is bound), not for every device that merely exists, kept for
+  // later binds and given back when the queue is destroyed.
   std::unique_ptr<std::array<Request, kQueueDepth>> ring_;
   int head_ = 0, count_ = 0;
   // count_ mirrored for idle workers that poll before sleeping.
@@ -135,7 +142,7 @@ class RequestQueue {
   bool running_ = false;
   bool stopping_ = false;
   RequestHandler* handler_ = nullptr;
-  std::vector<std::thread> workers_;
+  int active_workers_ = 0;  // workers inside worker_main(); stop() waits for 0
   QueueStats stats_;
 };
 
