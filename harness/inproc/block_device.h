@@ -7,11 +7,12 @@
 
 #include <atomic>
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <vector>
 
+#include "harness/inproc/page_arena.h"
+#include "harness/inproc/page_index.h"
 #include "harness/inproc/request_queue.h"
 
 namespace loopcheck::inproc {
@@ -81,11 +82,6 @@ class BlockDevice {
   CacheStats cache_stats() const;
 
  private:
-  struct Page {
-    uint8_t* data = nullptr;  // kPageSize bytes, 4 KiB aligned, owned via the pool
-    bool dirty = false;
-  };
-
   uint8_t* alloc_page_locked();
   void free_page_locked(uint8_t* p);
   uint64_t page_bytes(uint64_t index, uint64_t dev_bytes) const;
@@ -110,12 +106,13 @@ class BlockDevice {
   const void* holder_ = nullptr;
 
   mutable std::mutex cache_mu_;  // the bdev inode's mapping
-  std::map<uint64_t, Page> pages_;
-  std::vector<uint8_t*> free_pages_;
+  PageArena arena_;  // declared before pages_: the index points into it
+  PageIndex pages_;
   bool wb_error_ = false;  // a writeback failed since the last fsync reported it
   CacheStats stats_;
   std::vector<Bio> bios_;              // reused per batch, not reallocated per call
   std::vector<Completion> completions_;
+  std::vector<uint64_t> missing_, failed_;  // reused by read() and write()
 };
 
 }  // namespace loopcheck::inproc
