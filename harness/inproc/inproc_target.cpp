@@ -45,13 +45,12 @@ bool InprocTarget::reset_file(const std::string& path, uint64_t size, uint8_t fi
   struct stat st;
   bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
   bool same = ok && static_cast<uint64_t>(st.st_size) == size;
+  if (same) fill_chunk_.assign(std::min<uint64_t>(kFillChunk, size), fill);
   for (uint64_t off = 0; same && off < size; off += kFillChunk) {
     uint64_t n = std::min<uint64_t>(kFillChunk, size - off);
-    if (!buffer_.reserve(n) || ::pread(fd, buffer_.data(), n, static_cast<off_t>(off)) != static_cast<ssize_t>(n)) {
-      same = false;
-      break;
-    }
-    same = std::all_of(buffer_.data(), buffer_.data() + n, [fill](uint8_t b) { return b == fill; });
+    same = buffer_.reserve(n) &&
+           ::pread(fd, buffer_.data(), n, static_cast<off_t>(off)) == static_cast<ssize_t>(n) &&
+           std::memcmp(buffer_.data(), fill_chunk_.data(), n) == 0;
   }
   if (ok && !same) {
     if (st.st_size > 0 &&
