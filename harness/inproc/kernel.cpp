@@ -1,6 +1,7 @@
 #include "harness/inproc/kernel.h"
 
 #include <cerrno>
+#include <cstdint>
 #include <utility>
 
 namespace loopcheck::inproc {
@@ -94,12 +95,21 @@ long Kernel::ioctl(int fd, unsigned long cmd, unsigned long arg) {
 // ksys_pread64/ksys_pwrite64 order: a negative position, then the fd, then
 // FMODE_PREAD/PWRITE (ESPIPE for nonseekable files such as misc devices), then
 // the access mode in vfs_read/vfs_write.
+namespace {
+
+// rw_verify_area(): a transfer whose end does not fit in loff_t is EINVAL, before
+// the file's own read or write method sees it.
+bool end_overflows(int64_t pos, uint64_t len) { return len > static_cast<uint64_t>(INT64_MAX - pos); }
+
+}  // namespace
+
 int64_t Kernel::pread(int fd, void* buf, uint64_t len, int64_t pos) {
   if (pos < 0) return -EINVAL;
   std::shared_ptr<OpenFile> file = fget(fd);
   if (file == nullptr) return -EBADF;
   if (file->kind() == FileKind::LoopControl) return -ESPIPE;
   if (!file->readable()) return -EBADF;
+  if (end_overflows(pos, len)) return -EINVAL;
   if (file->kind() == FileKind::Directory) return -EISDIR;
   return file->read_at(buf, len, pos);
 }
@@ -110,6 +120,7 @@ int64_t Kernel::pwrite(int fd, const void* buf, uint64_t len, int64_t pos) {
   if (file == nullptr) return -EBADF;
   if (file->kind() == FileKind::LoopControl) return -ESPIPE;
   if (!file->writable()) return -EBADF;
+  if (end_overflows(pos, len)) return -EINVAL;
   return file->write_at(buf, len, pos);
 }
 
