@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cassert>
 
 namespace loopcheck {
@@ -19,6 +20,40 @@ void for_each_read(const Op& op, F f) {
   for (int i = 0; i < kFieldCount; ++i) {
     if (op.fields.present & (1u << i)) visit(op.fields.value[i]);
   }
+}
+
+// Simpler replacements for a number, simplest first: zero, the small round
+// values a reader recognises, then half of it. Only values below `v` (so every
+// accepted step makes the trace strictly simpler and the search ends).
+std::array<uint64_t, 5> simpler_values(uint64_t v, int* count) {
+  std::array<uint64_t, 5> out{};
+  int n = 0;
+  for (uint64_t c : {uint64_t{0}, uint64_t{1}, uint64_t{512}, uint64_t{4096}, v / 2}) {
+    if (c >= v) continue;
+    bool seen = false;
+    for (int i = 0; i < n; ++i) seen = seen || out[static_cast<size_t>(i)] == c;
+    if (!seen) out[static_cast<size_t>(n++)] = c;
+  }
+  *count = n;
+  return out;
+}
+
+// The numbers of a statement the argument pass may shrink: literal operands
+// and struct fields, and I/O lengths. Variables, fds and the operation itself
+// are the statement pass's business.
+template <typename F>
+void for_each_number(Op& op, F f) {
+  auto literal = [&](Value& v) {
+    if (v.is_literal() && !v.negative) f(v.lit);
+  };
+  if (op.kind == OpKind::Ioctl) {
+    if (op.arg_kind == ArgKind::Number) literal(op.arg);
+    for (int i = 0; i < kFieldCount; ++i) {
+      if (op.fields.present & (1u << i)) literal(op.fields.value[static_cast<size_t>(i)]);
+    }
+  }
+  if (op.kind == OpKind::Pread || op.kind == OpKind::Pwrite || op.kind == OpKind::Truncate) literal(op.offset);
+  if (op.kind == OpKind::Pread || op.kind == OpKind::Pwrite) f(op.length);
 }
 
 }  // namespace
@@ -94,8 +129,51 @@ MinimizeResult minimize(const Trace& trace, const std::string& signature, const 
     if (chunk == 1) break;  // 1-minimal: no single statement can go
     n = std::min(n * 2, len);
   }
+  shrink_arguments(best, signature, run, max_tests, result);
   result.trace = std::move(best);
   return result;
+}
+
+void shrink_arguments(Trace& best, const std::string& signature, const CandidateRunner& run, size_t max_tests,
+                      MinimizeResult& result) {
+  // Each number in turn: try its simpler values, simplest first, and start over
+  // from the accepted one until none keeps the signature. Clearing single bits
+  // comes first for flag words, where "smaller" means "fewer flags".
+  for (size_t i = 0; i < best.stmts.size(); ++i) {
+    int numbers = 0;
+    for_each_number(best.stmts[i].op, [&](uint64_t&) { ++numbers; });
+    for (int k = 0; k < numbers; ++k) {
+      auto nth = [&](Trace& t) -> uint64_t& {
+        uint64_t* slot = nullptr;
+        int seen = 0;
+        for_each_number(t.stmts[i].op, [&](uint64_t& v) {
+          if (seen++ == k) slot = &v;
+        });
+        return *slot;
+      };
+      auto try_value = [&](uint64_t value) {
+        if (result.tests_run >= max_tests) return false;
+        Trace candidate = best;
+        nth(candidate) = value;
+        ++result.tests_run;
+        fuzz::Finding f = run(candidate);
+        if (!f || f.signature != signature) return false;
+        best = std::move(candidate);
+        result.finding = std::move(f);
+        return true;
+      };
+      for (bool progress = true; progress && result.tests_run < max_tests;) {
+        progress = false;
+        const uint64_t v = nth(best);
+        for (int bit = 0; bit < 64 && !progress && std::popcount(v) > 1; ++bit) {
+          if ((v >> bit) & 1) progress = try_value(v & ~(uint64_t{1} << bit));
+        }
+        int count = 0;
+        std::array<uint64_t, 5> simpler = simpler_values(v, &count);
+        for (int c = 0; c < count && !progress; ++c) progress = try_value(simpler[static_cast<size_t>(c)]);
+      }
+    }
+  }
 }
 
 }  // namespace loopcheck

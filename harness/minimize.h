@@ -1,7 +1,8 @@
-// Delta debugging (ddmin) over a trace's statements: the smallest trace found
-// that still fails with the same signature (harness/fuzz_exec.h). Removing a
-// statement removes every statement that reads a variable it bound, so each
-// candidate is a valid trace whose variables are all bound before use.
+// Delta debugging (ddmin) over a trace's statements, then simplification of its
+// numbers: the smallest, simplest trace found that still fails with the same
+// signature (harness/fuzz_exec.h). Removing a statement removes every statement
+// that reads a variable it bound, so each candidate is a valid trace whose
+// variables are all bound before use.
 #pragma once
 
 #include <cstddef>
@@ -25,8 +26,16 @@ struct MinimizeResult {
 };
 
 // `max_tests` bounds the candidates run (a host run costs ~16 ms per control ioctl).
+// After the statements, the numbers: each literal operand, struct field and I/O
+// length is replaced by the simplest value (0, 1, 512, 4096, half of it, or the
+// same flags with fewer bits) that keeps the signature.
 MinimizeResult minimize(const Trace& trace, const std::string& signature, const CandidateRunner& run,
                         size_t max_tests = 5000);
+
+// The argument pass alone, on a trace that already fails with `signature`:
+// shrinks `trace` in place and counts its candidates in `result`.
+void shrink_arguments(Trace& trace, const std::string& signature, const CandidateRunner& run, size_t max_tests,
+                      MinimizeResult& result);
 
 // The trace with only the statements keep[i] == true, after also dropping every
 // statement that reads a variable bound by a dropped one (transitively).

@@ -64,6 +64,46 @@ TEST(Minimize, FindsTheOneMinimalTraceAndKeepsBindingsConsistent) {
   for (const Statement& s : m.trace.stmts) EXPECT_EQ(s.expect.count, 0) << "expectations are cleared";
 }
 
+// "Fails" when a pread at offset >= 4096 follows a SET_STATUS64 with autoclear.
+fuzz::Finding fake_run_arguments(const Trace& t) {
+  bool autoclear = false;
+  for (size_t i = 0; i < t.stmts.size(); ++i) {
+    const Op& op = t.stmts[i].op;
+    if (op.kind == OpKind::Ioctl && op.req == Req::LoopSetStatus64)
+      autoclear = (op.fields.get(Field::Flags) & kLoAutoclear) != 0;
+    if (autoclear && op.kind == OpKind::Pread && op.offset.lit >= 4096) {
+      fuzz::Finding f;
+      f.kind = fuzz::Finding::Kind::Divergence;
+      f.step = i;
+      f.signature = "pread: model data 8192, target EIO";
+      return f;
+    }
+  }
+  return {};
+}
+
+TEST(Minimize, ShrinksNumbersToTheSimplestThatStillFail) {
+  Trace t = parse(R"(@trace 1
+file img size=64K
+ctl = open loop-control rw
+n = ioctl ctl LOOP_CTL_GET_FREE
+d = open loop n rw
+ioctl d LOOP_SET_STATUS64 {offset=1000000 sizelimit=77777 flags=13}
+pread d 65536 8192
+)");
+  MinimizeResult m = minimize(t, "pread: model data 8192, target EIO", fake_run_arguments);
+  ASSERT_TRUE(m.reproduced);
+  ASSERT_EQ(m.trace.stmts.size(), 5u) << print_trace(m.trace);
+  const Op& status = m.trace.stmts[3].op;
+  EXPECT_EQ(status.fields.get(Field::Offset), 0u);
+  EXPECT_EQ(status.fields.get(Field::Sizelimit), 0u);
+  EXPECT_EQ(status.fields.get(Field::Flags), uint64_t{kLoAutoclear}) << "only the flag that matters is left";
+  const Op& read = m.trace.stmts[4].op;
+  EXPECT_EQ(read.offset.lit, 4096u) << "the simplest offset that still fails";
+  EXPECT_EQ(read.length, 0u);
+  EXPECT_EQ(m.finding.signature, "pread: model data 8192, target EIO");
+}
+
 TEST(Minimize, ATraceThatDoesNotFailIsReturnedUnreproduced) {
   Trace t = parse(kTrace);
   MinimizeResult m = minimize(t, "some other signature", fake_run);

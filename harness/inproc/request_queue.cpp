@@ -1,5 +1,7 @@
 #include "harness/inproc/request_queue.h"
 
+#include <sched.h>
+
 #include <algorithm>
 #include <cassert>
 #include <cerrno>
@@ -15,7 +17,15 @@ namespace {
 // completion, polls before it sleeps on a condition variable. A futex wake-up
 // costs tens of microseconds, as much as copying a megabyte; with requests
 // arriving back to back, a short poll keeps the hand-off near a cache miss.
-constexpr int kSpinPolls = 2000;
+// On a single CPU polling only delays the thread it waits for: no polling there.
+int spin_polls() {
+  static const int polls = [] {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return 0;
+    return CPU_COUNT(&set) > 1 ? 200 : 0;
+  }();
+  return polls;
+}
 
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -122,7 +132,7 @@ void RequestQueue::submit(std::span<const Bio> bios) {
 }
 
 void RequestQueue::wait(Completion& c) {
-  for (int i = 0; i < kSpinPolls; ++i) {
+  for (int i = 0, n = spin_polls(); i < n; ++i) {
     if (c.done.load(std::memory_order_acquire)) return;
     cpu_relax();
   }
@@ -177,7 +187,7 @@ void RequestQueue::worker_main(std::span<uint8_t> bounce) {
   for (;;) {
     if (count_ == 0 && !stopping_) {
       lock.unlock();
-      for (int i = 0; i < kSpinPolls && queued_.load(std::memory_order_acquire) == 0; ++i) cpu_relax();
+      for (int i = 0, n = spin_polls(); i < n && queued_.load(std::memory_order_acquire) == 0; ++i) cpu_relax();
       lock.lock();
     }
     work_cv_.wait(lock, [&] { return count_ > 0 || stopping_; });
