@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -169,6 +170,47 @@ TEST(InprocTarget, EnvAndProfileReachTheDriver) {
   EXPECT_EQ(target.execute(op_ioctl_noarg(lit(d), Req::LoopClrFd)).value, 0);
   // 6.1: torn down synchronously, so the same fd can bind again at once.
   EXPECT_EQ(target.execute(op_ioctl(lit(d), Req::LoopSetFd, lit(f))).value, 0);
+}
+
+// Between traces a kept file is rewritten only when the last trace changed it
+// (through any fd, the loop driver's backing I/O, or truncate): an untouched
+// file keeps its inode data and timestamps, a changed one is back as declared.
+TEST(InprocTarget, KeptFilesAreResetOnlyWhenChanged) {
+  InprocTarget target;
+  auto mtime_ns = [](const std::string& p) {
+    struct stat st;
+    EXPECT_EQ(::stat(p.c_str(), &st), 0);
+    return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  };
+  ASSERT_FALSE(target.start(trace_with_objects(), "", Env{}).failed);
+  const std::string img = target.object_path(0), filled = target.object_path(1);
+  const int64_t img_mtime = mtime_ns(img), filled_mtime = mtime_ns(filled);
+  // Change "filled" through a bound device; only read "img".
+  int64_t d = target.execute(op_open_loop(lit(0), Access::Rw)).value;
+  int64_t f = target.execute(op_open_file(1, Access::Rw)).value;
+  EXPECT_EQ(target.execute(op_ioctl(lit(d), Req::LoopSetFd, lit(f))).value, 0);
+  EXPECT_EQ(target.execute(op_pwrite(lit(d), 0, 512, 9)).value, 512);
+  EXPECT_EQ(target.execute(op_fsync(lit(d))).value, 0);
+  int64_t i = target.execute(op_open_file(0, Access::Ro)).value;
+  EXPECT_EQ(target.execute(op_pread(lit(i), 0, 4096)).kind, Outcome::Kind::Data);
+  target.finish();
+
+  ::usleep(20000);  // so that a rewrite would show in the timestamps
+  ASSERT_FALSE(target.start(trace_with_objects(), "", Env{}).failed);
+  EXPECT_EQ(mtime_ns(img), img_mtime) << "an untouched file is not rewritten";
+  EXPECT_NE(mtime_ns(filled), filled_mtime) << "a changed file is rewritten";
+  int64_t g = target.execute(op_open_file(1, Access::Ro)).value;
+  Outcome back = target.execute(op_pread(lit(g), 0, 8192));
+  ASSERT_EQ(back.value, 8192);
+  EXPECT_TRUE(std::all_of(target.last_read().begin(), target.last_read().end(), [](uint8_t b) { return b == 0xcd; }));
+
+  // A truncate changes the file too.
+  EXPECT_EQ(target.execute(op_truncate(0, 100)).value, 0);
+  target.finish();
+  ASSERT_FALSE(target.start(trace_with_objects(), "", Env{}).failed);
+  struct stat st;
+  ASSERT_EQ(::stat(img.c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 1 << 20);
 }
 
 TEST(InprocTarget, FinishRemovesSandboxAndThreads) {

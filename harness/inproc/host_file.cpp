@@ -10,7 +10,7 @@
 namespace loopcheck::inproc {
 
 int HostFile::open(const std::string& path, int flags, std::string display_name, const HostFsFacts& fs,
-                   std::shared_ptr<OpenFile>* out) {
+                   std::atomic<bool>* written, std::shared_ptr<OpenFile>* out) {
   int fd = ::open(path.c_str(), flags | O_CLOEXEC);
   if (fd < 0) return -errno;
   struct stat st;
@@ -28,7 +28,7 @@ int HostFile::open(const std::string& path, int flags, std::string display_name,
     int alt_flags = (flags & (O_ACCMODE | O_SYNC)) | O_CLOEXEC | ((flags & O_DIRECT) ? 0 : O_DIRECT);
     alt = ::open(self.c_str(), alt_flags);
   }
-  out->reset(new HostFile(kind, flags, fd, alt, std::move(display_name), fs));
+  out->reset(new HostFile(kind, flags, fd, alt, std::move(display_name), fs, written));
   if (kind == FileKind::Regular && (flags & O_ACCMODE) == O_WRONLY) {
     std::string self = "/proc/self/fd/" + std::to_string(fd);
     static_cast<HostFile*>(out->get())->read_fd_ = ::open(self.c_str(), O_RDONLY | O_CLOEXEC);
@@ -48,6 +48,7 @@ int64_t HostFile::read_at(void* buf, uint64_t len, int64_t pos) {
 }
 
 int64_t HostFile::write_at(const void* buf, uint64_t len, int64_t pos) {
+  note_change();
   ssize_t n = ::pwrite(fd_, buf, len, pos);
   return n < 0 ? -errno : n;
 }
@@ -68,11 +69,13 @@ int64_t HostFile::backing_io(ReqOp op, const iovec* iov, int iovcnt, int64_t pos
   int fd = mode == IoMode::AsOpened ? fd_ : (mode == IoMode::Direct ? direct_fd() : buffered_fd());
   if (op == ReqOp::Read && read_fd_ >= 0) fd = read_fd_;  // the caller decided access checks apply or not
   if (fd < 0) return -EINVAL;
+  if (op != ReqOp::Read) note_change();
   ssize_t n = op == ReqOp::Read ? ::preadv(fd, iov, iovcnt, pos) : ::pwritev(fd, iov, iovcnt, pos);
   return n < 0 ? -errno : n;
 }
 
 int HostFile::backing_fallocate(int mode, int64_t pos, int64_t len) {
+  note_change();
   return ::fallocate(fd_, mode, pos, len) == 0 ? 0 : -errno;
 }
 

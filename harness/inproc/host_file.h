@@ -5,6 +5,7 @@
 // other mode, reopened through /proc/self/fd so it works for unlinked files too.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -24,9 +25,10 @@ struct HostFsFacts {
 class HostFile final : public OpenFile {
  public:
   // open(2) of `path` with `flags`; -errno on failure. `display_name` is what
-  // sysfs loop/backing_file shows for it.
+  // sysfs loop/backing_file shows for it. `written`, if given, is set whenever
+  // the file is changed through this open file (see HostWriteLog).
   static int open(const std::string& path, int flags, std::string display_name, const HostFsFacts& fs,
-                  std::shared_ptr<OpenFile>* out);
+                  std::atomic<bool>* written, std::shared_ptr<OpenFile>* out);
   ~HostFile() override;
 
   int host_fd() const { return fd_; }
@@ -47,8 +49,17 @@ class HostFile final : public OpenFile {
   uint32_t backing_bdev_block_size() const override { return fs_.bdev_block_size; }
 
  private:
-  HostFile(FileKind kind, int flags, int fd, int alt_fd, std::string display_name, const HostFsFacts& fs)
-      : OpenFile(kind, flags), fd_(fd), alt_fd_(alt_fd), display_name_(std::move(display_name)), fs_(fs) {}
+  HostFile(FileKind kind, int flags, int fd, int alt_fd, std::string display_name, const HostFsFacts& fs,
+           std::atomic<bool>* written)
+      : OpenFile(kind, flags),
+        fd_(fd),
+        alt_fd_(alt_fd),
+        display_name_(std::move(display_name)),
+        fs_(fs),
+        written_(written) {}
+  void note_change() {
+    if (written_ != nullptr) written_->store(true, std::memory_order_relaxed);
+  }
   int direct_fd() const { return opened_direct() ? fd_ : alt_fd_; }
   int buffered_fd() const { return opened_direct() ? alt_fd_ : fd_; }
 
@@ -60,6 +71,7 @@ class HostFile final : public OpenFile {
   int read_fd_ = -1;
   std::string display_name_;
   HostFsFacts fs_;
+  std::atomic<bool>* written_;  // nullable
 };
 
 }  // namespace loopcheck::inproc

@@ -34,35 +34,22 @@ int fd_of(const Value& v) {
 }  // namespace
 
 // Makes `path` a regular file of `size` bytes of `fill`, creating it or resetting
-// what an earlier trace left. Content that already matches is left alone: a read
-// costs less than a rewrite, and whether a trace changed the file cannot be told
-// from its timestamps (they are coarser than a trace). Blocks are freed with a
-// punched hole rather than truncation to zero, which would make ext4 flush the
-// file at close (its replace-by-truncate heuristic).
+// what an earlier trace left. Blocks are freed with a punched hole rather than
+// truncation to zero, which would make ext4 flush the file at close (its
+// replace-by-truncate heuristic).
 bool InprocTarget::reset_file(const std::string& path, uint64_t size, uint8_t fill) {
   int fd = ::open(path.c_str(), O_CREAT | O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return false;
   struct stat st;
   bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-  bool same = ok && static_cast<uint64_t>(st.st_size) == size;
-  if (same) fill_chunk_.assign(std::min<uint64_t>(kFillChunk, size), fill);
-  for (uint64_t off = 0; same && off < size; off += kFillChunk) {
-    uint64_t n = std::min<uint64_t>(kFillChunk, size - off);
-    same = buffer_.reserve(n) &&
-           ::pread(fd, buffer_.data(), n, static_cast<off_t>(off)) == static_cast<ssize_t>(n) &&
-           std::memcmp(buffer_.data(), fill_chunk_.data(), n) == 0;
-  }
-  if (ok && !same) {
-    if (st.st_size > 0 &&
-        ::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, st.st_size) != 0)
-      ok = ::ftruncate(fd, 0) == 0;  // no hole punching here (EOPNOTSUPP)
-    ok = ok && ::ftruncate(fd, static_cast<off_t>(size)) == 0;
-    if (ok && fill != 0) {
-      fill_chunk_.assign(std::min<uint64_t>(kFillChunk, size), fill);
-      for (uint64_t off = 0; ok && off < size; off += fill_chunk_.size()) {
-        uint64_t n = std::min<uint64_t>(fill_chunk_.size(), size - off);
-        ok = ::pwrite(fd, fill_chunk_.data(), n, static_cast<off_t>(off)) == static_cast<ssize_t>(n);
-      }
+  if (ok && st.st_size > 0 && ::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, st.st_size) != 0)
+    ok = ::ftruncate(fd, 0) == 0;  // no hole punching here (EOPNOTSUPP)
+  ok = ok && ::ftruncate(fd, static_cast<off_t>(size)) == 0;
+  if (ok && fill != 0) {
+    fill_chunk_.assign(std::min<uint64_t>(kFillChunk, size), fill);
+    for (uint64_t off = 0; ok && off < size; off += fill_chunk_.size()) {
+      uint64_t n = std::min<uint64_t>(fill_chunk_.size(), size - off);
+      ok = ::pwrite(fd, fill_chunk_.data(), n, static_cast<off_t>(off)) == static_cast<ssize_t>(n);
     }
   }
   int saved = errno;
@@ -95,18 +82,20 @@ TargetError InprocTarget::start(const Trace& trace, std::string_view profile_nam
   }
   // Objects are reset in place when an earlier trace left one of the same name
   // and kind: on ext4, creating and deleting inodes and directories cost more
-  // than the rest of a short trace. A file truncated to zero and extended again
-  // is, to a trace, a new sparse file (its inode number differs only up to the
+  // than the rest of a short trace. A file is rewritten only if the write log
+  // says the last trace changed it, or its declaration differs. A file reset
+  // this way is, to a trace, a new file (its inode number differs only up to the
   // renaming every comparison applies).
-  for (const Kept& k : kept_) {
+  std::vector<Kept> previous = std::move(kept_);
+  kept_.clear();
+  for (const Kept& k : previous) {
     bool wanted = std::any_of(trace.objects.begin(), trace.objects.end(),
                               [&](const ObjectDecl& o) { return o.name == k.name && o.kind == k.kind; });
     if (!wanted) remove_object(k);
   }
-  kept_.clear();
   for (const ObjectDecl& obj : trace.objects) {
     object_names_.push_back(obj.name);
-    kept_.push_back(Kept{obj.name, obj.kind});
+    kept_.push_back(Kept{obj.name, obj.kind, obj.size, obj.fill});
     std::string path = sandbox_ + "/" + obj.name;
     if (obj.kind == ObjectDecl::Kind::Dir) {
       struct stat st;
@@ -117,21 +106,25 @@ TargetError InprocTarget::start(const Trace& trace, std::string_view profile_nam
       }
       continue;
     }
-    bool ok = reset_file(path, obj.size, obj.fill);
-    int saved = errno;
-    if (!ok) {
+    const bool unchanged = std::any_of(previous.begin(), previous.end(), [&](const Kept& k) {
+      return k.name == obj.name && k.kind == obj.kind && k.size == obj.size && k.fill == obj.fill;
+    }) && !write_log_.written(path);
+    if (unchanged) continue;
+    if (!reset_file(path, obj.size, obj.fill)) {
+      int saved = errno;
       finish();
       return {true, "inproc: cannot create " + path + ": " + std::strerror(saved) +
                         " (is there room under /var/tmp?)"};
     }
   }
+  write_log_.clear();
   DriverConfig config;
   config.precreated = env.precreated;
   config.cap_sys_admin = env.cap_sys_admin;
   config.thp = env.thp;
   config.max_part = env.max_part;
   HostFsFacts fs{env.dio_align, env.bdev_block_size};
-  kernel_ = std::make_unique<Kernel>(*profile, config, fs);
+  kernel_ = std::make_unique<Kernel>(*profile, config, fs, &write_log_);
   return {};
 }
 
@@ -313,6 +306,7 @@ Outcome InprocTarget::pwrite(const Op& op) {
 }
 
 Outcome InprocTarget::truncate(const Op& op) {
+  write_log_.mark(object_path(op.object));
   if (::truncate(object_path(op.object).c_str(), static_cast<off_t>(op.offset.lit)) != 0)
     return Outcome::error(errno);
   return Outcome::ok(0);

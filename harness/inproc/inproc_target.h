@@ -44,11 +44,14 @@ class InprocTarget final : public Target {
   struct Kept {
     std::string name;
     ObjectDecl::Kind kind;
+    uint64_t size;  // as declared, and as start() left it
+    uint8_t fill;
   };
   void remove_object(const Kept& k);
   bool reset_file(const std::string& path, uint64_t size, uint8_t fill);
   void remove_sandbox();
 
+  HostWriteLog write_log_;  // declared before kernel_: outlives it
   std::unique_ptr<Kernel> kernel_;
   // Absolute, no trailing '/'. Created at the first start(), removed with the
   // target; between traces its objects stay for the next start() to reset.

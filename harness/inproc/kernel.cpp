@@ -6,8 +6,8 @@
 
 namespace loopcheck::inproc {
 
-Kernel::Kernel(const Profile& profile, const DriverConfig& config, const HostFsFacts& fs)
-    : profile_(profile), fs_(fs), control_(profile, config) {}
+Kernel::Kernel(const Profile& profile, const DriverConfig& config, const HostFsFacts& fs, HostWriteLog* write_log)
+    : profile_(profile), fs_(fs), write_log_(write_log), control_(profile, config) {}
 
 Kernel::~Kernel() {
   // Process exit: every fd is closed (running last-close releases) before the
@@ -62,7 +62,8 @@ int Kernel::open_loop(uint64_t index, int flags) {
 
 int Kernel::open_host(const std::string& path, int flags, std::string display_name) {
   std::shared_ptr<OpenFile> file;
-  if (int err = HostFile::open(path, flags, std::move(display_name), fs_, &file); err != 0) return err;
+  std::atomic<bool>* written = write_log_ != nullptr ? write_log_->flag_for(path) : nullptr;
+  if (int err = HostFile::open(path, flags, std::move(display_name), fs_, written, &file); err != 0) return err;
   return install(std::move(file));
 }
 

@@ -13,6 +13,7 @@
 
 #include "harness/inproc/file.h"
 #include "harness/inproc/host_file.h"
+#include "harness/inproc/host_write_log.h"
 #include "harness/inproc/loop_control.h"
 #include "harness/inproc/loop_device.h"
 #include "harness/inproc/profile.h"
@@ -24,7 +25,10 @@ inline constexpr int kMaxFds = 1024;  // RLIMIT_NOFILE
 
 class Kernel final : public FileTable {
  public:
-  Kernel(const Profile& profile, const DriverConfig& config, const HostFsFacts& fs = {});
+  // `write_log`, if given, must outlive the Kernel: it records which host files
+  // were changed, including by the Kernel's own teardown.
+  Kernel(const Profile& profile, const DriverConfig& config, const HostFsFacts& fs = {},
+         HostWriteLog* write_log = nullptr);
   ~Kernel() override;
   Kernel(const Kernel&) = delete;
   Kernel& operator=(const Kernel&) = delete;
@@ -53,6 +57,7 @@ class Kernel final : public FileTable {
 
   const Profile& profile_;
   HostFsFacts fs_;
+  HostWriteLog* write_log_;
   LoopControl control_;
   mutable std::mutex fd_mutex_;
   std::vector<std::shared_ptr<OpenFile>> fds_;  // index = fd
