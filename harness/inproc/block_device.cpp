@@ -74,6 +74,15 @@ bool BlockDevice::claimed_by_other(const void* who) const {
 
 // ---- page cache helpers -------------------------------------------------------------
 
+// The kernel's page cache for the bdev uses folios of the block size the device
+// had when it was first opened (BLKBSZGET's soft block size, at least a page);
+// blocks grown past that later (LOOP_SET_BLOCK_SIZE on an open device) make
+// every folio-sized bio unaligned. Pages here are always 4 KiB, which is
+// invisible as long as they are no smaller than the kernel's folios would be.
+bool BlockDevice::pages_smaller_than_blocks() const {
+  return logical_block_size() > std::max<uint64_t>(kPageSize, soft_block_size_.load());
+}
+
 uint8_t* BlockDevice::alloc_page_locked() { return arena_.alloc(); }
 
 void BlockDevice::free_page_locked(uint8_t* p) { arena_.free(p); }
@@ -98,10 +107,20 @@ int BlockDevice::read_in_locked(const std::vector<uint64_t>& indices, uint64_t d
     std::memset(data + bytes, 0, kPageSize - bytes);
     bios_.push_back(Bio{ReqOp::Read, indices[i] * (kPageSize / kSectorSize), data, bytes, &completions_[i]});
   }
-  queue_.submit(bios_);
+  // Blocks larger than the cache's pages: each page is a bio the block layer
+  // refuses as unaligned, so nothing is read (a partial-block write fails too).
+  const bool refused = pages_smaller_than_blocks();
+  if (refused) {
+    for (Completion& c : completions_) {
+      c.status = -EIO;
+      c.done.store(true);
+    }
+  } else {
+    queue_.submit(bios_);
+  }
   int err = 0;
   for (size_t i = 0; i < indices.size(); ++i) {
-    queue_.wait(completions_[i]);
+    if (!refused) queue_.wait(completions_[i]);
     ++stats_.read_misses;
     if (completions_[i].status != 0) {
       err = -EIO;
@@ -127,10 +146,9 @@ int BlockDevice::writeback_locked(uint64_t first_page, uint64_t last_page) {
     bios_.push_back(Bio{ReqOp::Write, index * (kPageSize / kSectorSize), page.data, bytes, nullptr});
   });
   if (bios_.empty()) return 0;
-  if (logical_block_size() > std::max<uint64_t>(kPageSize, soft_block_size_.load())) {
-    // Blocks larger than this cache's 4 KiB pages (the page size was fixed when
-    // the device was first opened): each page is an unaligned request the queue
-    // refuses. The pages stay cached, clean; the error waits for fsync.
+  if (pages_smaller_than_blocks()) {
+    // Each page is an unaligned request the block layer refuses. The pages stay
+    // cached, clean; the error waits for fsync.
     wb_error_ = true;
     return -EIO;
   }
