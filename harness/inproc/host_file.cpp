@@ -20,20 +20,24 @@ int HostFile::open(const std::string& path, int flags, std::string display_name,
     return err;
   }
   FileKind kind = S_ISDIR(st.st_mode) ? FileKind::Directory : FileKind::Regular;
-  int alt = -1;
-  if (kind == FileKind::Regular) {
-    // Same file, same access mode, the other O_DIRECT setting. -1 when the
-    // filesystem refuses O_DIRECT: then the file cannot do direct I/O at all.
-    std::string self = "/proc/self/fd/" + std::to_string(fd);
-    int alt_flags = (flags & (O_ACCMODE | O_SYNC)) | O_CLOEXEC | ((flags & O_DIRECT) ? 0 : O_DIRECT);
-    alt = ::open(self.c_str(), alt_flags);
-  }
-  out->reset(new HostFile(kind, flags, fd, alt, std::move(display_name), fs, written));
+  out->reset(new HostFile(kind, flags, fd, std::move(display_name), fs, written));
   if (kind == FileKind::Regular && (flags & O_ACCMODE) == O_WRONLY) {
     std::string self = "/proc/self/fd/" + std::to_string(fd);
     static_cast<HostFile*>(out->get())->read_fd_ = ::open(self.c_str(), O_RDONLY | O_CLOEXEC);
   }
   return 0;
+}
+
+int HostFile::alt_fd() const {
+  std::call_once(alt_once_, [this] {
+    if (kind() != FileKind::Regular) return;
+    // Same file, same access mode, the other O_DIRECT setting; through /proc so
+    // it works for unlinked files too.
+    std::string self = "/proc/self/fd/" + std::to_string(fd_);
+    int alt_flags = (flags() & (O_ACCMODE | O_SYNC)) | O_CLOEXEC | (opened_direct() ? 0 : O_DIRECT);
+    alt_fd_ = ::open(self.c_str(), alt_flags);
+  });
+  return alt_fd_;
 }
 
 HostFile::~HostFile() {

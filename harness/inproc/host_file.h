@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "harness/inproc/file.h"
@@ -49,22 +50,23 @@ class HostFile final : public OpenFile {
   uint32_t backing_bdev_block_size() const override { return fs_.bdev_block_size; }
 
  private:
-  HostFile(FileKind kind, int flags, int fd, int alt_fd, std::string display_name, const HostFsFacts& fs,
+  HostFile(FileKind kind, int flags, int fd, std::string display_name, const HostFsFacts& fs,
            std::atomic<bool>* written)
-      : OpenFile(kind, flags),
-        fd_(fd),
-        alt_fd_(alt_fd),
-        display_name_(std::move(display_name)),
-        fs_(fs),
-        written_(written) {}
+      : OpenFile(kind, flags), fd_(fd), display_name_(std::move(display_name)), fs_(fs), written_(written) {}
   void note_change() {
     if (written_ != nullptr) written_->store(true, std::memory_order_relaxed);
   }
-  int direct_fd() const { return opened_direct() ? fd_ : alt_fd_; }
-  int buffered_fd() const { return opened_direct() ? alt_fd_ : fd_; }
+  int direct_fd() const { return opened_direct() ? fd_ : alt_fd(); }
+  int buffered_fd() const { return opened_direct() ? alt_fd() : fd_; }
+  int alt_fd() const;
 
   int fd_;      // as opened by the caller
-  int alt_fd_;  // the same file in the other O_DIRECT mode, or -1
+  // The same file in the other O_DIRECT mode, or -1 when the filesystem refuses
+  // it. Opened on first use (most files are only ever used as opened, and an
+  // open through /proc costs as much as the rest of a short trace's file work);
+  // worker threads may be first, hence the once-flag.
+  mutable std::once_flag alt_once_;
+  mutable int alt_fd_ = -1;
   // A write-only file reopened for reading: the kernel's loop worker calls
   // ->read_iter directly (6.12.25+/6.15+), which no FMODE_READ check guards, so a
   // partial-block write through the device can read-modify-write a write-only file.
