@@ -204,13 +204,18 @@ TEST(InprocTarget, KeptFilesAreResetOnlyWhenChanged) {
   ASSERT_EQ(back.value, 8192);
   EXPECT_TRUE(std::all_of(target.last_read().begin(), target.last_read().end(), [](uint8_t b) { return b == 0xcd; }));
 
-  // A truncate changes the file too.
+  // Truncation changes a file too: shrunk, it comes back at its declared size
+  // with its declared content (zeros, or the fill past the cut).
   EXPECT_EQ(target.execute(op_truncate(0, 100)).value, 0);
+  EXPECT_EQ(target.execute(op_truncate(1, 100)).value, 0);
   target.finish();
   ASSERT_FALSE(target.start(trace_with_objects(), "", Env{}).failed);
   struct stat st;
   ASSERT_EQ(::stat(img.c_str(), &st), 0);
   EXPECT_EQ(st.st_size, 1 << 20);
+  int64_t h = target.execute(op_open_file(1, Access::Ro)).value;
+  ASSERT_EQ(target.execute(op_pread(lit(h), 0, 8192)).value, 8192);
+  EXPECT_TRUE(std::all_of(target.last_read().begin(), target.last_read().end(), [](uint8_t b) { return b == 0xcd; }));
 }
 
 TEST(InprocTarget, FinishRemovesSandboxAndThreads) {

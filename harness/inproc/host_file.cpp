@@ -10,7 +10,7 @@
 namespace loopcheck::inproc {
 
 int HostFile::open(const std::string& path, int flags, std::string display_name, const HostFsFacts& fs,
-                   std::atomic<bool>* written, std::shared_ptr<OpenFile>* out) {
+                   FileChanges* changes, std::shared_ptr<OpenFile>* out) {
   int fd = ::open(path.c_str(), flags | O_CLOEXEC);
   if (fd < 0) return -errno;
   struct stat st;
@@ -20,7 +20,7 @@ int HostFile::open(const std::string& path, int flags, std::string display_name,
     return err;
   }
   FileKind kind = S_ISDIR(st.st_mode) ? FileKind::Directory : FileKind::Regular;
-  out->reset(new HostFile(kind, flags, fd, std::move(display_name), fs, written));
+  out->reset(new HostFile(kind, flags, fd, std::move(display_name), fs, changes));
   if (kind == FileKind::Regular && (flags & O_ACCMODE) == O_WRONLY) {
     std::string self = "/proc/self/fd/" + std::to_string(fd);
     static_cast<HostFile*>(out->get())->read_fd_ = ::open(self.c_str(), O_RDONLY | O_CLOEXEC);
@@ -52,7 +52,7 @@ int64_t HostFile::read_at(void* buf, uint64_t len, int64_t pos) {
 }
 
 int64_t HostFile::write_at(const void* buf, uint64_t len, int64_t pos) {
-  note_change();
+  note_change(pos, len);
   ssize_t n = ::pwrite(fd_, buf, len, pos);
   return n < 0 ? -errno : n;
 }
@@ -73,13 +73,17 @@ int64_t HostFile::backing_io(ReqOp op, const iovec* iov, int iovcnt, int64_t pos
   int fd = mode == IoMode::AsOpened ? fd_ : (mode == IoMode::Direct ? direct_fd() : buffered_fd());
   if (op == ReqOp::Read && read_fd_ >= 0) fd = read_fd_;  // the caller decided access checks apply or not
   if (fd < 0) return -EINVAL;
-  if (op != ReqOp::Read) note_change();
+  if (op != ReqOp::Read) {
+    uint64_t len = 0;
+    for (int i = 0; i < iovcnt; ++i) len += iov[i].iov_len;
+    note_change(pos, len);
+  }
   ssize_t n = op == ReqOp::Read ? ::preadv(fd, iov, iovcnt, pos) : ::pwritev(fd, iov, iovcnt, pos);
   return n < 0 ? -errno : n;
 }
 
 int HostFile::backing_fallocate(int mode, int64_t pos, int64_t len) {
-  note_change();
+  note_change(pos, static_cast<uint64_t>(len));
   return ::fallocate(fd_, mode, pos, len) == 0 ? 0 : -errno;
 }
 

@@ -5,13 +5,13 @@
 // other mode, reopened through /proc/self/fd so it works for unlinked files too.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
 
 #include "harness/inproc/file.h"
+#include "harness/inproc/host_write_log.h"
 
 namespace loopcheck::inproc {
 
@@ -26,10 +26,10 @@ struct HostFsFacts {
 class HostFile final : public OpenFile {
  public:
   // open(2) of `path` with `flags`; -errno on failure. `display_name` is what
-  // sysfs loop/backing_file shows for it. `written`, if given, is set whenever
-  // the file is changed through this open file (see HostWriteLog).
+  // sysfs loop/backing_file shows for it. `changes`, if given, records every
+  // range changed through this open file (see HostWriteLog).
   static int open(const std::string& path, int flags, std::string display_name, const HostFsFacts& fs,
-                  std::atomic<bool>* written, std::shared_ptr<OpenFile>* out);
+                  FileChanges* changes, std::shared_ptr<OpenFile>* out);
   ~HostFile() override;
 
   int host_fd() const { return fd_; }
@@ -51,10 +51,10 @@ class HostFile final : public OpenFile {
 
  private:
   HostFile(FileKind kind, int flags, int fd, std::string display_name, const HostFsFacts& fs,
-           std::atomic<bool>* written)
-      : OpenFile(kind, flags), fd_(fd), display_name_(std::move(display_name)), fs_(fs), written_(written) {}
-  void note_change() {
-    if (written_ != nullptr) written_->store(true, std::memory_order_relaxed);
+           FileChanges* changes)
+      : OpenFile(kind, flags), fd_(fd), display_name_(std::move(display_name)), fs_(fs), changes_(changes) {}
+  void note_change(int64_t pos, uint64_t len) {
+    if (changes_ != nullptr && pos >= 0) changes_->note(static_cast<uint64_t>(pos), len);
   }
   int direct_fd() const { return opened_direct() ? fd_ : alt_fd(); }
   int buffered_fd() const { return opened_direct() ? alt_fd() : fd_; }
@@ -73,7 +73,7 @@ class HostFile final : public OpenFile {
   int read_fd_ = -1;
   std::string display_name_;
   HostFsFacts fs_;
-  std::atomic<bool>* written_;  // nullable
+  FileChanges* changes_;  // nullable
 };
 
 }  // namespace loopcheck::inproc

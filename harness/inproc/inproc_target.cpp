@@ -34,9 +34,38 @@ int fd_of(const Value& v) {
 }  // namespace
 
 // Makes `path` a regular file of `size` bytes of `fill`, creating it or resetting
-// what an earlier trace left. Blocks are freed with a punched hole rather than
+// whatever an earlier trace left. Blocks are freed with a punched hole rather than
 // truncation to zero, which would make ext4 flush the file at close (its
 // replace-by-truncate heuristic).
+bool InprocTarget::fill_range(int fd, uint64_t from, uint64_t to, uint8_t fill) {
+  if (from >= to) return true;
+  if (fill == 0) {
+    // Zeros as a hole, like the fresh sparse file (ext4 zeroes partial blocks).
+    if (::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(from),
+                    static_cast<off_t>(to - from)) == 0)
+      return true;
+  }
+  fill_chunk_.assign(std::min<uint64_t>(kFillChunk, to - from), fill);
+  for (uint64_t off = from; off < to; off += fill_chunk_.size()) {
+    uint64_t n = std::min<uint64_t>(fill_chunk_.size(), to - off);
+    if (::pwrite(fd, fill_chunk_.data(), n, static_cast<off_t>(off)) != static_cast<ssize_t>(n)) return false;
+  }
+  return true;
+}
+
+// Puts back what a trace changed in [lo, hi) of a file the last start() made:
+// the declared size (undoing growth and zero-extending after shrinking), then
+// the declared content over the changed range.
+bool InprocTarget::restore_range(const std::string& path, uint64_t size, uint8_t fill, uint64_t lo, uint64_t hi) {
+  int fd = ::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return reset_file(path, size, fill);  // gone (a trace cannot, but be safe)
+  bool ok = ::ftruncate(fd, static_cast<off_t>(size)) == 0 && fill_range(fd, std::min(lo, size), std::min(hi, size), fill);
+  int saved = errno;
+  ::close(fd);
+  errno = saved;
+  return ok;
+}
+
 bool InprocTarget::reset_file(const std::string& path, uint64_t size, uint8_t fill) {
   int fd = ::open(path.c_str(), O_CREAT | O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return false;
@@ -45,13 +74,7 @@ bool InprocTarget::reset_file(const std::string& path, uint64_t size, uint8_t fi
   if (ok && st.st_size > 0 && ::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, st.st_size) != 0)
     ok = ::ftruncate(fd, 0) == 0;  // no hole punching here (EOPNOTSUPP)
   ok = ok && ::ftruncate(fd, static_cast<off_t>(size)) == 0;
-  if (ok && fill != 0) {
-    fill_chunk_.assign(std::min<uint64_t>(kFillChunk, size), fill);
-    for (uint64_t off = 0; ok && off < size; off += fill_chunk_.size()) {
-      uint64_t n = std::min<uint64_t>(fill_chunk_.size(), size - off);
-      ok = ::pwrite(fd, fill_chunk_.data(), n, static_cast<off_t>(off)) == static_cast<ssize_t>(n);
-    }
-  }
+  if (ok && fill != 0) ok = fill_range(fd, 0, size, fill);
   int saved = errno;
   ::close(fd);
   errno = saved;
@@ -106,11 +129,14 @@ TargetError InprocTarget::start(const Trace& trace, std::string_view profile_nam
       }
       continue;
     }
-    const bool unchanged = std::any_of(previous.begin(), previous.end(), [&](const Kept& k) {
+    const bool same_declaration = std::any_of(previous.begin(), previous.end(), [&](const Kept& k) {
       return k.name == obj.name && k.kind == obj.kind && k.size == obj.size && k.fill == obj.fill;
-    }) && !write_log_.written(path);
-    if (unchanged) continue;
-    if (!reset_file(path, obj.size, obj.fill)) {
+    });
+    const FileChanges& changes = *write_log_.changes_for(path);
+    if (same_declaration && !changes.any()) continue;
+    const bool ok = same_declaration ? restore_range(path, obj.size, obj.fill, changes.lo(), changes.hi())
+                                     : reset_file(path, obj.size, obj.fill);
+    if (!ok) {
       int saved = errno;
       finish();
       return {true, "inproc: cannot create " + path + ": " + std::strerror(saved) +
@@ -306,7 +332,7 @@ Outcome InprocTarget::pwrite(const Op& op) {
 }
 
 Outcome InprocTarget::truncate(const Op& op) {
-  write_log_.mark(object_path(op.object));
+  write_log_.changes_for(object_path(op.object))->note_from(op.offset.lit);
   if (::truncate(object_path(op.object).c_str(), static_cast<off_t>(op.offset.lit)) != 0)
     return Outcome::error(errno);
   return Outcome::ok(0);

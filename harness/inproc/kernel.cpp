@@ -62,8 +62,8 @@ int Kernel::open_loop(uint64_t index, int flags) {
 
 int Kernel::open_host(const std::string& path, int flags, std::string display_name) {
   std::shared_ptr<OpenFile> file;
-  std::atomic<bool>* written = write_log_ != nullptr ? write_log_->flag_for(path) : nullptr;
-  if (int err = HostFile::open(path, flags, std::move(display_name), fs_, written, &file); err != 0) return err;
+  FileChanges* changes = write_log_ != nullptr ? write_log_->changes_for(path) : nullptr;
+  if (int err = HostFile::open(path, flags, std::move(display_name), fs_, changes, &file); err != 0) return err;
   return install(std::move(file));
 }
 
