@@ -91,6 +91,24 @@ uint64_t BlockDevice::page_bytes(uint64_t index, uint64_t dev_bytes) const {
 // into one request as readahead's would. Failed pages are reported, not cached.
 int BlockDevice::read_in_locked(const std::vector<uint64_t>& indices, uint64_t dev_bytes,
                                 std::vector<uint64_t>* failed) {
+  // Blocks larger than this cache's 4 KiB pages (spec-notes §7): a run of adjacent
+  // pages is one request, which the queue refuses unless it covers whole blocks.
+  const uint64_t lbs = logical_block_size();
+  if (lbs > std::max<uint64_t>(kPageSize, soft_block_size_.load())) {
+    std::vector<uint64_t> whole;
+    for (size_t i = 0; i < indices.size();) {
+      size_t j = i;
+      while (j + 1 < indices.size() && indices[j + 1] == indices[j] + 1) ++j;
+      const uint64_t from = indices[i] * kPageSize, to = indices[j] * kPageSize + page_bytes(indices[j], dev_bytes);
+      const bool refused = from % lbs != 0 || (to - from) % lbs != 0;
+      for (size_t k = i; k <= j; ++k) (refused ? *failed : whole).push_back(indices[k]);
+      i = j + 1;
+    }
+    if (whole.size() != indices.size()) {
+      if (!whole.empty()) (void)read_in_locked(whole, dev_bytes, failed);
+      return -EIO;
+    }
+  }
   bios_.clear();
   completions_.assign(indices.size(), Completion{});
   for (size_t i = 0; i < indices.size(); ++i) {
@@ -222,7 +240,7 @@ int64_t BlockDevice::direct_io(ReqOp op, uint8_t* buf, uint64_t len, int64_t pos
     int err = 0;
     for (int i = 0; i < n; ++i) {
       queue_.wait(done[i]);
-      if (done[i].status != 0) err = -EIO;
+      if (done[i].status != 0) err = done[i].status == -EINVAL ? -EINVAL : -EIO;  // BLK_STS_INVAL stays EINVAL
     }
     if (err != 0) return err;
   }
@@ -299,17 +317,26 @@ int64_t BlockDevice::write(const void* buf, uint64_t len, int64_t pos, bool dire
   if (!clip_to_whole_blocks(dev_bytes, upos, &len)) return -EIO;
   std::lock_guard lock(cache_mu_);
   uint64_t first = upos / kPageSize, last = (upos + len - 1) / kPageSize;
-  // Pages only partly overwritten must be read in first (block_write_begin).
+  // Pages only partly overwritten must be read in first (block_write_begin). The
+  // block holding the end counts as partial even where it reaches past the
+  // capacity (only blocks starting at or past i_size are new).
+  const uint64_t blk = std::max<uint64_t>(soft_block_size_.load(), kSectorSize);
   std::vector<uint64_t> need, failed;
   for (uint64_t p : {first, last}) {
     if (pages_.contains(p) || (!need.empty() && need.back() == p)) continue;
     uint64_t page_start = p * kPageSize;
     uint64_t page_end = page_start + page_bytes(p, dev_bytes);
-    bool covered = upos <= page_start && upos + len >= page_end;
+    bool covered = upos <= page_start && (upos + len >= page_start + kPageSize ||
+                                          (upos + len >= page_end && (upos + len) % blk == 0));
     if (!covered) need.push_back(p);
   }
   make_room_locked();
-  if (!need.empty() && read_in_locked(need, dev_bytes, &failed) != 0) return -EIO;
+  if (!need.empty() && read_in_locked(need, dev_bytes, &failed) != 0) {
+    // generic_perform_write goes page by page: a failed read of the first page
+    // fails the write, one of the last page ends it short before that page.
+    if (last == first || std::find(failed.begin(), failed.end(), first) != failed.end()) return -EIO;
+    len = last * kPageSize - upos;
+  }
   const auto* in = static_cast<const uint8_t*>(buf);
   uint64_t done = 0;
   while (done < len) {
