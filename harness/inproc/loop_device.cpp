@@ -434,6 +434,9 @@ long LoopDevice::change_fd(const FileTable& files, unsigned long arg) {
     // for itself).
     if (compute_capacity(*file, lo_offset_, lo_sizelimit_) != compute_capacity(*backing_, lo_offset_, lo_sizelimit_))
       return -EINVAL;
+    // disk_force_media_change() → invalidate_bdev(): the clean cached pages go
+    // (6.18 host: a read after CHANGE_FD to a file the driver cannot serve fails).
+    disk_.invalidate();
     disk_.queue().freeze();
     bool request = (lo_flags_.load() & LO_FLAGS_DIRECT_IO) != 0 || file->opened_direct();
     old = std::exchange(backing_, std::move(file));
@@ -482,7 +485,14 @@ long LoopDevice::set_block_size(const OpenFile& file, unsigned long arg) {
     if (arg == disk_.logical_block_size()) return 0;
   } else {
     if (arg == disk_.logical_block_size()) return 0;
-    if (!verdict.ok) return -EINVAL;
+    // 6.11+: the cache is synced and dropped before the block layer validates,
+    // so an invalid size still empties it (6.18 host: a Rundown read after
+    // LOOP_SET_BLOCK_SIZE 1234 → EINVAL is EIO).
+    if (!verdict.ok) {
+      (void)disk_.sync();
+      disk_.invalidate();
+      return -EINVAL;
+    }
   }
   const uint64_t bs = verdict.size;
   (void)disk_.sync();
