@@ -128,7 +128,12 @@ ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool 
       // Readahead may have cached the range before the detach: success with
       // unpredictable bytes, or EIO (kernel-state dependent). Nothing past the
       // cached hull can be cached: the read ends there at the latest.
+      // How much readahead cached is the kernel's state (its window follows the
+      // file's readahead history): the read ends at some folio boundary, at the
+      // earliest after the first folio.
       r.count = std::min(end, std::max(dev.cache_hi, start)) - start;
+      r.min_count = std::min(end, start / grain * grain + grain) - start;
+      if (r.min_count >= r.count) r.min_count = 0;
       r.known = false;
       r.also_err = EIO;
       return r;
@@ -207,6 +212,19 @@ ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool 
   return r;
 }
 
+int Machine::stacked_read_status(const Device& dev) const {
+  if (dev.backing_desc == kNoDesc || s.descs[dev.backing_desc].kind != DescKind::Loop) return 0;
+  const Device* lower = nullptr;
+  for (int i = 0; i < s.device_count; ++i)
+    if (s.devices[i].index == s.descs[dev.backing_desc].device) lower = &s.devices[i];
+  if (!lower) return 0;
+  int st = stacked_read_status(*lower);
+  if (lower->state != DevState::Bound ||
+      (p.backing_io_checks_file_mode && lower->backing_desc != kNoDesc && s.descs[lower->backing_desc].access == Access::Wo))
+    st = 2;
+  return st == 2 && lower->cache_populated ? 1 : st;
+}
+
 // A write the driver performs on the backing file (writeback or direct I/O).
 int Machine::write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed) {
   const Desc& b = s.descs[dev.backing_desc];
@@ -229,7 +247,7 @@ int Machine::write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t o
   return pos_end > lcap ? EIO : 0;
 }
 
-int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed, bool direct, uint64_t* done_end) {
+int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed, bool direct, uint64_t* done_end, uint64_t* min_end) {
   if (direct) {
     if (dev.state != DevState::Bound) return EIO;
     extents_erase(dev.dirty, start, end);  // the direct write supersedes cached bytes
@@ -265,8 +283,9 @@ int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t or
       if (!partial) return 0;
       const bool fails = any_read_fails ||
                          (eof_is_eio && eof_request_error(dev, b, std::min(b + blk, cap), backing_end_dev) != 0);
-      if (!fails) return 0;
-      return may_be_cached(dev, b, b + blk) ? 1 : 2;
+      const int lower = fails ? 2 : stacked_read_status(dev);
+      if (lower == 0) return 0;
+      return may_be_cached(dev, b, b + blk) ? 1 : lower;
     };
     const int hs = block_status(partial_head, head_blk);
     const int ts = block_status(partial_tail, tail_blk);
@@ -278,6 +297,9 @@ int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t or
   }
   if (stop < end && !done_end) return EIO;
   if (done_end) *done_end = stop;
+  // Whether the tail folio is still cached is readahead's doing: the write may also
+  // end before it.
+  if (min_end) *min_end = maybe_short ? tail_blk / folio * folio : 0;
   extents_write(dev.dirty, start, stop, origin, seed);
   note_cached(dev, start / folio * folio, (stop + folio - 1) / folio * folio);
   if (maybe_eio || maybe_short) dev.dirty.unknown = 1;  // a maybe-failed write's data
@@ -341,6 +363,7 @@ Outcome Machine::pread(const Op& op) {
   if (r.err) return Outcome::error(r.err);
   Outcome o = data_outcome(r.count, out, r.known);
   o.also_err = r.also_err;
+  o.min_value = static_cast<int64_t>(r.min_count);
   return o;
 }
 
@@ -376,10 +399,12 @@ Outcome Machine::pwrite(const Op& op) {
     if (start >= usable) return Outcome::error(EIO);
     end = std::min(end, usable);
   }
-  const int e = write_device(dev, start, end, start, op.seed, direct, &end);
+  uint64_t min_end = 0;
+  const int e = write_device(dev, start, end, start, op.seed, direct, &end, &min_end);
   if (e > 0) return Outcome::error(e);
   backing_changed(DescKind::Loop, dev.index, nullptr);
   Outcome o = Outcome::ok(static_cast<int64_t>(end - start));
+  if (min_end > start && min_end < end) o.min_value = static_cast<int64_t>(min_end - start);
   if (e == kWriteMaybeEio) o.also_err = EIO;
   return o;
 }

@@ -21,6 +21,7 @@ struct ReadResult {
   uint64_t count = 0;
   bool known = true;
   int also_err = 0;  // envelope (see Outcome::also_err)
+  uint64_t min_count = 0;  // envelope: counts down to this one too (Outcome::min_value)
 };
 
 struct Machine {
@@ -97,6 +98,10 @@ struct Machine {
     if (a >= backing_end || backing_end % kSectorSize == 0) return EIO;
     return dev.dio ? EINVAL : 0;
   }
+  // A read the driver of `dev` sends to a stacked lower loop device: 0 it works,
+  // 1 it fails unless the lower cache still holds the range, 2 it fails (the lower
+  // device is not Bound, or on 6.1 its own backing file is write-only, recursively).
+  int stacked_read_status(const Device& dev) const;
   static bool blocks_outgrow_cache(const Device& dev) {
     return dev.state == DevState::Bound && dev.block_size > std::max<uint64_t>(kPageSize, dev.soft_block_size);
   }
@@ -137,7 +142,7 @@ struct Machine {
   // read failed: generic_perform_write returns the bytes copied before it). Without
   // it a write that would stop short is EIO.
   int write_device(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed,
-                   bool direct, uint64_t* done_end = nullptr);
+                   bool direct, uint64_t* done_end = nullptr, uint64_t* min_end = nullptr);
   int write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed);
   void backing_changed(DescKind kind, uint32_t which, const Device* writer);
 
