@@ -144,17 +144,29 @@ ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool 
     if (start >= usable) return ReadResult{EIO, 0, true, 0};
     end = std::min(end, usable);
   }
-  if (p.backing_io_checks_file_mode && s.descs[dev.backing_desc].access == Access::Wo && dev.cache_populated) {
-    // Written back or read before: the folios may still be cached clean (holding
-    // what the backing file holds), or the driver is asked and refuses (EIO).
-    r.also_err = EIO;
-  } else if (p.backing_io_checks_file_mode && s.descs[dev.backing_desc].access == Access::Wo) {
+  if (p.backing_io_checks_file_mode && s.descs[dev.backing_desc].access == Access::Wo) {
     // 6.1: the driver cannot read a write-only backing file, so the first folio the
     // cache does not hold fails; folios before it (fully dirty) still complete.
-    uint64_t first_bad = start / grain * grain;
-    while (first_bad < end && extents_cover(dev.dirty, first_bad, std::min(first_bad + grain, cap))) first_bad += grain;
+    // Folios written back or read before may still be cached clean (holding what
+    // the backing file holds) or not: the read may also end at the first of them.
+    uint64_t first_bad = start / grain * grain, first_maybe = UINT64_MAX;
+    while (first_bad < end) {
+      const uint64_t z = std::min(first_bad + grain, cap);
+      if (!extents_cover(dev.dirty, first_bad, z)) {
+        if (!may_be_cached(dev, first_bad, z)) break;
+        first_maybe = std::min(first_maybe, first_bad);
+      }
+      first_bad += grain;
+    }
     if (start >= first_bad && first_bad < end) return ReadResult{EIO, 0, true, 0};
     end = std::min(end, first_bad);
+    if (first_maybe <= start) {
+      r.also_err = EIO;
+      r.min_count = std::min(end, first_maybe + grain) - start;
+    } else if (first_maybe < end) {
+      r.min_count = first_maybe - start;
+    }
+    if (r.min_count >= end - start) r.min_count = 0;
   }
   bool past_unaligned_eof = false;
   if (eof_is_eio && end > backing_end_dev && dev.cache_stale) {
@@ -363,7 +375,7 @@ Outcome Machine::pread(const Op& op) {
   if (r.err) return Outcome::error(r.err);
   Outcome o = data_outcome(r.count, out, r.known);
   o.also_err = r.also_err;
-  o.min_value = static_cast<int64_t>(r.min_count);
+  if (r.min_count > 0 && r.min_count < r.count) o.min_value = static_cast<int64_t>(r.min_count);
   return o;
 }
 
