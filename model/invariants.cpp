@@ -102,6 +102,8 @@ bool check_invariants(const State& s, const Profile& profile, const Env& env, st
     if (openers == 0 && (d.dirty.count || d.cache_populated || d.orphan_dirty))
       return fail(why, "closed device keeps page cache", d.index);
     if (d.cache_stale && !d.cache_populated) return fail(why, "stale cache that is not populated", d.index);
+    if (!d.cache_populated && (d.cache_lo || d.cache_hi)) return fail(why, "cached hull without a cache", d.index);
+    if (d.cache_lo > d.cache_hi) return fail(why, "cached hull inverted", d.index);
     int exclusive = 0;
     for (const Desc& x : s.descs)
       if (x.kind == DescKind::Loop && x.device == d.index && (x.open_flags & kOpenExcl)) ++exclusive;

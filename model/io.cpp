@@ -90,9 +90,14 @@ ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool 
     if (dev.state != DevState::Bound) return ReadResult{EIO, 0, true, 0};
     if (p.backing_io_checks_file_mode && s.descs[dev.backing_desc].access == Access::Wo)
       return ReadResult{EIO, 0, true, 0};
-    if (eof_is_eio && end > backing_end_dev) return ReadResult{EIO, 0, true, 0};
+    // One request for the whole range: past an unaligned EOF it succeeds, the bytes
+    // past the EOF repeating the sub-sector tail (not predicted); see eof_request_error.
+    const bool past_eof = end > backing_end_dev;
+    if (eof_is_eio && past_eof)
+      if (const int e = eof_request_error(dev, start, end, backing_end_dev)) return ReadResult{e, 0, true, 0};
     r = read_backing(dev, start, end, out);
     if (!r.err) r.count = end - start;
+    if (eof_is_eio && past_eof) r.known = false;
     return r;
   }
 
@@ -119,10 +124,16 @@ ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool 
       r.known = !dev.dirty.unknown;
       return r;
     }
-    if (dev.cache_populated) {
+    if (may_be_cached(dev, start / grain * grain, start / grain * grain + grain)) {
       // Readahead may have cached the range before the detach: success with
-      // unpredictable bytes, or EIO (kernel-state dependent).
-      r.count = end - start;
+      // unpredictable bytes, or EIO (kernel-state dependent). Nothing past the
+      // cached hull can be cached: the read ends there at the latest.
+      // How much readahead cached is the kernel's state (its window follows the
+      // file's readahead history): the read ends at some folio boundary, at the
+      // earliest after the first folio.
+      r.count = std::min(end, std::max(dev.cache_hi, start)) - start;
+      r.min_count = std::min(end, start / grain * grain + grain) - start;
+      if (r.min_count >= r.count) r.min_count = 0;
       r.known = false;
       r.also_err = EIO;
       return r;
@@ -133,31 +144,58 @@ ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool 
     if (start >= usable) return ReadResult{EIO, 0, true, 0};
     end = std::min(end, usable);
   }
-  if (p.backing_io_checks_file_mode && s.descs[dev.backing_desc].access == Access::Wo && dev.cache_populated) {
-    // Written back or read before: the folios may still be cached clean (holding
-    // what the backing file holds), or the driver is asked and refuses (EIO).
-    r.also_err = EIO;
-  } else if (p.backing_io_checks_file_mode && s.descs[dev.backing_desc].access == Access::Wo) {
+  if (p.backing_io_checks_file_mode && s.descs[dev.backing_desc].access == Access::Wo) {
     // 6.1: the driver cannot read a write-only backing file, so the first folio the
     // cache does not hold fails; folios before it (fully dirty) still complete.
-    uint64_t first_bad = start / grain * grain;
-    while (first_bad < end && extents_cover(dev.dirty, first_bad, std::min(first_bad + grain, cap))) first_bad += grain;
+    // Folios written back or read before may still be cached clean (holding what
+    // the backing file holds) or not: the read may also end at the first of them.
+    uint64_t first_bad = start / grain * grain, first_maybe = UINT64_MAX;
+    while (first_bad < end) {
+      const uint64_t z = std::min(first_bad + grain, cap);
+      if (!extents_cover(dev.dirty, first_bad, z)) {
+        if (!may_be_cached(dev, first_bad, z)) break;
+        first_maybe = std::min(first_maybe, first_bad);
+      }
+      first_bad += grain;
+    }
     if (start >= first_bad && first_bad < end) return ReadResult{EIO, 0, true, 0};
     end = std::min(end, first_bad);
+    if (first_maybe <= start) {
+      r.also_err = EIO;
+      r.min_count = std::min(end, first_maybe + grain) - start;
+    } else if (first_maybe < end) {
+      r.min_count = first_maybe - start;
+    }
+    if (r.min_count >= end - start) r.min_count = 0;
   }
+  bool past_unaligned_eof = false;
   if (eof_is_eio && end > backing_end_dev && dev.cache_stale) {
     // The backing file shrank behind pages the device may still cache (readahead
     // filled them before): a cache hit returns the old bytes, a miss fails.
     r.also_err = EIO;
   } else if (eof_is_eio && end > backing_end_dev) {
-    // The folio holding the backing EOF (and every later one) fails; earlier folios
-    // complete, so a read starting before them is short.
-    const uint64_t first_bad = backing_end_dev / grain * grain;
-    if (start >= first_bad) return ReadResult{EIO, 0, true, 0};
-    end = std::min(end, first_bad);
+    const uint64_t eof_folio = backing_end_dev / grain * grain;
+    if (eof_request_error(dev, eof_folio, eof_folio + grain, backing_end_dev) == 0) {
+      // An EOF that is not sector aligned: the request carrying the folio that holds
+      // it starts before it and succeeds (eof_request_error), and readahead sends the
+      // read's later folios in the same request. A read starting past that folio
+      // needs a request of its own, starting past the EOF: it fails unless readahead
+      // cached the folio before. The bytes past the EOF are not predicted.
+      if (start >= eof_folio + grain) {
+        if (!may_be_cached(dev, start / grain * grain, start / grain * grain + grain))
+          return ReadResult{EIO, 0, true, 0};
+        r.also_err = EIO;
+      }
+      past_unaligned_eof = true;
+    } else {
+      // The folio holding the backing EOF (and every later one) fails; earlier folios
+      // complete, so a read starting before them is short.
+      if (start >= eof_folio) return ReadResult{EIO, 0, true, 0};
+      end = std::min(end, eof_folio);
+    }
   }
   // Compose: dirty cached ranges over what the driver reads from the backing file.
-  bool known = !(dev.cache_stale || dev.orphan_dirty || dev.dirty.unknown);
+  bool known = !(dev.cache_stale || dev.orphan_dirty || dev.dirty.unknown || past_unaligned_eof);
   // 6.1 zero-fills every bio of a request one of whose segments read short, so
   // bytes before the backing EOF read as zeros when readahead put them in the
   // same request as the EOF (6.1.192 in QEMU): which bytes is readahead's choice.
@@ -179,10 +217,24 @@ ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool 
     if (pos < z) out.add_pattern(x.seed, pos - x.origin, z - pos);
     pos = std::max(pos, z);
   }
-  dev.cache_populated = 1;
+  // Readahead may have brought in anything from the first folio to the end.
+  note_cached(dev, start / grain * grain, cap);
   r.count = end - start;
   r.known = known;
   return r;
+}
+
+int Machine::stacked_read_status(const Device& dev) const {
+  if (dev.backing_desc == kNoDesc || s.descs[dev.backing_desc].kind != DescKind::Loop) return 0;
+  const Device* lower = nullptr;
+  for (int i = 0; i < s.device_count; ++i)
+    if (s.devices[i].index == s.descs[dev.backing_desc].device) lower = &s.devices[i];
+  if (!lower) return 0;
+  int st = stacked_read_status(*lower);
+  if (lower->state != DevState::Bound ||
+      (p.backing_io_checks_file_mode && lower->backing_desc != kNoDesc && s.descs[lower->backing_desc].access == Access::Wo))
+    st = 2;
+  return st == 2 && lower->cache_populated ? 1 : st;
 }
 
 // A write the driver performs on the backing file (writeback or direct I/O).
@@ -207,40 +259,63 @@ int Machine::write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t o
   return pos_end > lcap ? EIO : 0;
 }
 
-int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed, bool direct) {
+int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed, bool direct, uint64_t* done_end, uint64_t* min_end) {
   if (direct) {
     if (dev.state != DevState::Bound) return EIO;
     extents_erase(dev.dirty, start, end);  // the direct write supersedes cached bytes
     return write_backing(dev, start, end, origin, seed);
   }
   // A partial block must be read first (read-modify-write); that read can fail.
+  // generic_perform_write / iomap_write_iter go folio by folio: a failing read in
+  // the first folio fails the write, one in a later folio ends it short there.
+  // The block holding the end is read even where it reaches past the capacity
+  // (only blocks starting at or past i_size are new, iomap_to_bh); the bio is cut
+  // at the capacity (guard_bio_eod).
   const uint64_t blk = dev.soft_block_size ? dev.soft_block_size : dev.block_size;
-  const bool partial_head = start % blk != 0 && !extents_cover(dev.dirty, start / blk * blk, start);
-  const bool partial_tail = end % blk != 0 && !extents_cover(dev.dirty, end, std::min(end / blk * blk + blk, arith::device_bytes(dev.capacity)));
+  const uint64_t folio = std::max<uint64_t>(kPageSize, blk);
+  const uint64_t cap = arith::device_bytes(dev.capacity);
+  const uint64_t head_blk = start / blk * blk, tail_blk = end / blk * blk;
+  const bool partial_head = start % blk != 0 && !extents_cover(dev.dirty, head_blk, start);
+  const bool partial_tail = end % blk != 0 && !extents_cover(dev.dirty, end, tail_blk + blk);
+  uint64_t stop = end;
+  bool maybe_eio = false, maybe_short = false;
   if (partial_head || partial_tail) {
     const uint64_t backing_end_dev = arith::bytes_past_offset(backing_size(dev), dev.offset);
     const bool eof_is_eio = p.read_past_backing_eof_is_eio || dev.dio;
     const bool lower_outgrows = dev.backing_desc != kNoDesc && s.descs[dev.backing_desc].kind == DescKind::Loop &&
                                 blocks_outgrow_cache(*device(s.descs[dev.backing_desc].device));
-    const bool read_fails =
+    const bool any_read_fails =
         dev.state != DevState::Bound || blocks_outgrow_cache(dev) || lower_outgrows ||
         // 6.1 reads through vfs_iter_read, which refuses a write-only backing file.
-        (p.backing_io_checks_file_mode && s.descs[dev.backing_desc].access == Access::Wo) ||
-        (eof_is_eio && ((partial_head && start / blk * blk + blk > backing_end_dev) ||
-                        (partial_tail && end / blk * blk + blk > backing_end_dev)));
-    if (read_fails) {
-      // The read-modify-write read would fail, unless the block is still cached
-      // clean (read earlier, or written back by fsync): readahead and writeback
-      // make that unknowable, so the outcome is an envelope and the data unknown.
-      if (!dev.cache_populated) return EIO;
-      extents_write(dev.dirty, start, end, origin, seed);
-      dev.dirty.unknown = 1;
-      return kWriteMaybeEio;
-    }
+        (p.backing_io_checks_file_mode && s.descs[dev.backing_desc].access == Access::Wo);
+    // 0: no read or it works; 1: it fails unless the block is still cached clean
+    // (read earlier, or written back by fsync: readahead and writeback make that
+    // unknowable); 2: it fails (nothing brought that block into the cache).
+    auto block_status = [&](bool partial, uint64_t b) {
+      if (!partial) return 0;
+      const bool fails = any_read_fails ||
+                         (eof_is_eio && eof_request_error(dev, b, std::min(b + blk, cap), backing_end_dev) != 0);
+      const int lower = fails ? 2 : stacked_read_status(dev);
+      if (lower == 0) return 0;
+      return may_be_cached(dev, b, b + blk) ? 1 : lower;
+    };
+    const int hs = block_status(partial_head, head_blk);
+    const int ts = block_status(partial_tail, tail_blk);
+    const bool same_folio = tail_blk / folio == start / folio;
+    if (hs == 2 || (ts == 2 && same_folio)) return EIO;
+    if (ts == 2) stop = tail_blk / folio * folio;
+    maybe_eio = hs == 1 || (ts == 1 && same_folio);
+    maybe_short = ts == 1 && !same_folio;  // the count may also end at the tail folio
   }
-  extents_write(dev.dirty, start, end, origin, seed);
-  dev.cache_populated = 1;
-  return 0;
+  if (stop < end && !done_end) return EIO;
+  if (done_end) *done_end = stop;
+  // Whether the tail folio is still cached is readahead's doing: the write may also
+  // end before it.
+  if (min_end) *min_end = maybe_short ? tail_blk / folio * folio : 0;
+  extents_write(dev.dirty, start, stop, origin, seed);
+  note_cached(dev, start / folio * folio, (stop + folio - 1) / folio * folio);
+  if (maybe_eio || maybe_short) dev.dirty.unknown = 1;  // a maybe-failed write's data
+  return maybe_eio ? kWriteMaybeEio : 0;
 }
 
 // The bytes of a backing file or a stacked device changed by a path other than
@@ -300,6 +375,7 @@ Outcome Machine::pread(const Op& op) {
   if (r.err) return Outcome::error(r.err);
   Outcome o = data_outcome(r.count, out, r.known);
   o.also_err = r.also_err;
+  if (r.min_count > 0 && r.min_count < r.count) o.min_value = static_cast<int64_t>(r.min_count);
   return o;
 }
 
@@ -335,10 +411,12 @@ Outcome Machine::pwrite(const Op& op) {
     if (start >= usable) return Outcome::error(EIO);
     end = std::min(end, usable);
   }
-  const int e = write_device(dev, start, end, start, op.seed, direct);
+  uint64_t min_end = 0;
+  const int e = write_device(dev, start, end, start, op.seed, direct, &end, &min_end);
   if (e > 0) return Outcome::error(e);
   backing_changed(DescKind::Loop, dev.index, nullptr);
   Outcome o = Outcome::ok(static_cast<int64_t>(end - start));
+  if (min_end > start && min_end < end) o.min_value = static_cast<int64_t>(min_end - start);
   if (e == kWriteMaybeEio) o.also_err = EIO;
   return o;
 }

@@ -212,7 +212,7 @@ void Machine::teardown(Device& dev) {
   dev.flags = 0;
   dev.dio = 0;
   if (p.write_cache_cleared_on_teardown) dev.write_cache = 0;
-  dev.cache_populated = dev.orphan_dirty;  // invalidate_bdev drops the clean pages
+  forget_cache(dev);  // invalidate_bdev drops the clean pages
   dev.cache_stale = 0;
   // disk_ro and bdev_ro_policy survive teardown (the sticky ro bit).
   assert(backing != kNoDesc && s.descs[backing].holders > 0);
@@ -254,6 +254,7 @@ bool Machine::flush_dirty(Device& dev) {
 void Machine::drop_cache(Device& dev) {
   assert(dev.dirty.count == 0);
   dev.cache_populated = 0;
+  dev.cache_lo = dev.cache_hi = 0;
   dev.cache_stale = 0;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 
 #include "model/arith.h"
@@ -20,6 +21,7 @@ struct ReadResult {
   uint64_t count = 0;
   bool known = true;
   int also_err = 0;  // envelope (see Outcome::also_err)
+  uint64_t min_count = 0;  // envelope: counts down to this one too (Outcome::min_value)
 };
 
 struct Machine {
@@ -63,6 +65,43 @@ struct Machine {
     const uint64_t folio = std::max<uint64_t>(kPageSize, dev.block_size);
     return cap / dev.block_size * dev.block_size / folio * folio;
   }
+  // Some byte of device range [a, z) may be in the page cache.
+  static bool may_be_cached(const Device& dev, uint64_t a, uint64_t z) {
+    return dev.cache_populated && a < dev.cache_hi && z > dev.cache_lo;
+  }
+  // Buffered I/O brought device range [a, z) into the page cache (or may have).
+  static void note_cached(Device& dev, uint64_t a, uint64_t z) {
+    if (a >= z) return;
+    if (!dev.cache_populated || dev.cache_lo == dev.cache_hi) {
+      dev.cache_lo = a;
+      dev.cache_hi = z;
+    } else {
+      dev.cache_lo = std::min(dev.cache_lo, a);
+      dev.cache_hi = std::max(dev.cache_hi, z);
+    }
+    dev.cache_populated = 1;
+  }
+  // The page cache holds nothing any more (orphaned dirty pages aside).
+  static void forget_cache(Device& dev) {
+    dev.cache_populated = dev.orphan_dirty;
+    if (!dev.orphan_dirty) dev.cache_lo = dev.cache_hi = 0;
+  }
+  // A request of the loop driver reading device range [a, z) from a backing file
+  // of `backing_end` device bytes, 6.12.25+/6.15+ (read_iter, lo_complete_rq): a
+  // read ending short is advanced by the whole sectors it returned and requeued, so
+  // a request starting before an EOF that is not sector aligned keeps re-reading
+  // the sub-sector tail until it is full and succeeds; one starting at or past the
+  // EOF, or meeting a sector-aligned EOF, reads 0 and fails. In DIO mode the
+  // requeued read is misaligned: EINVAL. Returns 0, EIO or EINVAL.
+  static int eof_request_error(const Device& dev, uint64_t a, uint64_t z, uint64_t backing_end) {
+    if (z <= backing_end) return 0;
+    if (a >= backing_end || backing_end % kSectorSize == 0) return EIO;
+    return dev.dio ? EINVAL : 0;
+  }
+  // A read the driver of `dev` sends to a stacked lower loop device: 0 it works,
+  // 1 it fails unless the lower cache still holds the range, 2 it fails (the lower
+  // device is not Bound, or on 6.1 its own backing file is write-only, recursively).
+  int stacked_read_status(const Device& dev) const;
   static bool blocks_outgrow_cache(const Device& dev) {
     return dev.state == DevState::Bound && dev.block_size > std::max<uint64_t>(kPageSize, dev.soft_block_size);
   }
@@ -99,8 +138,11 @@ struct Machine {
   // Returns 0, an errno, or kWriteMaybeEio: done, but the kernel may also have
   // failed it with EIO (the caller widens the outcome's envelope).
   static constexpr int kWriteMaybeEio = -1;
+  // `done_end`: where a buffered write stopped (a later folio's read-modify-write
+  // read failed: generic_perform_write returns the bytes copied before it). Without
+  // it a write that would stop short is EIO.
   int write_device(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed,
-                   bool direct);
+                   bool direct, uint64_t* done_end = nullptr, uint64_t* min_end = nullptr);
   int write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed);
   void backing_changed(DescKind kind, uint32_t which, const Device* writer);
 

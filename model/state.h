@@ -99,6 +99,11 @@ struct Device {
   Name64 name;            // lo_file_name
   uint8_t reserved3[7] = {};
   ExtentList dirty;       // dirty ranges, in device byte positions
+  // While cache_populated: device bytes outside [cache_lo, cache_hi) are certainly
+  // not in the page cache (no buffered I/O touched them since the cache was last
+  // dropped; reads count readahead up to the capacity). Both 0 otherwise.
+  uint64_t cache_lo = 0;
+  uint64_t cache_hi = 0;
 };
 
 // An open file description. `fd` is its number while the fd is open (0 = closed);

@@ -161,5 +161,43 @@ TEST(ModelData, BackingChangedBehindCacheIsUnpredictable) {
   EXPECT_EQ(r.data.seg[0], pattern(4, 0, 512));
 }
 
+// Rundown: reads end at the first uncached folio, writes at the first folio whose
+// read-modify-write read fails; nothing past what buffered I/O touched is cached.
+TEST(ModelData, RundownCountsFollowTheCachedHull) {
+  Sim m(kLinux618);
+  auto [d, f] = m.bind();
+  EXPECT_EQ(m.ok(op_pwrite(L(d), 512, 4096, 1)), 4096);  // reads pages 0 and 1 in
+  m.ok(op_ioctl_noarg(L(d), Req::LoopClrFd));              // sole opener: Rundown
+  Outcome w = m.run(op_pwrite(L(d), 512, 8192, 2));
+  EXPECT_EQ(w.value, 7680);  // page 2 cannot be cached: the write stops before it
+  EXPECT_EQ(w.also_err, EIO);  // page 0 may have been evicted
+  EXPECT_EQ(w.min_value, 0);
+  Outcome r = m.run(op_pread(L(d), 0, 65536));
+  EXPECT_EQ(r.value, 8192);      // the failed page 2 was never cached
+  EXPECT_EQ(r.min_value, 4096);  // at least the first folio, if cached at all
+  EXPECT_EQ(r.also_err, EIO);
+  EXPECT_EQ(m.err(op_pread(L(d), 16384, 4096)), EIO);  // certainly uncached
+  (void)f;
+}
+
+// 6.12+: a driver read across a backing EOF that is not sector aligned succeeds
+// (lo_complete_rq requeues the sub-sector tail); an aligned EOF fails the folio.
+TEST(ModelData, ReadPastUnalignedBackingEof) {
+  for (const Profile* p : {&kLinux612, &kLinux618}) {
+    Sim m(*p);
+    auto [d, f] = m.bind();
+    m.ok(op_truncate(0, 8242));
+    Outcome r = m.run(op_pread(L(d), 512, 8192));
+    EXPECT_EQ(r.value, 8192) << p->name;
+    EXPECT_FALSE(r.data_known) << p->name;  // the tail repeats past the EOF
+    m.ok(op_ioctl_noarg(L(d), Req::BlkFlsBuf));
+    EXPECT_EQ(m.err(op_pread(L(d), 12288, 4096)), EIO) << p->name;
+    m.ok(op_truncate(0, 8704));
+    m.ok(op_ioctl_noarg(L(d), Req::BlkFlsBuf));
+    EXPECT_EQ(m.run(op_pread(L(d), 0, 12288)).value, 8192) << p->name;
+    (void)f;
+  }
+}
+
 }  // namespace
 }  // namespace loopcheck::model

@@ -287,6 +287,7 @@ Expectation expectation_with_envelope_from(const Outcome& o) {
 std::string format_outcome(const Outcome& o) {
   if (o.kind == Outcome::Kind::Skipped) return "SKIPPED";
   std::string out = format_expect_alt(expectation_from(o));
+  if ((o.kind == Outcome::Kind::Data || o.kind == Outcome::Kind::Value) && o.min_value > 0) out = std::to_string(o.min_value) + ".." + out;
   if (o.also_err != 0) out += " | " + format_errno(o.also_err);
   return out;
 }

@@ -245,6 +245,10 @@ struct Outcome {
   // not control (readahead, writeback timing), the model may also accept this errno
   // in place of its main outcome. 0 = no alternative.
   int32_t also_err = 0;
+  // The model's envelope for a byte count readahead decides (Data, or a pwrite's
+  // Value): any count
+  // in [min_value, value] is accepted too, the bytes then unchecked. 0 = none.
+  int64_t min_value = 0;
   uint64_t digest = 0;     // digest_bytes() (XXH3-64) of the bytes read, when a target read real bytes
   std::array<char, kMaxTextSize> text{};  // Kind::Text (sysfs), NUL-terminated
   uint8_t text_len = 0;

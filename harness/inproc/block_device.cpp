@@ -98,6 +98,25 @@ uint64_t BlockDevice::page_bytes(uint64_t index, uint64_t dev_bytes) const {
 // into one request as readahead's would. Failed pages are reported, not cached.
 int BlockDevice::read_in_locked(const std::vector<uint64_t>& indices, uint64_t dev_bytes,
                                 std::vector<uint64_t>* failed) {
+  // Blocks larger than this cache's 4 KiB pages (spec-notes §7): a run of adjacent
+  // pages is one request, which the queue refuses unless it covers whole blocks
+  // (so a partial-block write, which needs its page read in, fails too).
+  const uint64_t lbs = logical_block_size();
+  if (pages_smaller_than_blocks()) {
+    std::vector<uint64_t> whole;
+    for (size_t i = 0; i < indices.size();) {
+      size_t j = i;
+      while (j + 1 < indices.size() && indices[j + 1] == indices[j] + 1) ++j;
+      const uint64_t from = indices[i] * kPageSize, to = indices[j] * kPageSize + page_bytes(indices[j], dev_bytes);
+      const bool refused = from % lbs != 0 || (to - from) % lbs != 0;
+      for (size_t k = i; k <= j; ++k) (refused ? *failed : whole).push_back(indices[k]);
+      i = j + 1;
+    }
+    if (whole.size() != indices.size()) {
+      if (!whole.empty()) (void)read_in_locked(whole, dev_bytes, failed);
+      return -EIO;
+    }
+  }
   bios_.clear();
   completions_.assign(indices.size(), Completion{});
   for (size_t i = 0; i < indices.size(); ++i) {
@@ -107,20 +126,10 @@ int BlockDevice::read_in_locked(const std::vector<uint64_t>& indices, uint64_t d
     std::memset(data + bytes, 0, kPageSize - bytes);
     bios_.push_back(Bio{ReqOp::Read, indices[i] * (kPageSize / kSectorSize), data, bytes, &completions_[i]});
   }
-  // Blocks larger than the cache's pages: each page is a bio the block layer
-  // refuses as unaligned, so nothing is read (a partial-block write fails too).
-  const bool refused = pages_smaller_than_blocks();
-  if (refused) {
-    for (Completion& c : completions_) {
-      c.status = -EIO;
-      c.done.store(true);
-    }
-  } else {
-    queue_.submit(bios_);
-  }
+  queue_.submit(bios_);
   int err = 0;
   for (size_t i = 0; i < indices.size(); ++i) {
-    if (!refused) queue_.wait(completions_[i]);
+    queue_.wait(completions_[i]);
     ++stats_.read_misses;
     if (completions_[i].status != 0) {
       err = -EIO;
@@ -235,7 +244,7 @@ int64_t BlockDevice::direct_io(ReqOp op, uint8_t* buf, uint64_t len, int64_t pos
     int err = 0;
     for (int i = 0; i < n; ++i) {
       queue_.wait(done[i]);
-      if (done[i].status != 0) err = -EIO;
+      if (done[i].status != 0) err = done[i].status == -EINVAL ? -EINVAL : -EIO;  // BLK_STS_INVAL stays EINVAL
     }
     if (err != 0) return err;
   }
@@ -324,18 +333,27 @@ int64_t BlockDevice::write(const void* buf, uint64_t len, int64_t pos, bool dire
   if (!clip_to_whole_blocks(dev_bytes, upos, &len)) return -EIO;
   std::lock_guard lock(cache_mu_);
   uint64_t first = upos / kPageSize, last = (upos + len - 1) / kPageSize;
-  // Pages only partly overwritten must be read in first (block_write_begin).
+  // Pages only partly overwritten must be read in first (block_write_begin). The
+  // block holding the end counts as partial even where it reaches past the
+  // capacity (only blocks starting at or past i_size are new).
+  const uint64_t blk = std::max<uint64_t>(soft_block_size_.load(), kSectorSize);
   missing_.clear();
   failed_.clear();
   for (uint64_t p : {first, last}) {
     if (pages_.contains(p) || (!missing_.empty() && missing_.back() == p)) continue;
     uint64_t page_start = p * kPageSize;
     uint64_t page_end = page_start + page_bytes(p, dev_bytes);
-    bool covered = upos <= page_start && upos + len >= page_end;
+    bool covered = upos <= page_start && (upos + len >= page_start + kPageSize ||
+                                          (upos + len >= page_end && (upos + len) % blk == 0));
     if (!covered) missing_.push_back(p);
   }
   make_room_locked();
-  if (!missing_.empty() && read_in_locked(missing_, dev_bytes, &failed_) != 0) return -EIO;
+  if (!missing_.empty() && read_in_locked(missing_, dev_bytes, &failed_) != 0) {
+    // generic_perform_write goes page by page: a failed read of the first page
+    // fails the write, one of the last page ends it short before that page.
+    if (last == first || std::find(failed_.begin(), failed_.end(), first) != failed_.end()) return -EIO;
+    len = last * kPageSize - upos;
+  }
   const auto* in = static_cast<const uint8_t*>(buf);
   uint64_t done = 0;
   while (done < len) {

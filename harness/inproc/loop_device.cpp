@@ -434,6 +434,9 @@ long LoopDevice::change_fd(const FileTable& files, unsigned long arg) {
     // for itself).
     if (compute_capacity(*file, lo_offset_, lo_sizelimit_) != compute_capacity(*backing_, lo_offset_, lo_sizelimit_))
       return -EINVAL;
+    // disk_force_media_change() → invalidate_bdev(): the clean cached pages go
+    // (6.18 host: a read after CHANGE_FD to a file the driver cannot serve fails).
+    disk_.invalidate();
     disk_.queue().freeze();
     bool request = (lo_flags_.load() & LO_FLAGS_DIRECT_IO) != 0 || file->opened_direct();
     old = std::exchange(backing_, std::move(file));
@@ -482,7 +485,14 @@ long LoopDevice::set_block_size(const OpenFile& file, unsigned long arg) {
     if (arg == disk_.logical_block_size()) return 0;
   } else {
     if (arg == disk_.logical_block_size()) return 0;
-    if (!verdict.ok) return -EINVAL;
+    // 6.11+: the cache is synced and dropped before the block layer validates,
+    // so an invalid size still empties it (6.18 host: a Rundown read after
+    // LOOP_SET_BLOCK_SIZE 1234 → EINVAL is EIO).
+    if (!verdict.ok) {
+      (void)disk_.sync();
+      disk_.invalidate();
+      return -EINVAL;
+    }
   }
   const uint64_t bs = verdict.size;
   (void)disk_.sync();
@@ -564,7 +574,12 @@ RequestResult LoopDevice::handle_request(const Request& rq, std::span<uint8_t> b
   }
   if (use_bounce && !is_read) gather(rq, bounce.data());
 
-  uint64_t done = 0;
+  // The kiocb path (direct I/O on every release, buffered I/O on 6.12.25+/6.15+):
+  // lo_complete_rq advances a short read by the whole sectors it returned
+  // (blk_update_request: __sector += bytes >> 9) and requeues the rest, so the
+  // retry reads from the start of the sector holding the EOF again.
+  const bool kiocb_read = is_read && (profile_.read_past_eof_is_error || mode == IoMode::Direct);
+  uint64_t done = 0, file_off = 0;
   int error = 0;
   std::array<iovec, kMaxSegments> iov;
   while (done < rq.bytes) {
@@ -573,13 +588,14 @@ RequestResult LoopDevice::handle_request(const Request& rq, std::span<uint8_t> b
       iov[0] = iovec{bounce.data() + done, rq.bytes - done};
     else
       n = iov_cursor(rq, done, iov);
-    int64_t got = file.backing_io(rq.op, iov.data(), n, pos + static_cast<int64_t>(done), mode);
+    int64_t got = file.backing_io(rq.op, iov.data(), n, pos + static_cast<int64_t>(file_off), mode);
     if (got < 0) {
       error = static_cast<int>(got);
       break;
     }
     if (got == 0) break;  // EOF (read) or no progress (write)
     done += static_cast<uint64_t>(got);
+    file_off += kiocb_read ? static_cast<uint64_t>(got) / kSectorSize * kSectorSize : static_cast<uint64_t>(got);
   }
 
   if (is_read) {
@@ -589,6 +605,9 @@ RequestResult LoopDevice::handle_request(const Request& rq, std::span<uint8_t> b
     } else {
       zero_from(rq, done);
     }
+    // A requeued O_DIRECT read lands on a misaligned buffer: the backing file's
+    // EINVAL is the request's status (BLK_STS_INVAL), which a direct reader sees.
+    if (error == -EINVAL && kiocb_read && file_off != done) return {-EINVAL, done};
     if (error != 0) return {-EIO, done};
     if (done < rq.bytes) {
       // Hitting the backing EOF: 6.1's buffered VFS helper zero-fills and
