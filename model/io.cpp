@@ -169,11 +169,19 @@ ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool 
     if (r.min_count >= end - start) r.min_count = 0;
   }
   bool past_unaligned_eof = false;
-  if (eof_is_eio && end > backing_end_dev && dev.cache_stale) {
+  // The cache reads whole folios: a read ending before the backing EOF still
+  // meets it when its last folio does.
+  const uint64_t folio_end = std::min(cap, (end + grain - 1) / grain * grain);
+  // Folios wholly dirty are up to date: the read never reaches the backing file
+  // (6.1.192 in QEMU: a page written after the backing file was truncated reads
+  // back from the cache).
+  const bool all_dirty = extents_cover(dev.dirty, start / grain * grain, folio_end);
+  const bool meets_eof = !all_dirty && folio_end > backing_end_dev;
+  if (eof_is_eio && meets_eof && dev.cache_stale) {
     // The backing file shrank behind pages the device may still cache (readahead
     // filled them before): a cache hit returns the old bytes, a miss fails.
     r.also_err = EIO;
-  } else if (eof_is_eio && end > backing_end_dev) {
+  } else if (eof_is_eio && meets_eof) {
     const uint64_t eof_folio = backing_end_dev / grain * grain;
     if (eof_request_error(dev, eof_folio, eof_folio + grain, backing_end_dev) == 0) {
       // An EOF that is not sector aligned: the request carrying the folio that holds
@@ -199,7 +207,7 @@ ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool 
   // 6.1 zero-fills every bio of a request one of whose segments read short, so
   // bytes before the backing EOF read as zeros when readahead put them in the
   // same request as the EOF (6.1.192 in QEMU): which bytes is readahead's choice.
-  if (!eof_is_eio && end > backing_end_dev && start < backing_end_dev) known = false;
+  if (!eof_is_eio && meets_eof && start < backing_end_dev) known = false;
   uint64_t pos = start;
   for (int i = 0; i <= dev.dirty.count && pos < end; ++i) {
     const bool have = i < dev.dirty.count;
@@ -339,10 +347,11 @@ Outcome Machine::pread(const Op& op) {
   if (!d) return Outcome::error(EBADF);
   if (d->kind == DescKind::LoopControl) return Outcome::error(ESPIPE);  // nonseekable_open
   if (d->access == Access::Wo) return Outcome::error(EBADF);
-  if (d->kind == DescKind::Dir) return Outcome::error(EISDIR);
   const uint64_t start = static_cast<uint64_t>(off);
   const uint64_t len = std::min(op.length, kMaxIoLength);
+  // rw_verify_area() runs before the file's read method (a directory's says EISDIR).
   if (overflows(start, len)) return Outcome::error(EINVAL);
+  if (d->kind == DescKind::Dir) return Outcome::error(EISDIR);
   const bool direct = (d->open_flags & kOpenDirect) != 0;
   DataBuilder out;
   if (d->kind == DescKind::File) {
@@ -350,7 +359,8 @@ Outcome Machine::pread(const Op& op) {
     // An unaligned O_DIRECT read fails only where it meets allocated blocks (a
     // hole reads as zeros without a bio, ext4 on 6.18): the model does not track
     // the filesystem's allocation, so it answers with an envelope.
-    const bool unaligned_direct = direct && start < obj.size && (start % env.dio_align || len % env.dio_align);
+    const bool unaligned_direct =
+        direct && len > 0 && start < obj.size && (start % env.dio_align || len % env.dio_align);
     const uint64_t count = start >= obj.size ? 0 : std::min(len, obj.size - start);
     bool known = emit_object(obj, start, start + count, out);
     // Dirty device pages over this range may be written back at any moment
@@ -391,8 +401,10 @@ Outcome Machine::pwrite(const Op& op) {
   if (overflows(start, len)) return Outcome::error(EINVAL);
   const bool direct = (d->open_flags & kOpenDirect) != 0;
   if (d->kind == DescKind::File) {
-    if (direct && (start % env.dio_align || len % env.dio_align)) return Outcome::error(EINVAL);
+    // generic_write_checks() returns 0 for an empty write before any O_DIRECT
+    // alignment check (ext4 on 6.18).
     if (len == 0) return Outcome::ok(0);
+    if (direct && (start % env.dio_align || len % env.dio_align)) return Outcome::error(EINVAL);
     Object& obj = s.objects[d->object];
     extents_write(obj.data, start, start + len, start, op.seed);
     obj.size = std::max(obj.size, start + len);
@@ -415,7 +427,18 @@ Outcome Machine::pwrite(const Op& op) {
   const int e = write_device(dev, start, end, start, op.seed, direct, &end, &min_end);
   if (e > 0) return Outcome::error(e);
   backing_changed(DescKind::Loop, dev.index, nullptr);
+  bool sync_maybe_eio = false;
+  if ((d->open_flags & kOpenSync) && !direct) {
+    // generic_write_sync(): the written folios go to the driver, then a flush.
+    // Either failing fails the write (its bytes stay in the cache or are lost).
+    const uint64_t grain = std::max<uint64_t>(kPageSize, dev.block_size);
+    if (!flush_dirty_range(dev, start / grain * grain, (end + grain - 1) / grain * grain))
+      return Outcome::error(EIO);
+    if (dev.state != DevState::Bound && dev.write_cache == 1) return Outcome::error(EIO);
+    sync_maybe_eio = dev.state != DevState::Bound && dev.write_cache == kWriteCacheUnknown;
+  }
   Outcome o = Outcome::ok(static_cast<int64_t>(end - start));
+  if (sync_maybe_eio) o.also_err = EIO;
   if (min_end > start && min_end < end) o.min_value = static_cast<int64_t>(min_end - start);
   if (e == kWriteMaybeEio) o.also_err = EIO;
   return o;

@@ -251,6 +251,23 @@ bool Machine::flush_dirty(Device& dev) {
   return ok;
 }
 
+bool Machine::flush_dirty_range(Device& dev, uint64_t a, uint64_t z) {
+  ExtentList in_range = dev.dirty;
+  extents_cut_from(in_range, z);
+  extents_erase(in_range, 0, a);
+  if (in_range.count == 0) return true;
+  // Write back exactly those extents: the rest of the device stays dirty.
+  ExtentList rest = dev.dirty;
+  extents_erase(rest, a, z);
+  const bool unknown = dev.dirty.unknown;
+  dev.dirty = in_range;
+  dev.dirty.unknown = 0;
+  const bool ok = flush_dirty(dev);
+  dev.dirty = rest;
+  dev.dirty.unknown = unknown;
+  return ok;
+}
+
 void Machine::drop_cache(Device& dev) {
   assert(dev.dirty.count == 0);
   dev.cache_populated = 0;

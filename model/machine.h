@@ -46,6 +46,8 @@ struct Machine {
   void last_close(uint32_t index);
   void teardown(Device& dev);
   bool flush_dirty(Device& dev);  // false: some dirty data could not be written
+  // The same for the dirty bytes in [a, z) only (an O_SYNC write's range).
+  bool flush_dirty_range(Device& dev, uint64_t a, uint64_t z);
   void drop_cache(Device& dev);
 
   // ---- backing-file facts

@@ -83,6 +83,7 @@ class BlockDevice {
 
  private:
   bool pages_smaller_than_blocks() const;
+  int issue_flush();
   uint8_t* alloc_page_locked();
   void free_page_locked(uint8_t* p);
   uint64_t page_bytes(uint64_t index, uint64_t dev_bytes) const;
