@@ -196,10 +196,16 @@ ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool 
       }
       past_unaligned_eof = true;
     } else {
-      // The folio holding the backing EOF (and every later one) fails; earlier folios
-      // complete, so a read starting before them is short.
-      if (start >= eof_folio) return ReadResult{EIO, 0, true, 0};
-      end = std::min(end, eof_folio);
+      // The folio holding the backing EOF (and every later one) fails unless it is
+      // wholly dirty (up to date, never read); earlier folios complete, so a read
+      // starting before the first failing one is short.
+      uint64_t fail_at = eof_folio;
+      while (fail_at < folio_end && extents_cover(dev.dirty, fail_at, std::min(fail_at + grain, cap)))
+        fail_at += grain;
+      if (fail_at < folio_end) {
+        if (start >= fail_at) return ReadResult{EIO, 0, true, 0};
+        end = std::min(end, fail_at);
+      }
     }
   }
   // Compose: dirty cached ranges over what the driver reads from the backing file.

@@ -237,11 +237,18 @@ bool Machine::flush_dirty(Device& dev) {
     return false;
   }
   const uint64_t cap = arith::device_bytes(dev.capacity);
+  // Writeback goes in whole blocks of the soft block size (buffer heads): a partly
+  // dirty block also writes what was read into it. Inside the backing file that is
+  // what the file holds; a block reaching past its EOF extends it, with bytes the
+  // model does not know (zeros, or the repeated tail of an unaligned EOF).
+  const uint64_t blk = dev.soft_block_size ? dev.soft_block_size : dev.block_size;
   bool ok = true;
   for (int i = 0; i < dirty.count; ++i) {
     const Extent& x = dirty.e[i];
     uint64_t end = std::min(x.end, cap);  // shrunk by LOOP_SET_CAPACITY: beyond is lost
     if (x.start < end && write_backing(dev, x.start, end, x.origin, x.seed) != 0) ok = false;
+    const uint64_t block_end = std::min(cap, (end + blk - 1) / blk * blk);
+    if (x.start < end && block_end > end) extend_backing_unknown(dev, block_end);
   }
   if (dirty.unknown) {
     const Desc& b = s.descs[dev.backing_desc];
@@ -276,6 +283,29 @@ void Machine::drop_cache(Device& dev) {
 }
 
 // ---- backing-file facts -------------------------------------------------------------------
+
+void Machine::extend_backing_unknown(Device& dev, uint64_t dev_end) {
+  const Desc& b = s.descs[dev.backing_desc];
+  if (b.kind != DescKind::File) return;  // a lower device does not grow
+  Object& o = s.objects[b.object];
+  const uint64_t file_end = arith::backing_byte(dev_end, dev.offset);
+  if (file_end <= o.size) return;
+  o.size = file_end;
+  o.data.unknown = 1;
+  backing_changed(DescKind::File, b.object, &dev);
+}
+
+bool Machine::backing_tail_in_hole(const Device& dev) const {
+  const Desc& b = s.descs[dev.backing_desc];
+  if (b.kind != DescKind::File) return false;
+  const Object& o = s.objects[b.object];
+  // Allocation is per filesystem block: 4 KiB on the filesystems traces run on.
+  const uint64_t a = o.size / kPageSize * kPageSize, z = a + kPageSize;
+  if (o.data.unknown || (o.fill != 0 && a < o.fill_end)) return false;
+  for (int i = 0; i < o.data.count; ++i)
+    if (o.data.e[i].start < z && o.data.e[i].end > a) return false;
+  return true;
+}
 
 uint64_t Machine::backing_size(const Device& dev) const {
   const Desc& b = s.descs[dev.backing_desc];
