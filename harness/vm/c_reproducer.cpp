@@ -273,7 +273,9 @@ std::string step_code(const Trace& trace, const Op& op) {
       c += "  if (rc >= 0) printf(\"%ld bytes\", rc); else print_result(rc, e);\n";
       return c;
     case OpKind::Pwrite:
-      c += fmt::format("  for (uint64_t i = 0; i < {}u; i++) buf[i] = pattern_byte({}u, i);\n", op.length, op.seed);
+      // An empty write has no bytes to fill (and `i < 0u` would not compile under -Werror).
+      if (op.length > 0)
+        c += fmt::format("  for (uint64_t i = 0; i < {}u; i++) buf[i] = pattern_byte({}u, i);\n", op.length, op.seed);
       call(fmt::format("pwrite({}, buf, {}u, (off_t){})", fd, op.length, value_expr(op.offset)));
       break;
     case OpKind::Sysfs:
