@@ -3,6 +3,7 @@
 #include <linux/fs.h>
 
 #include <algorithm>
+#include <bit>
 #include <cassert>
 #include <cerrno>
 #include <cstdlib>
@@ -38,6 +39,7 @@ int BlockDevice::open(const void* excl_holder) {
     holder_ = excl_holder;
   }
   if (openers_.fetch_add(1) == 0) {
+    ra_prev_page_ = kNoPage;  // file_ra_state_init(): no history
     // set_init_blocksize(): the largest power of two up to a page that divides the
     // size, starting from the logical block size.
     uint64_t size = arith::bytes_of_sectors(capacity_sectors());
@@ -73,6 +75,15 @@ bool BlockDevice::claimed_by_other(const void* who) const {
 }
 
 // ---- page cache helpers -------------------------------------------------------------
+
+// get_init_ra_size() with the loop queue's default read_ahead_kb of 128 (32 pages).
+uint64_t BlockDevice::init_readahead_pages(uint64_t req_pages) {
+  constexpr uint64_t kMaxPages = 32;
+  uint64_t size = std::bit_ceil(req_pages);
+  if (size <= kMaxPages / 32) return size * 4;
+  if (size <= kMaxPages / 4) return size * 2;
+  return std::max(kMaxPages, req_pages);
+}
 
 // The kernel's page cache for the bdev uses folios of the block size the device
 // had when it was first opened (BLKBSZGET's soft block size, at least a page);
@@ -288,12 +299,29 @@ int64_t BlockDevice::read(void* buf, uint64_t len, int64_t pos, bool direct) {
   uint64_t first = upos / kPageSize, last = (upos + len - 1) / kPageSize;
   missing_.clear();
   failed_.clear();
-  for (uint64_t p = first; p <= last; ++p)
-    if (!pages_.contains(p)) missing_.push_back(p);
+  uint64_t first_missing = last + 1;
+  for (uint64_t p = first; p <= last; ++p) {
+    if (pages_.contains(p)) continue;
+    first_missing = std::min(first_missing, p);
+    missing_.push_back(p);
+  }
   if (!missing_.empty()) {
+    // page_cache_sync_ra(): at the start of the device, or continuing the previous
+    // read, the miss starts a readahead window (get_init_ra_size) that also brings
+    // in uncached pages past the request, up to the end of the device.
+    const uint64_t req_pages = last - first_missing + 1;
+    const bool sequential =
+        first_missing == 0 || (ra_prev_page_ != kNoPage && first_missing - ra_prev_page_ <= 1);
+    if (sequential) {
+      const uint64_t window = init_readahead_pages(req_pages);
+      const uint64_t end_page = std::min(first_missing + window, (dev_bytes + kPageSize - 1) / kPageSize);
+      for (uint64_t p = last + 1; p < end_page; ++p)
+        if (!pages_.contains(p)) missing_.push_back(p);
+    }
     make_room_locked();
     (void)read_in_locked(missing_, dev_bytes, &failed_);
   }
+  ra_prev_page_ = (upos + len) / kPageSize;  // ra->prev_pos = the end of this read
   uint64_t copied = 0;
   auto* out = static_cast<uint8_t*>(buf);
   // Pages adjacent in the arena (read in together) are copied as one run.
@@ -354,12 +382,19 @@ int64_t BlockDevice::write(const void* buf, uint64_t len, int64_t pos, bool dire
     if (!covered) missing_.push_back(p);
   }
   make_room_locked();
-  if (!missing_.empty() && read_in_locked(missing_, dev_bytes, &failed_) != 0) {
-    // generic_perform_write goes page by page: a failed read of the first page
-    // fails the write, one of the last page ends it short before that page.
-    if (last == first || std::find(failed_.begin(), failed_.end(), first) != failed_.end()) return -EIO;
-    len = last * kPageSize - upos;
+  // generic_perform_write goes page by page, and block_write_begin reads each
+  // page with a request of its own (never merged with the other one): a failed
+  // read of the first page fails the write, one of the last page ends it short
+  // before that page.
+  bool head_failed = false, tail_failed = false;
+  for (uint64_t p : missing_) {
+    one_page_.assign(1, p);
+    if (read_in_locked(one_page_, dev_bytes, &failed_) == 0) continue;
+    (p == first ? head_failed : tail_failed) = true;
+    if (head_failed) break;
   }
+  if (head_failed || (tail_failed && first == last)) return -EIO;
+  if (tail_failed) len = last * kPageSize - upos;
   const auto* in = static_cast<const uint8_t*>(buf);
   uint64_t done = 0;
   while (done < len) {

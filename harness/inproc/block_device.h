@@ -83,6 +83,7 @@ class BlockDevice {
 
  private:
   bool pages_smaller_than_blocks() const;
+  static uint64_t init_readahead_pages(uint64_t req_pages);
   int issue_flush();
   uint8_t* alloc_page_locked();
   void free_page_locked(uint8_t* p);
@@ -114,7 +115,12 @@ class BlockDevice {
   CacheStats stats_;
   std::vector<Bio> bios_;              // reused per batch, not reallocated per call
   std::vector<Completion> completions_;
-  std::vector<uint64_t> missing_, failed_;  // reused by read() and write()
+  std::vector<uint64_t> missing_, failed_, one_page_;  // reused by read() and write()
+  // Readahead state (the kernel keeps it per open file; one per device here, reset
+  // when the device is first opened): the page holding the end of the last
+  // buffered read, for page_cache_sync_ra's "sequential" (unsigned index - prev <= 1).
+  static constexpr uint64_t kNoPage = UINT64_MAX;
+  uint64_t ra_prev_page_ = kNoPage;
 };
 
 }  // namespace loopcheck::inproc

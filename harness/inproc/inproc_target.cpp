@@ -39,12 +39,6 @@ int fd_of(const Value& v) {
 // replace-by-truncate heuristic).
 bool InprocTarget::fill_range(int fd, uint64_t from, uint64_t to, uint8_t fill) {
   if (from >= to) return true;
-  if (fill == 0) {
-    // Zeros as a hole, like the fresh sparse file (ext4 zeroes partial blocks).
-    if (::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(from),
-                    static_cast<off_t>(to - from)) == 0)
-      return true;
-  }
   fill_chunk_.assign(std::min<uint64_t>(kFillChunk, to - from), fill);
   for (uint64_t off = from; off < to; off += fill_chunk_.size()) {
     uint64_t n = std::min<uint64_t>(fill_chunk_.size(), to - off);
@@ -53,10 +47,15 @@ bool InprocTarget::fill_range(int fd, uint64_t from, uint64_t to, uint8_t fill) 
   return true;
 }
 
-// Puts back what a trace changed in [lo, hi) of a file the last start() made:
-// the declared size (undoing growth and zero-extending after shrinking), then
-// the declared content over the changed range.
+// Puts back what a trace changed in [lo, hi) of a filled file the last start()
+// made: the declared size (undoing growth, extending after shrinking), then the
+// fill over the changed range (the file was, and stays, fully allocated).
 bool InprocTarget::restore_range(const std::string& path, uint64_t size, uint8_t fill, uint64_t lo, uint64_t hi) {
+  // A zero file must come back all hole, not only all zeros: whether the block at
+  // a backing EOF holds data decides loop DIO outcomes (spec-notes §11), and a
+  // hole punched over part of a block leaves it allocated. Punching the whole
+  // file costs no more than its extents.
+  if (fill == 0) return reset_file(path, size, 0);
   int fd = ::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return reset_file(path, size, fill);  // gone (a trace cannot, but be safe)
   bool ok = ::ftruncate(fd, static_cast<off_t>(size)) == 0 && fill_range(fd, std::min(lo, size), std::min(hi, size), fill);
