@@ -179,8 +179,21 @@ ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool 
   const bool meets_eof = !all_dirty && folio_end > backing_end_dev;
   if (eof_is_eio && meets_eof && dev.cache_stale) {
     // The backing file shrank behind pages the device may still cache (readahead
-    // filled them before): a cache hit returns the old bytes, a miss fails.
-    r.also_err = EIO;
+    // filled them before): a cache hit returns the old bytes, a miss past the EOF
+    // fails and ends the read there. Folios before the EOF folio (and that folio
+    // too when the EOF is not sector aligned) read from the file; past them the
+    // read ends where the cache does, which readahead decided: an envelope.
+    const uint64_t eof_folio = backing_end_dev / grain * grain;
+    const uint64_t readable_end = eof_request_error(dev, eof_folio, eof_folio + grain, backing_end_dev) == 0
+                                      ? eof_folio + grain
+                                      : eof_folio;
+    const uint64_t up = std::min(end, std::max(readable_end, dev.cache_hi));
+    if (start >= up) return ReadResult{EIO, 0, true, 0};
+    end = up;
+    r.min_count = start < readable_end ? std::min(end, readable_end) - start
+                                        : std::min(end, start / grain * grain + grain) - start;
+    if (start >= readable_end) r.also_err = EIO;
+    if (r.min_count >= end - start) r.min_count = 0;
   } else if (eof_is_eio && meets_eof) {
     const uint64_t eof_folio = backing_end_dev / grain * grain;
     if (eof_request_error(dev, eof_folio, eof_folio + grain, backing_end_dev) == 0) {
@@ -193,6 +206,15 @@ ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool 
         if (!may_be_cached(dev, start / grain * grain, start / grain * grain + grain))
           return ReadResult{EIO, 0, true, 0};
         r.also_err = EIO;
+      } else {
+        // The request ends at a wholly dirty folio (served from the cache); the
+        // next folio after such a run needs a request of its own, starting past
+        // the EOF: the read ends there unless readahead cached it.
+        auto wholly_dirty = [&](uint64_t f) { return extents_cover(dev.dirty, f, std::min(f + grain, cap)); };
+        uint64_t f = eof_folio + grain;
+        while (f < folio_end && !wholly_dirty(f)) f += grain;
+        while (f < folio_end && wholly_dirty(f)) f += grain;
+        if (f < folio_end && !may_be_cached(dev, f, f + grain)) end = std::min(end, f);
       }
       past_unaligned_eof = true;
     } else {
@@ -463,7 +485,22 @@ Outcome Machine::fsync(const Op& op) {
     return o;
   }
   if (dev.state != DevState::Bound && dev.write_cache) return Outcome::error(EIO);  // flush request refused
-  return Outcome::ok(0);
+  // The flush request reaches the driver, whose vfs_fsync of a lower loop device
+  // is that device's fsync: its dirty pages and its own flush, down the stack
+  // (6.12.117 in QEMU: EIO when the lower device is in Rundown).
+  bool maybe_eio = false;
+  for (Device* upper = &dev; upper->state == DevState::Bound && upper->write_cache == 1;) {
+    const Desc& b = s.descs[upper->backing_desc];
+    if (b.kind != DescKind::Loop) break;
+    Device& lower = *device(b.device);
+    if (!flush_dirty(lower)) return Outcome::error(EIO);
+    if (lower.state != DevState::Bound && lower.write_cache == 1) return Outcome::error(EIO);
+    if (lower.state != DevState::Bound && lower.write_cache == kWriteCacheUnknown) maybe_eio = true;
+    upper = &lower;
+  }
+  Outcome o = Outcome::ok(0);
+  if (maybe_eio) o.also_err = EIO;
+  return o;
 }
 
 Outcome Machine::truncate(const Op& op) {

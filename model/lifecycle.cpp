@@ -249,6 +249,9 @@ bool Machine::flush_dirty(Device& dev) {
     if (x.start < end && write_backing(dev, x.start, end, x.origin, x.seed) != 0) ok = false;
     const uint64_t block_end = std::min(cap, (end + blk - 1) / blk * blk);
     if (x.start < end && block_end > end) extend_backing_unknown(dev, block_end);
+    // A partly dirty block read in before the backing file changed writes the old
+    // bytes back over the new ones (6.1.192 in QEMU).
+    if (x.start < end && dev.cache_stale && (x.start % blk != 0 || end % blk != 0)) mark_backing_unknown(dev);
   }
   if (dirty.unknown) {
     const Desc& b = s.descs[dev.backing_desc];
@@ -283,6 +286,12 @@ void Machine::drop_cache(Device& dev) {
 }
 
 // ---- backing-file facts -------------------------------------------------------------------
+
+void Machine::mark_backing_unknown(Device& dev) {
+  const Desc& b = s.descs[dev.backing_desc];
+  if (b.kind == DescKind::File) s.objects[b.object].data.unknown = 1;
+  if (b.kind == DescKind::Loop) device(b.device)->dirty.unknown = 1;
+}
 
 void Machine::extend_backing_unknown(Device& dev, uint64_t dev_end) {
   const Desc& b = s.descs[dev.backing_desc];

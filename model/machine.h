@@ -108,6 +108,7 @@ struct Machine {
   // Writeback of a block reaching past the backing EOF: the file grows to the
   // block's end (device bytes), its new bytes unknown.
   void extend_backing_unknown(Device& dev, uint64_t dev_end);
+  void mark_backing_unknown(Device& dev);  // the backing's bytes are no longer predicted
   // A read the driver of `dev` sends to a stacked lower loop device: 0 it works,
   // 1 it fails unless the lower cache still holds the range, 2 it fails (the lower
   // device is not Bound, or on 6.1 its own backing file is write-only, recursively).
