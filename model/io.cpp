@@ -32,6 +32,15 @@ ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, Data
   const uint64_t pos = arith::backing_byte(start, dev.offset);
   const uint64_t len = end - start;
   if (b.kind == DescKind::File) {
+    // Buffered reads reach the backing file in whole pages (the request is the
+    // folio), O_DIRECT device reads as they are.
+    const uint64_t req_pos = whole_folios ? arith::backing_byte(start / kPageSize * kPageSize, dev.offset) : pos;
+    if (backing_odirect_misaligned(dev, req_pos, whole_folios ? kPageSize : len)) {
+      // Over a hole the misaligned direct read needs no bio and succeeds (ext4);
+      // over data it is refused. The model knows allocation only roughly.
+      if (!backing_range_in_hole(dev, pos, pos + len)) return ReadResult{EIO, 0, true, 0};
+      r.also_err = EIO;
+    }
     r.known = emit_object(s.objects[b.object], pos, pos + len, out);
     r.count = len;
     return r;
@@ -279,6 +288,9 @@ int Machine::write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t o
   const uint64_t pos = arith::backing_byte(start, dev.offset), pos_end = arith::backing_byte(end, dev.offset);
   const uint64_t b_origin = arith::backing_byte(origin, dev.offset);
   if (b.kind == DescKind::File) {
+    // Writeback sends whole pages; direct device writes are block aligned already.
+    const uint64_t page_pos = arith::backing_byte(start / kPageSize * kPageSize, dev.offset);
+    if (backing_odirect_misaligned(dev, page_pos, kPageSize)) return EIO;
     Object& obj = s.objects[b.object];
     extents_write(obj.data, pos, pos_end, b_origin, seed);  // past EOF: extends the file
     obj.size = std::max(obj.size, pos_end);

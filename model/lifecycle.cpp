@@ -304,16 +304,31 @@ void Machine::extend_backing_unknown(Device& dev, uint64_t dev_end) {
   backing_changed(DescKind::File, b.object, &dev);
 }
 
-bool Machine::backing_tail_in_hole(const Device& dev) const {
+bool Machine::backing_range_in_hole(const Device& dev, uint64_t a, uint64_t z) const {
   const Desc& b = s.descs[dev.backing_desc];
   if (b.kind != DescKind::File) return false;
   const Object& o = s.objects[b.object];
   // Allocation is per filesystem block: 4 KiB on the filesystems traces run on.
-  const uint64_t a = o.size / kPageSize * kPageSize, z = a + kPageSize;
+  a = a / kPageSize * kPageSize;
+  z = (z + kPageSize - 1) / kPageSize * kPageSize;
   if (o.data.unknown || (o.fill != 0 && a < o.fill_end)) return false;
   for (int i = 0; i < o.data.count; ++i)
     if (o.data.e[i].start < z && o.data.e[i].end > a) return false;
   return true;
+}
+
+bool Machine::backing_tail_in_hole(const Device& dev) const {
+  const Desc& b = s.descs[dev.backing_desc];
+  if (b.kind != DescKind::File) return false;
+  const uint64_t size = s.objects[b.object].size;
+  return backing_range_in_hole(dev, size, size + 1);
+}
+
+bool Machine::backing_odirect_misaligned(const Device& dev, uint64_t pos, uint64_t len) const {
+  if (!p.backing_odirect_honoured_without_dio || dev.dio) return false;
+  const Desc& b = s.descs[dev.backing_desc];
+  if (b.kind != DescKind::File || !(b.open_flags & kOpenDirect) || env.dio_align == 0) return false;
+  return pos % env.dio_align != 0 || len % env.dio_align != 0;
 }
 
 uint64_t Machine::backing_size(const Device& dev) const {

@@ -105,6 +105,10 @@ struct Machine {
   // Whether the filesystem block holding the backing file's EOF was never written
   // (no fill, no write): the model's record of allocation.
   bool backing_tail_in_hole(const Device& dev) const;
+  bool backing_range_in_hole(const Device& dev, uint64_t a, uint64_t z) const;  // file bytes [a, z)
+  // 6.1: backing I/O at file bytes [pos, pos+len) goes direct (the backing file was
+  // opened O_DIRECT, loop DIO is off) and is misaligned for it.
+  bool backing_odirect_misaligned(const Device& dev, uint64_t pos, uint64_t len) const;
   // Writeback of a block reaching past the backing EOF: the file grows to the
   // block's end (device bytes), its new bytes unknown.
   void extend_backing_unknown(Device& dev, uint64_t dev_end);

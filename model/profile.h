@@ -97,6 +97,12 @@ struct Profile {
   // DIO alignment) when the DIO flag is requested (f6f9e32fe1e4, 6.15, stable
   // 6.12.31). 6.1: only when the backing file itself was opened O_DIRECT.
   bool default_block_size_follows_dio_flag;
+
+  // 6.1's simple (non-DIO) path reads and writes the backing file with
+  // vfs_iter_read/write, so a backing file opened O_DIRECT does direct I/O even
+  // with loop DIO off: a misaligned backing position fails (EIO to the device).
+  // 6.12+: buffered kiocbs, the file's O_DIRECT is ignored.
+  bool backing_odirect_honoured_without_dio;
 };
 
 inline constexpr Profile kLinux61{
@@ -117,6 +123,7 @@ inline constexpr Profile kLinux61{
     .write_cache_cleared_on_teardown = true,
     .set_block_size_validated_first = true,
     .default_block_size_follows_dio_flag = false,
+    .backing_odirect_honoured_without_dio = true,
 };
 
 inline constexpr Profile kLinux612{
@@ -137,6 +144,7 @@ inline constexpr Profile kLinux612{
     .write_cache_cleared_on_teardown = false,
     .set_block_size_validated_first = false,
     .default_block_size_follows_dio_flag = true,
+    .backing_odirect_honoured_without_dio = false,
 };
 
 inline constexpr Profile kLinux618{
@@ -157,6 +165,7 @@ inline constexpr Profile kLinux618{
     .write_cache_cleared_on_teardown = false,
     .set_block_size_validated_first = false,
     .default_block_size_follows_dio_flag = true,
+    .backing_odirect_honoured_without_dio = false,
 };
 
 inline constexpr const Profile* kProfiles[] = {&kLinux61, &kLinux612, &kLinux618};
