@@ -61,7 +61,8 @@ void RequestQueue::start(RequestHandler& handler, int workers) {
   stopping_ = false;
   for (int i = 0; i < workers; ++i) {
     ++active_workers_;
-    WorkerPool::instance().run([this](std::span<uint8_t> bounce) { worker_main(bounce); });
+    WorkerPool::instance().run([this](std::span<uint8_t> bounce) { worker_main(bounce); },
+                               [this] { worker_left(); });
   }
 }
 
@@ -207,8 +208,12 @@ void RequestQueue::worker_main(std::span<uint8_t> bounce) {
     --in_flight_;
     done_cv_.notify_all();
   }
+}
+
+void RequestQueue::worker_left() {
   // Notified under the lock: once it is released, stop() may return and the
-  // queue may be destroyed, so this thread touches nothing of it afterwards.
+  // queue may be destroyed, so the thread touches nothing of it afterwards.
+  std::lock_guard lock(mu_);
   --active_workers_;
   done_cv_.notify_all();
 }

@@ -123,6 +123,7 @@ class RequestQueue {
 
  private:
   void worker_main(std::span<uint8_t> bounce);
+  void worker_left();  // the worker is back in the pool
   bool try_merge_locked(const Bio& bio);
   void complete_locked(const Request& rq, const RequestResult& res);
 

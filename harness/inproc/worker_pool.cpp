@@ -9,6 +9,7 @@ namespace loopcheck::inproc {
 struct WorkerPool::Worker {
   std::condition_variable cv;  // waits on the pool's mutex for `job`
   Job job;
+  std::function<void()> parked;
   uint8_t* bounce = nullptr;   // kMaxRequestBytes, 4 KiB aligned, never freed
 };
 
@@ -18,12 +19,13 @@ WorkerPool& WorkerPool::instance() {
   return *pool;
 }
 
-void WorkerPool::run(Job job) {
+void WorkerPool::run(Job job, std::function<void()> parked) {
   std::unique_lock lock(mu_);
   if (!parked_.empty()) {
     Worker* w = parked_.back();
     parked_.pop_back();
     w->job = std::move(job);
+    w->parked = std::move(parked);
     w->cv.notify_one();
     return;
   }
@@ -32,6 +34,7 @@ void WorkerPool::run(Job job) {
   if (posix_memalign(&raw, 4096, kMaxRequestBytes) != 0) std::abort();
   w->bounce = static_cast<uint8_t*>(raw);
   w->job = std::move(job);
+  w->parked = std::move(parked);
   ++threads_created_;
   std::thread([this, w] { park_and_serve(w); }).detach();
 }
@@ -42,11 +45,18 @@ void WorkerPool::park_and_serve(Worker* self) {
     self->cv.wait(lock, [&] { return static_cast<bool>(self->job); });
     Job job = std::move(self->job);
     self->job = nullptr;
+    std::function<void()> parked = std::move(self->parked);
+    self->parked = nullptr;
     lock.unlock();
     job(std::span<uint8_t>(self->bounce, kMaxRequestBytes));
     job = nullptr;  // drop what the job captured before parking
     lock.lock();
     parked_.push_back(self);
+    // Told after parking, so a queue restarted at once finds this thread. A new
+    // job may already be assigned meanwhile: the wait above sees it.
+    lock.unlock();
+    if (parked) parked();
+    lock.lock();
   }
 }
 

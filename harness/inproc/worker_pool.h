@@ -26,10 +26,11 @@ class WorkerPool {
   static WorkerPool& instance();
 
   // Runs `job` on a parked thread (a new one if none is parked); the thread
-  // parks again when the job returns. The span is the thread's own bounce buffer
-  // (kMaxRequestBytes, 4 KiB aligned), valid for the job's duration.
+  // parks again when the job returns, and only then calls `parked` (so whoever
+  // waits for it to finish finds it back in the pool). The span is the thread's
+  // own bounce buffer (kMaxRequestBytes, 4 KiB aligned), valid for the job.
   using Job = std::function<void(std::span<uint8_t> bounce)>;
-  void run(Job job);
+  void run(Job job, std::function<void()> parked);
 
   // Request rings (kQueueDepth slots). A ring's contents are unspecified.
   using Ring = std::array<Request, kQueueDepth>;
