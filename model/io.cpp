@@ -198,11 +198,15 @@ ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool 
                                       : eof_folio;
     const uint64_t up = std::min(end, std::max(readable_end, dev.cache_hi));
     if (start >= up) return ReadResult{EIO, 0, true, 0};
-    end = up;
-    r.min_count = start < readable_end ? std::min(end, readable_end) - start
-                                        : std::min(end, start / grain * grain + grain) - start;
+    // The bytes are the stale cache's and the file's, unpredicted: no composing.
+    r.count = up - start;
+    r.min_count = start < readable_end ? std::min(up, readable_end) - start
+                                        : std::min(up, start / grain * grain + grain) - start;
     if (start >= readable_end) r.also_err = EIO;
-    if (r.min_count >= end - start) r.min_count = 0;
+    if (r.min_count >= r.count) r.min_count = 0;
+    r.known = false;
+    note_cached(dev, start / grain * grain, up);
+    return r;
   } else if (eof_is_eio && meets_eof) {
     const uint64_t eof_folio = backing_end_dev / grain * grain;
     if (eof_request_error(dev, eof_folio, eof_folio + grain, backing_end_dev) == 0) {
@@ -223,7 +227,16 @@ ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool 
         uint64_t f = eof_folio + grain;
         while (f < folio_end && !wholly_dirty(f)) f += grain;
         while (f < folio_end && wholly_dirty(f)) f += grain;
-        if (f < folio_end && !may_be_cached(dev, f, f + grain)) end = std::min(end, f);
+        if (f < folio_end && !may_be_cached(dev, f, f + grain)) {
+          end = std::min(end, f);
+        } else if (may_be_cached(dev, eof_folio, folio_end)) {
+          // Folios cached before (readahead, a write's read-in) are not in the
+          // request: the next one starts past the EOF and fails. How far that
+          // cache reaches decides where the read ends, at the earliest after the
+          // EOF folio.
+          const uint64_t earliest = std::min(end, eof_folio + grain);
+          if (earliest > start && earliest < end) r.min_count = earliest - start;
+        }
       }
       past_unaligned_eof = true;
     } else {

@@ -140,6 +140,7 @@ Outcome Machine::loop_ioctl(Desc& fd, const Op& op) {
       if (!privileged) return Outcome::error(EPERM);
       if (dev->state != DevState::Bound) return Outcome::error(ENXIO);
       dev->capacity = capacity_for(backing_size(*dev), dev->offset, dev->sizelimit);
+      backing_changed(DescKind::Loop, dev->index, nullptr);
       return Outcome::ok(0);
     case Req::LoopSetDirectIo:
       if (!privileged) return Outcome::error(EPERM);
@@ -316,7 +317,12 @@ Outcome Machine::set_status(Device& dev, const Op& op, bool legacy) {
   dev.flags = (dev.flags & ~static_cast<uint32_t>(kLoAutoclear)) |
               (info_flags & (kLoAutoclear | kLoPartscan));
   dev.dio = dev.dio && dio_possible(dev, s.descs[dev.backing_desc], dev.block_size, offset);
-  if (size_changed) dev.capacity = capacity_for(backing_size(dev), offset, sizelimit);
+  if (size_changed) {
+    dev.capacity = capacity_for(backing_size(dev), offset, sizelimit);
+    // Devices stacked on this one now read other bytes (or none) through it:
+    // what their caches hold is stale (6.12.117 in QEMU serves it).
+    backing_changed(DescKind::Loop, dev.index, nullptr);
+  }
   return Outcome::ok(0);
 }
 

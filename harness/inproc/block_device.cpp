@@ -65,6 +65,13 @@ bool BlockDevice::release(const void* excl_holder) {
   // concurrent LOOP_CTL_REMOVE cannot see zero openers mid-flush.
   (void)sync();
   invalidate();
+  {
+    // What that last writeback failed to write is gone with the pages; a later
+    // opener's fsync does not report it (6.18.44: fsync after a Rundown device's
+    // last close, a rebind and a reopen returns 0).
+    std::lock_guard lock(cache_mu_);
+    wb_error_ = false;
+  }
   openers_.fetch_sub(1);
   return true;
 }
