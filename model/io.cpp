@@ -47,6 +47,9 @@ ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, Data
   }
   Device& lower = *device(b.device);
   bool direct = dev.dio != 0;
+  // A direct read of a lower device that is not Bound fails, whatever its cache
+  // holds (6.18.44).
+  if (direct && lower.state != DevState::Bound) return ReadResult{EIO, 0, true, 0};
   if (direct && whole_folios) {
     // The lower device checks the alignment of what the driver sends: whole
     // pages of the upper cache (found on 6.18: a 512-byte buffered read of an
@@ -148,6 +151,19 @@ ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool 
       return r;
     }
     return ReadResult{EIO, 0, true, 0};
+  }
+  if (const uint64_t first_folio = start / grain * grain;
+      stacked_read_status(dev, first_folio, std::min(cap, (end + grain - 1) / grain * grain)) == 2) {
+    // A lower loop device that cannot serve reads: this device's own cached
+    // folios still do (6.12.117 in QEMU), and the read ends at the first folio
+    // not cached, which readahead decided: an envelope.
+    if (!may_be_cached(dev, first_folio, first_folio + grain)) return ReadResult{EIO, 0, true, 0};
+    r.count = std::min(end, std::max(dev.cache_hi, start)) - start;
+    r.min_count = std::min(end, first_folio + grain) - start;
+    if (r.min_count >= r.count) r.min_count = 0;
+    r.known = false;
+    r.also_err = EIO;
+    return r;
   }
   if (const uint64_t usable = buffered_io_end(dev); usable < cap) {
     if (start >= usable) return ReadResult{EIO, 0, true, 0};
@@ -282,17 +298,29 @@ ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool 
   return r;
 }
 
-int Machine::stacked_read_status(const Device& dev) const {
+int Machine::stacked_read_status(const Device& dev, uint64_t a, uint64_t z) const {
   if (dev.backing_desc == kNoDesc || s.descs[dev.backing_desc].kind != DescKind::Loop) return 0;
   const Device* lower = nullptr;
   for (int i = 0; i < s.device_count; ++i)
     if (s.devices[i].index == s.descs[dev.backing_desc].device) lower = &s.devices[i];
   if (!lower) return 0;
-  int st = stacked_read_status(*lower);
+  const uint64_t la = arith::backing_byte(a, dev.offset), lz = arith::backing_byte(z, dev.offset);
+  int st = stacked_read_status(*lower, la, lz);
   if (lower->state != DevState::Bound ||
       (p.backing_io_checks_file_mode && lower->backing_desc != kNoDesc && s.descs[lower->backing_desc].access == Access::Wo))
     st = 2;
-  return st == 2 && lower->cache_populated ? 1 : st;
+  if (st != 2 && lower->state == DevState::Bound && (p.read_past_backing_eof_is_eio || lower->dio)) {
+    // The lower device reads the range in its own folios, which may meet its
+    // own backing EOF (6.18.44: EIO).
+    const uint64_t grain = std::max<uint64_t>(kPageSize, lower->block_size);
+    const uint64_t lcap = arith::device_bytes(lower->capacity);
+    const uint64_t fa = la / grain * grain, fz = std::min(lcap, (lz + grain - 1) / grain * grain);
+    const uint64_t lend = arith::bytes_past_offset(backing_size(*lower), lower->offset);
+    if (fz > lend && !extents_cover(lower->dirty, fa, fz) && eof_request_error(*lower, fa, fz, lend) != 0) st = 2;
+  }
+  // A lower cache may still hold the range, unless the upper device reads it
+  // with direct I/O, which bypasses that cache.
+  return st == 2 && lower->cache_populated && !dev.dio ? 1 : st;
 }
 
 // A write the driver performs on the backing file (writeback or direct I/O).
@@ -356,7 +384,7 @@ int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t or
       if (!partial) return 0;
       const bool fails = any_read_fails ||
                          (eof_is_eio && eof_request_error(dev, b, std::min(b + blk, cap), backing_end_dev) != 0);
-      const int lower = fails ? 2 : stacked_read_status(dev);
+      const int lower = fails ? 2 : stacked_read_status(dev, b, std::min(b + blk, cap));
       if (lower == 0) return 0;
       return may_be_cached(dev, b, b + blk) ? 1 : lower;
     };

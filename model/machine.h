@@ -116,7 +116,7 @@ struct Machine {
   // A read the driver of `dev` sends to a stacked lower loop device: 0 it works,
   // 1 it fails unless the lower cache still holds the range, 2 it fails (the lower
   // device is not Bound, or on 6.1 its own backing file is write-only, recursively).
-  int stacked_read_status(const Device& dev) const;
+  int stacked_read_status(const Device& dev, uint64_t a, uint64_t z) const;  // for dev's bytes [a, z)
   static bool blocks_outgrow_cache(const Device& dev) {
     return dev.state == DevState::Bound && dev.block_size > std::max<uint64_t>(kPageSize, dev.soft_block_size);
   }
