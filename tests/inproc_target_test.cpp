@@ -4,7 +4,9 @@
 #include "harness/inproc/inproc_target.h"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -216,6 +218,34 @@ TEST(InprocTarget, KeptFilesAreResetOnlyWhenChanged) {
   int64_t h = target.execute(op_open_file(1, Access::Ro)).value;
   ASSERT_EQ(target.execute(op_pread(lit(h), 0, 8192)).value, 8192);
   EXPECT_TRUE(std::all_of(target.last_read().begin(), target.last_read().end(), [](uint8_t b) { return b == 0xcd; }));
+}
+
+// A killed process leaves its sandbox behind: the next target removes those
+// whose owner (the pid in the name) is gone, and no other.
+TEST(InprocTarget, SandboxesOfDeadProcessesAreRemovedOthersKept) {
+  pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ASSERT_GT(child, 0);
+  ASSERT_EQ(::waitpid(child, nullptr, 0), child);  // now a pid nobody runs under
+  const std::string stale = "/var/tmp/loopcheck-inproc-" + std::to_string(child) + "-test01";
+  const std::string live = "/var/tmp/loopcheck-inproc-1-test01";  // pid 1 is alive
+  for (const std::string& dir : {stale, live}) {
+    ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0) << dir;
+    int fd = ::open((dir + "/img").c_str(), O_CREAT | O_WRONLY, 0600);
+    ASSERT_GE(fd, 0);
+    ::close(fd);
+  }
+  {
+    InprocTarget target;
+    ASSERT_FALSE(target.start(trace_with_objects(), "", Env{}).failed);
+    EXPECT_NE(target.object_path(0).find("/loopcheck-inproc-" + std::to_string(::getpid()) + "-"),
+              std::string::npos);
+  }
+  struct stat st;
+  EXPECT_NE(::stat(stale.c_str(), &st), 0) << "a dead process's sandbox is removed";
+  EXPECT_EQ(::stat(live.c_str(), &st), 0) << "a live process's sandbox is kept";
+  ::unlink((live + "/img").c_str());
+  ::rmdir(live.c_str());
 }
 
 TEST(InprocTarget, FinishRemovesSandboxAndThreads) {

@@ -52,6 +52,9 @@ class InprocTarget final : public Target {
   bool restore_range(const std::string& path, uint64_t size, uint8_t fill, uint64_t lo, uint64_t hi);
   bool fill_range(int fd, uint64_t from, uint64_t to, uint8_t fill);
   void remove_sandbox();
+  static void remove_stale_sandboxes();
+  static constexpr const char* kSandboxRoot = "/var/tmp";
+  static constexpr const char* kSandboxPrefix = "loopcheck-inproc-";  // then <pid>-XXXXXX
 
   HostWriteLog write_log_;  // declared before kernel_: outlives it
   std::unique_ptr<Kernel> kernel_;
