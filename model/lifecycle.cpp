@@ -253,11 +253,7 @@ bool Machine::flush_dirty(Device& dev) {
     // bytes back over the new ones (6.1.192 in QEMU).
     if (x.start < end && dev.cache_stale && (x.start % blk != 0 || end % blk != 0)) mark_backing_unknown(dev);
   }
-  if (dirty.unknown) {
-    const Desc& b = s.descs[dev.backing_desc];
-    if (b.kind == DescKind::File) s.objects[b.object].data.unknown = 1;
-    if (b.kind == DescKind::Loop) device(b.device)->dirty.unknown = 1;
-  }
+  if (dirty.unknown) mark_backing_unknown(dev);
   return ok;
 }
 
@@ -290,7 +286,8 @@ void Machine::drop_cache(Device& dev) {
 void Machine::mark_backing_unknown(Device& dev) {
   const Desc& b = s.descs[dev.backing_desc];
   if (b.kind == DescKind::File) s.objects[b.object].data.unknown = 1;
-  if (b.kind == DescKind::Loop) device(b.device)->dirty.unknown = 1;
+  // A lower device that is no longer bound has no cache to hold the bytes.
+  if (b.kind == DescKind::Loop && device(b.device)->state != DevState::Unbound) device(b.device)->dirty.unknown = 1;
 }
 
 void Machine::extend_backing_unknown(Device& dev, uint64_t dev_end) {
