@@ -56,6 +56,19 @@ void for_each_number(Op& op, F f) {
   if (op.kind == OpKind::Pread || op.kind == OpKind::Pwrite) f(op.length);
 }
 
+// Runs a candidate; when it still fails with `signature` it becomes the best
+// trace found. Counts the run, and runs nothing once the budget is spent.
+bool try_candidate(Trace candidate, const std::string& signature, const CandidateRunner& run, size_t max_tests,
+                   Trace& best, MinimizeResult& result) {
+  if (result.tests_run >= max_tests) return false;
+  ++result.tests_run;
+  fuzz::Finding f = run(candidate);
+  if (!f || f.signature != signature) return false;
+  best = std::move(candidate);
+  result.finding = std::move(f);
+  return true;
+}
+
 }  // namespace
 
 Trace keep_statements(const Trace& trace, std::vector<bool> keep) {
@@ -98,14 +111,7 @@ MinimizeResult minimize(const Trace& trace, const std::string& signature, const 
 
   Trace best = result.trace;
   auto still_fails = [&](const std::vector<bool>& candidate_keep) {
-    if (result.tests_run >= max_tests) return false;
-    Trace candidate = keep_statements(best, candidate_keep);
-    ++result.tests_run;
-    fuzz::Finding f = run(candidate);
-    if (!f || f.signature != signature) return false;
-    best = std::move(candidate);
-    result.finding = std::move(f);
-    return true;
+    return try_candidate(keep_statements(best, candidate_keep), signature, run, max_tests, best, result);
   };
   still_fails(keep);  // a deterministic side fails the same way on the prefix
 
@@ -152,15 +158,9 @@ void shrink_arguments(Trace& best, const std::string& signature, const Candidate
         return *slot;
       };
       auto try_value = [&](uint64_t value) {
-        if (result.tests_run >= max_tests) return false;
         Trace candidate = best;
         nth(candidate) = value;
-        ++result.tests_run;
-        fuzz::Finding f = run(candidate);
-        if (!f || f.signature != signature) return false;
-        best = std::move(candidate);
-        result.finding = std::move(f);
-        return true;
+        return try_candidate(std::move(candidate), signature, run, max_tests, best, result);
       };
       for (bool progress = true; progress && result.tests_run < max_tests;) {
         progress = false;
