@@ -25,9 +25,8 @@ namespace {
 BlockDevice::BlockDevice() = default;
 
 BlockDevice::~BlockDevice() {
+  // Workers may still be writing into cached pages; the arena frees them after.
   queue_.stop();
-  std::lock_guard lock(cache_mu_);
-  // The arena frees the pages themselves.
 }
 
 // ---- open / release ---------------------------------------------------------------

@@ -34,10 +34,7 @@ int fd_of(const Value& v) {
 
 }  // namespace
 
-// Makes `path` a regular file of `size` bytes of `fill`, creating it or resetting
-// whatever an earlier trace left. Blocks are freed with a punched hole rather than
-// truncation to zero, which would make ext4 flush the file at close (its
-// replace-by-truncate heuristic).
+// Writes `fill` over bytes [from, to) of the open file.
 bool InprocTarget::fill_range(int fd, uint64_t from, uint64_t to, uint8_t fill) {
   if (from >= to) return true;
   fill_chunk_.assign(std::min<uint64_t>(kFillChunk, to - from), fill);
@@ -66,6 +63,10 @@ bool InprocTarget::restore_range(const std::string& path, uint64_t size, uint8_t
   return ok;
 }
 
+// Makes `path` a regular file of `size` bytes of `fill`, creating it or resetting
+// whatever an earlier trace left. Blocks are freed with a punched hole rather than
+// truncation to zero, which would make ext4 flush the file at close (its
+// replace-by-truncate heuristic).
 bool InprocTarget::reset_file(const std::string& path, uint64_t size, uint8_t fill) {
   int fd = ::open(path.c_str(), O_CREAT | O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return false;
@@ -125,6 +126,7 @@ TargetError InprocTarget::start(const Trace& trace, std::string_view profile_nam
       struct stat st;
       bool reuse = ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
       if (!reuse && ::mkdir(path.c_str(), 0700) != 0) {
+        kept_.clear();
         finish();
         return {true, "inproc: mkdir " + path + ": " + std::strerror(errno)};
       }
@@ -139,6 +141,7 @@ TargetError InprocTarget::start(const Trace& trace, std::string_view profile_nam
                                      : reset_file(path, obj.size, obj.fill);
     if (!ok) {
       int saved = errno;
+      kept_.clear();  // nothing is known to be as declared: the next start resets all
       finish();
       return {true, "inproc: cannot create " + path + ": " + std::strerror(saved) +
                         " (is there room under /var/tmp?)"};
