@@ -38,7 +38,10 @@ int BlockDevice::open(const void* excl_holder) {
     holder_ = excl_holder;
   }
   if (openers_.fetch_add(1) == 0) {
-    ra_prev_page_ = kNoPage;  // file_ra_state_init(): no history
+    {
+      std::lock_guard cache_lock(cache_mu_);  // read() updates it under this lock
+      ra_prev_page_ = kNoPage;                // file_ra_state_init(): no history
+    }
     // set_init_blocksize(): the largest power of two up to a page that divides the
     // size, starting from the logical block size.
     uint64_t size = arith::bytes_of_sectors(capacity_sectors());
