@@ -8,9 +8,9 @@
 
 #include <vector>
 
-#include "harness/generator.h"
-#include "harness/inproc/inproc_target.h"
-#include "harness/runner.h"
+#include "fuzz/generator.h"
+#include "targets/inproc/inproc_target.h"
+#include "oracle/runner.h"
 
 namespace loopcheck {
 namespace {

@@ -13,12 +13,12 @@
 #include <cstdlib>
 #include <string>
 
-#include "harness/host/device_cleanup.h"
-#include "harness/host/host_target.h"
-#include "harness/host/loop_sys.h"
-#include "harness/host/sandbox_dir.h"
-#include "harness/runner.h"
-#include "harness/trace_files.h"
+#include "targets/host/device_cleanup.h"
+#include "targets/host/host_target.h"
+#include "targets/host/loop_sys.h"
+#include "targets/sandbox_dir.h"
+#include "oracle/runner.h"
+#include "trace/trace_files.h"
 #include "model/profile.h"
 
 namespace {

@@ -22,7 +22,7 @@
 #include <memory>
 #include <string>
 
-#include "harness/inproc/kernel.h"
+#include "inproc/kernel.h"
 
 namespace {
 

@@ -7,7 +7,7 @@
 // numbers include the store, symmetry, invariant checks and coverage bookkeeping.
 #include <benchmark/benchmark.h>
 
-#include "model/explore.h"
+#include "explore/explore.h"
 
 namespace loopcheck::model {
 namespace {

@@ -14,7 +14,7 @@
 //    the proofs count every wrap in every arm;
 //  - a constant operand is a plain integer (the Z3 type has no context to make one).
 //
-// The in-process driver has its own, independent copy (harness/inproc/arith.h):
+// The in-process driver has its own, independent copy (inproc/arith.h):
 // the proofs show the two agree, which is only worth something if they are two.
 #pragma once
 

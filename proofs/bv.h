@@ -1,4 +1,4 @@
-// The value types the arithmetic templates (model/arith.h, harness/inproc/arith.h)
+// The value types the arithmetic templates (model/arith.h, inproc/arith.h)
 // are instantiated with for proof: 64-bit Z3 bit-vectors that behave like uint64_t
 // (UBv) or int64_t (SBv), and the conditions their comparisons give (BvBool).
 //

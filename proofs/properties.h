@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "harness/inproc/profile.h"
+#include "inproc/profile.h"
 #include "model/profile.h"
 #include "proofs/subjects.h"
 

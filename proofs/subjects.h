@@ -1,13 +1,13 @@
 // The arithmetic under proof: the templates of model/arith.h and
-// harness/inproc/arith.h, instantiated with the Z3 types of bv.h. Properties reach
+// inproc/arith.h, instantiated with the Z3 types of bv.h. Properties reach
 // them only through these tables, so a test can swap in a deliberately broken
-// variant and check that some property catches it (tests/proofs_mutation_test.cpp).
+// variant and check that some property catches it (tests/proofs/mutation_test.cpp).
 #pragma once
 
 #include <cstdint>
 #include <functional>
 
-#include "harness/inproc/arith.h"
+#include "inproc/arith.h"
 #include "model/arith.h"
 #include "proofs/bv.h"
 

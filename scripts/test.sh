@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh Debian 12 machine: install dependencies, build
-# the test build (gcc, ASan + UBSan, -Werror) at build/, and run every test
+# the test build (gcc, ASan + UBSan, -Werror) at build-debug/, and run every test
 # (unit, property, CLI and corpus tests) with CTest.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,0 +1,353 @@
+// The loopcheck guest agent: runs as /init (PID 1) in a throw-away VM.
+//
+// It mounts /proc, /sys and devtmpfs, mounts the ext4 filesystem the host made
+// on the VM's NVMe disk (the backing filesystem for the trace's files: a real
+// disk filesystem on a 512-byte-sector device, so the model's default @env
+// dio_align=512 bdev_block_size=512 hold), loads /loop.ko, and then serves the
+// protocol of targets/vm/protocol.h on /dev/ttyS1, executing every Op with the
+// host target's executor (targets/host/syscall_executor.h) unchanged.
+//
+// Between traces it resets the guest to a freshly booted loop driver: every
+// trace fd is closed, every device detached, the loop module unloaded and
+// loaded again, the sandbox directory removed. A kernel that cannot be reset
+// (the module stays busy) answers ResetDone with ok=false and the host reboots
+// the VM. The agent never exits: PID 1 exiting panics the kernel, so fatal
+// errors power the guest off after saying why on the console.
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <linux/capability.h>
+#include <linux/loop.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "targets/host/capability.h"
+#include "targets/host/syscall_executor.h"
+#include "targets/host/loop_sys.h"
+#include "agent/backing_fs.h"
+#include "targets/vm/protocol.h"
+
+namespace loopcheck::vm::agent {
+namespace {
+
+constexpr const char* kChannelDevice = "/dev/ttyS1";
+constexpr const char* kDiskDevice = "/dev/nvme0n1";
+constexpr const char* kDiskMount = "/mnt";
+constexpr const char* kSandboxDir = "/mnt/sandbox";
+constexpr const char* kLoopModule = "/loop.ko";
+constexpr int kDeviceWaitMs = 20000;   // the NVMe disk appears shortly after boot
+constexpr int kTeardownWaitMs = 10000;  // detach and module unload under TCG
+
+void say(const char* fmt_text, const std::string& detail = {}) {
+  std::fprintf(stderr, "loopcheck-agent: %s%s%s\n", fmt_text, detail.empty() ? "" : ": ", detail.c_str());
+  std::fflush(stderr);
+}
+
+[[noreturn]] void power_off(const std::string& why) {
+  say("powering off", why);
+  sync();
+  reboot(RB_POWER_OFF);
+  for (;;) pause();
+}
+
+void sleep_ms(int ms) {
+  timespec ts{ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&ts, nullptr);
+}
+
+std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+void mount_or_die(const char* source, const char* target, const char* type, const char* data = nullptr) {
+  mkdir(target, 0755);
+  if (mount(source, target, type, 0, data) != 0 && errno != EBUSY) {
+    power_off(errno_text(std::string("mount ") + type + " on " + target));
+  }
+}
+
+bool wait_for_path(const char* path, int timeout_ms) {
+  for (int waited = 0; waited < timeout_ms; waited += 10) {
+    if (access(path, F_OK) == 0) return true;
+    sleep_ms(10);
+  }
+  return access(path, F_OK) == 0;
+}
+
+// --- the loop module --------------------------------------------------------------
+
+bool load_loop_module(std::string* why) {
+  int fd = open(kLoopModule, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    *why = errno_text(std::string("open ") + kLoopModule);
+    return false;
+  }
+  long rc = syscall(SYS_finit_module, fd, "", 0);
+  int err = errno;
+  close(fd);
+  if (rc != 0) {
+    *why = std::string("finit_module(loop.ko): ") + std::strerror(err);
+    return false;
+  }
+  if (!wait_for_path(host::kLoopControlPath, kDeviceWaitMs)) {
+    *why = "loop.ko loaded but /dev/loop-control did not appear";
+    return false;
+  }
+  return true;
+}
+
+std::vector<uint64_t> existing_loop_devices() {
+  std::vector<uint64_t> indices;
+  DIR* dir = opendir("/sys/block");
+  if (!dir) return indices;
+  while (dirent* e = readdir(dir)) {
+    unsigned long index = 0;
+    char tail = 0;
+    if (std::sscanf(e->d_name, "loop%lu%c", &index, &tail) == 1) indices.push_back(index);
+  }
+  closedir(dir);
+  return indices;
+}
+
+// Detaches every bound device. Stacked devices need several passes: a lower
+// device stays bound until the upper one lets go of it.
+bool detach_all(std::string* why) {
+  for (int waited = 0; waited <= kTeardownWaitMs; waited += 20) {
+    bool any_bound = false;
+    for (uint64_t index : existing_loop_devices()) {
+      if (!host::loop_device_bound(index)) continue;
+      any_bound = true;
+      int fd = host::open_loop_node(index, O_RDONLY | O_CLOEXEC, "");
+      if (fd >= 0) {
+        ioctl(fd, LOOP_CLR_FD, 0);
+        close(fd);
+      }
+    }
+    if (!any_bound) return true;
+    sleep_ms(20);
+  }
+  *why = "loop devices still bound after LOOP_CLR_FD for 10 s";
+  return false;
+}
+
+bool unload_loop_module(std::string* why) {
+  for (int waited = 0; waited <= kTeardownWaitMs; waited += 20) {
+    if (syscall(SYS_delete_module, "loop", O_NONBLOCK) == 0) return true;
+    if (errno != EBUSY && errno != EAGAIN && errno != EWOULDBLOCK) break;
+    sleep_ms(20);
+  }
+  *why = errno_text("delete_module(loop)");
+  return false;
+}
+
+// --- the sandbox --------------------------------------------------------------------
+
+int remove_entry(const char* path, const struct stat*, int, struct FTW*) { return ::remove(path); }
+
+bool remove_sandbox(std::string* why) {
+  if (access(kSandboxDir, F_OK) != 0) return true;
+  if (nftw(kSandboxDir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0) {
+    *why = errno_text("removing the sandbox directory");
+    return false;
+  }
+  return true;
+}
+
+bool write_fill(int fd, uint64_t size, uint8_t fill) {
+  std::vector<uint8_t> block(64 * 1024, fill);
+  for (uint64_t done = 0; done < size;) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(block.size(), size - done));
+    ssize_t w = pwrite(fd, block.data(), n, static_cast<off_t>(done));
+    if (w <= 0) return false;
+    done += static_cast<uint64_t>(w);
+  }
+  return true;
+}
+
+bool create_objects(const StartRequest& request, std::string* why) {
+  if (!remove_sandbox(why)) return false;
+  if (mkdir(kSandboxDir, 0755) != 0) {
+    *why = errno_text("mkdir sandbox");
+    return false;
+  }
+  for (const ObjectDecl& o : request.objects) {
+    std::string path = std::string(kSandboxDir) + "/" + o.name;
+    if (o.kind == ObjectDecl::Kind::Dir) {
+      if (mkdir(path.c_str(), 0755) != 0) {
+        *why = errno_text("mkdir " + path);
+        return false;
+      }
+      continue;
+    }
+    int fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    bool ok = fd >= 0 && ftruncate(fd, static_cast<off_t>(o.size)) == 0 && (o.fill == 0 || write_fill(fd, o.size, o.fill)) &&
+              fsync(fd) == 0;
+    if (!ok) *why = errno_text("creating " + path);
+    if (fd >= 0) close(fd);
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// --- fds --------------------------------------------------------------------------
+
+// Closes every fd but stdio and the channel: whatever the trace left open.
+void close_trace_fds(int channel) {
+  std::vector<int> fds;
+  DIR* dir = opendir("/proc/self/fd");
+  if (!dir) return;
+  int own = dirfd(dir);
+  while (dirent* e = readdir(dir)) {
+    int fd = -1;
+    if (std::sscanf(e->d_name, "%d", &fd) == 1 && fd > 2 && fd != channel && fd != own) fds.push_back(fd);
+  }
+  closedir(dir);
+  for (int fd : fds) close(fd);
+}
+
+// --- the channel ----------------------------------------------------------------------
+
+int open_channel() {
+  int fd = open(kChannelDevice, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) power_off(errno_text(std::string("open ") + kChannelDevice));
+  termios tio{};
+  if (tcgetattr(fd, &tio) != 0) power_off(errno_text("tcgetattr on the channel"));
+  cfmakeraw(&tio);  // binary frames: no echo, no newline translation, no flow control
+  cfsetispeed(&tio, B115200);
+  cfsetospeed(&tio, B115200);
+  if (tcsetattr(fd, TCSANOW, &tio) != 0) power_off(errno_text("tcsetattr on the channel"));
+  return fd;
+}
+
+void send(int channel, const std::vector<uint8_t>& frame) {
+  size_t done = 0;
+  while (done < frame.size()) {
+    ssize_t n = write(channel, frame.data() + done, frame.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) power_off(errno_text("writing to the channel"));
+    done += static_cast<size_t>(n);
+  }
+}
+
+Frame receive(int channel, FrameReader& reader) {
+  for (;;) {
+    if (std::optional<Frame> frame = reader.next()) return *frame;
+    if (reader.broken()) power_off("corrupt frame from the host");
+    uint8_t buffer[4096];
+    ssize_t n = read(channel, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) power_off(errno_text("reading from the channel"));
+    reader.feed({buffer, static_cast<size_t>(n)});
+  }
+}
+
+// --- serving ----------------------------------------------------------------------------
+
+struct Session {
+  std::unique_ptr<host::Executor> executor;
+  bool cap_sys_admin = true;
+};
+
+Reply start(Session& session, const StartRequest& request) {
+  Reply reply;
+  if (!create_objects(request, &reply.message)) {
+    reply.ok = false;
+    return reply;
+  }
+  host::ExecutorConfig config;
+  config.object_dir = kSandboxDir;
+  for (const ObjectDecl& o : request.objects) config.object_names.push_back(o.name);
+  session.executor = std::make_unique<host::Executor>(std::move(config));
+  session.cap_sys_admin = request.cap_sys_admin;
+  return reply;
+}
+
+Outcome execute(Session& session, const Op& op) {
+  if (!session.executor) return Outcome::skipped();  // Exec without Start: a host bug, never a pass
+  // The agent is root with every capability; a trace written for an unprivileged
+  // caller runs each step with CAP_SYS_ADMIN out of the effective set.
+  host::EffectiveCapabilityDrop drop(CAP_SYS_ADMIN, !session.cap_sys_admin);
+  if (!drop.ok()) return Outcome::skipped();
+  return session.executor->execute(op);
+}
+
+Reply reset(Session& session, int channel) {
+  Reply reply;
+  session.executor.reset();
+  close_trace_fds(channel);
+  std::string why;
+  reply.ok = detach_all(&why) && unload_loop_module(&why) && remove_sandbox(&why) && load_loop_module(&why);
+  reply.message = why;
+  return reply;
+}
+
+ReadyInfo ready_info() {
+  ReadyInfo info;
+  utsname u{};
+  if (uname(&u) == 0) info.kernel_release = u.release;
+  info.backing_fs = "ext4";
+  std::string probe = std::string(kDiskMount) + "/.dio-probe";
+  int fd = open(probe.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd >= 0) close(fd);
+  info.dio_align = dio_offset_align(probe);
+  unlink(probe.c_str());
+  info.bdev_block_size = logical_block_size(kDiskDevice);
+  return info;
+}
+
+[[noreturn]] void serve() {
+  mount_or_die("proc", "/proc", "proc");
+  mount_or_die("sysfs", "/sys", "sysfs");
+  mount_or_die("devtmpfs", "/dev", "devtmpfs");
+  if (!wait_for_path(kDiskDevice, kDeviceWaitMs)) power_off(std::string(kDiskDevice) + " did not appear");
+  mount_or_die(kDiskDevice, kDiskMount, "ext4");
+  std::string why;
+  if (!load_loop_module(&why)) power_off(why);
+  int channel = open_channel();
+  send(channel, encode_ready(ready_info()));
+  say("ready");
+
+  FrameReader reader;
+  Session session;
+  for (;;) {
+    Frame frame = receive(channel, reader);
+    switch (frame.type) {
+      case FrameType::Start: {
+        std::optional<StartRequest> request = decode_start(frame.payload);
+        if (!request) power_off("malformed Start frame");
+        send(channel, encode_reply(FrameType::Started, start(session, *request)));
+        break;
+      }
+      case FrameType::Exec: {
+        std::optional<Op> op = decode_op(frame.payload);
+        if (!op) power_off("malformed Exec frame");
+        send(channel, encode_outcome(execute(session, *op)));
+        break;
+      }
+      case FrameType::Reset:
+        send(channel, encode_reply(FrameType::ResetDone, reset(session, channel)));
+        break;
+      case FrameType::Shutdown:
+        power_off("shutdown requested");
+      default:
+        power_off("unexpected frame " + std::string(frame_type_name(frame.type)));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace loopcheck::vm::agent
+
+int main() { loopcheck::vm::agent::serve(); }

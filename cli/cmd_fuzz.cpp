@@ -1,0 +1,290 @@
+// `loopcheck fuzz --target inproc|host [--seconds S | --runs N] [--jobs J] [--seed N] [--json]`
+//
+// Runs a differential fuzzing campaign, turns every failure into a trace,
+// deduplicates by signature (operation, model outcome, target outcome),
+// minimizes each new one and stores it under corpus/findings/.
+//
+// Engines: for inproc, the clang-built libFuzzer binary (fuzz/fuzz_inproc: edge
+// coverage of the driver and the model, the custom mutator, the dictionary) runs
+// as a subprocess when it exists; otherwise, with --runs, or for host (whose
+// sandbox and ledgers cannot live inside a libFuzzer binary), the builtin engine
+// (fuzz/campaign.h) runs in this process on the run's seeded PRNG, and
+// only the builtin engine with --runs gives byte-identical results for a seed.
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "cli/commands.h"
+#include "fuzz/campaign.h"
+#include "fuzz/findings.h"
+#include "fuzz/libfuzzer_runner.h"
+#include "repro/minimize.h"
+#include "targets/registry.h"
+
+namespace loopcheck::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct FuzzArgs {
+  std::string target = "inproc";
+  double seconds = 60;
+  uint64_t runs = 0;
+  unsigned jobs = 1;
+  uint64_t seed = 1;
+  bool json = false;
+  std::string engine = "auto";
+  std::string fuzzer;
+  std::string findings = std::string(LOOPCHECK_CORPUS_DIR) + "/findings";
+  std::string seeds = std::string(LOOPCHECK_CORPUS_DIR) + "/fuzz-seeds";
+  std::string work_dir;
+  size_t ops = 16;
+  size_t max_minimize_tests = 2000;
+};
+
+fs::path self_dir() {
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::path(".") : exe.parent_path();
+}
+
+// The libFuzzer binary: --fuzzer, else next to this build (build-fuzz/ beside build/).
+std::string find_fuzzer(const FuzzArgs& args) {
+  if (!args.fuzzer.empty()) return args.fuzzer;
+  const fs::path dir = self_dir();
+  for (const fs::path& p : {dir / "fuzz" / "fuzz_inproc", dir.parent_path() / "build-fuzz" / "fuzz" / "fuzz_inproc"}) {
+    std::error_code ec;
+    if (fs::exists(p, ec)) return p.string();
+  }
+  return {};
+}
+
+std::vector<fuzz::Input> read_inputs(const std::string& dir) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  if (fs::is_directory(dir, ec)) {
+    for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
+      if (e.is_regular_file()) files.push_back(e.path());
+    }
+  }
+  std::sort(files.begin(), files.end());  // directory order is not stable
+  std::vector<fuzz::Input> inputs;
+  for (const fs::path& p : files) {
+    std::ifstream in(p, std::ios::binary);
+    inputs.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  return inputs;
+}
+
+struct Stored {
+  std::string signature, path;
+  size_t statements = 0, original_statements = 0;
+  bool reproduced = false;
+};
+
+int fuzz_command(const FuzzArgs& args) {
+  if (args.target != "inproc" && args.target != "host") {
+    fmt::print(stderr, "--target must be inproc or host\n");
+    return kExitUsage;
+  }
+  TargetChoice probe = make_target(args.target);
+  if (!probe.ok) {
+    fmt::print(stderr, "{}\n", probe.error);
+    return kExitUsage;
+  }
+  fuzz::DecodeOptions decode;
+  if (probe.native_profile) {
+    // A real kernel: its release's profile, its own precreated devices.
+    decode.forced_profile = probe.native_profile;
+    decode.env = Env{};
+  }
+  const std::string fuzzer = args.target == "inproc" ? find_fuzzer(args) : std::string();
+  std::string engine = args.engine;
+  if (engine == "auto") engine = args.target == "inproc" && args.runs == 0 && !fuzzer.empty() ? "libfuzzer" : "builtin";
+  if (engine == "libfuzzer" && (args.target != "inproc" || fuzzer.empty())) {
+    fmt::print(stderr, "the libFuzzer engine needs --target inproc and the fuzz_inproc binary "
+                       "(cmake --preset fuzz && cmake --build --preset fuzz --target fuzz_inproc, or --fuzzer PATH)\n");
+    return kExitUsage;
+  }
+  if (engine != "libfuzzer" && engine != "builtin") {
+    fmt::print(stderr, "--engine must be auto, libfuzzer or builtin\n");
+    return kExitUsage;
+  }
+  if (args.target == "host" && args.jobs != 1) {
+    fmt::print(stderr, "--target host runs one job: the sandbox serializes on this machine's loop devices\n");
+    return kExitUsage;
+  }
+  auto make = [&args]() -> std::unique_ptr<Target> { return make_target(args.target).target; };
+
+  std::vector<fuzz::RawFinding> raw;
+  fuzz::ModelCoverage pairs;
+  uint64_t execs = 0;
+  double seconds = 0, execs_per_second = 0;
+  nlohmann::ordered_json edges = nullptr;
+  std::vector<size_t> growth;
+
+  if (engine == "builtin") {
+    fuzz::CampaignOptions options;
+    options.seed = args.seed;
+    options.runs = args.runs;
+    options.seconds = args.seconds;
+    options.jobs = args.jobs;
+    options.ops_per_input = args.ops;
+    options.seeds = read_inputs(args.seeds);
+    options.decode = decode;
+    options.make_target = make;
+    fuzz::CampaignResult r = fuzz::run_campaign(options);
+    raw = std::move(r.findings);
+    pairs = r.coverage;
+    execs = r.execs;
+    seconds = r.seconds;
+    execs_per_second = r.seconds > 0 ? double(r.execs) / r.seconds : 0;
+    growth = r.pairs_over_time;
+  } else {
+    fuzz::LibFuzzerRun run;
+    run.binary = fuzzer;
+    run.work_dir = args.work_dir.empty() ? fmt::format("/var/tmp/loopcheck-fuzz-{}-{}", args.seed, ::getpid())
+                                         : args.work_dir;
+    run.seed_dirs = {args.seeds};
+    const fs::path dict = fs::path(LOOPCHECK_CORPUS_DIR).parent_path() / "fuzz" / "fuzz_ops.dict";
+    std::error_code ec;
+    if (fs::exists(dict, ec)) run.dict = dict.string();
+    run.seed = args.seed;
+    run.seconds = static_cast<unsigned>(args.seconds < 1 ? 1 : args.seconds);
+    run.jobs = args.jobs;
+    run.max_len = fuzz::kMaxInputBytes;
+    fuzz::LibFuzzerResult r = fuzz::run_libfuzzer(run);
+    if (!r.ran) {
+      fmt::print(stderr, "{}\n", r.error);
+      return kExitUsage;
+    }
+    execs = r.execs;
+    seconds = run.seconds;
+    execs_per_second = r.execs_per_second;
+    edges = r.edges;
+    // The model's pairs over the corpus libFuzzer grew: replayed on the model alone.
+    fuzz::Executor model_only(nullptr);
+    fuzz::Program program;
+    for (const fuzz::Input& input : read_inputs(r.corpus_dir)) {
+      fuzz::decode(input, program, decode);
+      model_only.run(program, &pairs);
+    }
+    // Every crash input replayed here, on this build's driver: the signature comes
+    // from the same executor the builtin engine uses.
+    std::unique_ptr<Target> target = make();
+    fuzz::Executor executor(target.get());
+    std::map<std::string, fuzz::RawFinding> unique;
+    for (const std::string& path : r.crashes) {
+      std::ifstream in(path, std::ios::binary);
+      fuzz::Input input{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+      fuzz::decode(input, program, decode);
+      fuzz::Finding f = executor.run(program);
+      if (!f) {
+        f.kind = fuzz::Finding::Kind::TargetError;
+        f.step = program.count ? program.count - 1u : 0u;
+        f.signature = "fuzzer crash not reproduced by replay: " + fs::path(path).filename().string();
+        f.detail = "see " + path + " and " + run.work_dir + "/libfuzzer.log";
+      }
+      unique.try_emplace(f.signature, fuzz::RawFinding{std::move(input), f});
+    }
+    for (auto& [signature, finding] : unique) raw.push_back(std::move(finding));
+  }
+
+  // Minimize and store what is new.
+  // Known across targets: a divergence stored from host is not new on inproc.
+  const std::set<std::string> known = fuzz::known_signatures(args.findings);
+  std::unique_ptr<Target> target = make();
+  fuzz::Executor executor(target.get());
+  std::vector<Stored> stored;
+  for (const fuzz::RawFinding& f : raw) {
+    if (known.contains(f.finding.signature)) continue;
+    fuzz::Program program;
+    fuzz::decode(f.input, program, decode);
+    Trace trace = fuzz::to_trace(program);
+    const model::Profile& profile = *program.profile;
+    Stored s{f.finding.signature, {}, trace.stmts.size(), trace.stmts.size(), false};
+    Trace result_trace = trace;
+    fuzz::Finding result_finding = f.finding;
+    if (f.finding.kind != fuzz::Finding::Kind::TargetError) {
+      MinimizeResult m = minimize(
+          trace, f.finding.signature, [&](const Trace& t) { return executor.run(t, profile); },
+          args.max_minimize_tests);
+      s.reproduced = m.reproduced;
+      if (m.reproduced) {
+        result_trace = m.trace;
+        result_finding = m.finding;
+      }
+    }
+    s.statements = result_trace.stmts.size();
+    s.path = fuzz::store_finding(args.findings + "/" + args.target, result_trace, result_finding,
+                                 fmt::format("loopcheck fuzz --target {} --engine {} --seed {}", args.target, engine,
+                                             args.seed));
+    stored.push_back(s);
+  }
+
+  if (args.json) {
+    nlohmann::ordered_json j;
+    j["target"] = args.target;
+    j["engine"] = engine;
+    j["seed"] = args.seed;
+    j["jobs"] = args.jobs;
+    j["seconds"] = seconds;
+    j["execs"] = execs;
+    j["execs_per_second"] = execs_per_second;
+    j["new_findings"] = stored.size();
+    j["known_findings_seen"] = raw.size() - stored.size();
+    j["coverage"] = {{"edges", edges}, {"model_pairs", pairs.count()}};
+    if (!growth.empty()) j["model_pairs_growth"] = growth;
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const Stored& s : stored) {
+      list.push_back({{"signature", s.signature},
+                      {"file", s.path},
+                      {"statements", s.statements},
+                      {"original_statements", s.original_statements},
+                      {"minimized", s.reproduced}});
+    }
+    j["findings"] = list;
+    fmt::print("{}\n", j.dump(2));
+  } else {
+    fmt::print("fuzz --target {} ({} engine): {} execs in {:.1f} s ({:.0f}/s)\n", args.target, engine, execs, seconds,
+               execs_per_second);
+    fmt::print("coverage: {} edges, {} model (operation, outcome) pairs\n",
+               edges.is_null() ? std::string("n/a") : edges.dump(), pairs.count());
+    for (const Stored& s : stored) {
+      fmt::print("NEW {} ({} -> {} statements): {}\n", s.path, s.original_statements, s.statements, s.signature);
+    }
+    fmt::print("{} new findings, {} already known\n", stored.size(), raw.size() - stored.size());
+  }
+  return stored.empty() ? kExitPass : kExitFail;
+}
+
+}  // namespace
+
+void add_fuzz_command(CLI::App& app, Action& action) {
+  auto args = std::make_shared<FuzzArgs>();
+  CLI::App* cmd = app.add_subcommand("fuzz", "Differential fuzzing: store minimized, deduplicated findings");
+  cmd->add_option("--target", args->target, "inproc | host")->capture_default_str();
+  cmd->add_option("--seconds", args->seconds, "Time budget")->capture_default_str()->check(CLI::Range(0.0, 1e7));
+  cmd->add_option("--runs", args->runs, "Execution budget per job instead of time (builtin engine: deterministic)");
+  cmd->add_option("--jobs", args->jobs, "Parallel jobs")->capture_default_str()->check(CLI::Range(1, 256));
+  cmd->add_option("--seed", args->seed, "Seed of the run")->capture_default_str();
+  cmd->add_flag("--json", args->json, "Print the summary as JSON");
+  cmd->add_option("--engine", args->engine, "auto | libfuzzer | builtin")->capture_default_str();
+  cmd->add_option("--fuzzer", args->fuzzer, "The fuzz_inproc libFuzzer binary (default: next to this build)");
+  cmd->add_option("--findings", args->findings, "Where findings are stored")->capture_default_str();
+  cmd->add_option("--seeds", args->seeds, "Seed inputs directory")->capture_default_str();
+  cmd->add_option("--work-dir", args->work_dir, "libFuzzer's working directory (corpus, crashes, logs)");
+  cmd->add_option("--ops", args->ops, "Statements in a fresh random input")->capture_default_str()->check(CLI::Range(1, 64));
+  cmd->add_option("--max-minimize-tests", args->max_minimize_tests, "Candidates tried per finding")
+      ->capture_default_str();
+  cmd->callback([args, &action] { action = [args] { return fuzz_command(*args); }; });
+}
+
+LOOPCHECK_COMMAND(40, add_fuzz_command);
+
+}  // namespace loopcheck::cli

@@ -1,0 +1,112 @@
+// `loopcheck run --target T [--profile P] [--json] [--no-expect] TRACE...`
+#include <fmt/format.h>
+
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "cli/profile_choice.h"
+#include "oracle/parallel_run.h"
+#include "oracle/report.h"
+#include "oracle/runner.h"
+#include "targets/registry.h"
+#include "trace/trace_files.h"
+
+namespace loopcheck::cli {
+namespace {
+
+struct RunArgs {
+  std::string target = "model";
+  std::string profile;
+  bool json = false;
+  bool no_expect = false;
+  unsigned jobs = 1;
+  std::vector<std::string> paths;
+};
+
+int run(const RunArgs& args) {
+  LoadedTraces loaded = load_traces(args.paths);
+  if (!loaded.ok()) {
+    // Nothing runs when any trace is malformed: a half-run corpus reads as a pass.
+    for (const std::string& e : loaded.errors) fmt::print(stderr, "{}\n", e);
+    fmt::print(stderr, "no trace was run: fix the errors above\n");
+    return kExitUsage;
+  }
+  TargetChoice chosen = make_target(args.target);
+  if (!chosen.ok) {
+    fmt::print(stderr, "{}\n", chosen.error);
+    return kExitUsage;
+  }
+  RunOptions options;
+  options.check_expectations = !args.no_expect;
+  RunTotals totals;
+  nlohmann::ordered_json json_traces = nlohmann::ordered_json::array();
+  std::vector<PlannedRun> planned;
+  for (const Trace& trace : loaded.traces) {
+    ProfileChoice profile = choose_profile(args.profile, trace, chosen);
+    if (profile.not_applicable) {
+      fmt::print("SKIP {} (pinned to {}; this kernel is {})\n", trace.source, trace.profile,
+                 chosen.native_profile->name);
+      ++totals.not_applicable;
+      continue;
+    }
+    if (!profile.profile) {
+      fmt::print(stderr, "{}\n", profile.error);
+      return kExitUsage;
+    }
+    // On a real kernel, traces that look at global loop state run alone.
+    planned.push_back(PlannedRun{&trace, profile.profile, chosen.shared_kernel && needs_exclusive_kernel(trace)});
+  }
+  chosen = TargetChoice{};  // each worker makes its own target instance
+  std::string error;
+  bool started = run_traces_parallel(planned, args.target, args.jobs, options,
+                                     [&](size_t i, const TraceResult& result) {
+                                       totals.add(result);
+                                       if (args.json) {
+                                         json_traces.push_back(result_json(*planned[i].trace, result));
+                                       } else {
+                                         fmt::print("{}", format_result_text(*planned[i].trace, result));
+                                         std::fflush(stdout);
+                                       }
+                                     },
+                                     &error);
+  if (!started) {
+    fmt::print(stderr, "{}\n", error);
+    return kExitUsage;
+  }
+  if (args.json) {
+    nlohmann::ordered_json j;
+    j["target"] = args.target;
+    j["passed"] = totals.passed;
+    j["failed"] = totals.failed;
+    j["not_applicable"] = totals.not_applicable;
+    j["steps_passed"] = totals.steps_passed;
+    j["steps_skipped"] = totals.steps_skipped;
+    j["divergences"] = totals.divergences;
+    j["expectation_failures"] = totals.expectation_failures;
+    j["traces"] = json_traces;
+    fmt::print("{}\n", j.dump(2));
+  } else {
+    fmt::print("{}", format_totals_text(totals));
+  }
+  return totals.failed == 0 ? kExitPass : kExitFail;
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app, Action& action) {
+  auto args = std::make_shared<RunArgs>();
+  CLI::App* cmd = app.add_subcommand("run", "Run traces on a target beside the model and compare every step");
+  cmd->add_option("--target", args->target, "model | inproc | host | vm:VERSION")->capture_default_str();
+  cmd->add_option("--profile", args->profile, "linux-6.1 | linux-6.12 | linux-6.18 (overrides @profile)");
+  cmd->add_flag("--json", args->json, "Print results as JSON");
+  cmd->add_flag("--no-expect", args->no_expect, "Ignore written expectations: compare target with model only");
+  cmd->add_option("-j,--jobs", args->jobs, "Run traces on this many target instances at once (output stays in order)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  cmd->add_option("traces", args->paths, "Trace files or directories of *.trace")->required();
+  cmd->callback([args, &action] { action = [args] { return run(*args); }; });
+}
+
+LOOPCHECK_COMMAND(10, add_run_command);
+
+}  // namespace loopcheck::cli

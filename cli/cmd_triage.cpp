@@ -1,0 +1,136 @@
+// `loopcheck triage TRACE --kernels LIST|cached [--host] [--jobs N]`: one trace on
+// several Debian kernels (and this machine's), a Markdown table of outcomes per
+// step per kernel, and the first release where the behaviour changed.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <thread>
+
+#include "cli/commands.h"
+#include "targets/host/host_target.h"
+#include "trace/trace_files.h"
+#include "targets/vm/kernel_cache.h"
+#include "repro/triage.h"
+#include "targets/vm/vm_target.h"
+#include "model/profile.h"
+
+namespace loopcheck::cli {
+namespace {
+
+struct TriageArgs {
+  std::string trace;
+  std::vector<std::string> kernels;
+  bool host = false;
+  bool kvm = false;
+  unsigned jobs = 1;
+};
+
+// "cached" or versions (comma-separated or repeated), fetched when missing, in version order.
+bool resolve_kernels(const std::vector<std::string>& requested, std::vector<vm::KernelFiles>* kernels) {
+  std::vector<std::string> versions;
+  for (const std::string& item : requested) {
+    size_t start = 0;
+    while (start <= item.size()) {
+      size_t end = std::min(item.find(',', start), item.size());
+      std::string v = item.substr(start, end - start);
+      if (v == "cached") {
+        for (const std::string& c : vm::cached_kernel_versions()) versions.push_back(c);
+      } else if (!v.empty()) {
+        versions.push_back(v);
+      }
+      start = end + 1;
+    }
+  }
+  std::sort(versions.begin(), versions.end(), vm::version_less);
+  versions.erase(std::unique(versions.begin(), versions.end()), versions.end());
+  if (versions.empty()) {
+    fmt::print(stderr, "no kernels to triage on: pass --kernels VERSION,... or fetch some (`loopcheck kernels fetch`)\n");
+    return false;
+  }
+  for (const std::string& v : versions) {
+    vm::FetchResult r = vm::fetch_kernel(v);
+    if (!r.ok) {
+      fmt::print(stderr, "kernel {}: {}\n", v, r.error);
+      return false;
+    }
+    if (!r.already_cached) fmt::print(stderr, "fetched kernel {}\n", v);
+    kernels->push_back(r.files);
+  }
+  return true;
+}
+
+int triage(const TriageArgs& args) {
+  LoadedTraces loaded = load_traces({args.trace});
+  if (!loaded.ok() || loaded.traces.size() != 1) {
+    for (const std::string& e : loaded.errors) fmt::print(stderr, "{}\n", e);
+    fmt::print(stderr, "triage takes exactly one valid trace file\n");
+    return kExitUsage;
+  }
+  const Trace& trace = loaded.traces.front();
+  std::string why;
+  if (!vm::qemu_available(&why)) {
+    fmt::print(stderr, "{}\n", why);
+    return kExitUsage;
+  }
+  std::vector<vm::KernelFiles> kernels;
+  if (!resolve_kernels(args.kernels, &kernels)) return kExitUsage;
+
+  std::vector<vm::TriageColumn> columns(kernels.size());
+  // Each worker makes, uses and destroys its VMs on its own thread: QEMU is tied
+  // to the thread that started it (PR_SET_PDEATHSIG).
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < kernels.size(); i = next++) {
+      vm::VmTargetOptions options;
+      options.vm.kvm = args.kvm;
+      vm::VmTarget target(kernels[i], options);
+      const model::Profile* profile = model::profile_for_release(kernels[i].version);
+      columns[i] = vm::observe_trace(trace, target, profile ? profile->name : std::string_view{});
+      columns[i].name = kernels[i].version;
+      columns[i].findings = target.findings();
+    }
+  };
+  unsigned jobs = std::clamp<unsigned>(args.jobs, 1, static_cast<unsigned>(kernels.size()));
+  std::vector<std::thread> threads;
+  for (unsigned j = 0; j < jobs; ++j) threads.emplace_back(worker);
+  for (std::thread& t : threads) t.join();
+
+  if (args.host) {
+    std::string host_why;
+    if (!host_loop_available(&host_why)) {
+      fmt::print(stderr, "SKIPPED host column: {}\n", host_why);
+    } else {
+      HostTarget host;
+      std::string release = host_kernel_release();
+      const model::Profile* profile = model::profile_for_release(release);
+      vm::TriageColumn column = vm::observe_trace(trace, host, profile ? profile->name : std::string_view{});
+      column.name = fmt::format("host ({})", release);
+      column.is_vm_kernel = false;
+      columns.push_back(std::move(column));
+    }
+  }
+  fmt::print("{}", vm::triage_markdown(trace, columns));
+  bool all_ran = std::all_of(columns.begin(), columns.end(), [](const vm::TriageColumn& c) { return c.error.empty(); });
+  return all_ran ? kExitPass : kExitFail;
+}
+
+}  // namespace
+
+void add_triage_command(CLI::App& app, Action& action) {
+  auto args = std::make_shared<TriageArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "triage", "Run one trace on several kernels; Markdown table per step per kernel and the first change");
+  cmd->add_option("trace", args->trace, "The trace file")->required();
+  cmd->add_option("--kernels", args->kernels, "Kernel versions (comma-separated) or 'cached'; fetched if missing")
+      ->required();
+  cmd->add_flag("--host", args->host, "Add this machine's kernel as a column (needs /dev/loop-control)");
+  cmd->add_flag("--kvm", args->kvm, "Use KVM instead of TCG (nested KVM hangs on some machines)");
+  cmd->add_option("-j,--jobs", args->jobs, "Kernels booted at once")->capture_default_str();
+  cmd->callback([args, &action] { action = [args] { return triage(*args); }; });
+}
+
+LOOPCHECK_COMMAND(60, add_triage_command);
+
+}  // namespace loopcheck::cli

@@ -1,0 +1,43 @@
+// Which model profile a trace runs under: the --profile option; else, on a real
+// kernel, the kernel's own release; else the trace's @profile line; else the default.
+// A trace pinned to another release than the kernel under test is not run there
+// (it would compare one release's kernel with another release's model).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "targets/registry.h"
+#include "model/profile.h"
+#include "trace/trace.h"
+
+namespace loopcheck::cli {
+
+struct ProfileChoice {
+  const model::Profile* profile = nullptr;
+  bool not_applicable = false;  // pinned to another release than the target's kernel
+  std::string error;            // set when profile is null and the trace is applicable
+};
+
+inline ProfileChoice choose_profile(std::string_view cli_profile, const Trace& trace, const TargetChoice& target) {
+  auto unknown = [&](std::string_view name) {
+    std::string known;
+    for (const model::Profile* p : model::kProfiles) known += (known.empty() ? "" : ", ") + std::string(p->name);
+    return ProfileChoice{nullptr, false,
+                         trace.source + ": unknown profile '" + std::string(name) + "' (known: " + known + ")"};
+  };
+  if (!cli_profile.empty()) {
+    if (const model::Profile* p = model::find_profile(cli_profile)) return {p, false, {}};
+    return unknown(cli_profile);
+  }
+  if (target.native_profile) {
+    if (!trace.profile.empty() && trace.profile != target.native_profile->name) return {nullptr, true, {}};
+    return {target.native_profile, false, {}};
+  }
+  if (target.target && !target.error.empty()) return {nullptr, false, target.error};
+  if (trace.profile.empty()) return {&model::kDefaultProfile, false, {}};
+  if (const model::Profile* p = model::find_profile(trace.profile)) return {p, false, {}};
+  return unknown(trace.profile);
+}
+
+}  // namespace loopcheck::cli

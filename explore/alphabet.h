@@ -1,0 +1,51 @@
+// The operations the explorer tries in a state: a pure function of the state and
+// the scope, in a fixed order (so an operation is named by its index, and the
+// search is deterministic). Operations use the literal fds and device indices the
+// model handed out in that state; the suite writer turns them into variables.
+//
+// Also the operation *labels* that coverage, the lifecycle graph and the suite
+// group operations by ("LOOP_SET_FD", "open loop ro excl", ...).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "explore/scope.h"
+#include "model/state.h"
+#include "trace/trace.h"
+
+namespace loopcheck::model {
+
+// Argument values of one domain (docs/explorer.md lists them).
+struct ArgDomain {
+  std::vector<uint64_t> offsets;       // LOOP_SET_STATUS64 offset (per file size)
+  std::vector<uint64_t> sizelimits;    // LOOP_SET_STATUS64 sizelimit
+  std::vector<uint32_t> status_flags;  // LOOP_SET_STATUS64 flags
+  std::vector<uint32_t> config_flags;  // LOOP_CONFIGURE flags
+  std::vector<uint64_t> block_sizes;   // LOOP_SET_BLOCK_SIZE, LOOP_CONFIGURE block_size
+  std::vector<Access> loop_access;
+  std::vector<uint8_t> loop_flags;     // OpenFlag sets for `open loop`
+  std::vector<Access> file_access;
+  std::vector<uint8_t> file_flags;
+  bool add_existing = false;           // LOOP_CTL_ADD of an index in use (EEXIST)
+  bool blkroset = false;               // BLKROSET 0/1
+};
+
+ArgDomain make_domain(const Scope& scope);
+
+// Appends every operation to try in `s` to `out` (cleared first). Never allocates
+// once `out` has grown to the largest alphabet.
+void alphabet(const State& s, const Scope& scope, const ArgDomain& domain, std::vector<Op>& out);
+
+// Operation labels: a small dense id per kind of operation.
+inline constexpr int kMaxLabels = 64;
+int op_label(const Op& op);
+std::string op_label_name(int label);
+
+// Outcome classes for coverage: 0 = success, else the errno (< kOutcomeClasses).
+inline constexpr int kOutcomeClasses = 256;
+int outcome_class(const Outcome& outcome);
+std::string outcome_class_name(int cls);
+
+}  // namespace loopcheck::model

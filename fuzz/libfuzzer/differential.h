@@ -1,0 +1,81 @@
+// What the differential fuzz targets share: decode an input, run it in lockstep,
+// feed the model's (operation, outcome) pairs to libFuzzer as extra features, and
+// crash with the trace when something diverges. Included by exactly one .cpp per
+// fuzzer binary (each defines the libFuzzer entry points).
+#pragma once
+
+#include <fmt/format.h>
+
+#include <array>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+
+#include "fuzz/decode.h"
+#include "fuzz/exec.h"
+#include "fuzz/findings.h"
+#include "fuzz/mutate.h"
+#include "trace/print.h"
+
+extern "C" size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t max_size);
+
+namespace loopcheck::fuzz {
+
+// libFuzzer treats every non-zero byte here as a feature: a new (operation,
+// model outcome) pair is new coverage even when no new edge was hit (the model's
+// outcome tables are data, not branches).
+__attribute__((used, section("__libfuzzer_extra_counters")))
+inline std::array<uint8_t, ModelCoverage::kOpClasses * ModelCoverage::kOutcomeClasses> g_model_pairs;
+
+// Signatures already stored under corpus/findings/ (or $LOOPCHECK_KNOWN_FINDINGS)
+// are analysed bugs: they do not stop a campaign or fail the CI smoke run.
+inline const std::set<std::string>& known_findings() {
+  static const std::set<std::string> known = [] {
+    const char* dir = std::getenv("LOOPCHECK_KNOWN_FINDINGS");
+    return known_signatures(dir ? dir : LOOPCHECK_FINDINGS_DIR);
+  }();
+  return known;
+}
+
+inline int run_one(Executor& executor, const uint8_t* data, size_t size) {
+  static Program program;  // static: no per-input allocation for the 64-statement array
+  decode({data, size}, program);
+  ModelCoverage run_pairs;
+  Finding finding = executor.run(program, &run_pairs);
+  run_pairs.for_each([](int pair) { g_model_pairs[static_cast<size_t>(pair)] = 1; });
+  // LOOPCHECK_FUZZ_REPORT_ONLY (the CI smoke run): print each new signature once
+  // and go on, so the smoke checks that the target itself runs clean (no
+  // sanitizer report, leak or hang) while findings are left to campaigns.
+  static const bool report_only = std::getenv("LOOPCHECK_FUZZ_REPORT_ONLY") != nullptr;
+  static std::set<std::string> reported;
+  if (finding && !known_findings().contains(finding.signature) &&
+      !(report_only && reported.contains(finding.signature))) {
+    // The crash carries a runnable trace: what `loopcheck minimize` and
+    // `loopcheck run` take, and what a bug report shows.
+    Trace trace = to_trace(program);
+    trace.stmts.resize(finding.step + 1);
+    fmt::print(stderr, "==loopcheck== {}\n==loopcheck== signature: {}\n==loopcheck== {}\n{}==loopcheck== end\n",
+               finding.kind == Finding::Kind::Invariant ? "INVARIANT VIOLATION" : "DIVERGENCE", finding.signature,
+               finding.detail, print_trace(trace));
+    if (!report_only) std::abort();
+    reported.insert(finding.signature);
+    fmt::print(stderr, "==loopcheck== report-only: {} new signature(s) so far\n", reported.size());
+  }
+  return 0;
+}
+
+inline size_t custom_mutate(uint8_t* data, size_t size, size_t max_size, unsigned int seed) {
+  Prng rng(seed);
+  // Mostly whole-operation edits; sometimes libFuzzer's own byte mutations, which
+  // are what insert the dictionary's records.
+  if (rng.below(8) == 0) return LLVMFuzzerMutate(data, size, max_size);
+  return mutate(data, size, max_size, rng);
+}
+
+inline size_t custom_cross_over(const uint8_t* a, size_t a_size, const uint8_t* b, size_t b_size, uint8_t* out,
+                                size_t max_out, unsigned int seed) {
+  Prng rng(seed);
+  return cross_over(a, a_size, b, b_size, out, max_out, rng);
+}
+
+}  // namespace loopcheck::fuzz

@@ -1,0 +1,507 @@
+#include "inproc/block_device.h"
+
+#include <linux/fs.h>
+
+#include <algorithm>
+#include <bit>
+#include <cassert>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "inproc/arith.h"
+#include "inproc/uapi.h"
+
+namespace loopcheck::inproc {
+namespace {
+
+// Out of line on purpose: inlined, the compiler turns a variable-length memcpy
+// into `rep movsq`, which copies page-cache pages at about half the speed of
+// the C library's vectorised memcpy.
+[[gnu::noinline]] void copy_out(uint8_t* to, const uint8_t* from, uint64_t n) { std::memcpy(to, from, n); }
+
+}  // namespace
+
+BlockDevice::BlockDevice() = default;
+
+BlockDevice::~BlockDevice() {
+  // Workers may still be writing into cached pages; the arena frees them after.
+  queue_.stop();
+}
+
+// ---- open / release ---------------------------------------------------------------
+
+int BlockDevice::open(const void* excl_holder) {
+  std::lock_guard lock(open_mu_);
+  if (excl_holder != nullptr) {
+    if (holder_ != nullptr && holder_ != excl_holder) return -EBUSY;
+    holder_ = excl_holder;
+  }
+  if (openers_.fetch_add(1) == 0) {
+    {
+      std::lock_guard cache_lock(cache_mu_);  // read() updates it under this lock
+      ra_prev_page_ = kNoPage;                // file_ra_state_init(): no history
+    }
+    // set_init_blocksize(): the largest power of two up to a page that divides the
+    // size, starting from the logical block size.
+    uint64_t size = arith::bytes_of_sectors(capacity_sectors());
+    uint32_t bsize = logical_block_size();
+    while (bsize < kPageSize && (size & bsize) == 0) bsize <<= 1;
+    soft_block_size_.store(bsize);
+  }
+  return 0;
+}
+
+bool BlockDevice::release(const void* excl_holder) {
+  {
+    std::lock_guard lock(open_mu_);
+    if (excl_holder != nullptr && holder_ == excl_holder) holder_ = nullptr;
+    assert(openers_.load() > 0);
+    if (openers_.load() > 1) {
+      openers_.fetch_sub(1);
+      return false;
+    }
+  }
+  // Last close: blkdev_flush_mapping() writes back and drops the cache before the
+  // driver's release can tear the device down. The count drops afterwards so a
+  // concurrent LOOP_CTL_REMOVE cannot see zero openers mid-flush.
+  (void)sync();
+  invalidate();
+  {
+    // What that last writeback failed to write is gone with the pages; a later
+    // opener's fsync does not report it (6.18.44: fsync after a Rundown device's
+    // last close, a rebind and a reopen returns 0).
+    std::lock_guard lock(cache_mu_);
+    wb_error_ = false;
+  }
+  openers_.fetch_sub(1);
+  return true;
+}
+
+bool BlockDevice::claimed_by_other(const void* who) const {
+  std::lock_guard lock(open_mu_);
+  return holder_ != nullptr && holder_ != who;
+}
+
+// ---- page cache helpers -------------------------------------------------------------
+
+// get_init_ra_size() with the loop queue's default read_ahead_kb of 128 (32 pages).
+uint64_t BlockDevice::init_readahead_pages(uint64_t req_pages) {
+  constexpr uint64_t kMaxPages = 32;
+  uint64_t size = std::bit_ceil(req_pages);
+  if (size <= kMaxPages / 32) return size * 4;
+  if (size <= kMaxPages / 4) return size * 2;
+  return std::max(kMaxPages, req_pages);
+}
+
+// The kernel's page cache for the bdev uses folios of the block size the device
+// had when it was first opened (BLKBSZGET's soft block size, at least a page);
+// blocks grown past that later (LOOP_SET_BLOCK_SIZE on an open device) make
+// every folio-sized bio unaligned. Pages here are always 4 KiB, which is
+// invisible as long as they are no smaller than the kernel's folios would be.
+bool BlockDevice::pages_smaller_than_blocks() const {
+  return logical_block_size() > std::max<uint64_t>(kPageSize, soft_block_size_.load());
+}
+
+uint8_t* BlockDevice::alloc_page_locked() { return arena_.alloc(); }
+
+void BlockDevice::free_page_locked(uint8_t* p) { arena_.free(p); }
+
+// Bytes of page `index` that lie inside the device (a multiple of 512).
+uint64_t BlockDevice::page_bytes(uint64_t index, uint64_t dev_bytes) const {
+  uint64_t start = index * kPageSize;
+  if (start >= dev_bytes) return 0;
+  return std::min<uint64_t>(kPageSize, dev_bytes - start);
+}
+
+// Read the given (missing) pages in one plugged batch, so adjacent pages merge
+// into one request as readahead's would. Failed pages are reported, not cached.
+int BlockDevice::read_in_locked(const std::vector<uint64_t>& indices, uint64_t dev_bytes,
+                                std::vector<uint64_t>* failed) {
+  // Blocks larger than this cache's 4 KiB pages (spec-notes §7): a run of adjacent
+  // pages is one request, which the queue refuses unless it covers whole blocks
+  // (so a partial-block write, which needs its page read in, fails too).
+  const uint64_t lbs = logical_block_size();
+  if (pages_smaller_than_blocks()) {
+    std::vector<uint64_t> whole;
+    for (size_t i = 0; i < indices.size();) {
+      size_t j = i;
+      while (j + 1 < indices.size() && indices[j + 1] == indices[j] + 1) ++j;
+      const uint64_t from = indices[i] * kPageSize, to = indices[j] * kPageSize + page_bytes(indices[j], dev_bytes);
+      const bool refused = from % lbs != 0 || (to - from) % lbs != 0;
+      for (size_t k = i; k <= j; ++k) (refused ? *failed : whole).push_back(indices[k]);
+      i = j + 1;
+    }
+    if (whole.size() != indices.size()) {
+      if (!whole.empty()) (void)read_in_locked(whole, dev_bytes, failed);
+      return -EIO;
+    }
+  }
+  bios_.clear();
+  completions_.assign(indices.size(), Completion{});
+  for (size_t i = 0; i < indices.size(); ++i) {
+    uint8_t* data = alloc_page_locked();
+    uint64_t bytes = page_bytes(indices[i], dev_bytes);
+    assert(bytes > 0 && bytes % kSectorSize == 0);
+    std::memset(data + bytes, 0, kPageSize - bytes);
+    bios_.push_back(Bio{ReqOp::Read, indices[i] * (kPageSize / kSectorSize), data, bytes, &completions_[i]});
+  }
+  queue_.submit(bios_);
+  int err = 0;
+  for (size_t i = 0; i < indices.size(); ++i) {
+    queue_.wait(completions_[i]);
+    ++stats_.read_misses;
+    if (completions_[i].status != 0) {
+      err = -EIO;
+      failed->push_back(indices[i]);
+      free_page_locked(static_cast<uint8_t*>(bios_[i].buf));
+    } else {
+      CachedPage& page = pages_.slot(indices[i]);
+      page.data = static_cast<uint8_t*>(bios_[i].buf);
+      page.dirty = false;
+    }
+  }
+  return err;
+}
+
+int BlockDevice::writeback_locked(uint64_t first_page, uint64_t last_page) {
+  uint64_t dev_bytes = arith::bytes_of_sectors(capacity_sectors());
+  bios_.clear();
+  pages_.for_each(first_page, last_page, [&](uint64_t index, CachedPage& page) {
+    if (!page.dirty) return;
+    page.dirty = false;
+    uint64_t bytes = page_bytes(index, dev_bytes);
+    if (bytes == 0) return;  // the device shrank under the page: nowhere to write
+    bios_.push_back(Bio{ReqOp::Write, index * (kPageSize / kSectorSize), page.data, bytes, nullptr});
+  });
+  if (bios_.empty()) return 0;
+  if (pages_smaller_than_blocks()) {
+    // Each page is an unaligned request the block layer refuses. The pages stay
+    // cached, clean; the error waits for fsync.
+    wb_error_ = true;
+    return -EIO;
+  }
+  completions_.assign(bios_.size(), Completion{});
+  for (size_t i = 0; i < bios_.size(); ++i) bios_[i].completion = &completions_[i];
+  queue_.submit(bios_);
+  int err = 0;
+  for (Completion& c : completions_) {
+    queue_.wait(c);
+    ++stats_.pages_written_back;
+    if (c.status != 0) err = -EIO;
+  }
+  // Like mapping_set_error(): the pages are clean (their data is lost) and the
+  // error waits for the next fsync.
+  if (err != 0) wb_error_ = true;
+  return err;
+}
+
+void BlockDevice::drop_range_locked(uint64_t first_page, uint64_t last_page) {
+  pages_.erase(first_page, last_page, [this](uint8_t* data) { free_page_locked(data); });
+}
+
+void BlockDevice::make_room_locked() {
+  if (pages_.size() < kMaxCachedPages) return;
+  (void)writeback_locked(0, UINT64_MAX);
+  drop_range_locked(0, UINT64_MAX);
+}
+
+int BlockDevice::sync() {
+  std::lock_guard lock(cache_mu_);
+  return writeback_locked(0, UINT64_MAX);
+}
+
+void BlockDevice::invalidate() {
+  std::lock_guard lock(cache_mu_);
+  drop_range_locked(0, UINT64_MAX);
+}
+
+int BlockDevice::fsync() {
+  std::lock_guard lock(cache_mu_);
+  int err = writeback_locked(0, UINT64_MAX);
+  if (wb_error_) {
+    wb_error_ = false;
+    err = -EIO;
+  }
+  if (issue_flush() != 0) err = -EIO;
+  return err;
+}
+
+// blkdev_issue_flush(): without a volatile write cache the block layer completes
+// the flush itself, and it never reaches the driver.
+int BlockDevice::issue_flush() {
+  if (!write_cache_.load()) return 0;
+  Completion c;
+  return queue_.submit_and_wait(Bio{ReqOp::Flush, 0, nullptr, 0, &c});
+}
+
+CacheStats BlockDevice::cache_stats() const {
+  std::lock_guard lock(cache_mu_);
+  CacheStats s = stats_;
+  s.pages = pages_.size();
+  pages_.for_each(0, UINT64_MAX, [&](uint64_t, const CachedPage& page) { s.dirty += page.dirty ? 1 : 0; });
+  return s;
+}
+
+// ---- read / write ---------------------------------------------------------------------
+
+// Direct I/O straight from the caller's buffer, in max-request-sized bios.
+int64_t BlockDevice::direct_io(ReqOp op, uint8_t* buf, uint64_t len, int64_t pos) {
+  uint64_t first_page = static_cast<uint64_t>(pos) / kPageSize;
+  uint64_t last_page = (static_cast<uint64_t>(pos) + len - 1) / kPageSize;
+  {
+    // The cache must not hide or later overwrite what the direct I/O transfers.
+    std::lock_guard lock(cache_mu_);
+    (void)writeback_locked(first_page, last_page);
+    if (op == ReqOp::Write) drop_range_locked(first_page, last_page);
+  }
+  constexpr int kBatch = 16;
+  std::array<Bio, kBatch> bios{};
+  std::array<Completion, kBatch> done{};
+  uint64_t off = 0;
+  while (off < len) {
+    int n = 0;
+    for (; n < kBatch && off < len; ++n) {
+      uint64_t chunk = std::min<uint64_t>(kMaxRequestBytes, len - off);
+      bios[n] = Bio{op, (static_cast<uint64_t>(pos) + off) >> kSectorShift, buf + off, chunk, &done[n]};
+      off += chunk;
+    }
+    queue_.submit(std::span<const Bio>(bios.data(), n));
+    int err = 0;
+    for (int i = 0; i < n; ++i) {
+      queue_.wait(done[i]);
+      if (done[i].status != 0) err = done[i].status == -EINVAL ? -EINVAL : -EIO;  // BLK_STS_INVAL stays EINVAL
+    }
+    if (err != 0) return err;
+  }
+  return static_cast<int64_t>(len);
+}
+
+// A capacity that is not a whole number of logical blocks: the folio holding the
+// partial last block can be neither read in (the block layer rejects the bio)
+// nor written out, so buffered I/O reaching it stops short before it, and I/O
+// starting in it fails (observed on 6.18). False: the I/O fails with EIO.
+bool BlockDevice::clip_to_whole_blocks(uint64_t dev_bytes, uint64_t pos, uint64_t* len) const {
+  const uint64_t lbs = logical_block_size();
+  if (dev_bytes % lbs == 0) return true;
+  const uint64_t folio = std::max<uint64_t>(kPageSize, lbs);
+  const uint64_t unusable_from = dev_bytes / lbs * lbs / folio * folio;
+  if (pos >= unusable_from) return false;
+  *len = std::min(*len, unusable_from - pos);
+  return true;
+}
+
+int64_t BlockDevice::read(void* buf, uint64_t len, int64_t pos, bool direct) {
+  if (pos < 0) return -EINVAL;
+  uint64_t dev_bytes = arith::bytes_of_sectors(capacity_sectors());
+  uint64_t upos = static_cast<uint64_t>(pos);
+  if (len == 0 || upos >= dev_bytes) return 0;  // at or past the end: EOF
+  len = std::min(len, dev_bytes - upos);        // straddling the end: short
+  if (direct) {
+    uint64_t mask = logical_block_size() - 1;
+    if (((upos | len) & mask) != 0 || (reinterpret_cast<uintptr_t>(buf) & (kSectorSize - 1)) != 0)
+      return -EINVAL;
+    return direct_io(ReqOp::Read, static_cast<uint8_t*>(buf), len, pos);
+  }
+  if (!clip_to_whole_blocks(dev_bytes, upos, &len)) return -EIO;
+  std::lock_guard lock(cache_mu_);
+  uint64_t first = upos / kPageSize, last = (upos + len - 1) / kPageSize;
+  missing_.clear();
+  failed_.clear();
+  uint64_t first_missing = last + 1;
+  for (uint64_t p = first; p <= last; ++p) {
+    if (pages_.contains(p)) continue;
+    first_missing = std::min(first_missing, p);
+    missing_.push_back(p);
+  }
+  if (!missing_.empty()) {
+    // page_cache_sync_ra(): at the start of the device, or continuing the previous
+    // read, the miss starts a readahead window (get_init_ra_size) that also brings
+    // in uncached pages past the request, up to the end of the device.
+    const uint64_t req_pages = last - first_missing + 1;
+    const bool sequential =
+        first_missing == 0 || (ra_prev_page_ != kNoPage && first_missing - ra_prev_page_ <= 1);
+    if (sequential) {
+      const uint64_t window = init_readahead_pages(req_pages);
+      const uint64_t end_page = std::min(first_missing + window, (dev_bytes + kPageSize - 1) / kPageSize);
+      for (uint64_t p = last + 1; p < end_page; ++p)
+        if (!pages_.contains(p)) missing_.push_back(p);
+    }
+    make_room_locked();
+    (void)read_in_locked(missing_, dev_bytes, &failed_);
+  }
+  ra_prev_page_ = (upos + len) / kPageSize;  // ra->prev_pos = the end of this read
+  uint64_t copied = 0;
+  auto* out = static_cast<uint8_t*>(buf);
+  // Pages adjacent in the arena (read in together) are copied as one run.
+  const uint8_t* run = nullptr;
+  uint64_t run_bytes = 0, run_at = 0;
+  while (copied < len) {
+    uint64_t at = upos + copied;
+    const CachedPage* page = pages_.find(at / kPageSize);
+    if (page == nullptr) break;  // the page failed to read: stop short
+    uint64_t in_page = at % kPageSize;
+    uint64_t n = std::min<uint64_t>(kPageSize - in_page, len - copied);
+    if (run != nullptr && run + run_bytes == page->data + in_page) {
+      run_bytes += n;
+    } else {
+      if (run != nullptr) copy_out(out + run_at, run, run_bytes);
+      run = page->data + in_page;
+      run_bytes = n;
+      run_at = copied;
+    }
+    copied += n;
+  }
+  if (run != nullptr) copy_out(out + run_at, run, run_bytes);
+  if (copied == 0 && !failed_.empty()) return -EIO;
+  return static_cast<int64_t>(copied);
+}
+
+int64_t BlockDevice::write(const void* buf, uint64_t len, int64_t pos, bool direct, bool sync_after) {
+  if (pos < 0) return -EINVAL;
+  if (read_only()) return -EPERM;
+  if (len == 0) return 0;
+  uint64_t dev_bytes = arith::bytes_of_sectors(capacity_sectors());
+  uint64_t upos = static_cast<uint64_t>(pos);
+  if (upos >= dev_bytes) return -ENOSPC;
+  len = std::min(len, dev_bytes - upos);
+  if (direct) {
+    uint64_t mask = logical_block_size() - 1;
+    if (((upos | len) & mask) != 0 || (reinterpret_cast<uintptr_t>(buf) & (kSectorSize - 1)) != 0)
+      return -EINVAL;
+    // The bio layer does not write through a const buffer; this cast only satisfies
+    // the shared Bio type, writes never store into it.
+    return direct_io(ReqOp::Write, static_cast<uint8_t*>(const_cast<void*>(buf)), len, pos);
+  }
+  if (!clip_to_whole_blocks(dev_bytes, upos, &len)) return -EIO;
+  std::lock_guard lock(cache_mu_);
+  uint64_t first = upos / kPageSize, last = (upos + len - 1) / kPageSize;
+  // Pages only partly overwritten must be read in first (block_write_begin). The
+  // block holding the end counts as partial even where it reaches past the
+  // capacity (only blocks starting at or past i_size are new).
+  const uint64_t blk = std::max<uint64_t>(soft_block_size_.load(), kSectorSize);
+  missing_.clear();
+  failed_.clear();
+  for (uint64_t p : {first, last}) {
+    if (pages_.contains(p) || (!missing_.empty() && missing_.back() == p)) continue;
+    uint64_t page_start = p * kPageSize;
+    uint64_t page_end = page_start + page_bytes(p, dev_bytes);
+    bool covered = upos <= page_start && (upos + len >= page_start + kPageSize ||
+                                          (upos + len >= page_end && (upos + len) % blk == 0));
+    if (!covered) missing_.push_back(p);
+  }
+  make_room_locked();
+  // generic_perform_write goes page by page, and block_write_begin reads each
+  // page with a request of its own (never merged with the other one): a failed
+  // read of the first page fails the write, one of the last page ends it short
+  // before that page.
+  bool head_failed = false, tail_failed = false;
+  for (uint64_t p : missing_) {
+    one_page_.assign(1, p);
+    if (read_in_locked(one_page_, dev_bytes, &failed_) == 0) continue;
+    (p == first ? head_failed : tail_failed) = true;
+    if (head_failed) break;
+  }
+  if (head_failed || (tail_failed && first == last)) return -EIO;
+  if (tail_failed) len = last * kPageSize - upos;
+  const auto* in = static_cast<const uint8_t*>(buf);
+  uint64_t done = 0;
+  while (done < len) {
+    uint64_t at = upos + done;
+    uint64_t index = at / kPageSize;
+    CachedPage& page = pages_.slot(index);
+    if (page.data == nullptr) page.data = alloc_page_locked();  // fully covered: no read-in
+    uint64_t in_page = at % kPageSize;
+    uint64_t n = std::min<uint64_t>(kPageSize - in_page, len - done);
+    std::memcpy(page.data + in_page, in + done, n);
+    page.dirty = true;
+    done += n;
+  }
+  if (sync_after) {
+    // O_SYNC: generic_write_sync() writes the range back and flushes.
+    int err = writeback_locked(first, last);
+    if (issue_flush() != 0) err = -EIO;
+    if (err != 0) return -EIO;
+  }
+  return static_cast<int64_t>(len);
+}
+
+// ---- generic block ioctls -----------------------------------------------------------------
+
+BlockIoctlResult BlockDevice::common_ioctl(unsigned long cmd, unsigned long arg, bool fd_writable,
+                                           bool cap_sys_admin) {
+  auto done = [](long ret) { return BlockIoctlResult{true, ret}; };
+  void* user = reinterpret_cast<void*>(arg);
+  switch (cmd) {
+    case BLKGETSIZE64: {
+      if (user == nullptr) return done(-EFAULT);
+      uint64_t v = arith::bytes_of_sectors(capacity_sectors());
+      std::memcpy(user, &v, sizeof v);
+      return done(0);
+    }
+    case BLKGETSIZE: {
+      if (user == nullptr) return done(-EFAULT);
+      unsigned long v = capacity_sectors();
+      std::memcpy(user, &v, sizeof v);
+      return done(0);
+    }
+    case BLKSSZGET:
+    case BLKBSZGET:
+    case BLKROGET: {
+      if (user == nullptr) return done(-EFAULT);
+      int v = cmd == BLKSSZGET   ? static_cast<int>(logical_block_size())
+              : cmd == BLKBSZGET ? static_cast<int>(soft_block_size_.load())
+                                 : (read_only() ? 1 : 0);
+      std::memcpy(user, &v, sizeof v);
+      return done(0);
+    }
+    case BLKPBSZGET: {
+      if (user == nullptr) return done(-EFAULT);
+      unsigned int v = physical_block_size();
+      std::memcpy(user, &v, sizeof v);
+      return done(0);
+    }
+    case BLKROSET: {
+      if (!cap_sys_admin) return done(-EACCES);
+      if (user == nullptr) return done(-EFAULT);
+      int v = 0;
+      std::memcpy(&v, user, sizeof v);
+      policy_ro_.store(v != 0);
+      return done(0);
+    }
+    case BLKFLSBUF: {
+      if (!cap_sys_admin) return done(-EACCES);
+      (void)sync();
+      invalidate();
+      return done(0);
+    }
+    case BLKDISCARD:
+    case BLKZEROOUT: {
+      if (!fd_writable) return done(-EBADF);
+      if (read_only()) return done(-EPERM);
+      if (user == nullptr) return done(-EFAULT);
+      uint64_t range[2];
+      std::memcpy(range, user, sizeof range);
+      uint64_t start = range[0], len = range[1];
+      if (((start | len) & (kSectorSize - 1)) != 0) return done(-EINVAL);
+      uint64_t dev_bytes = arith::bytes_of_sectors(capacity_sectors());
+      if (start + len < start || start + len > dev_bytes) return done(-EINVAL);
+      if (len == 0) return done(0);
+      {
+        std::lock_guard lock(cache_mu_);
+        uint64_t first = start / kPageSize, last = (start + len - 1) / kPageSize;
+        (void)writeback_locked(first, last);
+        drop_range_locked(first, last);
+      }
+      ReqOp op = cmd == BLKDISCARD ? ReqOp::Discard : ReqOp::WriteZeroes;
+      Completion c;
+      int st = queue_.submit_and_wait(Bio{op, start >> kSectorShift, nullptr, len, &c});
+      return done(st == 0 ? 0 : (st == -EOPNOTSUPP ? -EOPNOTSUPP : -EIO));
+    }
+    default:
+      (void)fd_writable;
+      return BlockIoctlResult{};
+  }
+}
+
+}  // namespace loopcheck::inproc

@@ -1,0 +1,126 @@
+// The block-layer shim under /dev/loopN: the gendisk's attributes (capacity,
+// read-only bits, queue limits), the bdev open count and exclusive claim, the
+// page cache that buffered device I/O goes through, the end-of-device and O_DIRECT
+// rules of block/fops.c, and the generic block ioctls of block/ioctl.c. Requests
+// leave through the RequestQueue to the loop driver.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "inproc/page_arena.h"
+#include "inproc/page_index.h"
+#include "inproc/request_queue.h"
+
+namespace loopcheck::inproc {
+
+// Bounds the page cache; reaching it writes everything back and drops all pages
+// (deterministic, unlike an LRU driven by timing).
+inline constexpr uint64_t kMaxCachedPages = 65536;  // 256 MiB
+
+struct CacheStats {
+  uint64_t pages = 0, dirty = 0;
+  uint64_t read_misses = 0;  // pages read in from the device
+  uint64_t pages_written_back = 0;
+};
+
+// A generic block ioctl's result, or "not mine: pass it to the driver".
+struct BlockIoctlResult {
+  bool handled = false;
+  long ret = 0;
+};
+
+class BlockDevice {
+ public:
+  BlockDevice();
+  ~BlockDevice();
+  BlockDevice(const BlockDevice&) = delete;
+  BlockDevice& operator=(const BlockDevice&) = delete;
+
+  RequestQueue& queue() { return queue_; }
+
+  uint64_t capacity_sectors() const { return capacity_.load(); }
+  void set_capacity(uint64_t sectors) { capacity_.store(sectors); }
+  // set_disk_ro(): the disk's bit, which bind sets and nothing clears.
+  void set_disk_ro(bool ro) { disk_ro_.store(ro); }
+  bool read_only() const { return disk_ro_.load() || policy_ro_.load(); }
+  uint32_t logical_block_size() const { return lbs_.load(); }
+  uint32_t physical_block_size() const { return lbs_.load(); }
+  uint32_t io_min() const { return lbs_.load(); }
+  // The loop driver sets logical = physical = io_min together.
+  void set_block_size(uint32_t bs) { lbs_.store(bs); }
+  // A queue without a volatile write cache completes flushes in the block layer:
+  // they never reach the driver (so a never-bound device fsyncs fine).
+  void set_write_cache(bool on) { write_cache_.store(on); }
+
+  // blkdev_open / blkdev_release bookkeeping. `holder` is the file claiming the
+  // bdev exclusively (O_EXCL), or nullptr.
+  int open(const void* excl_holder);
+  // Returns true when this was the last opener: then the page cache has been
+  // written back and dropped, and the driver's release must run.
+  bool release(const void* excl_holder);
+  int openers() const { return openers_.load(); }
+  // bd_prepare_to_claim for a transient claim by `who` (nullptr = an anonymous
+  // in-kernel claimer): EBUSY when a different holder has it.
+  bool claimed_by_other(const void* who) const;
+
+  // block/fops.c read_iter / write_iter / fsync for /dev/loopN.
+  int64_t read(void* buf, uint64_t len, int64_t pos, bool direct);
+  int64_t write(const void* buf, uint64_t len, int64_t pos, bool direct, bool sync);
+  int fsync();
+  // sync_blockdev(): write back dirty pages. -EIO if any writeback failed.
+  int sync();
+  // invalidate_bdev()/kill_bdev(): drop every cached page.
+  void invalidate();
+
+  BlockIoctlResult common_ioctl(unsigned long cmd, unsigned long arg, bool fd_writable,
+                                bool cap_sys_admin);
+
+  CacheStats cache_stats() const;
+
+ private:
+  bool pages_smaller_than_blocks() const;
+  static uint64_t init_readahead_pages(uint64_t req_pages);
+  int issue_flush();
+  uint8_t* alloc_page_locked();
+  void free_page_locked(uint8_t* p);
+  uint64_t page_bytes(uint64_t index, uint64_t dev_bytes) const;
+  int read_in_locked(const std::vector<uint64_t>& indices, uint64_t dev_bytes,
+                     std::vector<uint64_t>* failed);
+  int writeback_locked(uint64_t first_page, uint64_t last_page);
+  void drop_range_locked(uint64_t first_page, uint64_t last_page);
+  void make_room_locked();
+  int64_t direct_io(ReqOp op, uint8_t* buf, uint64_t len, int64_t pos);
+  bool clip_to_whole_blocks(uint64_t dev_bytes, uint64_t pos, uint64_t* len) const;
+
+  RequestQueue queue_;
+  std::atomic<uint64_t> capacity_{0};
+  std::atomic<bool> disk_ro_{false};
+  std::atomic<bool> policy_ro_{false};  // BLKROSET (bdev->bd_read_only)
+  std::atomic<bool> write_cache_{false};
+  std::atomic<uint32_t> lbs_{512};
+  std::atomic<uint32_t> soft_block_size_{512};  // BLKBSZGET, set at first open
+
+  mutable std::mutex open_mu_;
+  std::atomic<int> openers_{0};
+  const void* holder_ = nullptr;
+
+  mutable std::mutex cache_mu_;  // the bdev inode's mapping
+  PageArena arena_;  // declared before pages_: the index points into it
+  PageIndex pages_;
+  bool wb_error_ = false;  // a writeback failed since the last fsync reported it
+  CacheStats stats_;
+  std::vector<Bio> bios_;              // reused per batch, not reallocated per call
+  std::vector<Completion> completions_;
+  std::vector<uint64_t> missing_, failed_, one_page_;  // reused by read() and write()
+  // Readahead state (the kernel keeps it per open file; one per device here, reset
+  // when the device is first opened): the page holding the end of the last
+  // buffered read, for page_cache_sync_ra's "sequential" (unsigned index - prev <= 1).
+  static constexpr uint64_t kNoPage = UINT64_MAX;
+  uint64_t ra_prev_page_ = kNoPage;
+};
+
+}  // namespace loopcheck::inproc

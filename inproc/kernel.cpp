@@ -1,0 +1,140 @@
+#include "inproc/kernel.h"
+
+#include <cerrno>
+#include <cstdint>
+#include <utility>
+
+namespace loopcheck::inproc {
+
+Kernel::Kernel(const Profile& profile, const DriverConfig& config, const HostFsFacts& fs, HostWriteLog* write_log)
+    : profile_(profile), fs_(fs), write_log_(write_log), control_(profile, config) {}
+
+Kernel::~Kernel() {
+  // Process exit: every fd is closed (running last-close releases) before the
+  // driver goes away.
+  std::vector<std::shared_ptr<OpenFile>> closing;
+  {
+    std::lock_guard lock(fd_mutex_);
+    closing.swap(fds_);
+  }
+  for (auto it = closing.rbegin(); it != closing.rend(); ++it) it->reset();
+}
+
+int Kernel::install(std::shared_ptr<OpenFile> file) {
+  std::lock_guard lock(fd_mutex_);
+  if (fds_.size() < kFirstFd) fds_.resize(kFirstFd);
+  for (size_t fd = kFirstFd; fd < fds_.size(); ++fd) {
+    if (fds_[fd] == nullptr) {
+      fds_[fd] = std::move(file);
+      return static_cast<int>(fd);
+    }
+  }
+  if (fds_.size() >= kMaxFds) return -EMFILE;
+  fds_.push_back(std::move(file));
+  return static_cast<int>(fds_.size() - 1);
+}
+
+std::shared_ptr<OpenFile> Kernel::fget(int fd) const {
+  std::lock_guard lock(fd_mutex_);
+  if (fd < 0 || static_cast<size_t>(fd) >= fds_.size()) return nullptr;
+  return fds_[static_cast<size_t>(fd)];
+}
+
+int Kernel::open_fd_count() const {
+  std::lock_guard lock(fd_mutex_);
+  int n = 0;
+  for (const auto& f : fds_) n += f != nullptr;
+  return n;
+}
+
+int Kernel::open_loop_control(int flags) {
+  return install(std::make_shared<LoopControlFile>(control_, flags));
+}
+
+int Kernel::open_loop(uint64_t index, int flags) {
+  int err = 0;
+  std::shared_ptr<LoopDevice> dev = control_.lookup_for_open(index, &err);
+  if (dev == nullptr) return err;
+  auto file = std::make_shared<LoopDeviceFile>(std::move(dev), flags);
+  if (int e = file->open(); e != 0) return e;
+  return install(std::move(file));
+}
+
+int Kernel::open_host(const std::string& path, int flags, std::string display_name) {
+  std::shared_ptr<OpenFile> file;
+  FileChanges* changes = write_log_ != nullptr ? write_log_->changes_for(path) : nullptr;
+  if (int err = HostFile::open(path, flags, std::move(display_name), fs_, changes, &file); err != 0) return err;
+  return install(std::move(file));
+}
+
+int Kernel::close(int fd) {
+  std::shared_ptr<OpenFile> file;
+  {
+    std::lock_guard lock(fd_mutex_);
+    if (fd < 0 || static_cast<size_t>(fd) >= fds_.size() || fds_[static_cast<size_t>(fd)] == nullptr)
+      return -EBADF;
+    file = std::move(fds_[static_cast<size_t>(fd)]);
+  }
+  return 0;  // fput: the release runs here if this was the last reference
+}
+
+long Kernel::ioctl(int fd, unsigned long cmd, unsigned long arg) {
+  std::shared_ptr<OpenFile> file = fget(fd);
+  if (file == nullptr) return -EBADF;
+  switch (file->kind()) {
+    case FileKind::LoopControl:
+      return static_cast<const LoopControlFile&>(*file).control().ioctl(cmd, arg);
+    case FileKind::LoopDevice:
+      return static_cast<const LoopDeviceFile&>(*file).device().ioctl(*file, *this, cmd, arg);
+    case FileKind::Regular:
+    case FileKind::Directory:
+      return -ENOTTY;
+  }
+  return -ENOTTY;
+}
+
+// ksys_pread64/ksys_pwrite64 order: a negative position, then the fd, then
+// FMODE_PREAD/PWRITE (ESPIPE for nonseekable files such as misc devices), then
+// the access mode in vfs_read/vfs_write.
+namespace {
+
+// rw_verify_area(): a transfer whose end does not fit in loff_t is EINVAL, before
+// the file's own read or write method sees it.
+bool end_overflows(int64_t pos, uint64_t len) { return len > static_cast<uint64_t>(INT64_MAX - pos); }
+
+}  // namespace
+
+int64_t Kernel::pread(int fd, void* buf, uint64_t len, int64_t pos) {
+  if (pos < 0) return -EINVAL;
+  std::shared_ptr<OpenFile> file = fget(fd);
+  if (file == nullptr) return -EBADF;
+  if (file->kind() == FileKind::LoopControl) return -ESPIPE;
+  if (!file->readable()) return -EBADF;
+  if (end_overflows(pos, len)) return -EINVAL;
+  if (file->kind() == FileKind::Directory) return -EISDIR;
+  return file->read_at(buf, len, pos);
+}
+
+int64_t Kernel::pwrite(int fd, const void* buf, uint64_t len, int64_t pos) {
+  if (pos < 0) return -EINVAL;
+  std::shared_ptr<OpenFile> file = fget(fd);
+  if (file == nullptr) return -EBADF;
+  if (file->kind() == FileKind::LoopControl) return -ESPIPE;
+  if (!file->writable()) return -EBADF;
+  if (end_overflows(pos, len)) return -EINVAL;
+  return file->write_at(buf, len, pos);
+}
+
+int Kernel::fsync(int fd) {
+  std::shared_ptr<OpenFile> file = fget(fd);
+  if (file == nullptr) return -EBADF;
+  return file->fsync();
+}
+
+int Kernel::read_sysfs(uint64_t index, std::string_view attr, std::string& out) const {
+  std::shared_ptr<LoopDevice> dev = control_.find(index);
+  if (dev == nullptr) return -ENOENT;
+  return dev->sysfs_show(attr, out);
+}
+
+}  // namespace loopcheck::inproc

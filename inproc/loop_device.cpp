@@ -1,0 +1,660 @@
+#include "inproc/loop_device.h"
+
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <sys/sysmacros.h>
+
+#include <algorithm>
+#include <bit>
+#include <cassert>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "inproc/arith.h"
+
+namespace loopcheck::inproc {
+namespace {
+
+// Userspace dev_t of devtmpfs, where the /dev/loopN inodes live. Any stable value
+// works: the runner renames device numbers.
+constexpr uint64_t kDevtmpfsDev = 5;
+constexpr uint64_t kDevInodeBase = 1000;
+
+uint32_t part_shift(uint32_t max_part) {
+  return max_part == 0 ? 0 : static_cast<uint32_t>(std::bit_width(max_part));
+}
+
+// Copy `bytes` from the request's segments starting at byte `from` into an iovec
+// array (the cursor for one preadv/pwritev attempt).
+int iov_cursor(const Request& rq, uint64_t from, std::array<iovec, kMaxSegments>& out) {
+  int n = 0;
+  uint64_t skip = from;
+  for (int i = 0; i < rq.nr_segs; ++i) {
+    const iovec& s = rq.segs[i];
+    if (skip >= s.iov_len) {
+      skip -= s.iov_len;
+      continue;
+    }
+    out[n++] = iovec{static_cast<uint8_t*>(s.iov_base) + skip, s.iov_len - skip};
+    skip = 0;
+  }
+  return n;
+}
+
+// Copy between the request's segments and a flat buffer.
+void gather(const Request& rq, uint8_t* dst) {
+  for (int i = 0; i < rq.nr_segs; ++i) {
+    std::memcpy(dst, rq.segs[i].iov_base, rq.segs[i].iov_len);
+    dst += rq.segs[i].iov_len;
+  }
+}
+void scatter(const Request& rq, const uint8_t* src) {
+  for (int i = 0; i < rq.nr_segs; ++i) {
+    std::memcpy(rq.segs[i].iov_base, src, rq.segs[i].iov_len);
+    src += rq.segs[i].iov_len;
+  }
+}
+void zero_from(const Request& rq, uint64_t from) {
+  uint64_t skip = from;
+  for (int i = 0; i < rq.nr_segs; ++i) {
+    const iovec& s = rq.segs[i];
+    if (skip >= s.iov_len) {
+      skip -= s.iov_len;
+      continue;
+    }
+    std::memset(static_cast<uint8_t*>(s.iov_base) + skip, 0, s.iov_len - skip);
+    skip = 0;
+  }
+}
+
+bool aligned_for_dio(const Request& rq, int64_t pos) {
+  if ((static_cast<uint64_t>(pos) & (kSectorSize - 1)) != 0) return false;
+  for (int i = 0; i < rq.nr_segs; ++i) {
+    auto base = reinterpret_cast<uintptr_t>(rq.segs[i].iov_base);
+    if (((base | rq.segs[i].iov_len) & (kSectorSize - 1)) != 0) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+LoopDevice::LoopDevice(int number, const Profile& profile, const DriverConfig& config)
+    : number_(number), profile_(profile), config_(config) {
+  assert(number >= 0);
+}
+
+LoopDevice::~LoopDevice() {
+  // The control device destroys only Unbound devices nobody has open.
+  assert(disk_.openers() == 0);
+  disk_.queue().stop();
+}
+
+uint64_t LoopDevice::devt() const {
+  return makedev(kLoopMajor, static_cast<unsigned>(number_) << part_shift(config_.max_part));
+}
+
+// ---- open / release ------------------------------------------------------------------
+
+int LoopDevice::open(const OpenFile* file) {
+  // The block layer prepares the exclusive claim before it calls the driver's
+  // open, so a competing O_EXCL open is EBUSY even while the device runs down.
+  if (file->opened_excl() && disk_.claimed_by_other(file)) return -EBUSY;
+  if (profile_.deferred_detach) {
+    // lo_open (6.11+): a device being torn down or deleted cannot be reopened.
+    std::lock_guard lock(lo_mutex_);
+    LoState s = state_.load();
+    if (s == LoState::Rundown || s == LoState::Deleting) return -ENXIO;
+  }
+  return disk_.open(file->opened_excl() ? file : nullptr);
+}
+
+void LoopDevice::release(const OpenFile* file) {
+  if (!disk_.release(file->opened_excl() ? file : nullptr)) return;
+  std::shared_ptr<OpenFile> dropped;
+  {
+    std::lock_guard lock(lo_mutex_);
+    if (disk_.openers() > 0) return;
+    LoState s = state_.load();
+    if ((s == LoState::Bound && (lo_flags_.load() & LO_FLAGS_AUTOCLEAR)) || s == LoState::Rundown) {
+      state_.store(LoState::Rundown);
+      dropped = teardown();
+    }
+  }
+  // `dropped` goes here, outside lo_mutex: if it is the last reference to another
+  // loop device's file, that device's release (and autoclear) runs now.
+}
+
+int LoopDevice::mark_deleting() {
+  std::lock_guard lock(lo_mutex_);
+  if (state_.load() != LoState::Unbound || disk_.openers() > 0) return -EBUSY;
+  state_.store(LoState::Deleting);
+  return 0;
+}
+
+std::shared_ptr<OpenFile> LoopDevice::shutdown() {
+  std::lock_guard lock(lo_mutex_);
+  if (state_.load() == LoState::Unbound || state_.load() == LoState::Deleting) return nullptr;
+  return teardown();
+}
+
+std::shared_ptr<OpenFile> LoopDevice::teardown() {
+  disk_.queue().stop();  // drains what is in flight
+  std::shared_ptr<OpenFile> old = std::move(backing_);
+  backing_.reset();
+  lo_offset_ = 0;
+  lo_sizelimit_ = 0;
+  lo_file_name_.fill(0);
+  disk_.set_block_size(kSectorSize);
+  disk_.set_capacity(0);
+  disk_.invalidate();
+  if (profile_.teardown_disables_write_cache) disk_.set_write_cache(false);
+  lo_flags_.store(0);
+  state_.store(LoState::Unbound);
+  // The block-layer ro bit is deliberately left as it is (sticky until next bind).
+  return old;
+}
+
+// ---- helpers -------------------------------------------------------------------------
+
+bool LoopDevice::iter_ok(const OpenFile& file) const {
+  return file.has_read_iter() && (!file.writable() || file.has_write_iter());
+}
+
+int LoopDevice::validate_backing(const OpenFile& file) const {
+  const OpenFile* f = &file;
+  std::shared_ptr<OpenFile> hold;  // keeps the chain alive while we walk it
+  while (LoopDevice* l = f->loop_device()) {
+    if (l == this) return -EBADF;
+    std::lock_guard lock(l->lo_mutex_);
+    if (l->state_.load() != LoState::Bound) return -EINVAL;
+    hold = l->backing_;
+    f = hold.get();
+  }
+  if (!file.is_regular_or_block()) return -EINVAL;
+  return 0;
+}
+
+uint64_t LoopDevice::compute_capacity(const OpenFile& backing, int64_t offset, int64_t sizelimit) const {
+  FileAttr attr;
+  if (backing.getattr(attr) != 0) return 0;
+  return arith::capacity_in_sectors<int64_t>(attr.size, offset, sizelimit);
+}
+
+uint32_t LoopDevice::min_dio_size(const OpenFile& backing) {
+  if (uint32_t a = backing.dio_offset_align(); a != 0) return a;
+  if (uint32_t b = backing.backing_bdev_block_size(); b != 0) return b;
+  return kSectorSize;
+}
+
+uint32_t LoopDevice::default_block_size(const OpenFile& backing, bool dio_requested) const {
+  if (profile_.dio_uses_min_alignment) return dio_requested ? min_dio_size(backing) : kSectorSize;
+  uint32_t bdev_bs = backing.backing_bdev_block_size();
+  return dio_requested && bdev_bs != 0 ? bdev_bs : kSectorSize;
+}
+
+uint32_t LoopDevice::max_block_size() const {
+  return static_cast<uint32_t>(arith::max_block_size(profile_, config_.thp));
+}
+
+bool LoopDevice::dio_possible(const OpenFile& backing, uint32_t block_size, int64_t offset) const {
+  if (!backing.can_odirect()) return false;
+  uint32_t align = profile_.dio_uses_min_alignment ? min_dio_size(backing) : backing.backing_bdev_block_size();
+  return arith::dio_aligned<uint64_t>(block_size, arith::as_unsigned(offset), align);
+}
+
+void LoopDevice::update_dio(bool requested) {
+  assert(backing_ != nullptr);
+  bool on = requested && dio_possible(*backing_, disk_.logical_block_size(), lo_offset_);
+  uint32_t f = lo_flags_.load();
+  lo_flags_.store(on ? (f | LO_FLAGS_DIRECT_IO) : (f & ~uint32_t{LO_FLAGS_DIRECT_IO}));
+}
+
+// ---- ioctls ----------------------------------------------------------------------------
+
+long LoopDevice::ioctl(const OpenFile& file, const FileTable& files, unsigned long cmd, unsigned long arg) {
+  BlockIoctlResult generic = disk_.common_ioctl(cmd, arg, file.writable(), config_.cap_sys_admin);
+  if (generic.handled) return generic.ret;
+
+  void* user = reinterpret_cast<void*>(arg);
+  bool may_configure = file.writable() || config_.cap_sys_admin;
+  switch (cmd) {
+    case LOOP_SET_FD: {
+      loop_config cfg{};
+      cfg.fd = static_cast<uint32_t>(arg);
+      return configure(file, files, cfg);
+    }
+    case LOOP_CONFIGURE: {
+      if (user == nullptr) return -EFAULT;
+      loop_config cfg;
+      std::memcpy(&cfg, user, sizeof cfg);
+      return configure(file, files, cfg);
+    }
+    case LOOP_CHANGE_FD:
+      return change_fd(files, arg);
+    case LOOP_CLR_FD: {
+      std::unique_lock lock(lo_mutex_);
+      return clr_fd(lock);
+    }
+    case LOOP_SET_STATUS: {
+      if (!may_configure) return -EPERM;
+      if (user == nullptr) return -EFAULT;
+      loop_info old;
+      std::memcpy(&old, user, sizeof old);
+      // loop_info64_from_old: the int offset is sign-extended, sizelimit is always
+      // 0, and the encryption fields are not carried over at all.
+      loop_info64 info{};
+      info.lo_number = static_cast<uint32_t>(old.lo_number);
+      info.lo_offset = static_cast<uint64_t>(static_cast<int64_t>(old.lo_offset));
+      info.lo_sizelimit = 0;
+      info.lo_flags = static_cast<uint32_t>(old.lo_flags);
+      std::memcpy(info.lo_file_name, old.lo_name, LO_NAME_SIZE);
+      return set_status(file, info);
+    }
+    case LOOP_SET_STATUS64: {
+      if (!may_configure) return -EPERM;
+      if (user == nullptr) return -EFAULT;
+      loop_info64 info;
+      std::memcpy(&info, user, sizeof info);
+      return set_status(file, info);
+    }
+    case LOOP_GET_STATUS: {
+      if (user == nullptr) return -EINVAL;
+      loop_info64 info64;
+      if (long err = get_status(info64); err != 0) return err;
+      loop_info old{};
+      old.lo_number = static_cast<int>(info64.lo_number);
+      old.lo_device = info64.lo_device;
+      old.lo_inode = info64.lo_inode;
+      old.lo_rdevice = info64.lo_rdevice;
+      old.lo_offset = static_cast<int>(info64.lo_offset);
+      old.lo_flags = static_cast<int>(info64.lo_flags);
+      std::memcpy(old.lo_name, info64.lo_file_name, LO_NAME_SIZE);
+      if (static_cast<uint64_t>(static_cast<int64_t>(old.lo_offset)) != info64.lo_offset ||
+          old.lo_device != info64.lo_device || old.lo_inode != info64.lo_inode ||
+          old.lo_rdevice != info64.lo_rdevice)
+        return -EOVERFLOW;
+      std::memcpy(user, &old, sizeof old);
+      return 0;
+    }
+    case LOOP_GET_STATUS64: {
+      if (user == nullptr) return -EINVAL;
+      loop_info64 info;
+      if (long err = get_status(info); err != 0) return err;
+      std::memcpy(user, &info, sizeof info);
+      return 0;
+    }
+    case LOOP_SET_CAPACITY:
+      if (!may_configure) return -EPERM;
+      return set_capacity();
+    case LOOP_SET_DIRECT_IO:
+      if (!may_configure) return -EPERM;
+      return set_direct_io(arg);
+    case LOOP_SET_BLOCK_SIZE:
+      if (!may_configure) return -EPERM;
+      return set_block_size(file, arg);
+    default:
+      return -EINVAL;  // lo_ioctl takes lo_mutex for unknown commands and says EINVAL
+  }
+}
+
+long LoopDevice::configure(const OpenFile& file, const FileTable& files, const loop_config& cfg) {
+  std::shared_ptr<OpenFile> backing = files.fget(static_cast<int>(cfg.fd));
+  if (backing == nullptr) return -EBADF;
+  if (profile_.iter_sanity_check && !iter_ok(*backing)) return -EINVAL;
+  // Without O_EXCL on our own fd, bind claims the bdev for the duration.
+  if (!file.opened_excl() && disk_.claimed_by_other(nullptr)) return -EBUSY;
+
+  std::unique_lock lock(lo_mutex_);
+  if (state_.load() != LoState::Unbound) return -EBUSY;
+  if (int err = validate_backing(*backing); err != 0) return err;
+  const loop_info64& info = cfg.info;
+  if ((info.lo_flags & ~kConfigureSettableFlags) != 0) return -EINVAL;
+  if (profile_.block_size_checked_first && cfg.block_size != 0 &&
+      !arith::block_size_acceptable<uint64_t>(cfg.block_size, kPageSize))
+    return -EINVAL;
+  if (info.lo_encrypt_key_size > LO_KEY_SIZE) return -EINVAL;
+  if (info.lo_encrypt_type != LO_CRYPT_NONE) return -EINVAL;
+  if (!arith::fits_loff_t(info.lo_offset, info.lo_sizelimit)) return -EOVERFLOW;
+
+  uint32_t flags = info.lo_flags;
+  if (!backing->writable() || !file.writable() || !backing->has_write_iter()) flags |= LO_FLAGS_READ_ONLY;
+  // set_disk_ro() happens before the block size is validated, so on 6.11+ a bad
+  // block size leaves the ro bit behind on the still-unbound device.
+  disk_.set_disk_ro((flags & LO_FLAGS_READ_ONLY) != 0);
+  if (backing->opened_direct()) flags |= LO_FLAGS_DIRECT_IO;
+
+  // 6.1 looks at the file's O_DIRECT; 6.12.31+ at the requested DIO flag.
+  const bool dio_requested = profile_.block_size_checked_first ? backing->opened_direct()
+                                                               : (flags & LO_FLAGS_DIRECT_IO) != 0;
+  const uint64_t bs = arith::limits_block_size<uint64_t>(cfg.block_size, default_block_size(*backing, dio_requested));
+  if (!arith::block_size_acceptable(bs, max_block_size())) return -EINVAL;
+  disk_.set_block_size(static_cast<uint32_t>(bs));
+
+  lo_offset_ = static_cast<int64_t>(info.lo_offset);
+  lo_sizelimit_ = static_cast<int64_t>(info.lo_sizelimit);
+  std::memcpy(lo_file_name_.data(), info.lo_file_name, LO_NAME_SIZE);
+  lo_file_name_[LO_NAME_SIZE - 1] = 0;
+  if (config_.max_part > 0) flags |= LO_FLAGS_PARTSCAN;
+  lo_flags_.store(flags);
+  backing_ = std::move(backing);
+  discard_supported_ = true;
+  update_dio((flags & LO_FLAGS_DIRECT_IO) != 0);
+  disk_.set_capacity(compute_capacity(*backing_, lo_offset_, lo_sizelimit_));
+  // The write cache is advertised when writes can happen and the file can be synced.
+  disk_.set_write_cache((flags & LO_FLAGS_READ_ONLY) == 0);
+  disk_.queue().start(*this, config_.workers_per_device);
+  state_.store(LoState::Bound);
+  return 0;
+}
+
+long LoopDevice::clr_fd(std::unique_lock<std::mutex>& lock) {
+  if (state_.load() != LoState::Bound) return -ENXIO;
+  if (profile_.deferred_detach) {
+    // 6.11+: always autoclear; the sole opener's close does the teardown.
+    lo_flags_.fetch_or(LO_FLAGS_AUTOCLEAR);
+    if (disk_.openers() == 1) state_.store(LoState::Rundown);
+    return 0;
+  }
+  if (disk_.openers() > 1) {
+    lo_flags_.fetch_or(LO_FLAGS_AUTOCLEAR);
+    return 0;
+  }
+  state_.store(LoState::Rundown);
+  std::shared_ptr<OpenFile> dropped = teardown();
+  lock.unlock();
+  return 0;  // `dropped` released here, outside lo_mutex
+}
+
+long LoopDevice::set_status(const OpenFile& file, const loop_info64& info) {
+  (void)file;
+  std::lock_guard lock(lo_mutex_);
+  if (state_.load() != LoState::Bound) return -ENXIO;
+  bool geometry_changed = static_cast<uint64_t>(lo_offset_) != info.lo_offset ||
+                          static_cast<uint64_t>(lo_sizelimit_) != info.lo_sizelimit;
+  if (geometry_changed) {
+    // Cached pages were read at the old offset: write back and drop them.
+    (void)disk_.sync();
+    disk_.invalidate();
+  }
+  disk_.queue().freeze();
+  long err = 0;
+  if (info.lo_encrypt_key_size > LO_KEY_SIZE || info.lo_encrypt_type != LO_CRYPT_NONE)
+    err = -EINVAL;
+  else if (!arith::fits_loff_t(info.lo_offset, info.lo_sizelimit))
+    err = -EOVERFLOW;
+  if (err == 0) {
+    lo_offset_ = static_cast<int64_t>(info.lo_offset);
+    lo_sizelimit_ = static_cast<int64_t>(info.lo_sizelimit);
+    std::memcpy(lo_file_name_.data(), info.lo_file_name, LO_NAME_SIZE);
+    lo_file_name_[LO_NAME_SIZE - 1] = 0;
+    uint32_t old = lo_flags_.load();
+    lo_flags_.store((old & ~kSetStatusClearableFlags) | (info.lo_flags & kSetStatusSettableFlags));
+    update_dio((old & LO_FLAGS_DIRECT_IO) != 0);  // may turn DIO off, never on
+    if (geometry_changed) disk_.set_capacity(compute_capacity(*backing_, lo_offset_, lo_sizelimit_));
+  }
+  disk_.queue().unfreeze();
+  return err;
+}
+
+long LoopDevice::get_status(loop_info64& out) {
+  std::shared_ptr<OpenFile> backing;
+  {
+    std::lock_guard lock(lo_mutex_);
+    if (state_.load() != LoState::Bound) return -ENXIO;
+    out = loop_info64{};
+    out.lo_number = static_cast<uint32_t>(number_);
+    out.lo_offset = static_cast<uint64_t>(lo_offset_);
+    out.lo_sizelimit = static_cast<uint64_t>(lo_sizelimit_);
+    out.lo_flags = lo_flags_.load();
+    std::memcpy(out.lo_file_name, lo_file_name_.data(), LO_NAME_SIZE);
+    backing = backing_;
+  }
+  // The stat runs after lo_mutex is dropped, as in the kernel.
+  FileAttr attr;
+  if (int err = backing->getattr(attr); err != 0) return err;
+  out.lo_device = attr.dev;
+  out.lo_inode = attr.ino;
+  out.lo_rdevice = attr.rdev;
+  return 0;
+}
+
+long LoopDevice::change_fd(const FileTable& files, unsigned long arg) {
+  std::shared_ptr<OpenFile> file = files.fget(static_cast<int>(static_cast<unsigned int>(arg)));
+  if (file == nullptr) return -EBADF;
+  if (profile_.iter_sanity_check && !iter_ok(*file)) return -EINVAL;
+  std::shared_ptr<OpenFile> old;
+  {
+    std::lock_guard lock(lo_mutex_);
+    if (state_.load() != LoState::Bound) return -ENXIO;
+    if ((lo_flags_.load() & LO_FLAGS_READ_ONLY) == 0) return -EINVAL;
+    if (int err = validate_backing(*file); err != 0) return err;
+    // Both sizes are taken now: the old file's size as it is today, not the
+    // capacity computed when it was bound (a grown backing file can be swapped
+    // for itself).
+    if (compute_capacity(*file, lo_offset_, lo_sizelimit_) != compute_capacity(*backing_, lo_offset_, lo_sizelimit_))
+      return -EINVAL;
+    // disk_force_media_change() → invalidate_bdev(): the clean cached pages go
+    // (6.18 host: a read after CHANGE_FD to a file the driver cannot serve fails).
+    disk_.invalidate();
+    disk_.queue().freeze();
+    bool request = (lo_flags_.load() & LO_FLAGS_DIRECT_IO) != 0 || file->opened_direct();
+    old = std::exchange(backing_, std::move(file));
+    update_dio(request);
+    disk_.queue().unfreeze();
+  }
+  return 0;  // the old backing file is released here, outside lo_mutex
+}
+
+long LoopDevice::set_capacity() {
+  std::lock_guard lock(lo_mutex_);
+  if (state_.load() != LoState::Bound) return -ENXIO;
+  disk_.set_capacity(compute_capacity(*backing_, lo_offset_, lo_sizelimit_));
+  return 0;
+}
+
+long LoopDevice::set_direct_io(unsigned long arg) {
+  std::lock_guard lock(lo_mutex_);
+  if (state_.load() != LoState::Bound) return -ENXIO;
+  bool want = arg != 0;
+  bool on = (lo_flags_.load() & LO_FLAGS_DIRECT_IO) != 0;
+  if (want == on) return 0;
+  if (want) {
+    if (!dio_possible(*backing_, disk_.logical_block_size(), lo_offset_)) return -EINVAL;
+    // loop_set_dio: the backing file's dirty pages go to disk before I/O bypasses
+    // its cache (vfs_fsync of the backing file). The device's own page cache is
+    // left alone: its dirty pages stay dirty (found by fuzzing, 6.12.117 in QEMU).
+    (void)backing_->fsync();
+  }
+  disk_.queue().freeze();
+  update_dio(want);
+  disk_.queue().unfreeze();
+  return 0;
+}
+
+long LoopDevice::set_block_size(const OpenFile& file, unsigned long arg) {
+  if (profile_.set_block_size_claims_bdev && !file.opened_excl() && disk_.claimed_by_other(nullptr))
+    return -EBUSY;
+  std::lock_guard lock(lo_mutex_);
+  if (state_.load() != LoState::Bound) return -ENXIO;
+  const uint64_t default_bs = default_block_size(*backing_, (lo_flags_.load() & LO_FLAGS_DIRECT_IO) != 0);
+  const auto verdict =
+      arith::set_block_size_verdict<uint64_t>(arg, profile_.block_size_checked_first, max_block_size(), default_bs);
+  if (profile_.block_size_checked_first) {
+    // 6.1: the whole unsigned long is validated, before the equality shortcut.
+    if (!verdict.ok) return -EINVAL;
+    if (arg == disk_.logical_block_size()) return 0;
+  } else {
+    if (arg == disk_.logical_block_size()) return 0;
+    // 6.11+: the cache is synced and dropped before the block layer validates,
+    // so an invalid size still empties it (6.18 host: a Rundown read after
+    // LOOP_SET_BLOCK_SIZE 1234 → EINVAL is EIO).
+    if (!verdict.ok) {
+      (void)disk_.sync();
+      disk_.invalidate();
+      return -EINVAL;
+    }
+  }
+  const uint64_t bs = verdict.size;
+  (void)disk_.sync();
+  disk_.invalidate();
+  disk_.queue().freeze();
+  disk_.set_block_size(static_cast<uint32_t>(bs));
+  bool on = (lo_flags_.load() & LO_FLAGS_DIRECT_IO) != 0;
+  // Before 6.15 re-evaluation also asks for DIO when the backing file is O_DIRECT.
+  update_dio(on || (!profile_.dio_uses_min_alignment && backing_->opened_direct()));
+  disk_.queue().unfreeze();
+  return 0;
+}
+
+// ---- sysfs -------------------------------------------------------------------------------
+
+int LoopDevice::sysfs_show(std::string_view attr, std::string& out) const {
+  auto num = [&](uint64_t v) {
+    out = std::to_string(v) + "\n";
+    return 0;
+  };
+  if (attr == "size") return num(disk_.capacity_sectors());
+  if (attr == "ro") return num(disk_.read_only() ? 1 : 0);
+  if (attr == "queue/logical_block_size") return num(disk_.logical_block_size());
+  if (attr == "queue/physical_block_size") return num(disk_.physical_block_size());
+  if (attr == "queue/minimum_io_size") return num(disk_.io_min());
+  if (!attr.starts_with("loop/")) return -ENOENT;
+  std::lock_guard lock(lo_mutex_);
+  LoState s = state_.load();
+  if (s != LoState::Bound && s != LoState::Rundown) return -ENOENT;  // the group is removed at teardown
+  uint32_t flags = lo_flags_.load();
+  if (attr == "loop/backing_file") {
+    out = (backing_ ? backing_->sysfs_path() : std::string()) + "\n";
+    return 0;
+  }
+  if (attr == "loop/offset") return num(static_cast<uint64_t>(lo_offset_));
+  if (attr == "loop/sizelimit") return num(static_cast<uint64_t>(lo_sizelimit_));
+  if (attr == "loop/autoclear") return num((flags & LO_FLAGS_AUTOCLEAR) ? 1 : 0);
+  if (attr == "loop/partscan") return num((flags & LO_FLAGS_PARTSCAN) ? 1 : 0);
+  if (attr == "loop/dio") return num((flags & LO_FLAGS_DIRECT_IO) ? 1 : 0);
+  return -ENOENT;
+}
+
+// ---- the request path (runs on worker threads) -------------------------------------------
+
+RequestResult LoopDevice::handle_request(const Request& rq, std::span<uint8_t> bounce) {
+  // loop_queue_rq refuses anything but a Bound device (Rundown included).
+  if (state_.load() != LoState::Bound) return {-EIO, 0};
+  OpenFile& file = *backing_;
+  const int64_t pos = arith::backing_position<uint64_t, int64_t>(rq.sector, lo_offset_);
+  switch (rq.op) {
+    case ReqOp::Flush:
+      return {file.fsync() == 0 ? 0 : -EIO, 0};
+    case ReqOp::Discard:
+    case ReqOp::WriteZeroes: {
+      if (!discard_supported_) return {-EOPNOTSUPP, 0};
+      int mode = FALLOC_FL_KEEP_SIZE | (rq.op == ReqOp::Discard ? FALLOC_FL_PUNCH_HOLE : FALLOC_FL_ZERO_RANGE);
+      int err = file.backing_fallocate(mode, pos, static_cast<int64_t>(rq.bytes));
+      if (err == -EOPNOTSUPP) {
+        if (profile_.fallocate_unsupported_disables_discard) discard_supported_ = false;
+        return {-EOPNOTSUPP, 0};
+      }
+      return {err == 0 ? 0 : -EIO, err == 0 ? rq.bytes : 0};
+    }
+    case ReqOp::Read:
+    case ReqOp::Write:
+      break;
+  }
+
+  const bool dio = (lo_flags_.load() & LO_FLAGS_DIRECT_IO) != 0;
+  const IoMode mode = dio ? IoMode::Direct
+                          : (profile_.backing_odirect_honoured_without_dio ? IoMode::AsOpened : IoMode::Buffered);
+  // O_DIRECT needs aligned memory; page-cache pages are, a caller's buffer may not be.
+  const bool use_bounce = mode == IoMode::Direct && !aligned_for_dio(rq, pos);
+  assert(rq.bytes <= bounce.size());
+  const bool is_read = rq.op == ReqOp::Read;
+  if (is_read && profile_.backing_reads_check_file_mode && !file.readable()) {
+    zero_from(rq, 0);
+    return {-EIO, 0};
+  }
+  if (use_bounce && !is_read) gather(rq, bounce.data());
+
+  // The kiocb path (direct I/O on every release, buffered I/O on 6.12.25+/6.15+):
+  // lo_complete_rq advances a short read by the whole sectors it returned
+  // (blk_update_request: __sector += bytes >> 9) and requeues the rest, so the
+  // retry reads from the start of the sector holding the EOF again.
+  const bool kiocb_read = is_read && (profile_.read_past_eof_is_error || mode == IoMode::Direct);
+  uint64_t done = 0, file_off = 0;
+  int error = 0;
+  std::array<iovec, kMaxSegments> iov;
+  while (done < rq.bytes) {
+    int n = 1;
+    if (use_bounce)
+      iov[0] = iovec{bounce.data() + done, rq.bytes - done};
+    else
+      n = iov_cursor(rq, done, iov);
+    int64_t got = file.backing_io(rq.op, iov.data(), n, pos + static_cast<int64_t>(file_off), mode);
+    if (got < 0) {
+      error = static_cast<int>(got);
+      break;
+    }
+    if (got == 0) break;  // EOF (read) or no progress (write)
+    done += static_cast<uint64_t>(got);
+    file_off += kiocb_read ? static_cast<uint64_t>(got) / kSectorSize * kSectorSize : static_cast<uint64_t>(got);
+  }
+
+  if (is_read) {
+    if (use_bounce) {
+      std::memset(bounce.data() + done, 0, rq.bytes - done);
+      scatter(rq, bounce.data());
+    } else {
+      zero_from(rq, done);
+    }
+    // A requeued O_DIRECT read lands on a misaligned buffer: the backing file's
+    // EINVAL is the request's status (BLK_STS_INVAL), which a direct reader sees.
+    if (error == -EINVAL && kiocb_read && file_off != done) return {-EINVAL, done};
+    if (error != 0) return {-EIO, done};
+    if (done < rq.bytes) {
+      // Hitting the backing EOF: 6.1's buffered VFS helper zero-fills and
+      // succeeds; the kiocb path (direct I/O on every release, buffered I/O on
+      // 6.12.25+/6.15+) retries the rest, reads nothing, and fails it.
+      if (profile_.read_past_eof_is_error || mode == IoMode::Direct) return {-EIO, done};
+      return {0, rq.bytes};
+    }
+    return {0, rq.bytes};
+  }
+  // Writes: any backing error or a short write (a full disk) is EIO to the caller.
+  if (error != 0 || done < rq.bytes) return {-EIO, done};
+  return {0, rq.bytes};
+}
+
+// ---- /dev/loopN file operations -------------------------------------------------------------
+
+int64_t LoopDeviceFile::read_at(void* buf, uint64_t len, int64_t pos) {
+  return device_->disk().read(buf, len, pos, opened_direct());
+}
+
+int64_t LoopDeviceFile::write_at(const void* buf, uint64_t len, int64_t pos) {
+  return device_->disk().write(buf, len, pos, opened_direct(), (flags() & O_SYNC) != 0);
+}
+
+int LoopDeviceFile::getattr(FileAttr& out) const {
+  out.dev = kDevtmpfsDev;
+  out.ino = kDevInodeBase + static_cast<uint64_t>(device_->number());
+  out.rdev = device_->devt();
+  out.size = static_cast<int64_t>(arith::bytes_of_sectors(device_->disk().capacity_sectors()));
+  return 0;
+}
+
+int64_t LoopDeviceFile::backing_io(ReqOp op, const iovec* iov, int iovcnt, int64_t pos, IoMode mode) {
+  // A loop device stacked on this one reads and writes it like any block file.
+  bool direct = mode == IoMode::Direct || (mode == IoMode::AsOpened && opened_direct());
+  int64_t total = 0;
+  for (int i = 0; i < iovcnt; ++i) {
+    int64_t n = op == ReqOp::Read
+                    ? device_->disk().read(iov[i].iov_base, iov[i].iov_len, pos + total, direct)
+                    : device_->disk().write(iov[i].iov_base, iov[i].iov_len, pos + total, direct, false);
+    if (n < 0) return total > 0 ? total : n;
+    total += n;
+    if (static_cast<uint64_t>(n) < iov[i].iov_len) break;
+  }
+  return total;
+}
+
+}  // namespace loopcheck::inproc

@@ -1,0 +1,145 @@
+// One loop device (struct loop_device): its lifecycle state, the configuration
+// userspace sets through lo_ioctl, the backing file it maps sectors to, and the
+// request handler its worker threads run (loop_queue_rq + lo_rw_aio).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "inproc/block_device.h"
+#include "inproc/file.h"
+#include "inproc/profile.h"
+#include "inproc/uapi.h"
+
+namespace loopcheck::inproc {
+
+// Facts about the machine the driver pretends to run on (module parameters,
+// caller credentials, kernel config).
+struct DriverConfig {
+  uint32_t precreated = 8;    // max_loop devices created at init
+  bool cap_sys_admin = true;  // the caller's capability
+  bool thp = true;            // CONFIG_TRANSPARENT_HUGEPAGE
+  uint32_t max_part = 0;      // > 0 forces PARTSCAN at bind
+  int workers_per_device = 1;
+};
+
+enum class LoState : uint8_t { Unbound, Bound, Rundown, Deleting };
+
+class LoopDevice final : public RequestHandler {
+ public:
+  LoopDevice(int number, const Profile& profile, const DriverConfig& config);
+  ~LoopDevice() override;
+
+  int number() const { return number_; }
+  LoState state() const { return state_.load(); }
+  BlockDevice& disk() { return disk_; }
+  const BlockDevice& disk() const { return disk_; }
+  // 7:N in the userspace dev_t encoding.
+  uint64_t devt() const;
+
+  // lo_open / blkdev_open: -ENXIO in Rundown or Deleting (6.11+), -EBUSY when
+  // an O_EXCL open meets another holder.
+  int open(const OpenFile* file);
+  // blkdev_release + lo_release. Runs the autoclear / deferred teardown on the
+  // last close.
+  void release(const OpenFile* file);
+
+  // blkdev_ioctl → lo_ioctl. `file` is the /dev/loopN file the ioctl came through.
+  long ioctl(const OpenFile& file, const FileTable& files, unsigned long cmd, unsigned long arg);
+
+  // /sys/block/loopN/ATTR (with the kernel's trailing newline); -ENOENT if absent.
+  int sysfs_show(std::string_view attr, std::string& out) const;
+
+  // loop_control's view: remove only what nobody uses.
+  // Returns 0 and marks the device Deleting, or -EBUSY.
+  int mark_deleting();
+  // Module exit: unbind whatever is still bound. Returns the backing file for the
+  // caller to drop once every device has been unbound.
+  std::shared_ptr<OpenFile> shutdown();
+
+  RequestResult handle_request(const Request& rq, std::span<uint8_t> bounce) override;
+
+ private:
+  long configure(const OpenFile& file, const FileTable& files, const loop_config& cfg);
+  long clr_fd(std::unique_lock<std::mutex>& lock);
+  long set_status(const OpenFile& file, const loop_info64& info);
+  long get_status(loop_info64& out);
+  long change_fd(const FileTable& files, unsigned long arg);
+  long set_capacity();
+  long set_direct_io(unsigned long arg);
+  long set_block_size(const OpenFile& file, unsigned long arg);
+
+  // Checks shared by SET_FD, CONFIGURE and CHANGE_FD.
+  int validate_backing(const OpenFile& file) const;
+  bool iter_ok(const OpenFile& file) const;
+  uint64_t compute_capacity(const OpenFile& backing, int64_t offset, int64_t sizelimit) const;
+  static uint32_t min_dio_size(const OpenFile& backing);
+  uint32_t default_block_size(const OpenFile& backing, bool dio_requested) const;
+  uint32_t max_block_size() const;
+  bool dio_possible(const OpenFile& backing, uint32_t block_size, int64_t offset) const;
+  // loop_update_dio: DIO stays on only if `requested` and possible now.
+  void update_dio(bool requested);
+  // __loop_clr_fd: back to Unbound. The backing file reference is handed to the
+  // caller to drop after lo_mutex is released (a stacked device's release may
+  // run from that drop).
+  std::shared_ptr<OpenFile> teardown();
+
+  const int number_;
+  const Profile& profile_;
+  const DriverConfig& config_;
+  BlockDevice disk_;
+
+  mutable std::mutex lo_mutex_;
+  std::atomic<LoState> state_{LoState::Unbound};
+  // Written only with the queue frozen or stopped, so workers read them unlocked.
+  std::atomic<uint32_t> lo_flags_{0};
+  int64_t lo_offset_ = 0;
+  int64_t lo_sizelimit_ = 0;
+  std::array<char, LO_NAME_SIZE> lo_file_name_{};
+  std::shared_ptr<OpenFile> backing_;
+  bool discard_supported_ = true;
+};
+
+// An open file description of /dev/loopN.
+class LoopDeviceFile final : public OpenFile {
+ public:
+  LoopDeviceFile(std::shared_ptr<LoopDevice> device, int flags)
+      : OpenFile(FileKind::LoopDevice, flags), device_(std::move(device)) {}
+  ~LoopDeviceFile() override {
+    if (opened_) device_->release(this);
+  }
+  // blkdev_open: 0, or -errno (then the file is dead and its release never runs).
+  int open() {
+    int err = device_->open(this);
+    opened_ = err == 0;
+    return err;
+  }
+
+  LoopDevice& device() const { return *device_; }
+
+  int64_t read_at(void* buf, uint64_t len, int64_t pos) override;
+  int64_t write_at(const void* buf, uint64_t len, int64_t pos) override;
+  int fsync() override { return device_->disk().fsync(); }
+
+  bool has_read_iter() const override { return true; }
+  bool has_write_iter() const override { return true; }
+  bool is_regular_or_block() const override { return true; }
+  int getattr(FileAttr& out) const override;
+  std::string sysfs_path() const override { return "/dev/loop" + std::to_string(device_->number()); }
+  int64_t backing_io(ReqOp op, const iovec* iov, int iovcnt, int64_t pos, IoMode mode) override;
+  bool can_odirect() const override { return true; }
+  uint32_t dio_offset_align() const override { return device_->disk().logical_block_size(); }
+  uint32_t backing_bdev_block_size() const override { return device_->disk().logical_block_size(); }
+  LoopDevice* loop_device() const override { return device_.get(); }
+
+ private:
+  std::shared_ptr<LoopDevice> device_;
+  bool opened_ = false;
+};
+
+}  // namespace loopcheck::inproc

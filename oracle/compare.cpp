@@ -1,0 +1,155 @@
+#include "oracle/compare.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "trace/data.h"
+#include "trace/names.h"
+#include "trace/print.h"
+
+namespace loopcheck {
+namespace {
+
+constexpr std::string_view kLoopDevPrefix = "/dev/loop";
+
+// "/dev/loopN" -> N: sysfs backing_file names a stacked device by its index.
+std::optional<uint64_t> loop_index_in_path(std::string_view text) {
+  if (!text.starts_with(kLoopDevPrefix)) return std::nullopt;
+  std::string_view digits = text.substr(kLoopDevPrefix.size());
+  uint64_t index = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
+  if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+  return index;
+}
+
+RenameKind rename_kind(ValueRole role) {
+  return role == ValueRole::Fd ? RenameKind::Fd : RenameKind::DevIndex;
+}
+
+Comparison differ(std::string why) { return Comparison{false, false, std::move(why)}; }
+
+Comparison compare_status(const StatusInfo& m, const StatusInfo& t, Renaming& names) {
+  auto plain = [](std::string_view field, uint64_t a, uint64_t b) -> std::optional<std::string> {
+    if (a == b) return std::nullopt;
+    return fmt::format("{}: model {}, target {}", field, a, b);
+  };
+  for (auto diff : {plain("offset", m.offset, t.offset), plain("sizelimit", m.sizelimit, t.sizelimit),
+                    plain("flags", m.flags, t.flags), plain("encrypt_type", m.encrypt_type, t.encrypt_type),
+                    plain("encrypt_key_size", m.encrypt_key_size, t.encrypt_key_size)}) {
+    if (diff) return differ(*diff);
+  }
+  if (!(m.name == t.name)) {
+    return differ(fmt::format("name: model \"{}\", target \"{}\"", m.name.view(), t.name.view()));
+  }
+  struct Renamed {
+    std::string_view field;
+    RenameKind kind;
+    uint64_t model, target;
+  };
+  for (const Renamed& r : {Renamed{"number", RenameKind::DevIndex, m.number, t.number},
+                           Renamed{"device", RenameKind::Device, m.device, t.device},
+                           Renamed{"inode", RenameKind::Inode, m.inode, t.inode},
+                           Renamed{"rdevice", RenameKind::Rdevice, m.rdevice, t.rdevice}}) {
+    if (!names.unify(r.kind, r.model, r.target)) {
+      return differ(fmt::format("{}: target {:#x} does not correspond to model {:#x} as earlier steps fixed it",
+                                r.field, r.target, r.model));
+    }
+  }
+  return {};
+}
+
+Comparison compare_data(const Outcome& m, const Outcome& t, std::span<const uint8_t> bytes) {
+  if (m.value != t.value) {
+    // A count the model's envelope admits (readahead decided how much was cached).
+    if (m.min_value > 0 && t.value >= m.min_value && t.value < m.value) return Comparison{true, true, {}};
+    return differ(fmt::format("bytes transferred: model {}, target {}", m.value, t.value));
+  }
+  if (!m.data_known) return Comparison{true, true, {}};
+  if (!bytes.empty()) {
+    if (auto at = first_difference(m.data, bytes)) {
+      return differ(fmt::format("data differs first at byte {} of the read", *at));
+    }
+    return {};
+  }
+  // The target kept no bytes: compare digests of what the model predicts.
+  std::vector<uint8_t> expected(static_cast<size_t>(m.value));
+  materialize(m.data, expected);
+  if (digest_bytes(expected) != t.digest) return differ("data digest differs from the model's bytes");
+  return {};
+}
+
+}  // namespace
+
+Comparison compare_outcomes(const Outcome& m, const Outcome& t, std::span<const uint8_t> bytes,
+                            Renaming& names) {
+  using Kind = Outcome::Kind;
+  if (m.also_err != 0 && t.kind == Kind::Error && t.err == m.also_err) return {};
+  if (m.kind != t.kind) {
+    return differ(fmt::format("model {}, target {}", format_outcome(m), format_outcome(t)));
+  }
+  switch (m.kind) {
+    case Kind::Skipped:
+      return {};
+    case Kind::Error:
+      if (m.err == t.err) return {};
+      return differ(fmt::format("model {}, target {}", format_outcome(m), format_outcome(t)));
+    case Kind::Value:
+      if (m.role == ValueRole::Plain) {
+        if (m.value == t.value) return {};
+        if (m.min_value > 0 && t.value >= m.min_value && t.value < m.value) return {};  // the envelope
+        return differ(fmt::format("model {}, target {}", m.value, t.value));
+      }
+      if (names.unify(rename_kind(m.role), static_cast<uint64_t>(m.value), static_cast<uint64_t>(t.value))) {
+        return {};
+      }
+      return differ(fmt::format("{} {} from the target does not correspond to the model's {}",
+                                m.role == ValueRole::Fd ? "fd" : "device index", t.value, m.value));
+    case Kind::Status:
+      return compare_status(m.status, t.status, names);
+    case Kind::Data:
+      return compare_data(m, t, bytes);
+    case Kind::Text: {
+      auto mi = loop_index_in_path(m.text_view());
+      auto ti = loop_index_in_path(t.text_view());
+      if (mi && ti) {
+        if (names.unify(RenameKind::DevIndex, *mi, *ti)) return {};
+      } else if (m.text_view() == t.text_view()) {
+        return {};
+      }
+      return differ(fmt::format("model \"{}\", target \"{}\"", m.text_view(), t.text_view()));
+    }
+  }
+  return differ("unknown outcome kind");
+}
+
+Outcome to_model_names(const Outcome& t, const Renaming& names) {
+  Outcome out = t;
+  auto back = [&](RenameKind kind, uint64_t v) { return names.to_model(kind, v).value_or(v); };
+  switch (t.kind) {
+    case Outcome::Kind::Value:
+      if (t.role != ValueRole::Plain) {
+        out.value = static_cast<int64_t>(back(rename_kind(t.role), static_cast<uint64_t>(t.value)));
+      }
+      break;
+    case Outcome::Kind::Status:
+      out.status.number = static_cast<uint32_t>(back(RenameKind::DevIndex, t.status.number));
+      out.status.device = back(RenameKind::Device, t.status.device);
+      out.status.inode = back(RenameKind::Inode, t.status.inode);
+      out.status.rdevice = back(RenameKind::Rdevice, t.status.rdevice);
+      break;
+    case Outcome::Kind::Text:
+      if (auto index = loop_index_in_path(t.text_view())) {
+        out.set_text(fmt::format("{}{}", kLoopDevPrefix, back(RenameKind::DevIndex, *index)));
+      }
+      break;
+    default:
+      break;
+  }
+  return out;
+}
+
+}  // namespace loopcheck

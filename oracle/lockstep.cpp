@@ -1,0 +1,98 @@
+#include "oracle/lockstep.h"
+
+#include <fmt/format.h>
+
+#include "oracle/compare.h"
+#include "trace/bind.h"
+#include "trace/expect.h"
+#include "trace/print.h"
+
+namespace loopcheck {
+namespace {
+
+// What a later statement sees when it names the variable: the returned fd or
+// index, or -1 when the call failed (as a C program would hold it).
+int64_t bound_value(const Outcome& o) {
+  return o.kind == Outcome::Kind::Value ? o.value : -1;
+}
+
+// Closing an fd or removing a device frees its number on both sides; the pair
+// must not constrain a later, unrelated reuse of either number.
+void forget_freed_names(const Op& model_op, const Outcome& m, const Outcome& t, Renaming& names) {
+  bool both_ok = m.kind == Outcome::Kind::Value && t.kind == Outcome::Kind::Value;
+  if (!both_ok) return;
+  if (model_op.kind == OpKind::Close) names.forget(RenameKind::Fd, model_op.subject.lit);
+  if (model_op.kind == OpKind::Ioctl && model_op.req == Req::LoopCtlRemove) {
+    names.forget(RenameKind::DevIndex, model_op.arg.lit);
+  }
+}
+
+std::string expectation_text(const Expectation& e) {
+  std::string out;
+  for (uint8_t i = 0; i < e.count; ++i) {
+    if (i) out += " | ";
+    out += format_expect_alt(e.alt[i]);
+  }
+  return out;
+}
+
+}  // namespace
+
+Lockstep::Lockstep(const model::Profile& profile, const Env& env, std::span<const ObjectDecl> objects,
+                   Target* target)
+    : profile_(profile), env_(env), target_(target), state_(model::initial_state(env, objects)) {
+  model_vars_.fill(-1);
+  target_vars_.fill(-1);
+}
+
+StepResult Lockstep::step(const Statement& stmt, bool check_expectations) {
+  StepResult result;
+  const Op model_op = bind_op(stmt.op, model_vars_);
+  result.model = model::step(state_, profile_, env_, model_op);
+
+  Outcome target_outcome = result.model;
+  std::span<const uint8_t> bytes;
+  if (target_) {
+    target_outcome = target_->execute(bind_op(stmt.op, target_vars_));
+    bytes = target_->last_read();
+  }
+  if (stmt.bind >= 0) {
+    model_vars_[stmt.bind] = bound_value(result.model);
+    target_vars_[stmt.bind] = bound_value(target_outcome);
+  }
+
+  if (target_outcome.kind == Outcome::Kind::Skipped) {
+    result.verdict = StepVerdict::Skipped;
+    result.observed = target_outcome;
+    return result;
+  }
+  if (target_) {
+    Comparison cmp = compare_outcomes(result.model, target_outcome, bytes, names_);
+    result.observed = to_model_names(target_outcome, names_);
+    if (!cmp.equal) {
+      result.verdict = StepVerdict::Diverged;
+      result.detail = cmp.why;
+      return result;
+    }
+    result.data_unchecked = cmp.data_unchecked;
+    forget_freed_names(model_op, result.model, target_outcome, names_);
+  } else {
+    result.observed = result.model;
+    result.data_unchecked = result.model.kind == Outcome::Kind::Data && !result.model.data_known;
+  }
+
+  // The model alone: an expectation naming the model's envelope alternative
+  // (`=> 512 | EIO` where readahead decides) is met too.
+  const bool envelope_met = !target_ && result.model.also_err != 0 &&
+                            expectation_matches(stmt.expect, Outcome::error(result.model.also_err), {});
+  if (check_expectations && !envelope_met && !expectation_matches(stmt.expect, result.observed, bytes)) {
+    result.verdict = StepVerdict::ExpectationFailed;
+    result.detail =
+        fmt::format("expected {}, got {}", expectation_text(stmt.expect), format_outcome(result.observed));
+    return result;
+  }
+  result.verdict = StepVerdict::Pass;
+  return result;
+}
+
+}  // namespace loopcheck

@@ -1,0 +1,214 @@
+#include "targets/host/syscall_executor.h"
+
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <linux/loop.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cassert>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "targets/host/loop_sys.h"
+#include "trace/data.h"
+#include "trace/names.h"
+#include "trace/pattern.h"
+#include "trace/uapi_structs.h"
+
+namespace loopcheck::host {
+namespace {
+
+
+// Kernel structs are filled only through these, so each field's width and
+// signedness conversion is written once.
+// Close-on-exec is invisible to loop semantics and keeps fds out of children
+// (losetup in tests, reproducer compilers).
+int open_flags(const Op& op) { return open_flags_of(op) | O_CLOEXEC; }
+
+Outcome result_of(long rc, ValueRole role = ValueRole::Plain) {
+  return rc < 0 ? Outcome::error(errno) : Outcome::ok(rc, role);
+}
+
+// A BLK* getter: the kernel writes a `T` through the pointer we pass.
+template <typename T>
+Outcome get_value(int fd, unsigned long request, bool null_pointer) {
+  T value{};
+  if (::ioctl(fd, request, null_pointer ? nullptr : &value) < 0) return Outcome::error(errno);
+  return Outcome::ok(static_cast<int64_t>(value));
+}
+
+}  // namespace
+
+Executor::Executor(ExecutorConfig config) : config_(std::move(config)) { buffer_.reserve(IoBuffer::kAlignment); }
+
+Executor::~Executor() = default;
+
+std::string Executor::object_path(uint8_t index) const {
+  assert(index < config_.object_names.size());
+  if (index >= config_.object_names.size()) return config_.object_dir + "/.no-such-object";
+  return config_.object_dir + "/" + config_.object_names[index];
+}
+
+std::string Executor::backing_file_in_trace_terms(std::string_view path) const {
+  std::string_view prefix = config_.object_dir;
+  if (prefix.empty() || path.size() <= prefix.size() || !path.starts_with(prefix) || path[prefix.size()] != '/') {
+    return std::string(path);
+  }
+  return std::string(path.substr(prefix.size() + 1));
+}
+
+Outcome Executor::execute(const Op& op) {
+  last_read_len_ = 0;
+  switch (op.kind) {
+    case OpKind::Open:
+      return open(op);
+    case OpKind::Close:
+      return result_of(::close(static_cast<int>(op.subject.lit)));
+    case OpKind::Ioctl:
+      return ioctl(op);
+    case OpKind::Pread:
+      return pread(op);
+    case OpKind::Pwrite:
+      return pwrite(op);
+    case OpKind::Fsync:
+      return result_of(::fsync(static_cast<int>(op.subject.lit)));
+    case OpKind::Truncate:
+      return truncate(op);
+    case OpKind::Sysfs:
+      return sysfs(op);
+  }
+  return Outcome::error(EINVAL);
+}
+
+Outcome Executor::open(const Op& op) {
+  int flags = open_flags(op);
+  int fd = -1;
+  switch (op.node) {
+    case Node::LoopControl:
+      fd = ::open(kLoopControlPath, flags);
+      break;
+    case Node::Loop: {
+      fd = op.subject.lit > kMaxLoopIndex ? -ENXIO : open_loop_node(op.subject.lit, flags, config_.node_dir);
+      if (fd < 0) return Outcome::error(-fd);
+      return Outcome::ok(fd, ValueRole::Fd);
+    }
+    case Node::File:
+    case Node::Dir:
+      fd = ::open(object_path(op.object).c_str(), flags);
+      break;
+  }
+  return result_of(fd, ValueRole::Fd);
+}
+
+Outcome Executor::ioctl(const Op& op) {
+  const int fd = static_cast<int>(op.subject.lit);
+  const bool null_arg = op.arg_kind == ArgKind::Null;
+  const unsigned long request = op.req == Req::Unknown ? op.raw_req : req_number(op.req);
+  const unsigned long number = op.arg_kind == ArgKind::Number ? op.arg.lit : 0;
+
+  if (op.req == Req::Unknown) {
+    // The kernel decides what the argument means; a struct argument is passed
+    // as a zeroed buffer large enough for any loop struct.
+    alignas(8) uint8_t scratch[sizeof(loop_config)] = {};
+    if (op.arg_kind == ArgKind::Struct) return result_of(::ioctl(fd, request, scratch));
+    return result_of(::ioctl(fd, request, number));
+  }
+
+  switch (req_arg(op.req)) {
+    case ReqArg::Ignored:
+    case ReqArg::Number: {
+      ValueRole role = op.req == Req::LoopCtlAdd || op.req == Req::LoopCtlGetFree ? ValueRole::DevIndex
+                                                                                  : ValueRole::Plain;
+      return result_of(::ioctl(fd, request, number), role);
+    }
+    case ReqArg::Int: {
+      int value = static_cast<int>(op.arg.lit);
+      return result_of(::ioctl(fd, request, null_arg ? nullptr : &value));
+    }
+    case ReqArg::Out:
+      switch (op.req) {
+        case Req::BlkGetSize64:
+          return get_value<uint64_t>(fd, request, null_arg);
+        case Req::BlkGetSize:
+          return get_value<unsigned long>(fd, request, null_arg);
+        case Req::BlkPbszGet:
+          return get_value<unsigned int>(fd, request, null_arg);
+        default:  // BLKSSZGET, BLKBSZGET, BLKROGET write an int
+          return get_value<int>(fd, request, null_arg);
+      }
+    case ReqArg::StructIn:
+      switch (req_struct(op.req)) {
+        case StructKind::LoopInfo: {
+          loop_info info = to_loop_info(op.fields);
+          return result_of(::ioctl(fd, request, null_arg ? nullptr : &info));
+        }
+        case StructKind::LoopConfig: {
+          loop_config config = to_loop_config(op.fields);
+          return result_of(::ioctl(fd, request, null_arg ? nullptr : &config));
+        }
+        default: {
+          loop_info64 info = to_loop_info64(op.fields);
+          return result_of(::ioctl(fd, request, null_arg ? nullptr : &info));
+        }
+      }
+    case ReqArg::StructOut:
+      if (req_struct(op.req) == StructKind::LoopInfo) {
+        loop_info info{};
+        if (::ioctl(fd, request, null_arg ? nullptr : &info) < 0) return Outcome::error(errno);
+        return status_outcome(info);
+      } else {
+        loop_info64 info{};
+        if (::ioctl(fd, request, null_arg ? nullptr : &info) < 0) return Outcome::error(errno);
+        return status_outcome(info);
+      }
+  }
+  return Outcome::error(EINVAL);
+}
+
+Outcome Executor::pread(const Op& op) {
+  assert(op.length <= kMaxIoLength);
+  if (op.length > kMaxIoLength || !buffer_.reserve(op.length)) return Outcome::error(ENOMEM);
+  ssize_t n = ::pread(static_cast<int>(op.subject.lit), buffer_.data(), op.length, static_cast<off_t>(op.offset.lit));
+  if (n < 0) return Outcome::error(errno);
+  last_read_len_ = static_cast<size_t>(n);
+  Outcome o;
+  o.kind = Outcome::Kind::Data;
+  o.value = n;
+  o.digest = digest_bytes(last_read());
+  return o;
+}
+
+Outcome Executor::pwrite(const Op& op) {
+  assert(op.length <= kMaxIoLength);
+  if (op.length > kMaxIoLength || !buffer_.reserve(op.length)) return Outcome::error(ENOMEM);
+  pattern_fill(op.seed, 0, buffer_.data(), op.length);
+  return result_of(::pwrite(static_cast<int>(op.subject.lit), buffer_.data(), op.length, static_cast<off_t>(op.offset.lit)));
+}
+
+Outcome Executor::truncate(const Op& op) {
+  return result_of(::truncate(object_path(op.object).c_str(), static_cast<off_t>(op.offset.lit)));
+}
+
+Outcome Executor::sysfs(const Op& op) {
+  if (op.subject.lit > kMaxLoopIndex) return Outcome::error(ENOENT);
+  std::string path = loop_sysfs_path(op.subject.lit);
+  path += '/';
+  path += sysattr_path(op.attr);
+  std::string text;
+  if (int err = read_small_file(path, &text, 8192)) return Outcome::error(err);
+  std::string_view value = text;
+  if (!value.empty() && value.back() == '\n') value.remove_suffix(1);
+  Outcome o;
+  o.kind = Outcome::Kind::Text;
+  if (op.attr == SysAttr::LoopBackingFile) {
+    o.set_text(backing_file_in_trace_terms(value));
+  } else {
+    o.set_text(value);
+  }
+  return o;
+}
+
+}  // namespace loopcheck::host

@@ -1,0 +1,94 @@
+#include "targets/registry.h"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+
+#include "targets/host/host_target.h"
+#include "targets/vm/vm_target.h"
+#include "targets/inproc/inproc_target.h"
+
+namespace loopcheck {
+
+namespace {
+
+std::string target_names() {
+  std::string names;
+  for (const TargetAvailability& t : known_targets()) names += (names.empty() ? "" : ", ") + t.name;
+  return names + ", vm:VERSION (a Debian kernel from `loopcheck kernels list`)";
+}
+
+// "vm:VERSION": the cached Debian kernel VERSION booted in QEMU (docs/vm.md).
+// LOOPCHECK_VM_KVM=1 asks for KVM (nested KVM hangs on some machines: TCG is the default).
+TargetChoice make_vm_target(std::string_view version) {
+  TargetChoice choice;
+  std::string why;
+  vm::KernelFiles kernel;
+  if (!vm::qemu_available(&why) || !vm::cached_kernel(version, &kernel, &why)) {
+    choice.error = fmt::format("target 'vm:{}' cannot run here: {}", version, why);
+    return choice;
+  }
+  choice.native_profile = model::profile_for_release(version);
+  if (!choice.native_profile) {
+    choice.error = fmt::format(
+        "target 'vm:{}': no model profile covers this kernel; pass --profile linux-6.1|linux-6.12|linux-6.18 to "
+        "compare against one anyway",
+        version);
+  }
+  vm::VmTargetOptions options;
+  const char* kvm = std::getenv("LOOPCHECK_VM_KVM");
+  options.vm.kvm = kvm && std::string_view(kvm) == "1";
+  const char* keep = std::getenv("LOOPCHECK_KEEP_VM");
+  options.vm.keep_work_dir = keep && std::string_view(keep) == "1";
+  choice.ok = true;
+  choice.target = std::make_unique<vm::VmTarget>(std::move(kernel), options);
+  return choice;
+}
+
+}  // namespace
+
+TargetChoice make_target(std::string_view name) {
+  TargetChoice choice;
+  if (name == "model") {
+    choice.ok = true;
+    return choice;
+  }
+  if (name == "inproc") {
+    choice.ok = true;
+    choice.target = std::make_unique<inproc::InprocTarget>();
+    return choice;
+  }
+  if (name == "host") {
+    std::string why;
+    if (!host_loop_available(&why)) {
+      choice.error = fmt::format("target 'host' cannot run here: {}", why);
+      return choice;
+    }
+    std::string release = host_kernel_release();
+    choice.native_profile = model::profile_for_release(release);
+    choice.shared_kernel = true;
+    if (!choice.native_profile) {
+      choice.error = fmt::format(
+          "target 'host': no model profile covers this kernel ({}); pass --profile linux-6.1|linux-6.12|linux-6.18 "
+          "to compare against one anyway",
+          release);
+    }
+    choice.ok = true;  // usable with an explicit --profile even when no profile fits
+    choice.target = std::make_unique<HostTarget>();
+    return choice;
+  }
+  if (name.starts_with("vm:")) return make_vm_target(name.substr(3));
+  choice.error = fmt::format("unknown target '{}': the targets this build has are: {}", name, target_names());
+  return choice;
+}
+
+std::vector<TargetAvailability> known_targets() {
+  std::vector<TargetAvailability> targets{{"model", true, {}}};
+  targets.push_back({"inproc", true, {}});
+  TargetAvailability host{"host", false, {}};
+  host.available = host_loop_available(&host.why_not);
+  targets.push_back(host);
+  return targets;
+}
+
+}  // namespace loopcheck

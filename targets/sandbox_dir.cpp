@@ -1,0 +1,99 @@
+#include "targets/sandbox_dir.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <vector>
+
+namespace loopcheck::host {
+namespace {
+
+// Removes everything below dirfd, descending at most `depth` levels.
+int remove_contents(int dirfd, int depth) {
+  int dup_fd = ::dup(dirfd);
+  if (dup_fd < 0) return errno;
+  DIR* dir = ::fdopendir(dup_fd);
+  if (!dir) {
+    int err = errno;
+    ::close(dup_fd);
+    return err;
+  }
+  std::vector<std::string> names;
+  while (struct dirent* e = ::readdir(dir)) {
+    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) names.emplace_back(e->d_name);
+  }
+  ::closedir(dir);
+  int first_err = 0;
+  for (const std::string& name : names) {
+    struct stat st;
+    if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (S_ISDIR(st.st_mode)) {
+      int sub = depth > 0 ? ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+      if (sub >= 0) {
+        int err = remove_contents(sub, depth - 1);
+        ::close(sub);
+        if (err && !first_err) first_err = err;
+      }
+      if (::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) != 0 && !first_err) first_err = errno;
+    } else if (::unlinkat(dirfd, name.c_str(), 0) != 0 && !first_err) {
+      first_err = errno;
+    }
+  }
+  return first_err;
+}
+
+}  // namespace
+
+int make_sandbox_dir(const std::string& parent, std::string* path) {
+  std::string tmpl = parent + "/" + std::string(kSandboxPrefix) + "XXXXXX";
+  if (!::mkdtemp(tmpl.data())) return errno;
+  *path = tmpl;
+  return 0;
+}
+
+bool looks_like_sandbox_dir(std::string_view path, std::string_view parent) {
+  if (!path.starts_with(parent) || path.size() != parent.size() + 1 + kSandboxPrefix.size() + 6) return false;
+  std::string_view rest = path.substr(parent.size());
+  if (rest[0] != '/' || !rest.substr(1).starts_with(kSandboxPrefix)) return false;
+  for (char c : rest.substr(1 + kSandboxPrefix.size())) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)))) return false;
+  }
+  return true;
+}
+
+int remove_sandbox_dir(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT ? 0 : errno;
+  int err = remove_contents(fd, 2);
+  ::close(fd);
+  if (::rmdir(path.c_str()) != 0 && !err) err = errno;
+  return err;
+}
+
+int create_backing_file(const std::string& path, uint64_t size, uint8_t fill) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return errno;
+  int err = 0;
+  if (fill == 0) {
+    if (::ftruncate(fd, static_cast<off_t>(size)) != 0) err = errno;
+  } else {
+    std::vector<uint8_t> chunk(1 << 20, fill);
+    for (uint64_t done = 0; done < size && !err;) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(chunk.size(), size - done));
+      ssize_t w = ::pwrite(fd, chunk.data(), n, static_cast<off_t>(done));
+      if (w <= 0) err = w < 0 ? errno : EIO;
+      else done += static_cast<uint64_t>(w);
+    }
+  }
+  if (::close(fd) != 0 && !err) err = errno;
+  return err;
+}
+
+}  // namespace loopcheck::host

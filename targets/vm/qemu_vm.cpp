@@ -1,0 +1,362 @@
+#include "targets/vm/qemu_vm.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "targets/vm/initramfs.h"
+#include "targets/subprocess.h"
+
+namespace loopcheck::vm {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr const char* kQemu = "qemu-system-x86_64";
+constexpr int kPollSliceMs = 50;           // how often a wait checks that QEMU still lives
+constexpr int kShutdownGraceMs = 3000;     // poweroff under TCG
+constexpr size_t kExcerptLines = 40;
+
+// Console markers of a kernel report, most severe first.
+constexpr std::array<std::string_view, 12> kReportMarkers = {
+    "Kernel panic", "Oops:", "general protection fault", "BUG: KASAN", "BUG: KFENCE", "KFENCE:",
+    "UBSAN:",       "BUG:",  "WARNING:",                 "INFO: task", "watchdog: BUG", "Call Trace:",
+};
+
+std::string read_whole(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+std::string find_mkfs() {
+  for (const char* candidate : {"/sbin/mkfs.ext4", "/usr/sbin/mkfs.ext4"}) {
+    if (access(candidate, X_OK) == 0) return candidate;
+  }
+  return program_in_path("mkfs.ext4") ? "mkfs.ext4" : "";
+}
+
+// The disk the agent mounts as the backing filesystem: ext4 with 4 KiB blocks
+// (what a user's root filesystem has) on QEMU's NVMe with 512-byte sectors, so
+// the model's default @env dio_align=512 bdev_block_size=512 are the truth.
+bool make_disk(const std::string& path, int size_mb, std::string* why) {
+  std::string mkfs = find_mkfs();
+  if (mkfs.empty()) {
+    *why = "mkfs.ext4 is not installed: apt-get install e2fsprogs (scripts/install-deps.sh)";
+    return false;
+  }
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  bool sized = fd >= 0 && ftruncate(fd, off_t{size_mb} << 20) == 0;
+  if (fd >= 0) close(fd);
+  if (!sized) {
+    *why = fmt::format("cannot create the guest disk {}: {} (disk full?)", path, std::strerror(errno));
+    return false;
+  }
+  ProcessResult r = run_process({mkfs, "-q", "-F", "-b", "4096", "-E", "nodiscard", path});
+  if (!r.started || r.exit_code != 0) {
+    *why = fmt::format("mkfs.ext4 {} failed: {}", path, r.output);
+    return false;
+  }
+  return true;
+}
+
+std::string excerpt_from(std::string_view log, size_t pos) {
+  size_t line_start = log.rfind('\n', pos);
+  line_start = line_start == std::string_view::npos ? 0 : line_start + 1;
+  size_t end = line_start;
+  for (size_t lines = 0; lines < kExcerptLines && end < log.size(); ++lines) {
+    size_t nl = log.find('\n', end);
+    end = nl == std::string_view::npos ? log.size() : nl + 1;
+  }
+  return std::string(log.substr(line_start, end - line_start));
+}
+
+}  // namespace
+
+bool qemu_available(std::string* why) {
+  if (program_in_path(kQemu)) return true;
+  *why = fmt::format("{} is not installed: apt-get install qemu-system-x86 (scripts/install-deps.sh)", kQemu);
+  return false;
+}
+
+std::unique_ptr<Vm> Vm::boot(const KernelFiles& kernel, const VmOptions& options, std::string* why) {
+  if (!qemu_available(why)) return nullptr;
+  std::string agent = find_agent_binary(why);
+  if (agent.empty()) return nullptr;
+  std::unique_ptr<Vm> vm(new Vm());
+  vm->version_ = kernel.version;
+  vm->keep_work_dir_ = options.keep_work_dir;
+  std::string tmpl = (fs::temp_directory_path() / "loopcheck-vm-XXXXXX").string();
+  if (!mkdtemp(tmpl.data())) {
+    *why = fmt::format("cannot create a VM work directory in {}: {}", fs::temp_directory_path().string(),
+                       std::strerror(errno));
+    return nullptr;
+  }
+  vm->work_dir_ = tmpl;
+  auto started = std::chrono::steady_clock::now();
+  if (!write_initramfs(vm->work_dir_ + "/initramfs.cpio", agent, kernel.loop_ko, why) ||
+      !make_disk(vm->work_dir_ + "/disk.img", options.disk_mb, why) || !vm->start_qemu(kernel, options, why)) {
+    return nullptr;  // the destructor reaps whatever started
+  }
+  Frame frame;
+  if (!vm->wait_for_frame(FrameType::Ready, options.boot_timeout_ms, &frame, why)) {
+    *why = fmt::format("kernel {} did not come up: {}", kernel.version, *why);
+    return nullptr;
+  }
+  std::optional<ReadyInfo> ready = decode_ready(frame.payload);
+  if (!ready || ready->protocol_version != kProtocolVersion) {
+    *why = "the guest agent speaks another protocol version: rebuild loopcheck and its agent together";
+    return nullptr;
+  }
+  vm->ready_ = *ready;
+  vm->boot_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return vm;
+}
+
+bool Vm::start_qemu(const KernelFiles& kernel, const VmOptions& options, std::string* why) {
+  std::string socket_path = work_dir_ + "/channel.sock";
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (socket_path.size() >= sizeof addr.sun_path) {
+    *why = fmt::format("VM socket path too long: {} (set TMPDIR to a shorter directory)", socket_path);
+    return false;
+  }
+  std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
+  listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (listen_fd_ < 0 || bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      listen(listen_fd_, 1) != 0) {
+    *why = fmt::format("cannot listen on {}: {}", socket_path, std::strerror(errno));
+    return false;
+  }
+  std::vector<std::string> args = {
+      kQemu, "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
+      "-machine", options.kvm ? "pc,accel=kvm" : "pc,accel=tcg",
+      "-cpu", options.kvm ? "host" : "max", "-smp", "1", "-m", std::to_string(options.memory_mb),
+      "-kernel", kernel.vmlinuz, "-initrd", work_dir_ + "/initramfs.cpio",
+      // panic=-1 + -no-reboot: a panic ends QEMU at once instead of hanging;
+      // loglevel=5 keeps WARNINGs on the console for report detection.
+      "-append", "console=ttyS0 panic=-1 loglevel=5 mitigations=off no_timer_check tsc=reliable",
+      "-serial", "file:" + console_log_path(),
+      "-chardev", "socket,id=channel,path=" + socket_path, "-serial", "chardev:channel",
+      "-drive", "file=" + work_dir_ + "/disk.img,if=none,id=disk,format=raw,cache=unsafe",
+      "-device", "nvme,serial=loopcheck,drive=disk"};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::string qemu_log = work_dir_ + "/qemu.log";
+  const pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid == 0) {
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // dies with the thread that started it
+    if (getppid() != parent) _exit(127);  // that thread is already gone
+    int log = open(qemu_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int devnull = open("/dev/null", O_RDONLY);
+    if (log < 0 || devnull < 0) _exit(127);
+    dup2(devnull, 0);
+    dup2(log, 1);
+    dup2(log, 2);
+    execvp(argv[0], argv.data());
+    _exit(127);
+  }
+  if (pid < 0) {
+    *why = fmt::format("fork: {}", std::strerror(errno));
+    return false;
+  }
+  setpgid(pid, pid);  // also from here, so the group exists before any kill
+  pid_ = pid;
+  // QEMU connects to the channel as soon as it has parsed its options.
+  for (int waited = 0; channel_fd_ < 0; waited += kPollSliceMs) {
+    if (reap_if_exited()) {
+      *why = fmt::format("QEMU exited at start: {}", read_whole(qemu_log));
+      return false;
+    }
+    if (waited > 30000) {
+      *why = "QEMU did not connect to the channel within 30 s";
+      return false;
+    }
+    pollfd p{listen_fd_, POLLIN, 0};
+    if (poll(&p, 1, kPollSliceMs) > 0) channel_fd_ = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+  }
+  return true;
+}
+
+bool Vm::reap_if_exited() {
+  if (pid_ <= 0) return true;
+  int status = 0;
+  pid_t r = waitpid(pid_, &status, WNOHANG);
+  if (r == pid_) {
+    exit_status_ = status;
+    kill(-pid_, SIGKILL);  // anything QEMU left in its group
+    pid_ = -1;
+    dead_ = true;
+    return true;
+  }
+  return false;
+}
+
+void Vm::kill_and_reap() {
+  if (pid_ > 0) {
+    kill(-pid_, SIGKILL);
+    int status = 0;
+    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = -1;
+  }
+  dead_ = true;
+}
+
+bool Vm::wait_for_frame(FrameType type, int timeout_ms, Frame* out, std::string* why) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    if (std::optional<Frame> frame = reader_.next()) {
+      if (frame->type != type) {
+        *why = fmt::format("the agent answered {} where {} was due", frame_type_name(frame->type),
+                           frame_type_name(type));
+        kill_and_reap();
+        return false;
+      }
+      *out = std::move(*frame);
+      return true;
+    }
+    if (reader_.broken()) {
+      *why = "corrupt frame from the agent";
+      kill_and_reap();
+      return false;
+    }
+    if (dead_ || reap_if_exited()) {
+      *why = fmt::format("the guest died (QEMU {}); console:\n{}",
+                         WIFEXITED(exit_status_) ? fmt::format("exit {}", WEXITSTATUS(exit_status_)) : "killed",
+                         console_tail(25));
+      return false;
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) {
+      *why = fmt::format("no answer from the guest within {} ms (hang); console:\n{}", timeout_ms, console_tail(25));
+      kill_and_reap();
+      return false;
+    }
+    int slice = static_cast<int>(std::min<int64_t>(
+        kPollSliceMs, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count() + 1));
+    pollfd p{channel_fd_, POLLIN, 0};
+    if (poll(&p, 1, slice) > 0) {
+      uint8_t buffer[4096];
+      ssize_t n = read(channel_fd_, buffer, sizeof buffer);
+      if (n > 0) {
+        reader_.feed({buffer, static_cast<size_t>(n)});
+      } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+        // QEMU closed the channel: it is exiting; the next round reaps it.
+        if (!reap_if_exited()) {
+          pollfd none{-1, 0, 0};
+          poll(&none, 0, kPollSliceMs);
+        }
+      }
+    }
+  }
+}
+
+std::optional<Frame> Vm::call(const std::vector<uint8_t>& frame, FrameType reply, int timeout_ms, std::string* why) {
+  if (!alive()) {
+    *why = "the guest is not running";
+    return std::nullopt;
+  }
+  size_t done = 0;
+  while (done < frame.size()) {
+    ssize_t n = send(channel_fd_, frame.data() + done, frame.size() - done, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      *why = fmt::format("the channel to the guest broke: {}; console:\n{}", std::strerror(errno), console_tail(25));
+      kill_and_reap();
+      return std::nullopt;
+    }
+    done += static_cast<size_t>(n);
+  }
+  Frame answer;
+  if (!wait_for_frame(reply, timeout_ms, &answer, why)) return std::nullopt;
+  return answer;
+}
+
+std::vector<KernelReport> scan_kernel_reports(std::string_view log, size_t* scanned) {
+  std::vector<KernelReport> reports;
+  if (log.size() <= *scanned) return reports;
+  std::string_view fresh = log.substr(*scanned);
+  // Only complete lines: a report still being printed is taken next time.
+  size_t complete = fresh.rfind('\n');
+  if (complete == std::string_view::npos) return reports;
+  fresh = fresh.substr(0, complete + 1);
+  size_t cursor = 0;
+  while (cursor < fresh.size()) {
+    size_t best = std::string_view::npos;
+    std::string_view kind;
+    for (std::string_view marker : kReportMarkers) {
+      size_t at = fresh.find(marker, cursor);
+      if (at < best) {
+        best = at;
+        kind = marker;
+      }
+    }
+    if (best == std::string_view::npos) break;
+    std::string excerpt = excerpt_from(log, *scanned + best);
+    if (kind.ends_with(':')) kind.remove_suffix(1);
+    reports.push_back({std::string(kind), excerpt});
+    // One report per excerpt: skip past the lines it already shows.
+    cursor = std::min(fresh.size(), best + excerpt.size());
+  }
+  *scanned += fresh.size();
+  return reports;
+}
+
+std::vector<KernelReport> Vm::new_kernel_reports() {
+  std::string log = read_whole(console_log_path());
+  return scan_kernel_reports(log, &console_scanned_);
+}
+
+std::string Vm::console_tail(size_t max_lines) const {
+  std::string log = read_whole(console_log_path());
+  size_t pos = log.size();
+  for (size_t lines = 0; lines <= max_lines && pos > 0; ++lines) {
+    size_t nl = log.rfind('\n', pos - 1);
+    if (nl == std::string::npos) {
+      pos = 0;
+      break;
+    }
+    pos = nl;
+  }
+  return log.substr(pos == 0 ? 0 : pos + 1);
+}
+
+void Vm::shutdown() {
+  if (alive()) {
+    std::vector<uint8_t> frame = encode_empty(FrameType::Shutdown);
+    (void)!send(channel_fd_, frame.data(), frame.size(), MSG_NOSIGNAL);
+    for (int waited = 0; waited < kShutdownGraceMs && !reap_if_exited(); waited += kPollSliceMs) {
+      pollfd none{-1, 0, 0};
+      poll(&none, 0, kPollSliceMs);
+    }
+  }
+  kill_and_reap();
+}
+
+Vm::~Vm() {
+  kill_and_reap();
+  if (channel_fd_ >= 0) close(channel_fd_);
+  if (listen_fd_ >= 0) close(listen_fd_);
+  if (!work_dir_.empty() && !keep_work_dir_) {
+    std::error_code ec;
+    fs::remove_all(work_dir_, ec);
+  }
+}
+
+}  // namespace loopcheck::vm

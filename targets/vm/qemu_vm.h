@@ -1,0 +1,96 @@
+// One QEMU guest running the loopcheck agent: boot, the framed channel to the
+// agent, the serial console log, kernel-report detection, and reaping.
+//
+// Safety: QEMU runs in its own process group with PR_SET_PDEATHSIG(SIGKILL), so
+// it dies with the thread that started it even if loopcheck is killed; the
+// destructor kills the group by its pid (never by name) and reaps it. A Vm must
+// therefore be created and destroyed on the same thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "targets/vm/kernel_cache.h"
+#include "targets/vm/protocol.h"
+
+namespace loopcheck::vm {
+
+struct VmOptions {
+  bool kvm = false;  // TCG by default: nested KVM hangs on the machines this runs on
+  int memory_mb = 512;
+  int disk_mb = 128;              // the ext4 filesystem holding the trace's files
+  int boot_timeout_ms = 120000;   // TCG boot is ~3 s; this only catches a guest that never comes up
+  bool keep_work_dir = false;     // keep console log and disk image (LOOPCHECK_KEEP_VM=1)
+};
+
+// Something the kernel reported on its console: a panic, an oops, a BUG, a
+// WARNING, KASAN/KFENCE/UBSAN, a lockup; or a hang/death the host saw.
+struct KernelReport {
+  std::string kind;     // "Kernel panic", "Oops", "WARNING", ..., "hang", "guest died"
+  std::string excerpt;  // console lines from the report on (bounded)
+};
+
+// The kernel reports in the console log after byte *scanned, whole lines only;
+// advances *scanned past what it read. Pure, so it is tested on recorded logs.
+std::vector<KernelReport> scan_kernel_reports(std::string_view log, size_t* scanned);
+
+class Vm {
+ public:
+  // Boots `kernel` with the agent and waits for its Ready frame. Null with `why`
+  // (naming the problem and the fix) when anything fails; nothing is left running.
+  static std::unique_ptr<Vm> boot(const KernelFiles& kernel, const VmOptions& options, std::string* why);
+  ~Vm();
+  Vm(const Vm&) = delete;
+  Vm& operator=(const Vm&) = delete;
+
+  // Sends `frame` and waits up to `timeout_ms` for the agent's answer of type
+  // `reply`. On a timeout or a dead guest the VM is killed, `why` says what
+  // happened, and the VM stays dead (alive() is false).
+  std::optional<Frame> call(const std::vector<uint8_t>& frame, FrameType reply, int timeout_ms, std::string* why);
+
+  bool alive() const { return pid_ > 0 && !dead_; }
+  const ReadyInfo& ready() const { return ready_; }
+  double boot_seconds() const { return boot_seconds_; }
+  const std::string& kernel_version() const { return version_; }
+  pid_t pid() const { return pid_; }  // QEMU, while it runs (for tests proving it is reaped)
+
+  // Reports that appeared on the console since the last call.
+  std::vector<KernelReport> new_kernel_reports();
+  // The last `max_lines` lines of the console, for messages about a dead guest.
+  std::string console_tail(size_t max_lines) const;
+  std::string console_log_path() const { return work_dir_ + "/console.log"; }
+
+  // Asks the agent to power off, then reaps QEMU (killing it after a grace period).
+  void shutdown();
+
+ private:
+  Vm() = default;
+  bool start_qemu(const KernelFiles& kernel, const VmOptions& options, std::string* why);
+  bool wait_for_frame(FrameType type, int timeout_ms, Frame* out, std::string* why);
+  bool reap_if_exited();
+  void kill_and_reap();
+
+  std::string version_;
+  std::string work_dir_;
+  bool keep_work_dir_ = false;
+  pid_t pid_ = -1;
+  int listen_fd_ = -1;
+  int channel_fd_ = -1;
+  bool dead_ = false;
+  int exit_status_ = 0;
+  FrameReader reader_;
+  ReadyInfo ready_;
+  double boot_seconds_ = 0;
+  size_t console_scanned_ = 0;
+};
+
+// Whether QEMU is installed; `why` names the package otherwise.
+bool qemu_available(std::string* why);
+
+}  // namespace loopcheck::vm

@@ -1,0 +1,85 @@
+// The VM target: traces run on a real Debian kernel booted in QEMU, one VM
+// serving many traces (the agent resets the guest's loop driver between them).
+//
+// execute() sends one literal Op to the agent and receives one Outcome (a read
+// returns its byte count and XXH3 digest, never the bytes: the runner compares
+// digests). Kernel reports seen on the console (panic, oops, BUG, WARNING,
+// KASAN, KFENCE, lockups) and hangs (no answer within the step timeout) become
+// findings with the console excerpt. A step during which the guest died or hung
+// reports errno EHOSTDOWN — a value no loop operation returns — so the run shows
+// a divergence exactly there; later steps of that trace are skipped and the next
+// trace boots a fresh VM.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "targets/target.h"
+#include "targets/vm/kernel_cache.h"
+#include "targets/vm/qemu_vm.h"
+
+namespace loopcheck::vm {
+
+struct VmTargetOptions {
+  VmOptions vm;
+  int step_timeout_ms = 30000;   // one step under TCG takes milliseconds; this is a hang
+  int reset_timeout_ms = 60000;  // detach everything + reload loop.ko
+};
+
+struct Finding {
+  std::string kernel;
+  std::string trace;
+  size_t step = 0;  // 1-based step during or after which it was seen (0: at start/reset)
+  KernelReport report;
+};
+
+struct VmStats {
+  size_t boots = 0;
+  double boot_seconds = 0;  // summed over boots (spawn to the agent's Ready)
+  size_t traces = 0;
+  double trace_seconds = 0;  // start() (after any boot) to the end of finish(), summed
+};
+
+class VmTarget : public Target {
+ public:
+  VmTarget(KernelFiles kernel, VmTargetOptions options = {});
+  ~VmTarget() override;
+  VmTarget(const VmTarget&) = delete;
+  VmTarget& operator=(const VmTarget&) = delete;
+
+  std::string_view name() const override { return name_; }
+  TargetError start(const Trace& trace, std::string_view profile, const Env& env) override;
+  Outcome execute(const Op& op) override;
+  std::string summary() const override;
+  void finish() override;
+
+  // Boots now (start() boots on demand); false with `why` when the VM cannot come up.
+  bool boot(std::string* why);
+  const std::vector<Finding>& findings() const { return findings_; }
+  // Findings of the current/last trace only.
+  std::vector<Finding> findings_of_last_trace() const;
+  const VmStats& stats() const { return stats_; }
+  const KernelFiles& kernel() const { return kernel_; }
+
+ private:
+  void collect_reports(size_t step);
+  void lose_vm(const std::string& kind, const std::string& why);
+
+  KernelFiles kernel_;
+  VmTargetOptions options_;
+  std::string name_;
+  std::unique_ptr<Vm> vm_;
+  std::vector<Finding> findings_;
+  size_t trace_findings_begin_ = 0;
+  std::string trace_source_;
+  size_t step_ = 0;
+  bool trace_lost_vm_ = false;
+  VmStats stats_;
+  static constexpr int kMaxBootAttempts = 2;
+  int consecutive_boot_failures_ = 0;
+  std::string last_boot_error_;
+  std::chrono::steady_clock::time_point trace_started_;
+};
+
+}  // namespace loopcheck::vm
