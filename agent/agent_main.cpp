@@ -49,11 +49,12 @@ constexpr const char* kDiskDevice = "/dev/nvme0n1";
 constexpr const char* kDiskMount = "/mnt";
 constexpr const char* kSandboxDir = "/mnt/sandbox";
 constexpr const char* kLoopModule = "/loop.ko";
-constexpr int kDeviceWaitMs = 20000;   // the NVMe disk appears shortly after boot
+constexpr int kDeviceWaitMs = 20000;    // the NVMe disk appears shortly after boot
 constexpr int kTeardownWaitMs = 10000;  // detach and module unload under TCG
 
 void say(const char* fmt_text, const std::string& detail = {}) {
-  std::fprintf(stderr, "loopcheck-agent: %s%s%s\n", fmt_text, detail.empty() ? "" : ": ", detail.c_str());
+  std::fprintf(stderr, "loopcheck-agent: %s%s%s\n", fmt_text, detail.empty() ? "" : ": ",
+               detail.c_str());
   std::fflush(stderr);
 }
 
@@ -69,9 +70,12 @@ void sleep_ms(int ms) {
   nanosleep(&ts, nullptr);
 }
 
-std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
+std::string errno_text(const std::string& what) {
+  return what + ": " + std::strerror(errno);
+}
 
-void mount_or_die(const char* source, const char* target, const char* type, const char* data = nullptr) {
+void mount_or_die(const char* source, const char* target, const char* type,
+                  const char* data = nullptr) {
   mkdir(target, 0755);
   if (mount(source, target, type, 0, data) != 0 && errno != EBUSY) {
     power_off(errno_text(std::string("mount ") + type + " on " + target));
@@ -154,7 +158,9 @@ bool unload_loop_module(std::string* why) {
 
 // --- the sandbox --------------------------------------------------------------------
 
-int remove_entry(const char* path, const struct stat*, int, struct FTW*) { return ::remove(path); }
+int remove_entry(const char* path, const struct stat*, int, struct FTW*) {
+  return ::remove(path);
+}
 
 bool remove_sandbox(std::string* why) {
   if (access(kSandboxDir, F_OK) != 0) return true;
@@ -192,8 +198,8 @@ bool create_objects(const StartRequest& request, std::string* why) {
       continue;
     }
     int fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    bool ok = fd >= 0 && ftruncate(fd, static_cast<off_t>(o.size)) == 0 && (o.fill == 0 || write_fill(fd, o.size, o.fill)) &&
-              fsync(fd) == 0;
+    bool ok = fd >= 0 && ftruncate(fd, static_cast<off_t>(o.size)) == 0 &&
+              (o.fill == 0 || write_fill(fd, o.size, o.fill)) && fsync(fd) == 0;
     if (!ok) *why = errno_text("creating " + path);
     if (fd >= 0) close(fd);
     if (!ok) return false;
@@ -211,7 +217,8 @@ void close_trace_fds(int channel) {
   int own = dirfd(dir);
   while (dirent* e = readdir(dir)) {
     int fd = -1;
-    if (std::sscanf(e->d_name, "%d", &fd) == 1 && fd > 2 && fd != channel && fd != own) fds.push_back(fd);
+    if (std::sscanf(e->d_name, "%d", &fd) == 1 && fd > 2 && fd != channel && fd != own)
+      fds.push_back(fd);
   }
   closedir(dir);
   for (int fd : fds) close(fd);
@@ -288,7 +295,8 @@ Reply reset(Session& session, int channel) {
   session.executor.reset();
   close_trace_fds(channel);
   std::string why;
-  reply.ok = detach_all(&why) && unload_loop_module(&why) && remove_sandbox(&why) && load_loop_module(&why);
+  reply.ok = detach_all(&why) && unload_loop_module(&why) && remove_sandbox(&why) &&
+             load_loop_module(&why);
   reply.message = why;
   return reply;
 }
@@ -311,7 +319,8 @@ ReadyInfo ready_info() {
   mount_or_die("proc", "/proc", "proc");
   mount_or_die("sysfs", "/sys", "sysfs");
   mount_or_die("devtmpfs", "/dev", "devtmpfs");
-  if (!wait_for_path(kDiskDevice, kDeviceWaitMs)) power_off(std::string(kDiskDevice) + " did not appear");
+  if (!wait_for_path(kDiskDevice, kDeviceWaitMs))
+    power_off(std::string(kDiskDevice) + " did not appear");
   mount_or_die(kDiskDevice, kDiskMount, "ext4");
   std::string why;
   if (!load_loop_module(&why)) power_off(why);
@@ -350,4 +359,6 @@ ReadyInfo ready_info() {
 }  // namespace
 }  // namespace loopcheck::vm::agent
 
-int main() { loopcheck::vm::agent::serve(); }
+int main() {
+  loopcheck::vm::agent::serve();
+}

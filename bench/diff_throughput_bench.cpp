@@ -29,7 +29,8 @@ void BM_ModelVsInproc(benchmark::State& bench, const model::Profile* profile) {
     diverged += r.divergences;
   }
   bench.SetItemsProcessed(static_cast<int64_t>(statements));
-  bench.counters["traces_per_second"] = benchmark::Counter(static_cast<double>(traces_run), benchmark::Counter::kIsRate);
+  bench.counters["traces_per_second"] =
+      benchmark::Counter(static_cast<double>(traces_run), benchmark::Counter::kIsRate);
   bench.counters["divergences"] = static_cast<double>(diverged);
 }
 

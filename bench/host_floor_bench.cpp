@@ -33,7 +33,8 @@ std::string corpus_trace() {
 
 void BM_HostTargetTrace(benchmark::State& state) {
   std::string why;
-  if (!host_loop_available(&why)) return state.SkipWithError(("no usable /dev/loop-control: " + why).c_str());
+  if (!host_loop_available(&why))
+    return state.SkipWithError(("no usable /dev/loop-control: " + why).c_str());
   LoadedTraces loaded = load_traces({corpus_trace()});
   if (loaded.traces.empty()) return state.SkipWithError("cannot load set_fd_basic.trace");
   const Trace& trace = loaded.traces.front();
@@ -51,9 +52,11 @@ BENCHMARK(BM_HostTargetTrace)->Unit(benchmark::kMillisecond)->MinTime(3.0)->UseR
 // The same 25 statements as set_fd_basic.trace, as bare syscalls.
 void BM_KernelFloor(benchmark::State& state) {
   std::string why;
-  if (!host_loop_available(&why)) return state.SkipWithError(("no usable /dev/loop-control: " + why).c_str());
+  if (!host_loop_available(&why))
+    return state.SkipWithError(("no usable /dev/loop-control: " + why).c_str());
   std::string dir;
-  if (host::make_sandbox_dir("/var/tmp", &dir) != 0 || host::create_backing_file(dir + "/img", 1 << 20, 0) != 0) {
+  if (host::make_sandbox_dir("/var/tmp", &dir) != 0 ||
+      host::create_backing_file(dir + "/img", 1 << 20, 0) != 0) {
     return state.SkipWithError("cannot make a sandbox");
   }
   char buf[256];
@@ -74,8 +77,8 @@ void BM_KernelFloor(benchmark::State& state) {
     sysfs(n, "loop/offset");
     int f = ::open((dir + "/img").c_str(), O_RDWR | O_CLOEXEC);
     ::ioctl(d, LOOP_SET_FD, f);
-    for (const char* a : {"size", "ro", "loop/offset", "loop/sizelimit", "loop/autoclear", "loop/partscan",
-                          "loop/dio", "queue/logical_block_size"}) {
+    for (const char* a : {"size", "ro", "loop/offset", "loop/sizelimit", "loop/autoclear",
+                          "loop/partscan", "loop/dio", "queue/logical_block_size"}) {
       sysfs(n, a);
     }
     loop_info64 info{};

@@ -62,8 +62,10 @@ bool setup_kernel_device() {
   if (g.ctl < 0) return false;
   for (int i = 300; i < 400 && g.kindex < 0; ++i) {
     int r = ::ioctl(g.ctl, LOOP_CTL_ADD, i);
-    if (r >= 0) g.kindex = r;
-    else if (errno != EEXIST) break;
+    if (r >= 0)
+      g.kindex = r;
+    else if (errno != EEXIST)
+      break;
   }
   if (g.kindex < 0) return false;
   g.knode = "/dev/loop" + std::to_string(g.kindex);
@@ -71,7 +73,8 @@ bool setup_kernel_device() {
   if (::stat(g.knode.c_str(), &st) != 0) {
     // No devtmpfs node: make our own in the bench directory.
     g.knode = g.dir + "/loop" + std::to_string(g.kindex);
-    if (::mknod(g.knode.c_str(), S_IFBLK | 0600, makedev(7, static_cast<unsigned>(g.kindex))) != 0) return false;
+    if (::mknod(g.knode.c_str(), S_IFBLK | 0600, makedev(7, static_cast<unsigned>(g.kindex))) != 0)
+      return false;
   }
   int setup = ::open(g.knode.c_str(), O_RDWR | O_CLOEXEC);
   if (setup < 0) return false;
@@ -108,7 +111,9 @@ void setup() {
   g.buf = static_cast<uint8_t*>(aligned(kSeqBlock));
   std::memset(g.buf, 0xab, kSeqBlock);
   for (uint64_t off = 0; off < kFileSize; off += kSeqBlock)
-    if (::pwrite(g.raw_fd, g.buf, kSeqBlock, static_cast<off_t>(off)) != static_cast<ssize_t>(kSeqBlock)) std::abort();
+    if (::pwrite(g.raw_fd, g.buf, kSeqBlock, static_cast<off_t>(off)) !=
+        static_cast<ssize_t>(kSeqBlock))
+      std::abort();
   ::fsync(g.raw_fd);
 
   DriverConfig config;
@@ -123,10 +128,11 @@ void setup() {
   g.kernel->close(setup_fd);
 
   if (!setup_kernel_device()) {
-    std::fprintf(stderr,
-                 "\n*** KERNEL COMPARISON SKIPPED: could not create and bind an own loop device via "
-                 "/dev/loop-control (errno %d: %s) ***\n\n",
-                 errno, std::strerror(errno));
+    std::fprintf(
+        stderr,
+        "\n*** KERNEL COMPARISON SKIPPED: could not create and bind an own loop device via "
+        "/dev/loop-control (errno %d: %s) ***\n\n",
+        errno, std::strerror(errno));
     teardown_kernel_device();
     g.kindex = -1;
   }
@@ -142,8 +148,11 @@ void teardown() {
 }
 
 Endpoint host_fd(int fd) {
-  return {[fd](void* b, uint64_t n, int64_t o) { return static_cast<int64_t>(::pread(fd, b, n, o)); },
-          [fd](const void* b, uint64_t n, int64_t o) { return static_cast<int64_t>(::pwrite(fd, b, n, o)); }};
+  return {
+      [fd](void* b, uint64_t n, int64_t o) { return static_cast<int64_t>(::pread(fd, b, n, o)); },
+      [fd](const void* b, uint64_t n, int64_t o) {
+        return static_cast<int64_t>(::pwrite(fd, b, n, o));
+      }};
 }
 Endpoint inproc_fd(int fd) {
   return {[fd](void* b, uint64_t n, int64_t o) { return g.kernel->pread(fd, b, n, o); },
@@ -156,7 +165,9 @@ void run(benchmark::State& state, const Endpoint& ep, bool write, bool sequentia
   const uint64_t slots = kFileSize / block;
   uint64_t x = 12345, i = 0;
   for (auto _ : state) {
-    uint64_t slot = sequential ? (i++ % slots) : ((x = x * 6364136223846793005ull + 1442695040888963407ull) >> 33) % slots;
+    uint64_t slot = sequential
+                        ? (i++ % slots)
+                        : ((x = x * 6364136223846793005ull + 1442695040888963407ull) >> 33) % slots;
     int64_t off = static_cast<int64_t>(slot * block);
     int64_t n = write ? ep.write(g.buf, block, off) : ep.read(g.buf, block, off);
     if (n != static_cast<int64_t>(block)) {
@@ -171,12 +182,15 @@ void register_all() {
   struct Pattern {
     const char* name;
     bool write, sequential;
-  } patterns[] = {{"seq_read_1M", false, true}, {"seq_write_1M", true, true},
-                  {"rand_read_4K", false, false}, {"rand_write_4K", true, false}};
+  } patterns[] = {{"seq_read_1M", false, true},
+                  {"seq_write_1M", true, true},
+                  {"rand_read_4K", false, false},
+                  {"rand_write_4K", true, false}};
   for (const Pattern& p : patterns) {
     auto add = [&](const std::string& who, Endpoint ep) {
-      benchmark::RegisterBenchmark((std::string(p.name) + "/" + who).c_str(),
-                                   [ep, p](benchmark::State& s) { run(s, ep, p.write, p.sequential); })
+      benchmark::RegisterBenchmark(
+          (std::string(p.name) + "/" + who).c_str(),
+          [ep, p](benchmark::State& s) { run(s, ep, p.write, p.sequential); })
           ->MinTime(0.3)
           ->UseRealTime();
     };

@@ -12,7 +12,8 @@
 namespace loopcheck::model {
 namespace {
 
-void explore_scope(benchmark::State& state, uint32_t devices, uint32_t fds, uint32_t depth, StoreMode store) {
+void explore_scope(benchmark::State& state, uint32_t devices, uint32_t fds, uint32_t depth,
+                   StoreMode store) {
   ExploreOptions o;
   o.scope.devices = devices;
   o.scope.fds = fds;
@@ -26,16 +27,31 @@ void explore_scope(benchmark::State& state, uint32_t devices, uint32_t fds, uint
     distinct = r.stats.distinct;
     benchmark::DoNotOptimize(r.stats.distinct);
   }
-  state.counters["states_per_second"] = benchmark::Counter(static_cast<double>(generated), benchmark::Counter::kIsRate);
+  state.counters["states_per_second"] =
+      benchmark::Counter(static_cast<double>(generated), benchmark::Counter::kIsRate);
   state.counters["distinct"] = static_cast<double>(distinct);
 }
 
-void BM_Explore_2dev_3fd_d10_exact(benchmark::State& s) { explore_scope(s, 2, 3, 10, StoreMode::Exact); }
-void BM_Explore_2dev_3fd_d10_fingerprint(benchmark::State& s) { explore_scope(s, 2, 3, 10, StoreMode::Fingerprint); }
-void BM_Explore_default_d10(benchmark::State& s) { explore_scope(s, 1, 2, 10, StoreMode::Exact); }
+void BM_Explore_2dev_3fd_d10_exact(benchmark::State& s) {
+  explore_scope(s, 2, 3, 10, StoreMode::Exact);
+}
+void BM_Explore_2dev_3fd_d10_fingerprint(benchmark::State& s) {
+  explore_scope(s, 2, 3, 10, StoreMode::Fingerprint);
+}
+void BM_Explore_default_d10(benchmark::State& s) {
+  explore_scope(s, 1, 2, 10, StoreMode::Exact);
+}
 
-BENCHMARK(BM_Explore_2dev_3fd_d10_exact)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_Explore_2dev_3fd_d10_fingerprint)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Explore_2dev_3fd_d10_exact)
+    ->Arg(1)
+    ->Arg(2)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(BM_Explore_2dev_3fd_d10_fingerprint)
+    ->Arg(1)
+    ->Arg(2)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK(BM_Explore_default_d10)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace

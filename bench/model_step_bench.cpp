@@ -30,14 +30,20 @@ void* operator new(size_t size) {
   if (void* p = std::malloc(size ? size : 1)) return p;
   throw std::bad_alloc();
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, size_t) noexcept {
+  std::free(p);
+}
 #pragma GCC diagnostic pop
 
 namespace loopcheck {
 namespace {
 
-Value lit(int64_t v) { return Value::signed_literal(v); }
+Value lit(int64_t v) {
+  return Value::signed_literal(v);
+}
 
 // What losetup-like tools do around one device, returning to the initial state
 // so the cycle can repeat forever: 16 ops, fds and indices as the model hands them out.
@@ -48,21 +54,21 @@ std::vector<Op> control_cycle() {
   status.set(Field::Flags, lit(kLoAutoclear));
   const Value ctl = lit(3), dev = lit(4), file = lit(5);
   return {
-      op_open_loop_control(Access::Rw),               // fd 3
-      op_ioctl_noarg(ctl, Req::LoopCtlGetFree),       // index 0
-      op_open_loop(lit(0), Access::Rw),               // fd 4
-      op_open_file(0, Access::Rw),                    // fd 5
-      op_ioctl(dev, Req::LoopSetFd, file),            //
-      op_ioctl_noarg(dev, Req::LoopGetStatus64),      //
+      op_open_loop_control(Access::Rw),           // fd 3
+      op_ioctl_noarg(ctl, Req::LoopCtlGetFree),   // index 0
+      op_open_loop(lit(0), Access::Rw),           // fd 4
+      op_open_file(0, Access::Rw),                // fd 5
+      op_ioctl(dev, Req::LoopSetFd, file),        //
+      op_ioctl_noarg(dev, Req::LoopGetStatus64),  //
       op_ioctl_struct(dev, Req::LoopSetStatus64, status),
-      op_ioctl_noarg(dev, Req::BlkGetSize64),         //
-      op_sysfs(lit(0), SysAttr::Size),                //
+      op_ioctl_noarg(dev, Req::BlkGetSize64),  //
+      op_sysfs(lit(0), SysAttr::Size),         //
       op_ioctl(dev, Req::LoopSetBlockSize, lit(4096)),
-      op_ioctl_noarg(dev, Req::LoopSetCapacity),      //
-      op_ioctl_noarg(dev, Req::BlkSszGet),            //
-      op_ioctl_noarg(dev, Req::LoopClrFd),            //
-      op_close(file),                                 //
-      op_close(dev),                                  // last close: teardown
+      op_ioctl_noarg(dev, Req::LoopSetCapacity),  //
+      op_ioctl_noarg(dev, Req::BlkSszGet),        //
+      op_ioctl_noarg(dev, Req::LoopClrFd),        //
+      op_close(file),                             //
+      op_close(dev),                              // last close: teardown
       op_close(ctl),
   };
 }
@@ -90,7 +96,8 @@ std::vector<Op> data_cycle() {
   };
 }
 
-void run_cycle(benchmark::State& bench, const std::vector<Op>& cycle, const model::Profile& profile) {
+void run_cycle(benchmark::State& bench, const std::vector<Op>& cycle,
+               const model::Profile& profile) {
   Env env;
   std::vector<ObjectDecl> objects(1);
   objects[0].name = "img";
@@ -107,7 +114,8 @@ void run_cycle(benchmark::State& bench, const std::vector<Op>& cycle, const mode
   }
   uint64_t allocations = g_allocations.load() - allocations_before;
   bench.SetItemsProcessed(static_cast<int64_t>(ops));
-  bench.counters["allocs_per_op"] = ops ? static_cast<double>(allocations) / static_cast<double>(ops) : 0.0;
+  bench.counters["allocs_per_op"] =
+      ops ? static_cast<double>(allocations) / static_cast<double>(ops) : 0.0;
 }
 
 void BM_ModelControlPath(benchmark::State& bench, const model::Profile* profile) {

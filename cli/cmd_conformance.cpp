@@ -26,8 +26,10 @@ struct ConformanceArgs {
 int conformance(const ConformanceArgs& args) {
   namespace fs = std::filesystem;
   if (!fs::is_directory(args.corpus)) {
-    fmt::print(stderr, "{}: no conformance corpus here; pass --corpus DIR (the repository's corpus/conformance)\n",
-               args.corpus);
+    fmt::print(
+        stderr,
+        "{}: no conformance corpus here; pass --corpus DIR (the repository's corpus/conformance)\n",
+        args.corpus);
     return kExitUsage;
   }
   std::vector<std::string> targets = args.targets;
@@ -43,8 +45,8 @@ int conformance(const ConformanceArgs& args) {
   }
   fmt::print("{}", skipped_targets);
   RunTotals totals;
-  std::string table = fmt::format("{:<10} {:<12} {:>7} {:>7} {:>8} {:>9} {:>8}\n", "target", "profile", "traces",
-                                  "failed", "steps", "skipped", "diverged");
+  std::string table = fmt::format("{:<10} {:<12} {:>7} {:>7} {:>8} {:>9} {:>8}\n", "target",
+                                  "profile", "traces", "failed", "steps", "skipped", "diverged");
   for (const std::string& target_name : targets) {
     TargetChoice chosen = make_target(target_name);
     if (!chosen.ok || (chosen.target && !chosen.error.empty())) {
@@ -69,9 +71,9 @@ int conformance(const ConformanceArgs& args) {
         totals.add(result);
         if (!result.ok() || args.verbose) fmt::print("{}", format_result_text(trace, result));
       }
-      table += fmt::format("{:<10} {:<12} {:>7} {:>7} {:>8} {:>9} {:>8}\n", target_name, profile->name,
-                           group.passed + group.failed, group.failed, group.steps_passed, group.steps_skipped,
-                           group.divergences);
+      table += fmt::format("{:<10} {:<12} {:>7} {:>7} {:>8} {:>9} {:>8}\n", target_name,
+                           profile->name, group.passed + group.failed, group.failed,
+                           group.steps_passed, group.steps_skipped, group.divergences);
     }
   }
   fmt::print("\n{}{}\n{}", skipped_targets, table, format_totals_text(totals));
@@ -83,9 +85,12 @@ int conformance(const ConformanceArgs& args) {
 void add_conformance_command(CLI::App& app, Action& action) {
   auto args = std::make_shared<ConformanceArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "conformance", "The main job: the conformance corpus on every target this machine has, under every profile");
-  cmd->add_option("--corpus", args->corpus, "The conformance corpus directory")->capture_default_str();
-  cmd->add_option("--target", args->targets, "Only these targets (repeatable; default: every available one)");
+      "conformance",
+      "The main job: the conformance corpus on every target this machine has, under every profile");
+  cmd->add_option("--corpus", args->corpus, "The conformance corpus directory")
+      ->capture_default_str();
+  cmd->add_option("--target", args->targets,
+                  "Only these targets (repeatable; default: every available one)");
   cmd->add_flag("-v,--verbose", args->verbose, "Print every trace, not only failures");
   cmd->callback([args, &action] { action = [args] { return conformance(*args); }; });
 }

@@ -40,7 +40,8 @@ void print_violations(const model::ExploreOptions& options, const model::Explore
   }
 }
 
-nlohmann::ordered_json coverage_json(const model::ExploreOptions& options, const model::ExploreResult& r) {
+nlohmann::ordered_json coverage_json(const model::ExploreOptions& options,
+                                     const model::ExploreResult& r) {
   nlohmann::ordered_json reached = nlohmann::ordered_json::array();
   for (const auto& [key, count] : r.coverage)
     reached.push_back({{"op", model::op_label_name(key.first)},
@@ -56,12 +57,14 @@ int explore(const ExploreArgs& args) {
   model::ExploreOptions options;
   options.profile = model::find_profile(args.profile);
   if (!options.profile) {
-    fmt::print(stderr, "unknown profile '{}' (known: linux-6.1, linux-6.12, linux-6.18)\n", args.profile);
+    fmt::print(stderr, "unknown profile '{}' (known: linux-6.1, linux-6.12, linux-6.18)\n",
+               args.profile);
     return kExitUsage;
   }
   options.scope = args.scope;
   options.scope.domain = args.domain == "boundary" ? model::Domain::Boundary : model::Domain::Small;
-  options.store = args.store == "fingerprint" ? model::StoreMode::Fingerprint : model::StoreMode::Exact;
+  options.store =
+      args.store == "fingerprint" ? model::StoreMode::Fingerprint : model::StoreMode::Exact;
   options.threads = args.threads;
   options.symmetry = !args.no_symmetry;
   options.max_states = args.max_states;
@@ -104,8 +107,11 @@ int explore(const ExploreArgs& args) {
   if (args.json) {
     nlohmann::ordered_json j;
     j["profile"] = options.profile->name;
-    j["scope"] = {{"devices", options.scope.devices}, {"files", options.scope.files}, {"fds", options.scope.fds},
-                  {"depth", options.scope.depth}, {"domain", args.domain}};
+    j["scope"] = {{"devices", options.scope.devices},
+                  {"files", options.scope.files},
+                  {"fds", options.scope.fds},
+                  {"depth", options.scope.depth},
+                  {"domain", args.domain}};
     j["store"] = args.store;
     j["symmetry"] = options.symmetry;
     j["threads"] = options.threads;
@@ -126,26 +132,32 @@ int explore(const ExploreArgs& args) {
     j["states_per_second"] = s.states_per_second;
     fmt::print("{}\n", j.dump(2));
   } else {
-    fmt::print("Model checking the loop model, profile {}: devices={} files={} fds={} depth={} domain={} store={}{}\n",
-               options.profile->name, options.scope.devices, options.scope.files, options.scope.fds,
-               options.scope.depth, args.domain, args.store, options.symmetry ? " symmetry=fds" : "");
-    fmt::print("{} states generated, {} distinct states found, {} states left on queue.\n", s.generated, s.distinct,
-               s.queue);
+    fmt::print(
+        "Model checking the loop model, profile {}: devices={} files={} fds={} depth={} domain={} "
+        "store={}{}\n",
+        options.profile->name, options.scope.devices, options.scope.files, options.scope.fds,
+        options.scope.depth, args.domain, args.store, options.symmetry ? " symmetry=fds" : "");
+    fmt::print("{} states generated, {} distinct states found, {} states left on queue.\n",
+               s.generated, s.distinct, s.queue);
     fmt::print("The depth of the complete state graph search is {}{}.\n", s.depth_reached,
                s.exhausted ? " (no new states beyond it)" : " (depth bound)");
     if (options.store == model::StoreMode::Fingerprint)
-      fmt::print("Fingerprint store: estimated probability of an omitted state {:.3g}\n", s.omission_probability);
-    fmt::print("Store: {} bytes ({:.1f} bytes/state). {:.0f} states/s with {} thread(s) ({:.3f} s).\n",
-               s.store_bytes, static_cast<double>(s.store_bytes) / static_cast<double>(s.distinct),
-               s.states_per_second, options.threads, s.seconds);
+      fmt::print("Fingerprint store: estimated probability of an omitted state {:.3g}\n",
+                 s.omission_probability);
+    fmt::print(
+        "Store: {} bytes ({:.1f} bytes/state). {:.0f} states/s with {} thread(s) ({:.3f} s).\n",
+        s.store_bytes, static_cast<double>(s.store_bytes) / static_cast<double>(s.distinct),
+        s.states_per_second, options.threads, s.seconds);
     fmt::print("Coverage: (operation, outcome) pairs reached:\n");
     for (const auto& [key, count] : r.coverage)
-      fmt::print("  {:<28} {:<10} {}\n", model::op_label_name(key.first), model::outcome_class_name(key.second), count);
+      fmt::print("  {:<28} {:<10} {}\n", model::op_label_name(key.first),
+                 model::outcome_class_name(key.second), count);
     const std::vector<model::CoverageGap> gaps = model::coverage_gaps(options, r);
     fmt::print("Never reached ({}):\n", gaps.size());
     for (const model::CoverageGap& g : gaps) fmt::print("  {:<28} {}\n", g.op, g.outcome);
     fmt::print("Lifecycle edges: {}\n", r.edges.size());
-    if (!args.suite.empty()) fmt::print("Suite: {} traces written to {}\n", suite_traces, args.suite);
+    if (!args.suite.empty())
+      fmt::print("Suite: {} traces written to {}\n", suite_traces, args.suite);
     if (r.violations.empty()) fmt::print("No invariant violated.\n");
   }
   if (!r.violations.empty()) {
@@ -159,26 +171,38 @@ int explore(const ExploreArgs& args) {
 
 void add_explore_command(CLI::App& app, Action& action) {
   auto args = std::make_shared<ExploreArgs>();
-  CLI::App* cmd = app.add_subcommand("explore", "Search every model state in a bounded scope; check invariants");
+  CLI::App* cmd = app.add_subcommand(
+      "explore", "Search every model state in a bounded scope; check invariants");
   cmd->add_option("--profile", args->profile, "Model profile")->capture_default_str();
   cmd->add_option("--devices", args->scope.devices, "Loop devices that may exist at once")
-      ->capture_default_str()->check(CLI::Range(1u, model::kMaxScopeDevices));
+      ->capture_default_str()
+      ->check(CLI::Range(1u, model::kMaxScopeDevices));
   cmd->add_option("--files", args->scope.files, "Backing files")
-      ->capture_default_str()->check(CLI::Range(1u, model::kMaxScopeFiles));
+      ->capture_default_str()
+      ->check(CLI::Range(1u, model::kMaxScopeFiles));
   cmd->add_option("--fds", args->scope.fds, "Fds that may be open at once")
-      ->capture_default_str()->check(CLI::Range(1u, model::kMaxScopeFds));
+      ->capture_default_str()
+      ->check(CLI::Range(1u, model::kMaxScopeFds));
   cmd->add_option("--depth", args->scope.depth, "Operations from the initial state")
-      ->capture_default_str()->check(CLI::Range(0u, 64u));
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 64u));
   cmd->add_option("--domain", args->domain, "Argument values")
-      ->capture_default_str()->check(CLI::IsMember({"small", "boundary"}));
+      ->capture_default_str()
+      ->check(CLI::IsMember({"small", "boundary"}));
   cmd->add_option("--store", args->store, "State store")
-      ->capture_default_str()->check(CLI::IsMember({"exact", "fingerprint"}));
-  cmd->add_option("--threads", args->threads, "Worker threads")->capture_default_str()->check(CLI::Range(1, 16));
-  cmd->add_option("--max-states", args->max_states, "Stop past this many distinct states")->capture_default_str();
-  cmd->add_flag("--no-symmetry", args->no_symmetry, "Do not identify states that differ only in fd numbers");
+      ->capture_default_str()
+      ->check(CLI::IsMember({"exact", "fingerprint"}));
+  cmd->add_option("--threads", args->threads, "Worker threads")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 16));
+  cmd->add_option("--max-states", args->max_states, "Stop past this many distinct states")
+      ->capture_default_str();
+  cmd->add_flag("--no-symmetry", args->no_symmetry,
+                "Do not identify states that differ only in fd numbers");
   cmd->add_flag("--json", args->json, "Print the statistics as JSON");
   cmd->add_option("--graph", args->graph, "Write the lifecycle graph as DOT to this file");
-  cmd->add_option("--suite", args->suite, "Write a trace suite covering every lifecycle edge to this directory");
+  cmd->add_option("--suite", args->suite,
+                  "Write a trace suite covering every lifecycle edge to this directory");
   cmd->callback([args, &action] { action = [args] { return explore(*args); }; });
 }
 

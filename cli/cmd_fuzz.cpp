@@ -57,7 +57,8 @@ fs::path self_dir() {
 std::string find_fuzzer(const FuzzArgs& args) {
   if (!args.fuzzer.empty()) return args.fuzzer;
   const fs::path dir = self_dir();
-  for (const fs::path& p : {dir / "fuzz" / "fuzz_inproc", dir.parent_path() / "build-fuzz" / "fuzz" / "fuzz_inproc"}) {
+  for (const fs::path& p :
+       {dir / "fuzz" / "fuzz_inproc", dir.parent_path() / "build-fuzz" / "fuzz" / "fuzz_inproc"}) {
     std::error_code ec;
     if (fs::exists(p, ec)) return p.string();
   }
@@ -105,10 +106,13 @@ int fuzz_command(const FuzzArgs& args) {
   }
   const std::string fuzzer = args.target == "inproc" ? find_fuzzer(args) : std::string();
   std::string engine = args.engine;
-  if (engine == "auto") engine = args.target == "inproc" && args.runs == 0 && !fuzzer.empty() ? "libfuzzer" : "builtin";
+  if (engine == "auto")
+    engine = args.target == "inproc" && args.runs == 0 && !fuzzer.empty() ? "libfuzzer" : "builtin";
   if (engine == "libfuzzer" && (args.target != "inproc" || fuzzer.empty())) {
-    fmt::print(stderr, "the libFuzzer engine needs --target inproc and the fuzz_inproc binary "
-                       "(cmake --preset fuzz && cmake --build --preset fuzz --target fuzz_inproc, or --fuzzer PATH)\n");
+    fmt::print(stderr,
+               "the libFuzzer engine needs --target inproc and the fuzz_inproc binary "
+               "(cmake --preset fuzz && cmake --build --preset fuzz --target fuzz_inproc, or "
+               "--fuzzer PATH)\n");
     return kExitUsage;
   }
   if (engine != "libfuzzer" && engine != "builtin") {
@@ -116,7 +120,9 @@ int fuzz_command(const FuzzArgs& args) {
     return kExitUsage;
   }
   if (args.target == "host" && args.jobs != 1) {
-    fmt::print(stderr, "--target host runs one job: the sandbox serializes on this machine's loop devices\n");
+    fmt::print(
+        stderr,
+        "--target host runs one job: the sandbox serializes on this machine's loop devices\n");
     return kExitUsage;
   }
   auto make = [&args]() -> std::unique_ptr<Target> { return make_target(args.target).target; };
@@ -148,8 +154,9 @@ int fuzz_command(const FuzzArgs& args) {
   } else {
     fuzz::LibFuzzerRun run;
     run.binary = fuzzer;
-    run.work_dir = args.work_dir.empty() ? fmt::format("/var/tmp/loopcheck-fuzz-{}-{}", args.seed, ::getpid())
-                                         : args.work_dir;
+    run.work_dir = args.work_dir.empty()
+                       ? fmt::format("/var/tmp/loopcheck-fuzz-{}-{}", args.seed, ::getpid())
+                       : args.work_dir;
     run.seed_dirs = {args.seeds};
     const fs::path dict = fs::path(LOOPCHECK_CORPUS_DIR).parent_path() / "fuzz" / "fuzz_ops.dict";
     std::error_code ec;
@@ -187,7 +194,8 @@ int fuzz_command(const FuzzArgs& args) {
       if (!f) {
         f.kind = fuzz::Finding::Kind::TargetError;
         f.step = program.count ? program.count - 1u : 0u;
-        f.signature = "fuzzer crash not reproduced by replay: " + fs::path(path).filename().string();
+        f.signature =
+            "fuzzer crash not reproduced by replay: " + fs::path(path).filename().string();
         f.detail = "see " + path + " and " + run.work_dir + "/libfuzzer.log";
       }
       unique.try_emplace(f.signature, fuzz::RawFinding{std::move(input), f});
@@ -222,8 +230,8 @@ int fuzz_command(const FuzzArgs& args) {
     }
     s.statements = result_trace.stmts.size();
     s.path = fuzz::store_finding(args.findings + "/" + args.target, result_trace, result_finding,
-                                 fmt::format("loopcheck fuzz --target {} --engine {} --seed {}", args.target, engine,
-                                             args.seed));
+                                 fmt::format("loopcheck fuzz --target {} --engine {} --seed {}",
+                                             args.target, engine, args.seed));
     stored.push_back(s);
   }
 
@@ -251,12 +259,13 @@ int fuzz_command(const FuzzArgs& args) {
     j["findings"] = list;
     fmt::print("{}\n", j.dump(2));
   } else {
-    fmt::print("fuzz --target {} ({} engine): {} execs in {:.1f} s ({:.0f}/s)\n", args.target, engine, execs, seconds,
-               execs_per_second);
+    fmt::print("fuzz --target {} ({} engine): {} execs in {:.1f} s ({:.0f}/s)\n", args.target,
+               engine, execs, seconds, execs_per_second);
     fmt::print("coverage: {} edges, {} model (operation, outcome) pairs\n",
                edges.is_null() ? std::string("n/a") : edges.dump(), pairs.count());
     for (const Stored& s : stored) {
-      fmt::print("NEW {} ({} -> {} statements): {}\n", s.path, s.original_statements, s.statements, s.signature);
+      fmt::print("NEW {} ({} -> {} statements): {}\n", s.path, s.original_statements, s.statements,
+                 s.signature);
     }
     fmt::print("{} new findings, {} already known\n", stored.size(), raw.size() - stored.size());
   }
@@ -267,19 +276,29 @@ int fuzz_command(const FuzzArgs& args) {
 
 void add_fuzz_command(CLI::App& app, Action& action) {
   auto args = std::make_shared<FuzzArgs>();
-  CLI::App* cmd = app.add_subcommand("fuzz", "Differential fuzzing: store minimized, deduplicated findings");
+  CLI::App* cmd =
+      app.add_subcommand("fuzz", "Differential fuzzing: store minimized, deduplicated findings");
   cmd->add_option("--target", args->target, "inproc | host")->capture_default_str();
-  cmd->add_option("--seconds", args->seconds, "Time budget")->capture_default_str()->check(CLI::Range(0.0, 1e7));
-  cmd->add_option("--runs", args->runs, "Execution budget per job instead of time (builtin engine: deterministic)");
-  cmd->add_option("--jobs", args->jobs, "Parallel jobs")->capture_default_str()->check(CLI::Range(1, 256));
+  cmd->add_option("--seconds", args->seconds, "Time budget")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e7));
+  cmd->add_option("--runs", args->runs,
+                  "Execution budget per job instead of time (builtin engine: deterministic)");
+  cmd->add_option("--jobs", args->jobs, "Parallel jobs")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
   cmd->add_option("--seed", args->seed, "Seed of the run")->capture_default_str();
   cmd->add_flag("--json", args->json, "Print the summary as JSON");
   cmd->add_option("--engine", args->engine, "auto | libfuzzer | builtin")->capture_default_str();
-  cmd->add_option("--fuzzer", args->fuzzer, "The fuzz_inproc libFuzzer binary (default: next to this build)");
+  cmd->add_option("--fuzzer", args->fuzzer,
+                  "The fuzz_inproc libFuzzer binary (default: next to this build)");
   cmd->add_option("--findings", args->findings, "Where findings are stored")->capture_default_str();
   cmd->add_option("--seeds", args->seeds, "Seed inputs directory")->capture_default_str();
-  cmd->add_option("--work-dir", args->work_dir, "libFuzzer's working directory (corpus, crashes, logs)");
-  cmd->add_option("--ops", args->ops, "Statements in a fresh random input")->capture_default_str()->check(CLI::Range(1, 64));
+  cmd->add_option("--work-dir", args->work_dir,
+                  "libFuzzer's working directory (corpus, crashes, logs)");
+  cmd->add_option("--ops", args->ops, "Statements in a fresh random input")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
   cmd->add_option("--max-minimize-tests", args->max_minimize_tests, "Candidates tried per finding")
       ->capture_default_str();
   cmd->callback([args, &action] { action = [args] { return fuzz_command(*args); }; });

@@ -25,7 +25,8 @@ int gen(const GenArgs& args) {
   namespace fs = std::filesystem;
   const model::Profile* profile = model::find_profile(args.profile);
   if (!profile) {
-    fmt::print(stderr, "unknown profile '{}' (known: linux-6.1, linux-6.12, linux-6.18)\n", args.profile);
+    fmt::print(stderr, "unknown profile '{}' (known: linux-6.1, linux-6.12, linux-6.18)\n",
+               args.profile);
     return kExitUsage;
   }
   std::error_code ec;
@@ -42,11 +43,12 @@ int gen(const GenArgs& args) {
     partial += ".partial";
     {
       std::ofstream file(partial, std::ios::binary | std::ios::trunc);
-      file << fmt::format("# loopcheck gen --profile {} --seed {} --ops {} (trace {})\n", profile->name, args.seed,
-                          args.ops, i)
+      file << fmt::format("# loopcheck gen --profile {} --seed {} --ops {} (trace {})\n",
+                          profile->name, args.seed, args.ops, i)
            << print_trace(trace);
       if (!file.flush()) {
-        fmt::print(stderr, "{}: write failed (disk full?); traces written so far are kept\n", partial.string());
+        fmt::print(stderr, "{}: write failed (disk full?); traces written so far are kept\n",
+                   partial.string());
         fs::remove(partial, ec);
         return kExitUsage;
       }
@@ -65,12 +67,17 @@ int gen(const GenArgs& args) {
 
 void add_gen_command(CLI::App& app, Action& action) {
   auto args = std::make_shared<GenArgs>();
-  CLI::App* cmd = app.add_subcommand("gen", "Write seeded random traces (valid, self-cleaning) for differential runs");
+  CLI::App* cmd = app.add_subcommand(
+      "gen", "Write seeded random traces (valid, self-cleaning) for differential runs");
   cmd->add_option("--profile", args->profile, "Profile named in the traces")->capture_default_str();
   cmd->add_option("--seed", args->seed, "Seed: the same seed gives the same traces, byte for byte")
       ->capture_default_str();
-  cmd->add_option("--count", args->count, "Number of traces")->capture_default_str()->check(CLI::Range(1, 1000000));
-  cmd->add_option("--ops", args->ops, "Operations per trace body")->capture_default_str()->check(CLI::Range(1, 40));
+  cmd->add_option("--count", args->count, "Number of traces")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  cmd->add_option("--ops", args->ops, "Operations per trace body")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 40));
   cmd->add_option("--out", args->out, "Output directory")->required();
   cmd->callback([args, &action] { action = [args] { return gen(*args); }; });
 }

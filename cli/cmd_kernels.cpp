@@ -25,7 +25,8 @@ int list_kernels() {
     fmt::print(stderr, "cannot list installable kernels: {}\n", installable.error);
     return kExitUsage;
   }
-  fmt::print("installable with `loopcheck kernels fetch VERSION` ({}):\n", installable.versions.size());
+  fmt::print("installable with `loopcheck kernels fetch VERSION` ({}):\n",
+             installable.versions.size());
   for (const std::string& v : installable.versions) {
     bool is_cached = std::find(cached.begin(), cached.end(), v) != cached.end();
     fmt::print("  {}{}\n", v, is_cached ? "  (cached)" : "");
@@ -42,7 +43,8 @@ int fetch_kernels(const KernelsArgs& args) {
       ++failures;
       continue;
     }
-    fmt::print("{} {}: {} {}\n", r.already_cached ? "CACHED" : "FETCHED", version, r.files.vmlinuz, r.files.loop_ko);
+    fmt::print("{} {}: {} {}\n", r.already_cached ? "CACHED" : "FETCHED", version, r.files.vmlinuz,
+               r.files.loop_ko);
   }
   return failures == 0 ? kExitPass : kExitUsage;
 }
@@ -50,13 +52,19 @@ int fetch_kernels(const KernelsArgs& args) {
 }  // namespace
 
 void add_kernels_command(CLI::App& app, Action& action) {
-  CLI::App* cmd = app.add_subcommand("kernels", "List and fetch the Debian kernels the vm:VERSION target boots");
+  CLI::App* cmd = app.add_subcommand(
+      "kernels", "List and fetch the Debian kernels the vm:VERSION target boots");
   cmd->require_subcommand(1);
-  CLI::App* list = cmd->add_subcommand("list", "Cached kernels and the cloud kernels apt can download");
+  CLI::App* list =
+      cmd->add_subcommand("list", "Cached kernels and the cloud kernels apt can download");
   list->callback([&action] { action = [] { return list_kernels(); }; });
   auto args = std::make_shared<KernelsArgs>();
-  CLI::App* fetch = cmd->add_subcommand("fetch", "apt-get download, extract vmlinuz and loop.ko, verify, cache");
-  fetch->add_option("versions", args->versions, "e.g. 6.1.0-56-cloud-amd64 6.12.117+deb12-cloud-amd64")->required();
+  CLI::App* fetch =
+      cmd->add_subcommand("fetch", "apt-get download, extract vmlinuz and loop.ko, verify, cache");
+  fetch
+      ->add_option("versions", args->versions,
+                   "e.g. 6.1.0-56-cloud-amd64 6.12.117+deb12-cloud-amd64")
+      ->required();
   fetch->callback([args, &action] { action = [args] { return fetch_kernels(*args); }; });
 }
 

@@ -52,22 +52,25 @@ int minimize_command(const MinimizeArgs& args) {
   if (signature.empty()) {
     fuzz::Finding first = run(trace);
     if (!first) {
-      fmt::print(stderr, "{}: passes on {} under {}: nothing to minimize\n", trace.source, args.target,
-                 profile.profile->name);
+      fmt::print(stderr, "{}: passes on {} under {}: nothing to minimize\n", trace.source,
+                 args.target, profile.profile->name);
       return kExitFail;
     }
     signature = first.signature;
   }
   MinimizeResult m = minimize(trace, signature, run, args.max_tests);
   if (!m.reproduced) {
-    fmt::print(stderr, "{}: does not fail with signature '{}' on {}\n", trace.source, signature, args.target);
+    fmt::print(stderr, "{}: does not fail with signature '{}' on {}\n", trace.source, signature,
+               args.target);
     return kExitFail;
   }
-  fmt::print(stderr, "minimize: {} -> {} statements in {} runs\n", trace.stmts.size(), m.trace.stmts.size(),
-             m.tests_run);
+  fmt::print(stderr, "minimize: {} -> {} statements in {} runs\n", trace.stmts.size(),
+             m.trace.stmts.size(), m.tests_run);
   Trace out = m.trace;
   out.profile = std::string(profile.profile->name);
-  fmt::print("{}", fuzz::finding_file_text(out, m.finding, fmt::format("loopcheck minimize --target {} {}", args.target, args.path)));
+  fmt::print("{}", fuzz::finding_file_text(
+                       out, m.finding,
+                       fmt::format("loopcheck minimize --target {} {}", args.target, args.path)));
   return kExitPass;
 }
 
@@ -75,12 +78,15 @@ int minimize_command(const MinimizeArgs& args) {
 
 void add_minimize_command(CLI::App& app, Action& action) {
   auto args = std::make_shared<MinimizeArgs>();
-  CLI::App* cmd = app.add_subcommand("minimize", "Shrink a failing trace, keeping its failure signature");
+  CLI::App* cmd =
+      app.add_subcommand("minimize", "Shrink a failing trace, keeping its failure signature");
   cmd->add_option("trace", args->path, "The failing trace")->required();
   cmd->add_option("--target", args->target, "model | inproc | host")->capture_default_str();
   cmd->add_option("--profile", args->profile, "Profile (overrides @profile)");
-  cmd->add_option("--signature", args->signature, "Keep this signature (default: the trace's first failure)");
-  cmd->add_option("--max-tests", args->max_tests, "Candidates to try at most")->capture_default_str();
+  cmd->add_option("--signature", args->signature,
+                  "Keep this signature (default: the trace's first failure)");
+  cmd->add_option("--max-tests", args->max_tests, "Candidates to try at most")
+      ->capture_default_str();
   cmd->callback([args, &action] { action = [args] { return minimize_command(*args); }; });
 }
 

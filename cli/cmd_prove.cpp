@@ -26,15 +26,16 @@ struct ProveArgs {
 void print_text(const std::vector<proofs::Verdict>& verdicts) {
   for (const proofs::Verdict& v : verdicts) {
     const std::string mark = v.as_expected() ? "ok  " : "FAIL";
-    fmt::print("{} {:<11} {:<44} {:<14} {:>8.1f} ms", mark, v.profile, v.property, proofs::result_name(v.result),
-               v.milliseconds);
+    fmt::print("{} {:<11} {:<44} {:<14} {:>8.1f} ms", mark, v.profile, v.property,
+               proofs::result_name(v.result), v.milliseconds);
     if (!v.same_query_as.empty()) fmt::print("  (same query as {})", v.same_query_as);
     if (v.result != v.expected) fmt::print("  (expected {})", proofs::result_name(v.expected));
     if (v.result == proofs::Result::Unknown) fmt::print("  [{}]", v.unknown_reason);
     fmt::print("\n");
     if (!v.counterexample.empty()) {
       std::string values;
-      for (const auto& [name, value] : v.counterexample) values += fmt::format(" {}={}", name, value);
+      for (const auto& [name, value] : v.counterexample)
+        values += fmt::format(" {}={}", name, value);
       fmt::print("       counterexample:{}\n", values);
     }
   }
@@ -65,13 +66,15 @@ void print_json(const std::vector<proofs::Verdict>& verdicts) {
 int prove(const ProveArgs& args) {
   std::vector<proofs::ProfilePair> profiles;
   if (args.profile.empty()) {
-    for (const model::Profile* p : model::kProfiles) profiles.push_back(proofs::profile_pair(p->name));
+    for (const model::Profile* p : model::kProfiles)
+      profiles.push_back(proofs::profile_pair(p->name));
   } else {
     profiles.push_back(proofs::profile_pair(args.profile));
   }
   for (const proofs::ProfilePair& p : profiles) {
     if (!p.model) {
-      fmt::print(stderr, "unknown profile '{}' (known: linux-6.1, linux-6.12, linux-6.18)\n", args.profile);
+      fmt::print(stderr, "unknown profile '{}' (known: linux-6.1, linux-6.12, linux-6.18)\n",
+                 args.profile);
       return kExitUsage;
     }
   }
@@ -84,7 +87,8 @@ int prove(const ProveArgs& args) {
   for (const proofs::Property& property : proofs::properties())
     if (args.property.empty() || property.name == args.property) chosen.push_back(property);
   if (chosen.empty()) {
-    fmt::print(stderr, "no property is named '{}' (see loopcheck prove without --property)\n", args.property);
+    fmt::print(stderr, "no property is named '{}' (see loopcheck prove without --property)\n",
+               args.property);
     return kExitUsage;
   }
   const std::vector<proofs::Verdict> verdicts =
@@ -101,8 +105,9 @@ int prove(const ProveArgs& args) {
     print_text(verdicts);
     double total_ms = 0;
     for (const proofs::Verdict& v : verdicts) total_ms += v.milliseconds;
-    fmt::print("{} results: {} as expected, {} unexpected, {} unknown ({:.0f} ms)\n", verdicts.size(),
-               verdicts.size() - static_cast<size_t>(unexpected + unknown), unexpected, unknown, total_ms);
+    fmt::print("{} results: {} as expected, {} unexpected, {} unknown ({:.0f} ms)\n",
+               verdicts.size(), verdicts.size() - static_cast<size_t>(unexpected + unknown),
+               unexpected, unknown, total_ms);
   }
   return unexpected + unknown == 0 ? kExitPass : kExitFail;
 }
@@ -112,11 +117,13 @@ int prove(const ProveArgs& args) {
 void add_prove_command(CLI::App& app, Action& action) {
   auto args = std::make_shared<ProveArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "prove", "Prove the offset/sizelimit/capacity/block-size/DIO arithmetic of model and driver with Z3");
+      "prove",
+      "Prove the offset/sizelimit/capacity/block-size/DIO arithmetic of model and driver with Z3");
   cmd->add_option("--profile", args->profile, "Only this profile (default: every profile)");
   cmd->add_option("--property", args->property, "Only the property of this name (default: all)");
   cmd->add_flag("--json", args->json, "Print the results as JSON (no timings)");
-  cmd->add_option("--timeout-ms", args->timeout_ms, "Give up on one query after this many milliseconds")
+  cmd->add_option("--timeout-ms", args->timeout_ms,
+                  "Give up on one query after this many milliseconds")
       ->capture_default_str();
   cmd->callback([&action, args] { action = [args] { return prove(*args); }; });
 }

@@ -36,8 +36,8 @@ int record(const RecordArgs& args) {
   Trace trace = loaded.traces.front();
   ProfileChoice profile = choose_profile(args.profile, trace, chosen);
   if (profile.not_applicable) {
-    fmt::print(stderr, "{}: pinned to {}, but this kernel is {}; pass --profile to record anyway\n", trace.source,
-               trace.profile, chosen.native_profile->name);
+    fmt::print(stderr, "{}: pinned to {}, but this kernel is {}; pass --profile to record anyway\n",
+               trace.source, trace.profile, chosen.native_profile->name);
     return kExitUsage;
   }
   if (!profile.profile) {
@@ -74,9 +74,12 @@ int record(const RecordArgs& args) {
 
 void add_record_command(CLI::App& app, Action& action) {
   auto args = std::make_shared<RecordArgs>();
-  CLI::App* cmd = app.add_subcommand("record", "Print a trace with the observed outcomes as its expectations");
-  cmd->add_option("--target", args->target, "model | inproc | host | vm:VERSION")->capture_default_str();
-  cmd->add_option("--profile", args->profile, "linux-6.1 | linux-6.12 | linux-6.18 (overrides @profile)");
+  CLI::App* cmd =
+      app.add_subcommand("record", "Print a trace with the observed outcomes as its expectations");
+  cmd->add_option("--target", args->target, "model | inproc | host | vm:VERSION")
+      ->capture_default_str();
+  cmd->add_option("--profile", args->profile,
+                  "linux-6.1 | linux-6.12 | linux-6.18 (overrides @profile)");
   cmd->add_option("trace", args->path, "One trace file")->required();
   cmd->callback([args, &action] { action = [args] { return record(*args); }; });
 }

@@ -26,7 +26,8 @@ int repro(const std::string& path) {
 
 void add_repro_command(CLI::App& app, Action& action) {
   auto path = std::make_shared<std::string>();
-  CLI::App* cmd = app.add_subcommand("repro", "Write TRACE as a standalone C reproducer (libc only) to stdout");
+  CLI::App* cmd =
+      app.add_subcommand("repro", "Write TRACE as a standalone C reproducer (libc only) to stdout");
   cmd->add_option("trace", *path, "The trace file")->required();
   cmd->callback([path, &action] { action = [path] { return repro(*path); }; });
 }

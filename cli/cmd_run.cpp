@@ -54,21 +54,23 @@ int run(const RunArgs& args) {
       return kExitUsage;
     }
     // On a real kernel, traces that look at global loop state run alone.
-    planned.push_back(PlannedRun{&trace, profile.profile, chosen.shared_kernel && needs_exclusive_kernel(trace)});
+    planned.push_back(
+        PlannedRun{&trace, profile.profile, chosen.shared_kernel && needs_exclusive_kernel(trace)});
   }
   chosen = TargetChoice{};  // each worker makes its own target instance
   std::string error;
-  bool started = run_traces_parallel(planned, args.target, args.jobs, options,
-                                     [&](size_t i, const TraceResult& result) {
-                                       totals.add(result);
-                                       if (args.json) {
-                                         json_traces.push_back(result_json(*planned[i].trace, result));
-                                       } else {
-                                         fmt::print("{}", format_result_text(*planned[i].trace, result));
-                                         std::fflush(stdout);
-                                       }
-                                     },
-                                     &error);
+  bool started = run_traces_parallel(
+      planned, args.target, args.jobs, options,
+      [&](size_t i, const TraceResult& result) {
+        totals.add(result);
+        if (args.json) {
+          json_traces.push_back(result_json(*planned[i].trace, result));
+        } else {
+          fmt::print("{}", format_result_text(*planned[i].trace, result));
+          std::fflush(stdout);
+        }
+      },
+      &error);
   if (!started) {
     fmt::print(stderr, "{}\n", error);
     return kExitUsage;
@@ -95,12 +97,17 @@ int run(const RunArgs& args) {
 
 void add_run_command(CLI::App& app, Action& action) {
   auto args = std::make_shared<RunArgs>();
-  CLI::App* cmd = app.add_subcommand("run", "Run traces on a target beside the model and compare every step");
-  cmd->add_option("--target", args->target, "model | inproc | host | vm:VERSION")->capture_default_str();
-  cmd->add_option("--profile", args->profile, "linux-6.1 | linux-6.12 | linux-6.18 (overrides @profile)");
+  CLI::App* cmd =
+      app.add_subcommand("run", "Run traces on a target beside the model and compare every step");
+  cmd->add_option("--target", args->target, "model | inproc | host | vm:VERSION")
+      ->capture_default_str();
+  cmd->add_option("--profile", args->profile,
+                  "linux-6.1 | linux-6.12 | linux-6.18 (overrides @profile)");
   cmd->add_flag("--json", args->json, "Print results as JSON");
-  cmd->add_flag("--no-expect", args->no_expect, "Ignore written expectations: compare target with model only");
-  cmd->add_option("-j,--jobs", args->jobs, "Run traces on this many target instances at once (output stays in order)")
+  cmd->add_flag("--no-expect", args->no_expect,
+                "Ignore written expectations: compare target with model only");
+  cmd->add_option("-j,--jobs", args->jobs,
+                  "Run traces on this many target instances at once (output stays in order)")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
   cmd->add_option("traces", args->paths, "Trace files or directories of *.trace")->required();

@@ -28,7 +28,8 @@ struct TriageArgs {
 };
 
 // "cached" or versions (comma-separated or repeated), fetched when missing, in version order.
-bool resolve_kernels(const std::vector<std::string>& requested, std::vector<vm::KernelFiles>* kernels) {
+bool resolve_kernels(const std::vector<std::string>& requested,
+                     std::vector<vm::KernelFiles>* kernels) {
   std::vector<std::string> versions;
   for (const std::string& item : requested) {
     size_t start = 0;
@@ -46,7 +47,9 @@ bool resolve_kernels(const std::vector<std::string>& requested, std::vector<vm::
   std::sort(versions.begin(), versions.end(), vm::version_less);
   versions.erase(std::unique(versions.begin(), versions.end()), versions.end());
   if (versions.empty()) {
-    fmt::print(stderr, "no kernels to triage on: pass --kernels VERSION,... or fetch some (`loopcheck kernels fetch`)\n");
+    fmt::print(stderr,
+               "no kernels to triage on: pass --kernels VERSION,... or fetch some (`loopcheck "
+               "kernels fetch`)\n");
     return false;
   }
   for (const std::string& v : versions) {
@@ -105,14 +108,16 @@ int triage(const TriageArgs& args) {
       HostTarget host;
       std::string release = host_kernel_release();
       const model::Profile* profile = model::profile_for_release(release);
-      vm::TriageColumn column = vm::observe_trace(trace, host, profile ? profile->name : std::string_view{});
+      vm::TriageColumn column =
+          vm::observe_trace(trace, host, profile ? profile->name : std::string_view{});
       column.name = fmt::format("host ({})", release);
       column.is_vm_kernel = false;
       columns.push_back(std::move(column));
     }
   }
   fmt::print("{}", vm::triage_markdown(trace, columns));
-  bool all_ran = std::all_of(columns.begin(), columns.end(), [](const vm::TriageColumn& c) { return c.error.empty(); });
+  bool all_ran = std::all_of(columns.begin(), columns.end(),
+                             [](const vm::TriageColumn& c) { return c.error.empty(); });
   return all_ran ? kExitPass : kExitFail;
 }
 
@@ -121,11 +126,14 @@ int triage(const TriageArgs& args) {
 void add_triage_command(CLI::App& app, Action& action) {
   auto args = std::make_shared<TriageArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "triage", "Run one trace on several kernels; Markdown table per step per kernel and the first change");
+      "triage",
+      "Run one trace on several kernels; Markdown table per step per kernel and the first change");
   cmd->add_option("trace", args->trace, "The trace file")->required();
-  cmd->add_option("--kernels", args->kernels, "Kernel versions (comma-separated) or 'cached'; fetched if missing")
+  cmd->add_option("--kernels", args->kernels,
+                  "Kernel versions (comma-separated) or 'cached'; fetched if missing")
       ->required();
-  cmd->add_flag("--host", args->host, "Add this machine's kernel as a column (needs /dev/loop-control)");
+  cmd->add_flag("--host", args->host,
+                "Add this machine's kernel as a column (needs /dev/loop-control)");
   cmd->add_flag("--kvm", args->kvm, "Use KVM instead of TCG (nested KVM hangs on some machines)");
   cmd->add_option("-j,--jobs", args->jobs, "Kernels booted at once")->capture_default_str();
   cmd->callback([args, &action] { action = [args] { return triage(*args); }; });

@@ -16,11 +16,14 @@ std::vector<std::pair<int, AddCommand>>& registry() {
 
 }  // namespace
 
-CommandRegistration::CommandRegistration(int order, AddCommand add) { registry().emplace_back(order, add); }
+CommandRegistration::CommandRegistration(int order, AddCommand add) {
+  registry().emplace_back(order, add);
+}
 
 void add_registered_commands(CLI::App& app, Action& action) {
   std::vector<std::pair<int, AddCommand>> sorted = registry();
-  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
   for (const auto& [order, add] : sorted) add(app, action);
 }
 

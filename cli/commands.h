@@ -28,5 +28,6 @@ void add_registered_commands(CLI::App& app, Action& action);
 
 }  // namespace loopcheck::cli
 
-#define LOOPCHECK_COMMAND(order, add_function) \
-  static const ::loopcheck::cli::CommandRegistration loopcheck_command_registration_##add_function(order, add_function)
+#define LOOPCHECK_COMMAND(order, add_function)       \
+  static const ::loopcheck::cli::CommandRegistration \
+      loopcheck_command_registration_##add_function(order, add_function)

@@ -6,7 +6,8 @@
 
 int main(int argc, char** argv) {
   using namespace loopcheck::cli;
-  CLI::App app{"loopcheck: a model checker and differential fuzzer for Linux loop device semantics"};
+  CLI::App app{
+      "loopcheck: a model checker and differential fuzzer for Linux loop device semantics"};
   app.set_version_flag("--version", std::string("loopcheck ") + LOOPCHECK_VERSION);
   app.require_subcommand(1);
   Action action;

@@ -19,19 +19,23 @@ struct ProfileChoice {
   std::string error;            // set when profile is null and the trace is applicable
 };
 
-inline ProfileChoice choose_profile(std::string_view cli_profile, const Trace& trace, const TargetChoice& target) {
+inline ProfileChoice choose_profile(std::string_view cli_profile, const Trace& trace,
+                                    const TargetChoice& target) {
   auto unknown = [&](std::string_view name) {
     std::string known;
-    for (const model::Profile* p : model::kProfiles) known += (known.empty() ? "" : ", ") + std::string(p->name);
-    return ProfileChoice{nullptr, false,
-                         trace.source + ": unknown profile '" + std::string(name) + "' (known: " + known + ")"};
+    for (const model::Profile* p : model::kProfiles)
+      known += (known.empty() ? "" : ", ") + std::string(p->name);
+    return ProfileChoice{
+        nullptr, false,
+        trace.source + ": unknown profile '" + std::string(name) + "' (known: " + known + ")"};
   };
   if (!cli_profile.empty()) {
     if (const model::Profile* p = model::find_profile(cli_profile)) return {p, false, {}};
     return unknown(cli_profile);
   }
   if (target.native_profile) {
-    if (!trace.profile.empty() && trace.profile != target.native_profile->name) return {nullptr, true, {}};
+    if (!trace.profile.empty() && trace.profile != target.native_profile->name)
+      return {nullptr, true, {}};
     return {target.native_profile, false, {}};
   }
   if (target.target && !target.error.empty()) return {nullptr, false, target.error};

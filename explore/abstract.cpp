@@ -16,7 +16,8 @@ constexpr uint64_t kLoopBacking = 1 << 7;
 
 AbstractClass abstract_class(const State& s) {
   AbstractClass c = 0;
-  const int n = s.device_count < static_cast<int>(kMaxScopeDevices) ? s.device_count : kMaxScopeDevices;
+  const int n =
+      s.device_count < static_cast<int>(kMaxScopeDevices) ? s.device_count : kMaxScopeDevices;
   for (int i = 0; i < n; ++i) {
     const Device& d = s.devices[i];
     uint64_t openers = 0;

@@ -38,10 +38,11 @@ ArgDomain make_domain(const Scope& scope) {
     d.file_flags = {0};
     return d;
   }
-  for (uint64_t x : {uint64_t{0}, uint64_t{1}, uint64_t{511}, uint64_t{512}, size - 512, size, size + 512, kLlong,
-                     k2to63})
+  for (uint64_t x : {uint64_t{0}, uint64_t{1}, uint64_t{511}, uint64_t{512}, size - 512, size,
+                     size + 512, kLlong, k2to63})
     push_unique(d.offsets, x);
-  for (uint64_t x : {uint64_t{0}, uint64_t{1}, uint64_t{511}, uint64_t{512}, size - 512, size + 512, kLlong, k2to63})
+  for (uint64_t x : {uint64_t{0}, uint64_t{1}, uint64_t{511}, uint64_t{512}, size - 512, size + 512,
+                     kLlong, k2to63})
     push_unique(d.sizelimits, x);
   // Every subset of the four LO_FLAGS the ABI names.
   for (uint32_t bits = 0; bits < 16; ++bits) {
@@ -82,17 +83,20 @@ void alphabet(const State& s, const Scope& scope, const ArgDomain& domain, std::
     if (!have_ctl) out.push_back(op_open_loop_control(Access::Rw));
     for (int i = 0; i < s.device_count; ++i)
       for (Access a : domain.loop_access)
-        for (uint8_t f : domain.loop_flags) out.push_back(op_open_loop(Value::literal(s.devices[i].index), a, f));
+        for (uint8_t f : domain.loop_flags)
+          out.push_back(op_open_loop(Value::literal(s.devices[i].index), a, f));
     for (int o = 0; o < s.object_count; ++o)
       for (Access a : domain.file_access)
-        for (uint8_t f : domain.file_flags) out.push_back(op_open_file(static_cast<uint8_t>(o), a, f));
+        for (uint8_t f : domain.file_flags)
+          out.push_back(op_open_file(static_cast<uint8_t>(o), a, f));
   }
 
   for (int i = 0; i < nfds; ++i) {
     const Desc& fd = *fds[i];
     const Value v = Value::literal(fd.fd);
     if (fd.kind == DescKind::LoopControl) {
-      if (s.device_count < scope.devices) out.push_back(op_ioctl(v, Req::LoopCtlAdd, Value::signed_literal(-1)));
+      if (s.device_count < scope.devices)
+        out.push_back(op_ioctl(v, Req::LoopCtlAdd, Value::signed_literal(-1)));
       for (int k = 0; k < s.device_count; ++k) {
         const Value index = Value::literal(s.devices[k].index);
         if (domain.add_existing) out.push_back(op_ioctl(v, Req::LoopCtlAdd, index));
@@ -125,8 +129,10 @@ void alphabet(const State& s, const Scope& scope, const ArgDomain& domain, std::
           }
       }
       for (int k = 0; k < nfds; ++k)
-        if (fds[k]->kind == DescKind::File) out.push_back(op_ioctl(v, Req::LoopChangeFd, Value::literal(fds[k]->fd)));
-      for (uint64_t bs : domain.block_sizes) out.push_back(op_ioctl(v, Req::LoopSetBlockSize, Value::literal(bs)));
+        if (fds[k]->kind == DescKind::File)
+          out.push_back(op_ioctl(v, Req::LoopChangeFd, Value::literal(fds[k]->fd)));
+      for (uint64_t bs : domain.block_sizes)
+        out.push_back(op_ioctl(v, Req::LoopSetBlockSize, Value::literal(bs)));
       out.push_back(op_ioctl_noarg(v, Req::LoopSetCapacity));
       out.push_back(op_ioctl(v, Req::LoopSetDirectIo, Value::literal(0)));
       out.push_back(op_ioctl(v, Req::LoopSetDirectIo, Value::literal(1)));
@@ -190,7 +196,8 @@ std::string op_label_name(int label) {
     const Req req = static_cast<Req>(label - kLabelIoctl);
     return req == Req::Unknown ? std::string("ioctl unknown") : std::string(req_name(req));
   }
-  static constexpr const char* kOther[] = {"open", "close", "ioctl", "pread", "pwrite", "fsync", "truncate", "sysfs"};
+  static constexpr const char* kOther[] = {"open",   "close", "ioctl",    "pread",
+                                           "pwrite", "fsync", "truncate", "sysfs"};
   return kOther[label - kLabelOther];
 }
 

@@ -25,11 +25,11 @@ struct ArgDomain {
   std::vector<uint32_t> config_flags;  // LOOP_CONFIGURE flags
   std::vector<uint64_t> block_sizes;   // LOOP_SET_BLOCK_SIZE, LOOP_CONFIGURE block_size
   std::vector<Access> loop_access;
-  std::vector<uint8_t> loop_flags;     // OpenFlag sets for `open loop`
+  std::vector<uint8_t> loop_flags;  // OpenFlag sets for `open loop`
   std::vector<Access> file_access;
   std::vector<uint8_t> file_flags;
-  bool add_existing = false;           // LOOP_CTL_ADD of an index in use (EEXIST)
-  bool blkroset = false;               // BLKROSET 0/1
+  bool add_existing = false;  // LOOP_CTL_ADD of an index in use (EEXIST)
+  bool blkroset = false;      // BLKROSET 0/1
 };
 
 ArgDomain make_domain(const Scope& scope);

@@ -13,11 +13,17 @@ static_assert(sizeof(Device) % 8 == 0 && sizeof(Desc) % 8 == 0 && sizeof(Object)
 // The layout never exceeds this many words (all tables at their scope maxima).
 inline constexpr size_t kMaxLayoutWords =
     (kMaxScopeDevices * sizeof(Device) + (kMaxScopeFds + kMaxScopeDevices) * sizeof(Desc) +
-     kMaxScopeFiles * sizeof(Object)) / 8 + 1;
+     kMaxScopeFiles * sizeof(Object)) /
+        8 +
+    1;
 
 StateCodec::StateCodec(const Scope& scope, const State& initial)
-    : initial_(initial), devices_(scope.devices), descs_(scope.fds + scope.devices), objects_(scope.files) {
-  assert(devices_ <= kMaxScopeDevices && descs_ <= kMaxScopeFds + kMaxScopeDevices && objects_ <= kMaxScopeFiles);
+    : initial_(initial),
+      devices_(scope.devices),
+      descs_(scope.fds + scope.devices),
+      objects_(scope.files) {
+  assert(devices_ <= kMaxScopeDevices && descs_ <= kMaxScopeFds + kMaxScopeDevices &&
+         objects_ <= kMaxScopeFiles);
   words_ = (devices_ * sizeof(Device) + descs_ * sizeof(Desc) + objects_ * sizeof(Object)) / 8 + 1;
   assert(words_ <= kMaxLayoutWords);
   bitmap_bytes_ = (words_ + 7) / 8;
@@ -70,9 +76,11 @@ void StateCodec::decode(std::span<const uint8_t> record, State& out) const {
 }
 
 void StateCodec::restore(State& work, const State& from) const {
-  std::memcpy(static_cast<void*>(work.devices.data()), from.devices.data(), devices_ * sizeof(Device));
+  std::memcpy(static_cast<void*>(work.devices.data()), from.devices.data(),
+              devices_ * sizeof(Device));
   std::memcpy(static_cast<void*>(work.descs.data()), from.descs.data(), descs_ * sizeof(Desc));
-  std::memcpy(static_cast<void*>(work.objects.data()), from.objects.data(), objects_ * sizeof(Object));
+  std::memcpy(static_cast<void*>(work.objects.data()), from.objects.data(),
+              objects_ * sizeof(Object));
   work.device_count = from.device_count;
 }
 

@@ -45,7 +45,8 @@ std::vector<CoverageGap> coverage_gaps(const ExploreOptions& options, const Expl
     for (uint8_t f : domain.loop_flags) {
       const int label = op_label(op_open_loop(Value::literal(0), a, f));
       want.insert({label, 0});
-      if (options.profile->deferred_detach) want.insert({label, ENXIO});  // open of a Rundown device
+      if (options.profile->deferred_detach)
+        want.insert({label, ENXIO});  // open of a Rundown device
       if (f & kOpenExcl) want.insert({label, EBUSY});
     }
   for (Access a : domain.file_access)
@@ -60,7 +61,8 @@ std::vector<CoverageGap> coverage_gaps(const ExploreOptions& options, const Expl
   }
   std::vector<CoverageGap> gaps;
   for (const auto& [label, outcome] : want)
-    if (!result.coverage.count({label, outcome})) gaps.push_back({op_label_name(label), outcome_class_name(outcome)});
+    if (!result.coverage.count({label, outcome}))
+      gaps.push_back({op_label_name(label), outcome_class_name(outcome)});
   return gaps;
 }
 

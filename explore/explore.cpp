@@ -59,7 +59,8 @@ struct Outbox {
 
 struct EdgeKeyHash {
   size_t operator()(const EdgeKey& k) const {
-    return static_cast<size_t>(XXH3_64bits(&k.pre, sizeof k.pre) ^ (k.post * 0x9E3779B97F4A7C15ull) ^
+    return static_cast<size_t>(XXH3_64bits(&k.pre, sizeof k.pre) ^
+                               (k.post * 0x9E3779B97F4A7C15ull) ^
                                (uint64_t{k.label} << 8 | k.outcome));
   }
 };
@@ -135,10 +136,13 @@ class Explorer {
     r.stats.depth_reached = depth;
     r.stats.distinct = distinct;
     for (const StateStore& s : stores_) r.stats.store_bytes += s.memory_bytes();
-    if (o_.store == StoreMode::Fingerprint) r.stats.omission_probability = omission_probability(distinct);
+    if (o_.store == StoreMode::Fingerprint)
+      r.stats.omission_probability = omission_probability(distinct);
     collect(r);
-    r.stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    r.stats.states_per_second = r.stats.seconds > 0 ? static_cast<double>(r.stats.generated) / r.stats.seconds : 0;
+    r.stats.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    r.stats.states_per_second =
+        r.stats.seconds > 0 ? static_cast<double>(r.stats.generated) / r.stats.seconds : 0;
     return r;
   }
 
@@ -171,7 +175,8 @@ class Explorer {
     for (size_t i = lo; i < hi; ++i) {
       codec_.decode(current_.record(i), parent);
       const uint32_t id = level_base + static_cast<uint32_t>(i);
-      const bool holds = check_invariants(parent, *o_.profile, env_, &why) && check_explore_invariants(parent, &why);
+      const bool holds = check_invariants(parent, *o_.profile, env_, &why) &&
+                         check_explore_invariants(parent, &why);
       if (!holds && w.violations.size() < o_.max_violations)
         w.violations.push_back(Violation{id, depth, why});
       if (!expand) continue;
@@ -185,8 +190,10 @@ class Explorer {
         const int label = op_label(ops[k]);
         const int cls = outcome_class(out);
         ++w.coverage[label][cls];
-        const EdgeKey key{pre, static_cast<uint8_t>(label), static_cast<uint8_t>(cls), abstract_class(work)};
-        auto [it, added] = w.edges.try_emplace(key, Witness{id, static_cast<uint16_t>(k), depth, 0});
+        const EdgeKey key{pre, static_cast<uint8_t>(label), static_cast<uint8_t>(cls),
+                          abstract_class(work)};
+        auto [it, added] =
+            w.edges.try_emplace(key, Witness{id, static_cast<uint16_t>(k), depth, 0});
         ++it->second.count;
         (void)added;
         const size_t len = codec_.encode(work, buf.data());
@@ -194,7 +201,8 @@ class Explorer {
         Outbox& box = outboxes_[t][partition_of(h, threads_)];
         box.items.push_back(Candidate{h, static_cast<uint32_t>(i), static_cast<uint16_t>(k),
                                       static_cast<uint16_t>(len), box.bytes.size()});
-        box.bytes.insert(box.bytes.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(len));
+        box.bytes.insert(box.bytes.end(), buf.begin(),
+                         buf.begin() + static_cast<std::ptrdiff_t>(len));
       }
       w.generated += ops.size();
     }
@@ -228,7 +236,7 @@ class Explorer {
         if (at[t] >= fresh_[t].items.size()) continue;
         const PathStep& s = fresh_[t].items[at[t]];
         if (best < 0 || std::tie(s.parent, s.op) < std::tie(fresh_[best].items[at[best]].parent,
-                                                             fresh_[best].items[at[best]].op))
+                                                            fresh_[best].items[at[best]].op))
           best = static_cast<int>(t);
       }
       if (best < 0) break;
@@ -250,7 +258,8 @@ class Explorer {
         auto [it, added] = r.edges.try_emplace(key, wit);
         if (!added) {
           const uint64_t count = it->second.count + wit.count;
-          if (std::tie(wit.parent, wit.op) < std::tie(it->second.parent, it->second.op)) it->second = wit;
+          if (std::tie(wit.parent, wit.op) < std::tie(it->second.parent, it->second.op))
+            it->second = wit;
           it->second.count = count;
         }
       }
@@ -284,13 +293,15 @@ class Explorer {
 // concrete state it stands for.
 Op to_concrete(Op op, const FdRenaming& renaming) {
   auto fd = [&](Value& v) {
-    if (v.lit < renaming.original.size() && renaming.original[v.lit] != 0) v.lit = renaming.original[v.lit];
+    if (v.lit < renaming.original.size() && renaming.original[v.lit] != 0)
+      v.lit = renaming.original[v.lit];
   };
   if (op.kind == OpKind::Open) return op;
   fd(op.subject);
   if (op.kind == OpKind::Ioctl) {
     if (op.req == Req::LoopSetFd || op.req == Req::LoopChangeFd) fd(op.arg);
-    if (op.req == Req::LoopConfigure && op.fields.has(Field::Fd)) fd(op.fields.value[static_cast<int>(Field::Fd)]);
+    if (op.req == Req::LoopConfigure && op.fields.has(Field::Fd))
+      fd(op.fields.value[static_cast<int>(Field::Fd)]);
   }
   return op;
 }
@@ -302,7 +313,8 @@ ExploreResult explore(const ExploreOptions& options) {
   return Explorer(options).run();
 }
 
-ConcretePath explore_path(const ExploreOptions& options, const ExploreResult& result, uint32_t id, int extra_op) {
+ConcretePath explore_path(const ExploreOptions& options, const ExploreResult& result, uint32_t id,
+                          int extra_op) {
   assert(id < result.log.size());
   std::vector<uint16_t> steps;
   if (extra_op >= 0) steps.push_back(static_cast<uint16_t>(extra_op));

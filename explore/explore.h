@@ -38,12 +38,12 @@ struct ExploreOptions {
 };
 
 struct ExploreStats {
-  uint64_t generated = 0;   // successor states computed (duplicates included), as TLC counts
-  uint64_t distinct = 0;    // states stored
-  uint64_t queue = 0;       // states left unexpanded at the depth bound (or at max_states)
+  uint64_t generated = 0;  // successor states computed (duplicates included), as TLC counts
+  uint64_t distinct = 0;   // states stored
+  uint64_t queue = 0;      // states left unexpanded at the depth bound (or at max_states)
   uint32_t depth_reached = 0;
-  bool complete = true;     // false: stopped by max_states
-  bool exhausted = false;   // the search ran out of new states before the depth bound
+  bool complete = true;    // false: stopped by max_states
+  bool exhausted = false;  // the search ran out of new states before the depth bound
   uint64_t store_bytes = 0;
   double omission_probability = 0;  // fingerprint mode only
   double seconds = 0;               // wall clock (the one non-deterministic output)
@@ -76,16 +76,16 @@ struct EdgeKey {
 struct Witness {
   uint32_t parent = 0;  // state id the operation was tried in
   uint16_t op = 0;
-  uint32_t depth = 0;   // depth of `parent`
-  uint64_t count = 0;   // transitions realising the edge
+  uint32_t depth = 0;  // depth of `parent`
+  uint64_t count = 0;  // transitions realising the edge
   friend bool operator==(const Witness&, const Witness&) = default;
 };
 
 struct ExploreResult {
   ExploreStats stats;
-  std::vector<Violation> violations;       // by state id (shortest first)
-  std::vector<PathStep> log;               // per state id
-  std::vector<uint32_t> depth_start;       // first state id of each depth
+  std::vector<Violation> violations;                 // by state id (shortest first)
+  std::vector<PathStep> log;                         // per state id
+  std::vector<uint32_t> depth_start;                 // first state id of each depth
   std::map<std::pair<int, int>, uint64_t> coverage;  // (label, outcome class) -> transitions
   std::map<EdgeKey, Witness> edges;
 };

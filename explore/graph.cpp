@@ -16,7 +16,8 @@ struct VertexInfo {
 struct EdgeInfo {
   std::string label;
 };
-using Graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS, VertexInfo, EdgeInfo>;
+using Graph =
+    boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS, VertexInfo, EdgeInfo>;
 
 // DOT-quoted: Boost writes attribute values as given.
 std::string quoted(const std::string& s) {
@@ -47,7 +48,8 @@ void write_lifecycle_dot(const ExploreResult& result, std::ostream& out) {
   std::map<AbstractClass, Graph::vertex_descriptor> vertex;
   for (const auto& [cls, loops] : self_loops) {
     const std::string name = cls == 0 ? std::string("no device") : abstract_class_name(cls);
-    vertex[cls] = boost::add_vertex(VertexInfo{name + "\n(" + std::to_string(loops.size()) + " self-loops)"}, g);
+    vertex[cls] = boost::add_vertex(
+        VertexInfo{name + "\n(" + std::to_string(loops.size()) + " self-loops)"}, g);
   }
   for (const auto& [ends, whats] : moves) {
     std::string label;
@@ -58,10 +60,12 @@ void write_lifecycle_dot(const ExploreResult& result, std::ostream& out) {
   // iterator trips GCC 12's -Wmaybe-uninitialized at -O3.
   out << "digraph lifecycle {\nrankdir=LR;\nnode [shape=box, fontname=\"Helvetica\"];\n"
          "edge [fontname=\"Helvetica\", fontsize=9];\n";
-  for (auto [v, v_end] = boost::vertices(g); v != v_end; ++v) out << *v << " [label=" << quoted(g[*v].label) << "];\n";
+  for (auto [v, v_end] = boost::vertices(g); v != v_end; ++v)
+    out << *v << " [label=" << quoted(g[*v].label) << "];\n";
   for (auto [v, v_end] = boost::vertices(g); v != v_end; ++v)
     for (auto [e, e_end] = boost::out_edges(*v, g); e != e_end; ++e)
-      out << boost::source(*e, g) << " -> " << boost::target(*e, g) << " [label=" << quoted(g[*e].label) << "];\n";
+      out << boost::source(*e, g) << " -> " << boost::target(*e, g)
+          << " [label=" << quoted(g[*e].label) << "];\n";
   out << "}\n";
 }
 

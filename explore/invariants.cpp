@@ -20,7 +20,8 @@ bool check_explore_invariants(const State& s, std::string* why) {
   for (int i = 0; i < s.device_count; ++i) {
     const Device& d = s.devices[i];
     if (d.state == DevState::Unbound) {
-      if (d.capacity != 0 || d.backing_desc != kNoDesc) return fail(why, "unbound device with capacity or backing", d.index);
+      if (d.capacity != 0 || d.backing_desc != kNoDesc)
+        return fail(why, "unbound device with capacity or backing", d.index);
       continue;
     }
     const Desc& b = s.descs[d.backing_desc];
@@ -28,7 +29,8 @@ bool check_explore_invariants(const State& s, std::string* why) {
     // Capacity never exceeds what the offset, the sizelimit and the backing file allow.
     const uint64_t size = s.objects[b.object].size;
     const uint64_t room = d.offset >= size ? 0 : size - d.offset;
-    if (d.capacity * kSectorSize > room) return fail(why, "capacity beyond the backing file past the offset", d.index);
+    if (d.capacity * kSectorSize > room)
+      return fail(why, "capacity beyond the backing file past the offset", d.index);
     if (d.sizelimit != 0 && d.capacity * kSectorSize > d.sizelimit)
       return fail(why, "capacity beyond the sizelimit", d.index);
     // Rundown only with AUTOCLEAR: the deferred detach is an autoclear.
@@ -39,7 +41,8 @@ bool check_explore_invariants(const State& s, std::string* why) {
   // kept alive by a device it backs.
   for (const Desc& x : s.descs) {
     if (x.kind == DescKind::None) continue;
-    if (x.fd == 0 && x.holders == 0) return fail(why, "description neither open nor held", x.device);
+    if (x.fd == 0 && x.holders == 0)
+      return fail(why, "description neither open nor held", x.device);
   }
   return true;
 }

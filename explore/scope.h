@@ -14,7 +14,8 @@ namespace loopcheck::model {
 
 enum class Domain : uint8_t {
   Small,     // a few values per argument: the default, small enough for a checked-in suite
-  Boundary,  // every boundary value of the issue: offsets, sizelimits, block sizes, flag subsets, fd modes
+  Boundary,  // every boundary value of the issue: offsets, sizelimits, block sizes, flag subsets,
+             // fd modes
 };
 
 // Upper bounds of a scope: the packed abstract class (explore_abstract.h) gives

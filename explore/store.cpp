@@ -94,7 +94,8 @@ void StateStore::grow() {
 }
 
 size_t StateStore::memory_bytes() const {
-  return exact_.capacity() * sizeof(ExactSlot) + fingerprints_.capacity() * sizeof(uint64_t) + arena_.capacity();
+  return exact_.capacity() * sizeof(ExactSlot) + fingerprints_.capacity() * sizeof(uint64_t) +
+         arena_.capacity();
 }
 
 double omission_probability(uint64_t distinct) {

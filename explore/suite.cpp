@@ -46,7 +46,10 @@ Expectation expect_from(const Outcome& o) {
 class VariableTraceWriter {
  public:
   VariableTraceWriter(const ExploreOptions& options, Trace& trace)
-      : options_(options), env_(scope_env()), trace_(trace), state_(initial_state(env_, trace.objects)) {}
+      : options_(options),
+        env_(scope_env()),
+        trace_(trace),
+        state_(initial_state(env_, trace.objects)) {}
 
   // Emits the literal `op` (as the model ran it) in variable form.
   void emit(const Op& literal) {
@@ -56,7 +59,8 @@ class VariableTraceWriter {
     if (!opens) op.subject = fd_var(op.subject);
     if (op.kind == OpKind::Ioctl) {
       if (op.req == Req::LoopSetFd || op.req == Req::LoopChangeFd) op.arg = fd_var(op.arg);
-      if ((op.req == Req::LoopCtlAdd || op.req == Req::LoopCtlRemove) && !op.arg.negative) op.arg = device_var(op.arg);
+      if ((op.req == Req::LoopCtlAdd || op.req == Req::LoopCtlRemove) && !op.arg.negative)
+        op.arg = device_var(op.arg);
       if (op.req == Req::LoopConfigure && op.fields.has(Field::Fd)) {
         Value& fd = op.fields.value[static_cast<int>(Field::Fd)];
         fd = fd_var(fd);
@@ -68,7 +72,9 @@ class VariableTraceWriter {
     s.pos = SourcePos{static_cast<uint32_t>(trace_.stmts.size() + 1), 1};
     const bool ok = out.kind == Outcome::Kind::Value;
     if (ok && opens) {
-      s.bind = new_var(op.node == Node::LoopControl ? "ctl" : op.node == Node::Loop ? "dev" : "file");
+      s.bind = new_var(op.node == Node::LoopControl ? "ctl"
+                       : op.node == Node::Loop      ? "dev"
+                                                    : "file");
       fd_vars_[static_cast<uint64_t>(out.value)] = static_cast<uint8_t>(s.bind);
     } else if (ok && op.kind == OpKind::Ioctl && op.req == Req::LoopCtlAdd) {
       s.bind = new_var("n");
@@ -99,7 +105,8 @@ class VariableTraceWriter {
       const uint32_t ctl = control_fd();
       while (state_.device_count > 0) {
         const uint32_t before = state_.device_count;
-        emit(op_ioctl(Value::literal(ctl), Req::LoopCtlRemove, Value::literal(state_.devices[0].index)));
+        emit(op_ioctl(Value::literal(ctl), Req::LoopCtlRemove,
+                      Value::literal(state_.devices[0].index)));
         if (state_.device_count == before) {
           *error = "cleanup: LOOP_CTL_REMOVE failed in the model:\n" + summarize(state_);
           return false;
@@ -109,8 +116,9 @@ class VariableTraceWriter {
     for (int i = 0; i < kMaxDescs; ++i)
       if (state_.descs[i].kind == DescKind::LoopControl && state_.descs[i].fd != 0)
         emit(op_close(Value::literal(state_.descs[i].fd)));
-    if (state_.device_count != 0 || std::any_of(state_.descs.begin(), state_.descs.end(),
-                                                [](const Desc& d) { return d.kind != DescKind::None; })) {
+    if (state_.device_count != 0 ||
+        std::any_of(state_.descs.begin(), state_.descs.end(),
+                    [](const Desc& d) { return d.kind != DescKind::None; })) {
       *error = "cleanup left state behind:\n" + summarize(state_);
       return false;
     }
@@ -142,7 +150,8 @@ class VariableTraceWriter {
     for (int i = 0; i < state_.device_count; ++i) {
       const Device& d = state_.devices[i];
       if (d.state != DevState::Unbound && d.backing_desc < kMaxDescs &&
-          state_.descs[d.backing_desc].kind == DescKind::Loop && state_.descs[d.backing_desc].device == index)
+          state_.descs[d.backing_desc].kind == DescKind::Loop &&
+          state_.descs[d.backing_desc].device == index)
         return true;
     }
     return false;
@@ -176,7 +185,8 @@ class VariableTraceWriter {
 };
 
 std::string slug(std::string s) {
-  for (char& c : s) c = std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(c)) : '_';
+  for (char& c : s)
+    c = std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(c)) : '_';
   return s;
 }
 
@@ -192,18 +202,21 @@ std::string describe(const Triple& t) {
 
 }  // namespace
 
-std::vector<SuiteTrace> build_suite(const ExploreOptions& options, const ExploreResult& result, std::string* error) {
+std::vector<SuiteTrace> build_suite(const ExploreOptions& options, const ExploreResult& result,
+                                    std::string* error) {
   // The BFS-first witness of every triple.
   std::map<Triple, Witness> first;
   for (const auto& [key, wit] : result.edges) {
     const Triple t{key.pre, key.label, key.outcome};
     auto [it, added] = first.try_emplace(t, wit);
-    if (!added && std::tie(wit.parent, wit.op) < std::tie(it->second.parent, it->second.op)) it->second = wit;
+    if (!added && std::tie(wit.parent, wit.op) < std::tie(it->second.parent, it->second.op))
+      it->second = wit;
   }
   // Deepest first: a long path also covers the triples along it.
   std::vector<std::pair<Triple, Witness>> order(first.begin(), first.end());
   std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
-    return std::tie(b.second.depth, a.second.parent, a.second.op) < std::tie(a.second.depth, b.second.parent, b.second.op);
+    return std::tie(b.second.depth, a.second.parent, a.second.op) <
+           std::tie(a.second.depth, b.second.parent, b.second.op);
   });
 
   std::set<Triple> covered;

@@ -23,14 +23,15 @@
 namespace loopcheck::model {
 
 struct SuiteTrace {
-  std::string name;                // file name without directory: "0007-loop_set_fd-ebusy.trace"
+  std::string name;                 // file name without directory: "0007-loop_set_fd-ebusy.trace"
   std::vector<std::string> covers;  // the triples it was written for, as text
   Trace trace;
 };
 
 // Every trace of the suite, in a stable order. On failure returns what it has and
 // sets *error.
-std::vector<SuiteTrace> build_suite(const ExploreOptions& options, const ExploreResult& result, std::string* error);
+std::vector<SuiteTrace> build_suite(const ExploreOptions& options, const ExploreResult& result,
+                                    std::string* error);
 
 // Writes the suite to `dir` (created if needed). Earlier explorer-written traces in
 // `dir` (first line `# loopcheck explore`) are removed first, so a smaller scope

@@ -11,7 +11,8 @@ namespace {
 uint32_t holder_mask(const State& s, int slot) {
   uint32_t mask = 0;
   for (int i = 0; i < s.device_count; ++i)
-    if (s.devices[i].state != DevState::Unbound && s.devices[i].backing_desc == slot) mask |= 1u << i;
+    if (s.devices[i].state != DevState::Unbound && s.devices[i].backing_desc == slot)
+      mask |= 1u << i;
   return mask;
 }
 
@@ -27,7 +28,7 @@ uint64_t sort_key(const State& s, int slot) {
   k = (k << 4) | (d.object & 0xfu);
   k = (k << 5) | (d.holders & 0x1fu);
   k = (k << 8) | (holder_mask(s, slot) & 0xffu);  // device slots < kMaxScopeDevices
-  return (k << 27) | (d.device & 0x7ffffffu);      // indices < 2^20 (MINORMASK)
+  return (k << 27) | (d.device & 0x7ffffffu);     // indices < 2^20 (MINORMASK)
 }
 
 }  // namespace

@@ -14,19 +14,18 @@
 
 namespace loopcheck {
 
-inline constexpr std::array<uint32_t, 12> kFlagSets{
-    0,
-    kLoAutoclear,
-    kLoPartscan,
-    kLoReadOnly,
-    kLoDirectIo,
-    kLoAutoclear | kLoPartscan,
-    kLoReadOnly | kLoDirectIo | kLoAutoclear,
-    2 /* historic USE_AOPS */,
-    0xffffffffu,
-    kLoReadOnly | kLoAutoclear,
-    kLoDirectIo | kLoPartscan,
-    32 /* first undefined bit */};
+inline constexpr std::array<uint32_t, 12> kFlagSets{0,
+                                                    kLoAutoclear,
+                                                    kLoPartscan,
+                                                    kLoReadOnly,
+                                                    kLoDirectIo,
+                                                    kLoAutoclear | kLoPartscan,
+                                                    kLoReadOnly | kLoDirectIo | kLoAutoclear,
+                                                    2 /* historic USE_AOPS */,
+                                                    0xffffffffu,
+                                                    kLoReadOnly | kLoAutoclear,
+                                                    kLoDirectIo | kLoPartscan,
+                                                    32 /* first undefined bit */};
 inline constexpr std::array<uint64_t, 20> kBlockSizes{0,
                                                       512,
                                                       1024,
@@ -48,4 +47,4 @@ inline constexpr std::array<uint64_t, 20> kBlockSizes{0,
                                                       UINT64_MAX,
                                                       16384};
 
-} // namespace loopcheck
+}  // namespace loopcheck

@@ -33,13 +33,15 @@ JobResult run_job(const CampaignOptions& options, unsigned job) {
   Program program;
   std::array<uint8_t, kMaxInputBytes> buffer{};
   const auto started = Clock::now();
-  const auto deadline = started + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options.seconds));
+  const auto deadline = started + std::chrono::duration_cast<Clock::duration>(
+                                      std::chrono::duration<double>(options.seconds));
   constexpr int kGrowthPoints = 10;
   const bool by_runs = options.runs > 0;
   size_t seed_index = 0;
 
   for (;;) {
-    if (by_runs ? out.execs >= options.runs : (out.execs % 16 == 0 && Clock::now() >= deadline)) break;
+    if (by_runs ? out.execs >= options.runs : (out.execs % 16 == 0 && Clock::now() >= deadline))
+      break;
     // Seeds first, as given; then mutants of corpus entries and fresh inputs.
     size_t size = 0;
     if (seed_index < options.seeds.size()) {
@@ -55,10 +57,12 @@ JobResult run_job(const CampaignOptions& options, unsigned job) {
       if (corpus.size() > 1 && rng.below(8) == 0) {
         const Input& other = corpus[rng.below(corpus.size())];
         std::array<uint8_t, kMaxInputBytes> mixed{};
-        size = cross_over(buffer.data(), size, other.data(), other.size(), mixed.data(), mixed.size(), rng);
+        size = cross_over(buffer.data(), size, other.data(), other.size(), mixed.data(),
+                          mixed.size(), rng);
         buffer = mixed;
       }
-      for (uint64_t m = 1 + rng.below(4); m > 0; --m) size = mutate(buffer.data(), size, buffer.size(), rng);
+      for (uint64_t m = 1 + rng.below(4); m > 0; --m)
+        size = mutate(buffer.data(), size, buffer.size(), rng);
     }
     decode({buffer.data(), size}, program, options.decode);
     ModelCoverage pairs;
@@ -66,17 +70,22 @@ JobResult run_job(const CampaignOptions& options, unsigned job) {
     ++out.execs;
     const size_t before = out.coverage.count();
     out.coverage.merge(pairs);
-    if (out.coverage.count() > before) corpus.emplace_back(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(size));
+    if (out.coverage.count() > before)
+      corpus.emplace_back(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(size));
     if (finding && !out.findings.contains(finding.signature)) {
       std::string signature = finding.signature;
-      out.findings.emplace(std::move(signature),
-                           RawFinding{Input(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(size)), finding});
+      out.findings.emplace(
+          std::move(signature),
+          RawFinding{Input(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(size)),
+                     finding});
     }
     // Growth points: by executions when the budget is runs (deterministic), by time otherwise.
     const size_t point = out.pairs_over_time.size();
     if (point < kGrowthPoints) {
-      const bool reached = by_runs ? out.execs * kGrowthPoints >= options.runs * (point + 1)
-                                   : Clock::now() - started >= (deadline - started) * static_cast<int>(point + 1) / kGrowthPoints;
+      const bool reached =
+          by_runs ? out.execs * kGrowthPoints >= options.runs * (point + 1)
+                  : Clock::now() - started >=
+                        (deadline - started) * static_cast<int>(point + 1) / kGrowthPoints;
       if (reached) out.pairs_over_time.push_back(out.coverage.count());
     }
   }
@@ -95,7 +104,8 @@ CampaignResult run_campaign(const CampaignOptions& options) {
     jobs[0] = run_job(options, 0);
   } else {
     std::vector<std::thread> threads;
-    for (unsigned j = 0; j < options.jobs; ++j) threads.emplace_back([&, j] { jobs[j] = run_job(options, j); });
+    for (unsigned j = 0; j < options.jobs; ++j)
+      threads.emplace_back([&, j] { jobs[j] = run_job(options, j); });
     for (std::thread& t : threads) t.join();
   }
   CampaignResult result;
@@ -109,7 +119,8 @@ CampaignResult run_campaign(const CampaignOptions& options) {
     result.coverage.merge(job.coverage);
     result.corpus_size += job.corpus_size;
     for (auto& [signature, raw] : job.findings) findings.try_emplace(signature, std::move(raw));
-    if (result.pairs_over_time.size() < job.pairs_over_time.size()) result.pairs_over_time.resize(job.pairs_over_time.size());
+    if (result.pairs_over_time.size() < job.pairs_over_time.size())
+      result.pairs_over_time.resize(job.pairs_over_time.size());
     for (size_t i = 0; i < job.pairs_over_time.size(); ++i) {
       result.pairs_over_time[i] = std::max(result.pairs_over_time[i], job.pairs_over_time[i]);
     }

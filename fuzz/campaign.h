@@ -24,9 +24,9 @@ using Input = std::vector<uint8_t>;
 
 struct CampaignOptions {
   uint64_t seed = 1;
-  uint64_t runs = 0;        // executions per job; 0 = until `seconds` pass
-  double seconds = 60;      // wall-clock budget (ignored when runs > 0)
-  unsigned jobs = 1;        // independent loops, each with its own target and seed
+  uint64_t runs = 0;          // executions per job; 0 = until `seconds` pass
+  double seconds = 60;        // wall-clock budget (ignored when runs > 0)
+  unsigned jobs = 1;          // independent loops, each with its own target and seed
   size_t ops_per_input = 16;  // statements in a freshly generated input
   std::vector<Input> seeds;   // initial corpus
   DecodeOptions decode;
@@ -42,7 +42,7 @@ struct RawFinding {
 struct CampaignResult {
   uint64_t execs = 0;
   uint64_t steps = 0;
-  double seconds = 0;  // wall clock
+  double seconds = 0;                // wall clock
   std::vector<RawFinding> findings;  // one per signature, ordered by signature
   ModelCoverage coverage;            // over every executed input
   size_t corpus_size = 0;

@@ -18,23 +18,38 @@ namespace {
 // the kernel compares against (sector and page multiples and their neighbours, the
 // sandbox files' sizes, the sign bit, the type maxima) so that a one-byte mutation
 // always lands on an interesting value rather than an arbitrary large number.
-constexpr uint64_t kImgSize = 64 << 10;   // sandbox file 0
-constexpr uint64_t kSmallSize = 1000;     // sandbox file 1: a ragged tail
+constexpr uint64_t kImgSize = 64 << 10;  // sandbox file 0
+constexpr uint64_t kSmallSize = 1000;    // sandbox file 1: a ragged tail
 constexpr uint64_t kU64Max = UINT64_MAX;
 constexpr uint64_t kS64Max = static_cast<uint64_t>(INT64_MAX);
 
 constexpr std::array<uint64_t, 16> kStructOffsets{
-    0, 512, 4096, 1, 511, kImgSize - 512, kImgSize, 1 << 20, 1ull << 62, kS64Max, 1ull << 63, kU64Max,
-    4095, 8192, kImgSize - 4096, kSmallSize};
-constexpr std::array<uint64_t, 12> kSizelimits{0, 4096, 512, 1, 511, 60000, kImgSize, kImgSize + 1, 1 << 20,
-                                               kU64Max, kS64Max, kSmallSize};
+    0,          512,     4096,       1,       511,  kImgSize - 512, kImgSize,        1 << 20,
+    1ull << 62, kS64Max, 1ull << 63, kU64Max, 4095, 8192,           kImgSize - 4096, kSmallSize};
+constexpr std::array<uint64_t, 12> kSizelimits{
+    0, 4096, 512, 1, 511, 60000, kImgSize, kImgSize + 1, 1 << 20, kU64Max, kS64Max, kSmallSize};
 constexpr std::array<int64_t, 8> kLegacyOffsets{0, 512, 4096, 1, -1, -512, INT32_MAX, INT32_MIN};
 constexpr std::array<uint64_t, 4> kDioArgs{0, 1, 2, kU64Max};
-constexpr std::array<int64_t, 16> kIoOffsets{0,    512, 4096, 1,        511,       kImgSize - 512, kImgSize,
-                                             kImgSize - 4096, static_cast<int64_t>(kSmallSize), -1, -512,
-                                             1ll << 40, INT64_MAX, 1 << 20, 8192, 999};
-constexpr std::array<uint64_t, 12> kIoLengths{512, 4096, 0, 1, 511, 513, 1024, 8192, kImgSize, 4095, 2048, 1000};
-constexpr std::array<uint64_t, 8> kTruncateSizes{0, 512, kSmallSize, 4096, kImgSize, kImgSize + 1, 1 << 20, 511};
+constexpr std::array<int64_t, 16> kIoOffsets{0,
+                                             512,
+                                             4096,
+                                             1,
+                                             511,
+                                             kImgSize - 512,
+                                             kImgSize,
+                                             kImgSize - 4096,
+                                             static_cast<int64_t>(kSmallSize),
+                                             -1,
+                                             -512,
+                                             1ll << 40,
+                                             INT64_MAX,
+                                             1 << 20,
+                                             8192,
+                                             999};
+constexpr std::array<uint64_t, 12> kIoLengths{512,  4096, 0,        1,    511,  513,
+                                              1024, 8192, kImgSize, 4095, 2048, 1000};
+constexpr std::array<uint64_t, 8> kTruncateSizes{0,        512,          kSmallSize, 4096,
+                                                 kImgSize, kImgSize + 1, 1 << 20,    511};
 // LOOP_CTL_ADD: -1 picks the lowest free index; precreated ones collide (EEXIST);
 // 2^20 - 1 is the largest minor, 2^20 the first invalid one.
 constexpr std::array<int64_t, 6> kAddArgs{-1, -1, 3, 9, (1 << 20) - 1, 1 << 20};
@@ -49,11 +64,11 @@ constexpr std::array<uint64_t, 6> kUnknownRequests{0x4C0B, 0x4C0C, 0x4C83, 0x4CF
 constexpr std::array<uint32_t, 4> kEncryptTypes{0, 0, 1 /* XOR */, 18 /* CRYPTOAPI */};
 constexpr std::array<uint32_t, 4> kKeySizes{0, 0, 32, 33};
 constexpr std::array<Req, 6> kGetters{Req::BlkGetSize64, Req::BlkGetSize, Req::BlkSszGet,
-                                      Req::BlkBszGet,     Req::BlkPbszGet, Req::BlkRoGet};
-constexpr std::array<Req, 4> kNullTakers{Req::LoopSetStatus64, Req::LoopGetStatus64, Req::LoopConfigure,
-                                         Req::LoopGetStatus};
-constexpr std::array<uint8_t, 8> kOpenFlagSets{0, 0, 0, kOpenExcl, kOpenDirect, kOpenSync, kOpenNonblock,
-                                               kOpenExcl | kOpenDirect};
+                                      Req::BlkBszGet,    Req::BlkPbszGet, Req::BlkRoGet};
+constexpr std::array<Req, 4> kNullTakers{Req::LoopSetStatus64, Req::LoopGetStatus64,
+                                         Req::LoopConfigure, Req::LoopGetStatus};
+constexpr std::array<uint8_t, 8> kOpenFlagSets{
+    0, 0, 0, kOpenExcl, kOpenDirect, kOpenSync, kOpenNonblock, kOpenExcl | kOpenDirect};
 
 template <typename T, size_t N>
 T pick(const std::array<T, N>& table, uint8_t byte) {
@@ -107,18 +122,22 @@ class Decoder {
     Choice choice = static_cast<Choice>(r[0] % kChoiceCount);
     // Prerequisites first: an operation whose operand kind nobody bound yet
     // becomes the statement that binds one (as the state-machine test does).
-    const bool needs_ctl = choice == Choice::GetFree || choice == Choice::CtlAdd || choice == Choice::CtlRemove;
+    const bool needs_ctl =
+        choice == Choice::GetFree || choice == Choice::CtlAdd || choice == Choice::CtlRemove;
     const bool needs_dev = choice >= Choice::SetFd && choice <= Choice::BlkFlsBuf;
     if (needs_dev && count(SlotKind::DeviceFd) == 0) {
-      choice = count(SlotKind::Index) > 0 || creators_ >= kMaxDeviceCreators ? Choice::OpenLoop : Choice::GetFree;
+      choice = count(SlotKind::Index) > 0 || creators_ >= kMaxDeviceCreators ? Choice::OpenLoop
+                                                                             : Choice::GetFree;
     }
-    if ((needs_ctl || choice == Choice::GetFree) && count(SlotKind::Control) == 0) choice = Choice::OpenControl;
+    if ((needs_ctl || choice == Choice::GetFree) && count(SlotKind::Control) == 0)
+      choice = Choice::OpenControl;
     // The model's bounds: past them, an operation that would open or create
     // decodes as a harmless read of state instead.
-    const bool opens = choice == Choice::OpenControl || choice == Choice::OpenLoop || choice == Choice::OpenFile ||
-                       choice == Choice::OpenDir;
+    const bool opens = choice == Choice::OpenControl || choice == Choice::OpenLoop ||
+                       choice == Choice::OpenFile || choice == Choice::OpenDir;
     const bool creates = choice == Choice::GetFree || choice == Choice::CtlAdd;
-    if ((opens && opens_ >= kMaxOpens) || (creates && creators_ >= kMaxDeviceCreators)) choice = Choice::Sysfs;
+    if ((opens && opens_ >= kMaxOpens) || (creates && creators_ >= kMaxDeviceCreators))
+      choice = Choice::Sysfs;
 
     const Value dev = device_operand(r[1], r[5]);
     switch (choice) {
@@ -131,12 +150,14 @@ class Decoder {
         binds = SlotKind::Index;
         break;
       case Choice::CtlAdd:
-        st.op = op_ioctl(var(SlotKind::Control, r[1]), Req::LoopCtlAdd, Value::signed_literal(pick(kAddArgs, r[3])));
+        st.op = op_ioctl(var(SlotKind::Control, r[1]), Req::LoopCtlAdd,
+                         Value::signed_literal(pick(kAddArgs, r[3])));
         binds = SlotKind::Index;
         break;
       case Choice::CtlRemove: {
-        Value index = count(SlotKind::Index) > 0 && r[3] % 4 != 0 ? var(SlotKind::Index, r[2])
-                                                                  : Value::signed_literal(pick(kRemoveArgs, r[4]));
+        Value index = count(SlotKind::Index) > 0 && r[3] % 4 != 0
+                          ? var(SlotKind::Index, r[2])
+                          : Value::signed_literal(pick(kRemoveArgs, r[4]));
         st.op = op_ioctl(var(SlotKind::Control, r[1]), Req::LoopCtlRemove, index);
         break;
       }
@@ -213,7 +234,8 @@ class Decoder {
         st.op = op_ioctl_noarg(dev, Req::BlkFlsBuf);
         break;
       case Choice::Pwrite:
-        st.op = op_pwrite(io_fd(r[1], r[5]), pick(kIoOffsets, r[3]), pick(kIoLengths, r[4]), r[6] % 8 + 1);
+        st.op = op_pwrite(io_fd(r[1], r[5]), pick(kIoOffsets, r[3]), pick(kIoLengths, r[4]),
+                          r[6] % 8 + 1);
         break;
       case Choice::Pread:
         st.op = op_pread(io_fd(r[1], r[5]), pick(kIoOffsets, r[3]), pick(kIoLengths, r[4]));
@@ -240,8 +262,10 @@ class Decoder {
     }
     if (st.op.kind == OpKind::Open) ++opens_;
     // Opening a missing device by number creates it (legacy autoload).
-    if (st.op.kind == OpKind::Open && st.op.node == Node::Loop && st.op.subject.is_literal()) ++creators_;
-    if (st.op.kind == OpKind::Ioctl && (st.op.req == Req::LoopCtlAdd || st.op.req == Req::LoopCtlGetFree)) {
+    if (st.op.kind == OpKind::Open && st.op.node == Node::Loop && st.op.subject.is_literal())
+      ++creators_;
+    if (st.op.kind == OpKind::Ioctl &&
+        (st.op.req == Req::LoopCtlAdd || st.op.req == Req::LoopCtlGetFree)) {
       ++creators_;
     }
     if (binds != SlotKind::None) {
@@ -270,7 +294,8 @@ class Decoder {
   // The fd a loop ioctl goes to: usually a device fd, sometimes any other fd
   // (ENOTTY paths) or -1 (EBADF).
   Value device_operand(uint8_t pick_byte, uint8_t mode) const {
-    if ((mode & 0x80) == 0 && count(SlotKind::DeviceFd) > 0) return var(SlotKind::DeviceFd, pick_byte);
+    if ((mode & 0x80) == 0 && count(SlotKind::DeviceFd) > 0)
+      return var(SlotKind::DeviceFd, pick_byte);
     if ((mode & 0xc0) == 0xc0) return Value::signed_literal(-1);
     return any_fd(pick_byte, mode);
   }
@@ -284,7 +309,8 @@ class Decoder {
 
   // Any bound fd (control, device, file), or -1 when there is none.
   Value any_fd(uint8_t pick_byte, uint8_t kind_byte) const {
-    constexpr std::array<SlotKind, 3> kFdKinds{SlotKind::DeviceFd, SlotKind::FileFd, SlotKind::Control};
+    constexpr std::array<SlotKind, 3> kFdKinds{SlotKind::DeviceFd, SlotKind::FileFd,
+                                               SlotKind::Control};
     for (size_t i = 0; i < kFdKinds.size(); ++i) {
       SlotKind k = kFdKinds[(kind_byte + i) % kFdKinds.size()];
       if (count(k) > 0) return var(k, pick_byte);
@@ -366,7 +392,8 @@ void decode(std::span<const uint8_t> bytes, Program& out, const DecodeOptions& o
   if (bytes.size() <= kHeaderBytes) return;
   std::span<const uint8_t> body = bytes.subspan(kHeaderBytes);
   Decoder decoder(out);
-  for (size_t at = 0; at + kRecordBytes <= body.size() && out.count < kMaxStatements; at += kRecordBytes) {
+  for (size_t at = 0; at + kRecordBytes <= body.size() && out.count < kMaxStatements;
+       at += kRecordBytes) {
     decoder.record(body.data() + at);
   }
 }
@@ -376,7 +403,8 @@ Trace to_trace(const Program& program) {
   t.source = "fuzz";
   t.profile = std::string(program.profile->name);
   t.env = program.env;
-  if (program.env.precreated != Env{}.precreated) t.env_given |= 1u << static_cast<int>(EnvKey::Precreated);
+  if (program.env.precreated != Env{}.precreated)
+    t.env_given |= 1u << static_cast<int>(EnvKey::Precreated);
   auto objects = sandbox_objects();
   t.objects.assign(objects.begin(), objects.end());
   uint8_t slots = 0;

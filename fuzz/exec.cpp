@@ -14,14 +14,22 @@ namespace {
 
 int op_class(const Op& op) {
   switch (op.kind) {
-    case OpKind::Open: return static_cast<int>(op.node);  // 0..3
-    case OpKind::Close: return 4;
-    case OpKind::Pread: return 5;
-    case OpKind::Pwrite: return 6;
-    case OpKind::Fsync: return 7;
-    case OpKind::Truncate: return 8;
-    case OpKind::Sysfs: return 9;
-    case OpKind::Ioctl: return 10 + static_cast<int>(op.req);
+    case OpKind::Open:
+      return static_cast<int>(op.node);  // 0..3
+    case OpKind::Close:
+      return 4;
+    case OpKind::Pread:
+      return 5;
+    case OpKind::Pwrite:
+      return 6;
+    case OpKind::Fsync:
+      return 7;
+    case OpKind::Truncate:
+      return 8;
+    case OpKind::Sysfs:
+      return 9;
+    case OpKind::Ioctl:
+      return 10 + static_cast<int>(op.req);
   }
   return 9;
 }
@@ -29,12 +37,18 @@ int op_class(const Op& op) {
 int outcome_class(const Outcome& o) {
   constexpr int kErrnoClasses = ModelCoverage::kOutcomeClasses - 5;
   switch (o.kind) {
-    case Outcome::Kind::Value: return 0;
-    case Outcome::Kind::Error: return 1 + (o.err > 0 && o.err < kErrnoClasses ? o.err : 0);
-    case Outcome::Kind::Status: return kErrnoClasses + 1;
-    case Outcome::Kind::Data: return kErrnoClasses + 2;
-    case Outcome::Kind::Text: return kErrnoClasses + 3;
-    case Outcome::Kind::Skipped: return kErrnoClasses + 4;
+    case Outcome::Kind::Value:
+      return 0;
+    case Outcome::Kind::Error:
+      return 1 + (o.err > 0 && o.err < kErrnoClasses ? o.err : 0);
+    case Outcome::Kind::Status:
+      return kErrnoClasses + 1;
+    case Outcome::Kind::Data:
+      return kErrnoClasses + 2;
+    case Outcome::Kind::Text:
+      return kErrnoClasses + 3;
+    case Outcome::Kind::Skipped:
+      return kErrnoClasses + 4;
   }
   return 0;
 }
@@ -42,8 +56,9 @@ int outcome_class(const Outcome& o) {
 // The lockstep's verdicts and the model's invariants, over any sequence of
 // statements; `next(i)` yields statement i.
 template <typename NextStatement>
-Finding run_statements(Target* target, const model::Profile& profile, const Trace& start_trace, size_t count,
-                       NextStatement next, ModelCoverage* coverage, uint64_t& steps_run) {
+Finding run_statements(Target* target, const model::Profile& profile, const Trace& start_trace,
+                       size_t count, NextStatement next, ModelCoverage* coverage,
+                       uint64_t& steps_run) {
   Finding finding;
   if (target) {
     TargetError err = target->start(start_trace, profile.name, start_trace.env);
@@ -67,8 +82,9 @@ Finding run_statements(Target* target, const model::Profile& profile, const Trac
       finding.signature = fmt::format("{}: model {}, target {}", op_class_name(stmt.op),
                                       outcome_class_name(r.model), outcome_class_name(r.observed));
       finding.detail = r.detail;
-      if (target) finding.detail += "\n  model:  " + model::summarize(lockstep.model_state()) +
-                                    "\n  target: " + target->summary();
+      if (target)
+        finding.detail += "\n  model:  " + model::summarize(lockstep.model_state()) +
+                          "\n  target: " + target->summary();
       break;
     }
     if (!model::check_invariants(lockstep.model_state(), profile, start_trace.env, &why)) {
@@ -116,15 +132,22 @@ bool ModelCoverage::add(const Op& op, const Outcome& model_outcome) {
 std::string op_class_name(const Op& op) {
   switch (op.kind) {
     case OpKind::Open: {
-      constexpr std::array<const char*, 4> kNode{"open loop-control", "open loop", "open file", "open dir"};
+      constexpr std::array<const char*, 4> kNode{"open loop-control", "open loop", "open file",
+                                                 "open dir"};
       return kNode[static_cast<int>(op.node)];
     }
-    case OpKind::Close: return "close";
-    case OpKind::Pread: return "pread";
-    case OpKind::Pwrite: return "pwrite";
-    case OpKind::Fsync: return "fsync";
-    case OpKind::Truncate: return "truncate";
-    case OpKind::Sysfs: return fmt::format("sysfs {}", sysattr_path(op.attr));
+    case OpKind::Close:
+      return "close";
+    case OpKind::Pread:
+      return "pread";
+    case OpKind::Pwrite:
+      return "pwrite";
+    case OpKind::Fsync:
+      return "fsync";
+    case OpKind::Truncate:
+      return "truncate";
+    case OpKind::Sysfs:
+      return fmt::format("sysfs {}", sysattr_path(op.attr));
     case OpKind::Ioctl:
       if (op.req == Req::Unknown) return fmt::format("ioctl {:#x}", op.raw_req);
       return std::string(req_name(op.req));
@@ -142,10 +165,14 @@ std::string outcome_class_name(const Outcome& o) {
       std::string_view name = errno_name(o.err);
       return name.empty() ? fmt::format("errno:{}", o.err) : std::string(name);
     }
-    case Outcome::Kind::Status: return "status";
-    case Outcome::Kind::Data: return fmt::format("data {}", o.value);
-    case Outcome::Kind::Text: return "text";
-    case Outcome::Kind::Skipped: return "SKIPPED";
+    case Outcome::Kind::Status:
+      return "status";
+    case Outcome::Kind::Data:
+      return fmt::format("data {}", o.value);
+    case Outcome::Kind::Text:
+      return "text";
+    case Outcome::Kind::Skipped:
+      return "SKIPPED";
   }
   return "?";
 }
@@ -159,8 +186,8 @@ Finding Executor::run(const Program& program, ModelCoverage* coverage) {
     stmt.bind = program.stmts[i].bind;
     return stmt;
   };
-  return run_statements(target_, *program.profile, start_trace_for(program), program.count, next, coverage,
-                        steps_run_);
+  return run_statements(target_, *program.profile, start_trace_for(program), program.count, next,
+                        coverage, steps_run_);
 }
 
 Finding Executor::run(const Trace& trace, const model::Profile& profile, ModelCoverage* coverage) {

@@ -28,7 +28,8 @@ class ModelCoverage {
   void merge(const ModelCoverage& other) { seen_ |= other.seen_; }
   template <typename F>
   void for_each(F f) const {
-    for (size_t i = seen_._Find_first(); i < seen_.size(); i = seen_._Find_next(i)) f(static_cast<int>(i));
+    for (size_t i = seen_._Find_first(); i < seen_.size(); i = seen_._Find_next(i))
+      f(static_cast<int>(i));
   }
   // The pair's index, for callers that feed it to their own feedback (libFuzzer's
   // extra counters).

@@ -22,7 +22,8 @@ constexpr std::array<uint64_t, 5> kFileSizes{64 << 10, 1 << 20, (16 << 10) + 100
 class TraceBuilder {
  public:
   TraceBuilder(const GenOptions& options, uint64_t index)
-      : rng_(options.seed * 0x100000001B3ull ^ (index + 1) * 0x9E3779B97F4A7C15ull), ops_(options.ops) {
+      : rng_(options.seed * 0x100000001B3ull ^ (index + 1) * 0x9E3779B97F4A7C15ull),
+        ops_(options.ops) {
     trace_.profile = std::string(options.profile->name);
   }
 
@@ -133,14 +134,15 @@ class TraceBuilder {
 
   uint64_t boundary_offset() {
     uint64_t size = trace_.objects[rng_.below(file_count_)].size;
-    std::array<uint64_t, 12> values{0, 0, 512, 1, 511, 4096, size - 512, size, size + 512, 1u << 31,
-                                    kLlongMax, 1ull << 63};
+    std::array<uint64_t, 12> values{0,          0,    512,        1,        511,       4096,
+                                    size - 512, size, size + 512, 1u << 31, kLlongMax, 1ull << 63};
     return values[rng_.below(values.size())];
   }
 
   uint64_t boundary_sizelimit() {
     uint64_t size = trace_.objects[rng_.below(file_count_)].size;
-    std::array<uint64_t, 9> values{0, 0, 511, 512, 4096, size - 512, size + 512, kLlongMax, 1ull << 63};
+    std::array<uint64_t, 9> values{0,          0,          511,       512,       4096,
+                                   size - 512, size + 512, kLlongMax, 1ull << 63};
     return values[rng_.below(values.size())];
   }
 
@@ -149,16 +151,19 @@ class TraceBuilder {
     if (legacy) {
       // lo_offset is a signed int in struct loop_info.
       static constexpr std::array<int64_t, 5> kLegacyOffsets{0, 512, 4096, -512, INT_MAX};
-      f.set(Field::Offset, Value::signed_literal(kLegacyOffsets[rng_.below(kLegacyOffsets.size())]));
+      f.set(Field::Offset,
+            Value::signed_literal(kLegacyOffsets[rng_.below(kLegacyOffsets.size())]));
     } else {
       f.set(Field::Offset, Value::literal(boundary_offset()));
     }
     if (!legacy && rng_.chance(1, 2)) f.set(Field::Sizelimit, Value::literal(boundary_sizelimit()));
     const uint32_t flags = kFlagSets[rng_.below(kFlagSets.size())];
     // The legacy struct's lo_flags is a signed int: all bits set is -1 there.
-    f.set(Field::Flags, legacy ? Value::signed_literal(static_cast<int32_t>(flags)) : Value::literal(flags));
+    f.set(Field::Flags,
+          legacy ? Value::signed_literal(static_cast<int32_t>(flags)) : Value::literal(flags));
     if (rng_.chance(1, 10)) f.set(Field::EncryptType, Value::literal(rng_.below(3)));
-    if (rng_.chance(1, 10)) f.set(Field::EncryptKeySize, Value::literal(rng_.chance(1, 2) ? 32 : 33));
+    if (rng_.chance(1, 10))
+      f.set(Field::EncryptKeySize, Value::literal(rng_.chance(1, 2) ? 32 : 33));
     if (rng_.chance(1, 3)) {
       std::string name = fmt::format("gen{}", rng_.below(1000));
       for (size_t i = 0; i < name.size(); ++i) f.name.bytes[i] = name[i];
@@ -183,7 +188,9 @@ class TraceBuilder {
         f.set(Field::Fd, backing);
         // loop_config.block_size is a u32: larger table values arrive truncated.
         f.set(Field::BlockSize,
-              Value::literal(rng_.chance(1, 2) ? 0 : kBlockSizes[rng_.below(kBlockSizes.size())] & 0xffffffffu));
+              Value::literal(rng_.chance(1, 2)
+                                 ? 0
+                                 : kBlockSizes[rng_.below(kBlockSizes.size())] & 0xffffffffu));
         emit(op_ioctl_struct(dev, Req::LoopConfigure, f));
         break;
       }
@@ -209,11 +216,13 @@ class TraceBuilder {
         emit(op_ioctl(dev, Req::LoopSetDirectIo, Value::literal(rng_.below(3))));
         break;
       case 10:
-        emit(op_ioctl(dev, Req::LoopSetBlockSize, Value::literal(kBlockSizes[rng_.below(kBlockSizes.size())])));
+        emit(op_ioctl(dev, Req::LoopSetBlockSize,
+                      Value::literal(kBlockSizes[rng_.below(kBlockSizes.size())])));
         break;
       case 11: {
-        static constexpr std::array<Req, 7> kBlk{Req::BlkGetSize64, Req::BlkGetSize, Req::BlkSszGet, Req::BlkBszGet,
-                                                 Req::BlkPbszGet, Req::BlkRoGet, Req::BlkFlsBuf};
+        static constexpr std::array<Req, 7> kBlk{Req::BlkGetSize64, Req::BlkGetSize, Req::BlkSszGet,
+                                                 Req::BlkBszGet,    Req::BlkPbszGet, Req::BlkRoGet,
+                                                 Req::BlkFlsBuf};
         emit(op_ioctl_noarg(dev, kBlk[rng_.below(kBlk.size())]));
         break;
       }
@@ -222,7 +231,8 @@ class TraceBuilder {
         break;
       case 13:
       case 14:
-        emit(op_pwrite(dev, static_cast<int64_t>(io_offset()), io_length(), static_cast<uint32_t>(rng_.below(100))));
+        emit(op_pwrite(dev, static_cast<int64_t>(io_offset()), io_length(),
+                       static_cast<uint32_t>(rng_.below(100))));
         break;
       case 15:
       case 16:
@@ -247,9 +257,13 @@ class TraceBuilder {
         break;
       }
       case 20: {
-        static constexpr std::array<SysAttr, 8> kAttrs{SysAttr::Size, SysAttr::Ro, SysAttr::LoopOffset,
-                                                       SysAttr::LoopSizelimit, SysAttr::LoopAutoclear,
-                                                       SysAttr::LoopDio, SysAttr::QueueLogicalBlockSize,
+        static constexpr std::array<SysAttr, 8> kAttrs{SysAttr::Size,
+                                                       SysAttr::Ro,
+                                                       SysAttr::LoopOffset,
+                                                       SysAttr::LoopSizelimit,
+                                                       SysAttr::LoopAutoclear,
+                                                       SysAttr::LoopDio,
+                                                       SysAttr::QueueLogicalBlockSize,
                                                        SysAttr::LoopBackingFile};
         const Device& d = devices_[rng_.below(devices_.size())];
         emit(op_sysfs(Value::variable(d.index_var), kAttrs[rng_.below(kAttrs.size())]));
@@ -297,7 +311,8 @@ class TraceBuilder {
     for (uint8_t fd : file_fds_) emit(op_close(Value::variable(fd)));
     if (dir_fd_) emit(op_close(Value::variable(*dir_fd_)));
     for (const Device& d : devices_) {
-      if (d.added) emit(op_ioctl(Value::variable(ctl_), Req::LoopCtlRemove, Value::variable(d.index_var)));
+      if (d.added)
+        emit(op_ioctl(Value::variable(ctl_), Req::LoopCtlRemove, Value::variable(d.index_var)));
     }
     emit(op_close(Value::variable(ctl_)));
   }

@@ -33,7 +33,8 @@ void parse_libfuzzer_log(const std::string& text, LibFuzzerResult& into) {
       stat_execs += number_after(line, ":");
       have_stats = true;
     }
-    if (line.starts_with("stat::average_exec_per_sec:")) stat_rate += double(number_after(line, ":"));
+    if (line.starts_with("stat::average_exec_per_sec:"))
+      stat_rate += double(number_after(line, ":"));
     // Progress lines: `#N NEW cov: E ft: F ... exec/s: R` (one process) or
     // `#N: cov: E ft: F ... exec/s R ...` (fork mode, whose totals are these).
     if (line.starts_with("#") && line.find(" cov: ") != std::string::npos) {
@@ -86,7 +87,8 @@ LibFuzzerResult run_libfuzzer(const LibFuzzerRun& run) {
   const std::string log = (work / "libfuzzer.log").string();
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
   posix_spawn_file_actions_addchdir_np(&actions, work.c_str());
   pid_t pid = 0;

@@ -13,9 +13,9 @@ namespace loopcheck::fuzz {
 
 struct LibFuzzerRun {
   std::string binary;
-  std::string work_dir;              // gets corpus/, crash-* artifacts and logs
+  std::string work_dir;                // gets corpus/, crash-* artifacts and logs
   std::vector<std::string> seed_dirs;  // read-only initial corpora
-  std::string dict;                  // "" for none
+  std::string dict;                    // "" for none
   uint64_t seed = 1;
   unsigned seconds = 60;
   unsigned jobs = 1;
@@ -28,8 +28,8 @@ struct LibFuzzerResult {
   int exit_status = 0;
   uint64_t execs = 0;
   double execs_per_second = 0;
-  uint64_t edges = 0;       // the last `cov:` libFuzzer printed (max over jobs)
-  uint64_t features = 0;    // the last `ft:`
+  uint64_t edges = 0;     // the last `cov:` libFuzzer printed (max over jobs)
+  uint64_t features = 0;  // the last `ft:`
   std::string corpus_dir;
   std::vector<std::string> crashes;  // crash-*/leak-*/timeout-*/oom-* files, sorted
 };

@@ -9,11 +9,17 @@
 namespace loopcheck::fuzz {
 namespace {
 
-size_t records_in(size_t size) { return size <= kHeaderBytes ? 0 : (size - kHeaderBytes) / kRecordBytes; }
+size_t records_in(size_t size) {
+  return size <= kHeaderBytes ? 0 : (size - kHeaderBytes) / kRecordBytes;
+}
 
-size_t room_for(size_t max_size) { return std::min(records_in(max_size), kMaxStatements); }
+size_t room_for(size_t max_size) {
+  return std::min(records_in(max_size), kMaxStatements);
+}
 
-uint8_t* record_at(uint8_t* data, size_t i) { return data + kHeaderBytes + i * kRecordBytes; }
+uint8_t* record_at(uint8_t* data, size_t i) {
+  return data + kHeaderBytes + i * kRecordBytes;
+}
 
 void random_record(uint8_t* r, Prng& rng) {
   const uint64_t bits = rng.next();
@@ -42,7 +48,8 @@ size_t mutate(uint8_t* data, size_t size, size_t max_size, Prng& rng, Mutation* 
   Mutation m = static_cast<Mutation>(rng.below(static_cast<uint64_t>(Mutation::kCount)));
   // Mutations that need operations to work on start by making one.
   if (n == 0 && m != Mutation::ChangeProfile) m = Mutation::InsertOp;
-  if (n >= room && (m == Mutation::InsertOp || m == Mutation::DuplicateOp)) m = Mutation::ChangeArgument;
+  if (n >= room && (m == Mutation::InsertOp || m == Mutation::DuplicateOp))
+    m = Mutation::ChangeArgument;
   if (n == 0 && room == 0) m = Mutation::ChangeProfile;
   if (n < 2 && m == Mutation::SwapOps) m = Mutation::ChangeArgument;
   switch (m) {
@@ -80,10 +87,18 @@ size_t mutate(uint8_t* data, size_t size, size_t max_size, Prng& rng, Mutation* 
       // values, neighbours are neighbouring boundaries, anything else a random one.
       uint8_t& b = record_at(data, rng.below(n))[1 + rng.below(kRecordBytes - 1)];
       switch (rng.below(4)) {
-        case 0: b = 0; break;
-        case 1: ++b; break;
-        case 2: --b; break;
-        default: b = static_cast<uint8_t>(rng.next()); break;
+        case 0:
+          b = 0;
+          break;
+        case 1:
+          ++b;
+          break;
+        case 2:
+          --b;
+          break;
+        default:
+          b = static_cast<uint8_t>(rng.next());
+          break;
       }
       break;
     }
@@ -103,8 +118,8 @@ size_t mutate(uint8_t* data, size_t size, size_t max_size, Prng& rng, Mutation* 
   return out;
 }
 
-size_t cross_over(const uint8_t* a, size_t a_size, const uint8_t* b, size_t b_size, uint8_t* out, size_t max_out,
-                  Prng& rng) {
+size_t cross_over(const uint8_t* a, size_t a_size, const uint8_t* b, size_t b_size, uint8_t* out,
+                  size_t max_out, Prng& rng) {
   if (max_out < kHeaderBytes) return 0;
   const size_t room = room_for(max_out);
   const size_t na = records_in(a_size), nb = records_in(b_size);

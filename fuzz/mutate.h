@@ -33,8 +33,8 @@ size_t mutate(uint8_t* data, size_t size, size_t max_size, Prng& rng, Mutation* 
 
 // A prefix of records from `a` followed by a suffix of records from `b`, into
 // `out` (at most max_out bytes). Returns the size written.
-size_t cross_over(const uint8_t* a, size_t a_size, const uint8_t* b, size_t b_size, uint8_t* out, size_t max_out,
-                  Prng& rng);
+size_t cross_over(const uint8_t* a, size_t a_size, const uint8_t* b, size_t b_size, uint8_t* out,
+                  size_t max_out, Prng& rng);
 
 // A random well-formed input of `records` operations.
 size_t random_input(uint8_t* out, size_t max_out, size_t records, Prng& rng);

@@ -26,10 +26,18 @@ inline constexpr unsigned kSectorBits = 9;
 inline constexpr uint64_t kMinBlockSize = 512;
 inline constexpr uint64_t kLoffTMax = 0x7fffffffffffffffull;
 
-constexpr uint64_t select(bool cond, uint64_t if_true, uint64_t if_false) { return cond ? if_true : if_false; }
-constexpr int64_t select(bool cond, int64_t if_true, int64_t if_false) { return cond ? if_true : if_false; }
-constexpr int64_t as_signed(uint64_t v) { return static_cast<int64_t>(v); }
-constexpr uint64_t as_unsigned(int64_t v) { return static_cast<uint64_t>(v); }
+constexpr uint64_t select(bool cond, uint64_t if_true, uint64_t if_false) {
+  return cond ? if_true : if_false;
+}
+constexpr int64_t select(bool cond, int64_t if_true, int64_t if_false) {
+  return cond ? if_true : if_false;
+}
+constexpr int64_t as_signed(uint64_t v) {
+  return static_cast<int64_t>(v);
+}
+constexpr uint64_t as_unsigned(int64_t v) {
+  return static_cast<uint64_t>(v);
+}
 
 // loop_set_status_from_info: lo_offset and lo_sizelimit (u64 in loop_info64) must
 // fit loff_t or the ioctl fails with EOVERFLOW.

@@ -18,7 +18,9 @@ namespace {
 // Out of line on purpose: inlined, the compiler turns a variable-length memcpy
 // into `rep movsq`, which copies page-cache pages at about half the speed of
 // the C library's vectorised memcpy.
-[[gnu::noinline]] void copy_out(uint8_t* to, const uint8_t* from, uint64_t n) { std::memcpy(to, from, n); }
+[[gnu::noinline]] void copy_out(uint8_t* to, const uint8_t* from, uint64_t n) {
+  std::memcpy(to, from, n);
+}
 
 }  // namespace
 
@@ -103,9 +105,13 @@ bool BlockDevice::pages_smaller_than_blocks() const {
   return logical_block_size() > std::max<uint64_t>(kPageSize, soft_block_size_.load());
 }
 
-uint8_t* BlockDevice::alloc_page_locked() { return arena_.alloc(); }
+uint8_t* BlockDevice::alloc_page_locked() {
+  return arena_.alloc();
+}
 
-void BlockDevice::free_page_locked(uint8_t* p) { arena_.free(p); }
+void BlockDevice::free_page_locked(uint8_t* p) {
+  arena_.free(p);
+}
 
 // Bytes of page `index` that lie inside the device (a multiple of 512).
 uint64_t BlockDevice::page_bytes(uint64_t index, uint64_t dev_bytes) const {
@@ -127,7 +133,8 @@ int BlockDevice::read_in_locked(const std::vector<uint64_t>& indices, uint64_t d
     for (size_t i = 0; i < indices.size();) {
       size_t j = i;
       while (j + 1 < indices.size() && indices[j + 1] == indices[j] + 1) ++j;
-      const uint64_t from = indices[i] * kPageSize, to = indices[j] * kPageSize + page_bytes(indices[j], dev_bytes);
+      const uint64_t from = indices[i] * kPageSize,
+                     to = indices[j] * kPageSize + page_bytes(indices[j], dev_bytes);
       const bool refused = from % lbs != 0 || (to - from) % lbs != 0;
       for (size_t k = i; k <= j; ++k) (refused ? *failed : whole).push_back(indices[k]);
       i = j + 1;
@@ -144,7 +151,8 @@ int BlockDevice::read_in_locked(const std::vector<uint64_t>& indices, uint64_t d
     uint64_t bytes = page_bytes(indices[i], dev_bytes);
     assert(bytes > 0 && bytes % kSectorSize == 0);
     std::memset(data + bytes, 0, kPageSize - bytes);
-    bios_.push_back(Bio{ReqOp::Read, indices[i] * (kPageSize / kSectorSize), data, bytes, &completions_[i]});
+    bios_.push_back(
+        Bio{ReqOp::Read, indices[i] * (kPageSize / kSectorSize), data, bytes, &completions_[i]});
   }
   queue_.submit(bios_);
   int err = 0;
@@ -172,7 +180,8 @@ int BlockDevice::writeback_locked(uint64_t first_page, uint64_t last_page) {
     page.dirty = false;
     uint64_t bytes = page_bytes(index, dev_bytes);
     if (bytes == 0) return;  // the device shrank under the page: nowhere to write
-    bios_.push_back(Bio{ReqOp::Write, index * (kPageSize / kSectorSize), page.data, bytes, nullptr});
+    bios_.push_back(
+        Bio{ReqOp::Write, index * (kPageSize / kSectorSize), page.data, bytes, nullptr});
   });
   if (bios_.empty()) return 0;
   if (pages_smaller_than_blocks()) {
@@ -239,7 +248,8 @@ CacheStats BlockDevice::cache_stats() const {
   std::lock_guard lock(cache_mu_);
   CacheStats s = stats_;
   s.pages = pages_.size();
-  pages_.for_each(0, UINT64_MAX, [&](uint64_t, const CachedPage& page) { s.dirty += page.dirty ? 1 : 0; });
+  pages_.for_each(0, UINT64_MAX,
+                  [&](uint64_t, const CachedPage& page) { s.dirty += page.dirty ? 1 : 0; });
   return s;
 }
 
@@ -263,14 +273,16 @@ int64_t BlockDevice::direct_io(ReqOp op, uint8_t* buf, uint64_t len, int64_t pos
     int n = 0;
     for (; n < kBatch && off < len; ++n) {
       uint64_t chunk = std::min<uint64_t>(kMaxRequestBytes, len - off);
-      bios[n] = Bio{op, (static_cast<uint64_t>(pos) + off) >> kSectorShift, buf + off, chunk, &done[n]};
+      bios[n] =
+          Bio{op, (static_cast<uint64_t>(pos) + off) >> kSectorShift, buf + off, chunk, &done[n]};
       off += chunk;
     }
     queue_.submit(std::span<const Bio>(bios.data(), n));
     int err = 0;
     for (int i = 0; i < n; ++i) {
       queue_.wait(done[i]);
-      if (done[i].status != 0) err = done[i].status == -EINVAL ? -EINVAL : -EIO;  // BLK_STS_INVAL stays EINVAL
+      if (done[i].status != 0)
+        err = done[i].status == -EINVAL ? -EINVAL : -EIO;  // BLK_STS_INVAL stays EINVAL
     }
     if (err != 0) return err;
   }
@@ -323,7 +335,8 @@ int64_t BlockDevice::read(void* buf, uint64_t len, int64_t pos, bool direct) {
         first_missing == 0 || (ra_prev_page_ != kNoPage && first_missing - ra_prev_page_ <= 1);
     if (sequential) {
       const uint64_t window = init_readahead_pages(req_pages);
-      const uint64_t end_page = std::min(first_missing + window, (dev_bytes + kPageSize - 1) / kPageSize);
+      const uint64_t end_page =
+          std::min(first_missing + window, (dev_bytes + kPageSize - 1) / kPageSize);
       for (uint64_t p = last + 1; p < end_page; ++p)
         if (!pages_.contains(p)) missing_.push_back(p);
     }
@@ -357,7 +370,8 @@ int64_t BlockDevice::read(void* buf, uint64_t len, int64_t pos, bool direct) {
   return static_cast<int64_t>(copied);
 }
 
-int64_t BlockDevice::write(const void* buf, uint64_t len, int64_t pos, bool direct, bool sync_after) {
+int64_t BlockDevice::write(const void* buf, uint64_t len, int64_t pos, bool direct,
+                           bool sync_after) {
   if (pos < 0) return -EINVAL;
   if (read_only()) return -EPERM;
   if (len == 0) return 0;

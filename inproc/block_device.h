@@ -109,11 +109,11 @@ class BlockDevice {
   const void* holder_ = nullptr;
 
   mutable std::mutex cache_mu_;  // the bdev inode's mapping
-  PageArena arena_;  // declared before pages_: the index points into it
+  PageArena arena_;              // declared before pages_: the index points into it
   PageIndex pages_;
   bool wb_error_ = false;  // a writeback failed since the last fsync reported it
   CacheStats stats_;
-  std::vector<Bio> bios_;              // reused per batch, not reallocated per call
+  std::vector<Bio> bios_;  // reused per batch, not reallocated per call
   std::vector<Completion> completions_;
   std::vector<uint64_t> missing_, failed_, one_page_;  // reused by read() and write()
   // Readahead state (the kernel keeps it per open file; one per device here, reset

@@ -9,8 +9,8 @@
 
 namespace loopcheck::inproc {
 
-int HostFile::open(const std::string& path, int flags, std::string display_name, const HostFsFacts& fs,
-                   FileChanges* changes, std::shared_ptr<OpenFile>* out) {
+int HostFile::open(const std::string& path, int flags, std::string display_name,
+                   const HostFsFacts& fs, FileChanges* changes, std::shared_ptr<OpenFile>* out) {
   int fd = ::open(path.c_str(), flags | O_CLOEXEC);
   if (fd < 0) return -errno;
   struct stat st;
@@ -57,7 +57,9 @@ int64_t HostFile::write_at(const void* buf, uint64_t len, int64_t pos) {
   return n < 0 ? -errno : n;
 }
 
-int HostFile::fsync() { return ::fsync(fd_) == 0 ? 0 : -errno; }
+int HostFile::fsync() {
+  return ::fsync(fd_) == 0 ? 0 : -errno;
+}
 
 int HostFile::getattr(FileAttr& out) const {
   struct stat st;
@@ -71,7 +73,8 @@ int HostFile::getattr(FileAttr& out) const {
 
 int64_t HostFile::backing_io(ReqOp op, const iovec* iov, int iovcnt, int64_t pos, IoMode mode) {
   int fd = mode == IoMode::AsOpened ? fd_ : (mode == IoMode::Direct ? direct_fd() : buffered_fd());
-  if (op == ReqOp::Read && read_fd_ >= 0) fd = read_fd_;  // the caller decided access checks apply or not
+  if (op == ReqOp::Read && read_fd_ >= 0)
+    fd = read_fd_;  // the caller decided access checks apply or not
   if (fd < 0) return -EINVAL;
   if (op != ReqOp::Read) {
     uint64_t len = 0;

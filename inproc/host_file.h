@@ -28,8 +28,8 @@ class HostFile final : public OpenFile {
   // open(2) of `path` with `flags`; -errno on failure. `display_name` is what
   // sysfs loop/backing_file shows for it. `changes`, if given, records every
   // range changed through this open file (see HostWriteLog).
-  static int open(const std::string& path, int flags, std::string display_name, const HostFsFacts& fs,
-                  FileChanges* changes, std::shared_ptr<OpenFile>* out);
+  static int open(const std::string& path, int flags, std::string display_name,
+                  const HostFsFacts& fs, FileChanges* changes, std::shared_ptr<OpenFile>* out);
   ~HostFile() override;
 
   int host_fd() const { return fd_; }
@@ -52,7 +52,11 @@ class HostFile final : public OpenFile {
  private:
   HostFile(FileKind kind, int flags, int fd, std::string display_name, const HostFsFacts& fs,
            FileChanges* changes)
-      : OpenFile(kind, flags), fd_(fd), display_name_(std::move(display_name)), fs_(fs), changes_(changes) {}
+      : OpenFile(kind, flags),
+        fd_(fd),
+        display_name_(std::move(display_name)),
+        fs_(fs),
+        changes_(changes) {}
   void note_change(int64_t pos, uint64_t len) {
     if (changes_ != nullptr && pos >= 0) changes_->note(static_cast<uint64_t>(pos), len);
   }
@@ -60,7 +64,7 @@ class HostFile final : public OpenFile {
   int buffered_fd() const { return opened_direct() ? alt_fd() : fd_; }
   int alt_fd() const;
 
-  int fd_;      // as opened by the caller
+  int fd_;  // as opened by the caller
   // The same file in the other O_DIRECT mode, or -1 when the filesystem refuses
   // it. Opened on first use (most files are only ever used as opened, and an
   // open through /proc costs as much as the rest of a short trace's file work);

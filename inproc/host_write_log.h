@@ -30,7 +30,9 @@ class FileChanges {
   }
   // A change of unknown extent (everything from `pos` on: truncation).
   void note_from(uint64_t pos) { note(pos, UINT64_MAX - pos); }
-  bool any() const { return lo_.load(std::memory_order_relaxed) < hi_.load(std::memory_order_relaxed); }
+  bool any() const {
+    return lo_.load(std::memory_order_relaxed) < hi_.load(std::memory_order_relaxed);
+  }
   uint64_t lo() const { return lo_.load(std::memory_order_relaxed); }
   uint64_t hi() const { return hi_.load(std::memory_order_relaxed); }
   void clear() {

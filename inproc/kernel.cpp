@@ -6,7 +6,8 @@
 
 namespace loopcheck::inproc {
 
-Kernel::Kernel(const Profile& profile, const DriverConfig& config, const HostFsFacts& fs, HostWriteLog* write_log)
+Kernel::Kernel(const Profile& profile, const DriverConfig& config, const HostFsFacts& fs,
+               HostWriteLog* write_log)
     : profile_(profile), fs_(fs), write_log_(write_log), control_(profile, config) {}
 
 Kernel::~Kernel() {
@@ -63,7 +64,8 @@ int Kernel::open_loop(uint64_t index, int flags) {
 int Kernel::open_host(const std::string& path, int flags, std::string display_name) {
   std::shared_ptr<OpenFile> file;
   FileChanges* changes = write_log_ != nullptr ? write_log_->changes_for(path) : nullptr;
-  if (int err = HostFile::open(path, flags, std::move(display_name), fs_, changes, &file); err != 0) return err;
+  if (int err = HostFile::open(path, flags, std::move(display_name), fs_, changes, &file); err != 0)
+    return err;
   return install(std::move(file));
 }
 
@@ -71,7 +73,8 @@ int Kernel::close(int fd) {
   std::shared_ptr<OpenFile> file;
   {
     std::lock_guard lock(fd_mutex_);
-    if (fd < 0 || static_cast<size_t>(fd) >= fds_.size() || fds_[static_cast<size_t>(fd)] == nullptr)
+    if (fd < 0 || static_cast<size_t>(fd) >= fds_.size() ||
+        fds_[static_cast<size_t>(fd)] == nullptr)
       return -EBADF;
     file = std::move(fds_[static_cast<size_t>(fd)]);
   }
@@ -100,7 +103,9 @@ namespace {
 
 // rw_verify_area(): a transfer whose end does not fit in loff_t is EINVAL, before
 // the file's own read or write method sees it.
-bool end_overflows(int64_t pos, uint64_t len) { return len > static_cast<uint64_t>(INT64_MAX - pos); }
+bool end_overflows(int64_t pos, uint64_t len) {
+  return len > static_cast<uint64_t>(INT64_MAX - pos);
+}
 
 }  // namespace
 

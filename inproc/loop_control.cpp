@@ -11,7 +11,8 @@
 
 namespace loopcheck::inproc {
 
-LoopControl::LoopControl(const Profile& profile, const DriverConfig& config) : profile_(profile), config_(config) {
+LoopControl::LoopControl(const Profile& profile, const DriverConfig& config)
+    : profile_(profile), config_(config) {
   std::lock_guard lock(idr_mutex_);
   for (uint32_t i = 0; i < config_.precreated; ++i) {
     long r = add_locked(static_cast<int>(i));
@@ -47,7 +48,8 @@ long LoopControl::add_locked(int index) {
   } else if (idr_.contains(index)) {
     return -EEXIST;  // even while it is being deleted
   }
-  uint32_t shift = config_.max_part == 0 ? 0 : static_cast<uint32_t>(std::bit_width(config_.max_part));
+  uint32_t shift =
+      config_.max_part == 0 ? 0 : static_cast<uint32_t>(std::bit_width(config_.max_part));
   // add_disk refuses a first minor beyond MINORMASK.
   if ((static_cast<int64_t>(index) << shift) > kMaxMinor) return -EINVAL;
   idr_.emplace(index, std::make_shared<LoopDevice>(index, profile_, config_));

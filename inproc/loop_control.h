@@ -50,7 +50,8 @@ class LoopControl {
 // An open file description of /dev/loop-control (a misc device: no read/write).
 class LoopControlFile final : public OpenFile {
  public:
-  LoopControlFile(LoopControl& control, int flags) : OpenFile(FileKind::LoopControl, flags), control_(control) {}
+  LoopControlFile(LoopControl& control, int flags)
+      : OpenFile(FileKind::LoopControl, flags), control_(control) {}
   LoopControl& control() const { return control_; }
   int64_t read_at(void*, uint64_t, int64_t) override { return -EINVAL; }
   int64_t write_at(const void*, uint64_t, int64_t) override { return -EINVAL; }

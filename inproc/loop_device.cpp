@@ -175,7 +175,8 @@ int LoopDevice::validate_backing(const OpenFile& file) const {
   return 0;
 }
 
-uint64_t LoopDevice::compute_capacity(const OpenFile& backing, int64_t offset, int64_t sizelimit) const {
+uint64_t LoopDevice::compute_capacity(const OpenFile& backing, int64_t offset,
+                                      int64_t sizelimit) const {
   FileAttr attr;
   if (backing.getattr(attr) != 0) return 0;
   return arith::capacity_in_sectors<int64_t>(attr.size, offset, sizelimit);
@@ -199,7 +200,8 @@ uint32_t LoopDevice::max_block_size() const {
 
 bool LoopDevice::dio_possible(const OpenFile& backing, uint32_t block_size, int64_t offset) const {
   if (!backing.can_odirect()) return false;
-  uint32_t align = profile_.dio_uses_min_alignment ? min_dio_size(backing) : backing.backing_bdev_block_size();
+  uint32_t align =
+      profile_.dio_uses_min_alignment ? min_dio_size(backing) : backing.backing_bdev_block_size();
   return arith::dio_aligned<uint64_t>(block_size, arith::as_unsigned(offset), align);
 }
 
@@ -212,7 +214,8 @@ void LoopDevice::update_dio(bool requested) {
 
 // ---- ioctls ----------------------------------------------------------------------------
 
-long LoopDevice::ioctl(const OpenFile& file, const FileTable& files, unsigned long cmd, unsigned long arg) {
+long LoopDevice::ioctl(const OpenFile& file, const FileTable& files, unsigned long cmd,
+                       unsigned long arg) {
   BlockIoctlResult generic = disk_.common_ioctl(cmd, arg, file.writable(), config_.cap_sys_admin);
   if (generic.handled) return generic.ret;
 
@@ -318,7 +321,8 @@ long LoopDevice::configure(const OpenFile& file, const FileTable& files, const l
   if (!arith::fits_loff_t(info.lo_offset, info.lo_sizelimit)) return -EOVERFLOW;
 
   uint32_t flags = info.lo_flags;
-  if (!backing->writable() || !file.writable() || !backing->has_write_iter()) flags |= LO_FLAGS_READ_ONLY;
+  if (!backing->writable() || !file.writable() || !backing->has_write_iter())
+    flags |= LO_FLAGS_READ_ONLY;
   // set_disk_ro() happens before the block size is validated, so on 6.11+ a bad
   // block size leaves the ro bit behind on the still-unbound device.
   disk_.set_disk_ro((flags & LO_FLAGS_READ_ONLY) != 0);
@@ -327,7 +331,8 @@ long LoopDevice::configure(const OpenFile& file, const FileTable& files, const l
   // 6.1 looks at the file's O_DIRECT; 6.12.31+ at the requested DIO flag.
   const bool dio_requested = profile_.block_size_checked_first ? backing->opened_direct()
                                                                : (flags & LO_FLAGS_DIRECT_IO) != 0;
-  const uint64_t bs = arith::limits_block_size<uint64_t>(cfg.block_size, default_block_size(*backing, dio_requested));
+  const uint64_t bs = arith::limits_block_size<uint64_t>(
+      cfg.block_size, default_block_size(*backing, dio_requested));
   if (!arith::block_size_acceptable(bs, max_block_size())) return -EINVAL;
   disk_.set_block_size(static_cast<uint32_t>(bs));
 
@@ -391,7 +396,8 @@ long LoopDevice::set_status(const OpenFile& file, const loop_info64& info) {
     uint32_t old = lo_flags_.load();
     lo_flags_.store((old & ~kSetStatusClearableFlags) | (info.lo_flags & kSetStatusSettableFlags));
     update_dio((old & LO_FLAGS_DIRECT_IO) != 0);  // may turn DIO off, never on
-    if (geometry_changed) disk_.set_capacity(compute_capacity(*backing_, lo_offset_, lo_sizelimit_));
+    if (geometry_changed)
+      disk_.set_capacity(compute_capacity(*backing_, lo_offset_, lo_sizelimit_));
   }
   disk_.queue().unfreeze();
   return err;
@@ -432,7 +438,8 @@ long LoopDevice::change_fd(const FileTable& files, unsigned long arg) {
     // Both sizes are taken now: the old file's size as it is today, not the
     // capacity computed when it was bound (a grown backing file can be swapped
     // for itself).
-    if (compute_capacity(*file, lo_offset_, lo_sizelimit_) != compute_capacity(*backing_, lo_offset_, lo_sizelimit_))
+    if (compute_capacity(*file, lo_offset_, lo_sizelimit_) !=
+        compute_capacity(*backing_, lo_offset_, lo_sizelimit_))
       return -EINVAL;
     // disk_force_media_change() → invalidate_bdev(): the clean cached pages go
     // (6.18 host: a read after CHANGE_FD to a file the driver cannot serve fails).
@@ -477,9 +484,10 @@ long LoopDevice::set_block_size(const OpenFile& file, unsigned long arg) {
     return -EBUSY;
   std::lock_guard lock(lo_mutex_);
   if (state_.load() != LoState::Bound) return -ENXIO;
-  const uint64_t default_bs = default_block_size(*backing_, (lo_flags_.load() & LO_FLAGS_DIRECT_IO) != 0);
-  const auto verdict =
-      arith::set_block_size_verdict<uint64_t>(arg, profile_.block_size_checked_first, max_block_size(), default_bs);
+  const uint64_t default_bs =
+      default_block_size(*backing_, (lo_flags_.load() & LO_FLAGS_DIRECT_IO) != 0);
+  const auto verdict = arith::set_block_size_verdict<uint64_t>(
+      arg, profile_.block_size_checked_first, max_block_size(), default_bs);
   if (profile_.block_size_checked_first) {
     // 6.1: the whole unsigned long is validated, before the equality shortcut.
     if (!verdict.ok) return -EINVAL;
@@ -522,7 +530,8 @@ int LoopDevice::sysfs_show(std::string_view attr, std::string& out) const {
   if (!attr.starts_with("loop/")) return -ENOENT;
   std::lock_guard lock(lo_mutex_);
   LoState s = state_.load();
-  if (s != LoState::Bound && s != LoState::Rundown) return -ENOENT;  // the group is removed at teardown
+  if (s != LoState::Bound && s != LoState::Rundown)
+    return -ENOENT;  // the group is removed at teardown
   uint32_t flags = lo_flags_.load();
   if (attr == "loop/backing_file") {
     out = (backing_ ? backing_->sysfs_path() : std::string()) + "\n";
@@ -549,7 +558,8 @@ RequestResult LoopDevice::handle_request(const Request& rq, std::span<uint8_t> b
     case ReqOp::Discard:
     case ReqOp::WriteZeroes: {
       if (!discard_supported_) return {-EOPNOTSUPP, 0};
-      int mode = FALLOC_FL_KEEP_SIZE | (rq.op == ReqOp::Discard ? FALLOC_FL_PUNCH_HOLE : FALLOC_FL_ZERO_RANGE);
+      int mode = FALLOC_FL_KEEP_SIZE |
+                 (rq.op == ReqOp::Discard ? FALLOC_FL_PUNCH_HOLE : FALLOC_FL_ZERO_RANGE);
       int err = file.backing_fallocate(mode, pos, static_cast<int64_t>(rq.bytes));
       if (err == -EOPNOTSUPP) {
         if (profile_.fallocate_unsupported_disables_discard) discard_supported_ = false;
@@ -563,8 +573,9 @@ RequestResult LoopDevice::handle_request(const Request& rq, std::span<uint8_t> b
   }
 
   const bool dio = (lo_flags_.load() & LO_FLAGS_DIRECT_IO) != 0;
-  const IoMode mode = dio ? IoMode::Direct
-                          : (profile_.backing_odirect_honoured_without_dio ? IoMode::AsOpened : IoMode::Buffered);
+  const IoMode mode =
+      dio ? IoMode::Direct
+          : (profile_.backing_odirect_honoured_without_dio ? IoMode::AsOpened : IoMode::Buffered);
   // O_DIRECT needs aligned memory; page-cache pages are, a caller's buffer may not be.
   const bool use_bounce = mode == IoMode::Direct && !aligned_for_dio(rq, pos);
   assert(rq.bytes <= bounce.size());
@@ -596,7 +607,8 @@ RequestResult LoopDevice::handle_request(const Request& rq, std::span<uint8_t> b
     }
     if (got == 0) break;  // EOF (read) or no progress (write)
     done += static_cast<uint64_t>(got);
-    file_off += kiocb_read ? static_cast<uint64_t>(got) / kSectorSize * kSectorSize : static_cast<uint64_t>(got);
+    file_off += kiocb_read ? static_cast<uint64_t>(got) / kSectorSize * kSectorSize
+                           : static_cast<uint64_t>(got);
   }
 
   if (is_read) {
@@ -642,14 +654,16 @@ int LoopDeviceFile::getattr(FileAttr& out) const {
   return 0;
 }
 
-int64_t LoopDeviceFile::backing_io(ReqOp op, const iovec* iov, int iovcnt, int64_t pos, IoMode mode) {
+int64_t LoopDeviceFile::backing_io(ReqOp op, const iovec* iov, int iovcnt, int64_t pos,
+                                   IoMode mode) {
   // A loop device stacked on this one reads and writes it like any block file.
   bool direct = mode == IoMode::Direct || (mode == IoMode::AsOpened && opened_direct());
   int64_t total = 0;
   for (int i = 0; i < iovcnt; ++i) {
-    int64_t n = op == ReqOp::Read
-                    ? device_->disk().read(iov[i].iov_base, iov[i].iov_len, pos + total, direct)
-                    : device_->disk().write(iov[i].iov_base, iov[i].iov_len, pos + total, direct, false);
+    int64_t n =
+        op == ReqOp::Read
+            ? device_->disk().read(iov[i].iov_base, iov[i].iov_len, pos + total, direct)
+            : device_->disk().write(iov[i].iov_base, iov[i].iov_len, pos + total, direct, false);
     if (n < 0) return total > 0 ? total : n;
     total += n;
     if (static_cast<uint64_t>(n) < iov[i].iov_len) break;

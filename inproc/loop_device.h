@@ -130,7 +130,9 @@ class LoopDeviceFile final : public OpenFile {
   bool has_write_iter() const override { return true; }
   bool is_regular_or_block() const override { return true; }
   int getattr(FileAttr& out) const override;
-  std::string sysfs_path() const override { return "/dev/loop" + std::to_string(device_->number()); }
+  std::string sysfs_path() const override {
+    return "/dev/loop" + std::to_string(device_->number());
+  }
   int64_t backing_io(ReqOp op, const iovec* iov, int iovcnt, int64_t pos, IoMode mode) override;
   bool can_odirect() const override { return true; }
   uint32_t dio_offset_align() const override { return device_->disk().logical_block_size(); }

@@ -34,7 +34,9 @@ constexpr std::array<const Profile*, 3> kProfiles{&kLinux618, &kLinux612, &kLinu
 
 }  // namespace
 
-const Profile& default_profile() { return kLinux618; }
+const Profile& default_profile() {
+  return kLinux618;
+}
 
 const Profile* find_profile(std::string_view name) {
   if (name.empty()) return &kLinux618;

@@ -195,7 +195,8 @@ void RequestQueue::worker_main(std::span<uint8_t> bounce) {
   for (;;) {
     if (count_ == 0 && !stopping_) {
       lock.unlock();
-      for (int i = 0, n = spin_polls(); i < n && queued_.load(std::memory_order_acquire) == 0; ++i) cpu_relax(i);
+      for (int i = 0, n = spin_polls(); i < n && queued_.load(std::memory_order_acquire) == 0; ++i)
+        cpu_relax(i);
       lock.lock();
     }
     work_cv_.wait(lock, [&] { return count_ > 0 || stopping_; });

@@ -20,8 +20,8 @@ namespace loopcheck::inproc {
 
 enum class ReqOp : uint8_t { Read, Write, Flush, Discard, WriteZeroes };
 
-inline constexpr int kQueueDepth = 128;             // hw_queue_depth default
-inline constexpr int kMaxSegments = 256;            // segments (and bios) per request
+inline constexpr int kQueueDepth = 128;                // hw_queue_depth default
+inline constexpr int kMaxSegments = 256;               // segments (and bios) per request
 inline constexpr uint64_t kMaxRequestBytes = 1 << 20;  // max_sectors_kb = 1024
 
 // One submitter's result slot. The queue writes `status` (0 or -errno) and sets
@@ -46,7 +46,7 @@ struct Bio {
   ReqOp op = ReqOp::Read;
   uint64_t sector = 0;  // 512-byte units, device relative
   void* buf = nullptr;
-  uint64_t bytes = 0;   // multiple of 512 for Read/Write
+  uint64_t bytes = 0;  // multiple of 512 for Read/Write
   Completion* completion = nullptr;
 };
 

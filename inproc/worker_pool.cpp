@@ -10,7 +10,7 @@ struct WorkerPool::Worker {
   std::condition_variable cv;  // waits on the pool's mutex for `job`
   Job job;
   std::function<void()> parked;
-  uint8_t* bounce = nullptr;   // kMaxRequestBytes, 4 KiB aligned, never freed
+  uint8_t* bounce = nullptr;  // kMaxRequestBytes, 4 KiB aligned, never freed
 };
 
 WorkerPool& WorkerPool::instance() {

@@ -33,7 +33,9 @@ inline constexpr uint64_t kLargeBlockMax = 65536;            // BLK_MAX_BLOCK_SI
 
 // The branch both instantiations share. For uint64_t both arms are already computed
 // when this runs, which is why the arms must be wrap-free on their own.
-constexpr uint64_t select(bool cond, uint64_t if_true, uint64_t if_false) { return cond ? if_true : if_false; }
+constexpr uint64_t select(bool cond, uint64_t if_true, uint64_t if_false) {
+  return cond ? if_true : if_false;
+}
 
 template <class U>
 U smaller(const U& a, const U& b) {
@@ -97,13 +99,14 @@ auto valid_block_size(const U& bs, uint64_t max) {
 
 // LOOP_SET_BLOCK_SIZE under a profile, with THP configured or not.
 constexpr BlockSizeRule block_size_rule(const Profile& p, bool thp) {
-  return {p.block_size_arg_bits, p.block_size_zero_is_default, max_block_size(p.large_block_sizes, thp)};
+  return {p.block_size_arg_bits, p.block_size_zero_is_default,
+          max_block_size(p.large_block_sizes, thp)};
 }
 
 template <class U, class C>
 struct BlockSizeChoice {
-  U value;      // the logical block size that would be set
-  C accepted;   // false: EINVAL
+  U value;     // the logical block size that would be set
+  C accepted;  // false: EINVAL
 };
 
 // The argument truncated to the bits the profile keeps, 0 replaced by the default

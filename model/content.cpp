@@ -96,11 +96,11 @@ void DataBuilder::push(const DataSegment& s) {
   if (s.length == 0) return;
   if (desc.count > 0) {
     DataSegment& last = desc.seg[desc.count - 1];
-    bool same_run = last.kind == s.kind &&
-                    (s.kind == DataSegment::Kind::Zero ||
-                     (s.kind == DataSegment::Kind::Fill && last.fill == s.fill) ||
-                     (s.kind == DataSegment::Kind::Pattern && last.seed == s.seed &&
-                      last.index + last.length == s.index));
+    bool same_run =
+        last.kind == s.kind && (s.kind == DataSegment::Kind::Zero ||
+                                (s.kind == DataSegment::Kind::Fill && last.fill == s.fill) ||
+                                (s.kind == DataSegment::Kind::Pattern && last.seed == s.seed &&
+                                 last.index + last.length == s.index));
     if (same_run) {
       last.length += s.length;
       return;
@@ -113,7 +113,9 @@ void DataBuilder::push(const DataSegment& s) {
   desc.seg[desc.count++] = s;
 }
 
-void DataBuilder::add_zero(uint64_t len) { push(DataSegment{DataSegment::Kind::Zero, 0, 0, 0, len}); }
+void DataBuilder::add_zero(uint64_t len) {
+  push(DataSegment{DataSegment::Kind::Zero, 0, 0, 0, len});
+}
 
 void DataBuilder::add_fill(uint8_t fill, uint64_t len) {
   if (fill == 0) return add_zero(len);

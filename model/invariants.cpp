@@ -56,23 +56,29 @@ bool check_invariants(const State& s, const Profile& profile, const Env& env, st
       continue;
     }
     if (!d.exists) return fail(why, "device slot in use but not marked existing", i);
-    if (i > 0 && s.devices[i - 1].index >= d.index) return fail(why, "devices not sorted by index", d.index);
-    if ((uint64_t{d.index} << m.part_shift()) >= (1u << kMinorBits)) return fail(why, "minor beyond MINORMASK", d.index);
+    if (i > 0 && s.devices[i - 1].index >= d.index)
+      return fail(why, "devices not sorted by index", d.index);
+    if ((uint64_t{d.index} << m.part_shift()) >= (1u << kMinorBits))
+      return fail(why, "minor beyond MINORMASK", d.index);
     const uint32_t openers = m.openers(d.index);
     if (d.state == DevState::Unbound) {
-      if (d.backing_desc != kNoDesc || d.capacity != 0 || d.offset != 0 || d.sizelimit != 0 || d.flags != 0 ||
-          d.dio != 0 || d.block_size != 512 || d.name.len != 0)
+      if (d.backing_desc != kNoDesc || d.capacity != 0 || d.offset != 0 || d.sizelimit != 0 ||
+          d.flags != 0 || d.dio != 0 || d.block_size != 512 || d.name.len != 0)
         return fail(why, "unbound device keeps binding state", d.index);
-      if (d.dirty.count != 0 || d.dirty.unknown) return fail(why, "unbound device has dirty pages", d.index);
+      if (d.dirty.count != 0 || d.dirty.unknown)
+        return fail(why, "unbound device has dirty pages", d.index);
     } else {
-      if (d.backing_desc >= kMaxDescs) return fail(why, "bound device without backing description", d.index);
+      if (d.backing_desc >= kMaxDescs)
+        return fail(why, "bound device without backing description", d.index);
       const Desc& b = s.descs[d.backing_desc];
       if (b.holders == 0 || (b.kind != DescKind::File && b.kind != DescKind::Loop))
         return fail(why, "backing description not held or not a file/device", d.index);
       if (d.sizelimit > 0 && d.capacity * kSectorSize > d.sizelimit)
         return fail(why, "capacity exceeds sizelimit", d.index);
-      if (d.offset > kLlongMax || d.sizelimit > kLlongMax) return fail(why, "offset/sizelimit beyond LLONG_MAX", d.index);
-      if (!Machine::valid_block_size(d.block_size, 65536)) return fail(why, "invalid block size", d.index);
+      if (d.offset > kLlongMax || d.sizelimit > kLlongMax)
+        return fail(why, "offset/sizelimit beyond LLONG_MAX", d.index);
+      if (!Machine::valid_block_size(d.block_size, 65536))
+        return fail(why, "invalid block size", d.index);
       if (d.flags & kLoDirectIo) return fail(why, "DIO kept outside flags", d.index);
       // DIO feasibility is decided when the device itself is configured; a stacked
       // device keeps DIO when its lower device's block size changes later (the
@@ -85,7 +91,8 @@ bool check_invariants(const State& s, const Profile& profile, const Env& env, st
       // Backing chains are acyclic.
       const Desc* f = &b;
       for (int depth = 0; f->kind == DescKind::Loop; ++depth) {
-        if (depth > kMaxDevices || f->device == d.index) return fail(why, "cycle in backing chain", d.index);
+        if (depth > kMaxDevices || f->device == d.index)
+          return fail(why, "cycle in backing chain", d.index);
         const Device* l = m.device(f->device);
         if (!l) return fail(why, "backing device does not exist", d.index);
         if (l->state == DevState::Unbound) break;
@@ -93,22 +100,28 @@ bool check_invariants(const State& s, const Profile& profile, const Env& env, st
       }
     }
     if (d.state == DevState::Rundown) {
-      if (!profile.deferred_detach) return fail(why, "Rundown on a synchronous-detach profile", d.index);
+      if (!profile.deferred_detach)
+        return fail(why, "Rundown on a synchronous-detach profile", d.index);
       if (!(d.flags & kLoAutoclear)) return fail(why, "Rundown without AUTOCLEAR", d.index);
-      if (openers == 0) return fail(why, "Rundown with no opener (should have been torn down)", d.index);
+      if (openers == 0)
+        return fail(why, "Rundown with no opener (should have been torn down)", d.index);
     }
     if (d.state == DevState::Bound && (d.flags & kLoAutoclear) && openers == 0)
       return fail(why, "autoclear device with no opener still bound", d.index);
     if (openers == 0 && (d.dirty.count || d.cache_populated || d.orphan_dirty))
       return fail(why, "closed device keeps page cache", d.index);
-    if (d.cache_stale && !d.cache_populated) return fail(why, "stale cache that is not populated", d.index);
-    if (!d.cache_populated && (d.cache_lo || d.cache_hi)) return fail(why, "cached hull without a cache", d.index);
+    if (d.cache_stale && !d.cache_populated)
+      return fail(why, "stale cache that is not populated", d.index);
+    if (!d.cache_populated && (d.cache_lo || d.cache_hi))
+      return fail(why, "cached hull without a cache", d.index);
     if (d.cache_lo > d.cache_hi) return fail(why, "cached hull inverted", d.index);
     int exclusive = 0;
     for (const Desc& x : s.descs)
-      if (x.kind == DescKind::Loop && x.device == d.index && (x.open_flags & kOpenExcl)) ++exclusive;
+      if (x.kind == DescKind::Loop && x.device == d.index && (x.open_flags & kOpenExcl))
+        ++exclusive;
     if (exclusive > 1) return fail(why, "more than one exclusive holder", d.index);
-    if (!extents_well_formed(d.dirty, ~uint64_t{0})) return fail(why, "dirty extents malformed", d.index);
+    if (!extents_well_formed(d.dirty, ~uint64_t{0}))
+      return fail(why, "dirty extents malformed", d.index);
   }
 
   for (int i = 0; i < kMaxDescs; ++i) {
@@ -126,12 +139,14 @@ bool check_invariants(const State& s, const Profile& profile, const Env& env, st
     for (int k = 0; k < s.device_count; ++k)
       if (s.devices[k].state != DevState::Unbound && s.devices[k].backing_desc == i) ++holders;
     if (holders != x.holders) return fail(why, "holder count differs from bound devices", i);
-    if (x.kind == DescKind::Loop && !m.device(x.device)) return fail(why, "fd on a device that does not exist", i);
+    if (x.kind == DescKind::Loop && !m.device(x.device))
+      return fail(why, "fd on a device that does not exist", i);
     if ((x.kind == DescKind::File || x.kind == DescKind::Dir) &&
         (x.object >= s.object_count ||
          s.objects[x.object].kind != (x.kind == DescKind::Dir ? ObjKind::Dir : ObjKind::File)))
       return fail(why, "fd on a missing or mismatched object", i);
-    if (x.kind == DescKind::Dir && x.access != Access::Ro) return fail(why, "directory open for writing", i);
+    if (x.kind == DescKind::Dir && x.access != Access::Ro)
+      return fail(why, "directory open for writing", i);
   }
 
   for (int i = 0; i < kMaxObjects; ++i) {

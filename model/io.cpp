@@ -19,14 +19,17 @@ Outcome data_outcome(uint64_t count, const DataBuilder& b, bool known) {
   return o;
 }
 
-bool overflows(uint64_t off, uint64_t len) { return len > kLlongMax - off; }
+bool overflows(uint64_t off, uint64_t len) {
+  return len > kLlongMax - off;
+}
 
 }  // namespace
 
 // Device-relative [start, end) read from the backing file by the driver. The
 // caller already decided the range is serviceable; bytes past the backing EOF read
 // as zero (the 6.1 zero-fill), a stacked device below is read through its cache.
-ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, DataBuilder& out, bool whole_folios) {
+ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, DataBuilder& out,
+                                 bool whole_folios) {
   ReadResult r;
   const Desc& b = s.descs[dev.backing_desc];
   const uint64_t pos = arith::backing_byte(start, dev.offset);
@@ -34,7 +37,8 @@ ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, Data
   if (b.kind == DescKind::File) {
     // Buffered reads reach the backing file in whole pages (the request is the
     // folio), O_DIRECT device reads as they are.
-    const uint64_t req_pos = whole_folios ? arith::backing_byte(start / kPageSize * kPageSize, dev.offset) : pos;
+    const uint64_t req_pos =
+        whole_folios ? arith::backing_byte(start / kPageSize * kPageSize, dev.offset) : pos;
     if (backing_odirect_misaligned(dev, req_pos, whole_folios ? kPageSize : len)) {
       // Over a hole the misaligned direct read needs no bio and succeeds (ext4);
       // over data it is refused. The model knows allocation only roughly.
@@ -72,7 +76,8 @@ ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, Data
   return r;
 }
 
-ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool direct, DataBuilder& out) {
+ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool direct,
+                                DataBuilder& out) {
   ReadResult r;
   const uint64_t cap = arith::device_bytes(dev.capacity);
   if (start >= cap || len == 0) return r;  // blkdev_read_iter: at/after the end → 0
@@ -82,7 +87,8 @@ ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool 
   const bool eof_is_eio = p.read_past_backing_eof_is_eio || dev.dio;
 
   if (direct) {
-    if (start % dev.block_size || (end - start) % dev.block_size) return ReadResult{EINVAL, 0, true, 0};
+    if (start % dev.block_size || (end - start) % dev.block_size)
+      return ReadResult{EINVAL, 0, true, 0};
     // kiocb_write_and_wait: dirty pages of the range are written back first.
     bool dirty_in_range = false;
     for (int i = 0; i < dev.dirty.count; ++i)
@@ -106,7 +112,8 @@ ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool 
     // past the EOF repeating the sub-sector tail (not predicted); see eof_request_error.
     const bool past_eof = end > backing_end_dev;
     if (eof_is_eio && past_eof)
-      if (const int e = eof_request_error(dev, start, end, backing_end_dev)) return ReadResult{e, 0, true, 0};
+      if (const int e = eof_request_error(dev, start, end, backing_end_dev))
+        return ReadResult{e, 0, true, 0};
     r = read_backing(dev, start, end, out);
     if (!r.err) r.count = end - start;
     if (eof_is_eio && past_eof) r.known = false;
@@ -153,7 +160,8 @@ ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool 
     return ReadResult{EIO, 0, true, 0};
   }
   if (const uint64_t first_folio = start / grain * grain;
-      stacked_read_status(dev, first_folio, std::min(cap, (end + grain - 1) / grain * grain)) == 2) {
+      stacked_read_status(dev, first_folio, std::min(cap, (end + grain - 1) / grain * grain)) ==
+      2) {
     // A lower loop device that cannot serve reads: this device's own cached
     // folios still do (6.12.117 in QEMU), and the read ends at the first folio
     // not cached, which readahead decided: an envelope.
@@ -209,15 +217,16 @@ ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool 
     // too when the EOF is not sector aligned) read from the file; past them the
     // read ends where the cache does, which readahead decided: an envelope.
     const uint64_t eof_folio = backing_end_dev / grain * grain;
-    const uint64_t readable_end = eof_request_error(dev, eof_folio, eof_folio + grain, backing_end_dev) == 0
-                                      ? eof_folio + grain
-                                      : eof_folio;
+    const uint64_t readable_end =
+        eof_request_error(dev, eof_folio, eof_folio + grain, backing_end_dev) == 0
+            ? eof_folio + grain
+            : eof_folio;
     const uint64_t up = std::min(end, std::max(readable_end, dev.cache_hi));
     if (start >= up) return ReadResult{EIO, 0, true, 0};
     // The bytes are the stale cache's and the file's, unpredicted: no composing.
     r.count = up - start;
     r.min_count = start < readable_end ? std::min(up, readable_end) - start
-                                        : std::min(up, start / grain * grain + grain) - start;
+                                       : std::min(up, start / grain * grain + grain) - start;
     if (start >= readable_end) r.also_err = EIO;
     if (r.min_count >= r.count) r.min_count = 0;
     r.known = false;
@@ -239,7 +248,9 @@ ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool 
         // The request ends at a wholly dirty folio (served from the cache); the
         // next folio after such a run needs a request of its own, starting past
         // the EOF: the read ends there unless readahead cached it.
-        auto wholly_dirty = [&](uint64_t f) { return extents_cover(dev.dirty, f, std::min(f + grain, cap)); };
+        auto wholly_dirty = [&](uint64_t f) {
+          return extents_cover(dev.dirty, f, std::min(f + grain, cap));
+        };
         uint64_t f = eof_folio + grain;
         while (f < folio_end && !wholly_dirty(f)) f += grain;
         while (f < folio_end && wholly_dirty(f)) f += grain;
@@ -260,7 +271,8 @@ ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool 
       // wholly dirty (up to date, never read); earlier folios complete, so a read
       // starting before the first failing one is short.
       uint64_t fail_at = eof_folio;
-      while (fail_at < folio_end && extents_cover(dev.dirty, fail_at, std::min(fail_at + grain, cap)))
+      while (fail_at < folio_end &&
+             extents_cover(dev.dirty, fail_at, std::min(fail_at + grain, cap)))
         fail_at += grain;
       if (fail_at < folio_end) {
         if (start >= fail_at) return ReadResult{EIO, 0, true, 0};
@@ -307,16 +319,20 @@ int Machine::stacked_read_status(const Device& dev, uint64_t a, uint64_t z) cons
   const uint64_t la = arith::backing_byte(a, dev.offset), lz = arith::backing_byte(z, dev.offset);
   int st = stacked_read_status(*lower, la, lz);
   if (lower->state != DevState::Bound ||
-      (p.backing_io_checks_file_mode && lower->backing_desc != kNoDesc && s.descs[lower->backing_desc].access == Access::Wo))
+      (p.backing_io_checks_file_mode && lower->backing_desc != kNoDesc &&
+       s.descs[lower->backing_desc].access == Access::Wo))
     st = 2;
-  if (st != 2 && lower->state == DevState::Bound && (p.read_past_backing_eof_is_eio || lower->dio)) {
+  if (st != 2 && lower->state == DevState::Bound &&
+      (p.read_past_backing_eof_is_eio || lower->dio)) {
     // The lower device reads the range in its own folios, which may meet its
     // own backing EOF (6.18.44: EIO).
     const uint64_t grain = std::max<uint64_t>(kPageSize, lower->block_size);
     const uint64_t lcap = arith::device_bytes(lower->capacity);
     const uint64_t fa = la / grain * grain, fz = std::min(lcap, (lz + grain - 1) / grain * grain);
     const uint64_t lend = arith::bytes_past_offset(backing_size(*lower), lower->offset);
-    if (fz > lend && !extents_cover(lower->dirty, fa, fz) && eof_request_error(*lower, fa, fz, lend) != 0) st = 2;
+    if (fz > lend && !extents_cover(lower->dirty, fa, fz) &&
+        eof_request_error(*lower, fa, fz, lend) != 0)
+      st = 2;
   }
   // A lower cache may still hold the range, unless the upper device reads it
   // with direct I/O, which bypasses that cache.
@@ -324,9 +340,11 @@ int Machine::stacked_read_status(const Device& dev, uint64_t a, uint64_t z) cons
 }
 
 // A write the driver performs on the backing file (writeback or direct I/O).
-int Machine::write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed) {
+int Machine::write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t origin,
+                           uint32_t seed) {
   const Desc& b = s.descs[dev.backing_desc];
-  const uint64_t pos = arith::backing_byte(start, dev.offset), pos_end = arith::backing_byte(end, dev.offset);
+  const uint64_t pos = arith::backing_byte(start, dev.offset),
+                 pos_end = arith::backing_byte(end, dev.offset);
   const uint64_t b_origin = arith::backing_byte(origin, dev.offset);
   if (b.kind == DescKind::File) {
     // Writeback sends whole pages; direct device writes are block aligned already.
@@ -341,14 +359,17 @@ int Machine::write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t o
   Device& lower = *device(b.device);
   const uint64_t lcap = arith::device_bytes(lower.capacity);
   if (pos >= lcap) return EIO;  // ENOSPC from the block device → EIO
-  if (lower.disk_ro || lower.bdev_ro_policy) return EIO;  // EPERM from a read-only lower device → EIO
+  if (lower.disk_ro || lower.bdev_ro_policy)
+    return EIO;  // EPERM from a read-only lower device → EIO
   const int e = write_device(lower, pos, std::min(pos_end, lcap), b_origin, seed, dev.dio != 0);
-  if (e > 0) return EIO;  // a maybe-EIO into the lower cache counts as written (its data is marked unknown)
+  if (e > 0)
+    return EIO;  // a maybe-EIO into the lower cache counts as written (its data is marked unknown)
   backing_changed(DescKind::Loop, lower.index, &dev);
   return pos_end > lcap ? EIO : 0;
 }
 
-int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed, bool direct, uint64_t* done_end, uint64_t* min_end) {
+int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed,
+                          bool direct, uint64_t* done_end, uint64_t* min_end) {
   if (direct) {
     if (dev.state != DevState::Bound) return EIO;
     extents_erase(dev.dirty, start, end);  // the direct write supersedes cached bytes
@@ -371,7 +392,8 @@ int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t or
   if (partial_head || partial_tail) {
     const uint64_t backing_end_dev = arith::bytes_past_offset(backing_size(dev), dev.offset);
     const bool eof_is_eio = p.read_past_backing_eof_is_eio || dev.dio;
-    const bool lower_outgrows = dev.backing_desc != kNoDesc && s.descs[dev.backing_desc].kind == DescKind::Loop &&
+    const bool lower_outgrows = dev.backing_desc != kNoDesc &&
+                                s.descs[dev.backing_desc].kind == DescKind::Loop &&
                                 blocks_outgrow_cache(*device(s.descs[dev.backing_desc].device));
     const bool any_read_fails =
         dev.state != DevState::Bound || blocks_outgrow_cache(dev) || lower_outgrows ||
@@ -382,8 +404,9 @@ int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t or
     // unknowable); 2: it fails (nothing brought that block into the cache).
     auto block_status = [&](bool partial, uint64_t b) {
       if (!partial) return 0;
-      const bool fails = any_read_fails ||
-                         (eof_is_eio && eof_request_error(dev, b, std::min(b + blk, cap), backing_end_dev) != 0);
+      const bool fails =
+          any_read_fails ||
+          (eof_is_eio && eof_request_error(dev, b, std::min(b + blk, cap), backing_end_dev) != 0);
       const int lower = fails ? 2 : stacked_read_status(dev, b, std::min(b + blk, cap));
       if (lower == 0) return 0;
       return may_be_cached(dev, b, b + blk) ? 1 : lower;
@@ -414,7 +437,8 @@ void Machine::backing_changed(DescKind kind, uint32_t which, const Device* write
     Device& d = s.devices[i];
     if (&d == writer || d.state == DevState::Unbound) continue;
     const Desc& b = s.descs[d.backing_desc];
-    const bool uses = b.kind == kind && (kind == DescKind::File ? b.object == which : b.device == which);
+    const bool uses =
+        b.kind == kind && (kind == DescKind::File ? b.object == which : b.device == which);
     if (!uses) continue;
     if (d.cache_populated) d.cache_stale = 1;
     backing_changed(DescKind::Loop, d.index, nullptr);  // devices stacked on d read through it
@@ -499,7 +523,8 @@ Outcome Machine::pwrite(const Op& op) {
   const uint64_t cap = arith::device_bytes(dev.capacity);
   if (start >= cap) return Outcome::error(ENOSPC);
   uint64_t end = start + std::min(len, cap - start);
-  if (direct && (start % dev.block_size || (end - start) % dev.block_size)) return Outcome::error(EINVAL);
+  if (direct && (start % dev.block_size || (end - start) % dev.block_size))
+    return Outcome::error(EINVAL);
   if (const uint64_t usable = buffered_io_end(dev); !direct && usable < cap) {
     if (start >= usable) return Outcome::error(EIO);
     end = std::min(end, usable);
@@ -537,7 +562,8 @@ Outcome Machine::fsync(const Op& op) {
     o.also_err = EIO;
     return o;
   }
-  if (dev.state != DevState::Bound && dev.write_cache) return Outcome::error(EIO);  // flush request refused
+  if (dev.state != DevState::Bound && dev.write_cache)
+    return Outcome::error(EIO);  // flush request refused
   // The flush request reaches the driver, whose vfs_fsync of a lower loop device
   // is that device's fsync: its dirty pages and its own flush, down the stack
   // (6.12.117 in QEMU: EIO when the lower device is in Rundown).

@@ -28,7 +28,9 @@ bool is_block_req(Req r) {
 }
 
 // The numeric argument as the unsigned long the kernel receives (0 when absent).
-uint64_t number_arg(const Op& op) { return op.arg_kind == ArgKind::Number ? op.arg.lit : 0; }
+uint64_t number_arg(const Op& op) {
+  return op.arg_kind == ArgKind::Number ? op.arg.lit : 0;
+}
 
 // lo_file_name: at most 63 bytes, cut at the first NUL, NUL-padded.
 Name64 stored_name(const Name64& in) {
@@ -208,7 +210,8 @@ Outcome Machine::configure(Desc& fd, Device& dev, const Op& op) {
   if (dev.state != DevState::Unbound) return Outcome::error(EBUSY);
   if (int e = validate_backing(dev, *file)) return Outcome::error(e);
   if (flags & ~kConfigureSettableFlags) return Outcome::error(EINVAL);
-  if (p.configure_block_size_early && block_size != 0 && !arith::valid_block_size<uint64_t>(block_size, kPageSize))
+  if (p.configure_block_size_early && block_size != 0 &&
+      !arith::valid_block_size<uint64_t>(block_size, kPageSize))
     return Outcome::error(EINVAL);
   if (key_size > 32) return Outcome::error(EINVAL);
   if (crypt != 0) return Outcome::error(EINVAL);
@@ -221,12 +224,14 @@ Outcome Machine::configure(Desc& fd, Device& dev, const Op& op) {
   const bool file_direct = (file->open_flags & kOpenDirect) != 0;
   const bool dio_requested = (flags & kLoDirectIo) || file_direct;
   const bool use_dio_default = p.default_block_size_follows_dio_flag ? dio_requested : file_direct;
-  uint32_t dio_default = p.dio_rule == DioRule::MinDioAlign ? min_dio_align(*file) : backing_bdev_block_size(*file);
+  uint32_t dio_default =
+      p.dio_rule == DioRule::MinDioAlign ? min_dio_align(*file) : backing_bdev_block_size(*file);
   if (dio_default == 0) dio_default = 512;
   // loop_config.block_size is a u32 and 0 always means the default here, even in 6.1.
   arith::BlockSizeRule rule = block_size_rule();
   rule.zero_is_default = true;
-  const auto choice = arith::choose_block_size<uint64_t>(block_size, rule, use_dio_default ? dio_default : 512);
+  const auto choice =
+      arith::choose_block_size<uint64_t>(block_size, rule, use_dio_default ? dio_default : 512);
   if (!choice.accepted) return Outcome::error(EINVAL);
   const uint64_t bs = choice.value;
 
@@ -255,8 +260,9 @@ Outcome Machine::change_fd(Desc&, Device& dev, const Op& op) {
   if (int e = validate_backing(dev, *file)) return Outcome::error(e);
   // get_loop_size() of the new file against that of the old one, both computed now.
   const uint64_t old_cap = capacity_for(backing_size(dev), dev.offset, dev.sizelimit);
-  const uint64_t new_bytes = file->kind == DescKind::File ? s.objects[file->object].size
-                                                           : arith::device_bytes(device(file->device)->capacity);
+  const uint64_t new_bytes = file->kind == DescKind::File
+                                 ? s.objects[file->object].size
+                                 : arith::device_bytes(device(file->device)->capacity);
   if (capacity_for(new_bytes, dev.offset, dev.sizelimit) != old_cap) return Outcome::error(EINVAL);
 
   const int old = dev.backing_desc;
@@ -294,7 +300,8 @@ Outcome Machine::set_status(Device& dev, const Op& op, bool legacy) {
   if (legacy) {
     // int lo_offset, sign-extended; no sizelimit field (always 0); the encryption
     // fields are not copied at all.
-    offset = static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(f.get(Field::Offset))));
+    offset =
+        static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(f.get(Field::Offset))));
   } else {
     offset = f.get(Field::Offset);
     sizelimit = f.get(Field::Sizelimit);
@@ -359,7 +366,8 @@ Outcome Machine::set_block_size(Desc& fd, Device& dev, const Op& op) {
   const uint64_t arg = number_arg(op);
   auto update_dio = [&] {
     const Desc& b = s.descs[dev.backing_desc];
-    const bool request = dev.dio || (p.dio_reenabled_by_reconfigure && (b.open_flags & kOpenDirect));
+    const bool request =
+        dev.dio || (p.dio_reenabled_by_reconfigure && (b.open_flags & kOpenDirect));
     dev.dio = request && dio_possible(dev, b, dev.block_size, dev.offset);
   };
   if (p.set_block_size_validated_first) {
@@ -387,7 +395,8 @@ Outcome Machine::set_block_size(Desc& fd, Device& dev, const Op& op) {
   flush_dirty(dev);
   drop_cache(dev);
   const Desc& b = s.descs[dev.backing_desc];
-  const uint32_t dio_default = p.dio_rule == DioRule::MinDioAlign ? min_dio_align(b) : backing_bdev_block_size(b);
+  const uint32_t dio_default =
+      p.dio_rule == DioRule::MinDioAlign ? min_dio_align(b) : backing_bdev_block_size(b);
   const uint64_t default_bs = dev.dio && dio_default != 0 ? dio_default : 512;
   const auto choice = arith::choose_block_size(arg, block_size_rule(), default_bs);
   if (!choice.accepted) return Outcome::error(EINVAL);
@@ -417,7 +426,9 @@ Outcome Machine::block_ioctl(Desc& fd, const Op& op) {
   assert(dev);
   const bool null_arg = op.arg_kind == ArgKind::Null;
   // Getters store through the pointer: the stored value is the outcome's value.
-  auto put = [&](uint64_t v) { return null_arg ? Outcome::error(EFAULT) : Outcome::ok(static_cast<int64_t>(v)); };
+  auto put = [&](uint64_t v) {
+    return null_arg ? Outcome::error(EFAULT) : Outcome::ok(static_cast<int64_t>(v));
+  };
   switch (op.req) {
     case Req::BlkGetSize64:
       return put(arith::device_bytes(dev->capacity));

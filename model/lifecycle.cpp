@@ -130,7 +130,8 @@ Outcome Machine::open(const Op& op) {
       if (op.object >= s.object_count) return Outcome::error(ENOENT);
       const Object& obj = s.objects[op.object];
       const bool want_dir = op.node == Node::Dir;
-      if (want_dir != (obj.kind == ObjKind::Dir)) return Outcome::error(want_dir ? ENOTDIR : EISDIR);
+      if (want_dir != (obj.kind == ObjKind::Dir))
+        return Outcome::error(want_dir ? ENOTDIR : EISDIR);
       if (want_dir && op.access != Access::Ro) return Outcome::error(EISDIR);
       if (direct && env.dio_align == 0) return Outcome::error(EINVAL);
       d.kind = want_dir ? DescKind::Dir : DescKind::File;
@@ -251,7 +252,8 @@ bool Machine::flush_dirty(Device& dev) {
     if (x.start < end && block_end > end) extend_backing_unknown(dev, block_end);
     // A partly dirty block read in before the backing file changed writes the old
     // bytes back over the new ones (6.1.192 in QEMU).
-    if (x.start < end && dev.cache_stale && (x.start % blk != 0 || end % blk != 0)) mark_backing_unknown(dev);
+    if (x.start < end && dev.cache_stale && (x.start % blk != 0 || end % blk != 0))
+      mark_backing_unknown(dev);
   }
   if (dirty.unknown) mark_backing_unknown(dev);
   return ok;
@@ -287,7 +289,8 @@ void Machine::mark_backing_unknown(Device& dev) {
   const Desc& b = s.descs[dev.backing_desc];
   if (b.kind == DescKind::File) s.objects[b.object].data.unknown = 1;
   // A lower device that is no longer bound has no cache to hold the bytes.
-  if (b.kind == DescKind::Loop && device(b.device)->state != DevState::Unbound) device(b.device)->dirty.unknown = 1;
+  if (b.kind == DescKind::Loop && device(b.device)->state != DevState::Unbound)
+    device(b.device)->dirty.unknown = 1;
 }
 
 void Machine::extend_backing_unknown(Device& dev, uint64_t dev_end) {
@@ -358,10 +361,12 @@ uint32_t Machine::min_dio_align(const Desc& b) const {
   return env.bdev_block_size != 0 ? env.bdev_block_size : 512;
 }
 
-bool Machine::dio_possible(const Device&, const Desc& b, uint32_t block_size, uint64_t offset) const {
+bool Machine::dio_possible(const Device&, const Desc& b, uint32_t block_size,
+                           uint64_t offset) const {
   if (!can_odirect(b)) return false;
   // Under the 6.1 rule a filesystem without a block device gives 0: nothing to check.
-  const uint32_t align = p.dio_rule == DioRule::BackingBdev ? backing_bdev_block_size(b) : min_dio_align(b);
+  const uint32_t align =
+      p.dio_rule == DioRule::BackingBdev ? backing_bdev_block_size(b) : min_dio_align(b);
   return arith::dio_alignment_ok<uint64_t>(block_size, offset, align);
 }
 
@@ -373,6 +378,8 @@ arith::BlockSizeRule Machine::block_size_rule() const {
   return arith::block_size_rule(p, env.thp);
 }
 
-bool Machine::valid_block_size(uint64_t bs, uint32_t max) { return arith::valid_block_size(bs, max); }
+bool Machine::valid_block_size(uint64_t bs, uint32_t max) {
+  return arith::valid_block_size(bs, max);
+}
 
 }  // namespace loopcheck::model

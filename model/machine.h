@@ -20,7 +20,7 @@ struct ReadResult {
   int err = 0;
   uint64_t count = 0;
   bool known = true;
-  int also_err = 0;  // envelope (see Outcome::also_err)
+  int also_err = 0;        // envelope (see Outcome::also_err)
   uint64_t min_count = 0;  // envelope: counts down to this one too (Outcome::min_value)
 };
 
@@ -116,9 +116,11 @@ struct Machine {
   // A read the driver of `dev` sends to a stacked lower loop device: 0 it works,
   // 1 it fails unless the lower cache still holds the range, 2 it fails (the lower
   // device is not Bound, or on 6.1 its own backing file is write-only, recursively).
-  int stacked_read_status(const Device& dev, uint64_t a, uint64_t z) const;  // for dev's bytes [a, z)
+  int stacked_read_status(const Device& dev, uint64_t a,
+                          uint64_t z) const;  // for dev's bytes [a, z)
   static bool blocks_outgrow_cache(const Device& dev) {
-    return dev.state == DevState::Bound && dev.block_size > std::max<uint64_t>(kPageSize, dev.soft_block_size);
+    return dev.state == DevState::Bound &&
+           dev.block_size > std::max<uint64_t>(kPageSize, dev.soft_block_size);
   }
   bool dio_possible(const Device& dev, const Desc& backing, uint32_t block_size,
                     uint64_t offset) const;
@@ -139,7 +141,7 @@ struct Machine {
   Outcome set_block_size(Desc& fd, Device& dev, const Op& op);
   Outcome set_direct_io(Device& dev, const Op& op);
   int validate_backing(const Device& dev, const Desc& file) const;  // loop_validate_file
-  int sanity_check(const Desc& file) const;                          // read/write_iter
+  int sanity_check(const Desc& file) const;                         // read/write_iter
 
   // ---- data path (io.cpp)
   Outcome pread(const Op& op);
@@ -149,7 +151,8 @@ struct Machine {
   ReadResult read_device(Device& dev, uint64_t start, uint64_t len, bool direct, DataBuilder& out);
   // `whole_folios`: the device's page cache asks, so a stacked lower device sees
   // page-aligned requests whatever range the caller read.
-  ReadResult read_backing(Device& dev, uint64_t start, uint64_t end, DataBuilder& out, bool whole_folios = false);
+  ReadResult read_backing(Device& dev, uint64_t start, uint64_t end, DataBuilder& out,
+                          bool whole_folios = false);
   // Returns 0, an errno, or kWriteMaybeEio: done, but the kernel may also have
   // failed it with EIO (the caller widens the outcome's envelope).
   static constexpr int kWriteMaybeEio = -1;

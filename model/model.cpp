@@ -76,10 +76,13 @@ std::string summarize(const State& s) {
                   "loop%u %s cap=%llu off=%llu limit=%llu flags=0x%x dio=%d bs=%u ro=%d/%d "
                   "dirty=%u%s cache=%s\n",
                   d.index, kStateName[static_cast<int>(d.state)],
-                  static_cast<unsigned long long>(d.capacity), static_cast<unsigned long long>(d.offset),
-                  static_cast<unsigned long long>(d.sizelimit), d.flags, d.dio, d.block_size, d.disk_ro,
-                  d.bdev_ro_policy, d.dirty.count, d.dirty.unknown ? "+?" : "",
-                  d.cache_stale ? "stale" : d.cache_populated ? "populated" : "empty");
+                  static_cast<unsigned long long>(d.capacity),
+                  static_cast<unsigned long long>(d.offset),
+                  static_cast<unsigned long long>(d.sizelimit), d.flags, d.dio, d.block_size,
+                  d.disk_ro, d.bdev_ro_policy, d.dirty.count, d.dirty.unknown ? "+?" : "",
+                  d.cache_stale       ? "stale"
+                  : d.cache_populated ? "populated"
+                                      : "empty");
     out += line;
   }
   for (int i = 0; i < kMaxDescs; ++i) {
@@ -87,7 +90,8 @@ std::string summarize(const State& s) {
     if (d.kind == DescKind::None) continue;
     std::snprintf(line, sizeof line, "desc%d fd=%u %s %s%s%s target=%u holders=%u\n", i, d.fd,
                   kKindName[static_cast<int>(d.kind)], kAccess[static_cast<int>(d.access)],
-                  (d.open_flags & kOpenExcl) ? " excl" : "", (d.open_flags & kOpenDirect) ? " direct" : "",
+                  (d.open_flags & kOpenExcl) ? " excl" : "",
+                  (d.open_flags & kOpenDirect) ? " direct" : "",
                   d.kind == DescKind::Loop ? d.device : d.object, d.holders);
     out += line;
   }
@@ -95,8 +99,8 @@ std::string summarize(const State& s) {
     const Object& o = s.objects[i];
     if (o.kind != ObjKind::File) continue;
     std::snprintf(line, sizeof line, "file %.*s size=%llu extents=%u%s\n", s.object_names[i].len,
-                  s.object_names[i].bytes.data(), static_cast<unsigned long long>(o.size), o.data.count,
-                  o.data.unknown ? " (unknown)" : "");
+                  s.object_names[i].bytes.data(), static_cast<unsigned long long>(o.size),
+                  o.data.count, o.data.unknown ? " (unknown)" : "");
     out += line;
   }
   return out;

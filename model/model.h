@@ -27,7 +27,6 @@ std::string summarize(const State& state);
 
 // Invariants that must hold in every reachable state (docs/invariants.md).
 // Returns false and a reason naming the invariant when one is violated.
-bool check_invariants(const State& state, const Profile& profile, const Env& env,
-                      std::string* why);
+bool check_invariants(const State& state, const Profile& profile, const Env& env, std::string* why);
 
 }  // namespace loopcheck::model

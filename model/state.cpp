@@ -8,8 +8,12 @@
 
 namespace loopcheck::model {
 
-bool operator==(const State& a, const State& b) { return std::memcmp(&a, &b, sizeof(State)) == 0; }
+bool operator==(const State& a, const State& b) {
+  return std::memcmp(&a, &b, sizeof(State)) == 0;
+}
 
-uint64_t hash_state(const State& s) { return XXH3_64bits(&s, sizeof(State)); }
+uint64_t hash_state(const State& s) {
+  return XXH3_64bits(&s, sizeof(State));
+}
 
 }  // namespace loopcheck::model

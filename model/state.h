@@ -23,8 +23,8 @@ namespace loopcheck::model {
 inline constexpr int kMaxDevices = 16;
 inline constexpr int kMaxDescs = 32;
 inline constexpr int kMaxExtents = 4;
-inline constexpr int kFirstFd = 3;              // 0..2 are stdio
-inline constexpr uint32_t kMinorBits = 20;      // MINORMASK = 2^20 - 1
+inline constexpr int kFirstFd = 3;          // 0..2 are stdio
+inline constexpr uint32_t kMinorBits = 20;  // MINORMASK = 2^20 - 1
 inline constexpr uint64_t kSectorSize = 512;
 inline constexpr uint64_t kPageSize = 4096;
 inline constexpr uint64_t kLlongMax = 0x7fffffffffffffffull;
@@ -76,9 +76,9 @@ struct Device {
   uint8_t exists = 0;
   DevState state = DevState::Unbound;
   uint8_t backing_desc = kNoDesc;  // index into State::descs while Bound/Rundown
-  uint8_t disk_ro = 0;        // set_disk_ro() at bind; sticky across teardown
-  uint8_t bdev_ro_policy = 0; // BLKROSET; independent of binding
-  uint8_t dio = 0;            // effective LO_FLAGS_DIRECT_IO
+  uint8_t disk_ro = 0;             // set_disk_ro() at bind; sticky across teardown
+  uint8_t bdev_ro_policy = 0;      // BLKROSET; independent of binding
+  uint8_t dio = 0;                 // effective LO_FLAGS_DIRECT_IO
   // Volatile write cache advertised (flushes reach the driver): 0, 1, or
   // kWriteCacheUnknown for a device that existed before the trace (precreated):
   // a bind before the trace began turned it on for good on 6.11+.
@@ -89,8 +89,8 @@ struct Device {
   uint8_t orphan_dirty = 0;     // 6.1: dirty pages survived a synchronous detach
   uint8_t reserved[2] = {};
   uint32_t index = 0;
-  uint32_t flags = 0;         // LO_FLAGS_* except DIRECT_IO (kept in `dio`)
-  uint32_t block_size = 512;  // logical = physical = io_min
+  uint32_t flags = 0;            // LO_FLAGS_* except DIRECT_IO (kept in `dio`)
+  uint32_t block_size = 512;     // logical = physical = io_min
   uint32_t soft_block_size = 0;  // BLKBSZGET: chosen when the first opener arrives
   uint32_t reserved2 = 0;
   uint64_t offset = 0;
@@ -98,7 +98,7 @@ struct Device {
   uint64_t capacity = 0;  // 512-byte sectors
   Name64 name;            // lo_file_name
   uint8_t reserved3[7] = {};
-  ExtentList dirty;       // dirty ranges, in device byte positions
+  ExtentList dirty;  // dirty ranges, in device byte positions
   // While cache_populated: device bytes outside [cache_lo, cache_hi) are certainly
   // not in the page cache (no buffered I/O touched them since the cache was last
   // dropped; reads count readahead up to the capacity). Both 0 otherwise.
@@ -117,7 +117,7 @@ struct Desc {
   uint8_t holders = 0;
   uint8_t reserved[3] = {};
   uint32_t fd = 0;
-  uint32_t device = 0;     // Loop: device index (not slot: slots move)
+  uint32_t device = 0;  // Loop: device index (not slot: slots move)
 };
 
 inline constexpr uint8_t kWriteCacheUnknown = 2;

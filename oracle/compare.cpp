@@ -30,16 +30,19 @@ RenameKind rename_kind(ValueRole role) {
   return role == ValueRole::Fd ? RenameKind::Fd : RenameKind::DevIndex;
 }
 
-Comparison differ(std::string why) { return Comparison{false, false, std::move(why)}; }
+Comparison differ(std::string why) {
+  return Comparison{false, false, std::move(why)};
+}
 
 Comparison compare_status(const StatusInfo& m, const StatusInfo& t, Renaming& names) {
   auto plain = [](std::string_view field, uint64_t a, uint64_t b) -> std::optional<std::string> {
     if (a == b) return std::nullopt;
     return fmt::format("{}: model {}, target {}", field, a, b);
   };
-  for (auto diff : {plain("offset", m.offset, t.offset), plain("sizelimit", m.sizelimit, t.sizelimit),
-                    plain("flags", m.flags, t.flags), plain("encrypt_type", m.encrypt_type, t.encrypt_type),
-                    plain("encrypt_key_size", m.encrypt_key_size, t.encrypt_key_size)}) {
+  for (auto diff :
+       {plain("offset", m.offset, t.offset), plain("sizelimit", m.sizelimit, t.sizelimit),
+        plain("flags", m.flags, t.flags), plain("encrypt_type", m.encrypt_type, t.encrypt_type),
+        plain("encrypt_key_size", m.encrypt_key_size, t.encrypt_key_size)}) {
     if (diff) return differ(*diff);
   }
   if (!(m.name == t.name)) {
@@ -55,8 +58,9 @@ Comparison compare_status(const StatusInfo& m, const StatusInfo& t, Renaming& na
                            Renamed{"inode", RenameKind::Inode, m.inode, t.inode},
                            Renamed{"rdevice", RenameKind::Rdevice, m.rdevice, t.rdevice}}) {
     if (!names.unify(r.kind, r.model, r.target)) {
-      return differ(fmt::format("{}: target {:#x} does not correspond to model {:#x} as earlier steps fixed it",
-                                r.field, r.target, r.model));
+      return differ(fmt::format(
+          "{}: target {:#x} does not correspond to model {:#x} as earlier steps fixed it", r.field,
+          r.target, r.model));
     }
   }
   return {};
@@ -65,7 +69,8 @@ Comparison compare_status(const StatusInfo& m, const StatusInfo& t, Renaming& na
 Comparison compare_data(const Outcome& m, const Outcome& t, std::span<const uint8_t> bytes) {
   if (m.value != t.value) {
     // A count the model's envelope admits (readahead decided how much was cached).
-    if (m.min_value > 0 && t.value >= m.min_value && t.value < m.value) return Comparison{true, true, {}};
+    if (m.min_value > 0 && t.value >= m.min_value && t.value < m.value)
+      return Comparison{true, true, {}};
     return differ(fmt::format("bytes transferred: model {}, target {}", m.value, t.value));
   }
   if (!m.data_known) return Comparison{true, true, {}};
@@ -78,7 +83,8 @@ Comparison compare_data(const Outcome& m, const Outcome& t, std::span<const uint
   // The target kept no bytes: compare digests of what the model predicts.
   std::vector<uint8_t> expected(static_cast<size_t>(m.value));
   materialize(m.data, expected);
-  if (digest_bytes(expected) != t.digest) return differ("data digest differs from the model's bytes");
+  if (digest_bytes(expected) != t.digest)
+    return differ("data digest differs from the model's bytes");
   return {};
 }
 
@@ -100,10 +106,12 @@ Comparison compare_outcomes(const Outcome& m, const Outcome& t, std::span<const 
     case Kind::Value:
       if (m.role == ValueRole::Plain) {
         if (m.value == t.value) return {};
-        if (m.min_value > 0 && t.value >= m.min_value && t.value < m.value) return {};  // the envelope
+        if (m.min_value > 0 && t.value >= m.min_value && t.value < m.value)
+          return {};  // the envelope
         return differ(fmt::format("model {}, target {}", m.value, t.value));
       }
-      if (names.unify(rename_kind(m.role), static_cast<uint64_t>(m.value), static_cast<uint64_t>(t.value))) {
+      if (names.unify(rename_kind(m.role), static_cast<uint64_t>(m.value),
+                      static_cast<uint64_t>(t.value))) {
         return {};
       }
       return differ(fmt::format("{} {} from the target does not correspond to the model's {}",

@@ -14,8 +14,9 @@ namespace loopcheck {
 
 struct Comparison {
   bool equal = true;
-  bool data_unchecked = false;  // the model could not predict the bytes; only the count was compared
-  std::string why;              // set when !equal
+  bool data_unchecked =
+      false;        // the model could not predict the bytes; only the count was compared
+  std::string why;  // set when !equal
 };
 
 // `bytes` are the bytes the target read (empty when it kept none: then Outcome::digest

@@ -38,8 +38,8 @@ std::string expectation_text(const Expectation& e) {
 
 }  // namespace
 
-Lockstep::Lockstep(const model::Profile& profile, const Env& env, std::span<const ObjectDecl> objects,
-                   Target* target)
+Lockstep::Lockstep(const model::Profile& profile, const Env& env,
+                   std::span<const ObjectDecl> objects, Target* target)
     : profile_(profile), env_(env), target_(target), state_(model::initial_state(env, objects)) {
   model_vars_.fill(-1);
   target_vars_.fill(-1);
@@ -83,12 +83,14 @@ StepResult Lockstep::step(const Statement& stmt, bool check_expectations) {
 
   // The model alone: an expectation naming the model's envelope alternative
   // (`=> 512 | EIO` where readahead decides) is met too.
-  const bool envelope_met = !target_ && result.model.also_err != 0 &&
-                            expectation_matches(stmt.expect, Outcome::error(result.model.also_err), {});
-  if (check_expectations && !envelope_met && !expectation_matches(stmt.expect, result.observed, bytes)) {
+  const bool envelope_met =
+      !target_ && result.model.also_err != 0 &&
+      expectation_matches(stmt.expect, Outcome::error(result.model.also_err), {});
+  if (check_expectations && !envelope_met &&
+      !expectation_matches(stmt.expect, result.observed, bytes)) {
     result.verdict = StepVerdict::ExpectationFailed;
-    result.detail =
-        fmt::format("expected {}, got {}", expectation_text(stmt.expect), format_outcome(result.observed));
+    result.detail = fmt::format("expected {}, got {}", expectation_text(stmt.expect),
+                                format_outcome(result.observed));
     return result;
   }
   result.verdict = StepVerdict::Pass;

@@ -17,7 +17,8 @@ namespace loopcheck {
 class Lockstep {
  public:
   // `target` may be null (model alone); it must already be started.
-  Lockstep(const model::Profile& profile, const Env& env, std::span<const ObjectDecl> objects, Target* target);
+  Lockstep(const model::Profile& profile, const Env& env, std::span<const ObjectDecl> objects,
+           Target* target);
 
   // Runs one statement on both sides. After a Diverged verdict the two sides no
   // longer describe the same system; callers stop there.

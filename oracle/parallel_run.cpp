@@ -16,8 +16,8 @@ bool needs_exclusive_kernel(const Trace& trace) {
     const Op& op = stmt.op;
     if (op.kind != OpKind::Ioctl) continue;
     if (op.req == Req::LoopCtlGetFree) return true;
-    if ((op.req == Req::LoopCtlAdd || op.req == Req::LoopCtlRemove) && op.arg_kind == ArgKind::Number &&
-        op.arg.is_literal() && op.arg.as_signed() >= 0) {
+    if ((op.req == Req::LoopCtlAdd || op.req == Req::LoopCtlRemove) &&
+        op.arg_kind == ArgKind::Number && op.arg.is_literal() && op.arg.as_signed() >= 0) {
       return true;
     }
   }
@@ -75,9 +75,10 @@ class Scheduler {
 
 }  // namespace
 
-bool run_traces_parallel(std::span<const PlannedRun> runs, std::string_view target_name, unsigned jobs,
-                         const RunOptions& options,
-                         const std::function<void(size_t, const TraceResult&)>& on_result, std::string* error) {
+bool run_traces_parallel(std::span<const PlannedRun> runs, std::string_view target_name,
+                         unsigned jobs, const RunOptions& options,
+                         const std::function<void(size_t, const TraceResult&)>& on_result,
+                         std::string* error) {
   jobs = std::clamp<unsigned>(jobs, 1, static_cast<unsigned>(std::max<size_t>(runs.size(), 1)));
   // Make every worker's target up front: a target that cannot exist fails the
   // run before any trace starts.

@@ -30,11 +30,12 @@ struct PlannedRun {
 bool needs_exclusive_kernel(const Trace& trace);
 
 // Traces marked exclusive run alone: every earlier one has finished and no later
-// one starts until it is done. `on_result(i, result)` is called on the calling thread for i = 0, 1, 2, ... in
-// order, as soon as result i and all before it are done. Returns false (and runs
-// nothing) when the target cannot be made; `error` says why.
-bool run_traces_parallel(std::span<const PlannedRun> runs, std::string_view target_name, unsigned jobs,
-                         const RunOptions& options,
-                         const std::function<void(size_t, const TraceResult&)>& on_result, std::string* error);
+// one starts until it is done. `on_result(i, result)` is called on the calling thread for i = 0, 1,
+// 2, ... in order, as soon as result i and all before it are done. Returns false (and runs nothing)
+// when the target cannot be made; `error` says why.
+bool run_traces_parallel(std::span<const PlannedRun> runs, std::string_view target_name,
+                         unsigned jobs, const RunOptions& options,
+                         const std::function<void(size_t, const TraceResult&)>& on_result,
+                         std::string* error);
 
 }  // namespace loopcheck

@@ -9,11 +9,16 @@ namespace {
 
 std::string_view verdict_name(StepVerdict v) {
   switch (v) {
-    case StepVerdict::Pass: return "pass";
-    case StepVerdict::Skipped: return "skipped";
-    case StepVerdict::Diverged: return "diverged";
-    case StepVerdict::ExpectationFailed: return "expectation_failed";
-    case StepVerdict::NotRun: return "not_run";
+    case StepVerdict::Pass:
+      return "pass";
+    case StepVerdict::Skipped:
+      return "skipped";
+    case StepVerdict::Diverged:
+      return "diverged";
+    case StepVerdict::ExpectationFailed:
+      return "expectation_failed";
+    case StepVerdict::NotRun:
+      return "not_run";
   }
   return "?";
 }
@@ -21,21 +26,25 @@ std::string_view verdict_name(StepVerdict v) {
 }  // namespace
 
 std::string format_result_text(const Trace& trace, const TraceResult& r) {
-  std::string out = fmt::format("{} {} ({}, {})", r.ok() ? "PASS" : "FAIL", r.source, r.profile, r.target);
+  std::string out =
+      fmt::format("{} {} ({}, {})", r.ok() ? "PASS" : "FAIL", r.source, r.profile, r.target);
   if (r.skipped) out += fmt::format(" [{} steps skipped]", r.skipped);
-  if (r.data_unchecked) out += fmt::format(" [{} reads with unpredictable data: count only]", r.data_unchecked);
+  if (r.data_unchecked)
+    out += fmt::format(" [{} reads with unpredictable data: count only]", r.data_unchecked);
   out += "\n";
-  if (!r.error.empty()) out += fmt::format("  {}: the target could not run this trace: {}\n", r.source, r.error);
+  if (!r.error.empty())
+    out += fmt::format("  {}: the target could not run this trace: {}\n", r.source, r.error);
   for (const StepResult& s : r.steps) {
     if (s.verdict != StepVerdict::Diverged && s.verdict != StepVerdict::ExpectationFailed) continue;
     const Statement& stmt = trace.stmts[s.index];
-    out += fmt::format("  {}:{}:{}: step {} `{}`: {}{}\n", r.source, stmt.pos.line, stmt.pos.col, s.index + 1,
-                       print_statement(trace, stmt),
+    out += fmt::format("  {}:{}:{}: step {} `{}`: {}{}\n", r.source, stmt.pos.line, stmt.pos.col,
+                       s.index + 1, print_statement(trace, stmt),
                        s.verdict == StepVerdict::Diverged ? "DIVERGENCE: " : "", s.detail);
   }
   auto block = [](const std::string& text) { return text.ends_with('\n') ? text : text + "\n"; };
   if (!r.model_summary.empty()) out += fmt::format("  model state:\n{}", block(r.model_summary));
-  if (!r.target_summary.empty()) out += fmt::format("  {} state:\n{}", r.target, block(r.target_summary));
+  if (!r.target_summary.empty())
+    out += fmt::format("  {} state:\n{}", r.target, block(r.target_summary));
   return out;
 }
 
@@ -78,10 +87,13 @@ void RunTotals::add(const TraceResult& r) {
 
 std::string format_totals_text(const RunTotals& t) {
   std::string out = fmt::format(
-      "steps: {} passed, {} skipped, {} diverged, {} expectation failures, {} reads with unpredictable data\n",
+      "steps: {} passed, {} skipped, {} diverged, {} expectation failures, {} reads with "
+      "unpredictable data\n",
       t.steps_passed, t.steps_skipped, t.divergences, t.expectation_failures, t.data_unchecked);
   // Traces not run (pinned to another release) are counted as skipped, never as passed.
-  if (t.not_applicable) return out + fmt::format("{} passed, {} failed, {} skipped\n", t.passed, t.failed, t.not_applicable);
+  if (t.not_applicable)
+    return out +
+           fmt::format("{} passed, {} failed, {} skipped\n", t.passed, t.failed, t.not_applicable);
   return out + fmt::format("{} passed, {} failed\n", t.passed, t.failed);
 }
 

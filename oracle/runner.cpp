@@ -29,11 +29,20 @@ TraceResult run_trace(const Trace& trace, const model::Profile& profile, Target*
     result.steps[i] = step;
     if (step.data_unchecked) ++result.data_unchecked;
     switch (step.verdict) {
-      case StepVerdict::Pass: ++result.passed; break;
-      case StepVerdict::Skipped: ++result.skipped; break;
-      case StepVerdict::ExpectationFailed: ++result.expectation_failures; break;
-      case StepVerdict::Diverged: ++result.divergences; break;
-      case StepVerdict::NotRun: break;
+      case StepVerdict::Pass:
+        ++result.passed;
+        break;
+      case StepVerdict::Skipped:
+        ++result.skipped;
+        break;
+      case StepVerdict::ExpectationFailed:
+        ++result.expectation_failures;
+        break;
+      case StepVerdict::Diverged:
+        ++result.divergences;
+        break;
+      case StepVerdict::NotRun:
+        break;
     }
     if (step.verdict == StepVerdict::Diverged) {
       // Past a divergence the two sides no longer describe the same system.

@@ -31,8 +31,8 @@ struct TraceResult {
   std::string target;
   std::vector<StepResult> steps;  // one per statement, in order
   size_t passed = 0, skipped = 0, divergences = 0, expectation_failures = 0, data_unchecked = 0;
-  std::string error;           // the target could not run the trace at all
-  std::string model_summary;   // states at the first divergence
+  std::string error;          // the target could not run the trace at all
+  std::string model_summary;  // states at the first divergence
   std::string target_summary;
   bool ok() const { return error.empty() && divergences == 0 && expectation_failures == 0; }
 };

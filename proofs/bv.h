@@ -25,7 +25,8 @@ inline constexpr unsigned kBits = 64;
 
 class BvBool {
  public:
-  BvBool(z3::expr holds, z3::expr wrapped) : holds_(std::move(holds)), wrapped_(std::move(wrapped)) {}
+  BvBool(z3::expr holds, z3::expr wrapped)
+      : holds_(std::move(holds)), wrapped_(std::move(wrapped)) {}
   const z3::expr& holds() const { return holds_; }
   const z3::expr& wrapped() const { return wrapped_; }
 
@@ -48,7 +49,9 @@ class Bv {
   using Native = std::conditional_t<Signed, int64_t, uint64_t>;
 
   Bv(z3::expr value, z3::expr wrapped) : value_(std::move(value)), wrapped_(std::move(wrapped)) {}
-  static Bv variable(z3::context& ctx, const char* name) { return {ctx.bv_const(name, kBits), ctx.bool_val(false)}; }
+  static Bv variable(z3::context& ctx, const char* name) {
+    return {ctx.bv_const(name, kBits), ctx.bool_val(false)};
+  }
   static Bv constant(z3::context& ctx, Native v) {
     return {ctx.bv_val(static_cast<uint64_t>(v), kBits), ctx.bool_val(false)};
   }
@@ -58,19 +61,26 @@ class Bv {
   z3::context& ctx() const { return value_.ctx(); }
 
   // ---- arithmetic: the result is exact iff its extension equals the operation done wide
-  friend Bv operator+(const Bv& a, const Bv& b) { return exact(a, b, widen(a.value_, 1) + widen(b.value_, 1), 1); }
-  friend Bv operator-(const Bv& a, const Bv& b) { return exact(a, b, widen(a.value_, 1) - widen(b.value_, 1), 1); }
+  friend Bv operator+(const Bv& a, const Bv& b) {
+    return exact(a, b, widen(a.value_, 1) + widen(b.value_, 1), 1);
+  }
+  friend Bv operator-(const Bv& a, const Bv& b) {
+    return exact(a, b, widen(a.value_, 1) - widen(b.value_, 1), 1);
+  }
   friend Bv operator*(const Bv& a, const Bv& b) {
     return exact(a, b, widen(a.value_, kBits) * widen(b.value_, kBits), kBits);
   }
   friend Bv operator/(const Bv& a, const Bv& b) {
-    return {Signed ? a.value_ / b.value_ : z3::udiv(a.value_, b.value_), a.wrapped_ || b.wrapped_ || undefined_division(a, b)};
+    return {Signed ? a.value_ / b.value_ : z3::udiv(a.value_, b.value_),
+            a.wrapped_ || b.wrapped_ || undefined_division(a, b)};
   }
   friend Bv operator%(const Bv& a, const Bv& b) {
     return {Signed ? z3::srem(a.value_, b.value_) : z3::urem(a.value_, b.value_),
             a.wrapped_ || b.wrapped_ || undefined_division(a, b)};
   }
-  friend Bv operator&(const Bv& a, const Bv& b) { return {a.value_ & b.value_, a.wrapped_ || b.wrapped_}; }
+  friend Bv operator&(const Bv& a, const Bv& b) {
+    return {a.value_ & b.value_, a.wrapped_ || b.wrapped_};
+  }
 
   // Shifts by a constant, as the templates use them. << is unsigned only (a signed
   // left shift of a negative value is undefined); it wraps when it drops a set bit.
@@ -78,7 +88,8 @@ class Bv {
     static_assert(!Signed, "left shifts of signed values are not used by the templates");
     check_shift(n);
     const z3::expr dropped = z3::lshr(a.value_, a.ctx().bv_val(kBits - n, kBits));
-    return {z3::shl(a.value_, a.ctx().bv_val(n, kBits)), a.wrapped_ || (n > 0 ? dropped != 0 : a.ctx().bool_val(false))};
+    return {z3::shl(a.value_, a.ctx().bv_val(n, kBits)),
+            a.wrapped_ || (n > 0 ? dropped != 0 : a.ctx().bool_val(false))};
   }
   friend Bv operator>>(const Bv& a, unsigned n) {
     check_shift(n);
@@ -87,17 +98,25 @@ class Bv {
   }
 
   // ---- comparisons
-  friend BvBool operator<(const Bv& a, const Bv& b) { return cmp(a, b, Signed ? a.value_ < b.value_ : z3::ult(a.value_, b.value_)); }
-  friend BvBool operator<=(const Bv& a, const Bv& b) { return cmp(a, b, Signed ? a.value_ <= b.value_ : z3::ule(a.value_, b.value_)); }
+  friend BvBool operator<(const Bv& a, const Bv& b) {
+    return cmp(a, b, Signed ? a.value_ < b.value_ : z3::ult(a.value_, b.value_));
+  }
+  friend BvBool operator<=(const Bv& a, const Bv& b) {
+    return cmp(a, b, Signed ? a.value_ <= b.value_ : z3::ule(a.value_, b.value_));
+  }
   friend BvBool operator>(const Bv& a, const Bv& b) { return b < a; }
   friend BvBool operator>=(const Bv& a, const Bv& b) { return b <= a; }
   friend BvBool operator==(const Bv& a, const Bv& b) { return cmp(a, b, a.value_ == b.value_); }
   friend BvBool operator!=(const Bv& a, const Bv& b) { return cmp(a, b, a.value_ != b.value_); }
 
   // ---- a plain integer on either side, as the templates write constants
-#define LOOPCHECK_BV_MIXED(op, R)                                                     \
-  friend R operator op(const Bv& a, Native b) { return a op constant(a.ctx(), b); } \
-  friend R operator op(Native a, const Bv& b) { return constant(b.ctx(), a) op b; }
+#define LOOPCHECK_BV_MIXED(op, R)               \
+  friend R operator op(const Bv& a, Native b) { \
+    return a op constant(a.ctx(), b);           \
+  }                                             \
+  friend R operator op(Native a, const Bv& b) { \
+    return constant(b.ctx(), a) op b;           \
+  }
   LOOPCHECK_BV_MIXED(+, Bv)
   LOOPCHECK_BV_MIXED(-, Bv)
   LOOPCHECK_BV_MIXED(*, Bv)
@@ -116,14 +135,20 @@ class Bv {
   friend Bv select(const BvBool& c, const Bv& a, const Bv& b) {
     return {z3::ite(c.holds(), a.value_, b.value_), c.wrapped() || a.wrapped_ || b.wrapped_};
   }
-  friend Bv select(const BvBool& c, Native a, const Bv& b) { return select(c, constant(b.ctx(), a), b); }
-  friend Bv select(const BvBool& c, const Bv& a, Native b) { return select(c, a, constant(a.ctx(), b)); }
+  friend Bv select(const BvBool& c, Native a, const Bv& b) {
+    return select(c, constant(b.ctx(), a), b);
+  }
+  friend Bv select(const BvBool& c, const Bv& a, Native b) {
+    return select(c, a, constant(a.ctx(), b));
+  }
 
  private:
   // `extra` bits more: 1 holds any sum or difference of two 64-bit values, 64 any
   // product, so the wide operation is exact and the 64-bit result wrapped iff it
   // differs from it. (Narrower is cheaper for the solver than one width for all.)
-  static z3::expr widen(const z3::expr& v, unsigned extra) { return Signed ? z3::sext(v, extra) : z3::zext(v, extra); }
+  static z3::expr widen(const z3::expr& v, unsigned extra) {
+    return Signed ? z3::sext(v, extra) : z3::zext(v, extra);
+  }
 
   static Bv exact(const Bv& a, const Bv& b, const z3::expr& wide, unsigned extra) {
     const z3::expr narrow = wide.extract(kBits - 1, 0);
@@ -138,7 +163,9 @@ class Bv {
     }
     return by_zero;
   }
-  static BvBool cmp(const Bv& a, const Bv& b, z3::expr holds) { return {std::move(holds), a.wrapped_ || b.wrapped_}; }
+  static BvBool cmp(const Bv& a, const Bv& b, z3::expr holds) {
+    return {std::move(holds), a.wrapped_ || b.wrapped_};
+  }
   static void check_shift(unsigned n) {
     if (n >= kBits) throw z3::exception("shift count out of range in a proof template");
   }
@@ -156,6 +183,8 @@ using SBv = Bv<true>;
 inline SBv as_signed(const UBv& a) {
   return {a.value(), a.wrapped() || z3::ugt(a.value(), a.ctx().bv_val(uint64_t{INT64_MAX}, kBits))};
 }
-inline UBv as_unsigned(const SBv& a) { return {a.value(), a.wrapped() || a.value() < 0}; }
+inline UBv as_unsigned(const SBv& a) {
+  return {a.value(), a.wrapped() || a.value() < 0};
+}
 
 }  // namespace loopcheck::proofs

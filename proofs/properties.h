@@ -33,7 +33,7 @@ struct ProfilePair {
 ProfilePair profile_pair(std::string_view name);
 
 struct Query {
-  z3::expr violation;                                     // satisfiable iff the property fails
+  z3::expr violation;                                    // satisfiable iff the property fails
   std::vector<std::pair<std::string, z3::expr>> inputs;  // what a counterexample shows, in order
 };
 

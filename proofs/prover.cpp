@@ -11,12 +11,13 @@ std::string value_text(const z3::model& model, const z3::expr& input) {
   const z3::expr v = model.eval(input, /*model_completion=*/true);
   if (v.is_bool()) return v.is_true() ? "true" : "false";
   uint64_t n = 0;
-  if (!v.is_numeral_u64(n)) return v.to_string();  // wider than the inputs ever are; shown as Z3 prints it
+  if (!v.is_numeral_u64(n))
+    return v.to_string();  // wider than the inputs ever are; shown as Z3 prints it
   return std::to_string(n);
 }
 
-std::vector<std::pair<std::string, std::string>> shown_values(const z3::model& model,
-                                                              const std::vector<std::pair<std::string, z3::expr>>& inputs) {
+std::vector<std::pair<std::string, std::string>> shown_values(
+    const z3::model& model, const std::vector<std::pair<std::string, z3::expr>>& inputs) {
   std::vector<std::pair<std::string, std::string>> values;
   for (const auto& [name, input] : inputs) values.emplace_back(name, value_text(model, input));
   return values;
@@ -27,7 +28,8 @@ std::vector<std::pair<std::string, std::string>> shown_values(const z3::model& m
 // A counterexample with small numbers is one a reader can check by hand: ask again
 // with every number bounded, first tightly, then loosely, and keep the first model
 // found. (Only for display: the property already failed.)
-std::vector<std::pair<std::string, std::string>> readable_counterexample(const Query& query, const z3::model& any,
+std::vector<std::pair<std::string, std::string>> readable_counterexample(const Query& query,
+                                                                         const z3::model& any,
                                                                          unsigned timeout_ms) {
   z3::context& ctx = query.violation.ctx();
   for (const uint64_t bound : {uint64_t{1} << 16, uint64_t{1} << 20, uint64_t{1} << 40}) {
@@ -43,7 +45,8 @@ std::vector<std::pair<std::string, std::string>> readable_counterexample(const Q
   return shown_values(any, query.inputs);
 }
 
-Verdict prove(const Property& property, const ProfilePair& profile, const Subjects& subjects, unsigned timeout_ms) {
+Verdict prove(const Property& property, const ProfilePair& profile, const Subjects& subjects,
+              unsigned timeout_ms) {
   assert(profile.model && profile.driver);
   assert(timeout_ms > 0);
   Verdict verdict;
@@ -74,12 +77,14 @@ Verdict prove(const Property& property, const ProfilePair& profile, const Subjec
       verdict.unknown_reason = solver.reason_unknown();
       break;
   }
-  verdict.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  verdict.milliseconds =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return verdict;
 }
 
-std::vector<Verdict> prove_all(std::span<const ProfilePair> profiles, std::span<const Property> properties,
-                               const Subjects& subjects, unsigned timeout_ms) {
+std::vector<Verdict> prove_all(std::span<const ProfilePair> profiles,
+                               std::span<const Property> properties, const Subjects& subjects,
+                               unsigned timeout_ms) {
   std::vector<Verdict> verdicts;
   // (property name + SMT-LIB text of its query) -> index of the verdict that answered it
   std::map<std::string, size_t> answered;

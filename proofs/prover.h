@@ -33,11 +33,13 @@ struct Verdict {
 };
 
 // `timeout_ms` > 0, per solver call.
-Verdict prove(const Property& property, const ProfilePair& profile, const Subjects& subjects, unsigned timeout_ms);
+Verdict prove(const Property& property, const ProfilePair& profile, const Subjects& subjects,
+              unsigned timeout_ms);
 
 // Every property under every profile, profile by profile in the given order. A
 // query identical to one already answered is not asked again.
-std::vector<Verdict> prove_all(std::span<const ProfilePair> profiles, std::span<const Property> properties,
-                               const Subjects& subjects, unsigned timeout_ms);
+std::vector<Verdict> prove_all(std::span<const ProfilePair> profiles,
+                               std::span<const Property> properties, const Subjects& subjects,
+                               unsigned timeout_ms);
 
 }  // namespace loopcheck::proofs

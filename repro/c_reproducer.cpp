@@ -64,7 +64,8 @@ HELPER void print_result(long rc, int e) {
 
 /* One data run of an expectation: kind 0 zero, 1 fill, 2 pattern, 3 digest (not checkable here). */
 struct run { int kind; unsigned fill; uint32_t seed; uint64_t index, length; };
-HELPER int data_matches(const unsigned char *p, uint64_t n, const struct run *runs, int count, int *unchecked) {
+HELPER int data_matches(const unsigned char *p, uint64_t n, const struct run *runs, int count,
+                        int *unchecked) {
   uint64_t at = 0;
   for (int r = 0; r < count; r++) {
     uint64_t len = runs[r].length ? runs[r].length : n - at;
@@ -72,7 +73,9 @@ HELPER int data_matches(const unsigned char *p, uint64_t n, const struct run *ru
     for (uint64_t k = 0; k < len; k++) {
       unsigned char want;
       if (runs[r].kind == 3) { *unchecked = 1; break; }
-      want = runs[r].kind == 0 ? 0 : runs[r].kind == 1 ? (unsigned char)runs[r].fill : pattern_byte(runs[r].seed, runs[r].index + k);
+      want = runs[r].kind == 0   ? 0
+             : runs[r].kind == 1 ? (unsigned char)runs[r].fill
+                                 : pattern_byte(runs[r].seed, runs[r].index + k);
       if (p[at + k] != want) return 0;
     }
     at += len;
@@ -90,7 +93,8 @@ HELPER int read_sysfs(const char *path) {
   text[n] = 0;
   if (n > 0 && text[n - 1] == '\n') text[n - 1] = 0;
   /* backing_file in the trace's terms: the object's name, not our directory */
-  if (strncmp(text, dir, strlen(dir)) == 0 && text[strlen(dir)] == '/') memmove(text, text + strlen(dir) + 1, strlen(text + strlen(dir) + 1) + 1);
+  if (strncmp(text, dir, strlen(dir)) == 0 && text[strlen(dir)] == '/')
+    memmove(text, text + strlen(dir) + 1, strlen(text + strlen(dir) + 1) + 1);
   return 0;
 }
 
@@ -117,7 +121,9 @@ HELPER void make_file(const char *name, long long size, int fill) {
     unsigned char block[65536];
     memset(block, fill, sizeof block);
     for (long long done = 0; done < size;) {
-      ssize_t w = pwrite(fd, block, (size_t)(size - done < (long long)sizeof block ? size - done : (long long)sizeof block), done);
+      long long left = size - done;
+      size_t chunk = (size_t)(left < (long long)sizeof block ? left : (long long)sizeof block);
+      ssize_t w = pwrite(fd, block, chunk, done);
       if (w <= 0) { perror(name); exit(2); }
       done += w;
     }
@@ -160,7 +166,8 @@ std::string errno_expr(int err) {
 }
 
 std::string request_expr(const Op& op) {
-  return op.req == Req::Unknown ? fmt::format("{:#x}ul", op.raw_req) : std::string(req_name(op.req));
+  return op.req == Req::Unknown ? fmt::format("{:#x}ul", op.raw_req)
+                                : std::string(req_name(op.req));
 }
 
 struct StructNames {
@@ -170,27 +177,43 @@ struct StructNames {
 
 StructNames struct_names(StructKind kind) {
   switch (kind) {
-    case StructKind::LoopInfo: return {"struct loop_info", "lo_name"};
-    case StructKind::LoopConfig: return {"struct loop_config", "info.lo_file_name"};
-    default: return {"struct loop_info64", "lo_file_name"};
+    case StructKind::LoopInfo:
+      return {"struct loop_info", "lo_name"};
+    case StructKind::LoopConfig:
+      return {"struct loop_config", "info.lo_file_name"};
+    default:
+      return {"struct loop_info64", "lo_file_name"};
   }
 }
 
 std::string field_member(Field f, StructKind kind) {
-  std::string prefix = kind == StructKind::LoopConfig && f != Field::Fd && f != Field::BlockSize ? "info." : "";
+  std::string prefix =
+      kind == StructKind::LoopConfig && f != Field::Fd && f != Field::BlockSize ? "info." : "";
   switch (f) {
-    case Field::Fd: return "fd";
-    case Field::BlockSize: return "block_size";
-    case Field::Offset: return prefix + "lo_offset";
-    case Field::Sizelimit: return prefix + "lo_sizelimit";
-    case Field::Number: return prefix + "lo_number";
-    case Field::EncryptType: return prefix + "lo_encrypt_type";
-    case Field::EncryptKeySize: return prefix + "lo_encrypt_key_size";
-    case Field::Flags: return prefix + "lo_flags";
-    case Field::Device: return prefix + "lo_device";
-    case Field::Inode: return prefix + "lo_inode";
-    case Field::Rdevice: return prefix + "lo_rdevice";
-    case Field::Name: return prefix + (kind == StructKind::LoopInfo ? "lo_name" : "lo_file_name");
+    case Field::Fd:
+      return "fd";
+    case Field::BlockSize:
+      return "block_size";
+    case Field::Offset:
+      return prefix + "lo_offset";
+    case Field::Sizelimit:
+      return prefix + "lo_sizelimit";
+    case Field::Number:
+      return prefix + "lo_number";
+    case Field::EncryptType:
+      return prefix + "lo_encrypt_type";
+    case Field::EncryptKeySize:
+      return prefix + "lo_encrypt_key_size";
+    case Field::Flags:
+      return prefix + "lo_flags";
+    case Field::Device:
+      return prefix + "lo_device";
+    case Field::Inode:
+      return prefix + "lo_inode";
+    case Field::Rdevice:
+      return prefix + "lo_rdevice";
+    case Field::Name:
+      return prefix + (kind == StructKind::LoopInfo ? "lo_name" : "lo_file_name");
   }
   return "?";
 }
@@ -198,9 +221,12 @@ std::string field_member(Field f, StructKind kind) {
 // The C condition under which the step's outcome satisfies one alternative.
 std::string alt_condition(const ExpectAlt& alt, const Op& op, int step, std::string* decls) {
   switch (alt.kind) {
-    case ExpectAlt::Kind::Value: return fmt::format("(rc >= 0 && rc == {}L)", alt.value);
-    case ExpectAlt::Kind::Errno: return fmt::format("(rc < 0 && e == {})", errno_expr(alt.err));
-    case ExpectAlt::Kind::Text: return fmt::format("(rc >= 0 && strcmp(text, {}) == 0)", c_string(alt.text));
+    case ExpectAlt::Kind::Value:
+      return fmt::format("(rc >= 0 && rc == {}L)", alt.value);
+    case ExpectAlt::Kind::Errno:
+      return fmt::format("(rc < 0 && e == {})", errno_expr(alt.err));
+    case ExpectAlt::Kind::Text:
+      return fmt::format("(rc >= 0 && strcmp(text, {}) == 0)", c_string(alt.text));
     case ExpectAlt::Kind::Status: {
       StructKind kind = req_struct(op.req);
       std::string cond = "(rc >= 0";
@@ -209,11 +235,12 @@ std::string alt_condition(const ExpectAlt& alt, const Op& op, int step, std::str
         if (!alt.fields.has(f) || !struct_has_field(kind, f)) continue;
         if (f == Field::Name) {
           // `st` is always the widened loop_info64 (the legacy struct is copied into it).
-          cond += fmt::format(" && strncmp((const char *)st.{}, {}, {}) == 0", field_member(f, StructKind::LoopInfo64),
+          cond += fmt::format(" && strncmp((const char *)st.{}, {}, {}) == 0",
+                              field_member(f, StructKind::LoopInfo64),
                               c_string(alt.fields.name.view()), kNameSize);
         } else {
-          cond += fmt::format(" && (uint64_t)st.{} == {:#x}ull", field_member(f, StructKind::LoopInfo64),
-                              alt.fields.get(f));
+          cond += fmt::format(" && (uint64_t)st.{} == {:#x}ull",
+                              field_member(f, StructKind::LoopInfo64), alt.fields.get(f));
         }
       }
       return cond + ")";
@@ -224,12 +251,14 @@ std::string alt_condition(const ExpectAlt& alt, const Op& op, int step, std::str
         std::string runs;
         for (uint8_t s = 0; s < alt.data.count; ++s) {
           const DataSegment& seg = alt.data.seg[s];
-          runs += fmt::format("{}{{{}, {}, {}u, {}ull, {}ull}}", s ? ", " : "", static_cast<int>(seg.kind), seg.fill,
-                              seg.seed, seg.index, seg.length);
+          runs +=
+              fmt::format("{}{{{}, {}, {}u, {}ull, {}ull}}", s ? ", " : "",
+                          static_cast<int>(seg.kind), seg.fill, seg.seed, seg.index, seg.length);
         }
         std::string name = fmt::format("runs_{}_{}", step, decls->size());
         *decls += fmt::format("  static const struct run {}[] = {{{}}};\n", name, runs);
-        cond += fmt::format(" && data_matches(buf, (uint64_t)rc, {}, {}, &unchecked)", name, alt.data.count);
+        cond += fmt::format(" && data_matches(buf, (uint64_t)rc, {}, {}, &unchecked)", name,
+                            alt.data.count);
       }
       return cond + ")";
     }
@@ -238,7 +267,9 @@ std::string alt_condition(const ExpectAlt& alt, const Op& op, int step, std::str
 }
 
 std::string open_flags(const Op& op) {
-  std::string flags = op.access == Access::Ro ? "O_RDONLY" : op.access == Access::Wo ? "O_WRONLY" : "O_RDWR";
+  std::string flags = op.access == Access::Ro   ? "O_RDONLY"
+                      : op.access == Access::Wo ? "O_WRONLY"
+                                                : "O_RDWR";
   if (op.open_flags & kOpenExcl) flags += " | O_EXCL";
   if (op.open_flags & kOpenDirect) flags += " | O_DIRECT";
   if (op.open_flags & kOpenSync) flags += " | O_SYNC";
@@ -250,23 +281,32 @@ std::string open_flags(const Op& op) {
 std::string step_code(const Trace& trace, const Op& op) {
   const std::string fd = fmt::format("(int){}", value_expr(op.subject));
   std::string c;
-  auto call = [&](const std::string& expr) { c += fmt::format("  errno = 0; rc = {}; e = rc < 0 ? errno : 0;\n", expr); };
+  auto call = [&](const std::string& expr) {
+    c += fmt::format("  errno = 0; rc = {}; e = rc < 0 ? errno : 0;\n", expr);
+  };
   switch (op.kind) {
     case OpKind::Open:
       if (op.node == Node::LoopControl) {
         call(fmt::format("open(\"/dev/loop-control\", {})", open_flags(op)));
       } else if (op.node == Node::Loop) {
-        c += fmt::format("  snprintf(text, sizeof text, \"/dev/loop%lld\", (long long){});\n", value_expr(op.subject));
+        c += fmt::format("  snprintf(text, sizeof text, \"/dev/loop%lld\", (long long){});\n",
+                         value_expr(op.subject));
         call(fmt::format("open(text, {})", open_flags(op)));
       } else {
-        call(fmt::format("open(obj({}), {})", c_string(trace.objects[op.object].name), open_flags(op)));
+        call(fmt::format("open(obj({}), {})", c_string(trace.objects[op.object].name),
+                         open_flags(op)));
       }
       c += "  print_result(rc, e);\n";
       return c;
-    case OpKind::Close: call(fmt::format("close({})", fd)); break;
-    case OpKind::Fsync: call(fmt::format("fsync({})", fd)); break;
+    case OpKind::Close:
+      call(fmt::format("close({})", fd));
+      break;
+    case OpKind::Fsync:
+      call(fmt::format("fsync({})", fd));
+      break;
     case OpKind::Truncate:
-      call(fmt::format("truncate(obj({}), (off_t){})", c_string(trace.objects[op.object].name), value_expr(op.offset)));
+      call(fmt::format("truncate(obj({}), (off_t){})", c_string(trace.objects[op.object].name),
+                       value_expr(op.offset)));
       break;
     case OpKind::Pread:
       call(fmt::format("pread({}, buf, {}u, (off_t){})", fd, op.length, value_expr(op.offset)));
@@ -275,19 +315,24 @@ std::string step_code(const Trace& trace, const Op& op) {
     case OpKind::Pwrite:
       // An empty write has no bytes to fill (and `i < 0u` would not compile under -Werror).
       if (op.length > 0)
-        c += fmt::format("  for (uint64_t i = 0; i < {}u; i++) buf[i] = pattern_byte({}u, i);\n", op.length, op.seed);
+        c += fmt::format("  for (uint64_t i = 0; i < {}u; i++) buf[i] = pattern_byte({}u, i);\n",
+                         op.length, op.seed);
       call(fmt::format("pwrite({}, buf, {}u, (off_t){})", fd, op.length, value_expr(op.offset)));
       break;
     case OpKind::Sysfs:
-      c += fmt::format("  snprintf(text + 4096, 4096, \"/sys/block/loop%lld/{}\", (long long){});\n",
-                       sysattr_path(op.attr), value_expr(op.subject));
-      c += "  { char path[4096]; memcpy(path, text + 4096, sizeof path); errno = 0; rc = read_sysfs(path); e = rc < 0 ? errno : 0; }\n";
+      c +=
+          fmt::format("  snprintf(text + 4096, 4096, \"/sys/block/loop%lld/{}\", (long long){});\n",
+                      sysattr_path(op.attr), value_expr(op.subject));
+      c += "  { char path[4096]; memcpy(path, text + 4096, sizeof path); errno = 0; rc = "
+           "read_sysfs(path); e = rc < 0 ? errno : 0; }\n";
       c += "  if (rc >= 0) printf(\"\\\"%s\\\"\", text); else print_result(rc, e);\n";
       return c;
     case OpKind::Ioctl: {
       const std::string req = request_expr(op);
       const bool null_arg = op.arg_kind == ArgKind::Null;
-      const std::string number = op.arg_kind == ArgKind::Number ? fmt::format("(unsigned long){}", value_expr(op.arg)) : "0ul";
+      const std::string number = op.arg_kind == ArgKind::Number
+                                     ? fmt::format("(unsigned long){}", value_expr(op.arg))
+                                     : "0ul";
       if (op.req == Req::Unknown) {
         if (op.arg_kind == ArgKind::Struct) {
           c += "  { static unsigned char zeros[sizeof(struct loop_config)];\n";
@@ -300,15 +345,19 @@ std::string step_code(const Trace& trace, const Op& op) {
       }
       switch (req_arg(op.req)) {
         case ReqArg::Ignored:
-        case ReqArg::Number: call(fmt::format("ioctl({}, {}, {})", fd, req, number)); break;
+        case ReqArg::Number:
+          call(fmt::format("ioctl({}, {}, {})", fd, req, number));
+          break;
         case ReqArg::Int:
           c += fmt::format("  {{ int arg = (int){};\n", value_expr(op.arg));
           call(fmt::format("ioctl({}, {}, {})", fd, req, null_arg ? "NULL" : "&arg"));
           c += "  }\n";
           break;
         case ReqArg::Out: {
-          const char* type = op.req == Req::BlkGetSize64 ? "uint64_t" : op.req == Req::BlkGetSize ? "unsigned long"
-                           : op.req == Req::BlkPbszGet  ? "unsigned int" : "int";
+          const char* type = op.req == Req::BlkGetSize64 ? "uint64_t"
+                             : op.req == Req::BlkGetSize ? "unsigned long"
+                             : op.req == Req::BlkPbszGet ? "unsigned int"
+                                                         : "int";
           c += fmt::format("  {{ {} out = 0;\n", type);
           call(fmt::format("ioctl({}, {}, {})", fd, req, null_arg ? "NULL" : "&out"));
           c += "    if (rc >= 0) rc = (long)out;\n  }\n";
@@ -322,10 +371,11 @@ std::string step_code(const Trace& trace, const Op& op) {
             Field f = static_cast<Field>(i);
             if (!op.fields.has(f) || !struct_has_field(kind, f)) continue;
             if (f == Field::Name) {
-              c += fmt::format("    memcpy(arg.{}, {}, {});\n", names.name_field, c_string(op.fields.name.view()),
-                               op.fields.name.len);
+              c += fmt::format("    memcpy(arg.{}, {}, {});\n", names.name_field,
+                               c_string(op.fields.name.view()), op.fields.name.len);
             } else {
-              c += fmt::format("    arg.{} = {};\n", field_member(f, kind), value_expr(op.fields.value[static_cast<size_t>(i)]));
+              c += fmt::format("    arg.{} = {};\n", field_member(f, kind),
+                               value_expr(op.fields.value[static_cast<size_t>(i)]));
             }
           }
           call(fmt::format("ioctl({}, {}, {})", fd, req, null_arg ? "NULL" : "&arg"));
@@ -338,16 +388,22 @@ std::string step_code(const Trace& trace, const Op& op) {
           if (req_struct(op.req) == StructKind::LoopInfo) {
             c += "  memset(&st_old, 0, sizeof st_old);\n";
             call(fmt::format("ioctl({}, {}, {})", fd, req, null_arg ? "NULL" : "&st_old"));
-            c += "  st.lo_offset = (uint64_t)(int64_t)st_old.lo_offset; st.lo_number = (uint32_t)st_old.lo_number;\n"
-                 "  st.lo_encrypt_type = (uint32_t)st_old.lo_encrypt_type; st.lo_encrypt_key_size = (uint32_t)st_old.lo_encrypt_key_size;\n"
-                 "  st.lo_flags = (uint32_t)st_old.lo_flags; st.lo_device = st_old.lo_device; st.lo_inode = st_old.lo_inode;\n"
-                 "  st.lo_rdevice = st_old.lo_rdevice; memcpy(st.lo_file_name, st_old.lo_name, sizeof st_old.lo_name);\n";
+            c += "  st.lo_offset = (uint64_t)(int64_t)st_old.lo_offset; st.lo_number = "
+                 "(uint32_t)st_old.lo_number;\n"
+                 "  st.lo_encrypt_type = (uint32_t)st_old.lo_encrypt_type; st.lo_encrypt_key_size "
+                 "= (uint32_t)st_old.lo_encrypt_key_size;\n"
+                 "  st.lo_flags = (uint32_t)st_old.lo_flags; st.lo_device = st_old.lo_device; "
+                 "st.lo_inode = st_old.lo_inode;\n"
+                 "  st.lo_rdevice = st_old.lo_rdevice; memcpy(st.lo_file_name, st_old.lo_name, "
+                 "sizeof st_old.lo_name);\n";
           } else {
             call(fmt::format("ioctl({}, {}, {})", fd, req, null_arg ? "NULL" : "&st"));
           }
           (void)names;
-          c += "  if (rc >= 0) printf(\"{offset=%llu sizelimit=%llu number=%u flags=0x%x name=\\\"%.64s\\\"}\", "
-               "(unsigned long long)st.lo_offset, (unsigned long long)st.lo_sizelimit, st.lo_number, st.lo_flags, "
+          c += "  if (rc >= 0) printf(\"{offset=%llu sizelimit=%llu number=%u flags=0x%x "
+               "name=\\\"%.64s\\\"}\", "
+               "(unsigned long long)st.lo_offset, (unsigned long long)st.lo_sizelimit, "
+               "st.lo_number, st.lo_flags, "
                "(const char *)st.lo_file_name); else print_result(rc, e);\n";
           return c;
         }
@@ -364,7 +420,8 @@ std::string step_code(const Trace& trace, const Op& op) {
 std::string write_c_reproducer(const Trace& trace) {
   uint64_t buffer = 4096;
   for (const Statement& s : trace.stmts) {
-    if (s.op.kind == OpKind::Pread || s.op.kind == OpKind::Pwrite) buffer = std::max(buffer, s.op.length);
+    if (s.op.kind == OpKind::Pread || s.op.kind == OpKind::Pwrite)
+      buffer = std::max(buffer, s.op.length);
   }
   buffer = (buffer + 4095) / 4096 * 4096;
   std::string prelude = kPrelude;
@@ -388,7 +445,8 @@ std::string write_c_reproducer(const Trace& trace) {
   c += "  struct loop_info64 st; struct loop_info st_old;\n  (void)st; (void)st_old;\n";
   for (const ObjectDecl& o : trace.objects) {
     if (o.kind == ObjectDecl::Kind::Dir) {
-      c += fmt::format("  if (mkdir(obj({}), 0755) != 0) {{ perror(\"mkdir\"); return 2; }}\n", c_string(o.name));
+      c += fmt::format("  if (mkdir(obj({}), 0755) != 0) {{ perror(\"mkdir\"); return 2; }}\n",
+                       c_string(o.name));
     } else {
       c += fmt::format("  make_file({}, {}LL, {});\n", c_string(o.name), o.size, o.fill);
     }
@@ -405,10 +463,12 @@ std::string write_c_reproducer(const Trace& trace) {
     if (stmt.bind >= 0) c += fmt::format("  v[{}] = rc >= 0 ? (int64_t)rc : -1;\n", stmt.bind);
     std::string decls, cond;
     for (uint8_t a = 0; a < stmt.expect.count; ++a) {
-      cond += (a ? " || " : "") + alt_condition(stmt.expect.alt[a], stmt.op, static_cast<int>(i + 1), &decls);
+      cond += (a ? " || " : "") +
+              alt_condition(stmt.expect.alt[a], stmt.op, static_cast<int>(i + 1), &decls);
     }
     std::string expected;
-    for (uint8_t a = 0; a < stmt.expect.count; ++a) expected += (a ? " | " : "") + format_expect_alt(stmt.expect.alt[a]);
+    for (uint8_t a = 0; a < stmt.expect.count; ++a)
+      expected += (a ? " | " : "") + format_expect_alt(stmt.expect.alt[a]);
     c += decls;
     if (stmt.expect.count > 0) {
       c += fmt::format("  unchecked = 0;\n  ok = {};\n", cond);
@@ -420,7 +480,8 @@ std::string write_c_reproducer(const Trace& trace) {
   }
   // The program's own files go; loop devices are left as the trace left them.
   for (auto it = trace.objects.rbegin(); it != trace.objects.rend(); ++it) {
-    c += fmt::format("  {}(obj({}));\n", it->kind == ObjectDecl::Kind::Dir ? "rmdir" : "unlink", c_string(it->name));
+    c += fmt::format("  {}(obj({}));\n", it->kind == ObjectDecl::Kind::Dir ? "rmdir" : "unlink",
+                     c_string(it->name));
   }
   c += "  rmdir(dir);\n  free(buf);\n";
   c += "  printf(\"%d mismatch(es) with the trace's expectations\\n\", mismatches);\n";

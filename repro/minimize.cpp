@@ -52,14 +52,15 @@ void for_each_number(Op& op, F f) {
       if (op.fields.present & (1u << i)) literal(op.fields.value[static_cast<size_t>(i)]);
     }
   }
-  if (op.kind == OpKind::Pread || op.kind == OpKind::Pwrite || op.kind == OpKind::Truncate) literal(op.offset);
+  if (op.kind == OpKind::Pread || op.kind == OpKind::Pwrite || op.kind == OpKind::Truncate)
+    literal(op.offset);
   if (op.kind == OpKind::Pread || op.kind == OpKind::Pwrite) f(op.length);
 }
 
 // Runs a candidate; when it still fails with `signature` it becomes the best
 // trace found. Counts the run, and runs nothing once the budget is spent.
-bool try_candidate(Trace candidate, const std::string& signature, const CandidateRunner& run, size_t max_tests,
-                   Trace& best, MinimizeResult& result) {
+bool try_candidate(Trace candidate, const std::string& signature, const CandidateRunner& run,
+                   size_t max_tests, Trace& best, MinimizeResult& result) {
   if (result.tests_run >= max_tests) return false;
   ++result.tests_run;
   fuzz::Finding f = run(candidate);
@@ -96,8 +97,8 @@ Trace keep_statements(const Trace& trace, std::vector<bool> keep) {
   return out;
 }
 
-MinimizeResult minimize(const Trace& trace, const std::string& signature, const CandidateRunner& run,
-                        size_t max_tests) {
+MinimizeResult minimize(const Trace& trace, const std::string& signature,
+                        const CandidateRunner& run, size_t max_tests) {
   MinimizeResult result;
   result.trace = keep_statements(trace, std::vector<bool>(trace.stmts.size(), true));
   result.finding = run(result.trace);
@@ -107,11 +108,13 @@ MinimizeResult minimize(const Trace& trace, const std::string& signature, const 
 
   // Nothing after the failing step matters.
   std::vector<bool> keep(result.trace.stmts.size(), false);
-  std::fill(keep.begin(), keep.begin() + static_cast<std::ptrdiff_t>(result.finding.step + 1), true);
+  std::fill(keep.begin(), keep.begin() + static_cast<std::ptrdiff_t>(result.finding.step + 1),
+            true);
 
   Trace best = result.trace;
   auto still_fails = [&](const std::vector<bool>& candidate_keep) {
-    return try_candidate(keep_statements(best, candidate_keep), signature, run, max_tests, best, result);
+    return try_candidate(keep_statements(best, candidate_keep), signature, run, max_tests, best,
+                         result);
   };
   still_fails(keep);  // a deterministic side fails the same way on the prefix
 
@@ -140,8 +143,8 @@ MinimizeResult minimize(const Trace& trace, const std::string& signature, const 
   return result;
 }
 
-void shrink_arguments(Trace& best, const std::string& signature, const CandidateRunner& run, size_t max_tests,
-                      MinimizeResult& result) {
+void shrink_arguments(Trace& best, const std::string& signature, const CandidateRunner& run,
+                      size_t max_tests, MinimizeResult& result) {
   // Each number in turn: try its simpler values, simplest first, and start over
   // from the accepted one until none keeps the signature. Clearing single bits
   // comes first for flag words, where "smaller" means "fewer flags".
@@ -170,7 +173,8 @@ void shrink_arguments(Trace& best, const std::string& signature, const Candidate
         }
         int count = 0;
         std::array<uint64_t, 5> simpler = simpler_values(v, &count);
-        for (int c = 0; c < count && !progress; ++c) progress = try_value(simpler[static_cast<size_t>(c)]);
+        for (int c = 0; c < count && !progress; ++c)
+          progress = try_value(simpler[static_cast<size_t>(c)]);
       }
     }
   }

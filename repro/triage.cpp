@@ -51,7 +51,9 @@ std::string statement_text(const Trace& trace, const Statement& stmt) {
 // Real targets return a read's digest, not its bytes. A digest is readable when it
 // matches what the trace expected or a run of zeros; otherwise it stays a digest.
 Outcome described_read(const Outcome& o, const Statement& stmt) {
-  if (o.kind != Outcome::Kind::Data || o.value <= 0 || static_cast<uint64_t>(o.value) > kMaxIoLength) return o;
+  if (o.kind != Outcome::Kind::Data || o.value <= 0 ||
+      static_cast<uint64_t>(o.value) > kMaxIoLength)
+    return o;
   std::vector<uint8_t> bytes(static_cast<size_t>(o.value));
   std::vector<DataDesc> candidates;
   for (uint8_t a = 0; a < stmt.expect.count; ++a) {
@@ -66,13 +68,15 @@ Outcome described_read(const Outcome& o, const Statement& stmt) {
   candidates.push_back(zero);
   for (const DataDesc& desc : candidates) {
     bool has_digest_run = false;  // materialize() writes zeros for those: no proof
-    for (uint8_t i = 0; i < desc.count; ++i) has_digest_run |= desc.seg[i].kind == DataSegment::Kind::Bytes;
+    for (uint8_t i = 0; i < desc.count; ++i)
+      has_digest_run |= desc.seg[i].kind == DataSegment::Kind::Bytes;
     if (has_digest_run || desc_length(desc, bytes.size()) != bytes.size()) continue;
     std::fill(bytes.begin(), bytes.end(), 0);
     materialize(desc, bytes);
     if (digest_bytes(bytes) == o.digest) {
       Outcome described = o;
-      described.data = describe_bytes(bytes);  // canonical: "fill:0x77", not the expectation's spelling
+      described.data =
+          describe_bytes(bytes);  // canonical: "fill:0x77", not the expectation's spelling
       described.digest = 0;
       return described;
     }
@@ -82,8 +86,10 @@ Outcome described_read(const Outcome& o, const Statement& stmt) {
 
 }  // namespace
 
-std::string normalized_outcome(const Outcome& outcome, std::vector<int64_t>& fds, std::vector<int64_t>& devs) {
-  if (outcome.kind == Outcome::Kind::Value && outcome.role == ValueRole::Fd) return renamed("fd", outcome.value, fds);
+std::string normalized_outcome(const Outcome& outcome, std::vector<int64_t>& fds,
+                               std::vector<int64_t>& devs) {
+  if (outcome.kind == Outcome::Kind::Value && outcome.role == ValueRole::Fd)
+    return renamed("fd", outcome.value, fds);
   if (outcome.kind == Outcome::Kind::Value && outcome.role == ValueRole::DevIndex) {
     return renamed("dev", outcome.value, devs);
   }
@@ -109,7 +115,8 @@ TriageColumn observe_trace(const Trace& trace, Target& target, std::string_view 
   std::vector<int64_t> fds, devs;
   for (const Statement& stmt : trace.stmts) {
     Outcome o = target.execute(bind_op(stmt.op, vars));
-    if (stmt.bind >= 0) vars[static_cast<size_t>(stmt.bind)] = o.kind == Outcome::Kind::Value ? o.value : -1;
+    if (stmt.bind >= 0)
+      vars[static_cast<size_t>(stmt.bind)] = o.kind == Outcome::Kind::Value ? o.value : -1;
     column.cells.push_back(normalized_outcome(described_read(o, stmt), fds, devs));
   }
   target.finish();
@@ -153,7 +160,8 @@ std::string triage_markdown(const Trace& trace, const std::vector<TriageColumn>&
                       cell(expectation_text(stmt.expect)));
     // A cell that differs from the column before it is bold, so a change stands out.
     for (size_t c = 0; c < columns.size(); ++c) {
-      const std::string& text = s < columns[c].cells.size() ? columns[c].cells[s] : std::string("not run");
+      const std::string& text =
+          s < columns[c].cells.size() ? columns[c].cells[s] : std::string("not run");
       bool differs = c > 0 && s < columns[c - 1].cells.size() && columns[c - 1].cells[s] != text;
       md += differs ? fmt::format(" **{}** |", cell(text)) : fmt::format(" {} |", cell(text));
     }
@@ -161,15 +169,18 @@ std::string triage_markdown(const Trace& trace, const std::vector<TriageColumn>&
   }
   md += "\n";
   for (const TriageColumn& c : columns) {
-    if (!c.error.empty()) md += fmt::format("- **{}** could not run the trace: {}\n", c.name, c.error);
+    if (!c.error.empty())
+      md += fmt::format("- **{}** could not run the trace: {}\n", c.name, c.error);
   }
   BehaviourChange change = first_change(columns);
   if (change.found) {
     std::string steps;
     for (size_t s : change.steps) steps += fmt::format("{}{}", steps.empty() ? "" : ", ", s + 1);
     md += fmt::format(
-        "**Behaviour changed between `{}` and `{}`**: `{}` is the first kernel in version order with the new "
-        "behaviour (step{} {}). Releases between the two that were not in the list were not tested.\n",
+        "**Behaviour changed between `{}` and `{}`**: `{}` is the first kernel in version order "
+        "with the new "
+        "behaviour (step{} {}). Releases between the two that were not in the list were not "
+        "tested.\n",
         columns[change.before].name, columns[change.after].name, columns[change.after].name,
         change.steps.size() > 1 ? "s" : "", steps);
   } else {
@@ -180,7 +191,8 @@ std::string triage_markdown(const Trace& trace, const std::vector<TriageColumn>&
     for (const Finding& f : c.findings) {
       if (!any_finding) md += "\n### Kernel reports\n";
       any_finding = true;
-      md += fmt::format("\n**{}**, step {}: {}\n\n```\n{}\n```\n", c.name, f.step, f.report.kind, f.report.excerpt);
+      md += fmt::format("\n**{}**, step {}: {}\n\n```\n{}\n```\n", c.name, f.step, f.report.kind,
+                        f.report.excerpt);
     }
   }
   return md;

@@ -19,9 +19,9 @@
 namespace loopcheck::vm {
 
 struct TriageColumn {
-  std::string name;               // "6.1.0-56-cloud-amd64", "host (6.18.0)"
-  bool is_vm_kernel = true;       // host columns stay out of the version-order search
-  std::string error;              // the target could not run the trace at all
+  std::string name;                // "6.1.0-56-cloud-amd64", "host (6.18.0)"
+  bool is_vm_kernel = true;        // host columns stay out of the version-order search
+  std::string error;               // the target could not run the trace at all
   std::vector<std::string> cells;  // one per statement: the normalized outcome text
   std::vector<Finding> findings;
 };
@@ -31,7 +31,8 @@ TriageColumn observe_trace(const Trace& trace, Target& target, std::string_view 
 
 // The outcome in machine-independent terms (see above); `fds`/`devs` carry the
 // renaming across a column's steps.
-std::string normalized_outcome(const Outcome& outcome, std::vector<int64_t>& fds, std::vector<int64_t>& devs);
+std::string normalized_outcome(const Outcome& outcome, std::vector<int64_t>& fds,
+                               std::vector<int64_t>& devs);
 
 struct BehaviourChange {
   bool found = false;

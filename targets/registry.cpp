@@ -31,7 +31,8 @@ TargetChoice make_vm_target(std::string_view version) {
   choice.native_profile = model::profile_for_release(version);
   if (!choice.native_profile) {
     choice.error = fmt::format(
-        "target 'vm:{}': no model profile covers this kernel; pass --profile linux-6.1|linux-6.12|linux-6.18 to "
+        "target 'vm:{}': no model profile covers this kernel; pass --profile "
+        "linux-6.1|linux-6.12|linux-6.18 to "
         "compare against one anyway",
         version);
   }
@@ -69,7 +70,8 @@ TargetChoice make_target(std::string_view name) {
     choice.shared_kernel = true;
     if (!choice.native_profile) {
       choice.error = fmt::format(
-          "target 'host': no model profile covers this kernel ({}); pass --profile linux-6.1|linux-6.12|linux-6.18 "
+          "target 'host': no model profile covers this kernel ({}); pass --profile "
+          "linux-6.1|linux-6.12|linux-6.18 "
           "to compare against one anyway",
           release);
     }
@@ -78,7 +80,8 @@ TargetChoice make_target(std::string_view name) {
     return choice;
   }
   if (name.starts_with("vm:")) return make_vm_target(name.substr(3));
-  choice.error = fmt::format("unknown target '{}': the targets this build has are: {}", name, target_names());
+  choice.error =
+      fmt::format("unknown target '{}': the targets this build has are: {}", name, target_names());
   return choice;
 }
 

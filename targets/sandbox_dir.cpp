@@ -27,7 +27,8 @@ int remove_contents(int dirfd, int depth) {
   }
   std::vector<std::string> names;
   while (struct dirent* e = ::readdir(dir)) {
-    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) names.emplace_back(e->d_name);
+    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
+      names.emplace_back(e->d_name);
   }
   ::closedir(dir);
   int first_err = 0;
@@ -35,7 +36,9 @@ int remove_contents(int dirfd, int depth) {
     struct stat st;
     if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
     if (S_ISDIR(st.st_mode)) {
-      int sub = depth > 0 ? ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+      int sub = depth > 0
+                    ? ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                    : -1;
       if (sub >= 0) {
         int err = remove_contents(sub, depth - 1);
         ::close(sub);
@@ -59,7 +62,8 @@ int make_sandbox_dir(const std::string& parent, std::string* path) {
 }
 
 bool looks_like_sandbox_dir(std::string_view path, std::string_view parent) {
-  if (!path.starts_with(parent) || path.size() != parent.size() + 1 + kSandboxPrefix.size() + 6) return false;
+  if (!path.starts_with(parent) || path.size() != parent.size() + 1 + kSandboxPrefix.size() + 6)
+    return false;
   std::string_view rest = path.substr(parent.size());
   if (rest[0] != '/' || !rest.substr(1).starts_with(kSandboxPrefix)) return false;
   for (char c : rest.substr(1 + kSandboxPrefix.size())) {
@@ -88,8 +92,10 @@ int create_backing_file(const std::string& path, uint64_t size, uint8_t fill) {
     for (uint64_t done = 0; done < size && !err;) {
       size_t n = static_cast<size_t>(std::min<uint64_t>(chunk.size(), size - done));
       ssize_t w = ::pwrite(fd, chunk.data(), n, static_cast<off_t>(done));
-      if (w <= 0) err = w < 0 ? errno : EIO;
-      else done += static_cast<uint64_t>(w);
+      if (w <= 0)
+        err = w < 0 ? errno : EIO;
+      else
+        done += static_cast<uint64_t>(w);
     }
   }
   if (::close(fd) != 0 && !err) err = errno;

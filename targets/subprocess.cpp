@@ -58,13 +58,15 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
   }
   close(pipe_fds[0]);
   int exec_errno = 0;
-  bool exec_failed = read(exec_fds[0], &exec_errno, sizeof exec_errno) == static_cast<ssize_t>(sizeof exec_errno);
+  bool exec_failed =
+      read(exec_fds[0], &exec_errno, sizeof exec_errno) == static_cast<ssize_t>(sizeof exec_errno);
   close(exec_fds[0]);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   result.started = !exec_failed;
-  if (exec_failed) result.output = std::string("cannot execute ") + argv[0] + ": " + std::strerror(exec_errno);
+  if (exec_failed)
+    result.output = std::string("cannot execute ") + argv[0] + ": " + std::strerror(exec_errno);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
 }

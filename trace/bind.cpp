@@ -21,14 +21,16 @@ Op bind_op(const Op& op, std::span<const int64_t> vars) {
   out.offset = bound(op.offset, vars);
   for (int i = 0; i < kFieldCount; ++i)
     if (out.fields.has(static_cast<Field>(i)))
-      out.fields.value[static_cast<size_t>(i)] = bound(op.fields.value[static_cast<size_t>(i)], vars);
+      out.fields.value[static_cast<size_t>(i)] =
+          bound(op.fields.value[static_cast<size_t>(i)], vars);
   return out;
 }
 
 bool op_is_literal(const Op& op) {
   if (!op.subject.is_literal() || !op.arg.is_literal() || !op.offset.is_literal()) return false;
   for (int i = 0; i < kFieldCount; ++i)
-    if (op.fields.has(static_cast<Field>(i)) && !op.fields.value[static_cast<size_t>(i)].is_literal())
+    if (op.fields.has(static_cast<Field>(i)) &&
+        !op.fields.value[static_cast<size_t>(i)].is_literal())
       return false;
   return true;
 }

@@ -42,16 +42,23 @@ void materialize(const DataDesc& desc, std::span<uint8_t> out) {
     uint8_t* p = out.data() + pos;
     switch (s.kind) {
       case DataSegment::Kind::Zero:
-      case DataSegment::Kind::Bytes: std::memset(p, 0, n); break;
-      case DataSegment::Kind::Fill: std::memset(p, s.fill, n); break;
-      case DataSegment::Kind::Pattern: pattern_fill(s.seed, s.index, p, n); break;
+      case DataSegment::Kind::Bytes:
+        std::memset(p, 0, n);
+        break;
+      case DataSegment::Kind::Fill:
+        std::memset(p, s.fill, n);
+        break;
+      case DataSegment::Kind::Pattern:
+        pattern_fill(s.seed, s.index, p, n);
+        break;
     }
     pos += n;
   }
   if (pos < out.size()) std::memset(out.data() + pos, 0, out.size() - pos);
 }
 
-std::optional<uint64_t> first_difference(const DataDesc& expected, std::span<const uint8_t> actual) {
+std::optional<uint64_t> first_difference(const DataDesc& expected,
+                                         std::span<const uint8_t> actual) {
   uint64_t pos = 0;
   // Patterns are expanded a block at a time into a fixed buffer: no allocation.
   std::array<uint8_t, 4096> block;

@@ -9,18 +9,28 @@ namespace {
 
 uint64_t status_field(const StatusInfo& s, Field f) {
   switch (f) {
-    case Field::Offset: return s.offset;
-    case Field::Sizelimit: return s.sizelimit;
-    case Field::Number: return s.number;
-    case Field::EncryptType: return s.encrypt_type;
-    case Field::EncryptKeySize: return s.encrypt_key_size;
-    case Field::Flags: return s.flags;
-    case Field::Device: return s.device;
-    case Field::Inode: return s.inode;
-    case Field::Rdevice: return s.rdevice;
+    case Field::Offset:
+      return s.offset;
+    case Field::Sizelimit:
+      return s.sizelimit;
+    case Field::Number:
+      return s.number;
+    case Field::EncryptType:
+      return s.encrypt_type;
+    case Field::EncryptKeySize:
+      return s.encrypt_key_size;
+    case Field::Flags:
+      return s.flags;
+    case Field::Device:
+      return s.device;
+    case Field::Inode:
+      return s.inode;
+    case Field::Rdevice:
+      return s.rdevice;
     case Field::Fd:
     case Field::BlockSize:
-    case Field::Name: break;
+    case Field::Name:
+      break;
   }
   return 0;
 }
@@ -69,19 +79,22 @@ bool outcome_matches(const ExpectAlt& alt, const Outcome& o, std::span<const uin
       return (o.kind == Outcome::Kind::Value || o.kind == Outcome::Kind::Data ||
               o.kind == Outcome::Kind::Status) &&
              o.value == alt.value;
-    case ExpectAlt::Kind::Errno: return o.kind == Outcome::Kind::Error && o.err == alt.err;
+    case ExpectAlt::Kind::Errno:
+      return o.kind == Outcome::Kind::Error && o.err == alt.err;
     case ExpectAlt::Kind::Status:
       return o.kind == Outcome::Kind::Status && status_matches(alt.fields, o.status);
     case ExpectAlt::Kind::Data:
       if (o.kind != Outcome::Kind::Data || o.value != alt.value || o.value < 0) return false;
       if (static_cast<uint64_t>(o.value) > kMaxIoLength) return false;
       return data_matches(alt, o, bytes);
-    case ExpectAlt::Kind::Text: return o.kind == Outcome::Kind::Text && o.text_view() == alt.text;
+    case ExpectAlt::Kind::Text:
+      return o.kind == Outcome::Kind::Text && o.text_view() == alt.text;
   }
   return false;
 }
 
-bool expectation_matches(const Expectation& expect, const Outcome& o, std::span<const uint8_t> bytes) {
+bool expectation_matches(const Expectation& expect, const Outcome& o,
+                         std::span<const uint8_t> bytes) {
   if (expect.count == 0) return true;
   for (uint8_t i = 0; i < expect.count && i < kMaxAlternatives; ++i)
     if (outcome_matches(expect.alt[i], o, bytes)) return true;

@@ -24,21 +24,27 @@ struct ReqEntry {
 constexpr ReqEntry kReqs[] = {
     {Req::LoopSetFd, "LOOP_SET_FD", LOOP_SET_FD, ReqArg::Number, StructKind::None},
     {Req::LoopClrFd, "LOOP_CLR_FD", LOOP_CLR_FD, ReqArg::Ignored, StructKind::None},
-    {Req::LoopSetStatus, "LOOP_SET_STATUS", LOOP_SET_STATUS, ReqArg::StructIn, StructKind::LoopInfo},
-    {Req::LoopGetStatus, "LOOP_GET_STATUS", LOOP_GET_STATUS, ReqArg::StructOut, StructKind::LoopInfo},
+    {Req::LoopSetStatus, "LOOP_SET_STATUS", LOOP_SET_STATUS, ReqArg::StructIn,
+     StructKind::LoopInfo},
+    {Req::LoopGetStatus, "LOOP_GET_STATUS", LOOP_GET_STATUS, ReqArg::StructOut,
+     StructKind::LoopInfo},
     {Req::LoopSetStatus64, "LOOP_SET_STATUS64", LOOP_SET_STATUS64, ReqArg::StructIn,
      StructKind::LoopInfo64},
     {Req::LoopGetStatus64, "LOOP_GET_STATUS64", LOOP_GET_STATUS64, ReqArg::StructOut,
      StructKind::LoopInfo64},
     {Req::LoopChangeFd, "LOOP_CHANGE_FD", LOOP_CHANGE_FD, ReqArg::Number, StructKind::None},
-    {Req::LoopSetCapacity, "LOOP_SET_CAPACITY", LOOP_SET_CAPACITY, ReqArg::Ignored, StructKind::None},
-    {Req::LoopSetDirectIo, "LOOP_SET_DIRECT_IO", LOOP_SET_DIRECT_IO, ReqArg::Number, StructKind::None},
+    {Req::LoopSetCapacity, "LOOP_SET_CAPACITY", LOOP_SET_CAPACITY, ReqArg::Ignored,
+     StructKind::None},
+    {Req::LoopSetDirectIo, "LOOP_SET_DIRECT_IO", LOOP_SET_DIRECT_IO, ReqArg::Number,
+     StructKind::None},
     {Req::LoopSetBlockSize, "LOOP_SET_BLOCK_SIZE", LOOP_SET_BLOCK_SIZE, ReqArg::Number,
      StructKind::None},
-    {Req::LoopConfigure, "LOOP_CONFIGURE", LOOP_CONFIGURE, ReqArg::StructIn, StructKind::LoopConfig},
+    {Req::LoopConfigure, "LOOP_CONFIGURE", LOOP_CONFIGURE, ReqArg::StructIn,
+     StructKind::LoopConfig},
     {Req::LoopCtlAdd, "LOOP_CTL_ADD", LOOP_CTL_ADD, ReqArg::Number, StructKind::None},
     {Req::LoopCtlRemove, "LOOP_CTL_REMOVE", LOOP_CTL_REMOVE, ReqArg::Number, StructKind::None},
-    {Req::LoopCtlGetFree, "LOOP_CTL_GET_FREE", LOOP_CTL_GET_FREE, ReqArg::Ignored, StructKind::None},
+    {Req::LoopCtlGetFree, "LOOP_CTL_GET_FREE", LOOP_CTL_GET_FREE, ReqArg::Ignored,
+     StructKind::None},
     {Req::BlkGetSize64, "BLKGETSIZE64", BLKGETSIZE64, ReqArg::Out, StructKind::None},
     {Req::BlkGetSize, "BLKGETSIZE", BLKGETSIZE, ReqArg::Out, StructKind::None},
     {Req::BlkSszGet, "BLKSSZGET", BLKSSZGET, ReqArg::Out, StructKind::None},
@@ -67,29 +73,32 @@ struct ErrnoEntry {
   std::string_view name;
 };
 
-#define LOOPCHECK_ERRNO(e) ErrnoEntry{e, #e}
+#define LOOPCHECK_ERRNO(e) \
+  ErrnoEntry {             \
+    e, #e                  \
+  }
 constexpr ErrnoEntry kErrnos[] = {
-    LOOPCHECK_ERRNO(EPERM),   LOOPCHECK_ERRNO(ENOENT),     LOOPCHECK_ERRNO(ESRCH),
-    LOOPCHECK_ERRNO(EINTR),   LOOPCHECK_ERRNO(EIO),        LOOPCHECK_ERRNO(ENXIO),
-    LOOPCHECK_ERRNO(E2BIG),   LOOPCHECK_ERRNO(EBADF),      LOOPCHECK_ERRNO(EAGAIN),
-    LOOPCHECK_ERRNO(ENOMEM),  LOOPCHECK_ERRNO(EACCES),     LOOPCHECK_ERRNO(EFAULT),
-    LOOPCHECK_ERRNO(ENOTBLK), LOOPCHECK_ERRNO(EBUSY),      LOOPCHECK_ERRNO(EEXIST),
-    LOOPCHECK_ERRNO(EXDEV),   LOOPCHECK_ERRNO(ENODEV),     LOOPCHECK_ERRNO(ENOTDIR),
-    LOOPCHECK_ERRNO(EISDIR),  LOOPCHECK_ERRNO(EINVAL),     LOOPCHECK_ERRNO(ENFILE),
-    LOOPCHECK_ERRNO(EMFILE),  LOOPCHECK_ERRNO(ENOTTY),     LOOPCHECK_ERRNO(ETXTBSY),
-    LOOPCHECK_ERRNO(EFBIG),   LOOPCHECK_ERRNO(ENOSPC),     LOOPCHECK_ERRNO(ESPIPE),
-    LOOPCHECK_ERRNO(EROFS),   LOOPCHECK_ERRNO(EMLINK),     LOOPCHECK_ERRNO(EPIPE),
-    LOOPCHECK_ERRNO(EDOM),    LOOPCHECK_ERRNO(ERANGE),     LOOPCHECK_ERRNO(EDEADLK),
-    LOOPCHECK_ERRNO(ENOSYS),  LOOPCHECK_ERRNO(ENOTEMPTY),  LOOPCHECK_ERRNO(ELOOP),
-    LOOPCHECK_ERRNO(ENODATA), LOOPCHECK_ERRNO(EOVERFLOW),  LOOPCHECK_ERRNO(EOPNOTSUPP),
-    LOOPCHECK_ERRNO(ETIMEDOUT), LOOPCHECK_ERRNO(ESTALE),   LOOPCHECK_ERRNO(ECANCELED),
+    LOOPCHECK_ERRNO(EPERM),        LOOPCHECK_ERRNO(ENOENT),    LOOPCHECK_ERRNO(ESRCH),
+    LOOPCHECK_ERRNO(EINTR),        LOOPCHECK_ERRNO(EIO),       LOOPCHECK_ERRNO(ENXIO),
+    LOOPCHECK_ERRNO(E2BIG),        LOOPCHECK_ERRNO(EBADF),     LOOPCHECK_ERRNO(EAGAIN),
+    LOOPCHECK_ERRNO(ENOMEM),       LOOPCHECK_ERRNO(EACCES),    LOOPCHECK_ERRNO(EFAULT),
+    LOOPCHECK_ERRNO(ENOTBLK),      LOOPCHECK_ERRNO(EBUSY),     LOOPCHECK_ERRNO(EEXIST),
+    LOOPCHECK_ERRNO(EXDEV),        LOOPCHECK_ERRNO(ENODEV),    LOOPCHECK_ERRNO(ENOTDIR),
+    LOOPCHECK_ERRNO(EISDIR),       LOOPCHECK_ERRNO(EINVAL),    LOOPCHECK_ERRNO(ENFILE),
+    LOOPCHECK_ERRNO(EMFILE),       LOOPCHECK_ERRNO(ENOTTY),    LOOPCHECK_ERRNO(ETXTBSY),
+    LOOPCHECK_ERRNO(EFBIG),        LOOPCHECK_ERRNO(ENOSPC),    LOOPCHECK_ERRNO(ESPIPE),
+    LOOPCHECK_ERRNO(EROFS),        LOOPCHECK_ERRNO(EMLINK),    LOOPCHECK_ERRNO(EPIPE),
+    LOOPCHECK_ERRNO(EDOM),         LOOPCHECK_ERRNO(ERANGE),    LOOPCHECK_ERRNO(EDEADLK),
+    LOOPCHECK_ERRNO(ENOSYS),       LOOPCHECK_ERRNO(ENOTEMPTY), LOOPCHECK_ERRNO(ELOOP),
+    LOOPCHECK_ERRNO(ENODATA),      LOOPCHECK_ERRNO(EOVERFLOW), LOOPCHECK_ERRNO(EOPNOTSUPP),
+    LOOPCHECK_ERRNO(ETIMEDOUT),    LOOPCHECK_ERRNO(ESTALE),    LOOPCHECK_ERRNO(ECANCELED),
     LOOPCHECK_ERRNO(ENAMETOOLONG),
 };
 #undef LOOPCHECK_ERRNO
 
 constexpr std::string_view kFieldNames[] = {
-    "fd",    "block_size", "offset", "sizelimit", "number",  "encrypt_type",
-    "encrypt_key_size", "flags", "device", "inode", "rdevice", "name",
+    "fd",    "block_size", "offset", "sizelimit", "number", "encrypt_type", "encrypt_key_size",
+    "flags", "device",     "inode",  "rdevice",   "name",
 };
 static_assert(std::size(kFieldNames) == kFieldCount);
 
@@ -105,14 +114,22 @@ constexpr FlagEntry kLoFlags[] = {
 };
 
 constexpr std::string_view kSysAttrPaths[] = {
-    "size",         "ro",        "loop/backing_file",        "loop/offset",
-    "loop/sizelimit", "loop/autoclear", "loop/partscan",     "loop/dio",
-    "queue/logical_block_size", "queue/physical_block_size", "queue/minimum_io_size",
+    "size",
+    "ro",
+    "loop/backing_file",
+    "loop/offset",
+    "loop/sizelimit",
+    "loop/autoclear",
+    "loop/partscan",
+    "loop/dio",
+    "queue/logical_block_size",
+    "queue/physical_block_size",
+    "queue/minimum_io_size",
 };
 static_assert(std::size(kSysAttrPaths) == kSysAttrCount);
 
-constexpr std::string_view kEnvKeys[] = {"precreated", "cap_sys_admin", "dio_align",
-                                         "bdev_block_size", "thp", "max_part"};
+constexpr std::string_view kEnvKeys[] = {"precreated",      "cap_sys_admin", "dio_align",
+                                         "bdev_block_size", "thp",           "max_part"};
 static_assert(std::size(kEnvKeys) == kEnvKeyCount);
 
 constexpr std::string_view kAccessNames[] = {"ro", "wo", "rw"};
@@ -256,10 +273,14 @@ std::optional<Access> access_from_name(std::string_view name) {
 
 std::string_view open_flag_name(OpenFlag flag) {
   switch (flag) {
-    case kOpenExcl: return "excl";
-    case kOpenDirect: return "direct";
-    case kOpenSync: return "sync";
-    case kOpenNonblock: return "nonblock";
+    case kOpenExcl:
+      return "excl";
+    case kOpenDirect:
+      return "direct";
+    case kOpenSync:
+      return "sync";
+    case kOpenNonblock:
+      return "nonblock";
   }
   return {};
 }

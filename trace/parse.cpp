@@ -45,12 +45,18 @@ struct Token {
   std::string str;  // Tok::String: the decoded bytes
 };
 
-bool is_word_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_word_start(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 bool is_word_char(char c) {
   return is_word_start(c) || is_digit(c) || c == '.' || c == '-' || c == '/';
 }
-bool is_alnum(char c) { return is_word_start(c) || is_digit(c); }
+bool is_alnum(char c) {
+  return is_word_start(c) || is_digit(c);
+}
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -76,9 +82,9 @@ bool is_identifier(std::string_view s) {
 // Words that start statements or name paths; a variable spelled like one would
 // make lines ambiguous to a reader, so they are reserved.
 bool is_reserved(std::string_view s) {
-  static constexpr std::string_view kReserved[] = {"open",  "close",    "ioctl", "pread", "pwrite",
-                                                   "fsync", "truncate", "sysfs", "file",  "dir",
-                                                   "null"};
+  static constexpr std::string_view kReserved[] = {"open",   "close", "ioctl",    "pread",
+                                                   "pwrite", "fsync", "truncate", "sysfs",
+                                                   "file",   "dir",   "null"};
   for (auto r : kReserved)
     if (r == s) return true;
   return false;
@@ -92,9 +98,9 @@ struct Number {
 
 // Ranges are those of the ABI type the number ends up in.
 struct Range {
-  const char* type;   // shown in messages
+  const char* type;  // shown in messages
   bool allow_negative;
-  uint64_t neg_max;   // largest magnitude allowed with a minus sign
+  uint64_t neg_max;  // largest magnitude allowed with a minus sign
   uint64_t pos_max;
 };
 constexpr uint64_t kU64Max = std::numeric_limits<uint64_t>::max();
@@ -142,7 +148,7 @@ class Parser {
   std::vector<Token> toks_;
   size_t pos_ = 0;
   uint32_t end_col_ = 1;
-  bool seen_any_ = false;     // a non-blank line was seen
+  bool seen_any_ = false;      // a non-blank line was seen
   bool body_started_ = false;  // an object or statement was seen
   bool profile_given_ = false;
   std::map<std::string, uint8_t, std::less<>> var_slots_;
@@ -195,14 +201,30 @@ class Parser {
       } else {
         ++i;
         switch (c) {
-          case '=': t.kind = Tok::Equals; break;
-          case '|': t.kind = Tok::Pipe; break;
-          case '{': t.kind = Tok::LBrace; break;
-          case '}': t.kind = Tok::RBrace; break;
-          case ',': t.kind = Tok::Comma; break;
-          case ':': t.kind = Tok::Colon; break;
-          case '@': t.kind = Tok::At; break;
-          case '*': t.kind = Tok::Star; break;
+          case '=':
+            t.kind = Tok::Equals;
+            break;
+          case '|':
+            t.kind = Tok::Pipe;
+            break;
+          case '{':
+            t.kind = Tok::LBrace;
+            break;
+          case '}':
+            t.kind = Tok::RBrace;
+            break;
+          case ',':
+            t.kind = Tok::Comma;
+            break;
+          case ':':
+            t.kind = Tok::Colon;
+            break;
+          case '@':
+            t.kind = Tok::At;
+            break;
+          case '*':
+            t.kind = Tok::Star;
+            break;
           default:
             error_at(line_, t.col, fmt::format("unexpected character {}", describe_char(c)));
             return false;
@@ -234,10 +256,22 @@ class Parser {
       char e = line[i + 1];
       uint32_t esc_col = static_cast<uint32_t>(i + 1);
       switch (e) {
-        case '"': t.str.push_back('"'); i += 2; break;
-        case '\\': t.str.push_back('\\'); i += 2; break;
-        case 'n': t.str.push_back('\n'); i += 2; break;
-        case 't': t.str.push_back('\t'); i += 2; break;
+        case '"':
+          t.str.push_back('"');
+          i += 2;
+          break;
+        case '\\':
+          t.str.push_back('\\');
+          i += 2;
+          break;
+        case 'n':
+          t.str.push_back('\n');
+          i += 2;
+          break;
+        case 't':
+          t.str.push_back('\t');
+          i += 2;
+          break;
         case 'x': {
           int hi = i + 2 < line.size() ? hex_value(line[i + 2]) : -1;
           int lo = i + 3 < line.size() ? hex_value(line[i + 3]) : -1;
@@ -335,7 +369,8 @@ class Parser {
   }
 
   bool in_range(const Token& t, const Number& n, const Range& r) {
-    bool ok = n.negative ? (r.allow_negative && n.magnitude <= r.neg_max) : n.magnitude <= r.pos_max;
+    bool ok =
+        n.negative ? (r.allow_negative && n.magnitude <= r.neg_max) : n.magnitude <= r.pos_max;
     if (!ok) return fail(t, fmt::format("{} is out of range for {}", t.text, r.type));
     return true;
   }
@@ -391,7 +426,8 @@ class Parser {
     }
     next();
     if (t.str.size() > max_len) {
-      fail(t, fmt::format("{} is {} bytes long; at most {} are allowed", what, t.str.size(), max_len));
+      fail(t,
+           fmt::format("{} is {} bytes long; at most {} are allowed", what, t.str.size(), max_len));
       return std::nullopt;
     }
     return t.str;
@@ -491,12 +527,24 @@ class Parser {
     Env& env = trace().env;
     auto u32 = static_cast<uint32_t>(v->lit);
     switch (*key) {
-      case EnvKey::Precreated: env.precreated = u32; break;
-      case EnvKey::CapSysAdmin: env.cap_sys_admin = v->lit != 0; break;
-      case EnvKey::DioAlign: env.dio_align = u32; break;
-      case EnvKey::BdevBlockSize: env.bdev_block_size = u32; break;
-      case EnvKey::Thp: env.thp = v->lit != 0; break;
-      case EnvKey::MaxPart: env.max_part = u32; break;
+      case EnvKey::Precreated:
+        env.precreated = u32;
+        break;
+      case EnvKey::CapSysAdmin:
+        env.cap_sys_admin = v->lit != 0;
+        break;
+      case EnvKey::DioAlign:
+        env.dio_align = u32;
+        break;
+      case EnvKey::BdevBlockSize:
+        env.bdev_block_size = u32;
+        break;
+      case EnvKey::Thp:
+        env.thp = v->lit != 0;
+        break;
+      case EnvKey::MaxPart:
+        env.max_part = u32;
+        break;
     }
     trace().env_given |= bit;
     return true;
@@ -574,8 +622,8 @@ class Parser {
       bind_tok = &next();
       next();  // '='
       if (!is_identifier(bind_tok->text)) {
-        fail(*bind_tok, fmt::format("invalid variable name '{}' (use [a-z_][a-z0-9_]*)",
-                                    bind_tok->text));
+        fail(*bind_tok,
+             fmt::format("invalid variable name '{}' (use [a-z_][a-z0-9_]*)", bind_tok->text));
         return;
       }
       if (is_reserved(bind_tok->text)) {
@@ -635,7 +683,8 @@ class Parser {
     if (w == "pread" || w == "pwrite") return parse_io(op, w == "pwrite");
     if (w == "truncate") {
       op.kind = OpKind::Truncate;
-      if (!at_word("file")) return fail(peek(), fmt::format("expected `file NAME`, got {}", shown(peek())));
+      if (!at_word("file"))
+        return fail(peek(), fmt::format("expected `file NAME`, got {}", shown(peek())));
       next();
       auto obj = object_ref(ObjectDecl::Kind::File);
       if (!obj) return false;
@@ -651,7 +700,8 @@ class Parser {
       if (!n) return false;
       op.subject = *n;
       const Token& a = peek();
-      if (a.kind != Tok::Word) return fail(a, fmt::format("expected a sysfs attribute, got {}", shown(a)));
+      if (a.kind != Tok::Word)
+        return fail(a, fmt::format("expected a sysfs attribute, got {}", shown(a)));
       next();
       auto attr = sysattr_from_path(a.text);
       if (!attr) return fail(a, fmt::format("unknown sysfs attribute '{}'", a.text));
@@ -705,19 +755,21 @@ class Parser {
       if (!obj) return false;
       op.object = *obj;
     } else {
-      return fail(p, fmt::format("expected loop-control, loop N, file NAME or dir NAME, got {}",
-                                 shown(p)));
+      return fail(
+          p, fmt::format("expected loop-control, loop N, file NAME or dir NAME, got {}", shown(p)));
     }
     const Token& a = peek();
     auto access = a.kind == Tok::Word ? access_from_name(a.text) : std::nullopt;
-    if (!access) return fail(a, fmt::format("expected the access mode ro, wo or rw, got {}", shown(a)));
+    if (!access)
+      return fail(a, fmt::format("expected the access mode ro, wo or rw, got {}", shown(a)));
     next();
     op.access = *access;
     while (peek().kind == Tok::Word) {
       const Token& f = next();
       auto flag = open_flag_from_name(f.text);
       if (!flag)
-        return fail(f, fmt::format("unknown open flag '{}' (expected excl direct sync nonblock)", f.text));
+        return fail(
+            f, fmt::format("unknown open flag '{}' (expected excl direct sync nonblock)", f.text));
       if (op.open_flags & *flag) return fail(f, fmt::format("open flag '{}' given twice", f.text));
       op.open_flags |= *flag;
     }
@@ -772,8 +824,8 @@ class Parser {
     } else {
       return fail(r, fmt::format("expected an ioctl name or request number, got {}", shown(r)));
     }
-    std::string name = op.req == Req::Unknown ? fmt::format("{:#x}", op.raw_req)
-                                              : std::string(req_name(op.req));
+    std::string name =
+        op.req == Req::Unknown ? fmt::format("{:#x}", op.raw_req) : std::string(req_name(op.req));
     const Token& a = peek();
     bool none = a.kind == Tok::End || a.kind == Tok::Arrow;
     ReqArg shape = req_arg(op.req);
@@ -804,8 +856,8 @@ class Parser {
       }
       case ReqArg::Out:
         if (!none)
-          return fail(a, fmt::format("{} takes no argument (the target supplies the result buffer)",
-                                     name));
+          return fail(
+              a, fmt::format("{} takes no argument (the target supplies the result buffer)", name));
         return true;
       case ReqArg::StructOut:
         if (!none)
@@ -827,22 +879,30 @@ class Parser {
     bool legacy = st == StructKind::LoopInfo;
     switch (f) {
       case Field::Fd:
-      case Field::BlockSize: return kU32;
-      case Field::Offset: return legacy ? kI32 : kU64;
+      case Field::BlockSize:
+        return kU32;
+      case Field::Offset:
+        return legacy ? kI32 : kU64;
       case Field::Number:
       case Field::EncryptType:
       case Field::EncryptKeySize:
-      case Field::Flags: return legacy ? kI32 : kU32;
-      default: return kU64;
+      case Field::Flags:
+        return legacy ? kI32 : kU32;
+      default:
+        return kU64;
     }
   }
 
   static const char* struct_label(StructKind st) {
     switch (st) {
-      case StructKind::LoopInfo: return "struct loop_info";
-      case StructKind::LoopInfo64: return "struct loop_info64";
-      case StructKind::LoopConfig: return "struct loop_config";
-      case StructKind::None: break;
+      case StructKind::LoopInfo:
+        return "struct loop_info";
+      case StructKind::LoopInfo64:
+        return "struct loop_info64";
+      case StructKind::LoopConfig:
+        return "struct loop_config";
+      case StructKind::None:
+        break;
     }
     return "no struct";
   }
@@ -853,7 +913,8 @@ class Parser {
     while (!at(Tok::RBrace)) {
       const Token& ft = peek();
       if (ft.kind == Tok::End) return fail(ft, "unterminated {struct} (missing '}')");
-      if (ft.kind != Tok::Word) return fail(ft, fmt::format("expected a field name, got {}", shown(ft)));
+      if (ft.kind != Tok::Word)
+        return fail(ft, fmt::format("expected a field name, got {}", shown(ft)));
       next();
       auto f = field_from_name(ft.text);
       if (!f) return fail(ft, fmt::format("unknown field '{}'", ft.text));
@@ -901,9 +962,10 @@ class Parser {
         next();
         auto fl = lo_flag_from_name(t.text);
         if (!fl) {
-          fail(t, fmt::format("unknown flag '{}' (expected READ_ONLY AUTOCLEAR PARTSCAN DIRECT_IO or "
-                              "a number)",
-                              t.text));
+          fail(t,
+               fmt::format("unknown flag '{}' (expected READ_ONLY AUTOCLEAR PARTSCAN DIRECT_IO or "
+                           "a number)",
+                           t.text));
           return std::nullopt;
         }
         bits |= *fl;
@@ -987,13 +1049,15 @@ class Parser {
       }
       case Tok::LBrace:
         if (!returns_status(op))
-          return fail(t, "a {struct} expectation applies only to LOOP_GET_STATUS and "
-                         "LOOP_GET_STATUS64");
+          return fail(t,
+                      "a {struct} expectation applies only to LOOP_GET_STATUS and "
+                      "LOOP_GET_STATUS64");
         alt.kind = ExpectAlt::Kind::Status;
         // GET_STATUS results are widened to loop_info64 (StatusInfo).
         return parse_struct(StructKind::LoopInfo64, "a status expectation", true, alt.fields);
       case Tok::String: {
-        if (op.kind != OpKind::Sysfs) return fail(t, "a \"string\" expectation applies only to sysfs");
+        if (op.kind != OpKind::Sysfs)
+          return fail(t, "a \"string\" expectation applies only to sysfs");
         auto s = string_token(kMaxTextSize - 1, "a sysfs value");
         if (!s) return false;
         alt.kind = ExpectAlt::Kind::Text;
@@ -1001,9 +1065,10 @@ class Parser {
         return true;
       }
       default:
-        return fail(t, fmt::format("expected an expectation (a number, an errno name, a {{struct}} or "
-                                   "a \"string\"), got {}",
-                                   shown(t)));
+        return fail(t,
+                    fmt::format("expected an expectation (a number, an errno name, a {{struct}} or "
+                                "a \"string\"), got {}",
+                                shown(t)));
     }
   }
 
@@ -1016,13 +1081,14 @@ class Parser {
     for (;;) {
       const Token& s = peek();
       last_run = &s;
-      if (open_ended)
-        return fail(s, "only the last run may omit its length (*LEN)");
+      if (open_ended) return fail(s, "only the last run may omit its length (*LEN)");
       if (out.count >= kMaxDataSegments)
-        return fail(s, fmt::format("too many runs in a data descriptor (at most {})", kMaxDataSegments));
+        return fail(
+            s, fmt::format("too many runs in a data descriptor (at most {})", kMaxDataSegments));
       DataSegment seg;
       if (s.kind != Tok::Word)
-        return fail(s, fmt::format("expected zero, fill:B, pattern:S or bytes:DIGEST, got {}", shown(s)));
+        return fail(
+            s, fmt::format("expected zero, fill:B, pattern:S or bytes:DIGEST, got {}", shown(s)));
       next();
       if (s.text == "zero") {
         seg.kind = DataSegment::Kind::Zero;
@@ -1051,7 +1117,8 @@ class Parser {
         if (!d) return false;
         seg.digest = d->lit;
       } else {
-        return fail(s, fmt::format("unknown data run '{}' (expected zero, fill, pattern or bytes)", s.text));
+        return fail(s, fmt::format("unknown data run '{}' (expected zero, fill, pattern or bytes)",
+                                   s.text));
       }
       if (at(Tok::Star)) {
         next();
@@ -1059,7 +1126,8 @@ class Parser {
         auto len = literal(kRunLen, "a run length");
         if (!len) return false;
         if (len->lit == 0)
-          return fail(lt, "a run length must be at least 1 (omit *LEN on the last run for \"the rest\")");
+          return fail(
+              lt, "a run length must be at least 1 (omit *LEN on the last run for \"the rest\")");
         seg.length = len->lit;
         if (seg.length > count - covered)
           return fail(lt, fmt::format("the data runs cover more than the {} bytes read", count));
@@ -1072,12 +1140,13 @@ class Parser {
       next();
     }
     if (open_ended && covered >= count)
-      return fail(*last_run, fmt::format("no bytes left for the last run: the runs before it already "
-                                      "cover all {} bytes",
-                                      count));
+      return fail(*last_run,
+                  fmt::format("no bytes left for the last run: the runs before it already "
+                              "cover all {} bytes",
+                              count));
     if (!open_ended && covered != count)
-      return fail(desc_start, fmt::format("the data runs cover {} bytes but the read returns {}", covered,
-                                      count));
+      return fail(desc_start, fmt::format("the data runs cover {} bytes but the read returns {}",
+                                          covered, count));
     return true;
   }
 };

@@ -75,10 +75,18 @@ std::string format_op(const Trace& t, const Op& op) {
     case OpKind::Open: {
       std::string out = "open ";
       switch (op.node) {
-        case Node::LoopControl: out += "loop-control"; break;
-        case Node::Loop: out += "loop " + format_value(t, op.subject); break;
-        case Node::File: out += "file " + format_object(t, op.object); break;
-        case Node::Dir: out += "dir " + format_object(t, op.object); break;
+        case Node::LoopControl:
+          out += "loop-control";
+          break;
+        case Node::Loop:
+          out += "loop " + format_value(t, op.subject);
+          break;
+        case Node::File:
+          out += "file " + format_object(t, op.object);
+          break;
+        case Node::Dir:
+          out += "dir " + format_object(t, op.object);
+          break;
       }
       out += ' ';
       out += access_name(op.access);
@@ -89,8 +97,10 @@ std::string format_op(const Trace& t, const Op& op) {
       }
       return out;
     }
-    case OpKind::Close: return "close " + format_value(t, op.subject);
-    case OpKind::Fsync: return "fsync " + format_value(t, op.subject);
+    case OpKind::Close:
+      return "close " + format_value(t, op.subject);
+    case OpKind::Fsync:
+      return "fsync " + format_value(t, op.subject);
     case OpKind::Ioctl: {
       std::string out = "ioctl " + format_value(t, op.subject) + ' ';
       if (op.req == Req::Unknown)
@@ -98,10 +108,17 @@ std::string format_op(const Trace& t, const Op& op) {
       else
         out += req_name(op.req);
       switch (op.arg_kind) {
-        case ArgKind::None: break;
-        case ArgKind::Number: out += ' ' + format_value(t, op.arg); break;
-        case ArgKind::Null: out += " null"; break;
-        case ArgKind::Struct: out += ' ' + format_struct(&t, op.fields); break;
+        case ArgKind::None:
+          break;
+        case ArgKind::Number:
+          out += ' ' + format_value(t, op.arg);
+          break;
+        case ArgKind::Null:
+          out += " null";
+          break;
+        case ArgKind::Struct:
+          out += ' ' + format_struct(&t, op.fields);
+          break;
       }
       return out;
     }
@@ -112,8 +129,9 @@ std::string format_op(const Trace& t, const Op& op) {
       return fmt::format("pwrite {} {} {} pattern={}", format_value(t, op.subject),
                          format_value(t, op.offset), op.length, op.seed);
     case OpKind::Truncate:
-      return fmt::format("truncate file {} {}", format_object(t, op.object),
-                         op.offset.is_literal() ? format_size(op.offset.lit) : format_value(t, op.offset));
+      return fmt::format(
+          "truncate file {} {}", format_object(t, op.object),
+          op.offset.is_literal() ? format_size(op.offset.lit) : format_value(t, op.offset));
     case OpKind::Sysfs:
       return fmt::format("sysfs {} {}", format_value(t, op.subject), sysattr_path(op.attr));
   }
@@ -126,12 +144,18 @@ std::string quote_string(std::string_view bytes) {
   std::string out = "\"";
   for (char c : bytes) {
     auto u = static_cast<unsigned char>(c);
-    if (c == '"') out += "\\\"";
-    else if (c == '\\') out += "\\\\";
-    else if (c == '\n') out += "\\n";
-    else if (c == '\t') out += "\\t";
-    else if (u < 0x20 || u >= 0x7f) out += fmt::format("\\x{:02x}", u);
-    else out += c;
+    if (c == '"')
+      out += "\\\"";
+    else if (c == '\\')
+      out += "\\\\";
+    else if (c == '\n')
+      out += "\\n";
+    else if (c == '\t')
+      out += "\\t";
+    else if (u < 0x20 || u >= 0x7f)
+      out += fmt::format("\\x{:02x}", u);
+    else
+      out += c;
   }
   out += '"';
   return out;
@@ -143,13 +167,19 @@ std::string format_data_desc(const DataDesc& desc) {
     const DataSegment& s = desc.seg[i];
     if (i) out += ',';
     switch (s.kind) {
-      case DataSegment::Kind::Zero: out += "zero"; break;
-      case DataSegment::Kind::Fill: out += fmt::format("fill:{:#04x}", s.fill); break;
+      case DataSegment::Kind::Zero:
+        out += "zero";
+        break;
+      case DataSegment::Kind::Fill:
+        out += fmt::format("fill:{:#04x}", s.fill);
+        break;
       case DataSegment::Kind::Pattern:
         out += fmt::format("pattern:{}", s.seed);
         if (s.index) out += fmt::format("@{}", s.index);
         break;
-      case DataSegment::Kind::Bytes: out += fmt::format("bytes:{:#x}", s.digest); break;
+      case DataSegment::Kind::Bytes:
+        out += fmt::format("bytes:{:#x}", s.digest);
+        break;
     }
     if (s.length) out += fmt::format("*{}", s.length);
   }
@@ -158,20 +188,25 @@ std::string format_data_desc(const DataDesc& desc) {
 
 std::string format_expect_alt(const ExpectAlt& alt) {
   switch (alt.kind) {
-    case ExpectAlt::Kind::Value: return fmt::format("{}", alt.value);
-    case ExpectAlt::Kind::Errno: return format_errno(alt.err);
-    case ExpectAlt::Kind::Status: return format_struct(nullptr, alt.fields);
+    case ExpectAlt::Kind::Value:
+      return fmt::format("{}", alt.value);
+    case ExpectAlt::Kind::Errno:
+      return format_errno(alt.err);
+    case ExpectAlt::Kind::Status:
+      return format_struct(nullptr, alt.fields);
     case ExpectAlt::Kind::Data:
       if (!alt.has_data) return fmt::format("{}", alt.value);
       return fmt::format("{} data={}", alt.value, format_data_desc(alt.data));
-    case ExpectAlt::Kind::Text: return quote_string(alt.text);
+    case ExpectAlt::Kind::Text:
+      return quote_string(alt.text);
   }
   return "?";
 }
 
 std::string print_statement(const Trace& trace, const Statement& stmt) {
   std::string out;
-  if (stmt.bind >= 0) out += format_value(trace, Value::variable(static_cast<uint8_t>(stmt.bind))) + " = ";
+  if (stmt.bind >= 0)
+    out += format_value(trace, Value::variable(static_cast<uint8_t>(stmt.bind))) + " = ";
   out += format_op(trace, stmt.op);
   for (uint8_t i = 0; i < stmt.expect.count && i < kMaxAlternatives; ++i) {
     out += i == 0 ? " => " : " | ";
@@ -191,12 +226,24 @@ std::string print_trace(const Trace& trace) {
       auto key = static_cast<EnvKey>(i);
       uint64_t v = 0;
       switch (key) {
-        case EnvKey::Precreated: v = e.precreated; break;
-        case EnvKey::CapSysAdmin: v = e.cap_sys_admin; break;
-        case EnvKey::DioAlign: v = e.dio_align; break;
-        case EnvKey::BdevBlockSize: v = e.bdev_block_size; break;
-        case EnvKey::Thp: v = e.thp; break;
-        case EnvKey::MaxPart: v = e.max_part; break;
+        case EnvKey::Precreated:
+          v = e.precreated;
+          break;
+        case EnvKey::CapSysAdmin:
+          v = e.cap_sys_admin;
+          break;
+        case EnvKey::DioAlign:
+          v = e.dio_align;
+          break;
+        case EnvKey::BdevBlockSize:
+          v = e.bdev_block_size;
+          break;
+        case EnvKey::Thp:
+          v = e.thp;
+          break;
+        case EnvKey::MaxPart:
+          v = e.max_part;
+          break;
       }
       out += fmt::format(" {}={}", env_key_name(key), v);
     }
@@ -287,7 +334,8 @@ Expectation expectation_with_envelope_from(const Outcome& o) {
 std::string format_outcome(const Outcome& o) {
   if (o.kind == Outcome::Kind::Skipped) return "SKIPPED";
   std::string out = format_expect_alt(expectation_from(o));
-  if ((o.kind == Outcome::Kind::Data || o.kind == Outcome::Kind::Value) && o.min_value > 0) out = std::to_string(o.min_value) + ".." + out;
+  if ((o.kind == Outcome::Kind::Data || o.kind == Outcome::Kind::Value) && o.min_value > 0)
+    out = std::to_string(o.min_value) + ".." + out;
   if (o.also_err != 0) out += " | " + format_errno(o.also_err);
   return out;
 }

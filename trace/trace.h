@@ -20,13 +20,13 @@
 namespace loopcheck {
 
 // ---- bounds (explicit, asserted by the validator) -------------------------------
-inline constexpr int kMaxVars = 64;         // distinct variables in one trace
-inline constexpr int kMaxObjects = 16;      // file/dir declarations in one trace
-inline constexpr int kNameSize = 64;        // LO_NAME_SIZE
-inline constexpr int kMaxAlternatives = 4;  // `=> A | B | C | D`
-inline constexpr int kMaxDataSegments = 8;  // segments in a data descriptor
+inline constexpr int kMaxVars = 64;                    // distinct variables in one trace
+inline constexpr int kMaxObjects = 16;                 // file/dir declarations in one trace
+inline constexpr int kNameSize = 64;                   // LO_NAME_SIZE
+inline constexpr int kMaxAlternatives = 4;             // `=> A | B | C | D`
+inline constexpr int kMaxDataSegments = 8;             // segments in a data descriptor
 inline constexpr uint64_t kMaxIoLength = 64ull << 20;  // one pread/pwrite
-inline constexpr int kMaxTextSize = 128;    // a sysfs value
+inline constexpr int kMaxTextSize = 128;               // a sysfs value
 
 // ---- values ----------------------------------------------------------------------
 // A number written in the trace, or a reference to a variable bound earlier.
@@ -35,7 +35,7 @@ inline constexpr int kMaxTextSize = 128;    // a sysfs value
 struct Value {
   enum class Kind : uint8_t { Literal, Var };
   Kind kind = Kind::Literal;
-  uint8_t var = 0;       // slot, when kind == Var
+  uint8_t var = 0;        // slot, when kind == Var
   bool negative = false;  // printed as -N
   uint64_t lit = 0;
 
@@ -110,7 +110,9 @@ enum class Field : uint8_t {
   Name,
 };
 inline constexpr int kFieldCount = static_cast<int>(Field::Name) + 1;
-inline constexpr uint16_t field_bit(Field f) { return uint16_t(1u << static_cast<int>(f)); }
+inline constexpr uint16_t field_bit(Field f) {
+  return uint16_t(1u << static_cast<int>(f));
+}
 
 // LO_FLAGS_* values (uapi).
 enum LoFlag : uint32_t {
@@ -236,10 +238,10 @@ struct Outcome {
   enum class Kind : uint8_t { Value, Error, Status, Data, Text, Skipped };
   Kind kind = Kind::Value;
   ValueRole role = ValueRole::Plain;
-  int32_t err = 0;     // errno for Kind::Error
-  int64_t value = 0;   // return value (Value, Data: bytes transferred, Status: 0)
-  StatusInfo status;   // Kind::Status
-  DataDesc data;       // Kind::Data (model only; real targets fill `digest`)
+  int32_t err = 0;         // errno for Kind::Error
+  int64_t value = 0;       // return value (Value, Data: bytes transferred, Status: 0)
+  StatusInfo status;       // Kind::Status
+  DataDesc data;           // Kind::Data (model only; real targets fill `digest`)
   bool data_known = true;  // false: the model cannot predict the bytes (stale cache)
   // The model's envelope: where the kernel's result depends on things a trace does
   // not control (readahead, writeback timing), the model may also accept this errno
@@ -249,7 +251,7 @@ struct Outcome {
   // Value): any count
   // in [min_value, value] is accepted too, the bytes then unchecked. 0 = none.
   int64_t min_value = 0;
-  uint64_t digest = 0;     // digest_bytes() (XXH3-64) of the bytes read, when a target read real bytes
+  uint64_t digest = 0;  // digest_bytes() (XXH3-64) of the bytes read, when a target read real bytes
   std::array<char, kMaxTextSize> text{};  // Kind::Text (sysfs), NUL-terminated
   uint8_t text_len = 0;
 

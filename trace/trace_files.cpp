@@ -21,10 +21,12 @@ std::vector<std::string> expand_trace_paths(const std::vector<std::string>& path
     if (fs::is_directory(path, ec)) {
       std::vector<std::string> found;
       for (const auto& entry : fs::recursive_directory_iterator(path, ec)) {
-        if (entry.is_regular_file() && entry.path().extension() == ".trace") found.push_back(entry.path().string());
+        if (entry.is_regular_file() && entry.path().extension() == ".trace")
+          found.push_back(entry.path().string());
       }
       if (ec) errors->push_back(fmt::format("{}: cannot list directory: {}", path, ec.message()));
-      if (found.empty() && !ec) errors->push_back(fmt::format("{}: no *.trace files in this directory", path));
+      if (found.empty() && !ec)
+        errors->push_back(fmt::format("{}: no *.trace files in this directory", path));
       std::sort(found.begin(), found.end());
       out.insert(out.end(), found.begin(), found.end());
     } else if (fs::exists(path, ec)) {

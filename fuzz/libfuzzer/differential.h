@@ -24,8 +24,9 @@ namespace loopcheck::fuzz {
 // libFuzzer treats every non-zero byte here as a feature: a new (operation,
 // model outcome) pair is new coverage even when no new edge was hit (the model's
 // outcome tables are data, not branches).
-__attribute__((used, section("__libfuzzer_extra_counters")))
-inline std::array<uint8_t, ModelCoverage::kOpClasses * ModelCoverage::kOutcomeClasses> g_model_pairs;
+__attribute__((used, section("__libfuzzer_extra_counters"))) inline std::array<
+    uint8_t, ModelCoverage::kOpClasses * ModelCoverage::kOutcomeClasses>
+    g_model_pairs;
 
 // Signatures already stored under corpus/findings/ (or $LOOPCHECK_KNOWN_FINDINGS)
 // are analysed bugs: they do not stop a campaign or fail the CI smoke run.
@@ -54,9 +55,11 @@ inline int run_one(Executor& executor, const uint8_t* data, size_t size) {
     // `loopcheck run` take, and what a bug report shows.
     Trace trace = to_trace(program);
     trace.stmts.resize(finding.step + 1);
-    fmt::print(stderr, "==loopcheck== {}\n==loopcheck== signature: {}\n==loopcheck== {}\n{}==loopcheck== end\n",
-               finding.kind == Finding::Kind::Invariant ? "INVARIANT VIOLATION" : "DIVERGENCE", finding.signature,
-               finding.detail, print_trace(trace));
+    fmt::print(
+        stderr,
+        "==loopcheck== {}\n==loopcheck== signature: {}\n==loopcheck== {}\n{}==loopcheck== end\n",
+        finding.kind == Finding::Kind::Invariant ? "INVARIANT VIOLATION" : "DIVERGENCE",
+        finding.signature, finding.detail, print_trace(trace));
     if (!report_only) std::abort();
     reported.insert(finding.signature);
     fmt::print(stderr, "==loopcheck== report-only: {} new signature(s) so far\n", reported.size());
@@ -72,8 +75,8 @@ inline size_t custom_mutate(uint8_t* data, size_t size, size_t max_size, unsigne
   return mutate(data, size, max_size, rng);
 }
 
-inline size_t custom_cross_over(const uint8_t* a, size_t a_size, const uint8_t* b, size_t b_size, uint8_t* out,
-                                size_t max_out, unsigned int seed) {
+inline size_t custom_cross_over(const uint8_t* a, size_t a_size, const uint8_t* b, size_t b_size,
+                                uint8_t* out, size_t max_out, unsigned int seed) {
   Prng rng(seed);
   return cross_over(a, a_size, b, b_size, out, max_out, rng);
 }

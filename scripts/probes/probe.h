@@ -24,17 +24,27 @@ static int g_ctl = -1;
 static int g_added[8], g_nadded;
 
 // "want" is either a value >= 0 or -errno.
-static long rv(long r) { return r < 0 ? -errno : r; }
-#define CHECK(desc, got, want)                                                  \
-  do {                                                                          \
-    long g__ = (got), w__ = (want);                                             \
-    if (g__ == w__) { g_pass++; printf("PASS %-60s %ld\n", desc, g__); }       \
-    else { g_fail++; printf("FAIL %-60s got %ld (%s) want %ld (%s)\n", desc,    \
-             g__, g__ < 0 ? strerror(-g__) : "", w__, w__ < 0 ? strerror(-w__) : ""); } \
+static long rv(long r) {
+  return r < 0 ? -errno : r;
+}
+#define CHECK(desc, got, want)                                                                    \
+  do {                                                                                            \
+    long g__ = (got), w__ = (want);                                                               \
+    if (g__ == w__) {                                                                             \
+      g_pass++;                                                                                   \
+      printf("PASS %-60s %ld\n", desc, g__);                                                      \
+    } else {                                                                                      \
+      g_fail++;                                                                                   \
+      printf("FAIL %-60s got %ld (%s) want %ld (%s)\n", desc, g__, g__ < 0 ? strerror(-g__) : "", \
+             w__, w__ < 0 ? strerror(-w__) : "");                                                 \
+    }                                                                                             \
   } while (0)
 #define NOTE(...) printf("NOTE " __VA_ARGS__)
 
-static void die(const char* m) { perror(m); exit(2); }
+static void die(const char* m) {
+  perror(m);
+  exit(2);
+}
 
 static void setup(void) {
   strcpy(g_dir, "/var/tmp/loopprobe.XXXXXX");
@@ -51,8 +61,14 @@ static int exists(int idx) {
 
 // Create loop<idx> (idx >= 200), refusing if it exists.
 static int add_dev(int idx) {
-  if (idx < 200) { fprintf(stderr, "refusing idx %d\n", idx); exit(2); }
-  if (exists(idx)) { fprintf(stderr, "loop%d exists, not mine\n", idx); exit(2); }
+  if (idx < 200) {
+    fprintf(stderr, "refusing idx %d\n", idx);
+    exit(2);
+  }
+  if (exists(idx)) {
+    fprintf(stderr, "loop%d exists, not mine\n", idx);
+    exit(2);
+  }
   int r = ioctl(g_ctl, LOOP_CTL_ADD, idx);
   if (r != idx) die("LOOP_CTL_ADD");
   g_added[g_nadded++] = idx;
@@ -86,8 +102,10 @@ static int mkfile(const char* name, off_t size, int fill) {
     char b[4096];
     memset(b, fill, sizeof b);
     for (off_t o = 0; o < size; o += sizeof b)
-      if (pwrite(fd, b, size - o < (off_t)sizeof b ? size - o : (off_t)sizeof b, o) < 0) die("fill");
-  } else if (ftruncate(fd, size)) die("ftruncate");
+      if (pwrite(fd, b, size - o < (off_t)sizeof b ? size - o : (off_t)sizeof b, o) < 0)
+        die("fill");
+  } else if (ftruncate(fd, size))
+    die("ftruncate");
   close(fd);
   return 0;
 }
@@ -116,10 +134,22 @@ static long sysfs_num(int idx, const char* attr) {
   return r < 0 ? r : strtol(b, 0, 10);
 }
 
-static uint8_t pat(unsigned seed, size_t i) { return (uint8_t)(seed * 131 + i * 7 + (i >> 9)); }
-static void fill_pat(uint8_t* b, size_t n, unsigned seed) { for (size_t i = 0; i < n; i++) b[i] = pat(seed, i); }
-static int is_pat(const uint8_t* b, size_t n, unsigned seed) { for (size_t i = 0; i < n; i++) if (b[i] != pat(seed, i)) return 0; return 1; }
-static int is_fill(const uint8_t* b, size_t n, int c) { for (size_t i = 0; i < n; i++) if (b[i] != c) return 0; return 1; }
+static uint8_t pat(unsigned seed, size_t i) {
+  return (uint8_t)(seed * 131 + i * 7 + (i >> 9));
+}
+static void fill_pat(uint8_t* b, size_t n, unsigned seed) {
+  for (size_t i = 0; i < n; i++) b[i] = pat(seed, i);
+}
+static int is_pat(const uint8_t* b, size_t n, unsigned seed) {
+  for (size_t i = 0; i < n; i++)
+    if (b[i] != pat(seed, i)) return 0;
+  return 1;
+}
+static int is_fill(const uint8_t* b, size_t n, int c) {
+  for (size_t i = 0; i < n; i++)
+    if (b[i] != c) return 0;
+  return 1;
+}
 
 // Remove devices this probe created (detaching if still bound through a fresh fd)
 // and the private directory.
@@ -128,7 +158,10 @@ static void teardown(void) {
     int idx = g_added[i];
     if (!exists(idx)) continue;
     int fd = open_dev(idx, O_RDONLY);
-    if (fd >= 0) { ioctl(fd, LOOP_CLR_FD, 0); close(fd); }
+    if (fd >= 0) {
+      ioctl(fd, LOOP_CLR_FD, 0);
+      close(fd);
+    }
     for (int t = 0; t < 50; t++) {
       if (ioctl(g_ctl, LOOP_CTL_REMOVE, idx) == 0 || errno == ENODEV) break;
       usleep(20000);

@@ -26,7 +26,8 @@ bool set_effective(int capability, bool on) {
 
 }  // namespace
 
-EffectiveCapabilityDrop::EffectiveCapabilityDrop(int capability, bool active) : capability_(capability) {
+EffectiveCapabilityDrop::EffectiveCapabilityDrop(int capability, bool active)
+    : capability_(capability) {
   if (!active) return;
   ok_ = set_effective(capability_, false);
   dropped_ = ok_;

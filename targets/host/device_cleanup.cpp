@@ -20,13 +20,16 @@ namespace {
 constexpr int kPollMs = 5;
 
 void sleep_ms(int ms) {
-  struct timespec ts{ms / 1000, (ms % 1000) * 1000000L};
+  struct timespec ts {
+    ms / 1000, (ms % 1000) * 1000000L
+  };
   ::nanosleep(&ts, nullptr);
 }
 
 }  // namespace
 
-BindingOwner binding_owner(uint64_t index, std::string_view sandbox, std::span<const uint64_t> own_devices) {
+BindingOwner binding_owner(uint64_t index, std::string_view sandbox,
+                           std::span<const uint64_t> own_devices) {
   if (!loop_device_bound(index)) return BindingOwner::Unbound;
   std::string backing = loop_backing_file(index);
   // Empty: the file pointer is already dropped by a teardown in progress
@@ -34,7 +37,8 @@ BindingOwner binding_owner(uint64_t index, std::string_view sandbox, std::span<c
   // we hold, so treat it as ours. Re-checked before any destructive step anyway.
   if (backing.empty()) return loop_device_bound(index) ? BindingOwner::Ours : BindingOwner::Unbound;
   std::string_view b = backing;
-  if (!sandbox.empty() && b.size() > sandbox.size() && b.starts_with(sandbox) && b[sandbox.size()] == '/') {
+  if (!sandbox.empty() && b.size() > sandbox.size() && b.starts_with(sandbox) &&
+      b[sandbox.size()] == '/') {
     return BindingOwner::Ours;
   }
   constexpr std::string_view kDev = "/dev/loop";
@@ -89,7 +93,8 @@ int remove_loop_device(uint64_t index, int timeout_ms) {
 
 std::optional<bool> loop_read_only(uint64_t index) {
   std::string text;
-  if (read_small_file("/sys/block/loop" + std::to_string(index) + "/ro", &text) != 0 || text.empty()) {
+  if (read_small_file("/sys/block/loop" + std::to_string(index) + "/ro", &text) != 0 ||
+      text.empty()) {
     return std::nullopt;
   }
   return text[0] == '1';

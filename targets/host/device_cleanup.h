@@ -17,14 +17,16 @@ enum class BindingOwner : uint8_t {
   Ours,     // a file inside `sandbox`, or /dev/loopM for M in `own_devices`
   Foreign,  // anything else: someone else's device, hands off
 };
-BindingOwner binding_owner(uint64_t index, std::string_view sandbox, std::span<const uint64_t> own_devices);
+BindingOwner binding_owner(uint64_t index, std::string_view sandbox,
+                           std::span<const uint64_t> own_devices);
 
 // Opens /dev/loopN read-only, checks with LOOP_GET_STATUS64 that the backing
 // file is (dev, ino) when `expect_dev_ino` is set, issues LOOP_CLR_FD, closes.
 // Returns 0, ESTALE if the backing file is a different one (then nothing was
 // done), or the errno of the failing call (ENXIO: not bound, or already in
 // the deferred Rundown state).
-int detach_loop_device(uint64_t index, bool expect_dev_ino = false, uint64_t dev = 0, uint64_t ino = 0);
+int detach_loop_device(uint64_t index, bool expect_dev_ino = false, uint64_t dev = 0,
+                       uint64_t ino = 0);
 
 // On 6.11+ LOOP_CLR_FD only marks the device; teardown runs at the last close,
 // possibly some time after ours (a stacked upper device releasing it). Polls

@@ -22,7 +22,9 @@ constexpr size_t kMaxSkipReasons = 64;
 constexpr int kRemoveTimeoutMs = 2000;
 constexpr int kCapSysAdmin = 21;
 
-std::string loop_name(uint64_t index) { return "loop" + std::to_string(index); }
+std::string loop_name(uint64_t index) {
+  return "loop" + std::to_string(index);
+}
 
 bool has_cap_sys_admin() {
   std::string status;
@@ -94,7 +96,8 @@ TargetError HostTarget::start(const Trace& trace, std::string_view /*profile*/, 
   finish_problems_.clear();
 
   if (int err = host::make_sandbox_dir(options_.sandbox_parent, &sandbox_dir_)) {
-    return {true, "cannot create a sandbox under " + options_.sandbox_parent + ": " + std::strerror(err)};
+    return {true,
+            "cannot create a sandbox under " + options_.sandbox_parent + ": " + std::strerror(err)};
   }
   if (int err = ledger_.create(options_.state_dir, sandbox_dir_)) {
     host::remove_sandbox_dir(sandbox_dir_);
@@ -107,8 +110,9 @@ TargetError HostTarget::start(const Trace& trace, std::string_view /*profile*/, 
     // The parser only admits identifiers, so a name can never leave the sandbox.
     assert(!obj.name.empty() && obj.name.find('/') == std::string::npos && obj.name[0] != '.');
     std::string path = sandbox_dir_ + "/" + obj.name;
-    int err = obj.kind == ObjectDecl::Kind::Dir ? (::mkdir(path.c_str(), 0700) == 0 ? 0 : errno)
-                                                 : host::create_backing_file(path, obj.size, obj.fill);
+    int err = obj.kind == ObjectDecl::Kind::Dir
+                  ? (::mkdir(path.c_str(), 0700) == 0 ? 0 : errno)
+                  : host::create_backing_file(path, obj.size, obj.fill);
     if (err) {
       ledger_.discard();
       host::remove_sandbox_dir(sandbox_dir_);
@@ -173,7 +177,8 @@ bool HostTarget::usable_device(uint64_t index, std::string* why) {
 // keep the fd numbers reserved so later trace steps cannot hit an unrelated fd.
 void HostTarget::lose_device(uint64_t index) {
   for (auto& [fd, info] : fds_) {
-    if (info.kind == FdKind::Loop && info.index == index && devnull_ >= 0 && ::dup3(devnull_, fd, O_CLOEXEC) >= 0) {
+    if (info.kind == FdKind::Loop && info.index == index && devnull_ >= 0 &&
+        ::dup3(devnull_, fd, O_CLOEXEC) >= 0) {
       info.kind = FdKind::Neutralized;
     }
   }
@@ -277,9 +282,11 @@ Outcome HostTarget::close(const Op& op) {
     case FdClass::Ours:
       break;
   }
-  fds_.erase(static_cast<int>(static_cast<uint32_t>(op.subject.lit)));  // close frees the number even when it fails
+  fds_.erase(static_cast<int>(
+      static_cast<uint32_t>(op.subject.lit)));  // close frees the number even when it fails
   Outcome o = executor_->execute(op);
-  if (info.kind == FdKind::Neutralized) return skip("close: the fd's device was lost to someone else");
+  if (info.kind == FdKind::Neutralized)
+    return skip("close: the fd's device was lost to someone else");
   return o;
 }
 
@@ -302,7 +309,8 @@ bool HostTarget::backing_fd_allowed(const Op& op, uint64_t device, std::string* 
   }
   if (info.kind == FdKind::Loop && !usable_device(info.index, why)) return false;
   struct stat st;
-  if (::fstat(static_cast<int>(static_cast<uint32_t>(fd)), &st) == 0 && !ledger_.note_binding(device, st.st_dev, st.st_ino)) {
+  if (::fstat(static_cast<int>(static_cast<uint32_t>(fd)), &st) == 0 &&
+      !ledger_.note_binding(device, st.st_dev, st.st_ino)) {
     *why = "cannot write the ledger";
     return false;
   }
@@ -326,7 +334,8 @@ Outcome HostTarget::ioctl(const Op& op) {
     case FdKind::Control:
       return control_ioctl(op);
     case FdKind::Loop:
-      if (!usable_device(info.index, &why) || !backing_fd_allowed(op, info.index, &why)) return skip("ioctl: " + why);
+      if (!usable_device(info.index, &why) || !backing_fd_allowed(op, info.index, &why))
+        return skip("ioctl: " + why);
       return executor_->execute(op);
     case FdKind::File:
     case FdKind::Dir:
@@ -372,7 +381,8 @@ Outcome HostTarget::control_ioctl(const Op& op) {
         std::string why;
         if (!claim_handed_device(static_cast<uint64_t>(o.value), &why)) {
           // The index is still the kernel's answer; later steps on it are skipped.
-          if (skip_reasons_.size() < kMaxSkipReasons) skip_reasons_.push_back("LOOP_CTL_GET_FREE: not claimed: " + why);
+          if (skip_reasons_.size() < kMaxSkipReasons)
+            skip_reasons_.push_back("LOOP_CTL_GET_FREE: not claimed: " + why);
         }
       }
       return o;
@@ -393,7 +403,8 @@ Outcome HostTarget::fd_io(const Op& op) {
       break;
   }
   std::string why;
-  if (info.kind == FdKind::Neutralized) return skip("I/O: the fd's device was lost to someone else");
+  if (info.kind == FdKind::Neutralized)
+    return skip("I/O: the fd's device was lost to someone else");
   if (info.kind == FdKind::Loop && !usable_device(info.index, &why)) return skip("I/O: " + why);
   return executor_->execute(op);
 }
@@ -454,7 +465,8 @@ void HostTarget::finish() {
   bool sandbox_in_use = false;
   for (uint64_t index : detached) {
     if (!host::wait_until_unbound(index, options_.teardown_timeout_ms)) {
-      finish_problems_.push_back(loop_name(index) + " still bound after detach (someone holds it open?)");
+      finish_problems_.push_back(loop_name(index) +
+                                 " still bound after detach (someone holds it open?)");
       sandbox_in_use = true;
     }
   }
@@ -465,7 +477,8 @@ void HostTarget::finish() {
     if (!dev.created && host::loop_device_exists(index) && !host::loop_device_bound(index) &&
         host::loop_read_only(index) != dev.read_only_at_claim) {
       if (int err = host::set_unbound_read_only(index, dev.read_only_at_claim, sandbox_dir_)) {
-        finish_problems_.push_back("restoring the read-only bit of " + loop_name(index) + ": " + std::strerror(err));
+        finish_problems_.push_back("restoring the read-only bit of " + loop_name(index) + ": " +
+                                   std::strerror(err));
       }
     }
   }

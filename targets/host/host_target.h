@@ -100,8 +100,8 @@ class HostTarget : public Target {
   std::string sandbox_dir_;
   int devnull_ = -1;
   bool caller_without_cap_sys_admin_ = false;  // @env cap_sys_admin=0
-  std::map<int, FdInfo> fds_;             // every fd the trace opened and has not closed
-  std::map<uint64_t, Device> devices_;    // devices this run owns
+  std::map<int, FdInfo> fds_;                  // every fd the trace opened and has not closed
+  std::map<uint64_t, Device> devices_;         // devices this run owns
   size_t skipped_ = 0;
   std::vector<std::string> skip_reasons_;  // bounded: the first kMaxSkipReasons
   host::RecoveryReport recovery_;

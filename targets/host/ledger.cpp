@@ -70,13 +70,16 @@ bool parse_ledger(std::string_view text, LedgerRecord* out, std::string* why) {
       if (ok) out->add_intents.push_back(arg);
     } else if (word == "created" || word == "removed" || word == "handed") {
       ok = parse_number(rest, &index);
-      auto& list = word == "created" ? out->created : word == "removed" ? out->removed : out->handed;
+      auto& list = word == "created"   ? out->created
+                   : word == "removed" ? out->removed
+                                       : out->handed;
       if (ok) list.push_back(index);
     } else if (word == "bind") {
       auto [a, r1] = split_word(rest);
       auto [b, c] = split_word(r1);
       LedgerBinding binding;
-      ok = parse_number(a, &binding.index) && parse_number(b, &binding.dev) && parse_number(c, &binding.ino);
+      ok = parse_number(a, &binding.index) && parse_number(b, &binding.dev) &&
+           parse_number(c, &binding.ino);
       if (ok) out->bindings.push_back(binding);
     } else {
       ok = false;
@@ -108,7 +111,8 @@ int Ledger::create(const std::string& state_dir, const std::string& sandbox) {
   }
   fd_ = fd;
   path_ = tmpl + ".ledger";
-  std::string header = std::string(kMagic) + "\npid " + std::to_string(::getpid()) + "\nsandbox " + sandbox + "\n";
+  std::string header =
+      std::string(kMagic) + "\npid " + std::to_string(::getpid()) + "\nsandbox " + sandbox + "\n";
   if (!append(header) || ::rename(tmpl.c_str(), path_.c_str()) != 0) {
     int err = errno ? errno : EIO;
     ::unlink(tmpl.c_str());
@@ -126,12 +130,21 @@ bool Ledger::append(const std::string& line) {
   return n == static_cast<ssize_t>(line.size());
 }
 
-bool Ledger::note_add_intent(int64_t arg) { return append("add-intent " + std::to_string(arg) + "\n"); }
-bool Ledger::note_created(uint64_t index) { return append("created " + std::to_string(index) + "\n"); }
-bool Ledger::note_handed(uint64_t index) { return append("handed " + std::to_string(index) + "\n"); }
-bool Ledger::note_removed(uint64_t index) { return append("removed " + std::to_string(index) + "\n"); }
+bool Ledger::note_add_intent(int64_t arg) {
+  return append("add-intent " + std::to_string(arg) + "\n");
+}
+bool Ledger::note_created(uint64_t index) {
+  return append("created " + std::to_string(index) + "\n");
+}
+bool Ledger::note_handed(uint64_t index) {
+  return append("handed " + std::to_string(index) + "\n");
+}
+bool Ledger::note_removed(uint64_t index) {
+  return append("removed " + std::to_string(index) + "\n");
+}
 bool Ledger::note_binding(uint64_t index, uint64_t dev, uint64_t ino) {
-  return append("bind " + std::to_string(index) + " " + std::to_string(dev) + " " + std::to_string(ino) + "\n");
+  return append("bind " + std::to_string(index) + " " + std::to_string(dev) + " " +
+                std::to_string(ino) + "\n");
 }
 
 void Ledger::discard() {

@@ -18,7 +18,8 @@ namespace {
 
 std::string indexed_path(const char* prefix, uint64_t index, const char* suffix = "") {
   char buf[96];
-  int n = std::snprintf(buf, sizeof buf, "%s%llu%s", prefix, static_cast<unsigned long long>(index), suffix);
+  int n = std::snprintf(buf, sizeof buf, "%s%llu%s", prefix, static_cast<unsigned long long>(index),
+                        suffix);
   assert(n > 0 && static_cast<size_t>(n) < sizeof buf);
   return std::string(buf, static_cast<size_t>(n));
 }
@@ -35,8 +36,12 @@ std::string_view strip_newline(std::string_view s) {
 
 }  // namespace
 
-std::string loop_node_path(uint64_t index) { return indexed_path("/dev/loop", index); }
-std::string loop_sysfs_path(uint64_t index) { return indexed_path("/sys/block/loop", index); }
+std::string loop_node_path(uint64_t index) {
+  return indexed_path("/dev/loop", index);
+}
+std::string loop_sysfs_path(uint64_t index) {
+  return indexed_path("/sys/block/loop", index);
+}
 
 int read_small_file(const std::string& path, std::string* out, size_t max_bytes) {
   out->clear();
@@ -59,26 +64,34 @@ int read_small_file(const std::string& path, std::string* out, size_t max_bytes)
   return err;
 }
 
-bool loop_device_exists(uint64_t index) { return path_exists(loop_sysfs_path(index)); }
+bool loop_device_exists(uint64_t index) {
+  return path_exists(loop_sysfs_path(index));
+}
 
-bool loop_device_bound(uint64_t index) { return path_exists(indexed_path("/sys/block/loop", index, "/loop")); }
+bool loop_device_bound(uint64_t index) {
+  return path_exists(indexed_path("/sys/block/loop", index, "/loop"));
+}
 
 std::optional<dev_t> loop_device_number(uint64_t index) {
   std::string text;
-  if (read_small_file(indexed_path("/sys/block/loop", index, "/dev"), &text, 64) != 0) return std::nullopt;
+  if (read_small_file(indexed_path("/sys/block/loop", index, "/dev"), &text, 64) != 0)
+    return std::nullopt;
   std::string_view s = strip_newline(text);
   size_t colon = s.find(':');
   if (colon == std::string_view::npos) return std::nullopt;
   unsigned maj = 0, min = 0;
   auto r1 = std::from_chars(s.data(), s.data() + colon, maj);
   auto r2 = std::from_chars(s.data() + colon + 1, s.data() + s.size(), min);
-  if (r1.ec != std::errc() || r2.ec != std::errc() || r2.ptr != s.data() + s.size()) return std::nullopt;
+  if (r1.ec != std::errc() || r2.ec != std::errc() || r2.ptr != s.data() + s.size())
+    return std::nullopt;
   return makedev(maj, min);
 }
 
 std::string loop_backing_file(uint64_t index) {
   std::string text;
-  if (read_small_file(indexed_path("/sys/block/loop", index, "/loop/backing_file"), &text, 8192) != 0) return {};
+  if (read_small_file(indexed_path("/sys/block/loop", index, "/loop/backing_file"), &text, 8192) !=
+      0)
+    return {};
   return std::string(strip_newline(text));
 }
 
@@ -111,7 +124,8 @@ int open_loop_node(uint64_t index, int flags, std::string_view node_dir) {
   if (::mknod(private_path.c_str(), S_IFBLK | 0600, *dev) != 0 && errno != EEXIST) return -errno;
   struct stat st;
   if (::stat(private_path.c_str(), &st) != 0) return -errno;
-  if (!S_ISBLK(st.st_mode) || st.st_rdev != *dev) return -ENOENT;  // a stale node from an older device
+  if (!S_ISBLK(st.st_mode) || st.st_rdev != *dev)
+    return -ENOENT;  // a stale node from an older device
   fd = ::open(private_path.c_str(), flags | O_CLOEXEC);
   return fd >= 0 ? fd : -errno;
 }
@@ -134,11 +148,13 @@ bool block_device_open_elsewhere(dev_t rdev, std::span<const int> ignored_own_fd
       int fd = -1;
       auto [fend, fec] = std::from_chars(f->d_name, f->d_name + std::strlen(f->d_name), fd);
       if (fec != std::errc() || *fend != '\0') continue;
-      if (pid == self && std::find(ignored_own_fds.begin(), ignored_own_fds.end(), fd) != ignored_own_fds.end()) {
+      if (pid == self &&
+          std::find(ignored_own_fds.begin(), ignored_own_fds.end(), fd) != ignored_own_fds.end()) {
         continue;
       }
       struct stat st;
-      if (::fstatat(::dirfd(fds), f->d_name, &st, 0) == 0 && S_ISBLK(st.st_mode) && st.st_rdev == rdev) {
+      if (::fstatat(::dirfd(fds), f->d_name, &st, 0) == 0 && S_ISBLK(st.st_mode) &&
+          st.st_rdev == rdev) {
         found = true;
         break;
       }
@@ -149,6 +165,8 @@ bool block_device_open_elsewhere(dev_t rdev, std::span<const int> ignored_own_fd
   return found;
 }
 
-bool fd_is_open(int fd) { return fd >= 0 && ::fcntl(fd, F_GETFD) != -1; }
+bool fd_is_open(int fd) {
+  return fd >= 0 && ::fcntl(fd, F_GETFD) != -1;
+}
 
 }  // namespace loopcheck::host

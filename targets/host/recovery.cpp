@@ -23,7 +23,9 @@ constexpr int kTeardownTimeoutMs = 5000;
 constexpr int kRemoveTimeoutMs = 2000;
 constexpr std::string_view kLedgerSuffix = ".ledger";
 
-std::string err_text(int err) { return std::strerror(err); }
+std::string err_text(int err) {
+  return std::strerror(err);
+}
 
 // Undoes one dead run. Returns true when nothing of it is left.
 bool recover_one(const LedgerRecord& rec, const std::string& sandbox_parent, DeviceLocks& locks,
@@ -41,7 +43,8 @@ bool recover_one(const LedgerRecord& rec, const std::string& sandbox_parent, Dev
     if (std::find(detached.begin(), detached.end(), b.index) != detached.end()) continue;
     if (!sandbox_ok || binding_owner(b.index, rec.sandbox, devices) != BindingOwner::Ours) continue;
     if (!locks.try_lock(b.index)) {
-      report.problems.push_back(who + ": loop" + std::to_string(b.index) + " is locked by a live run");
+      report.problems.push_back(who + ": loop" + std::to_string(b.index) +
+                                " is locked by a live run");
       clean = false;
       continue;
     }
@@ -51,20 +54,23 @@ bool recover_one(const LedgerRecord& rec, const std::string& sandbox_parent, Dev
       detached.push_back(b.index);
       report.actions.push_back(who + ": detached loop" + std::to_string(b.index));
     } else {
-      report.problems.push_back(who + ": LOOP_CLR_FD on loop" + std::to_string(b.index) + ": " + err_text(err));
+      report.problems.push_back(who + ": LOOP_CLR_FD on loop" + std::to_string(b.index) + ": " +
+                                err_text(err));
       clean = false;
     }
   }
   for (uint64_t index : detached) {
     if (!wait_until_unbound(index, kTeardownTimeoutMs)) {
-      report.problems.push_back(who + ": loop" + std::to_string(index) + " still bound after detach");
+      report.problems.push_back(who + ": loop" + std::to_string(index) +
+                                " still bound after detach");
       clean = false;
     }
   }
   // Anything still bound into the dead sandbox keeps the sandbox alive too.
   for (uint64_t index : devices) {
     if (sandbox_ok && binding_owner(index, rec.sandbox, devices) == BindingOwner::Ours) {
-      report.problems.push_back(who + ": loop" + std::to_string(index) + " is still bound to its sandbox");
+      report.problems.push_back(who + ": loop" + std::to_string(index) +
+                                " is still bound to its sandbox");
       clean = false;
     }
   }
@@ -72,14 +78,16 @@ bool recover_one(const LedgerRecord& rec, const std::string& sandbox_parent, Dev
   for (uint64_t index : rec.still_created()) {
     if (!loop_device_exists(index)) continue;
     if (loop_device_bound(index) || !locks.try_lock(index)) {
-      report.problems.push_back(who + ": loop" + std::to_string(index) + " it created is in use; left alone");
+      report.problems.push_back(who + ": loop" + std::to_string(index) +
+                                " it created is in use; left alone");
       continue;  // someone else's now: not ours to wait for
     }
     int err = remove_loop_device(index, kRemoveTimeoutMs);
     if (err == 0 || err == ENODEV) {
       report.actions.push_back(who + ": removed loop" + std::to_string(index));
     } else {
-      report.problems.push_back(who + ": LOOP_CTL_REMOVE " + std::to_string(index) + ": " + err_text(err));
+      report.problems.push_back(who + ": LOOP_CTL_REMOVE " + std::to_string(index) + ": " +
+                                err_text(err));
     }
   }
   locks.release_all();
@@ -92,7 +100,8 @@ bool recover_one(const LedgerRecord& rec, const std::string& sandbox_parent, Dev
       report.actions.push_back(who + ": removed " + rec.sandbox);
     }
   } else if (!sandbox_ok && !rec.sandbox.empty()) {
-    report.problems.push_back(who + ": sandbox '" + rec.sandbox + "' is not a loopcheck sandbox; not removed");
+    report.problems.push_back(who + ": sandbox '" + rec.sandbox +
+                              "' is not a loopcheck sandbox; not removed");
   }
   return clean;
 }
@@ -120,8 +129,8 @@ RecoveryReport recover_dead_runs(const std::string& state_dir, const std::string
     // Holding the ledger's lock both proves its writer is dead and keeps a
     // second recovering run away from the same ledger.
     struct stat locked, current;
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0 || ::fstat(fd, &locked) != 0 || ::stat(path.c_str(), &current) != 0 ||
-        locked.st_ino != current.st_ino) {
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0 || ::fstat(fd, &locked) != 0 ||
+        ::stat(path.c_str(), &current) != 0 || locked.st_ino != current.st_ino) {
       ::close(fd);
       continue;
     }

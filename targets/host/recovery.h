@@ -22,8 +22,8 @@
 namespace loopcheck::host {
 
 struct RecoveryReport {
-  int dead_ledgers = 0;      // ledgers of dead runs found
-  int cleaned_ledgers = 0;   // of those, fully cleaned and deleted
+  int dead_ledgers = 0;               // ledgers of dead runs found
+  int cleaned_ledgers = 0;            // of those, fully cleaned and deleted
   std::vector<std::string> actions;   // what was undone, for logs
   std::vector<std::string> problems;  // what could not be undone and why
 };

@@ -41,8 +41,8 @@ bool DeviceLocks::try_lock(uint64_t index) {
       return false;
     }
     struct stat locked, current;
-    if (::fstat(fd, &locked) == 0 && ::stat(p.c_str(), &current) == 0 && locked.st_ino == current.st_ino &&
-        locked.st_dev == current.st_dev) {
+    if (::fstat(fd, &locked) == 0 && ::stat(p.c_str(), &current) == 0 &&
+        locked.st_ino == current.st_ino && locked.st_dev == current.st_dev) {
       held_[index] = fd;
       return true;
     }

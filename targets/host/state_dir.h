@@ -24,7 +24,8 @@ int ensure_state_dir(const std::string& state_dir);
 // the unlink safe against a racing locker.
 class DeviceLocks {
  public:
-  explicit DeviceLocks(std::string state_dir = kDefaultStateDir) : state_dir_(std::move(state_dir)) {}
+  explicit DeviceLocks(std::string state_dir = kDefaultStateDir)
+      : state_dir_(std::move(state_dir)) {}
   ~DeviceLocks() { release_all(); }
   DeviceLocks(const DeviceLocks&) = delete;
   DeviceLocks& operator=(const DeviceLocks&) = delete;

@@ -21,12 +21,13 @@
 namespace loopcheck::host {
 namespace {
 
-
 // Kernel structs are filled only through these, so each field's width and
 // signedness conversion is written once.
 // Close-on-exec is invisible to loop semantics and keeps fds out of children
 // (losetup in tests, reproducer compilers).
-int open_flags(const Op& op) { return open_flags_of(op) | O_CLOEXEC; }
+int open_flags(const Op& op) {
+  return open_flags_of(op) | O_CLOEXEC;
+}
 
 Outcome result_of(long rc, ValueRole role = ValueRole::Plain) {
   return rc < 0 ? Outcome::error(errno) : Outcome::ok(rc, role);
@@ -42,7 +43,9 @@ Outcome get_value(int fd, unsigned long request, bool null_pointer) {
 
 }  // namespace
 
-Executor::Executor(ExecutorConfig config) : config_(std::move(config)) { buffer_.reserve(IoBuffer::kAlignment); }
+Executor::Executor(ExecutorConfig config) : config_(std::move(config)) {
+  buffer_.reserve(IoBuffer::kAlignment);
+}
 
 Executor::~Executor() = default;
 
@@ -54,7 +57,8 @@ std::string Executor::object_path(uint8_t index) const {
 
 std::string Executor::backing_file_in_trace_terms(std::string_view path) const {
   std::string_view prefix = config_.object_dir;
-  if (prefix.empty() || path.size() <= prefix.size() || !path.starts_with(prefix) || path[prefix.size()] != '/') {
+  if (prefix.empty() || path.size() <= prefix.size() || !path.starts_with(prefix) ||
+      path[prefix.size()] != '/') {
     return std::string(path);
   }
   return std::string(path.substr(prefix.size() + 1));
@@ -91,7 +95,8 @@ Outcome Executor::open(const Op& op) {
       fd = ::open(kLoopControlPath, flags);
       break;
     case Node::Loop: {
-      fd = op.subject.lit > kMaxLoopIndex ? -ENXIO : open_loop_node(op.subject.lit, flags, config_.node_dir);
+      fd = op.subject.lit > kMaxLoopIndex ? -ENXIO
+                                          : open_loop_node(op.subject.lit, flags, config_.node_dir);
       if (fd < 0) return Outcome::error(-fd);
       return Outcome::ok(fd, ValueRole::Fd);
     }
@@ -120,8 +125,9 @@ Outcome Executor::ioctl(const Op& op) {
   switch (req_arg(op.req)) {
     case ReqArg::Ignored:
     case ReqArg::Number: {
-      ValueRole role = op.req == Req::LoopCtlAdd || op.req == Req::LoopCtlGetFree ? ValueRole::DevIndex
-                                                                                  : ValueRole::Plain;
+      ValueRole role = op.req == Req::LoopCtlAdd || op.req == Req::LoopCtlGetFree
+                           ? ValueRole::DevIndex
+                           : ValueRole::Plain;
       return result_of(::ioctl(fd, request, number), role);
     }
     case ReqArg::Int: {
@@ -171,7 +177,8 @@ Outcome Executor::ioctl(const Op& op) {
 Outcome Executor::pread(const Op& op) {
   assert(op.length <= kMaxIoLength);
   if (op.length > kMaxIoLength || !buffer_.reserve(op.length)) return Outcome::error(ENOMEM);
-  ssize_t n = ::pread(static_cast<int>(op.subject.lit), buffer_.data(), op.length, static_cast<off_t>(op.offset.lit));
+  ssize_t n = ::pread(static_cast<int>(op.subject.lit), buffer_.data(), op.length,
+                      static_cast<off_t>(op.offset.lit));
   if (n < 0) return Outcome::error(errno);
   last_read_len_ = static_cast<size_t>(n);
   Outcome o;
@@ -185,7 +192,8 @@ Outcome Executor::pwrite(const Op& op) {
   assert(op.length <= kMaxIoLength);
   if (op.length > kMaxIoLength || !buffer_.reserve(op.length)) return Outcome::error(ENOMEM);
   pattern_fill(op.seed, 0, buffer_.data(), op.length);
-  return result_of(::pwrite(static_cast<int>(op.subject.lit), buffer_.data(), op.length, static_cast<off_t>(op.offset.lit)));
+  return result_of(::pwrite(static_cast<int>(op.subject.lit), buffer_.data(), op.length,
+                            static_cast<off_t>(op.offset.lit)));
 }
 
 Outcome Executor::truncate(const Op& op) {

@@ -40,7 +40,8 @@ bool InprocTarget::fill_range(int fd, uint64_t from, uint64_t to, uint8_t fill) 
   fill_chunk_.assign(std::min<uint64_t>(kFillChunk, to - from), fill);
   for (uint64_t off = from; off < to; off += fill_chunk_.size()) {
     uint64_t n = std::min<uint64_t>(fill_chunk_.size(), to - off);
-    if (::pwrite(fd, fill_chunk_.data(), n, static_cast<off_t>(off)) != static_cast<ssize_t>(n)) return false;
+    if (::pwrite(fd, fill_chunk_.data(), n, static_cast<off_t>(off)) != static_cast<ssize_t>(n))
+      return false;
   }
   return true;
 }
@@ -48,7 +49,8 @@ bool InprocTarget::fill_range(int fd, uint64_t from, uint64_t to, uint8_t fill) 
 // Puts back what a trace changed in [lo, hi) of a filled file the last start()
 // made: the declared size (undoing growth, extending after shrinking), then the
 // fill over the changed range (the file was, and stays, fully allocated).
-bool InprocTarget::restore_range(const std::string& path, uint64_t size, uint8_t fill, uint64_t lo, uint64_t hi) {
+bool InprocTarget::restore_range(const std::string& path, uint64_t size, uint8_t fill, uint64_t lo,
+                                 uint64_t hi) {
   // A zero file must come back all hole, not only all zeros: whether the block at
   // a backing EOF holds data decides loop DIO outcomes (spec-notes §11), and a
   // hole punched over part of a block leaves it allocated. Punching the whole
@@ -56,7 +58,8 @@ bool InprocTarget::restore_range(const std::string& path, uint64_t size, uint8_t
   if (fill == 0) return reset_file(path, size, 0);
   int fd = ::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return reset_file(path, size, fill);  // gone (a trace cannot, but be safe)
-  bool ok = ::ftruncate(fd, static_cast<off_t>(size)) == 0 && fill_range(fd, std::min(lo, size), std::min(hi, size), fill);
+  bool ok = ::ftruncate(fd, static_cast<off_t>(size)) == 0 &&
+            fill_range(fd, std::min(lo, size), std::min(hi, size), fill);
   int saved = errno;
   ::close(fd);
   errno = saved;
@@ -72,7 +75,8 @@ bool InprocTarget::reset_file(const std::string& path, uint64_t size, uint8_t fi
   if (fd < 0) return false;
   struct stat st;
   bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-  if (ok && st.st_size > 0 && ::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, st.st_size) != 0)
+  if (ok && st.st_size > 0 &&
+      ::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, st.st_size) != 0)
     ok = ::ftruncate(fd, 0) == 0;  // no hole punching here (EOPNOTSUPP)
   ok = ok && ::ftruncate(fd, static_cast<off_t>(size)) == 0;
   if (ok && fill != 0) ok = fill_range(fd, 0, size, fill);
@@ -100,9 +104,11 @@ TargetError InprocTarget::start(const Trace& trace, std::string_view profile_nam
                       "'; the driver implements linux-6.1, linux-6.12 and linux-6.18"};
   if (sandbox_.empty()) {
     remove_stale_sandboxes();
-    std::string tmpl = std::string(kSandboxRoot) + "/" + kSandboxPrefix + std::to_string(::getpid()) + "-XXXXXX";
+    std::string tmpl =
+        std::string(kSandboxRoot) + "/" + kSandboxPrefix + std::to_string(::getpid()) + "-XXXXXX";
     if (::mkdtemp(tmpl.data()) == nullptr)
-      return {true, std::string("inproc: cannot create a sandbox under /var/tmp: ") + std::strerror(errno)};
+      return {true, std::string("inproc: cannot create a sandbox under /var/tmp: ") +
+                        std::strerror(errno)};
     sandbox_ = tmpl;
   }
   // Objects are reset in place when an earlier trace left one of the same name
@@ -114,8 +120,9 @@ TargetError InprocTarget::start(const Trace& trace, std::string_view profile_nam
   std::vector<Kept> previous = std::move(kept_);
   kept_.clear();
   for (const Kept& k : previous) {
-    bool wanted = std::any_of(trace.objects.begin(), trace.objects.end(),
-                              [&](const ObjectDecl& o) { return o.name == k.name && o.kind == k.kind; });
+    bool wanted = std::any_of(trace.objects.begin(), trace.objects.end(), [&](const ObjectDecl& o) {
+      return o.name == k.name && o.kind == k.kind;
+    });
     if (!wanted) remove_object(k);
   }
   for (const ObjectDecl& obj : trace.objects) {
@@ -137,8 +144,9 @@ TargetError InprocTarget::start(const Trace& trace, std::string_view profile_nam
     });
     const FileChanges& changes = *write_log_.changes_for(path);
     if (same_declaration && !changes.any()) continue;
-    const bool ok = same_declaration ? restore_range(path, obj.size, obj.fill, changes.lo(), changes.hi())
-                                     : reset_file(path, obj.size, obj.fill);
+    const bool ok = same_declaration
+                        ? restore_range(path, obj.size, obj.fill, changes.lo(), changes.hi())
+                        : reset_file(path, obj.size, obj.fill);
     if (!ok) {
       int saved = errno;
       kept_.clear();  // nothing is known to be as declared: the next start resets all
@@ -160,8 +168,10 @@ TargetError InprocTarget::start(const Trace& trace, std::string_view profile_nam
 
 void InprocTarget::remove_object(const Kept& k) {
   std::string path = sandbox_ + "/" + k.name;
-  if (k.kind == ObjectDecl::Kind::Dir) ::rmdir(path.c_str());
-  else ::unlink(path.c_str());
+  if (k.kind == ObjectDecl::Kind::Dir)
+    ::rmdir(path.c_str());
+  else
+    ::unlink(path.c_str());
 }
 
 namespace {
@@ -258,7 +268,8 @@ Outcome InprocTarget::open(const Op& op) {
       return result_of(kernel_->open_loop(op.subject.lit, flags), ValueRole::Fd);
     case Node::File:
     case Node::Dir: {
-      std::string name = op.object < object_names_.size() ? object_names_[op.object] : std::string();
+      std::string name =
+          op.object < object_names_.size() ? object_names_[op.object] : std::string();
       return result_of(kernel_->open_host(object_path(op.object), flags, name), ValueRole::Fd);
     }
   }
@@ -283,8 +294,9 @@ Outcome InprocTarget::ioctl(const Op& op) {
   switch (req_arg(op.req)) {
     case ReqArg::Ignored:
     case ReqArg::Number: {
-      ValueRole role = op.req == Req::LoopCtlAdd || op.req == Req::LoopCtlGetFree ? ValueRole::DevIndex
-                                                                                  : ValueRole::Plain;
+      ValueRole role = op.req == Req::LoopCtlAdd || op.req == Req::LoopCtlGetFree
+                           ? ValueRole::DevIndex
+                           : ValueRole::Plain;
       return result_of(kernel_->ioctl(fd, request, number), role);
     }
     case ReqArg::Int: {
@@ -356,7 +368,8 @@ Outcome InprocTarget::ioctl(const Op& op) {
 
 Outcome InprocTarget::pread(const Op& op) {
   if (op.length > kMaxIoLength || !buffer_.reserve(op.length)) return Outcome::error(ENOMEM);
-  int64_t n = kernel_->pread(fd_of(op.subject), buffer_.data(), op.length, static_cast<int64_t>(op.offset.lit));
+  int64_t n = kernel_->pread(fd_of(op.subject), buffer_.data(), op.length,
+                             static_cast<int64_t>(op.offset.lit));
   if (n < 0) return Outcome::error(static_cast<int>(-n));
   last_read_len_ = static_cast<uint64_t>(n);
   Outcome o;
@@ -369,7 +382,8 @@ Outcome InprocTarget::pread(const Op& op) {
 Outcome InprocTarget::pwrite(const Op& op) {
   if (op.length > kMaxIoLength || !buffer_.reserve(op.length)) return Outcome::error(ENOMEM);
   pattern_fill(op.seed, 0, buffer_.data(), op.length);
-  return result_of(kernel_->pwrite(fd_of(op.subject), buffer_.data(), op.length, static_cast<int64_t>(op.offset.lit)));
+  return result_of(kernel_->pwrite(fd_of(op.subject), buffer_.data(), op.length,
+                                   static_cast<int64_t>(op.offset.lit)));
 }
 
 Outcome InprocTarget::truncate(const Op& op) {
@@ -397,8 +411,9 @@ std::string InprocTarget::summary() const {
   static constexpr const char* kStateName[] = {"Unbound", "Bound", "Rundown", "Deleting"};
   for (const auto& dev : kernel_->control().devices()) {
     if (dev->state() == LoState::Unbound && dev->disk().openers() == 0) continue;
-    s += " loop" + std::to_string(dev->number()) + "=" + kStateName[static_cast<int>(dev->state())] +
-         "(openers " + std::to_string(dev->disk().openers()) + ", " +
+    s += " loop" + std::to_string(dev->number()) + "=" +
+         kStateName[static_cast<int>(dev->state())] + "(openers " +
+         std::to_string(dev->disk().openers()) + ", " +
          std::to_string(dev->disk().capacity_sectors()) + " sectors)";
   }
   s += "; " + std::to_string(kernel_->open_fd_count()) + " fds open";

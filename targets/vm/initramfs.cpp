@@ -30,8 +30,8 @@ bool slurp(const std::string& path, std::string* out) {
 }
 
 // One entry; fixed owner and mtime so the same inputs give the same bytes.
-bool add_entry(archive* a, const char* path, mode_t type, mode_t perm, std::string_view data, dev_t rdev,
-               std::string* why) {
+bool add_entry(archive* a, const char* path, mode_t type, mode_t perm, std::string_view data,
+               dev_t rdev, std::string* why) {
   std::unique_ptr<archive_entry, EntryCloser> entry(archive_entry_new());
   archive_entry_set_pathname(entry.get(), path);
   archive_entry_set_filetype(entry.get(), type);
@@ -43,7 +43,8 @@ bool add_entry(archive* a, const char* path, mode_t type, mode_t perm, std::stri
   archive_entry_set_size(entry.get(), static_cast<la_int64_t>(data.size()));
   if (type == AE_IFCHR) archive_entry_set_rdev(entry.get(), rdev);
   if (archive_write_header(a, entry.get()) != ARCHIVE_OK ||
-      (!data.empty() && archive_write_data(a, data.data(), data.size()) != static_cast<la_ssize_t>(data.size()))) {
+      (!data.empty() &&
+       archive_write_data(a, data.data(), data.size()) != static_cast<la_ssize_t>(data.size()))) {
     *why = fmt::format("initramfs entry {}: {}", path, archive_error_string(a));
     return false;
   }
@@ -52,8 +53,8 @@ bool add_entry(archive* a, const char* path, mode_t type, mode_t perm, std::stri
 
 }  // namespace
 
-bool write_initramfs(const std::string& out_path, const std::string& agent_path, const std::string& loop_ko_path,
-                     std::string* why) {
+bool write_initramfs(const std::string& out_path, const std::string& agent_path,
+                     const std::string& loop_ko_path, std::string* why) {
   std::string agent, module;
   if (!slurp(agent_path, &agent)) {
     *why = fmt::format("cannot read the agent binary {}", agent_path);
@@ -78,7 +79,8 @@ bool write_initramfs(const std::string& out_path, const std::string& agent_path,
             add_entry(a.get(), "init", AE_IFREG, 0755, agent, 0, why) &&
             add_entry(a.get(), "loop.ko", AE_IFREG, 0644, module, 0, why);
   if (archive_write_close(a.get()) != ARCHIVE_OK && ok) {
-    *why = fmt::format("cannot finish {}: {} (disk full?)", out_path, archive_error_string(a.get()));
+    *why =
+        fmt::format("cannot finish {}: {} (disk full?)", out_path, archive_error_string(a.get()));
     ok = false;
   }
   return ok;
@@ -92,12 +94,15 @@ std::string find_agent_binary(std::string* why) {
   }
 #ifdef LOOPCHECK_AGENT_PATH
   if (access(LOOPCHECK_AGENT_PATH, X_OK) == 0) return LOOPCHECK_AGENT_PATH;
-  *why = fmt::format("the guest agent {} is missing: build the `loopcheck_agent` target (cmake --build ... "
-                     "--target loopcheck_agent)",
-                     LOOPCHECK_AGENT_PATH);
+  *why = fmt::format(
+      "the guest agent {} is missing: build the `loopcheck_agent` target (cmake --build ... "
+      "--target loopcheck_agent)",
+      LOOPCHECK_AGENT_PATH);
 #else
-  *why = "this build has no guest agent (targets/vm/agent is not part of it): set LOOPCHECK_AGENT to a static "
-         "loopcheck-agent binary";
+  *why =
+      "this build has no guest agent (targets/vm/agent is not part of it): set LOOPCHECK_AGENT to "
+      "a static "
+      "loopcheck-agent binary";
 #endif
   return {};
 }

@@ -21,10 +21,13 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kVerifiedMark = "VERIFIED";
-constexpr uint64_t kNeededFreeBytes = 256ull << 20;  // a .deb (~35 MB), its data tar in memory, the outputs
-constexpr size_t kMaxModuleBytes = 16u << 20;        // loop.ko is ~100 KB; anything near this is not it
+constexpr uint64_t kNeededFreeBytes =
+    256ull << 20;  // a .deb (~35 MB), its data tar in memory, the outputs
+constexpr size_t kMaxModuleBytes = 16u << 20;  // loop.ko is ~100 KB; anything near this is not it
 
-std::string package_name(std::string_view version) { return "linux-image-" + std::string(version); }
+std::string package_name(std::string_view version) {
+  return "linux-image-" + std::string(version);
+}
 
 bool write_file(const fs::path& path, std::string_view bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -39,7 +42,9 @@ bool looks_like_bzimage(std::string_view image) {
 
 // loop.ko for this exact kernel: an ELF object whose modinfo names the release.
 bool module_matches(std::string_view module, std::string_view version, std::string* why) {
-  if (module.size() < 4 || module.substr(0, 4) != "\x7f" "ELF") {
+  if (module.size() < 4 || module.substr(0, 4) !=
+                               "\x7f"
+                               "ELF") {
     *why = "loop.ko is not an ELF object";
     return false;
   }
@@ -106,7 +111,8 @@ bool extract_data_tar(const fs::path& deb, std::string* data_tar, std::string* w
     std::string_view name = archive_entry_pathname(entry);
     if (name.starts_with("data.tar")) {
       if (read_entry(ar.get(), data_tar)) return true;
-      *why = fmt::format("{}: cannot read {}: {}", deb.string(), name, archive_error_string(ar.get()));
+      *why =
+          fmt::format("{}: cannot read {}: {}", deb.string(), name, archive_error_string(ar.get()));
       return false;
     }
   }
@@ -114,8 +120,8 @@ bool extract_data_tar(const fs::path& deb, std::string* data_tar, std::string* w
   return false;
 }
 
-bool extract_kernel_files(const fs::path& deb, std::string_view version, std::string* vmlinuz, std::string* loop_ko,
-                          std::string* why) {
+bool extract_kernel_files(const fs::path& deb, std::string_view version, std::string* vmlinuz,
+                          std::string* loop_ko, std::string* why) {
   std::string data_tar;
   if (!extract_data_tar(deb, &data_tar, why)) return false;
   ArchivePtr tar(archive_read_new());
@@ -126,7 +132,8 @@ bool extract_kernel_files(const fs::path& deb, std::string_view version, std::st
     return false;
   }
   const std::string image_name = "boot/vmlinuz-" + std::string(version);
-  const std::string module_tail = "/modules/" + std::string(version) + "/kernel/drivers/block/loop.ko";
+  const std::string module_tail =
+      "/modules/" + std::string(version) + "/kernel/drivers/block/loop.ko";
   bool module_xz = false;
   archive_entry* entry = nullptr;
   while (archive_read_next_header(tar.get(), &entry) == ARCHIVE_OK) {
@@ -140,8 +147,9 @@ bool extract_kernel_files(const fs::path& deb, std::string_view version, std::st
     }
   }
   if (vmlinuz->empty() || loop_ko->empty()) {
-    *why = fmt::format("{}: holds no {}{}", deb.string(), vmlinuz->empty() ? image_name : "",
-                       loop_ko->empty() ? " drivers/block/loop.ko (is the loop driver built in?)" : "");
+    *why = fmt::format(
+        "{}: holds no {}{}", deb.string(), vmlinuz->empty() ? image_name : "",
+        loop_ko->empty() ? " drivers/block/loop.ko (is the loop driver built in?)" : "");
     return false;
   }
   if (module_xz) {
@@ -168,29 +176,35 @@ std::vector<std::string_view> version_chunks(std::string_view v) {
 }  // namespace
 
 std::string kernel_cache_dir() {
-  if (const char* dir = std::getenv("LOOPCHECK_CACHE"); dir && *dir) return std::string(dir) + "/kernels";
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::string(xdg) + "/loopcheck/kernels";
+  if (const char* dir = std::getenv("LOOPCHECK_CACHE"); dir && *dir)
+    return std::string(dir) + "/kernels";
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+    return std::string(xdg) + "/loopcheck/kernels";
   const char* home = std::getenv("HOME");
   return std::string(home && *home ? home : "/root") + "/.cache/loopcheck/kernels";
 }
 
 bool plausible_kernel_version(std::string_view version) {
-  if (version.empty() || version.size() > 100 || !std::isdigit(static_cast<unsigned char>(version[0]))) return false;
+  if (version.empty() || version.size() > 100 ||
+      !std::isdigit(static_cast<unsigned char>(version[0])))
+    return false;
   return std::all_of(version.begin(), version.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '+' || c == '~' || c == '_';
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '+' ||
+           c == '~' || c == '_';
   });
 }
 
 bool cached_kernel(std::string_view version, KernelFiles* files, std::string* why) {
   if (!plausible_kernel_version(version)) {
-    *why = fmt::format("'{}' is not a kernel version (expected e.g. 6.1.0-56-cloud-amd64)", version);
+    *why =
+        fmt::format("'{}' is not a kernel version (expected e.g. 6.1.0-56-cloud-amd64)", version);
     return false;
   }
   fs::path dir = fs::path(kernel_cache_dir()) / std::string(version);
   std::error_code ec;
   if (!fs::exists(dir / kVerifiedMark, ec)) {
-    *why = fmt::format("kernel {} is not in the cache ({}): run `loopcheck kernels fetch {}`", version,
-                       kernel_cache_dir(), version);
+    *why = fmt::format("kernel {} is not in the cache ({}): run `loopcheck kernels fetch {}`",
+                       version, kernel_cache_dir(), version);
     return false;
   }
   files->version = version;
@@ -204,7 +218,8 @@ std::vector<std::string> cached_kernel_versions() {
   std::error_code ec;
   for (const fs::directory_entry& e : fs::directory_iterator(kernel_cache_dir(), ec)) {
     std::string name = e.path().filename().string();
-    if (plausible_kernel_version(name) && fs::exists(e.path() / kVerifiedMark, ec)) versions.push_back(name);
+    if (plausible_kernel_version(name) && fs::exists(e.path() / kVerifiedMark, ec))
+      versions.push_back(name);
   }
   std::sort(versions.begin(), versions.end(), version_less);
   return versions;
@@ -213,7 +228,8 @@ std::vector<std::string> cached_kernel_versions() {
 InstallableList installable_kernel_versions() {
   InstallableList list;
   if (!program_in_path("apt-cache")) {
-    list.error = "apt-cache is not installed: installable kernels come from Debian's apt (run on Debian 12)";
+    list.error =
+        "apt-cache is not installed: installable kernels come from Debian's apt (run on Debian 12)";
     return list;
   }
   ProcessResult r = run_process({"apt-cache", "pkgnames", "linux-image-"});
@@ -232,14 +248,17 @@ InstallableList installable_kernel_versions() {
     std::string_view version = name.substr(std::string_view("linux-image-").size());
     // A release has three numbers ("6.12.117+deb12-..."); "6.12-cloud-amd64" is a metapackage.
     size_t dots = 0;
-    for (size_t i = 0; i < version.size() && (std::isdigit(static_cast<unsigned char>(version[i])) || version[i] == '.'); ++i) {
+    for (size_t i = 0; i < version.size() &&
+                       (std::isdigit(static_cast<unsigned char>(version[i])) || version[i] == '.');
+         ++i) {
       dots += version[i] == '.';
     }
     if (plausible_kernel_version(version) && dots == 2) list.versions.emplace_back(version);
   }
   std::sort(list.versions.begin(), list.versions.end(), version_less);
   if (list.versions.empty()) {
-    list.error = "apt knows no linux-image-*-cloud-amd64 package: run `apt-get update` (as root) first";
+    list.error =
+        "apt knows no linux-image-*-cloud-amd64 package: run `apt-get update` (as root) first";
     return list;
   }
   list.ok = true;
@@ -250,9 +269,10 @@ FetchResult fetch_kernel(std::string_view version) {
   FetchResult result;
   std::string why;
   if (!plausible_kernel_version(version)) {
-    result.error = fmt::format("'{}' is not a kernel version (expected e.g. 6.1.0-56-cloud-amd64 or "
-                               "6.12.117+deb12-cloud-amd64; see `loopcheck kernels list`)",
-                               version);
+    result.error = fmt::format(
+        "'{}' is not a kernel version (expected e.g. 6.1.0-56-cloud-amd64 or "
+        "6.12.117+deb12-cloud-amd64; see `loopcheck kernels list`)",
+        version);
     return result;
   }
   if (cached_kernel(version, &result.files, &why)) {
@@ -260,29 +280,35 @@ FetchResult fetch_kernel(std::string_view version) {
     return result;
   }
   if (!program_in_path("apt-get")) {
-    result.error = "apt-get is not installed: kernels are fetched as Debian packages (run on Debian 12, or copy "
-                   "a fetched VERSION/ directory into " + kernel_cache_dir() + ")";
+    result.error =
+        "apt-get is not installed: kernels are fetched as Debian packages (run on Debian 12, or "
+        "copy "
+        "a fetched VERSION/ directory into " +
+        kernel_cache_dir() + ")";
     return result;
   }
   fs::path cache = kernel_cache_dir();
   std::error_code ec;
   fs::create_directories(cache, ec);
   if (ec) {
-    result.error = fmt::format("cannot create the kernel cache {}: {} (set LOOPCHECK_CACHE to a writable directory)",
-                               cache.string(), ec.message());
+    result.error = fmt::format(
+        "cannot create the kernel cache {}: {} (set LOOPCHECK_CACHE to a writable directory)",
+        cache.string(), ec.message());
     return result;
   }
   struct statvfs sv {};
   if (statvfs(cache.c_str(), &sv) == 0 && uint64_t{sv.f_bavail} * sv.f_frsize < kNeededFreeBytes) {
-    result.error = fmt::format("not enough disk space in {}: {} MiB free, {} MiB needed (free some space or set "
-                               "LOOPCHECK_CACHE to another filesystem)",
-                               cache.string(), uint64_t{sv.f_bavail} * sv.f_frsize >> 20, kNeededFreeBytes >> 20);
+    result.error = fmt::format(
+        "not enough disk space in {}: {} MiB free, {} MiB needed (free some space or set "
+        "LOOPCHECK_CACHE to another filesystem)",
+        cache.string(), uint64_t{sv.f_bavail} * sv.f_frsize >> 20, kNeededFreeBytes >> 20);
     return result;
   }
   // Staging next to the final place, so the last step is an atomic rename.
   std::string staging_template = (cache / ".fetch-XXXXXX").string();
   if (!mkdtemp(staging_template.data())) {
-    result.error = fmt::format("cannot create a staging directory in {}: {}", cache.string(), std::strerror(errno));
+    result.error = fmt::format("cannot create a staging directory in {}: {}", cache.string(),
+                               std::strerror(errno));
     return result;
   }
   fs::path staging = staging_template;
@@ -291,25 +317,31 @@ FetchResult fetch_kernel(std::string_view version) {
     result.error = std::move(message);
     return result;
   };
-  ProcessResult download = run_process({"apt-get", "download", "-q", package_name(version)}, staging.string());
+  ProcessResult download =
+      run_process({"apt-get", "download", "-q", package_name(version)}, staging.string());
   if (!download.started || download.exit_code != 0) {
     if (download.output.find("Unable to locate package") != std::string::npos ||
         download.output.find("has no installation candidate") != std::string::npos) {
-      return fail(fmt::format("there is no Debian package {}: run `apt-get update`, then `loopcheck kernels list` "
-                              "for the versions that exist",
-                              package_name(version)));
+      return fail(fmt::format(
+          "there is no Debian package {}: run `apt-get update`, then `loopcheck kernels list` "
+          "for the versions that exist",
+          package_name(version)));
     }
-    return fail(fmt::format("apt-get download {} failed: {}", package_name(version), download.output));
+    return fail(
+        fmt::format("apt-get download {} failed: {}", package_name(version), download.output));
   }
   fs::path deb;
   for (const fs::directory_entry& e : fs::directory_iterator(staging, ec)) {
     if (e.path().extension() == ".deb") deb = e.path();
   }
-  if (deb.empty()) return fail(fmt::format("apt-get download {} produced no .deb", package_name(version)));
+  if (deb.empty())
+    return fail(fmt::format("apt-get download {} produced no .deb", package_name(version)));
   std::string vmlinuz, loop_ko;
   if (!extract_kernel_files(deb, version, &vmlinuz, &loop_ko, &why)) return fail(why);
-  if (!looks_like_bzimage(vmlinuz)) return fail(fmt::format("{}: vmlinuz is not a bzImage", deb.string()));
-  if (!module_matches(loop_ko, version, &why)) return fail(fmt::format("{}: {}", deb.string(), why));
+  if (!looks_like_bzimage(vmlinuz))
+    return fail(fmt::format("{}: vmlinuz is not a bzImage", deb.string()));
+  if (!module_matches(loop_ko, version, &why))
+    return fail(fmt::format("{}: {}", deb.string(), why));
   fs::remove(deb, ec);
   if (!write_file(staging / "vmlinuz", vmlinuz) || !write_file(staging / "loop.ko", loop_ko) ||
       !write_file(staging / kVerifiedMark, fmt::format("{}\n", package_name(version)))) {
@@ -318,7 +350,9 @@ FetchResult fetch_kernel(std::string_view version) {
   fs::path final_dir = cache / std::string(version);
   fs::remove_all(final_dir, ec);  // an unverified leftover; a verified one returned above
   fs::rename(staging, final_dir, ec);
-  if (ec) return fail(fmt::format("cannot move {} to {}: {}", staging.string(), final_dir.string(), ec.message()));
+  if (ec)
+    return fail(fmt::format("cannot move {} to {}: {}", staging.string(), final_dir.string(),
+                            ec.message()));
   result.ok = cached_kernel(version, &result.files, &why);
   if (!result.ok) result.error = why;
   return result;
@@ -328,7 +362,8 @@ bool version_less(std::string_view a, std::string_view b) {
   std::vector<std::string_view> ca = version_chunks(a), cb = version_chunks(b);
   for (size_t i = 0; i < std::min(ca.size(), cb.size()); ++i) {
     std::string_view x = ca[i], y = cb[i];
-    bool digits = std::isdigit(static_cast<unsigned char>(x[0])) && std::isdigit(static_cast<unsigned char>(y[0]));
+    bool digits = std::isdigit(static_cast<unsigned char>(x[0])) &&
+                  std::isdigit(static_cast<unsigned char>(y[0]));
     if (digits) {
       while (x.size() > 1 && x[0] == '0') x.remove_prefix(1);
       while (y.size() > 1 && y[0] == '0') y.remove_prefix(1);

@@ -26,7 +26,8 @@ class Writer {
   std::vector<uint8_t> finish() {
     size_t payload = bytes_.size() - kFrameHeaderSize;
     assert(payload <= kMaxFramePayload);
-    for (int i = 0; i < 4; ++i) bytes_[static_cast<size_t>(i)] = static_cast<uint8_t>(payload >> (8 * i));
+    for (int i = 0; i < 4; ++i)
+      bytes_[static_cast<size_t>(i)] = static_cast<uint8_t>(payload >> (8 * i));
     return std::move(bytes_);
   }
 
@@ -72,7 +73,8 @@ class Reader {
   uint64_t uint_le(int width) {
     if (!take(static_cast<size_t>(width))) return 0;
     uint64_t v = 0;
-    for (int i = 0; i < width; ++i) v |= uint64_t{bytes_[pos_ - static_cast<size_t>(width) + static_cast<size_t>(i)]} << (8 * i);
+    for (int i = 0; i < width; ++i)
+      v |= uint64_t{bytes_[pos_ - static_cast<size_t>(width) + static_cast<size_t>(i)]} << (8 * i);
     return v;
   }
   std::span<const uint8_t> bytes_;
@@ -162,7 +164,8 @@ std::optional<StartRequest> decode_start(std::span<const uint8_t> payload) {
     o.size = r.u64();
     o.fill = r.u8();
     // Names become paths in the guest: only the language's own name shape.
-    if (o.name.empty() || o.name.find('/') != std::string::npos || o.name[0] == '.') return std::nullopt;
+    if (o.name.empty() || o.name.find('/') != std::string::npos || o.name[0] == '.')
+      return std::nullopt;
     request.objects.push_back(std::move(o));
   }
   return finished(r, request);
@@ -272,7 +275,8 @@ std::optional<Outcome> decode_outcome(std::span<const uint8_t> payload) {
   s.name = read_name(r);
   o.digest = r.u64();
   std::string text = r.str();
-  if (text.size() >= static_cast<size_t>(kMaxTextSize) || s.name.len > kNameSize) return std::nullopt;
+  if (text.size() >= static_cast<size_t>(kMaxTextSize) || s.name.len > kNameSize)
+    return std::nullopt;
   o.set_text(text);
   return finished(r, o);
 }
@@ -313,14 +317,22 @@ std::optional<Frame> FrameReader::next() {
 
 std::string_view frame_type_name(FrameType type) {
   switch (type) {
-    case FrameType::Ready: return "Ready";
-    case FrameType::Started: return "Started";
-    case FrameType::Result: return "Result";
-    case FrameType::ResetDone: return "ResetDone";
-    case FrameType::Start: return "Start";
-    case FrameType::Exec: return "Exec";
-    case FrameType::Reset: return "Reset";
-    case FrameType::Shutdown: return "Shutdown";
+    case FrameType::Ready:
+      return "Ready";
+    case FrameType::Started:
+      return "Started";
+    case FrameType::Result:
+      return "Result";
+    case FrameType::ResetDone:
+      return "ResetDone";
+    case FrameType::Start:
+      return "Start";
+    case FrameType::Exec:
+      return "Exec";
+    case FrameType::Reset:
+      return "Reset";
+    case FrameType::Shutdown:
+      return "Shutdown";
   }
   return "unknown";
 }

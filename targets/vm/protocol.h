@@ -42,9 +42,9 @@ enum class FrameType : uint8_t {
   Result = 3,     // Outcome
   ResetDone = 4,  // Reply
   // host -> guest
-  Start = 10,  // StartRequest
-  Exec = 11,   // Op
-  Reset = 12,  // (empty)
+  Start = 10,     // StartRequest
+  Exec = 11,      // Op
+  Reset = 12,     // (empty)
   Shutdown = 13,  // (empty)
 };
 
@@ -56,15 +56,15 @@ struct Frame {
 // What the guest tells the host when it can serve.
 struct ReadyInfo {
   uint32_t protocol_version = kProtocolVersion;
-  std::string kernel_release;  // uname -r inside the guest
-  std::string backing_fs;      // the filesystem holding the trace's files ("ext4")
-  uint32_t dio_align = 0;      // that filesystem's statx dio_offset_align (0: unknown)
+  std::string kernel_release;    // uname -r inside the guest
+  std::string backing_fs;        // the filesystem holding the trace's files ("ext4")
+  uint32_t dio_align = 0;        // that filesystem's statx dio_offset_align (0: unknown)
   uint32_t bdev_block_size = 0;  // logical block size of its block device
 };
 
 // The sandbox objects of one trace, and how its steps run.
 struct StartRequest {
-  bool cap_sys_admin = true;  // false: run every step with CAP_SYS_ADMIN lowered
+  bool cap_sys_admin = true;        // false: run every step with CAP_SYS_ADMIN lowered
   std::vector<ObjectDecl> objects;  // names, kinds, sizes, fills (positions are not sent)
 };
 

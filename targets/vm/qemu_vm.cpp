@@ -26,14 +26,16 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kQemu = "qemu-system-x86_64";
-constexpr int kPollSliceMs = 50;           // how often a wait checks that QEMU still lives
-constexpr int kShutdownGraceMs = 3000;     // poweroff under TCG
+constexpr int kPollSliceMs = 50;        // how often a wait checks that QEMU still lives
+constexpr int kShutdownGraceMs = 3000;  // poweroff under TCG
 constexpr size_t kExcerptLines = 40;
 
 // Console markers of a kernel report, most severe first.
 constexpr std::array<std::string_view, 12> kReportMarkers = {
-    "Kernel panic", "Oops:", "general protection fault", "BUG: KASAN", "BUG: KFENCE", "KFENCE:",
-    "UBSAN:",       "BUG:",  "WARNING:",                 "INFO: task", "watchdog: BUG", "Call Trace:",
+    "Kernel panic", "Oops:",         "general protection fault",
+    "BUG: KASAN",   "BUG: KFENCE",   "KFENCE:",
+    "UBSAN:",       "BUG:",          "WARNING:",
+    "INFO: task",   "watchdog: BUG", "Call Trace:",
 };
 
 std::string read_whole(const std::string& path) {
@@ -61,7 +63,8 @@ bool make_disk(const std::string& path, int size_mb, std::string* why) {
   bool sized = fd >= 0 && ftruncate(fd, off_t{size_mb} << 20) == 0;
   if (fd >= 0) close(fd);
   if (!sized) {
-    *why = fmt::format("cannot create the guest disk {}: {} (disk full?)", path, std::strerror(errno));
+    *why =
+        fmt::format("cannot create the guest disk {}: {} (disk full?)", path, std::strerror(errno));
     return false;
   }
   ProcessResult r = run_process({mkfs, "-q", "-F", "-b", "4096", "-E", "nodiscard", path});
@@ -87,11 +90,13 @@ std::string excerpt_from(std::string_view log, size_t pos) {
 
 bool qemu_available(std::string* why) {
   if (program_in_path(kQemu)) return true;
-  *why = fmt::format("{} is not installed: apt-get install qemu-system-x86 (scripts/install-deps.sh)", kQemu);
+  *why = fmt::format(
+      "{} is not installed: apt-get install qemu-system-x86 (scripts/install-deps.sh)", kQemu);
   return false;
 }
 
-std::unique_ptr<Vm> Vm::boot(const KernelFiles& kernel, const VmOptions& options, std::string* why) {
+std::unique_ptr<Vm> Vm::boot(const KernelFiles& kernel, const VmOptions& options,
+                             std::string* why) {
   if (!qemu_available(why)) return nullptr;
   std::string agent = find_agent_binary(why);
   if (agent.empty()) return nullptr;
@@ -100,14 +105,15 @@ std::unique_ptr<Vm> Vm::boot(const KernelFiles& kernel, const VmOptions& options
   vm->keep_work_dir_ = options.keep_work_dir;
   std::string tmpl = (fs::temp_directory_path() / "loopcheck-vm-XXXXXX").string();
   if (!mkdtemp(tmpl.data())) {
-    *why = fmt::format("cannot create a VM work directory in {}: {}", fs::temp_directory_path().string(),
-                       std::strerror(errno));
+    *why = fmt::format("cannot create a VM work directory in {}: {}",
+                       fs::temp_directory_path().string(), std::strerror(errno));
     return nullptr;
   }
   vm->work_dir_ = tmpl;
   auto started = std::chrono::steady_clock::now();
   if (!write_initramfs(vm->work_dir_ + "/initramfs.cpio", agent, kernel.loop_ko, why) ||
-      !make_disk(vm->work_dir_ + "/disk.img", options.disk_mb, why) || !vm->start_qemu(kernel, options, why)) {
+      !make_disk(vm->work_dir_ + "/disk.img", options.disk_mb, why) ||
+      !vm->start_qemu(kernel, options, why)) {
     return nullptr;  // the destructor reaps whatever started
   }
   Frame frame;
@@ -117,11 +123,13 @@ std::unique_ptr<Vm> Vm::boot(const KernelFiles& kernel, const VmOptions& options
   }
   std::optional<ReadyInfo> ready = decode_ready(frame.payload);
   if (!ready || ready->protocol_version != kProtocolVersion) {
-    *why = "the guest agent speaks another protocol version: rebuild loopcheck and its agent together";
+    *why =
+        "the guest agent speaks another protocol version: rebuild loopcheck and its agent together";
     return nullptr;
   }
   vm->ready_ = *ready;
-  vm->boot_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  vm->boot_seconds_ =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return vm;
 }
 
@@ -130,7 +138,8 @@ bool Vm::start_qemu(const KernelFiles& kernel, const VmOptions& options, std::st
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (socket_path.size() >= sizeof addr.sun_path) {
-    *why = fmt::format("VM socket path too long: {} (set TMPDIR to a shorter directory)", socket_path);
+    *why =
+        fmt::format("VM socket path too long: {} (set TMPDIR to a shorter directory)", socket_path);
     return false;
   }
   std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
@@ -141,17 +150,17 @@ bool Vm::start_qemu(const KernelFiles& kernel, const VmOptions& options, std::st
     return false;
   }
   std::vector<std::string> args = {
-      kQemu, "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
-      "-machine", options.kvm ? "pc,accel=kvm" : "pc,accel=tcg",
-      "-cpu", options.kvm ? "host" : "max", "-smp", "1", "-m", std::to_string(options.memory_mb),
-      "-kernel", kernel.vmlinuz, "-initrd", work_dir_ + "/initramfs.cpio",
+      kQemu, "-nodefaults", "-no-user-config", "-nographic", "-no-reboot", "-machine",
+      options.kvm ? "pc,accel=kvm" : "pc,accel=tcg", "-cpu", options.kvm ? "host" : "max", "-smp",
+      "1", "-m", std::to_string(options.memory_mb), "-kernel", kernel.vmlinuz, "-initrd",
+      work_dir_ + "/initramfs.cpio",
       // panic=-1 + -no-reboot: a panic ends QEMU at once instead of hanging;
       // loglevel=5 keeps WARNINGs on the console for report detection.
       "-append", "console=ttyS0 panic=-1 loglevel=5 mitigations=off no_timer_check tsc=reliable",
-      "-serial", "file:" + console_log_path(),
-      "-chardev", "socket,id=channel,path=" + socket_path, "-serial", "chardev:channel",
-      "-drive", "file=" + work_dir_ + "/disk.img,if=none,id=disk,format=raw,cache=unsafe",
-      "-device", "nvme,serial=loopcheck,drive=disk"};
+      "-serial", "file:" + console_log_path(), "-chardev", "socket,id=channel,path=" + socket_path,
+      "-serial", "chardev:channel", "-drive",
+      "file=" + work_dir_ + "/disk.img,if=none,id=disk,format=raw,cache=unsafe", "-device",
+      "nvme,serial=loopcheck,drive=disk"};
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -160,7 +169,7 @@ bool Vm::start_qemu(const KernelFiles& kernel, const VmOptions& options, std::st
   pid_t pid = fork();
   if (pid == 0) {
     setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);  // dies with the thread that started it
+    prctl(PR_SET_PDEATHSIG, SIGKILL);     // dies with the thread that started it
     if (getppid() != parent) _exit(127);  // that thread is already gone
     int log = open(qemu_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     int devnull = open("/dev/null", O_RDONLY);
@@ -188,7 +197,8 @@ bool Vm::start_qemu(const KernelFiles& kernel, const VmOptions& options, std::st
       return false;
     }
     pollfd p{listen_fd_, POLLIN, 0};
-    if (poll(&p, 1, kPollSliceMs) > 0) channel_fd_ = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (poll(&p, 1, kPollSliceMs) > 0)
+      channel_fd_ = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
   }
   return true;
 }
@@ -237,19 +247,22 @@ bool Vm::wait_for_frame(FrameType type, int timeout_ms, Frame* out, std::string*
       return false;
     }
     if (dead_ || reap_if_exited()) {
-      *why = fmt::format("the guest died (QEMU {}); console:\n{}",
-                         WIFEXITED(exit_status_) ? fmt::format("exit {}", WEXITSTATUS(exit_status_)) : "killed",
-                         console_tail(25));
+      *why = fmt::format(
+          "the guest died (QEMU {}); console:\n{}",
+          WIFEXITED(exit_status_) ? fmt::format("exit {}", WEXITSTATUS(exit_status_)) : "killed",
+          console_tail(25));
       return false;
     }
     auto now = std::chrono::steady_clock::now();
     if (now >= deadline) {
-      *why = fmt::format("no answer from the guest within {} ms (hang); console:\n{}", timeout_ms, console_tail(25));
+      *why = fmt::format("no answer from the guest within {} ms (hang); console:\n{}", timeout_ms,
+                         console_tail(25));
       kill_and_reap();
       return false;
     }
     int slice = static_cast<int>(std::min<int64_t>(
-        kPollSliceMs, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count() + 1));
+        kPollSliceMs,
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count() + 1));
     pollfd p{channel_fd_, POLLIN, 0};
     if (poll(&p, 1, slice) > 0) {
       uint8_t buffer[4096];
@@ -267,7 +280,8 @@ bool Vm::wait_for_frame(FrameType type, int timeout_ms, Frame* out, std::string*
   }
 }
 
-std::optional<Frame> Vm::call(const std::vector<uint8_t>& frame, FrameType reply, int timeout_ms, std::string* why) {
+std::optional<Frame> Vm::call(const std::vector<uint8_t>& frame, FrameType reply, int timeout_ms,
+                              std::string* why) {
   if (!alive()) {
     *why = "the guest is not running";
     return std::nullopt;
@@ -277,7 +291,8 @@ std::optional<Frame> Vm::call(const std::vector<uint8_t>& frame, FrameType reply
     ssize_t n = send(channel_fd_, frame.data() + done, frame.size() - done, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      *why = fmt::format("the channel to the guest broke: {}; console:\n{}", std::strerror(errno), console_tail(25));
+      *why = fmt::format("the channel to the guest broke: {}; console:\n{}", std::strerror(errno),
+                         console_tail(25));
       kill_and_reap();
       return std::nullopt;
     }

@@ -24,9 +24,9 @@ namespace loopcheck::vm {
 struct VmOptions {
   bool kvm = false;  // TCG by default: nested KVM hangs on the machines this runs on
   int memory_mb = 512;
-  int disk_mb = 128;              // the ext4 filesystem holding the trace's files
-  int boot_timeout_ms = 120000;   // TCG boot is ~3 s; this only catches a guest that never comes up
-  bool keep_work_dir = false;     // keep console log and disk image (LOOPCHECK_KEEP_VM=1)
+  int disk_mb = 128;             // the ext4 filesystem holding the trace's files
+  int boot_timeout_ms = 120000;  // TCG boot is ~3 s; this only catches a guest that never comes up
+  bool keep_work_dir = false;    // keep console log and disk image (LOOPCHECK_KEEP_VM=1)
 };
 
 // Something the kernel reported on its console: a panic, an oops, a BUG, a
@@ -44,7 +44,8 @@ class Vm {
  public:
   // Boots `kernel` with the agent and waits for its Ready frame. Null with `why`
   // (naming the problem and the fix) when anything fails; nothing is left running.
-  static std::unique_ptr<Vm> boot(const KernelFiles& kernel, const VmOptions& options, std::string* why);
+  static std::unique_ptr<Vm> boot(const KernelFiles& kernel, const VmOptions& options,
+                                  std::string* why);
   ~Vm();
   Vm(const Vm&) = delete;
   Vm& operator=(const Vm&) = delete;
@@ -52,7 +53,8 @@ class Vm {
   // Sends `frame` and waits up to `timeout_ms` for the agent's answer of type
   // `reply`. On a timeout or a dead guest the VM is killed, `why` says what
   // happened, and the VM stays dead (alive() is false).
-  std::optional<Frame> call(const std::vector<uint8_t>& frame, FrameType reply, int timeout_ms, std::string* why);
+  std::optional<Frame> call(const std::vector<uint8_t>& frame, FrameType reply, int timeout_ms,
+                            std::string* why);
 
   bool alive() const { return pid_ > 0 && !dead_; }
   const ReadyInfo& ready() const { return ready_; }

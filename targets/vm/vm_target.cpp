@@ -15,10 +15,14 @@ VmTarget::~VmTarget() {
   if (vm_) vm_->shutdown();
   // The cost of a VM run, on stderr so that stdout stays deterministic.
   if (stats_.traces > 0) {
-    fmt::print(stderr, "{}: {} boot(s), boot-to-ready {:.2f} s on average; {} trace(s) in {:.2f} s ({:.2f} traces/s)\n",
-               name_, stats_.boots, stats_.boots ? stats_.boot_seconds / static_cast<double>(stats_.boots) : 0.0,
-               stats_.traces, stats_.trace_seconds,
-               stats_.trace_seconds > 0 ? static_cast<double>(stats_.traces) / stats_.trace_seconds : 0.0);
+    fmt::print(
+        stderr,
+        "{}: {} boot(s), boot-to-ready {:.2f} s on average; {} trace(s) in {:.2f} s ({:.2f} "
+        "traces/s)\n",
+        name_, stats_.boots,
+        stats_.boots ? stats_.boot_seconds / static_cast<double>(stats_.boots) : 0.0, stats_.traces,
+        stats_.trace_seconds,
+        stats_.trace_seconds > 0 ? static_cast<double>(stats_.traces) / stats_.trace_seconds : 0.0);
   }
 }
 
@@ -62,27 +66,31 @@ TargetError VmTarget::start(const Trace& trace, std::string_view /*profile*/, co
   const ReadyInfo& ready = vm_->ready();
   std::vector<std::string> mismatches;
   if (env.dio_align != ready.dio_align) {
-    mismatches.push_back(fmt::format("dio_align={} (the guest's {} has {})", env.dio_align, ready.backing_fs,
-                                     ready.dio_align));
+    mismatches.push_back(fmt::format("dio_align={} (the guest's {} has {})", env.dio_align,
+                                     ready.backing_fs, ready.dio_align));
   }
   if (env.bdev_block_size != ready.bdev_block_size) {
-    mismatches.push_back(fmt::format("bdev_block_size={} (the guest's disk has {})", env.bdev_block_size,
-                                     ready.bdev_block_size));
+    mismatches.push_back(fmt::format("bdev_block_size={} (the guest's disk has {})",
+                                     env.bdev_block_size, ready.bdev_block_size));
   }
-  if (env.precreated != 8) mismatches.push_back(fmt::format("precreated={} (loop.ko creates 8)", env.precreated));
-  if (env.max_part != 0) mismatches.push_back(fmt::format("max_part={} (loop.ko is loaded with 0)", env.max_part));
+  if (env.precreated != 8)
+    mismatches.push_back(fmt::format("precreated={} (loop.ko creates 8)", env.precreated));
+  if (env.max_part != 0)
+    mismatches.push_back(fmt::format("max_part={} (loop.ko is loaded with 0)", env.max_part));
   if (!env.thp) mismatches.push_back("thp=0 (Debian kernels have CONFIG_TRANSPARENT_HUGEPAGE)");
   if (!mismatches.empty()) {
     std::string list;
     for (const std::string& m : mismatches) list += (list.empty() ? "" : ", ") + m;
-    error.message = fmt::format("{}: the trace's @env {} does not describe this guest; run it on another target",
-                                name_, list);
+    error.message = fmt::format(
+        "{}: the trace's @env {} does not describe this guest; run it on another target", name_,
+        list);
     return error;
   }
   StartRequest request;
   request.cap_sys_admin = env.cap_sys_admin;
   request.objects = trace.objects;
-  std::optional<Frame> reply = vm_->call(encode_start(request), FrameType::Started, options_.reset_timeout_ms, &why);
+  std::optional<Frame> reply =
+      vm_->call(encode_start(request), FrameType::Started, options_.reset_timeout_ms, &why);
   std::optional<Reply> started = reply ? decode_reply(reply->payload) : std::nullopt;
   if (!started) {
     lose_vm(reply ? "protocol error" : "guest died", why);
@@ -90,7 +98,8 @@ TargetError VmTarget::start(const Trace& trace, std::string_view /*profile*/, co
     return error;
   }
   if (!started->ok) {
-    error.message = fmt::format("{}: the guest could not create the trace's files: {}", name_, started->message);
+    error.message = fmt::format("{}: the guest could not create the trace's files: {}", name_,
+                                started->message);
     return error;
   }
   error.failed = false;
@@ -101,7 +110,8 @@ Outcome VmTarget::execute(const Op& op) {
   ++step_;
   if (trace_lost_vm_ || !vm_ || !vm_->alive()) return Outcome::skipped();
   std::string why;
-  std::optional<Frame> reply = vm_->call(encode_op(op), FrameType::Result, options_.step_timeout_ms, &why);
+  std::optional<Frame> reply =
+      vm_->call(encode_op(op), FrameType::Result, options_.step_timeout_ms, &why);
   std::optional<Outcome> outcome = reply ? decode_outcome(reply->payload) : std::nullopt;
   if (!outcome) {
     bool hang = why.find("(hang)") != std::string::npos;
@@ -125,7 +135,8 @@ void VmTarget::finish() {
     }
   }
   ++stats_.traces;
-  stats_.trace_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - trace_started_).count();
+  stats_.trace_seconds +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - trace_started_).count();
 }
 
 std::string VmTarget::summary() const {

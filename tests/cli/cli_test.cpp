@@ -89,11 +89,14 @@ TEST_F(CliTest, NoExpectIgnoresWrittenExpectations) {
 
 TEST_F(CliTest, MalformedTraceIsReportedWithPositionAndNothingRuns) {
   std::string good = write("a_good.trace", kGoodTrace);
-  std::string bad = write("b_bad.trace", "@trace 1\nctl = open loop-control rw\nioctl ctl LOOP_NO_SUCH 0\n");
+  std::string bad =
+      write("b_bad.trace", "@trace 1\nctl = open loop-control rw\nioctl ctl LOOP_NO_SUCH 0\n");
   CliRun r = run_cli("run --target model " + good + " " + bad);
   EXPECT_EQ(r.exit_code, 2) << r.out;
   EXPECT_NE(r.out.find(bad + ":3:"), std::string::npos) << r.out;
-  EXPECT_EQ(r.out.find("PASS"), std::string::npos) << "a valid trace ran although another was malformed:\n" << r.out;
+  EXPECT_EQ(r.out.find("PASS"), std::string::npos)
+      << "a valid trace ran although another was malformed:\n"
+      << r.out;
 }
 
 TEST_F(CliTest, MissingFileIsNamed) {
@@ -111,10 +114,11 @@ TEST_F(CliTest, UnknownTargetAndProfileAreUsageErrors) {
 }
 
 TEST_F(CliTest, RecordThenRunPassesAndRecordIsStable) {
-  std::string no_expect = "@trace 1\nfile img size=10K\nctl = open loop-control rw\nn = ioctl ctl LOOP_CTL_GET_FREE\n"
-                          "d = open loop n rw\nf = open file img rw\nioctl d LOOP_SET_FD f\npwrite d 0 4096 pattern=3\n"
-                          "pread d 0 4096\nioctl d BLKGETSIZE64\nsysfs n size\nioctl d LOOP_GET_STATUS64\n"
-                          "ioctl d LOOP_CLR_FD\nclose d\nclose f\nclose ctl\n";
+  std::string no_expect =
+      "@trace 1\nfile img size=10K\nctl = open loop-control rw\nn = ioctl ctl LOOP_CTL_GET_FREE\n"
+      "d = open loop n rw\nf = open file img rw\nioctl d LOOP_SET_FD f\npwrite d 0 4096 pattern=3\n"
+      "pread d 0 4096\nioctl d BLKGETSIZE64\nsysfs n size\nioctl d LOOP_GET_STATUS64\n"
+      "ioctl d LOOP_CLR_FD\nclose d\nclose f\nclose ctl\n";
   CliRun rec = run_cli("record --target model " + write("plain.trace", no_expect));
   ASSERT_EQ(rec.exit_code, 0) << rec.out;
   EXPECT_NE(rec.out.find("=> 4096 data=pattern:3"), std::string::npos) << rec.out;

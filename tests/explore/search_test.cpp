@@ -28,7 +28,8 @@ TEST(ExploreSearch, FindsNoViolationAndReachesTheLifecycle) {
     EXPECT_EQ(r.stats.depth_reached, 7u);
     // With two fds, binding and unbinding take 7 steps: ctl, ADD, close ctl, open loop,
     // open file, SET_FD, CLR_FD.
-    EXPECT_TRUE(r.coverage.count({op_label(op_ioctl(Value::literal(3), Req::LoopSetFd, Value::literal(4))), 0}));
+    EXPECT_TRUE(r.coverage.count(
+        {op_label(op_ioctl(Value::literal(3), Req::LoopSetFd, Value::literal(4))), 0}));
     EXPECT_TRUE(r.coverage.count({op_label(op_ioctl_noarg(Value::literal(3), Req::LoopClrFd)), 0}));
   }
 }

@@ -61,13 +61,15 @@ TEST(ExploreSuite, SameSuiteEveryTime) {
 // suite is regenerated with `loopcheck explore --profile P --suite DIR`.
 TEST(ExploreSuite, CheckedInSuitesPassOnTheModelAndInproc) {
   for (const Profile* profile : kProfiles) {
-    const std::string dir = std::string(LOOPCHECK_SOURCE_DIR "/corpus/generated/") + std::string(profile->name);
+    const std::string dir =
+        std::string(LOOPCHECK_SOURCE_DIR "/corpus/generated/") + std::string(profile->name);
     const LoadedTraces loaded = load_traces({dir});
     ASSERT_TRUE(loaded.ok()) << dir;
     ASSERT_GE(loaded.traces.size(), 50u) << dir;
     inproc::InprocTarget driver;
     for (const Trace& t : loaded.traces) {
-      EXPECT_TRUE(run_trace(t, *profile, nullptr, RunOptions{}).ok()) << t.source << " on the model";
+      EXPECT_TRUE(run_trace(t, *profile, nullptr, RunOptions{}).ok())
+          << t.source << " on the model";
       EXPECT_TRUE(run_trace(t, *profile, &driver, RunOptions{}).ok()) << t.source << " on inproc";
     }
   }

@@ -33,7 +33,8 @@ TEST(FuzzDecode, EveryByteStringDecodesToATraceThatParsesAndRoundTrips) {
     std::vector<uint8_t> bytes = random_bytes(rng, rng.below(kMaxInputBytes + 64));
     decode(bytes, program);
     ASSERT_LE(program.count, kMaxStatements);
-    ASSERT_EQ(program.count, std::min((bytes.size() > 0 ? bytes.size() - 1 : 0) / kRecordBytes, kMaxStatements));
+    ASSERT_EQ(program.count,
+              std::min((bytes.size() > 0 ? bytes.size() - 1 : 0) / kRecordBytes, kMaxStatements));
     const std::string text = print_trace(to_trace(program));
     ParseResult parsed = parse_trace(text, "decoded");
     ASSERT_TRUE(parsed.ok()) << parsed.errors[0].format() << "\n" << text;
@@ -73,7 +74,8 @@ TEST(FuzzDecode, StaysWithinTheModelsDeviceAndDescriptionBounds) {
     for (uint8_t s = 0; s < program.count; ++s) {
       const Op& op = program.stmts[s].op;
       opens += op.kind == OpKind::Open;
-      creators += op.kind == OpKind::Ioctl && (op.req == Req::LoopCtlAdd || op.req == Req::LoopCtlGetFree);
+      creators +=
+          op.kind == OpKind::Ioctl && (op.req == Req::LoopCtlAdd || op.req == Req::LoopCtlGetFree);
     }
     EXPECT_LE(opens, kMaxOpens);
     EXPECT_LE(creators, kMaxDeviceCreators);
@@ -128,7 +130,8 @@ TEST(FuzzMutate, RespectsASmallMaxSize) {
 }
 
 TEST(FuzzMutate, CrossOverTakesWholeRecordsFromBothParents) {
-  std::vector<uint8_t> a(kHeaderBytes + 4 * kRecordBytes, 0xAA), b(kHeaderBytes + 4 * kRecordBytes, 0xBB);
+  std::vector<uint8_t> a(kHeaderBytes + 4 * kRecordBytes, 0xAA),
+      b(kHeaderBytes + 4 * kRecordBytes, 0xBB);
   std::vector<uint8_t> out(kMaxInputBytes);
   Prng rng(8);
   bool mixed = false;
@@ -160,7 +163,8 @@ class LyingTarget : public Target {
 };
 
 TEST(FuzzExec, ADivergenceCarriesItsSignatureAndStep) {
-  const uint8_t input[] = {0, /*open ctl*/ 0, 0, 0, 0, 0, 0, 0, 0, /*get free*/ 1, 0, 0, 0, 0, 0, 0, 0};
+  const uint8_t input[] = {0, /*open ctl*/ 0, 0, 0, 0, 0, 0, 0, 0, /*get free*/ 1, 0, 0, 0, 0, 0, 0,
+                           0};
   Program program;
   decode(input, program);
   ASSERT_EQ(program.count, 2);
@@ -190,14 +194,17 @@ TEST(FuzzExec, TheModelAloneRecordsOperationOutcomePairs) {
 
 TEST(FuzzLibFuzzerLog, ReadsStatsAndForkModeProgress) {
   LibFuzzerResult r;
-  parse_libfuzzer_log("#100\tNEW    cov: 2708 ft: 7806 corp: 446/41Kb exec/s: 156 rss: 339Mb\n"
-                      "stat::number_of_executed_units: 3287\nstat::average_exec_per_sec:     156\n",
-                      r);
+  parse_libfuzzer_log(
+      "#100\tNEW    cov: 2708 ft: 7806 corp: 446/41Kb exec/s: 156 rss: 339Mb\n"
+      "stat::number_of_executed_units: 3287\nstat::average_exec_per_sec:     156\n",
+      r);
   EXPECT_EQ(r.execs, 3287u);
   EXPECT_EQ(r.edges, 2708u);
   EXPECT_EQ(r.features, 7806u);
   LibFuzzerResult f;
-  parse_libfuzzer_log("#5000: cov: 2900 ft: 11000 corp: 500 exec/s 120 oom/timeout/crash: 0/0/2 time: 40s job: 3\n", f);
+  parse_libfuzzer_log(
+      "#5000: cov: 2900 ft: 11000 corp: 500 exec/s 120 oom/timeout/crash: 0/0/2 time: 40s job: 3\n",
+      f);
   EXPECT_EQ(f.execs, 5000u);
   EXPECT_EQ(f.edges, 2900u);
   EXPECT_DOUBLE_EQ(f.execs_per_second, 120);

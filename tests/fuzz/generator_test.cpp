@@ -40,14 +40,16 @@ TEST(Generator, TracesKeepModelInvariantsAndEndClean) {
         lockstep.step(stmt, false);
         std::string why;
         ASSERT_TRUE(model::check_invariants(lockstep.model_state(), *profile, t.env, &why))
-            << why << "\n" << print_trace(t);
+            << why << "\n"
+            << print_trace(t);
       }
       // The cleanup tail leaves no device bound and no file description open.
       const model::State& end = lockstep.model_state();
       for (uint8_t d = 0; d < end.device_count; ++d) {
         EXPECT_EQ(end.devices[d].state, model::DevState::Unbound) << print_trace(t);
       }
-      for (const model::Desc& desc : end.descs) EXPECT_EQ(desc.kind, model::DescKind::None) << print_trace(t);
+      for (const model::Desc& desc : end.descs)
+        EXPECT_EQ(desc.kind, model::DescKind::None) << print_trace(t);
     }
   }
 }

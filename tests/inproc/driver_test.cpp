@@ -25,7 +25,9 @@ static_assert(sizeof(loop_info64) == 232 && offsetof(loop_info64, lo_file_name) 
 static_assert(sizeof(loop_config) == 304 && offsetof(loop_config, info) == 8);
 static_assert(sizeof(loop_info) == 168 && offsetof(loop_info, lo_name) == 48);
 
-unsigned long ptr(void* p) { return reinterpret_cast<unsigned long>(p); }
+unsigned long ptr(void* p) {
+  return reinterpret_cast<unsigned long>(p);
+}
 
 class Sandbox {
  public:
@@ -70,7 +72,8 @@ class Sandbox {
   }
   static void raw_write(const std::string& path, uint64_t off, const std::vector<uint8_t>& b) {
     int fd = ::open(path.c_str(), O_WRONLY);
-    EXPECT_EQ(::pwrite(fd, b.data(), b.size(), static_cast<off_t>(off)), static_cast<ssize_t>(b.size()));
+    EXPECT_EQ(::pwrite(fd, b.data(), b.size(), static_cast<off_t>(off)),
+              static_cast<ssize_t>(b.size()));
     ::close(fd);
   }
 
@@ -89,7 +92,8 @@ struct Driver {
     return err != 0 ? "E" + std::to_string(-err) : out.substr(0, out.size() - 1);
   }
   // open /dev/loopN rw, open the file, LOOP_SET_FD. Returns the loop fd.
-  int bind(uint64_t index, const std::string& path, int file_flags = O_RDWR, int loop_flags = O_RDWR) {
+  int bind(uint64_t index, const std::string& path, int file_flags = O_RDWR,
+           int loop_flags = O_RDWR) {
     int d = kernel.open_loop(index, loop_flags);
     int f = kernel.open_host(path, file_flags, "img");
     EXPECT_EQ(kernel.ioctl(d, LOOP_SET_FD, static_cast<unsigned long>(f)), 0);
@@ -139,7 +143,8 @@ TEST(InprocControl, IndexAllocation) {
   EXPECT_EQ(d.kernel.ioctl(ctl, LOOP_CTL_REMOVE, 2), -EBUSY);  // open but unbound
   d.kernel.close(dev);
   EXPECT_EQ(d.kernel.ioctl(ctl, LOOP_CTL_REMOVE, 2), 0);
-  EXPECT_EQ(d.kernel.ioctl(ctl, LOOP_CTL_ADD, static_cast<unsigned long>(-1L)), 2);  // lowest unused again
+  EXPECT_EQ(d.kernel.ioctl(ctl, LOOP_CTL_ADD, static_cast<unsigned long>(-1L)),
+            2);  // lowest unused again
 }
 
 TEST(InprocControl, GetFreeCreatesWhenAllBoundAndPrecreatedCount) {
@@ -198,10 +203,11 @@ TEST(InprocLifecycle, SynchronousDetachOn61) {
   EXPECT_EQ(d.kernel.ioctl(dev, LOOP_CLR_FD, 0), 0);
   EXPECT_EQ(d.sysfs(0, "size"), "0");  // torn down inside the ioctl
   uint8_t buf[512];
-  EXPECT_EQ(d.kernel.pread(dev, buf, 512, 0), 0);           // unbound: EOF
+  EXPECT_EQ(d.kernel.pread(dev, buf, 512, 0), 0);  // unbound: EOF
   EXPECT_EQ(d.kernel.pwrite(dev, buf, 512, 0), -ENOSPC);
   int f = d.kernel.open_host(img, O_RDWR, "img");
-  EXPECT_EQ(d.kernel.ioctl(dev, LOOP_SET_FD, static_cast<unsigned long>(f)), 0);  // same fd, at once
+  EXPECT_EQ(d.kernel.ioctl(dev, LOOP_SET_FD, static_cast<unsigned long>(f)),
+            0);  // same fd, at once
 }
 
 TEST(InprocLifecycle, ClrFdWithOtherOpenersSetsAutoclear) {
@@ -286,7 +292,8 @@ TEST(InprocIoctl, SetFdAndConfigureErrors) {
   EXPECT_EQ(d.kernel.ioctl(dev, LOOP_SET_FD, static_cast<unsigned long>(ctl)), -EINVAL);
   EXPECT_EQ(d.kernel.ioctl(dev, LOOP_SET_FD, static_cast<unsigned long>(dev)), -EBADF);  // itself
   int other = d.kernel.open_loop(1, O_RDWR);
-  EXPECT_EQ(d.kernel.ioctl(dev, LOOP_SET_FD, static_cast<unsigned long>(other)), -EINVAL);  // unbound loop
+  EXPECT_EQ(d.kernel.ioctl(dev, LOOP_SET_FD, static_cast<unsigned long>(other)),
+            -EINVAL);  // unbound loop
   EXPECT_EQ(d.kernel.ioctl(dev, LOOP_CONFIGURE, 0), -EFAULT);
   loop_config cfg{};
   cfg.fd = static_cast<uint32_t>(f);
@@ -301,7 +308,8 @@ TEST(InprocIoctl, SetFdAndConfigureErrors) {
   cfg.info.lo_encrypt_type = 0;
   cfg.info.lo_offset = 1ull << 63;
   cfg.block_size = 1000;
-  EXPECT_EQ(d.kernel.ioctl(dev, LOOP_CONFIGURE, ptr(&cfg)), -EOVERFLOW);  // status before block size
+  EXPECT_EQ(d.kernel.ioctl(dev, LOOP_CONFIGURE, ptr(&cfg)),
+            -EOVERFLOW);  // status before block size
   cfg.info.lo_offset = 0;
   cfg.info.lo_flags = LO_FLAGS_READ_ONLY;
   EXPECT_EQ(d.kernel.ioctl(dev, LOOP_CONFIGURE, ptr(&cfg)), -EINVAL);
@@ -315,7 +323,8 @@ TEST(InprocIoctl, SetFdAndConfigureErrors) {
   EXPECT_EQ(d.sysfs(0, "ro"), "0");  // the next bind resets it
   EXPECT_EQ(d.sysfs(0, "queue/logical_block_size"), "4096");
   EXPECT_EQ(d.kernel.ioctl(dev, LOOP_SET_FD, static_cast<unsigned long>(f)), -EBUSY);
-  EXPECT_EQ(d.kernel.ioctl(dev, LOOP_SET_FD, static_cast<unsigned long>(dfd)), -EINVAL);  // 6.18: file first
+  EXPECT_EQ(d.kernel.ioctl(dev, LOOP_SET_FD, static_cast<unsigned long>(dfd)),
+            -EINVAL);  // 6.18: file first
   EXPECT_EQ(d.kernel.ioctl(dev, 0x4C0B, 0), -EINVAL);
   EXPECT_EQ(d.kernel.ioctl(dev, LOOP_CTL_GET_FREE, 0), -EINVAL);
   EXPECT_EQ(d.kernel.ioctl(f, LOOP_GET_STATUS64, 0), -ENOTTY);
@@ -339,7 +348,7 @@ TEST(InprocIoctl, Linux61OrderDiffers) {
   cfg.info.lo_offset = 1ull << 63;
   cfg.info.lo_flags = LO_FLAGS_READ_ONLY;
   EXPECT_EQ(d.kernel.ioctl(dev1, LOOP_CONFIGURE, ptr(&cfg)), -EINVAL);  // block size first
-  EXPECT_EQ(d.sysfs(1, "ro"), "0");                                      // and no residue
+  EXPECT_EQ(d.sysfs(1, "ro"), "0");                                     // and no residue
   EXPECT_EQ(d.kernel.ioctl(dev, LOOP_SET_BLOCK_SIZE, 0), -EINVAL);
   EXPECT_EQ(d.kernel.ioctl(dev, LOOP_SET_BLOCK_SIZE, 8192), -EINVAL);
   EXPECT_EQ(d.kernel.ioctl(dev, LOOP_SET_BLOCK_SIZE, 2048), 0);
@@ -353,7 +362,7 @@ TEST(InprocIoctl, StatusRoundTripAndLegacyStruct) {
   loop_info64 in{};
   in.lo_offset = 512;
   in.lo_sizelimit = 4096;
-  in.lo_flags = 0xffffffffu;  // only AUTOCLEAR|PARTSCAN are taken
+  in.lo_flags = 0xffffffffu;                        // only AUTOCLEAR|PARTSCAN are taken
   std::memset(in.lo_file_name, 'x', LO_NAME_SIZE);  // not NUL-terminated
   EXPECT_EQ(d.kernel.ioctl(dev, LOOP_SET_STATUS64, ptr(&in)), 0);
   loop_info64 out{};
@@ -434,7 +443,8 @@ TEST(InprocIoctl, PermissionWithoutCapSysAdmin) {
   int one = 1;
   EXPECT_EQ(d.kernel.ioctl(ro, BLKROSET, ptr(&one)), -EACCES);
   int f = d.kernel.open_host(img, O_RDWR, "img");
-  EXPECT_EQ(d.kernel.ioctl(ro, LOOP_SET_FD, static_cast<unsigned long>(f)), 0);  // no check, forced RO
+  EXPECT_EQ(d.kernel.ioctl(ro, LOOP_SET_FD, static_cast<unsigned long>(f)),
+            0);  // no check, forced RO
   EXPECT_EQ(d.sysfs(0, "ro"), "1");
   EXPECT_EQ(d.kernel.ioctl(ro, LOOP_CLR_FD, 0), 0);
 }
@@ -563,9 +573,9 @@ TEST(InprocData, DirectIoOnDeviceAndBacking) {
   void* raw = nullptr;
   ASSERT_EQ(posix_memalign(&raw, 4096, 16384), 0);
   auto* buf = static_cast<uint8_t*>(raw);
-  EXPECT_EQ(d.kernel.pread(ddev, buf, 4096, 100), -EINVAL);       // misaligned position
-  EXPECT_EQ(d.kernel.pread(ddev, buf + 1, 4096, 0), -EINVAL);     // misaligned memory
-  EXPECT_EQ(d.kernel.pread(ddev, buf, 1000, 0), -EINVAL);         // misaligned length
+  EXPECT_EQ(d.kernel.pread(ddev, buf, 4096, 100), -EINVAL);    // misaligned position
+  EXPECT_EQ(d.kernel.pread(ddev, buf + 1, 4096, 0), -EINVAL);  // misaligned memory
+  EXPECT_EQ(d.kernel.pread(ddev, buf, 1000, 0), -EINVAL);      // misaligned length
   EXPECT_EQ(d.kernel.pread(ddev, buf, 16384, 0), 16384);
   EXPECT_EQ(std::vector<uint8_t>(buf, buf + 16384), std::vector<uint8_t>(16384, 0x5a));
   std::vector<uint8_t> data = bytes(16384, 1);
@@ -642,7 +652,8 @@ TEST(InprocData, ReadPastBackingEofPerProfile) {
       EXPECT_EQ(n, 4096);  // the page at EOF fails, the read comes back short
       EXPECT_EQ(d.kernel.pread(dev, buf.data(), 4096, 32768), -EIO);
     }
-    EXPECT_EQ(std::vector<uint8_t>(buf.begin(), buf.begin() + 4096), std::vector<uint8_t>(4096, 0x77));
+    EXPECT_EQ(std::vector<uint8_t>(buf.begin(), buf.begin() + 4096),
+              std::vector<uint8_t>(4096, 0x77));
   }
 }
 
@@ -669,7 +680,8 @@ TEST(InprocData, BackingWriteErrorIsEio) {
   // A file-size limit makes the backing pwrite fail (EFBIG) like a full disk
   // would (ENOSPC): the caller must see EIO either way.
   ASSERT_EQ(::truncate(img.c_str(), 0), 0);
-  struct sigaction ignore{}, saved{};
+  struct sigaction ignore {
+  }, saved{};
   ignore.sa_handler = SIG_IGN;
   ASSERT_EQ(::sigaction(SIGXFSZ, &ignore, &saved), 0);
   rlimit old{};

@@ -17,7 +17,8 @@ TEST(PageIndex, FindsOnlyWhatWasStored) {
   PageArena arena;
   PageIndex index;
   EXPECT_EQ(index.find(0), nullptr);
-  for (uint64_t p : std::initializer_list<uint64_t>{0, 1, kChunk - 1, kChunk, 5 * kChunk + 3, 1ull << 40}) {
+  for (uint64_t p :
+       std::initializer_list<uint64_t>{0, 1, kChunk - 1, kChunk, 5 * kChunk + 3, 1ull << 40}) {
     CachedPage& slot = index.slot(p);
     ASSERT_EQ(slot.data, nullptr);
     slot.data = arena.alloc();

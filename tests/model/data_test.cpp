@@ -28,7 +28,9 @@ struct Sim : ModelSim {
 DataSegment pattern(uint32_t seed, uint64_t index, uint64_t len) {
   return DataSegment{DataSegment::Kind::Pattern, 0, seed, index, len};
 }
-DataSegment fill(uint8_t b, uint64_t len) { return DataSegment{DataSegment::Kind::Fill, b, 0, 0, len}; }
+DataSegment fill(uint8_t b, uint64_t len) {
+  return DataSegment{DataSegment::Kind::Fill, b, 0, 0, len};
+}
 
 TEST(ModelData, BackingFileSemantics) {
   Sim m(kLinux618);
@@ -167,9 +169,9 @@ TEST(ModelData, RundownCountsFollowTheCachedHull) {
   Sim m(kLinux618);
   auto [d, f] = m.bind();
   EXPECT_EQ(m.ok(op_pwrite(L(d), 512, 4096, 1)), 4096);  // reads pages 0 and 1 in
-  m.ok(op_ioctl_noarg(L(d), Req::LoopClrFd));              // sole opener: Rundown
+  m.ok(op_ioctl_noarg(L(d), Req::LoopClrFd));            // sole opener: Rundown
   Outcome w = m.run(op_pwrite(L(d), 512, 8192, 2));
-  EXPECT_EQ(w.value, 7680);  // page 2 cannot be cached: the write stops before it
+  EXPECT_EQ(w.value, 7680);    // page 2 cannot be cached: the write stops before it
   EXPECT_EQ(w.also_err, EIO);  // page 0 may have been evicted
   EXPECT_EQ(w.min_value, 0);
   Outcome r = m.run(op_pread(L(d), 0, 65536));

@@ -14,7 +14,8 @@ namespace {
 
 struct Sim : ModelSim {
   explicit Sim(const Profile& profile, Env e = Env{})
-      : ModelSim(profile, {file_object("img", 1 << 20), file_object("big", 2 << 20), dir_object("d")}, e) {}
+      : ModelSim(profile,
+                 {file_object("img", 1 << 20), file_object("big", 2 << 20), dir_object("d")}, e) {}
 };
 
 StructFields cfg(uint64_t fd) {
@@ -75,11 +76,14 @@ TEST(ModelIoctl, DirectoryFdOnBoundDeviceDiffersBetweenProfiles) {
     // Unbound: directory is EINVAL everywhere (sanity check or file-type check).
     EXPECT_EQ(m.err(op_ioctl(L(d), Req::LoopSetFd, L(dir))), EINVAL);
     m.ok(op_ioctl(L(d), Req::LoopSetFd, L(f)));
-    EXPECT_EQ(m.err(op_ioctl(L(d), Req::LoopSetFd, L(dir))), p->rw_iter_sanity_check ? EINVAL : EBUSY) << p->name;
+    EXPECT_EQ(m.err(op_ioctl(L(d), Req::LoopSetFd, L(dir))),
+              p->rw_iter_sanity_check ? EINVAL : EBUSY)
+        << p->name;
     EXPECT_EQ(m.err(op_ioctl(L(d), Req::LoopSetFd, Value::signed_literal(-1))), EBADF);
     EXPECT_EQ(m.err(op_ioctl(L(d), Req::LoopSetFd, L(f))), EBUSY);
     uint64_t c = m.ok(op_open_loop_control());
-    EXPECT_EQ(m.err(op_ioctl(L(d), Req::LoopSetFd, L(c))), p->rw_iter_sanity_check ? EINVAL : EBUSY);
+    EXPECT_EQ(m.err(op_ioctl(L(d), Req::LoopSetFd, L(c))),
+              p->rw_iter_sanity_check ? EINVAL : EBUSY);
   }
 }
 
@@ -91,7 +95,8 @@ TEST(ModelIoctl, ConfigureCheckOrderPerProfile) {
     StructFields a = cfg(f);
     a.set(Field::BlockSize, L(1000));
     a.set(Field::Offset, L(uint64_t{1} << 63));
-    EXPECT_EQ(m.err(op_ioctl_struct(L(d), Req::LoopConfigure, a)), p->configure_block_size_early ? EINVAL : EOVERFLOW)
+    EXPECT_EQ(m.err(op_ioctl_struct(L(d), Req::LoopConfigure, a)),
+              p->configure_block_size_early ? EINVAL : EOVERFLOW)
         << p->name;
     StructFields bad_flags = cfg(f);
     bad_flags.set(Field::Flags, L(2));
@@ -192,14 +197,16 @@ TEST(ModelIoctl, SetStatusRules) {
   m.ok(op_ioctl_struct(L(d), Req::LoopSetStatus64, far));
   EXPECT_EQ(m.sysfs(0, SysAttr::Size), "0");  // offset beyond EOF is allowed
   EXPECT_EQ(m.err(op_ioctl_struct(L(d), Req::LoopGetStatus, StructFields{})), EOVERFLOW);
-  EXPECT_EQ(m.run(op_ioctl_struct(L(d), Req::LoopGetStatus64, StructFields{})).kind, Outcome::Kind::Status);
+  EXPECT_EQ(m.run(op_ioctl_struct(L(d), Req::LoopGetStatus64, StructFields{})).kind,
+            Outcome::Kind::Status);
 }
 
 TEST(ModelIoctl, SetBlockSizePerProfile) {
   for (const Profile* p : kProfiles) {
     Sim m(*p);
     uint64_t d = m.ok(op_open_loop(L(0), Access::Rw));
-    EXPECT_EQ(m.err(op_ioctl(L(d), Req::LoopSetBlockSize, L(1234))), ENXIO);  // unbound: not validated
+    EXPECT_EQ(m.err(op_ioctl(L(d), Req::LoopSetBlockSize, L(1234))),
+              ENXIO);  // unbound: not validated
     uint64_t f = m.ok(op_open_file(0, Access::Rw));
     m.ok(op_ioctl(L(d), Req::LoopSetFd, L(f)));
     EXPECT_EQ(m.err(op_ioctl(L(d), Req::LoopSetBlockSize, L(1234))), EINVAL);
@@ -248,7 +255,7 @@ TEST(ModelIoctl, ChangeFdRules) {
   uint64_t f1 = m.ok(op_open_file(0, Access::Ro));
   m.ok(op_ioctl(L(r), Req::LoopSetFd, L(f1)));
   EXPECT_EQ(m.err(op_ioctl(L(r), Req::LoopChangeFd, L(g))), EINVAL);  // 2 MiB vs 1 MiB
-  m.ok(op_truncate(1, (1 << 20) + 100));  // same sector count: accepted
+  m.ok(op_truncate(1, (1 << 20) + 100));                              // same sector count: accepted
   EXPECT_EQ(m.ok(op_ioctl(L(r), Req::LoopChangeFd, L(g))), 0);
   EXPECT_EQ(m.sysfs(1, SysAttr::LoopBackingFile), "big");
   EXPECT_EQ(m.err(op_ioctl(L(r), Req::LoopChangeFd, L(r))), EBADF);

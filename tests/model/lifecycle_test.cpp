@@ -14,7 +14,8 @@ namespace {
 
 struct Sim : ModelSim {
   explicit Sim(const Profile& profile, Env e = Env{})
-      : ModelSim(profile, {file_object("img", 1 << 20), file_object("img2", 2 << 20), dir_object("d")}, e) {}
+      : ModelSim(profile,
+                 {file_object("img", 1 << 20), file_object("img2", 2 << 20), dir_object("d")}, e) {}
   // open loop N rw + open file + SET_FD; returns {device fd, file fd}.
   std::pair<uint64_t, uint64_t> bind(uint32_t dev, uint8_t object = 0, Access a = Access::Rw) {
     uint64_t d = ok(op_open_loop(L(dev), a));
@@ -165,7 +166,8 @@ TEST(ModelLifecycle, StackedDevicesCountAsOpenersAndCollapseTogether) {
   uint64_t d2 = m.ok(op_open_loop(L(2), Access::Rw));
   uint64_t d3 = m.ok(op_open_loop(L(3), Access::Rw));
   EXPECT_EQ(m.err(op_ioctl(L(d3), Req::LoopSetFd, L(d2))), EINVAL);
-  EXPECT_EQ(m.err(op_ioctl(L(d3), Req::LoopSetFd, L(d3))), EBADF);  // self check precedes state check
+  EXPECT_EQ(m.err(op_ioctl(L(d3), Req::LoopSetFd, L(d3))),
+            EBADF);  // self check precedes state check
   // Both autoclear; closing everything collapses the chain at once.
   m.ok(op_ioctl_noarg(L(d0), Req::LoopClrFd));
   m.ok(op_ioctl_noarg(L(d1), Req::LoopClrFd));

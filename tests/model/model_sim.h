@@ -13,7 +13,9 @@
 
 namespace loopcheck::model {
 
-inline Value L(uint64_t v) { return Value::literal(v); }
+inline Value L(uint64_t v) {
+  return Value::literal(v);
+}
 
 struct ModelSim {
   const Profile& p;
@@ -51,6 +53,8 @@ struct ModelSim {
 inline ObjectDecl file_object(std::string name, uint64_t size, uint8_t fill = 0) {
   return ObjectDecl{ObjectDecl::Kind::File, std::move(name), size, fill, {}};
 }
-inline ObjectDecl dir_object(std::string name) { return ObjectDecl{ObjectDecl::Kind::Dir, std::move(name), 0, 0, {}}; }
+inline ObjectDecl dir_object(std::string name) {
+  return ObjectDecl{ObjectDecl::Kind::Dir, std::move(name), 0, 0, {}};
+}
 
 }  // namespace loopcheck::model

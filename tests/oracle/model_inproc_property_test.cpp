@@ -68,25 +68,29 @@ struct StepCmd : rc::state::Command<GenModel, Sut> {
 
   static const std::vector<uint8_t>& slots_of(const GenModel& m, Binds kind) {
     switch (kind) {
-      case Binds::Ctl: return m.ctl_fds;
-      case Binds::Index: return m.indices;
-      case Binds::DevFd: return m.dev_fds;
-      default: return m.file_fds;
+      case Binds::Ctl:
+        return m.ctl_fds;
+      case Binds::Index:
+        return m.indices;
+      case Binds::DevFd:
+        return m.dev_fds;
+      default:
+        return m.file_fds;
     }
   }
 
   explicit StepCmd(const GenModel& m) {
     auto pick_var = [&](const std::vector<uint8_t>& slots) {
       uint8_t slot = *rc::gen::elementOf(slots);
-      Binds kind = &slots == &m.ctl_fds ? Binds::Ctl
+      Binds kind = &slots == &m.ctl_fds   ? Binds::Ctl
                    : &slots == &m.indices ? Binds::Index
                    : &slots == &m.dev_fds ? Binds::DevFd
                                           : Binds::FileFd;
       uses.emplace_back(slot, kind);
       return Value::variable(slot);
     };
-    const bool have_ctl = !m.ctl_fds.empty(), have_idx = !m.indices.empty(), have_dev = !m.dev_fds.empty(),
-               have_file = !m.file_fds.empty();
+    const bool have_ctl = !m.ctl_fds.empty(), have_idx = !m.indices.empty(),
+               have_dev = !m.dev_fds.empty(), have_file = !m.file_fds.empty();
     int choice = *rc::gen::inRange(0, 20);
     Value dev = have_dev ? pick_var(m.dev_fds) : Value::signed_literal(-1);
     auto backing = [&] {
@@ -114,36 +118,78 @@ struct StepCmd : rc::state::Command<GenModel, Sut> {
       binds = Binds::FileFd;
     } else {
       switch (choice) {
-        case 4: stmt.op = op_ioctl(dev, Req::LoopSetFd, backing()); break;
-        case 5: stmt.op = op_ioctl_noarg(dev, Req::LoopClrFd); break;
+        case 4:
+          stmt.op = op_ioctl(dev, Req::LoopSetFd, backing());
+          break;
+        case 5:
+          stmt.op = op_ioctl_noarg(dev, Req::LoopClrFd);
+          break;
         case 6: {
           StructFields f;
-          f.set(Field::Offset, Value::literal(*rc::gen::elementOf(std::vector<uint64_t>{0, 1, 512, 4096, 1u << 20, 1ull << 63})));
-          f.set(Field::Sizelimit, Value::literal(*rc::gen::elementOf(std::vector<uint64_t>{0, 511, 4096, 60000})));
-          f.set(Field::Flags, Value::literal(*rc::gen::elementOf(std::vector<uint64_t>{0, kLoAutoclear, kLoPartscan, kLoReadOnly})));
+          f.set(Field::Offset, Value::literal(*rc::gen::elementOf(
+                                   std::vector<uint64_t>{0, 1, 512, 4096, 1u << 20, 1ull << 63})));
+          f.set(Field::Sizelimit,
+                Value::literal(*rc::gen::elementOf(std::vector<uint64_t>{0, 511, 4096, 60000})));
+          f.set(Field::Flags, Value::literal(*rc::gen::elementOf(std::vector<uint64_t>{
+                                  0, kLoAutoclear, kLoPartscan, kLoReadOnly})));
           stmt.op = op_ioctl_struct(dev, Req::LoopSetStatus64, f);
           break;
         }
-        case 7: stmt.op = op_ioctl_noarg(dev, Req::LoopGetStatus64); break;
+        case 7:
+          stmt.op = op_ioctl_noarg(dev, Req::LoopGetStatus64);
+          break;
         case 8: {
           StructFields f;
           f.set(Field::Fd, backing());
-          f.set(Field::BlockSize, Value::literal(*rc::gen::elementOf(std::vector<uint64_t>{0, 512, 1000, 4096})));
-          f.set(Field::Flags, Value::literal(*rc::gen::elementOf(std::vector<uint64_t>{0, kLoReadOnly, kLoAutoclear, kLoDirectIo, 2})));
+          f.set(Field::BlockSize,
+                Value::literal(*rc::gen::elementOf(std::vector<uint64_t>{0, 512, 1000, 4096})));
+          f.set(Field::Flags, Value::literal(*rc::gen::elementOf(std::vector<uint64_t>{
+                                  0, kLoReadOnly, kLoAutoclear, kLoDirectIo, 2})));
           stmt.op = op_ioctl_struct(dev, Req::LoopConfigure, f);
           break;
         }
-        case 9: stmt.op = op_ioctl(dev, Req::LoopChangeFd, backing()); break;
-        case 10: stmt.op = op_ioctl_noarg(dev, Req::LoopSetCapacity); break;
-        case 11: stmt.op = op_ioctl(dev, Req::LoopSetBlockSize, Value::literal(*rc::gen::elementOf(std::vector<uint64_t>{0, 512, 1024, 4096, 1234}))); break;
-        case 12: stmt.op = op_ioctl(dev, Req::LoopSetDirectIo, Value::literal(*rc::gen::inRange(0, 2))); break;
-        case 13: stmt.op = op_ioctl_noarg(dev, *rc::gen::elementOf(std::vector<Req>{Req::BlkGetSize64, Req::BlkSszGet, Req::BlkRoGet, Req::BlkFlsBuf})); break;
-        case 14: stmt.op = op_pwrite(dev, *rc::gen::elementOf(std::vector<int64_t>{0, 512, 4096, 65536}), *rc::gen::elementOf(std::vector<uint64_t>{512, 4096}), 7); break;
-        case 15: stmt.op = op_pread(dev, *rc::gen::elementOf(std::vector<int64_t>{0, 512, 4096, 65536}), *rc::gen::elementOf(std::vector<uint64_t>{512, 4096})); break;
-        case 16: stmt.op = op_fsync(dev); break;
-        case 17: stmt.op = op_close(dev); break;
-        case 18: stmt.op = op_sysfs(pick_var(m.indices), *rc::gen::elementOf(std::vector<SysAttr>{SysAttr::Size, SysAttr::Ro, SysAttr::LoopOffset, SysAttr::LoopAutoclear})); break;
-        default: stmt.op = op_ioctl(pick_var(m.ctl_fds), Req::LoopCtlRemove, pick_var(m.indices)); break;
+        case 9:
+          stmt.op = op_ioctl(dev, Req::LoopChangeFd, backing());
+          break;
+        case 10:
+          stmt.op = op_ioctl_noarg(dev, Req::LoopSetCapacity);
+          break;
+        case 11:
+          stmt.op = op_ioctl(
+              dev, Req::LoopSetBlockSize,
+              Value::literal(*rc::gen::elementOf(std::vector<uint64_t>{0, 512, 1024, 4096, 1234})));
+          break;
+        case 12:
+          stmt.op = op_ioctl(dev, Req::LoopSetDirectIo, Value::literal(*rc::gen::inRange(0, 2)));
+          break;
+        case 13:
+          stmt.op = op_ioctl_noarg(
+              dev, *rc::gen::elementOf(std::vector<Req>{Req::BlkGetSize64, Req::BlkSszGet,
+                                                        Req::BlkRoGet, Req::BlkFlsBuf}));
+          break;
+        case 14:
+          stmt.op = op_pwrite(dev, *rc::gen::elementOf(std::vector<int64_t>{0, 512, 4096, 65536}),
+                              *rc::gen::elementOf(std::vector<uint64_t>{512, 4096}), 7);
+          break;
+        case 15:
+          stmt.op = op_pread(dev, *rc::gen::elementOf(std::vector<int64_t>{0, 512, 4096, 65536}),
+                             *rc::gen::elementOf(std::vector<uint64_t>{512, 4096}));
+          break;
+        case 16:
+          stmt.op = op_fsync(dev);
+          break;
+        case 17:
+          stmt.op = op_close(dev);
+          break;
+        case 18:
+          stmt.op = op_sysfs(
+              pick_var(m.indices),
+              *rc::gen::elementOf(std::vector<SysAttr>{
+                  SysAttr::Size, SysAttr::Ro, SysAttr::LoopOffset, SysAttr::LoopAutoclear}));
+          break;
+        default:
+          stmt.op = op_ioctl(pick_var(m.ctl_fds), Req::LoopCtlRemove, pick_var(m.indices));
+          break;
       }
     }
     if (binds != Binds::None) stmt.bind = static_cast<int16_t>(m.next_slot);
@@ -163,11 +209,20 @@ struct StepCmd : rc::state::Command<GenModel, Sut> {
     if (binds == Binds::None) return;
     uint8_t slot = m.next_slot++;
     switch (binds) {
-      case Binds::Ctl: m.ctl_fds.push_back(slot); break;
-      case Binds::Index: m.indices.push_back(slot); break;
-      case Binds::DevFd: m.dev_fds.push_back(slot); break;
-      case Binds::FileFd: m.file_fds.push_back(slot); break;
-      case Binds::None: break;
+      case Binds::Ctl:
+        m.ctl_fds.push_back(slot);
+        break;
+      case Binds::Index:
+        m.indices.push_back(slot);
+        break;
+      case Binds::DevFd:
+        m.dev_fds.push_back(slot);
+        break;
+      case Binds::FileFd:
+        m.file_fds.push_back(slot);
+        break;
+      case Binds::None:
+        break;
     }
   }
 
@@ -175,8 +230,8 @@ struct StepCmd : rc::state::Command<GenModel, Sut> {
     sut.trace.stmts.push_back(stmt);
     StepResult r = sut.lockstep->step(stmt, false);
     if (r.verdict == StepVerdict::Diverged) {
-      RC_FAIL(fmt::format("divergence at `{}`: {}\n--- minimal trace so far ---\n{}", print_statement(sut.trace, stmt),
-                          r.detail, print_trace(sut.trace)));
+      RC_FAIL(fmt::format("divergence at `{}`: {}\n--- minimal trace so far ---\n{}",
+                          print_statement(sut.trace, stmt), r.detail, print_trace(sut.trace)));
     }
   }
 
@@ -187,19 +242,26 @@ struct StepCmd : rc::state::Command<GenModel, Sut> {
 };
 
 void check_profile(const model::Profile& profile) {
-  const bool ok = rc::check(std::string("model and inproc agree on ") + std::string(profile.name), [&profile] {
-    Trace t = base_trace();
-    t.profile = std::string(profile.name);
-    GenModel initial;
-    Sut sut(profile, t);
-    rc::state::check(initial, sut, rc::state::gen::execOneOfWithArgs<StepCmd>());
-  });
+  const bool ok =
+      rc::check(std::string("model and inproc agree on ") + std::string(profile.name), [&profile] {
+        Trace t = base_trace();
+        t.profile = std::string(profile.name);
+        GenModel initial;
+        Sut sut(profile, t);
+        rc::state::check(initial, sut, rc::state::gen::execOneOfWithArgs<StepCmd>());
+      });
   EXPECT_TRUE(ok) << "see the shrunk command sequence above";
 }
 
-TEST(DiffModelInproc, Linux61) { check_profile(model::kLinux61); }
-TEST(DiffModelInproc, Linux612) { check_profile(model::kLinux612); }
-TEST(DiffModelInproc, Linux618) { check_profile(model::kLinux618); }
+TEST(DiffModelInproc, Linux61) {
+  check_profile(model::kLinux61);
+}
+TEST(DiffModelInproc, Linux612) {
+  check_profile(model::kLinux612);
+}
+TEST(DiffModelInproc, Linux618) {
+  check_profile(model::kLinux618);
+}
 
 }  // namespace
 }  // namespace loopcheck

@@ -54,7 +54,8 @@ TEST(ProofsCli, TextShowsEachResultWithItsTime) {
   EXPECT_NE(r.out.find("model.block-size-argument-kept"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("proved"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find(" ms"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("1 results: 1 as expected, 0 unexpected, 0 unknown"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("1 results: 1 as expected, 0 unexpected, 0 unknown"), std::string::npos)
+      << r.out;
 }
 
 TEST(ProofsCli, CounterexampleValuesArePrinted) {
@@ -66,7 +67,8 @@ TEST(ProofsCli, CounterexampleValuesArePrinted) {
 
 TEST(ProofsCli, TimeoutIsUnknownAndFails) {
   // No bit-vector proof of the window property fits in a millisecond.
-  const CliRun r = run_prove("--profile linux-6.18 --property model.mapping-inside-window --timeout-ms 1 --json");
+  const CliRun r = run_prove(
+      "--profile linux-6.18 --property model.mapping-inside-window --timeout-ms 1 --json");
   EXPECT_EQ(r.exit_code, 1) << r.out;
   const nlohmann::json doc = nlohmann::json::parse(r.out);
   EXPECT_EQ(doc.at("properties").at(0).at("result"), "unknown");

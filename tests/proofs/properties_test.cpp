@@ -13,7 +13,8 @@
 namespace loopcheck::proofs {
 namespace {
 
-constexpr unsigned kTimeoutMs = 60000;  // generous: a timeout is a failure here, not a flake to hide
+constexpr unsigned kTimeoutMs =
+    60000;  // generous: a timeout is a failure here, not a flake to hide
 
 std::vector<ProfilePair> all_profiles() {
   std::vector<ProfilePair> pairs;
@@ -47,11 +48,13 @@ TEST(ProofsProperties, EveryProfilePairsModelAndDriver) {
 }
 
 TEST(ProofsProperties, EveryResultIsTheDocumentedOne) {
-  const std::vector<Verdict> all = prove_all(all_profiles(), properties(), real_subjects(), kTimeoutMs);
+  const std::vector<Verdict> all =
+      prove_all(all_profiles(), properties(), real_subjects(), kTimeoutMs);
   ASSERT_EQ(all.size(), properties().size() * std::size(model::kProfiles));
   for (const Verdict& v : all) {
-    EXPECT_TRUE(v.as_expected()) << v.profile << " " << v.property << ": " << result_name(v.result) << ", expected "
-                                 << result_name(v.expected) << " " << v.unknown_reason;
+    EXPECT_TRUE(v.as_expected()) << v.profile << " " << v.property << ": " << result_name(v.result)
+                                 << ", expected " << result_name(v.expected) << " "
+                                 << v.unknown_reason;
     EXPECT_EQ(v.result == Result::Counterexample, !v.counterexample.empty()) << v.property;
   }
 }
@@ -64,7 +67,8 @@ TEST(ProofsProperties, TheDocumentedCounterexamplesAreThere) {
   EXPECT_EQ(verdict("linux-6.18", "model.block-size-argument-kept").result, Result::Counterexample);
   for (const model::Profile* p : model::kProfiles) {
     EXPECT_EQ(verdict(p->name, "model.whole-blocks.any-geometry").result, Result::Counterexample);
-    EXPECT_EQ(verdict(p->name, "model.whole-blocks.aligned-offset-sizelimit").result, Result::Counterexample);
+    EXPECT_EQ(verdict(p->name, "model.whole-blocks.aligned-offset-sizelimit").result,
+              Result::Counterexample);
   }
 }
 
@@ -74,29 +78,33 @@ TEST(ProofsProperties, TruncationCounterexampleHoldsWhenRunNatively) {
     ASSERT_EQ(v.result, Result::Counterexample);
     auto in = numbers(v);
     const auto rule = model::arith::block_size_rule(*model::find_profile(name), in.at("thp") != 0);
-    const auto choice = model::arith::choose_block_size<uint64_t>(in.at("arg"), rule, in.at("default_block_size"));
+    const auto choice =
+        model::arith::choose_block_size<uint64_t>(in.at("arg"), rule, in.at("default_block_size"));
     EXPECT_TRUE(choice.accepted) << name;
     EXPECT_NE(in.at("arg"), 0u);
-    EXPECT_NE(choice.value, in.at("arg")) << name << ": the accepted block size is not the argument";
+    EXPECT_NE(choice.value, in.at("arg"))
+        << name << ": the accepted block size is not the argument";
     EXPECT_GT(in.at("arg"), uint64_t{0xffffffff}) << "only bits above 32 can be lost";
   }
 }
 
 TEST(ProofsProperties, PartialLastBlockCounterexamplesHoldWhenRunNatively) {
   for (const model::Profile* p : model::kProfiles) {
-    for (std::string_view property : {"model.whole-blocks.any-geometry", "model.whole-blocks.aligned-offset-sizelimit"}) {
+    for (std::string_view property :
+         {"model.whole-blocks.any-geometry", "model.whole-blocks.aligned-offset-sizelimit"}) {
       const Verdict& v = verdict(p->name, property);
       ASSERT_EQ(v.result, Result::Counterexample) << property;
       auto in = numbers(v);
       const uint64_t bs = in.at("block_size");
       ASSERT_TRUE(model::arith::valid_block_size<uint64_t>(bs, 65536)) << bs;
       ASSERT_TRUE(model::arith::offsets_fit_loff_t<uint64_t>(in.at("offset"), in.at("sizelimit")));
-      const uint64_t cap =
-          model::arith::capacity_sectors<uint64_t>(in.at("backing_bytes"), in.at("offset"), in.at("sizelimit"));
+      const uint64_t cap = model::arith::capacity_sectors<uint64_t>(
+          in.at("backing_bytes"), in.at("offset"), in.at("sizelimit"));
       const uint64_t cap_bytes = model::arith::device_bytes<uint64_t>(cap);
       const bool straddles = in.at("device_byte") % bs == 0 && in.at("device_byte") < cap_bytes &&
                              in.at("device_byte") + bs > cap_bytes;
-      EXPECT_TRUE(cap_bytes % bs != 0 || straddles) << p->name << " " << property << ": capacity " << cap;
+      EXPECT_TRUE(cap_bytes % bs != 0 || straddles)
+          << p->name << " " << property << ": capacity " << cap;
       if (property == "model.whole-blocks.aligned-offset-sizelimit") {
         EXPECT_EQ(in.at("offset") % bs, 0u);
         EXPECT_EQ(in.at("sizelimit") % bs, 0u);
@@ -124,7 +132,8 @@ TEST(ProofsProperties, SameQueryIsAnsweredOnceAndSaysSo) {
   EXPECT_EQ(all[4].same_query_as, "linux-6.1");
   EXPECT_TRUE(all[3].same_query_as.empty()) << "6.12 keeps 32 bits of the argument, 6.1 all 64";
   EXPECT_TRUE(all[5].same_query_as.empty()) << "6.18 allows 64 KiB blocks, 6.12 does not";
-  for (const Verdict& v : all) EXPECT_EQ(v.result, Result::Proved) << v.profile << " " << v.property;
+  for (const Verdict& v : all)
+    EXPECT_EQ(v.result, Result::Proved) << v.profile << " " << v.property;
 }
 
 }  // namespace

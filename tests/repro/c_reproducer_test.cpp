@@ -23,7 +23,8 @@ namespace fs = std::filesystem;
 class ReproC : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (std::system("command -v gcc >/dev/null 2>&1") != 0) GTEST_SKIP() << "SKIPPED: gcc is not installed";
+    if (std::system("command -v gcc >/dev/null 2>&1") != 0)
+      GTEST_SKIP() << "SKIPPED: gcc is not installed";
     char tmpl[] = "/tmp/loopcheck-repro-test-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
@@ -38,7 +39,8 @@ class ReproC : public ::testing::Test {
     std::ofstream(source) << write_c_reproducer(trace);
     std::string binary = dir_ + "/" + stem;
     std::string log = dir_ + "/" + stem + ".log";
-    std::string command = "gcc -Wall -Wextra -Werror -o " + binary + " " + source + " >" + log + " 2>&1";
+    std::string command =
+        "gcc -Wall -Wextra -Werror -o " + binary + " " + source + " >" + log + " 2>&1";
     int rc = std::system(command.c_str());
     std::ifstream in(log);
     std::string output((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -76,9 +78,11 @@ TEST_F(ReproC, EveryCorpusTraceCompilesWithoutWarnings) {
     sources += " " + source;
   }
   std::string log = dir_ + "/all.log";
-  int rc = std::system(("cd " + dir_ + " && gcc -Wall -Wextra -Werror -c" + sources + " >" + log + " 2>&1").c_str());
+  int rc = std::system(
+      ("cd " + dir_ + " && gcc -Wall -Wextra -Werror -c" + sources + " >" + log + " 2>&1").c_str());
   std::ifstream in(log);
-  EXPECT_EQ(rc, 0) << std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(rc, 0) << std::string((std::istreambuf_iterator<char>(in)),
+                                  std::istreambuf_iterator<char>());
 }
 
 // The host runs need a usable loop driver; the trace adds and removes its own
@@ -90,7 +94,8 @@ TEST_F(ReproC, AgreesWithAKernelThatMeetsTheExpectations) {
   ASSERT_FALSE(binary.empty());
   std::string output;
   EXPECT_EQ(run(binary, &output), 0) << output;
-  EXPECT_NE(output.find("step 7 line 13: ioctl d LOOP_SET_FD f => 0   ok"), std::string::npos) << output;
+  EXPECT_NE(output.find("step 7 line 13: ioctl d LOOP_SET_FD f => 0   ok"), std::string::npos)
+      << output;
   EXPECT_NE(output.find("0 mismatch(es)"), std::string::npos) << output;
   EXPECT_EQ(output.find("MISMATCH"), std::string::npos) << output;
 }
@@ -122,11 +127,15 @@ close ctl => 0
   ASSERT_FALSE(binary.empty());
   std::string output;
   EXPECT_EQ(run(binary, &output), 1) << output;
-  EXPECT_NE(output.find("step 6 line 8: sysfs n size => \"2048\"   MISMATCH: the trace expects \"4096\""),
+  EXPECT_NE(
+      output.find("step 6 line 8: sysfs n size => \"2048\"   MISMATCH: the trace expects \"4096\""),
+      std::string::npos)
+      << output;
+  EXPECT_NE(output.find("step 7 line 9: pread d 0 4096 => 4096 bytes   ok"), std::string::npos)
+      << output;
+  EXPECT_NE(output.find("step 9 line 11: ioctl d LOOP_CLR_FD => ENXIO (6)   MISMATCH"),
             std::string::npos)
       << output;
-  EXPECT_NE(output.find("step 7 line 9: pread d 0 4096 => 4096 bytes   ok"), std::string::npos) << output;
-  EXPECT_NE(output.find("step 9 line 11: ioctl d LOOP_CLR_FD => ENXIO (6)   MISMATCH"), std::string::npos) << output;
   EXPECT_NE(output.find("2 mismatch(es)"), std::string::npos) << output;
 }
 

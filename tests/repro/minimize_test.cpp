@@ -58,10 +58,12 @@ TEST(Minimize, FindsTheOneMinimalTraceAndKeepsBindingsConsistent) {
   const std::string printed = print_trace(m.trace);
   EXPECT_EQ(m.trace.stmts.size(), 6u) << printed;
   EXPECT_EQ(printed.find("pwrite"), std::string::npos);
-  EXPECT_EQ(printed.find("LOOP_CLR_FD"), std::string::npos) << "statements after the failure are gone";
+  EXPECT_EQ(printed.find("LOOP_CLR_FD"), std::string::npos)
+      << "statements after the failure are gone";
   ParseResult again = parse_trace(printed, "minimized");
   EXPECT_TRUE(again.ok()) << printed;
-  for (const Statement& s : m.trace.stmts) EXPECT_EQ(s.expect.count, 0) << "expectations are cleared";
+  for (const Statement& s : m.trace.stmts)
+    EXPECT_EQ(s.expect.count, 0) << "expectations are cleared";
 }
 
 // "Fails" when a pread at offset >= 4096 follows a SET_STATUS64 with autoclear.
@@ -97,7 +99,8 @@ pread d 65536 8192
   const Op& status = m.trace.stmts[3].op;
   EXPECT_EQ(status.fields.get(Field::Offset), 0u);
   EXPECT_EQ(status.fields.get(Field::Sizelimit), 0u);
-  EXPECT_EQ(status.fields.get(Field::Flags), uint64_t{kLoAutoclear}) << "only the flag that matters is left";
+  EXPECT_EQ(status.fields.get(Field::Flags), uint64_t{kLoAutoclear})
+      << "only the flag that matters is left";
   const Op& read = m.trace.stmts[4].op;
   EXPECT_EQ(read.offset.lit, 4096u) << "the simplest offset that still fails";
   EXPECT_EQ(read.length, 0u);

@@ -53,21 +53,28 @@ TEST(VmTriage, FirstChangeIsTheFirstAdjacentPairThatDiffers) {
   EXPECT_EQ(change.steps, std::vector<size_t>{1});
 
   // The host column never counts as a release, and a kernel that could not run is passed over.
-  std::vector<TriageColumn> same = {column("a", {"0"}), column("host", {"1"}, false), column("b", {"0"})};
+  std::vector<TriageColumn> same = {column("a", {"0"}), column("host", {"1"}, false),
+                                    column("b", {"0"})};
   EXPECT_FALSE(first_change(same).found);
-  std::vector<TriageColumn> broken = {column("a", {"0"}), column("b", {"not run"}), column("c", {"0"})};
+  std::vector<TriageColumn> broken = {column("a", {"0"}), column("b", {"not run"}),
+                                      column("c", {"0"})};
   broken[1].error = "did not boot";
   EXPECT_FALSE(first_change(broken).found);
 }
 
 TEST(VmTriage, MarkdownNamesTheChangeAndEscapesCells) {
-  ParseResult parsed = parse_trace("@trace 1\nctl = open loop-control rw\nioctl ctl LOOP_CTL_GET_FREE => 0 | EBUSY\n",
-                                   "t.trace");
+  ParseResult parsed = parse_trace(
+      "@trace 1\nctl = open loop-control rw\nioctl ctl LOOP_CTL_GET_FREE => 0 | EBUSY\n",
+      "t.trace");
   ASSERT_TRUE(parsed.ok());
-  std::vector<TriageColumn> columns = {column("6.1.0-54", {"fd#1", "0"}), column("6.1.0-55", {"fd#1", "EBUSY"})};
+  std::vector<TriageColumn> columns = {column("6.1.0-54", {"fd#1", "0"}),
+                                       column("6.1.0-55", {"fd#1", "EBUSY"})};
   std::string md = triage_markdown(parsed.trace, columns);
-  EXPECT_NE(md.find("| 2 | `ioctl ctl LOOP_CTL_GET_FREE` | `0 \\| EBUSY` | 0 | **EBUSY** |"), std::string::npos) << md;
-  EXPECT_NE(md.find("**Behaviour changed between `6.1.0-54` and `6.1.0-55`**"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 2 | `ioctl ctl LOOP_CTL_GET_FREE` | `0 \\| EBUSY` | 0 | **EBUSY** |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("**Behaviour changed between `6.1.0-54` and `6.1.0-55`**"), std::string::npos)
+      << md;
   EXPECT_NE(md.find("(step 2)"), std::string::npos) << md;
 }
 

@@ -21,7 +21,9 @@
 namespace loopcheck::inproc {
 namespace {
 
-Value lit(int64_t v) { return Value::signed_literal(v); }
+Value lit(int64_t v) {
+  return Value::signed_literal(v);
+}
 
 Trace trace_with_objects() {
   Trace t;
@@ -204,7 +206,8 @@ TEST(InprocTarget, KeptFilesAreResetOnlyWhenChanged) {
   int64_t g = target.execute(op_open_file(1, Access::Ro)).value;
   Outcome back = target.execute(op_pread(lit(g), 0, 8192));
   ASSERT_EQ(back.value, 8192);
-  EXPECT_TRUE(std::all_of(target.last_read().begin(), target.last_read().end(), [](uint8_t b) { return b == 0xcd; }));
+  EXPECT_TRUE(std::all_of(target.last_read().begin(), target.last_read().end(),
+                          [](uint8_t b) { return b == 0xcd; }));
 
   // Truncation changes a file too: shrunk, it comes back at its declared size
   // with its declared content (zeros, or the fill past the cut).
@@ -217,7 +220,8 @@ TEST(InprocTarget, KeptFilesAreResetOnlyWhenChanged) {
   EXPECT_EQ(st.st_size, 1 << 20);
   int64_t h = target.execute(op_open_file(1, Access::Ro)).value;
   ASSERT_EQ(target.execute(op_pread(lit(h), 0, 8192)).value, 8192);
-  EXPECT_TRUE(std::all_of(target.last_read().begin(), target.last_read().end(), [](uint8_t b) { return b == 0xcd; }));
+  EXPECT_TRUE(std::all_of(target.last_read().begin(), target.last_read().end(),
+                          [](uint8_t b) { return b == 0xcd; }));
 }
 
 // A killed process leaves its sandbox behind: the next target removes those

@@ -37,5 +37,6 @@ TEST(TraceBind, LiteralOpsAreUnchanged) {
   Op withvar = op_ioctl(Value::variable(0), Req::LoopSetFd, Value::variable(1));
   EXPECT_FALSE(op_is_literal(withvar));
   std::vector<int64_t> vars{10, 11};
-  EXPECT_EQ(bind_op(withvar, vars), op_ioctl(Value::literal(10), Req::LoopSetFd, Value::literal(11)));
+  EXPECT_EQ(bind_op(withvar, vars),
+            op_ioctl(Value::literal(10), Req::LoopSetFd, Value::literal(11)));
 }

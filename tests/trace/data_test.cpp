@@ -12,7 +12,8 @@ using namespace loopcheck;
 
 namespace {
 
-DataSegment run(DataSegment::Kind k, uint64_t len, uint8_t fill = 0, uint32_t seed = 0, uint64_t index = 0) {
+DataSegment run(DataSegment::Kind k, uint64_t len, uint8_t fill = 0, uint32_t seed = 0,
+                uint64_t index = 0) {
   DataSegment s;
   s.kind = k;
   s.length = len;
@@ -46,8 +47,8 @@ TEST(TraceData, PatternFollowsTheDocumentedFormula) {
 
 TEST(TraceData, MaterializeRunsAndTheRest) {
   std::vector<uint8_t> out(40, 0xee);
-  materialize(desc({run(DataSegment::Kind::Fill, 3, 0xcd), run(DataSegment::Kind::Pattern, 10, 0, 5, 3),
-                    run(DataSegment::Kind::Zero, 0)}),
+  materialize(desc({run(DataSegment::Kind::Fill, 3, 0xcd),
+                    run(DataSegment::Kind::Pattern, 10, 0, 5, 3), run(DataSegment::Kind::Zero, 0)}),
               out);
   EXPECT_EQ(out[0], 0xcd);
   EXPECT_EQ(out[2], 0xcd);
@@ -56,7 +57,8 @@ TEST(TraceData, MaterializeRunsAndTheRest) {
 }
 
 TEST(TraceData, FirstDifferenceFindsTheByte) {
-  DataDesc d = desc({run(DataSegment::Kind::Zero, 4), run(DataSegment::Kind::Pattern, 0, 0, 9, 100)});
+  DataDesc d =
+      desc({run(DataSegment::Kind::Zero, 4), run(DataSegment::Kind::Pattern, 0, 0, 9, 100)});
   std::vector<uint8_t> bytes(5000);
   materialize(d, bytes);
   EXPECT_FALSE(first_difference(d, bytes).has_value());
@@ -91,7 +93,8 @@ TEST(TraceData, DescribeZeroFillAndBytes) {
   EXPECT_EQ(first_difference(d, b), 270u);  // a Bytes run reports its start
 }
 
-RC_GTEST_PROP(TraceData, DescribeAlwaysMatchesItsInput, (const std::vector<uint8_t>& raw, uint8_t runs)) {
+RC_GTEST_PROP(TraceData, DescribeAlwaysMatchesItsInput,
+              (const std::vector<uint8_t>& raw, uint8_t runs)) {
   // Build inputs with long runs so zero/fill detection and the segment limit are exercised.
   std::vector<uint8_t> b = raw;
   for (int i = 0; i < runs % 12; ++i) b.insert(b.end(), 64 + i, static_cast<uint8_t>(i % 3));
@@ -127,7 +130,8 @@ TEST(TraceData, ExpectationsMatchOutcomes) {
   want.kind = ExpectAlt::Kind::Data;
   want.value = 16;
   want.has_data = true;
-  want.data = desc({run(DataSegment::Kind::Pattern, 8, 0, 7), run(DataSegment::Kind::Pattern, 8, 0, 7, 8)});
+  want.data =
+      desc({run(DataSegment::Kind::Pattern, 8, 0, 7), run(DataSegment::Kind::Pattern, 8, 0, 7, 8)});
   EXPECT_TRUE(outcome_matches(want, read, {}));
   std::vector<uint8_t> bytes(16);
   materialize(read.data, bytes);

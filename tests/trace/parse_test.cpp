@@ -12,7 +12,9 @@ using namespace loopcheck;
 
 namespace {
 
-ParseResult parse(const std::string& body) { return parse_trace("@trace 1\n" + body, "t.trace"); }
+ParseResult parse(const std::string& body) {
+  return parse_trace("@trace 1\n" + body, "t.trace");
+}
 
 std::string errors_of(const ParseResult& r) {
   std::string out;
@@ -54,9 +56,10 @@ TEST(TraceParse, HeaderEnvObjects) {
 }
 
 TEST(TraceParse, OpensAndVariables) {
-  ParseResult r = parse("file img size=4K\ndir d\nc = open loop-control rw\nn = ioctl c LOOP_CTL_GET_FREE\n"
-                        "x = open loop n ro excl direct\nf = open file img wo sync nonblock\n"
-                        "g = open dir d ro\nx = open loop 7 rw\nclose x\n");
+  ParseResult r = parse(
+      "file img size=4K\ndir d\nc = open loop-control rw\nn = ioctl c LOOP_CTL_GET_FREE\n"
+      "x = open loop n ro excl direct\nf = open file img wo sync nonblock\n"
+      "g = open dir d ro\nx = open loop 7 rw\nclose x\n");
   ASSERT_TRUE(r.ok()) << errors_of(r);
   const auto& s = r.trace.stmts;
   ASSERT_EQ(s.size(), 7u);
@@ -74,16 +77,19 @@ TEST(TraceParse, OpensAndVariables) {
 
 TEST(TraceParse, IoctlArguments) {
   auto st = [](const std::string& line) { return only_stmt(parse(line)).op; };
-  EXPECT_EQ(st("ioctl 3 LOOP_SET_FD 4"), op_ioctl(Value::literal(3), Req::LoopSetFd, Value::literal(4)));
+  EXPECT_EQ(st("ioctl 3 LOOP_SET_FD 4"),
+            op_ioctl(Value::literal(3), Req::LoopSetFd, Value::literal(4)));
   EXPECT_EQ(st("ioctl 3 LOOP_SET_FD -1"),
             op_ioctl(Value::literal(3), Req::LoopSetFd, Value::signed_literal(-1)));
-  EXPECT_EQ(st("ioctl 3 LOOP_GET_STATUS64 null"), op_ioctl_null(Value::literal(3), Req::LoopGetStatus64));
+  EXPECT_EQ(st("ioctl 3 LOOP_GET_STATUS64 null"),
+            op_ioctl_null(Value::literal(3), Req::LoopGetStatus64));
   EXPECT_EQ(st("ioctl 3 0x4c0b 0"), op_ioctl_raw(Value::literal(3), 0x4c0b, Value::literal(0)));
   // A number that names a request becomes that request.
   EXPECT_EQ(st("ioctl 3 0x4C01"), op_ioctl_noarg(Value::literal(3), Req::LoopClrFd));
   EXPECT_EQ(req_number(Req::LoopClrFd), static_cast<uint64_t>(LOOP_CLR_FD));
-  Op cfg = st("ioctl 3 LOOP_CONFIGURE {fd=4 block_size=4K offset=0 sizelimit=18446744073709551615 "
-              "flags=READ_ONLY|0x20 name=\"a\\\"\\x01\"}");
+  Op cfg =
+      st("ioctl 3 LOOP_CONFIGURE {fd=4 block_size=4K offset=0 sizelimit=18446744073709551615 "
+         "flags=READ_ONLY|0x20 name=\"a\\\"\\x01\"}");
   EXPECT_EQ(cfg.arg_kind, ArgKind::Struct);
   EXPECT_EQ(cfg.fields.get(Field::BlockSize), 4096u);
   EXPECT_EQ(cfg.fields.get(Field::Sizelimit), UINT64_MAX);
@@ -95,8 +101,9 @@ TEST(TraceParse, IoctlArguments) {
 }
 
 TEST(TraceParse, IoSysfsTruncate) {
-  ParseResult r = parse("file img\npread 3 -512 4K\npwrite 3 0 64M pattern=7\nfsync 3\n"
-                        "truncate file img 2G\nsysfs 0 queue/logical_block_size\n");
+  ParseResult r = parse(
+      "file img\npread 3 -512 4K\npwrite 3 0 64M pattern=7\nfsync 3\n"
+      "truncate file img 2G\nsysfs 0 queue/logical_block_size\n");
   ASSERT_TRUE(r.ok()) << errors_of(r);
   const auto& s = r.trace.stmts;
   EXPECT_EQ(s[0].op, op_pread(Value::literal(3), -512, 4096));
@@ -153,22 +160,29 @@ TEST(TraceParse, ErrorClassesReportFileLineCol) {
       {"ioctl 3 LOOP_SET_STATUS {sizelimit=3}", "t.trace:2:26: field 'sizelimit' does not belong"},
       {"ioctl 3 LOOP_SET_FD {offset=1}", "t.trace:2:21: a {struct} argument is only for"},
       {"ioctl 3 LOOP_SET_FD null", "t.trace:2:21: `null` is only for"},
-      {"ioctl 3 LOOP_SET_STATUS {offset=2147483648}", "t.trace:2:33: 2147483648 is out of range for an int"},
-      {"ioctl 3 LOOP_SET_STATUS64 {number=4294967296}", "t.trace:2:35: 4294967296 is out of range for a u32"},
+      {"ioctl 3 LOOP_SET_STATUS {offset=2147483648}",
+       "t.trace:2:33: 2147483648 is out of range for an int"},
+      {"ioctl 3 LOOP_SET_STATUS64 {number=4294967296}",
+       "t.trace:2:35: 4294967296 is out of range for a u32"},
       {"ioctl 3 LOOP_SET_STATUS64 {offset=-1}", "t.trace:2:35: -1 is out of range for a u64"},
-      {"ioctl 3 LOOP_SET_STATUS64 {name=\"" + std::string(65, 'a') + "\"}", "t.trace:2:33: name is 65 bytes long"},
+      {"ioctl 3 LOOP_SET_STATUS64 {name=\"" + std::string(65, 'a') + "\"}",
+       "t.trace:2:33: name is 65 bytes long"},
       {"pread 3 0 65M", "t.trace:2:11: 65M is out of range for an I/O length"},
-      {"pread 3 9223372036854775808 1", "t.trace:2:9: 9223372036854775808 is out of range for an int64"},
+      {"pread 3 9223372036854775808 1",
+       "t.trace:2:9: 9223372036854775808 is out of range for an int64"},
       {"pread 3 0 1x", "t.trace:2:11: invalid number '1x'"},
-      {"pread 3 0 99999999999999999999", "t.trace:2:11: invalid number '99999999999999999999': does not fit"},
+      {"pread 3 0 99999999999999999999",
+       "t.trace:2:11: invalid number '99999999999999999999': does not fit"},
       {"close 3 => 0 | 1 | 2 | 3 | 4", "t.trace:2:28: too many alternatives (at most 4)"},
       {"close 3 => {offset=0}", "t.trace:2:12: a {struct} expectation applies only to"},
       {"close 3 => \"x\"", "t.trace:2:12: a \"string\" expectation applies only to sysfs"},
       {"close 3 => 4 data=zero", "t.trace:2:14: data= applies only to pread"},
       {"sysfs 0 size => 5", "t.trace:2:17: sysfs yields text"},
-      {"pread 3 0 8 => 8 data=zero*4", "t.trace:2:23: the data runs cover 4 bytes but the read returns 8"},
+      {"pread 3 0 8 => 8 data=zero*4",
+       "t.trace:2:23: the data runs cover 4 bytes but the read returns 8"},
       {"pread 3 0 8 => 8 data=zero,fill:1", "t.trace:2:28: only the last run may omit its length"},
-      {"pread 3 0 8 => 8 data=zero*9", "t.trace:2:28: the data runs cover more than the 8 bytes read"},
+      {"pread 3 0 8 => 8 data=zero*9",
+       "t.trace:2:28: the data runs cover more than the 8 bytes read"},
       {"pread 3 0 8 => 8 data=zero*8,zero", "t.trace:2:30: no bytes left for the last run"},
       {"file a\nfile a", "t.trace:3:6: object 'a' is already declared at line 2"},
       {"dir d\nopen file d rw", "t.trace:3:11: 'd' is a dir; use `dir d`"},
@@ -189,8 +203,8 @@ TEST(TraceParse, ErrorClassesReportFileLineCol) {
   };
   for (const auto& c : cases) {
     std::string got = first_error(c.body);
-    EXPECT_EQ(got.rfind(c.error, 0), 0u) << "input: " << c.body << "\n got: " << got
-                                         << "\nwant prefix: " << c.error;
+    EXPECT_EQ(got.rfind(c.error, 0), 0u)
+        << "input: " << c.body << "\n got: " << got << "\nwant prefix: " << c.error;
   }
 }
 
@@ -233,10 +247,11 @@ TEST(TraceParse, NamesTablesAgreeBothWays) {
     EXPECT_EQ(req_from_name(req_name(req)), req);
     EXPECT_EQ(req_from_number(req_number(req)), req);
   }
-  for (const char* e : {"EPERM", "ENOENT", "EINTR", "EIO", "ENXIO", "E2BIG", "EBADF", "EAGAIN", "ENOMEM",
-                        "EACCES", "EFAULT", "EBUSY", "EEXIST", "EXDEV", "ENODEV", "ENOTDIR", "EISDIR",
-                        "EINVAL", "ENFILE", "EMFILE", "ENOTTY", "EFBIG", "ENOSPC", "ESPIPE", "EROFS",
-                        "ERANGE", "ENOSYS", "EOVERFLOW", "EOPNOTSUPP", "ENOTBLK", "ETXTBSY"}) {
+  for (const char* e :
+       {"EPERM",  "ENOENT", "EINTR",  "EIO",       "ENXIO",      "E2BIG",   "EBADF",  "EAGAIN",
+        "ENOMEM", "EACCES", "EFAULT", "EBUSY",     "EEXIST",     "EXDEV",   "ENODEV", "ENOTDIR",
+        "EISDIR", "EINVAL", "ENFILE", "EMFILE",    "ENOTTY",     "EFBIG",   "ENOSPC", "ESPIPE",
+        "EROFS",  "ERANGE", "ENOSYS", "EOVERFLOW", "EOPNOTSUPP", "ENOTBLK", "ETXTBSY"}) {
     auto n = errno_from_name(e);
     ASSERT_TRUE(n.has_value()) << e;
     EXPECT_EQ(errno_name(*n), e);

@@ -46,16 +46,17 @@ TEST(TraceRoundTrip, HandWrittenTraceBecomesCanonical) {
       "ioctl d LOOP_SET_STATUS64 {name=\"a\" flags=4|8 offset=0x200}  =>  0|EBUSY\n";
   ParseResult r = parse_trace(text, "t.trace");
   ASSERT_TRUE(r.ok()) << errors_of(r);
-  EXPECT_EQ(print_trace(r.trace),
-            "@trace 1\n"
-            "@profile linux-6.18\n"
-            "\n"
-            "file img size=10K\n"
-            "\n"
-            "ctl = open loop-control rw\n"
-            "n = ioctl ctl LOOP_CTL_GET_FREE\n"
-            "d = open loop n rw\n"
-            "ioctl d LOOP_SET_STATUS64 {offset=512 flags=AUTOCLEAR|PARTSCAN name=\"a\"} => 0 | EBUSY\n");
+  EXPECT_EQ(
+      print_trace(r.trace),
+      "@trace 1\n"
+      "@profile linux-6.18\n"
+      "\n"
+      "file img size=10K\n"
+      "\n"
+      "ctl = open loop-control rw\n"
+      "n = ioctl ctl LOOP_CTL_GET_FREE\n"
+      "d = open loop n rw\n"
+      "ioctl d LOOP_SET_STATUS64 {offset=512 flags=AUTOCLEAR|PARTSCAN name=\"a\"} => 0 | EBUSY\n");
 }
 
 // Near-valid input reaches deeper parser paths than random text: corrupt one
@@ -64,7 +65,8 @@ RC_GTEST_PROP(TraceRoundTrip, CorruptedTraceNeverCrashes, ()) {
   Trace t = *testgen::gen_trace();
   std::string text = print_trace(t);
   const size_t at = *rc::gen::inRange<size_t>(0, text.size());
-  text[at] = *rc::gen::element('"', '\\', '{', '}', '|', '=', '-', '0', 'x', ' ', '\n', '*', ',', '@');
+  text[at] =
+      *rc::gen::element('"', '\\', '{', '}', '|', '=', '-', '0', 'x', ' ', '\n', '*', ',', '@');
   ParseResult r = parse_trace(text, "bad.trace");
   RC_ASSERT(r.errors.size() <= kMaxParseErrors);
   if (r.ok()) RC_ASSERT(parse_trace(print_trace(r.trace), "again.trace").ok());

@@ -23,8 +23,8 @@ inline Value gen_signed(int64_t lo, int64_t hi) {
 }
 inline Value gen_unsigned(uint64_t hi) {
   // Mix small numbers (the common case) with the whole range, ends included.
-  uint64_t v = *rc::gen::oneOf(rc::gen::inRange<uint64_t>(0, 4097), rc::gen::element<uint64_t>(0, hi),
-                               rc::gen::arbitrary<uint64_t>());
+  uint64_t v = *rc::gen::oneOf(rc::gen::inRange<uint64_t>(0, 4097),
+                               rc::gen::element<uint64_t>(0, hi), rc::gen::arbitrary<uint64_t>());
   return Value::literal(hi == UINT64_MAX ? v : v % (hi + 1));
 }
 
@@ -114,14 +114,21 @@ inline ExpectAlt gen_alt(GenState& g, const Op& op) {
     kinds.push_back(ExpectAlt::Kind::Value);
   }
   if (op.kind == OpKind::Pread) kinds.push_back(ExpectAlt::Kind::Data);
-  if (op.kind == OpKind::Ioctl && req_arg(op.req) == ReqArg::StructOut && op.arg_kind != ArgKind::Null)
+  if (op.kind == OpKind::Ioctl && req_arg(op.req) == ReqArg::StructOut &&
+      op.arg_kind != ArgKind::Null)
     kinds.push_back(ExpectAlt::Kind::Status);
   ExpectAlt a;
   a.kind = *rc::gen::elementOf(kinds);
   switch (a.kind) {
-    case ExpectAlt::Kind::Value: a.value = gen_signed(INT64_MIN, INT64_MAX).as_signed(); break;
-    case ExpectAlt::Kind::Errno: a.err = *rc::gen::inRange(1, 4096); break;
-    case ExpectAlt::Kind::Status: a.fields = gen_struct(g, StructKind::LoopInfo64, true); break;
+    case ExpectAlt::Kind::Value:
+      a.value = gen_signed(INT64_MIN, INT64_MAX).as_signed();
+      break;
+    case ExpectAlt::Kind::Errno:
+      a.err = *rc::gen::inRange(1, 4096);
+      break;
+    case ExpectAlt::Kind::Status:
+      a.fields = gen_struct(g, StructKind::LoopInfo64, true);
+      break;
     case ExpectAlt::Kind::Data:
       a.value = *rc::gen::inRange<int64_t>(1, 1 << 20);
       a.has_data = true;
@@ -161,8 +168,11 @@ inline Op gen_ioctl(GenState& g, Value fd) {
     case ReqArg::Number:
       if (op.req != Req::Unknown || *rc::gen::arbitrary<bool>()) number_arg(false);
       break;
-    case ReqArg::Int: number_arg(true); break;
-    case ReqArg::Out: break;
+    case ReqArg::Int:
+      number_arg(true);
+      break;
+    case ReqArg::Out:
+      break;
     case ReqArg::StructIn:
       if (*rc::gen::inRange(0, 4) == 0) {
         op.arg_kind = ArgKind::Null;
@@ -200,10 +210,17 @@ inline Op gen_op(GenState& g) {
         op.open_flags = static_cast<uint8_t>(*rc::gen::inRange(0, 16));
         return op;
       }
-      case 2: op.kind = OpKind::Close; op.subject = fd(); return op;
-      case 3: op.kind = OpKind::Fsync; op.subject = fd(); return op;
+      case 2:
+        op.kind = OpKind::Close;
+        op.subject = fd();
+        return op;
+      case 3:
+        op.kind = OpKind::Fsync;
+        op.subject = fd();
+        return op;
       case 4:
-      case 5: return gen_ioctl(g, fd());
+      case 5:
+        return gen_ioctl(g, fd());
       case 6:
       case 7:
         op.kind = *rc::gen::arbitrary<bool>() ? OpKind::Pread : OpKind::Pwrite;
@@ -231,18 +248,31 @@ inline rc::Gen<Trace> gen_trace() {
   return rc::gen::exec([] {
     GenState g;
     Trace& t = g.t;
-    if (*rc::gen::arbitrary<bool>()) t.profile = *rc::gen::element<std::string>("linux-6.1", "linux-6.18", "x");
+    if (*rc::gen::arbitrary<bool>())
+      t.profile = *rc::gen::element<std::string>("linux-6.1", "linux-6.18", "x");
     for (int k = 0; k < kEnvKeyCount; ++k) {
       if (!*rc::gen::arbitrary<bool>()) continue;
       t.env_given |= uint16_t(1u << k);
       uint32_t v = *rc::gen::arbitrary<uint32_t>();
       switch (static_cast<EnvKey>(k)) {
-        case EnvKey::Precreated: t.env.precreated = v; break;
-        case EnvKey::CapSysAdmin: t.env.cap_sys_admin = v & 1; break;
-        case EnvKey::DioAlign: t.env.dio_align = v; break;
-        case EnvKey::BdevBlockSize: t.env.bdev_block_size = v; break;
-        case EnvKey::Thp: t.env.thp = v & 1; break;
-        case EnvKey::MaxPart: t.env.max_part = v; break;
+        case EnvKey::Precreated:
+          t.env.precreated = v;
+          break;
+        case EnvKey::CapSysAdmin:
+          t.env.cap_sys_admin = v & 1;
+          break;
+        case EnvKey::DioAlign:
+          t.env.dio_align = v;
+          break;
+        case EnvKey::BdevBlockSize:
+          t.env.bdev_block_size = v;
+          break;
+        case EnvKey::Thp:
+          t.env.thp = v & 1;
+          break;
+        case EnvKey::MaxPart:
+          t.env.max_part = v;
+          break;
       }
     }
     int nobj = *rc::gen::inRange(0, 5);
@@ -260,7 +290,8 @@ inline rc::Gen<Trace> gen_trace() {
     for (int i = 0; i < nstmt; ++i) {
       Statement s;
       s.op = gen_op(g);
-      if ((s.op.kind == OpKind::Open || s.op.kind == OpKind::Ioctl) && *rc::gen::arbitrary<bool>()) {
+      if ((s.op.kind == OpKind::Open || s.op.kind == OpKind::Ioctl) &&
+          *rc::gen::arbitrary<bool>()) {
         // Rebind an existing name sometimes: the same slot is reused.
         if (!t.vars.empty() && *rc::gen::inRange(0, 3) == 0) {
           s.bind = static_cast<int16_t>(*rc::gen::inRange<size_t>(0, t.vars.size()));

@@ -31,8 +31,9 @@
 namespace loopcheck {
 namespace {
 
-
-Value lit(int64_t v) { return Value::signed_literal(v); }
+Value lit(int64_t v) {
+  return Value::signed_literal(v);
+}
 
 using testing_support::free_high_index;
 
@@ -73,7 +74,8 @@ struct ForeignDevice {
     std::vector<uint8_t> bytes(256 << 10);
     pattern_fill(99, 0, bytes.data(), bytes.size());
     int f = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (f < 0 || ::pwrite(f, bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size())) return;
+    if (f < 0 || ::pwrite(f, bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size()))
+      return;
     int ctl = ::open(host::kLoopControlPath, O_RDWR | O_CLOEXEC);
     index = free_high_index(from);
     bool added = ::ioctl(ctl, LOOP_CTL_ADD, index) == static_cast<int>(index);
@@ -135,9 +137,11 @@ TEST_F(HostTargetTest, StepsOnADeviceItDoesNotOwnAreSkippedNotExecuted) {
   ASSERT_EQ(ctl.kind, Outcome::Kind::Value);
   EXPECT_EQ(target.execute(op_open_loop(lit(n), Access::Rw)).kind, Outcome::Kind::Skipped);
   EXPECT_EQ(target.execute(op_sysfs(lit(n), SysAttr::Size)).kind, Outcome::Kind::Skipped);
-  EXPECT_EQ(target.execute(op_ioctl(lit(ctl.value), Req::LoopCtlRemove, lit(n))).kind, Outcome::Kind::Skipped);
+  EXPECT_EQ(target.execute(op_ioctl(lit(ctl.value), Req::LoopCtlRemove, lit(n))).kind,
+            Outcome::Kind::Skipped);
   // The test's own fd on the device is open in this process but not the trace's.
-  EXPECT_EQ(target.execute(op_ioctl_noarg(lit(foreign.fd), Req::LoopClrFd)).kind, Outcome::Kind::Skipped);
+  EXPECT_EQ(target.execute(op_ioctl_noarg(lit(foreign.fd), Req::LoopClrFd)).kind,
+            Outcome::Kind::Skipped);
   EXPECT_EQ(target.execute(op_pwrite(lit(foreign.fd), 0, 512, 1)).kind, Outcome::Kind::Skipped);
   EXPECT_EQ(target.execute(op_close(lit(foreign.fd))).kind, Outcome::Kind::Skipped);
   // Binding one of ours onto the foreign fd would make us its opener: skipped too.
@@ -145,7 +149,8 @@ TEST_F(HostTargetTest, StepsOnADeviceItDoesNotOwnAreSkippedNotExecuted) {
   ASSERT_EQ(add.kind, Outcome::Kind::Value);
   Outcome d = target.execute(op_open_loop(lit(add.value), Access::Rw));
   ASSERT_EQ(d.kind, Outcome::Kind::Value);
-  EXPECT_EQ(target.execute(op_ioctl(lit(d.value), Req::LoopSetFd, lit(foreign.fd))).kind, Outcome::Kind::Skipped);
+  EXPECT_EQ(target.execute(op_ioctl(lit(d.value), Req::LoopSetFd, lit(foreign.fd))).kind,
+            Outcome::Kind::Skipped);
   // An fd number nobody has open is the kernel's to reject.
   Outcome bad = target.execute(op_close(lit(999)));
   EXPECT_EQ(bad.kind, Outcome::Kind::Error);
@@ -171,7 +176,8 @@ TEST_F(HostTargetTest, RemovingADeviceHandedByGetFreeIsSkipped) {
             Outcome::Kind::Skipped);
   auto owned = target.owned_devices();
   if (owned.count(static_cast<uint64_t>(free.value))) {
-    EXPECT_FALSE(owned[static_cast<uint64_t>(free.value)]) << "a handed device is never counted as created";
+    EXPECT_FALSE(owned[static_cast<uint64_t>(free.value)])
+        << "a handed device is never counted as created";
   }
   target.finish();
   EXPECT_TRUE(host::loop_device_exists(static_cast<uint64_t>(free.value)));
@@ -185,7 +191,8 @@ TEST_F(HostTargetTest, AHandedDeviceGetsItsReadOnlyBitBack) {
   Outcome free = target.execute(op_ioctl_noarg(lit(ctl.value), Req::LoopCtlGetFree));
   ASSERT_EQ(free.kind, Outcome::Kind::Value) << "errno " << free.err;
   const uint64_t index = static_cast<uint64_t>(free.value);
-  if (!target.owned_devices().count(index)) GTEST_SKIP() << "SKIPPED: the free device is in use elsewhere";
+  if (!target.owned_devices().count(index))
+    GTEST_SKIP() << "SKIPPED: the free device is in use elsewhere";
   const std::optional<bool> before = host::loop_read_only(index);
   ASSERT_TRUE(before.has_value());
   EXPECT_FALSE(*before) << "a claimed device starts writable, as the model assumes";
@@ -218,13 +225,16 @@ TEST_F(HostTargetTest, FinishLeavesNoDeviceFileOrLedgerBehind) {
   Outcome f = target.execute(op_open_file(0, Access::Rw));
   Outcome da = target.execute(op_open_loop(lit(a.value), Access::Rw));
   Outcome db = target.execute(op_open_loop(lit(b.value), Access::Rw));
-  ASSERT_EQ(target.execute(op_ioctl(lit(da.value), Req::LoopSetFd, lit(f.value))).kind, Outcome::Kind::Value);
+  ASSERT_EQ(target.execute(op_ioctl(lit(da.value), Req::LoopSetFd, lit(f.value))).kind,
+            Outcome::Kind::Value);
   // b stacked on a, then detached while open: on 6.11+ a deferred teardown.
-  ASSERT_EQ(target.execute(op_ioctl(lit(db.value), Req::LoopSetFd, lit(da.value))).kind, Outcome::Kind::Value);
+  ASSERT_EQ(target.execute(op_ioctl(lit(db.value), Req::LoopSetFd, lit(da.value))).kind,
+            Outcome::Kind::Value);
   EXPECT_EQ(target.execute(op_pwrite(lit(db.value), 0, 4096, 5)).value, 4096);
   Outcome where = target.execute(op_sysfs(lit(b.value), SysAttr::LoopBackingFile));
   EXPECT_EQ(where.text_view(), "/dev/loop" + std::to_string(a.value));
-  EXPECT_EQ(target.execute(op_ioctl_noarg(lit(db.value), Req::LoopClrFd)).kind, Outcome::Kind::Value);
+  EXPECT_EQ(target.execute(op_ioctl_noarg(lit(db.value), Req::LoopClrFd)).kind,
+            Outcome::Kind::Value);
   EXPECT_EQ(devices_backed_under(sandbox).size(), 1u);
   target.finish();  // nothing closed, nothing removed by the trace itself
   EXPECT_TRUE(target.finish_problems().empty()) << target.finish_problems().front();
@@ -274,7 +284,8 @@ TEST_F(HostTargetTest, NextStartRecoversExactlyWhatADeadRunLedgerProves) {
            << "add-intent -1\ncreated " << unbound_dead.index << "\n"
            << "created " << innocent.index << "\n"
            << "bind " << bound_dead.index << " " << st.st_dev << " " << st.st_ino << "\n"
-           << "bind " << innocent.index << " " << innocent_st.st_dev << " " << innocent_st.st_ino << "\n"
+           << "bind " << innocent.index << " " << innocent_st.st_dev << " " << innocent_st.st_ino
+           << "\n"
            << "bind 0 1 2\n"
            << "handed 0\n"
            << "add-intent 12";  // torn last line: ignored
@@ -313,7 +324,9 @@ class RecordingTarget : public Target {
  public:
   explicit RecordingTarget(HostTarget& inner) : inner_(inner) {}
   std::string_view name() const override { return inner_.name(); }
-  TargetError start(const Trace& t, std::string_view p, const Env& e) override { return inner_.start(t, p, e); }
+  TargetError start(const Trace& t, std::string_view p, const Env& e) override {
+    return inner_.start(t, p, e);
+  }
   Outcome execute(const Op& op) override {
     Outcome o = inner_.execute(op);
     if (op.kind == OpKind::Ioctl && op.req == Req::LoopCtlAdd && o.kind == Outcome::Kind::Value) {
@@ -340,15 +353,17 @@ TEST_F(HostTargetTest, SafetyAForeignBoundDeviceSurvivesACorpusRun) {
   const uint64_t digest_before = foreign.data_digest();
   const std::string backing_before = host::loop_backing_file(foreign.index);
 
-  LoadedTraces loaded = load_traces({std::string(LOOPCHECK_SOURCE_DIR) + "/corpus/conformance/common"});
+  LoadedTraces loaded =
+      load_traces({std::string(LOOPCHECK_SOURCE_DIR) + "/corpus/conformance/common"});
   for (const std::string& e : loaded.errors) std::cerr << "not loaded: " << e << "\n";
   ASSERT_FALSE(loaded.traces.empty());
   // Plus a trace aimed squarely at the foreign device.
   Trace hostile;
   hostile.source = "hostile";
   const int64_t n = static_cast<int64_t>(foreign.index);
-  for (Op op : {op_open_loop_control(), op_open_loop(lit(n), Access::Rw), op_sysfs(lit(n), SysAttr::Size),
-                op_ioctl_noarg(lit(foreign.fd), Req::LoopClrFd), op_ioctl(lit(3), Req::LoopCtlRemove, lit(n)),
+  for (Op op : {op_open_loop_control(), op_open_loop(lit(n), Access::Rw),
+                op_sysfs(lit(n), SysAttr::Size), op_ioctl_noarg(lit(foreign.fd), Req::LoopClrFd),
+                op_ioctl(lit(3), Req::LoopCtlRemove, lit(n)),
                 op_pwrite(lit(foreign.fd), 0, 4096, 1), op_close(lit(foreign.fd))}) {
     Statement s;
     s.op = op;
@@ -373,10 +388,11 @@ TEST_F(HostTargetTest, SafetyAForeignBoundDeviceSurvivesACorpusRun) {
         std::cerr << t.source << ": step " << step.index + 1 << ": " << step.detail << "\n";
       }
     }
-    EXPECT_TRUE(host.finish_problems().empty()) << t.source << ": " << host.finish_problems().front();
+    EXPECT_TRUE(host.finish_problems().empty())
+        << t.source << ": " << host.finish_problems().front();
   }
-  std::cerr << "corpus through host: " << loaded.traces.size() << " traces, " << steps << " steps, " << passed
-            << " passed, " << skipped << " skipped\n";
+  std::cerr << "corpus through host: " << loaded.traces.size() << " traces, " << steps << " steps, "
+            << passed << " passed, " << skipped << " skipped\n";
   EXPECT_GE(skipped, 5u);  // the hostile trace's steps at least
 
   // The foreign device: same binding, same flags/offset/sizelimit/name, same data, fd alive.
@@ -390,7 +406,8 @@ TEST_F(HostTargetTest, SafetyAForeignBoundDeviceSurvivesACorpusRun) {
   EXPECT_EQ(host::loop_backing_file(foreign.index), backing_before);
   EXPECT_EQ(foreign.data_digest(), digest_before);
   // Nothing of ours remains.
-  for (uint64_t index : target.created) EXPECT_FALSE(host::loop_device_exists(index)) << "loop" << index;
+  for (uint64_t index : target.created)
+    EXPECT_FALSE(host::loop_device_exists(index)) << "loop" << index;
   for (const std::string& s : target.sandboxes) {
     EXPECT_FALSE(path_exists(s)) << s;
     EXPECT_TRUE(devices_backed_under(s).empty()) << s;

@@ -24,17 +24,20 @@ namespace {
 
 using host::Executor;
 
-
-Value lit(int64_t v) { return Value::signed_literal(v); }
+Value lit(int64_t v) {
+  return Value::signed_literal(v);
+}
 
 using testing_support::free_high_index;
 
 TEST(HostExecutorNoKernel, BackingFileNamesTranslateOnlyInsideTheObjectDir) {
   Executor ex({"/var/tmp/loopcheck-abcdef", {"img"}, ""});
   EXPECT_EQ(ex.backing_file_in_trace_terms("/var/tmp/loopcheck-abcdef/img"), "img");
-  EXPECT_EQ(ex.backing_file_in_trace_terms("/var/tmp/loopcheck-abcdef/img (deleted)"), "img (deleted)");
+  EXPECT_EQ(ex.backing_file_in_trace_terms("/var/tmp/loopcheck-abcdef/img (deleted)"),
+            "img (deleted)");
   EXPECT_EQ(ex.backing_file_in_trace_terms("/dev/loop12"), "/dev/loop12");
-  EXPECT_EQ(ex.backing_file_in_trace_terms("/var/tmp/loopcheck-abcdefX/img"), "/var/tmp/loopcheck-abcdefX/img");
+  EXPECT_EQ(ex.backing_file_in_trace_terms("/var/tmp/loopcheck-abcdefX/img"),
+            "/var/tmp/loopcheck-abcdefX/img");
   EXPECT_EQ(ex.object_path(0), "/var/tmp/loopcheck-abcdef/img");
 }
 
@@ -69,12 +72,14 @@ TEST_F(HostExecutorTest, BindStatusDataSysfsAndCleanupOnTheRealKernel) {
   ASSERT_EQ(ctl.kind, Outcome::Kind::Value);
   EXPECT_EQ(ctl.role, ValueRole::Fd);
 
-  Outcome add = ex.execute(op_ioctl(lit(ctl.value), Req::LoopCtlAdd, lit(static_cast<int64_t>(index_))));
+  Outcome add =
+      ex.execute(op_ioctl(lit(ctl.value), Req::LoopCtlAdd, lit(static_cast<int64_t>(index_))));
   ASSERT_EQ(add.kind, Outcome::Kind::Value) << "errno " << add.err;
   created_ = true;
   EXPECT_EQ(add.value, static_cast<int64_t>(index_));
   EXPECT_EQ(add.role, ValueRole::DevIndex);
-  Outcome again = ex.execute(op_ioctl(lit(ctl.value), Req::LoopCtlAdd, lit(static_cast<int64_t>(index_))));
+  Outcome again =
+      ex.execute(op_ioctl(lit(ctl.value), Req::LoopCtlAdd, lit(static_cast<int64_t>(index_))));
   EXPECT_EQ(again.kind, Outcome::Kind::Error);
   EXPECT_EQ(again.err, EEXIST);
 
@@ -110,7 +115,8 @@ TEST_F(HostExecutorTest, BindStatusDataSysfsAndCleanupOnTheRealKernel) {
   EXPECT_EQ(legacy.status.offset, 4096u);
   EXPECT_EQ(legacy.status.name.view(), "img");
   Outcome null_status = ex.execute(op_ioctl_null(lit(d.value), Req::LoopGetStatus64));
-  EXPECT_EQ(null_status.err, EINVAL);  // the driver rejects a NULL pointer itself before copy_to_user
+  EXPECT_EQ(null_status.err,
+            EINVAL);  // the driver rejects a NULL pointer itself before copy_to_user
 
   Outcome size = ex.execute(op_ioctl_noarg(lit(d.value), Req::BlkGetSize64));
   EXPECT_EQ(size.value, (1 << 20) - 4096);
@@ -137,7 +143,8 @@ TEST_F(HostExecutorTest, BindStatusDataSysfsAndCleanupOnTheRealKernel) {
 
   auto sysfs_text = [&](SysAttr attr) {
     Outcome o = ex.execute(op_sysfs(lit(static_cast<int64_t>(index_)), attr));
-    return o.kind == Outcome::Kind::Text ? std::string(o.text_view()) : "errno " + std::to_string(o.err);
+    return o.kind == Outcome::Kind::Text ? std::string(o.text_view())
+                                         : "errno " + std::to_string(o.err);
   };
   EXPECT_EQ(sysfs_text(SysAttr::Size), "2040");
   EXPECT_EQ(sysfs_text(SysAttr::LoopOffset), "4096");
@@ -149,7 +156,8 @@ TEST_F(HostExecutorTest, BindStatusDataSysfsAndCleanupOnTheRealKernel) {
   EXPECT_TRUE(host::wait_until_unbound(index_, 5000));
   EXPECT_EQ(sysfs_text(SysAttr::LoopOffset), "errno " + std::to_string(ENOENT));
   EXPECT_EQ(sysfs_text(SysAttr::Size), "0");
-  Outcome removed = ex.execute(op_ioctl(lit(ctl.value), Req::LoopCtlRemove, lit(static_cast<int64_t>(index_))));
+  Outcome removed =
+      ex.execute(op_ioctl(lit(ctl.value), Req::LoopCtlRemove, lit(static_cast<int64_t>(index_))));
   EXPECT_EQ(removed.kind, Outcome::Kind::Value) << "errno " << removed.err;
   EXPECT_FALSE(host::loop_device_exists(index_));
   EXPECT_EQ(ex.execute(op_close(lit(f.value))).kind, Outcome::Kind::Value);

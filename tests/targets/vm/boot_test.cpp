@@ -51,7 +51,9 @@ Trace load_one(const std::string& relative) {
   return loaded.traces.empty() ? Trace{} : loaded.traces.front();
 }
 
-bool process_gone(pid_t pid) { return kill(pid, 0) != 0 && errno == ESRCH; }
+bool process_gone(pid_t pid) {
+  return kill(pid, 0) != 0 && errno == ESRCH;
+}
 
 class VmBoot : public ::testing::Test {
  protected:
@@ -74,10 +76,14 @@ TEST_F(VmBoot, OneBootServesManyTracesWithAResetBetweenThem) {
   // ctl_add_eexist adds devices: a second run of each passes only if the reset
   // really gave the next trace a freshly loaded loop driver.
   std::vector<std::string> traces = {
-      "corpus/conformance/common/set_fd_basic.trace",       "corpus/conformance/common/ro_bit_sticky_after_unbind.trace",
-      "corpus/conformance/common/ro_bit_sticky_after_unbind.trace", "corpus/conformance/common/ctl_add_eexist.trace",
-      "corpus/conformance/common/ctl_add_eexist.trace",     "corpus/conformance/common/stacked_loop_data.trace",
-      "corpus/conformance/common/io_roundtrip_offset_mapping.trace", "corpus/conformance/common/eperm_without_cap_sys_admin.trace",
+      "corpus/conformance/common/set_fd_basic.trace",
+      "corpus/conformance/common/ro_bit_sticky_after_unbind.trace",
+      "corpus/conformance/common/ro_bit_sticky_after_unbind.trace",
+      "corpus/conformance/common/ctl_add_eexist.trace",
+      "corpus/conformance/common/ctl_add_eexist.trace",
+      "corpus/conformance/common/stacked_loop_data.trace",
+      "corpus/conformance/common/io_roundtrip_offset_mapping.trace",
+      "corpus/conformance/common/eperm_without_cap_sys_admin.trace",
   };
   auto begin = std::chrono::steady_clock::now();
   for (const std::string& path : traces) {
@@ -90,8 +96,9 @@ TEST_F(VmBoot, OneBootServesManyTracesWithAResetBetweenThem) {
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
   EXPECT_EQ(target.stats().boots, 1u) << "a reset failed and forced a reboot: " << target.summary();
   EXPECT_TRUE(target.findings().empty()) << target.findings().front().report.excerpt;
-  std::printf("vm %s: boot-to-ready %.2f s, %zu traces in %.2f s = %.2f traces/s\n", kernel_.version.c_str(),
-              target.stats().boot_seconds, traces.size(), seconds, static_cast<double>(traces.size()) / seconds);
+  std::printf("vm %s: boot-to-ready %.2f s, %zu traces in %.2f s = %.2f traces/s\n",
+              kernel_.version.c_str(), target.stats().boot_seconds, traces.size(), seconds,
+              static_cast<double>(traces.size()) / seconds);
   RecordProperty("boot_seconds", std::to_string(target.stats().boot_seconds));
 }
 
@@ -105,12 +112,14 @@ TEST_F(VmBoot, AHungStepBecomesAFindingWithLaterStepsSkipped) {
   ASSERT_FALSE(hung.steps.empty());
   EXPECT_EQ(hung.steps[0].verdict, StepVerdict::Diverged);
   EXPECT_EQ(hung.steps[0].observed.err, EHOSTDOWN);
-  EXPECT_EQ(hung.skipped, 0u) << "the runner stops at the first divergence; nothing after it may pass";
+  EXPECT_EQ(hung.skipped, 0u)
+      << "the runner stops at the first divergence; nothing after it may pass";
   EXPECT_EQ(hung.passed, 0u);
   ASSERT_EQ(target.findings_of_last_trace().size(), 1u);
   EXPECT_EQ(target.findings_of_last_trace()[0].report.kind, "hang");
   EXPECT_EQ(target.findings_of_last_trace()[0].step, 1u);
-  EXPECT_NE(target.summary().find("FINDING at step 1: hang"), std::string::npos) << target.summary();
+  EXPECT_NE(target.summary().find("FINDING at step 1: hang"), std::string::npos)
+      << target.summary();
   EXPECT_EQ(target.stats().boots, 1u);
 }
 
@@ -125,7 +134,8 @@ TEST_F(VmBoot, AKilledGuestIsReportedAndReaped) {
   pid_t pid = vm->pid();
   ASSERT_GT(pid, 0);
   ASSERT_EQ(kill(pid, SIGKILL), 0);
-  std::optional<Frame> answer = vm->call(encode_empty(FrameType::Reset), FrameType::ResetDone, 10000, &why);
+  std::optional<Frame> answer =
+      vm->call(encode_empty(FrameType::Reset), FrameType::ResetDone, 10000, &why);
   EXPECT_FALSE(answer.has_value());
   EXPECT_NE(why.find("the guest died"), std::string::npos) << why;
   EXPECT_FALSE(vm->alive());

@@ -9,7 +9,8 @@
 namespace loopcheck::vm {
 namespace {
 
-const char* kBoot = "[    0.000000] Linux version 6.12.117+deb12-cloud-amd64\n[    1.2] loop: module loaded\n";
+const char* kBoot =
+    "[    0.000000] Linux version 6.12.117+deb12-cloud-amd64\n[    1.2] loop: module loaded\n";
 
 TEST(VmConsole, QuietBootHasNoReports) {
   std::string log = kBoot;
@@ -23,20 +24,23 @@ TEST(VmConsole, EachKindOfReportIsFoundWithItsExcerpt) {
     const char* line;
     const char* kind;
   };
-  for (const Case& c : {Case{"[   5.1] Kernel panic - not syncing: Fatal exception", "Kernel panic"},
-                        Case{"[   5.1] Oops: general protection fault, probably for non-canonical address", "Oops"},
-                        Case{"[   5.1] BUG: KASAN: slab-use-after-free in loop_process_work", "BUG: KASAN"},
-                        Case{"[   5.1] BUG: KFENCE: out-of-bounds read in lo_rw_aio", "BUG: KFENCE"},
-                        Case{"[   5.1] UBSAN: shift-out-of-bounds in drivers/block/loop.c:100", "UBSAN"},
-                        Case{"[   5.1] WARNING: CPU: 0 PID: 1 at block/blk-settings.c:10 blk_validate_limits", "WARNING"},
-                        Case{"[   5.1] INFO: task loop0:42 blocked for more than 120 seconds.", "INFO: task"}}) {
+  for (const Case& c :
+       {Case{"[   5.1] Kernel panic - not syncing: Fatal exception", "Kernel panic"},
+        Case{"[   5.1] Oops: general protection fault, probably for non-canonical address", "Oops"},
+        Case{"[   5.1] BUG: KASAN: slab-use-after-free in loop_process_work", "BUG: KASAN"},
+        Case{"[   5.1] BUG: KFENCE: out-of-bounds read in lo_rw_aio", "BUG: KFENCE"},
+        Case{"[   5.1] UBSAN: shift-out-of-bounds in drivers/block/loop.c:100", "UBSAN"},
+        Case{"[   5.1] WARNING: CPU: 0 PID: 1 at block/blk-settings.c:10 blk_validate_limits",
+             "WARNING"},
+        Case{"[   5.1] INFO: task loop0:42 blocked for more than 120 seconds.", "INFO: task"}}) {
     std::string log = std::string(kBoot) + c.line + "\n[   5.2] Call Trace:\n[   5.3]  <TASK>\n";
     size_t scanned = 0;
     auto reports = scan_kernel_reports(log, &scanned);
     ASSERT_EQ(reports.size(), 1u) << c.line;
     EXPECT_EQ(reports[0].kind, c.kind);
     EXPECT_NE(reports[0].excerpt.find(c.line), std::string::npos) << reports[0].excerpt;
-    EXPECT_NE(reports[0].excerpt.find("<TASK>"), std::string::npos) << "the excerpt carries the trace after it";
+    EXPECT_NE(reports[0].excerpt.find("<TASK>"), std::string::npos)
+        << "the excerpt carries the trace after it";
   }
 }
 

@@ -65,20 +65,24 @@ TEST_F(VmKernelCacheDir, OnlyVerifiedDirectoriesCount) {
   namespace fs = std::filesystem;
   fs::create_directories(dir_ + "/kernels/6.1.0-56-cloud-amd64");  // a fetch that died half-way
   fs::create_directories(dir_ + "/kernels/6.12.117+deb12-cloud-amd64");
-  std::FILE* mark = std::fopen((dir_ + "/kernels/6.12.117+deb12-cloud-amd64/VERIFIED").c_str(), "w");
+  std::FILE* mark =
+      std::fopen((dir_ + "/kernels/6.12.117+deb12-cloud-amd64/VERIFIED").c_str(), "w");
   ASSERT_NE(mark, nullptr);
   std::fclose(mark);
   EXPECT_EQ(cached_kernel_versions(), std::vector<std::string>{"6.12.117+deb12-cloud-amd64"});
 }
 
 TEST_F(VmKernelCacheDir, UnknownPackageSaysSoAndLeavesNothing) {
-  if (system("command -v apt-get >/dev/null 2>&1") != 0) GTEST_SKIP() << "SKIPPED: no apt-get on this machine";
+  if (system("command -v apt-get >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "SKIPPED: no apt-get on this machine";
   FetchResult r = fetch_kernel("6.1.0-999-cloud-amd64");
   ASSERT_FALSE(r.ok);
-  EXPECT_NE(r.error.find("no Debian package linux-image-6.1.0-999-cloud-amd64"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("no Debian package linux-image-6.1.0-999-cloud-amd64"), std::string::npos)
+      << r.error;
   // No staging directory or half-kernel is left behind.
   size_t entries = 0;
-  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir_ + "/kernels")) ++entries;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir_ + "/kernels"))
+    ++entries;
   EXPECT_EQ(entries, 0u);
 }
 

@@ -89,7 +89,8 @@ TEST(VmProtocol, StartReadyAndRepliesRoundTrip) {
   EXPECT_EQ(ready_back->kernel_release, ready.kernel_release);
   EXPECT_EQ(ready_back->dio_align, 512u);
 
-  std::optional<Reply> reply = decode_reply(payload_of(encode_reply(FrameType::ResetDone, {false, "busy"})));
+  std::optional<Reply> reply =
+      decode_reply(payload_of(encode_reply(FrameType::ResetDone, {false, "busy"})));
   ASSERT_TRUE(reply.has_value());
   EXPECT_FALSE(reply->ok);
   EXPECT_EQ(reply->message, "busy");
@@ -134,9 +135,10 @@ TEST(VmProtocol, FrameReaderSplitsAStreamFedByteByByte) {
 TEST(VmProtocol, OversizedFrameHeaderBreaksTheStream) {
   FrameReader reader;
   uint32_t too_big = kMaxFramePayload + 1;
-  uint8_t header[kFrameHeaderSize] = {static_cast<uint8_t>(too_big), static_cast<uint8_t>(too_big >> 8),
-                                      static_cast<uint8_t>(too_big >> 16), static_cast<uint8_t>(too_big >> 24),
-                                      static_cast<uint8_t>(FrameType::Result)};
+  uint8_t header[kFrameHeaderSize] = {
+      static_cast<uint8_t>(too_big), static_cast<uint8_t>(too_big >> 8),
+      static_cast<uint8_t>(too_big >> 16), static_cast<uint8_t>(too_big >> 24),
+      static_cast<uint8_t>(FrameType::Result)};
   reader.feed(header);
   EXPECT_FALSE(reader.next().has_value());
   EXPECT_TRUE(reader.broken());
