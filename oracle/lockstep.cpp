@@ -45,26 +45,40 @@ Lockstep::Lockstep(const model::Profile& profile, const Env& env,
   target_vars_.fill(-1);
 }
 
-StepResult Lockstep::step(const Statement& stmt, bool check_expectations) {
+// A skipped step runs on neither side, and what it would have bound is skipped
+// for every later step that reads it.
+StepResult Lockstep::skip_dependant(const Statement& stmt) {
   StepResult result;
-  const Op model_op = bind_op(stmt.op, model_vars_);
-  result.model = model::step(state_, profile_, env_, model_op);
+  result.model = Outcome::skipped();
+  result.observed = Outcome::skipped();
+  result.verdict = StepVerdict::Skipped;
+  if (stmt.bind >= 0) {
+    model_vars_[stmt.bind] = -1;
+    target_vars_[stmt.bind] = -1;
+    skipped_vars_ |= uint64_t{1} << stmt.bind;
+  }
+  return result;
+}
 
-  Outcome target_outcome = result.model;
+StepResult Lockstep::step(const Statement& stmt, bool check_expectations) {
+  if (op_var_mask(stmt.op) & skipped_vars_) return skip_dependant(stmt);
+  StepResult result;
+  // The target goes first: a step it skips (the host's claim checks) is not
+  // taken by the model either, so both sides still describe the same system.
+  Outcome target_outcome;
   std::span<const uint8_t> bytes;
   if (target_) {
     target_outcome = target_->execute(bind_op(stmt.op, target_vars_));
+    if (target_outcome.kind == Outcome::Kind::Skipped) return skip_dependant(stmt);
     bytes = target_->last_read();
   }
+  const Op model_op = bind_op(stmt.op, model_vars_);
+  result.model = model::step(state_, profile_, env_, model_op);
+  if (!target_) target_outcome = result.model;
   if (stmt.bind >= 0) {
     model_vars_[stmt.bind] = bound_value(result.model);
     target_vars_[stmt.bind] = bound_value(target_outcome);
-  }
-
-  if (target_outcome.kind == Outcome::Kind::Skipped) {
-    result.verdict = StepVerdict::Skipped;
-    result.observed = target_outcome;
-    return result;
+    skipped_vars_ &= ~(uint64_t{1} << stmt.bind);
   }
   if (target_) {
     Comparison cmp = compare_outcomes(result.model, target_outcome, bytes, names_);

@@ -34,7 +34,13 @@ class Lockstep {
   // Unbound variables read as -1, an fd no target owns, never a real fd 0.
   std::array<int64_t, kMaxVars> model_vars_;
   std::array<int64_t, kMaxVars> target_vars_;
+  // Variables whose defining step the target skipped: a step reading one is
+  // skipped too, never run on a stand-in value (an fd that was never opened
+  // would only "diverge" with EBADF).
+  uint64_t skipped_vars_ = 0;
   Renaming names_;
+
+  StepResult skip_dependant(const Statement& stmt);
 };
 
 }  // namespace loopcheck

@@ -12,6 +12,7 @@
 
 #include "oracle/runner.h"
 #include "model/profile.h"
+#include "trace/kernel_scope.h"
 #include "trace/trace.h"
 
 namespace loopcheck {
@@ -22,12 +23,6 @@ struct PlannedRun {
   // Runs with no other trace in flight (see needs_exclusive_kernel).
   bool exclusive = false;
 };
-
-// Whether a trace observes kernel-global loop state that a concurrent trace would
-// change under it: LOOP_CTL_GET_FREE (which device is free), or a LOOP_CTL_ADD /
-// LOOP_CTL_REMOVE of a literal index. Indices the trace got from LOOP_CTL_ADD -1
-// are renamed consistently, so such traces run side by side soundly.
-bool needs_exclusive_kernel(const Trace& trace);
 
 // Traces marked exclusive run alone: every earlier one has finished and no later
 // one starts until it is done. `on_result(i, result)` is called on the calling thread for i = 0, 1,

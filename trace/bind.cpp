@@ -35,4 +35,18 @@ bool op_is_literal(const Op& op) {
   return true;
 }
 
+uint64_t op_var_mask(const Op& op) {
+  static_assert(kMaxVars <= 64, "one bit per variable slot");
+  uint64_t mask = 0;
+  auto add = [&mask](const Value& v) {
+    if (!v.is_literal() && v.var < static_cast<size_t>(kMaxVars)) mask |= uint64_t{1} << v.var;
+  };
+  add(op.subject);
+  add(op.arg);
+  add(op.offset);
+  for (int i = 0; i < kFieldCount; ++i)
+    if (op.fields.has(static_cast<Field>(i))) add(op.fields.value[static_cast<size_t>(i)]);
+  return mask;
+}
+
 }  // namespace loopcheck

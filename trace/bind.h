@@ -17,4 +17,7 @@ Op bind_op(const Op& op, std::span<const int64_t> vars);
 // True when `op` contains no variable references.
 bool op_is_literal(const Op& op);
 
+// The variable slots `op` reads, as a bit mask (bit i: slot i; kMaxVars is 64).
+uint64_t op_var_mask(const Op& op);
+
 }  // namespace loopcheck

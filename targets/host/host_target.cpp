@@ -14,6 +14,7 @@
 
 #include "targets/host/device_cleanup.h"
 #include "targets/host/loop_sys.h"
+#include "trace/kernel_scope.h"
 
 namespace loopcheck {
 namespace {
@@ -89,6 +90,12 @@ TargetError HostTarget::start(const Trace& trace, std::string_view /*profile*/, 
   caller_without_cap_sys_admin_ = !env.cap_sys_admin;
   if (int err = host::ensure_state_dir(options_.state_dir)) {
     return {true, "cannot create " + options_.state_dir + ": " + std::strerror(err)};
+  }
+  // Before anything else touches loop-control: a trace that looks at global loop
+  // state waits until no other trace on the machine runs, and holds them off.
+  kernel_scope_ = std::make_unique<host::KernelScopeLock>(options_.state_dir);
+  if (int err = kernel_scope_->acquire(needs_exclusive_kernel(trace))) {
+    return {true, "cannot lock " + options_.state_dir + "/locks: " + std::strerror(err)};
   }
   recovery_ = host::recover_dead_runs(options_.state_dir, options_.sandbox_parent);
   skipped_ = 0;
@@ -510,6 +517,7 @@ void HostTarget::finish() {
   if (devnull_ >= 0) ::close(devnull_);
   devnull_ = -1;
   executor_.reset();
+  kernel_scope_.reset();  // last: every device of this trace is gone
 }
 
 }  // namespace loopcheck

@@ -96,6 +96,7 @@ class HostTarget : public Target {
   HostTargetOptions options_;
   std::unique_ptr<host::Executor> executor_;
   std::unique_ptr<host::DeviceLocks> locks_;
+  std::unique_ptr<host::KernelScopeLock> kernel_scope_;  // held from start() to finish()
   host::Ledger ledger_;
   std::string sandbox_dir_;
   int devnull_ = -1;

@@ -63,4 +63,26 @@ void DeviceLocks::release_all() {
   while (!held_.empty()) release(held_.begin()->first);
 }
 
+int KernelScopeLock::acquire(bool exclusive) {
+  release();
+  // Never unlinked: every run locks the same inode, so no re-check is needed.
+  const std::string path = state_dir_ + "/locks/loop-control.lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return errno;
+  while (::flock(fd, exclusive ? LOCK_EX : LOCK_SH) != 0) {
+    if (errno == EINTR) continue;
+    int err = errno;
+    ::close(fd);
+    return err;
+  }
+  fd_ = fd;
+  return 0;
+}
+
+void KernelScopeLock::release() {
+  if (fd_ < 0) return;
+  ::close(fd_);  // drops the flock
+  fd_ = -1;
+}
+
 }  // namespace loopcheck::host
