@@ -15,7 +15,7 @@ struct Expected {
   std::vector<int> outcomes;  // 0 = success
 };
 
-// From shared/spec/loop-semantics.md, per request the explorer issues.
+// From docs/semantics.md (§3, §5), per request the explorer issues.
 const std::vector<Expected>& catalogue() {
   static const std::vector<Expected> table = {
       {Req::LoopSetFd, {0, EBUSY, EBADF, EINVAL}},

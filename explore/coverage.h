@@ -1,4 +1,4 @@
-// Which (operation, outcome) pairs a search never reached: the pairs the spec says
+// Which (operation, outcome) pairs a search never reached: the pairs docs/semantics.md says
 // each operation the scope tries can produce (a catalogue, docs/explorer.md),
 // minus the ones the search saw.
 #pragma once

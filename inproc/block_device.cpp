@@ -124,7 +124,7 @@ uint64_t BlockDevice::page_bytes(uint64_t index, uint64_t dev_bytes) const {
 // into one request as readahead's would. Failed pages are reported, not cached.
 int BlockDevice::read_in_locked(const std::vector<uint64_t>& indices, uint64_t dev_bytes,
                                 std::vector<uint64_t>* failed) {
-  // Blocks larger than this cache's 4 KiB pages (spec-notes §7): a run of adjacent
+  // Blocks larger than this cache's 4 KiB pages (docs/semantics.md §11.9): a run of adjacent
   // pages is one request, which the queue refuses unless it covers whole blocks
   // (so a partial-block write, which needs its page read in, fails too).
   const uint64_t lbs = logical_block_size();

@@ -7,7 +7,7 @@ namespace {
 
 constexpr Profile kLinux618{.name = "linux-6.18"};
 
-// Debian's 6.12.y (6.12.100+) carries every stable backport the spec lists.
+// Debian's 6.12.y (6.12.100+) carries every stable backport docs/semantics.md §7.2 lists.
 constexpr Profile kLinux612{
     .name = "linux-6.12",
     .large_block_sizes_with_thp = false,

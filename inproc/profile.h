@@ -1,5 +1,5 @@
 // The kernel releases the in-process driver can behave as. Each switch names one
-// user-visible difference between loop.c / block-layer releases (spec §7.1), so the
+// user-visible difference between loop.c / block-layer releases (docs/semantics.md §7.1), so the
 // driver code reads `if (profile.deferred_detach)` rather than comparing versions.
 // This is the driver's own table: it must not share code with model/profile.h,
 // or a differential test between the two would prove nothing.

@@ -1,5 +1,5 @@
 // The kernel ABI the driver speaks: the real <linux/loop.h> and <linux/fs.h>
-// structs and request numbers, with their x86_64 layout pinned (spec §1.3) so a
+// structs and request numbers, with their x86_64 layout pinned (docs/semantics.md §1.3) so a
 // header change or a 32-bit build fails at compile time instead of corrupting
 // ioctl arguments.
 #pragma once

@@ -1,5 +1,5 @@
 // The model's loop-geometry arithmetic, written once as templates: capacity from
-// backing size, offset and sizelimit (spec §4); device bytes to backing-file bytes
+// backing size, offset and sizelimit (docs/semantics.md §4); device bytes to backing-file bytes
 // (§5.1); the EOVERFLOW check (§3.2 step 9, §3.5 step 5); block-size choice and
 // validity (§3.8); direct-I/O alignment (§3.9). The model runs them with uint64_t
 // (lifecycle.cpp, ioctl.cpp); proofs/ runs the very same text with a Z3 bit-vector

@@ -1,5 +1,5 @@
 // The data path: pread/pwrite on files and loop devices, the device page cache,
-// requests reaching the loop driver, fsync and truncate (spec §5).
+// requests reaching the loop driver, fsync and truncate (docs/semantics.md §5).
 #include <algorithm>
 #include <cassert>
 #include <cerrno>

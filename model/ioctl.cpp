@@ -1,6 +1,6 @@
 // ioctl dispatch: /dev/loop-control commands, LOOP_* on a loop device, and the
 // generic block ioctls the block layer answers before the loop driver sees them.
-// Each handler makes its checks in the kernel's order (spec §3), per profile.
+// Each handler makes its checks in the kernel's order (docs/semantics.md §3), per profile.
 #include <algorithm>
 #include <cassert>
 #include <cerrno>
@@ -121,7 +121,7 @@ Outcome Machine::control_ioctl(const Op& op) {
 Outcome Machine::loop_ioctl(Desc& fd, const Op& op) {
   Device* dev = device(fd.device);
   assert(dev);
-  // The permission rule (spec §3.0) comes before anything else for these five.
+  // The permission rule (docs/semantics.md §3.0) comes before anything else for these five.
   const bool privileged = fd.access != Access::Ro || env.cap_sys_admin;
   switch (op.req) {
     case Req::LoopSetFd:

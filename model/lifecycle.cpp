@@ -231,7 +231,7 @@ bool Machine::flush_dirty(Device& dev) {
   // 6.15+ allows logical blocks larger than a page, but the device's page cache
   // keeps the folio size chosen at its first open: a 4 KiB folio written back to
   // an 8 KiB-block queue is an unaligned bio, refused (EIO), and the data is
-  // lost. Observed on 6.18 (docs/spec-notes.md §7).
+  // lost. Observed on 6.18 (docs/semantics.md §11.9).
   // The refused pages stay cached, clean, holding bytes the backing file lacks.
   if (dev.block_size > std::max<uint64_t>(kPageSize, dev.soft_block_size)) {
     dev.cache_stale = 1;

@@ -57,7 +57,7 @@ struct Machine {
   uint32_t backing_bdev_block_size(const Desc& backing) const;  // 0 = none
   uint32_t min_dio_align(const Desc& backing) const;
   // 6.15+ logical blocks larger than the folios the device's page cache was set
-  // up with at its first open: page-sized requests are refused (docs/spec-notes.md §7).
+  // up with at its first open: page-sized requests are refused (docs/semantics.md §11.9).
   // Where buffered I/O stops when the capacity is not a whole number of logical
   // blocks: the folio holding the partial last block can be neither read in nor
   // written out (6.18). The capacity in bytes when there is no partial block.

@@ -1,8 +1,8 @@
 // Kernel-release profiles: every place where Linux releases differ in loop
 // semantics is one named switch here, never an `if version` in the model.
-// The values and their sources are in ../shared/spec/loop-semantics.md §7 and
-// docs/profiles.md; where a real kernel contradicted the spec, docs/spec-notes.md
-// says so.
+// The values and their sources are in docs/semantics.md (§0.2 lists the switches,
+// §7.1 compares the releases) and docs/profiles.md; a statement there names the
+// probe or trace that settled it on a real kernel.
 #pragma once
 
 #include <cstdint>
@@ -84,7 +84,8 @@ struct Profile {
 
   // 6.1's teardown turns the volatile write cache off; 6.12/6.18 leave the queue
   // feature set, so a flush (fsync) on an unbound, once-writable device reaches the
-  // driver and fails with EIO. (From the spec's teardown list; not yet probed.)
+  // driver and fails with EIO: probed on 6.18.44 (lifecycle.c, pagecache.c); the
+  // 6.1 half is source reading (docs/semantics.md §5.4).
   bool write_cache_cleared_on_teardown;
 
   // 6.1: LOOP_SET_BLOCK_SIZE validates its argument in the driver (512..PAGE_SIZE,

@@ -1,4 +1,4 @@
-// /sys/block/loopN attributes (spec §8). Values as the files show them, without
+// /sys/block/loopN attributes (docs/semantics.md §8). Values as the files show them, without
 // the trailing newline.
 #include <cerrno>
 #include <cstdio>

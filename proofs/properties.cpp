@@ -1,6 +1,6 @@
 // The properties. Each builder makes fresh symbolic inputs, runs the arithmetic
 // under proof on them (only through `Subjects`), and states the violation in plain
-// Z3 terms taken from the spec (shared/spec/loop-semantics.md §3.8, §3.9, §4, §5.1).
+// Z3 terms taken from docs/semantics.md §3.8, §3.9, §4, §5.1.
 // Spec-side arithmetic is done kSpecBits wide so the statement itself cannot wrap.
 #include "proofs/properties.h"
 
@@ -30,7 +30,7 @@ z3::expr multiple_of_pow2(const z3::expr& x, const z3::expr& p) {
   return (x & (p - 1)) == 0;
 }
 
-// The logical block sizes a profile allows (spec §3.8): the powers of two from 512
+// The logical block sizes a profile allows (docs/semantics.md §3.8): the powers of two from 512
 // to 4096, or to 65536 on 6.15+ kernels with THP.
 uint64_t spec_max_block_size(const model::Profile& p, bool thp) {
   return p.large_block_sizes && thp ? 65536 : 4096;
@@ -65,7 +65,7 @@ struct Geometry {
   }
 };
 
-// Spec §4, wide: the bytes past the offset, and the window a nonzero sizelimit cuts.
+// docs/semantics.md §4, wide: the bytes past the offset, and the window a nonzero sizelimit cuts.
 z3::expr spec_past_offset(const Geometry& g) {
   return z3::ite(z3::ult(g.offset.value(), g.bytes.value()), wide(g.bytes) - wide(g.offset),
                  wide(g.bytes.ctx(), 0));

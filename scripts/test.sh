@@ -9,7 +9,7 @@ cmake --preset debug >/dev/null
 cmake --build --preset debug
 ctest --preset debug -j "$(nproc)"
 
-# Fuzz smoke (issue 6): the clang + libFuzzer + ASan/UBSan build of the fuzz targets
+# Fuzz smoke: the clang + libFuzzer + ASan/UBSan build of the fuzz targets
 # (build-fuzz/), then each fuzzer for ~20 s with a fixed seed. It fails on a
 # sanitizer report, a leak, a crash or a hang; divergences are printed (report
 # only) and belong to campaigns (`loopcheck fuzz`, docs/fuzzing.md).

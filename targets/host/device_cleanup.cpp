@@ -33,7 +33,7 @@ BindingOwner binding_owner(uint64_t index, std::string_view sandbox,
   if (!loop_device_bound(index)) return BindingOwner::Unbound;
   std::string backing = loop_backing_file(index);
   // Empty: the file pointer is already dropped by a teardown in progress
-  // (spec §8); a teardown only follows a detach or the last close of a device
+  // (docs/semantics.md §2.3, §8); a teardown only follows a detach or the last close of a device
   // we hold, so treat it as ours. Re-checked before any destructive step anyway.
   if (backing.empty()) return loop_device_bound(index) ? BindingOwner::Ours : BindingOwner::Unbound;
   std::string_view b = backing;

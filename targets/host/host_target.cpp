@@ -354,7 +354,7 @@ Outcome HostTarget::ioctl(const Op& op) {
 }
 
 Outcome HostTarget::control_ioctl(const Op& op) {
-  // loop-control converts its argument to int (spec §3.10).
+  // loop-control converts its argument to int (docs/semantics.md §3.10).
   const int index = static_cast<int>(static_cast<uint32_t>(op.arg.lit));
   switch (op.req) {
     case Req::LoopCtlAdd: {

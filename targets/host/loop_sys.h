@@ -17,7 +17,7 @@ namespace loopcheck::host {
 inline constexpr const char* kLoopControlPath = "/dev/loop-control";
 
 // The largest index a loop device can have: minor numbers are 20 bits wide and
-// part_shift is at least 0 (spec §3.10).
+// part_shift is at least 0 (docs/semantics.md §3.10).
 inline constexpr uint64_t kMaxLoopIndex = (1u << 20) - 1;
 
 std::string loop_node_path(uint64_t index);   // "/dev/loopN"
@@ -31,7 +31,7 @@ int read_small_file(const std::string& path, std::string* out, size_t max_bytes 
 bool loop_device_exists(uint64_t index);
 
 // Whether the device has a backing file: /sys/block/loopN/loop/ exists from a
-// successful bind until teardown completes (spec §8), including the deferred
+// successful bind until teardown completes (docs/semantics.md §8), including the deferred
 // Rundown period of 6.11+.
 bool loop_device_bound(uint64_t index);
 

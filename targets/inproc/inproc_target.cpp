@@ -52,7 +52,7 @@ bool InprocTarget::fill_range(int fd, uint64_t from, uint64_t to, uint8_t fill) 
 bool InprocTarget::restore_range(const std::string& path, uint64_t size, uint8_t fill, uint64_t lo,
                                  uint64_t hi) {
   // A zero file must come back all hole, not only all zeros: whether the block at
-  // a backing EOF holds data decides loop DIO outcomes (spec-notes §11), and a
+  // a backing EOF holds data decides loop DIO outcomes (docs/semantics.md §11.7), and a
   // hole punched over part of a block leaves it allocated. Punching the whole
   // file costs no more than its extents.
   if (fill == 0) return reset_file(path, size, 0);

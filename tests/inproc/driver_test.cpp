@@ -1,7 +1,7 @@
 // The in-process loop driver through its syscall-like API (inproc::Kernel):
 // control device, lifecycle per profile, ioctl errors, struct layouts, real data
 // paths through backing files, page-cache flush points and request merging.
-// Expected values come from the spec (shared/spec/loop-semantics.md), not from
+// Expected values come from docs/semantics.md, not from
 // running the driver.
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -20,7 +20,7 @@
 namespace loopcheck::inproc {
 namespace {
 
-// Layouts the kernel ABI fixes (spec §1.3), checked here as well as in uapi.h.
+// Layouts the kernel ABI fixes (docs/semantics.md §1.3), checked here as well as in uapi.h.
 static_assert(sizeof(loop_info64) == 232 && offsetof(loop_info64, lo_file_name) == 56);
 static_assert(sizeof(loop_config) == 304 && offsetof(loop_config, info) == 8);
 static_assert(sizeof(loop_info) == 168 && offsetof(loop_info, lo_name) == 48);

@@ -1,4 +1,4 @@
-// Data path (spec §5) and the device page cache, per profile.
+// Data path (docs/semantics.md §5) and the device page cache, per profile.
 #include <gtest/gtest.h>
 
 #include <cerrno>

@@ -1,4 +1,4 @@
-// Check order and errno of the loop ioctls per profile (spec §3), block ioctls,
+// Check order and errno of the loop ioctls per profile (docs/semantics.md §3), block ioctls,
 // capacity (§4), sysfs (§8).
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-// Lifecycle (spec §2.3 T1–T8), loop-control (§3.10), open/close rules (§3.1),
+// Lifecycle (docs/semantics.md §2.3 T1–T8), loop-control (§3.10), open/close rules (§3.1),
 // stacked devices, per profile.
 #include <gtest/gtest.h>
 

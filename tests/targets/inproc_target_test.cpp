@@ -1,6 +1,6 @@
 // InprocTarget: literal trace Ops in, Outcomes in the trace's terms out, with a
 // real sandbox that finish() removes. Expectations follow the trace contract
-// (trace-format.md) and the spec, not the driver's code.
+// (trace-format.md) and docs/semantics.md, not the driver's code.
 #include "targets/inproc/inproc_target.h"
 
 #include <gtest/gtest.h>
