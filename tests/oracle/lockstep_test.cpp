@@ -1,0 +1,180 @@
+// Lockstep: each side keeps its own variable values (its own fds), outcomes are
+// compared and reported in the model's names, freed names are forgotten, written
+// expectations are checked on top, and a step the target skips is never a pass.
+#include "oracle/lockstep.h"
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "model/profile.h"
+#include "targets/inproc/inproc_target.h"
+#include "trace/parse.h"
+
+namespace loopcheck {
+namespace {
+
+// The in-process target, seen through fd numbers of its own: every fd it opens
+// gets a fresh number from 100 up and no number is ever reused, as on a machine
+// where other files come and go. Statements numbered in `skip` (0-based, in
+// execution order) are not performed, as the host target refuses a foreign device.
+class RenumberingTarget final : public Target {
+ public:
+  std::string_view name() const override { return "renumbered-inproc"; }
+  TargetError start(const Trace& trace, std::string_view profile, const Env& env) override {
+    return inner_.start(trace, profile, env);
+  }
+  Outcome execute(const Op& outer) override {
+    received.push_back(outer);
+    if (skip.count(received.size() - 1)) return Outcome::skipped();
+    Outcome o = inner_.execute(to_inner(outer));
+    if (o.kind == Outcome::Kind::Value && o.role == ValueRole::Fd) {
+      inner_of_[next_fd_] = o.value;
+      o.value = next_fd_++;
+    }
+    return o;
+  }
+  std::span<const uint8_t> last_read() const override { return inner_.last_read(); }
+  void finish() override { inner_.finish(); }
+
+  std::vector<Op> received;  // as the lockstep handed them over
+  std::map<size_t, bool> skip;
+
+ private:
+  Value inner_fd(Value v) const {
+    auto it = inner_of_.find(v.as_signed());
+    return it == inner_of_.end() ? v : Value::signed_literal(it->second);
+  }
+  Op to_inner(Op op) const {
+    if (op.kind != OpKind::Open && op.kind != OpKind::Sysfs && op.kind != OpKind::Truncate)
+      op.subject = inner_fd(op.subject);
+    if (op.kind == OpKind::Ioctl && (op.req == Req::LoopSetFd || op.req == Req::LoopChangeFd))
+      op.arg = inner_fd(op.arg);
+    return op;
+  }
+  inproc::InprocTarget inner_;
+  std::map<int64_t, int64_t> inner_of_;
+  int64_t next_fd_ = 100;
+};
+
+Trace parse(std::string_view text) {
+  ParseResult parsed = parse_trace(text, "lockstep.trace");
+  EXPECT_TRUE(parsed.ok()) << parsed.errors.front().format();
+  return parsed.trace;
+}
+
+std::vector<StepResult> run_steps(const Trace& trace, Target* target, bool check = true) {
+  const model::Profile& profile = model::kDefaultProfile;
+  if (target) {
+    EXPECT_FALSE(target->start(trace, profile.name, trace.env).failed);
+  }
+  Lockstep lockstep(profile, trace.env, trace.objects, target);
+  std::vector<StepResult> out;
+  for (const Statement& stmt : trace.stmts) {
+    out.push_back(lockstep.step(stmt, check));
+    if (out.back().verdict == StepVerdict::Diverged) break;
+  }
+  if (target) target->finish();
+  return out;
+}
+
+constexpr std::string_view kBindAndClose = R"(@trace 1
+file img size=64K
+ctl = open loop-control rw
+n = ioctl ctl LOOP_CTL_ADD -1
+d = open loop n rw
+f = open file img rw
+ioctl d LOOP_SET_FD f                          => 0
+ioctl d LOOP_CLR_FD                            => 0
+close d                                        => 0
+close f                                        => 0
+f = open file img rw
+close f                                        => 0
+)";
+
+TEST(Lockstep, EachSideUsesItsOwnNumbersForTheSameVariable) {
+  const Trace trace = parse(kBindAndClose);
+  RenumberingTarget target;
+  std::vector<StepResult> steps = run_steps(trace, &target);
+  ASSERT_EQ(steps.size(), trace.stmts.size());
+  for (const StepResult& s : steps)
+    EXPECT_EQ(s.verdict, StepVerdict::Pass) << "step " << s.index << ": " << s.detail;
+  // The model's ctl is fd 3; the target was handed its own ctl, 100.
+  EXPECT_EQ(steps[0].model.value, 3);
+  EXPECT_EQ(steps[0].observed.value, 3) << "observed outcomes are in the model's names";
+  EXPECT_EQ(target.received[1].subject.lit, 100u);
+  EXPECT_EQ(target.received[4].subject.lit, 101u) << "d";
+  EXPECT_EQ(target.received[4].arg.lit, 102u) << "f";
+}
+
+TEST(Lockstep, AClosedFdsNameIsForgottenSoBothSidesMayReuseIt) {
+  const Trace trace = parse(kBindAndClose);
+  RenumberingTarget target;
+  std::vector<StepResult> steps = run_steps(trace, &target);
+  ASSERT_EQ(steps.size(), trace.stmts.size());
+  // The model reopens f under a number it freed (d's or f's); the target hands out
+  // 103, a new one. Without forgetting, the freed number would still mean 101 or 102.
+  EXPECT_TRUE(steps[8].model.value == steps[2].model.value ||
+              steps[8].model.value == steps[3].model.value)
+      << steps[8].model.value;
+  EXPECT_EQ(steps[8].verdict, StepVerdict::Pass) << steps[8].detail;
+  EXPECT_EQ(target.received[9].subject.lit, 103u);
+}
+
+TEST(Lockstep, ADifferentOutcomeIsADivergence) {
+  // A literal fd is passed as written: 100 is nothing on the model, the ctl on the target.
+  const Trace trace = parse("@trace 1\nctl = open loop-control rw\nclose 100\n");
+  RenumberingTarget target;
+  std::vector<StepResult> steps = run_steps(trace, &target);
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_EQ(steps[1].verdict, StepVerdict::Diverged);
+  EXPECT_EQ(steps[1].model.kind, Outcome::Kind::Error);
+  EXPECT_EQ(steps[1].model.err, EBADF);
+  EXPECT_EQ(steps[1].observed.kind, Outcome::Kind::Value);
+  EXPECT_EQ(steps[1].detail, "model EBADF, target 0");
+}
+
+TEST(Lockstep, ExpectationsAreCheckedOnTheModelAloneAndCanBeTurnedOff) {
+  const Trace trace = parse("@trace 1\nctl = open loop-control rw => 4\nclose ctl => 0\n");
+  std::vector<StepResult> checked = run_steps(trace, nullptr);
+  EXPECT_EQ(checked[0].verdict, StepVerdict::ExpectationFailed);
+  EXPECT_EQ(checked[0].detail, "expected 4, got 3");
+  EXPECT_EQ(checked[1].verdict, StepVerdict::Pass);
+  std::vector<StepResult> unchecked = run_steps(trace, nullptr, false);
+  EXPECT_EQ(unchecked[0].verdict, StepVerdict::Pass);
+}
+
+TEST(Lockstep, AStepTheTargetSkipsIsSkippedNotPassed) {
+  const Trace trace = parse(kBindAndClose);
+  RenumberingTarget target;
+  target.skip[3] = true;  // f = open file img rw
+  std::vector<StepResult> steps = run_steps(trace, &target);
+  ASSERT_GE(steps.size(), 4u);
+  EXPECT_EQ(steps[3].verdict, StepVerdict::Skipped);
+  EXPECT_EQ(steps[3].observed.kind, Outcome::Kind::Skipped);
+  EXPECT_EQ(steps[3].model.kind, Outcome::Kind::Value) << "the model still ran it";
+}
+
+// The target never got f (its binding step was skipped): f reads as -1 there, the
+// value a failed call leaves, never a number some other file might have. The
+// dependant therefore runs on -1 and fails with EBADF where the model succeeds;
+// the runner stops at that divergence.
+TEST(Lockstep, ADependantOfASkippedStepRunsOnMinusOneAndDiverges) {
+  const Trace trace = parse(kBindAndClose);
+  RenumberingTarget target;
+  target.skip[3] = true;  // f = open file img rw
+  std::vector<StepResult> steps = run_steps(trace, &target);
+  ASSERT_EQ(steps.size(), 5u);
+  ASSERT_EQ(target.received.size(), 5u);
+  EXPECT_EQ(target.received[4].arg.as_signed(), -1) << "LOOP_SET_FD d f with f unbound";
+  EXPECT_EQ(target.received[4].subject.lit, 101u) << "d was bound normally";
+  EXPECT_EQ(steps[4].verdict, StepVerdict::Diverged);
+  EXPECT_EQ(steps[4].model.kind, Outcome::Kind::Value);
+  EXPECT_EQ(steps[4].observed.err, EBADF);
+}
+
+}  // namespace
+}  // namespace loopcheck
