@@ -14,6 +14,7 @@
 #include "explore/graph.h"
 #include "explore/suite.h"
 #include "trace/print.h"
+#include "trace/classify.h"
 
 namespace loopcheck::cli {
 namespace {
@@ -44,8 +45,8 @@ nlohmann::ordered_json coverage_json(const model::ExploreOptions& options,
                                      const model::ExploreResult& r) {
   nlohmann::ordered_json reached = nlohmann::ordered_json::array();
   for (const auto& [key, count] : r.coverage)
-    reached.push_back({{"op", model::op_label_name(key.first)},
-                       {"outcome", model::outcome_class_name(key.second)},
+    reached.push_back({{"op", op_label_name(key.first)},
+                       {"outcome", errno_class_name(key.second)},
                        {"transitions", count}});
   nlohmann::ordered_json never = nlohmann::ordered_json::array();
   for (const model::CoverageGap& g : model::coverage_gaps(options, r))
@@ -53,8 +54,8 @@ nlohmann::ordered_json coverage_json(const model::ExploreOptions& options,
   return {{"reached", reached}, {"never_reached", never}};
 }
 
-int explore(const ExploreArgs& args) {
-  model::ExploreOptions options;
+// The search options the arguments ask for; kExitPass, or the exit code of a usage error.
+int make_options(const ExploreArgs& args, model::ExploreOptions& options) {
   options.profile = model::find_profile(args.profile);
   if (!options.profile) {
     fmt::print(stderr, "unknown profile '{}' (known: linux-6.1, linux-6.12, linux-6.18)\n",
@@ -77,10 +78,12 @@ int explore(const ExploreArgs& args) {
     fmt::print(stderr, "--suite needs --store exact\n");
     return kExitUsage;
   }
+  return kExitPass;
+}
 
-  const model::ExploreResult r = model::explore(options);
-  const model::ExploreStats& s = r.stats;
-
+// --graph and --suite; kExitPass, or the exit code of the failure.
+int write_files(const ExploreArgs& args, const model::ExploreOptions& options,
+                const model::ExploreResult& r, size_t& suite_traces) {
   if (!args.graph.empty()) {
     std::ofstream out(args.graph, std::ios::binary | std::ios::trunc);
     model::write_lifecycle_dot(r, out);
@@ -89,77 +92,93 @@ int explore(const ExploreArgs& args) {
       return kExitUsage;
     }
   }
-  size_t suite_traces = 0;
-  if (!args.suite.empty()) {
-    std::string error;
-    const std::vector<model::SuiteTrace> suite = model::build_suite(options, r, &error);
-    if (!error.empty()) {
-      fmt::print(stderr, "suite: {}\n", error);
-      return kExitFail;
-    }
-    if (!model::write_suite(suite, args.suite, &error)) {
-      fmt::print(stderr, "{}\n", error);
-      return kExitUsage;
-    }
-    suite_traces = suite.size();
+  if (args.suite.empty()) return kExitPass;
+  std::string error;
+  const std::vector<model::SuiteTrace> suite = model::build_suite(options, r, &error);
+  if (!error.empty()) {
+    fmt::print(stderr, "suite: {}\n", error);
+    return kExitFail;
   }
+  if (!model::write_suite(suite, args.suite, &error)) {
+    fmt::print(stderr, "{}\n", error);
+    return kExitUsage;
+  }
+  suite_traces = suite.size();
+  return kExitPass;
+}
 
-  if (args.json) {
-    nlohmann::ordered_json j;
-    j["profile"] = options.profile->name;
-    j["scope"] = {{"devices", options.scope.devices},
-                  {"files", options.scope.files},
-                  {"fds", options.scope.fds},
-                  {"depth", options.scope.depth},
-                  {"domain", args.domain}};
-    j["store"] = args.store;
-    j["symmetry"] = options.symmetry;
-    j["threads"] = options.threads;
-    j["distinct_states"] = s.distinct;
-    j["generated_states"] = s.generated;
-    j["queue"] = s.queue;
-    j["max_depth"] = s.depth_reached;
-    j["exhausted"] = s.exhausted;
-    j["complete"] = s.complete;
-    j["store_bytes"] = s.store_bytes;
-    j["omission_probability"] = s.omission_probability;
-    j["violations"] = r.violations.size();
-    j["edges"] = r.edges.size();
-    j["coverage"] = coverage_json(options, r);
-    if (!args.suite.empty()) j["suite_traces"] = suite_traces;
-    // Wall clock: the only fields that differ between identical runs.
-    j["time_seconds"] = s.seconds;
-    j["states_per_second"] = s.states_per_second;
-    fmt::print("{}\n", j.dump(2));
-  } else {
-    fmt::print(
-        "Model checking the loop model, profile {}: devices={} files={} fds={} depth={} domain={} "
-        "store={}{}\n",
-        options.profile->name, options.scope.devices, options.scope.files, options.scope.fds,
-        options.scope.depth, args.domain, args.store, options.symmetry ? " symmetry=fds" : "");
-    fmt::print("{} states generated, {} distinct states found, {} states left on queue.\n",
-               s.generated, s.distinct, s.queue);
-    fmt::print("The depth of the complete state graph search is {}{}.\n", s.depth_reached,
-               s.exhausted ? " (no new states beyond it)" : " (depth bound)");
-    if (options.store == model::StoreMode::Fingerprint)
-      fmt::print("Fingerprint store: estimated probability of an omitted state {:.3g}\n",
-                 s.omission_probability);
-    fmt::print(
-        "Store: {} bytes ({:.1f} bytes/state). {:.0f} states/s with {} thread(s) ({:.3f} s).\n",
-        s.store_bytes, static_cast<double>(s.store_bytes) / static_cast<double>(s.distinct),
-        s.states_per_second, options.threads, s.seconds);
-    fmt::print("Coverage: (operation, outcome) pairs reached:\n");
-    for (const auto& [key, count] : r.coverage)
-      fmt::print("  {:<28} {:<10} {}\n", model::op_label_name(key.first),
-                 model::outcome_class_name(key.second), count);
-    const std::vector<model::CoverageGap> gaps = model::coverage_gaps(options, r);
-    fmt::print("Never reached ({}):\n", gaps.size());
-    for (const model::CoverageGap& g : gaps) fmt::print("  {:<28} {}\n", g.op, g.outcome);
-    fmt::print("Lifecycle edges: {}\n", r.edges.size());
-    if (!args.suite.empty())
-      fmt::print("Suite: {} traces written to {}\n", suite_traces, args.suite);
-    if (r.violations.empty()) fmt::print("No invariant violated.\n");
-  }
+void print_json(const ExploreArgs& args, const model::ExploreOptions& options,
+                const model::ExploreResult& r, size_t suite_traces) {
+  const model::ExploreStats& s = r.stats;
+  nlohmann::ordered_json j;
+  j["profile"] = options.profile->name;
+  j["scope"] = {{"devices", options.scope.devices},
+                {"files", options.scope.files},
+                {"fds", options.scope.fds},
+                {"depth", options.scope.depth},
+                {"domain", args.domain}};
+  j["store"] = args.store;
+  j["symmetry"] = options.symmetry;
+  j["threads"] = options.threads;
+  j["distinct_states"] = s.distinct;
+  j["generated_states"] = s.generated;
+  j["queue"] = s.queue;
+  j["max_depth"] = s.depth_reached;
+  j["exhausted"] = s.exhausted;
+  j["complete"] = s.complete;
+  j["store_bytes"] = s.store_bytes;
+  j["omission_probability"] = s.omission_probability;
+  j["violations"] = r.violations.size();
+  j["edges"] = r.edges.size();
+  j["coverage"] = coverage_json(options, r);
+  if (!args.suite.empty()) j["suite_traces"] = suite_traces;
+  // Wall clock: the only fields that differ between identical runs.
+  j["time_seconds"] = s.seconds;
+  j["states_per_second"] = s.states_per_second;
+  fmt::print("{}\n", j.dump(2));
+}
+
+void print_text(const ExploreArgs& args, const model::ExploreOptions& options,
+                const model::ExploreResult& r, size_t suite_traces) {
+  const model::ExploreStats& s = r.stats;
+  fmt::print(
+      "Model checking the loop model, profile {}: devices={} files={} fds={} depth={} domain={} "
+      "store={}{}\n",
+      options.profile->name, options.scope.devices, options.scope.files, options.scope.fds,
+      options.scope.depth, args.domain, args.store, options.symmetry ? " symmetry=fds" : "");
+  fmt::print("{} states generated, {} distinct states found, {} states left on queue.\n",
+             s.generated, s.distinct, s.queue);
+  fmt::print("The depth of the complete state graph search is {}{}.\n", s.depth_reached,
+             s.exhausted ? " (no new states beyond it)" : " (depth bound)");
+  if (options.store == model::StoreMode::Fingerprint)
+    fmt::print("Fingerprint store: estimated probability of an omitted state {:.3g}\n",
+               s.omission_probability);
+  fmt::print(
+      "Store: {} bytes ({:.1f} bytes/state). {:.0f} states/s with {} thread(s) ({:.3f} s).\n",
+      s.store_bytes, static_cast<double>(s.store_bytes) / static_cast<double>(s.distinct),
+      s.states_per_second, options.threads, s.seconds);
+  fmt::print("Coverage: (operation, outcome) pairs reached:\n");
+  for (const auto& [key, count] : r.coverage)
+    fmt::print("  {:<28} {:<10} {}\n", op_label_name(key.first), errno_class_name(key.second),
+               count);
+  const std::vector<model::CoverageGap> gaps = model::coverage_gaps(options, r);
+  fmt::print("Never reached ({}):\n", gaps.size());
+  for (const model::CoverageGap& g : gaps) fmt::print("  {:<28} {}\n", g.op, g.outcome);
+  fmt::print("Lifecycle edges: {}\n", r.edges.size());
+  if (!args.suite.empty()) fmt::print("Suite: {} traces written to {}\n", suite_traces, args.suite);
+  if (r.violations.empty()) fmt::print("No invariant violated.\n");
+}
+
+int explore(const ExploreArgs& args) {
+  model::ExploreOptions options;
+  if (int rc = make_options(args, options); rc != kExitPass) return rc;
+  const model::ExploreResult r = model::explore(options);
+  size_t suite_traces = 0;
+  if (int rc = write_files(args, options, r, suite_traces); rc != kExitPass) return rc;
+  if (args.json)
+    print_json(args, options, r, suite_traces);
+  else
+    print_text(args, options, r, suite_traces);
   if (!r.violations.empty()) {
     if (!args.json) print_violations(options, r);
     return kExitFail;

@@ -17,6 +17,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <iterator>
 
 #include "cli/commands.h"
@@ -86,9 +88,26 @@ struct Stored {
   std::string signature, path;
   size_t statements = 0, original_statements = 0;
   bool reproduced = false;
+  fuzz::MutationSequence mutations;
 };
 
-int fuzz_command(const FuzzArgs& args) {
+// What a campaign did, whichever engine ran it.
+struct Campaign {
+  std::string engine;
+  fuzz::DecodeOptions decode;
+  std::vector<fuzz::RawFinding> raw;
+  fuzz::ModelCoverage pairs;
+  uint64_t execs = 0;
+  double seconds = 0, execs_per_second = 0;
+  nlohmann::ordered_json edges = nullptr;
+  std::vector<size_t> growth;
+};
+
+using TargetMaker = std::function<std::unique_ptr<Target>()>;
+
+// Checks the arguments and picks the engine and the decoder's options; kExitPass,
+// or kExitUsage after saying why.
+int prepare(const FuzzArgs& args, Campaign& c, std::string& fuzzer) {
   if (args.target != "inproc" && args.target != "host") {
     fmt::print(stderr, "--target must be inproc or host\n");
     return kExitUsage;
@@ -98,24 +117,24 @@ int fuzz_command(const FuzzArgs& args) {
     fmt::print(stderr, "{}\n", probe.error);
     return kExitUsage;
   }
-  fuzz::DecodeOptions decode;
   if (probe.native_profile) {
     // A real kernel: its release's profile, its own precreated devices.
-    decode.forced_profile = probe.native_profile;
-    decode.env = Env{};
+    c.decode.forced_profile = probe.native_profile;
+    c.decode.env = Env{};
   }
-  const std::string fuzzer = args.target == "inproc" ? find_fuzzer(args) : std::string();
-  std::string engine = args.engine;
-  if (engine == "auto")
-    engine = args.target == "inproc" && args.runs == 0 && !fuzzer.empty() ? "libfuzzer" : "builtin";
-  if (engine == "libfuzzer" && (args.target != "inproc" || fuzzer.empty())) {
+  fuzzer = args.target == "inproc" ? find_fuzzer(args) : std::string();
+  c.engine = args.engine;
+  if (c.engine == "auto")
+    c.engine =
+        args.target == "inproc" && args.runs == 0 && !fuzzer.empty() ? "libfuzzer" : "builtin";
+  if (c.engine == "libfuzzer" && (args.target != "inproc" || fuzzer.empty())) {
     fmt::print(stderr,
                "the libFuzzer engine needs --target inproc and the fuzz_inproc binary "
                "(cmake --preset fuzz && cmake --build --preset fuzz --target fuzz_inproc, or "
                "--fuzzer PATH)\n");
     return kExitUsage;
   }
-  if (engine != "libfuzzer" && engine != "builtin") {
+  if (c.engine != "libfuzzer" && c.engine != "builtin") {
     fmt::print(stderr, "--engine must be auto, libfuzzer or builtin\n");
     return kExitUsage;
   }
@@ -125,102 +144,109 @@ int fuzz_command(const FuzzArgs& args) {
         "--target host runs one job: the sandbox serializes on this machine's loop devices\n");
     return kExitUsage;
   }
-  auto make = [&args]() -> std::unique_ptr<Target> { return make_target(args.target).target; };
+  return kExitPass;
+}
 
-  std::vector<fuzz::RawFinding> raw;
-  fuzz::ModelCoverage pairs;
-  uint64_t execs = 0;
-  double seconds = 0, execs_per_second = 0;
-  nlohmann::ordered_json edges = nullptr;
-  std::vector<size_t> growth;
+void run_builtin(const FuzzArgs& args, const TargetMaker& make, Campaign& c) {
+  fuzz::CampaignOptions options;
+  options.seed = args.seed;
+  options.runs = args.runs;
+  options.seconds = args.seconds;
+  options.jobs = args.jobs;
+  options.ops_per_input = args.ops;
+  options.seeds = read_inputs(args.seeds);
+  options.decode = c.decode;
+  options.make_target = make;
+  fuzz::CampaignResult r = fuzz::run_campaign(options);
+  c.raw = std::move(r.findings);
+  c.pairs = r.coverage;
+  c.execs = r.execs;
+  c.seconds = r.seconds;
+  c.execs_per_second = r.seconds > 0 ? double(r.execs) / r.seconds : 0;
+  c.growth = r.pairs_over_time;
+}
 
-  if (engine == "builtin") {
-    fuzz::CampaignOptions options;
-    options.seed = args.seed;
-    options.runs = args.runs;
-    options.seconds = args.seconds;
-    options.jobs = args.jobs;
-    options.ops_per_input = args.ops;
-    options.seeds = read_inputs(args.seeds);
-    options.decode = decode;
-    options.make_target = make;
-    fuzz::CampaignResult r = fuzz::run_campaign(options);
-    raw = std::move(r.findings);
-    pairs = r.coverage;
-    execs = r.execs;
-    seconds = r.seconds;
-    execs_per_second = r.seconds > 0 ? double(r.execs) / r.seconds : 0;
-    growth = r.pairs_over_time;
-  } else {
-    fuzz::LibFuzzerRun run;
-    run.binary = fuzzer;
-    run.work_dir = args.work_dir.empty()
-                       ? fmt::format("/var/tmp/loopcheck-fuzz-{}-{}", args.seed, ::getpid())
-                       : args.work_dir;
-    run.seed_dirs = {args.seeds};
-    const fs::path dict = fs::path(LOOPCHECK_CORPUS_DIR).parent_path() / "fuzz" / "fuzz_ops.dict";
-    std::error_code ec;
-    if (fs::exists(dict, ec)) run.dict = dict.string();
-    run.seed = args.seed;
-    run.seconds = static_cast<unsigned>(args.seconds < 1 ? 1 : args.seconds);
-    run.jobs = args.jobs;
-    run.max_len = fuzz::kMaxInputBytes;
-    fuzz::LibFuzzerResult r = fuzz::run_libfuzzer(run);
-    if (!r.ran) {
-      fmt::print(stderr, "{}\n", r.error);
-      return kExitUsage;
+// Every crash input libFuzzer saved, replayed here on this build's driver: the
+// signature comes from the same runner the builtin engine uses. The mutators that
+// made a crash input ran in the libFuzzer process and are not known here.
+void replay_crashes(const fuzz::LibFuzzerResult& r, const std::string& log_dir,
+                    const TargetMaker& make, Campaign& c) {
+  std::unique_ptr<Target> target = make();
+  fuzz::ProgramRunner runner(target.get());
+  fuzz::Program program;
+  std::map<std::string, fuzz::RawFinding> unique;
+  fuzz::MutationSequence unknown;
+  unknown.origin = fuzz::MutationSequence::Origin::Unknown;
+  for (const std::string& path : r.crashes) {
+    std::ifstream in(path, std::ios::binary);
+    fuzz::Input input{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    fuzz::decode(input, program, c.decode);
+    fuzz::Finding f = runner.run(program);
+    if (!f) {
+      f.kind = fuzz::Finding::Kind::TargetError;
+      f.step = program.count ? program.count - 1u : 0u;
+      f.signature = "fuzzer crash not reproduced by replay: " + fs::path(path).filename().string();
+      f.detail = "see " + path + " and " + log_dir + "/libfuzzer.log";
     }
-    execs = r.execs;
-    seconds = run.seconds;
-    execs_per_second = r.execs_per_second;
-    edges = r.edges;
-    // The model's pairs over the corpus libFuzzer grew: replayed on the model alone.
-    fuzz::Executor model_only(nullptr);
-    fuzz::Program program;
-    for (const fuzz::Input& input : read_inputs(r.corpus_dir)) {
-      fuzz::decode(input, program, decode);
-      model_only.run(program, &pairs);
-    }
-    // Every crash input replayed here, on this build's driver: the signature comes
-    // from the same executor the builtin engine uses.
-    std::unique_ptr<Target> target = make();
-    fuzz::Executor executor(target.get());
-    std::map<std::string, fuzz::RawFinding> unique;
-    for (const std::string& path : r.crashes) {
-      std::ifstream in(path, std::ios::binary);
-      fuzz::Input input{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-      fuzz::decode(input, program, decode);
-      fuzz::Finding f = executor.run(program);
-      if (!f) {
-        f.kind = fuzz::Finding::Kind::TargetError;
-        f.step = program.count ? program.count - 1u : 0u;
-        f.signature =
-            "fuzzer crash not reproduced by replay: " + fs::path(path).filename().string();
-        f.detail = "see " + path + " and " + run.work_dir + "/libfuzzer.log";
-      }
-      unique.try_emplace(f.signature, fuzz::RawFinding{std::move(input), f});
-    }
-    for (auto& [signature, finding] : unique) raw.push_back(std::move(finding));
+    unique.try_emplace(f.signature, fuzz::RawFinding{std::move(input), f, unknown});
   }
+  for (auto& [signature, finding] : unique) c.raw.push_back(std::move(finding));
+}
 
-  // Minimize and store what is new.
-  // Known across targets: a divergence stored from host is not new on inproc.
+int run_libfuzzer_engine(const FuzzArgs& args, const std::string& fuzzer, const TargetMaker& make,
+                         Campaign& c) {
+  fuzz::LibFuzzerRun run;
+  run.binary = fuzzer;
+  run.work_dir = args.work_dir.empty()
+                     ? fmt::format("/var/tmp/loopcheck-fuzz-{}-{}", args.seed, ::getpid())
+                     : args.work_dir;
+  run.seed_dirs = {args.seeds};
+  const fs::path dict = fs::path(LOOPCHECK_CORPUS_DIR).parent_path() / "fuzz" / "fuzz_ops.dict";
+  std::error_code ec;
+  if (fs::exists(dict, ec)) run.dict = dict.string();
+  run.seed = args.seed;
+  run.seconds = static_cast<unsigned>(args.seconds < 1 ? 1 : args.seconds);
+  run.jobs = args.jobs;
+  run.max_len = fuzz::kMaxInputBytes;
+  fuzz::LibFuzzerResult r = fuzz::run_libfuzzer(run);
+  if (!r.ran) {
+    fmt::print(stderr, "{}\n", r.error);
+    return kExitUsage;
+  }
+  c.execs = r.execs;
+  c.seconds = run.seconds;
+  c.execs_per_second = r.execs_per_second;
+  c.edges = r.edges;
+  // The model's pairs over the corpus libFuzzer grew: replayed on the model alone.
+  fuzz::ProgramRunner model_only(nullptr);
+  fuzz::Program program;
+  for (const fuzz::Input& input : read_inputs(r.corpus_dir)) {
+    fuzz::decode(input, program, c.decode);
+    model_only.run(program, &c.pairs);
+  }
+  replay_crashes(r, run.work_dir, make, c);
+  return kExitPass;
+}
+
+// Minimizes and stores each finding whose signature is new. Known across
+// targets: a divergence stored from host is not new on inproc.
+std::vector<Stored> store_new(const FuzzArgs& args, const TargetMaker& make, const Campaign& c) {
   const std::set<std::string> known = fuzz::known_signatures(args.findings);
   std::unique_ptr<Target> target = make();
-  fuzz::Executor executor(target.get());
+  fuzz::ProgramRunner runner(target.get());
   std::vector<Stored> stored;
-  for (const fuzz::RawFinding& f : raw) {
+  for (const fuzz::RawFinding& f : c.raw) {
     if (known.contains(f.finding.signature)) continue;
     fuzz::Program program;
-    fuzz::decode(f.input, program, decode);
+    fuzz::decode(f.input, program, c.decode);
     Trace trace = fuzz::to_trace(program);
     const model::Profile& profile = *program.profile;
-    Stored s{f.finding.signature, {}, trace.stmts.size(), trace.stmts.size(), false};
+    Stored s{f.finding.signature, {}, trace.stmts.size(), trace.stmts.size(), false, f.mutations};
     Trace result_trace = trace;
     fuzz::Finding result_finding = f.finding;
     if (f.finding.kind != fuzz::Finding::Kind::TargetError) {
       MinimizeResult m = minimize(
-          trace, f.finding.signature, [&](const Trace& t) { return executor.run(t, profile); },
+          trace, f.finding.signature, [&](const Trace& t) { return runner.run(t, profile); },
           args.max_minimize_tests);
       s.reproduced = m.reproduced;
       if (m.reproduced) {
@@ -231,44 +257,68 @@ int fuzz_command(const FuzzArgs& args) {
     s.statements = result_trace.stmts.size();
     s.path = fuzz::store_finding(args.findings + "/" + args.target, result_trace, result_finding,
                                  fmt::format("loopcheck fuzz --target {} --engine {} --seed {}",
-                                             args.target, engine, args.seed));
+                                             args.target, c.engine, args.seed),
+                                 f.mutations);
     stored.push_back(s);
   }
+  return stored;
+}
 
-  if (args.json) {
-    nlohmann::ordered_json j;
-    j["target"] = args.target;
-    j["engine"] = engine;
-    j["seed"] = args.seed;
-    j["jobs"] = args.jobs;
-    j["seconds"] = seconds;
-    j["execs"] = execs;
-    j["execs_per_second"] = execs_per_second;
-    j["new_findings"] = stored.size();
-    j["known_findings_seen"] = raw.size() - stored.size();
-    j["coverage"] = {{"edges", edges}, {"model_pairs", pairs.count()}};
-    if (!growth.empty()) j["model_pairs_growth"] = growth;
-    nlohmann::ordered_json list = nlohmann::ordered_json::array();
-    for (const Stored& s : stored) {
-      list.push_back({{"signature", s.signature},
-                      {"file", s.path},
-                      {"statements", s.statements},
-                      {"original_statements", s.original_statements},
-                      {"minimized", s.reproduced}});
-    }
-    j["findings"] = list;
-    fmt::print("{}\n", j.dump(2));
-  } else {
-    fmt::print("fuzz --target {} ({} engine): {} execs in {:.1f} s ({:.0f}/s)\n", args.target,
-               engine, execs, seconds, execs_per_second);
-    fmt::print("coverage: {} edges, {} model (operation, outcome) pairs\n",
-               edges.is_null() ? std::string("n/a") : edges.dump(), pairs.count());
-    for (const Stored& s : stored) {
-      fmt::print("NEW {} ({} -> {} statements): {}\n", s.path, s.original_statements, s.statements,
-                 s.signature);
-    }
-    fmt::print("{} new findings, {} already known\n", stored.size(), raw.size() - stored.size());
+void print_json(const FuzzArgs& args, const Campaign& c, const std::vector<Stored>& stored) {
+  nlohmann::ordered_json j;
+  j["target"] = args.target;
+  j["engine"] = c.engine;
+  j["seed"] = args.seed;
+  j["jobs"] = args.jobs;
+  j["seconds"] = c.seconds;
+  j["execs"] = c.execs;
+  j["execs_per_second"] = c.execs_per_second;
+  j["new_findings"] = stored.size();
+  j["known_findings_seen"] = c.raw.size() - stored.size();
+  j["coverage"] = {{"edges", c.edges}, {"model_pairs", c.pairs.count()}};
+  if (!c.growth.empty()) j["model_pairs_growth"] = c.growth;
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const Stored& s : stored) {
+    list.push_back({{"signature", s.signature},
+                    {"file", s.path},
+                    {"statements", s.statements},
+                    {"original_statements", s.original_statements},
+                    {"minimized", s.reproduced},
+                    {"mutations", s.mutations.format()}});
   }
+  j["findings"] = list;
+  fmt::print("{}\n", j.dump(2));
+}
+
+void print_text(const FuzzArgs& args, const Campaign& c, const std::vector<Stored>& stored) {
+  fmt::print("fuzz --target {} ({} engine): {} execs in {:.1f} s ({:.0f}/s)\n", args.target,
+             c.engine, c.execs, c.seconds, c.execs_per_second);
+  fmt::print("coverage: {} edges, {} model (operation, outcome) pairs\n",
+             c.edges.is_null() ? std::string("n/a") : c.edges.dump(), c.pairs.count());
+  for (const Stored& s : stored) {
+    fmt::print("NEW {} ({} -> {} statements): {}\n    mutations: {}\n", s.path,
+               s.original_statements, s.statements, s.signature, s.mutations.format());
+  }
+  fmt::print("{} new findings, {} already known\n", stored.size(), c.raw.size() - stored.size());
+}
+
+int fuzz_command(const FuzzArgs& args) {
+  Campaign c;
+  std::string fuzzer;
+  if (int rc = prepare(args, c, fuzzer); rc != kExitPass) return rc;
+  const TargetMaker make = [&args]() -> std::unique_ptr<Target> {
+    return make_target(args.target).target;
+  };
+  if (c.engine == "builtin") {
+    run_builtin(args, make, c);
+  } else if (int rc = run_libfuzzer_engine(args, fuzzer, make, c); rc != kExitPass) {
+    return rc;
+  }
+  const std::vector<Stored> stored = store_new(args, make, c);
+  if (args.json)
+    print_json(args, c, stored);
+  else
+    print_text(args, c, stored);
   return stored.empty() ? kExitPass : kExitFail;
 }
 

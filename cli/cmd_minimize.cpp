@@ -46,8 +46,8 @@ int minimize_command(const MinimizeArgs& args) {
     fmt::print(stderr, "{}\n", profile.error);
     return kExitUsage;
   }
-  fuzz::Executor executor(chosen.target.get());
-  auto run = [&](const Trace& t) { return executor.run(t, *profile.profile); };
+  fuzz::ProgramRunner runner(chosen.target.get());
+  auto run = [&](const Trace& t) { return runner.run(t, *profile.profile); };
   std::string signature = args.signature;
   if (signature.empty()) {
     fuzz::Finding first = run(trace);

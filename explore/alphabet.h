@@ -3,8 +3,8 @@
 // search is deterministic). Operations use the literal fds and device indices the
 // model handed out in that state; the suite writer turns them into variables.
 //
-// Also the operation *labels* that coverage, the lifecycle graph and the suite
-// group operations by ("LOOP_SET_FD", "open loop ro excl", ...).
+// Coverage, the lifecycle graph and the suite group these operations by the
+// labels of trace/classify.h ("LOOP_SET_FD", "open loop ro excl", ...).
 #pragma once
 
 #include <cstdint>
@@ -13,6 +13,7 @@
 
 #include "explore/scope.h"
 #include "model/state.h"
+#include "trace/classify.h"
 #include "trace/trace.h"
 
 namespace loopcheck::model {
@@ -37,15 +38,5 @@ ArgDomain make_domain(const Scope& scope);
 // Appends every operation to try in `s` to `out` (cleared first). Never allocates
 // once `out` has grown to the largest alphabet.
 void alphabet(const State& s, const Scope& scope, const ArgDomain& domain, std::vector<Op>& out);
-
-// Operation labels: a small dense id per kind of operation.
-inline constexpr int kMaxLabels = 64;
-int op_label(const Op& op);
-std::string op_label_name(int label);
-
-// Outcome classes for coverage: 0 = success, else the errno (< kOutcomeClasses).
-inline constexpr int kOutcomeClasses = 256;
-int outcome_class(const Outcome& outcome);
-std::string outcome_class_name(int cls);
 
 }  // namespace loopcheck::model

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "trace/ops.h"
+#include "trace/classify.h"
 
 namespace loopcheck::model {
 
@@ -62,7 +63,7 @@ std::vector<CoverageGap> coverage_gaps(const ExploreOptions& options, const Expl
   std::vector<CoverageGap> gaps;
   for (const auto& [label, outcome] : want)
     if (!result.coverage.count({label, outcome}))
-      gaps.push_back({op_label_name(label), outcome_class_name(outcome)});
+      gaps.push_back({op_label_name(label), errno_class_name(outcome)});
   return gaps;
 }
 

@@ -14,6 +14,7 @@
 #include "explore/invariants.h"
 #include "explore/symmetry.h"
 #include "model/model.h"
+#include "trace/classify.h"
 
 namespace loopcheck::model {
 
@@ -68,7 +69,7 @@ struct EdgeKeyHash {
 // What one worker accumulates over the whole search.
 struct WorkerTotals {
   uint64_t generated = 0;
-  std::array<std::array<uint64_t, kOutcomeClasses>, kMaxLabels> coverage{};
+  std::array<std::array<uint64_t, kErrnoClassCount>, kMaxOpLabels> coverage{};
   std::unordered_map<EdgeKey, Witness, EdgeKeyHash> edges;
   std::vector<Violation> violations;
 };
@@ -188,7 +189,7 @@ class Explorer {
         const Outcome out = step(work, *o_.profile, env_, ops[k]);
         if (o_.symmetry) canonicalize_fds(work);
         const int label = op_label(ops[k]);
-        const int cls = outcome_class(out);
+        const int cls = errno_class(out);
         ++w.coverage[label][cls];
         const EdgeKey key{pre, static_cast<uint8_t>(label), static_cast<uint8_t>(cls),
                           abstract_class(work)};
@@ -251,8 +252,8 @@ class Explorer {
   void collect(ExploreResult& r) {
     for (const WorkerTotals& w : totals_) {
       r.stats.generated += w.generated;
-      for (int l = 0; l < kMaxLabels; ++l)
-        for (int c = 0; c < kOutcomeClasses; ++c)
+      for (int l = 0; l < kMaxOpLabels; ++l)
+        for (int c = 0; c < kErrnoClassCount; ++c)
           if (w.coverage[l][c]) r.coverage[{l, c}] += w.coverage[l][c];
       for (const auto& [key, wit] : w.edges) {
         auto [it, added] = r.edges.try_emplace(key, wit);

@@ -1,5 +1,6 @@
 // write_lifecycle_dot (see explore_graph.h).
 #include "explore/graph.h"
+#include "trace/classify.h"
 
 #include <boost/graph/adjacency_list.hpp>
 #include <map>
@@ -36,7 +37,7 @@ void write_lifecycle_dot(const ExploreResult& result, std::ostream& out) {
   std::map<AbstractClass, std::set<std::string>> self_loops;
   std::map<std::pair<AbstractClass, AbstractClass>, std::set<std::string>> moves;
   for (const auto& [key, wit] : result.edges) {
-    const std::string what = op_label_name(key.label) + " => " + outcome_class_name(key.outcome);
+    const std::string what = op_label_name(key.label) + " => " + errno_class_name(key.outcome);
     self_loops[key.pre];
     self_loops[key.post];
     if (key.pre == key.post)

@@ -12,6 +12,8 @@
 #include "model/model.h"
 #include "trace/ops.h"
 #include "trace/print.h"
+#include "trace/validate.h"
+#include "trace/classify.h"
 
 namespace loopcheck::model {
 
@@ -196,7 +198,7 @@ std::string describe(const Triple& t) {
   s += "] ";
   s += op_label_name(std::get<1>(t));
   s += " => ";
-  s += outcome_class_name(std::get<2>(t));
+  s += errno_class_name(std::get<2>(t));
   return s;
 }
 
@@ -226,7 +228,7 @@ std::vector<SuiteTrace> build_suite(const ExploreOptions& options, const Explore
     const ConcretePath path = explore_path(options, result, wit.parent, wit.op);
     SuiteTrace st;
     for (size_t i = 0; i < path.ops.size(); ++i) {
-      const Triple t{path.before[i], op_label(path.ops[i]), outcome_class(path.outcomes[i])};
+      const Triple t{path.before[i], op_label(path.ops[i]), errno_class(path.outcomes[i])};
       if (covered.insert(t).second) st.covers.push_back(describe(t));
     }
     st.trace = empty_trace(options);
@@ -239,9 +241,10 @@ std::vector<SuiteTrace> build_suite(const ExploreOptions& options, const Explore
     st.name += '-';
     st.name += slug(op_label_name(std::get<1>(triple)));
     st.name += '-';
-    st.name += slug(outcome_class_name(std::get<2>(triple)));
+    st.name += slug(errno_class_name(std::get<2>(triple)));
     st.name += ".trace";
     st.trace.source = st.name;
+    LOOPCHECK_VALIDATE(st.trace, "the explorer's suite writer");
     suite.push_back(std::move(st));
   }
   return suite;

@@ -23,15 +23,50 @@ struct JobResult {
   std::vector<size_t> pairs_over_time;
 };
 
+using Buffer = std::array<uint8_t, kMaxInputBytes>;
+
+// The next input into `buffer`: the next seed, a fresh random input, or a mutant
+// of a corpus entry (crossed with another one sometimes). `made` records which,
+// and the mutators applied. Returns its size.
+size_t next_input(const CampaignOptions& options, const std::vector<Input>& corpus,
+                  size_t& seed_index, Prng& rng, Buffer& buffer, MutationSequence& made) {
+  if (seed_index < options.seeds.size()) {
+    const Input& seed = options.seeds[seed_index++];
+    made.origin = MutationSequence::Origin::Seed;
+    const size_t size = std::min(seed.size(), buffer.size());
+    std::copy_n(seed.begin(), size, buffer.begin());
+    return size;
+  }
+  if (corpus.empty() || rng.below(16) == 0) {
+    made.origin = MutationSequence::Origin::Random;
+    return random_input(buffer.data(), buffer.size(), options.ops_per_input, rng);
+  }
+  made.origin = MutationSequence::Origin::Mutant;
+  const Input& parent = corpus[rng.below(corpus.size())];
+  size_t size = std::min(parent.size(), buffer.size());
+  std::copy_n(parent.begin(), size, buffer.begin());
+  if (corpus.size() > 1 && rng.below(8) == 0) {
+    const Input& other = corpus[rng.below(corpus.size())];
+    Buffer mixed{};
+    size = cross_over(buffer.data(), size, other.data(), other.size(), mixed.data(), mixed.size(),
+                      rng);
+    buffer = mixed;
+    made.push(Mutation::CrossOver);
+  }
+  for (uint64_t m = 1 + rng.below(4); m > 0; --m)
+    size = mutate(buffer.data(), size, buffer.size(), rng, &made);
+  return size;
+}
+
 // One independent loop: its own target, PRNG, corpus and coverage.
 JobResult run_job(const CampaignOptions& options, unsigned job) {
   JobResult out;
   std::unique_ptr<Target> target = options.make_target ? options.make_target() : nullptr;
-  Executor executor(target.get());
+  ProgramRunner runner(target.get());
   Prng rng(options.seed * 0x9E3779B97F4A7C15ull + job + 1);
   std::vector<Input> corpus = options.seeds;
   Program program;
-  std::array<uint8_t, kMaxInputBytes> buffer{};
+  Buffer buffer{};
   const auto started = Clock::now();
   const auto deadline = started + std::chrono::duration_cast<Clock::duration>(
                                       std::chrono::duration<double>(options.seconds));
@@ -42,31 +77,11 @@ JobResult run_job(const CampaignOptions& options, unsigned job) {
   for (;;) {
     if (by_runs ? out.execs >= options.runs : (out.execs % 16 == 0 && Clock::now() >= deadline))
       break;
-    // Seeds first, as given; then mutants of corpus entries and fresh inputs.
-    size_t size = 0;
-    if (seed_index < options.seeds.size()) {
-      const Input& seed = options.seeds[seed_index++];
-      size = std::min(seed.size(), buffer.size());
-      std::copy_n(seed.begin(), size, buffer.begin());
-    } else if (corpus.empty() || rng.below(16) == 0) {
-      size = random_input(buffer.data(), buffer.size(), options.ops_per_input, rng);
-    } else {
-      const Input& parent = corpus[rng.below(corpus.size())];
-      size = std::min(parent.size(), buffer.size());
-      std::copy_n(parent.begin(), size, buffer.begin());
-      if (corpus.size() > 1 && rng.below(8) == 0) {
-        const Input& other = corpus[rng.below(corpus.size())];
-        std::array<uint8_t, kMaxInputBytes> mixed{};
-        size = cross_over(buffer.data(), size, other.data(), other.size(), mixed.data(),
-                          mixed.size(), rng);
-        buffer = mixed;
-      }
-      for (uint64_t m = 1 + rng.below(4); m > 0; --m)
-        size = mutate(buffer.data(), size, buffer.size(), rng);
-    }
+    MutationSequence made;
+    const size_t size = next_input(options, corpus, seed_index, rng, buffer, made);
     decode({buffer.data(), size}, program, options.decode);
     ModelCoverage pairs;
-    Finding finding = executor.run(program, &pairs);
+    Finding finding = runner.run(program, &pairs);
     ++out.execs;
     const size_t before = out.coverage.count();
     out.coverage.merge(pairs);
@@ -77,7 +92,7 @@ JobResult run_job(const CampaignOptions& options, unsigned job) {
       out.findings.emplace(
           std::move(signature),
           RawFinding{Input(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(size)),
-                     finding});
+                     finding, made});
     }
     // Growth points: by executions when the budget is runs (deterministic), by time otherwise.
     const size_t point = out.pairs_over_time.size();
@@ -89,7 +104,7 @@ JobResult run_job(const CampaignOptions& options, unsigned job) {
       if (reached) out.pairs_over_time.push_back(out.coverage.count());
     }
   }
-  out.steps = executor.steps_run();
+  out.steps = runner.steps_run();
   out.corpus_size = corpus.size();
   return out;
 }

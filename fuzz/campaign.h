@@ -16,6 +16,7 @@
 
 #include "fuzz/decode.h"
 #include "fuzz/exec.h"
+#include "fuzz/mutate.h"
 #include "targets/target.h"
 
 namespace loopcheck::fuzz {
@@ -37,6 +38,7 @@ struct CampaignOptions {
 struct RawFinding {
   Input input;  // the first input that showed this signature
   Finding finding;
+  MutationSequence mutations;  // how `input` was made from its corpus parent
 };
 
 struct CampaignResult {

@@ -9,6 +9,7 @@
 
 #include "fuzz/boundary_values.h"
 #include "trace/ops.h"
+#include "trace/validate.h"
 
 namespace loopcheck::fuzz {
 namespace {
@@ -396,6 +397,10 @@ void decode(std::span<const uint8_t> bytes, Program& out, const DecodeOptions& o
        at += kRecordBytes) {
     decoder.record(body.data() + at);
   }
+#ifndef NDEBUG
+  // The decoder's promise: every byte string is a valid program.
+  LOOPCHECK_VALIDATE(to_trace(out), "the fuzz decoder");
+#endif
 }
 
 Trace to_trace(const Program& program) {

@@ -7,51 +7,10 @@
 
 #include "oracle/lockstep.h"
 #include "model/model.h"
-#include "trace/names.h"
+#include "trace/classify.h"
 
 namespace loopcheck::fuzz {
 namespace {
-
-int op_class(const Op& op) {
-  switch (op.kind) {
-    case OpKind::Open:
-      return static_cast<int>(op.node);  // 0..3
-    case OpKind::Close:
-      return 4;
-    case OpKind::Pread:
-      return 5;
-    case OpKind::Pwrite:
-      return 6;
-    case OpKind::Fsync:
-      return 7;
-    case OpKind::Truncate:
-      return 8;
-    case OpKind::Sysfs:
-      return 9;
-    case OpKind::Ioctl:
-      return 10 + static_cast<int>(op.req);
-  }
-  return 9;
-}
-
-int outcome_class(const Outcome& o) {
-  constexpr int kErrnoClasses = ModelCoverage::kOutcomeClasses - 5;
-  switch (o.kind) {
-    case Outcome::Kind::Value:
-      return 0;
-    case Outcome::Kind::Error:
-      return 1 + (o.err > 0 && o.err < kErrnoClasses ? o.err : 0);
-    case Outcome::Kind::Status:
-      return kErrnoClasses + 1;
-    case Outcome::Kind::Data:
-      return kErrnoClasses + 2;
-    case Outcome::Kind::Text:
-      return kErrnoClasses + 3;
-    case Outcome::Kind::Skipped:
-      return kErrnoClasses + 4;
-  }
-  return 0;
-}
 
 // The lockstep's verdicts and the model's invariants, over any sequence of
 // statements; `next(i)` yields statement i.
@@ -79,8 +38,9 @@ Finding run_statements(Target* target, const model::Profile& profile, const Trac
     if (r.verdict == StepVerdict::Diverged) {
       finding.kind = Finding::Kind::Divergence;
       finding.step = i;
-      finding.signature = fmt::format("{}: model {}, target {}", op_class_name(stmt.op),
-                                      outcome_class_name(r.model), outcome_class_name(r.observed));
+      finding.signature =
+          fmt::format("{}: model {}, target {}", op_signature_name(stmt.op),
+                      outcome_signature_name(r.model), outcome_signature_name(r.observed));
       finding.detail = r.detail;
       if (target)
         finding.detail += "\n  model:  " + model::summarize(lockstep.model_state()) +
@@ -92,7 +52,7 @@ Finding run_statements(Target* target, const model::Profile& profile, const Trac
       finding.step = i;
       // The invariant's name without the device it names: one bug, one signature.
       const std::string_view name = std::string_view(why).substr(0, why.find(" ("));
-      finding.signature = fmt::format("{}: invariant: {}", op_class_name(stmt.op), name);
+      finding.signature = fmt::format("{}: invariant: {}", op_signature_name(stmt.op), name);
       finding.detail = why;
       break;
     }
@@ -118,7 +78,7 @@ const Trace& start_trace_for(const Program& program) {
 }  // namespace
 
 int ModelCoverage::pair_index(const Op& op, const Outcome& model_outcome) {
-  return op_class(op) * kOutcomeClasses + outcome_class(model_outcome);
+  return op_key(op) * kOutcomeClasses + outcome_key(model_outcome);
 }
 
 bool ModelCoverage::add(const Op& op, const Outcome& model_outcome) {
@@ -129,55 +89,7 @@ bool ModelCoverage::add(const Op& op, const Outcome& model_outcome) {
   return true;
 }
 
-std::string op_class_name(const Op& op) {
-  switch (op.kind) {
-    case OpKind::Open: {
-      constexpr std::array<const char*, 4> kNode{"open loop-control", "open loop", "open file",
-                                                 "open dir"};
-      return kNode[static_cast<int>(op.node)];
-    }
-    case OpKind::Close:
-      return "close";
-    case OpKind::Pread:
-      return "pread";
-    case OpKind::Pwrite:
-      return "pwrite";
-    case OpKind::Fsync:
-      return "fsync";
-    case OpKind::Truncate:
-      return "truncate";
-    case OpKind::Sysfs:
-      return fmt::format("sysfs {}", sysattr_path(op.attr));
-    case OpKind::Ioctl:
-      if (op.req == Req::Unknown) return fmt::format("ioctl {:#x}", op.raw_req);
-      return std::string(req_name(op.req));
-  }
-  return "?";
-}
-
-std::string outcome_class_name(const Outcome& o) {
-  switch (o.kind) {
-    case Outcome::Kind::Value:
-      if (o.role == ValueRole::Fd) return "fd";
-      if (o.role == ValueRole::DevIndex) return "index";
-      return fmt::format("{}", o.value);
-    case Outcome::Kind::Error: {
-      std::string_view name = errno_name(o.err);
-      return name.empty() ? fmt::format("errno:{}", o.err) : std::string(name);
-    }
-    case Outcome::Kind::Status:
-      return "status";
-    case Outcome::Kind::Data:
-      return fmt::format("data {}", o.value);
-    case Outcome::Kind::Text:
-      return "text";
-    case Outcome::Kind::Skipped:
-      return "SKIPPED";
-  }
-  return "?";
-}
-
-Finding Executor::run(const Program& program, ModelCoverage* coverage) {
+Finding ProgramRunner::run(const Program& program, ModelCoverage* coverage) {
   // One statement reused for every step: building the program's Trace would
   // allocate per input, and the lockstep only reads the op and the binding.
   Statement stmt;
@@ -190,7 +102,8 @@ Finding Executor::run(const Program& program, ModelCoverage* coverage) {
                         coverage, steps_run_);
 }
 
-Finding Executor::run(const Trace& trace, const model::Profile& profile, ModelCoverage* coverage) {
+Finding ProgramRunner::run(const Trace& trace, const model::Profile& profile,
+                           ModelCoverage* coverage) {
   auto next = [&](size_t i) -> const Statement& { return trace.stmts[i]; };
   return run_statements(target_, profile, trace, trace.stmts.size(), next, coverage, steps_run_);
 }

@@ -12,6 +12,7 @@
 
 #include "fuzz/decode.h"
 #include "targets/target.h"
+#include "trace/classify.h"
 
 namespace loopcheck::fuzz {
 
@@ -19,8 +20,9 @@ namespace loopcheck::fuzz {
 // coverage, independent of how the code under test is instrumented.
 class ModelCoverage {
  public:
-  static constexpr int kOpClasses = 10 + kReqCount;
-  static constexpr int kOutcomeClasses = 160;
+  // The pairs are trace/classify.h's keys: the op key and the outcome key.
+  static constexpr int kOpClasses = kOpKeyCount;
+  static constexpr int kOutcomeClasses = kOutcomeKeyCount;
 
   // Records the pair; true when it was new.
   bool add(const Op& op, const Outcome& model_outcome);
@@ -48,17 +50,13 @@ struct Finding {
   explicit operator bool() const { return kind != Kind::None; }
 };
 
-// The operation as a signature names it: `LOOP_SET_FD`, `open loop`, `pread`, `ioctl 0x4c0b`.
-std::string op_class_name(const Op& op);
-// An outcome as a signature names it: `0`, `EBUSY`, `fd`, `index`, `status`,
-// `data 4096`, `text`, `SKIPPED`.
-std::string outcome_class_name(const Outcome& outcome);
-
-class Executor {
+// Runs programs and traces on the model and one target. (Not to be confused with
+// targets/host's Executor, which performs one Op as a system call.)
+class ProgramRunner {
  public:
   // `target` may be null (the model alone: only invariants can fail). It must
-  // outlive the executor; the executor starts and finishes it for every run.
-  explicit Executor(Target* target) : target_(target) {}
+  // outlive the runner; the runner starts and finishes it for every run.
+  explicit ProgramRunner(Target* target) : target_(target) {}
 
   // Runs the program until the first divergence or invariant violation.
   // Every model outcome is recorded in `coverage` when it is given.

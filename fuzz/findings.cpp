@@ -37,10 +37,12 @@ std::string finding_file_name(const std::string& signature) {
   return fmt::format("finding-{:016x}.trace", XXH3_64bits(signature.data(), signature.size()));
 }
 
-std::string finding_file_text(const Trace& trace, const Finding& finding, std::string_view origin) {
+std::string finding_file_text(const Trace& trace, const Finding& finding, std::string_view origin,
+                              const std::optional<MutationSequence>& mutations) {
   std::string out;
   out += fmt::format("{}{}\n", kSignaturePrefix, finding.signature);
   out += fmt::format("# found by: {} (profile {})\n", origin, trace.profile);
+  if (mutations) out += fmt::format("# mutations: {}\n", mutations->format());
   out += fmt::format("# fails at statement {} of {}\n", finding.step + 1, trace.stmts.size());
   std::istringstream detail(finding.detail);
   for (std::string line; std::getline(detail, line);) out += "# " + line + "\n";
@@ -49,7 +51,8 @@ std::string finding_file_text(const Trace& trace, const Finding& finding, std::s
 }
 
 std::string store_finding(const std::string& dir, const Trace& trace, const Finding& finding,
-                          std::string_view origin) {
+                          std::string_view origin,
+                          const std::optional<MutationSequence>& mutations) {
   namespace fs = std::filesystem;
   if (known_signatures(dir).contains(finding.signature)) return {};
   fs::create_directories(dir);
@@ -58,7 +61,7 @@ std::string store_finding(const std::string& dir, const Trace& trace, const Find
   partial += ".partial";
   {
     std::ofstream file(partial, std::ios::binary | std::ios::trunc);
-    file << finding_file_text(trace, finding, origin);
+    file << finding_file_text(trace, finding, origin, mutations);
     if (!file.flush()) throw std::runtime_error(partial.string() + ": write failed");
   }
   fs::rename(partial, path);  // never a half-written finding under its real name

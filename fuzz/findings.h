@@ -1,13 +1,16 @@
 // Where fuzz findings live (corpus/findings/ by default): one minimized trace per
-// signature, named by a hash of the signature, with the signature and what each
-// side did in comment lines at the top. The file is a runnable trace.
+// signature, named by a hash of the signature, with the signature, the mutators
+// that made the input and what each side did in comment lines at the top. The
+// file is a runnable trace.
 #pragma once
 
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
 
 #include "fuzz/exec.h"
+#include "fuzz/mutate.h"
 #include "trace/trace.h"
 
 namespace loopcheck::fuzz {
@@ -18,13 +21,17 @@ std::set<std::string> known_signatures(const std::string& dir);
 // `finding-<16 hex digits of XXH3-64(signature)>.trace`: stable across runs.
 std::string finding_file_name(const std::string& signature);
 
-// The file's text: comment header (signature, target, detail) and the trace.
-// `origin` says how it was found ("loopcheck fuzz --target inproc").
-std::string finding_file_text(const Trace& trace, const Finding& finding, std::string_view origin);
+// The file's text: comment header (signature, target, mutations, detail) and the
+// trace. `origin` says how it was found ("loopcheck fuzz --target inproc");
+// `mutations`, when the finding came from a fuzzer, how its input was made
+// (`# mutations: 2 InsertOp-SwapOps`).
+std::string finding_file_text(const Trace& trace, const Finding& finding, std::string_view origin,
+                              const std::optional<MutationSequence>& mutations = std::nullopt);
 
 // Writes the finding into `dir` (created if needed) unless its signature is known.
 // Returns the path written, or "" when it was already there; throws on I/O errors.
 std::string store_finding(const std::string& dir, const Trace& trace, const Finding& finding,
-                          std::string_view origin);
+                          std::string_view origin,
+                          const std::optional<MutationSequence>& mutations = std::nullopt);
 
 }  // namespace loopcheck::fuzz

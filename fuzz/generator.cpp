@@ -11,6 +11,7 @@
 #include "fuzz/boundary_values.h"
 #include "fuzz/prng.h"
 #include "trace/ops.h"
+#include "trace/validate.h"
 
 namespace loopcheck {
 namespace {
@@ -331,7 +332,9 @@ class TraceBuilder {
 }  // namespace
 
 Trace generate_trace(const GenOptions& options, uint64_t index) {
-  return TraceBuilder(options, index).build();
+  Trace trace = TraceBuilder(options, index).build();
+  LOOPCHECK_VALIDATE(trace, "the trace generator");
+  return trace;
 }
 
 }  // namespace loopcheck

@@ -1,5 +1,7 @@
 #include "fuzz/mutate.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cassert>
 #include <cstring>
@@ -35,89 +37,155 @@ void close_gap(uint8_t* data, size_t n, size_t at) {
   std::memmove(record_at(data, at), record_at(data, at + 1), (n - at - 1) * kRecordBytes);
 }
 
+// ---- the mutators ------------------------------------------------------------------
+bool has_room(size_t n, size_t room) {
+  return n < room;
+}
+bool has_one(size_t n, size_t) {
+  return n >= 1;
+}
+bool has_two(size_t n, size_t) {
+  return n >= 2;
+}
+bool always(size_t, size_t) {
+  return true;
+}
+
+void insert_op(uint8_t* data, size_t& n, Prng& rng) {
+  const size_t at = rng.below(n + 1);
+  open_gap(data, n, at);
+  random_record(record_at(data, at), rng);
+  ++n;
+}
+
+void delete_op(uint8_t* data, size_t& n, Prng& rng) {
+  close_gap(data, n, rng.below(n));
+  --n;
+}
+
+void duplicate_op(uint8_t* data, size_t& n, Prng& rng) {
+  const size_t from = rng.below(n);
+  const size_t at = rng.below(n + 1);
+  uint8_t copy[kRecordBytes];
+  std::memcpy(copy, record_at(data, from), kRecordBytes);
+  open_gap(data, n, at);
+  std::memcpy(record_at(data, at), copy, kRecordBytes);
+  ++n;
+}
+
+void swap_ops(uint8_t* data, size_t& n, Prng& rng) {
+  const size_t i = rng.below(n), j = rng.below(n);
+  uint8_t tmp[kRecordBytes];
+  std::memcpy(tmp, record_at(data, i), kRecordBytes);
+  std::memcpy(record_at(data, i), record_at(data, j), kRecordBytes);
+  std::memcpy(record_at(data, j), tmp, kRecordBytes);
+}
+
+// Argument bytes index boundary tables: the first entries are the common values,
+// neighbours are neighbouring boundaries, anything else a random one.
+void change_argument(uint8_t* data, size_t& n, Prng& rng) {
+  uint8_t& b = record_at(data, rng.below(n))[1 + rng.below(kRecordBytes - 1)];
+  switch (rng.below(4)) {
+    case 0:
+      b = 0;
+      break;
+    case 1:
+      ++b;
+      break;
+    case 2:
+      --b;
+      break;
+    default:
+      b = static_cast<uint8_t>(rng.next());
+      break;
+  }
+}
+
+void change_operation(uint8_t* data, size_t& n, Prng& rng) {
+  record_at(data, rng.below(n))[0] = static_cast<uint8_t>(rng.next());
+}
+
+void change_profile(uint8_t* data, size_t&, Prng& rng) {
+  data[0] = static_cast<uint8_t>(rng.next());
+}
+
+constexpr std::array<Mutator, kMutatorCount> kMutators{{
+    {Mutation::InsertOp, "InsertOp", has_room, insert_op},
+    {Mutation::DeleteOp, "DeleteOp", has_one, delete_op},
+    {Mutation::DuplicateOp, "DuplicateOp", [](size_t n, size_t room) { return n >= 1 && n < room; },
+     duplicate_op},
+    {Mutation::SwapOps, "SwapOps", has_two, swap_ops},
+    {Mutation::ChangeArgument, "ChangeArgument", has_one, change_argument},
+    {Mutation::ChangeOperation, "ChangeOperation", has_one, change_operation},
+    {Mutation::ChangeProfile, "ChangeProfile", always, change_profile},
+}};
+
 }  // namespace
 
-size_t mutate(uint8_t* data, size_t size, size_t max_size, Prng& rng, Mutation* applied) {
-  if (max_size < kHeaderBytes) return size;
-  if (size < kHeaderBytes) {
-    data[0] = 0;
-    size = kHeaderBytes;
+std::span<const Mutator> mutators() {
+  return kMutators;
+}
+
+std::string_view mutation_name(Mutation m) {
+  if (static_cast<size_t>(m) < kMutatorCount) return kMutators[static_cast<size_t>(m)].name;
+  if (m == Mutation::CrossOver) return "CrossOver";
+  if (m == Mutation::LibFuzzerMutate) return "LibFuzzerMutate";
+  return "?";
+}
+
+std::string MutationSequence::format() const {
+  switch (origin) {
+    case Origin::Seed:
+      return "0 (seed input)";
+    case Origin::Random:
+      return "0 (random input)";
+    case Origin::Unknown:
+      return "unknown (libFuzzer input)";
+    case Origin::Mutant:
+      break;
   }
-  size_t n = std::min(records_in(size), room_for(max_size));
+  std::string out = fmt::format("{}", count);
+  for (size_t i = 0; i < std::min<size_t>(count, kMaxSteps); ++i)
+    out += fmt::format("{}{}", i == 0 ? " " : "-", mutation_name(steps[i]));
+  if (count > kMaxSteps) out += "-...";
+  return out;
+}
+
+Mutation pick_mutation(size_t size, size_t max_size, Prng& rng) {
   const size_t room = room_for(max_size);
-  Mutation m = static_cast<Mutation>(rng.below(static_cast<uint64_t>(Mutation::kCount)));
+  const size_t n = std::min(records_in(size), room);
+  Mutation m = static_cast<Mutation>(rng.below(kMutatorCount));
   // Mutations that need operations to work on start by making one.
   if (n == 0 && m != Mutation::ChangeProfile) m = Mutation::InsertOp;
   if (n >= room && (m == Mutation::InsertOp || m == Mutation::DuplicateOp))
     m = Mutation::ChangeArgument;
   if (n == 0 && room == 0) m = Mutation::ChangeProfile;
   if (n < 2 && m == Mutation::SwapOps) m = Mutation::ChangeArgument;
-  switch (m) {
-    case Mutation::InsertOp: {
-      const size_t at = rng.below(n + 1);
-      open_gap(data, n, at);
-      random_record(record_at(data, at), rng);
-      ++n;
-      break;
-    }
-    case Mutation::DeleteOp:
-      close_gap(data, n, rng.below(n));
-      --n;
-      break;
-    case Mutation::DuplicateOp: {
-      const size_t from = rng.below(n);
-      const size_t at = rng.below(n + 1);
-      uint8_t copy[kRecordBytes];
-      std::memcpy(copy, record_at(data, from), kRecordBytes);
-      open_gap(data, n, at);
-      std::memcpy(record_at(data, at), copy, kRecordBytes);
-      ++n;
-      break;
-    }
-    case Mutation::SwapOps: {
-      const size_t i = rng.below(n), j = rng.below(n);
-      uint8_t tmp[kRecordBytes];
-      std::memcpy(tmp, record_at(data, i), kRecordBytes);
-      std::memcpy(record_at(data, i), record_at(data, j), kRecordBytes);
-      std::memcpy(record_at(data, j), tmp, kRecordBytes);
-      break;
-    }
-    case Mutation::ChangeArgument: {
-      // Argument bytes index boundary tables: the first entries are the common
-      // values, neighbours are neighbouring boundaries, anything else a random one.
-      uint8_t& b = record_at(data, rng.below(n))[1 + rng.below(kRecordBytes - 1)];
-      switch (rng.below(4)) {
-        case 0:
-          b = 0;
-          break;
-        case 1:
-          ++b;
-          break;
-        case 2:
-          --b;
-          break;
-        default:
-          b = static_cast<uint8_t>(rng.next());
-          break;
-      }
-      break;
-    }
-    case Mutation::ChangeOperation:
-      record_at(data, rng.below(n))[0] = static_cast<uint8_t>(rng.next());
-      break;
-    case Mutation::ChangeProfile:
-      data[0] = static_cast<uint8_t>(rng.next());
-      break;
-    case Mutation::kCount:
-      assert(false);
-      break;
+  return m;
+}
+
+size_t apply_mutation(Mutation m, uint8_t* data, size_t size, size_t max_size, Prng& rng) {
+  if (max_size < kHeaderBytes) return size;
+  if (size < kHeaderBytes) {
+    data[0] = 0;
+    size = kHeaderBytes;
   }
-  if (applied) *applied = m;
+  const size_t room = room_for(max_size);
+  size_t n = std::min(records_in(size), room);
+  const Mutator& mutator = kMutators[static_cast<size_t>(m)];
+  assert(static_cast<size_t>(m) < kMutatorCount && mutator.applicable(n, room));
+  mutator.apply(data, n, rng);
   const size_t out = kHeaderBytes + n * kRecordBytes;
   assert(out <= max_size);
   return out;
 }
 
+size_t mutate(uint8_t* data, size_t size, size_t max_size, Prng& rng, MutationSequence* sequence) {
+  if (max_size < kHeaderBytes) return size;
+  const Mutation m = pick_mutation(std::max(size, kHeaderBytes), max_size, rng);
+  if (sequence) sequence->push(m);
+  return apply_mutation(m, data, size, max_size, rng);
+}
 size_t cross_over(const uint8_t* a, size_t a_size, const uint8_t* b, size_t b_size, uint8_t* out,
                   size_t max_out, Prng& rng) {
   if (max_out < kHeaderBytes) return 0;

@@ -5,6 +5,8 @@
 #include <bit>
 #include <cassert>
 
+#include "trace/validate.h"
+
 namespace loopcheck {
 namespace {
 
@@ -62,6 +64,7 @@ void for_each_number(Op& op, F f) {
 bool try_candidate(Trace candidate, const std::string& signature, const CandidateRunner& run,
                    size_t max_tests, Trace& best, MinimizeResult& result) {
   if (result.tests_run >= max_tests) return false;
+  LOOPCHECK_VALIDATE(candidate, "the minimizer");
   ++result.tests_run;
   fuzz::Finding f = run(candidate);
   if (!f || f.signature != signature) return false;
@@ -101,6 +104,7 @@ MinimizeResult minimize(const Trace& trace, const std::string& signature,
                         const CandidateRunner& run, size_t max_tests) {
   MinimizeResult result;
   result.trace = keep_statements(trace, std::vector<bool>(trace.stmts.size(), true));
+  LOOPCHECK_VALIDATE(result.trace, "the minimizer");
   result.finding = run(result.trace);
   result.tests_run = 1;
   if (!result.finding || result.finding.signature != signature) return result;

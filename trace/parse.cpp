@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "trace/names.h"
+#include "trace/validate.h"
 
 namespace loopcheck {
 
@@ -71,50 +72,15 @@ std::string describe_char(char c) {
   return fmt::format("byte 0x{:02x}", u);
 }
 
-// Variable and object names: the contract's identifier rule.
-bool is_identifier(std::string_view s) {
-  if (s.empty() || !((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_')) return false;
-  for (char c : s)
-    if (!((c >= 'a' && c <= 'z') || is_digit(c) || c == '_')) return false;
-  return true;
-}
-
-// Words that start statements or name paths; a variable spelled like one would
-// make lines ambiguous to a reader, so they are reserved.
-bool is_reserved(std::string_view s) {
-  static constexpr std::string_view kReserved[] = {"open",   "close", "ioctl",    "pread",
-                                                   "pwrite", "fsync", "truncate", "sysfs",
-                                                   "file",   "dir",   "null"};
-  for (auto r : kReserved)
-    if (r == s) return true;
-  return false;
-}
-
 // ---- numbers ----------------------------------------------------------------------------
 struct Number {
   bool negative = false;
   uint64_t magnitude = 0;
 };
 
-// Ranges are those of the ABI type the number ends up in.
-struct Range {
-  const char* type;  // shown in messages
-  bool allow_negative;
-  uint64_t neg_max;  // largest magnitude allowed with a minus sign
-  uint64_t pos_max;
-};
-constexpr uint64_t kU64Max = std::numeric_limits<uint64_t>::max();
-constexpr Range kU8{"a byte (0..255)", false, 0, 0xff};
-constexpr Range kU32{"a u32", false, 0, 0xffffffffull};
-constexpr Range kI32{"an int", true, 0x80000000ull, 0x7fffffffull};
-constexpr Range kU64{"a u64", false, 0, kU64Max};
-constexpr Range kI64{"an int64 (loff_t)", true, 0x8000000000000000ull, 0x7fffffffffffffffull};
-constexpr Range kULong{"an unsigned long (negative numbers are two's complement)", true,
-                       0x8000000000000000ull, kU64Max};
-constexpr Range kIndex{"a loop device index (0..2147483647)", false, 0, 0x7fffffffull};
-constexpr Range kSize{"a size (0..2^63-1)", false, 0, 0x7fffffffffffffffull};
-constexpr Range kIoLen{"an I/O length (at most 64M)", false, 0, kMaxIoLength};
-constexpr Range kRunLen{"a run length (1..64M)", false, 0, kMaxIoLength};
+// Ranges and the other rules the validator checks too (trace/validate.h).
+using Range = ValueRange;
+using namespace range;
 
 // ---- the parser ---------------------------------------------------------------------------
 class Parser {
@@ -137,6 +103,12 @@ class Parser {
     }
     if (!seen_any_ && errors_left())
       error_at(1, 1, "empty trace: the first statement must be `@trace 1`");
+    // The rules once more on the whole Trace: what the token checks above let
+    // through would be a parser bug, reported rather than handed to a target.
+    if (result_.ok()) {
+      for (const TraceProblem& p : validate(result_.trace))
+        error_at(p.pos.line ? p.pos.line : 1, p.pos.col ? p.pos.col : 1, p.message);
+    }
     return std::move(result_);
   }
 
@@ -369,9 +341,8 @@ class Parser {
   }
 
   bool in_range(const Token& t, const Number& n, const Range& r) {
-    bool ok =
-        n.negative ? (r.allow_negative && n.magnitude <= r.neg_max) : n.magnitude <= r.pos_max;
-    if (!ok) return fail(t, fmt::format("{} is out of range for {}", t.text, r.type));
+    if (!fits(n.negative, n.magnitude, r))
+      return fail(t, fmt::format("{} is out of range for {}", t.text, r.type));
     return true;
   }
 
@@ -817,8 +788,7 @@ class Parser {
     } else if (r.kind == Tok::Number) {
       next();
       auto n = number_token(r);
-      if (!n || !in_range(r, *n, Range{"an ioctl request number (u32)", false, 0, 0xffffffffull}))
-        return false;
+      if (!n || !in_range(r, *n, kRequest)) return false;
       op.req = req_from_number(n->magnitude);
       if (op.req == Req::Unknown) op.raw_req = n->magnitude;
     } else {
@@ -872,25 +842,6 @@ class Parser {
         return parse_struct(req_struct(op.req), name, /*expectation=*/false, op.fields);
     }
     return false;
-  }
-
-  // Ranges of struct fields. Expectations use the widened StatusInfo types.
-  static Range field_range(StructKind st, Field f) {
-    bool legacy = st == StructKind::LoopInfo;
-    switch (f) {
-      case Field::Fd:
-      case Field::BlockSize:
-        return kU32;
-      case Field::Offset:
-        return legacy ? kI32 : kU64;
-      case Field::Number:
-      case Field::EncryptType:
-      case Field::EncryptKeySize:
-      case Field::Flags:
-        return legacy ? kI32 : kU32;
-      default:
-        return kU64;
-    }
   }
 
   static const char* struct_label(StructKind st) {
@@ -993,11 +944,6 @@ class Parser {
   }
 
   // ---- expectations ----
-  static bool returns_status(const Op& op) {
-    return op.kind == OpKind::Ioctl && req_arg(op.req) == ReqArg::StructOut &&
-           op.arg_kind != ArgKind::Null;
-  }
-
   bool parse_expectation(const Op& op, Expectation& ex) {
     for (;;) {
       const Token& t = peek();
@@ -1036,7 +982,7 @@ class Parser {
         alt.kind = ExpectAlt::Kind::Errno;
         if (t.text == "errno") {
           if (!expect(Tok::Colon, "':' (errno:N)")) return false;
-          auto v = literal(Range{"an errno number (1..4095)", false, 0, 4095}, "an errno number");
+          auto v = literal(kErrno, "an errno number");
           if (!v) return false;
           if (v->lit == 0) return fail(t, "errno:0 is not an error; expect 0 instead");
           alt.err = static_cast<int32_t>(v->lit);
@@ -1139,14 +1085,8 @@ class Parser {
       if (!at(Tok::Comma)) break;
       next();
     }
-    if (open_ended && covered >= count)
-      return fail(*last_run,
-                  fmt::format("no bytes left for the last run: the runs before it already "
-                              "cover all {} bytes",
-                              count));
-    if (!open_ended && covered != count)
-      return fail(desc_start, fmt::format("the data runs cover {} bytes but the read returns {}",
-                                          covered, count));
+    const std::string why = data_desc_problem(count, out);
+    if (!why.empty()) return fail(open_ended ? *last_run : desc_start, why);
     return true;
   }
 };

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <fmt/format.h>
+#include <xxhash.h>
 
 #include <array>
 #include <cstdint>
@@ -38,11 +39,32 @@ inline const std::set<std::string>& known_findings() {
   return known;
 }
 
-inline int run_one(Executor& executor, const uint8_t* data, size_t size) {
+// The mutators applied since libFuzzer took the current input from its corpus.
+// libFuzzer mutates a copy of a corpus entry several times, running each step:
+// a mutation whose input is not the one run last starts from a new parent.
+struct MutationTrail {
+  MutationSequence sequence;
+  uint64_t last_run = 0;  // XXH3-64 of the input run last
+};
+inline MutationTrail& mutation_trail() {
+  static MutationTrail trail;
+  return trail;
+}
+
+// Called before mutating data[0, size): starts a new sequence when the input is
+// not the one run last (a new parent).
+inline MutationSequence& trail_for(const uint8_t* data, size_t size) {
+  MutationTrail& trail = mutation_trail();
+  if (XXH3_64bits(data, size) != trail.last_run) trail.sequence = MutationSequence{};
+  return trail.sequence;
+}
+
+inline int run_one(ProgramRunner& runner, const uint8_t* data, size_t size) {
+  mutation_trail().last_run = XXH3_64bits(data, size);
   static Program program;  // static: no per-input allocation for the 64-statement array
   decode({data, size}, program);
   ModelCoverage run_pairs;
-  Finding finding = executor.run(program, &run_pairs);
+  Finding finding = runner.run(program, &run_pairs);
   run_pairs.for_each([](int pair) { g_model_pairs[static_cast<size_t>(pair)] = 1; });
   // LOOPCHECK_FUZZ_REPORT_ONLY (the CI smoke run): print each new signature once
   // and go on, so the smoke checks that the target itself runs clean (no
@@ -55,11 +77,12 @@ inline int run_one(Executor& executor, const uint8_t* data, size_t size) {
     // `loopcheck run` take, and what a bug report shows.
     Trace trace = to_trace(program);
     trace.stmts.resize(finding.step + 1);
-    fmt::print(
-        stderr,
-        "==loopcheck== {}\n==loopcheck== signature: {}\n==loopcheck== {}\n{}==loopcheck== end\n",
-        finding.kind == Finding::Kind::Invariant ? "INVARIANT VIOLATION" : "DIVERGENCE",
-        finding.signature, finding.detail, print_trace(trace));
+    fmt::print(stderr,
+               "==loopcheck== {}\n==loopcheck== signature: {}\n==loopcheck== mutations: {}\n"
+               "==loopcheck== {}\n{}==loopcheck== end\n",
+               finding.kind == Finding::Kind::Invariant ? "INVARIANT VIOLATION" : "DIVERGENCE",
+               finding.signature, mutation_trail().sequence.format(), finding.detail,
+               print_trace(trace));
     if (!report_only) std::abort();
     reported.insert(finding.signature);
     fmt::print(stderr, "==loopcheck== report-only: {} new signature(s) so far\n", reported.size());
@@ -71,13 +94,20 @@ inline size_t custom_mutate(uint8_t* data, size_t size, size_t max_size, unsigne
   Prng rng(seed);
   // Mostly whole-operation edits; sometimes libFuzzer's own byte mutations, which
   // are what insert the dictionary's records.
-  if (rng.below(8) == 0) return LLVMFuzzerMutate(data, size, max_size);
-  return mutate(data, size, max_size, rng);
+  MutationSequence& sequence = trail_for(data, size);
+  if (rng.below(8) == 0) {
+    sequence.push(Mutation::LibFuzzerMutate);
+    return LLVMFuzzerMutate(data, size, max_size);
+  }
+  return mutate(data, size, max_size, rng, &sequence);
 }
 
 inline size_t custom_cross_over(const uint8_t* a, size_t a_size, const uint8_t* b, size_t b_size,
                                 uint8_t* out, size_t max_out, unsigned int seed) {
   Prng rng(seed);
+  // A crossover starts a new sequence: its output descends from two parents.
+  mutation_trail().sequence = MutationSequence{};
+  mutation_trail().sequence.push(Mutation::CrossOver);
   return cross_over(a, a_size, b, b_size, out, max_out, rng);
 }
 

@@ -4,17 +4,17 @@
 
 namespace {
 
-loopcheck::fuzz::Executor& executor() {
+loopcheck::fuzz::ProgramRunner& runner() {
   // One target for the whole process: it starts and finishes a sandbox per input.
   static loopcheck::inproc::InprocTarget target;
-  static loopcheck::fuzz::Executor exec(&target);
+  static loopcheck::fuzz::ProgramRunner exec(&target);
   return exec;
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  return loopcheck::fuzz::run_one(executor(), data, size);
+  return loopcheck::fuzz::run_one(runner(), data, size);
 }
 
 extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size,

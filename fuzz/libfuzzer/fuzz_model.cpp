@@ -3,8 +3,8 @@
 #include "fuzz/libfuzzer/differential.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static loopcheck::fuzz::Executor executor(nullptr);
-  return loopcheck::fuzz::run_one(executor, data, size);
+  static loopcheck::fuzz::ProgramRunner runner(nullptr);
+  return loopcheck::fuzz::run_one(runner, data, size);
 }
 
 extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size,

@@ -92,7 +92,7 @@ TEST(ExploreSearch, WitnessPathsReplayToTheirEdge) {
     ASSERT_EQ(path.ops.size(), wit.depth + 1u);
     EXPECT_EQ(path.before.back(), key.pre);
     EXPECT_EQ(op_label(path.ops.back()), key.label);
-    EXPECT_EQ(outcome_class(path.outcomes.back()), key.outcome);
+    EXPECT_EQ(errno_class(path.outcomes.back()), key.outcome);
     EXPECT_EQ(abstract_class(path.end), key.post);
   }
 }

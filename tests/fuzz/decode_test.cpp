@@ -1,6 +1,6 @@
-// The fuzz decoder, mutator and executor: every byte string decodes to a valid
+// The fuzz decoder, mutator and runner: every byte string decodes to a valid
 // program that prints as a trace the parser accepts; decoding and mutation are
-// deterministic and stay within their bounds; the executor reports a planted
+// deterministic and stay within their bounds; the runner reports a planted
 // divergence with the right signature.
 #include <gtest/gtest.h>
 
@@ -106,17 +106,18 @@ TEST(FuzzMutate, SameSeedSameMutationsAndSizesAreWholeRecords) {
   Prng ra(99), rb(99);
   std::set<Mutation> seen;
   for (int i = 0; i < 5000; ++i) {
-    Mutation m{};
+    MutationSequence m;
     size_a = mutate(a.data(), size_a, a.size(), ra, &m);
     size_b = mutate(b.data(), size_b, b.size(), rb);
-    seen.insert(m);
+    ASSERT_EQ(m.count, 1);
+    seen.insert(m.steps[0]);
     ASSERT_EQ(size_a, size_b);
     ASSERT_TRUE(std::equal(a.begin(), a.begin() + static_cast<long>(size_a), b.begin()));
     ASSERT_GE(size_a, kHeaderBytes);
     ASSERT_LE(size_a, kMaxInputBytes);
     ASSERT_EQ((size_a - kHeaderBytes) % kRecordBytes, 0u);
   }
-  EXPECT_EQ(seen.size(), static_cast<size_t>(Mutation::kCount)) << "every mutation kind is used";
+  EXPECT_EQ(seen.size(), kMutatorCount) << "every mutator in the table is used";
 }
 
 TEST(FuzzMutate, RespectsASmallMaxSize) {
@@ -169,8 +170,8 @@ TEST(FuzzExec, ADivergenceCarriesItsSignatureAndStep) {
   decode(input, program);
   ASSERT_EQ(program.count, 2);
   LyingTarget target;
-  Executor executor(&target);
-  Finding f = executor.run(program);
+  ProgramRunner runner(&target);
+  Finding f = runner.run(program);
   ASSERT_EQ(f.kind, Finding::Kind::Divergence);
   EXPECT_EQ(f.step, 1u);
   EXPECT_EQ(f.signature, "LOOP_CTL_GET_FREE: model index, target ENOSPC");
@@ -179,12 +180,12 @@ TEST(FuzzExec, ADivergenceCarriesItsSignatureAndStep) {
 TEST(FuzzExec, TheModelAloneRecordsOperationOutcomePairs) {
   Prng rng(1);
   Program program;
-  Executor executor(nullptr);
+  ProgramRunner runner(nullptr);
   ModelCoverage coverage;
   for (int i = 0; i < 200; ++i) {
     std::vector<uint8_t> bytes = random_bytes(rng, kHeaderBytes + 16 * kRecordBytes);
     decode(bytes, program);
-    ASSERT_FALSE(executor.run(program, &coverage).kind == Finding::Kind::Divergence);
+    ASSERT_FALSE(runner.run(program, &coverage).kind == Finding::Kind::Divergence);
   }
   EXPECT_GT(coverage.count(), 50u);
   size_t listed = 0;
