@@ -103,7 +103,7 @@ TargetError HostTarget::start(const Trace& trace, std::string_view /*profile*/, 
     host::remove_sandbox_dir(sandbox_dir_);
     return {true, "cannot create a ledger in " + options_.state_dir + ": " + std::strerror(err)};
   }
-  host::ExecutorConfig config;
+  host::SyscallExecutorConfig config;
   config.object_dir = sandbox_dir_;
   config.node_dir = sandbox_dir_;
   for (const ObjectDecl& obj : trace.objects) {
@@ -122,7 +122,7 @@ TargetError HostTarget::start(const Trace& trace, std::string_view /*profile*/, 
   }
   devnull_ = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   locks_ = std::make_unique<host::DeviceLocks>(options_.state_dir);
-  executor_ = std::make_unique<host::Executor>(std::move(config));
+  executor_ = std::make_unique<host::SyscallExecutor>(std::move(config));
   return {};
 }
 

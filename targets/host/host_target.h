@@ -94,7 +94,7 @@ class HostTarget : public Target {
   Outcome sysfs(const Op& op);
 
   HostTargetOptions options_;
-  std::unique_ptr<host::Executor> executor_;
+  std::unique_ptr<host::SyscallExecutor> executor_;
   std::unique_ptr<host::DeviceLocks> locks_;
   host::Ledger ledger_;
   std::string sandbox_dir_;

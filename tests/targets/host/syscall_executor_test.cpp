@@ -22,7 +22,7 @@
 namespace loopcheck {
 namespace {
 
-using host::Executor;
+using host::SyscallExecutor;
 
 Value lit(int64_t v) {
   return Value::signed_literal(v);
@@ -30,8 +30,8 @@ Value lit(int64_t v) {
 
 using testing_support::free_high_index;
 
-TEST(HostExecutorNoKernel, BackingFileNamesTranslateOnlyInsideTheObjectDir) {
-  Executor ex({"/var/tmp/loopcheck-abcdef", {"img"}, ""});
+TEST(SyscallExecutorNoKernel, BackingFileNamesTranslateOnlyInsideTheObjectDir) {
+  SyscallExecutor ex({"/var/tmp/loopcheck-abcdef", {"img"}, ""});
   EXPECT_EQ(ex.backing_file_in_trace_terms("/var/tmp/loopcheck-abcdef/img"), "img");
   EXPECT_EQ(ex.backing_file_in_trace_terms("/var/tmp/loopcheck-abcdef/img (deleted)"),
             "img (deleted)");
@@ -41,7 +41,7 @@ TEST(HostExecutorNoKernel, BackingFileNamesTranslateOnlyInsideTheObjectDir) {
   EXPECT_EQ(ex.object_path(0), "/var/tmp/loopcheck-abcdef/img");
 }
 
-class HostExecutorTest : public ::testing::Test {
+class SyscallExecutorTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string why;
@@ -65,9 +65,9 @@ class HostExecutorTest : public ::testing::Test {
   bool created_ = false;
 };
 
-TEST_F(HostExecutorTest, BindStatusDataSysfsAndCleanupOnTheRealKernel) {
+TEST_F(SyscallExecutorTest, BindStatusDataSysfsAndCleanupOnTheRealKernel) {
   REQUIRE_HOST_LOOP();
-  Executor ex({dir_, {"img"}, dir_});
+  SyscallExecutor ex({dir_, {"img"}, dir_});
   Outcome ctl = ex.execute(op_open_loop_control());
   ASSERT_EQ(ctl.kind, Outcome::Kind::Value);
   EXPECT_EQ(ctl.role, ValueRole::Fd);
@@ -165,9 +165,9 @@ TEST_F(HostExecutorTest, BindStatusDataSysfsAndCleanupOnTheRealKernel) {
   EXPECT_EQ(ex.execute(op_close(lit(ctl.value))).err, EBADF);
 }
 
-TEST_F(HostExecutorTest, ODirectReadsUseAnAlignedBuffer) {
+TEST_F(SyscallExecutorTest, ODirectReadsUseAnAlignedBuffer) {
   REQUIRE_HOST_LOOP();
-  Executor ex({dir_, {"img"}, dir_});
+  SyscallExecutor ex({dir_, {"img"}, dir_});
   Outcome f = ex.execute(op_open_file(0, Access::Rw, kOpenDirect));
   ASSERT_EQ(f.kind, Outcome::Kind::Value) << "errno " << f.err;
   EXPECT_EQ(ex.execute(op_pwrite(lit(f.value), 4096, 4096, 3)).value, 4096);
