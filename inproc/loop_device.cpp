@@ -79,7 +79,7 @@ bool aligned_for_dio(const Request& rq, int64_t pos) {
 
 }  // namespace
 
-LoopDevice::LoopDevice(int number, const Profile& profile, const DriverConfig& config)
+LoopDevice::LoopDevice(int number, const DriverProfile& profile, const DriverConfig& config)
     : number_(number), profile_(profile), config_(config) {
   assert(number >= 0);
 }
@@ -148,7 +148,7 @@ std::shared_ptr<OpenFile> LoopDevice::teardown() {
   disk_.set_block_size(kSectorSize);
   disk_.set_capacity(0);
   disk_.invalidate();
-  if (profile_.teardown_disables_write_cache) disk_.set_write_cache(false);
+  if (profile_.write_cache_cleared_on_teardown) disk_.set_write_cache(false);
   lo_flags_.store(0);
   state_.store(LoState::Unbound);
   // The block-layer ro bit is deliberately left as it is (sticky until next bind).
@@ -189,7 +189,8 @@ uint32_t LoopDevice::min_dio_size(const OpenFile& backing) {
 }
 
 uint32_t LoopDevice::default_block_size(const OpenFile& backing, bool dio_requested) const {
-  if (profile_.dio_uses_min_alignment) return dio_requested ? min_dio_size(backing) : kSectorSize;
+  if (profile_.dio_rule == DioRule::MinDioAlign)
+    return dio_requested ? min_dio_size(backing) : kSectorSize;
   uint32_t bdev_bs = backing.backing_bdev_block_size();
   return dio_requested && bdev_bs != 0 ? bdev_bs : kSectorSize;
 }
@@ -200,8 +201,8 @@ uint32_t LoopDevice::max_block_size() const {
 
 bool LoopDevice::dio_possible(const OpenFile& backing, uint32_t block_size, int64_t offset) const {
   if (!backing.can_odirect()) return false;
-  uint32_t align =
-      profile_.dio_uses_min_alignment ? min_dio_size(backing) : backing.backing_bdev_block_size();
+  uint32_t align = profile_.dio_rule == DioRule::MinDioAlign ? min_dio_size(backing)
+                                                             : backing.backing_bdev_block_size();
   return arith::dio_aligned<uint64_t>(block_size, arith::as_unsigned(offset), align);
 }
 
@@ -304,7 +305,7 @@ long LoopDevice::ioctl(const OpenFile& file, const FileTable& files, unsigned lo
 long LoopDevice::configure(const OpenFile& file, const FileTable& files, const loop_config& cfg) {
   std::shared_ptr<OpenFile> backing = files.fget(static_cast<int>(cfg.fd));
   if (backing == nullptr) return -EBADF;
-  if (profile_.iter_sanity_check && !iter_ok(*backing)) return -EINVAL;
+  if (profile_.rw_iter_sanity_check && !iter_ok(*backing)) return -EINVAL;
   // Without O_EXCL on our own fd, bind claims the bdev for the duration.
   if (!file.opened_excl() && disk_.claimed_by_other(nullptr)) return -EBUSY;
 
@@ -313,7 +314,7 @@ long LoopDevice::configure(const OpenFile& file, const FileTable& files, const l
   if (int err = validate_backing(*backing); err != 0) return err;
   const loop_info64& info = cfg.info;
   if ((info.lo_flags & ~kConfigureSettableFlags) != 0) return -EINVAL;
-  if (profile_.block_size_checked_first && cfg.block_size != 0 &&
+  if (profile_.configure_block_size_early && cfg.block_size != 0 &&
       !arith::block_size_acceptable<uint64_t>(cfg.block_size, kPageSize))
     return -EINVAL;
   if (info.lo_encrypt_key_size > LO_KEY_SIZE) return -EINVAL;
@@ -329,8 +330,9 @@ long LoopDevice::configure(const OpenFile& file, const FileTable& files, const l
   if (backing->opened_direct()) flags |= LO_FLAGS_DIRECT_IO;
 
   // 6.1 looks at the file's O_DIRECT; 6.12.31+ at the requested DIO flag.
-  const bool dio_requested = profile_.block_size_checked_first ? backing->opened_direct()
-                                                               : (flags & LO_FLAGS_DIRECT_IO) != 0;
+  const bool dio_requested = profile_.default_block_size_follows_dio_flag
+                                 ? (flags & LO_FLAGS_DIRECT_IO) != 0
+                                 : backing->opened_direct();
   const uint64_t bs = arith::limits_block_size<uint64_t>(
       cfg.block_size, default_block_size(*backing, dio_requested));
   if (!arith::block_size_acceptable(bs, max_block_size())) return -EINVAL;
@@ -428,7 +430,7 @@ long LoopDevice::get_status(loop_info64& out) {
 long LoopDevice::change_fd(const FileTable& files, unsigned long arg) {
   std::shared_ptr<OpenFile> file = files.fget(static_cast<int>(static_cast<unsigned int>(arg)));
   if (file == nullptr) return -EBADF;
-  if (profile_.iter_sanity_check && !iter_ok(*file)) return -EINVAL;
+  if (profile_.rw_iter_sanity_check && !iter_ok(*file)) return -EINVAL;
   std::shared_ptr<OpenFile> old;
   {
     std::lock_guard lock(lo_mutex_);
@@ -480,15 +482,15 @@ long LoopDevice::set_direct_io(unsigned long arg) {
 }
 
 long LoopDevice::set_block_size(const OpenFile& file, unsigned long arg) {
-  if (profile_.set_block_size_claims_bdev && !file.opened_excl() && disk_.claimed_by_other(nullptr))
+  if (profile_.block_size_exclusive_check && !file.opened_excl() && disk_.claimed_by_other(nullptr))
     return -EBUSY;
   std::lock_guard lock(lo_mutex_);
   if (state_.load() != LoState::Bound) return -ENXIO;
   const uint64_t default_bs =
       default_block_size(*backing_, (lo_flags_.load() & LO_FLAGS_DIRECT_IO) != 0);
   const auto verdict = arith::set_block_size_verdict<uint64_t>(
-      arg, profile_.block_size_checked_first, max_block_size(), default_bs);
-  if (profile_.block_size_checked_first) {
+      arg, arith::whole_block_size_argument(profile_), max_block_size(), default_bs);
+  if (profile_.set_block_size_validated_first) {
     // 6.1: the whole unsigned long is validated, before the equality shortcut.
     if (!verdict.ok) return -EINVAL;
     if (arg == disk_.logical_block_size()) return 0;
@@ -510,7 +512,7 @@ long LoopDevice::set_block_size(const OpenFile& file, unsigned long arg) {
   disk_.set_block_size(static_cast<uint32_t>(bs));
   bool on = (lo_flags_.load() & LO_FLAGS_DIRECT_IO) != 0;
   // Before 6.15 re-evaluation also asks for DIO when the backing file is O_DIRECT.
-  update_dio(on || (!profile_.dio_uses_min_alignment && backing_->opened_direct()));
+  update_dio(on || (profile_.dio_reenabled_by_reconfigure && backing_->opened_direct()));
   disk_.queue().unfreeze();
   return 0;
 }
@@ -562,7 +564,7 @@ RequestResult LoopDevice::handle_request(const Request& rq, std::span<uint8_t> b
                  (rq.op == ReqOp::Discard ? FALLOC_FL_PUNCH_HOLE : FALLOC_FL_ZERO_RANGE);
       int err = file.backing_fallocate(mode, pos, static_cast<int64_t>(rq.bytes));
       if (err == -EOPNOTSUPP) {
-        if (profile_.fallocate_unsupported_disables_discard) discard_supported_ = false;
+        if (profile_.discard_disabled_on_eopnotsupp) discard_supported_ = false;
         return {-EOPNOTSUPP, 0};
       }
       return {err == 0 ? 0 : -EIO, err == 0 ? rq.bytes : 0};
@@ -580,7 +582,7 @@ RequestResult LoopDevice::handle_request(const Request& rq, std::span<uint8_t> b
   const bool use_bounce = mode == IoMode::Direct && !aligned_for_dio(rq, pos);
   assert(rq.bytes <= bounce.size());
   const bool is_read = rq.op == ReqOp::Read;
-  if (is_read && profile_.backing_reads_check_file_mode && !file.readable()) {
+  if (is_read && profile_.backing_io_checks_file_mode && !file.readable()) {
     zero_from(rq, 0);
     return {-EIO, 0};
   }
@@ -590,7 +592,8 @@ RequestResult LoopDevice::handle_request(const Request& rq, std::span<uint8_t> b
   // lo_complete_rq advances a short read by the whole sectors it returned
   // (blk_update_request: __sector += bytes >> 9) and requeues the rest, so the
   // retry reads from the start of the sector holding the EOF again.
-  const bool kiocb_read = is_read && (profile_.read_past_eof_is_error || mode == IoMode::Direct);
+  const bool kiocb_read =
+      is_read && (profile_.read_past_backing_eof_is_eio || mode == IoMode::Direct);
   uint64_t done = 0, file_off = 0;
   int error = 0;
   std::array<iovec, kMaxSegments> iov;
@@ -626,7 +629,7 @@ RequestResult LoopDevice::handle_request(const Request& rq, std::span<uint8_t> b
       // Hitting the backing EOF: 6.1's buffered VFS helper zero-fills and
       // succeeds; the kiocb path (direct I/O on every release, buffered I/O on
       // 6.12.25+/6.15+) retries the rest, reads nothing, and fails it.
-      if (profile_.read_past_eof_is_error || mode == IoMode::Direct) return {-EIO, done};
+      if (profile_.read_past_backing_eof_is_eio || mode == IoMode::Direct) return {-EIO, done};
       return {0, rq.bytes};
     }
     return {0, rq.bytes};

@@ -13,7 +13,7 @@
 
 #include "inproc/block_device.h"
 #include "inproc/file.h"
-#include "inproc/profile.h"
+#include "inproc/driver_profile.h"
 #include "inproc/uapi.h"
 
 namespace loopcheck::inproc {
@@ -32,7 +32,7 @@ enum class LoState : uint8_t { Unbound, Bound, Rundown, Deleting };
 
 class LoopDevice final : public RequestHandler {
  public:
-  LoopDevice(int number, const Profile& profile, const DriverConfig& config);
+  LoopDevice(int number, const DriverProfile& profile, const DriverConfig& config);
   ~LoopDevice() override;
 
   int number() const { return number_; }
@@ -90,7 +90,7 @@ class LoopDevice final : public RequestHandler {
   std::shared_ptr<OpenFile> teardown();
 
   const int number_;
-  const Profile& profile_;
+  const DriverProfile& profile_;
   const DriverConfig& config_;
   BlockDevice disk_;
 

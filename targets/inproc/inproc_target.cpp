@@ -98,7 +98,7 @@ std::string InprocTarget::object_path(uint8_t index) const {
 
 TargetError InprocTarget::start(const Trace& trace, std::string_view profile_name, const Env& env) {
   finish();
-  const Profile* profile = find_profile(profile_name);
+  const DriverProfile* profile = find_profile(profile_name);
   if (profile == nullptr)
     return {true, "inproc: unknown profile '" + std::string(profile_name) +
                       "'; the driver implements linux-6.1, linux-6.12 and linux-6.18"};
