@@ -1,9 +1,7 @@
 #include "targets/inproc/inproc_target.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +11,7 @@
 #include <cstring>
 
 #include "inproc/uapi.h"
+#include "targets/sandbox_dir.h"
 #include "trace/data.h"
 #include "trace/names.h"
 #include "trace/pattern.h"
@@ -103,13 +102,13 @@ TargetError InprocTarget::start(const Trace& trace, std::string_view profile_nam
     return {true, "inproc: unknown profile '" + std::string(profile_name) +
                       "'; the driver implements linux-6.1, linux-6.12 and linux-6.18"};
   if (sandbox_.empty()) {
-    remove_stale_sandboxes();
-    std::string tmpl =
-        std::string(kSandboxRoot) + "/" + kSandboxPrefix + std::to_string(::getpid()) + "-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr)
-      return {true, std::string("inproc: cannot create a sandbox under /var/tmp: ") +
-                        std::strerror(errno)};
-    sandbox_ = tmpl;
+    // A sandbox lives as long as its target, so a process killed mid-run leaves
+    // one behind; the next target to start removes those whose owner is gone.
+    host::remove_orphaned_sandbox_dirs(host::kDefaultSandboxParent, kSandboxPrefix);
+    if (int err =
+            host::make_owned_sandbox_dir(host::kDefaultSandboxParent, kSandboxPrefix, &sandbox_))
+      return {true,
+              std::string("inproc: cannot create a sandbox under /var/tmp: ") + std::strerror(err)};
   }
   // Objects are reset in place when an earlier trace left one of the same name
   // and kind: on ext4, creating and deleting inodes and directories cost more
@@ -174,58 +173,10 @@ void InprocTarget::remove_object(const Kept& k) {
     ::unlink(path.c_str());
 }
 
-namespace {
-
-// Objects are plain files and empty directories; anything else a trace left
-// behind is removed too, one level deep.
-void remove_sandbox_dir(const std::string& dir) {
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (dirent* e = ::readdir(d)) {
-      std::string_view n = e->d_name;
-      if (n == "." || n == "..") continue;
-      std::string path = dir + "/" + e->d_name;
-      if (::unlink(path.c_str()) != 0) ::rmdir(path.c_str());
-    }
-    ::closedir(d);
-  }
-  ::rmdir(dir.c_str());
-}
-
-}  // namespace
-
-// A sandbox lives as long as its target, so a process killed mid-run (a fuzzer
-// child at the end of its budget, a Ctrl-C) leaves one behind. Its name carries
-// the owner's pid: one whose process is gone is removed by the next target to
-// start. A live pid, even a reused one, keeps its directory.
-void InprocTarget::remove_stale_sandboxes() {
-  DIR* root = ::opendir(kSandboxRoot);
-  if (root == nullptr) return;
-  const std::string_view prefix = kSandboxPrefix;
-  while (dirent* e = ::readdir(root)) {
-    std::string_view name = e->d_name;
-    if (!name.starts_with(prefix)) continue;
-    name.remove_prefix(prefix.size());
-    const size_t dash = name.find('-');
-    if (dash == 0 || dash == std::string_view::npos) continue;
-    pid_t pid = 0;
-    for (char c : name.substr(0, dash)) {
-      if (c < '0' || c > '9' || pid > 100000000) {
-        pid = 0;
-        break;
-      }
-      pid = pid * 10 + (c - '0');
-    }
-    if (pid <= 0 || pid == ::getpid()) continue;
-    if (::kill(pid, 0) == 0 || errno != ESRCH) continue;  // alive (or not ours to judge)
-    remove_sandbox_dir(std::string(kSandboxRoot) + "/" + e->d_name);
-  }
-  ::closedir(root);
-}
-
 void InprocTarget::remove_sandbox() {
   kept_.clear();
   if (sandbox_.empty()) return;
-  remove_sandbox_dir(sandbox_);
+  (void)host::remove_sandbox_dir(sandbox_);
   sandbox_.clear();
 }
 
