@@ -240,21 +240,10 @@ long LoopDevice::ioctl(const OpenFile& file, const FileTable& files, unsigned lo
       std::unique_lock lock(lo_mutex_);
       return clr_fd(lock);
     }
-    case LOOP_SET_STATUS: {
+    case LOOP_SET_STATUS:
       if (!may_configure) return -EPERM;
       if (user == nullptr) return -EFAULT;
-      loop_info old;
-      std::memcpy(&old, user, sizeof old);
-      // loop_info64_from_old: the int offset is sign-extended, sizelimit is always
-      // 0, and the encryption fields are not carried over at all.
-      loop_info64 info{};
-      info.lo_number = static_cast<uint32_t>(old.lo_number);
-      info.lo_offset = static_cast<uint64_t>(static_cast<int64_t>(old.lo_offset));
-      info.lo_sizelimit = 0;
-      info.lo_flags = static_cast<uint32_t>(old.lo_flags);
-      std::memcpy(info.lo_file_name, old.lo_name, LO_NAME_SIZE);
-      return set_status(file, info);
-    }
+      return set_status_old(file, user);
     case LOOP_SET_STATUS64: {
       if (!may_configure) return -EPERM;
       if (user == nullptr) return -EFAULT;
@@ -262,25 +251,9 @@ long LoopDevice::ioctl(const OpenFile& file, const FileTable& files, unsigned lo
       std::memcpy(&info, user, sizeof info);
       return set_status(file, info);
     }
-    case LOOP_GET_STATUS: {
+    case LOOP_GET_STATUS:
       if (user == nullptr) return -EINVAL;
-      loop_info64 info64;
-      if (long err = get_status(info64); err != 0) return err;
-      loop_info old{};
-      old.lo_number = static_cast<int>(info64.lo_number);
-      old.lo_device = info64.lo_device;
-      old.lo_inode = info64.lo_inode;
-      old.lo_rdevice = info64.lo_rdevice;
-      old.lo_offset = static_cast<int>(info64.lo_offset);
-      old.lo_flags = static_cast<int>(info64.lo_flags);
-      std::memcpy(old.lo_name, info64.lo_file_name, LO_NAME_SIZE);
-      if (static_cast<uint64_t>(static_cast<int64_t>(old.lo_offset)) != info64.lo_offset ||
-          old.lo_device != info64.lo_device || old.lo_inode != info64.lo_inode ||
-          old.lo_rdevice != info64.lo_rdevice)
-        return -EOVERFLOW;
-      std::memcpy(user, &old, sizeof old);
-      return 0;
-    }
+      return get_status_old(user);
     case LOOP_GET_STATUS64: {
       if (user == nullptr) return -EINVAL;
       loop_info64 info;
@@ -300,6 +273,41 @@ long LoopDevice::ioctl(const OpenFile& file, const FileTable& files, unsigned lo
     default:
       return -EINVAL;  // lo_ioctl takes lo_mutex for unknown commands and says EINVAL
   }
+}
+
+// LOOP_SET_STATUS with the old struct at `user`.
+long LoopDevice::set_status_old(const OpenFile& file, const void* user) {
+  loop_info old;
+  std::memcpy(&old, user, sizeof old);
+  // loop_info64_from_old: the int offset is sign-extended, sizelimit is always
+  // 0, and the encryption fields are not carried over at all.
+  loop_info64 info{};
+  info.lo_number = static_cast<uint32_t>(old.lo_number);
+  info.lo_offset = static_cast<uint64_t>(static_cast<int64_t>(old.lo_offset));
+  info.lo_sizelimit = 0;
+  info.lo_flags = static_cast<uint32_t>(old.lo_flags);
+  std::memcpy(info.lo_file_name, old.lo_name, LO_NAME_SIZE);
+  return set_status(file, info);
+}
+
+// LOOP_GET_STATUS into the old struct at `user`: EOVERFLOW when a field does not fit.
+long LoopDevice::get_status_old(void* user) {
+  loop_info64 info64;
+  if (long err = get_status(info64); err != 0) return err;
+  loop_info old{};
+  old.lo_number = static_cast<int>(info64.lo_number);
+  old.lo_device = info64.lo_device;
+  old.lo_inode = info64.lo_inode;
+  old.lo_rdevice = info64.lo_rdevice;
+  old.lo_offset = static_cast<int>(info64.lo_offset);
+  old.lo_flags = static_cast<int>(info64.lo_flags);
+  std::memcpy(old.lo_name, info64.lo_file_name, LO_NAME_SIZE);
+  if (static_cast<uint64_t>(static_cast<int64_t>(old.lo_offset)) != info64.lo_offset ||
+      old.lo_device != info64.lo_device || old.lo_inode != info64.lo_inode ||
+      old.lo_rdevice != info64.lo_rdevice)
+    return -EOVERFLOW;
+  std::memcpy(user, &old, sizeof old);
+  return 0;
 }
 
 long LoopDevice::configure(const OpenFile& file, const FileTable& files, const loop_config& cfg) {
@@ -549,6 +557,56 @@ int LoopDevice::sysfs_show(std::string_view attr, std::string& out) const {
 
 // ---- the request path (runs on worker threads) -------------------------------------------
 
+namespace {
+
+// How far a request got on the backing file.
+struct Transfer {
+  uint64_t done = 0;      // bytes moved
+  uint64_t file_off = 0;  // where the next backing access starts, from the request's position
+  int error = 0;          // the backing file's error that stopped it (0: EOF or done)
+};
+
+// Moves the request's bytes to or from the backing file at `pos`, through `bounce`
+// unless it is empty. A kiocb read advances by whole sectors only (see below).
+Transfer transfer(OpenFile& file, const Request& rq, int64_t pos, IoMode mode, bool kiocb_read,
+                  std::span<uint8_t> bounce) {
+  Transfer t;
+  std::array<iovec, kMaxSegments> iov;
+  while (t.done < rq.bytes) {
+    int n = 1;
+    if (!bounce.empty())
+      iov[0] = iovec{bounce.data() + t.done, rq.bytes - t.done};
+    else
+      n = iov_cursor(rq, t.done, iov);
+    int64_t got =
+        file.backing_io(rq.op, iov.data(), n, pos + static_cast<int64_t>(t.file_off), mode);
+    if (got < 0) {
+      t.error = static_cast<int>(got);
+      break;
+    }
+    if (got == 0) break;  // EOF (read) or no progress (write)
+    t.done += static_cast<uint64_t>(got);
+    t.file_off += kiocb_read ? static_cast<uint64_t>(got) / kSectorSize * kSectorSize
+                             : static_cast<uint64_t>(got);
+  }
+  return t;
+}
+
+}  // namespace
+
+// A discard or write-zeroes request becomes a fallocate on the backing file.
+RequestResult LoopDevice::discard_request(const Request& rq, OpenFile& file, int64_t pos) {
+  if (!discard_supported_) return {-EOPNOTSUPP, 0};
+  int mode =
+      FALLOC_FL_KEEP_SIZE | (rq.op == ReqOp::Discard ? FALLOC_FL_PUNCH_HOLE : FALLOC_FL_ZERO_RANGE);
+  int err = file.backing_fallocate(mode, pos, static_cast<int64_t>(rq.bytes));
+  if (err == -EOPNOTSUPP) {
+    if (profile_.discard_disabled_on_eopnotsupp) discard_supported_ = false;
+    return {-EOPNOTSUPP, 0};
+  }
+  return {err == 0 ? 0 : -EIO, err == 0 ? rq.bytes : 0};
+}
+
 RequestResult LoopDevice::handle_request(const Request& rq, std::span<uint8_t> bounce) {
   // loop_queue_rq refuses anything but a Bound device (Rundown included).
   if (state_.load() != LoState::Bound) return {-EIO, 0};
@@ -558,17 +616,8 @@ RequestResult LoopDevice::handle_request(const Request& rq, std::span<uint8_t> b
     case ReqOp::Flush:
       return {file.fsync() == 0 ? 0 : -EIO, 0};
     case ReqOp::Discard:
-    case ReqOp::WriteZeroes: {
-      if (!discard_supported_) return {-EOPNOTSUPP, 0};
-      int mode = FALLOC_FL_KEEP_SIZE |
-                 (rq.op == ReqOp::Discard ? FALLOC_FL_PUNCH_HOLE : FALLOC_FL_ZERO_RANGE);
-      int err = file.backing_fallocate(mode, pos, static_cast<int64_t>(rq.bytes));
-      if (err == -EOPNOTSUPP) {
-        if (profile_.discard_disabled_on_eopnotsupp) discard_supported_ = false;
-        return {-EOPNOTSUPP, 0};
-      }
-      return {err == 0 ? 0 : -EIO, err == 0 ? rq.bytes : 0};
-    }
+    case ReqOp::WriteZeroes:
+      return discard_request(rq, file, pos);
     case ReqOp::Read:
     case ReqOp::Write:
       break;
@@ -594,25 +643,8 @@ RequestResult LoopDevice::handle_request(const Request& rq, std::span<uint8_t> b
   // retry reads from the start of the sector holding the EOF again.
   const bool kiocb_read =
       is_read && (profile_.read_past_backing_eof_is_eio || mode == IoMode::Direct);
-  uint64_t done = 0, file_off = 0;
-  int error = 0;
-  std::array<iovec, kMaxSegments> iov;
-  while (done < rq.bytes) {
-    int n = 1;
-    if (use_bounce)
-      iov[0] = iovec{bounce.data() + done, rq.bytes - done};
-    else
-      n = iov_cursor(rq, done, iov);
-    int64_t got = file.backing_io(rq.op, iov.data(), n, pos + static_cast<int64_t>(file_off), mode);
-    if (got < 0) {
-      error = static_cast<int>(got);
-      break;
-    }
-    if (got == 0) break;  // EOF (read) or no progress (write)
-    done += static_cast<uint64_t>(got);
-    file_off += kiocb_read ? static_cast<uint64_t>(got) / kSectorSize * kSectorSize
-                           : static_cast<uint64_t>(got);
-  }
+  const auto [done, file_off, error] =
+      transfer(file, rq, pos, mode, kiocb_read, use_bounce ? bounce : std::span<uint8_t>{});
 
   if (is_read) {
     if (use_bounce) {

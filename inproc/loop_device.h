@@ -69,6 +69,8 @@ class LoopDevice final : public RequestHandler {
   long clr_fd(std::unique_lock<std::mutex>& lock);
   long set_status(const OpenFile& file, const loop_info64& info);
   long get_status(loop_info64& out);
+  long set_status_old(const OpenFile& file, const void* user);
+  long get_status_old(void* user);
   long change_fd(const FileTable& files, unsigned long arg);
   long set_capacity();
   long set_direct_io(unsigned long arg);
@@ -88,6 +90,7 @@ class LoopDevice final : public RequestHandler {
   // caller to drop after lo_mutex is released (a stacked device's release may
   // run from that drop).
   std::shared_ptr<OpenFile> teardown();
+  RequestResult discard_request(const Request& rq, OpenFile& file, int64_t pos);
 
   const int number_;
   const DriverProfile& profile_;

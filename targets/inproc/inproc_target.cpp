@@ -31,6 +31,32 @@ int fd_of(const Value& v) {
   return v.lit > static_cast<uint64_t>(INT32_MAX) ? -1 : static_cast<int>(v.lit);
 }
 
+// What a getter ioctl wrote to `out`, read as the C type it writes.
+int64_t getter_value(Req req, const uint8_t* out) {
+  switch (req) {
+    case Req::BlkGetSize64: {
+      uint64_t x;
+      std::memcpy(&x, out, sizeof x);
+      return static_cast<int64_t>(x);
+    }
+    case Req::BlkGetSize: {
+      unsigned long x;
+      std::memcpy(&x, out, sizeof x);
+      return static_cast<int64_t>(x);
+    }
+    case Req::BlkPbszGet: {
+      unsigned int x;
+      std::memcpy(&x, out, sizeof x);
+      return x;
+    }
+    default: {  // BLKSSZGET, BLKBSZGET, BLKROGET write an int
+      int x;
+      std::memcpy(&x, out, sizeof x);
+      return x;
+    }
+  }
+}
+
 }  // namespace
 
 // Writes `fill` over bytes [from, to) of the open file.
@@ -259,34 +285,7 @@ Outcome InprocTarget::ioctl(const Op& op) {
       alignas(8) uint8_t out[8] = {};
       long rc = kernel_->ioctl(fd, request, ptr(out));
       if (rc < 0) return Outcome::error(static_cast<int>(-rc));
-      int64_t v = 0;
-      switch (op.req) {
-        case Req::BlkGetSize64: {
-          uint64_t x;
-          std::memcpy(&x, out, sizeof x);
-          v = static_cast<int64_t>(x);
-          break;
-        }
-        case Req::BlkGetSize: {
-          unsigned long x;
-          std::memcpy(&x, out, sizeof x);
-          v = static_cast<int64_t>(x);
-          break;
-        }
-        case Req::BlkPbszGet: {
-          unsigned int x;
-          std::memcpy(&x, out, sizeof x);
-          v = x;
-          break;
-        }
-        default: {  // BLKSSZGET, BLKBSZGET, BLKROGET write an int
-          int x;
-          std::memcpy(&x, out, sizeof x);
-          v = x;
-          break;
-        }
-      }
-      return Outcome::ok(v);
+      return Outcome::ok(getter_value(op.req, out));
     }
     case ReqArg::StructIn:
       switch (req_struct(op.req)) {
