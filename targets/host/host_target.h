@@ -83,6 +83,7 @@ class HostTarget : public Target {
   bool usable_device(uint64_t index, std::string* why);
   void lose_device(uint64_t index);
   std::vector<uint64_t> owned_indices() const;
+  void release_devices();
   bool claim_handed_device(uint64_t index, std::string* why);
   bool backing_fd_allowed(const Op& op, uint64_t device, std::string* why);
 
