@@ -263,7 +263,7 @@ Frame receive(int channel, FrameReader& reader) {
 // --- serving ----------------------------------------------------------------------------
 
 struct Session {
-  std::unique_ptr<host::Executor> executor;
+  std::unique_ptr<host::SyscallExecutor> executor;
   bool cap_sys_admin = true;
 };
 
@@ -273,10 +273,10 @@ Reply start(Session& session, const StartRequest& request) {
     reply.ok = false;
     return reply;
   }
-  host::ExecutorConfig config;
+  host::SyscallExecutorConfig config;
   config.object_dir = kSandboxDir;
   for (const ObjectDecl& o : request.objects) config.object_names.push_back(o.name);
-  session.executor = std::make_unique<host::Executor>(std::move(config));
+  session.executor = std::make_unique<host::SyscallExecutor>(std::move(config));
   session.cap_sys_admin = request.cap_sys_admin;
   return reply;
 }

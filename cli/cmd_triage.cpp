@@ -92,7 +92,7 @@ int triage(const TriageArgs& args) {
       const model::Profile* profile = model::profile_for_release(kernels[i].version);
       columns[i] = vm::observe_trace(trace, target, profile ? profile->name : std::string_view{});
       columns[i].name = kernels[i].version;
-      columns[i].findings = target.findings();
+      columns[i].guest_reports = target.guest_reports();
     }
   };
   unsigned jobs = std::clamp<unsigned>(args.jobs, 1, static_cast<unsigned>(kernels.size()));

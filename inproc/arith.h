@@ -18,7 +18,7 @@
 
 #include <cstdint>
 
-#include "inproc/profile.h"
+#include "inproc/driver_profile.h"
 
 namespace loopcheck::inproc::arith {
 
@@ -102,8 +102,14 @@ auto set_block_size_verdict(const U& arg, bool whole_argument, uint64_t max, con
   return BlockSizeVerdict<U, decltype(ok)>{size, ok};
 }
 
-constexpr uint64_t max_block_size(const Profile& profile, bool thp) {
-  return profile.large_block_sizes_with_thp && thp ? 65536 : 4096;
+constexpr uint64_t max_block_size(const DriverProfile& profile, bool thp) {
+  return profile.large_block_sizes && thp ? 65536 : 4096;
+}
+
+// Whether set_block_size_verdict takes the argument whole (6.1) rather than
+// through the limits API's 32 bits with 0 as the default (6.11+).
+constexpr bool whole_block_size_argument(const DriverProfile& profile) {
+  return profile.block_size_arg_bits == 64;
 }
 
 // The alignment part of lo_can_use_dio: the logical block size covers the

@@ -442,6 +442,30 @@ int64_t BlockDevice::write(const void* buf, uint64_t len, int64_t pos, bool dire
 
 // ---- generic block ioctls -----------------------------------------------------------------
 
+// BLKDISCARD / BLKZEROOUT on the range {start, len} at `user`: the cached pages of
+// the range are written back and dropped before the request reaches the driver.
+long BlockDevice::discard_or_zero_range(ReqOp op, const void* user, bool fd_writable) {
+  if (!fd_writable) return -EBADF;
+  if (read_only()) return -EPERM;
+  if (user == nullptr) return -EFAULT;
+  uint64_t range[2];
+  std::memcpy(range, user, sizeof range);
+  uint64_t start = range[0], len = range[1];
+  if (((start | len) & (kSectorSize - 1)) != 0) return -EINVAL;
+  uint64_t dev_bytes = arith::bytes_of_sectors(capacity_sectors());
+  if (start + len < start || start + len > dev_bytes) return -EINVAL;
+  if (len == 0) return 0;
+  {
+    std::lock_guard lock(cache_mu_);
+    uint64_t first = start / kPageSize, last = (start + len - 1) / kPageSize;
+    (void)writeback_locked(first, last);
+    drop_range_locked(first, last);
+  }
+  Completion c;
+  int st = queue_.submit_and_wait(Bio{op, start >> kSectorShift, nullptr, len, &c});
+  return st == 0 ? 0 : (st == -EOPNOTSUPP ? -EOPNOTSUPP : -EIO);
+}
+
 BlockIoctlResult BlockDevice::common_ioctl(unsigned long cmd, unsigned long arg, bool fd_writable,
                                            bool cap_sys_admin) {
   auto done = [](long ret) { return BlockIoctlResult{true, ret}; };
@@ -490,28 +514,9 @@ BlockIoctlResult BlockDevice::common_ioctl(unsigned long cmd, unsigned long arg,
       return done(0);
     }
     case BLKDISCARD:
-    case BLKZEROOUT: {
-      if (!fd_writable) return done(-EBADF);
-      if (read_only()) return done(-EPERM);
-      if (user == nullptr) return done(-EFAULT);
-      uint64_t range[2];
-      std::memcpy(range, user, sizeof range);
-      uint64_t start = range[0], len = range[1];
-      if (((start | len) & (kSectorSize - 1)) != 0) return done(-EINVAL);
-      uint64_t dev_bytes = arith::bytes_of_sectors(capacity_sectors());
-      if (start + len < start || start + len > dev_bytes) return done(-EINVAL);
-      if (len == 0) return done(0);
-      {
-        std::lock_guard lock(cache_mu_);
-        uint64_t first = start / kPageSize, last = (start + len - 1) / kPageSize;
-        (void)writeback_locked(first, last);
-        drop_range_locked(first, last);
-      }
-      ReqOp op = cmd == BLKDISCARD ? ReqOp::Discard : ReqOp::WriteZeroes;
-      Completion c;
-      int st = queue_.submit_and_wait(Bio{op, start >> kSectorShift, nullptr, len, &c});
-      return done(st == 0 ? 0 : (st == -EOPNOTSUPP ? -EOPNOTSUPP : -EIO));
-    }
+    case BLKZEROOUT:
+      return done(discard_or_zero_range(cmd == BLKDISCARD ? ReqOp::Discard : ReqOp::WriteZeroes,
+                                        user, fd_writable));
     default:
       (void)fd_writable;
       return BlockIoctlResult{};

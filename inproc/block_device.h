@@ -92,6 +92,7 @@ class BlockDevice {
                      std::vector<uint64_t>* failed);
   int writeback_locked(uint64_t first_page, uint64_t last_page);
   void drop_range_locked(uint64_t first_page, uint64_t last_page);
+  long discard_or_zero_range(ReqOp op, const void* user, bool fd_writable);
   void make_room_locked();
   int64_t direct_io(ReqOp op, uint8_t* buf, uint64_t len, int64_t pos);
   bool clip_to_whole_blocks(uint64_t dev_bytes, uint64_t pos, uint64_t* len) const;

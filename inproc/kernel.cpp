@@ -6,7 +6,7 @@
 
 namespace loopcheck::inproc {
 
-Kernel::Kernel(const Profile& profile, const DriverConfig& config, const HostFsFacts& fs,
+Kernel::Kernel(const DriverProfile& profile, const DriverConfig& config, const HostFsFacts& fs,
                HostWriteLog* write_log)
     : profile_(profile), fs_(fs), write_log_(write_log), control_(profile, config) {}
 

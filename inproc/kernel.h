@@ -16,7 +16,7 @@
 #include "inproc/host_write_log.h"
 #include "inproc/loop_control.h"
 #include "inproc/loop_device.h"
-#include "inproc/profile.h"
+#include "inproc/driver_profile.h"
 
 namespace loopcheck::inproc {
 
@@ -27,7 +27,7 @@ class Kernel final : public FileTable {
  public:
   // `write_log`, if given, must outlive the Kernel: it records which host files
   // were changed, including by the Kernel's own teardown.
-  Kernel(const Profile& profile, const DriverConfig& config, const HostFsFacts& fs = {},
+  Kernel(const DriverProfile& profile, const DriverConfig& config, const HostFsFacts& fs = {},
          HostWriteLog* write_log = nullptr);
   ~Kernel() override;
   Kernel(const Kernel&) = delete;
@@ -49,13 +49,13 @@ class Kernel final : public FileTable {
 
   std::shared_ptr<OpenFile> fget(int fd) const override;
   LoopControl& control() { return control_; }
-  const Profile& profile() const { return profile_; }
+  const DriverProfile& profile() const { return profile_; }
   int open_fd_count() const;
 
  private:
   int install(std::shared_ptr<OpenFile> file);
 
-  const Profile& profile_;
+  const DriverProfile& profile_;
   HostFsFacts fs_;
   HostWriteLog* write_log_;
   LoopControl control_;

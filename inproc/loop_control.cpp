@@ -11,7 +11,7 @@
 
 namespace loopcheck::inproc {
 
-LoopControl::LoopControl(const Profile& profile, const DriverConfig& config)
+LoopControl::LoopControl(const DriverProfile& profile, const DriverConfig& config)
     : profile_(profile), config_(config) {
   std::lock_guard lock(idr_mutex_);
   for (uint32_t i = 0; i < config_.precreated; ++i) {

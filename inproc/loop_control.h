@@ -12,14 +12,14 @@
 
 #include "inproc/file.h"
 #include "inproc/loop_device.h"
-#include "inproc/profile.h"
+#include "inproc/driver_profile.h"
 
 namespace loopcheck::inproc {
 
 class LoopControl {
  public:
   // Creates config.precreated devices (max_loop at module init).
-  LoopControl(const Profile& profile, const DriverConfig& config);
+  LoopControl(const DriverProfile& profile, const DriverConfig& config);
   ~LoopControl();
 
   // loop_control_ioctl: LOOP_CTL_ADD/REMOVE/GET_FREE; anything else ENOSYS.
@@ -33,7 +33,7 @@ class LoopControl {
   // Every existing device, in index order (for summaries and tests).
   std::vector<std::shared_ptr<LoopDevice>> devices() const;
 
-  const Profile& profile() const { return profile_; }
+  const DriverProfile& profile() const { return profile_; }
   const DriverConfig& config() const { return config_; }
 
  private:
@@ -41,7 +41,7 @@ class LoopControl {
   long remove(int index);
   long get_free();
 
-  const Profile& profile_;
+  const DriverProfile& profile_;
   const DriverConfig config_;
   mutable std::mutex idr_mutex_;  // loop_ctl_mutex + loop_index_idr
   std::map<int, std::shared_ptr<LoopDevice>> idr_;

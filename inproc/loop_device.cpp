@@ -79,7 +79,7 @@ bool aligned_for_dio(const Request& rq, int64_t pos) {
 
 }  // namespace
 
-LoopDevice::LoopDevice(int number, const Profile& profile, const DriverConfig& config)
+LoopDevice::LoopDevice(int number, const DriverProfile& profile, const DriverConfig& config)
     : number_(number), profile_(profile), config_(config) {
   assert(number >= 0);
 }
@@ -148,7 +148,7 @@ std::shared_ptr<OpenFile> LoopDevice::teardown() {
   disk_.set_block_size(kSectorSize);
   disk_.set_capacity(0);
   disk_.invalidate();
-  if (profile_.teardown_disables_write_cache) disk_.set_write_cache(false);
+  if (profile_.write_cache_cleared_on_teardown) disk_.set_write_cache(false);
   lo_flags_.store(0);
   state_.store(LoState::Unbound);
   // The block-layer ro bit is deliberately left as it is (sticky until next bind).
@@ -189,7 +189,8 @@ uint32_t LoopDevice::min_dio_size(const OpenFile& backing) {
 }
 
 uint32_t LoopDevice::default_block_size(const OpenFile& backing, bool dio_requested) const {
-  if (profile_.dio_uses_min_alignment) return dio_requested ? min_dio_size(backing) : kSectorSize;
+  if (profile_.dio_rule == DioRule::MinDioAlign)
+    return dio_requested ? min_dio_size(backing) : kSectorSize;
   uint32_t bdev_bs = backing.backing_bdev_block_size();
   return dio_requested && bdev_bs != 0 ? bdev_bs : kSectorSize;
 }
@@ -200,8 +201,8 @@ uint32_t LoopDevice::max_block_size() const {
 
 bool LoopDevice::dio_possible(const OpenFile& backing, uint32_t block_size, int64_t offset) const {
   if (!backing.can_odirect()) return false;
-  uint32_t align =
-      profile_.dio_uses_min_alignment ? min_dio_size(backing) : backing.backing_bdev_block_size();
+  uint32_t align = profile_.dio_rule == DioRule::MinDioAlign ? min_dio_size(backing)
+                                                             : backing.backing_bdev_block_size();
   return arith::dio_aligned<uint64_t>(block_size, arith::as_unsigned(offset), align);
 }
 
@@ -239,21 +240,10 @@ long LoopDevice::ioctl(const OpenFile& file, const FileTable& files, unsigned lo
       std::unique_lock lock(lo_mutex_);
       return clr_fd(lock);
     }
-    case LOOP_SET_STATUS: {
+    case LOOP_SET_STATUS:
       if (!may_configure) return -EPERM;
       if (user == nullptr) return -EFAULT;
-      loop_info old;
-      std::memcpy(&old, user, sizeof old);
-      // loop_info64_from_old: the int offset is sign-extended, sizelimit is always
-      // 0, and the encryption fields are not carried over at all.
-      loop_info64 info{};
-      info.lo_number = static_cast<uint32_t>(old.lo_number);
-      info.lo_offset = static_cast<uint64_t>(static_cast<int64_t>(old.lo_offset));
-      info.lo_sizelimit = 0;
-      info.lo_flags = static_cast<uint32_t>(old.lo_flags);
-      std::memcpy(info.lo_file_name, old.lo_name, LO_NAME_SIZE);
-      return set_status(file, info);
-    }
+      return set_status_old(file, user);
     case LOOP_SET_STATUS64: {
       if (!may_configure) return -EPERM;
       if (user == nullptr) return -EFAULT;
@@ -261,25 +251,9 @@ long LoopDevice::ioctl(const OpenFile& file, const FileTable& files, unsigned lo
       std::memcpy(&info, user, sizeof info);
       return set_status(file, info);
     }
-    case LOOP_GET_STATUS: {
+    case LOOP_GET_STATUS:
       if (user == nullptr) return -EINVAL;
-      loop_info64 info64;
-      if (long err = get_status(info64); err != 0) return err;
-      loop_info old{};
-      old.lo_number = static_cast<int>(info64.lo_number);
-      old.lo_device = info64.lo_device;
-      old.lo_inode = info64.lo_inode;
-      old.lo_rdevice = info64.lo_rdevice;
-      old.lo_offset = static_cast<int>(info64.lo_offset);
-      old.lo_flags = static_cast<int>(info64.lo_flags);
-      std::memcpy(old.lo_name, info64.lo_file_name, LO_NAME_SIZE);
-      if (static_cast<uint64_t>(static_cast<int64_t>(old.lo_offset)) != info64.lo_offset ||
-          old.lo_device != info64.lo_device || old.lo_inode != info64.lo_inode ||
-          old.lo_rdevice != info64.lo_rdevice)
-        return -EOVERFLOW;
-      std::memcpy(user, &old, sizeof old);
-      return 0;
-    }
+      return get_status_old(user);
     case LOOP_GET_STATUS64: {
       if (user == nullptr) return -EINVAL;
       loop_info64 info;
@@ -301,10 +275,45 @@ long LoopDevice::ioctl(const OpenFile& file, const FileTable& files, unsigned lo
   }
 }
 
+// LOOP_SET_STATUS with the old struct at `user`.
+long LoopDevice::set_status_old(const OpenFile& file, const void* user) {
+  loop_info old;
+  std::memcpy(&old, user, sizeof old);
+  // loop_info64_from_old: the int offset is sign-extended, sizelimit is always
+  // 0, and the encryption fields are not carried over at all.
+  loop_info64 info{};
+  info.lo_number = static_cast<uint32_t>(old.lo_number);
+  info.lo_offset = static_cast<uint64_t>(static_cast<int64_t>(old.lo_offset));
+  info.lo_sizelimit = 0;
+  info.lo_flags = static_cast<uint32_t>(old.lo_flags);
+  std::memcpy(info.lo_file_name, old.lo_name, LO_NAME_SIZE);
+  return set_status(file, info);
+}
+
+// LOOP_GET_STATUS into the old struct at `user`: EOVERFLOW when a field does not fit.
+long LoopDevice::get_status_old(void* user) {
+  loop_info64 info64;
+  if (long err = get_status(info64); err != 0) return err;
+  loop_info old{};
+  old.lo_number = static_cast<int>(info64.lo_number);
+  old.lo_device = info64.lo_device;
+  old.lo_inode = info64.lo_inode;
+  old.lo_rdevice = info64.lo_rdevice;
+  old.lo_offset = static_cast<int>(info64.lo_offset);
+  old.lo_flags = static_cast<int>(info64.lo_flags);
+  std::memcpy(old.lo_name, info64.lo_file_name, LO_NAME_SIZE);
+  if (static_cast<uint64_t>(static_cast<int64_t>(old.lo_offset)) != info64.lo_offset ||
+      old.lo_device != info64.lo_device || old.lo_inode != info64.lo_inode ||
+      old.lo_rdevice != info64.lo_rdevice)
+    return -EOVERFLOW;
+  std::memcpy(user, &old, sizeof old);
+  return 0;
+}
+
 long LoopDevice::configure(const OpenFile& file, const FileTable& files, const loop_config& cfg) {
   std::shared_ptr<OpenFile> backing = files.fget(static_cast<int>(cfg.fd));
   if (backing == nullptr) return -EBADF;
-  if (profile_.iter_sanity_check && !iter_ok(*backing)) return -EINVAL;
+  if (profile_.rw_iter_sanity_check && !iter_ok(*backing)) return -EINVAL;
   // Without O_EXCL on our own fd, bind claims the bdev for the duration.
   if (!file.opened_excl() && disk_.claimed_by_other(nullptr)) return -EBUSY;
 
@@ -313,7 +322,7 @@ long LoopDevice::configure(const OpenFile& file, const FileTable& files, const l
   if (int err = validate_backing(*backing); err != 0) return err;
   const loop_info64& info = cfg.info;
   if ((info.lo_flags & ~kConfigureSettableFlags) != 0) return -EINVAL;
-  if (profile_.block_size_checked_first && cfg.block_size != 0 &&
+  if (profile_.configure_block_size_early && cfg.block_size != 0 &&
       !arith::block_size_acceptable<uint64_t>(cfg.block_size, kPageSize))
     return -EINVAL;
   if (info.lo_encrypt_key_size > LO_KEY_SIZE) return -EINVAL;
@@ -329,8 +338,9 @@ long LoopDevice::configure(const OpenFile& file, const FileTable& files, const l
   if (backing->opened_direct()) flags |= LO_FLAGS_DIRECT_IO;
 
   // 6.1 looks at the file's O_DIRECT; 6.12.31+ at the requested DIO flag.
-  const bool dio_requested = profile_.block_size_checked_first ? backing->opened_direct()
-                                                               : (flags & LO_FLAGS_DIRECT_IO) != 0;
+  const bool dio_requested = profile_.default_block_size_follows_dio_flag
+                                 ? (flags & LO_FLAGS_DIRECT_IO) != 0
+                                 : backing->opened_direct();
   const uint64_t bs = arith::limits_block_size<uint64_t>(
       cfg.block_size, default_block_size(*backing, dio_requested));
   if (!arith::block_size_acceptable(bs, max_block_size())) return -EINVAL;
@@ -428,7 +438,7 @@ long LoopDevice::get_status(loop_info64& out) {
 long LoopDevice::change_fd(const FileTable& files, unsigned long arg) {
   std::shared_ptr<OpenFile> file = files.fget(static_cast<int>(static_cast<unsigned int>(arg)));
   if (file == nullptr) return -EBADF;
-  if (profile_.iter_sanity_check && !iter_ok(*file)) return -EINVAL;
+  if (profile_.rw_iter_sanity_check && !iter_ok(*file)) return -EINVAL;
   std::shared_ptr<OpenFile> old;
   {
     std::lock_guard lock(lo_mutex_);
@@ -480,15 +490,15 @@ long LoopDevice::set_direct_io(unsigned long arg) {
 }
 
 long LoopDevice::set_block_size(const OpenFile& file, unsigned long arg) {
-  if (profile_.set_block_size_claims_bdev && !file.opened_excl() && disk_.claimed_by_other(nullptr))
+  if (profile_.block_size_exclusive_check && !file.opened_excl() && disk_.claimed_by_other(nullptr))
     return -EBUSY;
   std::lock_guard lock(lo_mutex_);
   if (state_.load() != LoState::Bound) return -ENXIO;
   const uint64_t default_bs =
       default_block_size(*backing_, (lo_flags_.load() & LO_FLAGS_DIRECT_IO) != 0);
   const auto verdict = arith::set_block_size_verdict<uint64_t>(
-      arg, profile_.block_size_checked_first, max_block_size(), default_bs);
-  if (profile_.block_size_checked_first) {
+      arg, arith::whole_block_size_argument(profile_), max_block_size(), default_bs);
+  if (profile_.set_block_size_validated_first) {
     // 6.1: the whole unsigned long is validated, before the equality shortcut.
     if (!verdict.ok) return -EINVAL;
     if (arg == disk_.logical_block_size()) return 0;
@@ -510,7 +520,7 @@ long LoopDevice::set_block_size(const OpenFile& file, unsigned long arg) {
   disk_.set_block_size(static_cast<uint32_t>(bs));
   bool on = (lo_flags_.load() & LO_FLAGS_DIRECT_IO) != 0;
   // Before 6.15 re-evaluation also asks for DIO when the backing file is O_DIRECT.
-  update_dio(on || (!profile_.dio_uses_min_alignment && backing_->opened_direct()));
+  update_dio(on || (profile_.dio_reenabled_by_reconfigure && backing_->opened_direct()));
   disk_.queue().unfreeze();
   return 0;
 }
@@ -547,6 +557,56 @@ int LoopDevice::sysfs_show(std::string_view attr, std::string& out) const {
 
 // ---- the request path (runs on worker threads) -------------------------------------------
 
+namespace {
+
+// How far a request got on the backing file.
+struct Transfer {
+  uint64_t done = 0;      // bytes moved
+  uint64_t file_off = 0;  // where the next backing access starts, from the request's position
+  int error = 0;          // the backing file's error that stopped it (0: EOF or done)
+};
+
+// Moves the request's bytes to or from the backing file at `pos`, through `bounce`
+// unless it is empty. A kiocb read advances by whole sectors only (see below).
+Transfer transfer(OpenFile& file, const Request& rq, int64_t pos, IoMode mode, bool kiocb_read,
+                  std::span<uint8_t> bounce) {
+  Transfer t;
+  std::array<iovec, kMaxSegments> iov;
+  while (t.done < rq.bytes) {
+    int n = 1;
+    if (!bounce.empty())
+      iov[0] = iovec{bounce.data() + t.done, rq.bytes - t.done};
+    else
+      n = iov_cursor(rq, t.done, iov);
+    int64_t got =
+        file.backing_io(rq.op, iov.data(), n, pos + static_cast<int64_t>(t.file_off), mode);
+    if (got < 0) {
+      t.error = static_cast<int>(got);
+      break;
+    }
+    if (got == 0) break;  // EOF (read) or no progress (write)
+    t.done += static_cast<uint64_t>(got);
+    t.file_off += kiocb_read ? static_cast<uint64_t>(got) / kSectorSize * kSectorSize
+                             : static_cast<uint64_t>(got);
+  }
+  return t;
+}
+
+}  // namespace
+
+// A discard or write-zeroes request becomes a fallocate on the backing file.
+RequestResult LoopDevice::discard_request(const Request& rq, OpenFile& file, int64_t pos) {
+  if (!discard_supported_) return {-EOPNOTSUPP, 0};
+  int mode =
+      FALLOC_FL_KEEP_SIZE | (rq.op == ReqOp::Discard ? FALLOC_FL_PUNCH_HOLE : FALLOC_FL_ZERO_RANGE);
+  int err = file.backing_fallocate(mode, pos, static_cast<int64_t>(rq.bytes));
+  if (err == -EOPNOTSUPP) {
+    if (profile_.discard_disabled_on_eopnotsupp) discard_supported_ = false;
+    return {-EOPNOTSUPP, 0};
+  }
+  return {err == 0 ? 0 : -EIO, err == 0 ? rq.bytes : 0};
+}
+
 RequestResult LoopDevice::handle_request(const Request& rq, std::span<uint8_t> bounce) {
   // loop_queue_rq refuses anything but a Bound device (Rundown included).
   if (state_.load() != LoState::Bound) return {-EIO, 0};
@@ -556,17 +616,8 @@ RequestResult LoopDevice::handle_request(const Request& rq, std::span<uint8_t> b
     case ReqOp::Flush:
       return {file.fsync() == 0 ? 0 : -EIO, 0};
     case ReqOp::Discard:
-    case ReqOp::WriteZeroes: {
-      if (!discard_supported_) return {-EOPNOTSUPP, 0};
-      int mode = FALLOC_FL_KEEP_SIZE |
-                 (rq.op == ReqOp::Discard ? FALLOC_FL_PUNCH_HOLE : FALLOC_FL_ZERO_RANGE);
-      int err = file.backing_fallocate(mode, pos, static_cast<int64_t>(rq.bytes));
-      if (err == -EOPNOTSUPP) {
-        if (profile_.fallocate_unsupported_disables_discard) discard_supported_ = false;
-        return {-EOPNOTSUPP, 0};
-      }
-      return {err == 0 ? 0 : -EIO, err == 0 ? rq.bytes : 0};
-    }
+    case ReqOp::WriteZeroes:
+      return discard_request(rq, file, pos);
     case ReqOp::Read:
     case ReqOp::Write:
       break;
@@ -580,7 +631,7 @@ RequestResult LoopDevice::handle_request(const Request& rq, std::span<uint8_t> b
   const bool use_bounce = mode == IoMode::Direct && !aligned_for_dio(rq, pos);
   assert(rq.bytes <= bounce.size());
   const bool is_read = rq.op == ReqOp::Read;
-  if (is_read && profile_.backing_reads_check_file_mode && !file.readable()) {
+  if (is_read && profile_.backing_io_checks_file_mode && !file.readable()) {
     zero_from(rq, 0);
     return {-EIO, 0};
   }
@@ -590,26 +641,10 @@ RequestResult LoopDevice::handle_request(const Request& rq, std::span<uint8_t> b
   // lo_complete_rq advances a short read by the whole sectors it returned
   // (blk_update_request: __sector += bytes >> 9) and requeues the rest, so the
   // retry reads from the start of the sector holding the EOF again.
-  const bool kiocb_read = is_read && (profile_.read_past_eof_is_error || mode == IoMode::Direct);
-  uint64_t done = 0, file_off = 0;
-  int error = 0;
-  std::array<iovec, kMaxSegments> iov;
-  while (done < rq.bytes) {
-    int n = 1;
-    if (use_bounce)
-      iov[0] = iovec{bounce.data() + done, rq.bytes - done};
-    else
-      n = iov_cursor(rq, done, iov);
-    int64_t got = file.backing_io(rq.op, iov.data(), n, pos + static_cast<int64_t>(file_off), mode);
-    if (got < 0) {
-      error = static_cast<int>(got);
-      break;
-    }
-    if (got == 0) break;  // EOF (read) or no progress (write)
-    done += static_cast<uint64_t>(got);
-    file_off += kiocb_read ? static_cast<uint64_t>(got) / kSectorSize * kSectorSize
-                           : static_cast<uint64_t>(got);
-  }
+  const bool kiocb_read =
+      is_read && (profile_.read_past_backing_eof_is_eio || mode == IoMode::Direct);
+  const auto [done, file_off, error] =
+      transfer(file, rq, pos, mode, kiocb_read, use_bounce ? bounce : std::span<uint8_t>{});
 
   if (is_read) {
     if (use_bounce) {
@@ -626,7 +661,7 @@ RequestResult LoopDevice::handle_request(const Request& rq, std::span<uint8_t> b
       // Hitting the backing EOF: 6.1's buffered VFS helper zero-fills and
       // succeeds; the kiocb path (direct I/O on every release, buffered I/O on
       // 6.12.25+/6.15+) retries the rest, reads nothing, and fails it.
-      if (profile_.read_past_eof_is_error || mode == IoMode::Direct) return {-EIO, done};
+      if (profile_.read_past_backing_eof_is_eio || mode == IoMode::Direct) return {-EIO, done};
       return {0, rq.bytes};
     }
     return {0, rq.bytes};

@@ -13,7 +13,7 @@
 
 #include "inproc/block_device.h"
 #include "inproc/file.h"
-#include "inproc/profile.h"
+#include "inproc/driver_profile.h"
 #include "inproc/uapi.h"
 
 namespace loopcheck::inproc {
@@ -32,7 +32,7 @@ enum class LoState : uint8_t { Unbound, Bound, Rundown, Deleting };
 
 class LoopDevice final : public RequestHandler {
  public:
-  LoopDevice(int number, const Profile& profile, const DriverConfig& config);
+  LoopDevice(int number, const DriverProfile& profile, const DriverConfig& config);
   ~LoopDevice() override;
 
   int number() const { return number_; }
@@ -69,6 +69,8 @@ class LoopDevice final : public RequestHandler {
   long clr_fd(std::unique_lock<std::mutex>& lock);
   long set_status(const OpenFile& file, const loop_info64& info);
   long get_status(loop_info64& out);
+  long set_status_old(const OpenFile& file, const void* user);
+  long get_status_old(void* user);
   long change_fd(const FileTable& files, unsigned long arg);
   long set_capacity();
   long set_direct_io(unsigned long arg);
@@ -88,9 +90,10 @@ class LoopDevice final : public RequestHandler {
   // caller to drop after lo_mutex is released (a stacked device's release may
   // run from that drop).
   std::shared_ptr<OpenFile> teardown();
+  RequestResult discard_request(const Request& rq, OpenFile& file, int64_t pos);
 
   const int number_;
-  const Profile& profile_;
+  const DriverProfile& profile_;
   const DriverConfig& config_;
   BlockDevice disk_;
 

@@ -136,7 +136,7 @@ Query driver_no_overflow(z3::context& c, const Subjects& s, const ProfilePair& p
 
   const UBv arg = UBv::variable(c, "block_size_arg"), dflt = UBv::variable(c, "default_block_size");
   const auto verdict =
-      d.set_block_size_verdict(arg, pp.driver->block_size_checked_first,
+      d.set_block_size_verdict(arg, inproc::arith::whole_block_size_argument(*pp.driver),
                                inproc::arith::max_block_size(*pp.driver, true), dflt);
   const z3::expr block_size_overflows =
       verdict.ok.holds() && (verdict.ok.wrapped() || verdict.size.wrapped());
@@ -251,9 +251,9 @@ Query model_block_size_set(z3::context& c, const Subjects& s, const ProfilePair&
 Query driver_block_size_set(z3::context& c, const Subjects& s, const ProfilePair& pp) {
   const BlockSizeInputs in(c);
   const z3::expr violation = either_thp(in, [&](bool thp) {
-    const auto verdict =
-        s.driver.set_block_size_verdict(in.arg, pp.driver->block_size_checked_first,
-                                        inproc::arith::max_block_size(*pp.driver, thp), in.dflt);
+    const auto verdict = s.driver.set_block_size_verdict(
+        in.arg, inproc::arith::whole_block_size_argument(*pp.driver),
+        inproc::arith::max_block_size(*pp.driver, thp), in.dflt);
     return verdict.ok.holds() !=
            allowed_block_size(verdict.size, spec_max_block_size(*pp.model, thp));
   });
@@ -275,9 +275,9 @@ Query block_size_agrees(z3::context& c, const Subjects& s, const ProfilePair& pp
   const z3::expr violation = either_thp(in, [&](bool thp) {
     const auto choice =
         s.model.choose_block_size(in.arg, model::arith::block_size_rule(*pp.model, thp), in.dflt);
-    const auto verdict =
-        s.driver.set_block_size_verdict(in.arg, pp.driver->block_size_checked_first,
-                                        inproc::arith::max_block_size(*pp.driver, thp), in.dflt);
+    const auto verdict = s.driver.set_block_size_verdict(
+        in.arg, inproc::arith::whole_block_size_argument(*pp.driver),
+        inproc::arith::max_block_size(*pp.driver, thp), in.dflt);
     return choice.accepted.holds() != verdict.ok.holds() ||
            (choice.accepted.holds() && choice.value.value() != verdict.size.value());
   });
@@ -504,7 +504,7 @@ std::string_view result_name(Result r) {
 
 ProfilePair profile_pair(std::string_view name) {
   const model::Profile* m = model::find_profile(name);
-  const inproc::Profile* d = name.empty() ? nullptr : inproc::find_profile(name);
+  const inproc::DriverProfile* d = name.empty() ? nullptr : inproc::find_profile(name);
   if (!m || !d) return {nullptr, nullptr};
   return {m, d};
 }

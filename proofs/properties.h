@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "inproc/profile.h"
+#include "inproc/driver_profile.h"
 #include "model/profile.h"
 #include "proofs/subjects.h"
 
@@ -27,7 +27,7 @@ std::string_view result_name(Result r);
 // One kernel release as the model and as the driver describe it.
 struct ProfilePair {
   const model::Profile* model;
-  const inproc::Profile* driver;
+  const inproc::DriverProfile* driver;
 };
 // nullopt-like: both pointers null when either side lacks the name.
 ProfilePair profile_pair(std::string_view name);

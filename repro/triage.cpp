@@ -186,13 +186,13 @@ std::string triage_markdown(const Trace& trace, const std::vector<TriageColumn>&
   } else {
     md += "No behaviour change across the kernels tested.\n";
   }
-  bool any_finding = false;
+  bool any_report = false;
   for (const TriageColumn& c : columns) {
-    for (const Finding& f : c.findings) {
-      if (!any_finding) md += "\n### Kernel reports\n";
-      any_finding = true;
-      md += fmt::format("\n**{}**, step {}: {}\n\n```\n{}\n```\n", c.name, f.step, f.report.kind,
-                        f.report.excerpt);
+    for (const GuestReport& r : c.guest_reports) {
+      if (!any_report) md += "\n### Kernel reports\n";
+      any_report = true;
+      md += fmt::format("\n**{}**, step {}: {}\n\n```\n{}\n```\n", c.name, r.step, r.report.kind,
+                        r.report.excerpt);
     }
   }
   return md;

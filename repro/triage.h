@@ -23,7 +23,7 @@ struct TriageColumn {
   bool is_vm_kernel = true;        // host columns stay out of the version-order search
   std::string error;               // the target could not run the trace at all
   std::vector<std::string> cells;  // one per statement: the normalized outcome text
-  std::vector<Finding> findings;
+  std::vector<GuestReport> guest_reports;
 };
 
 // Runs `trace` on `target` with no model: every step's outcome, normalized.

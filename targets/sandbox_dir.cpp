@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <string>
 #include <vector>
 
 namespace loopcheck::host {
@@ -52,6 +54,20 @@ int remove_contents(int dirfd, int depth) {
   return first_err;
 }
 
+// The owner pid in "<prefix><pid>-XXXXXX", or 0 when `name` has another shape.
+pid_t owner_of(std::string_view name, std::string_view prefix) {
+  if (!name.starts_with(prefix)) return 0;
+  name.remove_prefix(prefix.size());
+  const size_t dash = name.find('-');
+  if (dash == 0 || dash == std::string_view::npos) return 0;
+  pid_t pid = 0;
+  for (char c : name.substr(0, dash)) {
+    if (c < '0' || c > '9' || pid > 100000000) return 0;
+    pid = pid * 10 + (c - '0');
+  }
+  return pid;
+}
+
 }  // namespace
 
 int make_sandbox_dir(const std::string& parent, std::string* path) {
@@ -59,6 +75,27 @@ int make_sandbox_dir(const std::string& parent, std::string* path) {
   if (!::mkdtemp(tmpl.data())) return errno;
   *path = tmpl;
   return 0;
+}
+
+int make_owned_sandbox_dir(const std::string& parent, std::string_view prefix, std::string* path) {
+  std::string tmpl = parent + "/" + std::string(prefix) + std::to_string(::getpid()) + "-XXXXXX";
+  if (!::mkdtemp(tmpl.data())) return errno;
+  *path = tmpl;
+  return 0;
+}
+
+void remove_orphaned_sandbox_dirs(const std::string& parent, std::string_view prefix) {
+  DIR* dir = ::opendir(parent.c_str());
+  if (dir == nullptr) return;
+  std::vector<std::string> orphans;
+  while (dirent* e = ::readdir(dir)) {
+    const pid_t pid = owner_of(e->d_name, prefix);
+    if (pid <= 0 || pid == ::getpid()) continue;
+    if (::kill(pid, 0) == 0 || errno != ESRCH) continue;  // alive (or not ours to judge)
+    orphans.push_back(parent + "/" + e->d_name);
+  }
+  ::closedir(dir);
+  for (const std::string& path : orphans) (void)remove_sandbox_dir(path);
 }
 
 bool looks_like_sandbox_dir(std::string_view path, std::string_view parent) {

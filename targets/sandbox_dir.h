@@ -16,6 +16,16 @@ inline constexpr std::string_view kSandboxPrefix = "loopcheck-";
 // Creates PARENT/loopcheck-XXXXXX. Returns 0 or an errno.
 int make_sandbox_dir(const std::string& parent, std::string* path);
 
+// Creates PARENT/<prefix><pid>-XXXXXX with this process's pid. For a sandbox
+// that only lives as long as its process and has no ledger: when the process is
+// killed mid-run (a fuzzer child at the end of its budget, a Ctrl-C), the name
+// alone says the owner is gone. Returns 0 or an errno.
+int make_owned_sandbox_dir(const std::string& parent, std::string_view prefix, std::string* path);
+
+// Removes every PARENT/<prefix><pid>-* whose pid names no process. A live pid,
+// even a reused one, keeps its directory; this process's own are never touched.
+void remove_orphaned_sandbox_dirs(const std::string& parent, std::string_view prefix);
+
 // Whether `path` has the shape make_sandbox_dir gives under `parent`: recovery
 // only ever deletes directories that pass this, whatever a ledger says.
 bool looks_like_sandbox_dir(std::string_view path, std::string_view parent);

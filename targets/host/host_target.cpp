@@ -110,7 +110,7 @@ TargetError HostTarget::start(const Trace& trace, std::string_view /*profile*/, 
     host::remove_sandbox_dir(sandbox_dir_);
     return {true, "cannot create a ledger in " + options_.state_dir + ": " + std::strerror(err)};
   }
-  host::ExecutorConfig config;
+  host::SyscallExecutorConfig config;
   config.object_dir = sandbox_dir_;
   config.node_dir = sandbox_dir_;
   for (const ObjectDecl& obj : trace.objects) {
@@ -129,7 +129,7 @@ TargetError HostTarget::start(const Trace& trace, std::string_view /*profile*/, 
   }
   devnull_ = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   locks_ = std::make_unique<host::DeviceLocks>(options_.state_dir);
-  executor_ = std::make_unique<host::Executor>(std::move(config));
+  executor_ = std::make_unique<host::SyscallExecutor>(std::move(config));
   return {};
 }
 
@@ -446,6 +446,31 @@ std::string HostTarget::summary() const {
   return out;
 }
 
+// Removes the devices the run created. Handed devices are the system's: left
+// unbound and closed, with the sticky read-only bit they had when we claimed them.
+void HostTarget::release_devices() {
+  for (const auto& [index, dev] : devices_) {
+    if (!dev.created && host::loop_device_exists(index) && !host::loop_device_bound(index) &&
+        host::loop_read_only(index) != dev.read_only_at_claim) {
+      if (int err = host::set_unbound_read_only(index, dev.read_only_at_claim, sandbox_dir_)) {
+        finish_problems_.push_back("restoring the read-only bit of " + loop_name(index) + ": " +
+                                   std::strerror(err));
+      }
+    }
+  }
+  for (const auto& [index, dev] : devices_) {
+    if (!dev.created || !host::loop_device_exists(index)) continue;
+    if (host::loop_device_bound(index)) {
+      finish_problems_.push_back(loop_name(index) + " is bound; not removed");
+      continue;
+    }
+    int err = host::remove_loop_device(index, kRemoveTimeoutMs);
+    if (err != 0 && err != ENODEV) {
+      finish_problems_.push_back("LOOP_CTL_REMOVE " + loop_name(index) + ": " + std::strerror(err));
+    }
+  }
+}
+
 void HostTarget::finish() {
   if (!executor_) return;
   // 1. Close every fd the trace left open: on 6.11+ a detached device only
@@ -478,28 +503,8 @@ void HostTarget::finish() {
     }
   }
 
-  // 3. Remove what we created. Handed devices are the system's: left unbound and
-  // closed, with the sticky read-only bit they had when we claimed them.
-  for (const auto& [index, dev] : devices_) {
-    if (!dev.created && host::loop_device_exists(index) && !host::loop_device_bound(index) &&
-        host::loop_read_only(index) != dev.read_only_at_claim) {
-      if (int err = host::set_unbound_read_only(index, dev.read_only_at_claim, sandbox_dir_)) {
-        finish_problems_.push_back("restoring the read-only bit of " + loop_name(index) + ": " +
-                                   std::strerror(err));
-      }
-    }
-  }
-  for (const auto& [index, dev] : devices_) {
-    if (!dev.created || !host::loop_device_exists(index)) continue;
-    if (host::loop_device_bound(index)) {
-      finish_problems_.push_back(loop_name(index) + " is bound; not removed");
-      continue;
-    }
-    int err = host::remove_loop_device(index, kRemoveTimeoutMs);
-    if (err != 0 && err != ENODEV) {
-      finish_problems_.push_back("LOOP_CTL_REMOVE " + loop_name(index) + ": " + std::strerror(err));
-    }
-  }
+  // 3. Remove what we created; give back what we were handed.
+  release_devices();
   devices_.clear();
   locks_->release_all();
 

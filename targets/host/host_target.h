@@ -83,6 +83,7 @@ class HostTarget : public Target {
   bool usable_device(uint64_t index, std::string* why);
   void lose_device(uint64_t index);
   std::vector<uint64_t> owned_indices() const;
+  void release_devices();
   bool claim_handed_device(uint64_t index, std::string* why);
   bool backing_fd_allowed(const Op& op, uint64_t device, std::string* why);
 
@@ -94,7 +95,7 @@ class HostTarget : public Target {
   Outcome sysfs(const Op& op);
 
   HostTargetOptions options_;
-  std::unique_ptr<host::Executor> executor_;
+  std::unique_ptr<host::SyscallExecutor> executor_;
   std::unique_ptr<host::DeviceLocks> locks_;
   std::unique_ptr<host::KernelScopeLock> kernel_scope_;  // held from start() to finish()
   host::Ledger ledger_;

@@ -27,6 +27,27 @@ std::string err_text(int err) {
   return std::strerror(err);
 }
 
+// Removes the devices a dead run created, unless they are in use now (then
+// they are someone else's: not ours to wait for).
+void remove_created_devices(const LedgerRecord& rec, DeviceLocks& locks, const std::string& who,
+                            RecoveryReport& report) {
+  for (uint64_t index : rec.still_created()) {
+    if (!loop_device_exists(index)) continue;
+    if (loop_device_bound(index) || !locks.try_lock(index)) {
+      report.problems.push_back(who + ": loop" + std::to_string(index) +
+                                " it created is in use; left alone");
+      continue;
+    }
+    int err = remove_loop_device(index, kRemoveTimeoutMs);
+    if (err == 0 || err == ENODEV) {
+      report.actions.push_back(who + ": removed loop" + std::to_string(index));
+    } else {
+      report.problems.push_back(who + ": LOOP_CTL_REMOVE " + std::to_string(index) + ": " +
+                                err_text(err));
+    }
+  }
+}
+
 // Undoes one dead run. Returns true when nothing of it is left.
 bool recover_one(const LedgerRecord& rec, const std::string& sandbox_parent, DeviceLocks& locks,
                  RecoveryReport& report) {
@@ -75,21 +96,7 @@ bool recover_one(const LedgerRecord& rec, const std::string& sandbox_parent, Dev
     }
   }
 
-  for (uint64_t index : rec.still_created()) {
-    if (!loop_device_exists(index)) continue;
-    if (loop_device_bound(index) || !locks.try_lock(index)) {
-      report.problems.push_back(who + ": loop" + std::to_string(index) +
-                                " it created is in use; left alone");
-      continue;  // someone else's now: not ours to wait for
-    }
-    int err = remove_loop_device(index, kRemoveTimeoutMs);
-    if (err == 0 || err == ENODEV) {
-      report.actions.push_back(who + ": removed loop" + std::to_string(index));
-    } else {
-      report.problems.push_back(who + ": LOOP_CTL_REMOVE " + std::to_string(index) + ": " +
-                                err_text(err));
-    }
-  }
+  remove_created_devices(rec, locks, who, report);
   locks.release_all();
 
   if (clean && sandbox_ok) {

@@ -43,19 +43,19 @@ Outcome get_value(int fd, unsigned long request, bool null_pointer) {
 
 }  // namespace
 
-Executor::Executor(ExecutorConfig config) : config_(std::move(config)) {
+SyscallExecutor::SyscallExecutor(SyscallExecutorConfig config) : config_(std::move(config)) {
   buffer_.reserve(IoBuffer::kAlignment);
 }
 
-Executor::~Executor() = default;
+SyscallExecutor::~SyscallExecutor() = default;
 
-std::string Executor::object_path(uint8_t index) const {
+std::string SyscallExecutor::object_path(uint8_t index) const {
   assert(index < config_.object_names.size());
   if (index >= config_.object_names.size()) return config_.object_dir + "/.no-such-object";
   return config_.object_dir + "/" + config_.object_names[index];
 }
 
-std::string Executor::backing_file_in_trace_terms(std::string_view path) const {
+std::string SyscallExecutor::backing_file_in_trace_terms(std::string_view path) const {
   std::string_view prefix = config_.object_dir;
   if (prefix.empty() || path.size() <= prefix.size() || !path.starts_with(prefix) ||
       path[prefix.size()] != '/') {
@@ -64,7 +64,7 @@ std::string Executor::backing_file_in_trace_terms(std::string_view path) const {
   return std::string(path.substr(prefix.size() + 1));
 }
 
-Outcome Executor::execute(const Op& op) {
+Outcome SyscallExecutor::execute(const Op& op) {
   last_read_len_ = 0;
   switch (op.kind) {
     case OpKind::Open:
@@ -87,7 +87,7 @@ Outcome Executor::execute(const Op& op) {
   return Outcome::error(EINVAL);
 }
 
-Outcome Executor::open(const Op& op) {
+Outcome SyscallExecutor::open(const Op& op) {
   int flags = open_flags(op);
   int fd = -1;
   switch (op.node) {
@@ -108,7 +108,7 @@ Outcome Executor::open(const Op& op) {
   return result_of(fd, ValueRole::Fd);
 }
 
-Outcome Executor::ioctl(const Op& op) {
+Outcome SyscallExecutor::ioctl(const Op& op) {
   const int fd = static_cast<int>(op.subject.lit);
   const bool null_arg = op.arg_kind == ArgKind::Null;
   const unsigned long request = op.req == Req::Unknown ? op.raw_req : req_number(op.req);
@@ -174,7 +174,7 @@ Outcome Executor::ioctl(const Op& op) {
   return Outcome::error(EINVAL);
 }
 
-Outcome Executor::pread(const Op& op) {
+Outcome SyscallExecutor::pread(const Op& op) {
   assert(op.length <= kMaxIoLength);
   if (op.length > kMaxIoLength || !buffer_.reserve(op.length)) return Outcome::error(ENOMEM);
   ssize_t n = ::pread(static_cast<int>(op.subject.lit), buffer_.data(), op.length,
@@ -188,7 +188,7 @@ Outcome Executor::pread(const Op& op) {
   return o;
 }
 
-Outcome Executor::pwrite(const Op& op) {
+Outcome SyscallExecutor::pwrite(const Op& op) {
   assert(op.length <= kMaxIoLength);
   if (op.length > kMaxIoLength || !buffer_.reserve(op.length)) return Outcome::error(ENOMEM);
   pattern_fill(op.seed, 0, buffer_.data(), op.length);
@@ -196,11 +196,11 @@ Outcome Executor::pwrite(const Op& op) {
                             static_cast<off_t>(op.offset.lit)));
 }
 
-Outcome Executor::truncate(const Op& op) {
+Outcome SyscallExecutor::truncate(const Op& op) {
   return result_of(::truncate(object_path(op.object).c_str(), static_cast<off_t>(op.offset.lit)));
 }
 
-Outcome Executor::sysfs(const Op& op) {
+Outcome SyscallExecutor::sysfs(const Op& op) {
   if (op.subject.lit > kMaxLoopIndex) return Outcome::error(ENOENT);
   std::string path = loop_sysfs_path(op.subject.lit);
   path += '/';

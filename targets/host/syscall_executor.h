@@ -1,4 +1,4 @@
-// The executor: runs one literal trace Op as the real system call on this
+// SyscallExecutor: runs one literal trace Op as the real system call on this
 // kernel and reports the result in the model's terms (trace/trace.h Outcome).
 //
 // It is policy-free on purpose: it executes whatever it is given. The host
@@ -19,7 +19,7 @@
 namespace loopcheck::host {
 
 // What the executor needs to know about the world it runs in.
-struct ExecutorConfig {
+struct SyscallExecutorConfig {
   // Absolute directory holding the trace's `file`/`dir` objects, no trailing '/'.
   std::string object_dir;
   // Object declaration index -> name (Op::object indexes this).
@@ -28,12 +28,12 @@ struct ExecutorConfig {
   std::string node_dir;
 };
 
-class Executor {
+class SyscallExecutor {
  public:
-  explicit Executor(ExecutorConfig config);
-  ~Executor();
-  Executor(const Executor&) = delete;
-  Executor& operator=(const Executor&) = delete;
+  explicit SyscallExecutor(SyscallExecutorConfig config);
+  ~SyscallExecutor();
+  SyscallExecutor(const SyscallExecutor&) = delete;
+  SyscallExecutor& operator=(const SyscallExecutor&) = delete;
 
   // Executes `op`; every Value in it is a literal in this process's terms.
   Outcome execute(const Op& op);
@@ -49,7 +49,7 @@ class Executor {
   // ("/dev/loopN", a foreign path) is returned unchanged.
   std::string backing_file_in_trace_terms(std::string_view path) const;
 
-  const ExecutorConfig& config() const { return config_; }
+  const SyscallExecutorConfig& config() const { return config_; }
 
  private:
   Outcome open(const Op& op);
@@ -59,7 +59,7 @@ class Executor {
   Outcome truncate(const Op& op);
   Outcome sysfs(const Op& op);
 
-  ExecutorConfig config_;
+  SyscallExecutorConfig config_;
   IoBuffer buffer_;
   size_t last_read_len_ = 0;
 };

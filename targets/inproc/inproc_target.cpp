@@ -1,9 +1,7 @@
 #include "targets/inproc/inproc_target.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +11,7 @@
 #include <cstring>
 
 #include "inproc/uapi.h"
+#include "targets/sandbox_dir.h"
 #include "trace/data.h"
 #include "trace/names.h"
 #include "trace/pattern.h"
@@ -30,6 +29,32 @@ Outcome result_of(int64_t rc, ValueRole role = ValueRole::Plain) {
 // An fd operand: values that are no int cannot name an open file.
 int fd_of(const Value& v) {
   return v.lit > static_cast<uint64_t>(INT32_MAX) ? -1 : static_cast<int>(v.lit);
+}
+
+// What a getter ioctl wrote to `out`, read as the C type it writes.
+int64_t getter_value(Req req, const uint8_t* out) {
+  switch (req) {
+    case Req::BlkGetSize64: {
+      uint64_t x;
+      std::memcpy(&x, out, sizeof x);
+      return static_cast<int64_t>(x);
+    }
+    case Req::BlkGetSize: {
+      unsigned long x;
+      std::memcpy(&x, out, sizeof x);
+      return static_cast<int64_t>(x);
+    }
+    case Req::BlkPbszGet: {
+      unsigned int x;
+      std::memcpy(&x, out, sizeof x);
+      return x;
+    }
+    default: {  // BLKSSZGET, BLKBSZGET, BLKROGET write an int
+      int x;
+      std::memcpy(&x, out, sizeof x);
+      return x;
+    }
+  }
 }
 
 }  // namespace
@@ -98,18 +123,18 @@ std::string InprocTarget::object_path(uint8_t index) const {
 
 TargetError InprocTarget::start(const Trace& trace, std::string_view profile_name, const Env& env) {
   finish();
-  const Profile* profile = find_profile(profile_name);
+  const DriverProfile* profile = find_profile(profile_name);
   if (profile == nullptr)
     return {true, "inproc: unknown profile '" + std::string(profile_name) +
                       "'; the driver implements linux-6.1, linux-6.12 and linux-6.18"};
   if (sandbox_.empty()) {
-    remove_stale_sandboxes();
-    std::string tmpl =
-        std::string(kSandboxRoot) + "/" + kSandboxPrefix + std::to_string(::getpid()) + "-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr)
-      return {true, std::string("inproc: cannot create a sandbox under /var/tmp: ") +
-                        std::strerror(errno)};
-    sandbox_ = tmpl;
+    // A sandbox lives as long as its target, so a process killed mid-run leaves
+    // one behind; the next target to start removes those whose owner is gone.
+    host::remove_orphaned_sandbox_dirs(host::kDefaultSandboxParent, kSandboxPrefix);
+    if (int err =
+            host::make_owned_sandbox_dir(host::kDefaultSandboxParent, kSandboxPrefix, &sandbox_))
+      return {true,
+              std::string("inproc: cannot create a sandbox under /var/tmp: ") + std::strerror(err)};
   }
   // Objects are reset in place when an earlier trace left one of the same name
   // and kind: on ext4, creating and deleting inodes and directories cost more
@@ -174,58 +199,10 @@ void InprocTarget::remove_object(const Kept& k) {
     ::unlink(path.c_str());
 }
 
-namespace {
-
-// Objects are plain files and empty directories; anything else a trace left
-// behind is removed too, one level deep.
-void remove_sandbox_dir(const std::string& dir) {
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (dirent* e = ::readdir(d)) {
-      std::string_view n = e->d_name;
-      if (n == "." || n == "..") continue;
-      std::string path = dir + "/" + e->d_name;
-      if (::unlink(path.c_str()) != 0) ::rmdir(path.c_str());
-    }
-    ::closedir(d);
-  }
-  ::rmdir(dir.c_str());
-}
-
-}  // namespace
-
-// A sandbox lives as long as its target, so a process killed mid-run (a fuzzer
-// child at the end of its budget, a Ctrl-C) leaves one behind. Its name carries
-// the owner's pid: one whose process is gone is removed by the next target to
-// start. A live pid, even a reused one, keeps its directory.
-void InprocTarget::remove_stale_sandboxes() {
-  DIR* root = ::opendir(kSandboxRoot);
-  if (root == nullptr) return;
-  const std::string_view prefix = kSandboxPrefix;
-  while (dirent* e = ::readdir(root)) {
-    std::string_view name = e->d_name;
-    if (!name.starts_with(prefix)) continue;
-    name.remove_prefix(prefix.size());
-    const size_t dash = name.find('-');
-    if (dash == 0 || dash == std::string_view::npos) continue;
-    pid_t pid = 0;
-    for (char c : name.substr(0, dash)) {
-      if (c < '0' || c > '9' || pid > 100000000) {
-        pid = 0;
-        break;
-      }
-      pid = pid * 10 + (c - '0');
-    }
-    if (pid <= 0 || pid == ::getpid()) continue;
-    if (::kill(pid, 0) == 0 || errno != ESRCH) continue;  // alive (or not ours to judge)
-    remove_sandbox_dir(std::string(kSandboxRoot) + "/" + e->d_name);
-  }
-  ::closedir(root);
-}
-
 void InprocTarget::remove_sandbox() {
   kept_.clear();
   if (sandbox_.empty()) return;
-  remove_sandbox_dir(sandbox_);
+  (void)host::remove_sandbox_dir(sandbox_);
   sandbox_.clear();
 }
 
@@ -308,34 +285,7 @@ Outcome InprocTarget::ioctl(const Op& op) {
       alignas(8) uint8_t out[8] = {};
       long rc = kernel_->ioctl(fd, request, ptr(out));
       if (rc < 0) return Outcome::error(static_cast<int>(-rc));
-      int64_t v = 0;
-      switch (op.req) {
-        case Req::BlkGetSize64: {
-          uint64_t x;
-          std::memcpy(&x, out, sizeof x);
-          v = static_cast<int64_t>(x);
-          break;
-        }
-        case Req::BlkGetSize: {
-          unsigned long x;
-          std::memcpy(&x, out, sizeof x);
-          v = static_cast<int64_t>(x);
-          break;
-        }
-        case Req::BlkPbszGet: {
-          unsigned int x;
-          std::memcpy(&x, out, sizeof x);
-          v = x;
-          break;
-        }
-        default: {  // BLKSSZGET, BLKBSZGET, BLKROGET write an int
-          int x;
-          std::memcpy(&x, out, sizeof x);
-          v = x;
-          break;
-        }
-      }
-      return Outcome::ok(v);
+      return Outcome::ok(getter_value(op.req, out));
     }
     case ReqArg::StructIn:
       switch (req_struct(op.req)) {

@@ -53,9 +53,9 @@ class InprocTarget final : public Target {
                      uint64_t hi);
   bool fill_range(int fd, uint64_t from, uint64_t to, uint8_t fill);
   void remove_sandbox();
-  static void remove_stale_sandboxes();
-  static constexpr const char* kSandboxRoot = "/var/tmp";
-  static constexpr const char* kSandboxPrefix = "loopcheck-inproc-";  // then <pid>-XXXXXX
+  // Distinct from the host target's "loopcheck-XXXXXX", which only its ledger
+  // recovery may remove; then <pid>-XXXXXX (targets/sandbox_dir.h).
+  static constexpr std::string_view kSandboxPrefix = "loopcheck-inproc-";
 
   HostWriteLog write_log_;  // declared before kernel_: outlives it
   std::unique_ptr<Kernel> kernel_;

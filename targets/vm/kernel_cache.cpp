@@ -265,6 +265,66 @@ InstallableList installable_kernel_versions() {
   return list;
 }
 
+namespace {
+
+// Creates the cache directory and checks it has room for one kernel; the error
+// text, or "" when it is usable.
+std::string prepare_cache_dir(const fs::path& cache) {
+  std::error_code ec;
+  fs::create_directories(cache, ec);
+  if (ec) {
+    return fmt::format(
+        "cannot create the kernel cache {}: {} (set LOOPCHECK_CACHE to a writable directory)",
+        cache.string(), ec.message());
+  }
+  struct statvfs sv {};
+  if (statvfs(cache.c_str(), &sv) == 0 && uint64_t{sv.f_bavail} * sv.f_frsize < kNeededFreeBytes) {
+    return fmt::format(
+        "not enough disk space in {}: {} MiB free, {} MiB needed (free some space or set "
+        "LOOPCHECK_CACHE to another filesystem)",
+        cache.string(), uint64_t{sv.f_bavail} * sv.f_frsize >> 20, kNeededFreeBytes >> 20);
+  }
+  return {};
+}
+
+// Downloads the kernel's package into `staging` and leaves there only what the
+// cache keeps (vmlinuz, loop.ko, the verified mark), each checked; the error
+// text, or "" on success.
+std::string download_into(std::string_view version, const fs::path& staging) {
+  ProcessResult download =
+      run_process({"apt-get", "download", "-q", package_name(version)}, staging.string());
+  if (!download.started || download.exit_code != 0) {
+    if (download.output.find("Unable to locate package") != std::string::npos ||
+        download.output.find("has no installation candidate") != std::string::npos) {
+      return fmt::format(
+          "there is no Debian package {}: run `apt-get update`, then `loopcheck kernels list` "
+          "for the versions that exist",
+          package_name(version));
+    }
+    return fmt::format("apt-get download {} failed: {}", package_name(version), download.output);
+  }
+  std::error_code ec;
+  fs::path deb;
+  for (const fs::directory_entry& e : fs::directory_iterator(staging, ec)) {
+    if (e.path().extension() == ".deb") deb = e.path();
+  }
+  if (deb.empty())
+    return fmt::format("apt-get download {} produced no .deb", package_name(version));
+  std::string vmlinuz, loop_ko, why;
+  if (!extract_kernel_files(deb, version, &vmlinuz, &loop_ko, &why)) return why;
+  if (!looks_like_bzimage(vmlinuz))
+    return fmt::format("{}: vmlinuz is not a bzImage", deb.string());
+  if (!module_matches(loop_ko, version, &why)) return fmt::format("{}: {}", deb.string(), why);
+  fs::remove(deb, ec);
+  if (!write_file(staging / "vmlinuz", vmlinuz) || !write_file(staging / "loop.ko", loop_ko) ||
+      !write_file(staging / kVerifiedMark, fmt::format("{}\n", package_name(version)))) {
+    return fmt::format("cannot write into {} (disk full?)", staging.string());
+  }
+  return {};
+}
+
+}  // namespace
+
 FetchResult fetch_kernel(std::string_view version) {
   FetchResult result;
   std::string why;
@@ -288,22 +348,8 @@ FetchResult fetch_kernel(std::string_view version) {
     return result;
   }
   fs::path cache = kernel_cache_dir();
-  std::error_code ec;
-  fs::create_directories(cache, ec);
-  if (ec) {
-    result.error = fmt::format(
-        "cannot create the kernel cache {}: {} (set LOOPCHECK_CACHE to a writable directory)",
-        cache.string(), ec.message());
-    return result;
-  }
-  struct statvfs sv {};
-  if (statvfs(cache.c_str(), &sv) == 0 && uint64_t{sv.f_bavail} * sv.f_frsize < kNeededFreeBytes) {
-    result.error = fmt::format(
-        "not enough disk space in {}: {} MiB free, {} MiB needed (free some space or set "
-        "LOOPCHECK_CACHE to another filesystem)",
-        cache.string(), uint64_t{sv.f_bavail} * sv.f_frsize >> 20, kNeededFreeBytes >> 20);
-    return result;
-  }
+  result.error = prepare_cache_dir(cache);
+  if (!result.error.empty()) return result;
   // Staging next to the final place, so the last step is an atomic rename.
   std::string staging_template = (cache / ".fetch-XXXXXX").string();
   if (!mkdtemp(staging_template.data())) {
@@ -312,41 +358,13 @@ FetchResult fetch_kernel(std::string_view version) {
     return result;
   }
   fs::path staging = staging_template;
+  std::error_code ec;
   auto fail = [&](std::string message) {
     fs::remove_all(staging, ec);
     result.error = std::move(message);
     return result;
   };
-  ProcessResult download =
-      run_process({"apt-get", "download", "-q", package_name(version)}, staging.string());
-  if (!download.started || download.exit_code != 0) {
-    if (download.output.find("Unable to locate package") != std::string::npos ||
-        download.output.find("has no installation candidate") != std::string::npos) {
-      return fail(fmt::format(
-          "there is no Debian package {}: run `apt-get update`, then `loopcheck kernels list` "
-          "for the versions that exist",
-          package_name(version)));
-    }
-    return fail(
-        fmt::format("apt-get download {} failed: {}", package_name(version), download.output));
-  }
-  fs::path deb;
-  for (const fs::directory_entry& e : fs::directory_iterator(staging, ec)) {
-    if (e.path().extension() == ".deb") deb = e.path();
-  }
-  if (deb.empty())
-    return fail(fmt::format("apt-get download {} produced no .deb", package_name(version)));
-  std::string vmlinuz, loop_ko;
-  if (!extract_kernel_files(deb, version, &vmlinuz, &loop_ko, &why)) return fail(why);
-  if (!looks_like_bzimage(vmlinuz))
-    return fail(fmt::format("{}: vmlinuz is not a bzImage", deb.string()));
-  if (!module_matches(loop_ko, version, &why))
-    return fail(fmt::format("{}: {}", deb.string(), why));
-  fs::remove(deb, ec);
-  if (!write_file(staging / "vmlinuz", vmlinuz) || !write_file(staging / "loop.ko", loop_ko) ||
-      !write_file(staging / kVerifiedMark, fmt::format("{}\n", package_name(version)))) {
-    return fail(fmt::format("cannot write into {} (disk full?)", staging.string()));
-  }
+  if (std::string error = download_into(version, staging); !error.empty()) return fail(error);
   fs::path final_dir = cache / std::string(version);
   fs::remove_all(final_dir, ec);  // an unverified leftover; a verified one returned above
   fs::rename(staging, final_dir, ec);

@@ -51,7 +51,7 @@ TargetError VmTarget::start(const Trace& trace, std::string_view /*profile*/, co
   trace_source_ = trace.source;
   step_ = 0;
   trace_lost_vm_ = false;
-  trace_findings_begin_ = findings_.size();
+  trace_reports_begin_ = guest_reports_.size();
   trace_started_ = std::chrono::steady_clock::now();
   TargetError error;
   error.failed = true;
@@ -141,27 +141,29 @@ void VmTarget::finish() {
 
 std::string VmTarget::summary() const {
   std::string text = fmt::format("{} (booted {} time(s))", name_, stats_.boots);
-  for (size_t i = trace_findings_begin_; i < findings_.size(); ++i) {
-    const Finding& f = findings_[i];
-    text += fmt::format("\n  FINDING at step {}: {}\n{}", f.step, f.report.kind, f.report.excerpt);
+  for (size_t i = trace_reports_begin_; i < guest_reports_.size(); ++i) {
+    const GuestReport& r = guest_reports_[i];
+    text +=
+        fmt::format("\n  GUEST REPORT at step {}: {}\n{}", r.step, r.report.kind, r.report.excerpt);
   }
   return text;
 }
 
-std::vector<Finding> VmTarget::findings_of_last_trace() const {
-  return {findings_.begin() + static_cast<std::ptrdiff_t>(trace_findings_begin_), findings_.end()};
+std::vector<GuestReport> VmTarget::guest_reports_of_last_trace() const {
+  return {guest_reports_.begin() + static_cast<std::ptrdiff_t>(trace_reports_begin_),
+          guest_reports_.end()};
 }
 
 void VmTarget::collect_reports(size_t step) {
   if (!vm_) return;
   for (KernelReport& r : vm_->new_kernel_reports()) {
-    findings_.push_back({kernel_.version, trace_source_, step, std::move(r)});
+    guest_reports_.push_back({kernel_.version, trace_source_, step, std::move(r)});
   }
 }
 
 void VmTarget::lose_vm(const std::string& kind, const std::string& why) {
   collect_reports(step_);
-  findings_.push_back({kernel_.version, trace_source_, step_, {kind, why}});
+  guest_reports_.push_back({kernel_.version, trace_source_, step_, {kind, why}});
   trace_lost_vm_ = true;
   if (vm_) vm_.reset();  // kills and reaps QEMU
 }

@@ -5,7 +5,7 @@
 // returns its byte count and XXH3 digest, never the bytes: the runner compares
 // digests). Kernel reports seen on the console (panic, oops, BUG, WARNING,
 // KASAN, KFENCE, lockups) and hangs (no answer within the step timeout) become
-// findings with the console excerpt. A step during which the guest died or hung
+// guest reports with the console excerpt. A step during which the guest died or hung
 // reports errno EHOSTDOWN — a value no loop operation returns — so the run shows
 // a divergence exactly there; later steps of that trace are skipped and the next
 // trace boots a fresh VM.
@@ -27,7 +27,8 @@ struct VmTargetOptions {
   int reset_timeout_ms = 60000;  // detach everything + reload loop.ko
 };
 
-struct Finding {
+// A kernel report (oops, panic, WARNING, hang, dead guest) seen while a trace ran.
+struct GuestReport {
   std::string kernel;
   std::string trace;
   size_t step = 0;  // 1-based step during or after which it was seen (0: at start/reset)
@@ -56,9 +57,9 @@ class VmTarget : public Target {
 
   // Boots now (start() boots on demand); false with `why` when the VM cannot come up.
   bool boot(std::string* why);
-  const std::vector<Finding>& findings() const { return findings_; }
-  // Findings of the current/last trace only.
-  std::vector<Finding> findings_of_last_trace() const;
+  const std::vector<GuestReport>& guest_reports() const { return guest_reports_; }
+  // Reports of the current/last trace only.
+  std::vector<GuestReport> guest_reports_of_last_trace() const;
   const VmStats& stats() const { return stats_; }
   const KernelFiles& kernel() const { return kernel_; }
 
@@ -70,8 +71,8 @@ class VmTarget : public Target {
   VmTargetOptions options_;
   std::string name_;
   std::unique_ptr<Vm> vm_;
-  std::vector<Finding> findings_;
-  size_t trace_findings_begin_ = 0;
+  std::vector<GuestReport> guest_reports_;
+  size_t trace_reports_begin_ = 0;
   std::string trace_source_;
   size_t step_ = 0;
   bool trace_lost_vm_ = false;

@@ -22,7 +22,7 @@
 namespace loopcheck {
 namespace {
 
-using host::Executor;
+using host::SyscallExecutor;
 
 Value lit(int64_t v) {
   return Value::signed_literal(v);
@@ -30,8 +30,8 @@ Value lit(int64_t v) {
 
 using testing_support::free_high_index;
 
-TEST(HostExecutorNoKernel, BackingFileNamesTranslateOnlyInsideTheObjectDir) {
-  Executor ex({"/var/tmp/loopcheck-abcdef", {"img"}, ""});
+TEST(SyscallExecutorNoKernel, BackingFileNamesTranslateOnlyInsideTheObjectDir) {
+  SyscallExecutor ex({"/var/tmp/loopcheck-abcdef", {"img"}, ""});
   EXPECT_EQ(ex.backing_file_in_trace_terms("/var/tmp/loopcheck-abcdef/img"), "img");
   EXPECT_EQ(ex.backing_file_in_trace_terms("/var/tmp/loopcheck-abcdef/img (deleted)"),
             "img (deleted)");
@@ -41,7 +41,7 @@ TEST(HostExecutorNoKernel, BackingFileNamesTranslateOnlyInsideTheObjectDir) {
   EXPECT_EQ(ex.object_path(0), "/var/tmp/loopcheck-abcdef/img");
 }
 
-class HostExecutorTest : public ::testing::Test {
+class SyscallExecutorTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string why;
@@ -60,14 +60,67 @@ class HostExecutorTest : public ::testing::Test {
     if (created_ && host::loop_device_exists(index_)) host::remove_loop_device(index_, 2000);
     host::remove_sandbox_dir(dir_);
   }
+
+  // The configured binding (offset 4096, name "img") as the status ioctls and the
+  // size getters report it.
+  void expect_status_and_size(SyscallExecutor& ex, int64_t dev_fd) {
+    struct stat st;
+    ASSERT_EQ(::stat((dir_ + "/img").c_str(), &st), 0);
+    Outcome status = ex.execute(op_ioctl_noarg(lit(dev_fd), Req::LoopGetStatus64));
+    ASSERT_EQ(status.kind, Outcome::Kind::Status);
+    EXPECT_EQ(status.status.offset, 4096u);
+    EXPECT_EQ(status.status.number, index_);
+    EXPECT_EQ(status.status.inode, st.st_ino);
+    EXPECT_EQ(status.status.device, st.st_dev);
+    EXPECT_EQ(status.status.name.view(), "img");
+    Outcome legacy = ex.execute(op_ioctl_noarg(lit(dev_fd), Req::LoopGetStatus));
+    ASSERT_EQ(legacy.kind, Outcome::Kind::Status);
+    EXPECT_EQ(legacy.status.offset, 4096u);
+    EXPECT_EQ(legacy.status.name.view(), "img");
+    Outcome null_status = ex.execute(op_ioctl_null(lit(dev_fd), Req::LoopGetStatus64));
+    EXPECT_EQ(null_status.err,
+              EINVAL);  // the driver rejects a NULL pointer itself before copy_to_user
+
+    Outcome size = ex.execute(op_ioctl_noarg(lit(dev_fd), Req::BlkGetSize64));
+    EXPECT_EQ(size.value, (1 << 20) - 4096);
+    Outcome sectors = ex.execute(op_ioctl_noarg(lit(dev_fd), Req::BlkGetSize));
+    EXPECT_EQ(sectors.value, ((1 << 20) - 4096) / 512);
+    EXPECT_EQ(ex.execute(op_ioctl_noarg(lit(dev_fd), Req::BlkSszGet)).value, 512);
+    EXPECT_EQ(ex.execute(op_ioctl_noarg(lit(dev_fd), Req::BlkRoGet)).value, 0);
+  }
+
+  // Data written through the device lands in the file at the offset, byte for byte.
+  void expect_data_at_offset(SyscallExecutor& ex, int64_t dev_fd, int64_t file_fd) {
+    Outcome wrote = ex.execute(op_pwrite(lit(dev_fd), 0, 8192, 7));
+    EXPECT_EQ(wrote.value, 8192);
+    EXPECT_EQ(ex.execute(op_fsync(lit(dev_fd))).kind, Outcome::Kind::Value);
+    std::vector<uint8_t> expected(8192);
+    pattern_fill(7, 0, expected.data(), expected.size());
+    Outcome from_file = ex.execute(op_pread(lit(file_fd), 4096, 8192));
+    ASSERT_EQ(from_file.kind, Outcome::Kind::Data);
+    ASSERT_EQ(from_file.value, 8192);
+    EXPECT_EQ(from_file.digest, XXH3_64bits(expected.data(), expected.size()));
+    auto bytes = ex.last_read();
+    ASSERT_EQ(bytes.size(), expected.size());
+    EXPECT_TRUE(std::equal(bytes.begin(), bytes.end(), expected.begin()));
+    Outcome from_dev = ex.execute(op_pread(lit(dev_fd), 0, 8192));
+    EXPECT_EQ(from_dev.digest, from_file.digest);
+  }
+
+  std::string sysfs_of(SyscallExecutor& ex, SysAttr attr) {
+    Outcome o = ex.execute(op_sysfs(lit(static_cast<int64_t>(index_)), attr));
+    return o.kind == Outcome::Kind::Text ? std::string(o.text_view())
+                                         : "errno " + std::to_string(o.err);
+  }
+
   std::string dir_;
   uint64_t index_ = 0;
   bool created_ = false;
 };
 
-TEST_F(HostExecutorTest, BindStatusDataSysfsAndCleanupOnTheRealKernel) {
+TEST_F(SyscallExecutorTest, BindStatusDataSysfsAndCleanupOnTheRealKernel) {
   REQUIRE_HOST_LOOP();
-  Executor ex({dir_, {"img"}, dir_});
+  SyscallExecutor ex({dir_, {"img"}, dir_});
   Outcome ctl = ex.execute(op_open_loop_control());
   ASSERT_EQ(ctl.kind, Outcome::Kind::Value);
   EXPECT_EQ(ctl.role, ValueRole::Fd);
@@ -101,51 +154,9 @@ TEST_F(HostExecutorTest, BindStatusDataSysfsAndCleanupOnTheRealKernel) {
   Outcome configured = ex.execute(op_ioctl_struct(lit(d.value), Req::LoopConfigure, cfg));
   ASSERT_EQ(configured.kind, Outcome::Kind::Value) << "errno " << configured.err;
 
-  struct stat st;
-  ASSERT_EQ(::stat((dir_ + "/img").c_str(), &st), 0);
-  Outcome status = ex.execute(op_ioctl_noarg(lit(d.value), Req::LoopGetStatus64));
-  ASSERT_EQ(status.kind, Outcome::Kind::Status);
-  EXPECT_EQ(status.status.offset, 4096u);
-  EXPECT_EQ(status.status.number, index_);
-  EXPECT_EQ(status.status.inode, st.st_ino);
-  EXPECT_EQ(status.status.device, st.st_dev);
-  EXPECT_EQ(status.status.name.view(), "img");
-  Outcome legacy = ex.execute(op_ioctl_noarg(lit(d.value), Req::LoopGetStatus));
-  ASSERT_EQ(legacy.kind, Outcome::Kind::Status);
-  EXPECT_EQ(legacy.status.offset, 4096u);
-  EXPECT_EQ(legacy.status.name.view(), "img");
-  Outcome null_status = ex.execute(op_ioctl_null(lit(d.value), Req::LoopGetStatus64));
-  EXPECT_EQ(null_status.err,
-            EINVAL);  // the driver rejects a NULL pointer itself before copy_to_user
-
-  Outcome size = ex.execute(op_ioctl_noarg(lit(d.value), Req::BlkGetSize64));
-  EXPECT_EQ(size.value, (1 << 20) - 4096);
-  Outcome sectors = ex.execute(op_ioctl_noarg(lit(d.value), Req::BlkGetSize));
-  EXPECT_EQ(sectors.value, ((1 << 20) - 4096) / 512);
-  EXPECT_EQ(ex.execute(op_ioctl_noarg(lit(d.value), Req::BlkSszGet)).value, 512);
-  EXPECT_EQ(ex.execute(op_ioctl_noarg(lit(d.value), Req::BlkRoGet)).value, 0);
-
-  // Data written through the device lands in the file at the offset, byte for byte.
-  Outcome wrote = ex.execute(op_pwrite(lit(d.value), 0, 8192, 7));
-  EXPECT_EQ(wrote.value, 8192);
-  EXPECT_EQ(ex.execute(op_fsync(lit(d.value))).kind, Outcome::Kind::Value);
-  std::vector<uint8_t> expected(8192);
-  pattern_fill(7, 0, expected.data(), expected.size());
-  Outcome from_file = ex.execute(op_pread(lit(f.value), 4096, 8192));
-  ASSERT_EQ(from_file.kind, Outcome::Kind::Data);
-  ASSERT_EQ(from_file.value, 8192);
-  EXPECT_EQ(from_file.digest, XXH3_64bits(expected.data(), expected.size()));
-  auto bytes = ex.last_read();
-  ASSERT_EQ(bytes.size(), expected.size());
-  EXPECT_TRUE(std::equal(bytes.begin(), bytes.end(), expected.begin()));
-  Outcome from_dev = ex.execute(op_pread(lit(d.value), 0, 8192));
-  EXPECT_EQ(from_dev.digest, from_file.digest);
-
-  auto sysfs_text = [&](SysAttr attr) {
-    Outcome o = ex.execute(op_sysfs(lit(static_cast<int64_t>(index_)), attr));
-    return o.kind == Outcome::Kind::Text ? std::string(o.text_view())
-                                         : "errno " + std::to_string(o.err);
-  };
+  ASSERT_NO_FATAL_FAILURE(expect_status_and_size(ex, d.value));
+  ASSERT_NO_FATAL_FAILURE(expect_data_at_offset(ex, d.value, f.value));
+  auto sysfs_text = [&](SysAttr attr) { return sysfs_of(ex, attr); };
   EXPECT_EQ(sysfs_text(SysAttr::Size), "2040");
   EXPECT_EQ(sysfs_text(SysAttr::LoopOffset), "4096");
   EXPECT_EQ(sysfs_text(SysAttr::LoopBackingFile), "img");
@@ -165,9 +176,9 @@ TEST_F(HostExecutorTest, BindStatusDataSysfsAndCleanupOnTheRealKernel) {
   EXPECT_EQ(ex.execute(op_close(lit(ctl.value))).err, EBADF);
 }
 
-TEST_F(HostExecutorTest, ODirectReadsUseAnAlignedBuffer) {
+TEST_F(SyscallExecutorTest, ODirectReadsUseAnAlignedBuffer) {
   REQUIRE_HOST_LOOP();
-  Executor ex({dir_, {"img"}, dir_});
+  SyscallExecutor ex({dir_, {"img"}, dir_});
   Outcome f = ex.execute(op_open_file(0, Access::Rw, kOpenDirect));
   ASSERT_EQ(f.kind, Outcome::Kind::Value) << "errno " << f.err;
   EXPECT_EQ(ex.execute(op_pwrite(lit(f.value), 4096, 4096, 3)).value, 4096);

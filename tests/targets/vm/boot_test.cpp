@@ -1,6 +1,6 @@
 // Boots a real Debian kernel under QEMU (TCG) and runs traces in it: the agent
 // serves many traces per boot with a full reset between them, a hang becomes a
-// finding that kills the VM, and QEMU is always reaped. About 15 s in all.
+// guest report that kills the VM, and QEMU is always reaped. About 15 s in all.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -95,14 +95,14 @@ TEST_F(VmBoot, OneBootServesManyTracesWithAResetBetweenThem) {
   }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
   EXPECT_EQ(target.stats().boots, 1u) << "a reset failed and forced a reboot: " << target.summary();
-  EXPECT_TRUE(target.findings().empty()) << target.findings().front().report.excerpt;
+  EXPECT_TRUE(target.guest_reports().empty()) << target.guest_reports().front().report.excerpt;
   std::printf("vm %s: boot-to-ready %.2f s, %zu traces in %.2f s = %.2f traces/s\n",
               kernel_.version.c_str(), target.stats().boot_seconds, traces.size(), seconds,
               static_cast<double>(traces.size()) / seconds);
   RecordProperty("boot_seconds", std::to_string(target.stats().boot_seconds));
 }
 
-TEST_F(VmBoot, AHungStepBecomesAFindingWithLaterStepsSkipped) {
+TEST_F(VmBoot, AHungStepBecomesAGuestReportWithLaterStepsSkipped) {
   VmTargetOptions options;
   options.step_timeout_ms = 0;  // every step "hangs": the deterministic way to reach the hang path
   VmTarget target(kernel_, options);
@@ -115,10 +115,10 @@ TEST_F(VmBoot, AHungStepBecomesAFindingWithLaterStepsSkipped) {
   EXPECT_EQ(hung.skipped, 0u)
       << "the runner stops at the first divergence; nothing after it may pass";
   EXPECT_EQ(hung.passed, 0u);
-  ASSERT_EQ(target.findings_of_last_trace().size(), 1u);
-  EXPECT_EQ(target.findings_of_last_trace()[0].report.kind, "hang");
-  EXPECT_EQ(target.findings_of_last_trace()[0].step, 1u);
-  EXPECT_NE(target.summary().find("FINDING at step 1: hang"), std::string::npos)
+  ASSERT_EQ(target.guest_reports_of_last_trace().size(), 1u);
+  EXPECT_EQ(target.guest_reports_of_last_trace()[0].report.kind, "hang");
+  EXPECT_EQ(target.guest_reports_of_last_trace()[0].step, 1u);
+  EXPECT_NE(target.summary().find("GUEST REPORT at step 1: hang"), std::string::npos)
       << target.summary();
   EXPECT_EQ(target.stats().boots, 1u);
 }

@@ -1,4 +1,4 @@
-// Kernel reports on a guest's serial console become findings: the scanner over
+// Kernel reports on a guest's serial console become guest reports: the scanner over
 // recorded console text (a real guest is not made to crash for the test).
 #include <gtest/gtest.h>
 

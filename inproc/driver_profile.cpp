@@ -1,0 +1,52 @@
+#include "inproc/driver_profile.h"
+
+#include <array>
+
+namespace loopcheck::inproc {
+namespace {
+
+constexpr DriverProfile kLinux618{.name = "linux-6.18"};
+
+// Debian's 6.12.y (6.12.100+) carries every stable backport docs/semantics.md §7.2 lists.
+constexpr DriverProfile kLinux612{
+    .name = "linux-6.12",
+    .large_block_sizes = false,
+    .dio_rule = DioRule::BackingBdev,
+    .dio_reenabled_by_reconfigure = true,
+};
+
+constexpr DriverProfile kLinux61{
+    .name = "linux-6.1",
+    .deferred_detach = false,
+    .rw_iter_sanity_check = false,
+    .configure_block_size_early = true,
+    .block_size_arg_bits = 64,
+    .block_size_exclusive_check = true,  // backported to 6.1.192
+    .large_block_sizes = false,
+    .dio_rule = DioRule::BackingBdev,
+    .dio_reenabled_by_reconfigure = true,
+    .read_past_backing_eof_is_eio = false,
+    .discard_disabled_on_eopnotsupp = false,
+    .backing_io_checks_file_mode = true,
+    .write_cache_cleared_on_teardown = true,
+    .set_block_size_validated_first = true,
+    .default_block_size_follows_dio_flag = false,
+    .backing_odirect_honoured_without_dio = true,
+};
+
+constexpr std::array<const DriverProfile*, 3> kProfiles{&kLinux618, &kLinux612, &kLinux61};
+
+}  // namespace
+
+const DriverProfile& default_profile() {
+  return kLinux618;
+}
+
+const DriverProfile* find_profile(std::string_view name) {
+  if (name.empty()) return &kLinux618;
+  for (const DriverProfile* p : kProfiles)
+    if (p->name == name) return p;
+  return nullptr;
+}
+
+}  // namespace loopcheck::inproc

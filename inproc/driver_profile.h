@@ -1,0 +1,79 @@
+// The kernel releases the in-process driver can behave as. Each switch names one
+// user-visible difference between loop.c / block-layer releases (docs/semantics.md §7.1), so the
+// driver code reads `if (profile.deferred_detach)` rather than comparing versions.
+// This is the driver's own table: it must not share code with model/profile.h,
+// or a differential test between the two would prove nothing. A switch for a fact
+// the model also names carries the model's name, so the two tables can be checked
+// against each other (tests/targets/inproc_profile_test.cpp).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace loopcheck::inproc {
+
+// How lo_can_use_dio decides whether the device can do direct I/O.
+enum class DioRule : uint8_t {
+  // Before f4774e92aab8: the backing file's bdev logical block size bounds the
+  // alignment (none on tmpfs).
+  BackingBdev,
+  // f4774e92aab8 (6.15): the filesystem's minimum DIO alignment (statx
+  // dio_offset_align), else the bdev's logical block size, else 512.
+  MinDioAlign,
+};
+
+struct DriverProfile {
+  std::string_view name;
+  // 18048c1af783 (6.11): LOOP_CLR_FD by the sole opener leaves the device in
+  // Rundown until the last close, and open() refuses Rundown/Deleting with ENXIO.
+  // Without it (6.1) CLR_FD tears down synchronously inside the ioctl.
+  bool deferred_detach = true;
+  // f5c84eff634b (6.15, 6.12.29): LOOP_SET_FD/CONFIGURE/CHANGE_FD reject files
+  // without read_iter/write_iter (directories) with EINVAL before the state check.
+  bool rw_iter_sanity_check = true;
+  // 6.1 validates loop_config.block_size before the status fields; 6.11+ lets
+  // the block layer validate it after them (and after setting the ro bit).
+  bool configure_block_size_early = false;
+  // Bits of the LOOP_SET_BLOCK_SIZE argument that reach validation: 6.1's
+  // loop_set_block_size checks the whole unsigned long (64) and has no default
+  // for 0; 6.11+ hand the low 32 bits to the queue limits API, where 0 is the
+  // default block size.
+  uint8_t block_size_arg_bits = 32;
+  // 7e49538288e5 (6.17, 6.12.43): LOOP_SET_BLOCK_SIZE claims the bdev → EBUSY
+  // when someone else holds it exclusively.
+  bool block_size_exclusive_check = true;
+  // 47dd67532303 (6.15): logical block sizes up to 64 KiB on THP kernels.
+  bool large_block_sizes = true;
+  DioRule dio_rule = DioRule::MinDioAlign;
+  // Before f4774e92aab8 (6.15) LOOP_SET_BLOCK_SIZE re-evaluates DIO with the
+  // backing file's O_DIRECT as a request, so it can turn DIO back on.
+  bool dio_reenabled_by_reconfigure = false;
+  // f2fed441c69b (6.15, 6.12.25): a backing read that hits EOF fails the request
+  // with EIO. Before it the VFS helper zero-filled the rest and succeeded.
+  bool read_past_backing_eof_is_eio = true;
+  // 5f75e081ab5c (6.10): an EOPNOTSUPP from fallocate disables discard for good.
+  bool discard_disabled_on_eopnotsupp = true;
+  // 6.1 reads the backing file through vfs_iter_read, which refuses a file not
+  // open for reading (EBADF -> EIO); 6.12.25+/6.15+ call ->read_iter directly.
+  bool backing_io_checks_file_mode = false;
+  // 6.1's __loop_clr_fd turns the volatile write cache off; 6.11+ leave it on,
+  // so a flush on a formerly bound, now unbound device reaches the driver (EIO).
+  bool write_cache_cleared_on_teardown = false;
+  // 6.1's LOOP_SET_BLOCK_SIZE validates its argument before the "same size"
+  // shortcut; 6.11+ take the shortcut, sync and drop the cache, then validate.
+  bool set_block_size_validated_first = false;
+  // f6f9e32fe1e4 (6.15, 6.12.31): LOOP_CONFIGURE with block_size 0 picks the DIO
+  // default when the DIO flag is requested; 6.1 only when the backing file was
+  // opened O_DIRECT.
+  bool default_block_size_follows_dio_flag = true;
+  // Before f2fed441c69b the backing file's own O_DIRECT flag was honoured even with
+  // loop DIO off, so misaligned requests failed.
+  bool backing_odirect_honoured_without_dio = false;
+};
+
+// The profiles the driver implements; nullptr for an unknown name.
+// "" selects the default (linux-6.18).
+const DriverProfile* find_profile(std::string_view name);
+const DriverProfile& default_profile();
+
+}  // namespace loopcheck::inproc

@@ -1,0 +1,116 @@
+// The driver's profile table (inproc/driver_profile.h) and the model's
+// (model/profile.h) are separate definitions on purpose, but a switch for the
+// same kernel fact has the same name on both sides. Each comparison below
+// names a field on both structs, so renaming a switch on one side only stops
+// this test from compiling, and a value that drifts on one side fails it.
+#include <gtest/gtest.h>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "inproc/driver_profile.h"
+#include "model/profile.h"
+
+namespace loopcheck {
+namespace {
+
+struct Switch {
+  std::string_view name;
+  bool (*same)(const model::Profile&, const inproc::DriverProfile&);
+};
+
+#define SAME_SWITCH(field)                                                                         \
+  Switch {                                                                                         \
+#field,                                                                                        \
+        [](const model::Profile& m, const inproc::DriverProfile& d) { return m.field == d.field; } \
+  }
+
+// The two DioRule enums are distinct types; they agree when the same rule is chosen.
+bool same_dio_rule(const model::Profile& m, const inproc::DriverProfile& d) {
+  return (m.dio_rule == model::DioRule::MinDioAlign) ==
+         (d.dio_rule == inproc::DioRule::MinDioAlign);
+}
+
+const std::vector<Switch>& shared_switches() {
+  static const std::vector<Switch> kSwitches{
+      SAME_SWITCH(deferred_detach),
+      SAME_SWITCH(rw_iter_sanity_check),
+      SAME_SWITCH(configure_block_size_early),
+      SAME_SWITCH(block_size_arg_bits),
+      SAME_SWITCH(block_size_exclusive_check),
+      SAME_SWITCH(large_block_sizes),
+      Switch{"dio_rule", same_dio_rule},
+      SAME_SWITCH(dio_reenabled_by_reconfigure),
+      SAME_SWITCH(read_past_backing_eof_is_eio),
+      SAME_SWITCH(discard_disabled_on_eopnotsupp),
+      SAME_SWITCH(backing_io_checks_file_mode),
+      SAME_SWITCH(write_cache_cleared_on_teardown),
+      SAME_SWITCH(set_block_size_validated_first),
+      SAME_SWITCH(default_block_size_follows_dio_flag),
+      SAME_SWITCH(backing_odirect_honoured_without_dio),
+  };
+  return kSwitches;
+}
+
+#undef SAME_SWITCH
+
+// Counts an aggregate's fields: the longest brace list of "anything" it accepts.
+struct AnyField {
+  template <class T>
+  constexpr operator T() const {
+    return T{};
+  }
+};
+
+template <class T, class... Fields>
+constexpr size_t field_count() {
+  if constexpr (requires { T{Fields{}..., AnyField{}}; })
+    return field_count<T, Fields..., AnyField>();
+  else
+    return sizeof...(Fields);
+}
+
+TEST(InprocProfile, EverySwitchTheDriverHasIsComparedWithTheModelsOfTheSameName) {
+  // `name` plus one field per switch: a switch added to the driver without a
+  // model twin in the list above fails here.
+  EXPECT_EQ(field_count<inproc::DriverProfile>(), 1 + shared_switches().size());
+}
+
+TEST(InprocProfile, EveryModelProfileHasADriverProfileOfTheSameName) {
+  for (const model::Profile* m : model::kProfiles) {
+    const inproc::DriverProfile* d = inproc::find_profile(m->name);
+    ASSERT_NE(d, nullptr) << m->name;
+    EXPECT_EQ(d->name, m->name);
+  }
+  EXPECT_EQ(inproc::default_profile().name, model::kDefaultProfile.name);
+  EXPECT_EQ(inproc::find_profile("linux-5.10"), nullptr);
+}
+
+TEST(InprocProfile, SwitchesWithTheSameNameHaveTheSameValueInEveryProfile) {
+  for (const model::Profile* m : model::kProfiles) {
+    const inproc::DriverProfile* d = inproc::find_profile(m->name);
+    ASSERT_NE(d, nullptr) << m->name;
+    for (const Switch& s : shared_switches()) {
+      EXPECT_TRUE(s.same(*m, *d)) << m->name << ": " << s.name << " differs";
+    }
+  }
+}
+
+// The comparison itself must be able to fail: a driver profile with one switch
+// flipped is caught, whichever switch it is.
+TEST(InprocProfile, AFlippedSwitchIsCaught) {
+  const model::Profile& m = model::kLinux61;
+  inproc::DriverProfile d = *inproc::find_profile(m.name);
+  d.read_past_backing_eof_is_eio = !d.read_past_backing_eof_is_eio;
+  d.dio_rule = d.dio_rule == inproc::DioRule::MinDioAlign ? inproc::DioRule::BackingBdev
+                                                          : inproc::DioRule::MinDioAlign;
+  std::vector<std::string> differing;
+  for (const Switch& s : shared_switches())
+    if (!s.same(m, d)) differing.emplace_back(s.name);
+  EXPECT_EQ(differing, (std::vector<std::string>{"dio_rule", "read_past_backing_eof_is_eio"}));
+}
+
+}  // namespace
+}  // namespace loopcheck
