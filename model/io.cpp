@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cerrno>
+#include <optional>
 
 #include "model/machine.h"
 
@@ -76,131 +77,101 @@ ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, Data
   return r;
 }
 
-ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool direct,
-                                DataBuilder& out) {
-  ReadResult r;
-  const uint64_t cap = arith::device_bytes(dev.capacity);
-  if (start >= cap || len == 0) return r;  // blkdev_read_iter: at/after the end → 0
-  uint64_t end = start + std::min(len, cap - start);
-  const uint64_t backing_end_dev =
-      dev.state == DevState::Unbound ? 0 : arith::bytes_past_offset(backing_size(dev), dev.offset);
-  const bool eof_is_eio = p.read_past_backing_eof_is_eio || dev.dio;
+namespace {
 
-  if (direct) {
-    if (start % dev.block_size || (end - start) % dev.block_size)
-      return ReadResult{EINVAL, 0, true, 0};
-    // kiocb_write_and_wait: dirty pages of the range are written back first.
-    bool dirty_in_range = false;
-    for (int i = 0; i < dev.dirty.count; ++i)
-      if (dev.dirty.e[i].start < end && dev.dirty.e[i].end > start) dirty_in_range = true;
-    if (dirty_in_range) {
-      if (dev.state != DevState::Bound) {
-        extents_erase(dev.dirty, start, end);
-        return ReadResult{EIO, 0, true, 0};
-      }
-      for (int i = 0; i < dev.dirty.count; ++i) {
-        const Extent x = dev.dirty.e[i];
-        const uint64_t a = std::max(x.start, start), z = std::min(x.end, end);
-        if (a < z) write_backing(dev, a, z, x.origin, x.seed);
-      }
-      extents_erase(dev.dirty, start, end);
-    }
-    if (dev.state != DevState::Bound) return ReadResult{EIO, 0, true, 0};
-    if (p.backing_io_checks_file_mode && s.descs[dev.backing_desc].access == Access::Wo)
-      return ReadResult{EIO, 0, true, 0};
-    // One request for the whole range: past an unaligned EOF it succeeds, the bytes
-    // past the EOF repeating the sub-sector tail (not predicted); see eof_request_error.
-    const bool past_eof = end > backing_end_dev;
-    if (eof_is_eio && past_eof)
-      if (const int e = eof_request_error(dev, start, end, backing_end_dev))
-        return ReadResult{e, 0, true, 0};
-    r = read_backing(dev, start, end, out);
-    if (!r.err) r.count = end - start;
-    if (eof_is_eio && past_eof) r.known = false;
-    return r;
-  }
+// One read_device call: the facts every decision consults, the range (its end
+// moves in as decisions cut the read short) and the result built so far. A step
+// that returns a result ends the read with it.
+class DeviceRead {
+ public:
+  DeviceRead(Machine& machine, Device& device, uint64_t start_byte, uint64_t len_bytes,
+             DataBuilder& builder)
+      : m(machine),
+        dev(device),
+        out(builder),
+        start(start_byte),
+        len(len_bytes),
+        cap(arith::device_bytes(device.capacity)),
+        end(start + std::min(len, cap - start)),
+        backing_end_dev(
+            device.state == DevState::Unbound
+                ? 0
+                : arith::bytes_past_offset(machine.backing_size(device), device.offset)),
+        eof_is_eio(machine.p.read_past_backing_eof_is_eio || device.dio),
+        grain(std::max<uint64_t>(kPageSize, device.block_size)) {}
 
+  ReadResult direct();
+  ReadResult buffered();
+
+ private:
+  int write_back_dirty_range();
+  std::optional<ReadResult> check_blocks_outgrow_cache();
+  ReadResult read_in_rundown();
+  std::optional<ReadResult> read_over_failing_lower();
+  std::optional<ReadResult> stop_at_partial_last_block();
+  std::optional<ReadResult> stop_at_write_only_backing();
+  ReadResult read_stale_cache_at_eof();
+  std::optional<ReadResult> read_past_unaligned_eof(uint64_t folio_end);
+  std::optional<ReadResult> stop_at_aligned_eof(uint64_t folio_end);
+  ReadResult compose(bool meets_eof, bool past_unaligned_eof);
+
+  Machine& m;
+  Device& dev;
+  DataBuilder& out;
+  const uint64_t start, len, cap;
+  uint64_t end;
+  const uint64_t backing_end_dev;
+  const bool eof_is_eio;
   // Buffered: through the device's page cache, in folios of `grain` bytes.
-  const uint64_t grain = std::max<uint64_t>(kPageSize, dev.block_size);
-  // Blocks larger than the cache's folios (see flush_dirty): a read that does not
-  // start on a block boundary sends an unaligned request and fails; an aligned one
-  // works only if readahead happens to send whole blocks, and pages cached before
-  // may serve either: those are envelopes.
-  if (blocks_outgrow_cache(dev) && !extents_cover(dev.dirty, start, start + len)) {
-    const bool unaligned = (start / kPageSize * kPageSize) % dev.block_size != 0;
-    if (unaligned && !dev.cache_populated) return ReadResult{EIO, 0, true, 0};
-    r.also_err = EIO;
-  }
-  if (dev.state == DevState::Rundown) {
-    // Requests fail with EIO; only cached pages can still be read.
-    if (extents_cover(dev.dirty, start, end)) {
-      for (int i = 0; i < dev.dirty.count; ++i) {
-        const Extent& x = dev.dirty.e[i];
-        const uint64_t a = std::max(x.start, start), z = std::min(x.end, end);
-        if (a < z) out.add_pattern(x.seed, a - x.origin, z - a);
-      }
-      r.count = end - start;
-      r.known = !dev.dirty.unknown;
-      return r;
-    }
-    if (may_be_cached(dev, start / grain * grain, start / grain * grain + grain)) {
-      // Readahead may have cached the range before the detach: success with
-      // unpredictable bytes, or EIO (kernel-state dependent). Nothing past the
-      // cached hull can be cached: the read ends there at the latest.
-      // How much readahead cached is the kernel's state (its window follows the
-      // file's readahead history): the read ends at some folio boundary, at the
-      // earliest after the first folio.
-      r.count = std::min(end, std::max(dev.cache_hi, start)) - start;
-      r.min_count = std::min(end, start / grain * grain + grain) - start;
-      if (r.min_count >= r.count) r.min_count = 0;
-      r.known = false;
-      r.also_err = EIO;
-      return r;
-    }
+  const uint64_t grain;
+  ReadResult r;
+};
+
+ReadResult DeviceRead::direct() {
+  if (start % dev.block_size || (end - start) % dev.block_size)
+    return ReadResult{EINVAL, 0, true, 0};
+  if (const int e = write_back_dirty_range()) return ReadResult{e, 0, true, 0};
+  if (dev.state != DevState::Bound) return ReadResult{EIO, 0, true, 0};
+  if (m.p.backing_io_checks_file_mode && m.s.descs[dev.backing_desc].access == Access::Wo)
     return ReadResult{EIO, 0, true, 0};
+  // One request for the whole range: past an unaligned EOF it succeeds, the bytes
+  // past the EOF repeating the sub-sector tail (not predicted); see eof_request_error.
+  const bool past_eof = end > backing_end_dev;
+  if (eof_is_eio && past_eof)
+    if (const int e = m.eof_request_error(dev, start, end, backing_end_dev))
+      return ReadResult{e, 0, true, 0};
+  r = m.read_backing(dev, start, end, out);
+  if (!r.err) r.count = end - start;
+  if (eof_is_eio && past_eof) r.known = false;
+  return r;
+}
+
+// kiocb_write_and_wait: dirty pages of the range are written back first.
+int DeviceRead::write_back_dirty_range() {
+  bool dirty_in_range = false;
+  for (int i = 0; i < dev.dirty.count; ++i)
+    if (dev.dirty.e[i].start < end && dev.dirty.e[i].end > start) dirty_in_range = true;
+  if (!dirty_in_range) return 0;
+  if (dev.state != DevState::Bound) {
+    extents_erase(dev.dirty, start, end);
+    return EIO;
   }
-  if (const uint64_t first_folio = start / grain * grain;
-      stacked_read_status(dev, first_folio, std::min(cap, (end + grain - 1) / grain * grain)) ==
-      2) {
-    // A lower loop device that cannot serve reads: this device's own cached
-    // folios still do (6.12.117 in QEMU), and the read ends at the first folio
-    // not cached, which readahead decided: an envelope.
-    if (!may_be_cached(dev, first_folio, first_folio + grain)) return ReadResult{EIO, 0, true, 0};
-    r.count = std::min(end, std::max(dev.cache_hi, start)) - start;
-    r.min_count = std::min(end, first_folio + grain) - start;
-    if (r.min_count >= r.count) r.min_count = 0;
-    r.known = false;
-    r.also_err = EIO;
-    return r;
+  for (int i = 0; i < dev.dirty.count; ++i) {
+    const Extent x = dev.dirty.e[i];
+    const uint64_t a = std::max(x.start, start), z = std::min(x.end, end);
+    if (a < z) m.write_backing(dev, a, z, x.origin, x.seed);
   }
-  if (const uint64_t usable = buffered_io_end(dev); usable < cap) {
-    if (start >= usable) return ReadResult{EIO, 0, true, 0};
-    end = std::min(end, usable);
-  }
-  if (p.backing_io_checks_file_mode && s.descs[dev.backing_desc].access == Access::Wo) {
-    // 6.1: the driver cannot read a write-only backing file, so the first folio the
-    // cache does not hold fails; folios before it (fully dirty) still complete.
-    // Folios written back or read before may still be cached clean (holding what
-    // the backing file holds) or not: the read may also end at the first of them.
-    uint64_t first_bad = start / grain * grain, first_maybe = UINT64_MAX;
-    while (first_bad < end) {
-      const uint64_t z = std::min(first_bad + grain, cap);
-      if (!extents_cover(dev.dirty, first_bad, z)) {
-        if (!may_be_cached(dev, first_bad, z)) break;
-        first_maybe = std::min(first_maybe, first_bad);
-      }
-      first_bad += grain;
-    }
-    if (start >= first_bad && first_bad < end) return ReadResult{EIO, 0, true, 0};
-    end = std::min(end, first_bad);
-    if (first_maybe <= start) {
-      r.also_err = EIO;
-      r.min_count = std::min(end, first_maybe + grain) - start;
-    } else if (first_maybe < end) {
-      r.min_count = first_maybe - start;
-    }
-    if (r.min_count >= end - start) r.min_count = 0;
-  }
+  extents_erase(dev.dirty, start, end);
+  return 0;
+}
+
+ReadResult DeviceRead::buffered() {
+  if (auto done = check_blocks_outgrow_cache()) return *done;
+  if (dev.state == DevState::Rundown) return read_in_rundown();
+  if (auto done = read_over_failing_lower()) return *done;
+  if (auto done = stop_at_partial_last_block()) return *done;
+  if (m.p.backing_io_checks_file_mode && m.s.descs[dev.backing_desc].access == Access::Wo)
+    if (auto done = stop_at_write_only_backing()) return *done;
   bool past_unaligned_eof = false;
   // The cache reads whole folios: a read ending before the backing EOF still
   // meets it when its last folio does.
@@ -210,76 +181,187 @@ ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool 
   // back from the cache).
   const bool all_dirty = extents_cover(dev.dirty, start / grain * grain, folio_end);
   const bool meets_eof = !all_dirty && folio_end > backing_end_dev;
-  if (eof_is_eio && meets_eof && dev.cache_stale) {
-    // The backing file shrank behind pages the device may still cache (readahead
-    // filled them before): a cache hit returns the old bytes, a miss past the EOF
-    // fails and ends the read there. Folios before the EOF folio (and that folio
-    // too when the EOF is not sector aligned) read from the file; past them the
-    // read ends where the cache does, which readahead decided: an envelope.
+  if (eof_is_eio && meets_eof && dev.cache_stale) return read_stale_cache_at_eof();
+  if (eof_is_eio && meets_eof) {
     const uint64_t eof_folio = backing_end_dev / grain * grain;
-    const uint64_t readable_end =
-        eof_request_error(dev, eof_folio, eof_folio + grain, backing_end_dev) == 0
-            ? eof_folio + grain
-            : eof_folio;
-    const uint64_t up = std::min(end, std::max(readable_end, dev.cache_hi));
-    if (start >= up) return ReadResult{EIO, 0, true, 0};
-    // The bytes are the stale cache's and the file's, unpredicted: no composing.
-    r.count = up - start;
-    r.min_count = start < readable_end ? std::min(up, readable_end) - start
-                                       : std::min(up, start / grain * grain + grain) - start;
-    if (start >= readable_end) r.also_err = EIO;
-    if (r.min_count >= r.count) r.min_count = 0;
-    r.known = false;
-    note_cached(dev, start / grain * grain, up);
-    return r;
-  } else if (eof_is_eio && meets_eof) {
-    const uint64_t eof_folio = backing_end_dev / grain * grain;
-    if (eof_request_error(dev, eof_folio, eof_folio + grain, backing_end_dev) == 0) {
-      // An EOF that is not sector aligned: the request carrying the folio that holds
-      // it starts before it and succeeds (eof_request_error), and readahead sends the
-      // read's later folios in the same request. A read starting past that folio
-      // needs a request of its own, starting past the EOF: it fails unless readahead
-      // cached the folio before. The bytes past the EOF are not predicted.
-      if (start >= eof_folio + grain) {
-        if (!may_be_cached(dev, start / grain * grain, start / grain * grain + grain))
-          return ReadResult{EIO, 0, true, 0};
-        r.also_err = EIO;
-      } else {
-        // The request ends at a wholly dirty folio (served from the cache); the
-        // next folio after such a run needs a request of its own, starting past
-        // the EOF: the read ends there unless readahead cached it.
-        auto wholly_dirty = [&](uint64_t f) {
-          return extents_cover(dev.dirty, f, std::min(f + grain, cap));
-        };
-        uint64_t f = eof_folio + grain;
-        while (f < folio_end && !wholly_dirty(f)) f += grain;
-        while (f < folio_end && wholly_dirty(f)) f += grain;
-        if (f < folio_end && !may_be_cached(dev, f, f + grain)) {
-          end = std::min(end, f);
-        } else if (may_be_cached(dev, eof_folio, folio_end)) {
-          // Folios cached before (readahead, a write's read-in) are not in the
-          // request: the next one starts past the EOF and fails. How far that
-          // cache reaches decides where the read ends, at the earliest after the
-          // EOF folio.
-          const uint64_t earliest = std::min(end, eof_folio + grain);
-          if (earliest > start && earliest < end) r.min_count = earliest - start;
-        }
-      }
+    if (m.eof_request_error(dev, eof_folio, eof_folio + grain, backing_end_dev) == 0) {
+      if (auto done = read_past_unaligned_eof(folio_end)) return *done;
       past_unaligned_eof = true;
-    } else {
-      // The folio holding the backing EOF (and every later one) fails unless it is
-      // wholly dirty (up to date, never read); earlier folios complete, so a read
-      // starting before the first failing one is short.
-      uint64_t fail_at = eof_folio;
-      while (fail_at < folio_end &&
-             extents_cover(dev.dirty, fail_at, std::min(fail_at + grain, cap)))
-        fail_at += grain;
-      if (fail_at < folio_end) {
-        if (start >= fail_at) return ReadResult{EIO, 0, true, 0};
-        end = std::min(end, fail_at);
-      }
+    } else if (auto done = stop_at_aligned_eof(folio_end)) {
+      return *done;
     }
   }
+  return compose(meets_eof, past_unaligned_eof);
+}
+
+std::optional<ReadResult> DeviceRead::check_blocks_outgrow_cache() {
+  // Blocks larger than the cache's folios (see flush_dirty): a read that does not
+  // start on a block boundary sends an unaligned request and fails; an aligned one
+  // works only if readahead happens to send whole blocks, and pages cached before
+  // may serve either: those are envelopes.
+  if (Machine::blocks_outgrow_cache(dev) && !extents_cover(dev.dirty, start, start + len)) {
+    const bool unaligned = (start / kPageSize * kPageSize) % dev.block_size != 0;
+    if (unaligned && !dev.cache_populated) return ReadResult{EIO, 0, true, 0};
+    r.also_err = EIO;
+  }
+  return std::nullopt;
+}
+
+ReadResult DeviceRead::read_in_rundown() {
+  // Requests fail with EIO; only cached pages can still be read.
+  if (extents_cover(dev.dirty, start, end)) {
+    for (int i = 0; i < dev.dirty.count; ++i) {
+      const Extent& x = dev.dirty.e[i];
+      const uint64_t a = std::max(x.start, start), z = std::min(x.end, end);
+      if (a < z) out.add_pattern(x.seed, a - x.origin, z - a);
+    }
+    r.count = end - start;
+    r.known = !dev.dirty.unknown;
+    return r;
+  }
+  if (Machine::may_be_cached(dev, start / grain * grain, start / grain * grain + grain)) {
+    // Readahead may have cached the range before the detach: success with
+    // unpredictable bytes, or EIO (kernel-state dependent). Nothing past the
+    // cached hull can be cached: the read ends there at the latest.
+    // How much readahead cached is the kernel's state (its window follows the
+    // file's readahead history): the read ends at some folio boundary, at the
+    // earliest after the first folio.
+    r.count = std::min(end, std::max(dev.cache_hi, start)) - start;
+    r.min_count = std::min(end, start / grain * grain + grain) - start;
+    if (r.min_count >= r.count) r.min_count = 0;
+    r.known = false;
+    r.also_err = EIO;
+    return r;
+  }
+  return ReadResult{EIO, 0, true, 0};
+}
+
+std::optional<ReadResult> DeviceRead::read_over_failing_lower() {
+  const uint64_t first_folio = start / grain * grain;
+  if (m.stacked_read_status(dev, first_folio, std::min(cap, (end + grain - 1) / grain * grain)) !=
+      2)
+    return std::nullopt;
+  // A lower loop device that cannot serve reads: this device's own cached
+  // folios still do (6.12.117 in QEMU), and the read ends at the first folio
+  // not cached, which readahead decided: an envelope.
+  if (!Machine::may_be_cached(dev, first_folio, first_folio + grain))
+    return ReadResult{EIO, 0, true, 0};
+  r.count = std::min(end, std::max(dev.cache_hi, start)) - start;
+  r.min_count = std::min(end, first_folio + grain) - start;
+  if (r.min_count >= r.count) r.min_count = 0;
+  r.known = false;
+  r.also_err = EIO;
+  return r;
+}
+
+std::optional<ReadResult> DeviceRead::stop_at_partial_last_block() {
+  if (const uint64_t usable = Machine::buffered_io_end(dev); usable < cap) {
+    if (start >= usable) return ReadResult{EIO, 0, true, 0};
+    end = std::min(end, usable);
+  }
+  return std::nullopt;
+}
+
+std::optional<ReadResult> DeviceRead::stop_at_write_only_backing() {
+  // 6.1: the driver cannot read a write-only backing file, so the first folio the
+  // cache does not hold fails; folios before it (fully dirty) still complete.
+  // Folios written back or read before may still be cached clean (holding what
+  // the backing file holds) or not: the read may also end at the first of them.
+  uint64_t first_bad = start / grain * grain, first_maybe = UINT64_MAX;
+  while (first_bad < end) {
+    const uint64_t z = std::min(first_bad + grain, cap);
+    if (!extents_cover(dev.dirty, first_bad, z)) {
+      if (!Machine::may_be_cached(dev, first_bad, z)) break;
+      first_maybe = std::min(first_maybe, first_bad);
+    }
+    first_bad += grain;
+  }
+  if (start >= first_bad && first_bad < end) return ReadResult{EIO, 0, true, 0};
+  end = std::min(end, first_bad);
+  if (first_maybe <= start) {
+    r.also_err = EIO;
+    r.min_count = std::min(end, first_maybe + grain) - start;
+  } else if (first_maybe < end) {
+    r.min_count = first_maybe - start;
+  }
+  if (r.min_count >= end - start) r.min_count = 0;
+  return std::nullopt;
+}
+
+ReadResult DeviceRead::read_stale_cache_at_eof() {
+  // The backing file shrank behind pages the device may still cache (readahead
+  // filled them before): a cache hit returns the old bytes, a miss past the EOF
+  // fails and ends the read there. Folios before the EOF folio (and that folio
+  // too when the EOF is not sector aligned) read from the file; past them the
+  // read ends where the cache does, which readahead decided: an envelope.
+  const uint64_t eof_folio = backing_end_dev / grain * grain;
+  const uint64_t readable_end =
+      m.eof_request_error(dev, eof_folio, eof_folio + grain, backing_end_dev) == 0
+          ? eof_folio + grain
+          : eof_folio;
+  const uint64_t up = std::min(end, std::max(readable_end, dev.cache_hi));
+  if (start >= up) return ReadResult{EIO, 0, true, 0};
+  // The bytes are the stale cache's and the file's, unpredicted: no composing.
+  r.count = up - start;
+  r.min_count = start < readable_end ? std::min(up, readable_end) - start
+                                     : std::min(up, start / grain * grain + grain) - start;
+  if (start >= readable_end) r.also_err = EIO;
+  if (r.min_count >= r.count) r.min_count = 0;
+  r.known = false;
+  Machine::note_cached(dev, start / grain * grain, up);
+  return r;
+}
+
+std::optional<ReadResult> DeviceRead::read_past_unaligned_eof(uint64_t folio_end) {
+  // An EOF that is not sector aligned: the request carrying the folio that holds
+  // it starts before it and succeeds (eof_request_error), and readahead sends the
+  // read's later folios in the same request. A read starting past that folio
+  // needs a request of its own, starting past the EOF: it fails unless readahead
+  // cached the folio before. The bytes past the EOF are not predicted.
+  const uint64_t eof_folio = backing_end_dev / grain * grain;
+  if (start >= eof_folio + grain) {
+    if (!Machine::may_be_cached(dev, start / grain * grain, start / grain * grain + grain))
+      return ReadResult{EIO, 0, true, 0};
+    r.also_err = EIO;
+    return std::nullopt;
+  }
+  // The request ends at a wholly dirty folio (served from the cache); the
+  // next folio after such a run needs a request of its own, starting past
+  // the EOF: the read ends there unless readahead cached it.
+  auto wholly_dirty = [&](uint64_t f) {
+    return extents_cover(dev.dirty, f, std::min(f + grain, cap));
+  };
+  uint64_t f = eof_folio + grain;
+  while (f < folio_end && !wholly_dirty(f)) f += grain;
+  while (f < folio_end && wholly_dirty(f)) f += grain;
+  if (f < folio_end && !Machine::may_be_cached(dev, f, f + grain)) {
+    end = std::min(end, f);
+  } else if (Machine::may_be_cached(dev, eof_folio, folio_end)) {
+    // Folios cached before (readahead, a write's read-in) are not in the
+    // request: the next one starts past the EOF and fails. How far that
+    // cache reaches decides where the read ends, at the earliest after the
+    // EOF folio.
+    const uint64_t earliest = std::min(end, eof_folio + grain);
+    if (earliest > start && earliest < end) r.min_count = earliest - start;
+  }
+  return std::nullopt;
+}
+
+std::optional<ReadResult> DeviceRead::stop_at_aligned_eof(uint64_t folio_end) {
+  // The folio holding the backing EOF (and every later one) fails unless it is
+  // wholly dirty (up to date, never read); earlier folios complete, so a read
+  // starting before the first failing one is short.
+  uint64_t fail_at = backing_end_dev / grain * grain;
+  while (fail_at < folio_end && extents_cover(dev.dirty, fail_at, std::min(fail_at + grain, cap)))
+    fail_at += grain;
+  if (fail_at < folio_end) {
+    if (start >= fail_at) return ReadResult{EIO, 0, true, 0};
+    end = std::min(end, fail_at);
+  }
+  return std::nullopt;
+}
+
+ReadResult DeviceRead::compose(bool meets_eof, bool past_unaligned_eof) {
   // Compose: dirty cached ranges over what the driver reads from the backing file.
   bool known = !(dev.cache_stale || dev.orphan_dirty || dev.dirty.unknown || past_unaligned_eof);
   // 6.1 zero-fills every bio of a request one of whose segments read short, so
@@ -292,7 +374,7 @@ ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool 
     const uint64_t xs = have ? std::max(dev.dirty.e[i].start, pos) : end;
     const uint64_t gap_end = std::min(xs, end);
     if (pos < gap_end) {
-      ReadResult br = read_backing(dev, pos, gap_end, out, /*whole_folios=*/true);
+      ReadResult br = m.read_backing(dev, pos, gap_end, out, /*whole_folios=*/true);
       if (br.err) return br;
       known = known && br.known;
       pos = gap_end;
@@ -304,10 +386,20 @@ ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool 
     pos = std::max(pos, z);
   }
   // Readahead may have brought in anything from the first folio to the end.
-  note_cached(dev, start / grain * grain, cap);
+  Machine::note_cached(dev, start / grain * grain, cap);
   r.count = end - start;
   r.known = known;
   return r;
+}
+
+}  // namespace
+
+ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool direct,
+                                DataBuilder& out) {
+  const uint64_t cap = arith::device_bytes(dev.capacity);
+  if (start >= cap || len == 0) return ReadResult{};  // blkdev_read_iter: at/after the end → 0
+  DeviceRead read(*this, dev, start, len, out);
+  return direct ? read.direct() : read.buffered();
 }
 
 int Machine::stacked_read_status(const Device& dev, uint64_t a, uint64_t z) const {

@@ -277,141 +277,200 @@ std::string open_flags(const Op& op) {
   return flags + " | O_CLOEXEC";
 }
 
+// Sets rc and e from one C expression.
+std::string call_code(const std::string& expr) {
+  return fmt::format("  errno = 0; rc = {}; e = rc < 0 ? errno : 0;\n", expr);
+}
+
+constexpr const char* kPrintResult = "  print_result(rc, e);\n";
+
+std::string open_code(const Trace& trace, const Op& op) {
+  std::string c;
+  if (op.node == Node::LoopControl) {
+    c += call_code(fmt::format("open(\"/dev/loop-control\", {})", open_flags(op)));
+  } else if (op.node == Node::Loop) {
+    c += fmt::format("  snprintf(text, sizeof text, \"/dev/loop%lld\", (long long){});\n",
+                     value_expr(op.subject));
+    c += call_code(fmt::format("open(text, {})", open_flags(op)));
+  } else {
+    c += call_code(
+        fmt::format("open(obj({}), {})", c_string(trace.objects[op.object].name), open_flags(op)));
+  }
+  return c + kPrintResult;
+}
+
+std::string pwrite_code(const Op& op, const std::string& fd) {
+  std::string c;
+  // An empty write has no bytes to fill (and `i < 0u` would not compile under -Werror).
+  if (op.length > 0)
+    c += fmt::format("  for (uint64_t i = 0; i < {}u; i++) buf[i] = pattern_byte({}u, i);\n",
+                     op.length, op.seed);
+  c += call_code(
+      fmt::format("pwrite({}, buf, {}u, (off_t){})", fd, op.length, value_expr(op.offset)));
+  return c + kPrintResult;
+}
+
+std::string sysfs_code(const Op& op) {
+  std::string c =
+      fmt::format("  snprintf(text + 4096, 4096, \"/sys/block/loop%lld/{}\", (long long){});\n",
+                  sysattr_path(op.attr), value_expr(op.subject));
+  c += "  { char path[4096]; memcpy(path, text + 4096, sizeof path); errno = 0; rc = "
+       "read_sysfs(path); e = rc < 0 ? errno : 0; }\n";
+  c += "  if (rc >= 0) printf(\"\\\"%s\\\"\", text); else print_result(rc, e);\n";
+  return c;
+}
+
+// A request the trace names by number: its argument is a number, or zeros as
+// large as the largest loop struct.
+std::string unknown_ioctl_code(const Op& op, const std::string& fd, const std::string& req,
+                               const std::string& number) {
+  if (op.arg_kind != ArgKind::Struct)
+    return call_code(fmt::format("ioctl({}, {}, {})", fd, req, number));
+  return "  { static unsigned char zeros[sizeof(struct loop_config)];\n" +
+         call_code(fmt::format("ioctl({}, {}, zeros)", fd, req)) + "  }\n";
+}
+
+std::string out_ioctl_code(const Op& op, const std::string& fd, const std::string& req,
+                           bool null_arg) {
+  const char* type = op.req == Req::BlkGetSize64 ? "uint64_t"
+                     : op.req == Req::BlkGetSize ? "unsigned long"
+                     : op.req == Req::BlkPbszGet ? "unsigned int"
+                                                 : "int";
+  std::string c = fmt::format("  {{ {} out = 0;\n", type);
+  c += call_code(fmt::format("ioctl({}, {}, {})", fd, req, null_arg ? "NULL" : "&out"));
+  return c + "    if (rc >= 0) rc = (long)out;\n  }\n";
+}
+
+std::string struct_in_ioctl_code(const Op& op, const std::string& fd, const std::string& req,
+                                 bool null_arg) {
+  StructKind kind = req_struct(op.req);
+  StructNames names = struct_names(kind);
+  std::string c = fmt::format("  {{ {} arg;\n    memset(&arg, 0, sizeof arg);\n", names.type);
+  for (int i = 0; i < kFieldCount; ++i) {
+    Field f = static_cast<Field>(i);
+    if (!op.fields.has(f) || !struct_has_field(kind, f)) continue;
+    if (f == Field::Name) {
+      c += fmt::format("    memcpy(arg.{}, {}, {});\n", names.name_field,
+                       c_string(op.fields.name.view()), op.fields.name.len);
+    } else {
+      c += fmt::format("    arg.{} = {};\n", field_member(f, kind),
+                       value_expr(op.fields.value[static_cast<size_t>(i)]));
+    }
+  }
+  c += call_code(fmt::format("ioctl({}, {}, {})", fd, req, null_arg ? "NULL" : "&arg"));
+  return c + "  }\n";
+}
+
+// Reads the status into `st`, the widened loop_info64 (a legacy struct is copied
+// into it), and prints it.
+std::string struct_out_ioctl_code(const Op& op, const std::string& fd, const std::string& req,
+                                  bool null_arg) {
+  std::string c = fmt::format("  memset(&st, 0, sizeof st);\n");
+  if (req_struct(op.req) == StructKind::LoopInfo) {
+    c += "  memset(&st_old, 0, sizeof st_old);\n";
+    c += call_code(fmt::format("ioctl({}, {}, {})", fd, req, null_arg ? "NULL" : "&st_old"));
+    c += "  st.lo_offset = (uint64_t)(int64_t)st_old.lo_offset; st.lo_number = "
+         "(uint32_t)st_old.lo_number;\n"
+         "  st.lo_encrypt_type = (uint32_t)st_old.lo_encrypt_type; st.lo_encrypt_key_size "
+         "= (uint32_t)st_old.lo_encrypt_key_size;\n"
+         "  st.lo_flags = (uint32_t)st_old.lo_flags; st.lo_device = st_old.lo_device; "
+         "st.lo_inode = st_old.lo_inode;\n"
+         "  st.lo_rdevice = st_old.lo_rdevice; memcpy(st.lo_file_name, st_old.lo_name, "
+         "sizeof st_old.lo_name);\n";
+  } else {
+    c += call_code(fmt::format("ioctl({}, {}, {})", fd, req, null_arg ? "NULL" : "&st"));
+  }
+  c += "  if (rc >= 0) printf(\"{offset=%llu sizelimit=%llu number=%u flags=0x%x "
+       "name=\\\"%.64s\\\"}\", "
+       "(unsigned long long)st.lo_offset, (unsigned long long)st.lo_sizelimit, "
+       "st.lo_number, st.lo_flags, "
+       "(const char *)st.lo_file_name); else print_result(rc, e);\n";
+  return c;
+}
+
+std::string ioctl_code(const Op& op, const std::string& fd) {
+  const std::string req = request_expr(op);
+  const bool null_arg = op.arg_kind == ArgKind::Null;
+  const std::string number =
+      op.arg_kind == ArgKind::Number ? fmt::format("(unsigned long){}", value_expr(op.arg)) : "0ul";
+  if (op.req == Req::Unknown) return unknown_ioctl_code(op, fd, req, number) + kPrintResult;
+  std::string c;
+  switch (req_arg(op.req)) {
+    case ReqArg::Ignored:
+    case ReqArg::Number:
+      c += call_code(fmt::format("ioctl({}, {}, {})", fd, req, number));
+      break;
+    case ReqArg::Int:
+      c += fmt::format("  {{ int arg = (int){};\n", value_expr(op.arg));
+      c += call_code(fmt::format("ioctl({}, {}, {})", fd, req, null_arg ? "NULL" : "&arg"));
+      c += "  }\n";
+      break;
+    case ReqArg::Out:
+      c += out_ioctl_code(op, fd, req, null_arg);
+      break;
+    case ReqArg::StructIn:
+      c += struct_in_ioctl_code(op, fd, req, null_arg);
+      break;
+    case ReqArg::StructOut:
+      return struct_out_ioctl_code(op, fd, req, null_arg);
+  }
+  return c + kPrintResult;
+}
+
 // The statement's syscall: sets rc (and e), prints what happened.
 std::string step_code(const Trace& trace, const Op& op) {
   const std::string fd = fmt::format("(int){}", value_expr(op.subject));
-  std::string c;
-  auto call = [&](const std::string& expr) {
-    c += fmt::format("  errno = 0; rc = {}; e = rc < 0 ? errno : 0;\n", expr);
-  };
   switch (op.kind) {
     case OpKind::Open:
-      if (op.node == Node::LoopControl) {
-        call(fmt::format("open(\"/dev/loop-control\", {})", open_flags(op)));
-      } else if (op.node == Node::Loop) {
-        c += fmt::format("  snprintf(text, sizeof text, \"/dev/loop%lld\", (long long){});\n",
-                         value_expr(op.subject));
-        call(fmt::format("open(text, {})", open_flags(op)));
-      } else {
-        call(fmt::format("open(obj({}), {})", c_string(trace.objects[op.object].name),
-                         open_flags(op)));
-      }
-      c += "  print_result(rc, e);\n";
-      return c;
+      return open_code(trace, op);
     case OpKind::Close:
-      call(fmt::format("close({})", fd));
-      break;
+      return call_code(fmt::format("close({})", fd)) + kPrintResult;
     case OpKind::Fsync:
-      call(fmt::format("fsync({})", fd));
-      break;
+      return call_code(fmt::format("fsync({})", fd)) + kPrintResult;
     case OpKind::Truncate:
-      call(fmt::format("truncate(obj({}), (off_t){})", c_string(trace.objects[op.object].name),
-                       value_expr(op.offset)));
-      break;
+      return call_code(fmt::format("truncate(obj({}), (off_t){})",
+                                   c_string(trace.objects[op.object].name),
+                                   value_expr(op.offset))) +
+             kPrintResult;
     case OpKind::Pread:
-      call(fmt::format("pread({}, buf, {}u, (off_t){})", fd, op.length, value_expr(op.offset)));
-      c += "  if (rc >= 0) printf(\"%ld bytes\", rc); else print_result(rc, e);\n";
-      return c;
+      return call_code(fmt::format("pread({}, buf, {}u, (off_t){})", fd, op.length,
+                                   value_expr(op.offset))) +
+             "  if (rc >= 0) printf(\"%ld bytes\", rc); else print_result(rc, e);\n";
     case OpKind::Pwrite:
-      // An empty write has no bytes to fill (and `i < 0u` would not compile under -Werror).
-      if (op.length > 0)
-        c += fmt::format("  for (uint64_t i = 0; i < {}u; i++) buf[i] = pattern_byte({}u, i);\n",
-                         op.length, op.seed);
-      call(fmt::format("pwrite({}, buf, {}u, (off_t){})", fd, op.length, value_expr(op.offset)));
-      break;
+      return pwrite_code(op, fd);
     case OpKind::Sysfs:
-      c +=
-          fmt::format("  snprintf(text + 4096, 4096, \"/sys/block/loop%lld/{}\", (long long){});\n",
-                      sysattr_path(op.attr), value_expr(op.subject));
-      c += "  { char path[4096]; memcpy(path, text + 4096, sizeof path); errno = 0; rc = "
-           "read_sysfs(path); e = rc < 0 ? errno : 0; }\n";
-      c += "  if (rc >= 0) printf(\"\\\"%s\\\"\", text); else print_result(rc, e);\n";
-      return c;
-    case OpKind::Ioctl: {
-      const std::string req = request_expr(op);
-      const bool null_arg = op.arg_kind == ArgKind::Null;
-      const std::string number = op.arg_kind == ArgKind::Number
-                                     ? fmt::format("(unsigned long){}", value_expr(op.arg))
-                                     : "0ul";
-      if (op.req == Req::Unknown) {
-        if (op.arg_kind == ArgKind::Struct) {
-          c += "  { static unsigned char zeros[sizeof(struct loop_config)];\n";
-          call(fmt::format("ioctl({}, {}, zeros)", fd, req));
-          c += "  }\n";
-        } else {
-          call(fmt::format("ioctl({}, {}, {})", fd, req, number));
-        }
-        break;
-      }
-      switch (req_arg(op.req)) {
-        case ReqArg::Ignored:
-        case ReqArg::Number:
-          call(fmt::format("ioctl({}, {}, {})", fd, req, number));
-          break;
-        case ReqArg::Int:
-          c += fmt::format("  {{ int arg = (int){};\n", value_expr(op.arg));
-          call(fmt::format("ioctl({}, {}, {})", fd, req, null_arg ? "NULL" : "&arg"));
-          c += "  }\n";
-          break;
-        case ReqArg::Out: {
-          const char* type = op.req == Req::BlkGetSize64 ? "uint64_t"
-                             : op.req == Req::BlkGetSize ? "unsigned long"
-                             : op.req == Req::BlkPbszGet ? "unsigned int"
-                                                         : "int";
-          c += fmt::format("  {{ {} out = 0;\n", type);
-          call(fmt::format("ioctl({}, {}, {})", fd, req, null_arg ? "NULL" : "&out"));
-          c += "    if (rc >= 0) rc = (long)out;\n  }\n";
-          break;
-        }
-        case ReqArg::StructIn: {
-          StructKind kind = req_struct(op.req);
-          StructNames names = struct_names(kind);
-          c += fmt::format("  {{ {} arg;\n    memset(&arg, 0, sizeof arg);\n", names.type);
-          for (int i = 0; i < kFieldCount; ++i) {
-            Field f = static_cast<Field>(i);
-            if (!op.fields.has(f) || !struct_has_field(kind, f)) continue;
-            if (f == Field::Name) {
-              c += fmt::format("    memcpy(arg.{}, {}, {});\n", names.name_field,
-                               c_string(op.fields.name.view()), op.fields.name.len);
-            } else {
-              c += fmt::format("    arg.{} = {};\n", field_member(f, kind),
-                               value_expr(op.fields.value[static_cast<size_t>(i)]));
-            }
-          }
-          call(fmt::format("ioctl({}, {}, {})", fd, req, null_arg ? "NULL" : "&arg"));
-          c += "  }\n";
-          break;
-        }
-        case ReqArg::StructOut: {
-          StructNames names = struct_names(req_struct(op.req));
-          c += fmt::format("  memset(&st, 0, sizeof st);\n");
-          if (req_struct(op.req) == StructKind::LoopInfo) {
-            c += "  memset(&st_old, 0, sizeof st_old);\n";
-            call(fmt::format("ioctl({}, {}, {})", fd, req, null_arg ? "NULL" : "&st_old"));
-            c += "  st.lo_offset = (uint64_t)(int64_t)st_old.lo_offset; st.lo_number = "
-                 "(uint32_t)st_old.lo_number;\n"
-                 "  st.lo_encrypt_type = (uint32_t)st_old.lo_encrypt_type; st.lo_encrypt_key_size "
-                 "= (uint32_t)st_old.lo_encrypt_key_size;\n"
-                 "  st.lo_flags = (uint32_t)st_old.lo_flags; st.lo_device = st_old.lo_device; "
-                 "st.lo_inode = st_old.lo_inode;\n"
-                 "  st.lo_rdevice = st_old.lo_rdevice; memcpy(st.lo_file_name, st_old.lo_name, "
-                 "sizeof st_old.lo_name);\n";
-          } else {
-            call(fmt::format("ioctl({}, {}, {})", fd, req, null_arg ? "NULL" : "&st"));
-          }
-          (void)names;
-          c += "  if (rc >= 0) printf(\"{offset=%llu sizelimit=%llu number=%u flags=0x%x "
-               "name=\\\"%.64s\\\"}\", "
-               "(unsigned long long)st.lo_offset, (unsigned long long)st.lo_sizelimit, "
-               "st.lo_number, st.lo_flags, "
-               "(const char *)st.lo_file_name); else print_result(rc, e);\n";
-          return c;
-        }
-      }
-      break;
-    }
+      return sysfs_code(op);
+    case OpKind::Ioctl:
+      return ioctl_code(op, fd);
   }
-  c += "  print_result(rc, e);\n";
+  return kPrintResult;
+}
+
+// One statement: a comment naming it, its syscall, the variable it binds and the
+// check of its outcome against the trace's expectations.
+std::string statement_code(const Trace& trace, const Statement& stmt, size_t step) {
+  std::string text = print_statement(trace, stmt);
+  std::string c = fmt::format("  /* step {}, line {}: {} */\n", step, stmt.pos.line, text);
+  c += fmt::format("  printf(\"step %d line %d: %s => \", {}, {}, {});\n", step, stmt.pos.line,
+                   c_string(text.substr(0, text.find(" => "))));
+  c += step_code(trace, stmt.op);
+  if (stmt.bind >= 0) c += fmt::format("  v[{}] = rc >= 0 ? (int64_t)rc : -1;\n", stmt.bind);
+  std::string decls, cond;
+  for (uint8_t a = 0; a < stmt.expect.count; ++a) {
+    cond += (a ? " || " : "") +
+            alt_condition(stmt.expect.alt[a], stmt.op, static_cast<int>(step), &decls);
+  }
+  std::string expected;
+  for (uint8_t a = 0; a < stmt.expect.count; ++a)
+    expected += (a ? " | " : "") + format_expect_alt(stmt.expect.alt[a]);
+  c += decls;
+  if (stmt.expect.count > 0) {
+    c += fmt::format("  unchecked = 0;\n  ok = {};\n", cond);
+    c += "  if (ok && unchecked) printf(\" (data given only by digest: not checked)\");\n";
+    c += fmt::format("  verdict(ok, 1, {});\n\n", c_string(expected));
+  } else {
+    c += "  verdict(1, 0, \"\");\n\n";
+  }
   return c;
 }
 
@@ -453,31 +512,7 @@ std::string write_c_reproducer(const Trace& trace) {
   }
   if (!trace.env.cap_sys_admin) c += "  drop_cap_sys_admin();\n";
   c += "\n";
-  for (size_t i = 0; i < trace.stmts.size(); ++i) {
-    const Statement& stmt = trace.stmts[i];
-    std::string text = print_statement(trace, stmt);
-    c += fmt::format("  /* step {}, line {}: {} */\n", i + 1, stmt.pos.line, text);
-    c += fmt::format("  printf(\"step %d line %d: %s => \", {}, {}, {});\n", i + 1, stmt.pos.line,
-                     c_string(text.substr(0, text.find(" => "))));
-    c += step_code(trace, stmt.op);
-    if (stmt.bind >= 0) c += fmt::format("  v[{}] = rc >= 0 ? (int64_t)rc : -1;\n", stmt.bind);
-    std::string decls, cond;
-    for (uint8_t a = 0; a < stmt.expect.count; ++a) {
-      cond += (a ? " || " : "") +
-              alt_condition(stmt.expect.alt[a], stmt.op, static_cast<int>(i + 1), &decls);
-    }
-    std::string expected;
-    for (uint8_t a = 0; a < stmt.expect.count; ++a)
-      expected += (a ? " | " : "") + format_expect_alt(stmt.expect.alt[a]);
-    c += decls;
-    if (stmt.expect.count > 0) {
-      c += fmt::format("  unchecked = 0;\n  ok = {};\n", cond);
-      c += "  if (ok && unchecked) printf(\" (data given only by digest: not checked)\");\n";
-      c += fmt::format("  verdict(ok, 1, {});\n\n", c_string(expected));
-    } else {
-      c += "  verdict(1, 0, \"\");\n\n";
-    }
-  }
+  for (size_t i = 0; i < trace.stmts.size(); ++i) c += statement_code(trace, trace.stmts[i], i + 1);
   // The program's own files go; loop devices are left as the trace left them.
   for (auto it = trace.objects.rbegin(); it != trace.objects.rend(); ++it) {
     c += fmt::format("  {}(obj({}));\n", it->kind == ObjectDecl::Kind::Dir ? "rmdir" : "unlink",

@@ -138,6 +138,30 @@ class Parser {
   }
 
   // ---- lexing one line ----
+  // The token a single punctuation character makes; nullopt for any other character.
+  static std::optional<Tok> punctuation(char c) {
+    switch (c) {
+      case '=':
+        return Tok::Equals;
+      case '|':
+        return Tok::Pipe;
+      case '{':
+        return Tok::LBrace;
+      case '}':
+        return Tok::RBrace;
+      case ',':
+        return Tok::Comma;
+      case ':':
+        return Tok::Colon;
+      case '@':
+        return Tok::At;
+      case '*':
+        return Tok::Star;
+      default:
+        return std::nullopt;
+    }
+  }
+
   bool lex(std::string_view line) {
     toks_.clear();
     pos_ = 0;
@@ -172,35 +196,12 @@ class Parser {
         t.kind = Tok::Arrow;
       } else {
         ++i;
-        switch (c) {
-          case '=':
-            t.kind = Tok::Equals;
-            break;
-          case '|':
-            t.kind = Tok::Pipe;
-            break;
-          case '{':
-            t.kind = Tok::LBrace;
-            break;
-          case '}':
-            t.kind = Tok::RBrace;
-            break;
-          case ',':
-            t.kind = Tok::Comma;
-            break;
-          case ':':
-            t.kind = Tok::Colon;
-            break;
-          case '@':
-            t.kind = Tok::At;
-            break;
-          case '*':
-            t.kind = Tok::Star;
-            break;
-          default:
-            error_at(line_, t.col, fmt::format("unexpected character {}", describe_char(c)));
-            return false;
+        const std::optional<Tok> kind = punctuation(c);
+        if (!kind) {
+          error_at(line_, t.col, fmt::format("unexpected character {}", describe_char(c)));
+          return false;
         }
+        t.kind = *kind;
       }
       t.text = line.substr(begin, i - begin);
       toks_.push_back(std::move(t));
@@ -1036,36 +1037,7 @@ class Parser {
         return fail(
             s, fmt::format("expected zero, fill:B, pattern:S or bytes:DIGEST, got {}", shown(s)));
       next();
-      if (s.text == "zero") {
-        seg.kind = DataSegment::Kind::Zero;
-      } else if (s.text == "fill") {
-        seg.kind = DataSegment::Kind::Fill;
-        if (!expect(Tok::Colon, "':' (fill:0xHH)")) return false;
-        auto b = literal(kU8, "a fill byte");
-        if (!b) return false;
-        seg.fill = static_cast<uint8_t>(b->lit);
-      } else if (s.text == "pattern") {
-        seg.kind = DataSegment::Kind::Pattern;
-        if (!expect(Tok::Colon, "':' (pattern:SEED)")) return false;
-        auto seed = literal(kU32, "a pattern seed");
-        if (!seed) return false;
-        seg.seed = static_cast<uint32_t>(seed->lit);
-        if (at(Tok::At)) {
-          next();
-          auto idx = literal(kSize, "a pattern index");
-          if (!idx) return false;
-          seg.index = idx->lit;
-        }
-      } else if (s.text == "bytes") {
-        seg.kind = DataSegment::Kind::Bytes;
-        if (!expect(Tok::Colon, "':' (bytes:0xDIGEST)")) return false;
-        auto d = literal(kU64, "a digest");
-        if (!d) return false;
-        seg.digest = d->lit;
-      } else {
-        return fail(s, fmt::format("unknown data run '{}' (expected zero, fill, pattern or bytes)",
-                                   s.text));
-      }
+      if (!parse_data_run_kind(s, seg)) return false;
       if (at(Tok::Star)) {
         next();
         const Token& lt = peek();
@@ -1087,6 +1059,42 @@ class Parser {
     }
     const std::string why = data_desc_problem(count, out);
     if (!why.empty()) return fail(open_ended ? *last_run : desc_start, why);
+    return true;
+  }
+
+  // What one run of a data descriptor holds, after its kind word `s` (consumed):
+  // zero, fill:B, pattern:S[@INDEX] or bytes:DIGEST.
+  bool parse_data_run_kind(const Token& s, DataSegment& seg) {
+    if (s.text == "zero") {
+      seg.kind = DataSegment::Kind::Zero;
+    } else if (s.text == "fill") {
+      seg.kind = DataSegment::Kind::Fill;
+      if (!expect(Tok::Colon, "':' (fill:0xHH)")) return false;
+      auto b = literal(kU8, "a fill byte");
+      if (!b) return false;
+      seg.fill = static_cast<uint8_t>(b->lit);
+    } else if (s.text == "pattern") {
+      seg.kind = DataSegment::Kind::Pattern;
+      if (!expect(Tok::Colon, "':' (pattern:SEED)")) return false;
+      auto seed = literal(kU32, "a pattern seed");
+      if (!seed) return false;
+      seg.seed = static_cast<uint32_t>(seed->lit);
+      if (at(Tok::At)) {
+        next();
+        auto idx = literal(kSize, "a pattern index");
+        if (!idx) return false;
+        seg.index = idx->lit;
+      }
+    } else if (s.text == "bytes") {
+      seg.kind = DataSegment::Kind::Bytes;
+      if (!expect(Tok::Colon, "':' (bytes:0xDIGEST)")) return false;
+      auto d = literal(kU64, "a digest");
+      if (!d) return false;
+      seg.digest = d->lit;
+    } else {
+      return fail(
+          s, fmt::format("unknown data run '{}' (expected zero, fill, pattern or bytes)", s.text));
+    }
     return true;
   }
 };

@@ -80,119 +80,117 @@ struct StepCmd : rc::state::Command<GenModel, Sut> {
   }
 
   explicit StepCmd(const GenModel& m) {
-    auto pick_var = [&](const std::vector<uint8_t>& slots) {
-      uint8_t slot = *rc::gen::elementOf(slots);
-      Binds kind = &slots == &m.ctl_fds   ? Binds::Ctl
-                   : &slots == &m.indices ? Binds::Index
-                   : &slots == &m.dev_fds ? Binds::DevFd
-                                          : Binds::FileFd;
-      uses.emplace_back(slot, kind);
-      return Value::variable(slot);
-    };
     const bool have_ctl = !m.ctl_fds.empty(), have_idx = !m.indices.empty(),
                have_dev = !m.dev_fds.empty(), have_file = !m.file_fds.empty();
     int choice = *rc::gen::inRange(0, 20);
-    Value dev = have_dev ? pick_var(m.dev_fds) : Value::signed_literal(-1);
-    auto backing = [&] {
-      int r = *rc::gen::inRange(0, 10);
-      if (r < 7 && have_file) return pick_var(m.file_fds);
-      if (r < 9 && have_dev) return pick_var(m.dev_fds);
-      return Value::signed_literal(-1);
-    };
+    Value dev = have_dev ? pick_var(m, m.dev_fds) : Value::signed_literal(-1);
     if (!have_ctl || choice == 0) {
       stmt.op = op_open_loop_control(Access::Rw);
       binds = Binds::Ctl;
     } else if (!have_idx || (choice == 1 && m.indices.size() < kMaxIndexVars)) {
       bool add = *rc::gen::arbitrary<bool>();
-      stmt.op = add ? op_ioctl(pick_var(m.ctl_fds), Req::LoopCtlAdd, Value::signed_literal(-1))
-                    : op_ioctl_noarg(pick_var(m.ctl_fds), Req::LoopCtlGetFree);
+      stmt.op = add ? op_ioctl(pick_var(m, m.ctl_fds), Req::LoopCtlAdd, Value::signed_literal(-1))
+                    : op_ioctl_noarg(pick_var(m, m.ctl_fds), Req::LoopCtlGetFree);
       binds = Binds::Index;
     } else if (!have_dev || choice == 2) {
       Access a = *rc::gen::elementOf(std::vector<Access>{Access::Rw, Access::Rw, Access::Ro});
       uint8_t flags = *rc::gen::elementOf(std::vector<uint8_t>{0, 0, 0, kOpenExcl, kOpenDirect});
-      stmt.op = op_open_loop(pick_var(m.indices), a, flags);
+      stmt.op = op_open_loop(pick_var(m, m.indices), a, flags);
       binds = Binds::DevFd;
     } else if (!have_file || choice == 3) {
       Access a = *rc::gen::elementOf(std::vector<Access>{Access::Rw, Access::Ro, Access::Wo});
       stmt.op = op_open_file(*rc::gen::elementOf(std::vector<uint8_t>{0, 0, 1}), a);
       binds = Binds::FileFd;
     } else {
-      switch (choice) {
-        case 4:
-          stmt.op = op_ioctl(dev, Req::LoopSetFd, backing());
-          break;
-        case 5:
-          stmt.op = op_ioctl_noarg(dev, Req::LoopClrFd);
-          break;
-        case 6: {
-          StructFields f;
-          f.set(Field::Offset, Value::literal(*rc::gen::elementOf(
-                                   std::vector<uint64_t>{0, 1, 512, 4096, 1u << 20, 1ull << 63})));
-          f.set(Field::Sizelimit,
-                Value::literal(*rc::gen::elementOf(std::vector<uint64_t>{0, 511, 4096, 60000})));
-          f.set(Field::Flags, Value::literal(*rc::gen::elementOf(std::vector<uint64_t>{
-                                  0, kLoAutoclear, kLoPartscan, kLoReadOnly})));
-          stmt.op = op_ioctl_struct(dev, Req::LoopSetStatus64, f);
-          break;
-        }
-        case 7:
-          stmt.op = op_ioctl_noarg(dev, Req::LoopGetStatus64);
-          break;
-        case 8: {
-          StructFields f;
-          f.set(Field::Fd, backing());
-          f.set(Field::BlockSize,
-                Value::literal(*rc::gen::elementOf(std::vector<uint64_t>{0, 512, 1000, 4096})));
-          f.set(Field::Flags, Value::literal(*rc::gen::elementOf(std::vector<uint64_t>{
-                                  0, kLoReadOnly, kLoAutoclear, kLoDirectIo, 2})));
-          stmt.op = op_ioctl_struct(dev, Req::LoopConfigure, f);
-          break;
-        }
-        case 9:
-          stmt.op = op_ioctl(dev, Req::LoopChangeFd, backing());
-          break;
-        case 10:
-          stmt.op = op_ioctl_noarg(dev, Req::LoopSetCapacity);
-          break;
-        case 11:
-          stmt.op = op_ioctl(
-              dev, Req::LoopSetBlockSize,
-              Value::literal(*rc::gen::elementOf(std::vector<uint64_t>{0, 512, 1024, 4096, 1234})));
-          break;
-        case 12:
-          stmt.op = op_ioctl(dev, Req::LoopSetDirectIo, Value::literal(*rc::gen::inRange(0, 2)));
-          break;
-        case 13:
-          stmt.op = op_ioctl_noarg(
-              dev, *rc::gen::elementOf(std::vector<Req>{Req::BlkGetSize64, Req::BlkSszGet,
-                                                        Req::BlkRoGet, Req::BlkFlsBuf}));
-          break;
-        case 14:
-          stmt.op = op_pwrite(dev, *rc::gen::elementOf(std::vector<int64_t>{0, 512, 4096, 65536}),
-                              *rc::gen::elementOf(std::vector<uint64_t>{512, 4096}), 7);
-          break;
-        case 15:
-          stmt.op = op_pread(dev, *rc::gen::elementOf(std::vector<int64_t>{0, 512, 4096, 65536}),
-                             *rc::gen::elementOf(std::vector<uint64_t>{512, 4096}));
-          break;
-        case 16:
-          stmt.op = op_fsync(dev);
-          break;
-        case 17:
-          stmt.op = op_close(dev);
-          break;
-        case 18:
-          stmt.op = op_sysfs(
-              pick_var(m.indices),
-              *rc::gen::elementOf(std::vector<SysAttr>{
-                  SysAttr::Size, SysAttr::Ro, SysAttr::LoopOffset, SysAttr::LoopAutoclear}));
-          break;
-        default:
-          stmt.op = op_ioctl(pick_var(m.ctl_fds), Req::LoopCtlRemove, pick_var(m.indices));
-          break;
-      }
+      stmt.op = device_op(m, choice, dev);
     }
     if (binds != Binds::None) stmt.bind = static_cast<int16_t>(m.next_slot);
+  }
+
+  // A variable of `slots` (one of m's lists), recorded as one this statement uses.
+  Value pick_var(const GenModel& m, const std::vector<uint8_t>& slots) {
+    uint8_t slot = *rc::gen::elementOf(slots);
+    Binds kind = &slots == &m.ctl_fds   ? Binds::Ctl
+                 : &slots == &m.indices ? Binds::Index
+                 : &slots == &m.dev_fds ? Binds::DevFd
+                                        : Binds::FileFd;
+    uses.emplace_back(slot, kind);
+    return Value::variable(slot);
+  }
+
+  // Mostly a file, sometimes a loop device (stacking), sometimes a bad fd.
+  Value pick_backing(const GenModel& m) {
+    int r = *rc::gen::inRange(0, 10);
+    if (r < 7 && !m.file_fds.empty()) return pick_var(m, m.file_fds);
+    if (r < 9 && !m.dev_fds.empty()) return pick_var(m, m.dev_fds);
+    return Value::signed_literal(-1);
+  }
+
+  static Op set_status_op(Value dev) {
+    StructFields f;
+    f.set(Field::Offset, Value::literal(*rc::gen::elementOf(
+                             std::vector<uint64_t>{0, 1, 512, 4096, 1u << 20, 1ull << 63})));
+    f.set(Field::Sizelimit,
+          Value::literal(*rc::gen::elementOf(std::vector<uint64_t>{0, 511, 4096, 60000})));
+    f.set(Field::Flags, Value::literal(*rc::gen::elementOf(
+                            std::vector<uint64_t>{0, kLoAutoclear, kLoPartscan, kLoReadOnly})));
+    return op_ioctl_struct(dev, Req::LoopSetStatus64, f);
+  }
+
+  Op configure_op(const GenModel& m, Value dev) {
+    StructFields f;
+    f.set(Field::Fd, pick_backing(m));
+    f.set(Field::BlockSize,
+          Value::literal(*rc::gen::elementOf(std::vector<uint64_t>{0, 512, 1000, 4096})));
+    f.set(Field::Flags, Value::literal(*rc::gen::elementOf(
+                            std::vector<uint64_t>{0, kLoReadOnly, kLoAutoclear, kLoDirectIo, 2})));
+    return op_ioctl_struct(dev, Req::LoopConfigure, f);
+  }
+
+  // Choices 4 and up: an operation on an open device fd `dev`, binding nothing.
+  Op device_op(const GenModel& m, int choice, Value dev) {
+    switch (choice) {
+      case 4:
+        return op_ioctl(dev, Req::LoopSetFd, pick_backing(m));
+      case 5:
+        return op_ioctl_noarg(dev, Req::LoopClrFd);
+      case 6:
+        return set_status_op(dev);
+      case 7:
+        return op_ioctl_noarg(dev, Req::LoopGetStatus64);
+      case 8:
+        return configure_op(m, dev);
+      case 9:
+        return op_ioctl(dev, Req::LoopChangeFd, pick_backing(m));
+      case 10:
+        return op_ioctl_noarg(dev, Req::LoopSetCapacity);
+      case 11:
+        return op_ioctl(
+            dev, Req::LoopSetBlockSize,
+            Value::literal(*rc::gen::elementOf(std::vector<uint64_t>{0, 512, 1024, 4096, 1234})));
+      case 12:
+        return op_ioctl(dev, Req::LoopSetDirectIo, Value::literal(*rc::gen::inRange(0, 2)));
+      case 13:
+        return op_ioctl_noarg(
+            dev, *rc::gen::elementOf(std::vector<Req>{Req::BlkGetSize64, Req::BlkSszGet,
+                                                      Req::BlkRoGet, Req::BlkFlsBuf}));
+      case 14:
+        return op_pwrite(dev, *rc::gen::elementOf(std::vector<int64_t>{0, 512, 4096, 65536}),
+                         *rc::gen::elementOf(std::vector<uint64_t>{512, 4096}), 7);
+      case 15:
+        return op_pread(dev, *rc::gen::elementOf(std::vector<int64_t>{0, 512, 4096, 65536}),
+                        *rc::gen::elementOf(std::vector<uint64_t>{512, 4096}));
+      case 16:
+        return op_fsync(dev);
+      case 17:
+        return op_close(dev);
+      case 18:
+        return op_sysfs(pick_var(m, m.indices), *rc::gen::elementOf(std::vector<SysAttr>{
+                                                    SysAttr::Size, SysAttr::Ro, SysAttr::LoopOffset,
+                                                    SysAttr::LoopAutoclear}));
+      default:
+        return op_ioctl(pick_var(m, m.ctl_fds), Req::LoopCtlRemove, pick_var(m, m.indices));
+    }
   }
 
   void checkPreconditions(const GenModel& m) const override {
