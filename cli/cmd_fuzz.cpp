@@ -2,7 +2,7 @@
 //
 // Runs a differential fuzzing campaign, turns every failure into a trace,
 // deduplicates by signature (operation, model outcome, target outcome),
-// minimizes each new one and stores it under corpus/findings/.
+// minimizes each new one and stores it under reports/findings/.
 //
 // Engines: for inproc, the clang-built libFuzzer binary (fuzz/fuzz_inproc: edge
 // coverage of the driver and the model, the custom mutator, the dictionary) runs
@@ -42,7 +42,7 @@ struct FuzzArgs {
   bool json = false;
   std::string engine = "auto";
   std::string fuzzer;
-  std::string findings = std::string(LOOPCHECK_CORPUS_DIR) + "/findings";
+  std::string findings = LOOPCHECK_FINDINGS_DIR;
   std::string seeds = std::string(LOOPCHECK_CORPUS_DIR) + "/fuzz-seeds";
   std::string work_dir;
   size_t ops = 16;

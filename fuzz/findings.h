@@ -1,4 +1,4 @@
-// Where fuzz findings live (corpus/findings/ by default): one minimized trace per
+// Where fuzz findings live (reports/findings/ by default): one minimized trace per
 // signature, named by a hash of the signature, with the signature, the mutators
 // that made the input and what each side did in comment lines at the top. The
 // file is a runnable trace.

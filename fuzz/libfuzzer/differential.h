@@ -29,7 +29,7 @@ __attribute__((used, section("__libfuzzer_extra_counters"))) inline std::array<
     uint8_t, ModelCoverage::kOpClasses * ModelCoverage::kOutcomeClasses>
     g_model_pairs;
 
-// Signatures already stored under corpus/findings/ (or $LOOPCHECK_KNOWN_FINDINGS)
+// Signatures already stored under reports/findings/ (or $LOOPCHECK_KNOWN_FINDINGS)
 // are analysed bugs: they do not stop a campaign or fail the CI smoke run.
 inline const std::set<std::string>& known_findings() {
   static const std::set<std::string> known = [] {
