@@ -112,17 +112,31 @@ enum class Choice : uint8_t {
 };
 constexpr int kChoiceCount = static_cast<int>(Choice::kCount);
 
+// A record's operation and the slot kind it binds (None: it binds no slot).
+struct DecodedOp {
+  Op op;
+  SlotKind binds = SlotKind::None;
+};
+
 class Decoder {
  public:
   Decoder(Program& out) : out_(out) {}
 
   void record(const uint8_t* r) {
     assert(out_.count < kMaxStatements);
+    const Choice asked = static_cast<Choice>(r[0] % kChoiceCount);
+    const DecodedOp decoded = decode_op(within_bounds(with_prerequisites(asked)), r);
+    count_opens_and_creators(decoded.op);
     FuzzStatement st;
-    SlotKind binds = SlotKind::None;
-    Choice choice = static_cast<Choice>(r[0] % kChoiceCount);
-    // Prerequisites first: an operation whose operand kind nobody bound yet
-    // becomes the statement that binds one (as the state-machine test does).
+    st.op = decoded.op;
+    if (decoded.binds != SlotKind::None) st.bind = bind_slot(decoded.binds);
+    out_.stmts[out_.count++] = st;
+  }
+
+ private:
+  // Prerequisites first: an operation whose operand kind nobody bound yet
+  // becomes the statement that binds one (as the state-machine test does).
+  Choice with_prerequisites(Choice choice) const {
     const bool needs_ctl =
         choice == Choice::GetFree || choice == Choice::CtlAdd || choice == Choice::CtlRemove;
     const bool needs_dev = choice >= Choice::SetFd && choice <= Choice::BlkFlsBuf;
@@ -132,154 +146,214 @@ class Decoder {
     }
     if ((needs_ctl || choice == Choice::GetFree) && count(SlotKind::Control) == 0)
       choice = Choice::OpenControl;
-    // The model's bounds: past them, an operation that would open or create
-    // decodes as a harmless read of state instead.
+    return choice;
+  }
+
+  // The model's bounds: past them, an operation that would open or create
+  // decodes as a harmless read of state instead.
+  Choice within_bounds(Choice choice) const {
     const bool opens = choice == Choice::OpenControl || choice == Choice::OpenLoop ||
                        choice == Choice::OpenFile || choice == Choice::OpenDir;
     const bool creates = choice == Choice::GetFree || choice == Choice::CtlAdd;
     if ((opens && opens_ >= kMaxOpens) || (creates && creators_ >= kMaxDeviceCreators))
-      choice = Choice::Sysfs;
+      return Choice::Sysfs;
+    return choice;
+  }
 
-    const Value dev = device_operand(r[1], r[5]);
+  // One helper per operation family; the switch names every choice, so a new
+  // one cannot be left undecoded.
+  DecodedOp decode_op(Choice choice, const uint8_t* r) const {
     switch (choice) {
       case Choice::OpenControl:
-        st.op = op_open_loop_control(access(r[5]));
-        binds = SlotKind::Control;
-        break;
       case Choice::GetFree:
-        st.op = op_ioctl_noarg(var(SlotKind::Control, r[1]), Req::LoopCtlGetFree);
-        binds = SlotKind::Index;
-        break;
       case Choice::CtlAdd:
-        st.op = op_ioctl(var(SlotKind::Control, r[1]), Req::LoopCtlAdd,
-                         Value::signed_literal(pick(kAddArgs, r[3])));
-        binds = SlotKind::Index;
+      case Choice::CtlRemove:
+        return control_op(choice, r);
+      case Choice::OpenLoop:
+      case Choice::OpenFile:
+      case Choice::OpenDir:
+      case Choice::Close:
+        return open_or_close_op(choice, r);
+      case Choice::SetFd:
+      case Choice::ClrFd:
+      case Choice::GetStatus64:
+      case Choice::GetStatus:
+      case Choice::ChangeFd:
+      case Choice::SetCapacity:
+      case Choice::SetDirectIo:
+      case Choice::SetBlockSize:
+      case Choice::BlockGetter:
+      case Choice::BlkRoSet:
+      case Choice::BlkFlsBuf:
+        return device_ioctl_op(choice, r);
+      case Choice::SetStatus64:
+      case Choice::SetStatus:
+      case Choice::Configure:
+        return status_struct_op(choice, r);
+      case Choice::Pwrite:
+      case Choice::Pread:
+      case Choice::Fsync:
+      case Choice::Truncate:
+      case Choice::Sysfs:
+        return io_or_sysfs_op(choice, r);
+      case Choice::UnknownIoctl:
+      case Choice::NullPointer:
+        return malformed_ioctl_op(choice, r);
+      case Choice::kCount:
         break;
+    }
+    assert(false && "choice is reduced modulo kChoiceCount");
+    return {};
+  }
+
+  // Loop-control: open it, and the requests that create or remove devices.
+  DecodedOp control_op(Choice choice, const uint8_t* r) const {
+    switch (choice) {
+      case Choice::OpenControl:
+        return {op_open_loop_control(access(r[5])), SlotKind::Control};
+      case Choice::GetFree:
+        return {op_ioctl_noarg(var(SlotKind::Control, r[1]), Req::LoopCtlGetFree), SlotKind::Index};
+      case Choice::CtlAdd:
+        return {op_ioctl(var(SlotKind::Control, r[1]), Req::LoopCtlAdd,
+                         Value::signed_literal(pick(kAddArgs, r[3]))),
+                SlotKind::Index};
       case Choice::CtlRemove: {
         Value index = count(SlotKind::Index) > 0 && r[3] % 4 != 0
                           ? var(SlotKind::Index, r[2])
                           : Value::signed_literal(pick(kRemoveArgs, r[4]));
-        st.op = op_ioctl(var(SlotKind::Control, r[1]), Req::LoopCtlRemove, index);
-        break;
+        return {op_ioctl(var(SlotKind::Control, r[1]), Req::LoopCtlRemove, index)};
       }
+      default:
+        assert(false && "not a loop-control choice");
+        return {};
+    }
+  }
+
+  // Opening a loop device, a sandbox file or the directory; closing any fd.
+  DecodedOp open_or_close_op(Choice choice, const uint8_t* r) const {
+    switch (choice) {
       case Choice::OpenLoop:
-        st.op = op_open_loop(index_operand(r[1], r[3]), access(r[5]), pick(kOpenFlagSets, r[6]));
-        binds = SlotKind::DeviceFd;
-        break;
+        return {op_open_loop(index_operand(r[1], r[3]), access(r[5]), pick(kOpenFlagSets, r[6])),
+                SlotKind::DeviceFd};
       case Choice::OpenFile:
-        st.op = op_open_file(r[2] % 2, access(r[5]), pick(kOpenFlagSets, r[6]));
-        binds = SlotKind::FileFd;
-        break;
+        return {op_open_file(r[2] % 2, access(r[5]), pick(kOpenFlagSets, r[6])), SlotKind::FileFd};
       case Choice::OpenDir:
-        st.op = op_open_dir(2, r[5] % 4 == 0 ? Access::Rw : Access::Ro);
-        binds = SlotKind::FileFd;
-        break;
+        return {op_open_dir(2, r[5] % 4 == 0 ? Access::Rw : Access::Ro), SlotKind::FileFd};
       case Choice::Close:
-        st.op = op_close(any_fd(r[1], r[2]));
-        break;
+        return {op_close(any_fd(r[1], r[2]))};
+      default:
+        assert(false && "not an open or close choice");
+        return {};
+    }
+  }
+
+  // The loop and block ioctls that take no status struct.
+  DecodedOp device_ioctl_op(Choice choice, const uint8_t* r) const {
+    const Value dev = device_operand(r[1], r[5]);
+    switch (choice) {
       case Choice::SetFd:
-        st.op = op_ioctl(dev, Req::LoopSetFd, backing(r[2], r[3]));
-        break;
+        return {op_ioctl(dev, Req::LoopSetFd, backing(r[2], r[3]))};
       case Choice::ClrFd:
-        st.op = op_ioctl_noarg(dev, Req::LoopClrFd);
-        break;
-      case Choice::SetStatus64: {
-        StructFields f = status_fields(r);
+        return {op_ioctl_noarg(dev, Req::LoopClrFd)};
+      case Choice::GetStatus64:
+        return {op_ioctl_noarg(dev, Req::LoopGetStatus64)};
+      case Choice::GetStatus:
+        return {op_ioctl_noarg(dev, Req::LoopGetStatus)};
+      case Choice::ChangeFd:
+        return {op_ioctl(dev, Req::LoopChangeFd, backing(r[2], r[3]))};
+      case Choice::SetCapacity:
+        return {op_ioctl_noarg(dev, Req::LoopSetCapacity)};
+      case Choice::SetDirectIo:
+        return {op_ioctl(dev, Req::LoopSetDirectIo, Value::literal(pick(kDioArgs, r[3])))};
+      case Choice::SetBlockSize:
+        return {op_ioctl(dev, Req::LoopSetBlockSize, Value::literal(pick(kBlockSizes, r[3])))};
+      case Choice::BlockGetter:
+        return {op_ioctl_noarg(dev, pick(kGetters, r[3]))};
+      case Choice::BlkRoSet:
+        return {op_ioctl(dev, Req::BlkRoSet, Value::signed_literal(pick(kRoSetArgs, r[3])))};
+      case Choice::BlkFlsBuf:
+        return {op_ioctl_noarg(dev, Req::BlkFlsBuf)};
+      default:
+        assert(false && "not a device ioctl choice");
+        return {};
+    }
+  }
+
+  // The ioctls that write a status struct: SET_STATUS64, legacy SET_STATUS, CONFIGURE.
+  DecodedOp status_struct_op(Choice choice, const uint8_t* r) const {
+    const Value dev = device_operand(r[1], r[5]);
+    StructFields f = status_fields(r);
+    switch (choice) {
+      case Choice::SetStatus64:
         f.set(Field::Sizelimit, Value::literal(pick(kSizelimits, r[4])));
-        st.op = op_ioctl_struct(dev, Req::LoopSetStatus64, f);
-        break;
-      }
-      case Choice::SetStatus: {
-        StructFields f = status_fields(r);
+        return {op_ioctl_struct(dev, Req::LoopSetStatus64, f)};
+      case Choice::SetStatus:
         f.set(Field::Offset, Value::signed_literal(pick(kLegacyOffsets, r[3])));
         // The legacy struct's flags are an int: the same bits, written signed.
         f.set(Field::Flags, Value::signed_literal(static_cast<int32_t>(f.get(Field::Flags))));
-        st.op = op_ioctl_struct(dev, Req::LoopSetStatus, f);
-        break;
-      }
-      case Choice::GetStatus64:
-        st.op = op_ioctl_noarg(dev, Req::LoopGetStatus64);
-        break;
-      case Choice::GetStatus:
-        st.op = op_ioctl_noarg(dev, Req::LoopGetStatus);
-        break;
+        return {op_ioctl_struct(dev, Req::LoopSetStatus, f)};
       case Choice::Configure: {
-        StructFields f = status_fields(r);
         Value fd = backing(r[2], r[7]);
         // loop_config.fd is a u32: "no fd" is written as its bit pattern.
         if (fd.is_literal()) fd = Value::literal(0xffffffffu);
         f.set(Field::Fd, fd);
         f.set(Field::BlockSize, Value::literal(pick(kBlockSizes, r[4]) & 0xffffffffu));
-        st.op = op_ioctl_struct(dev, Req::LoopConfigure, f);
-        break;
+        return {op_ioctl_struct(dev, Req::LoopConfigure, f)};
       }
-      case Choice::ChangeFd:
-        st.op = op_ioctl(dev, Req::LoopChangeFd, backing(r[2], r[3]));
-        break;
-      case Choice::SetCapacity:
-        st.op = op_ioctl_noarg(dev, Req::LoopSetCapacity);
-        break;
-      case Choice::SetDirectIo:
-        st.op = op_ioctl(dev, Req::LoopSetDirectIo, Value::literal(pick(kDioArgs, r[3])));
-        break;
-      case Choice::SetBlockSize:
-        st.op = op_ioctl(dev, Req::LoopSetBlockSize, Value::literal(pick(kBlockSizes, r[3])));
-        break;
-      case Choice::BlockGetter:
-        st.op = op_ioctl_noarg(dev, pick(kGetters, r[3]));
-        break;
-      case Choice::BlkRoSet:
-        st.op = op_ioctl(dev, Req::BlkRoSet, Value::signed_literal(pick(kRoSetArgs, r[3])));
-        break;
-      case Choice::BlkFlsBuf:
-        st.op = op_ioctl_noarg(dev, Req::BlkFlsBuf);
-        break;
-      case Choice::Pwrite:
-        st.op = op_pwrite(io_fd(r[1], r[5]), pick(kIoOffsets, r[3]), pick(kIoLengths, r[4]),
-                          r[6] % 8 + 1);
-        break;
-      case Choice::Pread:
-        st.op = op_pread(io_fd(r[1], r[5]), pick(kIoOffsets, r[3]), pick(kIoLengths, r[4]));
-        break;
-      case Choice::Fsync:
-        st.op = op_fsync(any_fd(r[1], r[2]));
-        break;
-      case Choice::Truncate:
-        st.op = op_truncate(r[2] % 2, pick(kTruncateSizes, r[3]));
-        break;
-      case Choice::Sysfs:
-        st.op = op_sysfs(index_operand(r[1], r[3]), static_cast<SysAttr>(r[4] % kSysAttrCount));
-        break;
-      case Choice::UnknownIoctl:
-        st.op = op_ioctl_raw(r[5] & 0x40 ? any_fd(r[1], r[2]) : dev, pick(kUnknownRequests, r[3]),
-                             Value::literal(r[4]));
-        break;
-      case Choice::NullPointer:
-        st.op = op_ioctl_null(dev, pick(kNullTakers, r[3]));
-        break;
-      case Choice::kCount:
-        assert(false && "choice is reduced modulo kChoiceCount");
-        break;
+      default:
+        assert(false && "not a status struct choice");
+        return {};
     }
-    if (st.op.kind == OpKind::Open) ++opens_;
-    // Opening a missing device by number creates it (legacy autoload).
-    if (st.op.kind == OpKind::Open && st.op.node == Node::Loop && st.op.subject.is_literal())
-      ++creators_;
-    if (st.op.kind == OpKind::Ioctl &&
-        (st.op.req == Req::LoopCtlAdd || st.op.req == Req::LoopCtlGetFree)) {
-      ++creators_;
-    }
-    if (binds != SlotKind::None) {
-      const uint8_t slot = out_.count;  // one fresh slot per statement: never more than kMaxVars
-      st.bind = slot;
-      out_.slot_kind[slot] = binds;
-      slots_[static_cast<int>(binds)][count(binds)] = slot;
-      ++counts_[static_cast<int>(binds)];
-    }
-    out_.stmts[out_.count++] = st;
   }
 
- private:
+  // Reads, writes and syncs through an fd; truncating a sandbox file; a sysfs read.
+  DecodedOp io_or_sysfs_op(Choice choice, const uint8_t* r) const {
+    switch (choice) {
+      case Choice::Pwrite:
+        return {op_pwrite(io_fd(r[1], r[5]), pick(kIoOffsets, r[3]), pick(kIoLengths, r[4]),
+                          r[6] % 8 + 1)};
+      case Choice::Pread:
+        return {op_pread(io_fd(r[1], r[5]), pick(kIoOffsets, r[3]), pick(kIoLengths, r[4]))};
+      case Choice::Fsync:
+        return {op_fsync(any_fd(r[1], r[2]))};
+      case Choice::Truncate:
+        return {op_truncate(r[2] % 2, pick(kTruncateSizes, r[3]))};
+      case Choice::Sysfs:
+        return {op_sysfs(index_operand(r[1], r[3]), static_cast<SysAttr>(r[4] % kSysAttrCount))};
+      default:
+        assert(false && "not an I/O or sysfs choice");
+        return {};
+    }
+  }
+
+  // Requests the language does not name, and named ones given a null pointer.
+  DecodedOp malformed_ioctl_op(Choice choice, const uint8_t* r) const {
+    const Value dev = device_operand(r[1], r[5]);
+    if (choice == Choice::UnknownIoctl) {
+      return {op_ioctl_raw(r[5] & 0x40 ? any_fd(r[1], r[2]) : dev, pick(kUnknownRequests, r[3]),
+                           Value::literal(r[4]))};
+    }
+    assert(choice == Choice::NullPointer);
+    return {op_ioctl_null(dev, pick(kNullTakers, r[3]))};
+  }
+
+  // What the model's bounds count: open descriptions and device creators.
+  void count_opens_and_creators(const Op& op) {
+    if (op.kind == OpKind::Open) ++opens_;
+    // Opening a missing device by number creates it (legacy autoload).
+    if (op.kind == OpKind::Open && op.node == Node::Loop && op.subject.is_literal()) ++creators_;
+    if (op.kind == OpKind::Ioctl && (op.req == Req::LoopCtlAdd || op.req == Req::LoopCtlGetFree)) {
+      ++creators_;
+    }
+  }
+
+  uint8_t bind_slot(SlotKind kind) {
+    const uint8_t slot = out_.count;  // one fresh slot per statement: never more than kMaxVars
+    out_.slot_kind[slot] = kind;
+    slots_[static_cast<int>(kind)][count(kind)] = slot;
+    ++counts_[static_cast<int>(kind)];
+    return slot;
+  }
   int count(SlotKind k) const { return counts_[static_cast<int>(k)]; }
 
   Value var(SlotKind k, uint8_t byte) const {

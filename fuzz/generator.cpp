@@ -174,27 +174,33 @@ class TraceBuilder {
     return f;
   }
 
+  // One operation of the body. The roll's 24 outcomes weight the families:
+  // 0-12 device ioctls, 13-19 I/O and truncation, 20-22 sysfs and more opens,
+  // 23 loop-control. The draws (device fd, then roll) keep their order.
   void body_op() {
     Value dev = any_device_fd();
-    switch (rng_.below(24)) {
+    const uint64_t roll = rng_.below(24);
+    if (roll <= 12) {
+      device_ioctl_op(dev, roll);
+    } else if (roll <= 19) {
+      io_op(dev, roll);
+    } else if (roll <= 22) {
+      sysfs_or_open_op(dev, roll);
+    } else {
+      control_op();
+    }
+  }
+
+  // Rolls 0-12: the loop and block ioctls on a device fd.
+  void device_ioctl_op(const Value& dev, uint64_t roll) {
+    switch (roll) {
       case 0:
       case 1:
         emit(op_ioctl(dev, Req::LoopSetFd, any_backing_fd()));
         break;
-      case 2: {
-        StructFields f = status_fields(false);
-        Value backing = any_backing_fd();
-        // loop_config.fd is a u32: the bad fd -1 is written as its u32 pattern.
-        if (backing.is_literal() && backing.negative) backing = Value::literal(0xffffffffu);
-        f.set(Field::Fd, backing);
-        // loop_config.block_size is a u32: larger table values arrive truncated.
-        f.set(Field::BlockSize,
-              Value::literal(rng_.chance(1, 2)
-                                 ? 0
-                                 : kBlockSizes[rng_.below(kBlockSizes.size())] & 0xffffffffu));
-        emit(op_ioctl_struct(dev, Req::LoopConfigure, f));
+      case 2:
+        configure_op(dev);
         break;
-      }
       case 3:
         emit(op_ioctl_noarg(dev, Req::LoopClrFd));
         break;
@@ -227,9 +233,29 @@ class TraceBuilder {
         emit(op_ioctl_noarg(dev, kBlk[rng_.below(kBlk.size())]));
         break;
       }
-      case 12:
+      default:  // 12
         emit(op_ioctl(dev, Req::BlkRoSet, Value::literal(rng_.below(2))));
         break;
+    }
+  }
+
+  // LOOP_CONFIGURE: a status struct (drawn first), then a backing fd and a block size.
+  void configure_op(const Value& dev) {
+    StructFields f = status_fields(false);
+    Value backing = any_backing_fd();
+    // loop_config.fd is a u32: the bad fd -1 is written as its u32 pattern.
+    if (backing.is_literal() && backing.negative) backing = Value::literal(0xffffffffu);
+    f.set(Field::Fd, backing);
+    // loop_config.block_size is a u32: larger table values arrive truncated.
+    f.set(Field::BlockSize,
+          Value::literal(
+              rng_.chance(1, 2) ? 0 : kBlockSizes[rng_.below(kBlockSizes.size())] & 0xffffffffu));
+    emit(op_ioctl_struct(dev, Req::LoopConfigure, f));
+  }
+
+  // Rolls 13-19: reads and writes through the device or a file fd, fsync, truncate.
+  void io_op(const Value& dev, uint64_t roll) {
+    switch (roll) {
       case 13:
       case 14:
         emit(op_pwrite(dev, static_cast<int64_t>(io_offset()), io_length(),
@@ -250,13 +276,19 @@ class TraceBuilder {
       case 18:
         emit(op_fsync(rng_.chance(2, 3) ? dev : any_file_fd()));
         break;
-      case 19: {
+      default: {  // 19
         uint8_t object = static_cast<uint8_t>(rng_.below(file_count_));
         uint64_t size = trace_.objects[object].size;
         std::array<uint64_t, 4> sizes{0, size / 2, size * 2, size + 100};
         emit(op_truncate(object, sizes[rng_.below(sizes.size())]));
         break;
       }
+    }
+  }
+
+  // Rolls 20-22: a sysfs read, another opener of a device, the directory's fd.
+  void sysfs_or_open_op(const Value& dev, uint64_t roll) {
+    switch (roll) {
       case 20: {
         static constexpr std::array<SysAttr, 8> kAttrs{SysAttr::Size,
                                                        SysAttr::Ro,
@@ -274,7 +306,7 @@ class TraceBuilder {
         // Another opener of a device: changes CLR_FD's sole-opener decision.
         open_device(devices_[rng_.below(devices_.size())]);
         break;
-      case 22:
+      default:  // 22
         if (!dir_fd_ && can_bind()) {
           dir_fd_ = new_var("dirfd");
           emit(op_open_dir(static_cast<uint8_t>(file_count_), Access::Ro), *dir_fd_);
@@ -282,18 +314,18 @@ class TraceBuilder {
           emit(op_ioctl_raw(dev, 0x4C0B, Value::literal(0)));
         }
         break;
-      default: {
-        // Control device: the lowest free index, a removal attempt of one of ours.
-        const Device& d = devices_[rng_.below(devices_.size())];
-        if (uses_get_free_ && rng_.chance(1, 2)) {
-          emit(op_ioctl_noarg(Value::variable(ctl_), Req::LoopCtlGetFree));
-        } else if (d.added) {
-          emit(op_ioctl(Value::variable(ctl_), Req::LoopCtlRemove, Value::variable(d.index_var)));
-        } else {
-          emit(op_ioctl(Value::variable(ctl_), Req::LoopCtlAdd, Value::variable(d.index_var)));
-        }
-        break;
-      }
+    }
+  }
+
+  // Roll 23: control device: the lowest free index, a removal attempt of one of ours.
+  void control_op() {
+    const Device& d = devices_[rng_.below(devices_.size())];
+    if (uses_get_free_ && rng_.chance(1, 2)) {
+      emit(op_ioctl_noarg(Value::variable(ctl_), Req::LoopCtlGetFree));
+    } else if (d.added) {
+      emit(op_ioctl(Value::variable(ctl_), Req::LoopCtlRemove, Value::variable(d.index_var)));
+    } else {
+      emit(op_ioctl(Value::variable(ctl_), Req::LoopCtlAdd, Value::variable(d.index_var)));
     }
   }
 
