@@ -1,14 +1,17 @@
 // `loopcheck conformance [--corpus DIR] [--target T]...`: the main job. Runs the
 // conformance corpus on every target this machine has, under every profile the
 // target can stand for: corpus/conformance/common/ under each profile, and
-// corpus/conformance/<profile>/ pinned to its own. A real kernel stands for its
-// own release only. A target this machine cannot run is reported as SKIPPED.
+// corpus/conformance/<series>/ (and <variant>/ if there is one) with the traces
+// whose @profile admits the variant. A real kernel stands for its own variant only. A target this
+// machine cannot run is reported as SKIPPED.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
 #include "cli/commands.h"
+#include "model/profile.h"
 #include "oracle/report.h"
 #include "oracle/runner.h"
 #include "targets/registry.h"
@@ -22,6 +25,18 @@ struct ConformanceArgs {
   std::vector<std::string> targets;
   bool verbose = false;
 };
+
+// common/, the series' directory ("linux-6.1") and the variant's, where they exist.
+std::vector<std::string> corpus_dirs(const std::string& corpus, const model::Profile& profile) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> dirs{corpus + "/common"};
+  for (std::string_view name : {profile.series, profile.name}) {
+    std::string dir = fmt::format("{}/{}", corpus, name);
+    if (fs::is_directory(dir) && std::find(dirs.begin(), dirs.end(), dir) == dirs.end())
+      dirs.push_back(dir);
+  }
+  return dirs;
+}
 
 int conformance(const ConformanceArgs& args) {
   namespace fs = std::filesystem;
@@ -45,7 +60,7 @@ int conformance(const ConformanceArgs& args) {
   }
   fmt::print("{}", skipped_targets);
   RunTotals totals;
-  std::string table = fmt::format("{:<10} {:<12} {:>7} {:>7} {:>8} {:>9} {:>8}\n", "target",
+  std::string table = fmt::format("{:<10} {:<14} {:>7} {:>7} {:>8} {:>9} {:>8}\n", "target",
                                   "profile", "traces", "failed", "steps", "skipped", "diverged");
   for (const std::string& target_name : targets) {
     TargetChoice chosen = make_target(target_name);
@@ -55,10 +70,7 @@ int conformance(const ConformanceArgs& args) {
     }
     for (const model::Profile* profile : model::kProfiles) {
       if (chosen.native_profile && chosen.native_profile != profile) continue;
-      std::vector<std::string> dirs{args.corpus + "/common"};
-      std::string pinned = fmt::format("{}/{}", args.corpus, profile->name);
-      if (fs::is_directory(pinned)) dirs.push_back(pinned);
-      LoadedTraces loaded = load_traces(dirs);
+      LoadedTraces loaded = load_traces(corpus_dirs(args.corpus, *profile));
       if (!loaded.ok()) {
         for (const std::string& e : loaded.errors) fmt::print(stderr, "{}\n", e);
         fmt::print(stderr, "no trace was run: fix the errors above\n");
@@ -66,12 +78,13 @@ int conformance(const ConformanceArgs& args) {
       }
       RunTotals group;
       for (const Trace& trace : loaded.traces) {
+        if (!trace.profile.empty() && !model::pin_admits(trace.profile, *profile)) continue;
         TraceResult result = run_trace(trace, *profile, chosen.target.get(), RunOptions{});
         group.add(result);
         totals.add(result);
         if (!result.ok() || args.verbose) fmt::print("{}", format_result_text(trace, result));
       }
-      table += fmt::format("{:<10} {:<12} {:>7} {:>7} {:>8} {:>9} {:>8}\n", target_name,
+      table += fmt::format("{:<10} {:<14} {:>7} {:>7} {:>8} {:>9} {:>8}\n", target_name,
                            profile->name, group.passed + group.failed, group.failed,
                            group.steps_passed, group.steps_skipped, group.divergences);
     }

@@ -79,7 +79,7 @@ void add_record_command(CLI::App& app, Action& action) {
   cmd->add_option("--target", args->target, "model | inproc | host | vm:VERSION")
       ->capture_default_str();
   cmd->add_option("--profile", args->profile,
-                  "linux-6.1 | linux-6.12 | linux-6.18 (overrides @profile)");
+                  "a profile or series from `loopcheck profiles` (overrides @profile)");
   cmd->add_option("trace", args->path, "One trace file")->required();
   cmd->callback([args, &action] { action = [args] { return record(*args); }; });
 }

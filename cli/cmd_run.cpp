@@ -102,7 +102,7 @@ void add_run_command(CLI::App& app, Action& action) {
   cmd->add_option("--target", args->target, "model | inproc | host | vm:VERSION")
       ->capture_default_str();
   cmd->add_option("--profile", args->profile,
-                  "linux-6.1 | linux-6.12 | linux-6.18 (overrides @profile)");
+                  "a profile or series from `loopcheck profiles` (overrides @profile)");
   cmd->add_flag("--json", args->json, "Print results as JSON");
   cmd->add_flag("--no-expect", args->no_expect,
                 "Ignore written expectations: compare target with model only");

@@ -1,7 +1,8 @@
 // Which model profile a trace runs under: the --profile option; else, on a real
-// kernel, the kernel's own release; else the trace's @profile line; else the default.
-// A trace pinned to another release than the kernel under test is not run there
-// (it would compare one release's kernel with another release's model).
+// kernel, the variant of the kernel's own release; else the trace's @profile line
+// (a series such as linux-6.1 means its newest variant); else the default.
+// A trace pinned to another series or variant than the kernel under test's is not
+// run there (it would compare one release's kernel with another release's model).
 #pragma once
 
 #include <string>
@@ -23,8 +24,11 @@ inline ProfileChoice choose_profile(std::string_view cli_profile, const Trace& t
                                     const TargetChoice& target) {
   auto unknown = [&](std::string_view name) {
     std::string known;
-    for (const model::Profile* p : model::kProfiles)
+    for (const model::Profile* p : model::kProfiles) {
+      if (p->since_patch != 0 && known.find(p->series) == std::string::npos)
+        known += (known.empty() ? "" : ", ") + std::string(p->series);
       known += (known.empty() ? "" : ", ") + std::string(p->name);
+    }
     return ProfileChoice{
         nullptr, false,
         trace.source + ": unknown profile '" + std::string(name) + "' (known: " + known + ")"};
@@ -34,7 +38,7 @@ inline ProfileChoice choose_profile(std::string_view cli_profile, const Trace& t
     return unknown(cli_profile);
   }
   if (target.native_profile) {
-    if (!trace.profile.empty() && trace.profile != target.native_profile->name)
+    if (!trace.profile.empty() && !model::pin_admits(trace.profile, *target.native_profile))
       return {nullptr, true, {}};
     return {target.native_profile, false, {}};
   }

@@ -39,7 +39,7 @@ struct DriverProfile {
   // for 0; 6.11+ hand the low 32 bits to the queue limits API, where 0 is the
   // default block size.
   uint8_t block_size_arg_bits = 32;
-  // 7e49538288e5 (6.17, 6.12.43): LOOP_SET_BLOCK_SIZE claims the bdev → EBUSY
+  // 7e49538288e5 (6.17, 6.12.43, 6.1.192): LOOP_SET_BLOCK_SIZE claims the bdev → EBUSY
   // when someone else holds it exclusively.
   bool block_size_exclusive_check = true;
   // 47dd67532303 (6.15): logical block sizes up to 64 KiB on THP kernels.
@@ -71,7 +71,8 @@ struct DriverProfile {
   bool backing_odirect_honoured_without_dio = false;
 };
 
-// The profiles the driver implements; nullptr for an unknown name.
+// The profiles the driver implements, by variant name ("linux-6.1.70") or series
+// ("linux-6.1": its newest variant); nullptr for an unknown name.
 // "" selects the default (linux-6.18).
 const DriverProfile* find_profile(std::string_view name);
 const DriverProfile& default_profile();

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace loopcheck::model {
@@ -24,7 +25,17 @@ enum class DioRule : uint8_t {
 };
 
 struct Profile {
+  // The variant's name: the series ("linux-6.12") when the series has one variant,
+  // else the series and the first point release it covers ("linux-6.1.192").
   std::string_view name;
+  // The kernel series ("linux-6.1"). A trace pinned to it runs on every variant.
+  std::string_view series;
+  // First point release of the series this variant covers (0: the whole series).
+  // A variant reaches up to the next variant of its series in kProfiles.
+  uint16_t since_patch;
+  // Last point release it is known to cover when that is not the next variant's
+  // predecessor (0: up to the next variant, or open-ended).
+  uint16_t until_patch;
 
   // 18048c1af783 (6.11): LOOP_CLR_FD with the caller as sole opener moves to a
   // long-lived Rundown state torn down at last close; open() in Rundown/Deleting
@@ -48,8 +59,8 @@ struct Profile {
   // 6.11+: block size 0 means "the default" and succeeds; 6.1: EINVAL.
   bool block_size_zero_is_default;
 
-  // 7e49538288e5 (6.17, stable 6.12.43): LOOP_SET_BLOCK_SIZE claims the device
-  // and fails with EBUSY if someone else holds it exclusively.
+  // 7e49538288e5 (6.17, stable 6.12.43, 6.1.192): LOOP_SET_BLOCK_SIZE claims the
+  // device and fails with EBUSY if someone else holds it exclusively.
   bool block_size_exclusive_check;
 
   // 47dd67532303 (6.15): block sizes up to 64 KiB when THP is configured; else
@@ -106,14 +117,46 @@ struct Profile {
   bool backing_odirect_honoured_without_dio;
 };
 
-inline constexpr Profile kLinux61{
-    .name = "linux-6.1",
+// 6.1.70 (max_loop change) up to 6.1.190: no exclusive-owner check in
+// LOOP_SET_BLOCK_SIZE. Settled in QEMU on Debian 6.1.0-47 (6.1.170) and 6.1.0-54
+// (6.1.190); 6.1.191 has no Debian package and belongs to no variant.
+inline constexpr Profile kLinux61Before192{
+    .name = "linux-6.1.70",
+    .series = "linux-6.1",
+    .since_patch = 70,
+    .until_patch = 190,  // 6.1.191: never run
     .deferred_detach = false,
     .rw_iter_sanity_check = false,
     .configure_block_size_early = true,
     .block_size_arg_bits = 64,
     .block_size_zero_is_default = false,
-    .block_size_exclusive_check = true,  // since 6.1.192 (Debian 6.1.0-55)
+    .block_size_exclusive_check = false,
+    .large_block_sizes = false,
+    .dio_rule = DioRule::BackingBdev,
+    .dio_reenabled_by_reconfigure = true,
+    .read_past_backing_eof_is_eio = false,
+    .discard_disabled_on_eopnotsupp = false,
+    .dirty_pages_lost_on_sync_detach = true,
+    .backing_io_checks_file_mode = true,
+    .write_cache_cleared_on_teardown = true,
+    .set_block_size_validated_first = true,
+    .default_block_size_follows_dio_flag = false,
+    .backing_odirect_honoured_without_dio = true,
+};
+
+// 6.1.192 on (Debian 6.1.0-55 and later): 7e49538288e5 backported; settled in
+// QEMU on Debian 6.1.0-55 and 6.1.0-56 (both 6.1.192).
+inline constexpr Profile kLinux61{
+    .name = "linux-6.1.192",
+    .series = "linux-6.1",
+    .since_patch = 192,
+    .until_patch = 0,
+    .deferred_detach = false,
+    .rw_iter_sanity_check = false,
+    .configure_block_size_early = true,
+    .block_size_arg_bits = 64,
+    .block_size_zero_is_default = false,
+    .block_size_exclusive_check = true,
     .large_block_sizes = false,
     .dio_rule = DioRule::BackingBdev,
     .dio_reenabled_by_reconfigure = true,
@@ -129,6 +172,9 @@ inline constexpr Profile kLinux61{
 
 inline constexpr Profile kLinux612{
     .name = "linux-6.12",
+    .series = "linux-6.12",
+    .since_patch = 0,
+    .until_patch = 0,
     .deferred_detach = true,
     .rw_iter_sanity_check = true,
     .configure_block_size_early = false,
@@ -150,6 +196,9 @@ inline constexpr Profile kLinux612{
 
 inline constexpr Profile kLinux618{
     .name = "linux-6.18",
+    .series = "linux-6.18",
+    .since_patch = 0,
+    .until_patch = 0,
     .deferred_detach = true,
     .rw_iter_sanity_check = true,
     .configure_block_size_early = false,
@@ -169,14 +218,28 @@ inline constexpr Profile kLinux618{
     .backing_odirect_honoured_without_dio = false,
 };
 
-inline constexpr const Profile* kProfiles[] = {&kLinux61, &kLinux612, &kLinux618};
+// Variants of one series are adjacent, oldest first.
+inline constexpr const Profile* kProfiles[] = {&kLinux61Before192, &kLinux61, &kLinux612,
+                                               &kLinux618};
 inline constexpr const Profile& kDefaultProfile = kLinux618;
 
-// nullptr when `name` is not a known profile.
+// A variant by its name, or a series by its name ("linux-6.1": its newest variant);
+// nullptr when `name` is neither.
 const Profile* find_profile(std::string_view name);
 
+// Whether a trace's @profile `pin` (a series or a variant name) admits `profile`.
+bool pin_admits(std::string_view pin, const Profile& profile);
+
+// The point release where `profile`'s variant starts, as "6.1.192"; empty for the
+// only variant of a series.
+std::string point_release(const Profile& profile);
+
 // The profile for a kernel release string such as "6.1.0-56-cloud-amd64",
-// "6.12.117+deb12-cloud-amd64" or "6.18.44-fc-v669"; nullopt when none fits.
+// "6.12.117+deb12-cloud-amd64", "6.1.190-1" (a Debian package version) or
+// "6.18.44-fc-v669"; nullptr when none fits.
 const Profile* profile_for_release(std::string_view release);
+
+// Why profile_for_release(release) is nullptr, for an error message.
+std::string no_profile_reason(std::string_view release);
 
 }  // namespace loopcheck::model

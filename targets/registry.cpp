@@ -31,10 +31,9 @@ TargetChoice make_vm_target(std::string_view version) {
   choice.native_profile = model::profile_for_release(version);
   if (!choice.native_profile) {
     choice.error = fmt::format(
-        "target 'vm:{}': no model profile covers this kernel; pass --profile "
-        "linux-6.1|linux-6.12|linux-6.18 to "
-        "compare against one anyway",
-        version);
+        "target 'vm:{}': {}; pass --profile (see `loopcheck profiles`) to compare "
+        "against one anyway",
+        version, model::no_profile_reason(version));
   }
   vm::VmTargetOptions options;
   const char* kvm = std::getenv("LOOPCHECK_VM_KVM");
@@ -70,10 +69,9 @@ TargetChoice make_target(std::string_view name) {
     choice.shared_kernel = true;
     if (!choice.native_profile) {
       choice.error = fmt::format(
-          "target 'host': no model profile covers this kernel ({}); pass --profile "
-          "linux-6.1|linux-6.12|linux-6.18 "
-          "to compare against one anyway",
-          release);
+          "target 'host': {}; pass --profile (see `loopcheck profiles`) to compare "
+          "against one anyway",
+          model::no_profile_reason(release));
     }
     choice.ok = true;  // usable with an explicit --profile even when no profile fits
     choice.target = std::make_unique<HostTarget>();

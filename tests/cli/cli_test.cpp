@@ -149,4 +149,52 @@ TEST_F(CliTest, HelpAndVersion) {
   EXPECT_EQ(run_cli("").exit_code, 2);
 }
 
+// The line of `loopcheck profiles` that starts with `name`.
+std::string line_of(const std::string& out, const std::string& name) {
+  size_t at = out.find("\n" + name + " ");
+  if (at == std::string::npos) return {};
+  return out.substr(at + 1, out.find('\n', at + 1) - at - 1);
+}
+
+TEST_F(CliTest, ProfilesListsVariantsAndThePointReleaseOfAChange) {
+  CliRun r = run_cli("profiles");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(line_of(r.out, "linux-6.1.70").find("6.1.70 - 6.1.190"), std::string::npos) << r.out;
+  EXPECT_NE(line_of(r.out, "linux-6.1.192").find("6.1.192 and later"), std::string::npos);
+  const std::string exclusive = line_of(r.out, "block_size_exclusive_check");
+  EXPECT_NE(exclusive.find("no             yes            yes            yes"), std::string::npos)
+      << exclusive;
+  EXPECT_NE(exclusive.find("changed in 6.1.192 (no -> yes)"), std::string::npos) << exclusive;
+  EXPECT_EQ(line_of(r.out, "deferred_detach").find("changed"), std::string::npos);
+
+  CliRun j = run_cli("profiles --json");
+  ASSERT_EQ(j.exit_code, 0) << j.out;
+  EXPECT_NE(j.out.find("\"linux-6.1.70\": false"), std::string::npos) << j.out;
+  EXPECT_NE(j.out.find("\"release\": \"6.1.192\""), std::string::npos) << j.out;
+}
+
+// A trace pinned to a point-release variant runs under that variant on the model;
+// a point release with no variant (6.1.191: never run) is an unknown profile.
+TEST_F(CliTest, TracesPinnedToPointReleaseVariants) {
+  const std::string body = R"(file img size=64K
+ctl = open loop-control rw
+n = ioctl ctl LOOP_CTL_ADD -1
+d = open loop n rw
+f = open file img rw
+ioctl d LOOP_SET_FD f                          => 0
+x = open loop n rw excl
+ioctl d LOOP_SET_BLOCK_SIZE 1024               => 0
+)";
+  CliRun before = run_cli("run " + write("old.trace", "@trace 1\n@profile linux-6.1.70\n" + body));
+  EXPECT_EQ(before.exit_code, 0) << before.out;
+  EXPECT_NE(before.out.find("(linux-6.1.70, model)"), std::string::npos) << before.out;
+  // The series name means its newest variant, where the plain fd gets EBUSY.
+  CliRun series = run_cli("run " + write("series.trace", "@trace 1\n@profile linux-6.1\n" + body));
+  EXPECT_EQ(series.exit_code, 1) << series.out;
+  EXPECT_NE(series.out.find("linux-6.1.192"), std::string::npos) << series.out;
+  CliRun gap = run_cli("run " + write("gap.trace", "@trace 1\n@profile linux-6.1.191\n" + body));
+  EXPECT_EQ(gap.exit_code, 2) << gap.out;
+  EXPECT_NE(gap.out.find("unknown profile 'linux-6.1.191'"), std::string::npos) << gap.out;
+}
+
 }  // namespace

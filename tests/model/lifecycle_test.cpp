@@ -2,10 +2,12 @@
 // stacked devices, per profile.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <vector>
 
 #include "model/model.h"
+#include "model/profile_switches.h"
 #include "tests/model/model_sim.h"
 #include "trace/ops.h"
 
@@ -199,6 +201,78 @@ TEST(ModelLifecycle, ProfileLookup) {
   EXPECT_EQ(profile_for_release("6.12.20"), nullptr);
   EXPECT_EQ(profile_for_release("6.18.44-fc-v669"), &kLinux618);
   EXPECT_EQ(profile_for_release("garbage"), nullptr);
+}
+
+// The 6.1 series has two variants; the boundary is 6.1.192 (Debian 6.1.0-55), where
+// 7e49538288e5 arrived. 6.1.191 was never run: no variant, and a message saying so.
+TEST(ModelLifecycle, ProfileForReleaseAtThe61PointReleaseBoundary) {
+  EXPECT_EQ(profile_for_release("6.1.0-47-cloud-amd64"), &kLinux61Before192);
+  EXPECT_EQ(profile_for_release("6.1.0-47"), &kLinux61Before192);
+  EXPECT_EQ(profile_for_release("6.1.0-54"), &kLinux61Before192);  // 6.1.190-1
+  EXPECT_EQ(profile_for_release("6.1.0-55"), &kLinux61);           // 6.1.192-1
+  EXPECT_EQ(profile_for_release("6.1.0-57-cloud-amd64"), &kLinux61);
+  EXPECT_EQ(profile_for_release("6.1.0-18-amd64"), &kLinux61Before192);  // 6.1.76
+  EXPECT_EQ(profile_for_release("6.1.0-17-amd64"), nullptr);
+  EXPECT_EQ(profile_for_release("6.1.190"), &kLinux61Before192);
+  EXPECT_EQ(profile_for_release("6.1.190-1"), &kLinux61Before192);  // Debian package version
+  EXPECT_EQ(profile_for_release("6.1.191"), nullptr);
+  EXPECT_EQ(profile_for_release("6.1.192"), &kLinux61);
+  EXPECT_EQ(profile_for_release("6.1.192-2"), &kLinux61);
+  EXPECT_EQ(profile_for_release("6.1.70"), &kLinux61Before192);
+  EXPECT_EQ(profile_for_release("6.1.69"), nullptr);
+  EXPECT_NE(no_profile_reason("6.1.191").find("never run"), std::string::npos);
+  EXPECT_EQ(no_profile_reason("6.1.190").find("never run"), std::string::npos);
+}
+
+// Counts an aggregate's fields: the longest brace list of "anything" it accepts.
+struct AnyField {
+  template <class T>
+  constexpr operator T() const {
+    return T{};
+  }
+};
+
+template <class T, class... Fields>
+constexpr size_t field_count() {
+  if constexpr (requires { T{Fields{}..., AnyField{}}; })
+    return field_count<T, Fields..., AnyField>();
+  else
+    return sizeof...(Fields);
+}
+
+// `loopcheck profiles` lists profile_switches(): a switch added to Profile but not
+// there would be missing from the listing. 4 = name, series, since/until_patch.
+TEST(ModelLifecycle, ProfileSwitchesListEverySwitch) {
+  EXPECT_EQ(field_count<Profile>(), 4 + profile_switches().size());
+  const auto& all = profile_switches();
+  auto exclusive = std::find_if(all.begin(), all.end(), [](const SwitchInfo& s) {
+    return s.name == "block_size_exclusive_check";
+  });
+  ASSERT_NE(exclusive, all.end());
+  const std::vector<PointReleaseChange> changes = point_release_changes(*exclusive);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].release, "6.1.192");
+  EXPECT_EQ(changes[0].before, &kLinux61Before192);
+  for (const SwitchInfo& s : all) {
+    if (s.name != exclusive->name) {
+      EXPECT_TRUE(point_release_changes(s).empty()) << s.name;
+    }
+  }
+}
+
+TEST(ModelLifecycle, SeriesNamesAndPins) {
+  EXPECT_EQ(find_profile("linux-6.1"), &kLinux61);  // a series: its newest variant
+  EXPECT_EQ(find_profile("linux-6.1.70"), &kLinux61Before192);
+  EXPECT_EQ(find_profile("linux-6.1.192"), &kLinux61);
+  EXPECT_EQ(find_profile("linux-6.1.191"), nullptr);
+  EXPECT_TRUE(pin_admits("linux-6.1", kLinux61Before192));
+  EXPECT_TRUE(pin_admits("linux-6.1", kLinux61));
+  EXPECT_TRUE(pin_admits("linux-6.1.192", kLinux61));
+  EXPECT_FALSE(pin_admits("linux-6.1.192", kLinux61Before192));
+  EXPECT_FALSE(pin_admits("linux-6.1.70", kLinux61));
+  EXPECT_FALSE(pin_admits("linux-6.1", kLinux612));
+  EXPECT_EQ(point_release(kLinux61), "6.1.192");
+  EXPECT_EQ(point_release(kLinux612), "");
 }
 
 }  // namespace

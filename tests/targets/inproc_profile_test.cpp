@@ -98,6 +98,23 @@ TEST(InprocProfile, SwitchesWithTheSameNameHaveTheSameValueInEveryProfile) {
   }
 }
 
+// A series name means its newest variant in both tables, and the two 6.1 variants
+// differ in the point-release switch alone (7e49538288e5, in 6.1.192 not 6.1.190).
+TEST(InprocProfile, SeriesNamesAndThe61PointReleaseVariantsAgree) {
+  for (const model::Profile* m : model::kProfiles) {
+    const inproc::DriverProfile* d = inproc::find_profile(m->series);
+    ASSERT_NE(d, nullptr) << m->series;
+    EXPECT_EQ(d->name, model::find_profile(m->series)->name);
+  }
+  const inproc::DriverProfile* after = inproc::find_profile("linux-6.1.192");
+  ASSERT_NE(after, nullptr);
+  EXPECT_FALSE(inproc::find_profile("linux-6.1.70")->block_size_exclusive_check);
+  std::vector<std::string> differing;
+  for (const Switch& s : shared_switches())
+    if (!s.same(model::kLinux61Before192, *after)) differing.emplace_back(s.name);
+  EXPECT_EQ(differing, (std::vector<std::string>{"block_size_exclusive_check"}));
+}
+
 // The comparison itself must be able to fail: a driver profile with one switch
 // flipped is caught, whichever switch it is.
 TEST(InprocProfile, AFlippedSwitchIsCaught) {
