@@ -18,7 +18,7 @@ struct ProfilesArgs {
 };
 
 std::string release_range(const model::Profile& p) {
-  if (p.since_patch == 0) return "the whole series";
+  if (p.since_patch == 0) return "every supported release of the series (docs/profiles.md)";
   std::string_view series = p.series.substr(std::string_view("linux-").size());
   if (p.until_patch != 0)
     return fmt::format("{}.{} - {}.{}", series, p.since_patch, series, p.until_patch);
