@@ -80,6 +80,14 @@ HostTarget::~HostTarget() {
 }
 
 TargetError HostTarget::start(const Trace& trace, std::string_view /*profile*/, const Env& env) {
+  TargetError err = prepare(trace, env);
+  // A start that failed gets no finish(): it must not keep other runs' traces
+  // that observe global loop state waiting on its share of the lock.
+  if (err.failed) kernel_scope_.reset();
+  return err;
+}
+
+TargetError HostTarget::prepare(const Trace& trace, const Env& env) {
   // The host runs whatever kernel it runs and has whatever devices it has: the
   // profile and most @env facts are the model's business (host_kernel_release()).
   if (executor_) finish();

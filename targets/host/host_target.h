@@ -79,6 +79,7 @@ class HostTarget : public Target {
   };
 
   Outcome skip(std::string reason);
+  TargetError prepare(const Trace& trace, const Env& env);  // start() but the lock release
   FdClass classify_fd(uint64_t fd, FdInfo* info) const;
   bool usable_device(uint64_t index, std::string* why);
   void lose_device(uint64_t index);

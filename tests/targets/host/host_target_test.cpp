@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/loop.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -256,6 +257,22 @@ TEST_F(HostTargetTest, FinishLeavesNoDeviceFileOrLedgerBehind) {
     if (e->d_name[0] != '.') names.push_back(e->d_name);
   if (locks) ::closedir(locks);
   EXPECT_EQ(names, std::vector<std::string>{"loop-control.lock"});
+}
+
+// A start that fails is followed by no finish(); it must not keep its share of
+// the machine-wide lock, or a trace that observes global loop state (in this
+// process or another) would wait for it forever.
+TEST_F(HostTargetTest, AFailedStartLeavesTheMachineWideLockFree) {
+  REQUIRE_HOST_LOOP();
+  HostTargetOptions options = options_;
+  options.sandbox_parent = options_.state_dir + "/no-such-parent";
+  HostTarget target(options);
+  ASSERT_TRUE(target.start(trace_with_file(), "linux-6.18", Env{}).failed);
+  const std::string lock = options_.state_dir + "/locks/loop-control.lock";
+  int fd = ::open(lock.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(fd, 0) << "start() took the lock before it failed";
+  EXPECT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0) << "the failed target still holds the lock";
+  ::close(fd);
 }
 
 TEST_F(HostTargetTest, NextStartRecoversExactlyWhatADeadRunLedgerProves) {
