@@ -335,6 +335,15 @@ FetchResult fetch_kernel(std::string_view version) {
         version);
     return result;
   }
+  if (!version.ends_with("-amd64")) {
+    // apt-get reads a name with dots as a pattern: "linux-image-6.1.0-47" picks
+    // some linux-image-6.1.0-47-* package (an rt-amd64-dbg one has no vmlinuz).
+    result.error = fmt::format(
+        "'{}' names no kernel flavour, and apt would match it as a pattern: use the full name, "
+        "e.g. {}-cloud-amd64 (`loopcheck kernels list`)",
+        version, version);
+    return result;
+  }
   if (cached_kernel(version, &result.files, &why)) {
     result.ok = result.already_cached = true;
     return result;

@@ -86,5 +86,16 @@ TEST_F(VmKernelCacheDir, UnknownPackageSaysSoAndLeavesNothing) {
   EXPECT_EQ(entries, 0u);
 }
 
+TEST_F(VmKernelCacheDir, AVersionWithoutFlavourIsRefusedBeforeApt) {
+  FetchResult r = fetch_kernel("6.1.0-47");
+  ASSERT_FALSE(r.ok);
+  EXPECT_NE(r.error.find("6.1.0-47-cloud-amd64"), std::string::npos) << r.error;
+  size_t entries = 0;
+  std::error_code ec;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir_ + "/kernels", ec))
+    ++entries;
+  EXPECT_EQ(entries, 0u);
+}
+
 }  // namespace
 }  // namespace loopcheck::vm
