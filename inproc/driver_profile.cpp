@@ -15,27 +15,6 @@ constexpr DriverProfile kLinux612{
     .dio_reenabled_by_reconfigure = true,
 };
 
-// 6.1.70 to 6.1.190: loop_set_block_size takes no claim on the bdev (checked in
-// QEMU on Debian 6.1.0-47 and 6.1.0-54).
-constexpr DriverProfile kLinux61Before192{
-    .name = "linux-6.1.70",
-    .deferred_detach = false,
-    .rw_iter_sanity_check = false,
-    .configure_block_size_early = true,
-    .block_size_arg_bits = 64,
-    .block_size_exclusive_check = false,
-    .large_block_sizes = false,
-    .dio_rule = DioRule::BackingBdev,
-    .dio_reenabled_by_reconfigure = true,
-    .read_past_backing_eof_is_eio = false,
-    .discard_disabled_on_eopnotsupp = false,
-    .backing_io_checks_file_mode = true,
-    .write_cache_cleared_on_teardown = true,
-    .set_block_size_validated_first = true,
-    .default_block_size_follows_dio_flag = false,
-    .backing_odirect_honoured_without_dio = true,
-};
-
 // 6.1.192: 7e49538288e5 backported (checked in QEMU on Debian 6.1.0-55 and 6.1.0-56).
 constexpr DriverProfile kLinux61{
     .name = "linux-6.1.192",
@@ -54,6 +33,15 @@ constexpr DriverProfile kLinux61{
     .default_block_size_follows_dio_flag = false,
     .backing_odirect_honoured_without_dio = true,
 };
+
+// 6.1.70 to 6.1.190: 6.1.192 except that loop_set_block_size takes no claim on
+// the bdev (checked in QEMU on Debian 6.1.0-47 and 6.1.0-54).
+constexpr DriverProfile kLinux61Before192 = [] {
+  DriverProfile p = kLinux61;
+  p.name = "linux-6.1.70";
+  p.block_size_exclusive_check = false;
+  return p;
+}();
 
 constexpr std::array<const DriverProfile*, 4> kProfiles{&kLinux618, &kLinux612, &kLinux61,
                                                         &kLinux61Before192};

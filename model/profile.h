@@ -117,33 +117,6 @@ struct Profile {
   bool backing_odirect_honoured_without_dio;
 };
 
-// 6.1.70 (max_loop change) up to 6.1.190: no exclusive-owner check in
-// LOOP_SET_BLOCK_SIZE. Settled in QEMU on Debian 6.1.0-47 (6.1.170) and 6.1.0-54
-// (6.1.190); 6.1.191 has no Debian package and belongs to no variant.
-inline constexpr Profile kLinux61Before192{
-    .name = "linux-6.1.70",
-    .series = "linux-6.1",
-    .since_patch = 70,
-    .until_patch = 190,  // 6.1.191: never run
-    .deferred_detach = false,
-    .rw_iter_sanity_check = false,
-    .configure_block_size_early = true,
-    .block_size_arg_bits = 64,
-    .block_size_zero_is_default = false,
-    .block_size_exclusive_check = false,
-    .large_block_sizes = false,
-    .dio_rule = DioRule::BackingBdev,
-    .dio_reenabled_by_reconfigure = true,
-    .read_past_backing_eof_is_eio = false,
-    .discard_disabled_on_eopnotsupp = false,
-    .dirty_pages_lost_on_sync_detach = true,
-    .backing_io_checks_file_mode = true,
-    .write_cache_cleared_on_teardown = true,
-    .set_block_size_validated_first = true,
-    .default_block_size_follows_dio_flag = false,
-    .backing_odirect_honoured_without_dio = true,
-};
-
 // 6.1.192 on (Debian 6.1.0-55 and later): 7e49538288e5 backported; settled in
 // QEMU on Debian 6.1.0-55 and 6.1.0-56 (both 6.1.192).
 inline constexpr Profile kLinux61{
@@ -169,6 +142,19 @@ inline constexpr Profile kLinux61{
     .default_block_size_follows_dio_flag = false,
     .backing_odirect_honoured_without_dio = true,
 };
+
+// 6.1.70 (max_loop change) up to 6.1.190: 6.1.192 less the exclusive-owner check
+// in LOOP_SET_BLOCK_SIZE, its only difference. Settled in QEMU on Debian 6.1.0-47
+// (6.1.170) and 6.1.0-54 (6.1.190); 6.1.191 has no Debian package and belongs to
+// no variant.
+inline constexpr Profile kLinux61Before192 = [] {
+  Profile p = kLinux61;
+  p.name = "linux-6.1.70";
+  p.since_patch = 70;
+  p.until_patch = 190;  // 6.1.191: never run
+  p.block_size_exclusive_check = false;
+  return p;
+}();
 
 inline constexpr Profile kLinux612{
     .name = "linux-6.12",

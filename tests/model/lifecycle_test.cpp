@@ -10,6 +10,7 @@
 #include "model/profile_switches.h"
 #include "tests/model/model_sim.h"
 #include "trace/ops.h"
+#include "tests/support/field_count.h"
 
 namespace loopcheck::model {
 namespace {
@@ -224,21 +225,7 @@ TEST(ModelLifecycle, ProfileForReleaseAtThe61PointReleaseBoundary) {
   EXPECT_EQ(no_profile_reason("6.1.190").find("never run"), std::string::npos);
 }
 
-// Counts an aggregate's fields: the longest brace list of "anything" it accepts.
-struct AnyField {
-  template <class T>
-  constexpr operator T() const {
-    return T{};
-  }
-};
-
-template <class T, class... Fields>
-constexpr size_t field_count() {
-  if constexpr (requires { T{Fields{}..., AnyField{}}; })
-    return field_count<T, Fields..., AnyField>();
-  else
-    return sizeof...(Fields);
-}
+using testing_support::field_count;
 
 // `loopcheck profiles` lists profile_switches(): a switch added to Profile but not
 // there would be missing from the listing. 4 = name, series, since/until_patch.

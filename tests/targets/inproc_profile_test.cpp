@@ -12,6 +12,7 @@
 
 #include "inproc/driver_profile.h"
 #include "model/profile.h"
+#include "tests/support/field_count.h"
 
 namespace loopcheck {
 namespace {
@@ -56,21 +57,7 @@ const std::vector<Switch>& shared_switches() {
 
 #undef SAME_SWITCH
 
-// Counts an aggregate's fields: the longest brace list of "anything" it accepts.
-struct AnyField {
-  template <class T>
-  constexpr operator T() const {
-    return T{};
-  }
-};
-
-template <class T, class... Fields>
-constexpr size_t field_count() {
-  if constexpr (requires { T{Fields{}..., AnyField{}}; })
-    return field_count<T, Fields..., AnyField>();
-  else
-    return sizeof...(Fields);
-}
+using testing_support::field_count;
 
 TEST(InprocProfile, EverySwitchTheDriverHasIsComparedWithTheModelsOfTheSameName) {
   // `name` plus one field per switch: a switch added to the driver without a
