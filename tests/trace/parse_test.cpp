@@ -157,14 +157,14 @@ TEST(TraceParse, CountRanges) {
   EXPECT_EQ(read.value, 61441);
   EXPECT_EQ(r.trace.stmts[0].expect.alt[1].err, EIO);
   EXPECT_EQ(r.trace.stmts[1].expect.alt[0].range_min, 0);
-  EXPECT_EQ(print_statement(r.trace, r.trace.stmts[0]), "pread 3 0 60K => 1..61441 | EIO");
+  EXPECT_EQ(print_statement(r.trace, r.trace.stmts[0]), "pread 3 0 61440 => 1..61441 | EIO");
 
   const ErrorCase cases[] = {
       {"pread 3 0 4K => 4096..4096",
        "t.trace:2:23: a count range needs 0 <= MIN < MAX, got "
        "4096..4096"},
       {"pread 3 0 4K => 1..4096 data=zero",
-       "t.trace:2:26: data= cannot follow a count range: the bytes of a short count are not "
+       "t.trace:2:25: data= cannot follow a count range: the bytes of a short count are not "
        "described"},
       {"close 3 => 0..1", "t.trace:2:12: a count range MIN..MAX applies only to pread and pwrite"},
       {"pread 3 0 4K => 1..",
