@@ -1,10 +1,12 @@
-// `loopcheck run --target T [--profile P] [--json] [--no-expect] TRACE...`
+// `loopcheck run --target T [--profile P] [--json] [--no-expect] [--strict] TRACE...`
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <utility>
 
 #include "cli/commands.h"
 #include "cli/profile_choice.h"
+#include "cli/strict.h"
 #include "oracle/parallel_run.h"
 #include "oracle/report.h"
 #include "oracle/runner.h"
@@ -19,9 +21,27 @@ struct RunArgs {
   std::string profile;
   bool json = false;
   bool no_expect = false;
+  bool strict = false;  // only exact passes and skips exit 0
   unsigned jobs = 1;
   std::vector<std::string> paths;
 };
+
+// The whole run as one JSON document: totals, step classes, then each trace.
+void print_run_json(const RunArgs& args, const RunTotals& totals, nlohmann::ordered_json traces) {
+  nlohmann::ordered_json j;
+  j["target"] = args.target;
+  j["passed"] = totals.passed;
+  j["failed"] = totals.failed;
+  j["not_applicable"] = totals.not_applicable;
+  j["steps_passed"] = totals.steps_passed;
+  j["steps_skipped"] = totals.steps_skipped;
+  j["divergences"] = totals.divergences;
+  j["expectation_failures"] = totals.expectation_failures;
+  j.update(totals_json(totals));
+  j["strict"] = args.strict;
+  j["traces"] = std::move(traces);
+  fmt::print("{}\n", j.dump(2));
+}
 
 int run(const RunArgs& args) {
   LoadedTraces loaded = load_traces(args.paths);
@@ -39,6 +59,7 @@ int run(const RunArgs& args) {
   RunOptions options;
   options.check_expectations = !args.no_expect;
   RunTotals totals;
+  std::string hedged;  // --strict: the steps that passed only inside an envelope
   nlohmann::ordered_json json_traces = nlohmann::ordered_json::array();
   std::vector<PlannedRun> planned;
   for (const Trace& trace : loaded.traces) {
@@ -63,6 +84,7 @@ int run(const RunArgs& args) {
       planned, args.target, args.jobs, options,
       [&](size_t i, const TraceResult& result) {
         totals.add(result);
+        if (args.strict) hedged += format_hedged_steps(*planned[i].trace, result);
         if (args.json) {
           json_traces.push_back(result_json(*planned[i].trace, result));
         } else {
@@ -76,21 +98,11 @@ int run(const RunArgs& args) {
     return kExitUsage;
   }
   if (args.json) {
-    nlohmann::ordered_json j;
-    j["target"] = args.target;
-    j["passed"] = totals.passed;
-    j["failed"] = totals.failed;
-    j["not_applicable"] = totals.not_applicable;
-    j["steps_passed"] = totals.steps_passed;
-    j["steps_skipped"] = totals.steps_skipped;
-    j["divergences"] = totals.divergences;
-    j["expectation_failures"] = totals.expectation_failures;
-    j["traces"] = json_traces;
-    fmt::print("{}\n", j.dump(2));
+    print_run_json(args, totals, std::move(json_traces));
   } else {
     fmt::print("{}", format_totals_text(totals));
   }
-  return totals.failed == 0 ? kExitPass : kExitFail;
+  return strict_exit_code(totals, args.strict, hedged);
 }
 
 }  // namespace
@@ -106,6 +118,9 @@ void add_run_command(CLI::App& app, Action& action) {
   cmd->add_flag("--json", args->json, "Print results as JSON");
   cmd->add_flag("--no-expect", args->no_expect,
                 "Ignore written expectations: compare target with model only");
+  cmd->add_flag("--strict", args->strict,
+                "Fail unless every step passed exactly or was skipped (no envelope, no "
+                "unpredictable bytes)");
   cmd->add_option("-j,--jobs", args->jobs,
                   "Run traces on this many target instances at once (output stays in order)")
       ->capture_default_str()

@@ -11,11 +11,13 @@ namespace loopcheck::model {
 
 namespace {
 
-Outcome data_outcome(uint64_t count, const DataBuilder& b, bool known) {
+Outcome data_outcome(uint64_t count, const DataBuilder& b, bool known,
+                     EnvelopeRule why = EnvelopeRule::Unattributed) {
   Outcome o;
   o.kind = Outcome::Kind::Data;
   o.value = static_cast<int64_t>(count);
   o.data_known = known && !b.overflow;
+  if (!o.data_known) o.data_rule = known ? EnvelopeRule::DataDescriptionOverflow : why;
   if (o.data_known) o.data = b.desc;
   return o;
 }
@@ -45,8 +47,10 @@ ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, Data
       // over data it is refused. The model knows allocation only roughly.
       if (!backing_range_in_hole(dev, pos, pos + len)) return ReadResult{EIO, 0, true, 0};
       r.also_err = EIO;
+      r.err_rule = EnvelopeRule::OdirectBackingOverHole;
     }
     r.known = emit_object(s.objects[b.object], pos, pos + len, out);
+    if (!r.known) r.data_rule = EnvelopeRule::BackingBytesUnknown;
     r.count = len;
     return r;
   }
@@ -69,6 +73,7 @@ ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, Data
   ReadResult lr = read_device(lower, pos, len, direct, out);
   if (lr.err) return ReadResult{EIO, 0, true, 0};
   r.known = lr.known;
+  r.data_rule = lr.data_rule;
   if (lr.count < len) {
     if (p.read_past_backing_eof_is_eio || dev.dio) return ReadResult{EIO, 0, true, 0};
     out.add_zero(len - lr.count);
@@ -142,7 +147,7 @@ ReadResult DeviceRead::direct() {
       return ReadResult{e, 0, true, 0};
   r = m.read_backing(dev, start, end, out);
   if (!r.err) r.count = end - start;
-  if (eof_is_eio && past_eof) r.known = false;
+  if (eof_is_eio && past_eof) r.unknown(EnvelopeRule::DirectReadPastUnalignedEof);
   return r;
 }
 
@@ -203,6 +208,7 @@ std::optional<ReadResult> DeviceRead::check_blocks_outgrow_cache() {
     const bool unaligned = (start / kPageSize * kPageSize) % dev.block_size != 0;
     if (unaligned && !dev.cache_populated) return ReadResult{EIO, 0, true, 0};
     r.also_err = EIO;
+    r.err_rule = EnvelopeRule::BlocksLargerThanPage;
   }
   return std::nullopt;
 }
@@ -217,6 +223,7 @@ ReadResult DeviceRead::read_in_rundown() {
     }
     r.count = end - start;
     r.known = !dev.dirty.unknown;
+    if (!r.known) r.data_rule = EnvelopeRule::RundownMaybeFailedWrite;
     return r;
   }
   if (Machine::may_be_cached(dev, start / grain * grain, start / grain * grain + grain)) {
@@ -231,6 +238,7 @@ ReadResult DeviceRead::read_in_rundown() {
     if (r.min_count >= r.count) r.min_count = 0;
     r.known = false;
     r.also_err = EIO;
+    r.err_rule = r.count_rule = r.data_rule = EnvelopeRule::RundownReadahead;
     return r;
   }
   return ReadResult{EIO, 0, true, 0};
@@ -251,6 +259,7 @@ std::optional<ReadResult> DeviceRead::read_over_failing_lower() {
   if (r.min_count >= r.count) r.min_count = 0;
   r.known = false;
   r.also_err = EIO;
+  r.err_rule = r.count_rule = r.data_rule = EnvelopeRule::ReadOverFailingLower;
   return r;
 }
 
@@ -285,6 +294,8 @@ std::optional<ReadResult> DeviceRead::stop_at_write_only_backing() {
     r.min_count = first_maybe - start;
   }
   if (r.min_count >= end - start) r.min_count = 0;
+  if (r.also_err) r.err_rule = EnvelopeRule::WriteOnlyBacking;
+  if (r.min_count) r.count_rule = EnvelopeRule::WriteOnlyBacking;
   return std::nullopt;
 }
 
@@ -308,6 +319,7 @@ ReadResult DeviceRead::read_stale_cache_at_eof() {
   if (start >= readable_end) r.also_err = EIO;
   if (r.min_count >= r.count) r.min_count = 0;
   r.known = false;
+  r.err_rule = r.count_rule = r.data_rule = EnvelopeRule::StaleCacheAtShrunkEof;
   Machine::note_cached(dev, start / grain * grain, up);
   return r;
 }
@@ -323,6 +335,7 @@ std::optional<ReadResult> DeviceRead::read_past_unaligned_eof(uint64_t folio_end
     if (!Machine::may_be_cached(dev, start / grain * grain, start / grain * grain + grain))
       return ReadResult{EIO, 0, true, 0};
     r.also_err = EIO;
+    r.err_rule = EnvelopeRule::ReadPastUnalignedEof;
     return std::nullopt;
   }
   // The request ends at a wholly dirty folio (served from the cache); the
@@ -343,6 +356,7 @@ std::optional<ReadResult> DeviceRead::read_past_unaligned_eof(uint64_t folio_end
     // EOF folio.
     const uint64_t earliest = std::min(end, eof_folio + grain);
     if (earliest > start && earliest < end) r.min_count = earliest - start;
+    r.count_rule = EnvelopeRule::ReadPastUnalignedEof;
   }
   return std::nullopt;
 }
@@ -368,6 +382,8 @@ ReadResult DeviceRead::compose(bool meets_eof, bool past_unaligned_eof) {
   // bytes before the backing EOF read as zeros when readahead put them in the
   // same request as the EOF (6.1.192 in QEMU): which bytes is readahead's choice.
   if (!eof_is_eio && meets_eof && start < backing_end_dev) known = false;
+  EnvelopeRule why = Machine::cache_unknown_rule(dev, past_unaligned_eof);
+  if (why == EnvelopeRule::None && !known) why = EnvelopeRule::ZeroFilledShortRequest;
   uint64_t pos = start;
   for (int i = 0; i <= dev.dirty.count && pos < end; ++i) {
     const bool have = i < dev.dirty.count;
@@ -376,6 +392,7 @@ ReadResult DeviceRead::compose(bool meets_eof, bool past_unaligned_eof) {
     if (pos < gap_end) {
       ReadResult br = m.read_backing(dev, pos, gap_end, out, /*whole_folios=*/true);
       if (br.err) return br;
+      if (known && !br.known) why = br.data_rule;
       known = known && br.known;
       pos = gap_end;
     }
@@ -389,6 +406,7 @@ ReadResult DeviceRead::compose(bool meets_eof, bool past_unaligned_eof) {
   Machine::note_cached(dev, start / grain * grain, cap);
   r.count = end - start;
   r.known = known;
+  if (!known) r.data_rule = why;
   return r;
 }
 
@@ -560,6 +578,8 @@ Outcome Machine::pread(const Op& op) {
         direct && len > 0 && start < obj.size && (start % env.dio_align || len % env.dio_align);
     const uint64_t count = start >= obj.size ? 0 : std::min(len, obj.size - start);
     bool known = emit_object(obj, start, start + count, out);
+    EnvelopeRule why =
+        known ? EnvelopeRule::BackingReadUnderDirtyPages : EnvelopeRule::BackingBytesUnknown;
     // Dirty device pages over this range may be written back at any moment
     // (dirty_expire, memory pressure): the bytes are not predictable.
     for (int i = 0; i < s.device_count && known; ++i) {
@@ -573,16 +593,19 @@ Outcome Machine::pread(const Op& op) {
         if (x.start + dev.offset < start + count && x.end + dev.offset > start) known = false;
       }
     }
-    Outcome o = data_outcome(count, out, known);
+    Outcome o = data_outcome(count, out, known, why);
     if (unaligned_direct) o.also_err = EINVAL;
+    if (unaligned_direct) o.err_rule = EnvelopeRule::UnalignedOdirectFileRead;
     return o;
   }
   Device& dev = *device(d->device);
   ReadResult r = read_device(dev, start, len, direct, out);
   if (r.err) return Outcome::error(r.err);
-  Outcome o = data_outcome(r.count, out, r.known);
+  Outcome o = data_outcome(r.count, out, r.known, r.data_rule);
   o.also_err = r.also_err;
   if (r.min_count > 0 && r.min_count < r.count) o.min_value = static_cast<int64_t>(r.min_count);
+  if (o.also_err) o.err_rule = r.err_rule;
+  if (o.min_value) o.count_rule = r.count_rule;
   return o;
 }
 
@@ -637,8 +660,11 @@ Outcome Machine::pwrite(const Op& op) {
   }
   Outcome o = Outcome::ok(static_cast<int64_t>(end - start));
   if (sync_maybe_eio) o.also_err = EIO;
+  if (sync_maybe_eio) o.err_rule = EnvelopeRule::OsyncWriteUnbound;
   if (min_end > start && min_end < end) o.min_value = static_cast<int64_t>(min_end - start);
+  if (o.min_value) o.count_rule = EnvelopeRule::RmwBlockMaybeCached;
   if (e == kWriteMaybeEio) o.also_err = EIO;
+  if (e == kWriteMaybeEio) o.err_rule = EnvelopeRule::RmwBlockMaybeCached;
   return o;
 }
 
@@ -652,6 +678,7 @@ Outcome Machine::fsync(const Op& op) {
   if (dev.state != DevState::Bound && dev.write_cache == kWriteCacheUnknown) {
     Outcome o = Outcome::ok(0);  // never bound, or bound before the trace began
     o.also_err = EIO;
+    o.err_rule = EnvelopeRule::FsyncWriteCacheUnknown;
     return o;
   }
   if (dev.state != DevState::Bound && dev.write_cache)
@@ -671,6 +698,7 @@ Outcome Machine::fsync(const Op& op) {
   }
   Outcome o = Outcome::ok(0);
   if (maybe_eio) o.also_err = EIO;
+  if (maybe_eio) o.err_rule = EnvelopeRule::FsyncLowerWriteCacheUnknown;
   return o;
 }
 

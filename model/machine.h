@@ -22,6 +22,15 @@ struct ReadResult {
   bool known = true;
   int also_err = 0;        // envelope (see Outcome::also_err)
   uint64_t min_count = 0;  // envelope: counts down to this one too (Outcome::min_value)
+  // The rules that set also_err, min_count and known = false (Outcome::err_rule...).
+  EnvelopeRule err_rule = EnvelopeRule::None;
+  EnvelopeRule count_rule = EnvelopeRule::None;
+  EnvelopeRule data_rule = EnvelopeRule::None;
+  // known = false for `why`, keeping the first reason found.
+  void unknown(EnvelopeRule why) {
+    known = false;
+    if (data_rule == EnvelopeRule::None) data_rule = why;
+  }
 };
 
 struct Machine {
@@ -87,6 +96,15 @@ struct Machine {
   static void forget_cache(Device& dev) {
     dev.cache_populated = dev.orphan_dirty;
     if (!dev.orphan_dirty) dev.cache_lo = dev.cache_hi = 0;
+  }
+  // Why a buffered read through `dev`'s cache has unpredictable bytes (the first
+  // reason compose() checks), or None.
+  static EnvelopeRule cache_unknown_rule(const Device& dev, bool past_unaligned_eof) {
+    if (dev.cache_stale) return EnvelopeRule::StaleCache;
+    if (dev.orphan_dirty) return EnvelopeRule::OrphanedDirtyPages;
+    if (dev.dirty.unknown) return EnvelopeRule::MaybeFailedWriteData;
+    if (past_unaligned_eof) return EnvelopeRule::ReadPastUnalignedEof;
+    return EnvelopeRule::None;
   }
   // A request of the loop driver reading device range [a, z) from a backing file
   // of `backing_end` device bytes, 6.12.25+/6.15+ (read_iter, lo_complete_rq): a

@@ -31,7 +31,17 @@ RenameKind rename_kind(ValueRole role) {
 }
 
 Comparison differ(std::string why) {
-  return Comparison{false, false, std::move(why)};
+  return Comparison{false, Match::Exact, EnvelopeRule::None, std::move(why)};
+}
+
+// A match the model's envelope admitted; an untagged envelope shows as such.
+Comparison hedged(Match match, EnvelopeRule rule) {
+  return Comparison{
+      true, match, rule == EnvelopeRule::None ? EnvelopeRule::Unattributed : rule, {}};
+}
+
+bool in_count_envelope(const Outcome& m, int64_t count) {
+  return m.min_value > 0 && count >= m.min_value && count < m.value;
 }
 
 Comparison compare_status(const StatusInfo& m, const StatusInfo& t, Renaming& names) {
@@ -69,11 +79,10 @@ Comparison compare_status(const StatusInfo& m, const StatusInfo& t, Renaming& na
 Comparison compare_data(const Outcome& m, const Outcome& t, std::span<const uint8_t> bytes) {
   if (m.value != t.value) {
     // A count the model's envelope admits (readahead decided how much was cached).
-    if (m.min_value > 0 && t.value >= m.min_value && t.value < m.value)
-      return Comparison{true, true, {}};
+    if (in_count_envelope(m, t.value)) return hedged(Match::EnvelopeCount, m.count_rule);
     return differ(fmt::format("bytes transferred: model {}, target {}", m.value, t.value));
   }
-  if (!m.data_known) return Comparison{true, true, {}};
+  if (!m.data_known) return hedged(Match::UncheckedData, m.data_rule);
   if (!bytes.empty()) {
     if (auto at = first_difference(m.data, bytes)) {
       return differ(fmt::format("data differs first at byte {} of the read", *at));
@@ -93,7 +102,8 @@ Comparison compare_data(const Outcome& m, const Outcome& t, std::span<const uint
 Comparison compare_outcomes(const Outcome& m, const Outcome& t, std::span<const uint8_t> bytes,
                             Renaming& names) {
   using Kind = Outcome::Kind;
-  if (m.also_err != 0 && t.kind == Kind::Error && t.err == m.also_err) return {};
+  if (m.also_err != 0 && t.kind == Kind::Error && t.err == m.also_err)
+    return hedged(Match::EnvelopeErrno, m.err_rule);
   if (m.kind != t.kind) {
     return differ(fmt::format("model {}, target {}", format_outcome(m), format_outcome(t)));
   }
@@ -106,8 +116,7 @@ Comparison compare_outcomes(const Outcome& m, const Outcome& t, std::span<const 
     case Kind::Value:
       if (m.role == ValueRole::Plain) {
         if (m.value == t.value) return {};
-        if (m.min_value > 0 && t.value >= m.min_value && t.value < m.value)
-          return {};  // the envelope
+        if (in_count_envelope(m, t.value)) return hedged(Match::EnvelopeCount, m.count_rule);
         return differ(fmt::format("model {}, target {}", m.value, t.value));
       }
       if (names.unify(rename_kind(m.role), static_cast<uint64_t>(m.value),

@@ -12,11 +12,20 @@
 
 namespace loopcheck {
 
+// How a target's outcome met the model's, when it did.
+enum class Match : uint8_t {
+  Exact,          // the model's main outcome, bytes included
+  EnvelopeErrno,  // the model's alternative errno (Outcome::also_err)
+  EnvelopeCount,  // a byte count inside the model's range, short of its main count
+  UncheckedData,  // the main count, but the model could not predict the bytes
+};
+
 struct Comparison {
   bool equal = true;
-  bool data_unchecked =
-      false;        // the model could not predict the bytes; only the count was compared
-  std::string why;  // set when !equal
+  Match match = Match::Exact;
+  EnvelopeRule rule = EnvelopeRule::None;  // the model rule behind a non-exact match
+  std::string why;                         // set when !equal
+  bool data_unchecked() const { return equal && match == Match::UncheckedData; }
 };
 
 // `bytes` are the bytes the target read (empty when it kept none: then Outcome::digest

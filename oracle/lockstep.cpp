@@ -36,6 +36,33 @@ std::string expectation_text(const Expectation& e) {
   return out;
 }
 
+// On the model alone nothing is compared: a step is classed by how much the
+// model committed to, its widest envelope first.
+void classify_model_only(const Outcome& m, StepResult& result) {
+  if (m.also_err != 0) {
+    result.match = Match::EnvelopeErrno;
+    result.rule = m.err_rule;
+  } else if (m.min_value > 0 && (m.kind == Outcome::Kind::Data || m.kind == Outcome::Kind::Value)) {
+    result.match = Match::EnvelopeCount;
+    result.rule = m.count_rule;
+  } else if (m.kind == Outcome::Kind::Data && !m.data_known) {
+    result.match = Match::UncheckedData;
+    result.rule = m.data_rule;
+  }
+  if (result.match != Match::Exact && result.rule == EnvelopeRule::None)
+    result.rule = EnvelopeRule::Unattributed;
+}
+
+// The expectation without its data= alternatives when the model cannot predict
+// the bytes: such a statement claims what no run can check, on any target.
+Expectation checkable_part(const Expectation& e, const Outcome& m) {
+  if (m.kind != Outcome::Kind::Data || m.data_known) return e;
+  Expectation out;
+  for (uint8_t i = 0; i < e.count && i < kMaxAlternatives; ++i)
+    if (!e.alt[i].has_data) out.alt[out.count++] = e.alt[i];
+  return out;
+}
+
 }  // namespace
 
 Lockstep::Lockstep(const model::Profile& profile, const Env& env,
@@ -88,27 +115,41 @@ StepResult Lockstep::step(const Statement& stmt, bool check_expectations) {
       result.detail = cmp.why;
       return result;
     }
-    result.data_unchecked = cmp.data_unchecked;
+    result.match = cmp.match;
+    result.rule = cmp.rule;
     forget_freed_names(model_op, result.model, target_outcome, names_);
   } else {
     result.observed = result.model;
-    result.data_unchecked = result.model.kind == Outcome::Kind::Data && !result.model.data_known;
+    classify_model_only(result.model, result);
   }
+  if (check_expectations) check_expectation(stmt.expect, bytes, result);
+  if (result.verdict == StepVerdict::NotRun) result.verdict = StepVerdict::Pass;
+  return result;
+}
 
+void Lockstep::check_expectation(const Expectation& written, std::span<const uint8_t> bytes,
+                                 StepResult& result) const {
+  const Expectation expect = checkable_part(written, result.model);
+  // Nothing left to check of a written expectation holds for nothing.
+  auto holds = [&](const Outcome& o, std::span<const uint8_t> b) {
+    return expect.count == 0 ? written.count == 0 : expectation_matches(expect, o, b);
+  };
   // The model alone: an expectation naming the model's envelope alternative
   // (`=> 512 | EIO` where readahead decides) is met too.
   const bool envelope_met =
-      !target_ && result.model.also_err != 0 &&
-      expectation_matches(stmt.expect, Outcome::error(result.model.also_err), {});
-  if (check_expectations && !envelope_met &&
-      !expectation_matches(stmt.expect, result.observed, bytes)) {
-    result.verdict = StepVerdict::ExpectationFailed;
-    result.detail = fmt::format("expected {}, got {}", expectation_text(stmt.expect),
-                                format_outcome(result.observed));
-    return result;
+      !target_ && result.model.also_err != 0 && holds(Outcome::error(result.model.also_err), {});
+  if (envelope_met || holds(result.observed, bytes)) return;
+  result.verdict = StepVerdict::ExpectationFailed;
+  if (expect.count < written.count) {
+    result.detail = fmt::format(
+        "expected {}, got {}: data= states bytes the model cannot predict ({}), which no run "
+        "can check",
+        expectation_text(written), format_outcome(result.observed),
+        envelope_rule_name(result.model.data_rule));
+    return;
   }
-  result.verdict = StepVerdict::Pass;
-  return result;
+  result.detail = fmt::format("expected {}, got {}", expectation_text(written),
+                              format_outcome(result.observed));
 }
 
 }  // namespace loopcheck

@@ -41,6 +41,9 @@ class Lockstep {
   Renaming names_;
 
   StepResult skip_dependant(const Statement& stmt);
+  // Sets ExpectationFailed (with why) when `written` does not hold for the step.
+  void check_expectation(const Expectation& written, std::span<const uint8_t> bytes,
+                         StepResult& result) const;
 };
 
 }  // namespace loopcheck

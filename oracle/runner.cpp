@@ -5,6 +5,72 @@
 
 namespace loopcheck {
 
+StepClass step_class(const StepResult& step) {
+  switch (step.verdict) {
+    case StepVerdict::Pass:
+      switch (step.match) {
+        case Match::Exact:
+          return StepClass::Exact;
+        case Match::EnvelopeErrno:
+        case Match::EnvelopeCount:
+          return StepClass::Envelope;
+        case Match::UncheckedData:
+          return StepClass::Unchecked;
+      }
+      return StepClass::Exact;
+    case StepVerdict::Skipped:
+      return StepClass::Skipped;
+    case StepVerdict::Diverged:
+      return StepClass::Diverged;
+    case StepVerdict::ExpectationFailed:
+      return StepClass::ExpectationFailed;
+    case StepVerdict::NotRun:
+      return StepClass::NotRun;
+  }
+  return StepClass::NotRun;
+}
+
+std::string_view step_class_name(StepClass c) {
+  static constexpr std::array<std::string_view, kStepClassCount> kNames = {
+      "exact", "envelope", "unchecked", "skipped", "diverged", "expectation_failed", "not_run"};
+  return kNames[static_cast<size_t>(c)];
+}
+
+EnvelopePart envelope_part(Match match) {
+  switch (match) {
+    case Match::EnvelopeErrno:
+      return EnvelopePart::Errno;
+    case Match::EnvelopeCount:
+      return EnvelopePart::Count;
+    case Match::Exact:
+    case Match::UncheckedData:
+      break;
+  }
+  return EnvelopePart::Data;
+}
+
+void EnvelopeTally::add(const StepResult& step) {
+  if (step.verdict != StepVerdict::Pass || step.match == Match::Exact) return;
+  ++n[static_cast<size_t>(step.rule)][static_cast<size_t>(envelope_part(step.match))];
+}
+
+void EnvelopeTally::add(const EnvelopeTally& other) {
+  for (size_t r = 0; r < n.size(); ++r)
+    for (size_t p = 0; p < n[r].size(); ++p) n[r][p] += other.n[r][p];
+}
+
+size_t EnvelopeTally::total(EnvelopeRule rule) const {
+  size_t sum = 0;
+  for (size_t count : n[static_cast<size_t>(rule)]) sum += count;
+  return sum;
+}
+
+size_t EnvelopeTally::total() const {
+  size_t sum = 0;
+  for (int r = 0; r < kEnvelopeRuleCount; ++r) sum += total(static_cast<EnvelopeRule>(r));
+  return sum;
+}
+
 TraceResult run_trace(const Trace& trace, const model::Profile& profile, Target* target,
                       const RunOptions& options) {
   TraceResult result;
@@ -27,10 +93,14 @@ TraceResult run_trace(const Trace& trace, const model::Profile& profile, Target*
     StepResult step = lockstep.step(trace.stmts[i], options.check_expectations);
     step.index = i;
     result.steps[i] = step;
-    if (step.data_unchecked) ++result.data_unchecked;
+    result.rules.add(step);
     switch (step.verdict) {
       case StepVerdict::Pass:
         ++result.passed;
+        if (step.match == Match::Exact) ++result.exact;
+        if (step.match == Match::EnvelopeErrno || step.match == Match::EnvelopeCount)
+          ++result.envelope;
+        if (step.match == Match::UncheckedData) ++result.data_unchecked;
         break;
       case StepVerdict::Skipped:
         ++result.skipped;

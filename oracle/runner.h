@@ -4,9 +4,13 @@
 // of machine-specific numbers, and checks written expectations on top.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "oracle/compare.h"
 
 #include "targets/target.h"
 #include "model/profile.h"
@@ -21,8 +25,40 @@ struct StepResult {
   Outcome model;     // the model's outcome
   Outcome observed;  // the target's outcome in the model's names (== model for model-only runs)
   StepVerdict verdict = StepVerdict::NotRun;
-  bool data_unchecked = false;  // a read whose bytes the model could not predict
-  std::string detail;           // why the step failed, for humans
+  // A Pass: how the outcome met the model's, and the model rule behind anything
+  // but Exact. On the model alone: how much the model committed to (its outcome
+  // widened by an envelope, or bytes it could not predict).
+  Match match = Match::Exact;
+  EnvelopeRule rule = EnvelopeRule::None;
+  std::string detail;  // why the step failed, for humans
+  bool data_unchecked() const {
+    return verdict == StepVerdict::Pass && match == Match::UncheckedData;
+  }
+};
+
+// Every step is exactly one of these (docs/envelopes.md).
+enum class StepClass : uint8_t {
+  Exact,              // passed on the model's main outcome, bytes included
+  Envelope,           // passed on the model's alternative errno or count range
+  Unchecked,          // passed on the count; the model could not predict the bytes
+  Skipped,            // the target could not take the step
+  Diverged,           // the target disagreed with the model
+  ExpectationFailed,  // a written expectation did not hold
+  NotRun,             // after a divergence
+};
+inline constexpr int kStepClassCount = static_cast<int>(StepClass::NotRun) + 1;
+StepClass step_class(const StepResult& step);
+std::string_view step_class_name(StepClass c);  // "exact", "envelope", ...
+// The part of the outcome a non-exact pass went through.
+EnvelopePart envelope_part(Match match);
+
+// Non-exact passes per model rule and part, in EnvelopeRule order.
+struct EnvelopeTally {
+  std::array<std::array<size_t, kEnvelopePartCount>, kEnvelopeRuleCount> n{};
+  void add(const StepResult& step);
+  void add(const EnvelopeTally& other);
+  size_t total(EnvelopeRule rule) const;
+  size_t total() const;
 };
 
 struct TraceResult {
@@ -30,7 +66,10 @@ struct TraceResult {
   std::string profile;
   std::string target;
   std::vector<StepResult> steps;  // one per statement, in order
+  // passed = exact + envelope + data_unchecked.
   size_t passed = 0, skipped = 0, divergences = 0, expectation_failures = 0, data_unchecked = 0;
+  size_t exact = 0, envelope = 0;
+  EnvelopeTally rules;
   std::string error;          // the target could not run the trace at all
   std::string model_summary;  // states at the first divergence
   std::string target_summary;

@@ -222,6 +222,7 @@ std::string field_member(Field f, StructKind kind) {
 std::string alt_condition(const ExpectAlt& alt, const Op& op, int step, std::string* decls) {
   switch (alt.kind) {
     case ExpectAlt::Kind::Value:
+      if (alt.ranged) return fmt::format("(rc >= {}L && rc <= {}L)", alt.range_min, alt.value);
       return fmt::format("(rc >= 0 && rc == {}L)", alt.value);
     case ExpectAlt::Kind::Errno:
       return fmt::format("(rc < 0 && e == {})", errno_expr(alt.err));

@@ -53,7 +53,9 @@ bool status_matches(const StructFields& want, const StatusInfo& got) {
 bool data_matches(const ExpectAlt& alt, const Outcome& o, std::span<const uint8_t> bytes) {
   if (!alt.has_data) return true;
   if (!bytes.empty()) return !first_difference(alt.data, bytes).has_value();
-  if (!o.data_known) return true;  // the model cannot predict these bytes: unchecked
+  // The model cannot predict these bytes: a statement about them cannot be checked,
+  // so it does not hold (a pass here would hide an unchecked claim).
+  if (!o.data_known) return false;
   auto n = static_cast<size_t>(o.value);
   if (o.data.count > 0) {
     // Description against description: expand the outcome's (bounded by kMaxIoLength).
@@ -76,9 +78,11 @@ bool data_matches(const ExpectAlt& alt, const Outcome& o, std::span<const uint8_
 bool outcome_matches(const ExpectAlt& alt, const Outcome& o, std::span<const uint8_t> bytes) {
   switch (alt.kind) {
     case ExpectAlt::Kind::Value:
-      return (o.kind == Outcome::Kind::Value || o.kind == Outcome::Kind::Data ||
-              o.kind == Outcome::Kind::Status) &&
-             o.value == alt.value;
+      if (o.kind != Outcome::Kind::Value && o.kind != Outcome::Kind::Data &&
+          o.kind != Outcome::Kind::Status)
+        return false;
+      if (alt.ranged) return o.value >= alt.range_min && o.value <= alt.value;
+      return o.value == alt.value;
     case ExpectAlt::Kind::Errno:
       return o.kind == Outcome::Kind::Error && o.err == alt.err;
     case ExpectAlt::Kind::Status:

@@ -28,7 +28,8 @@ enum class Tok : uint8_t {
   String,     // "..." (decoded into Token::str)
   Directive,  // @trace, @profile, @env
   Equals,
-  Arrow,  // =>
+  Arrow,   // =>
+  DotDot,  // .. (a byte-count range in an expectation)
   Pipe,
   LBrace,
   RBrace,
@@ -194,6 +195,9 @@ class Parser {
       } else if (c == '=' && i + 1 < line.size() && line[i + 1] == '>') {
         i += 2;
         t.kind = Tok::Arrow;
+      } else if (c == '.' && i + 1 < line.size() && line[i + 1] == '.') {
+        i += 2;
+        t.kind = Tok::DotDot;
       } else {
         ++i;
         const std::optional<Tok> kind = punctuation(c);
@@ -968,6 +972,7 @@ class Parser {
         alt.value = v->as_signed();
         if (op.kind == OpKind::Sysfs)
           return fail(t, "sysfs yields text: expect a \"string\" or an errno");
+        if (at(Tok::DotDot)) return parse_range_end(op, t, alt);
         if (!at_word("data")) return true;
         const Token& d = next();
         if (op.kind != OpKind::Pread) return fail(d, "data= applies only to pread");
@@ -1017,6 +1022,29 @@ class Parser {
                                 "a \"string\"), got {}",
                                 shown(t)));
     }
+  }
+
+  // `MIN..MAX` after MIN: any byte count in [MIN, MAX] (the model's count
+  // envelope, where readahead decides how much a read returns). The bytes of such
+  // a count are not described: data= cannot follow.
+  bool parse_range_end(const Op& op, const Token& first, ExpectAlt& alt) {
+    next();
+    if (op.kind != OpKind::Pread && op.kind != OpKind::Pwrite)
+      return fail(first, "a count range MIN..MAX applies only to pread and pwrite");
+    const Token& t = peek();
+    auto hi = literal(kI64, "the range's upper count");
+    if (!hi) return false;
+    alt.ranged = true;
+    alt.range_min = alt.value;
+    alt.value = hi->as_signed();
+    if (alt.range_min < 0 || alt.range_min >= alt.value)
+      return fail(t, fmt::format("a count range needs 0 <= MIN < MAX, got {}..{}", alt.range_min,
+                                 alt.value));
+    if (at_word("data"))
+      return fail(peek(),
+                  "data= cannot follow a count range: the bytes of a short count are "
+                  "not described");
+    return true;
   }
 
   // data=SEG[,SEG...]; see docs/trace-format.md, "Data descriptors".

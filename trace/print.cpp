@@ -189,6 +189,7 @@ std::string format_data_desc(const DataDesc& desc) {
 std::string format_expect_alt(const ExpectAlt& alt) {
   switch (alt.kind) {
     case ExpectAlt::Kind::Value:
+      if (alt.ranged) return fmt::format("{}..{}", alt.range_min, alt.value);
       return fmt::format("{}", alt.value);
     case ExpectAlt::Kind::Errno:
       return format_errno(alt.err);
@@ -322,6 +323,15 @@ ExpectAlt expectation_from(const Outcome& o) {
 Expectation expectation_with_envelope_from(const Outcome& o) {
   Expectation e;
   e.alt[e.count++] = expectation_from(o);
+  if ((o.kind == Outcome::Kind::Data || o.kind == Outcome::Kind::Value) && o.min_value > 0) {
+    // Any count in the range is accepted, its bytes unchecked: no data= with it.
+    ExpectAlt& range = e.alt[0];
+    range = ExpectAlt{};
+    range.kind = ExpectAlt::Kind::Value;
+    range.ranged = true;
+    range.range_min = o.min_value;
+    range.value = o.value;
+  }
   if (o.also_err != 0) {
     ExpectAlt alt;
     alt.kind = ExpectAlt::Kind::Errno;

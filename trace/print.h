@@ -24,7 +24,8 @@ std::string format_outcome(const Outcome& outcome);
 // Precondition: outcome.kind != Skipped (a skipped step observed nothing).
 ExpectAlt expectation_from(const Outcome& outcome);
 
-// expectation_from plus the model's envelope (also_err) as a second alternative.
+// expectation_from widened by the model's envelope: a count range `MIN..MAX` for
+// min_value, the alternative errno (also_err) as a second alternative.
 Expectation expectation_with_envelope_from(const Outcome& outcome);
 
 // Pieces the reporters reuse.

@@ -17,6 +17,8 @@
 #include <string_view>
 #include <vector>
 
+#include "trace/envelope.h"
+
 namespace loopcheck {
 
 // ---- bounds (explicit, asserted by the validator) -------------------------------
@@ -251,6 +253,10 @@ struct Outcome {
   // Value): any count
   // in [min_value, value] is accepted too, the bytes then unchecked. 0 = none.
   int64_t min_value = 0;
+  // Which model rule set also_err, min_value and data_known = false (None when unset).
+  EnvelopeRule err_rule = EnvelopeRule::None;
+  EnvelopeRule count_rule = EnvelopeRule::None;
+  EnvelopeRule data_rule = EnvelopeRule::None;
   uint64_t digest = 0;  // digest_bytes() (XXH3-64) of the bytes read, when a target read real bytes
   std::array<char, kMaxTextSize> text{};  // Kind::Text (sysfs), NUL-terminated
   uint8_t text_len = 0;
@@ -285,6 +291,10 @@ struct ExpectAlt {
   int32_t err = 0;        // Errno
   StructFields fields;    // Status: only listed fields are checked
   bool has_data = false;  // Data: `data=` given
+  // Value: `MIN..MAX` accepts any count in [range_min, value] (the model's count
+  // envelope, as `record` writes it); never with data=.
+  bool ranged = false;
+  int64_t range_min = 0;
   DataDesc data;
   std::string text;  // Text
   friend bool operator==(const ExpectAlt&, const ExpectAlt&) = default;

@@ -314,6 +314,11 @@ class Validator {
     switch (alt.kind) {
       case ExpectAlt::Kind::Value:
         if (op.kind == OpKind::Sysfs) problem("sysfs yields text: expect a \"string\" or an errno");
+        if (alt.ranged && op.kind != OpKind::Pread && op.kind != OpKind::Pwrite)
+          problem("a count range MIN..MAX applies only to pread and pwrite");
+        if (alt.ranged && (alt.range_min < 0 || alt.range_min >= alt.value))
+          problem(fmt::format("a count range needs 0 <= MIN < MAX, got {}..{}", alt.range_min,
+                              alt.value));
         return;
       case ExpectAlt::Kind::Data: {
         if (op.kind != OpKind::Pread) return problem("data= applies only to pread");

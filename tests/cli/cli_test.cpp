@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace {
@@ -137,6 +138,69 @@ TEST_F(CliTest, JsonOutputIsDeterministic) {
   EXPECT_EQ(a.exit_code, 0) << a.out;
   EXPECT_EQ(a.out, b.out);
   EXPECT_NE(a.out.find("\"passed\": 1"), std::string::npos) << a.out;
+}
+
+// A device from before the trace: fsync of it unbound may also fail with EIO (the
+// model's envelope rule fsync_write_cache_unknown).
+const char* kHedgedTrace = R"(@trace 1
+@env precreated=1
+d = open loop 0 rw
+fsync d                                       => 0 | EIO
+close d                                       => 0
+)";
+
+TEST_F(CliTest, StrictFailsOnAHedgedPassAndNamesItsRule) {
+  const std::string hedged = write("hedged.trace", kHedgedTrace);
+  const std::string good = write("good.trace", kGoodTrace);
+  EXPECT_EQ(run_cli("run --target model " + hedged).exit_code, 0);
+  CliRun strict = run_cli("run --target model --strict " + hedged);
+  EXPECT_EQ(strict.exit_code, 1) << strict.out;
+  EXPECT_NE(strict.out.find("strict: 1 steps passed only inside a model envelope"),
+            std::string::npos)
+      << strict.out;
+  EXPECT_NE(strict.out.find(hedged + ":4:1: step 2 `fsync d => 0 | EIO`: envelope "
+                                     "(fsync_write_cache_unknown, errno)"),
+            std::string::npos)
+      << strict.out;
+  CliRun strict_good = run_cli("run --target model --strict " + good);
+  EXPECT_EQ(strict_good.exit_code, 0) << strict_good.out;
+  CliRun strict_json = run_cli("run --target model --strict --json " + hedged);
+  EXPECT_EQ(strict_json.exit_code, 1) << strict_json.out;
+  CliRun strict_inproc = run_cli("run --target inproc --strict " + hedged);
+  EXPECT_EQ(strict_inproc.exit_code, 0) << "inproc took the main branch: " << strict_inproc.out;
+}
+
+TEST_F(CliTest, JsonCountsStepClassesAndEnvelopeRules) {
+  CliRun r = run_cli("run --target model --json " + write("hedged.trace", kHedgedTrace));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("steps").at("exact"), 2);
+  EXPECT_EQ(j.at("steps").at("envelope"), 1);
+  EXPECT_EQ(j.at("steps").at("unchecked"), 0);
+  EXPECT_EQ(j.at("steps").at("skipped"), 0);
+  EXPECT_EQ(j.at("steps").at("diverged"), 0);
+  EXPECT_EQ(j.at("steps").at("expectation_failed"), 0);
+  EXPECT_EQ(j.at("envelope_rules").at("fsync_write_cache_unknown").at("errno"), 1);
+  EXPECT_EQ(j.at("envelope_rules").size(), 1u);
+  const nlohmann::json& trace = j.at("traces").at(0);
+  EXPECT_EQ(trace.at("hedged").at(0).at("rule"), "fsync_write_cache_unknown");
+  EXPECT_EQ(trace.at("hedged").at(0).at("part"), "errno");
+  EXPECT_EQ(trace.at("hedged").at(0).at("step"), 2);
+}
+
+// The model's count range survives record: `4096..16384 | EIO`, not `16384 | EIO`.
+TEST_F(CliTest, RecordKeepsTheModelsCountRangeAndRoundTrips) {
+  const std::string rundown =
+      "@trace 1\nfile img size=64K\nctl = open loop-control rw\nn = ioctl ctl LOOP_CTL_ADD -1\n"
+      "d = open loop n rw\nf = open file img rw\nioctl d LOOP_SET_FD f\n"
+      "pread d 0 4096\nioctl d LOOP_CLR_FD\npread d 0 16384\n";
+  CliRun rec = run_cli("record --target model " + write("rundown.trace", rundown));
+  ASSERT_EQ(rec.exit_code, 0) << rec.out;
+  EXPECT_NE(rec.out.find("pread d 0 16384 => 4096..16384 | EIO\n"), std::string::npos) << rec.out;
+  const std::string recorded = write("recorded.trace", rec.out);
+  CliRun again = run_cli("run --target model " + recorded);
+  EXPECT_EQ(again.exit_code, 0) << again.out;
+  EXPECT_EQ(run_cli("record --target model " + recorded).out, rec.out);
 }
 
 TEST_F(CliTest, HelpAndVersion) {

@@ -84,7 +84,7 @@ TEST(CompareOutcomes, EqualPlainValuesAndErrnosAreEqual) {
   Renaming names;
   Comparison c = cmp(Outcome::ok(0), Outcome::ok(0), names);
   EXPECT_TRUE(c.equal);
-  EXPECT_FALSE(c.data_unchecked);
+  EXPECT_EQ(c.match, Match::Exact);
   EXPECT_TRUE(c.why.empty());
   EXPECT_TRUE(cmp(Outcome::error(EBUSY), Outcome::error(EBUSY), names).equal);
   EXPECT_TRUE(cmp(Outcome::skipped(), Outcome::skipped(), names).equal);
@@ -198,7 +198,7 @@ TEST(CompareOutcomes, DataIsComparedByTheBytesTheTargetRead) {
   std::vector<uint8_t> bytes = bytes_of(model);
   Comparison same = cmp(model, target_read(bytes), names, bytes);
   EXPECT_TRUE(same.equal) << same.why;
-  EXPECT_FALSE(same.data_unchecked);
+  EXPECT_EQ(same.match, Match::Exact);
 
   bytes[1000] ^= 0xff;
   Comparison c = cmp(model, target_read(bytes), names, bytes);
@@ -234,7 +234,7 @@ TEST(CompareOutcomes, UnpredictableDataComparesTheCountOnly) {
   std::vector<uint8_t> other(4096, 0xab);
   Comparison c = cmp(model, target_read(other), names, other);
   EXPECT_TRUE(c.equal);
-  EXPECT_TRUE(c.data_unchecked);
+  EXPECT_EQ(c.match, Match::UncheckedData);
   EXPECT_FALSE(cmp(model, target_read(std::span(other).first(512)), names).equal);
 }
 
@@ -269,7 +269,7 @@ TEST(CompareOutcomes, AnErrnoEnvelopeAdmitsItsErrnoAndNothingElse) {
   EXPECT_TRUE(cmp(model, Outcome::ok(512), names).equal);
   Comparison eio = cmp(model, Outcome::error(EIO), names);
   EXPECT_TRUE(eio.equal);
-  EXPECT_FALSE(eio.data_unchecked);
+  EXPECT_EQ(eio.match, Match::EnvelopeErrno);
   EXPECT_FALSE(cmp(model, Outcome::error(EINVAL), names).equal);
   EXPECT_FALSE(cmp(model, Outcome::ok(511), names).equal);
   // The alternative is a whole outcome, not a field: an errno model has no value.
@@ -287,14 +287,15 @@ TEST(CompareOutcomes, ACountEnvelopeOnAReadAdmitsCountsInsideItUnchecked) {
 
   Comparison short_read = cmp(model, target_read(junk), names, junk);
   EXPECT_TRUE(short_read.equal) << short_read.why;
-  EXPECT_TRUE(short_read.data_unchecked) << "bytes of a count inside the envelope are unchecked";
+  EXPECT_EQ(short_read.match, Match::EnvelopeCount)
+      << "bytes of a count inside the envelope are unchecked";
   EXPECT_TRUE(cmp(model, target_read(std::span(junk).first(1)), names).equal) << "lower bound";
   EXPECT_TRUE(cmp(model, Outcome::error(EIO), names).equal);
 
   // The full count is the main outcome: its bytes are checked.
   Comparison whole = cmp(model, target_read(full), names, full);
   EXPECT_TRUE(whole.equal) << whole.why;
-  EXPECT_FALSE(whole.data_unchecked);
+  EXPECT_EQ(whole.match, Match::Exact);
   std::vector<uint8_t> wrong = full;
   wrong[0] ^= 1;
   EXPECT_FALSE(cmp(model, target_read(wrong), names, wrong).equal);
@@ -320,6 +321,55 @@ TEST(CompareOutcomes, ACountEnvelopeOnAPlainValueAdmitsCountsInsideIt) {
   EXPECT_FALSE(cmp(model, Outcome::ok(4095), names).equal);
   EXPECT_FALSE(cmp(model, Outcome::ok(61442), names).equal);
   EXPECT_FALSE(cmp(model, Outcome::error(EIO), names).equal) << "no errno alternative given";
+}
+
+// Every non-exact match names the part of the outcome it went through and the
+// model rule that widened it.
+TEST(CompareOutcomes, ANonExactMatchNamesItsPartAndTheModelRule) {
+  Renaming names;
+  Outcome model = pattern_read(8192, 3);
+  model.also_err = EIO;
+  model.err_rule = EnvelopeRule::RundownReadahead;
+  model.min_value = 4096;
+  model.count_rule = EnvelopeRule::ReadPastUnalignedEof;
+  const std::vector<uint8_t> full = bytes_of(model);
+
+  Comparison exact = cmp(model, target_read(full), names, full);
+  EXPECT_EQ(exact.match, Match::Exact);
+  EXPECT_EQ(exact.rule, EnvelopeRule::None);
+
+  Comparison eio = cmp(model, Outcome::error(EIO), names);
+  EXPECT_EQ(eio.match, Match::EnvelopeErrno);
+  EXPECT_EQ(eio.rule, EnvelopeRule::RundownReadahead);
+
+  Comparison part = cmp(model, target_read(std::span(full).first(4096)), names);
+  EXPECT_EQ(part.match, Match::EnvelopeCount);
+  EXPECT_EQ(part.rule, EnvelopeRule::ReadPastUnalignedEof);
+
+  Outcome stale = pattern_read(4096, 3);
+  stale.data_known = false;
+  stale.data_rule = EnvelopeRule::StaleCache;
+  const std::vector<uint8_t> other(4096, 0xcd);
+  Comparison unchecked = cmp(stale, target_read(other), names, other);
+  EXPECT_EQ(unchecked.match, Match::UncheckedData);
+  EXPECT_EQ(unchecked.rule, EnvelopeRule::StaleCache);
+  EXPECT_TRUE(unchecked.data_unchecked());
+
+  Outcome written = Outcome::ok(8192);
+  written.min_value = 4096;
+  written.count_rule = EnvelopeRule::RmwBlockMaybeCached;
+  Comparison short_write = cmp(written, Outcome::ok(4096), names);
+  EXPECT_EQ(short_write.match, Match::EnvelopeCount);
+  EXPECT_EQ(short_write.rule, EnvelopeRule::RmwBlockMaybeCached);
+}
+
+TEST(CompareOutcomes, AnEnvelopeWithoutARuleIsReportedAsUnattributed) {
+  Renaming names;
+  Outcome model = Outcome::ok(0);
+  model.also_err = EIO;  // no err_rule: a model place that forgot to tag itself
+  Comparison c = cmp(model, Outcome::error(EIO), names);
+  EXPECT_TRUE(c.equal);
+  EXPECT_EQ(c.rule, EnvelopeRule::Unattributed);
 }
 
 TEST(ToModelNames, RenamedNumbersGoBackToTheModelsNames) {

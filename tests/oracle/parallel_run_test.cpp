@@ -38,7 +38,7 @@ std::vector<PlannedRun> plan(const std::vector<Trace>& traces) {
 std::string fingerprint(const Trace& trace, const TraceResult& r) {
   std::string out = format_result_text(trace, r) + result_json(trace, r).dump() + "\n";
   for (const StepResult& s : r.steps) {
-    out += fmt::format("{} {} {} {} {}\n", s.index, static_cast<int>(s.verdict), s.data_unchecked,
+    out += fmt::format("{} {} {} {} {}\n", s.index, static_cast<int>(s.verdict), s.data_unchecked(),
                        format_outcome(s.model), format_outcome(s.observed));
   }
   return out;

@@ -48,6 +48,7 @@ TraceResult diverged_result(const Trace& trace) {
   s.verdict = StepVerdict::Diverged;
   s.detail = "model 0, target EBUSY";
   r.passed = 1;
+  r.exact = 1;
   r.divergences = 1;
   r.steps[2].verdict = StepVerdict::NotRun;
   r.model_summary = "loop0: unbound";
@@ -91,13 +92,14 @@ TEST(ReportText, SkippedAndUncheckedCountsAndTargetErrorsAreShown) {
   TraceResult r = run_on_model(trace, false);
   r.skipped = 2;
   r.data_unchecked = 1;
+  r.rules.n[static_cast<size_t>(EnvelopeRule::StaleCache)][2] = 1;
   EXPECT_EQ(format_result_text(trace, r),
             "PASS dir/report.trace (linux-6.18, model) [2 steps skipped] [1 reads with "
-            "unpredictable data: count only]\n");
+            "unpredictable data, count only: stale_cache 1]\n");
   r.error = "no sandbox";
   EXPECT_EQ(format_result_text(trace, r),
             "FAIL dir/report.trace (linux-6.18, model) [2 steps skipped] [1 reads with "
-            "unpredictable data: count only]\n"
+            "unpredictable data, count only: stale_cache 1]\n"
             "  dir/report.trace: the target could not run this trace: no sandbox\n");
 }
 
@@ -139,7 +141,8 @@ TEST(ReportJson, FieldsComeInADocumentedStableOrder) {
   for (const auto& item : j.items()) keys.push_back(item.key());
   EXPECT_EQ(keys, (std::vector<std::string>{"trace", "profile", "target", "passed", "steps_passed",
                                             "steps_skipped", "divergences", "expectation_failures",
-                                            "data_unchecked", "error", "failures"}));
+                                            "data_unchecked", "steps", "envelope_rules", "error",
+                                            "failures", "hedged"}));
 }
 
 TEST(ReportJson, AFailureNamesItsStepLineStatementAndBothOutcomes) {
@@ -178,12 +181,16 @@ TEST(RunTotals, AddsResultsAndSaysHowManyPassedAndFailed) {
   TraceResult diverged = diverged_result(trace);
   diverged.skipped = 1;
   diverged.data_unchecked = 2;
+  diverged.passed = 3;  // one exact and the two unchecked reads
+  diverged.rules.n[static_cast<size_t>(EnvelopeRule::StaleCache)][2] = 2;
   totals.add(diverged);
   EXPECT_EQ(totals.passed, 1u);
   EXPECT_EQ(totals.failed, 2u);
+  EXPECT_EQ(totals.hedged(), 2u);
   EXPECT_EQ(format_totals_text(totals),
-            "steps: 6 passed, 1 skipped, 1 diverged, 1 expectation failures, 2 reads with "
-            "unpredictable data\n"
+            "steps: 8 passed (6 exact, 0 inside an envelope, 2 with unpredictable data), 1 "
+            "skipped, 1 diverged, 1 expectation failures\n"
+            "  envelope stale_cache: 2 (data 2)\n"
             "1 passed, 2 failed\n");
   // Traces pinned to another release are counted as skipped, not passed.
   totals.not_applicable = 4;

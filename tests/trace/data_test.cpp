@@ -104,6 +104,45 @@ RC_GTEST_PROP(TraceData, DescribeAlwaysMatchesItsInput,
   RC_ASSERT(!first_difference(d, b).has_value());
 }
 
+// `MIN..MAX` accepts every count in the closed range and nothing outside it.
+TEST(TraceData, ACountRangeMatchesCountsInsideIt) {
+  ExpectAlt range;
+  range.kind = ExpectAlt::Kind::Value;
+  range.ranged = true;
+  range.range_min = 4096;
+  range.value = 16384;
+  Outcome read;
+  read.kind = Outcome::Kind::Data;
+  for (int64_t count : {4096, 8192, 16384}) {
+    read.value = count;
+    EXPECT_TRUE(outcome_matches(range, read, {})) << count;
+  }
+  for (int64_t count : {0, 4095, 16385}) {
+    read.value = count;
+    EXPECT_FALSE(outcome_matches(range, read, {})) << count;
+  }
+  EXPECT_TRUE(outcome_matches(range, Outcome::ok(5000), {})) << "a pwrite's count";
+  EXPECT_FALSE(outcome_matches(range, Outcome::error(5), {}));
+}
+
+// Bytes the model cannot predict never satisfy a data= (no run could check it).
+TEST(TraceData, AnUnpredictableReadMatchesNoDataDescription) {
+  Outcome read;
+  read.kind = Outcome::Kind::Data;
+  read.value = 512;
+  read.data_known = false;
+  ExpectAlt want;
+  want.kind = ExpectAlt::Kind::Data;
+  want.value = 512;
+  want.has_data = true;
+  want.data = desc({run(DataSegment::Kind::Zero, 0)});
+  EXPECT_FALSE(outcome_matches(want, read, {}));
+  ExpectAlt count;
+  count.kind = ExpectAlt::Kind::Value;
+  count.value = 512;
+  EXPECT_TRUE(outcome_matches(count, read, {})) << "the count alone is still checked";
+}
+
 TEST(TraceData, ExpectationsMatchOutcomes) {
   Outcome ok = Outcome::ok(0);
   ExpectAlt zero;

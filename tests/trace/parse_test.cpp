@@ -7,6 +7,7 @@
 #include "trace/names.h"
 #include "trace/ops.h"
 #include "trace/parse.h"
+#include "trace/print.h"
 
 using namespace loopcheck;
 
@@ -142,6 +143,39 @@ struct ErrorCase {
   std::string body;
   const char* error;
 };
+
+// `MIN..MAX`: a count range, what the model accepts where readahead decides.
+TEST(TraceParse, CountRanges) {
+  ParseResult r = parse(
+      "pread 3 0 60K => 1..61441 | EIO\n"
+      "pwrite 3 0 8K pattern=1 => 0..8192\n");
+  ASSERT_TRUE(r.ok()) << errors_of(r);
+  const ExpectAlt& read = r.trace.stmts[0].expect.alt[0];
+  EXPECT_EQ(read.kind, ExpectAlt::Kind::Value);
+  EXPECT_TRUE(read.ranged);
+  EXPECT_EQ(read.range_min, 1);
+  EXPECT_EQ(read.value, 61441);
+  EXPECT_EQ(r.trace.stmts[0].expect.alt[1].err, EIO);
+  EXPECT_EQ(r.trace.stmts[1].expect.alt[0].range_min, 0);
+  EXPECT_EQ(print_statement(r.trace, r.trace.stmts[0]), "pread 3 0 61440 => 1..61441 | EIO");
+
+  const ErrorCase cases[] = {
+      {"pread 3 0 4K => 4096..4096",
+       "t.trace:2:23: a count range needs 0 <= MIN < MAX, got "
+       "4096..4096"},
+      {"pread 3 0 4K => 1..4096 data=zero",
+       "t.trace:2:25: data= cannot follow a count range: the bytes of a short count are not "
+       "described"},
+      {"close 3 => 0..1", "t.trace:2:12: a count range MIN..MAX applies only to pread and pwrite"},
+      {"pread 3 0 4K => 1..",
+       "t.trace:2:20: expected the range's upper count (a number), got end of line"},
+  };
+  for (const ErrorCase& c : cases) {
+    ParseResult bad = parse(c.body + "\n");
+    ASSERT_FALSE(bad.ok()) << c.body;
+    EXPECT_EQ(bad.errors.front().format(), c.error) << c.body;
+  }
+}
 
 TEST(TraceParse, ErrorClassesReportFileLineCol) {
   const ErrorCase cases[] = {

@@ -122,6 +122,12 @@ inline ExpectAlt gen_alt(GenState& g, const Op& op) {
   switch (a.kind) {
     case ExpectAlt::Kind::Value:
       a.value = gen_signed(INT64_MIN, INT64_MAX).as_signed();
+      // A count range MIN..MAX (the model's count envelope), on reads and writes.
+      if ((op.kind == OpKind::Pread || op.kind == OpKind::Pwrite) && *rc::gen::arbitrary<bool>()) {
+        a.ranged = true;
+        a.value = *rc::gen::inRange<int64_t>(1, INT64_MAX);
+        a.range_min = *rc::gen::inRange<int64_t>(0, a.value);
+      }
       break;
     case ExpectAlt::Kind::Errno:
       a.err = *rc::gen::inRange(1, 4096);
