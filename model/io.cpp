@@ -559,20 +559,11 @@ Outcome Machine::pread(const Op& op) {
     const bool unaligned_direct =
         direct && len > 0 && start < obj.size && (start % env.dio_align || len % env.dio_align);
     const uint64_t count = start >= obj.size ? 0 : std::min(len, obj.size - start);
-    bool known = emit_object(obj, start, start + count, out);
-    // Dirty device pages over this range may be written back at any moment
-    // (dirty_expire, memory pressure): the bytes are not predictable.
-    for (int i = 0; i < s.device_count && known; ++i) {
-      const Device& dev = s.devices[i];
-      if (dev.state == DevState::Unbound || dev.backing_desc == kNoDesc) continue;
-      const Desc& b = s.descs[dev.backing_desc];
-      if (b.kind != DescKind::File || b.object != d->object) continue;
-      if (dev.dirty.unknown) known = false;
-      for (int k = 0; k < dev.dirty.count; ++k) {
-        const Extent& x = dev.dirty.e[k];
-        if (x.start + dev.offset < start + count && x.end + dev.offset > start) known = false;
-      }
-    }
+    // Dirty device pages over this range are not in the file: within a trace
+    // only fsync, BLKFLSBUF, the last close and the other flush points write them
+    // back (docs/semantics.md §11.1: the flusher writes back an inode only once
+    // its pages are dirty_expire_centisecs old, 30 s, longer than any trace).
+    const bool known = emit_object(obj, start, start + count, out);
     Outcome o = data_outcome(count, out, known);
     if (unaligned_direct) o.also_err = EINVAL;
     return o;
