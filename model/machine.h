@@ -87,6 +87,47 @@ struct Machine {
   static void forget_cache(Device& dev) {
     dev.cache_populated = dev.orphan_dirty;
     if (!dev.orphan_dirty) dev.cache_lo = dev.cache_hi = 0;
+    forget_cached_bytes(dev);
+  }
+  // Nothing is surely cached, and no old bytes are held.
+  static void forget_cached_bytes(Device& dev) {
+    dev.sure_lo = dev.sure_hi = dev.stale_lo = dev.stale_hi = 0;
+    dev.held = ExtentList{};
+  }
+  // A buffered read or write went through the folios at device bytes [a, z): they
+  // are in the cache now. A range not touching the last one replaces it.
+  static void note_sure(Device& dev, uint64_t a, uint64_t z) {
+    if (a >= z) return;
+    if (dev.sure_lo < dev.sure_hi && a <= dev.sure_hi && z >= dev.sure_lo) {
+      dev.sure_lo = std::min(dev.sure_lo, a);
+      dev.sure_hi = std::max(dev.sure_hi, z);
+    } else {
+      dev.sure_lo = a;
+      dev.sure_hi = z;
+    }
+  }
+  // The backing changed under everything the cache may hold: none of it is predicted.
+  static void mark_all_stale(Device& dev) {
+    if (!dev.cache_populated) return;
+    dev.cache_stale = 1;
+    dev.stale_lo = dev.cache_lo;
+    dev.stale_hi = dev.cache_hi;
+  }
+  // The backing changed under bytes [a, z) readahead may have cached.
+  static void widen_stale(Device& dev, uint64_t a, uint64_t z) {
+    if (a >= z) return;
+    dev.cache_stale = 1;
+    if (dev.stale_lo == dev.stale_hi) {
+      dev.stale_lo = a;
+      dev.stale_hi = z;
+    } else {
+      dev.stale_lo = std::min(dev.stale_lo, a);
+      dev.stale_hi = std::max(dev.stale_hi, z);
+    }
+  }
+  // Some byte of [a, z) may be stale without the model knowing its old value.
+  static bool stale_unknown(const Device& dev, uint64_t a, uint64_t z) {
+    return dev.cache_stale && a < dev.stale_hi && z > dev.stale_lo;
   }
   // A request of the loop driver reading device range [a, z) from a backing file
   // of `backing_end` device bytes, 6.12.25+/6.15+ (read_iter, lo_complete_rq): a
@@ -163,6 +204,9 @@ struct Machine {
                    bool direct, uint64_t* done_end = nullptr, uint64_t* min_end = nullptr);
   int write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed);
   void backing_changed(DescKind kind, uint32_t which, const Device* writer);
+  // Backing file `object` is about to change at file bytes [a, z) by a path other
+  // than `writer`'s cache: devices record the old bytes their cache surely holds.
+  void backing_file_write(uint32_t object, uint64_t a, uint64_t z, const Device* writer);
 
   // ---- sysfs (sysfs.cpp)
   Outcome sysfs(const Op& op);
