@@ -689,8 +689,8 @@ Outcome Machine::pwrite(const Op& op) {
     const uint64_t grain = std::max<uint64_t>(kPageSize, dev.block_size);
     if (!flush_dirty_range(dev, start / grain * grain, (end + grain - 1) / grain * grain))
       return Outcome::error(EIO);
-    if (dev.state != DevState::Bound && dev.write_cache == 1) return Outcome::error(EIO);
-    sync_maybe_eio = dev.state != DevState::Bound && dev.write_cache == kWriteCacheUnknown;
+    if (dev.state != DevState::Bound && write_cache(dev) == 1) return Outcome::error(EIO);
+    sync_maybe_eio = dev.state != DevState::Bound && write_cache(dev) == kWriteCacheUnknown;
   }
   Outcome o = Outcome::ok(static_cast<int64_t>(end - start));
   if (sync_maybe_eio) o.also_err = EIO;
@@ -706,24 +706,25 @@ Outcome Machine::fsync(const Op& op) {
   if (d->kind != DescKind::Loop) return Outcome::ok(0);
   Device& dev = *device(d->device);
   if (!flush_dirty(dev)) return Outcome::error(EIO);
-  if (dev.state != DevState::Bound && dev.write_cache == kWriteCacheUnknown) {
+  if (dev.state != DevState::Bound && write_cache(dev) == kWriteCacheUnknown) {
     Outcome o = Outcome::ok(0);  // never bound, or bound before the trace began
     o.also_err = EIO;
     return o;
   }
-  if (dev.state != DevState::Bound && dev.write_cache)
+  if (dev.state != DevState::Bound && write_cache(dev))
     return Outcome::error(EIO);  // flush request refused
   // The flush request reaches the driver, whose vfs_fsync of a lower loop device
   // is that device's fsync: its dirty pages and its own flush, down the stack
   // (6.12.117 in QEMU: EIO when the lower device is in Rundown).
   bool maybe_eio = false;
-  for (Device* upper = &dev; upper->state == DevState::Bound && upper->write_cache == 1;) {
+  for (Device* upper = &dev; upper->state == DevState::Bound && write_cache(*upper) == 1;) {
     const Desc& b = s.descs[upper->backing_desc];
     if (b.kind != DescKind::Loop) break;
     Device& lower = *device(b.device);
     if (!flush_dirty(lower)) return Outcome::error(EIO);
-    if (lower.state != DevState::Bound && lower.write_cache == 1) return Outcome::error(EIO);
-    if (lower.state != DevState::Bound && lower.write_cache == kWriteCacheUnknown) maybe_eio = true;
+    if (lower.state != DevState::Bound && write_cache(lower) == 1) return Outcome::error(EIO);
+    if (lower.state != DevState::Bound && write_cache(lower) == kWriteCacheUnknown)
+      maybe_eio = true;
     upper = &lower;
   }
   Outcome o = Outcome::ok(0);

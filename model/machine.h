@@ -50,6 +50,17 @@ struct Machine {
   bool flush_dirty_range(Device& dev, uint64_t a, uint64_t z);
   void drop_cache(Device& dev);
 
+  // The device's write cache as far as the model knows it: 0, 1 or
+  // kWriteCacheUnknown. A device that existed before the trace was either never
+  // bound (no write cache) or torn down: 6.1 turns the cache off at teardown, so
+  // there it is off either way (linux-6.1/fsync_write_cache_off_after_teardown.trace);
+  // 6.12+ leave it on, and whether the device was bound before is its history.
+  uint8_t write_cache(const Device& dev) const {
+    return dev.write_cache == kWriteCacheUnknown && p.write_cache_cleared_on_teardown
+               ? 0
+               : dev.write_cache;
+  }
+
   // ---- backing-file facts
   uint64_t backing_size(const Device& dev) const;  // bytes, now
   uint64_t capacity_for(uint64_t backing_bytes, uint64_t offset, uint64_t sizelimit) const;
