@@ -23,7 +23,7 @@ void remove_at(ExtentList& list, int at) {
 }
 
 bool continues(const Extent& a, const Extent& b) {
-  return a.end == b.start && a.seed == b.seed && a.origin == b.origin;
+  return a.end == b.start && a.seed == b.seed && a.origin == b.origin && a.reserved == b.reserved;
 }
 
 }  // namespace
@@ -56,9 +56,17 @@ void extents_erase(ExtentList& list, uint64_t start, uint64_t end) {
 }
 
 void extents_write(ExtentList& list, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed) {
+  extents_write_run(list, Extent{start, end, origin, seed, 0});
+}
+
+void extents_write_fill(ExtentList& list, uint64_t start, uint64_t end, uint8_t fill) {
+  extents_write_run(list, Extent{start, end, 0, 0, 1u + fill});
+}
+
+void extents_write_run(ExtentList& list, const Extent& x) {
+  const uint64_t start = x.start, end = x.end;
   if (start >= end) return;
   extents_erase(list, start, end);
-  Extent x{start, end, origin, seed, 0};
   int at = 0;
   while (at < list.count && list.e[at].start < start) ++at;
   // Merge with neighbours that the same write pattern continues.
@@ -134,6 +142,32 @@ void emit_background(const Object& obj, uint64_t start, uint64_t end, DataBuilde
   out.add_zero(end - fill_stop);
 }
 }  // namespace
+
+void emit_extent(const Extent& x, uint64_t from, uint64_t to, DataBuilder& out) {
+  if (x.reserved) return out.add_fill(static_cast<uint8_t>(x.reserved - 1), to - from);
+  out.add_pattern(x.seed, from - x.origin, to - from);
+}
+
+void snapshot_object(const Object& obj, uint64_t start, uint64_t end, uint64_t shift,
+                     ExtentList& into) {
+  auto background = [&](uint64_t a, uint64_t z) {
+    const uint64_t fill_stop = std::clamp(obj.fill_end, a, z);
+    extents_write_fill(into, a - shift, fill_stop - shift, obj.fill);
+    extents_write_fill(into, fill_stop - shift, z - shift, 0);
+  };
+  uint64_t pos = start;
+  for (int i = 0; i < obj.data.count && pos < end; ++i) {
+    const Extent& x = obj.data.e[i];
+    if (x.end <= pos) continue;
+    if (x.start >= end) break;
+    background(pos, std::max(pos, x.start));
+    const uint64_t from = std::max(pos, x.start), to = std::min(end, x.end);
+    extents_write(into, from - shift, to - shift, x.origin - shift, x.seed);
+    pos = to;
+  }
+  background(pos, end);
+  if (obj.data.unknown) into.unknown = 1;
+}
 
 bool emit_object(const Object& obj, uint64_t start, uint64_t end, DataBuilder& out) {
   if (obj.data.unknown) return false;

@@ -15,6 +15,11 @@ namespace loopcheck::model {
 // would need more than kMaxExtents extents.
 void extents_write(ExtentList& list, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed);
 
+// The same for a run of `fill` bytes (kept with Extent::reserved = 1 + fill), and
+// for any run as given.
+void extents_write_fill(ExtentList& list, uint64_t start, uint64_t end, uint8_t fill);
+void extents_write_run(ExtentList& list, const Extent& x);
+
 // Forget everything at or past `size` (truncate) / inside [start, end) (overwrite
 // by a path the list does not describe).
 void extents_cut_from(ExtentList& list, uint64_t size);
@@ -35,6 +40,14 @@ struct DataBuilder {
  private:
   void push(const DataSegment& s);
 };
+
+// Emit x's bytes at positions [from, to) (a pattern or fill run).
+void emit_extent(const Extent& x, uint64_t from, uint64_t to, DataBuilder& out);
+
+// Record in `into` the bytes `obj` holds at [start, end), at positions moved down
+// by `shift` (a device's offset into its backing file): zero past the object's end.
+void snapshot_object(const Object& obj, uint64_t start, uint64_t end, uint64_t shift,
+                     ExtentList& into);
 
 // Emit the bytes of `obj` in [start, end) (positions past the object's size read as
 // zero, as the 6.1 zero-fill does; callers clip when the kernel would not).

@@ -112,6 +112,10 @@ bool check_device(Machine& m, int i, std::string* why) {
   if (!d.cache_populated && (d.cache_lo || d.cache_hi))
     return fail(why, "cached hull without a cache", d.index);
   if (d.cache_lo > d.cache_hi) return fail(why, "cached hull inverted", d.index);
+  if (d.sure_lo < d.sure_hi && (d.sure_lo < d.cache_lo || d.sure_hi > d.cache_hi))
+    return fail(why, "surely cached bytes outside the cached hull", d.index);
+  if (!d.cache_populated && (d.held.count || d.sure_hi || d.stale_hi))
+    return fail(why, "held or stale bytes without a cache", d.index);
   int exclusive = 0;
   for (const Desc& x : s.descs)
     if (x.kind == DescKind::Loop && x.device == d.index && (x.open_flags & kOpenExcl)) ++exclusive;

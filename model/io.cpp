@@ -118,6 +118,7 @@ class DeviceRead {
   ReadResult read_stale_cache_at_eof();
   std::optional<ReadResult> read_past_unaligned_eof(uint64_t folio_end);
   std::optional<ReadResult> stop_at_aligned_eof(uint64_t folio_end);
+  ReadResult read_clean(uint64_t a, uint64_t z);
   ReadResult compose(bool meets_eof, bool past_unaligned_eof);
 
   Machine& m;
@@ -375,9 +376,35 @@ std::optional<ReadResult> DeviceRead::stop_at_aligned_eof(uint64_t folio_end) {
   return std::nullopt;
 }
 
+// Clean bytes [a, z): where the backing file changed under cached pages the cache
+// still serves the old bytes (`held`, pagecache_stale_after_backing_write.trace);
+// elsewhere the driver reads the backing file.
+ReadResult DeviceRead::read_clean(uint64_t a, uint64_t z) {
+  ReadResult res;
+  uint64_t pos = a;
+  for (int i = 0; i <= dev.held.count && pos < z; ++i) {
+    const bool have = i < dev.held.count;
+    const Extent x = have ? dev.held.e[i] : Extent{};
+    const uint64_t gap_end = have ? std::min(std::max(x.start, pos), z) : z;
+    if (pos < gap_end) {
+      const ReadResult br = m.read_backing(dev, pos, gap_end, out, /*whole_folios=*/true);
+      if (br.err) return br;
+      res.known = res.known && br.known;
+      pos = gap_end;
+    }
+    if (!have || x.end <= pos) continue;
+    const uint64_t to = std::min(x.end, z);
+    emit_extent(x, pos, to, out);
+    pos = to;
+  }
+  res.count = z - a;
+  return res;
+}
+
 ReadResult DeviceRead::compose(bool meets_eof, bool past_unaligned_eof) {
   // Compose: dirty cached ranges over what the driver reads from the backing file.
-  bool known = !(dev.cache_stale || dev.orphan_dirty || dev.dirty.unknown || past_unaligned_eof);
+  bool known = !(Machine::stale_unknown(dev, start, end) || dev.orphan_dirty || dev.dirty.unknown ||
+                 past_unaligned_eof);
   // 6.1 zero-fills every bio of a request one of whose segments read short, so
   // bytes before the backing EOF read as zeros when readahead put them in the
   // same request as the EOF (6.1.192 in QEMU): which bytes is readahead's choice.
@@ -390,7 +417,7 @@ ReadResult DeviceRead::compose(bool meets_eof, bool past_unaligned_eof) {
     const uint64_t xs = have ? std::max(dev.dirty.e[i].start, pos) : end;
     const uint64_t gap_end = std::min(xs, end);
     if (pos < gap_end) {
-      ReadResult br = m.read_backing(dev, pos, gap_end, out, /*whole_folios=*/true);
+      ReadResult br = read_clean(pos, gap_end);
       if (br.err) return br;
       if (known && !br.known) why = br.data_rule;
       known = known && br.known;
@@ -402,8 +429,12 @@ ReadResult DeviceRead::compose(bool meets_eof, bool past_unaligned_eof) {
     if (pos < z) out.add_pattern(x.seed, pos - x.origin, z - pos);
     pos = std::max(pos, z);
   }
-  // Readahead may have brought in anything from the first folio to the end.
+  // Readahead may have brought in anything from the first folio to the end; the
+  // folios the read went through are cached for sure, when it surely succeeded.
   Machine::note_cached(dev, start / grain * grain, cap);
+  if (r.also_err == 0 && r.min_count == 0)
+    Machine::note_sure(dev, start / grain * grain,
+                       std::min(cap, (end + grain - 1) / grain * grain));
   r.count = end - start;
   r.known = known;
   if (!known) r.data_rule = why;
@@ -460,10 +491,11 @@ int Machine::write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t o
     // Writeback sends whole pages; direct device writes are block aligned already.
     const uint64_t page_pos = arith::backing_byte(start / kPageSize * kPageSize, dev.offset);
     if (backing_odirect_misaligned(dev, page_pos, kPageSize)) return EIO;
+    backing_file_write(b.object, pos, pos_end, &dev);
     Object& obj = s.objects[b.object];
     extents_write(obj.data, pos, pos_end, b_origin, seed);  // past EOF: extends the file
     obj.size = std::max(obj.size, pos_end);
-    backing_changed(DescKind::File, b.object, &dev);
+    extents_erase(dev.held, start, end);  // the cache and the file agree there now
     return 0;
   }
   Device& lower = *device(b.device);
@@ -483,6 +515,8 @@ int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t or
   if (direct) {
     if (dev.state != DevState::Bound) return EIO;
     extents_erase(dev.dirty, start, end);  // the direct write supersedes cached bytes
+    // and kiocb_invalidate_pages drops the cached pages of the range.
+    if (start < dev.sure_hi && end > dev.sure_lo) dev.sure_lo = dev.sure_hi = 0;
     return write_backing(dev, start, end, origin, seed);
   }
   // A partial block must be read first (read-modify-write); that read can fail.
@@ -536,6 +570,7 @@ int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t or
   if (min_end) *min_end = maybe_short ? tail_blk / folio * folio : 0;
   extents_write(dev.dirty, start, stop, origin, seed);
   note_cached(dev, start / folio * folio, (stop + folio - 1) / folio * folio);
+  if (!maybe_eio && !maybe_short) note_sure(dev, start, stop);
   if (maybe_eio || maybe_short) dev.dirty.unknown = 1;  // a maybe-failed write's data
   return maybe_eio ? kWriteMaybeEio : 0;
 }
@@ -550,7 +585,38 @@ void Machine::backing_changed(DescKind kind, uint32_t which, const Device* write
     const bool uses =
         b.kind == kind && (kind == DescKind::File ? b.object == which : b.device == which);
     if (!uses) continue;
-    if (d.cache_populated) d.cache_stale = 1;
+    mark_all_stale(d);
+    backing_changed(DescKind::Loop, d.index, nullptr);  // devices stacked on d read through it
+  }
+}
+
+void Machine::backing_file_write(uint32_t object, uint64_t a, uint64_t z, const Device* writer) {
+  for (int i = 0; i < s.device_count; ++i) {
+    Device& d = s.devices[i];
+    if (&d == writer || d.state == DevState::Unbound) continue;
+    const Desc& b = s.descs[d.backing_desc];
+    if (b.kind != DescKind::File || b.object != object) continue;
+    // Device positions, cut to what the cache may hold.
+    const uint64_t da = std::max(d.cache_lo, a > d.offset ? a - d.offset : 0);
+    const uint64_t dz = std::min(d.cache_hi, z > d.offset ? z - d.offset : 0);
+    if (d.cache_populated && da < dz) {
+      // Pages the trace read or wrote through keep their old bytes until the
+      // cache is dropped (6.18.44, 6.1.192, 6.12.117:
+      // pagecache_stale_after_backing_write.trace): record them. Pages only
+      // readahead may have cached hold the old bytes or not: unpredictable.
+      const uint64_t sa = std::max(da, d.sure_lo), sz = std::min(dz, d.sure_hi);
+      if (sa < sz) {
+        const ExtentList older = d.held;  // bytes already stale keep their older value
+        snapshot_object(s.objects[object], sa + d.offset, sz + d.offset, d.offset, d.held);
+        for (int k = 0; k < older.count; ++k) extents_write_run(d.held, older.e[k]);
+        d.cache_stale = 1;
+        if (d.held.unknown) mark_all_stale(d);
+        Machine::widen_stale(d, da, std::min(dz, sa));
+        Machine::widen_stale(d, std::max(da, sz), dz);
+      } else {
+        Machine::widen_stale(d, da, dz);
+      }
+    }
     backing_changed(DescKind::Loop, d.index, nullptr);  // devices stacked on d read through it
   }
 }
@@ -577,23 +643,12 @@ Outcome Machine::pread(const Op& op) {
     const bool unaligned_direct =
         direct && len > 0 && start < obj.size && (start % env.dio_align || len % env.dio_align);
     const uint64_t count = start >= obj.size ? 0 : std::min(len, obj.size - start);
-    bool known = emit_object(obj, start, start + count, out);
-    EnvelopeRule why =
-        known ? EnvelopeRule::BackingReadUnderDirtyPages : EnvelopeRule::BackingBytesUnknown;
-    // Dirty device pages over this range may be written back at any moment
-    // (dirty_expire, memory pressure): the bytes are not predictable.
-    for (int i = 0; i < s.device_count && known; ++i) {
-      const Device& dev = s.devices[i];
-      if (dev.state == DevState::Unbound || dev.backing_desc == kNoDesc) continue;
-      const Desc& b = s.descs[dev.backing_desc];
-      if (b.kind != DescKind::File || b.object != d->object) continue;
-      if (dev.dirty.unknown) known = false;
-      for (int k = 0; k < dev.dirty.count; ++k) {
-        const Extent& x = dev.dirty.e[k];
-        if (x.start + dev.offset < start + count && x.end + dev.offset > start) known = false;
-      }
-    }
-    Outcome o = data_outcome(count, out, known, why);
+    // Dirty device pages over this range are not in the file: within a trace
+    // only fsync, BLKFLSBUF, the last close and the other flush points write them
+    // back (docs/semantics.md §11.1: the flusher writes back an inode only once
+    // its pages are dirty_expire_centisecs old, 30 s, longer than any trace).
+    const bool known = emit_object(obj, start, start + count, out);
+    Outcome o = data_outcome(count, out, known, EnvelopeRule::BackingBytesUnknown);
     if (unaligned_direct) o.also_err = EINVAL;
     if (unaligned_direct) o.err_rule = EnvelopeRule::UnalignedOdirectFileRead;
     return o;
@@ -625,10 +680,10 @@ Outcome Machine::pwrite(const Op& op) {
     // alignment check (ext4 on 6.18).
     if (len == 0) return Outcome::ok(0);
     if (direct && (start % env.dio_align || len % env.dio_align)) return Outcome::error(EINVAL);
+    backing_file_write(d->object, start, start + len, nullptr);
     Object& obj = s.objects[d->object];
     extents_write(obj.data, start, start + len, start, op.seed);
     obj.size = std::max(obj.size, start + len);
-    backing_changed(DescKind::File, d->object, nullptr);
     return Outcome::ok(static_cast<int64_t>(len));
   }
   assert(d->kind == DescKind::Loop);
@@ -655,8 +710,8 @@ Outcome Machine::pwrite(const Op& op) {
     const uint64_t grain = std::max<uint64_t>(kPageSize, dev.block_size);
     if (!flush_dirty_range(dev, start / grain * grain, (end + grain - 1) / grain * grain))
       return Outcome::error(EIO);
-    if (dev.state != DevState::Bound && dev.write_cache == 1) return Outcome::error(EIO);
-    sync_maybe_eio = dev.state != DevState::Bound && dev.write_cache == kWriteCacheUnknown;
+    if (dev.state != DevState::Bound && write_cache(dev) == 1) return Outcome::error(EIO);
+    sync_maybe_eio = dev.state != DevState::Bound && write_cache(dev) == kWriteCacheUnknown;
   }
   Outcome o = Outcome::ok(static_cast<int64_t>(end - start));
   if (sync_maybe_eio) o.also_err = EIO;
@@ -675,25 +730,26 @@ Outcome Machine::fsync(const Op& op) {
   if (d->kind != DescKind::Loop) return Outcome::ok(0);
   Device& dev = *device(d->device);
   if (!flush_dirty(dev)) return Outcome::error(EIO);
-  if (dev.state != DevState::Bound && dev.write_cache == kWriteCacheUnknown) {
+  if (dev.state != DevState::Bound && write_cache(dev) == kWriteCacheUnknown) {
     Outcome o = Outcome::ok(0);  // never bound, or bound before the trace began
     o.also_err = EIO;
     o.err_rule = EnvelopeRule::FsyncWriteCacheUnknown;
     return o;
   }
-  if (dev.state != DevState::Bound && dev.write_cache)
+  if (dev.state != DevState::Bound && write_cache(dev))
     return Outcome::error(EIO);  // flush request refused
   // The flush request reaches the driver, whose vfs_fsync of a lower loop device
   // is that device's fsync: its dirty pages and its own flush, down the stack
   // (6.12.117 in QEMU: EIO when the lower device is in Rundown).
   bool maybe_eio = false;
-  for (Device* upper = &dev; upper->state == DevState::Bound && upper->write_cache == 1;) {
+  for (Device* upper = &dev; upper->state == DevState::Bound && write_cache(*upper) == 1;) {
     const Desc& b = s.descs[upper->backing_desc];
     if (b.kind != DescKind::Loop) break;
     Device& lower = *device(b.device);
     if (!flush_dirty(lower)) return Outcome::error(EIO);
-    if (lower.state != DevState::Bound && lower.write_cache == 1) return Outcome::error(EIO);
-    if (lower.state != DevState::Bound && lower.write_cache == kWriteCacheUnknown) maybe_eio = true;
+    if (lower.state != DevState::Bound && write_cache(lower) == 1) return Outcome::error(EIO);
+    if (lower.state != DevState::Bound && write_cache(lower) == kWriteCacheUnknown)
+      maybe_eio = true;
     upper = &lower;
   }
   Outcome o = Outcome::ok(0);

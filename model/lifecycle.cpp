@@ -234,7 +234,7 @@ bool Machine::flush_dirty(Device& dev) {
   // lost. Observed on 6.18 (docs/semantics.md §11.9).
   // The refused pages stay cached, clean, holding bytes the backing file lacks.
   if (dev.block_size > std::max<uint64_t>(kPageSize, dev.soft_block_size)) {
-    dev.cache_stale = 1;
+    mark_all_stale(dev);
     return false;
   }
   const uint64_t cap = arith::device_bytes(dev.capacity);
@@ -281,6 +281,7 @@ void Machine::drop_cache(Device& dev) {
   dev.cache_populated = 0;
   dev.cache_lo = dev.cache_hi = 0;
   dev.cache_stale = 0;
+  forget_cached_bytes(dev);
 }
 
 // ---- backing-file facts -------------------------------------------------------------------

@@ -59,6 +59,17 @@ struct Machine {
   bool flush_dirty_range(Device& dev, uint64_t a, uint64_t z);
   void drop_cache(Device& dev);
 
+  // The device's write cache as far as the model knows it: 0, 1 or
+  // kWriteCacheUnknown. A device that existed before the trace was either never
+  // bound (no write cache) or torn down: 6.1 turns the cache off at teardown, so
+  // there it is off either way (linux-6.1/fsync_write_cache_off_after_teardown.trace);
+  // 6.12+ leave it on, and whether the device was bound before is its history.
+  uint8_t write_cache(const Device& dev) const {
+    return dev.write_cache == kWriteCacheUnknown && p.write_cache_cleared_on_teardown
+               ? 0
+               : dev.write_cache;
+  }
+
   // ---- backing-file facts
   uint64_t backing_size(const Device& dev) const;  // bytes, now
   uint64_t capacity_for(uint64_t backing_bytes, uint64_t offset, uint64_t sizelimit) const;
@@ -96,6 +107,47 @@ struct Machine {
   static void forget_cache(Device& dev) {
     dev.cache_populated = dev.orphan_dirty;
     if (!dev.orphan_dirty) dev.cache_lo = dev.cache_hi = 0;
+    forget_cached_bytes(dev);
+  }
+  // Nothing is surely cached, and no old bytes are held.
+  static void forget_cached_bytes(Device& dev) {
+    dev.sure_lo = dev.sure_hi = dev.stale_lo = dev.stale_hi = 0;
+    dev.held = ExtentList{};
+  }
+  // A buffered read or write went through the folios at device bytes [a, z): they
+  // are in the cache now. A range not touching the last one replaces it.
+  static void note_sure(Device& dev, uint64_t a, uint64_t z) {
+    if (a >= z) return;
+    if (dev.sure_lo < dev.sure_hi && a <= dev.sure_hi && z >= dev.sure_lo) {
+      dev.sure_lo = std::min(dev.sure_lo, a);
+      dev.sure_hi = std::max(dev.sure_hi, z);
+    } else {
+      dev.sure_lo = a;
+      dev.sure_hi = z;
+    }
+  }
+  // The backing changed under everything the cache may hold: none of it is predicted.
+  static void mark_all_stale(Device& dev) {
+    if (!dev.cache_populated) return;
+    dev.cache_stale = 1;
+    dev.stale_lo = dev.cache_lo;
+    dev.stale_hi = dev.cache_hi;
+  }
+  // The backing changed under bytes [a, z) readahead may have cached.
+  static void widen_stale(Device& dev, uint64_t a, uint64_t z) {
+    if (a >= z) return;
+    dev.cache_stale = 1;
+    if (dev.stale_lo == dev.stale_hi) {
+      dev.stale_lo = a;
+      dev.stale_hi = z;
+    } else {
+      dev.stale_lo = std::min(dev.stale_lo, a);
+      dev.stale_hi = std::max(dev.stale_hi, z);
+    }
+  }
+  // Some byte of [a, z) may be stale without the model knowing its old value.
+  static bool stale_unknown(const Device& dev, uint64_t a, uint64_t z) {
+    return dev.cache_stale && a < dev.stale_hi && z > dev.stale_lo;
   }
   // Why a buffered read through `dev`'s cache has unpredictable bytes (the first
   // reason compose() checks), or None.
@@ -181,6 +233,9 @@ struct Machine {
                    bool direct, uint64_t* done_end = nullptr, uint64_t* min_end = nullptr);
   int write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed);
   void backing_changed(DescKind kind, uint32_t which, const Device* writer);
+  // Backing file `object` is about to change at file bytes [a, z) by a path other
+  // than `writer`'s cache: devices record the old bytes their cache surely holds.
+  void backing_file_write(uint32_t object, uint64_t a, uint64_t z, const Device* writer);
 
   // ---- sysfs (sysfs.cpp)
   Outcome sysfs(const Op& op);

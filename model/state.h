@@ -38,7 +38,7 @@ struct Extent {
   uint64_t end = 0;
   uint64_t origin = 0;
   uint32_t seed = 0;
-  uint32_t reserved = 0;  // keeps the struct free of padding
+  uint32_t reserved = 0;  // 0; a device's `held` list marks fill runs here (1 + fill byte)
 };
 
 // Sorted, non-overlapping, non-adjacent-mergeable extents. `unknown` is set when an
@@ -104,6 +104,17 @@ struct Device {
   // dropped; reads count readahead up to the capacity). Both 0 otherwise.
   uint64_t cache_lo = 0;
   uint64_t cache_hi = 0;
+  // [sure_lo, sure_hi): device bytes surely cached (the folios the latest buffered
+  // reads and writes went through; a range not touching the last one replaces it).
+  // When the backing changes under them, `held` keeps the old bytes they still
+  // serve (device positions; Extent::reserved = 1 + fill byte marks a fill run).
+  // [stale_lo, stale_hi): where the backing changed under pages only readahead may
+  // have cached: those bytes are unpredictable (docs/semantics.md §11.2).
+  uint64_t sure_lo = 0;
+  uint64_t sure_hi = 0;
+  uint64_t stale_lo = 0;
+  uint64_t stale_hi = 0;
+  ExtentList held;
 };
 
 // An open file description. `fd` is its number while the fd is open (0 = closed);

@@ -23,7 +23,6 @@ constexpr std::array<std::string_view, kEnvelopeRuleCount> kRuleNames = {
     "maybe_failed_write_data",
     "zero_filled_short_request",
     "backing_bytes_unknown",
-    "backing_read_under_dirty_pages",
     "unaligned_odirect_file_read",
     "rmw_block_maybe_cached",
     "osync_write_unbound",

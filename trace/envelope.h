@@ -44,8 +44,6 @@ enum class EnvelopeRule : uint8_t {
   ZeroFilledShortRequest,
   // The backing file's bytes are no longer predicted (writeback past its EOF).
   BackingBytesUnknown,
-  // A pread of a backing file while a device holds dirty pages over it.
-  BackingReadUnderDirtyPages,
   // An unaligned O_DIRECT file read: it fails only where it meets allocated blocks.
   UnalignedOdirectFileRead,
   // A write's read-modify-write needs a block that may still be cached clean.
