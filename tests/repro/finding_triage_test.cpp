@@ -93,3 +93,37 @@ TEST_F(FindingTriage, AKernelLeavingTheModelEarlierIsNotJudgedAtTheStep) {
 
 }  // namespace
 }  // namespace loopcheck
+
+namespace loopcheck {
+namespace {
+
+TEST(HostVariant, MakesDeviceZeroItselfAndAsksAddInsteadOfGetFree) {
+  ParseResult parsed = parse_trace(R"(@trace 1
+file img size=64K
+d = open loop 0 rw
+ctl = open loop-control rw
+n = ioctl ctl LOOP_CTL_GET_FREE
+sysfs 0 size
+)",
+                                   "finding.trace");
+  ASSERT_TRUE(parsed.ok());
+  std::optional<Trace> v = host_variant(parsed.trace);
+  ASSERT_TRUE(v.has_value());
+  ASSERT_EQ(v->stmts.size(), parsed.trace.stmts.size() + kHostPrefixSteps);
+  const Op& add = v->stmts[1].op;
+  EXPECT_EQ(add.req, Req::LoopCtlAdd);
+  EXPECT_TRUE(add.arg.negative);
+  const Value hdev = Value::variable(static_cast<uint8_t>(v->stmts[1].bind));
+  EXPECT_EQ(v->stmts[2].op.subject, hdev);  // open loop hdev
+  EXPECT_EQ(v->stmts[4].op.req, Req::LoopCtlAdd);
+  EXPECT_EQ(v->stmts[5].op.subject, hdev);  // sysfs hdev size
+}
+
+TEST(HostVariant, RefusesATraceNamingAnotherDevice) {
+  ParseResult parsed = parse_trace("@trace 1\nd = open loop 3 rw\n", "finding.trace");
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_FALSE(host_variant(parsed.trace).has_value());
+}
+
+}  // namespace
+}  // namespace loopcheck
