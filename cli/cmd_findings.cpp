@@ -164,8 +164,11 @@ Trace column_trace(const Trace& trace, Column column, std::string* note, size_t*
 void triage_on(Target& kernel, const std::string& release, const std::string& label, Column column,
                std::vector<TriageItem>& items, Tally& tally) {
   const model::Profile* profile = model::profile_for_release(release);
-  inproc::InprocTarget driver;
   for (TriageItem& item : items) {
+    // A fresh driver per finding: the in-process target carries state from one
+    // trace to the next (reports/findings/TRIAGE.md), and a verdict must not
+    // depend on which finding ran before.
+    inproc::InprocTarget driver;
     KernelObservation o;
     if (!profile) {
       o.error = model::no_profile_reason(release);
@@ -187,8 +190,8 @@ void triage_on(Target& kernel, const std::string& release, const std::string& la
 }
 
 bool load_items(const FindingsArgs& args, std::vector<TriageItem>& items) {
-  inproc::InprocTarget driver;
   for (const std::string& path : finding_paths(args.paths)) {
+    inproc::InprocTarget driver;  // fresh per finding, as in triage_on
     LoadedTraces loaded = load_traces({path});
     if (!loaded.ok() || loaded.traces.size() != 1) {
       for (const std::string& e : loaded.errors) fmt::print(stderr, "{}\n", e);
