@@ -5,6 +5,7 @@
 #include <cassert>
 #include <vector>
 
+#include "fuzz/signature.h"
 #include "oracle/lockstep.h"
 #include "model/model.h"
 #include "trace/classify.h"
@@ -39,8 +40,8 @@ Finding run_statements(Target* target, const model::Profile& profile, const Trac
       finding.kind = Finding::Kind::Divergence;
       finding.step = i;
       finding.signature =
-          fmt::format("{}: model {}, target {}", op_signature_name(stmt.op),
-                      outcome_signature_name(r.model), outcome_signature_name(r.observed));
+          divergence_signature(profile.name, stmt.op, r.model, r.observed,
+                               target ? target->last_read() : std::span<const uint8_t>{});
       finding.detail = r.detail;
       if (target)
         finding.detail += "\n  model:  " + model::summarize(lockstep.model_state()) +
@@ -52,7 +53,7 @@ Finding run_statements(Target* target, const model::Profile& profile, const Trac
       finding.step = i;
       // The invariant's name without the device it names: one bug, one signature.
       const std::string_view name = std::string_view(why).substr(0, why.find(" ("));
-      finding.signature = fmt::format("{}: invariant: {}", op_signature_name(stmt.op), name);
+      finding.signature = invariant_signature(profile.name, stmt.op, name);
       finding.detail = why;
       break;
     }

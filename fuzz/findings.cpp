@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -14,6 +15,32 @@ namespace loopcheck::fuzz {
 namespace {
 
 constexpr std::string_view kSignaturePrefix = "# signature: ";
+constexpr std::string_view kTriagePrefix = "# triage";
+
+// The file split into its header lines (each without its newline) and the rest.
+struct SplitFile {
+  std::vector<std::string> header;
+  std::string body;
+};
+
+SplitFile split_header(std::string_view text) {
+  SplitFile out;
+  size_t pos = 0;
+  while (pos < text.size() && text[pos] == '#') {
+    const size_t end = text.find('\n', pos);
+    const size_t stop = end == std::string_view::npos ? text.size() : end;
+    out.header.emplace_back(text.substr(pos, stop - pos));
+    pos = end == std::string_view::npos ? text.size() : end + 1;
+  }
+  out.body = std::string(text.substr(pos));
+  return out;
+}
+
+std::string join(const SplitFile& f) {
+  std::string out;
+  for (const std::string& line : f.header) out += line + "\n";
+  return out + f.body;
+}
 
 }  // namespace
 
@@ -50,6 +77,48 @@ std::string finding_file_text(const Trace& trace, const Finding& finding, std::s
   return out;
 }
 
+std::optional<std::string> header_value(std::string_view text, std::string_view prefix) {
+  for (const std::string& line : split_header(text).header) {
+    if (line.starts_with(prefix)) return line.substr(prefix.size());
+  }
+  return std::nullopt;
+}
+
+std::string with_signature(std::string_view text, std::string_view signature) {
+  SplitFile f = split_header(text);
+  const std::string line = std::string(kSignaturePrefix) + std::string(signature);
+  auto it = std::find_if(f.header.begin(), f.header.end(),
+                         [](const std::string& l) { return l.starts_with(kSignaturePrefix); });
+  if (it == f.header.end()) {
+    f.header.insert(f.header.begin(), line);
+  } else {
+    *it = line;
+  }
+  return join(f);
+}
+
+std::string with_triage_lines(std::string_view text, const std::vector<std::string>& lines) {
+  SplitFile f = split_header(text);
+  std::erase_if(f.header, [](const std::string& l) { return l.starts_with(kTriagePrefix); });
+  auto at = std::find_if(f.header.begin(), f.header.end(),
+                         [](const std::string& l) { return l.starts_with(kSignaturePrefix); });
+  at = at == f.header.end() ? f.header.begin() : at + 1;
+  f.header.insert(at, lines.begin(), lines.end());
+  return join(f);
+}
+
+void write_finding_file(const std::string& path, std::string_view text) {
+  namespace fs = std::filesystem;
+  fs::path partial = path;
+  partial += ".partial";
+  {
+    std::ofstream file(partial, std::ios::binary | std::ios::trunc);
+    file << text;
+    if (!file.flush()) throw std::runtime_error(partial.string() + ": write failed");
+  }
+  fs::rename(partial, path);
+}
+
 std::string store_finding(const std::string& dir, const Trace& trace, const Finding& finding,
                           std::string_view origin,
                           const std::optional<MutationSequence>& mutations) {
@@ -57,14 +126,7 @@ std::string store_finding(const std::string& dir, const Trace& trace, const Find
   if (known_signatures(dir).contains(finding.signature)) return {};
   fs::create_directories(dir);
   const fs::path path = fs::path(dir) / finding_file_name(finding.signature);
-  fs::path partial = path;
-  partial += ".partial";
-  {
-    std::ofstream file(partial, std::ios::binary | std::ios::trunc);
-    file << finding_file_text(trace, finding, origin, mutations);
-    if (!file.flush()) throw std::runtime_error(partial.string() + ": write failed");
-  }
-  fs::rename(partial, path);  // never a half-written finding under its real name
+  write_finding_file(path.string(), finding_file_text(trace, finding, origin, mutations));
   return path.string();
 }
 

@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "fuzz/exec.h"
 #include "fuzz/mutate.h"
@@ -33,5 +34,23 @@ std::string finding_file_text(const Trace& trace, const Finding& finding, std::s
 std::string store_finding(const std::string& dir, const Trace& trace, const Finding& finding,
                           std::string_view origin,
                           const std::optional<MutationSequence>& mutations = std::nullopt);
+
+// ---- editing a stored finding's header ---------------------------------------------
+// The header is the comment lines before the first statement line.
+
+// The rest of the first header line starting with `prefix` ("# signature: "), or
+// nullopt when there is none.
+std::optional<std::string> header_value(std::string_view text, std::string_view prefix);
+
+// The text with its `# signature:` line replaced by `signature` (added first when
+// missing).
+std::string with_signature(std::string_view text, std::string_view signature);
+
+// The text with every `# triage` line removed and `lines` put right after the
+// signature line: one per kernel, recorded by `loopcheck findings triage --record`.
+std::string with_triage_lines(std::string_view text, const std::vector<std::string>& lines);
+
+// Writes through a ".partial" file and a rename: never a half-written finding.
+void write_finding_file(const std::string& path, std::string_view text);
 
 }  // namespace loopcheck::fuzz

@@ -11,6 +11,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
+#include <set>
+#include <string>
 
 #include "fuzz/decode.h"
 #include "fuzz/exec.h"
@@ -59,6 +62,28 @@ inline MutationSequence& trail_for(const uint8_t* data, size_t size) {
   return trail.sequence;
 }
 
+// Stored findings this process ran into, by signature: a CI log says which known
+// bugs the run hit (they are counted, not hidden) when the process exits.
+inline std::map<std::string, size_t>& known_hits() {
+  static std::map<std::string, size_t> hits;
+  return hits;
+}
+
+inline void print_known_hits() {
+  const std::map<std::string, size_t>& hits = known_hits();
+  size_t total = 0;
+  for (const auto& [signature, n] : hits) total += n;
+  fmt::print(stderr, "==loopcheck== {} input(s) hit {} stored finding signature(s):\n", total,
+             hits.size());
+  for (const auto& [signature, n] : hits)
+    fmt::print(stderr, "==loopcheck==   {:6} {}\n", n, signature);
+}
+
+inline void count_known(const std::string& signature) {
+  if (known_hits().empty()) std::atexit(print_known_hits);
+  ++known_hits()[signature];
+}
+
 inline int run_one(ProgramRunner& runner, const uint8_t* data, size_t size) {
   mutation_trail().last_run = XXH3_64bits(data, size);
   static Program program;  // static: no per-input allocation for the 64-statement array
@@ -66,27 +91,32 @@ inline int run_one(ProgramRunner& runner, const uint8_t* data, size_t size) {
   ModelCoverage run_pairs;
   Finding finding = runner.run(program, &run_pairs);
   run_pairs.for_each([](int pair) { g_model_pairs[static_cast<size_t>(pair)] = 1; });
-  // LOOPCHECK_FUZZ_REPORT_ONLY (the CI smoke run): print each new signature once
-  // and go on, so the smoke checks that the target itself runs clean (no
-  // sanitizer report, leak or hang) while findings are left to campaigns.
+  if (!finding) return 0;
+  if (known_findings().contains(finding.signature)) {
+    count_known(finding.signature);
+    return 0;
+  }
+  // LOOPCHECK_FUZZ_REPORT_ONLY (exploring by hand): print each new signature once
+  // and go on. Otherwise — campaigns and the CI smoke run — a signature not stored
+  // under reports/findings/ crashes the run: a new bug is a failure until it is
+  // stored and triaged (docs/fuzzing.md).
   static const bool report_only = std::getenv("LOOPCHECK_FUZZ_REPORT_ONLY") != nullptr;
   static std::set<std::string> reported;
-  if (finding && !known_findings().contains(finding.signature) &&
-      !(report_only && reported.contains(finding.signature))) {
-    // The crash carries a runnable trace: what `loopcheck minimize` and
-    // `loopcheck run` take, and what a bug report shows.
-    Trace trace = to_trace(program);
-    trace.stmts.resize(finding.step + 1);
-    fmt::print(stderr,
-               "==loopcheck== {}\n==loopcheck== signature: {}\n==loopcheck== mutations: {}\n"
-               "==loopcheck== {}\n{}==loopcheck== end\n",
-               finding.kind == Finding::Kind::Invariant ? "INVARIANT VIOLATION" : "DIVERGENCE",
-               finding.signature, mutation_trail().sequence.format(), finding.detail,
-               print_trace(trace));
-    if (!report_only) std::abort();
-    reported.insert(finding.signature);
-    fmt::print(stderr, "==loopcheck== report-only: {} new signature(s) so far\n", reported.size());
-  }
+  if (report_only && reported.contains(finding.signature)) return 0;
+  // The crash carries a runnable trace: what `loopcheck minimize` and
+  // `loopcheck run` take, and what a bug report shows.
+  Trace trace = to_trace(program);
+  trace.stmts.resize(finding.step + 1);
+  fmt::print(stderr,
+             "==loopcheck== NEW {} (signature not stored under reports/findings/)\n"
+             "==loopcheck== signature: {}\n==loopcheck== mutations: {}\n"
+             "==loopcheck== {}\n{}==loopcheck== end\n",
+             finding.kind == Finding::Kind::Invariant ? "INVARIANT VIOLATION" : "DIVERGENCE",
+             finding.signature, mutation_trail().sequence.format(), finding.detail,
+             print_trace(trace));
+  if (!report_only) std::abort();
+  reported.insert(finding.signature);
+  fmt::print(stderr, "==loopcheck== report-only: {} new signature(s) so far\n", reported.size());
   return 0;
 }
 

@@ -174,7 +174,7 @@ TEST(FuzzExec, ADivergenceCarriesItsSignatureAndStep) {
   Finding f = runner.run(program);
   ASSERT_EQ(f.kind, Finding::Kind::Divergence);
   EXPECT_EQ(f.step, 1u);
-  EXPECT_EQ(f.signature, "LOOP_CTL_GET_FREE: model index, target ENOSPC");
+  EXPECT_EQ(f.signature, "linux-6.18 LOOP_CTL_GET_FREE: model index, target ENOSPC");
 }
 
 TEST(FuzzExec, TheModelAloneRecordsOperationOutcomePairs) {

@@ -144,5 +144,43 @@ TEST_F(FindingsStore, StoredFindingsLoadAsTraces) {
   for (const Trace& t : loaded.traces) EXPECT_EQ(print_trace(t), print_trace(trace_));
 }
 
+// ---- editing a stored finding's header ----------------------------------------------
+
+constexpr std::string_view kStoredFinding =
+    "# signature: linux-6.12 pread: model data 4096 (zero), target EIO\n"
+    "# triage (open): one template line\n"
+    "# fails at statement 6 of 6\n"
+    "@trace 1\n"
+    "# a comment after the first statement line is not header\n";
+
+TEST(FindingHeader, ReadsAValueFromTheHeaderOnly) {
+  EXPECT_EQ(header_value(kStoredFinding, "# signature: "),
+            "linux-6.12 pread: model data 4096 (zero), target EIO");
+  EXPECT_EQ(header_value(kStoredFinding, "# fails at "), "statement 6 of 6");
+  EXPECT_FALSE(header_value(kStoredFinding, "# a comment").has_value());
+}
+
+TEST(FindingHeader, ReplacesTheSignatureLineInPlace) {
+  const std::string text = with_signature(kStoredFinding, "new signature");
+  EXPECT_EQ(text,
+            "# signature: new signature\n# triage (open): one template line\n"
+            "# fails at statement 6 of 6\n@trace 1\n"
+            "# a comment after the first statement line is not header\n");
+  EXPECT_TRUE(with_signature("@trace 1\n", "s").starts_with("# signature: s\n@trace 1\n"));
+}
+
+TEST(FindingHeader, TriageLinesReplaceEveryOldOneAfterTheSignature) {
+  const std::string text = with_triage_lines(kStoredFinding, {"# triage A: x", "# triage B: y"});
+  EXPECT_EQ(text,
+            "# signature: linux-6.12 pread: model data 4096 (zero), target EIO\n"
+            "# triage A: x\n# triage B: y\n# fails at statement 6 of 6\n@trace 1\n"
+            "# a comment after the first statement line is not header\n");
+  // Recording again replaces, never appends.
+  EXPECT_EQ(with_triage_lines(text, {"# triage C: z"}),
+            "# signature: linux-6.12 pread: model data 4096 (zero), target EIO\n"
+            "# triage C: z\n# fails at statement 6 of 6\n@trace 1\n"
+            "# a comment after the first statement line is not header\n");
+}
+
 }  // namespace
 }  // namespace loopcheck::fuzz
