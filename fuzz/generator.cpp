@@ -154,7 +154,8 @@ class TraceBuilder {
     }
     StructFields f;
     f.set(Field::Fd, backing);
-    f.set(Field::BlockSize, Value::literal(rng_.chance(1, 3) ? 0 : real_block_size()));
+    f.set(Field::BlockSize,
+          Value::literal(rng_.chance(1, 3) ? 0 : real_block_size(backing_bytes(backing))));
     // No READ_ONLY: a read-only bind is the status fuzz's; this one should write.
     static constexpr std::array<uint32_t, 6> kFlags{
         0, 0, kLoDirectIo, kLoDirectIo, kLoAutoclear, kLoPartscan};
@@ -163,7 +164,28 @@ class TraceBuilder {
     emit(op_ioctl_struct(fd, Req::LoopConfigure, f));
   }
 
-  uint64_t real_block_size() { return kRealBlockSizes[rng_.below(kRealBlockSizes.size())]; }
+  // A block size a user would pick for `room_bytes` of data: one that leaves
+  // room for two blocks (a 64 KiB block on a 1000-byte file is an edge case, so
+  // only one draw in eight ignores the room).
+  uint64_t real_block_size(uint64_t room_bytes = UINT64_MAX) {
+    size_t fitting = 1;
+    while (fitting < kRealBlockSizes.size() && kRealBlockSizes[fitting] * 2 <= room_bytes)
+      ++fitting;
+    return kRealBlockSizes[rng_.below(rng_.chance(1, 8) ? kRealBlockSizes.size() : fitting)];
+  }
+
+  // The bytes behind a backing candidate as the model sees them now.
+  uint64_t backing_bytes(const Value& backing) const {
+    for (const FileFd& fd : file_fds_) {
+      if (!backing.is_literal() && fd.var == backing.var)
+        return model_->model_state().objects[fd.object].size;
+    }
+    for (const DevFd& fd : device_fds_) {
+      const model::Device* d = model_device(fd);
+      if (!backing.is_literal() && fd.var == backing.var && d) return d->capacity * kSectorBytes;
+    }
+    return 0;
+  }
 
   void add_device(bool via_add) {
     uint8_t v = new_var("n");
@@ -400,9 +422,18 @@ class TraceBuilder {
         emit(op_ioctl(any_device_fd(), Req::LoopSetDirectIo, Value::literal(rng_.below(2))));
         break;
       default:  // 25
-        emit(op_ioctl(any_device_fd(), Req::LoopSetBlockSize, Value::literal(real_block_size())));
+        block_size_op();
         break;
     }
+  }
+
+  // LOOP_SET_BLOCK_SIZE to a size that fits the device's capacity.
+  void block_size_op() {
+    const DevFd& fd = device_fds_[rng_.below(device_fds_.size())];
+    const model::Device* d = model_device(fd);
+    const uint64_t capacity_bytes = d ? d->capacity * kSectorBytes : 0;
+    emit(op_ioctl(Value::variable(fd.var), Req::LoopSetBlockSize,
+                  Value::literal(real_block_size(capacity_bytes))));
   }
 
   // A span inside [0, limit_bytes) placed as drawn; `unit` is the alignment an
