@@ -436,9 +436,11 @@ class TraceBuilder {
                   Value::literal(real_block_size(capacity_bytes))));
   }
 
-  // A span inside [0, limit_bytes) placed as drawn; `unit` is the alignment an
-  // O_DIRECT fd needs (0: none, buffered I/O takes any offset).
-  Span place(uint64_t limit_bytes, uint64_t block_bytes, uint64_t unit) {
+  // A span inside [0, limit_bytes) placed as drawn; `unit_bytes` is the
+  // alignment an O_DIRECT fd needs (0: none, buffered I/O takes any offset).
+  // The end placement of buffered I/O is byte-granular: two bytes straddling
+  // the last one, at the end, one past it.
+  Span place(uint64_t limit_bytes, uint64_t block_bytes, uint64_t unit_bytes) {
     static constexpr std::array<Placement, 8> kPlacements{
         Placement::Block,  Placement::Block,     Placement::Block,     Placement::Page,
         Placement::Sector, Placement::Unaligned, Placement::Unaligned, Placement::End};
@@ -447,10 +449,10 @@ class TraceBuilder {
                      : p == Placement::Page   ? kPageBytes
                      : p == Placement::Sector ? kSectorBytes
                                               : 1;
-    if (p != Placement::Unaligned) align = std::max(align, unit);
+    if (p != Placement::Unaligned) align = std::max(align, unit_bytes);
     Span s;
     if (p == Placement::End) {
-      // Crossing the end, at the end, or one unit past it.
+      // Crossing the end, at the end, or one alignment unit past it.
       const uint64_t end = limit_bytes / align * align;
       const uint64_t r = rng_.below(3);
       s.offset_bytes = r == 0 ? (end >= align ? end - align : 0) : r == 1 ? end : end + align;
@@ -492,8 +494,8 @@ class TraceBuilder {
     const bool bound = d && d->state == model::DevState::Bound;
     const uint64_t capacity_bytes = bound ? d->capacity * kSectorBytes : 64 << 10;
     const uint64_t block_bytes = bound ? d->block_size : kSectorBytes;
-    const uint64_t unit = (fd.flags & kOpenDirect) ? block_bytes : 0;
-    const Span s = place(capacity_bytes, block_bytes, unit);
+    const uint64_t unit_bytes = (fd.flags & kOpenDirect) ? block_bytes : 0;
+    const Span s = place(capacity_bytes, block_bytes, unit_bytes);
     const Value v = Value::variable(fd.var);
     const auto offset = static_cast<int64_t>(s.offset_bytes);
     if (write) {
@@ -508,8 +510,8 @@ class TraceBuilder {
   void file_io(bool write) {
     const FileFd& fd = pick_fd(file_fds_, write);
     const uint64_t size_bytes = model_->model_state().objects[fd.object].size;
-    const uint64_t unit = (fd.flags & kOpenDirect) ? trace_.env.dio_align : 0;
-    const Span s = place(std::max<uint64_t>(size_bytes, kPageBytes), kPageBytes, unit);
+    const uint64_t unit_bytes = (fd.flags & kOpenDirect) ? trace_.env.dio_align : 0;
+    const Span s = place(std::max<uint64_t>(size_bytes, kPageBytes), kPageBytes, unit_bytes);
     const Value v = Value::variable(fd.var);
     const auto offset = static_cast<int64_t>(s.offset_bytes);
     if (write) {
