@@ -63,6 +63,7 @@ struct DataPathMix {
   size_t device_writes = 0, device_writes_ok = 0;
   size_t device_reads_ok = 0, unaligned_device_reads_ok = 0;
   size_t file_writes_ok = 0, truncates = 0, fsyncs = 0, stacked_binds_ok = 0;
+  size_t truncates_of_bound_files = 0, ragged_truncates_of_bound_files = 0;
   size_t direct_loop_opens = 0, direct_file_opens = 0, sync_opens = 0;
   std::set<uint64_t> block_sizes_ok;
   std::set<SysAttr> sysfs_attrs;
@@ -99,13 +100,32 @@ void count_step(const Trace& t, const Statement& s, const Outcome& o, DataPathMi
   }
 }
 
+// Whether a device is bound to the file `object` in `s` (before the step runs).
+bool backs_a_bound_device(const model::State& s, uint8_t object) {
+  for (uint8_t d = 0; d < s.device_count; ++d) {
+    const model::Device& dev = s.devices[d];
+    if (dev.state != model::DevState::Bound || dev.backing_desc == model::kNoDesc) continue;
+    const model::Desc& desc = s.descs[dev.backing_desc];
+    if (desc.kind == model::DescKind::File && desc.object == object) return true;
+  }
+  return false;
+}
+
+void count_truncate_of_bound(const model::State& s, const Op& op, DataPathMix& mix) {
+  if (op.kind != OpKind::Truncate || !backs_a_bound_device(s, op.object)) return;
+  ++mix.truncates_of_bound_files;
+  if (op.offset.lit % 512 != 0) ++mix.ragged_truncates_of_bound_files;
+}
+
 DataPathMix data_path_mix(const model::Profile& profile, uint64_t seed, uint64_t traces) {
   DataPathMix mix;
   for (uint64_t i = 0; i < traces; ++i) {
     Trace t = generate_trace(GenOptions{seed, 24, &profile}, i);
     Lockstep lockstep(profile, t.env, t.objects, nullptr);
-    for (const Statement& stmt : t.stmts)
+    for (const Statement& stmt : t.stmts) {
+      count_truncate_of_bound(lockstep.model_state(), stmt.op, mix);
       count_step(t, stmt, lockstep.step(stmt, false).model, mix);
+    }
   }
   return mix;
 }
@@ -128,6 +148,9 @@ TEST(Generator, MostDeviceWritesSucceedOnTheModel) {
 TEST(Generator, ReachesEveryDataPathStatementKind) {
   DataPathMix mix = data_path_mix(model::kLinux618, 17, 300);
   EXPECT_GT(mix.truncates, 100u);
+  // Resizing under a bound device, to sizes that are not whole sectors too.
+  EXPECT_GT(mix.truncates_of_bound_files, 50u);
+  EXPECT_GT(mix.ragged_truncates_of_bound_files, 10u);
   EXPECT_GT(mix.fsyncs, 100u);
   EXPECT_GT(mix.stacked_binds_ok, 20u);
   EXPECT_GT(mix.direct_loop_opens, 50u);
