@@ -82,7 +82,7 @@ struct StepCmd : rc::state::Command<GenModel, Sut> {
   explicit StepCmd(const GenModel& m) {
     const bool have_ctl = !m.ctl_fds.empty(), have_idx = !m.indices.empty(),
                have_dev = !m.dev_fds.empty(), have_file = !m.file_fds.empty();
-    int choice = *rc::gen::inRange(0, 20);
+    int choice = *rc::gen::inRange(0, 25);
     Value dev = have_dev ? pick_var(m, m.dev_fds) : Value::signed_literal(-1);
     if (!have_ctl || choice == 0) {
       stmt.op = op_open_loop_control(Access::Rw);
@@ -94,12 +94,15 @@ struct StepCmd : rc::state::Command<GenModel, Sut> {
       binds = Binds::Index;
     } else if (!have_dev || choice == 2) {
       Access a = *rc::gen::elementOf(std::vector<Access>{Access::Rw, Access::Rw, Access::Ro});
-      uint8_t flags = *rc::gen::elementOf(std::vector<uint8_t>{0, 0, 0, kOpenExcl, kOpenDirect});
+      uint8_t flags = *rc::gen::elementOf(std::vector<uint8_t>{0, 0, 0, kOpenExcl, kOpenDirect,
+                                                               kOpenSync, kOpenDirect | kOpenSync});
       stmt.op = op_open_loop(pick_var(m, m.indices), a, flags);
       binds = Binds::DevFd;
     } else if (!have_file || choice == 3) {
       Access a = *rc::gen::elementOf(std::vector<Access>{Access::Rw, Access::Ro, Access::Wo});
-      stmt.op = op_open_file(*rc::gen::elementOf(std::vector<uint8_t>{0, 0, 1}), a);
+      uint8_t flags = *rc::gen::elementOf(
+          std::vector<uint8_t>{0, 0, 0, kOpenDirect, kOpenSync, kOpenDirect | kOpenSync});
+      stmt.op = op_open_file(*rc::gen::elementOf(std::vector<uint8_t>{0, 0, 1}), a, flags);
       binds = Binds::FileFd;
     } else {
       stmt.op = device_op(m, choice, dev);
@@ -165,9 +168,9 @@ struct StepCmd : rc::state::Command<GenModel, Sut> {
       case 10:
         return op_ioctl_noarg(dev, Req::LoopSetCapacity);
       case 11:
-        return op_ioctl(
-            dev, Req::LoopSetBlockSize,
-            Value::literal(*rc::gen::elementOf(std::vector<uint64_t>{0, 512, 1024, 4096, 1234})));
+        return op_ioctl(dev, Req::LoopSetBlockSize,
+                        Value::literal(*rc::gen::elementOf(std::vector<uint64_t>{
+                            0, 512, 1024, 4096, 1234, 8192, 16384, 32768, 65536, 131072})));
       case 12:
         return op_ioctl(dev, Req::LoopSetDirectIo, Value::literal(*rc::gen::inRange(0, 2)));
       case 13:
@@ -175,21 +178,49 @@ struct StepCmd : rc::state::Command<GenModel, Sut> {
             dev, *rc::gen::elementOf(std::vector<Req>{Req::BlkGetSize64, Req::BlkSszGet,
                                                       Req::BlkRoGet, Req::BlkFlsBuf}));
       case 14:
-        return op_pwrite(dev, *rc::gen::elementOf(std::vector<int64_t>{0, 512, 4096, 65536}),
-                         *rc::gen::elementOf(std::vector<uint64_t>{512, 4096}), 7);
+        return op_pwrite(dev, io_offset(), io_length(), *rc::gen::inRange<uint32_t>(0, 8));
       case 15:
-        return op_pread(dev, *rc::gen::elementOf(std::vector<int64_t>{0, 512, 4096, 65536}),
-                        *rc::gen::elementOf(std::vector<uint64_t>{512, 4096}));
+        return op_pread(dev, io_offset(), io_length());
       case 16:
         return op_fsync(dev);
       case 17:
         return op_close(dev);
       case 18:
-        return op_sysfs(pick_var(m, m.indices), *rc::gen::elementOf(std::vector<SysAttr>{
-                                                    SysAttr::Size, SysAttr::Ro, SysAttr::LoopOffset,
-                                                    SysAttr::LoopAutoclear}));
-      default:
+        return op_sysfs(pick_var(m, m.indices),
+                        static_cast<SysAttr>(*rc::gen::inRange(0, kSysAttrCount)));
+      case 19:
         return op_ioctl(pick_var(m, m.ctl_fds), Req::LoopCtlRemove, pick_var(m, m.indices));
+      default:
+        return file_op(m, choice);
+    }
+  }
+
+  // Block-, page-, sector-aligned and unaligned offsets inside and at the end
+  // of the 64 KiB image, and lengths from one byte to several large blocks.
+  static int64_t io_offset() {
+    return *rc::gen::elementOf(
+        std::vector<int64_t>{0, 512, 4096, 8192, 65536, 61440, 1000, 4095, 32768 + 100});
+  }
+  static uint64_t io_length() {
+    return *rc::gen::elementOf(std::vector<uint64_t>{1, 512, 4096, 8192, 65536, 100, 3000});
+  }
+
+  // Choices 20 and up: the backing files beside the devices: truncation (shrink,
+  // extend, ragged sizes), writes and reads through a file fd, fsync.
+  Op file_op(const GenModel& m, int choice) {
+    switch (choice) {
+      case 20:
+        return op_truncate(*rc::gen::elementOf(std::vector<uint8_t>{0, 0, 1}),
+                           *rc::gen::elementOf(std::vector<uint64_t>{
+                               0, 1000, 4096, 32768, 32768 + 100, 65536, 131072, 200000}));
+      case 21:
+      case 22:
+        return op_pwrite(pick_var(m, m.file_fds), io_offset(), io_length(),
+                         *rc::gen::inRange<uint32_t>(0, 8));
+      case 23:
+        return op_pread(pick_var(m, m.file_fds), io_offset(), io_length());
+      default:
+        return op_fsync(pick_var(m, m.file_fds));
     }
   }
 
