@@ -95,6 +95,7 @@ class BlockDevice {
   long discard_or_zero_range(ReqOp op, const void* user, bool fd_writable);
   void make_room_locked();
   int64_t direct_io(ReqOp op, uint8_t* buf, uint64_t len, int64_t pos);
+  int read_partial_folios_locked(uint64_t upos, uint64_t dev_bytes, uint64_t* len);
   bool clip_to_whole_blocks(uint64_t dev_bytes, uint64_t pos, uint64_t* len) const;
 
   RequestQueue queue_;
