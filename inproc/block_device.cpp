@@ -292,10 +292,11 @@ int64_t BlockDevice::direct_io(ReqOp op, uint8_t* buf, uint64_t len, int64_t pos
 // A capacity that is not a whole number of logical blocks: the folio holding the
 // partial last block can be neither read in (the block layer rejects the bio)
 // nor written out, so buffered I/O reaching it stops short before it, and I/O
-// starting in it fails (observed on 6.18). False: the I/O fails with EIO.
+// starting in it fails (observed on 6.18; 6.1 serves it, see
+// DriverProfile::partial_last_block_unusable). False: the I/O fails with EIO.
 bool BlockDevice::clip_to_whole_blocks(uint64_t dev_bytes, uint64_t pos, uint64_t* len) const {
   const uint64_t lbs = logical_block_size();
-  if (dev_bytes % lbs == 0) return true;
+  if (!partial_last_block_unusable_ || dev_bytes % lbs == 0) return true;
   const uint64_t folio = std::max<uint64_t>(kPageSize, lbs);
   const uint64_t unusable_from = dev_bytes / lbs * lbs / folio * folio;
   if (pos >= unusable_from) return false;
