@@ -292,10 +292,11 @@ int64_t BlockDevice::direct_io(ReqOp op, uint8_t* buf, uint64_t len, int64_t pos
 // A capacity that is not a whole number of logical blocks: the folio holding the
 // partial last block can be neither read in (the block layer rejects the bio)
 // nor written out, so buffered I/O reaching it stops short before it, and I/O
-// starting in it fails (observed on 6.18). False: the I/O fails with EIO.
+// starting in it fails (observed on 6.18; 6.1 serves it, see
+// DriverProfile::partial_last_block_unusable). False: the I/O fails with EIO.
 bool BlockDevice::clip_to_whole_blocks(uint64_t dev_bytes, uint64_t pos, uint64_t* len) const {
   const uint64_t lbs = logical_block_size();
-  if (dev_bytes % lbs == 0) return true;
+  if (!partial_last_block_unusable_ || dev_bytes % lbs == 0) return true;
   const uint64_t folio = std::max<uint64_t>(kPageSize, lbs);
   const uint64_t unusable_from = dev_bytes / lbs * lbs / folio * folio;
   if (pos >= unusable_from) return false;
@@ -370,6 +371,49 @@ int64_t BlockDevice::read(void* buf, uint64_t len, int64_t pos, bool direct) {
   return static_cast<int64_t>(copied);
 }
 
+// Folios only partly overwritten must be read in first (block_write_begin). The
+// block holding the end counts as partial even where it reaches past the
+// capacity (only blocks starting at or past i_size are new). A folio is the soft
+// block size of the first open when that exceeds a page (6.18.44: after
+// LOOP_SET_BLOCK_SIZE 8192 and a reopen, a 4096-byte write at 0 over a cut
+// backing file fails, finding-33fb3e2441c0a4a9). generic_perform_write goes folio
+// by folio, and each read is a request of its own (never merged with the other
+// one): a failed read of the first folio fails the write (-EIO), one of the last
+// folio ends it short before that folio (*len shrinks).
+int BlockDevice::read_partial_folios_locked(uint64_t upos, uint64_t dev_bytes, uint64_t* len) {
+  const uint64_t soft = soft_block_size_.load();
+  const uint64_t folio = std::max<uint64_t>(kPageSize, soft);
+  const uint64_t blk = std::max<uint64_t>(soft, kSectorSize);
+  const uint64_t end = upos + *len;
+  const uint64_t first = upos / folio, last = (end - 1) / folio;
+  missing_.clear();
+  failed_.clear();
+  for (uint64_t f : {first, last}) {
+    const uint64_t start = f * folio;
+    const uint64_t in_dev = std::min(folio, dev_bytes - start);
+    bool cached = true;
+    for (uint64_t p = start / kPageSize; p * kPageSize < start + in_dev; ++p)
+      cached = cached && pages_.contains(p);
+    if (cached || (!missing_.empty() && missing_.back() == f)) continue;
+    bool covered =
+        upos <= start && (end >= start + folio || (end >= start + in_dev && end % blk == 0));
+    if (!covered) missing_.push_back(f);
+  }
+  make_room_locked();
+  bool head_failed = false, tail_failed = false;
+  for (uint64_t f : missing_) {
+    one_page_.clear();  // the folio's pages not cached yet, read as one request
+    for (uint64_t p = f * folio / kPageSize; p < (f + 1) * folio / kPageSize; ++p)
+      if (page_bytes(p, dev_bytes) > 0 && !pages_.contains(p)) one_page_.push_back(p);
+    if (read_in_locked(one_page_, dev_bytes, &failed_) == 0) continue;
+    (f == first ? head_failed : tail_failed) = true;
+    if (head_failed) break;
+  }
+  if (head_failed || (tail_failed && first == last)) return -EIO;
+  if (tail_failed) *len = last * folio - upos;
+  return 0;
+}
+
 int64_t BlockDevice::write(const void* buf, uint64_t len, int64_t pos, bool direct,
                            bool sync_after) {
   if (pos < 0) return -EINVAL;
@@ -389,35 +433,8 @@ int64_t BlockDevice::write(const void* buf, uint64_t len, int64_t pos, bool dire
   }
   if (!clip_to_whole_blocks(dev_bytes, upos, &len)) return -EIO;
   std::lock_guard lock(cache_mu_);
-  uint64_t first = upos / kPageSize, last = (upos + len - 1) / kPageSize;
-  // Pages only partly overwritten must be read in first (block_write_begin). The
-  // block holding the end counts as partial even where it reaches past the
-  // capacity (only blocks starting at or past i_size are new).
-  const uint64_t blk = std::max<uint64_t>(soft_block_size_.load(), kSectorSize);
-  missing_.clear();
-  failed_.clear();
-  for (uint64_t p : {first, last}) {
-    if (pages_.contains(p) || (!missing_.empty() && missing_.back() == p)) continue;
-    uint64_t page_start = p * kPageSize;
-    uint64_t page_end = page_start + page_bytes(p, dev_bytes);
-    bool covered = upos <= page_start && (upos + len >= page_start + kPageSize ||
-                                          (upos + len >= page_end && (upos + len) % blk == 0));
-    if (!covered) missing_.push_back(p);
-  }
-  make_room_locked();
-  // generic_perform_write goes page by page, and block_write_begin reads each
-  // page with a request of its own (never merged with the other one): a failed
-  // read of the first page fails the write, one of the last page ends it short
-  // before that page.
-  bool head_failed = false, tail_failed = false;
-  for (uint64_t p : missing_) {
-    one_page_.assign(1, p);
-    if (read_in_locked(one_page_, dev_bytes, &failed_) == 0) continue;
-    (p == first ? head_failed : tail_failed) = true;
-    if (head_failed) break;
-  }
-  if (head_failed || (tail_failed && first == last)) return -EIO;
-  if (tail_failed) len = last * kPageSize - upos;
+  const uint64_t first = upos / kPageSize, last = (upos + len - 1) / kPageSize;
+  if (int err = read_partial_folios_locked(upos, dev_bytes, &len); err != 0) return err;
   const auto* in = static_cast<const uint8_t*>(buf);
   uint64_t done = 0;
   while (done < len) {

@@ -55,6 +55,8 @@ class BlockDevice {
   // A queue without a volatile write cache completes flushes in the block layer:
   // they never reach the driver (so a never-bound device fsyncs fine).
   void set_write_cache(bool on) { write_cache_.store(on); }
+  // DriverProfile::partial_last_block_unusable (the block layer's release).
+  void set_partial_last_block_unusable(bool on) { partial_last_block_unusable_ = on; }
 
   // blkdev_open / blkdev_release bookkeeping. `holder` is the file claiming the
   // bdev exclusively (O_EXCL), or nullptr.
@@ -95,6 +97,7 @@ class BlockDevice {
   long discard_or_zero_range(ReqOp op, const void* user, bool fd_writable);
   void make_room_locked();
   int64_t direct_io(ReqOp op, uint8_t* buf, uint64_t len, int64_t pos);
+  int read_partial_folios_locked(uint64_t upos, uint64_t dev_bytes, uint64_t* len);
   bool clip_to_whole_blocks(uint64_t dev_bytes, uint64_t pos, uint64_t* len) const;
 
   RequestQueue queue_;
@@ -102,6 +105,7 @@ class BlockDevice {
   std::atomic<bool> disk_ro_{false};
   std::atomic<bool> policy_ro_{false};  // BLKROSET (bdev->bd_read_only)
   std::atomic<bool> write_cache_{false};
+  bool partial_last_block_unusable_ = true;  // set once, before any I/O
   std::atomic<uint32_t> lbs_{512};
   std::atomic<uint32_t> soft_block_size_{512};  // BLKBSZGET, set at first open
 

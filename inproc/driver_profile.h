@@ -54,7 +54,8 @@ struct DriverProfile {
   // 5f75e081ab5c (6.10): an EOPNOTSUPP from fallocate disables discard for good.
   bool discard_disabled_on_eopnotsupp = true;
   // 6.1 reads the backing file through vfs_iter_read, which refuses a file not
-  // open for reading (EBADF -> EIO); 6.12.25+/6.15+ call ->read_iter directly.
+  // open for reading (EBADF -> EIO), in buffered mode only: loop DIO (every
+  // release) and 6.12.25+/6.15+ call ->read_iter directly.
   bool backing_io_checks_file_mode = false;
   // 6.1's __loop_clr_fd turns the volatile write cache off; 6.11+ leave it on,
   // so a flush on a formerly bound, now unbound device reaches the driver (EIO).
@@ -69,6 +70,19 @@ struct DriverProfile {
   // Before f2fed441c69b the backing file's own O_DIRECT flag was honoured even with
   // loop DIO off, so misaligned requests failed.
   bool backing_odirect_honoured_without_dio = false;
+  // BLK_STS_INVAL (6.11+): a request failed with EINVAL (a misaligned O_DIRECT
+  // retry of the backing file) reaches an O_DIRECT reader of the device as
+  // EINVAL. Before it errno_to_blk_status() had no such status and made it
+  // BLK_STS_IOERR: EIO (6.1.192 in QEMU, dio_write_only_backing_cut_eof's
+  // O_DIRECT reads). No model twin yet: the model answers EINVAL on 6.1.
+  bool request_status_einval = true;
+  // A capacity that is not a whole number of logical blocks: from 6.12 the folio
+  // holding the partial last block can be neither read nor written (buffered I/O
+  // stops before it). 6.1's buffer heads trim the bio at the device end
+  // (guard_bio_eod) and serve it: 6.1.192 in QEMU read 3584 bytes at 61440 of a
+  // 65024-byte device with 1 KiB blocks, and wrote 512 there. No model twin yet:
+  // the model answers EIO on 6.1.
+  bool partial_last_block_unusable = true;
 };
 
 // The profiles the driver implements, by variant name ("linux-6.1.70") or series

@@ -22,8 +22,14 @@ int HostFile::open(const std::string& path, int flags, std::string display_name,
   FileKind kind = S_ISDIR(st.st_mode) ? FileKind::Directory : FileKind::Regular;
   out->reset(new HostFile(kind, flags, fd, std::move(display_name), fs, changes));
   if (kind == FileKind::Regular && (flags & O_ACCMODE) == O_WRONLY) {
+    // One reader per mode: a loop DIO read of a write-only file is still an
+    // O_DIRECT read, with its alignment rules at a cut EOF (6.12.117 in QEMU:
+    // finding-92ec19e322f02f1e read 65536 bytes through a buffered reader where
+    // the kernel fails the request).
     std::string self = "/proc/self/fd/" + std::to_string(fd);
-    static_cast<HostFile*>(out->get())->read_fd_ = ::open(self.c_str(), O_RDONLY | O_CLOEXEC);
+    auto* host = static_cast<HostFile*>(out->get());
+    host->read_fd_ = ::open(self.c_str(), O_RDONLY | O_CLOEXEC);
+    host->read_direct_fd_ = ::open(self.c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC);
   }
   return 0;
 }
@@ -42,6 +48,7 @@ int HostFile::alt_fd() const {
 
 HostFile::~HostFile() {
   if (read_fd_ >= 0) ::close(read_fd_);
+  if (read_direct_fd_ >= 0) ::close(read_direct_fd_);
   if (alt_fd_ >= 0) ::close(alt_fd_);
   ::close(fd_);
 }
@@ -73,8 +80,12 @@ int HostFile::getattr(FileAttr& out) const {
 
 int64_t HostFile::backing_io(ReqOp op, const iovec* iov, int iovcnt, int64_t pos, IoMode mode) {
   int fd = mode == IoMode::AsOpened ? fd_ : (mode == IoMode::Direct ? direct_fd() : buffered_fd());
-  if (op == ReqOp::Read && read_fd_ >= 0)
-    fd = read_fd_;  // the caller decided access checks apply or not
+  if (op == ReqOp::Read && read_fd_ >= 0) {
+    // The caller decided access checks apply or not; the mode still decides
+    // direct or buffered.
+    const bool direct = mode == IoMode::Direct || (mode == IoMode::AsOpened && opened_direct());
+    fd = direct ? read_direct_fd_ : read_fd_;
+  }
   if (fd < 0) return -EINVAL;
   if (op != ReqOp::Read) {
     uint64_t len = 0;

@@ -75,6 +75,7 @@ class HostFile final : public OpenFile {
   // ->read_iter directly (6.12.25+/6.15+), which no FMODE_READ check guards, so a
   // partial-block write through the device can read-modify-write a write-only file.
   int read_fd_ = -1;
+  int read_direct_fd_ = -1;  // the same with O_DIRECT (-1 where refused)
   std::string display_name_;
   HostFsFacts fs_;
   FileChanges* changes_;  // nullable

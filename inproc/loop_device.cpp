@@ -82,6 +82,7 @@ bool aligned_for_dio(const Request& rq, int64_t pos) {
 LoopDevice::LoopDevice(int number, const DriverProfile& profile, const DriverConfig& config)
     : number_(number), profile_(profile), config_(config) {
   assert(number >= 0);
+  disk_.set_partial_last_block_unusable(profile.partial_last_block_unusable);
 }
 
 LoopDevice::~LoopDevice() {
@@ -631,7 +632,11 @@ RequestResult LoopDevice::handle_request(const Request& rq, std::span<uint8_t> b
   const bool use_bounce = mode == IoMode::Direct && !aligned_for_dio(rq, pos);
   assert(rq.bytes <= bounce.size());
   const bool is_read = rq.op == ReqOp::Read;
-  if (is_read && profile_.backing_io_checks_file_mode && !file.readable()) {
+  // 6.1's lo_read_simple goes through vfs_iter_read, which wants FMODE_READ; its
+  // DIO path (lo_rw_aio) calls ->read_iter directly and checks nothing (6.1.192
+  // in QEMU: an O_DIRECT 512-byte read of a device in DIO mode over a write-only
+  // file returned the file's data).
+  if (is_read && !dio && profile_.backing_io_checks_file_mode && !file.readable()) {
     zero_from(rq, 0);
     return {-EIO, 0};
   }
@@ -655,7 +660,8 @@ RequestResult LoopDevice::handle_request(const Request& rq, std::span<uint8_t> b
     }
     // A requeued O_DIRECT read lands on a misaligned buffer: the backing file's
     // EINVAL is the request's status (BLK_STS_INVAL), which a direct reader sees.
-    if (error == -EINVAL && kiocb_read && file_off != done) return {-EINVAL, done};
+    if (error == -EINVAL && kiocb_read && file_off != done)
+      return {profile_.request_status_einval ? -EINVAL : -EIO, done};
     if (error != 0) return {-EIO, done};
     if (done < rq.bytes) {
       // Hitting the backing EOF: 6.1's buffered VFS helper zero-fills and
