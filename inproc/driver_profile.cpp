@@ -32,6 +32,7 @@ constexpr DriverProfile kLinux61{
     .set_block_size_validated_first = true,
     .default_block_size_follows_dio_flag = false,
     .backing_odirect_honoured_without_dio = true,
+    .unaligned_bios_refused = false,
 };
 
 // 6.1.70 to 6.1.190: 6.1.192 except that loop_set_block_size takes no claim on

@@ -69,6 +69,10 @@ struct DriverProfile {
   // Before f2fed441c69b the backing file's own O_DIRECT flag was honoured even with
   // loop DIO off, so misaligned requests failed.
   bool backing_odirect_honoured_without_dio = false;
+  // 6.12+: the block layer refuses bios that are not whole logical blocks, so a
+  // soft block size below the logical one makes writeback fail (model switch of
+  // the same name; 6.1 lets them through).
+  bool unaligned_bios_refused = true;
 };
 
 // The profiles the driver implements, by variant name ("linux-6.1.70") or series
