@@ -87,7 +87,11 @@ struct Device {
   uint8_t cache_populated = 0;  // some pages may be cached (after any buffered I/O)
   uint8_t cache_stale = 0;      // backing changed behind cached pages: reads unpredictable
   uint8_t orphan_dirty = 0;     // 6.1: dirty pages survived a synchronous detach
-  uint8_t reserved[2] = {};
+  // The mapping's writeback error sequence (errseq_t wb_err): bumped by each
+  // failed writeback (1..255, 0 = none since the last teardown), and whether an
+  // fsync has reported the newest one.
+  uint8_t wb_err = 0;
+  uint8_t wb_err_seen = 0;
   uint32_t index = 0;
   uint32_t flags = 0;            // LO_FLAGS_* except DIRECT_IO (kept in `dio`)
   uint32_t block_size = 512;     // logical = physical = io_min
@@ -115,7 +119,8 @@ struct Desc {
   uint8_t open_flags = 0;  // OpenFlag bits
   uint8_t object = 0;      // File/Dir: object index
   uint8_t holders = 0;
-  uint8_t reserved[3] = {};
+  uint8_t wb_err_sample = 0;  // Loop: f_wb_err, the device's wb_err this fd has seen
+  uint8_t reserved[2] = {};
   uint32_t fd = 0;
   uint32_t device = 0;  // Loop: device index (not slot: slots move)
 };
