@@ -633,7 +633,9 @@ RequestResult LoopDevice::handle_request(const Request& rq, std::span<uint8_t> b
   const bool use_bounce = mode == IoMode::Direct && !aligned_for_dio(rq, pos);
   assert(rq.bytes <= bounce.size());
   const bool is_read = rq.op == ReqOp::Read;
-  if (is_read && profile_.backing_io_checks_file_mode && !file.readable()) {
+  // 6.1: vfs_iter_read (the simple path) checks FMODE_READ; lo_rw_aio (DIO mode)
+  // calls ->read_iter, which does not (gen-7101-0154 on 6.1.0-56).
+  if (is_read && !dio && profile_.backing_io_checks_file_mode && !file.readable()) {
     zero_from(rq, 0);
     return {-EIO, 0};
   }

@@ -207,7 +207,8 @@ ReadResult DeviceRead::direct() {
     return ReadResult{EINVAL, 0, true, 0};
   if (const int e = write_back_dirty_range()) return ReadResult{e, 0, true, 0};
   if (dev.state != DevState::Bound) return ReadResult{EIO, 0, true, 0};
-  if (m.p.backing_io_checks_file_mode && m.s.descs[dev.backing_desc].access == Access::Wo)
+  if (m.p.backing_io_checks_file_mode && !dev.dio &&
+      m.s.descs[dev.backing_desc].access == Access::Wo)
     return ReadResult{EIO, 0, true, 0};
   // One request for the whole range: past an unaligned EOF it succeeds, the bytes
   // past the EOF repeating the sub-sector tail (not predicted); see eof_request_error.
@@ -250,7 +251,8 @@ ReadResult DeviceRead::buffered() {
   if (auto done = stop_at_partial_last_block()) return *done;
   if (m.soft_blocks_below_logical(dev))
     if (auto done = stop_at_partly_dirty_folio()) return *done;
-  if (m.p.backing_io_checks_file_mode && m.s.descs[dev.backing_desc].access == Access::Wo)
+  if (m.p.backing_io_checks_file_mode && !dev.dio &&
+      m.s.descs[dev.backing_desc].access == Access::Wo)
     if (auto done = stop_at_write_only_backing()) return *done;
   bool past_unaligned_eof = false;
   // The cache reads whole folios: a read ending before the backing EOF still
@@ -587,7 +589,7 @@ int Machine::stacked_read_status(const Device& dev, uint64_t a, uint64_t z) cons
   const uint64_t la = arith::backing_byte(a, dev.offset), lz = arith::backing_byte(z, dev.offset);
   int st = stacked_read_status(*lower, la, lz);
   if (lower->state != DevState::Bound ||
-      (p.backing_io_checks_file_mode && lower->backing_desc != kNoDesc &&
+      (p.backing_io_checks_file_mode && !lower->dio && lower->backing_desc != kNoDesc &&
        s.descs[lower->backing_desc].access == Access::Wo))
     st = 2;
   if (st != 2 && lower->state == DevState::Bound &&
@@ -673,8 +675,11 @@ int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t or
     const bool any_read_fails =
         dev.state != DevState::Bound || blocks_outgrow_cache(dev) || lower_outgrows ||
         soft_blocks_below_logical(dev) ||  // a buffer-head read (probe c2: EIO)
-        // 6.1 reads through vfs_iter_read, which refuses a write-only backing file.
-        (p.backing_io_checks_file_mode && s.descs[dev.backing_desc].access == Access::Wo);
+        // 6.1 reads through vfs_iter_read, which refuses a write-only backing file;
+        // in loop DIO mode lo_rw_aio calls ->read_iter, which does not check
+        // (gen-7101-0154 on 6.1.0-56: a 512-byte write needing a read → 512).
+        (p.backing_io_checks_file_mode && !dev.dio &&
+         s.descs[dev.backing_desc].access == Access::Wo);
     // 0: no read or it works; 1: it fails unless the block is still cached clean
     // (read earlier, or written back by fsync: readahead and writeback make that
     // unknowable); 2: it fails (nothing brought that block into the cache).
