@@ -67,15 +67,10 @@ bool BlockDevice::release(const void* excl_holder) {
   // Last close: blkdev_flush_mapping() writes back and drops the cache before the
   // driver's release can tear the device down. The count drops afterwards so a
   // concurrent LOOP_CTL_REMOVE cannot see zero openers mid-flush.
+  // A failure of that writeback stays in the errseq: a later opener's fsync
+  // reports it while the device stays bound; a teardown forgets it.
   (void)sync();
   invalidate();
-  {
-    // What that last writeback failed to write is gone with the pages; a later
-    // opener's fsync does not report it (6.18.44: fsync after a Rundown device's
-    // last close, a rebind and a reopen returns 0).
-    std::lock_guard lock(cache_mu_);
-    wb_error_ = false;
-  }
   openers_.fetch_sub(1);
   return true;
 }
@@ -184,10 +179,15 @@ int BlockDevice::writeback_locked(uint64_t first_page, uint64_t last_page) {
         Bio{ReqOp::Write, index * (kPageSize / kSectorSize), page.data, bytes, nullptr});
   });
   if (bios_.empty()) return 0;
-  if (pages_smaller_than_blocks()) {
+  // A soft block size below the logical one: the kernel writes back buffer
+  // heads of the soft size, sub-block requests the queue refuses (probe c1 on
+  // 6.18.44: fsync → EIO; 6.1 lets them through).
+  const bool sub_block_buffers =
+      sub_block_bios_refused_.load() && soft_block_size_.load() < logical_block_size();
+  if (pages_smaller_than_blocks() || sub_block_buffers) {
     // Each page is an unaligned request the block layer refuses. The pages stay
     // cached, clean; the error waits for fsync.
-    wb_error_ = true;
+    set_wb_error_locked();
     return -EIO;
   }
   completions_.assign(bios_.size(), Completion{});
@@ -201,8 +201,40 @@ int BlockDevice::writeback_locked(uint64_t first_page, uint64_t last_page) {
   }
   // Like mapping_set_error(): the pages are clean (their data is lost) and the
   // error waits for the next fsync.
-  if (err != 0) wb_error_ = true;
+  if (err != 0) set_wb_error_locked();
   return err;
+}
+
+void BlockDevice::set_wb_error_locked() {
+  wb_err_ = wb_err_ + 1 == 0 ? 1 : wb_err_ + 1;
+  wb_err_seen_ = false;
+}
+
+// file_check_and_advance_wb_err(): EIO once per file for an error recorded since
+// the file last looked (probe f1 on 6.18.44: after a BLKFLSBUF whose writeback
+// failed, the next fsync of each open fd returns EIO, the one after 0).
+bool BlockDevice::wb_error_reported_locked(WbErrSince& since) {
+  if (since.epoch != wb_epoch_) since = WbErrSince{wb_epoch_, wb_err_seen_ ? wb_err_ : 0};
+  if (since.seq == wb_err_) return false;
+  since.seq = wb_err_;
+  wb_err_seen_ = true;
+  return true;
+}
+
+WbErrSince BlockDevice::sample_wb_err() {
+  std::lock_guard lock(cache_mu_);
+  // errseq_sample(): 0 while the newest error is unseen, so the opener reports it.
+  return WbErrSince{wb_epoch_, wb_err_seen_ ? wb_err_ : 0};
+}
+
+// After a teardown and a rebind an fsync returns 0 although a writeback failed
+// before (6.18.44, probe f3: BLKFLSBUF failed, LOOP_CLR_FD, last close, reopen,
+// LOOP_SET_FD, fsync → 0; and a Rundown device's last close).
+void BlockDevice::forget_wb_errors() {
+  std::lock_guard lock(cache_mu_);
+  wb_err_ = 0;
+  wb_err_seen_ = false;
+  ++wb_epoch_;
 }
 
 void BlockDevice::drop_range_locked(uint64_t first_page, uint64_t last_page) {
@@ -225,15 +257,13 @@ void BlockDevice::invalidate() {
   drop_range_locked(0, UINT64_MAX);
 }
 
-int BlockDevice::fsync() {
+int BlockDevice::fsync(WbErrSince& since) {
   std::lock_guard lock(cache_mu_);
+  // file_write_and_wait_range(): writeback, then the errseq check; either
+  // failing ends the fsync before the flush.
   int err = writeback_locked(0, UINT64_MAX);
-  if (wb_error_) {
-    wb_error_ = false;
-    err = -EIO;
-  }
-  if (issue_flush() != 0) err = -EIO;
-  return err;
+  if (wb_error_reported_locked(since) || err != 0) return -EIO;
+  return issue_flush() != 0 ? -EIO : 0;
 }
 
 // blkdev_issue_flush(): without a volatile write cache the block layer completes
@@ -414,8 +444,8 @@ int BlockDevice::read_partial_folios_locked(uint64_t upos, uint64_t dev_bytes, u
   return 0;
 }
 
-int64_t BlockDevice::write(const void* buf, uint64_t len, int64_t pos, bool direct,
-                           bool sync_after) {
+int64_t BlockDevice::write(const void* buf, uint64_t len, int64_t pos, bool direct, bool sync_after,
+                           WbErrSince* since) {
   if (pos < 0) return -EINVAL;
   if (read_only()) return -EPERM;
   if (len == 0) return 0;
@@ -451,7 +481,8 @@ int64_t BlockDevice::write(const void* buf, uint64_t len, int64_t pos, bool dire
   if (sync_after) {
     // O_SYNC: generic_write_sync() writes the range back and flushes.
     int err = writeback_locked(first, last);
-    if (issue_flush() != 0) err = -EIO;
+    if (since != nullptr && wb_error_reported_locked(*since)) err = -EIO;
+    if (err == 0 && issue_flush() != 0) err = -EIO;
     if (err != 0) return -EIO;
   }
   return static_cast<int64_t>(len);

@@ -33,6 +33,13 @@ struct BlockIoctlResult {
   long ret = 0;
 };
 
+// A file's f_wb_err: the writeback error sequence it has seen. `epoch` counts
+// teardowns, which forget unreported errors (BlockDevice::forget_wb_errors).
+struct WbErrSince {
+  uint32_t epoch = 0;
+  uint32_t seq = 0;
+};
+
 class BlockDevice {
  public:
   BlockDevice();
@@ -57,6 +64,8 @@ class BlockDevice {
   void set_write_cache(bool on) { write_cache_.store(on); }
   // DriverProfile::partial_last_block_unusable (the block layer's release).
   void set_partial_last_block_unusable(bool on) { partial_last_block_unusable_ = on; }
+  // DriverProfile::unaligned_bios_refused.
+  void set_sub_block_bios_refused(bool on) { sub_block_bios_refused_.store(on); }
 
   // blkdev_open / blkdev_release bookkeeping. `holder` is the file claiming the
   // bdev exclusively (O_EXCL), or nullptr.
@@ -71,8 +80,14 @@ class BlockDevice {
 
   // block/fops.c read_iter / write_iter / fsync for /dev/loopN.
   int64_t read(void* buf, uint64_t len, int64_t pos, bool direct);
-  int64_t write(const void* buf, uint64_t len, int64_t pos, bool direct, bool sync);
-  int fsync();
+  // `since`: the writing file's f_wb_err, which an O_SYNC write checks.
+  int64_t write(const void* buf, uint64_t len, int64_t pos, bool direct, bool sync,
+                WbErrSince* since = nullptr);
+  int fsync(WbErrSince& since);
+  // filemap_sample_wb_err() at blkdev_open.
+  WbErrSince sample_wb_err();
+  // Teardown: an error no fsync reported is gone (see block_device.cpp).
+  void forget_wb_errors();
   // sync_blockdev(): write back dirty pages. -EIO if any writeback failed.
   int sync();
   // invalidate_bdev()/kill_bdev(): drop every cached page.
@@ -106,6 +121,7 @@ class BlockDevice {
   std::atomic<bool> policy_ro_{false};  // BLKROSET (bdev->bd_read_only)
   std::atomic<bool> write_cache_{false};
   bool partial_last_block_unusable_ = true;  // set once, before any I/O
+  std::atomic<bool> sub_block_bios_refused_{true};
   std::atomic<uint32_t> lbs_{512};
   std::atomic<uint32_t> soft_block_size_{512};  // BLKBSZGET, set at first open
 
@@ -116,7 +132,12 @@ class BlockDevice {
   mutable std::mutex cache_mu_;  // the bdev inode's mapping
   PageArena arena_;              // declared before pages_: the index points into it
   PageIndex pages_;
-  bool wb_error_ = false;  // a writeback failed since the last fsync reported it
+  // The mapping's errseq (mapping_set_error): bumped per failed writeback.
+  uint32_t wb_err_ = 0;
+  bool wb_err_seen_ = false;
+  uint32_t wb_epoch_ = 0;
+  void set_wb_error_locked();
+  bool wb_error_reported_locked(WbErrSince& since);
   CacheStats stats_;
   std::vector<Bio> bios_;  // reused per batch, not reallocated per call
   std::vector<Completion> completions_;

@@ -83,6 +83,10 @@ struct DriverProfile {
   // 65024-byte device with 1 KiB blocks, and wrote 512 there. No model twin yet:
   // the model answers EIO on 6.1.
   bool partial_last_block_unusable = true;
+  // 6.12+: the block layer refuses bios that are not whole logical blocks, so a
+  // soft block size below the logical one makes writeback fail (model switch of
+  // the same name; 6.1 lets them through).
+  bool unaligned_bios_refused = true;
 };
 
 // The profiles the driver implements, by variant name ("linux-6.1.70") or series

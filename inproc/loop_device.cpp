@@ -83,6 +83,7 @@ LoopDevice::LoopDevice(int number, const DriverProfile& profile, const DriverCon
     : number_(number), profile_(profile), config_(config) {
   assert(number >= 0);
   disk_.set_partial_last_block_unusable(profile.partial_last_block_unusable);
+  disk_.set_sub_block_bios_refused(profile_.unaligned_bios_refused);
 }
 
 LoopDevice::~LoopDevice() {
@@ -149,6 +150,7 @@ std::shared_ptr<OpenFile> LoopDevice::teardown() {
   disk_.set_block_size(kSectorSize);
   disk_.set_capacity(0);
   disk_.invalidate();
+  disk_.forget_wb_errors();
   if (profile_.write_cache_cleared_on_teardown) disk_.set_write_cache(false);
   lo_flags_.store(0);
   state_.store(LoState::Unbound);
@@ -684,7 +686,7 @@ int64_t LoopDeviceFile::read_at(void* buf, uint64_t len, int64_t pos) {
 }
 
 int64_t LoopDeviceFile::write_at(const void* buf, uint64_t len, int64_t pos) {
-  return device_->disk().write(buf, len, pos, opened_direct(), (flags() & O_SYNC) != 0);
+  return device_->disk().write(buf, len, pos, opened_direct(), (flags() & O_SYNC) != 0, &wb_since_);
 }
 
 int LoopDeviceFile::getattr(FileAttr& out) const {

@@ -120,6 +120,7 @@ class LoopDeviceFile final : public OpenFile {
   int open() {
     int err = device_->open(this);
     opened_ = err == 0;
+    if (opened_) wb_since_ = device_->disk().sample_wb_err();
     return err;
   }
 
@@ -127,7 +128,7 @@ class LoopDeviceFile final : public OpenFile {
 
   int64_t read_at(void* buf, uint64_t len, int64_t pos) override;
   int64_t write_at(const void* buf, uint64_t len, int64_t pos) override;
-  int fsync() override { return device_->disk().fsync(); }
+  int fsync() override { return device_->disk().fsync(wb_since_); }
 
   bool has_read_iter() const override { return true; }
   bool has_write_iter() const override { return true; }
@@ -145,6 +146,7 @@ class LoopDeviceFile final : public OpenFile {
  private:
   std::shared_ptr<LoopDevice> device_;
   bool opened_ = false;
+  WbErrSince wb_since_;  // f_wb_err
 };
 
 }  // namespace loopcheck::inproc

@@ -63,6 +63,10 @@ void extents_write_fill(ExtentList& list, uint64_t start, uint64_t end, uint8_t 
   extents_write_run(list, Extent{start, end, 0, 0, 1u + fill});
 }
 
+void extents_write_unknown(ExtentList& list, uint64_t start, uint64_t end) {
+  extents_write_run(list, Extent{start, end, 0, 0, kUnknownRun});
+}
+
 void extents_write_run(ExtentList& list, const Extent& x) {
   const uint64_t start = x.start, end = x.end;
   if (start >= end) return;
@@ -162,6 +166,7 @@ void snapshot_object(const Object& obj, uint64_t start, uint64_t end, uint64_t s
     if (x.start >= end) break;
     background(pos, std::max(pos, x.start));
     const uint64_t from = std::max(pos, x.start), to = std::min(end, x.end);
+    if (x.reserved == kUnknownRun) into.unknown = 1;  // a held list names no such run
     extents_write(into, from - shift, to - shift, x.origin - shift, x.seed);
     pos = to;
   }
@@ -171,6 +176,7 @@ void snapshot_object(const Object& obj, uint64_t start, uint64_t end, uint64_t s
 
 bool emit_object(const Object& obj, uint64_t start, uint64_t end, DataBuilder& out) {
   if (obj.data.unknown) return false;
+  bool known = true;
   uint64_t pos = start;
   for (int i = 0; i < obj.data.count && pos < end; ++i) {
     const Extent& x = obj.data.e[i];
@@ -179,11 +185,13 @@ bool emit_object(const Object& obj, uint64_t start, uint64_t end, DataBuilder& o
     emit_background(obj, pos, x.start > pos ? x.start : pos, out);
     uint64_t from = std::max(pos, x.start);
     uint64_t to = std::min(end, x.end);
-    out.add_pattern(x.seed, from - x.origin, to - from);
+    if (x.reserved == kUnknownRun) known = false;
+    if (x.reserved == kUnknownRun) out.add_zero(to - from);  // a placeholder, not a claim
+    else out.add_pattern(x.seed, from - x.origin, to - from);
     pos = to;
   }
   emit_background(obj, pos, end, out);
-  return !out.overflow;
+  return known && !out.overflow;
 }
 
 }  // namespace loopcheck::model

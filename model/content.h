@@ -19,6 +19,8 @@ void extents_write(ExtentList& list, uint64_t start, uint64_t end, uint64_t orig
 // for any run as given.
 void extents_write_fill(ExtentList& list, uint64_t start, uint64_t end, uint8_t fill);
 void extents_write_run(ExtentList& list, const Extent& x);
+// Bytes [start, end) of an object the model does not know (an Extent marked kUnknownRun).
+void extents_write_unknown(ExtentList& list, uint64_t start, uint64_t end);
 
 // Forget everything at or past `size` (truncate) / inside [start, end) (overwrite
 // by a path the list does not describe).

@@ -26,6 +26,80 @@ bool overflows(uint64_t off, uint64_t len) {
   return len > kLlongMax - off;
 }
 
+// Readahead ramps its folios up to its window (read_ahead_kb 128: order 5,
+// naturally aligned), and a folio is read, or fails, whole. Probe d1 on
+// 6.18.44: with the backing file cut to 618496 bytes (sector aligned), 16 KiB
+// sequential reads fail from 524288 on, 94 KiB before the EOF; probe e1: a
+// 4 MiB read over a file cut to 8242 bytes returns 12288 (the request carrying
+// the EOF folio ended there, the next one starts past the EOF and fails).
+constexpr uint64_t kMaxReadaheadFolio = 128 * 1024;
+
+// The backing filesystem's largest file (s_maxbytes): ext4 with 4 KiB blocks,
+// ext4_max_size() = (2^32 - 1) blocks, on the host and in the VMs alike. Probe
+// h1 on 6.18.44: a write ending past it is cut short, one starting at it is
+// EFBIG, truncate to one byte more is EFBIG
+// (common/file_max_size_efbig.trace).
+constexpr uint64_t kBackingMaxFileBytes = (uint64_t{1} << 44) - 4096;
+
+// Whether ext4 holds a written block (4 KiB) of the file at `block`: the
+// model's record of fills and writes; blocks past the EOF are holes.
+bool block_written(const Object& o, uint64_t block) {
+  if (block >= o.size) return false;
+  if (o.fill != 0 && block < o.fill_end) return true;
+  for (int i = 0; i < o.data.count; ++i)
+    if (o.data.e[i].start < block + kPageSize && o.data.e[i].end > block) return true;
+  return false;
+}
+
+// An O_DIRECT file write with an aligned start and an unaligned length. ext4
+// hands it to iomap_dio_rw, which maps it one extent at a time and checks each
+// mapping's alignment only when it reaches it (iomap_dio_bio_iter): the
+// mappings before the last one are submitted, then the last one's length fails
+// (EINVAL). Their bytes land where the blocks were written before; over holes
+// (and past the EOF) ext4 allocates unwritten extents that the failed write
+// never converts, so those still read as zeros and the size stays. Probe g2 on
+// 6.18.44; common/odirect_file_write_einval_after_extents.trace.
+void direct_write_before_einval(Object& o, uint64_t start, uint64_t end, uint32_t seed) {
+  if (o.data.unknown) return;
+  const uint64_t first = start / kPageSize * kPageSize, last = (end - 1) / kPageSize * kPageSize;
+  // The last mapping: the run of blocks of the last block's kind that ends the write.
+  const bool last_written = block_written(o, last);
+  uint64_t final_run = last;
+  while (final_run > first && block_written(o, final_run - kPageSize) == last_written)
+    final_run -= kPageSize;
+  for (uint64_t b = first; b < final_run; b += kPageSize) {
+    if (!block_written(o, b)) continue;
+    extents_write(o.data, std::max(b, start), std::min(b + kPageSize, o.size), start, seed);
+  }
+  // ext4 may keep a written run as several extents (separate allocations); the
+  // model cannot tell how many, so a last run written by more than one write
+  // or partly by the fill may have had its first extents written too.
+  int pieces = o.fill != 0 && final_run < o.fill_end ? 1 : 0;
+  for (int i = 0; i < o.data.count; ++i)
+    if (o.data.e[i].start < last + kPageSize && o.data.e[i].end > final_run) ++pieces;
+  if (last_written && pieces > 1) o.data.unknown = 1;
+}
+
+
+// A clean read of [a, z) that stops `count` bytes in (DeviceRead::read_clean).
+ReadResult ended_at(ReadResult r, uint64_t count) {
+  r.count = count;
+  if (r.min_count >= count) r.min_count = 0;
+  return r;
+}
+
+// The clean read of [a, z) may end `count` bytes in, for `why`: fail when that is
+// at its start, else return as little as `count`.
+void may_end_after(ReadResult& r, uint64_t count, EnvelopeRule why) {
+  if (count == 0) {
+    r.also_err = EIO;
+    if (r.err_rule == EnvelopeRule::None) r.err_rule = why;
+  } else if (r.min_count == 0 || count < r.min_count) {
+    r.min_count = count;
+    r.count_rule = why;
+  }
+}
+
 }  // namespace
 
 // Device-relative [start, end) read from the backing file by the driver. The
@@ -74,8 +148,24 @@ ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, Data
   if (lr.err) return ReadResult{EIO, 0, true, 0};
   r.known = lr.known;
   r.data_rule = lr.data_rule;
-  if (lr.count < len) {
-    if (p.read_past_backing_eof_is_eio || dev.dio) return ReadResult{EIO, 0, true, 0};
+  // The lower device's own envelope (its cache, its readahead) carries over.
+  r.also_err = lr.also_err ? EIO : 0;
+  r.err_rule = lr.err_rule;
+  r.min_count = lr.min_count;
+  r.count_rule = lr.count_rule;
+  if (lr.count < len || r.min_count) {
+    if (dev.dio) return ReadResult{EIO, 0, true, 0};
+    // 6.12.25+/6.18 (lo_rw_aio): the request completes what the lower device
+    // returned, the retry fails; the caller ends the read there (probe a1 on
+    // 6.18.44: lower backing cut to 8 KiB, a 64 KiB read of the upper → 8192).
+    // 6.1 (lo_read_simple) zero-fills the rest of the request and succeeds.
+    if (p.read_past_backing_eof_is_eio) {
+      r.count = lr.count;
+      return r;
+    }
+    if (r.min_count) r.unknown(r.count_rule);
+    r.min_count = 0;
+    r.count_rule = EnvelopeRule::None;
     out.add_zero(len - lr.count);
   }
   r.count = len;
@@ -114,12 +204,17 @@ class DeviceRead {
   ReadResult read_in_rundown();
   std::optional<ReadResult> read_over_failing_lower();
   std::optional<ReadResult> stop_at_partial_last_block();
+  std::optional<ReadResult> stop_at_partly_dirty_folio();
   std::optional<ReadResult> stop_at_write_only_backing();
   ReadResult read_stale_cache_at_eof();
   std::optional<ReadResult> read_past_unaligned_eof(uint64_t folio_end);
   std::optional<ReadResult> stop_at_aligned_eof(uint64_t folio_end);
   ReadResult read_clean(uint64_t a, uint64_t z);
   ReadResult compose(bool meets_eof, bool past_unaligned_eof);
+  void may_meet_large_eof_folio();
+  void may_end_at(uint64_t at, EnvelopeRule why);
+  ReadResult end_at_failed_folio(uint64_t at, uint64_t built_to, bool known,
+                                 EnvelopeRule why_unknown);
 
   Machine& m;
   Device& dev;
@@ -138,7 +233,8 @@ ReadResult DeviceRead::direct() {
     return ReadResult{EINVAL, 0, true, 0};
   if (const int e = write_back_dirty_range()) return ReadResult{e, 0, true, 0};
   if (dev.state != DevState::Bound) return ReadResult{EIO, 0, true, 0};
-  if (m.p.backing_io_checks_file_mode && m.s.descs[dev.backing_desc].access == Access::Wo)
+  if (m.p.backing_io_checks_file_mode && !dev.dio &&
+      m.s.descs[dev.backing_desc].access == Access::Wo)
     return ReadResult{EIO, 0, true, 0};
   // One request for the whole range: past an unaligned EOF it succeeds, the bytes
   // past the EOF repeating the sub-sector tail (not predicted); see eof_request_error.
@@ -147,7 +243,14 @@ ReadResult DeviceRead::direct() {
     if (const int e = m.eof_request_error(dev, start, end, backing_end_dev))
       return ReadResult{e, 0, true, 0};
   r = m.read_backing(dev, start, end, out);
-  if (!r.err) r.count = end - start;
+  // A lower device that may return less fails an O_DIRECT reader's bio: EIO.
+  if (!r.err && r.count < end - start) return ReadResult{EIO, 0, true, 0};
+  if (r.min_count) {
+    r.also_err = EIO;
+    if (r.err_rule == EnvelopeRule::None) r.err_rule = r.count_rule;
+  }
+  r.min_count = 0;
+  r.count_rule = EnvelopeRule::None;
   if (eof_is_eio && past_eof) r.unknown(EnvelopeRule::DirectReadPastUnalignedEof);
   return r;
 }
@@ -176,7 +279,10 @@ ReadResult DeviceRead::buffered() {
   if (dev.state == DevState::Rundown) return read_in_rundown();
   if (auto done = read_over_failing_lower()) return *done;
   if (auto done = stop_at_partial_last_block()) return *done;
-  if (m.p.backing_io_checks_file_mode && m.s.descs[dev.backing_desc].access == Access::Wo)
+  if (m.soft_blocks_below_logical(dev))
+    if (auto done = stop_at_partly_dirty_folio()) return *done;
+  if (m.p.backing_io_checks_file_mode && !dev.dio &&
+      m.s.descs[dev.backing_desc].access == Access::Wo)
     if (auto done = stop_at_write_only_backing()) return *done;
   bool past_unaligned_eof = false;
   // The cache reads whole folios: a read ending before the backing EOF still
@@ -196,6 +302,10 @@ ReadResult DeviceRead::buffered() {
     } else if (auto done = stop_at_aligned_eof(folio_end)) {
       return *done;
     }
+  } else if (eof_is_eio && !all_dirty &&
+             m.eof_request_error(dev, backing_end_dev / grain * grain,
+                                 backing_end_dev / grain * grain + grain, backing_end_dev) != 0) {
+    may_meet_large_eof_folio();  // the read ends before the EOF folio
   }
   return compose(meets_eof, past_unaligned_eof);
 }
@@ -246,9 +356,10 @@ ReadResult DeviceRead::read_in_rundown() {
 }
 
 std::optional<ReadResult> DeviceRead::read_over_failing_lower() {
+  // Only the first folio decides here: a later one the lower device cannot serve
+  // ends the read short (compose, end_at_failed_folio).
   const uint64_t first_folio = start / grain * grain;
-  if (m.stacked_read_status(dev, first_folio, std::min(cap, (end + grain - 1) / grain * grain)) !=
-      2)
+  if (m.stacked_read_status(dev, first_folio, std::min(cap, first_folio + grain)) != 2)
     return std::nullopt;
   // A lower loop device that cannot serve reads: this device's own cached
   // folios still do (6.12.117 in QEMU), and the read ends at the first folio
@@ -268,6 +379,36 @@ std::optional<ReadResult> DeviceRead::stop_at_partial_last_block() {
   if (const uint64_t usable = Machine::buffered_io_end(dev); usable < cap) {
     if (start >= usable) return ReadResult{EIO, 0, true, 0};
     end = std::min(end, usable);
+  }
+  return std::nullopt;
+}
+
+std::optional<ReadResult> DeviceRead::stop_at_partly_dirty_folio() {
+  // Soft blocks below the logical block size: a folio that is not cached whole
+  // reads its missing blocks one buffer head at a time (block_read_full_folio),
+  // requests the queue refuses; clean folios go whole (mpage_readahead) and
+  // work. So a partly dirty folio fails, unless it was read whole before the
+  // write (cached, up to date): that is an envelope (probe c2 on 6.18.44: a
+  // 512-byte write, then a 4 KiB read of its page → EIO).
+  for (uint64_t f = start / grain * grain; f < end; f += grain) {
+    const uint64_t z = std::min(f + grain, cap);
+    bool touched = false;
+    for (int i = 0; i < dev.dirty.count; ++i)
+      if (dev.dirty.e[i].start < z && dev.dirty.e[i].end > f) touched = true;
+    if (!touched || extents_cover(dev.dirty, f, z)) continue;
+    if (Machine::may_be_cached(dev, f, z)) {
+      if (f <= start) {
+        r.also_err = EIO;
+        r.err_rule = EnvelopeRule::PartlyDirtyFolio;
+      } else if (r.min_count == 0) {
+        r.min_count = f - start;
+        r.count_rule = EnvelopeRule::PartlyDirtyFolio;
+      }
+      continue;
+    }
+    if (f <= start) return ReadResult{EIO, 0, true, 0};
+    end = std::min(end, f);
+    break;
   }
   return std::nullopt;
 }
@@ -333,7 +474,12 @@ std::optional<ReadResult> DeviceRead::read_past_unaligned_eof(uint64_t folio_end
   // cached the folio before. The bytes past the EOF are not predicted.
   const uint64_t eof_folio = backing_end_dev / grain * grain;
   if (start >= eof_folio + grain) {
-    if (!Machine::may_be_cached(dev, start / grain * grain, start / grain * grain + grain))
+    // A large folio holding the EOF may hold the start too: its request starts
+    // before the EOF and succeeds (probe e1: 65536 at 327680 past an EOF at
+    // 300000 after sequential reads).
+    const uint64_t big_end = (backing_end_dev / kMaxReadaheadFolio + 1) * kMaxReadaheadFolio;
+    if ((start >= big_end || !dev.cache_populated || !m.p.readahead_large_folios) &&
+        !Machine::may_be_cached(dev, start / grain * grain, start / grain * grain + grain))
       return ReadResult{EIO, 0, true, 0};
     r.also_err = EIO;
     r.err_rule = EnvelopeRule::ReadPastUnalignedEof;
@@ -350,11 +496,11 @@ std::optional<ReadResult> DeviceRead::read_past_unaligned_eof(uint64_t folio_end
   while (f < folio_end && wholly_dirty(f)) f += grain;
   if (f < folio_end && !Machine::may_be_cached(dev, f, f + grain)) {
     end = std::min(end, f);
-  } else if (Machine::may_be_cached(dev, eof_folio, folio_end)) {
+  } else {
     // Folios cached before (readahead, a write's read-in) are not in the
-    // request: the next one starts past the EOF and fails. How far that
-    // cache reaches decides where the read ends, at the earliest after the
-    // EOF folio.
+    // request, and readahead splits a long read into requests of its window
+    // (probe e1): the next one starts past the EOF and fails. Where the read
+    // ends is readahead's doing, at the earliest after the EOF folio.
     const uint64_t earliest = std::min(end, eof_folio + grain);
     if (earliest > start && earliest < end) r.min_count = earliest - start;
     r.count_rule = EnvelopeRule::ReadPastUnalignedEof;
@@ -372,13 +518,16 @@ std::optional<ReadResult> DeviceRead::stop_at_aligned_eof(uint64_t folio_end) {
   if (fail_at < folio_end) {
     if (start >= fail_at) return ReadResult{EIO, 0, true, 0};
     end = std::min(end, fail_at);
+    may_meet_large_eof_folio();
   }
   return std::nullopt;
 }
 
 // Clean bytes [a, z): where the backing file changed under cached pages the cache
 // still serves the old bytes (`held`, pagecache_stale_after_backing_write.trace);
-// elsewhere the driver reads the backing file.
+// elsewhere the driver reads the backing file. A backing read that may end or
+// fail early (a stacked lower device) ends the result there: count and envelope
+// are relative to `a`.
 ReadResult DeviceRead::read_clean(uint64_t a, uint64_t z) {
   ReadResult res;
   uint64_t pos = a;
@@ -388,8 +537,13 @@ ReadResult DeviceRead::read_clean(uint64_t a, uint64_t z) {
     const uint64_t gap_end = have ? std::min(std::max(x.start, pos), z) : z;
     if (pos < gap_end) {
       const ReadResult br = m.read_backing(dev, pos, gap_end, out, /*whole_folios=*/true);
-      if (br.err) return br;
-      res.known = res.known && br.known;
+      if (br.err && pos == a) return br;
+      if (br.err) return ended_at(res, pos - a);  // the caller ends the read there
+      if (!br.known) res.unknown(br.data_rule);
+      // The backing read's envelope, as positions in [a, z).
+      if (br.also_err) may_end_after(res, pos - a, br.err_rule);
+      if (br.min_count) may_end_after(res, pos - a + br.min_count, br.count_rule);
+      if (br.count < gap_end - pos) return ended_at(res, pos - a + br.count);
       pos = gap_end;
     }
     if (!have || x.end <= pos) continue;
@@ -399,6 +553,31 @@ ReadResult DeviceRead::read_clean(uint64_t a, uint64_t z) {
   }
   res.count = z - a;
   return res;
+}
+
+void DeviceRead::may_meet_large_eof_folio() {
+  // Once earlier reads ramped readahead up (the cache was populated; a first
+  // read allocates single pages, probe e1), the folio holding an aligned EOF may
+  // be a large one, which fails whole (kMaxReadaheadFolio): the read may end,
+  // or fail, from where that folio may start (probe d1: EIO at 524288). An EOF at
+  // or past the capacity has no folio: readahead stops at the device's end.
+  const uint64_t big_start = backing_end_dev / kMaxReadaheadFolio * kMaxReadaheadFolio;
+  if (!m.p.readahead_large_folios || !dev.cache_populated || backing_end_dev >= cap ||
+      start >= backing_end_dev ||
+      end <= big_start || grain >= kMaxReadaheadFolio)
+    return;
+  if (start >= big_start) {
+    r.also_err = EIO;
+    r.err_rule = EnvelopeRule::LargeFolioAtEof;
+    const uint64_t next = std::min(end, start / grain * grain + grain);
+    if (next < end) {
+      r.min_count = next - start;
+      r.count_rule = EnvelopeRule::LargeFolioAtEof;
+    }
+  } else if (r.min_count == 0 || big_start - start < r.min_count) {
+    r.min_count = big_start - start;
+    r.count_rule = EnvelopeRule::LargeFolioAtEof;
+  }
 }
 
 ReadResult DeviceRead::compose(bool meets_eof, bool past_unaligned_eof) {
@@ -418,9 +597,14 @@ ReadResult DeviceRead::compose(bool meets_eof, bool past_unaligned_eof) {
     const uint64_t gap_end = std::min(xs, end);
     if (pos < gap_end) {
       ReadResult br = read_clean(pos, gap_end);
-      if (br.err) return br;
+      if (br.err && pos / grain * grain <= start) return br;
+      if (br.err) return end_at_failed_folio(pos, pos, known, why);
       if (known && !br.known) why = br.data_rule;
       known = known && br.known;
+      if (br.also_err) may_end_at(pos, br.err_rule);
+      if (br.min_count) may_end_at(pos + br.min_count, br.count_rule);
+      if (br.count < gap_end - pos)
+        return end_at_failed_folio(pos + br.count, pos + br.count, known, why);
       pos = gap_end;
     }
     if (!have || dev.dirty.e[i].end <= pos) continue;
@@ -438,6 +622,47 @@ ReadResult DeviceRead::compose(bool meets_eof, bool past_unaligned_eof) {
   r.count = end - start;
   r.known = known;
   if (!known) r.data_rule = why;
+  if (r.min_count >= r.count) r.min_count = 0;
+  return r;
+}
+
+// A backing read (a lower device's envelope) may end at device byte `at`: the
+// read may end at the folio holding it, or fail when that is its first folio.
+void DeviceRead::may_end_at(uint64_t at, EnvelopeRule why) {
+  const uint64_t cut = at / grain * grain;
+  if (cut <= start) {
+    r.also_err = EIO;
+    if (r.err_rule == EnvelopeRule::None) r.err_rule = why;
+  } else if (r.min_count == 0 || cut - start < r.min_count) {
+    r.min_count = cut - start;
+    r.count_rule = why;
+  }
+}
+
+// The folio holding `at` could not be brought in (filemap_read): the read
+// returns the folios before it, or fails when there are none. `built_to` is where
+// the bytes composed so far end. A folio cached before may still serve: how far
+// is readahead's doing, an envelope as in read_over_failing_lower.
+ReadResult DeviceRead::end_at_failed_folio(uint64_t at, uint64_t built_to, bool known,
+                                           EnvelopeRule why_unknown) {
+  const uint64_t cut = at / grain * grain;
+  const uint64_t cached_to = std::min(end, std::max<uint64_t>(dev.cache_hi, cut));
+  if (cached_to > start && Machine::may_be_cached(dev, cut, cut + grain)) {
+    r.count = cached_to - start;
+    if (cut <= start) r.also_err = EIO;
+    if (cut <= start) r.err_rule = EnvelopeRule::FailedFolio;
+    r.min_count = cut > start ? cut - start : 0;
+    if (r.min_count >= r.count) r.min_count = 0;
+    if (r.min_count) r.count_rule = EnvelopeRule::FailedFolio;
+    r.unknown(EnvelopeRule::FailedFolio);
+    return r;
+  }
+  if (cut <= start) return ReadResult{EIO, 0, true, 0};
+  Machine::note_cached(dev, start / grain * grain, cut);
+  r.count = cut - start;
+  if (!known) r.unknown(why_unknown);
+  if (built_to != cut) r.unknown(EnvelopeRule::FailedFolio);  // bytes composed past the cut
+  if (r.min_count >= r.count) r.min_count = 0;
   return r;
 }
 
@@ -460,7 +685,7 @@ int Machine::stacked_read_status(const Device& dev, uint64_t a, uint64_t z) cons
   const uint64_t la = arith::backing_byte(a, dev.offset), lz = arith::backing_byte(z, dev.offset);
   int st = stacked_read_status(*lower, la, lz);
   if (lower->state != DevState::Bound ||
-      (p.backing_io_checks_file_mode && lower->backing_desc != kNoDesc &&
+      (p.backing_io_checks_file_mode && !lower->dio && lower->backing_desc != kNoDesc &&
        s.descs[lower->backing_desc].access == Access::Wo))
     st = 2;
   if (st != 2 && lower->state == DevState::Bound &&
@@ -474,6 +699,13 @@ int Machine::stacked_read_status(const Device& dev, uint64_t a, uint64_t z) cons
     if (fz > lend && !extents_cover(lower->dirty, fa, fz) &&
         eof_request_error(*lower, fa, fz, lend) != 0)
       st = 2;
+  }
+  // The lower device cannot bring in the folio holding its partial last block
+  // (buffered_io_end), so an upper read reaching it fails there (probe b2 on
+  // 6.18.44: a partial-block write to the upper device's last block → EIO).
+  if (st != 2 && p.unaligned_bios_refused && lower->state == DevState::Bound) {
+    const uint64_t usable = buffered_io_end(*lower);
+    if (usable < arith::device_bytes(lower->capacity) && lz > usable) st = 2;
   }
   // A lower cache may still hold the range, unless the upper device reads it
   // with direct I/O, which bypasses that cache.
@@ -541,8 +773,12 @@ int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t or
                                 blocks_outgrow_cache(*device(s.descs[dev.backing_desc].device));
     const bool any_read_fails =
         dev.state != DevState::Bound || blocks_outgrow_cache(dev) || lower_outgrows ||
-        // 6.1 reads through vfs_iter_read, which refuses a write-only backing file.
-        (p.backing_io_checks_file_mode && s.descs[dev.backing_desc].access == Access::Wo);
+        soft_blocks_below_logical(dev) ||  // a buffer-head read (probe c2: EIO)
+        // 6.1 reads through vfs_iter_read, which refuses a write-only backing file;
+        // in loop DIO mode lo_rw_aio calls ->read_iter, which does not check
+        // (gen-7101-0154 on 6.1.0-56: a 512-byte write needing a read → 512).
+        (p.backing_io_checks_file_mode && !dev.dio &&
+         s.descs[dev.backing_desc].access == Access::Wo);
     // 0: no read or it works; 1: it fails unless the block is still cached clean
     // (read earlier, or written back by fsync: readahead and writeback make that
     // unknowable); 2: it fails (nothing brought that block into the cache).
@@ -679,12 +915,23 @@ Outcome Machine::pwrite(const Op& op) {
     // generic_write_checks() returns 0 for an empty write before any O_DIRECT
     // alignment check (ext4 on 6.18).
     if (len == 0) return Outcome::ok(0);
-    if (direct && (start % env.dio_align || len % env.dio_align)) return Outcome::error(EINVAL);
-    backing_file_write(d->object, start, start + len, nullptr);
+    // generic_write_check_limits(): before any O_DIRECT alignment check.
+    if (start >= kBackingMaxFileBytes) return Outcome::error(EFBIG);
+    const uint64_t n = std::min(len, kBackingMaxFileBytes - start);
     Object& obj = s.objects[d->object];
-    extents_write(obj.data, start, start + len, start, op.seed);
-    obj.size = std::max(obj.size, start + len);
-    return Outcome::ok(static_cast<int64_t>(len));
+    if (direct && (start % env.dio_align || n % env.dio_align)) {
+      // The mappings submitted before the refusal change the file under the
+      // devices' caches: they keep the old bytes (backing_file_write first).
+      if (start % env.dio_align == 0) {
+        backing_file_write(d->object, start, start + n, nullptr);
+        direct_write_before_einval(obj, start, start + n, op.seed);
+      }
+      return Outcome::error(EINVAL);
+    }
+    backing_file_write(d->object, start, start + n, nullptr);
+    extents_write(obj.data, start, start + n, start, op.seed);
+    obj.size = std::max(obj.size, start + n);
+    return Outcome::ok(static_cast<int64_t>(n));
   }
   assert(d->kind == DescKind::Loop);
   Device& dev = *device(d->device);
@@ -708,8 +955,9 @@ Outcome Machine::pwrite(const Op& op) {
     // generic_write_sync(): the written folios go to the driver, then a flush.
     // Either failing fails the write (its bytes stay in the cache or are lost).
     const uint64_t grain = std::max<uint64_t>(kPageSize, dev.block_size);
-    if (!flush_dirty_range(dev, start / grain * grain, (end + grain - 1) / grain * grain))
-      return Outcome::error(EIO);
+    const bool written =
+        flush_dirty_range(dev, start / grain * grain, (end + grain - 1) / grain * grain);
+    if (wb_error_reported(*d, dev) || !written) return Outcome::error(EIO);
     if (dev.state != DevState::Bound && write_cache(dev) == 1) return Outcome::error(EIO);
     sync_maybe_eio = dev.state != DevState::Bound && write_cache(dev) == kWriteCacheUnknown;
   }
@@ -729,7 +977,8 @@ Outcome Machine::fsync(const Op& op) {
   if (d->kind == DescKind::LoopControl) return Outcome::error(EINVAL);  // no ->fsync
   if (d->kind != DescKind::Loop) return Outcome::ok(0);
   Device& dev = *device(d->device);
-  if (!flush_dirty(dev)) return Outcome::error(EIO);
+  const bool written = flush_dirty(dev);
+  if (wb_error_reported(*d, dev) || !written) return Outcome::error(EIO);
   if (dev.state != DevState::Bound && write_cache(dev) == kWriteCacheUnknown) {
     Outcome o = Outcome::ok(0);  // never bound, or bound before the trace began
     o.also_err = EIO;
@@ -743,10 +992,11 @@ Outcome Machine::fsync(const Op& op) {
   // (6.12.117 in QEMU: EIO when the lower device is in Rundown).
   bool maybe_eio = false;
   for (Device* upper = &dev; upper->state == DevState::Bound && write_cache(*upper) == 1;) {
-    const Desc& b = s.descs[upper->backing_desc];
+    Desc& b = s.descs[upper->backing_desc];
     if (b.kind != DescKind::Loop) break;
     Device& lower = *device(b.device);
-    if (!flush_dirty(lower)) return Outcome::error(EIO);
+    const bool lower_written = flush_dirty(lower);  // vfs_fsync of the lower file
+    if (wb_error_reported(b, lower) || !lower_written) return Outcome::error(EIO);
     if (lower.state != DevState::Bound && write_cache(lower) == 1) return Outcome::error(EIO);
     if (lower.state != DevState::Bound && write_cache(lower) == kWriteCacheUnknown)
       maybe_eio = true;
@@ -765,6 +1015,7 @@ Outcome Machine::truncate(const Op& op) {
   const int64_t size = op.offset.as_signed();
   if (size < 0) return Outcome::error(EINVAL);
   const uint64_t n = static_cast<uint64_t>(size);
+  if (n > kBackingMaxFileBytes) return Outcome::error(EFBIG);  // inode_newsize_ok()
   obj.size = n;
   extents_cut_from(obj.data, n);
   obj.fill_end = std::min(obj.fill_end, n);

@@ -123,6 +123,11 @@ Outcome Machine::open(const Op& op) {
       if (openers(dev->index) == 0) dev->soft_block_size = init_soft_block_size(*dev);
       d.kind = DescKind::Loop;
       d.device = dev->index;
+      // blkdev_open: filemap_sample_wb_err() gives 0 while the newest error is
+      // unseen, so this opener's fsync still reports it (probe f1: a fd opened
+      // after a failed BLKFLSBUF writeback gets EIO; f4: one opened after an
+      // fsync reported the error gets 0).
+      d.wb_err_sample = dev->wb_err_seen ? dev->wb_err : 0;
       break;
     }
     case Node::File:
@@ -215,6 +220,14 @@ void Machine::teardown(Device& dev) {
   if (p.write_cache_cleared_on_teardown) dev.write_cache = 0;
   forget_cache(dev);  // invalidate_bdev drops the clean pages
   dev.cache_stale = 0;
+  // A writeback error not yet reported does not outlive the binding: after a
+  // teardown and a rebind, fsync returns 0 (probe f3 on 6.18.44: BLKFLSBUF
+  // failed, LOOP_CLR_FD, last close, reopen, LOOP_SET_FD, fsync → 0;
+  // linux-6.18/cached_folios_and_lost_writeback_errors.trace).
+  dev.wb_err = 0;
+  dev.wb_err_seen = 0;
+  for (Desc& d : s.descs)
+    if (d.kind == DescKind::Loop && d.device == dev.index) d.wb_err_sample = 0;
   // disk_ro and bdev_ro_policy survive teardown (the sticky ro bit).
   assert(backing != kNoDesc && s.descs[backing].holders > 0);
   --s.descs[backing].holders;
@@ -227,14 +240,24 @@ bool Machine::flush_dirty(Device& dev) {
   if (dev.dirty.count == 0 && !dev.dirty.unknown) return true;
   const ExtentList dirty = dev.dirty;
   dev.dirty = ExtentList{};
-  if (dev.state != DevState::Bound) return false;
+  if (dev.state != DevState::Bound) {
+    note_wb_error(dev);
+    return false;
+  }
   // 6.15+ allows logical blocks larger than a page, but the device's page cache
   // keeps the folio size chosen at its first open: a 4 KiB folio written back to
   // an 8 KiB-block queue is an unaligned bio, refused (EIO), and the data is
   // lost. Observed on 6.18 (docs/semantics.md §11.9).
-  // The refused pages stay cached, clean, holding bytes the backing file lacks.
-  if (dev.block_size > std::max<uint64_t>(kPageSize, dev.soft_block_size)) {
-    mark_all_stale(dev);
+  // The same with a soft block size below the logical one: each buffer head
+  // is a request smaller than a block (probe c1 on 6.18.44: fsync → EIO).
+  // The refused pages stay cached, clean, holding the written bytes the backing
+  // file lacks: `held` serves them (a read gets them back, probe c1).
+  if (dev.block_size > std::max<uint64_t>(kPageSize, dev.soft_block_size) ||
+      soft_blocks_below_logical(dev)) {
+    for (int i = 0; i < dirty.count; ++i) extents_write_run(dev.held, dirty.e[i]);
+    dev.cache_stale = 1;
+    if (dirty.unknown || dev.held.unknown) mark_all_stale(dev);
+    note_wb_error(dev);
     return false;
   }
   const uint64_t cap = arith::device_bytes(dev.capacity);
@@ -256,7 +279,27 @@ bool Machine::flush_dirty(Device& dev) {
       mark_backing_unknown(dev);
   }
   if (dirty.unknown) mark_backing_unknown(dev);
+  if (!ok) note_wb_error(dev);
   return ok;
+}
+
+// mapping_set_error(): a failed writeback records EIO in the mapping's errseq,
+// whoever started the writeback (fsync, BLKFLSBUF, a last close, O_SYNC).
+void Machine::note_wb_error(Device& dev) {
+  dev.wb_err = static_cast<uint8_t>(dev.wb_err == 255 ? 1 : dev.wb_err + 1);
+  dev.wb_err_seen = 0;
+}
+
+// file_check_and_advance_wb_err(), run by every fsync of /dev/loopN (and by an
+// O_SYNC write's generic_write_sync) after its writeback: EIO when the mapping
+// recorded an error since this fd last looked, reported once per fd. BLKFLSBUF
+// writes back without looking, so the next fsync of every fd reports its error
+// (probe f1 on 6.18.44; common/writeback_error_reported_per_fd.trace).
+bool Machine::wb_error_reported(Desc& fd, Device& dev) {
+  if (fd.wb_err_sample == dev.wb_err) return false;
+  fd.wb_err_sample = dev.wb_err;
+  dev.wb_err_seen = 1;
+  return true;
 }
 
 bool Machine::flush_dirty_range(Device& dev, uint64_t a, uint64_t z) {
@@ -300,8 +343,11 @@ void Machine::extend_backing_unknown(Device& dev, uint64_t dev_end) {
   Object& o = s.objects[b.object];
   const uint64_t file_end = arith::backing_byte(dev_end, dev.offset);
   if (file_end <= o.size) return;
+  // Only the bytes past the old EOF are unknown (zeros, or the repeated tail of
+  // an unaligned EOF); the ones before keep what the model knows of them
+  // (dio_backing_eof_hole_vs_data.trace reads the written 512 bytes back).
+  extents_write_unknown(o.data, o.size, file_end);
   o.size = file_end;
-  o.data.unknown = 1;
   backing_changed(DescKind::File, b.object, &dev);
 }
 

@@ -55,6 +55,8 @@ struct Machine {
   void last_close(uint32_t index);
   void teardown(Device& dev);
   bool flush_dirty(Device& dev);  // false: some dirty data could not be written
+  void note_wb_error(Device& dev);
+  bool wb_error_reported(Desc& fd, Device& dev);
   // The same for the dirty bytes in [a, z) only (an O_SYNC write's range).
   bool flush_dirty_range(Device& dev, uint64_t a, uint64_t z);
   void drop_cache(Device& dev);
@@ -191,6 +193,15 @@ struct Machine {
   static bool blocks_outgrow_cache(const Device& dev) {
     return dev.state == DevState::Bound &&
            dev.block_size > std::max<uint64_t>(kPageSize, dev.soft_block_size);
+  }
+  // The soft block size was chosen at an open while the logical block size was
+  // smaller (a first open of a bound device whose size is not a multiple of the
+  // new size), and LOOP_SET_BLOCK_SIZE raised the logical size since: the cache's
+  // buffer heads send sub-block requests, which the queue refuses (probes c1, c2
+  // on 6.18.44; docs/semantics.md §11.9).
+  bool soft_blocks_below_logical(const Device& dev) const {
+    return p.unaligned_bios_refused && dev.state == DevState::Bound && dev.soft_block_size != 0 &&
+           dev.soft_block_size < dev.block_size;
   }
   bool dio_possible(const Device& dev, const Desc& backing, uint32_t block_size,
                     uint64_t offset) const;

@@ -115,6 +115,18 @@ struct Profile {
   // with loop DIO off: a misaligned backing position fails (EIO to the device).
   // 6.12+: buffered kiocbs, the file's O_DIRECT is ignored.
   bool backing_odirect_honoured_without_dio;
+
+  // 6.12+: the block layer refuses a bio that is not a whole number of logical
+  // blocks, so buffer heads smaller than a block (a soft block size below the
+  // logical one) and the folio holding a lower device's partial last block
+  // cannot be read or written. 6.1 lets them through. Probes b2, c2; 6.1.0-56
+  // and 6.12.117 in QEMU, 6.18.44 (docs/semantics.md §11.8, §11.9).
+  bool unaligned_bios_refused;
+
+  // 6.18: the block device's page cache takes large folios, which readahead
+  // grows up to its 128 KiB window; a folio holding a backing EOF fails whole.
+  // 6.12 reads 4 KiB folios. Probe d1 on 6.18.44 and on 6.12.117 in QEMU.
+  bool readahead_large_folios;
 };
 
 // 6.1.192 on (Debian 6.1.0-55 and later): 7e49538288e5 backported; settled in
@@ -141,6 +153,8 @@ inline constexpr Profile kLinux61{
     .set_block_size_validated_first = true,
     .default_block_size_follows_dio_flag = false,
     .backing_odirect_honoured_without_dio = true,
+    .unaligned_bios_refused = false,
+    .readahead_large_folios = false,
 };
 
 // 6.1.70 (max_loop change) up to 6.1.190: 6.1.192 less the exclusive-owner check
@@ -178,6 +192,8 @@ inline constexpr Profile kLinux612{
     .set_block_size_validated_first = false,
     .default_block_size_follows_dio_flag = true,
     .backing_odirect_honoured_without_dio = false,
+    .unaligned_bios_refused = true,
+    .readahead_large_folios = false,
 };
 
 inline constexpr Profile kLinux618{
@@ -202,6 +218,8 @@ inline constexpr Profile kLinux618{
     .set_block_size_validated_first = false,
     .default_block_size_follows_dio_flag = true,
     .backing_odirect_honoured_without_dio = false,
+    .unaligned_bios_refused = true,
+    .readahead_large_folios = true,
 };
 
 // Variants of one series are adjacent, oldest first.

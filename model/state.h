@@ -38,8 +38,11 @@ struct Extent {
   uint64_t end = 0;
   uint64_t origin = 0;
   uint32_t seed = 0;
-  uint32_t reserved = 0;  // 0; a device's `held` list marks fill runs here (1 + fill byte)
+  // 0; a device's `held` list marks fill runs here (1 + fill byte); an object's
+  // data marks bytes the model does not know with kUnknownRun.
+  uint32_t reserved = 0;
 };
+inline constexpr uint32_t kUnknownRun = 0xffffffffu;
 
 // Sorted, non-overlapping, non-adjacent-mergeable extents. `unknown` is set when an
 // insertion would exceed kMaxExtents: from then on the bytes are not predicted.
@@ -87,7 +90,11 @@ struct Device {
   uint8_t cache_populated = 0;  // some pages may be cached (after any buffered I/O)
   uint8_t cache_stale = 0;      // backing changed behind cached pages: reads unpredictable
   uint8_t orphan_dirty = 0;     // 6.1: dirty pages survived a synchronous detach
-  uint8_t reserved[2] = {};
+  // The mapping's writeback error sequence (errseq_t wb_err): bumped by each
+  // failed writeback (1..255, 0 = none since the last teardown), and whether an
+  // fsync has reported the newest one.
+  uint8_t wb_err = 0;
+  uint8_t wb_err_seen = 0;
   uint32_t index = 0;
   uint32_t flags = 0;            // LO_FLAGS_* except DIRECT_IO (kept in `dio`)
   uint32_t block_size = 512;     // logical = physical = io_min
@@ -126,7 +133,8 @@ struct Desc {
   uint8_t open_flags = 0;  // OpenFlag bits
   uint8_t object = 0;      // File/Dir: object index
   uint8_t holders = 0;
-  uint8_t reserved[3] = {};
+  uint8_t wb_err_sample = 0;  // Loop: f_wb_err, the device's wb_err this fd has seen
+  uint8_t reserved[2] = {};
   uint32_t fd = 0;
   uint32_t device = 0;  // Loop: device index (not slot: slots move)
 };

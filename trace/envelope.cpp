@@ -28,6 +28,9 @@ constexpr std::array<std::string_view, kEnvelopeRuleCount> kRuleNames = {
     "osync_write_unbound",
     "fsync_write_cache_unknown",
     "fsync_lower_write_cache_unknown",
+    "partly_dirty_folio",
+    "large_folio_at_eof",
+    "failed_folio",
     "data_description_overflow",
 };
 

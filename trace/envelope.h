@@ -54,6 +54,14 @@ enum class EnvelopeRule : uint8_t {
   FsyncWriteCacheUnknown,
   // fsync reaching a stacked lower device whose write cache setting is unknown.
   FsyncLowerWriteCacheUnknown,
+  // Soft blocks below the logical size: a partly dirty folio fails to read in
+  // unless it was cached whole before the write.
+  PartlyDirtyFolio,
+  // 6.18: readahead's large folio holding the backing EOF fails whole.
+  LargeFolioAtEof,
+  // A folio the read could not bring in: the read ends before it; one cached
+  // before may still serve it (readahead decides how far).
+  FailedFolio,
   // The read's description has more runs than an outcome can hold.
   DataDescriptionOverflow,
 };

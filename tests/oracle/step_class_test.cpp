@@ -85,7 +85,8 @@ d = open loop 0 rw
 fsync d                                        => 0 | EIO
 )";
 
-// Step 7: the backing file changed behind a cached page (rule stale_cache).
+// Step 7: the backing file changed behind a page only readahead may have cached
+// (rule stale_cache; a page the trace read keeps its old bytes exactly).
 constexpr std::string_view kStale = R"(@trace 1
 file img size=64K
 ctl = open loop-control rw
@@ -94,8 +95,8 @@ d = open loop n rw
 f = open file img rw
 ioctl d LOOP_SET_FD f                          => 0
 pread d 16384 4096                             => 4096 data=zero
-pwrite f 16384 4096 pattern=5                  => 4096
-pread d 16384 4096                             => 4096
+pwrite f 32768 4096 pattern=5                  => 4096
+pread d 32768 4096                             => 4096
 )";
 
 // Step 7: a read after the sole opener detached the device (Rundown until its last

@@ -51,6 +51,7 @@ const std::vector<Switch>& shared_switches() {
       SAME_SWITCH(set_block_size_validated_first),
       SAME_SWITCH(default_block_size_follows_dio_flag),
       SAME_SWITCH(backing_odirect_honoured_without_dio),
+      SAME_SWITCH(unaligned_bios_refused),
   };
   return kSwitches;
 }

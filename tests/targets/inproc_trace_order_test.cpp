@@ -69,7 +69,7 @@ std::string fingerprint(const TraceResult& r) {
   std::string out = r.error;
   for (const StepResult& s : r.steps)
     out += fmt::format("{} {} {} | {} | {}\n", s.index, static_cast<int>(s.verdict),
-                       s.data_unchecked, format_outcome(s.model), format_outcome(s.observed));
+                       s.data_unchecked(), format_outcome(s.model), format_outcome(s.observed));
   return out;
 }
 
