@@ -7,10 +7,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <thread>
 
 #include "cli/commands.h"
+#include "cli/kernel_choice.h"
 #include "model/profile.h"
 #include "oracle/report.h"
 #include "oracle/runner.h"
@@ -23,6 +26,8 @@ namespace {
 struct ConformanceArgs {
   std::string corpus = LOOPCHECK_CORPUS_DIR "/conformance";
   std::vector<std::string> targets;
+  std::vector<std::string> kernels;  // --kernels: versions, "cached" or "all"
+  unsigned jobs = 1;                 // targets run at once
   bool verbose = false;
 };
 
@@ -38,6 +43,120 @@ std::vector<std::string> corpus_dirs(const std::string& corpus, const model::Pro
   return dirs;
 }
 
+// What one target did over the corpus: the traces it printed (failures, or all
+// with --verbose), its rows of the summary table and its totals.
+struct TargetRun {
+  std::string output;
+  std::vector<std::vector<std::string>> rows;  // one per profile the target ran under
+  std::vector<TraceResult> results;
+  bool usage_error = false;  // the target could not be made, or the corpus does not load
+};
+
+std::vector<std::string> table_row(const std::string& target_name, const model::Profile& profile,
+                                   const RunTotals& group) {
+  return {target_name,
+          std::string(profile.name),
+          std::to_string(group.passed + group.failed),
+          std::to_string(group.failed),
+          std::to_string(group.steps_passed),
+          std::to_string(group.steps_skipped),
+          std::to_string(group.divergences)};
+}
+
+// Runs on the calling thread: a VM is tied to the thread that booted it.
+TargetRun run_target(const std::string& target_name, const ConformanceArgs& args) {
+  TargetRun run;
+  TargetChoice chosen = make_target(target_name);
+  if (!chosen.ok || (chosen.target && !chosen.error.empty())) {
+    run.output = chosen.error + "\n";
+    run.usage_error = true;
+    return run;
+  }
+  for (const model::Profile* profile : model::kProfiles) {
+    if (chosen.native_profile && chosen.native_profile != profile) continue;
+    LoadedTraces loaded = load_traces(corpus_dirs(args.corpus, *profile));
+    if (!loaded.ok()) {
+      for (const std::string& e : loaded.errors) run.output += e + "\n";
+      run.output += "no trace was run: fix the errors above\n";
+      run.usage_error = true;
+      return run;
+    }
+    RunTotals group;
+    for (const Trace& trace : loaded.traces) {
+      if (!trace.profile.empty() && !model::pin_admits(trace.profile, *profile)) continue;
+      TraceResult result = run_trace(trace, *profile, chosen.target.get(), RunOptions{});
+      group.add(result);
+      if (!result.ok() || args.verbose) run.output += format_result_text(trace, result);
+      run.results.push_back(std::move(result));
+    }
+    run.rows.push_back(table_row(target_name, *profile, group));
+  }
+  return run;
+}
+
+// Every target at once, up to `jobs` of them (each VM boots its own kernel);
+// results come back in the order of `targets`, whatever order they finish in.
+std::vector<TargetRun> run_targets(const std::vector<std::string>& targets,
+                                   const ConformanceArgs& args) {
+  std::vector<TargetRun> runs(targets.size());
+  std::atomic<size_t> next{0}, finished{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < targets.size(); i = next++) {
+      runs[i] = run_target(targets[i], args);
+      fmt::print(stderr, "conformance: {} done ({} of {} targets)\n", targets[i], ++finished,
+                 targets.size());
+    }
+  };
+  const unsigned jobs = std::clamp<unsigned>(args.jobs, 1, static_cast<unsigned>(targets.size()));
+  std::vector<std::thread> threads;
+  for (unsigned j = 0; j < jobs; ++j) threads.emplace_back(worker);
+  for (std::thread& t : threads) t.join();
+  return runs;
+}
+
+std::string format_table(const std::vector<std::vector<std::string>>& rows) {
+  const std::vector<std::string> header{"target", "profile", "traces",  "failed",
+                                        "steps",  "skipped", "diverged"};
+  std::vector<size_t> width(header.size());
+  for (size_t c = 0; c < header.size(); ++c) width[c] = header[c].size();
+  for (const auto& row : rows)
+    for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+  auto line = [&](const std::vector<std::string>& row) {
+    std::string out;
+    for (size_t c = 0; c < row.size(); ++c) {
+      // Names left, numbers right, as a reader scans them.
+      out += c < 2 ? fmt::format("{:<{}} ", row[c], width[c])
+                   : fmt::format("{:>{}} ", row[c], width[c]);
+    }
+    out.back() = '\n';
+    return out;
+  };
+  std::string table = line(header);
+  for (const auto& row : rows) table += line(row);
+  return table;
+}
+
+// The targets to run: those named, else every one available here (the others
+// reported as SKIPPED), then one vm:VERSION per kernel --kernels chose.
+bool choose_targets(const ConformanceArgs& args, std::vector<std::string>* targets,
+                    std::string* skipped_targets) {
+  *targets = args.targets;
+  if (targets->empty()) {
+    for (const TargetAvailability& t : known_targets()) {
+      if (t.available) {
+        targets->push_back(t.name);
+      } else {
+        *skipped_targets += fmt::format("SKIPPED target '{}': {}\n", t.name, t.why_not);
+      }
+    }
+  }
+  if (args.kernels.empty()) return true;
+  std::vector<vm::KernelFiles> kernels;
+  if (!resolve_kernels(args.kernels, &kernels)) return false;
+  for (const vm::KernelFiles& k : kernels) targets->push_back("vm:" + k.version);
+  return true;
+}
+
 int conformance(const ConformanceArgs& args) {
   namespace fs = std::filesystem;
   if (!fs::is_directory(args.corpus)) {
@@ -47,49 +166,22 @@ int conformance(const ConformanceArgs& args) {
         args.corpus);
     return kExitUsage;
   }
-  std::vector<std::string> targets = args.targets;
+  std::vector<std::string> targets;
   std::string skipped_targets;
-  if (targets.empty()) {
-    for (const TargetAvailability& t : known_targets()) {
-      if (t.available) {
-        targets.push_back(t.name);
-      } else {
-        skipped_targets += fmt::format("SKIPPED target '{}': {}\n", t.name, t.why_not);
-      }
-    }
-  }
+  if (!choose_targets(args, &targets, &skipped_targets)) return kExitUsage;
   fmt::print("{}", skipped_targets);
+  std::vector<TargetRun> runs = run_targets(targets, args);
   RunTotals totals;
-  std::string table = fmt::format("{:<10} {:<14} {:>7} {:>7} {:>8} {:>9} {:>8}\n", "target",
-                                  "profile", "traces", "failed", "steps", "skipped", "diverged");
-  for (const std::string& target_name : targets) {
-    TargetChoice chosen = make_target(target_name);
-    if (!chosen.ok || (chosen.target && !chosen.error.empty())) {
-      fmt::print(stderr, "{}\n", chosen.error);
-      return kExitUsage;
-    }
-    for (const model::Profile* profile : model::kProfiles) {
-      if (chosen.native_profile && chosen.native_profile != profile) continue;
-      LoadedTraces loaded = load_traces(corpus_dirs(args.corpus, *profile));
-      if (!loaded.ok()) {
-        for (const std::string& e : loaded.errors) fmt::print(stderr, "{}\n", e);
-        fmt::print(stderr, "no trace was run: fix the errors above\n");
-        return kExitUsage;
-      }
-      RunTotals group;
-      for (const Trace& trace : loaded.traces) {
-        if (!trace.profile.empty() && !model::pin_admits(trace.profile, *profile)) continue;
-        TraceResult result = run_trace(trace, *profile, chosen.target.get(), RunOptions{});
-        group.add(result);
-        totals.add(result);
-        if (!result.ok() || args.verbose) fmt::print("{}", format_result_text(trace, result));
-      }
-      table += fmt::format("{:<10} {:<14} {:>7} {:>7} {:>8} {:>9} {:>8}\n", target_name,
-                           profile->name, group.passed + group.failed, group.failed,
-                           group.steps_passed, group.steps_skipped, group.divergences);
-    }
+  std::vector<std::vector<std::string>> rows;
+  bool usage_error = false;
+  for (const TargetRun& run : runs) {
+    fmt::print(run.usage_error ? stderr : stdout, "{}", run.output);
+    usage_error = usage_error || run.usage_error;
+    for (const TraceResult& result : run.results) totals.add(result);
+    rows.insert(rows.end(), run.rows.begin(), run.rows.end());
   }
-  fmt::print("\n{}{}\n{}", skipped_targets, table, format_totals_text(totals));
+  if (usage_error) return kExitUsage;
+  fmt::print("\n{}{}\n{}", skipped_targets, format_table(rows), format_totals_text(totals));
   return totals.failed == 0 ? kExitPass : kExitFail;
 }
 
@@ -104,6 +196,12 @@ void add_conformance_command(CLI::App& app, Action& action) {
       ->capture_default_str();
   cmd->add_option("--target", args->targets,
                   "Only these targets (repeatable; default: every available one)");
+  cmd->add_option("--kernels", args->kernels,
+                  "Also every Debian kernel named (comma-separated), 'cached' or 'all' "
+                  "(`loopcheck kernels list`), each booted in QEMU; fetched if missing");
+  cmd->add_option("-j,--jobs", args->jobs,
+                  "Targets run at once (each VM takes about one core under TCG)")
+      ->capture_default_str();
   cmd->add_flag("-v,--verbose", args->verbose, "Print every trace, not only failures");
   cmd->callback([args, &action] { action = [args] { return conformance(*args); }; });
 }
