@@ -7,11 +7,14 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <thread>
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/kernel_choice.h"
 #include "cli/strict.h"
 #include "model/profile.h"
 #include "oracle/report.h"
@@ -25,6 +28,8 @@ namespace {
 struct ConformanceArgs {
   std::string corpus = LOOPCHECK_CORPUS_DIR "/conformance";
   std::vector<std::string> targets;
+  std::vector<std::string> kernels;  // --kernels: versions, "cached" or "all"
+  unsigned jobs = 1;                 // targets run at once
   bool verbose = false;
   bool strict = false;  // only exact passes and skips exit 0
   bool json = false;
@@ -35,13 +40,6 @@ struct GroupTotals {
   std::string target, profile;
   RunTotals totals;
 };
-
-std::string table_row(const GroupTotals& g) {
-  const RunTotals& t = g.totals;
-  return fmt::format("{:<10} {:<14} {:>7} {:>7} {:>8} {:>8} {:>9} {:>9} {:>9} {:>8}\n", g.target,
-                     g.profile, t.passed + t.failed, t.failed, t.steps_passed, t.steps_exact,
-                     t.steps_envelope, t.data_unchecked, t.steps_skipped, t.divergences);
-}
 
 // The whole run as one JSON document: totals, then each target and profile.
 void print_json(const std::vector<GroupTotals>& groups, const RunTotals& totals, bool strict) {
@@ -76,6 +74,124 @@ std::vector<std::string> corpus_dirs(const std::string& corpus, const model::Pro
   return dirs;
 }
 
+// What one target did over the corpus: the traces it printed (failures, or all
+// with --verbose), its totals per profile, and with --strict its hedged steps.
+struct TargetRun {
+  std::string output;
+  std::vector<GroupTotals> groups;  // one per profile the target ran under
+  std::string hedged;
+  bool usage_error = false;  // the target could not be made, or the corpus does not load
+};
+
+std::vector<std::string> table_row(const GroupTotals& g) {
+  const RunTotals& t = g.totals;
+  return {g.target,
+          g.profile,
+          std::to_string(t.passed + t.failed),
+          std::to_string(t.failed),
+          std::to_string(t.steps_passed),
+          std::to_string(t.steps_exact),
+          std::to_string(t.steps_envelope),
+          std::to_string(t.data_unchecked),
+          std::to_string(t.steps_skipped),
+          std::to_string(t.divergences)};
+}
+
+// Runs on the calling thread: a VM is tied to the thread that booted it.
+TargetRun run_target(const std::string& target_name, const ConformanceArgs& args) {
+  TargetRun run;
+  TargetChoice chosen = make_target(target_name);
+  if (!chosen.ok || (chosen.target && !chosen.error.empty())) {
+    run.output = chosen.error + "\n";
+    run.usage_error = true;
+    return run;
+  }
+  for (const model::Profile* profile : model::kProfiles) {
+    if (chosen.native_profile && chosen.native_profile != profile) continue;
+    LoadedTraces loaded = load_traces(corpus_dirs(args.corpus, *profile));
+    if (!loaded.ok()) {
+      for (const std::string& e : loaded.errors) run.output += e + "\n";
+      run.output += "no trace was run: fix the errors above\n";
+      run.usage_error = true;
+      return run;
+    }
+    GroupTotals& group = run.groups.emplace_back(
+        GroupTotals{target_name, std::string(profile->name), RunTotals{}});
+    for (const Trace& trace : loaded.traces) {
+      if (!trace.profile.empty() && !model::pin_admits(trace.profile, *profile)) continue;
+      const TraceResult result = run_trace(trace, *profile, chosen.target.get(), RunOptions{});
+      group.totals.add(result);
+      if (args.strict) run.hedged += format_hedged_steps(trace, result);
+      if (!args.json && (!result.ok() || args.verbose))
+        run.output += format_result_text(trace, result);
+    }
+  }
+  return run;
+}
+
+// Every target at once, up to `jobs` of them (each VM boots its own kernel);
+// results come back in the order of `targets`, whatever order they finish in.
+std::vector<TargetRun> run_targets(const std::vector<std::string>& targets,
+                                   const ConformanceArgs& args) {
+  std::vector<TargetRun> runs(targets.size());
+  std::atomic<size_t> next{0}, finished{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < targets.size(); i = next++) {
+      runs[i] = run_target(targets[i], args);
+      fmt::print(stderr, "conformance: {} done ({} of {} targets)\n", targets[i], ++finished,
+                 targets.size());
+    }
+  };
+  const unsigned jobs = std::clamp<unsigned>(args.jobs, 1, static_cast<unsigned>(targets.size()));
+  std::vector<std::thread> threads;
+  for (unsigned j = 0; j < jobs; ++j) threads.emplace_back(worker);
+  for (std::thread& t : threads) t.join();
+  return runs;
+}
+
+std::string format_table(const std::vector<std::vector<std::string>>& rows) {
+  const std::vector<std::string> header{"target", "profile",  "traces",    "failed",  "passed",
+                                        "exact",  "envelope", "unchecked", "skipped", "diverged"};
+  std::vector<size_t> width(header.size());
+  for (size_t c = 0; c < header.size(); ++c) width[c] = header[c].size();
+  for (const auto& row : rows)
+    for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+  auto line = [&](const std::vector<std::string>& row) {
+    std::string out;
+    for (size_t c = 0; c < row.size(); ++c) {
+      // Names left, numbers right, as a reader scans them.
+      out += c < 2 ? fmt::format("{:<{}} ", row[c], width[c])
+                   : fmt::format("{:>{}} ", row[c], width[c]);
+    }
+    out.back() = '\n';
+    return out;
+  };
+  std::string table = line(header);
+  for (const auto& row : rows) table += line(row);
+  return table;
+}
+
+// The targets to run: those named, else every one available here (the others
+// reported as SKIPPED), then one vm:VERSION per kernel --kernels chose.
+bool choose_targets(const ConformanceArgs& args, std::vector<std::string>* targets,
+                    std::string* skipped_targets) {
+  *targets = args.targets;
+  if (targets->empty()) {
+    for (const TargetAvailability& t : known_targets()) {
+      if (t.available) {
+        targets->push_back(t.name);
+      } else {
+        *skipped_targets += fmt::format("SKIPPED target '{}': {}\n", t.name, t.why_not);
+      }
+    }
+  }
+  if (args.kernels.empty()) return true;
+  std::vector<vm::KernelFiles> kernels;
+  if (!resolve_kernels(args.kernels, &kernels)) return false;
+  for (const vm::KernelFiles& k : kernels) targets->push_back("vm:" + k.version);
+  return true;
+}
+
 int conformance(const ConformanceArgs& args) {
   namespace fs = std::filesystem;
   if (!fs::is_directory(args.corpus)) {
@@ -85,56 +201,29 @@ int conformance(const ConformanceArgs& args) {
         args.corpus);
     return kExitUsage;
   }
-  std::vector<std::string> targets = args.targets;
+  std::vector<std::string> targets;
   std::string skipped_targets;
-  if (targets.empty()) {
-    for (const TargetAvailability& t : known_targets()) {
-      if (t.available) {
-        targets.push_back(t.name);
-      } else {
-        skipped_targets += fmt::format("SKIPPED target '{}': {}\n", t.name, t.why_not);
-      }
-    }
-  }
+  if (!choose_targets(args, &targets, &skipped_targets)) return kExitUsage;
   if (!args.json) fmt::print("{}", skipped_targets);
+  const std::vector<TargetRun> runs = run_targets(targets, args);
   RunTotals totals;
   std::vector<GroupTotals> groups;
-  std::string hedged;  // --strict: the steps that passed only inside an envelope
-  for (const std::string& target_name : targets) {
-    TargetChoice chosen = make_target(target_name);
-    if (!chosen.ok || (chosen.target && !chosen.error.empty())) {
-      fmt::print(stderr, "{}\n", chosen.error);
-      return kExitUsage;
-    }
-    for (const model::Profile* profile : model::kProfiles) {
-      if (chosen.native_profile && chosen.native_profile != profile) continue;
-      LoadedTraces loaded = load_traces(corpus_dirs(args.corpus, *profile));
-      if (!loaded.ok()) {
-        for (const std::string& e : loaded.errors) fmt::print(stderr, "{}\n", e);
-        fmt::print(stderr, "no trace was run: fix the errors above\n");
-        return kExitUsage;
-      }
-      GroupTotals& group =
-          groups.emplace_back(GroupTotals{target_name, std::string(profile->name), {}});
-      for (const Trace& trace : loaded.traces) {
-        if (!trace.profile.empty() && !model::pin_admits(trace.profile, *profile)) continue;
-        TraceResult result = run_trace(trace, *profile, chosen.target.get(), RunOptions{});
-        group.totals.add(result);
-        totals.add(result);
-        if (args.strict) hedged += format_hedged_steps(trace, result);
-        if (!args.json && (!result.ok() || args.verbose))
-          fmt::print("{}", format_result_text(trace, result));
-      }
-    }
+  std::string hedged;
+  bool usage_error = false;
+  for (const TargetRun& run : runs) {
+    fmt::print(run.usage_error ? stderr : stdout, "{}", run.output);
+    usage_error = usage_error || run.usage_error;
+    for (const GroupTotals& g : run.groups) totals.merge(g.totals);
+    groups.insert(groups.end(), run.groups.begin(), run.groups.end());
+    hedged += run.hedged;
   }
+  if (usage_error) return kExitUsage;
   if (args.json) {
     print_json(groups, totals, args.strict);
   } else {
-    std::string table = fmt::format(
-        "{:<10} {:<14} {:>7} {:>7} {:>8} {:>8} {:>9} {:>9} {:>9} {:>8}\n", "target", "profile",
-        "traces", "failed", "passed", "exact", "envelope", "unchecked", "skipped", "diverged");
-    for (const GroupTotals& g : groups) table += table_row(g);
-    fmt::print("\n{}{}\n{}", skipped_targets, table, format_totals_text(totals));
+    std::vector<std::vector<std::string>> rows;
+    for (const GroupTotals& g : groups) rows.push_back(table_row(g));
+    fmt::print("\n{}{}\n{}", skipped_targets, format_table(rows), format_totals_text(totals));
   }
   return strict_exit_code(totals, args.strict, hedged);
 }
@@ -150,6 +239,12 @@ void add_conformance_command(CLI::App& app, Action& action) {
       ->capture_default_str();
   cmd->add_option("--target", args->targets,
                   "Only these targets (repeatable; default: every available one)");
+  cmd->add_option("--kernels", args->kernels,
+                  "Also every Debian kernel named (comma-separated), 'cached' or 'all' "
+                  "(`loopcheck kernels list`), each booted in QEMU; fetched if missing");
+  cmd->add_option("-j,--jobs", args->jobs,
+                  "Targets run at once (each VM takes about one core under TCG)")
+      ->capture_default_str();
   cmd->add_flag("-v,--verbose", args->verbose, "Print every trace, not only failures");
   cmd->add_flag("--strict", args->strict,
                 "Fail unless every step passed exactly or was skipped (no envelope, no "

@@ -16,6 +16,7 @@
 #include <optional>
 
 #include "cli/commands.h"
+#include "cli/kernel_choice.h"
 #include "fuzz/findings.h"
 #include "model/profile.h"
 #include "repro/finding_triage.h"
@@ -222,24 +223,13 @@ int findings_triage(const FindingsArgs& args) {
     return kExitUsage;
   }
   Tally tally;
-  std::vector<std::string> versions;
-  for (const std::string& list : args.kernels) {
-    for (size_t start = 0; start <= list.size();) {
-      const size_t end = std::min(list.find(',', start), list.size());
-      if (end > start) versions.push_back(list.substr(start, end - start));
-      start = end + 1;
-    }
-  }
-  for (const std::string& v : versions) {
-    vm::FetchResult fetched = vm::fetch_kernel(v);
-    if (!fetched.ok) {
-      fmt::print(stderr, "kernel {}: {}\n", v, fetched.error);
-      return kExitUsage;
-    }
+  std::vector<vm::KernelFiles> kernels;
+  if (!args.kernels.empty() && !resolve_kernels(args.kernels, &kernels)) return kExitUsage;
+  for (const vm::KernelFiles& k : kernels) {
     vm::VmTargetOptions options;
     options.vm.kvm = args.kvm;
-    vm::VmTarget target(fetched.files, options);  // one VM serves every finding
-    triage_on(target, v, v, Column::VmGuest, items, tally);
+    vm::VmTarget target(k, options);  // one VM serves every finding
+    triage_on(target, k.version, k.version, Column::VmGuest, items, tally);
   }
   if (args.host) {
     std::string why;
@@ -282,7 +272,7 @@ void add_findings_command(CLI::App& app, Action& action) {
       "is wrong (model or driver)");
   tr->add_option("paths", args->paths, "Findings or directories (default reports/findings)");
   tr->add_option("--kernels", args->kernels,
-                 "Debian kernel versions (comma-separated), booted once each");
+                 "Debian kernels: versions (comma-separated), 'cached' or 'all', booted once each");
   tr->add_flag("--host", args->host, "Also this machine's kernel");
   tr->add_flag("--record", args->record, "Write the `# triage` lines into each finding's header");
   tr->add_flag("--kvm", args->kvm, "Use KVM instead of TCG");

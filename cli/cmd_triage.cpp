@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/kernel_choice.h"
 #include "targets/host/host_target.h"
 #include "trace/trace_files.h"
 #include "targets/vm/kernel_cache.h"
@@ -26,43 +27,6 @@ struct TriageArgs {
   bool kvm = false;
   unsigned jobs = 1;
 };
-
-// "cached" or versions (comma-separated or repeated), fetched when missing, in version order.
-bool resolve_kernels(const std::vector<std::string>& requested,
-                     std::vector<vm::KernelFiles>* kernels) {
-  std::vector<std::string> versions;
-  for (const std::string& item : requested) {
-    size_t start = 0;
-    while (start <= item.size()) {
-      size_t end = std::min(item.find(',', start), item.size());
-      std::string v = item.substr(start, end - start);
-      if (v == "cached") {
-        for (const std::string& c : vm::cached_kernel_versions()) versions.push_back(c);
-      } else if (!v.empty()) {
-        versions.push_back(v);
-      }
-      start = end + 1;
-    }
-  }
-  std::sort(versions.begin(), versions.end(), vm::version_less);
-  versions.erase(std::unique(versions.begin(), versions.end()), versions.end());
-  if (versions.empty()) {
-    fmt::print(stderr,
-               "no kernels to triage on: pass --kernels VERSION,... or fetch some (`loopcheck "
-               "kernels fetch`)\n");
-    return false;
-  }
-  for (const std::string& v : versions) {
-    vm::FetchResult r = vm::fetch_kernel(v);
-    if (!r.ok) {
-      fmt::print(stderr, "kernel {}: {}\n", v, r.error);
-      return false;
-    }
-    if (!r.already_cached) fmt::print(stderr, "fetched kernel {}\n", v);
-    kernels->push_back(r.files);
-  }
-  return true;
-}
 
 int triage(const TriageArgs& args) {
   LoadedTraces loaded = load_traces({args.trace});
@@ -130,7 +94,7 @@ void add_triage_command(CLI::App& app, Action& action) {
       "Run one trace on several kernels; Markdown table per step per kernel and the first change");
   cmd->add_option("trace", args->trace, "The trace file")->required();
   cmd->add_option("--kernels", args->kernels,
-                  "Kernel versions (comma-separated) or 'cached'; fetched if missing")
+                  "Kernel versions (comma-separated), 'cached' or 'all'; fetched if missing")
       ->required();
   cmd->add_flag("--host", args->host,
                 "Add this machine's kernel as a column (needs /dev/loop-control)");

@@ -171,6 +171,20 @@ void RunTotals::add(const TraceResult& r) {
   data_unchecked += r.data_unchecked;
 }
 
+void RunTotals::merge(const RunTotals& o) {
+  passed += o.passed;
+  failed += o.failed;
+  not_applicable += o.not_applicable;
+  steps_passed += o.steps_passed;
+  steps_exact += o.steps_exact;
+  steps_envelope += o.steps_envelope;
+  rules.add(o.rules);
+  steps_skipped += o.steps_skipped;
+  divergences += o.divergences;
+  expectation_failures += o.expectation_failures;
+  data_unchecked += o.data_unchecked;
+}
+
 std::string format_totals_text(const RunTotals& t) {
   std::string out = fmt::format(
       "steps: {} passed ({} exact, {} inside an envelope, {} with unpredictable data), {} "

@@ -26,6 +26,7 @@ struct RunTotals {
   size_t steps_exact = 0, steps_envelope = 0;
   EnvelopeTally rules;
   void add(const TraceResult& r);
+  void merge(const RunTotals& other);  // a group's totals into the run's
   // Passes that were not exact: what --strict refuses.
   size_t hedged() const { return steps_envelope + data_unchecked; }
 };

@@ -262,3 +262,24 @@ ioctl d LOOP_SET_BLOCK_SIZE 1024               => 0
 }
 
 }  // namespace
+
+// Targets run at once still print in the order they were named, byte for byte
+// as one at a time: the summary is what a nightly job diffs.
+TEST_F(CliTest, ConformanceJobsKeepOutputInTargetOrder) {
+  CliRun one = run_cli("conformance --target model --target inproc -j 1");
+  CliRun two = run_cli("conformance --target inproc --target model -j 2");
+  ASSERT_EQ(one.exit_code, 0) << one.out;
+  ASSERT_EQ(two.exit_code, 0) << two.out;
+  auto table = [](const std::string& out) { return out.substr(out.find("\ntarget")); };
+  EXPECT_LT(table(one.out).find("\nmodel "), table(one.out).find("\ninproc "));
+  EXPECT_LT(table(two.out).find("\ninproc "), table(two.out).find("\nmodel "));
+  CliRun again = run_cli("conformance --target inproc --target model -j 2");
+  EXPECT_EQ(table(two.out), table(again.out));
+}
+
+TEST_F(CliTest, ConformanceNamesAKernelItCannotBoot) {
+  CliRun r = run_cli("conformance --target model --kernels not/a/version");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("not/a/version"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("passed"), std::string::npos) << "nothing may run: " << r.out;
+}
