@@ -4,6 +4,8 @@
 //   resign  recompute every signature on its target; rewrite headers and names
 //   triage  run findings on real kernels; print (and with --record, write into
 //           each header) what each kernel did at the failing step and the verdict
+//   portable  print a finding as a trace every target runs (the host variant):
+//           the first step of turning a fixed finding into a regression trace
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -26,6 +28,7 @@
 #include "targets/vm/kernel_cache.h"
 #include "targets/vm/vm_target.h"
 #include "trace/trace_files.h"
+#include "trace/print.h"
 
 namespace loopcheck::cli {
 namespace {
@@ -252,6 +255,31 @@ int findings_triage(const FindingsArgs& args) {
   return kExitPass;
 }
 
+// A fixed finding becomes a conformance trace: without the header, on devices it
+// creates itself (host_variant) and in the world every target has (@env precreated
+// as default), so `loopcheck record --target host|vm:V` can give it expectations.
+int portable(const FindingsArgs& args) {
+  if (args.paths.size() != 1) {
+    fmt::print(stderr, "findings portable takes exactly one finding\n");
+    return kExitUsage;
+  }
+  LoadedTraces loaded = load_traces({args.paths.front()});
+  if (!loaded.ok() || loaded.traces.size() != 1) {
+    for (const std::string& e : loaded.errors) fmt::print(stderr, "{}\n", e);
+    return kExitUsage;
+  }
+  std::optional<Trace> variant = host_variant(loaded.traces.front());
+  if (!variant) {
+    fmt::print(stderr, "{}: names a loop device other than 0 by number; rewrite it by hand\n",
+               args.paths.front());
+    return kExitUsage;
+  }
+  variant->env.precreated = Env{}.precreated;
+  variant->env_given &= static_cast<uint16_t>(~(1u << static_cast<int>(EnvKey::Precreated)));
+  fmt::print("{}", print_trace(*variant));
+  return kExitPass;
+}
+
 }  // namespace
 
 void add_findings_command(CLI::App& app, Action& action) {
@@ -277,6 +305,12 @@ void add_findings_command(CLI::App& app, Action& action) {
   tr->add_flag("--record", args->record, "Write the `# triage` lines into each finding's header");
   tr->add_flag("--kvm", args->kvm, "Use KVM instead of TCG");
   tr->callback([args, &action] { action = [args] { return findings_triage(*args); }; });
+  CLI::App* pt = cmd->add_subcommand(
+      "portable",
+      "Print a finding as a trace every target can run (its own devices, default @env), ready "
+      "for `loopcheck record` on a kernel");
+  pt->add_option("path", args->paths, "The finding")->required();
+  pt->callback([args, &action] { action = [args] { return portable(*args); }; });
 }
 
 LOOPCHECK_COMMAND(65, add_findings_command);

@@ -183,7 +183,7 @@ int BlockDevice::writeback_locked(uint64_t first_page, uint64_t last_page) {
   // heads of the soft size, sub-block requests the queue refuses (probe c1 on
   // 6.18.44: fsync → EIO; 6.1 lets them through).
   const bool sub_block_buffers =
-      sub_block_bios_refused_.load() && soft_block_size_.load() < logical_block_size();
+      unaligned_bios_refused_.load() && soft_block_size_.load() < logical_block_size();
   if (pages_smaller_than_blocks() || sub_block_buffers) {
     // Each page is an unaligned request the block layer refuses. The pages stay
     // cached, clean; the error waits for fsync.
@@ -323,10 +323,10 @@ int64_t BlockDevice::direct_io(ReqOp op, uint8_t* buf, uint64_t len, int64_t pos
 // partial last block can be neither read in (the block layer rejects the bio)
 // nor written out, so buffered I/O reaching it stops short before it, and I/O
 // starting in it fails (observed on 6.18; 6.1 serves it, see
-// DriverProfile::partial_last_block_unusable). False: the I/O fails with EIO.
+// DriverProfile::unaligned_bios_refused). False: the I/O fails with EIO.
 bool BlockDevice::clip_to_whole_blocks(uint64_t dev_bytes, uint64_t pos, uint64_t* len) const {
   const uint64_t lbs = logical_block_size();
-  if (!partial_last_block_unusable_ || dev_bytes % lbs == 0) return true;
+  if (!unaligned_bios_refused_.load() || dev_bytes % lbs == 0) return true;
   const uint64_t folio = std::max<uint64_t>(kPageSize, lbs);
   const uint64_t unusable_from = dev_bytes / lbs * lbs / folio * folio;
   if (pos >= unusable_from) return false;

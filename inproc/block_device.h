@@ -62,10 +62,8 @@ class BlockDevice {
   // A queue without a volatile write cache completes flushes in the block layer:
   // they never reach the driver (so a never-bound device fsyncs fine).
   void set_write_cache(bool on) { write_cache_.store(on); }
-  // DriverProfile::partial_last_block_unusable (the block layer's release).
-  void set_partial_last_block_unusable(bool on) { partial_last_block_unusable_ = on; }
   // DriverProfile::unaligned_bios_refused.
-  void set_sub_block_bios_refused(bool on) { sub_block_bios_refused_.store(on); }
+  void set_unaligned_bios_refused(bool on) { unaligned_bios_refused_.store(on); }
 
   // blkdev_open / blkdev_release bookkeeping. `holder` is the file claiming the
   // bdev exclusively (O_EXCL), or nullptr.
@@ -120,8 +118,7 @@ class BlockDevice {
   std::atomic<bool> disk_ro_{false};
   std::atomic<bool> policy_ro_{false};  // BLKROSET (bdev->bd_read_only)
   std::atomic<bool> write_cache_{false};
-  bool partial_last_block_unusable_ = true;  // set once, before any I/O
-  std::atomic<bool> sub_block_bios_refused_{true};
+  std::atomic<bool> unaligned_bios_refused_{true};
   std::atomic<uint32_t> lbs_{512};
   std::atomic<uint32_t> soft_block_size_{512};  // BLKBSZGET, set at first open
 

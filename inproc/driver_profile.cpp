@@ -33,7 +33,6 @@ constexpr DriverProfile kLinux61{
     .default_block_size_follows_dio_flag = false,
     .backing_odirect_honoured_without_dio = true,
     .request_status_einval = false,
-    .partial_last_block_unusable = false,
     .unaligned_bios_refused = false,
 };
 

@@ -76,16 +76,14 @@ struct DriverProfile {
   // BLK_STS_IOERR: EIO (6.1.192 in QEMU, dio_write_only_backing_cut_eof's
   // O_DIRECT reads). No model twin yet: the model answers EINVAL on 6.1.
   bool request_status_einval = true;
-  // A capacity that is not a whole number of logical blocks: from 6.12 the folio
-  // holding the partial last block can be neither read nor written (buffered I/O
-  // stops before it). 6.1's buffer heads trim the bio at the device end
-  // (guard_bio_eod) and serve it: 6.1.192 in QEMU read 3584 bytes at 61440 of a
-  // 65024-byte device with 1 KiB blocks, and wrote 512 there. No model twin yet:
-  // the model answers EIO on 6.1.
-  bool partial_last_block_unusable = true;
-  // 6.12+: the block layer refuses bios that are not whole logical blocks, so a
-  // soft block size below the logical one makes writeback fail (model switch of
-  // the same name; 6.1 lets them through).
+  // 6.12+: the block layer refuses bios that are not whole logical blocks (model
+  // switch of the same name). So a soft block size below the logical one makes
+  // writeback fail, and with a capacity that is not a whole number of logical
+  // blocks the folio holding the partial last block can be neither read nor
+  // written (buffered I/O stops before it). 6.1 lets them through: its buffer
+  // heads trim the bio at the device end (guard_bio_eod), and 6.1.192 in QEMU
+  // read 3584 bytes at 61440 of a 65024-byte device with 1 KiB blocks, and wrote
+  // 512 there.
   bool unaligned_bios_refused = true;
 };
 

@@ -82,8 +82,7 @@ bool aligned_for_dio(const Request& rq, int64_t pos) {
 LoopDevice::LoopDevice(int number, const DriverProfile& profile, const DriverConfig& config)
     : number_(number), profile_(profile), config_(config) {
   assert(number >= 0);
-  disk_.set_partial_last_block_unusable(profile.partial_last_block_unusable);
-  disk_.set_sub_block_bios_refused(profile_.unaligned_bios_refused);
+  disk_.set_unaligned_bios_refused(profile_.unaligned_bios_refused);
 }
 
 LoopDevice::~LoopDevice() {

@@ -376,7 +376,7 @@ std::optional<ReadResult> DeviceRead::read_over_failing_lower() {
 }
 
 std::optional<ReadResult> DeviceRead::stop_at_partial_last_block() {
-  if (const uint64_t usable = Machine::buffered_io_end(dev); usable < cap) {
+  if (const uint64_t usable = m.buffered_io_end(dev); usable < cap) {
     if (start >= usable) return ReadResult{EIO, 0, true, 0};
     end = std::min(end, usable);
   }
@@ -703,7 +703,7 @@ int Machine::stacked_read_status(const Device& dev, uint64_t a, uint64_t z) cons
   // The lower device cannot bring in the folio holding its partial last block
   // (buffered_io_end), so an upper read reaching it fails there (probe b2 on
   // 6.18.44: a partial-block write to the upper device's last block → EIO).
-  if (st != 2 && p.unaligned_bios_refused && lower->state == DevState::Bound) {
+  if (st != 2 && lower->state == DevState::Bound) {
     const uint64_t usable = buffered_io_end(*lower);
     if (usable < arith::device_bytes(lower->capacity) && lz > usable) st = 2;
   }

@@ -60,8 +60,7 @@ const std::vector<Switch>& shared_switches() {
 
 // Kernel facts the driver follows and the model does not name yet (model gaps
 // found on real kernels); each leaves this list when the model gets its twin.
-constexpr std::string_view kDriverOnlySwitches[] = {"request_status_einval",
-                                                    "partial_last_block_unusable"};
+constexpr std::string_view kDriverOnlySwitches[] = {"request_status_einval"};
 
 using testing_support::field_count;
 
@@ -83,10 +82,10 @@ TEST(InprocProfile, RequestEinvalStatusFromTheBlockLayerOf611On) {
 
 // 6.1.192 read and wrote the partial last block of a device; 6.18.44 refused it.
 TEST(InprocProfile, PartialLastBlockUnusableFrom612On) {
-  EXPECT_FALSE(inproc::find_profile("linux-6.1.70")->partial_last_block_unusable);
-  EXPECT_FALSE(inproc::find_profile("linux-6.1.192")->partial_last_block_unusable);
-  EXPECT_TRUE(inproc::find_profile("linux-6.12")->partial_last_block_unusable);
-  EXPECT_TRUE(inproc::find_profile("linux-6.18")->partial_last_block_unusable);
+  EXPECT_FALSE(inproc::find_profile("linux-6.1.70")->unaligned_bios_refused);
+  EXPECT_FALSE(inproc::find_profile("linux-6.1.192")->unaligned_bios_refused);
+  EXPECT_TRUE(inproc::find_profile("linux-6.12")->unaligned_bios_refused);
+  EXPECT_TRUE(inproc::find_profile("linux-6.18")->unaligned_bios_refused);
 }
 
 TEST(InprocProfile, EveryModelProfileHasADriverProfileOfTheSameName) {
