@@ -203,6 +203,43 @@ TEST_F(CliTest, RecordKeepsTheModelsCountRangeAndRoundTrips) {
   EXPECT_EQ(run_cli("record --target model " + recorded).out, rec.out);
 }
 
+// A real target's recording must pass on the model too: bytes the model predicted
+// are written as it describes them, and bytes it cannot predict carry no data=.
+TEST_F(CliTest, RecordOnATargetWritesCheckableBytesAndPassesOnTheModel) {
+  const std::string rundown =
+      "@trace 1\nfile img size=64K\nctl = open loop-control rw\nn = ioctl ctl LOOP_CTL_ADD -1\n"
+      "d = open loop n rw\nf = open file img rw\nioctl d LOOP_SET_FD f\n"
+      "pread d 0 4096\nioctl d LOOP_CLR_FD\npread d 0 16384\n";
+  CliRun rec = run_cli("record --target inproc " + write("rundown.trace", rundown));
+  ASSERT_EQ(rec.exit_code, 0) << rec.out;
+  EXPECT_NE(rec.out.find("pread d 0 4096 => 4096 data=zero*4096\n"), std::string::npos) << rec.out;
+  EXPECT_EQ(rec.out.find("bytes:"), std::string::npos) << rec.out;
+  EXPECT_NE(rec.out.find("pread d 0 16384 => 16384\n"), std::string::npos) << rec.out;
+  const CliRun on_model = run_cli("run --target model " + write("recorded.trace", rec.out));
+  EXPECT_EQ(on_model.exit_code, 0) << on_model.out;
+}
+
+// A finding minimized on the driver names device 0 and asks GET_FREE in an empty
+// world; its portable form creates its devices, so every target can run it.
+TEST_F(CliTest, FindingsPortableCreatesItsDevicesAndDropsTheEmptyWorld) {
+  const std::string finding =
+      "# signature: linux-6.18 pread: model 1, target EIO\n@trace 1\n@profile linux-6.18\n"
+      "@env precreated=0\nfile img size=64K\nd = open loop 0 rw\nf = open file img rw\n"
+      "ioctl d LOOP_SET_FD f\nctl = open loop-control rw\nn = ioctl ctl LOOP_CTL_GET_FREE\n"
+      "e = open loop n rw\nioctl e LOOP_SET_FD d\npread e 0 512\n";
+  CliRun out = run_cli("findings portable " + write("finding-0.trace", finding));
+  ASSERT_EQ(out.exit_code, 0) << out.out;
+  EXPECT_NE(out.out.find("hctl = open loop-control rw\nhdev = ioctl hctl LOOP_CTL_ADD -1\n"),
+            std::string::npos)
+      << out.out;
+  EXPECT_NE(out.out.find("d = open loop hdev rw"), std::string::npos) << out.out;
+  EXPECT_NE(out.out.find("n = ioctl ctl LOOP_CTL_ADD -1"), std::string::npos) << out.out;
+  EXPECT_EQ(out.out.find("@env"), std::string::npos) << out.out;
+  EXPECT_EQ(out.out.find("# signature"), std::string::npos) << out.out;
+  const CliRun on_inproc = run_cli("run --target inproc " + write("portable.trace", out.out));
+  EXPECT_EQ(on_inproc.exit_code, 0) << on_inproc.out;
+}
+
 TEST_F(CliTest, HelpAndVersion) {
   EXPECT_EQ(run_cli("--version").exit_code, 0);
   for (const char* cmd : {"run", "record", "conformance"}) {
