@@ -34,22 +34,30 @@ BlockDevice::~BlockDevice() {
 // ---- open / release ---------------------------------------------------------------
 
 int BlockDevice::open(const void* excl_holder) {
-  std::lock_guard lock(open_mu_);
-  if (excl_holder != nullptr) {
-    if (holder_ != nullptr && holder_ != excl_holder) return -EBUSY;
-    holder_ = excl_holder;
-  }
-  if (openers_.fetch_add(1) == 0) {
-    {
-      std::lock_guard cache_lock(cache_mu_);  // read() updates it under this lock
-      ra_prev_page_ = kNoPage;                // file_ra_state_init(): no history
+  {
+    std::lock_guard lock(open_mu_);
+    if (excl_holder != nullptr) {
+      if (holder_ != nullptr && holder_ != excl_holder) return -EBUSY;
+      holder_ = excl_holder;
     }
-    // set_init_blocksize(): the largest power of two up to a page that divides the
-    // size, starting from the logical block size.
-    uint64_t size = arith::bytes_of_sectors(capacity_sectors());
-    uint32_t bsize = logical_block_size();
-    while (bsize < kPageSize && (size & bsize) == 0) bsize <<= 1;
-    soft_block_size_.store(bsize);
+    if (openers_.fetch_add(1) == 0) {
+      {
+        std::lock_guard cache_lock(cache_mu_);  // read() updates it under this lock
+        ra_prev_page_ = kNoPage;                // file_ra_state_init(): no history
+      }
+      // set_init_blocksize(): the largest power of two up to a page that divides the
+      // size, starting from the logical block size.
+      uint64_t size = arith::bytes_of_sectors(capacity_sectors());
+      uint32_t bsize = logical_block_size();
+      while (bsize < kPageSize && (size & bsize) == 0) bsize <<= 1;
+      soft_block_size_.store(bsize);
+    }
+  }
+  // 6.1 blkdev_get_whole → bdev_disk_changed: sync_blockdev (errors recorded in the
+  // mapping, not returned) and invalidate_bdev. Outside open_mu_, as release's sync.
+  if (rescan_at_next_open_.exchange(false)) {
+    (void)sync();
+    invalidate();
   }
   return 0;
 }

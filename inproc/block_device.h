@@ -62,6 +62,9 @@ class BlockDevice {
   // A queue without a volatile write cache completes flushes in the block layer:
   // they never reach the driver (so a never-bound device fsyncs fine).
   void set_write_cache(bool on) { write_cache_.store(on); }
+  // DriverProfile::bind_rescans_at_next_open: a bind marks the disk, the next
+  // open writes back and drops the cache.
+  void set_rescan_at_next_open(bool on) { rescan_at_next_open_.store(on); }
   // DriverProfile::unaligned_bios_refused.
   void set_unaligned_bios_refused(bool on) { unaligned_bios_refused_.store(on); }
 
@@ -119,6 +122,7 @@ class BlockDevice {
   std::atomic<bool> policy_ro_{false};  // BLKROSET (bdev->bd_read_only)
   std::atomic<bool> write_cache_{false};
   std::atomic<bool> unaligned_bios_refused_{true};
+  std::atomic<bool> rescan_at_next_open_{false};
   std::atomic<uint32_t> lbs_{512};
   std::atomic<uint32_t> soft_block_size_{512};  // BLKBSZGET, set at first open
 

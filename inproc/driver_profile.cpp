@@ -34,6 +34,7 @@ constexpr DriverProfile kLinux61{
     .backing_odirect_honoured_without_dio = true,
     .request_status_einval = false,
     .unaligned_bios_refused = false,
+    .bind_rescans_at_next_open = true,
 };
 
 // 6.1.70 to 6.1.190: 6.1.192 except that loop_set_block_size takes no claim on

@@ -85,6 +85,9 @@ struct DriverProfile {
   // read 3584 bytes at 61440 of a 65024-byte device with 1 KiB blocks, and wrote
   // 512 there.
   bool unaligned_bios_refused = true;
+  // 6.1: the first open after a bind writes the dirty pages back and drops the
+  // cache (bdev_disk_changed for GD_NEED_PART_SCAN; model switch of the same name).
+  bool bind_rescans_at_next_open = false;
 };
 
 // The profiles the driver implements, by variant name ("linux-6.1.70") or series

@@ -150,6 +150,7 @@ std::shared_ptr<OpenFile> LoopDevice::teardown() {
   disk_.set_capacity(0);
   disk_.invalidate();
   disk_.forget_wb_errors();
+  disk_.set_rescan_at_next_open(false);  // as the model: a detach's mark is not settled
   if (profile_.write_cache_cleared_on_teardown) disk_.set_write_cache(false);
   lo_flags_.store(0);
   state_.store(LoState::Unbound);
@@ -362,6 +363,7 @@ long LoopDevice::configure(const OpenFile& file, const FileTable& files, const l
   disk_.set_write_cache((flags & LO_FLAGS_READ_ONLY) == 0);
   disk_.queue().start(*this, config_.workers_per_device);
   state_.store(LoState::Bound);
+  disk_.set_rescan_at_next_open(profile_.bind_rescans_at_next_open);
   return 0;
 }
 

@@ -33,6 +33,9 @@ bool overflows(uint64_t off, uint64_t len) {
 // 4 MiB read over a file cut to 8242 bytes returns 12288 (the request carrying
 // the EOF folio ended there, the next one starts past the EOF and fails).
 constexpr uint64_t kMaxReadaheadFolio = 128 * 1024;
+// The largest folio the block device's page cache takes (MAX_PAGECACHE_ORDER on
+// x86-64: a PMD, 2 MiB).
+constexpr uint64_t kMaxFolioBytes = 2 * 1024 * 1024;
 
 // The backing filesystem's largest file (s_maxbytes): ext4 with 4 KiB blocks,
 // ext4_max_size() = (2^32 - 1) blocks, on the host and in the VMs alike. Probe
@@ -136,10 +139,13 @@ ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, Data
   if (direct && whole_folios) {
     // The lower device checks the alignment of what the driver sends: whole
     // pages of the upper cache (found on 6.18: a 512-byte buffered read of an
-    // upper device over a 1 KiB-block lower device in DIO mode succeeds).
+    // upper device over a 1 KiB-block lower device in DIO mode succeeds), cut at
+    // the upper device's end (guard_bio_eod; 6.1.0-56: a 512-byte device over a
+    // 4 KiB-block lower device reads EIO, linux-6.1/partial_last_block_readable).
+    const uint64_t upper_end = dev.offset + arith::device_bytes(dev.capacity);
     const uint64_t first = pos / kPageSize * kPageSize;
-    const uint64_t last = std::min((pos + len + kPageSize - 1) / kPageSize * kPageSize,
-                                   arith::device_bytes(lower.capacity));
+    const uint64_t last = std::min({(pos + len + kPageSize - 1) / kPageSize * kPageSize,
+                                    arith::device_bytes(lower.capacity), upper_end});
     if (first % lower.block_size != 0 || (last > first && (last - first) % lower.block_size != 0))
       return ReadResult{EIO, 0, true, 0};
     direct = false;  // aligned: the bytes are what a direct read of the range returns
@@ -200,6 +206,7 @@ class DeviceRead {
 
  private:
   int write_back_dirty_range();
+  void may_write_back_folios_around(uint64_t from, uint64_t to);
   std::optional<ReadResult> check_blocks_outgrow_cache();
   ReadResult read_in_rundown();
   std::optional<ReadResult> read_over_failing_lower();
@@ -255,23 +262,46 @@ ReadResult DeviceRead::direct() {
   return r;
 }
 
-// kiocb_write_and_wait: dirty pages of the range are written back first.
+// kiocb_write_and_wait: dirty pages of the range are written back first, whole
+// folios (filemap_write_and_wait_range writes every dirty block of each folio it
+// meets: on 6.18.44 an O_DIRECT read of 512 bytes at 512 wrote back the whole
+// dirty page at 0, common/odirect_read_writes_back_whole_folio.trace).
 int DeviceRead::write_back_dirty_range() {
+  const uint64_t from = start / grain * grain;
+  const uint64_t to = std::min(cap, (end + grain - 1) / grain * grain);
   bool dirty_in_range = false;
   for (int i = 0; i < dev.dirty.count; ++i)
-    if (dev.dirty.e[i].start < end && dev.dirty.e[i].end > start) dirty_in_range = true;
+    if (dev.dirty.e[i].start < to && dev.dirty.e[i].end > from) dirty_in_range = true;
   if (!dirty_in_range) return 0;
   if (dev.state != DevState::Bound) {
-    extents_erase(dev.dirty, start, end);
+    extents_erase(dev.dirty, from, to);
     return EIO;
   }
   for (int i = 0; i < dev.dirty.count; ++i) {
     const Extent x = dev.dirty.e[i];
-    const uint64_t a = std::max(x.start, start), z = std::min(x.end, end);
+    const uint64_t a = std::max(x.start, from), z = std::min(x.end, to);
     if (a < z) m.write_backing(dev, a, z, x.origin, x.seed);
   }
-  extents_erase(dev.dirty, start, end);
+  extents_erase(dev.dirty, from, to);
+  if (m.p.large_folios) may_write_back_folios_around(from, to);
   return 0;
+}
+
+// 6.18 (Profile::large_folios): a buffered write makes folios up to its own size,
+// naturally aligned, and the writeback above writes each folio it meets whole
+// (6.18.44: after an 8 KiB write, an O_DIRECT read of 512 bytes at 512 wrote both
+// pages back; after two 4 KiB writes only the first). The model does not track
+// folio boundaries: dirty bytes that may share a folio with [from, to) may have
+// reached the backing file too. They stay dirty (the cache holds them), so the next
+// flush makes the backing file's bytes known again.
+void DeviceRead::may_write_back_folios_around(uint64_t from, uint64_t to) {
+  const uint64_t lo = from / kMaxFolioBytes * kMaxFolioBytes;
+  const uint64_t hi = (to + kMaxFolioBytes - 1) / kMaxFolioBytes * kMaxFolioBytes;
+  for (int i = 0; i < dev.dirty.count; ++i) {
+    const Extent& x = dev.dirty.e[i];
+    const uint64_t a = std::max(x.start, lo), z = std::min(x.end, hi);
+    if (a < z) m.backing_maybe_written(dev, a, z);
+  }
 }
 
 ReadResult DeviceRead::buffered() {
@@ -478,7 +508,7 @@ std::optional<ReadResult> DeviceRead::read_past_unaligned_eof(uint64_t folio_end
     // before the EOF and succeeds (probe e1: 65536 at 327680 past an EOF at
     // 300000 after sequential reads).
     const uint64_t big_end = (backing_end_dev / kMaxReadaheadFolio + 1) * kMaxReadaheadFolio;
-    if ((start >= big_end || !dev.cache_populated || !m.p.readahead_large_folios) &&
+    if ((start >= big_end || !dev.cache_populated || !m.p.large_folios) &&
         !Machine::may_be_cached(dev, start / grain * grain, start / grain * grain + grain))
       return ReadResult{EIO, 0, true, 0};
     r.also_err = EIO;
@@ -562,7 +592,7 @@ void DeviceRead::may_meet_large_eof_folio() {
   // or fail, from where that folio may start (probe d1: EIO at 524288). An EOF at
   // or past the capacity has no folio: readahead stops at the device's end.
   const uint64_t big_start = backing_end_dev / kMaxReadaheadFolio * kMaxReadaheadFolio;
-  if (!m.p.readahead_large_folios || !dev.cache_populated || backing_end_dev >= cap ||
+  if (!m.p.large_folios || !dev.cache_populated || backing_end_dev >= cap ||
       start >= backing_end_dev ||
       end <= big_start || grain >= kMaxReadaheadFolio)
     return;

@@ -236,6 +236,7 @@ Outcome Machine::configure(Desc& fd, Device& dev, const Op& op) {
   const uint64_t bs = choice.value;
 
   dev.state = DevState::Bound;
+  dev.rescan_on_open = p.bind_rescans_at_next_open;
   dev.backing_desc = static_cast<uint8_t>(desc_index(*file));
   ++file->holders;
   dev.offset = offset;

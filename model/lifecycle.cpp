@@ -121,6 +121,13 @@ Outcome Machine::open(const Op& op) {
         if (!dev) return Outcome::error(ENOMEM);
       }
       if (openers(dev->index) == 0) dev->soft_block_size = init_soft_block_size(*dev);
+      if (dev->rescan_on_open) {
+        // bdev_disk_changed (Profile::bind_rescans_at_next_open): its writeback
+        // errors are recorded, not returned.
+        dev->rescan_on_open = 0;
+        flush_dirty(*dev);
+        drop_cache(*dev);
+      }
       d.kind = DescKind::Loop;
       d.device = dev->index;
       // blkdev_open: filemap_sample_wb_err() gives 0 while the newest error is
@@ -210,6 +217,7 @@ void Machine::teardown(Device& dev) {
   const int backing = dev.backing_desc;
   dev.backing_desc = kNoDesc;
   dev.state = DevState::Unbound;
+  dev.rescan_on_open = 0;  // what a detach leaves for the next open is not settled
   dev.offset = 0;
   dev.sizelimit = 0;
   dev.name = Name64{};
@@ -335,6 +343,20 @@ void Machine::mark_backing_unknown(Device& dev) {
   // A lower device that is no longer bound has no cache to hold the bytes.
   if (b.kind == DescKind::Loop && device(b.device)->state != DevState::Unbound)
     device(b.device)->dirty.unknown = 1;
+}
+
+void Machine::backing_maybe_written(Device& dev, uint64_t a, uint64_t z) {
+  const Desc& b = s.descs[dev.backing_desc];
+  if (b.kind == DescKind::Loop) {
+    device(b.device)->dirty.unknown = 1;
+    return;
+  }
+  Object& o = s.objects[b.object];
+  const uint64_t fa = arith::backing_byte(a, dev.offset), fz = arith::backing_byte(z, dev.offset);
+  // Other devices' cached pages keep the old bytes (backing_file_write first).
+  if (fa < o.size) backing_file_write(b.object, fa, std::min(fz, o.size), &dev);
+  if (fa < o.size) extents_write_unknown(o.data, fa, std::min(fz, o.size));
+  if (fz > o.size) o.data.unknown = 1;  // a write past the EOF would also grow the file
 }
 
 void Machine::extend_backing_unknown(Device& dev, uint64_t dev_end) {

@@ -251,6 +251,9 @@ struct Machine {
   // Backing file `object` is about to change at file bytes [a, z) by a path other
   // than `writer`'s cache: devices record the old bytes their cache surely holds.
   void backing_file_write(uint32_t object, uint64_t a, uint64_t z, const Device* writer);
+  // Device bytes [a, z) of `dev`'s dirty pages may or may not have been written
+  // to its backing: those backing bytes are no longer predicted.
+  void backing_maybe_written(Device& dev, uint64_t a, uint64_t z);
 
   // ---- sysfs (sysfs.cpp)
   Outcome sysfs(const Op& op);

@@ -123,10 +123,23 @@ struct Profile {
   // and 6.12.117 in QEMU, 6.18.44 (docs/semantics.md §11.8, §11.9).
   bool unaligned_bios_refused;
 
+  // 6.1: binding marks the disk for a partition rescan (disk_force_media_change
+  // sets GD_NEED_PART_SCAN), and the next open of the device runs
+  // bdev_disk_changed, which writes the dirty pages back (sync_blockdev) and drops
+  // the cache (invalidate_bdev). 6.1.0-56 in QEMU: a reopen after a write put the
+  // bytes in the backing file, and a read after it saw the backing file's new
+  // bytes; 6.12.117 and 6.18.44 do neither
+  // (linux-6.1/reopen_after_bind_writes_back_and_drops_cache.trace).
+  bool bind_rescans_at_next_open;
+
   // 6.18: the block device's page cache takes large folios, which readahead
-  // grows up to its 128 KiB window; a folio holding a backing EOF fails whole.
-  // 6.12 reads 4 KiB folios. Probe d1 on 6.18.44 and on 6.12.117 in QEMU.
-  bool readahead_large_folios;
+  // grows up to its 128 KiB window and a buffered write makes up to its own size
+  // (generic_perform_write); a folio holding a backing EOF fails whole, and an
+  // O_DIRECT read's writeback writes the dirty folios it meets whole. 6.12 uses
+  // 4 KiB folios. Probe d1 on 6.18.44 and on 6.12.117 in QEMU; 6.18.44: an
+  // O_DIRECT read of 512 bytes at 512 after an 8 KiB write wrote both pages back,
+  // after two 4 KiB writes only the first.
+  bool large_folios;
 };
 
 // 6.1.192 on (Debian 6.1.0-55 and later): 7e49538288e5 backported; settled in
@@ -154,7 +167,8 @@ inline constexpr Profile kLinux61{
     .default_block_size_follows_dio_flag = false,
     .backing_odirect_honoured_without_dio = true,
     .unaligned_bios_refused = false,
-    .readahead_large_folios = false,
+    .bind_rescans_at_next_open = true,
+    .large_folios = false,
 };
 
 // 6.1.70 (max_loop change) up to 6.1.190: 6.1.192 less the exclusive-owner check
@@ -193,7 +207,8 @@ inline constexpr Profile kLinux612{
     .default_block_size_follows_dio_flag = true,
     .backing_odirect_honoured_without_dio = false,
     .unaligned_bios_refused = true,
-    .readahead_large_folios = false,
+    .bind_rescans_at_next_open = false,
+    .large_folios = false,
 };
 
 inline constexpr Profile kLinux618{
@@ -219,7 +234,8 @@ inline constexpr Profile kLinux618{
     .default_block_size_follows_dio_flag = true,
     .backing_odirect_honoured_without_dio = false,
     .unaligned_bios_refused = true,
-    .readahead_large_folios = true,
+    .bind_rescans_at_next_open = false,
+    .large_folios = true,
 };
 
 // Variants of one series are adjacent, oldest first.

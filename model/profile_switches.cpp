@@ -35,7 +35,8 @@ constexpr SwitchInfo kSwitches[] = {
     LOOPCHECK_SWITCH(default_block_size_follows_dio_flag),
     LOOPCHECK_SWITCH(backing_odirect_honoured_without_dio),
     LOOPCHECK_SWITCH(unaligned_bios_refused),
-    LOOPCHECK_SWITCH(readahead_large_folios),
+    LOOPCHECK_SWITCH(bind_rescans_at_next_open),
+    LOOPCHECK_SWITCH(large_folios),
 };
 
 #undef LOOPCHECK_SWITCH

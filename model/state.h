@@ -104,7 +104,10 @@ struct Device {
   uint64_t sizelimit = 0;
   uint64_t capacity = 0;  // 512-byte sectors
   Name64 name;            // lo_file_name
-  uint8_t reserved3[7] = {};
+  // 6.1: bound since the last open; the next open writes back and drops the cache
+  // (Profile::bind_rescans_at_next_open).
+  uint8_t rescan_on_open = 0;
+  uint8_t reserved3[6] = {};
   ExtentList dirty;  // dirty ranges, in device byte positions
   // While cache_populated: device bytes outside [cache_lo, cache_hi) are certainly
   // not in the page cache (no buffered I/O touched them since the cache was last

@@ -52,6 +52,7 @@ const std::vector<Switch>& shared_switches() {
       SAME_SWITCH(default_block_size_follows_dio_flag),
       SAME_SWITCH(backing_odirect_honoured_without_dio),
       SAME_SWITCH(unaligned_bios_refused),
+      SAME_SWITCH(bind_rescans_at_next_open),
   };
   return kSwitches;
 }
