@@ -87,6 +87,40 @@ uint32_t init_soft_block_size(const Device& dev) {
 }
 }  // namespace
 
+// The loop-device part of open(): blkdev_open, the driver's lo_open, and what the
+// first opener and a pending rescan do. Fills `d`; an errno on failure.
+int Machine::open_loop(const Op& op, Desc& d) {
+  uint64_t index = op.subject.lit;
+  if (index > 0xffffffffu || (index << part_shift()) >= (1u << kMinorBits))
+    return ENXIO;  // no such minor can exist
+  Device* dev = device(static_cast<uint32_t>(index));
+  if ((op.open_flags & kOpenExcl) && dev && held_exclusively_by_other(dev->index, nullptr))
+    return EBUSY;  // bd_prepare_to_claim precedes the driver's open
+  if (dev && p.deferred_detach && dev->state == DevState::Rundown)
+    return ENXIO;  // lo_open (6.11+)
+  if (!dev) {
+    // Legacy autoload (CONFIG_BLOCK_LEGACY_AUTOLOAD): the open creates the device.
+    dev = create_device(static_cast<uint32_t>(index));
+    if (!dev) return ENOMEM;
+  }
+  if (openers(dev->index) == 0) dev->soft_block_size = init_soft_block_size(*dev);
+  if (dev->rescan_on_open) {
+    // bdev_disk_changed (Profile::bind_rescans_at_next_open): its writeback
+    // errors are recorded, not returned.
+    dev->rescan_on_open = 0;
+    flush_dirty(*dev);
+    drop_cache(*dev);
+  }
+  d.kind = DescKind::Loop;
+  d.device = dev->index;
+  // blkdev_open: filemap_sample_wb_err() gives 0 while the newest error is
+  // unseen, so this opener's fsync still reports it (probe f1: a fd opened
+  // after a failed BLKFLSBUF writeback gets EIO; f4: one opened after an
+  // fsync reported the error gets 0).
+  d.wb_err_sample = dev->wb_err_seen ? dev->wb_err : 0;
+  return 0;
+}
+
 Outcome Machine::open(const Op& op) {
   int slot = -1;
   for (int i = 0; i < kMaxDescs; ++i)
@@ -106,37 +140,9 @@ Outcome Machine::open(const Op& op) {
       if (direct) return Outcome::error(EINVAL);
       d.kind = DescKind::LoopControl;
       break;
-    case Node::Loop: {
-      uint64_t index = op.subject.lit;
-      if (index > 0xffffffffu || (index << part_shift()) >= (1u << kMinorBits))
-        return Outcome::error(ENXIO);  // no such minor can exist
-      Device* dev = device(static_cast<uint32_t>(index));
-      if ((op.open_flags & kOpenExcl) && dev && held_exclusively_by_other(dev->index, nullptr))
-        return Outcome::error(EBUSY);  // bd_prepare_to_claim precedes the driver's open
-      if (dev && p.deferred_detach && dev->state == DevState::Rundown)
-        return Outcome::error(ENXIO);  // lo_open (6.11+)
-      if (!dev) {
-        // Legacy autoload (CONFIG_BLOCK_LEGACY_AUTOLOAD): the open creates the device.
-        dev = create_device(static_cast<uint32_t>(index));
-        if (!dev) return Outcome::error(ENOMEM);
-      }
-      if (openers(dev->index) == 0) dev->soft_block_size = init_soft_block_size(*dev);
-      if (dev->rescan_on_open) {
-        // bdev_disk_changed (Profile::bind_rescans_at_next_open): its writeback
-        // errors are recorded, not returned.
-        dev->rescan_on_open = 0;
-        flush_dirty(*dev);
-        drop_cache(*dev);
-      }
-      d.kind = DescKind::Loop;
-      d.device = dev->index;
-      // blkdev_open: filemap_sample_wb_err() gives 0 while the newest error is
-      // unseen, so this opener's fsync still reports it (probe f1: a fd opened
-      // after a failed BLKFLSBUF writeback gets EIO; f4: one opened after an
-      // fsync reported the error gets 0).
-      d.wb_err_sample = dev->wb_err_seen ? dev->wb_err : 0;
+    case Node::Loop:
+      if (const int e = open_loop(op, d)) return Outcome::error(e);
       break;
-    }
     case Node::File:
     case Node::Dir: {
       if (op.object >= s.object_count) return Outcome::error(ENOENT);

@@ -50,6 +50,7 @@ struct Machine {
   Device* create_device(uint32_t index);  // nullptr when the table is full
   void remove_device(uint32_t index);
   Outcome open(const Op& op);
+  int open_loop(const Op& op, Desc& d);  // its loop-device part: 0 or an errno
   Outcome close(const Op& op);
   void release_desc(int desc);  // drop one reference (fd close or holder release)
   void last_close(uint32_t index);
