@@ -202,7 +202,7 @@ class TraceBuilder {
     uint8_t flags = 0;
     if (rng_.chance(1, 8)) flags |= kOpenExcl;
     if (rng_.chance(1, 5)) flags |= kOpenDirect;
-    if (rng_.chance(1, 6)) flags |= kOpenSync;
+    if (rng_.chance(1, 6)) flags |= rng_.chance(1, 2) ? kOpenSync : kOpenDsync;
     const Access access = read_write ? Access::Rw : kAccess[rng_.below(3)];
     uint8_t v = new_var("dev");
     emit(op_open_loop(Value::variable(devices_[device].index_var), access, flags), v);

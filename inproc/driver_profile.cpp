@@ -13,6 +13,7 @@ constexpr DriverProfile kLinux612{
     .large_block_sizes = false,
     .dio_rule = DioRule::BackingBdev,
     .dio_reenabled_by_reconfigure = true,
+    .odirect_file_write_partial = false,
 };
 
 // 6.1.192: 7e49538288e5 backported (checked in QEMU on Debian 6.1.0-55 and 6.1.0-56).
@@ -35,6 +36,7 @@ constexpr DriverProfile kLinux61{
     .request_status_einval = false,
     .unaligned_bios_refused = false,
     .bind_rescans_at_next_open = true,
+    .odirect_file_write_partial = false,
 };
 
 // 6.1.70 to 6.1.190: 6.1.192 except that loop_set_block_size takes no claim on

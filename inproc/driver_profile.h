@@ -88,6 +88,11 @@ struct DriverProfile {
   // 6.1: the first open after a bind writes the dirty pages back and drops the
   // cache (bdev_disk_changed for GD_NEED_PART_SCAN; model switch of the same name).
   bool bind_rescans_at_next_open = false;
+  // The kernel under the backing file (model switch of the same name): before
+  // 6.18 a misaligned O_DIRECT file write fails with EINVAL having written
+  // nothing. The host's kernel (6.18) writes the leading mappings, so the driver
+  // refuses such a write itself for the profiles that say so.
+  bool odirect_file_write_partial = true;
 };
 
 // The profiles the driver implements, by variant name ("linux-6.1.70") or series

@@ -1,5 +1,6 @@
 #include "inproc/kernel.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <utility>
@@ -127,6 +128,13 @@ int64_t Kernel::pwrite(int fd, const void* buf, uint64_t len, int64_t pos) {
   if (file->kind() == FileKind::LoopControl) return -ESPIPE;
   if (!file->writable()) return -EBADF;
   if (end_overflows(pos, len)) return -EINVAL;
+  // DriverProfile::odirect_file_write_partial: the series' kernel refuses the
+  // write whole where the host's would write part of it first.
+  if (!profile_.odirect_file_write_partial && file->kind() == FileKind::Regular &&
+      file->opened_direct() && len > 0) {
+    const uint64_t align = std::max<uint32_t>(file->dio_offset_align(), 1);
+    if (static_cast<uint64_t>(pos) % align != 0 || len % align != 0) return -EINVAL;
+  }
   return file->write_at(buf, len, pos);
 }
 

@@ -61,7 +61,8 @@ bool block_written(const Object& o, uint64_t block) {
 // (EINVAL). Their bytes land where the blocks were written before; over holes
 // (and past the EOF) ext4 allocates unwritten extents that the failed write
 // never converts, so those still read as zeros and the size stays. Probe g2 on
-// 6.18.44; common/odirect_file_write_einval_after_extents.trace.
+// 6.18.44; linux-6.18/odirect_file_write_einval_after_extents.trace. Before 6.18
+// nothing is written (Profile::odirect_file_write_partial).
 void direct_write_before_einval(Object& o, uint64_t start, uint64_t end, uint32_t seed) {
   if (o.data.unknown) return;
   const uint64_t first = start / kPageSize * kPageSize, last = (end - 1) / kPageSize * kPageSize;
@@ -952,7 +953,7 @@ Outcome Machine::pwrite(const Op& op) {
     if (direct && (start % env.dio_align || n % env.dio_align)) {
       // The mappings submitted before the refusal change the file under the
       // devices' caches: they keep the old bytes (backing_file_write first).
-      if (start % env.dio_align == 0) {
+      if (start % env.dio_align == 0 && p.odirect_file_write_partial) {
         backing_file_write(d->object, start, start + n, nullptr);
         direct_write_before_einval(obj, start, start + n, op.seed);
       }
@@ -981,7 +982,9 @@ Outcome Machine::pwrite(const Op& op) {
   if (e > 0) return Outcome::error(e);
   backing_changed(DescKind::Loop, dev.index, nullptr);
   bool sync_maybe_eio = false;
-  if ((d->open_flags & kOpenSync) && !direct) {
+  // O_DSYNC is the same for a block device: iocb_is_dsync() either way, and
+  // blkdev_fsync ignores datasync (inode metadata of /dev/loopN is not synced).
+  if ((d->open_flags & (kOpenSync | kOpenDsync)) && !direct) {
     // generic_write_sync(): the written folios go to the driver, then a flush.
     // Either failing fails the write (its bytes stay in the cache or are lost).
     const uint64_t grain = std::max<uint64_t>(kPageSize, dev.block_size);

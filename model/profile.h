@@ -123,6 +123,14 @@ struct Profile {
   // and 6.12.117 in QEMU, 6.18.44 (docs/semantics.md §11.8, §11.9).
   bool unaligned_bios_refused;
 
+  // An O_DIRECT write to the backing file with an aligned start and an unaligned
+  // length: 6.18.44 writes the mappings before the last one, then fails with
+  // EINVAL (iomap_dio_rw checks each mapping when it reaches it; probe g2). 6.1.192
+  // and 6.12.117 in QEMU fail with EINVAL having written nothing
+  // (common/odirect_file_write_einval_after_extents.trace). A fact of the kernel
+  // under the backing file, kept with the loop driver's series.
+  bool odirect_file_write_partial;
+
   // 6.1: binding marks the disk for a partition rescan (disk_force_media_change
   // sets GD_NEED_PART_SCAN), and the next open of the device runs
   // bdev_disk_changed, which writes the dirty pages back (sync_blockdev) and drops
@@ -167,6 +175,7 @@ inline constexpr Profile kLinux61{
     .default_block_size_follows_dio_flag = false,
     .backing_odirect_honoured_without_dio = true,
     .unaligned_bios_refused = false,
+    .odirect_file_write_partial = false,
     .bind_rescans_at_next_open = true,
     .large_folios = false,
 };
@@ -207,6 +216,7 @@ inline constexpr Profile kLinux612{
     .default_block_size_follows_dio_flag = true,
     .backing_odirect_honoured_without_dio = false,
     .unaligned_bios_refused = true,
+    .odirect_file_write_partial = false,
     .bind_rescans_at_next_open = false,
     .large_folios = false,
 };
@@ -234,6 +244,7 @@ inline constexpr Profile kLinux618{
     .default_block_size_follows_dio_flag = true,
     .backing_odirect_honoured_without_dio = false,
     .unaligned_bios_refused = true,
+    .odirect_file_write_partial = true,
     .bind_rescans_at_next_open = false,
     .large_folios = true,
 };

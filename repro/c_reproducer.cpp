@@ -274,6 +274,7 @@ std::string open_flags(const Op& op) {
   if (op.open_flags & kOpenExcl) flags += " | O_EXCL";
   if (op.open_flags & kOpenDirect) flags += " | O_DIRECT";
   if (op.open_flags & kOpenSync) flags += " | O_SYNC";
+  if (op.open_flags & kOpenDsync) flags += " | O_DSYNC";
   if (op.open_flags & kOpenNonblock) flags += " | O_NONBLOCK";
   return flags + " | O_CLOEXEC";
 }

@@ -281,6 +281,8 @@ std::string_view open_flag_name(OpenFlag flag) {
       return "sync";
     case kOpenNonblock:
       return "nonblock";
+    case kOpenDsync:
+      return "dsync";
   }
   return {};
 }

@@ -63,7 +63,8 @@ std::optional<EnvKey> env_key_from_name(std::string_view name);
 // ---- open modes -----------------------------------------------------------------------------
 std::string_view access_name(Access access);  // "ro" "wo" "rw"
 std::optional<Access> access_from_name(std::string_view name);
-inline constexpr OpenFlag kOpenFlags[] = {kOpenExcl, kOpenDirect, kOpenSync, kOpenNonblock};
+inline constexpr OpenFlag kOpenFlags[] = {kOpenExcl, kOpenDirect, kOpenSync, kOpenNonblock,
+                                          kOpenDsync};
 std::string_view open_flag_name(OpenFlag flag);  // "excl" "direct" "sync" "nonblock"
 std::optional<OpenFlag> open_flag_from_name(std::string_view name);
 

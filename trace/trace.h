@@ -65,6 +65,7 @@ enum OpenFlag : uint8_t {
   kOpenDirect = 1 << 1,
   kOpenSync = 1 << 2,
   kOpenNonblock = 1 << 3,
+  kOpenDsync = 1 << 4,
 };
 
 // Ioctl requests the language names. Numbers are in trace/names.cpp.

@@ -98,6 +98,7 @@ int open_flags_of(const Op& op) {
   if (op.open_flags & kOpenExcl) flags |= O_EXCL;
   if (op.open_flags & kOpenDirect) flags |= O_DIRECT;
   if (op.open_flags & kOpenSync) flags |= O_SYNC;
+  if (op.open_flags & kOpenDsync) flags |= O_DSYNC;
   if (op.open_flags & kOpenNonblock) flags |= O_NONBLOCK;
   return flags;
 }

@@ -245,7 +245,7 @@ class Validator {
 
   void open(const Op& op) {
     if (op.access > Access::Rw) problem("unknown access mode");
-    if (op.open_flags & ~(kOpenExcl | kOpenDirect | kOpenSync | kOpenNonblock))
+    if (op.open_flags & ~(kOpenExcl | kOpenDirect | kOpenSync | kOpenNonblock | kOpenDsync))
       problem(fmt::format("unknown open flags {:#x}", op.open_flags));
     switch (op.node) {
       case Node::LoopControl:

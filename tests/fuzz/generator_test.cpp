@@ -64,7 +64,7 @@ struct DataPathMix {
   size_t device_reads_ok = 0, unaligned_device_reads_ok = 0;
   size_t file_writes_ok = 0, truncates = 0, fsyncs = 0, stacked_binds_ok = 0;
   size_t truncates_of_bound_files = 0, ragged_truncates_of_bound_files = 0;
-  size_t direct_loop_opens = 0, direct_file_opens = 0, sync_opens = 0;
+  size_t direct_loop_opens = 0, direct_file_opens = 0, sync_opens = 0, dsync_opens = 0;
   std::set<uint64_t> block_sizes_ok;
   std::set<SysAttr> sysfs_attrs;
 };
@@ -92,6 +92,7 @@ void count_step(const Trace& t, const Statement& s, const Outcome& o, DataPathMi
   if (op.kind == OpKind::Open && (op.open_flags & kOpenDirect))
     ++(op.node == Node::Loop ? mix.direct_loop_opens : mix.direct_file_opens);
   if (op.kind == OpKind::Open && (op.open_flags & kOpenSync)) ++mix.sync_opens;
+  if (op.kind == OpKind::Open && (op.open_flags & kOpenDsync)) ++mix.dsync_opens;
   if (op.kind == OpKind::Ioctl && ok) {
     const bool configure = op.req == Req::LoopConfigure;
     const Value& backing = configure ? op.fields.value[static_cast<int>(Field::Fd)] : op.arg;
@@ -155,6 +156,7 @@ TEST(Generator, ReachesEveryDataPathStatementKind) {
   EXPECT_GT(mix.stacked_binds_ok, 20u);
   EXPECT_GT(mix.direct_loop_opens, 50u);
   EXPECT_GT(mix.direct_file_opens, 50u);
+  EXPECT_GT(mix.dsync_opens, 20u);  // O_DSYNC opens of devices
   EXPECT_GT(mix.sync_opens, 50u);
   EXPECT_EQ(mix.sysfs_attrs.size(), static_cast<size_t>(kSysAttrCount));
   // 6.18 with THP takes every power of two from 512 to 64 KiB.

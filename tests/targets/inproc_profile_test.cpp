@@ -53,6 +53,7 @@ const std::vector<Switch>& shared_switches() {
       SAME_SWITCH(backing_odirect_honoured_without_dio),
       SAME_SWITCH(unaligned_bios_refused),
       SAME_SWITCH(bind_rescans_at_next_open),
+      SAME_SWITCH(odirect_file_write_partial),
   };
   return kSwitches;
 }

@@ -60,7 +60,7 @@ TEST(TraceParse, OpensAndVariables) {
   ParseResult r = parse(
       "file img size=4K\ndir d\nc = open loop-control rw\nn = ioctl c LOOP_CTL_GET_FREE\n"
       "x = open loop n ro excl direct\nf = open file img wo sync nonblock\n"
-      "g = open dir d ro\nx = open loop 7 rw\nclose x\n");
+      "g = open dir d ro\nx = open loop 7 rw dsync\nclose x\n");
   ASSERT_TRUE(r.ok()) << errors_of(r);
   const auto& s = r.trace.stmts;
   ASSERT_EQ(s.size(), 7u);
@@ -72,6 +72,7 @@ TEST(TraceParse, OpensAndVariables) {
   EXPECT_EQ(s[3].op, op_open_file(0, Access::Wo, kOpenSync | kOpenNonblock));
   EXPECT_EQ(s[4].op, op_open_dir(1, Access::Ro));
   EXPECT_EQ(s[5].bind, 2);  // rebinding reuses the slot
+  EXPECT_EQ(s[5].op, op_open_loop(Value::literal(7), Access::Rw, kOpenDsync));
   EXPECT_EQ(s[6].op, op_close(Value::variable(2)));
   EXPECT_EQ(s[6].pos, (SourcePos{10, 1}));
 }
