@@ -21,6 +21,8 @@ namespace loopcheck::inproc {
 struct HostFsFacts {
   uint32_t dio_align = 512;
   uint32_t bdev_block_size = 512;
+  // s_maxbytes: ext4 with 4 KiB blocks, as the model assumes (probe h1 on 6.18.44).
+  uint64_t max_file_bytes = (uint64_t{1} << 44) - 4096;
 };
 
 class HostFile final : public OpenFile {

@@ -130,8 +130,10 @@ int64_t Kernel::pwrite(int fd, const void* buf, uint64_t len, int64_t pos) {
   if (end_overflows(pos, len)) return -EINVAL;
   // DriverProfile::odirect_file_write_partial: the series' kernel refuses the
   // write whole where the host's would write part of it first.
+  // generic_write_check_limits comes first: a write starting at the maximum file
+  // size is the host's EFBIG.
   if (!profile_.odirect_file_write_partial && file->kind() == FileKind::Regular &&
-      file->opened_direct() && len > 0) {
+      file->opened_direct() && len > 0 && static_cast<uint64_t>(pos) < fs_.max_file_bytes) {
     const uint64_t align = std::max<uint32_t>(file->dio_offset_align(), 1);
     if (static_cast<uint64_t>(pos) % align != 0 || len % align != 0) return -EINVAL;
   }
