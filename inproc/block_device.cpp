@@ -336,7 +336,12 @@ bool BlockDevice::clip_to_whole_blocks(uint64_t dev_bytes, uint64_t pos, uint64_
   const uint64_t lbs = logical_block_size();
   if (!unaligned_bios_refused_.load() || dev_bytes % lbs == 0) return true;
   const uint64_t folio = std::max<uint64_t>(kPageSize, lbs);
-  const uint64_t unusable_from = dev_bytes / lbs * lbs / folio * folio;
+  // Blocks that outgrew the cache's pages: the page holding the end is the one
+  // that cannot be read in (6.18.44: a 64 KiB write at 0 of a 39936-byte device
+  // with 64 KiB blocks wrote 36864).
+  const uint64_t unusable_from = pages_smaller_than_blocks()
+                                     ? dev_bytes / kPageSize * kPageSize
+                                     : dev_bytes / lbs * lbs / folio * folio;
   if (pos >= unusable_from) return false;
   *len = std::min(*len, unusable_from - pos);
   return true;

@@ -91,6 +91,11 @@ struct Machine {
   uint64_t buffered_io_end(const Device& dev) const {
     const uint64_t cap = arith::device_bytes(dev.capacity);
     if (cap % dev.block_size == 0 || !p.unaligned_bios_refused) return cap;
+    // Logical blocks that outgrew the cache's folios (§11.9): the cache works in
+    // pages, and the page holding the end is the one it cannot read in (6.18.44:
+    // a 64 KiB write at 0 of a 39936-byte device with 64 KiB blocks wrote 36864).
+    if (dev.block_size > std::max<uint64_t>(kPageSize, dev.soft_block_size))
+      return cap / kPageSize * kPageSize;
     const uint64_t folio = std::max<uint64_t>(kPageSize, dev.block_size);
     return cap / dev.block_size * dev.block_size / folio * folio;
   }
