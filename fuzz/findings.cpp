@@ -97,13 +97,40 @@ std::string with_signature(std::string_view text, std::string_view signature) {
   return join(f);
 }
 
+// "6.1.0-56-cloud-amd64" of "# triage 6.1.0-56-cloud-amd64 (linux-6.1.192, ...): ...";
+// empty for a line that names no kernel.
+std::string_view triage_kernel(std::string_view line) {
+  if (!line.starts_with(kTriagePrefix)) return {};
+  line.remove_prefix(kTriagePrefix.size());
+  if (!line.starts_with(' ')) return {};
+  line.remove_prefix(1);
+  if (line.starts_with('(')) return {};
+  const size_t end = std::min(line.find(" ("), line.find(':'));
+  return end == std::string_view::npos ? std::string_view{} : line.substr(0, end);
+}
+
 std::string with_triage_lines(std::string_view text, const std::vector<std::string>& lines) {
   SplitFile f = split_header(text);
-  std::erase_if(f.header, [](const std::string& l) { return l.starts_with(kTriagePrefix); });
-  auto at = std::find_if(f.header.begin(), f.header.end(),
-                         [](const std::string& l) { return l.starts_with(kSignaturePrefix); });
-  at = at == f.header.end() ? f.header.begin() : at + 1;
-  f.header.insert(at, lines.begin(), lines.end());
+  std::vector<std::string> fresh = lines;
+  for (std::string& old : f.header) {
+    if (!old.starts_with(kTriagePrefix)) continue;
+    const std::string_view kernel = triage_kernel(old);
+    auto same = std::find_if(fresh.begin(), fresh.end(), [&](const std::string& l) {
+      return !kernel.empty() && triage_kernel(l) == kernel;
+    });
+    if (kernel.empty()) {
+      old.clear();  // a line naming no kernel: dropped below
+    } else if (same != fresh.end()) {
+      old = *same;  // the same kernel again: replaced in place
+      fresh.erase(same);
+    }
+  }
+  std::erase_if(f.header, [](const std::string& l) { return l.empty(); });
+  auto last = std::find_if(f.header.rbegin(), f.header.rend(), [](const std::string& l) {
+    return l.starts_with(kTriagePrefix) || l.starts_with(kSignaturePrefix);
+  });
+  const auto at = last == f.header.rend() ? f.header.begin() : last.base();
+  f.header.insert(at, fresh.begin(), fresh.end());
   return join(f);
 }
 

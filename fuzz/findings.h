@@ -46,8 +46,11 @@ std::optional<std::string> header_value(std::string_view text, std::string_view 
 // missing).
 std::string with_signature(std::string_view text, std::string_view signature);
 
-// The text with every `# triage` line removed and `lines` put right after the
-// signature line: one per kernel, recorded by `loopcheck findings triage --record`.
+// The text with `lines` (one `# triage KERNEL (...)` line per kernel, recorded by
+// `loopcheck findings triage --record`) in its header: each replaces the old line
+// of the same kernel; lines of kernels not triaged this time stay, and old lines
+// naming no kernel (`# triage (open): ...`) go. New kernels follow the remaining
+// triage lines, or the signature line.
 std::string with_triage_lines(std::string_view text, const std::vector<std::string>& lines);
 
 // Writes through a ".partial" file and a rename: never a half-written finding.

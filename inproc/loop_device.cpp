@@ -204,7 +204,8 @@ uint32_t LoopDevice::max_block_size() const {
 
 bool LoopDevice::dio_possible(const OpenFile& backing, uint32_t block_size, int64_t offset) const {
   if (!backing.can_odirect()) return false;
-  uint32_t align = profile_.dio_rule == DioRule::MinDioAlign ? min_dio_size(backing)
+  // 6.13+: the size loop_assign_backing_file noted at the bind (see lo_min_dio_size_).
+  uint32_t align = profile_.dio_rule == DioRule::MinDioAlign ? lo_min_dio_size_
                                                              : backing.backing_bdev_block_size();
   return arith::dio_aligned<uint64_t>(block_size, arith::as_unsigned(offset), align);
 }
@@ -355,6 +356,7 @@ long LoopDevice::configure(const OpenFile& file, const FileTable& files, const l
   lo_file_name_[LO_NAME_SIZE - 1] = 0;
   if (config_.max_part > 0) flags |= LO_FLAGS_PARTSCAN;
   lo_flags_.store(flags);
+  lo_min_dio_size_ = min_dio_size(*backing);
   backing_ = std::move(backing);
   discard_supported_ = true;
   update_dio((flags & LO_FLAGS_DIRECT_IO) != 0);
@@ -460,6 +462,7 @@ long LoopDevice::change_fd(const FileTable& files, unsigned long arg) {
     disk_.invalidate();
     disk_.queue().freeze();
     bool request = (lo_flags_.load() & LO_FLAGS_DIRECT_IO) != 0 || file->opened_direct();
+    lo_min_dio_size_ = min_dio_size(*file);
     old = std::exchange(backing_, std::move(file));
     update_dio(request);
     disk_.queue().unfreeze();

@@ -102,6 +102,8 @@ class LoopDevice final : public RequestHandler {
   // Written only with the queue frozen or stopped, so workers read them unlocked.
   std::atomic<uint32_t> lo_flags_{0};
   int64_t lo_offset_ = 0;
+  // lo_min_dio_size (DioRule::MinDioAlign): noted at the bind, never refreshed.
+  uint32_t lo_min_dio_size_ = kSectorSize;
   int64_t lo_sizelimit_ = 0;
   std::array<char, LO_NAME_SIZE> lo_file_name_{};
   std::shared_ptr<OpenFile> backing_;

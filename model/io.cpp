@@ -931,6 +931,30 @@ Outcome Machine::pread(const Op& op) {
   return o;
 }
 
+// A write to a backing (or other) file through its own fd.
+Outcome Machine::pwrite_file(Desc& d, uint64_t start, uint64_t len, bool direct, uint32_t seed) {
+  // generic_write_checks() returns 0 for an empty write before any O_DIRECT
+  // alignment check (ext4 on 6.18).
+  if (len == 0) return Outcome::ok(0);
+  // generic_write_check_limits(): before any O_DIRECT alignment check.
+  if (start >= kBackingMaxFileBytes) return Outcome::error(EFBIG);
+  const uint64_t n = std::min(len, kBackingMaxFileBytes - start);
+  Object& obj = s.objects[d.object];
+  if (direct && (start % env.dio_align || n % env.dio_align)) {
+    // The mappings submitted before the refusal change the file under the
+    // devices' caches: they keep the old bytes (backing_file_write first).
+    if (start % env.dio_align == 0 && p.odirect_file_write_partial) {
+      backing_file_write(d.object, start, start + n, nullptr);
+      direct_write_before_einval(obj, start, start + n, seed);
+    }
+    return Outcome::error(EINVAL);
+  }
+  backing_file_write(d.object, start, start + n, nullptr);
+  extents_write(obj.data, start, start + n, start, seed);
+  obj.size = std::max(obj.size, start + n);
+  return Outcome::ok(static_cast<int64_t>(n));
+}
+
 Outcome Machine::pwrite(const Op& op) {
   const int64_t off = op.offset.as_signed();
   if (off < 0) return Outcome::error(EINVAL);
@@ -942,28 +966,7 @@ Outcome Machine::pwrite(const Op& op) {
   const uint64_t len = std::min(op.length, kMaxIoLength);
   if (overflows(start, len)) return Outcome::error(EINVAL);
   const bool direct = (d->open_flags & kOpenDirect) != 0;
-  if (d->kind == DescKind::File) {
-    // generic_write_checks() returns 0 for an empty write before any O_DIRECT
-    // alignment check (ext4 on 6.18).
-    if (len == 0) return Outcome::ok(0);
-    // generic_write_check_limits(): before any O_DIRECT alignment check.
-    if (start >= kBackingMaxFileBytes) return Outcome::error(EFBIG);
-    const uint64_t n = std::min(len, kBackingMaxFileBytes - start);
-    Object& obj = s.objects[d->object];
-    if (direct && (start % env.dio_align || n % env.dio_align)) {
-      // The mappings submitted before the refusal change the file under the
-      // devices' caches: they keep the old bytes (backing_file_write first).
-      if (start % env.dio_align == 0 && p.odirect_file_write_partial) {
-        backing_file_write(d->object, start, start + n, nullptr);
-        direct_write_before_einval(obj, start, start + n, op.seed);
-      }
-      return Outcome::error(EINVAL);
-    }
-    backing_file_write(d->object, start, start + n, nullptr);
-    extents_write(obj.data, start, start + n, start, op.seed);
-    obj.size = std::max(obj.size, start + n);
-    return Outcome::ok(static_cast<int64_t>(n));
-  }
+  if (d->kind == DescKind::File) return pwrite_file(*d, start, len, direct, op.seed);
   assert(d->kind == DescKind::Loop);
   Device& dev = *device(d->device);
   if (dev.disk_ro || dev.bdev_ro_policy) return Outcome::error(EPERM);

@@ -180,6 +180,18 @@ int Machine::validate_backing(const Device& dev, const Desc& file) const {
   return 0;
 }
 
+// loop_default_blocksize: with DIO asked for, the backing's direct-I/O size (6.13+:
+// lo_min_dio_size; before: the backing block device's logical block size), else 512.
+// 6.1 asks only through the backing file's O_DIRECT, not through the DIO flag.
+uint32_t Machine::default_block_size(const Desc& file, bool dio_flag) const {
+  const bool file_direct = (file.open_flags & kOpenDirect) != 0;
+  const bool dio = p.default_block_size_follows_dio_flag ? dio_flag || file_direct : file_direct;
+  if (!dio) return 512;
+  const uint32_t size =
+      p.dio_rule == DioRule::MinDioAlign ? min_dio_align(file) : backing_bdev_block_size(file);
+  return size == 0 ? 512 : size;
+}
+
 Outcome Machine::configure(Desc& fd, Device& dev, const Op& op) {
   const bool is_configure = op.req == Req::LoopConfigure;
   uint64_t backing_fd = 0;
@@ -221,17 +233,12 @@ Outcome Machine::configure(Desc& fd, Device& dev, const Op& op) {
   if (file->access == Access::Ro || fd.access == Access::Ro) flags |= kLoReadOnly;
   dev.disk_ro = (flags & kLoReadOnly) ? 1 : 0;  // happens even if the block size fails
 
-  const bool file_direct = (file->open_flags & kOpenDirect) != 0;
-  const bool dio_requested = (flags & kLoDirectIo) || file_direct;
-  const bool use_dio_default = p.default_block_size_follows_dio_flag ? dio_requested : file_direct;
-  uint32_t dio_default =
-      p.dio_rule == DioRule::MinDioAlign ? min_dio_align(*file) : backing_bdev_block_size(*file);
-  if (dio_default == 0) dio_default = 512;
+  const bool dio_requested = (flags & kLoDirectIo) || (file->open_flags & kOpenDirect);
   // loop_config.block_size is a u32 and 0 always means the default here, even in 6.1.
   arith::BlockSizeRule rule = block_size_rule();
   rule.zero_is_default = true;
-  const auto choice =
-      arith::choose_block_size<uint64_t>(block_size, rule, use_dio_default ? dio_default : 512);
+  const auto choice = arith::choose_block_size<uint64_t>(
+      block_size, rule, default_block_size(*file, (flags & kLoDirectIo) != 0));
   if (!choice.accepted) return Outcome::error(EINVAL);
   const uint64_t bs = choice.value;
 
@@ -245,6 +252,7 @@ Outcome Machine::configure(Desc& fd, Device& dev, const Op& op) {
   dev.flags = flags & ~static_cast<uint32_t>(kLoDirectIo);
   if (env.max_part > 0) dev.flags |= kLoPartscan;
   dev.block_size = static_cast<uint32_t>(bs);
+  if (p.dio_rule == DioRule::MinDioAlign) dev.min_dio_bytes = min_dio_align(*file);
   dev.dio = dio_requested && dio_possible(dev, *file, dev.block_size, offset);
   dev.write_cache = (flags & kLoReadOnly) ? 0 : 1;
   dev.capacity = capacity_for(backing_size(dev), offset, sizelimit);
@@ -270,6 +278,7 @@ Outcome Machine::change_fd(Desc&, Device& dev, const Op& op) {
   dev.backing_desc = static_cast<uint8_t>(desc_index(*file));
   ++file->holders;
   const bool request = dev.dio || (file->open_flags & kOpenDirect);
+  if (p.dio_rule == DioRule::MinDioAlign) dev.min_dio_bytes = min_dio_align(*file);
   dev.dio = request && dio_possible(dev, *file, dev.block_size, dev.offset);
   // disk_force_media_change → invalidate_bdev: clean pages go (a read-only device
   // has no dirty ones).

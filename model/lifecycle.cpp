@@ -225,6 +225,7 @@ void Machine::teardown(Device& dev) {
   dev.state = DevState::Unbound;
   dev.rescan_on_open = 0;  // what a detach leaves for the next open is not settled
   dev.offset = 0;
+  dev.min_dio_bytes = 0;
   dev.sizelimit = 0;
   dev.name = Name64{};
   dev.block_size = 512;
@@ -436,12 +437,17 @@ uint32_t Machine::min_dio_align(const Desc& b) const {
   return env.bdev_block_size != 0 ? env.bdev_block_size : 512;
 }
 
-bool Machine::dio_possible(const Device&, const Desc& b, uint32_t block_size,
+bool Machine::dio_possible(const Device& dev, const Desc& b, uint32_t block_size,
                            uint64_t offset) const {
   if (!can_odirect(b)) return false;
   // Under the 6.1 rule a filesystem without a block device gives 0: nothing to check.
-  const uint32_t align =
-      p.dio_rule == DioRule::BackingBdev ? backing_bdev_block_size(b) : min_dio_align(b);
+  // 6.18 checks against the size it noted at the bind (Device::min_dio_bytes):
+  // 6.18.44 turned DIO on for a device at offset 4096 over a lower loop device
+  // whose blocks grew from 2048 to 8192 after the bind
+  // (linux-6.18/dio_min_size_noted_at_bind.trace).
+  const uint32_t align = p.dio_rule == DioRule::BackingBdev ? backing_bdev_block_size(b)
+                         : dev.min_dio_bytes != 0        ? dev.min_dio_bytes
+                                                         : min_dio_align(b);
   return arith::dio_alignment_ok<uint64_t>(block_size, offset, align);
 }
 

@@ -50,6 +50,8 @@ struct Machine {
   Device* create_device(uint32_t index);  // nullptr when the table is full
   void remove_device(uint32_t index);
   Outcome open(const Op& op);
+  Outcome pwrite_file(Desc& d, uint64_t start, uint64_t len, bool direct, uint32_t seed);
+  uint32_t default_block_size(const Desc& file, bool dio_flag) const;  // at a bind
   int open_loop(const Op& op, Desc& d);  // its loop-device part: 0 or an errno
   Outcome close(const Op& op);
   void release_desc(int desc);  // drop one reference (fd close or holder release)

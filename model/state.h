@@ -99,7 +99,10 @@ struct Device {
   uint32_t flags = 0;            // LO_FLAGS_* except DIRECT_IO (kept in `dio`)
   uint32_t block_size = 512;     // logical = physical = io_min
   uint32_t soft_block_size = 0;  // BLKBSZGET: chosen when the first opener arrives
-  uint32_t reserved2 = 0;
+  // 6.13+ (DioRule::MinDioAlign): lo_min_dio_size, the backing file's minimum
+  // direct-I/O size as it was at the bind (loop_assign_backing_file); later
+  // changes of a lower device's block size do not reach it. 0 while unbound.
+  uint32_t min_dio_bytes = 0;
   uint64_t offset = 0;
   uint64_t sizelimit = 0;
   uint64_t capacity = 0;  // 512-byte sectors

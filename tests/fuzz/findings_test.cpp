@@ -169,16 +169,20 @@ TEST(FindingHeader, ReplacesTheSignatureLineInPlace) {
   EXPECT_TRUE(with_signature("@trace 1\n", "s").starts_with("# signature: s\n@trace 1\n"));
 }
 
-TEST(FindingHeader, TriageLinesReplaceEveryOldOneAfterTheSignature) {
-  const std::string text = with_triage_lines(kStoredFinding, {"# triage A: x", "# triage B: y"});
+TEST(FindingHeader, TriageLinesReplaceTheirKernelsAndKeepTheOthers) {
+  // The template line names no kernel: it goes.
+  const std::string text =
+      with_triage_lines(kStoredFinding, {"# triage A (p): x", "# triage host 6.18 (p): y"});
   EXPECT_EQ(text,
             "# signature: linux-6.12 pread: model data 4096 (zero), target EIO\n"
-            "# triage A: x\n# triage B: y\n# fails at statement 6 of 6\n@trace 1\n"
-            "# a comment after the first statement line is not header\n");
-  // Recording again replaces, never appends.
-  EXPECT_EQ(with_triage_lines(text, {"# triage C: z"}),
+            "# triage A (p): x\n# triage host 6.18 (p): y\n# fails at statement 6 of 6\n"
+            "@trace 1\n# a comment after the first statement line is not header\n");
+  // Recording one kernel again replaces its line in place; a new kernel follows;
+  // a kernel not triaged this time keeps its line.
+  EXPECT_EQ(with_triage_lines(text, {"# triage C (p): z", "# triage host 6.18 (p): w"}),
             "# signature: linux-6.12 pread: model data 4096 (zero), target EIO\n"
-            "# triage C: z\n# fails at statement 6 of 6\n@trace 1\n"
+            "# triage A (p): x\n# triage host 6.18 (p): w\n# triage C (p): z\n"
+            "# fails at statement 6 of 6\n@trace 1\n"
             "# a comment after the first statement line is not header\n");
 }
 
