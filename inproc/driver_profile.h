@@ -74,7 +74,7 @@ struct DriverProfile {
   // retry of the backing file) reaches an O_DIRECT reader of the device as
   // EINVAL. Before it errno_to_blk_status() had no such status and made it
   // BLK_STS_IOERR: EIO (6.1.192 in QEMU, dio_write_only_backing_cut_eof's
-  // O_DIRECT reads). No model twin yet: the model answers EINVAL on 6.1.
+  // O_DIRECT reads; model switch of the same name).
   bool request_status_einval = true;
   // 6.12+: the block layer refuses bios that are not whole logical blocks (model
   // switch of the same name). So a soft block size below the logical one makes

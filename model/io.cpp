@@ -249,7 +249,7 @@ ReadResult DeviceRead::direct() {
   const bool past_eof = end > backing_end_dev;
   if (eof_is_eio && past_eof)
     if (const int e = m.eof_request_error(dev, start, end, backing_end_dev))
-      return ReadResult{e, 0, true, 0};
+      return ReadResult{e == EINVAL && !m.p.request_status_einval ? EIO : e, 0, true, 0};
   r = m.read_backing(dev, start, end, out);
   // A lower device that may return less fails an O_DIRECT reader's bio: EIO.
   if (!r.err && r.count < end - start) return ReadResult{EIO, 0, true, 0};

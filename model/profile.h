@@ -123,6 +123,13 @@ struct Profile {
   // and 6.12.117 in QEMU, 6.18.44 (docs/semantics.md §11.8, §11.9).
   bool unaligned_bios_refused;
 
+  // BLK_STS_INVAL (6.11+): a request that failed with EINVAL (the misaligned
+  // O_DIRECT retry of a DIO-mode read at an unaligned backing EOF) reaches an
+  // O_DIRECT reader of the device as EINVAL. Before it errno_to_blk_status() had
+  // no such status: EIO (6.1.192 in QEMU, dio_write_only_backing_cut_eof's
+  // O_DIRECT reads; loopcheck gen seed 7302 trace 30).
+  bool request_status_einval;
+
   // An O_DIRECT write to the backing file with an aligned start and an unaligned
   // length: 6.18.44 writes the mappings before the last one, then fails with
   // EINVAL (iomap_dio_rw checks each mapping when it reaches it; probe g2). 6.1.192
@@ -175,6 +182,7 @@ inline constexpr Profile kLinux61{
     .default_block_size_follows_dio_flag = false,
     .backing_odirect_honoured_without_dio = true,
     .unaligned_bios_refused = false,
+    .request_status_einval = false,
     .odirect_file_write_partial = false,
     .bind_rescans_at_next_open = true,
     .large_folios = false,
@@ -216,6 +224,7 @@ inline constexpr Profile kLinux612{
     .default_block_size_follows_dio_flag = true,
     .backing_odirect_honoured_without_dio = false,
     .unaligned_bios_refused = true,
+    .request_status_einval = true,
     .odirect_file_write_partial = false,
     .bind_rescans_at_next_open = false,
     .large_folios = false,
@@ -244,6 +253,7 @@ inline constexpr Profile kLinux618{
     .default_block_size_follows_dio_flag = true,
     .backing_odirect_honoured_without_dio = false,
     .unaligned_bios_refused = true,
+    .request_status_einval = true,
     .odirect_file_write_partial = true,
     .bind_rescans_at_next_open = false,
     .large_folios = true,

@@ -35,6 +35,7 @@ constexpr SwitchInfo kSwitches[] = {
     LOOPCHECK_SWITCH(default_block_size_follows_dio_flag),
     LOOPCHECK_SWITCH(backing_odirect_honoured_without_dio),
     LOOPCHECK_SWITCH(unaligned_bios_refused),
+    LOOPCHECK_SWITCH(request_status_einval),
     LOOPCHECK_SWITCH(odirect_file_write_partial),
     LOOPCHECK_SWITCH(bind_rescans_at_next_open),
     LOOPCHECK_SWITCH(large_folios),
