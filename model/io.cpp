@@ -541,10 +541,14 @@ std::optional<ReadResult> DeviceRead::read_past_unaligned_eof(uint64_t folio_end
 
 std::optional<ReadResult> DeviceRead::stop_at_aligned_eof(uint64_t folio_end) {
   // The folio holding the backing EOF (and every later one) fails unless it is
-  // wholly dirty (up to date, never read); earlier folios complete, so a read
-  // starting before the first failing one is short.
+  // up to date: wholly dirty, or surely cached (6.1 caches zeros past the EOF
+  // when loop DIO is off; after DIO is turned on such a page still serves: 6.1.0-56,
+  // linux-6.1/cached_page_past_eof_serves_in_dio_mode.trace). Earlier folios
+  // complete, so a read starting before the first failing one is short.
   uint64_t fail_at = backing_end_dev / grain * grain;
-  while (fail_at < folio_end && extents_cover(dev.dirty, fail_at, std::min(fail_at + grain, cap)))
+  while (fail_at < folio_end &&
+         (extents_cover(dev.dirty, fail_at, std::min(fail_at + grain, cap)) ||
+          Machine::surely_cached(dev, fail_at, std::min(fail_at + grain, cap))))
     fail_at += grain;
   if (fail_at < folio_end) {
     if (start >= fail_at) return ReadResult{EIO, 0, true, 0};

@@ -105,6 +105,10 @@ struct Machine {
   static bool may_be_cached(const Device& dev, uint64_t a, uint64_t z) {
     return dev.cache_populated && a < dev.cache_hi && z > dev.cache_lo;
   }
+  // Every byte of device range [a, z) is in the page cache, up to date.
+  static bool surely_cached(const Device& dev, uint64_t a, uint64_t z) {
+    return dev.cache_populated && dev.sure_lo <= a && z <= dev.sure_hi;
+  }
   // Buffered I/O brought device range [a, z) into the page cache (or may have).
   static void note_cached(Device& dev, uint64_t a, uint64_t z) {
     if (a >= z) return;
