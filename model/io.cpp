@@ -719,7 +719,13 @@ int Machine::stacked_read_status(const Device& dev, uint64_t a, uint64_t z) cons
   if (!lower) return 0;
   const uint64_t la = arith::backing_byte(a, dev.offset), lz = arith::backing_byte(z, dev.offset);
   int st = stacked_read_status(*lower, la, lz);
-  if (lower->state != DevState::Bound ||
+  // 6.1 (no read_past_backing_eof_is_eio): a lower device detached under the
+  // upper one has no size, so the upper device's buffered read meets its EOF and
+  // zero-fills (6.1.0-56 in QEMU: 4096 zeros;
+  // linux-6.1/stacked_read_over_detached_lower_zero_fills.trace).
+  const bool lower_gone_reads_eof =
+      lower->state == DevState::Unbound && !p.read_past_backing_eof_is_eio && !dev.dio;
+  if ((lower->state != DevState::Bound && !lower_gone_reads_eof) ||
       (p.backing_io_checks_file_mode && !lower->dio && lower->backing_desc != kNoDesc &&
        s.descs[lower->backing_desc].access == Access::Wo))
     st = 2;
