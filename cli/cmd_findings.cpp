@@ -34,7 +34,6 @@ namespace loopcheck::cli {
 namespace {
 
 constexpr std::string_view kDefaultFindings = "reports/findings";
-constexpr std::string_view kSignaturePrefix = "# signature: ";
 
 struct FindingsArgs {
   std::vector<std::string> paths;
