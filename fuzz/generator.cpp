@@ -496,7 +496,11 @@ class TraceBuilder {
     const uint64_t block_bytes = bound ? d->block_size : kSectorBytes;
     const uint64_t unit_bytes = (fd.flags & kOpenDirect) ? block_bytes : 0;
     const Span s = place(capacity_bytes, block_bytes, unit_bytes);
-    const Value v = Value::variable(fd.var);
+    emit_io(Value::variable(fd.var), s, write);
+  }
+
+  // pread or pwrite (with a fresh pattern seed) of span `s` on fd `v`.
+  void emit_io(const Value& v, const Span& s, bool write) {
     const auto offset = static_cast<int64_t>(s.offset_bytes);
     if (write) {
       emit(op_pwrite(v, offset, s.length_bytes, static_cast<uint32_t>(rng_.below(100))));
@@ -512,13 +516,7 @@ class TraceBuilder {
     const uint64_t size_bytes = model_->model_state().objects[fd.object].size;
     const uint64_t unit_bytes = (fd.flags & kOpenDirect) ? trace_.env.dio_align : 0;
     const Span s = place(std::max<uint64_t>(size_bytes, kPageBytes), kPageBytes, unit_bytes);
-    const Value v = Value::variable(fd.var);
-    const auto offset = static_cast<int64_t>(s.offset_bytes);
-    if (write) {
-      emit(op_pwrite(v, offset, s.length_bytes, static_cast<uint32_t>(rng_.below(100))));
-    } else {
-      emit(op_pread(v, offset, s.length_bytes));
-    }
+    emit_io(Value::variable(fd.var), s, write);
   }
 
   // Shrinks or extends a file, mostly one a device is bound to, to aligned and
