@@ -200,7 +200,8 @@ class DeviceRead {
                 ? 0
                 : arith::bytes_past_offset(machine.backing_size(device), device.offset)),
         eof_is_eio(machine.p.read_past_backing_eof_is_eio || device.dio),
-        grain(std::max<uint64_t>(kPageSize, device.block_size)) {}
+        grain(std::max<uint64_t>(kPageSize, device.block_size)),
+        ra_end(readahead_end()) {}
 
   ReadResult direct();
   ReadResult buffered();
@@ -233,8 +234,67 @@ class DeviceRead {
   const bool eof_is_eio;
   // Buffered: through the device's page cache, in folios of `grain` bytes.
   const uint64_t grain;
+  // How far this read's readahead may cache (readahead_end), taken before it runs.
+  const uint64_t ra_end;
   ReadResult r;
+
+  uint64_t readahead_end() const;
 };
+
+// How far readahead may cache folios for this buffered read of [start, end) of a
+// device backed by a regular file. Into a cache that holds nothing only readahead
+// may have put there (empty, or only folios surely cached by earlier reads and
+// writes, which carry no PG_readahead mark that would start an asynchronous
+// window), the synchronous window starts at the read's first page and spans at
+// most 4 x roundup_pow_of_two(n) pages, n = the request's pages plus twice the
+// pages before it: get_init_ra_size() gives at most 4 x the request rounded up,
+// context readahead (cached history before the index) at most min(history x 2 +
+// request, ra_pages); on 6.1 (ondemand_readahead, try_context_readahead) as on
+// 6.12 and 6.18 (page_cache_sync_ra), whatever read_ahead_kb is. A read wholly in
+// such folios starts no readahead (filemap_get_pages reads ahead only for a
+// missing or marked folio). On 6.18 (`large_folios`) page_cache_ra_order rounds
+// the mark down to a large folio's start, so the read's own first folio can start
+// the next, asynchronous window at once (6.18.44: 32 KiB cached after a 1-byte
+// read at 0): it stays within the sync window only when that window reaches the
+// backing EOF, requests past which fail (6.12+). Otherwise, and for devices in a
+// stack (upper or lower), anything up to the capacity. (6.12.117, 6.18.44: after a cut to 1 byte
+// and a 1-byte read at 0, a 1-byte write at 61440 needing its block → EIO, so a
+// LOOP_SET_STATUS offset change writes back only the pages written and sizes the
+// device from a 4096-byte file; linux-6.12/set_status_size_after_failed_rmw_write_*.)
+uint64_t DeviceRead::readahead_end() const {
+  const Device& d = dev;
+  const uint64_t folio = grain;
+  if (d.state != DevState::Bound || m.s.descs[d.backing_desc].kind != DescKind::File ||
+      end <= start)
+    return cap;
+  // A device under another one is also read by the upper driver, in requests as
+  // long as the upper readahead's, which this read does not show.
+  for (int i = 0; i < m.s.device_count; ++i) {
+    const Device& u = m.s.devices[i];
+    if (u.state != DevState::Unbound && m.s.descs[u.backing_desc].kind == DescKind::Loop &&
+        m.s.descs[u.backing_desc].device == d.index)
+      return cap;
+  }
+  // The folios holding surely cached bytes are cached whole (a write's folio was
+  // read in or written whole).
+  const uint64_t sure_a = d.sure_lo / folio * folio;
+  const uint64_t sure_z = (d.sure_hi + folio - 1) / folio * folio;
+  const bool any_sure = d.sure_lo < d.sure_hi;
+  const bool cold =
+      !d.cache_populated || (any_sure && sure_a <= d.cache_lo && d.cache_hi <= sure_z);
+  if (!cold) return cap;
+  const uint64_t fa = start / folio * folio, fz = std::min(cap, (end + folio - 1) / folio * folio);
+  if (any_sure && sure_a <= fa && fz <= sure_z) return fz;
+  const uint64_t first = start / kPageSize;
+  const uint64_t pages = (end + kPageSize - 1) / kPageSize - first + 2 * first;
+  if (pages > (uint64_t{1} << 40)) return cap;
+  uint64_t window = 1;
+  while (window < pages) window <<= 1;
+  const uint64_t limit = (first + 4 * window) * kPageSize;
+  const uint64_t sync_end = std::min(cap, (limit + folio - 1) / folio * folio);
+  if (m.p.large_folios && !(eof_is_eio && sync_end >= backing_end_dev)) return cap;
+  return sync_end;
+}
 
 ReadResult DeviceRead::direct() {
   if (start % dev.block_size || (end - start) % dev.block_size)
@@ -648,9 +708,9 @@ ReadResult DeviceRead::compose(bool meets_eof, bool past_unaligned_eof) {
     if (pos < z) out.add_pattern(x.seed, pos - x.origin, z - pos);
     pos = std::max(pos, z);
   }
-  // Readahead may have brought in anything from the first folio to the end; the
+  // Readahead may have brought in anything from the first folio to ra_end; the
   // folios the read went through are cached for sure, when it surely succeeded.
-  Machine::note_cached(dev, start / grain * grain, cap);
+  Machine::note_cached(dev, start / grain * grain, std::max(ra_end, end));
   if (r.also_err == 0 && r.min_count == 0)
     Machine::note_sure(dev, start / grain * grain,
                        std::min(cap, (end + grain - 1) / grain * grain));
