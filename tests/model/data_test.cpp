@@ -239,5 +239,43 @@ TEST(ModelData, ReadPastUnalignedBackingEof) {
   }
 }
 
+// How far readahead can have cached (docs/semantics.md §11.4): a one-byte read at 0
+// into a cold cache reads ahead at most 4 pages, so after a cut to 1 byte a write
+// needing block 15 fails for sure on 6.12 and 6.18 (6.18: the window reaches the
+// EOF, past which requests fail), and LOOP_SET_STATUS sizes the device from the
+// one page written back. A one-page read of an uncut file on 6.18 may start the
+// asynchronous window at once (large folios): the write is an envelope there.
+TEST(ModelData, ReadaheadReachBoundsRmwAfterCut) {
+  for (const Profile* p : {&kLinux612, &kLinux618}) {
+    Sim m(*p);
+    auto [d, f] = m.bind();
+    m.ok(op_truncate(0, 1));
+    EXPECT_EQ(m.ok(op_pwrite(L(d), 0, 1, 3)), 1) << p->name;
+    EXPECT_EQ(m.run(op_pread(L(d), 0, 1)).value, 1) << p->name;
+    Outcome w = m.run(op_pwrite(L(d), 61440, 1, 1));
+    EXPECT_EQ(w.kind, Outcome::Kind::Error) << p->name;
+    EXPECT_EQ(w.err, EIO) << p->name;
+    StructFields st;
+    st.set(Field::Offset, L(1));
+    EXPECT_EQ(m.ok(op_ioctl_struct(L(d), Req::LoopSetStatus, st)), 0) << p->name;
+    EXPECT_EQ(m.ok(op_ioctl_noarg(L(d), Req::BlkGetSize64)), 3584) << p->name;
+    (void)f;
+  }
+  Sim m(kLinux618);
+  auto [d, f] = m.bind();
+  EXPECT_EQ(m.run(op_pread(L(d), 0, 1)).value, 1);
+  m.ok(op_truncate(0, 1));
+  Outcome w = m.run(op_pwrite(L(d), 61440, 1, 1));
+  EXPECT_EQ(w.value, 1);
+  EXPECT_EQ(w.also_err, EIO);  // an async window may have cached block 15
+  Sim m12(kLinux612);
+  auto [d12, f12] = m12.bind();
+  EXPECT_EQ(m12.run(op_pread(L(d12), 0, 1)).value, 1);
+  m12.ok(op_truncate(0, 1));
+  EXPECT_EQ(m12.err(op_pwrite(L(d12), 61440, 1, 1)), EIO);  // 4 KiB folios: pages 0-3
+  (void)f;
+  (void)f12;
+}
+
 }  // namespace
 }  // namespace loopcheck::model
