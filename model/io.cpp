@@ -170,26 +170,29 @@ ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, Data
       r.count = lr.count;
       return r;
     }
-    // 6.1 zero-fills only a segment the lower device returned short, i.e. one
-    // reaching its end (lower_short). Reads the lower device fails (its own
-    // backing cut, its requests refused) fail the segment: vfs_iter_read returns
-    // EIO and the whole upper request with it, from wherever readahead started
-    // that request (6.1.0-56: 16384 of a 64 KiB upper read over a lower device
-    // in DIO mode whose backing file was cut to 1 byte, finding 30c88017).
-    const bool lower_short = pos + lr.count >= arith::device_bytes(lower.capacity);
-    if (!lower_short || r.min_count) {
-      r.count = lower_short ? len : lr.count;
-      if (lower_short) out.add_zero(len - lr.count);
-      r.also_err = EIO;
-      if (r.err_rule == EnvelopeRule::None)
-        r.err_rule = r.count_rule != EnvelopeRule::None ? r.count_rule
-                                                        : EnvelopeRule::ReadOverFailingLower;
-      return r;
-    }
-    if (r.min_count) r.unknown(r.count_rule);
-    r.min_count = 0;
-    r.count_rule = EnvelopeRule::None;
-    out.add_zero(len - lr.count);
+    return read_lower_segments(lower, pos, len, r, lr.count, out);
+  }
+  r.count = len;
+  return r;
+}
+
+// 6.1 (lo_read_simple) zero-fills only a segment the lower device returned short,
+// i.e. one reaching its end. A segment the lower device fails (its own backing
+// cut, its requests refused) makes vfs_iter_read return EIO, and the whole upper
+// request fails, from wherever readahead started it (6.1.0-56: 16384 of a 64 KiB
+// upper read over a lower device in DIO mode whose file was cut to 1 byte,
+// finding 30c88017). `r` carries the lower read's envelope, `got` its count.
+ReadResult Machine::read_lower_segments(const Device& lower, uint64_t pos, uint64_t len,
+                                        ReadResult r, uint64_t got, DataBuilder& out) {
+  const bool lower_short = pos + got >= arith::device_bytes(lower.capacity);
+  if (lower_short) out.add_zero(len - got);
+  if (!lower_short || r.min_count) {
+    r.count = lower_short ? len : got;
+    r.also_err = EIO;
+    if (r.err_rule == EnvelopeRule::None)
+      r.err_rule = r.count_rule != EnvelopeRule::None ? r.count_rule
+                                                      : EnvelopeRule::ReadOverFailingLower;
+    return r;
   }
   r.count = len;
   return r;
@@ -747,7 +750,8 @@ ReadResult DeviceRead::compose(bool meets_eof, bool past_unaligned_eof) {
   // not run (6.18.44: after a 4 KiB write and a 1-byte read of it, a write needing
   // the next page's block ended short at that page, finding b727f8bf).
   if (served_from_dirty) {
-    Machine::note_cached(dev, start / grain * grain, std::min(cap, (end + grain - 1) / grain * grain));
+    const uint64_t read_to = std::min(cap, (end + grain - 1) / grain * grain);
+    Machine::note_cached(dev, start / grain * grain, read_to);
   } else {
     Machine::note_cached(dev, start / grain * grain, cap);
     m.note_readahead_past_eof(dev);
@@ -934,7 +938,6 @@ int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t or
   const bool partial_tail = end % blk != 0 && !extents_cover(dev.dirty, end, tail_blk + blk);
   uint64_t stop = end;
   bool maybe_eio = false, maybe_short = false;
-  int hs = 0, ts = 0;  // block_status of the head and tail read-ins
   if (partial_head || partial_tail) {
     const uint64_t backing_end_dev = arith::bytes_past_offset(backing_size(dev), dev.offset);
     const bool eof_is_eio = p.read_past_backing_eof_is_eio || dev.dio;
@@ -961,8 +964,8 @@ int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t or
       if (lower == 0) return 0;
       return may_be_cached(dev, b, b + blk) ? 1 : lower;
     };
-    hs = block_status(partial_head, head_blk);
-    ts = block_status(partial_tail, tail_blk);
+    const int hs = block_status(partial_head, head_blk);
+    const int ts = block_status(partial_tail, tail_blk);
     const bool same_folio = tail_blk / folio == start / folio;
     if (hs == 2 || (ts == 2 && same_folio)) return EIO;
     if (ts == 2) stop = tail_blk / folio * folio;
@@ -976,20 +979,25 @@ int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t or
   if (min_end) *min_end = maybe_short ? tail_blk / folio * folio : 0;
   extents_write(dev.dirty, start, stop, origin, seed);
   note_cached(dev, start / folio * folio, (stop + folio - 1) / folio * folio);
-  // The blocks read in are up to date whole: a read of them later is served from
-  // the cache even where the backing file can no longer be read (6.18.44 with loop
-  // DIO turned on after the write: a 511-byte read of the page → 511, finding
-  // 04d27e6e).
-  const uint64_t sure_from = partial_head ? head_blk : start;
-  const uint64_t sure_to = partial_tail && stop == end ? std::min(cap, tail_blk + blk) : stop;
-  if (!maybe_eio && !maybe_short) note_sure(dev, sure_from, sure_to);
-  if (partial_head && hs == 0) note_lower_read_in(dev, head_blk, std::min(cap, head_blk + blk));
-  if (partial_tail && ts == 0 && stop == end)
-    note_lower_read_in(dev, tail_blk, std::min(cap, tail_blk + blk));
-  if ((partial_head || (partial_tail && stop == end)) && !maybe_eio && !maybe_short)
-    note_readahead_past_eof(dev);
   if (maybe_eio || maybe_short) dev.dirty.unknown = 1;  // a maybe-failed write's data
+  if (!maybe_eio && !maybe_short)
+    note_write_read_in(dev, start, stop, partial_head ? head_blk : cap,
+                       partial_tail && stop == end ? tail_blk : cap, blk);
   return maybe_eio ? kWriteMaybeEio : 0;
+}
+
+// A write to device bytes [start, stop) succeeded, having read in the blocks of
+// `blk` bytes at `head` and `tail` (the capacity: none). Those blocks are up to
+// date whole: a read of them later is served from the cache even where the
+// backing file can no longer be read (6.18.44 with loop DIO turned on after the
+// write: a 511-byte read of the page → 511, finding 04d27e6e).
+void Machine::note_write_read_in(Device& dev, uint64_t start, uint64_t stop, uint64_t head,
+                                 uint64_t tail, uint64_t blk) {
+  const uint64_t cap = arith::device_bytes(dev.capacity);
+  note_sure(dev, std::min(head, start), tail < cap ? std::min(cap, tail + blk) : stop);
+  if (head < cap) note_lower_read_in(dev, head, std::min(cap, head + blk));
+  if (tail < cap) note_lower_read_in(dev, tail, std::min(cap, tail + blk));
+  if (head < cap || tail < cap) note_readahead_past_eof(dev);
 }
 
 // A write's read-in of device bytes [a, z) went through a stacked lower loop

@@ -270,6 +270,10 @@ struct Machine {
   ReadResult read_lower_past_unaligned_eof(const Device& dev, const Device& lower, uint64_t pos,
                                            uint64_t len, const ReadResult& lr, DataBuilder& out);
   void note_lower_read_in(Device& dev, uint64_t a, uint64_t z);  // dev's bytes [a, z)
+  void note_write_read_in(Device& dev, uint64_t start, uint64_t stop, uint64_t head,
+                          uint64_t tail, uint64_t blk);
+  ReadResult read_lower_segments(const Device& lower, uint64_t pos, uint64_t len, ReadResult r,
+                                 uint64_t got, DataBuilder& out);
   int write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed);
   void backing_changed(DescKind kind, uint32_t which, const Device* writer);
   // Backing file `object` is about to change at file bytes [a, z) by a path other
