@@ -161,7 +161,7 @@ ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, Data
   r.min_count = lr.min_count;
   r.count_rule = lr.count_rule;
   if (lr.count < len || r.min_count) {
-    if (dev.dio) return ReadResult{EIO, 0, true, 0};
+    if (dev.dio) return read_lower_past_unaligned_eof(dev, lower, pos, len, lr, out);
     // 6.12.25+/6.18 (lo_rw_aio): the request completes what the lower device
     // returned, the retry fails; the caller ends the read there (probe a1 on
     // 6.18.44: lower backing cut to 8 KiB, a 64 KiB read of the upper → 8192).
@@ -170,12 +170,58 @@ ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, Data
       r.count = lr.count;
       return r;
     }
-    if (r.min_count) r.unknown(r.count_rule);
-    r.min_count = 0;
-    r.count_rule = EnvelopeRule::None;
-    out.add_zero(len - lr.count);
+    return read_lower_segments(lower, pos, len, r, lr.count, out);
   }
   r.count = len;
+  return r;
+}
+
+// 6.1 (lo_read_simple) zero-fills only a segment the lower device returned short,
+// i.e. one reaching its end. A segment the lower device fails (its own backing
+// cut, its requests refused) makes vfs_iter_read return EIO, and the whole upper
+// request fails, from wherever readahead started it (6.1.0-56: 16384 of a 64 KiB
+// upper read over a lower device in DIO mode whose file was cut to 1 byte,
+// finding 30c88017). `r` carries the lower read's envelope, `got` its count.
+ReadResult Machine::read_lower_segments(const Device& lower, uint64_t pos, uint64_t len,
+                                        ReadResult r, uint64_t got, DataBuilder& out) {
+  const bool lower_short = pos + got >= arith::device_bytes(lower.capacity);
+  if (lower_short) out.add_zero(len - got);
+  if (!lower_short || r.min_count) {
+    r.count = lower_short ? len : got;
+    r.also_err = EIO;
+    if (r.err_rule == EnvelopeRule::None)
+      r.err_rule = r.count_rule != EnvelopeRule::None ? r.count_rule
+                                                      : EnvelopeRule::ReadOverFailingLower;
+    return r;
+  }
+  r.count = len;
+  return r;
+}
+
+// An upper device in loop DIO mode reads its lower loop device with O_DIRECT: one
+// lower request per upper request, bypassing the lower cache. Over a lower backing
+// EOF that is not sector aligned the request starting before it succeeds (the
+// repeated tail); a later one starts past it and fails, so the upper read ends
+// where readahead split its requests, at the earliest after the folio holding the
+// EOF (6.18.44: 12288 of a 64 KiB read over a lower file cut to 1 byte, finding
+// 191346f5). Any other shortfall of the lower device fails the request (EIO).
+ReadResult Machine::read_lower_past_unaligned_eof(const Device& dev, const Device& lower,
+                                                  uint64_t pos, uint64_t len,
+                                                  const ReadResult& lr, DataBuilder& out) {
+  const uint64_t lend = arith::bytes_past_offset(backing_size(lower), lower.offset);
+  const bool tail_served = lower.state == DevState::Bound && pos < lend && pos + len > lend &&
+                           (p.read_past_backing_eof_is_eio || lower.dio) &&
+                           eof_request_error(lower, pos, pos + len, lend) == 0 &&
+                           lower.backing_desc != kNoDesc &&
+                           s.descs[lower.backing_desc].kind == DescKind::File;
+  if (!tail_served || !dev.dio) return ReadResult{EIO, 0, true, 0};
+  ReadResult r;
+  out.add_zero(len - lr.count);
+  r.count = len;
+  r.unknown(EnvelopeRule::ReadPastUnalignedEof);
+  const uint64_t first_end = (lend / kPageSize + 1) * kPageSize - pos;
+  if (first_end < len) r.min_count = first_end;
+  if (first_end < len) r.count_rule = EnvelopeRule::ReadPastUnalignedEof;
   return r;
 }
 
@@ -218,6 +264,7 @@ class DeviceRead {
   ReadResult read_stale_cache_at_eof();
   std::optional<ReadResult> read_past_unaligned_eof(uint64_t folio_end);
   std::optional<ReadResult> stop_at_aligned_eof(uint64_t folio_end);
+  std::optional<ReadResult> serve_cached_past_eof(uint64_t fail_at);
   ReadResult read_clean(uint64_t a, uint64_t z);
   ReadResult compose(bool meets_eof, bool past_unaligned_eof);
   void may_meet_large_eof_folio();
@@ -236,6 +283,7 @@ class DeviceRead {
   const uint64_t grain;
   // How far this read's readahead may cache (readahead_end), taken before it runs.
   const uint64_t ra_end;
+  bool served_from_dirty = false;  // every folio of the read is wholly dirty
   ReadResult r;
 
   uint64_t readahead_end() const;
@@ -306,9 +354,11 @@ ReadResult DeviceRead::direct() {
     return ReadResult{EIO, 0, true, 0};
   // One request for the whole range: past an unaligned EOF it succeeds, the bytes
   // past the EOF repeating the sub-sector tail (not predicted); see eof_request_error.
-  const bool past_eof = end > backing_end_dev;
+  // The writeback above may have grown the backing file: the EOF is read again.
+  const uint64_t eof = arith::bytes_past_offset(m.backing_size(dev), dev.offset);
+  const bool past_eof = end > eof;
   if (eof_is_eio && past_eof)
-    if (const int e = m.eof_request_error(dev, start, end, backing_end_dev))
+    if (const int e = m.eof_request_error(dev, start, end, eof))
       return ReadResult{e == EINVAL && !m.p.request_status_einval ? EIO : e, 0, true, 0};
   r = m.read_backing(dev, start, end, out);
   // A lower device that may return less fails an O_DIRECT reader's bio: EIO.
@@ -338,10 +388,18 @@ int DeviceRead::write_back_dirty_range() {
     extents_erase(dev.dirty, from, to);
     return EIO;
   }
+  // Whole soft blocks go out, as in flush_dirty: a block reaching past a cut
+  // backing EOF extends the file to the block's end (6.1.0-56, 6.12.117, 6.18.44:
+  // after a 1-byte write over a file cut to 1 byte, an O_DIRECT read of 4096
+  // bytes returns 4096, the file having grown to 4096 by this writeback).
+  const uint64_t blk = dev.soft_block_size ? dev.soft_block_size : dev.block_size;
   for (int i = 0; i < dev.dirty.count; ++i) {
     const Extent x = dev.dirty.e[i];
     const uint64_t a = std::max(x.start, from), z = std::min(x.end, to);
-    if (a < z) m.write_backing(dev, a, z, x.origin, x.seed);
+    if (a >= z) continue;
+    m.write_backing(dev, a, z, x.origin, x.seed);
+    const uint64_t block_end = std::min(cap, (z + blk - 1) / blk * blk);
+    if (block_end > z) m.extend_backing_unknown(dev, block_end);
   }
   extents_erase(dev.dirty, from, to);
   if (m.p.large_folios) may_write_back_folios_around(from, to);
@@ -383,6 +441,7 @@ ReadResult DeviceRead::buffered() {
   // (6.1.192 in QEMU: a page written after the backing file was truncated reads
   // back from the cache).
   const bool all_dirty = extents_cover(dev.dirty, start / grain * grain, folio_end);
+  served_from_dirty = all_dirty;
   const bool meets_eof = !all_dirty && folio_end > backing_end_dev;
   if (eof_is_eio && meets_eof && dev.cache_stale) return read_stale_cache_at_eof();
   if (eof_is_eio && meets_eof) {
@@ -572,8 +631,14 @@ std::optional<ReadResult> DeviceRead::read_past_unaligned_eof(uint64_t folio_end
     if ((start >= big_end || !dev.cache_populated || !m.p.large_folios) &&
         !Machine::may_be_cached(dev, start / grain * grain, start / grain * grain + grain))
       return ReadResult{EIO, 0, true, 0};
+    // What readahead cached there serves; the read ends at the first folio it
+    // did not (6.18.44: 12288 of 61440 at 4096 after a one-byte read at 0 over a
+    // file cut to 1 byte, finding e6bc6ab7).
     r.also_err = EIO;
     r.err_rule = EnvelopeRule::ReadPastUnalignedEof;
+    const uint64_t first_end = std::min(end, start / grain * grain + grain);
+    if (first_end < end) r.min_count = first_end - start;
+    if (first_end < end) r.count_rule = EnvelopeRule::ReadPastUnalignedEof;
     return std::nullopt;
   }
   // The request ends at a wholly dirty folio (served from the cache); the
@@ -611,9 +676,34 @@ std::optional<ReadResult> DeviceRead::stop_at_aligned_eof(uint64_t folio_end) {
           Machine::surely_cached(dev, fail_at, std::min(fail_at + grain, cap))))
     fail_at += grain;
   if (fail_at < folio_end) {
+    if (dev.cached_past_eof && Machine::may_be_cached(dev, fail_at, fail_at + grain))
+      return serve_cached_past_eof(fail_at);
     if (start >= fail_at) return ReadResult{EIO, 0, true, 0};
     end = std::min(end, fail_at);
     may_meet_large_eof_folio();
+  }
+  return std::nullopt;
+}
+
+// Folios from `fail_at` on would fail if read now, but readahead may have cached
+// them while reads past the EOF still worked (Machine::note_readahead_past_eof):
+// the read ends at the first one it did not cache, readahead's choice (6.1.0-56
+// returned 20480 of 32768 in finding 32b5d618). The bytes are the zeros 6.1
+// cached, or an unaligned EOF's repeated tail (compose leaves those unknown).
+std::optional<ReadResult> DeviceRead::serve_cached_past_eof(uint64_t fail_at) {
+  end = std::min(end, std::max(fail_at, dev.cache_hi));
+  if (end <= start) return ReadResult{EIO, 0, true, 0};
+  // The read surely gets to `fail_at`; from there it may end at any folio, or
+  // fail when that is its first one.
+  uint64_t least = fail_at;
+  if (fail_at <= start) {
+    r.also_err = EIO;
+    r.err_rule = EnvelopeRule::FailedFolio;
+    least = start / grain * grain + grain;
+  }
+  if (least < end && (r.min_count == 0 || least - start < r.min_count)) {
+    r.min_count = least - start;
+    r.count_rule = EnvelopeRule::FailedFolio;
   }
   return std::nullopt;
 }
@@ -691,6 +781,12 @@ ReadResult DeviceRead::compose(bool meets_eof, bool past_unaligned_eof) {
     const uint64_t xs = have ? std::max(dev.dirty.e[i].start, pos) : end;
     const uint64_t gap_end = std::min(xs, end);
     if (pos < gap_end) {
+      // Clean folios past the EOF cached with an unaligned EOF's repeated tail.
+      if (gap_end > backing_end_dev && dev.cached_past_eof == Machine::kPastEofUnknown &&
+          known) {
+        known = false;
+        why = EnvelopeRule::ReadPastUnalignedEof;
+      }
       ReadResult br = read_clean(pos, gap_end);
       if (br.err && pos / grain * grain <= start) return br;
       if (br.err) return end_at_failed_folio(pos, pos, known, why);
@@ -710,7 +806,18 @@ ReadResult DeviceRead::compose(bool meets_eof, bool past_unaligned_eof) {
   }
   // Readahead may have brought in anything from the first folio to ra_end; the
   // folios the read went through are cached for sure, when it surely succeeded.
-  Machine::note_cached(dev, start / grain * grain, std::max(ra_end, end));
+  // A read served by wholly dirty folios alone misses nothing, so readahead does
+  // not run (6.18.44: after a 4 KiB write and a 1-byte read of it, a write needing
+  // the next page's block ended short at that page, finding b727f8bf).
+  if (served_from_dirty) {
+    const uint64_t read_to = std::min(cap, (end + grain - 1) / grain * grain);
+    Machine::note_cached(dev, start / grain * grain, read_to);
+  } else {
+    const uint64_t cached_to = std::max(ra_end, end);
+    Machine::note_cached(dev, start / grain * grain, cached_to);
+    // Only a window that reached the backing EOF can have cached folios past it.
+    if (cached_to > backing_end_dev) m.note_readahead_past_eof(dev);
+  }
   if (r.also_err == 0 && r.min_count == 0)
     Machine::note_sure(dev, start / grain * grain,
                        std::min(cap, (end + grain - 1) / grain * grain));
@@ -724,7 +831,9 @@ ReadResult DeviceRead::compose(bool meets_eof, bool past_unaligned_eof) {
 // A backing read (a lower device's envelope) may end at device byte `at`: the
 // read may end at the folio holding it, or fail when that is its first folio.
 void DeviceRead::may_end_at(uint64_t at, EnvelopeRule why) {
-  const uint64_t cut = at / grain * grain;
+  uint64_t cut = at / grain * grain;
+  // A folio surely cached whole needs no request: the read gets past it.
+  if (cut < at && Machine::surely_cached(dev, cut, std::min(cap, cut + grain))) cut += grain;
   if (cut <= start) {
     r.also_err = EIO;
     if (r.err_rule == EnvelopeRule::None) r.err_rule = why;
@@ -762,6 +871,30 @@ ReadResult DeviceRead::end_at_failed_folio(uint64_t at, uint64_t built_to, bool 
 }
 
 }  // namespace
+
+// Readahead sends folios past the one a read needs in the same request (its
+// window: 16 KiB for a first one-page read). Past the backing EOF those succeed on
+// 6.1 without loop DIO (lo_read_simple zero-fills the request) and, on every
+// release, in a request that starts before an EOF that is not sector aligned
+// (lo_complete_rq re-reads the tail until the request is full). Such folios stay
+// up to date after the EOF stops being readable there: 6.1.0-56 with loop DIO
+// turned on served 16384 zero bytes after a one-byte read of a file cut to 0
+// (finding 122a7b29); 6.12.117 and 6.18.44 served 16384 after a writeback grew a
+// file cut to 1 byte to 4096 (findings 10a738bf, 56183409).
+void Machine::note_readahead_past_eof(Device& dev) const {
+  if (dev.state != DevState::Bound || dev.backing_desc == kNoDesc) return;
+  const uint64_t cap = arith::device_bytes(dev.capacity);
+  const uint64_t eof = arith::bytes_past_offset(backing_size(dev), dev.offset);
+  if (eof >= cap) return;
+  if (!p.read_past_backing_eof_is_eio && !dev.dio) {
+    dev.cached_past_eof = std::max(dev.cached_past_eof, kPastEofZeros);
+    return;
+  }
+  const uint64_t grain = std::max<uint64_t>(kPageSize, dev.block_size);
+  const uint64_t eof_folio = eof / grain * grain;
+  if (eof_request_error(dev, eof_folio, eof_folio + grain, eof) == 0)
+    dev.cached_past_eof = kPastEofUnknown;
+}
 
 ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool direct,
                                 DataBuilder& out) {
@@ -804,9 +937,10 @@ int Machine::stacked_read_status(const Device& dev, uint64_t a, uint64_t z) cons
   // The lower device cannot bring in the folio holding its partial last block
   // (buffered_io_end), so an upper read reaching it fails there (probe b2 on
   // 6.18.44: a partial-block write to the upper device's last block → EIO).
-  if (st != 2 && lower->state == DevState::Bound) {
+  // No cache can hold that folio either: no envelope for it.
+  if (lower->state == DevState::Bound) {
     const uint64_t usable = buffered_io_end(*lower);
-    if (usable < arith::device_bytes(lower->capacity) && lz > usable) st = 2;
+    if (usable < arith::device_bytes(lower->capacity) && lz > usable) return 2;
   }
   // A lower cache may still hold the range, unless the upper device reads it
   // with direct I/O, which bypasses that cache.
@@ -907,9 +1041,44 @@ int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t or
   if (min_end) *min_end = maybe_short ? tail_blk / folio * folio : 0;
   extents_write(dev.dirty, start, stop, origin, seed);
   note_cached(dev, start / folio * folio, (stop + folio - 1) / folio * folio);
-  if (!maybe_eio && !maybe_short) note_sure(dev, start, stop);
   if (maybe_eio || maybe_short) dev.dirty.unknown = 1;  // a maybe-failed write's data
+  if (!maybe_eio && !maybe_short)
+    note_write_read_in(dev, start, stop, partial_head ? head_blk : cap,
+                       partial_tail && stop == end ? tail_blk : cap, blk);
   return maybe_eio ? kWriteMaybeEio : 0;
+}
+
+// A write to device bytes [start, stop) succeeded, having read in the blocks of
+// `blk` bytes at `head` and `tail` (the capacity: none). Those blocks are up to
+// date whole: a read of them later is served from the cache even where the
+// backing file can no longer be read (6.18.44 with loop DIO turned on after the
+// write: a 511-byte read of the page → 511, finding 04d27e6e).
+void Machine::note_write_read_in(Device& dev, uint64_t start, uint64_t stop, uint64_t head,
+                                 uint64_t tail, uint64_t blk) {
+  const uint64_t cap = arith::device_bytes(dev.capacity);
+  note_sure(dev, std::min(head, start), tail < cap ? std::min(cap, tail + blk) : stop);
+  if (head < cap) note_lower_read_in(dev, head, std::min(cap, head + blk));
+  if (tail < cap) note_lower_read_in(dev, tail, std::min(cap, tail + blk));
+  if (head < cap || tail < cap) note_readahead_past_eof(dev);
+}
+
+// A write's read-in of device bytes [a, z) went through a stacked lower loop
+// device's page cache (the upper driver reads the lower device's file, buffered
+// unless in loop DIO mode): the lower cache holds that range now, and readahead
+// may have cached more. 6.12.117 and 6.18.44: after a 1-byte write through the
+// upper device and LOOP_CLR_FD of the lower one (Rundown), an 8 KiB read of the
+// lower device returned 8192 bytes from its cache (finding 7502cefb).
+void Machine::note_lower_read_in(Device& dev, uint64_t a, uint64_t z) {
+  if (dev.dio || dev.backing_desc == kNoDesc || s.descs[dev.backing_desc].kind != DescKind::Loop)
+    return;
+  Device& lower = *device(s.descs[dev.backing_desc].device);
+  if (lower.state != DevState::Bound) return;
+  const uint64_t lcap = arith::device_bytes(lower.capacity);
+  const uint64_t la = arith::backing_byte(a, dev.offset), lz = arith::backing_byte(z, dev.offset);
+  if (la >= lcap) return;
+  const uint64_t grain = std::max<uint64_t>(kPageSize, lower.block_size);
+  note_cached(lower, la / grain * grain, lcap);
+  note_sure(lower, la / grain * grain, std::min(lcap, (lz + grain - 1) / grain * grain));
 }
 
 // The bytes of a backing file or a stacked device changed by a path other than

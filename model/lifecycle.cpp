@@ -285,7 +285,10 @@ bool Machine::flush_dirty(Device& dev) {
   for (int i = 0; i < dirty.count; ++i) {
     const Extent& x = dirty.e[i];
     uint64_t end = std::min(x.end, cap);  // shrunk by LOOP_SET_CAPACITY: beyond is lost
-    if (x.start < end && write_backing(dev, x.start, end, x.origin, x.seed) != 0) ok = false;
+    if (x.start < end && write_backing(dev, x.start, end, x.origin, x.seed) != 0) {
+      ok = false;
+      keep_refused_pages(dev, x);
+    }
     const uint64_t block_end = std::min(cap, (end + blk - 1) / blk * blk);
     if (x.start < end && block_end > end) extend_backing_unknown(dev, block_end);
     // A partly dirty block read in before the backing file changed writes the old
@@ -296,6 +299,19 @@ bool Machine::flush_dirty(Device& dev) {
   if (dirty.unknown) mark_backing_unknown(dev);
   if (!ok) note_wb_error(dev);
   return ok;
+}
+
+// A writeback a stacked lower loop device refused (read-only, or past its end)
+// leaves the pages in the cache, up to date, holding the written bytes (the
+// buffer-head and iomap completions mark the error and keep the folio): a read
+// gets them back. 6.1.0-56, 6.12.117, 6.18.44: a 1-byte write through an upper
+// device over a lower one with BLKROSET 1, fsync EIO, then a 64 KiB read of the
+// upper returns the byte (finding e8a26c01).
+void Machine::keep_refused_pages(Device& dev, const Extent& x) {
+  if (s.descs[dev.backing_desc].kind != DescKind::Loop) return;
+  extents_write_run(dev.held, x);
+  dev.cache_stale = 1;
+  if (dev.held.unknown) mark_all_stale(dev);
 }
 
 // mapping_set_error(): a failed writeback records EIO in the mapping's errseq,

@@ -59,6 +59,7 @@ struct Machine {
   void teardown(Device& dev);
   bool flush_dirty(Device& dev);  // false: some dirty data could not be written
   void note_wb_error(Device& dev);
+  void keep_refused_pages(Device& dev, const Extent& x);  // a refused writeback's bytes
   bool wb_error_reported(Desc& fd, Device& dev);
   // The same for the dirty bytes in [a, z) only (an O_SYNC write's range).
   bool flush_dirty_range(Device& dev, uint64_t a, uint64_t z);
@@ -129,6 +130,7 @@ struct Machine {
   }
   // Nothing is surely cached, and no old bytes are held.
   static void forget_cached_bytes(Device& dev) {
+    dev.cached_past_eof = 0;
     dev.sure_lo = dev.sure_hi = dev.stale_lo = dev.stale_hi = 0;
     dev.held = ExtentList{};
   }
@@ -190,6 +192,13 @@ struct Machine {
     if (a >= backing_end || backing_end % kSectorSize == 0) return EIO;
     return dev.dio && !backing_tail_in_hole(dev) ? EINVAL : 0;
   }
+  // Values of Device::cached_past_eof: zeros (6.1's zero-filled requests) or
+  // bytes the model does not know (the repeated sub-sector tail of an unaligned EOF).
+  static constexpr uint8_t kPastEofZeros = 1;
+  static constexpr uint8_t kPastEofUnknown = 2;
+  // Requests for `dev`'s folios just succeeded (a buffered read, a write's
+  // read-in): readahead may have cached folios past the backing EOF with them.
+  void note_readahead_past_eof(Device& dev) const;
   // Whether the filesystem block holding the backing file's EOF was never written
   // (no fill, no write): the model's record of allocation.
   bool backing_tail_in_hole(const Device& dev) const;
@@ -258,6 +267,13 @@ struct Machine {
   // it a write that would stop short is EIO.
   int write_device(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed,
                    bool direct, uint64_t* done_end = nullptr, uint64_t* min_end = nullptr);
+  ReadResult read_lower_past_unaligned_eof(const Device& dev, const Device& lower, uint64_t pos,
+                                           uint64_t len, const ReadResult& lr, DataBuilder& out);
+  void note_lower_read_in(Device& dev, uint64_t a, uint64_t z);  // dev's bytes [a, z)
+  void note_write_read_in(Device& dev, uint64_t start, uint64_t stop, uint64_t head,
+                          uint64_t tail, uint64_t blk);
+  ReadResult read_lower_segments(const Device& lower, uint64_t pos, uint64_t len, ReadResult r,
+                                 uint64_t got, DataBuilder& out);
   int write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed);
   void backing_changed(DescKind kind, uint32_t which, const Device* writer);
   // Backing file `object` is about to change at file bytes [a, z) by a path other

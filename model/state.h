@@ -110,7 +110,12 @@ struct Device {
   // 6.1: bound since the last open; the next open writes back and drops the cache
   // (Profile::bind_rescans_at_next_open).
   uint8_t rescan_on_open = 0;
-  uint8_t reserved3[6] = {};
+  // Readahead may have cached folios past the backing EOF that read successfully
+  // then: 6.1's zero-filled requests (loop DIO off), or a request over an EOF that
+  // is not sector aligned. They keep serving once reads there would fail (the EOF
+  // became a sector-aligned one, loop DIO went on). Cleared when the cache drops.
+  uint8_t cached_past_eof = 0;
+  uint8_t reserved3[5] = {};
   ExtentList dirty;  // dirty ranges, in device byte positions
   // While cache_populated: device bytes outside [cache_lo, cache_hi) are certainly
   // not in the page cache (no buffered I/O touched them since the cache was last
