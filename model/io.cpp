@@ -184,7 +184,7 @@ ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, Data
 // reader's request fails whole. Probes p2/p3 on 6.1.0-56: blocks written at file
 // 16384 and 32768, offset 1 → `pread 0 16384` 12288 zeros, `pread 24576 8192`
 // 4096 zeros, past the EOF zeros. The model knows allocation only roughly (ext4
-// may turn unwritten extents into written zeros): a folio over a hole may fail.
+// may turn unwritten extents into written zeros): a read over holes may fail.
 ReadResult Machine::read_backing_misaligned_direct(const Device& dev, uint64_t start, uint64_t end,
                                                    DataBuilder& out, bool whole_folios) const {
   const uint64_t cap = arith::device_bytes(dev.capacity);
@@ -204,11 +204,6 @@ ReadResult Machine::read_backing_misaligned_direct(const Device& dev, uint64_t s
   r.count = good - start;
   r.also_err = EIO;
   r.err_rule = EnvelopeRule::OdirectBackingOverHole;
-  const uint64_t first_end = std::min(good, start / kPageSize * kPageSize + kPageSize);
-  if (whole_folios && first_end < good) {
-    r.min_count = first_end - start;
-    r.count_rule = EnvelopeRule::OdirectBackingOverHole;
-  }
   return r;
 }
 
