@@ -401,7 +401,8 @@ int64_t BlockDevice::read(void* buf, uint64_t len, int64_t pos, bool direct) {
         if (!pages_.contains(p)) missing_.push_back(p);
     }
     make_room_locked();
-    if (read_in_locked(missing_, dev_bytes, &failed_) != 0) retry_failed_locked(first, last, dev_bytes);
+    if (read_in_locked(missing_, dev_bytes, &failed_) != 0)
+      retry_failed_locked(first, last, dev_bytes);
   }
   ra_prev_page_ = (upos + len) / kPageSize;  // ra->prev_pos = the end of this read
   uint64_t copied = 0;

@@ -192,9 +192,7 @@ ReadResult Machine::read_backing_misaligned_direct(const Device& dev, uint64_t s
   uint64_t good = whole_folios ? start / kPageSize * kPageSize : start;
   while (good < end) {
     const uint64_t z = std::min(good + step, std::max(cap, end));
-    if (!backing_range_in_hole(dev, arith::backing_byte(good, dev.offset),
-                               arith::backing_byte(z, dev.offset)))
-      break;
+    if (misaligned_read_refused(dev, good, z)) break;
     good = z;
   }
   good = std::min(good, end);
@@ -708,9 +706,7 @@ void DeviceRead::may_end_at(uint64_t at, EnvelopeRule why) {
 // cached it; only a write (dirty, or kept after a refused writeback) could have.
 bool DeviceRead::never_read_in(uint64_t folio) const {
   if (dev.backing_desc == kNoDesc || dev.held.count || dev.held.unknown) return false;
-  const uint64_t z = std::min(folio + grain, cap);
-  const uint64_t a = arith::backing_byte(folio, dev.offset), b = arith::backing_byte(z, dev.offset);
-  return m.backing_odirect_misaligned(dev, a, z - folio) && !m.backing_range_in_hole(dev, a, b);
+  return m.misaligned_read_refused(dev, folio, std::min(folio + grain, cap));
 }
 
 // The folio holding `at` could not be brought in (filemap_read): the read
@@ -863,19 +859,11 @@ int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t or
     // 0: no read or it works; 1: it fails unless the block is still cached clean
     // (read earlier, or written back by fsync: readahead and writeback make that
     // unknowable); 2: it fails (nothing brought that block into the cache).
-    // 6.1, O_DIRECT backing file at a misaligned offset: the block's read is a
-    // misaligned direct read, refused over written blocks (read_backing_misaligned_direct;
-    // 6.1.0-56: a 511-byte write over a block written back before → EIO).
-    auto misaligned_read_fails = [&](uint64_t b) {
-      const uint64_t z = std::min(b + blk, cap);
-      return backing_odirect_misaligned(dev, arith::backing_byte(b, dev.offset), z - b) &&
-             !backing_range_in_hole(dev, arith::backing_byte(b, dev.offset),
-                                    arith::backing_byte(z, dev.offset));
-    };
+    // 6.1 O_DIRECT backing at a misaligned offset: refused over written blocks.
     auto block_status = [&](bool partial, uint64_t b) {
       if (!partial) return 0;
       const bool fails =
-          any_read_fails || misaligned_read_fails(b) ||
+          any_read_fails || misaligned_read_refused(dev, b, std::min(b + blk, cap)) ||
           (eof_is_eio && eof_request_error(dev, b, std::min(b + blk, cap), backing_end_dev) != 0);
       const int lower = fails ? 2 : stacked_read_status(dev, b, std::min(b + blk, cap));
       if (lower == 0) return 0;
