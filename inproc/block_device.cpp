@@ -175,6 +175,22 @@ int BlockDevice::read_in_locked(const std::vector<uint64_t>& indices, uint64_t d
   return err;
 }
 
+// A readahead request that failed leaves its pages out of the cache; filemap_read
+// then reads the next page it needs on its own (filemap_update_page →
+// filemap_read_folio) and stops at the first that fails again. Pages of the failed
+// request before that one complete (6.1.0-56: an O_DIRECT backing file at offset 1,
+// a 32 KiB read whose readahead request met a written block → 28672 bytes).
+void BlockDevice::retry_failed_locked(uint64_t first, uint64_t last, uint64_t dev_bytes) {
+  std::vector<uint64_t> one(1);
+  std::vector<uint64_t> failed;
+  for (uint64_t p = first; p <= last; ++p) {
+    if (pages_.contains(p)) continue;
+    one[0] = p;
+    make_room_locked();
+    if (read_in_locked(one, dev_bytes, &failed) != 0) return;
+  }
+}
+
 int BlockDevice::writeback_locked(uint64_t first_page, uint64_t last_page) {
   uint64_t dev_bytes = arith::bytes_of_sectors(capacity_sectors());
   bios_.clear();
@@ -385,7 +401,8 @@ int64_t BlockDevice::read(void* buf, uint64_t len, int64_t pos, bool direct) {
         if (!pages_.contains(p)) missing_.push_back(p);
     }
     make_room_locked();
-    (void)read_in_locked(missing_, dev_bytes, &failed_);
+    if (read_in_locked(missing_, dev_bytes, &failed_) != 0)
+      retry_failed_locked(first, last, dev_bytes);
   }
   ra_prev_page_ = (upos + len) / kPageSize;  // ra->prev_pos = the end of this read
   uint64_t copied = 0;

@@ -106,6 +106,7 @@ class BlockDevice {
   uint8_t* alloc_page_locked();
   void free_page_locked(uint8_t* p);
   uint64_t page_bytes(uint64_t index, uint64_t dev_bytes) const;
+  void retry_failed_locked(uint64_t first, uint64_t last, uint64_t dev_bytes);
   int read_in_locked(const std::vector<uint64_t>& indices, uint64_t dev_bytes,
                      std::vector<uint64_t>* failed);
   int writeback_locked(uint64_t first_page, uint64_t last_page);

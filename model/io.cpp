@@ -120,13 +120,8 @@ ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, Data
     // folio), O_DIRECT device reads as they are.
     const uint64_t req_pos =
         whole_folios ? arith::backing_byte(start / kPageSize * kPageSize, dev.offset) : pos;
-    if (backing_odirect_misaligned(dev, req_pos, whole_folios ? kPageSize : len)) {
-      // Over a hole the misaligned direct read needs no bio and succeeds (ext4);
-      // over data it is refused. The model knows allocation only roughly.
-      if (!backing_range_in_hole(dev, pos, pos + len)) return ReadResult{EIO, 0, true, 0};
-      r.also_err = EIO;
-      r.err_rule = EnvelopeRule::OdirectBackingOverHole;
-    }
+    if (backing_odirect_misaligned(dev, req_pos, whole_folios ? kPageSize : len))
+      return read_backing_misaligned_direct(dev, start, end, out, whole_folios);
     r.known = emit_object(s.objects[b.object], pos, pos + len, out);
     if (!r.known) r.data_rule = EnvelopeRule::BackingBytesUnknown;
     r.count = len;
@@ -225,6 +220,37 @@ ReadResult Machine::read_lower_past_unaligned_eof(const Device& dev, const Devic
   return r;
 }
 
+// 6.1, the backing file opened O_DIRECT, loop DIO off, lo_offset misaligned for
+// it: lo_read_simple's vfs_iter_read is a misaligned direct read. ext4's
+// iomap_dio_rw refuses it (EINVAL, EIO to the reader) where it meets an allocated
+// block, reads holes without a bio and checks nothing there, and returns 0 at or
+// past the EOF, which zero-fills the request: whatever succeeds reads zeros. The
+// page cache retries a failed readahead one folio at a time (filemap_read_folio),
+// so a buffered read ends at the first folio over written blocks; an O_DIRECT
+// reader's request fails whole. Probes p2/p3 on 6.1.0-56: blocks written at file
+// 16384 and 32768, offset 1 → `pread 0 16384` 12288 zeros, `pread 24576 8192`
+// 4096 zeros, past the EOF zeros. The model knows allocation only roughly (ext4
+// may turn unwritten extents into written zeros): a read over holes may fail.
+ReadResult Machine::read_backing_misaligned_direct(const Device& dev, uint64_t start, uint64_t end,
+                                                   DataBuilder& out, bool whole_folios) const {
+  const uint64_t cap = arith::device_bytes(dev.capacity);
+  const uint64_t step = whole_folios ? kPageSize : end - start;
+  uint64_t good = whole_folios ? start / kPageSize * kPageSize : start;
+  while (good < end) {
+    const uint64_t z = std::min(good + step, std::max(cap, end));
+    if (misaligned_read_refused(dev, good, z)) break;
+    good = z;
+  }
+  good = std::min(good, end);
+  if (good <= start) return ReadResult{EIO, 0, true, 0};
+  ReadResult r;
+  out.add_zero(good - start);
+  r.count = good - start;
+  r.also_err = EIO;
+  r.err_rule = EnvelopeRule::OdirectBackingOverHole;
+  return r;
+}
+
 namespace {
 
 // One read_device call: the facts every decision consults, the range (its end
@@ -269,6 +295,7 @@ class DeviceRead {
   ReadResult compose(bool meets_eof, bool past_unaligned_eof);
   void may_meet_large_eof_folio();
   void may_end_at(uint64_t at, EnvelopeRule why);
+  bool never_read_in(uint64_t folio) const;
   ReadResult end_at_failed_folio(uint64_t at, uint64_t built_to, bool known,
                                  EnvelopeRule why_unknown);
 
@@ -843,6 +870,14 @@ void DeviceRead::may_end_at(uint64_t at, EnvelopeRule why) {
   }
 }
 
+// 6.1, O_DIRECT backing at a misaligned offset: a folio over written backing
+// blocks fails every read (read_backing_misaligned_direct), so readahead never
+// cached it; only a write (dirty, or kept after a refused writeback) could have.
+bool DeviceRead::never_read_in(uint64_t folio) const {
+  if (dev.backing_desc == kNoDesc || dev.held.count || dev.held.unknown) return false;
+  return m.misaligned_read_refused(dev, folio, std::min(folio + grain, cap));
+}
+
 // The folio holding `at` could not be brought in (filemap_read): the read
 // returns the folios before it, or fails when there are none. `built_to` is where
 // the bytes composed so far end. A folio cached before may still serve: how far
@@ -851,7 +886,8 @@ ReadResult DeviceRead::end_at_failed_folio(uint64_t at, uint64_t built_to, bool 
                                            EnvelopeRule why_unknown) {
   const uint64_t cut = at / grain * grain;
   const uint64_t cached_to = std::min(end, std::max<uint64_t>(dev.cache_hi, cut));
-  if (cached_to > start && Machine::may_be_cached(dev, cut, cut + grain)) {
+  if (cached_to > start && Machine::may_be_cached(dev, cut, cut + grain) &&
+      !never_read_in(cut)) {
     r.count = cached_to - start;
     if (cut <= start) r.also_err = EIO;
     if (cut <= start) r.err_rule = EnvelopeRule::FailedFolio;
@@ -1017,10 +1053,11 @@ int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t or
     // 0: no read or it works; 1: it fails unless the block is still cached clean
     // (read earlier, or written back by fsync: readahead and writeback make that
     // unknowable); 2: it fails (nothing brought that block into the cache).
+    // 6.1 O_DIRECT backing at a misaligned offset: refused over written blocks.
     auto block_status = [&](bool partial, uint64_t b) {
       if (!partial) return 0;
       const bool fails =
-          any_read_fails ||
+          any_read_fails || misaligned_read_refused(dev, b, std::min(b + blk, cap)) ||
           (eof_is_eio && eof_request_error(dev, b, std::min(b + blk, cap), backing_end_dev) != 0);
       const int lower = fails ? 2 : stacked_read_status(dev, b, std::min(b + blk, cap));
       if (lower == 0) return 0;

@@ -267,8 +267,13 @@ bool Machine::flush_dirty(Device& dev) {
   // is a request smaller than a block (probe c1 on 6.18.44: fsync → EIO).
   // The refused pages stay cached, clean, holding the written bytes the backing
   // file lacks: `held` serves them (a read gets them back, probe c1).
+  // 6.1 with an O_DIRECT backing file at a misaligned offset (loop DIO off): every
+  // lo_write_bvec is a misaligned direct write, EINVAL from ext4, nothing written;
+  // the pages stay up to date (end_buffer_async_write clears only the buffers'
+  // flag) until something drops the cache (probe p1 on 6.1.0-56: fsync → EIO, the
+  // written bytes read back, the file keeps its zeros, BLKFLSBUF drops them).
   if (dev.block_size > std::max<uint64_t>(kPageSize, dev.soft_block_size) ||
-      soft_blocks_below_logical(dev)) {
+      soft_blocks_below_logical(dev) || backing_writes_refused(dev)) {
     for (int i = 0; i < dirty.count; ++i) extents_write_run(dev.held, dirty.e[i]);
     dev.cache_stale = 1;
     if (dirty.unknown || dev.held.unknown) mark_all_stale(dev);

@@ -206,6 +206,18 @@ struct Machine {
   // 6.1: backing I/O at file bytes [pos, pos+len) goes direct (the backing file was
   // opened O_DIRECT, loop DIO is off) and is misaligned for it.
   bool backing_odirect_misaligned(const Device& dev, uint64_t pos, uint64_t len) const;
+  // 6.1: a read of device bytes [a, z) the driver sends the backing file is such a
+  // misaligned direct read and meets a written block: ext4 refuses it.
+  bool misaligned_read_refused(const Device& dev, uint64_t a, uint64_t z) const {
+    const uint64_t pa = arith::backing_byte(a, dev.offset), pz = arith::backing_byte(z, dev.offset);
+    return backing_odirect_misaligned(dev, pa, z - a) && !backing_range_in_hole(dev, pa, pz);
+  }
+  // 6.1: every write the driver sends the backing file is such a misaligned direct
+  // write (lo_offset itself is misaligned), which ext4 refuses whole (EINVAL).
+  bool backing_writes_refused(const Device& dev) const {
+    return dev.backing_desc != kNoDesc &&
+           backing_odirect_misaligned(dev, arith::backing_byte(uint64_t{0}, dev.offset), kPageSize);
+  }
   // Writeback of a block reaching past the backing EOF: the file grows to the
   // block's end (device bytes), its new bytes unknown.
   void extend_backing_unknown(Device& dev, uint64_t dev_end);
@@ -259,6 +271,8 @@ struct Machine {
   // page-aligned requests whatever range the caller read.
   ReadResult read_backing(Device& dev, uint64_t start, uint64_t end, DataBuilder& out,
                           bool whole_folios = false);
+  ReadResult read_backing_misaligned_direct(const Device& dev, uint64_t start, uint64_t end,
+                                            DataBuilder& out, bool whole_folios) const;
   // Returns 0, an errno, or kWriteMaybeEio: done, but the kernel may also have
   // failed it with EIO (the caller widens the outcome's envelope).
   static constexpr int kWriteMaybeEio = -1;
