@@ -347,8 +347,7 @@ ReadResult DeviceRead::buffered() {
 // Blocks larger than the cache's folios, where the model knows which pages are up
 // to date (outgrown_cache.cpp): the read ends exactly where the kernel's does.
 std::optional<ReadResult> DeviceRead::read_outgrown_blocks() {
-  if (!Machine::blocks_outgrow_cache(dev) || !dev.refused_reads_only ||
-      m.s.descs[dev.backing_desc].kind != DescKind::File)
+  if (!Machine::blocks_outgrow_cache(dev) || m.s.descs[dev.backing_desc].kind != DescKind::File)
     return std::nullopt;
   if (auto done = stop_at_partial_last_block()) return *done;
   const OutgrownRead o = m.outgrown_read(dev, start, end, backing_end_dev);
@@ -870,6 +869,7 @@ int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t or
     const int hs = block_status(partial_head, head_blk);
     const int ts = block_status(partial_tail, tail_blk);
     const bool same_folio = tail_blk / folio == start / folio;
+    if (hs == 2 || ts == 2) note_refused_folio(dev, (hs == 2 ? head_blk : tail_blk) / folio * folio);
     if (hs == 2 || (ts == 2 && same_folio)) return EIO;
     if (ts == 2) stop = tail_blk / folio * folio;
     maybe_eio = hs == 1 || (ts == 1 && same_folio);

@@ -223,6 +223,8 @@ struct Machine {
   OutgrownRead outgrown_read(const Device& dev, uint64_t start, uint64_t end,
                              uint64_t backing_end) const;
   static void note_outgrown_read(Device& dev, const OutgrownRead& o);
+  // A write's read of the page at `page` was refused: write_begin left its folio.
+  static void note_refused_folio(Device& dev, uint64_t page);
   static bool blocks_outgrow_cache(const Device& dev) {
     return dev.state == DevState::Bound &&
            dev.block_size > std::max<uint64_t>(kPageSize, dev.soft_block_size);

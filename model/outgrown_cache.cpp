@@ -49,7 +49,11 @@ bool Machine::written_up_to_date(const Device& dev, uint64_t a, uint64_t z) {
 }
 
 // Where the buffered read of [start, end) ends, decided only where the model
-// knows every page it meets (Device::refused_reads_only): Unknown otherwise.
+// knows the page it stops at: Unknown otherwise. Pages outside [cache_lo,
+// cache_hi) are absent; one inside it that was not written is a refused folio
+// while Device::refused_reads_only holds, else it may have been read in.
+// Readahead only reads forward from the page a read needs, so a run of absent
+// pages holding the first page not up to date starts at that page.
 OutgrownRead Machine::outgrown_read(const Device& dev, uint64_t start, uint64_t end,
                                     uint64_t backing_end) const {
   OutgrownRead o;
@@ -64,7 +68,8 @@ OutgrownRead Machine::outgrown_read(const Device& dev, uint64_t start, uint64_t 
     // Readahead's run, or the folio's own read, starts at `at`: refused, whatever its
     // length (readahead's history, which the model does not keep, only sets that).
     if (present) {
-      o.may_have_read_ahead = true;  // a failed folio carrying a readahead mark
+      if (!dev.refused_reads_only) return o;  // it may be up to date after all
+      o.may_have_read_ahead = true;           // a failed folio carrying a readahead mark
     } else {
       o.failed_lo = at;
       o.failed_hi = std::min(cap, at + std::max(req_pages, kReadaheadMaxPages) * kPageSize);
@@ -97,14 +102,25 @@ OutgrownRead Machine::outgrown_read(const Device& dev, uint64_t start, uint64_t 
 void Machine::note_outgrown_read(Device& dev, const OutgrownRead& o) {
   const uint64_t cap = arith::device_bytes(dev.capacity);
   if (o.failed_lo < o.failed_hi) {
+    const uint8_t refused_only = dev.refused_reads_only;
     note_cached(dev, o.failed_lo, o.failed_hi);
-    dev.refused_reads_only = 1;
+    dev.refused_reads_only = refused_only;  // nothing came in
   }
   if (o.read_in_hi != 0) {
     note_cached(dev, 0, cap);
     note_sure(dev, 0, o.read_in_hi);
   }
   if (o.may_have_read_ahead) note_cached(dev, o.stop / kPageSize * kPageSize, cap);
+}
+
+// block_write_begin leaves the folio it grabbed in the cache when the read fails:
+// a later read reaches it as a refused folio, not by readahead (probe p9 on
+// 6.18.44: after a 1-byte write at 0 failed, a read at 0 fails too).
+void Machine::note_refused_folio(Device& dev, uint64_t page) {
+  if (!blocks_outgrow_cache(dev)) return;
+  const uint8_t refused_only = dev.refused_reads_only;
+  note_cached(dev, page, page + kPageSize);
+  dev.refused_reads_only = refused_only;
 }
 
 }  // namespace loopcheck::model
