@@ -812,16 +812,19 @@ int Machine::write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t o
   return pos_end > lcap ? EIO : 0;
 }
 
+int Machine::write_direct(Device& dev, uint64_t start, uint64_t end, uint64_t origin,
+                          uint32_t seed) {
+  if (dev.state != DevState::Bound) return EIO;
+  dev.refused_reads_only = 0;            // (conservative: not probed with large blocks)
+  extents_erase(dev.dirty, start, end);  // the direct write supersedes cached bytes
+  // and kiocb_invalidate_pages drops the cached pages of the range.
+  if (start < dev.sure_hi && end > dev.sure_lo) dev.sure_lo = dev.sure_hi = 0;
+  return write_backing(dev, start, end, origin, seed);
+}
+
 int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed,
                           bool direct, uint64_t* done_end, uint64_t* min_end) {
-  if (direct) {
-    if (dev.state != DevState::Bound) return EIO;
-    dev.refused_reads_only = 0;            // (conservative: not probed with large blocks)
-    extents_erase(dev.dirty, start, end);  // the direct write supersedes cached bytes
-    // and kiocb_invalidate_pages drops the cached pages of the range.
-    if (start < dev.sure_hi && end > dev.sure_lo) dev.sure_lo = dev.sure_hi = 0;
-    return write_backing(dev, start, end, origin, seed);
-  }
+  if (direct) return write_direct(dev, start, end, origin, seed);
   // A partial block must be read first (read-modify-write); that read can fail.
   // generic_perform_write / iomap_write_iter go folio by folio: a failing read in
   // the first folio fails the write, one in a later folio ends it short there.
@@ -869,7 +872,8 @@ int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t or
     const int hs = block_status(partial_head, head_blk);
     const int ts = block_status(partial_tail, tail_blk);
     const bool same_folio = tail_blk / folio == start / folio;
-    if (hs == 2 || ts == 2) note_refused_folio(dev, (hs == 2 ? head_blk : tail_blk) / folio * folio);
+    if (hs == 2 || ts == 2)
+      note_refused_folio(dev, (hs == 2 ? head_blk : tail_blk) / folio * folio);
     if (hs == 2 || (ts == 2 && same_folio)) return EIO;
     if (ts == 2) stop = tail_blk / folio * folio;
     maybe_eio = hs == 1 || (ts == 1 && same_folio);
@@ -881,10 +885,7 @@ int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t or
   // end before it.
   if (min_end) *min_end = maybe_short ? tail_blk / folio * folio : 0;
   extents_write(dev.dirty, start, stop, origin, seed);
-  const uint8_t refused_reads_only = dev.refused_reads_only;
-  note_cached(dev, start / folio * folio, (stop + folio - 1) / folio * folio);
-  // A written page is up to date; where blocks outgrew the cache no read came in.
-  if (blocks_outgrow_cache(dev)) dev.refused_reads_only = refused_reads_only;
+  note_written_folios(dev, start / folio * folio, (stop + folio - 1) / folio * folio);
   if (!maybe_eio && !maybe_short) note_sure(dev, start, stop);
   if (maybe_eio || maybe_short) dev.dirty.unknown = 1;  // a maybe-failed write's data
   return maybe_eio ? kWriteMaybeEio : 0;

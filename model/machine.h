@@ -225,6 +225,8 @@ struct Machine {
   static void note_outgrown_read(Device& dev, const OutgrownRead& o);
   // A write's read of the page at `page` was refused: write_begin left its folio.
   static void note_refused_folio(Device& dev, uint64_t page);
+  // A buffered write went through the folios at [a, z) (note_cached, but no read-in).
+  static void note_written_folios(Device& dev, uint64_t a, uint64_t z);
   static bool blocks_outgrow_cache(const Device& dev) {
     return dev.state == DevState::Bound &&
            dev.block_size > std::max<uint64_t>(kPageSize, dev.soft_block_size);
@@ -275,6 +277,7 @@ struct Machine {
   // `done_end`: where a buffered write stopped (a later folio's read-modify-write
   // read failed: generic_perform_write returns the bytes copied before it). Without
   // it a write that would stop short is EIO.
+  int write_direct(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed);
   int write_device(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed,
                    bool direct, uint64_t* done_end = nullptr, uint64_t* min_end = nullptr);
   int write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed);

@@ -123,4 +123,12 @@ void Machine::note_refused_folio(Device& dev, uint64_t page) {
   dev.refused_reads_only = refused_only;
 }
 
+// A written page is up to date without a read; where blocks outgrew the cache no
+// read came in, so Device::refused_reads_only still holds.
+void Machine::note_written_folios(Device& dev, uint64_t a, uint64_t z) {
+  const uint8_t refused_only = dev.refused_reads_only;
+  note_cached(dev, a, z);
+  if (blocks_outgrow_cache(dev)) dev.refused_reads_only = refused_only;
+}
+
 }  // namespace loopcheck::model
