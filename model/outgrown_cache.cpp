@@ -9,8 +9,8 @@
 // mpage_readahead) or, for a folio already in the cache but not up to date, by
 // ->read_folio (one page); the read ends at the first page still not up to date
 // (EIO when that is its first). A failed folio stays in the cache, not up to date,
-// so a later read reaching it fails again without readahead. Probes p1, p6, p8 on
-// 6.18.44 (/tmp/lb-probes, recorded in linux-6.18/large_block_*.trace).
+// so a later read reaching it fails again without readahead. Probes on 6.18.44,
+// pinned by linux-6.18/large_block_refused_*.trace and large_block_read_ends_*.
 #include <algorithm>
 
 #include "model/machine.h"
