@@ -140,6 +140,7 @@ int BlockDevice::read_in_locked(const std::vector<uint64_t>& indices, uint64_t d
                      to = indices[j] * kPageSize + page_bytes(indices[j], dev_bytes);
       const bool refused = from % lbs != 0 || (to - from) % lbs != 0;
       for (size_t k = i; k <= j; ++k) (refused ? *failed : whole).push_back(indices[k]);
+      if (refused) refused_pages_.insert(indices.begin() + i, indices.begin() + j + 1);
       i = j + 1;
     }
     if (whole.size() != indices.size()) {
@@ -165,6 +166,7 @@ int BlockDevice::read_in_locked(const std::vector<uint64_t>& indices, uint64_t d
     if (completions_[i].status != 0) {
       err = -EIO;
       failed->push_back(indices[i]);
+      if (pages_smaller_than_blocks()) refused_pages_.insert(indices[i]);
       free_page_locked(static_cast<uint8_t*>(bios_[i].buf));
     } else {
       CachedPage& page = pages_.slot(indices[i]);
@@ -263,6 +265,17 @@ void BlockDevice::forget_wb_errors() {
 
 void BlockDevice::drop_range_locked(uint64_t first_page, uint64_t last_page) {
   pages_.erase(first_page, last_page, [this](uint8_t* data) { free_page_locked(data); });
+  refused_pages_.erase(refused_pages_.lower_bound(first_page),
+                       last_page == UINT64_MAX ? refused_pages_.end()
+                                               : refused_pages_.upper_bound(last_page));
+}
+
+// The first page of [first, last] not up to date is a folio whose read was refused:
+// filemap_read reads it alone (no readahead), refused again, and ends there.
+bool BlockDevice::refused_first_locked(uint64_t first, uint64_t last) {
+  for (uint64_t p = first; p <= last; ++p)
+    if (!pages_.contains(p)) return refused_pages_.contains(p);
+  return false;
 }
 
 void BlockDevice::make_room_locked() {
@@ -381,8 +394,9 @@ int64_t BlockDevice::read(void* buf, uint64_t len, int64_t pos, bool direct) {
   missing_.clear();
   failed_.clear();
   uint64_t first_missing = last + 1;
-  for (uint64_t p = first; p <= last; ++p) {
-    if (pages_.contains(p)) continue;
+  const bool refused_first = refused_first_locked(first, last);
+  for (uint64_t p = first; p <= last && !refused_first; ++p) {
+    if (pages_.contains(p) || refused_pages_.contains(p)) continue;
     first_missing = std::min(first_missing, p);
     missing_.push_back(p);
   }
@@ -398,7 +412,7 @@ int64_t BlockDevice::read(void* buf, uint64_t len, int64_t pos, bool direct) {
       const uint64_t end_page =
           std::min(first_missing + window, (dev_bytes + kPageSize - 1) / kPageSize);
       for (uint64_t p = last + 1; p < end_page; ++p)
-        if (!pages_.contains(p)) missing_.push_back(p);
+        if (!pages_.contains(p) && !refused_pages_.contains(p)) missing_.push_back(p);
     }
     make_room_locked();
     if (read_in_locked(missing_, dev_bytes, &failed_) != 0)
@@ -427,7 +441,7 @@ int64_t BlockDevice::read(void* buf, uint64_t len, int64_t pos, bool direct) {
     copied += n;
   }
   if (run != nullptr) copy_out(out + run_at, run, run_bytes);
-  if (copied == 0 && !failed_.empty()) return -EIO;
+  if (copied == 0 && (!failed_.empty() || refused_first)) return -EIO;
   return static_cast<int64_t>(copied);
 }
 
@@ -502,6 +516,7 @@ int64_t BlockDevice::write(const void* buf, uint64_t len, int64_t pos, bool dire
     uint64_t index = at / kPageSize;
     CachedPage& page = pages_.slot(index);
     if (page.data == nullptr) page.data = alloc_page_locked();  // fully covered: no read-in
+    refused_pages_.erase(index);                                 // written whole: up to date
     uint64_t in_page = at % kPageSize;
     uint64_t n = std::min<uint64_t>(kPageSize - in_page, len - done);
     std::memcpy(page.data + in_page, in + done, n);

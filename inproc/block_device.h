@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <vector>
 
 #include "inproc/page_arena.h"
@@ -149,6 +150,12 @@ class BlockDevice {
   // buffered read, for page_cache_sync_ra's "sequential" (unsigned index - prev <= 1).
   static constexpr uint64_t kNoPage = UINT64_MAX;
   uint64_t ra_prev_page_ = kNoPage;
+  // Blocks larger than the pages (pages_smaller_than_blocks): pages whose read-in
+  // was refused. The kernel keeps such a folio in the cache, not up to date, so a
+  // later read reaching it reads that one page (->read_folio, refused again)
+  // instead of reading ahead, and readahead runs stop at it (probe p8 on 6.18.44).
+  std::set<uint64_t> refused_pages_;
+  bool refused_first_locked(uint64_t first, uint64_t last);
 };
 
 }  // namespace loopcheck::inproc

@@ -281,6 +281,7 @@ class DeviceRead {
  private:
   int write_back_dirty_range();
   void may_write_back_folios_around(uint64_t from, uint64_t to);
+  std::optional<ReadResult> read_outgrown_blocks();
   std::optional<ReadResult> check_blocks_outgrow_cache();
   ReadResult read_in_rundown();
   std::optional<ReadResult> read_over_failing_lower();
@@ -411,6 +412,7 @@ int DeviceRead::write_back_dirty_range() {
   for (int i = 0; i < dev.dirty.count; ++i)
     if (dev.dirty.e[i].start < to && dev.dirty.e[i].end > from) dirty_in_range = true;
   if (!dirty_in_range) return 0;
+  dev.refused_reads_only = 0;  // written-back pages stay cached clean, outside `held`
   if (dev.state != DevState::Bound) {
     extents_erase(dev.dirty, from, to);
     return EIO;
@@ -451,6 +453,7 @@ void DeviceRead::may_write_back_folios_around(uint64_t from, uint64_t to) {
 }
 
 ReadResult DeviceRead::buffered() {
+  if (auto done = read_outgrown_blocks()) return *done;
   if (auto done = check_blocks_outgrow_cache()) return *done;
   if (dev.state == DevState::Rundown) return read_in_rundown();
   if (auto done = read_over_failing_lower()) return *done;
@@ -485,6 +488,32 @@ ReadResult DeviceRead::buffered() {
     may_meet_large_eof_folio();  // the read ends before the EOF folio
   }
   return compose(meets_eof, past_unaligned_eof);
+}
+
+// Blocks larger than the cache's folios, where the model knows which pages are up
+// to date (outgrown_cache.cpp): the read ends exactly where the kernel's does.
+std::optional<ReadResult> DeviceRead::read_outgrown_blocks() {
+  if (!Machine::blocks_outgrow_cache(dev) || m.s.descs[dev.backing_desc].kind != DescKind::File)
+    return std::nullopt;
+  if (auto done = stop_at_partial_last_block()) return *done;
+  const OutgrownRead o = m.outgrown_read(dev, start, end, backing_end_dev);
+  if (o.kind == OutgrownRead::Kind::Unknown) return std::nullopt;
+  if (o.stop <= start) {
+    Machine::note_outgrown_read(dev, o);
+    return ReadResult{EIO, 0, true, 0};
+  }
+  end = o.stop;
+  // compose() reads the bytes; what the cache holds afterwards is decided here.
+  const Device before = dev;
+  ReadResult res = compose(false, false);
+  dev.cache_populated = before.cache_populated;
+  dev.cache_lo = before.cache_lo;
+  dev.cache_hi = before.cache_hi;
+  dev.sure_lo = before.sure_lo;
+  dev.sure_hi = before.sure_hi;
+  dev.refused_reads_only = before.refused_reads_only;
+  Machine::note_outgrown_read(dev, o);
+  return res;
 }
 
 std::optional<ReadResult> DeviceRead::check_blocks_outgrow_cache() {
@@ -1013,15 +1042,19 @@ int Machine::write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t o
   return pos_end > lcap ? EIO : 0;
 }
 
+int Machine::write_direct(Device& dev, uint64_t start, uint64_t end, uint64_t origin,
+                          uint32_t seed) {
+  if (dev.state != DevState::Bound) return EIO;
+  dev.refused_reads_only = 0;            // (conservative: not probed with large blocks)
+  extents_erase(dev.dirty, start, end);  // the direct write supersedes cached bytes
+  // and kiocb_invalidate_pages drops the cached pages of the range.
+  if (start < dev.sure_hi && end > dev.sure_lo) dev.sure_lo = dev.sure_hi = 0;
+  return write_backing(dev, start, end, origin, seed);
+}
+
 int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed,
                           bool direct, uint64_t* done_end, uint64_t* min_end) {
-  if (direct) {
-    if (dev.state != DevState::Bound) return EIO;
-    extents_erase(dev.dirty, start, end);  // the direct write supersedes cached bytes
-    // and kiocb_invalidate_pages drops the cached pages of the range.
-    if (start < dev.sure_hi && end > dev.sure_lo) dev.sure_lo = dev.sure_hi = 0;
-    return write_backing(dev, start, end, origin, seed);
-  }
+  if (direct) return write_direct(dev, start, end, origin, seed);
   // A partial block must be read first (read-modify-write); that read can fail.
   // generic_perform_write / iomap_write_iter go folio by folio: a failing read in
   // the first folio fails the write, one in a later folio ends it short there.
@@ -1061,11 +1094,17 @@ int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t or
           (eof_is_eio && eof_request_error(dev, b, std::min(b + blk, cap), backing_end_dev) != 0);
       const int lower = fails ? 2 : stacked_read_status(dev, b, std::min(b + blk, cap));
       if (lower == 0) return 0;
+      // Blocks outgrew the cache and no read-in worked since it was dropped: only a
+      // written page is up to date; any other read is refused (§11.9, probe p7).
+      if (blocks_outgrow_cache(dev) && dev.refused_reads_only)
+        return written_up_to_date(dev, b, b + blk) ? 0 : 2;
       return may_be_cached(dev, b, b + blk) ? 1 : lower;
     };
     const int hs = block_status(partial_head, head_blk);
     const int ts = block_status(partial_tail, tail_blk);
     const bool same_folio = tail_blk / folio == start / folio;
+    if (hs == 2 || ts == 2)
+      note_refused_folio(dev, (hs == 2 ? head_blk : tail_blk) / folio * folio);
     if (hs == 2 || (ts == 2 && same_folio)) return EIO;
     if (ts == 2) stop = tail_blk / folio * folio;
     maybe_eio = hs == 1 || (ts == 1 && same_folio);
@@ -1077,7 +1116,8 @@ int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t or
   // end before it.
   if (min_end) *min_end = maybe_short ? tail_blk / folio * folio : 0;
   extents_write(dev.dirty, start, stop, origin, seed);
-  note_cached(dev, start / folio * folio, (stop + folio - 1) / folio * folio);
+  note_written_folios(dev, start / folio * folio, (stop + folio - 1) / folio * folio);
+  if (!maybe_eio && !maybe_short) note_sure(dev, start, stop);
   if (maybe_eio || maybe_short) dev.dirty.unknown = 1;  // a maybe-failed write's data
   if (!maybe_eio && !maybe_short)
     note_write_read_in(dev, start, stop, partial_head ? head_blk : cap,

@@ -360,6 +360,7 @@ void Machine::drop_cache(Device& dev) {
   dev.cache_populated = 0;
   dev.cache_lo = dev.cache_hi = 0;
   dev.cache_stale = 0;
+  dev.refused_reads_only = 1;
   forget_cached_bytes(dev);
 }
 

@@ -33,6 +33,17 @@ struct ReadResult {
   }
 };
 
+// A buffered read of a device whose blocks outgrew its cache's folios
+// (outgrown_cache.cpp): where it ends and what it left in the cache.
+struct OutgrownRead {
+  enum class Kind : uint8_t { Unknown, Decided };
+  Kind kind = Kind::Unknown;
+  uint64_t stop = 0;                 // the read returns [start, stop); stop <= start: EIO
+  uint64_t failed_lo = 0, failed_hi = 0;  // folios whose read was refused stay cached
+  uint64_t read_in_hi = 0;           // readahead brought [0, read_in_hi) in
+  bool may_have_read_ahead = false;  // a failed folio's readahead mark may have fired
+};
+
 struct Machine {
   State& s;
   const Profile& p;
@@ -113,6 +124,7 @@ struct Machine {
   // Buffered I/O brought device range [a, z) into the page cache (or may have).
   static void note_cached(Device& dev, uint64_t a, uint64_t z) {
     if (a >= z) return;
+    dev.refused_reads_only = 0;  // a read-in may have worked (callers that know restore it)
     if (!dev.cache_populated || dev.cache_lo == dev.cache_hi) {
       dev.cache_lo = a;
       dev.cache_hi = z;
@@ -126,6 +138,7 @@ struct Machine {
   static void forget_cache(Device& dev) {
     dev.cache_populated = dev.orphan_dirty;
     if (!dev.orphan_dirty) dev.cache_lo = dev.cache_hi = 0;
+    if (!dev.orphan_dirty) dev.refused_reads_only = 1;
     forget_cached_bytes(dev);
   }
   // Nothing is surely cached, and no old bytes are held.
@@ -227,6 +240,14 @@ struct Machine {
   // device is not Bound, or on 6.1 its own backing file is write-only, recursively).
   int stacked_read_status(const Device& dev, uint64_t a,
                           uint64_t z) const;  // for dev's bytes [a, z)
+  static bool written_up_to_date(const Device& dev, uint64_t a, uint64_t z);
+  OutgrownRead outgrown_read(const Device& dev, uint64_t start, uint64_t end,
+                             uint64_t backing_end) const;
+  static void note_outgrown_read(Device& dev, const OutgrownRead& o);
+  // A write's read of the page at `page` was refused: write_begin left its folio.
+  static void note_refused_folio(Device& dev, uint64_t page);
+  // A buffered write went through the folios at [a, z) (note_cached, but no read-in).
+  static void note_written_folios(Device& dev, uint64_t a, uint64_t z);
   static bool blocks_outgrow_cache(const Device& dev) {
     return dev.state == DevState::Bound &&
            dev.block_size > std::max<uint64_t>(kPageSize, dev.soft_block_size);
@@ -279,6 +300,7 @@ struct Machine {
   // `done_end`: where a buffered write stopped (a later folio's read-modify-write
   // read failed: generic_perform_write returns the bytes copied before it). Without
   // it a write that would stop short is EIO.
+  int write_direct(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed);
   int write_device(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed,
                    bool direct, uint64_t* done_end = nullptr, uint64_t* min_end = nullptr);
   ReadResult read_lower_past_unaligned_eof(const Device& dev, const Device& lower, uint64_t pos,

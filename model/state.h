@@ -115,7 +115,14 @@ struct Device {
   // is not sector aligned. They keep serving once reads there would fail (the EOF
   // became a sector-aligned one, loop DIO went on). Cleared when the cache drops.
   uint8_t cached_past_eof = 0;
-  uint8_t reserved3[5] = {};
+  // Blocks larger than the cache's folios (Machine::blocks_outgrow_cache): since the
+  // cache was last dropped every read-in was refused (a 4 KiB-page bio to a queue
+  // with larger blocks, blk_mq_submit_bio's bio_unaligned check), so no page holds a
+  // readahead mark and the pages up to date are exactly the written ones (`dirty`,
+  // `held`, [sure_lo, sure_hi)); any other page in [cache_lo, cache_hi) is absent
+  // or a folio whose read failed (docs/semantics.md §11.9).
+  uint8_t refused_reads_only = 1;
+  uint8_t reserved3[4] = {};
   ExtentList dirty;  // dirty ranges, in device byte positions
   // While cache_populated: device bytes outside [cache_lo, cache_hi) are certainly
   // not in the page cache (no buffered I/O touched them since the cache was last
