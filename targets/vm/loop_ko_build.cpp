@@ -3,6 +3,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fmt/format.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include <chrono>
@@ -113,7 +114,8 @@ bool cached_tarball_source(const fs::path& tarball, LoopSource* out, std::string
   }
   if (!source_from_tarball(tarball, out, why)) return false;
   fs::create_directories(dir, ec);
-  const fs::path part = dir / "loop.c.part";
+  // A per-process part file: two processes extracting at once each rename a whole copy.
+  const fs::path part = dir / fmt::format("loop.c.part{}", getpid());
   if (!out->loop_h.empty()) write_text(dir / "loop.h", out->loop_h);
   if (write_text(part, out->loop_c)) fs::rename(part, dir / "loop.c", ec);  // loop.c last
   return true;
