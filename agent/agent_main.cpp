@@ -92,7 +92,20 @@ bool wait_for_path(const char* path, int timeout_ms) {
 
 // --- the loop module --------------------------------------------------------------
 
+// No /loop.ko in the initramfs: the kernel has the loop driver built in
+// (`--target vm:PATH/TO/bzImage` without --loop-ko or --modules).
+bool loop_builtin() {
+  return access(kLoopModule, F_OK) != 0;
+}
+
 bool load_loop_module(std::string* why) {
+  if (loop_builtin()) {
+    if (wait_for_path(host::kLoopControlPath, kDeviceWaitMs)) return true;
+    *why =
+        "no /loop.ko was given and the kernel has no built-in loop driver "
+        "(/dev/loop-control is missing): pass --loop-ko or --modules";
+    return false;
+  }
   int fd = open(kLoopModule, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     *why = errno_text(std::string("open ") + kLoopModule);
@@ -146,7 +159,24 @@ bool detach_all(std::string* why) {
   return false;
 }
 
+// A built-in driver cannot be reloaded: the devices a trace added are removed
+// instead, leaving the CONFIG_BLK_DEV_LOOP_MIN_COUNT ones a boot creates.
+bool remove_added_devices(std::string* why) {
+  constexpr uint64_t kPrecreated = 8;
+  int ctl = open(host::kLoopControlPath, O_RDWR | O_CLOEXEC);
+  if (ctl < 0) {
+    *why = errno_text("open /dev/loop-control");
+    return false;
+  }
+  for (uint64_t index : existing_loop_devices()) {
+    if (index >= kPrecreated) ioctl(ctl, LOOP_CTL_REMOVE, index);
+  }
+  close(ctl);
+  return true;
+}
+
 bool unload_loop_module(std::string* why) {
+  if (loop_builtin()) return remove_added_devices(why);
   for (int waited = 0; waited <= kTeardownWaitMs; waited += 20) {
     if (syscall(SYS_delete_module, "loop", O_NONBLOCK) == 0) return true;
     if (errno != EBUSY && errno != EAGAIN && errno != EWOULDBLOCK) break;

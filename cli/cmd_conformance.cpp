@@ -15,6 +15,7 @@
 
 #include "cli/commands.h"
 #include "cli/kernel_choice.h"
+#include "cli/loop_driver_options.h"
 #include "cli/strict.h"
 #include "model/profile.h"
 #include "oracle/report.h"
@@ -33,6 +34,8 @@ struct ConformanceArgs {
   bool verbose = false;
   bool strict = false;  // only exact passes and skips exit 0
   bool json = false;
+  std::string profile;  // --profile: this one instead of each target's own
+  vm::LoopDriverChoice loop_driver;
 };
 
 // One target under one profile: its totals, for the table and --json.
@@ -101,13 +104,16 @@ std::vector<std::string> table_row(const GroupTotals& g) {
 TargetRun run_target(const std::string& target_name, const ConformanceArgs& args) {
   TargetRun run;
   TargetChoice chosen = make_target(target_name);
-  if (!chosen.ok || (chosen.target && !chosen.error.empty())) {
+  // A kernel no profile covers may still be compared under an explicit --profile.
+  if (!chosen.ok || (chosen.target && !chosen.error.empty() && args.profile.empty())) {
     run.output = chosen.error + "\n";
     run.usage_error = true;
     return run;
   }
+  const model::Profile* only =
+      args.profile.empty() ? chosen.native_profile : model::find_profile(args.profile);
   for (const model::Profile* profile : model::kProfiles) {
-    if (chosen.native_profile && chosen.native_profile != profile) continue;
+    if (only && only != profile) continue;
     LoadedTraces loaded = load_traces(corpus_dirs(args.corpus, *profile));
     if (!loaded.ok()) {
       for (const std::string& e : loaded.errors) run.output += e + "\n";
@@ -115,8 +121,8 @@ TargetRun run_target(const std::string& target_name, const ConformanceArgs& args
       run.usage_error = true;
       return run;
     }
-    GroupTotals& group = run.groups.emplace_back(
-        GroupTotals{target_name, std::string(profile->name), RunTotals{}});
+    GroupTotals& group =
+        run.groups.emplace_back(GroupTotals{target_name, std::string(profile->name), RunTotals{}});
     for (const Trace& trace : loaded.traces) {
       if (!trace.profile.empty() && !model::pin_admits(trace.profile, *profile)) continue;
       const TraceResult result = run_trace(trace, *profile, chosen.target.get(), RunOptions{});
@@ -188,12 +194,17 @@ bool choose_targets(const ConformanceArgs& args, std::vector<std::string>* targe
   if (args.kernels.empty()) return true;
   std::vector<vm::KernelFiles> kernels;
   if (!resolve_kernels(args.kernels, &kernels)) return false;
-  for (const vm::KernelFiles& k : kernels) targets->push_back("vm:" + k.version);
+  for (const vm::KernelFiles& k : kernels) targets->push_back(vm_target_name(k));
   return true;
 }
 
 int conformance(const ConformanceArgs& args) {
   namespace fs = std::filesystem;
+  vm::set_loop_driver_choice(args.loop_driver);
+  if (!args.profile.empty() && !model::find_profile(args.profile)) {
+    fmt::print(stderr, "unknown profile '{}': `loopcheck profiles` lists them\n", args.profile);
+    return kExitUsage;
+  }
   if (!fs::is_directory(args.corpus)) {
     fmt::print(
         stderr,
@@ -241,10 +252,15 @@ void add_conformance_command(CLI::App& app, Action& action) {
                   "Only these targets (repeatable; default: every available one)");
   cmd->add_option("--kernels", args->kernels,
                   "Also every Debian kernel named (comma-separated), 'cached' or 'all' "
-                  "(`loopcheck kernels list`), each booted in QEMU; fetched if missing");
+                  "(`loopcheck kernels list`), or a bzImage path, each booted in QEMU; "
+                  "fetched if missing");
   cmd->add_option("-j,--jobs", args->jobs,
                   "Targets run at once (each VM takes about one core under TCG)")
       ->capture_default_str();
+  cmd->add_option("--profile", args->profile,
+                  "Compare every target under this profile (default: a kernel's own; the "
+                  "others, every profile)");
+  add_loop_driver_options(cmd, &args->loop_driver);
   cmd->add_flag("-v,--verbose", args->verbose, "Print every trace, not only failures");
   cmd->add_flag("--strict", args->strict,
                 "Fail unless every step passed exactly or was skipped (no envelope, no "

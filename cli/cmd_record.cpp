@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/loop_driver_options.h"
 #include "cli/profile_choice.h"
 #include "oracle/report.h"
 #include "oracle/runner.h"
@@ -19,6 +20,7 @@ struct RecordArgs {
   std::string target = "model";
   std::string profile;
   std::string path;
+  vm::LoopDriverChoice loop_driver;  // --loop-ko / --modules
 };
 
 // What `record` writes for a step that passed. The model alone records its
@@ -48,6 +50,7 @@ Expectation recorded(const StepResult& step, bool real_target) {
 }
 
 int record(const RecordArgs& args) {
+  vm::set_loop_driver_choice(args.loop_driver);
   LoadedTraces loaded = load_traces({args.path});
   if (!loaded.ok() || loaded.traces.size() != 1) {
     for (const std::string& e : loaded.errors) fmt::print(stderr, "{}\n", e);
@@ -95,11 +98,13 @@ void add_record_command(CLI::App& app, Action& action) {
   auto args = std::make_shared<RecordArgs>();
   CLI::App* cmd =
       app.add_subcommand("record", "Print a trace with the observed outcomes as its expectations");
-  cmd->add_option("--target", args->target, "model | inproc | host | vm:VERSION")
+  cmd->add_option("--target", args->target,
+                  "model | inproc | host | vm:VERSION | vm:PATH/TO/bzImage")
       ->capture_default_str();
   cmd->add_option("--profile", args->profile,
                   "a profile or series from `loopcheck profiles` (overrides @profile)");
   cmd->add_option("trace", args->path, "One trace file")->required();
+  add_loop_driver_options(cmd, &args->loop_driver);
   cmd->callback([args, &action] { action = [args] { return record(*args); }; });
 }
 

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "cli/commands.h"
+#include "cli/loop_driver_options.h"
 #include "cli/profile_choice.h"
 #include "cli/strict.h"
 #include "oracle/parallel_run.h"
@@ -24,6 +25,7 @@ struct RunArgs {
   bool strict = false;  // only exact passes and skips exit 0
   unsigned jobs = 1;
   std::vector<std::string> paths;
+  vm::LoopDriverChoice loop_driver;  // --loop-ko / --modules
 };
 
 // The whole run as one JSON document: totals, step classes, then each trace.
@@ -44,6 +46,7 @@ void print_run_json(const RunArgs& args, const RunTotals& totals, nlohmann::orde
 }
 
 int run(const RunArgs& args) {
+  vm::set_loop_driver_choice(args.loop_driver);
   LoadedTraces loaded = load_traces(args.paths);
   if (!loaded.ok()) {
     // Nothing runs when any trace is malformed: a half-run corpus reads as a pass.
@@ -111,7 +114,8 @@ void add_run_command(CLI::App& app, Action& action) {
   auto args = std::make_shared<RunArgs>();
   CLI::App* cmd =
       app.add_subcommand("run", "Run traces on a target beside the model and compare every step");
-  cmd->add_option("--target", args->target, "model | inproc | host | vm:VERSION")
+  cmd->add_option("--target", args->target,
+                  "model | inproc | host | vm:VERSION | vm:PATH/TO/bzImage")
       ->capture_default_str();
   cmd->add_option("--profile", args->profile,
                   "a profile or series from `loopcheck profiles` (overrides @profile)");
@@ -126,6 +130,7 @@ void add_run_command(CLI::App& app, Action& action) {
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
   cmd->add_option("traces", args->paths, "Trace files or directories of *.trace")->required();
+  add_loop_driver_options(cmd, &args->loop_driver);
   cmd->callback([args, &action] { action = [args] { return run(*args); }; });
 }
 

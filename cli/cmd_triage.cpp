@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/loop_driver_options.h"
 #include "cli/kernel_choice.h"
 #include "targets/host/host_target.h"
 #include "trace/trace_files.h"
@@ -26,9 +27,11 @@ struct TriageArgs {
   bool host = false;
   bool kvm = false;
   unsigned jobs = 1;
+  vm::LoopDriverChoice loop_driver;  // --loop-ko / --modules
 };
 
 int triage(const TriageArgs& args) {
+  vm::set_loop_driver_choice(args.loop_driver);
   LoadedTraces loaded = load_traces({args.trace});
   if (!loaded.ok() || loaded.traces.size() != 1) {
     for (const std::string& e : loaded.errors) fmt::print(stderr, "{}\n", e);
@@ -100,6 +103,7 @@ void add_triage_command(CLI::App& app, Action& action) {
                 "Add this machine's kernel as a column (needs /dev/loop-control)");
   cmd->add_flag("--kvm", args->kvm, "Use KVM instead of TCG (nested KVM hangs on some machines)");
   cmd->add_option("-j,--jobs", args->jobs, "Kernels booted at once")->capture_default_str();
+  add_loop_driver_options(cmd, &args->loop_driver);
   cmd->callback([args, &action] { action = [args] { return triage(*args); }; });
 }
 

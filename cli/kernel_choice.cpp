@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "targets/vm/boot_spec.h"
+
 namespace loopcheck::cli {
 namespace {
 
@@ -49,15 +51,28 @@ bool resolve_kernels(const std::vector<std::string>& requested,
     return false;
   }
   for (const std::string& v : versions) {
-    vm::FetchResult r = vm::fetch_kernel(v);
-    if (!r.ok) {
-      fmt::print(stderr, "kernel {}: {}\n", v, r.error);
+    if (!vm::is_kernel_image_path(v)) {
+      vm::FetchResult r = vm::fetch_kernel(v);
+      if (!r.ok) {
+        fmt::print(stderr, "kernel {}: {}\n", v, r.error);
+        return false;
+      }
+      if (!r.already_cached) fmt::print(stderr, "fetched kernel {}\n", v);
+    }
+    // The process's --loop-ko/--modules choice, checked against each kernel now,
+    // before anything boots.
+    vm::ResolvedKernel resolved = vm::resolve_vm_kernel(v, vm::loop_driver_choice());
+    if (!resolved.ok) {
+      fmt::print(stderr, "kernel {}: {}\n", v, resolved.error);
       return false;
     }
-    if (!r.already_cached) fmt::print(stderr, "fetched kernel {}\n", v);
-    kernels->push_back(r.files);
+    kernels->push_back(resolved.files);
   }
   return true;
+}
+
+std::string vm_target_name(const vm::KernelFiles& kernel) {
+  return "vm:" + (kernel.image_path ? kernel.vmlinuz : kernel.version);
 }
 
 }  // namespace loopcheck::cli

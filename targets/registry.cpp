@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "targets/host/host_target.h"
+#include "targets/vm/boot_spec.h"
 #include "targets/vm/vm_target.h"
 #include "targets/inproc/inproc_target.h"
 
@@ -15,25 +16,32 @@ namespace {
 std::string target_names() {
   std::string names;
   for (const TargetAvailability& t : known_targets()) names += (names.empty() ? "" : ", ") + t.name;
-  return names + ", vm:VERSION (a Debian kernel from `loopcheck kernels list`)";
+  return names + ", vm:VERSION (a Debian kernel from `loopcheck kernels list`), vm:PATH/TO/bzImage";
 }
 
-// "vm:VERSION": the cached Debian kernel VERSION booted in QEMU (docs/vm.md).
+// "vm:VERSION": the cached Debian kernel VERSION booted in QEMU (docs/vm.md);
+// "vm:PATH": a bzImage (docs/custom-kernels.md). Either with the process's
+// --loop-ko/--modules choice. The profile follows the kernel's release.
 // LOOPCHECK_VM_KVM=1 asks for KVM (nested KVM hangs on some machines: TCG is the default).
-TargetChoice make_vm_target(std::string_view version) {
+TargetChoice make_vm_target(std::string_view spec) {
   TargetChoice choice;
   std::string why;
-  vm::KernelFiles kernel;
-  if (!vm::qemu_available(&why) || !vm::cached_kernel(version, &kernel, &why)) {
-    choice.error = fmt::format("target 'vm:{}' cannot run here: {}", version, why);
+  if (!vm::qemu_available(&why)) {
+    choice.error = fmt::format("target 'vm:{}' cannot run here: {}", spec, why);
     return choice;
   }
-  choice.native_profile = model::profile_for_release(version);
+  vm::ResolvedKernel resolved = vm::resolve_vm_kernel(spec, vm::loop_driver_choice());
+  if (!resolved.ok) {
+    choice.error = fmt::format("target 'vm:{}' cannot run here: {}", spec, resolved.error);
+    return choice;
+  }
+  vm::KernelFiles kernel = std::move(resolved.files);
+  choice.native_profile = model::profile_for_release(kernel.version);
   if (!choice.native_profile) {
     choice.error = fmt::format(
         "target 'vm:{}': {}; pass --profile (see `loopcheck profiles`) to compare "
         "against one anyway",
-        version, model::no_profile_reason(version));
+        spec, model::no_profile_reason(kernel.version));
   }
   vm::VmTargetOptions options;
   const char* kvm = std::getenv("LOOPCHECK_VM_KVM");

@@ -60,7 +60,7 @@ bool write_initramfs(const std::string& out_path, const std::string& agent_path,
     *why = fmt::format("cannot read the agent binary {}", agent_path);
     return false;
   }
-  if (!slurp(loop_ko_path, &module)) {
+  if (!loop_ko_path.empty() && !slurp(loop_ko_path, &module)) {
     *why = fmt::format("cannot read {}: run `loopcheck kernels fetch` again", loop_ko_path);
     return false;
   }
@@ -77,7 +77,7 @@ bool write_initramfs(const std::string& out_path, const std::string& agent_path,
             add_entry(a.get(), "sys", AE_IFDIR, 0755, {}, 0, why) &&
             add_entry(a.get(), "mnt", AE_IFDIR, 0755, {}, 0, why) &&
             add_entry(a.get(), "init", AE_IFREG, 0755, agent, 0, why) &&
-            add_entry(a.get(), "loop.ko", AE_IFREG, 0644, module, 0, why);
+            (loop_ko_path.empty() || add_entry(a.get(), "loop.ko", AE_IFREG, 0644, module, 0, why));
   if (archive_write_close(a.get()) != ARCHIVE_OK && ok) {
     *why =
         fmt::format("cannot finish {}: {} (disk full?)", out_path, archive_error_string(a.get()));

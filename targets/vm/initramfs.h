@@ -9,6 +9,7 @@ namespace loopcheck::vm {
 // Writes to `out_path` an initramfs holding the static agent as /init, the
 // kernel's loop.ko as /loop.ko, the mount points it needs and /dev/console (so
 // the agent's stdio reaches the serial console before devtmpfs is mounted).
+// An empty `loop_ko_path` leaves /loop.ko out: the kernel's driver is built in.
 bool write_initramfs(const std::string& out_path, const std::string& agent_path,
                      const std::string& loop_ko_path, std::string* why);
 

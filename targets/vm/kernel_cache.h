@@ -18,7 +18,8 @@ namespace loopcheck::vm {
 struct KernelFiles {
   std::string version;  // "6.1.0-56-cloud-amd64", i.e. what `uname -r` says in the guest
   std::string vmlinuz;
-  std::string loop_ko;
+  std::string loop_ko;      // empty: the kernel has the loop driver built in
+  bool image_path = false;  // vmlinuz was named by path (vm:PATH), not a cached Debian kernel
 };
 
 std::string kernel_cache_dir();

@@ -320,3 +320,30 @@ TEST_F(CliTest, ConformanceNamesAKernelItCannotBoot) {
   EXPECT_NE(r.out.find("not/a/version"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("passed"), std::string::npos) << "nothing may run: " << r.out;
 }
+
+// docs/custom-kernels.md: bad kernels, modules and sources stop before anything
+// boots or builds, with exit 2 and a message naming the problem.
+TEST_F(CliTest, CustomKernelAndModuleErrorsExitTwoBeforeBooting) {
+  const std::string good = write("good.trace", kGoodTrace);
+  const std::string not_image = write("vmlinux",
+                                      "\x7f"
+                                      "ELF, but not a bzImage");
+  CliRun r = run_cli("run --target vm:" + not_image + " " + good);
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_TRUE(r.out.find("pass the bzImage") != std::string::npos ||
+              r.out.find("qemu") != std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("PASS"), std::string::npos) << "nothing may run: " << r.out;
+  r = run_cli("run --target vm:6.1.0-56-cloud-amd64 --loop-ko " + not_image + " " + good);
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_EQ(r.out.find("PASS"), std::string::npos) << r.out;
+  r = run_cli("loop-ko build --kernel 6.1.0-56-cloud-amd64 --source " + (dir_ / "none").string());
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("does not exist"), std::string::npos) << r.out;
+  r = run_cli("loop-ko build --kernel ../../etc --source " + dir_.string());
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("is not a kernel release"), std::string::npos) << r.out;
+  r = run_cli("conformance --target model --profile linux-2.4");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("unknown profile 'linux-2.4'"), std::string::npos) << r.out;
+}
