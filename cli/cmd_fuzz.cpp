@@ -1,4 +1,5 @@
-// `loopcheck fuzz --target inproc|host [--seconds S | --runs N] [--jobs J] [--seed N] [--json]`
+// `loopcheck fuzz --target inproc|host|vm:VERSION [--seconds S | --runs N] [--jobs J] [--seed N]
+//  [--json]`
 //
 // Runs a differential fuzzing campaign, turns every failure into a trace,
 // deduplicates by signature (operation, model outcome, target outcome),
@@ -7,8 +8,9 @@
 // Engines: for inproc, the clang-built libFuzzer binary (fuzz/fuzz_inproc: edge
 // coverage of the driver and the model, the custom mutator, the dictionary) runs
 // as a subprocess when it exists; otherwise, with --runs, or for host (whose
-// sandbox and ledgers cannot live inside a libFuzzer binary), the builtin engine
-// (fuzz/campaign.h) runs in this process on the run's seeded PRNG, and
+// sandbox and ledgers cannot live inside a libFuzzer binary) and vm:VERSION (one
+// booted guest per job, a whole program per round trip: docs/vm.md), the builtin
+// engine (fuzz/campaign.h) runs in this process on the run's seeded PRNG, and
 // only the builtin engine with --runs gives byte-identical results for a seed.
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -108,8 +110,8 @@ using TargetMaker = std::function<std::unique_ptr<Target>()>;
 // Checks the arguments and picks the engine and the decoder's options; kExitPass,
 // or kExitUsage after saying why.
 int prepare(const FuzzArgs& args, Campaign& c, std::string& fuzzer) {
-  if (args.target != "inproc" && args.target != "host") {
-    fmt::print(stderr, "--target must be inproc or host\n");
+  if (args.target != "inproc" && args.target != "host" && !args.target.starts_with("vm:")) {
+    fmt::print(stderr, "--target must be inproc, host or vm:VERSION (`loopcheck kernels list`)\n");
     return kExitUsage;
   }
   TargetChoice probe = make_target(args.target);
@@ -328,7 +330,7 @@ void add_fuzz_command(CLI::App& app, Action& action) {
   auto args = std::make_shared<FuzzArgs>();
   CLI::App* cmd =
       app.add_subcommand("fuzz", "Differential fuzzing: store minimized, deduplicated findings");
-  cmd->add_option("--target", args->target, "inproc | host")->capture_default_str();
+  cmd->add_option("--target", args->target, "inproc | host | vm:VERSION")->capture_default_str();
   cmd->add_option("--seconds", args->seconds, "Time budget")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1e7));

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cassert>
 #include <vector>
 
@@ -13,6 +14,23 @@
 namespace loopcheck::fuzz {
 namespace {
 
+// A kernel report, hang or leak while the program ran outweighs any divergence:
+// the divergence may only be its echo (a dead guest answers nothing).
+void crash_finding(Target& target, const model::Profile& profile, size_t count, Finding& finding) {
+  std::vector<TargetIncident> incidents = target.take_incidents();
+  if (incidents.empty()) return;
+  const TargetIncident& first = incidents.front();
+  finding.kind = Finding::Kind::Crash;
+  // A step the guest could not name (it died mid-program) is the last one: the
+  // minimizer then keeps every statement that may have led there.
+  const size_t last = count > 0 ? count - 1 : 0;
+  finding.step = first.step > 0 ? std::min(first.step - 1, last) : last;
+  finding.signature = crash_signature(profile.name, first.kind, first.where);
+  finding.detail.clear();
+  for (const TargetIncident& i : incidents)
+    finding.detail += fmt::format("{} after step {}:\n{}\n", i.kind, i.step, i.excerpt);
+}
+
 // The lockstep's verdicts and the model's invariants, over any sequence of
 // statements; `next(i)` yields statement i.
 template <typename NextStatement>
@@ -20,6 +38,11 @@ Finding run_statements(Target* target, const model::Profile& profile, const Trac
                        size_t count, NextStatement next, ModelCoverage* coverage,
                        uint64_t& steps_run) {
   Finding finding;
+  if (target && target->wants_plan()) {
+    std::vector<PlannedStatement> planned(count);
+    for (size_t i = 0; i < count; ++i) planned[i] = {next(i).op, next(i).bind};
+    target->plan(planned);
+  }
   if (target) {
     TargetError err = target->start(start_trace, profile.name, start_trace.env);
     if (err.failed) {
@@ -58,7 +81,10 @@ Finding run_statements(Target* target, const model::Profile& profile, const Trac
       break;
     }
   }
-  if (target) target->finish();
+  if (target) {
+    target->finish();
+    crash_finding(*target, profile, count, finding);
+  }
   return finding;
 }
 

@@ -42,7 +42,9 @@ class ModelCoverage {
 };
 
 struct Finding {
-  enum class Kind : uint8_t { None, Divergence, Invariant, TargetError };
+  // Crash: the target itself failed while the program ran (a kernel oops, panic,
+  // WARNING, hang, or state its reset could not undo); `detail` has the console.
+  enum class Kind : uint8_t { None, Divergence, Invariant, TargetError, Crash };
   Kind kind = Kind::None;
   size_t step = 0;        // the statement where it showed
   std::string signature;  // what deduplication and minimization compare

@@ -128,4 +128,10 @@ std::string invariant_signature(std::string_view profile, const Op& op,
   return fmt::format("{} {}: invariant: {}", profile, op_signature_name(op), invariant);
 }
 
+std::string crash_signature(std::string_view profile, std::string_view kind,
+                            std::string_view where) {
+  if (where.empty()) return fmt::format("{} guest {}", profile, kind);
+  return fmt::format("{} guest {} in {}", profile, kind, where);
+}
+
 }  // namespace loopcheck::fuzz

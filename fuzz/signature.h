@@ -26,6 +26,13 @@ std::string divergence_signature(std::string_view profile, const Op& op, const O
 // without the device it names (one bug, one signature).
 std::string invariant_signature(std::string_view profile, const Op& op, std::string_view invariant);
 
+// The signature of a kernel crash, warning, hang or leak seen on a real target
+// while a program ran: "PROFILE guest KIND in FUNCTION" ("linux-6.1.192 guest
+// WARNING in loop_configure"), without the function when the report names none.
+// No operation: a guest that died mid-program cannot say which step killed it.
+std::string crash_signature(std::string_view profile, std::string_view kind,
+                            std::string_view where);
+
 // The shape of a buffer: its runs (trace/data.h describe_bytes) by kind, repeats
 // merged: "zero", "fill", "bytes", "bytes+zero"; "empty" for no bytes.
 std::string data_shape(std::span<const uint8_t> bytes);

@@ -3,10 +3,12 @@
 // target beside the model and compares step by step.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "trace/trace.h"
 
@@ -15,6 +17,22 @@ namespace loopcheck {
 struct TargetError {
   bool failed = false;
   std::string message;  // names the problem and the fix
+};
+
+// A statement as a runner plans it: the op with its variable references, and the
+// slot its result binds (-1: none).
+struct PlannedStatement {
+  Op op;
+  int16_t bind = -1;
+};
+
+// Something that went wrong on the target itself rather than an outcome: a kernel
+// crash or warning, a hang, a dead guest, state a reset could not undo.
+struct TargetIncident {
+  std::string kind;     // "Oops", "WARNING", "Kernel panic", "hang", "guest died", "leaked state"
+  std::string where;    // the kernel function the report names; empty when it names none
+  size_t step = 0;      // 1-based step during or after which it showed; 0: set-up
+  std::string excerpt;  // the console lines, or what the host saw
 };
 
 class Target {
@@ -40,6 +58,19 @@ class Target {
   // A target may keep its sandbox's files for the next start() to reset, but
   // removes them when it is destroyed.
   virtual void finish() = 0;
+
+  // Whether plan() is worth calling: a target whose every call is a round trip
+  // (the VM) runs a whole program at once instead.
+  virtual bool wants_plan() const { return false; }
+  // Called before start(): the statements the coming execute() calls will come
+  // from, in order. A target may run them all at start() and answer each
+  // execute() from what came back; every execute() still receives its op bound
+  // to what earlier steps returned (binding as oracle/lockstep.cpp does).
+  virtual void plan(std::span<const PlannedStatement> /*statements*/) {}
+
+  // Incidents since the last call (the kernel's own reports, hangs, leaks), for
+  // the fuzzer to turn into findings. Most targets have none.
+  virtual std::vector<TargetIncident> take_incidents() { return {}; }
 };
 
 }  // namespace loopcheck

@@ -1,6 +1,9 @@
 #include "targets/vm/protocol.h"
 
+#include "trace/bind.h"
+
 #include <cassert>
+#include <cstdint>
 #include <cstring>
 
 namespace loopcheck::vm {
@@ -18,6 +21,13 @@ class Writer {
   void u32(uint32_t v) { uint_le(v, 4); }
   void u64(uint64_t v) { uint_le(v, 8); }
   void i64(int64_t v) { u64(static_cast<uint64_t>(v)); }
+  // LEB128: most numbers on the wire are small, and every byte crosses an
+  // emulated 16550 under TCG (docs/vm.md, "Cost").
+  void var(uint64_t v) {
+    for (; v >= 0x80; v >>= 7) bytes_.push_back(static_cast<uint8_t>(v | 0x80));
+    bytes_.push_back(static_cast<uint8_t>(v));
+  }
+  void bytes(const char* data, size_t n) { bytes_.insert(bytes_.end(), data, data + n); }
   void str(std::string_view s) {
     size_t n = std::min(s.size(), kMaxMessageSize);
     u16(static_cast<uint16_t>(n));
@@ -47,6 +57,22 @@ class Reader {
   uint32_t u32() { return static_cast<uint32_t>(uint_le(4)); }
   uint64_t u64() { return uint_le(8); }
   int64_t i64() { return static_cast<int64_t>(u64()); }
+  uint64_t var() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      const uint8_t b = u8();
+      v |= uint64_t{b & 0x7fu} << shift;
+      if ((b & 0x80) == 0) return v;
+    }
+    bad_ = true;  // more than ten bytes: not a number this writer wrote
+    return 0;
+  }
+  // `n` raw bytes into `out`; false (and bad) when they are not there.
+  bool bytes(char* out, size_t n) {
+    if (!take(n)) return false;
+    std::memcpy(out, bytes_.data() + pos_ - n, n);
+    return true;
+  }
   std::string str() {
     size_t n = u16();
     if (n > kMaxMessageSize || !take(n)) return {};
@@ -60,6 +86,8 @@ class Reader {
     return static_cast<E>(v);
   }
   bool done_cleanly() const { return !bad_ && pos_ == bytes_.size(); }
+  bool ok() const { return !bad_; }
+  void fail() { bad_ = true; }
 
  private:
   bool take(size_t n) {
@@ -82,29 +110,44 @@ class Reader {
   bool bad_ = false;
 };
 
+constexpr size_t kVarSlots = kMaxVars;
+
+// A value: flags (bit 0: written with a minus sign, bit 1: a variable slot), then
+// the literal or the slot. Exec frames carry literals only (trace/bind.h); a
+// RunProgram statement may name a variable, which the agent binds.
 void write_value(Writer& w, const Value& v) {
-  // Targets only ever see literals (trace/bind.h); a variable here is a bug.
-  assert(v.is_literal());
-  w.u8(v.negative ? 1 : 0);
-  w.u64(v.lit);
+  w.u8(static_cast<uint8_t>((v.negative ? 1 : 0) | (v.is_literal() ? 0 : 2)));
+  w.var(v.is_literal() ? v.lit : v.var);
 }
 
 Value read_value(Reader& r) {
-  bool negative = r.u8() != 0;
-  Value v = Value::literal(r.u64());
-  v.negative = negative;
+  const uint8_t flags = r.u8();
+  const uint64_t raw = r.var();
+  if (flags > 3 || ((flags & 2) && raw >= kVarSlots)) r.fail();
+  if (flags & 2) return Value::variable(static_cast<uint8_t>(raw));
+  Value v = Value::literal(raw);
+  v.negative = (flags & 1) != 0;
   return v;
 }
 
+// The name's length, then its bytes up to the last non-zero one: exact (a
+// kernel's lo_file_name may hold bytes past its NUL) and short on the wire.
 void write_name(Writer& w, const Name64& name) {
+  size_t used = name.bytes.size();
+  while (used > 0 && name.bytes[used - 1] == 0) --used;
   w.u8(name.len);
-  for (char c : name.bytes) w.u8(static_cast<uint8_t>(c));
+  w.u8(static_cast<uint8_t>(used));
+  w.bytes(name.bytes.data(), used);
 }
 
 Name64 read_name(Reader& r) {
   Name64 name;
   name.len = r.u8();
-  for (char& c : name.bytes) c = static_cast<char>(r.u8());
+  const size_t used = r.u8();
+  if (used > name.bytes.size())
+    r.fail();
+  else
+    r.bytes(name.bytes.data(), used);
   return name;
 }
 
@@ -137,9 +180,10 @@ std::optional<ReadyInfo> decode_ready(std::span<const uint8_t> payload) {
   return finished(r, info);
 }
 
-std::vector<uint8_t> encode_start(const StartRequest& request) {
+namespace {
+
+void write_start(Writer& w, const StartRequest& request) {
   assert(request.objects.size() <= static_cast<size_t>(kMaxObjects));
-  Writer w(FrameType::Start);
   w.u8(request.cap_sys_admin ? 1 : 0);
   w.u8(static_cast<uint8_t>(request.objects.size()));
   for (const ObjectDecl& o : request.objects) {
@@ -148,15 +192,12 @@ std::vector<uint8_t> encode_start(const StartRequest& request) {
     w.u64(o.size);
     w.u8(o.fill);
   }
-  return w.finish();
 }
 
-std::optional<StartRequest> decode_start(std::span<const uint8_t> payload) {
-  Reader r(payload);
-  StartRequest request;
+bool read_start(Reader& r, StartRequest& request) {
   request.cap_sys_admin = r.u8() != 0;
   size_t count = r.u8();
-  if (count > static_cast<size_t>(kMaxObjects)) return std::nullopt;
+  if (count > static_cast<size_t>(kMaxObjects)) return false;
   for (size_t i = 0; i < count; ++i) {
     ObjectDecl o;
     o.kind = r.enumeration(ObjectDecl::Kind::Dir);
@@ -164,31 +205,25 @@ std::optional<StartRequest> decode_start(std::span<const uint8_t> payload) {
     o.size = r.u64();
     o.fill = r.u8();
     // Names become paths in the guest: only the language's own name shape.
-    if (o.name.empty() || o.name.find('/') != std::string::npos || o.name[0] == '.')
-      return std::nullopt;
+    if (o.name.empty() || o.name.find('/') != std::string::npos || o.name[0] == '.') return false;
     request.objects.push_back(std::move(o));
   }
-  return finished(r, request);
+  return r.ok();
 }
 
-std::vector<uint8_t> encode_reply(FrameType type, const Reply& reply) {
-  assert(type == FrameType::Started || type == FrameType::ResetDone);
-  Writer w(type);
+void write_reply(Writer& w, const Reply& reply) {
   w.u8(reply.ok ? 1 : 0);
   w.str(reply.message);
-  return w.finish();
 }
 
-std::optional<Reply> decode_reply(std::span<const uint8_t> payload) {
-  Reader r(payload);
+Reply read_reply(Reader& r) {
   Reply reply;
   reply.ok = r.u8() != 0;
   reply.message = r.str();
-  return finished(r, reply);
+  return reply;
 }
 
-std::vector<uint8_t> encode_op(const Op& op) {
-  Writer w(FrameType::Exec);
+void write_op(Writer& w, const Op& op) {
   w.u8(static_cast<uint8_t>(op.kind));
   w.u8(static_cast<uint8_t>(op.node));
   w.u8(op.object);
@@ -196,22 +231,21 @@ std::vector<uint8_t> encode_op(const Op& op) {
   w.u8(op.open_flags);
   write_value(w, op.subject);
   w.u8(static_cast<uint8_t>(op.req));
-  w.u64(op.raw_req);
+  w.var(op.raw_req);
   w.u8(static_cast<uint8_t>(op.arg_kind));
   write_value(w, op.arg);
   w.u16(op.fields.present);
-  for (const Value& v : op.fields.value) write_value(w, v);
+  for (int i = 0; i < kFieldCount; ++i)  // absent fields are never read
+    if (op.fields.has(static_cast<Field>(i)))
+      write_value(w, op.fields.value[static_cast<size_t>(i)]);
   write_name(w, op.fields.name);
   write_value(w, op.offset);
-  w.u64(op.length);
-  w.u32(op.seed);
+  w.var(op.length);
+  w.var(op.seed);
   w.u8(static_cast<uint8_t>(op.attr));
-  return w.finish();
 }
 
-std::optional<Op> decode_op(std::span<const uint8_t> payload) {
-  Reader r(payload);
-  Op op;
+bool read_op(Reader& r, Op& op) {
   op.kind = r.enumeration(OpKind::Sysfs);
   op.node = r.enumeration(Node::Dir);
   op.object = r.u8();
@@ -219,66 +253,172 @@ std::optional<Op> decode_op(std::span<const uint8_t> payload) {
   op.open_flags = r.u8();
   op.subject = read_value(r);
   op.req = r.enumeration(Req::Unknown);
-  op.raw_req = r.u64();
+  op.raw_req = r.var();
   op.arg_kind = r.enumeration(ArgKind::Null);
   op.arg = read_value(r);
   op.fields.present = r.u16();
-  for (Value& v : op.fields.value) v = read_value(r);
+  if (op.fields.present >> kFieldCount) return false;
+  for (int i = 0; i < kFieldCount; ++i)
+    if (op.fields.has(static_cast<Field>(i)))
+      op.fields.value[static_cast<size_t>(i)] = read_value(r);
   op.fields.name = read_name(r);
   op.offset = read_value(r);
-  op.length = r.u64();
-  op.seed = r.u32();
+  op.length = r.var();
+  const uint64_t seed = r.var();
+  op.seed = static_cast<uint32_t>(seed);
+  if (seed > UINT32_MAX) return false;
   op.attr = r.enumeration(SysAttr::QueueMinimumIoSize);
-  if (op.length > kMaxIoLength || op.fields.name.len > kNameSize) return std::nullopt;
+  return r.ok() && op.length <= kMaxIoLength && op.fields.name.len <= kNameSize;
+}
+
+// Only what the outcome's kind carries: a status for Status, a digest for Data,
+// a text for Text (the comparison looks at nothing else).
+void write_outcome(Writer& w, const Outcome& o) {
+  w.u8(static_cast<uint8_t>(o.kind));
+  w.u8(static_cast<uint8_t>(o.role));
+  w.var(static_cast<uint32_t>(o.err));
+  w.var(static_cast<uint64_t>(o.value));
+  if (o.kind == Outcome::Kind::Status) {
+    const StatusInfo& s = o.status;
+    for (uint64_t v : {s.device, s.inode, s.rdevice, s.offset, s.sizelimit}) w.var(v);
+    for (uint32_t v : {s.number, s.encrypt_type, s.encrypt_key_size, s.flags}) w.var(v);
+    write_name(w, s.name);
+  }
+  if (o.kind == Outcome::Kind::Data) w.u64(o.digest);
+  if (o.kind == Outcome::Kind::Text) w.str(o.text_view());
+}
+
+bool read_outcome(Reader& r, Outcome& o) {
+  o.kind = r.enumeration(Outcome::Kind::Skipped);
+  o.role = r.enumeration(ValueRole::DevIndex);
+  o.err = static_cast<int32_t>(static_cast<uint32_t>(r.var()));
+  o.value = static_cast<int64_t>(r.var());
+  StatusInfo& s = o.status;
+  if (o.kind == Outcome::Kind::Status) {
+    for (uint64_t* v : {&s.device, &s.inode, &s.rdevice, &s.offset, &s.sizelimit}) *v = r.var();
+    for (uint32_t* v : {&s.number, &s.encrypt_type, &s.encrypt_key_size, &s.flags})
+      *v = static_cast<uint32_t>(r.var());
+    s.name = read_name(r);
+  }
+  if (o.kind == Outcome::Kind::Data) o.digest = r.u64();
+  std::string text = o.kind == Outcome::Kind::Text ? r.str() : std::string();
+  if (text.size() >= static_cast<size_t>(kMaxTextSize) || s.name.len > kNameSize) return false;
+  o.set_text(text);
+  return r.ok();
+}
+
+}  // namespace
+
+std::vector<uint8_t> encode_start(const StartRequest& request) {
+  Writer w(FrameType::Start);
+  write_start(w, request);
+  return w.finish();
+}
+
+std::optional<StartRequest> decode_start(std::span<const uint8_t> payload) {
+  Reader r(payload);
+  StartRequest request;
+  if (!read_start(r, request)) return std::nullopt;
+  return finished(r, request);
+}
+
+std::vector<uint8_t> encode_reply(FrameType type, const Reply& reply) {
+  assert(type == FrameType::Started || type == FrameType::ResetDone);
+  Writer w(type);
+  write_reply(w, reply);
+  return w.finish();
+}
+
+std::optional<Reply> decode_reply(std::span<const uint8_t> payload) {
+  Reader r(payload);
+  return finished(r, read_reply(r));
+}
+
+std::vector<uint8_t> encode_op(const Op& op) {
+  assert(op_is_literal(op));  // targets only ever see literals (trace/bind.h)
+  Writer w(FrameType::Exec);
+  write_op(w, op);
+  return w.finish();
+}
+
+std::optional<Op> decode_op(std::span<const uint8_t> payload) {
+  Reader r(payload);
+  Op op;
+  if (!read_op(r, op) || !op_is_literal(op)) return std::nullopt;
   return finished(r, op);
 }
 
 std::vector<uint8_t> encode_outcome(const Outcome& o) {
   Writer w(FrameType::Result);
-  w.u8(static_cast<uint8_t>(o.kind));
-  w.u8(static_cast<uint8_t>(o.role));
-  w.u32(static_cast<uint32_t>(o.err));
-  w.i64(o.value);
-  const StatusInfo& s = o.status;
-  w.u64(s.device);
-  w.u64(s.inode);
-  w.u64(s.rdevice);
-  w.u64(s.offset);
-  w.u64(s.sizelimit);
-  w.u32(s.number);
-  w.u32(s.encrypt_type);
-  w.u32(s.encrypt_key_size);
-  w.u32(s.flags);
-  write_name(w, s.name);
-  w.u64(o.digest);
-  w.str(o.text_view());
+  write_outcome(w, o);
   return w.finish();
 }
 
 std::optional<Outcome> decode_outcome(std::span<const uint8_t> payload) {
   Reader r(payload);
   Outcome o;
-  o.kind = r.enumeration(Outcome::Kind::Skipped);
-  o.role = r.enumeration(ValueRole::DevIndex);
-  o.err = static_cast<int32_t>(r.u32());
-  o.value = r.i64();
-  StatusInfo& s = o.status;
-  s.device = r.u64();
-  s.inode = r.u64();
-  s.rdevice = r.u64();
-  s.offset = r.u64();
-  s.sizelimit = r.u64();
-  s.number = r.u32();
-  s.encrypt_type = r.u32();
-  s.encrypt_key_size = r.u32();
-  s.flags = r.u32();
-  s.name = read_name(r);
-  o.digest = r.u64();
-  std::string text = r.str();
-  if (text.size() >= static_cast<size_t>(kMaxTextSize) || s.name.len > kNameSize)
-    return std::nullopt;
-  o.set_text(text);
+  if (!read_outcome(r, o)) return std::nullopt;
   return finished(r, o);
+}
+
+std::vector<uint8_t> encode_program(const ProgramRequest& request) {
+  assert(request.statements.size() <= kVarSlots);
+  Writer w(FrameType::RunProgram);
+  write_start(w, request.start);
+  w.u8(static_cast<uint8_t>(request.statements.size()));
+  for (const ProgramStatement& s : request.statements) {
+    write_op(w, s.op);
+    w.u16(static_cast<uint16_t>(s.bind));
+  }
+  return w.finish();
+}
+
+std::optional<ProgramRequest> decode_program(std::span<const uint8_t> payload) {
+  Reader r(payload);
+  ProgramRequest request;
+  if (!read_start(r, request.start)) return std::nullopt;
+  const size_t count = r.u8();
+  if (count > kVarSlots) return std::nullopt;
+  request.statements.resize(count);
+  for (ProgramStatement& s : request.statements) {
+    if (!read_op(r, s.op)) return std::nullopt;
+    s.bind = static_cast<int16_t>(r.u16());
+    if (s.bind < -1 || s.bind >= kMaxVars) return std::nullopt;
+  }
+  return finished(r, std::move(request));
+}
+
+std::vector<uint8_t> encode_program_reply(const ProgramReply& reply) {
+  assert(reply.outcomes.size() <= kVarSlots);
+  Writer w(FrameType::ProgramDone);
+  write_reply(w, reply.started);
+  w.u8(static_cast<uint8_t>(reply.outcomes.size()));
+  for (const Outcome& o : reply.outcomes) write_outcome(w, o);
+  w.u32(reply.taint_step);
+  w.u64(reply.taint);
+  write_reply(w, reply.reset);
+  w.u32(reply.start_us);
+  w.u32(reply.run_us);
+  w.u32(reply.reset_us);
+  return w.finish();
+}
+
+std::optional<ProgramReply> decode_program_reply(std::span<const uint8_t> payload) {
+  Reader r(payload);
+  ProgramReply reply;
+  reply.started = read_reply(r);
+  const size_t count = r.u8();
+  if (count > kVarSlots) return std::nullopt;
+  reply.outcomes.resize(count);
+  for (Outcome& o : reply.outcomes)
+    if (!read_outcome(r, o)) return std::nullopt;
+  reply.taint_step = r.u32();
+  reply.taint = r.u64();
+  reply.reset = read_reply(r);
+  reply.start_us = r.u32();
+  reply.run_us = r.u32();
+  reply.reset_us = r.u32();
+  return finished(r, std::move(reply));
 }
 
 std::vector<uint8_t> encode_empty(FrameType type) {
@@ -333,6 +473,10 @@ std::string_view frame_type_name(FrameType type) {
       return "Reset";
     case FrameType::Shutdown:
       return "Shutdown";
+    case FrameType::ProgramDone:
+      return "ProgramDone";
+    case FrameType::RunProgram:
+      return "RunProgram";
   }
   return "unknown";
 }

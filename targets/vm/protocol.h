@@ -16,6 +16,12 @@
 // each answered by one Result; Reset puts the guest back to a freshly booted loop
 // driver and is answered by ResetDone. Shutdown powers the guest off.
 //
+// The fuzzer's fast path is one round trip per program: RunProgram carries the
+// Start request and every statement (with its variable references: the agent
+// binds them as the host's lockstep would), and ProgramDone carries every
+// outcome plus the quick reset's result. Per-step Exec frames cost a serial round
+// trip each under TCG, which is most of a 16-op program's time.
+//
 // Only libc and trace/trace.h: the agent links no other library.
 #pragma once
 
@@ -30,22 +36,24 @@
 
 namespace loopcheck::vm {
 
-inline constexpr uint32_t kProtocolVersion = 1;
+inline constexpr uint32_t kProtocolVersion = 2;
 inline constexpr uint32_t kMaxFramePayload = 64 * 1024;  // far above any Op, Outcome or message
 inline constexpr size_t kFrameHeaderSize = 5;
 inline constexpr size_t kMaxMessageSize = 4096;  // error texts are cut here
 
 enum class FrameType : uint8_t {
   // guest -> host
-  Ready = 1,      // ReadyInfo
-  Started = 2,    // Reply
-  Result = 3,     // Outcome
-  ResetDone = 4,  // Reply
+  Ready = 1,        // ReadyInfo
+  Started = 2,      // Reply
+  Result = 3,       // Outcome
+  ResetDone = 4,    // Reply
+  ProgramDone = 5,  // ProgramReply
   // host -> guest
-  Start = 10,     // StartRequest
-  Exec = 11,      // Op
-  Reset = 12,     // (empty)
-  Shutdown = 13,  // (empty)
+  Start = 10,       // StartRequest
+  Exec = 11,        // Op
+  Reset = 12,       // (empty)
+  Shutdown = 13,    // (empty)
+  RunProgram = 14,  // ProgramRequest
 };
 
 struct Frame {
@@ -74,6 +82,32 @@ struct Reply {
   std::string message;
 };
 
+// One statement of a program: the Op may read variables (Value::Var), which the
+// agent binds to what earlier statements returned, exactly as oracle/lockstep does.
+struct ProgramStatement {
+  Op op;
+  int16_t bind = -1;  // the variable slot this statement binds, or -1
+};
+
+// Start + every statement + a quick reset, in one frame.
+struct ProgramRequest {
+  StartRequest start;
+  std::vector<ProgramStatement> statements;
+};
+
+struct ProgramReply {
+  Reply started;                  // the sandbox set-up; no outcomes when it failed
+  std::vector<Outcome> outcomes;  // one per statement, run to the end
+  // The first step (1-based) after which /proc/sys/kernel/tainted changed (a
+  // WARNING, an oops), 0 when it did not: which step to blame for a console report.
+  uint32_t taint_step = 0;
+  uint64_t taint = 0;  // the kernel's taint flags after the program
+  Reply reset;         // the quick reset after the program (ok=false: leaked state)
+  // Where the guest's time went (guest clock, microseconds): set-up (files),
+  // the statements, the reset with its clean check.
+  uint32_t start_us = 0, run_us = 0, reset_us = 0;
+};
+
 // Encoding: the whole frame (header included), ready to write.
 std::vector<uint8_t> encode_ready(const ReadyInfo& info);
 std::vector<uint8_t> encode_start(const StartRequest& request);
@@ -81,6 +115,8 @@ std::vector<uint8_t> encode_reply(FrameType type, const Reply& reply);
 std::vector<uint8_t> encode_op(const Op& op);
 std::vector<uint8_t> encode_outcome(const Outcome& outcome);
 std::vector<uint8_t> encode_empty(FrameType type);
+std::vector<uint8_t> encode_program(const ProgramRequest& request);
+std::vector<uint8_t> encode_program_reply(const ProgramReply& reply);
 
 // Decoding a payload; nullopt when it is malformed.
 std::optional<ReadyInfo> decode_ready(std::span<const uint8_t> payload);
@@ -88,6 +124,8 @@ std::optional<StartRequest> decode_start(std::span<const uint8_t> payload);
 std::optional<Reply> decode_reply(std::span<const uint8_t> payload);
 std::optional<Op> decode_op(std::span<const uint8_t> payload);
 std::optional<Outcome> decode_outcome(std::span<const uint8_t> payload);
+std::optional<ProgramRequest> decode_program(std::span<const uint8_t> payload);
+std::optional<ProgramReply> decode_program_reply(std::span<const uint8_t> payload);
 
 // Incremental frame splitting for a byte stream: feed() what arrived, then take
 // frames with next() until it returns nullopt. A header announcing more than

@@ -5,6 +5,8 @@
 #include <cerrno>
 
 #include "targets/vm/protocol.h"
+#include "targets/vm/report_location.h"
+#include "trace/bind.h"
 
 namespace loopcheck::vm {
 
@@ -23,6 +25,15 @@ VmTarget::~VmTarget() {
         stats_.boots ? stats_.boot_seconds / static_cast<double>(stats_.boots) : 0.0, stats_.traces,
         stats_.trace_seconds,
         stats_.trace_seconds > 0 ? static_cast<double>(stats_.traces) / stats_.trace_seconds : 0.0);
+  }
+  if (stats_.programs > 0) {
+    const double n = static_cast<double>(stats_.programs);
+    fmt::print(stderr,
+               "{}: {} program(s) in one round trip each, {:.1f} ms per round trip (guest: "
+               "files {:.1f} ms, statements {:.1f} ms, reset {:.1f} ms)\n",
+               name_, stats_.programs, 1000 * stats_.program_round_trip_seconds / n,
+               1000 * stats_.guest_start_seconds / n, 1000 * stats_.guest_run_seconds / n,
+               1000 * stats_.guest_reset_seconds / n);
   }
 }
 
@@ -48,6 +59,11 @@ bool VmTarget::boot(std::string* why) {
 }
 
 TargetError VmTarget::start(const Trace& trace, std::string_view /*profile*/, const Env& env) {
+  // A plan is for this start() only, whichever way it ends.
+  std::vector<PlannedStatement> planned = std::move(planned_);
+  planned_.clear();
+  planned_ran_ = false;
+  started_in_guest_ = false;
   trace_source_ = trace.source;
   step_ = 0;
   trace_lost_vm_ = false;
@@ -61,6 +77,7 @@ TargetError VmTarget::start(const Trace& trace, std::string_view /*profile*/, co
     return error;
   }
   trace_started_ = std::chrono::steady_clock::now();  // traces/s counts serving time, not boots
+  incidents_begin_ = guest_reports_.size();  // a kernel that warns while booting is no program's
   // The model is told the trace's @env; the guest must be that world, or the
   // comparison would be between two different machines.
   const ReadyInfo& ready = vm_->ready();
@@ -89,6 +106,11 @@ TargetError VmTarget::start(const Trace& trace, std::string_view /*profile*/, co
   StartRequest request;
   request.cap_sys_admin = env.cap_sys_admin;
   request.objects = trace.objects;
+  if (!planned.empty() && planned.size() <= static_cast<size_t>(kMaxVars)) {
+    planned_ = std::move(planned);
+    return start_planned(request);
+  }
+  started_in_guest_ = true;
   std::optional<Frame> reply =
       vm_->call(encode_start(request), FrameType::Started, options_.reset_timeout_ms, &why);
   std::optional<Reply> started = reply ? decode_reply(reply->payload) : std::nullopt;
@@ -106,8 +128,93 @@ TargetError VmTarget::start(const Trace& trace, std::string_view /*profile*/, co
   return error;
 }
 
+void VmTarget::plan(std::span<const PlannedStatement> statements) {
+  planned_.assign(statements.begin(), statements.end());
+}
+
+// The whole program in one round trip; the outcomes wait for execute(). A guest
+// that dies or hangs on the way loses this program (its steps are skipped, the
+// incident says why); one that cannot be reset clean is rebooted for the next.
+TargetError VmTarget::start_planned(const StartRequest& request) {
+  ProgramRequest program{request, {}};
+  for (const PlannedStatement& s : planned_) program.statements.push_back({s.op, s.bind});
+  std::string why;
+  const auto sent = std::chrono::steady_clock::now();
+  const int timeout_ms = options_.reset_timeout_ms + options_.step_timeout_ms;
+  std::optional<Frame> reply =
+      vm_->call(encode_program(program), FrameType::ProgramDone, timeout_ms, &why);
+  ++stats_.programs;
+  stats_.program_round_trip_seconds +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
+  std::optional<ProgramReply> done = reply ? decode_program_reply(reply->payload) : std::nullopt;
+  planned_ran_ = true;
+  planned_cursor_ = 0;
+  planned_vars_.fill(-1);
+  planned_skipped_vars_ = 0;
+  TargetError error;
+  if (!done || done->outcomes.size() != (done->started.ok ? planned_.size() : 0)) {
+    const bool hang = why.find("(hang)") != std::string::npos;
+    lose_vm(!reply ? (hang ? "hang" : "guest died") : "protocol error",
+            reply ? "the agent's ProgramDone does not decode" : why);
+    return error;
+  }
+  if (!done->started.ok) {
+    error.failed = true;
+    error.message = fmt::format("{}: the guest could not create the trace's files: {}", name_,
+                                done->started.message);
+    return error;
+  }
+  planned_outcomes_ = std::move(done->outcomes);
+  stats_.guest_start_seconds += done->start_us / 1e6;
+  stats_.guest_run_seconds += done->run_us / 1e6;
+  stats_.guest_reset_seconds += done->reset_us / 1e6;
+  collect_reports(done->taint_step ? done->taint_step : planned_.size());
+  if (!done->reset.ok) {
+    guest_reports_.push_back(
+        {kernel_.version, trace_source_, planned_.size(), {"leaked state", done->reset.message}});
+    vm_.reset();  // kills and reaps QEMU: the next program boots a clean guest
+  }
+  return error;
+}
+
+// The next planned outcome. The lockstep never asks for a statement reading a
+// variable whose step was skipped: such statements are passed over here too.
+Outcome VmTarget::planned_outcome(const Op& op) {
+  auto skips = [&](const PlannedStatement& s) { return op_var_mask(s.op) & planned_skipped_vars_; };
+  auto bind = [&](const PlannedStatement& s, const Outcome& o) {
+    if (s.bind < 0) return;
+    const uint64_t bit = uint64_t{1} << s.bind;
+    const bool skipped = o.kind == Outcome::Kind::Skipped;
+    planned_vars_[static_cast<size_t>(s.bind)] = o.kind == Outcome::Kind::Value ? o.value : -1;
+    planned_skipped_vars_ = skipped ? planned_skipped_vars_ | bit : planned_skipped_vars_ & ~bit;
+  };
+  while (planned_cursor_ < planned_.size() && skips(planned_[planned_cursor_]))
+    bind(planned_[planned_cursor_++], Outcome::skipped());
+  if (planned_cursor_ >= planned_.size() ||
+      bind_op(planned_[planned_cursor_].op, planned_vars_) != op) {
+    // A runner that strays from its plan is a loopcheck bug; never guess an answer.
+    lose_vm("protocol error", fmt::format("step {} is not the planned statement", step_));
+    return Outcome::error(EHOSTDOWN);
+  }
+  const Outcome& outcome = planned_outcomes_[planned_cursor_];
+  bind(planned_[planned_cursor_++], outcome);
+  return outcome;
+}
+
+std::vector<TargetIncident> VmTarget::take_incidents() {
+  std::vector<TargetIncident> incidents;
+  for (size_t i = incidents_begin_; i < guest_reports_.size(); ++i) {
+    const GuestReport& r = guest_reports_[i];
+    incidents.push_back(
+        {r.report.kind, report_location(r.report.excerpt), r.step, r.report.excerpt});
+  }
+  incidents_begin_ = guest_reports_.size();
+  return incidents;
+}
+
 Outcome VmTarget::execute(const Op& op) {
   ++step_;
+  if (planned_ran_ && !trace_lost_vm_) return planned_outcome(op);
   if (trace_lost_vm_ || !vm_ || !vm_->alive()) return Outcome::skipped();
   std::string why;
   std::optional<Frame> reply =
@@ -123,7 +230,8 @@ Outcome VmTarget::execute(const Op& op) {
 }
 
 void VmTarget::finish() {
-  if (vm_ && vm_->alive() && !trace_lost_vm_) {
+  // A planned program was reset by the agent already.
+  if (started_in_guest_ && vm_ && vm_->alive() && !trace_lost_vm_) {
     std::string why;
     std::optional<Frame> reply = vm_->call(encode_empty(FrameType::Reset), FrameType::ResetDone,
                                            options_.reset_timeout_ms, &why);
@@ -134,6 +242,9 @@ void VmTarget::finish() {
       lose_vm("reset failed", done ? done->message : why);
     }
   }
+  planned_.clear();
+  planned_ran_ = false;
+  started_in_guest_ = false;
   ++stats_.traces;
   stats_.trace_seconds +=
       std::chrono::duration<double>(std::chrono::steady_clock::now() - trace_started_).count();

@@ -9,8 +9,15 @@
 // reports errno EHOSTDOWN — a value no loop operation returns — so the run shows
 // a divergence exactly there; later steps of that trace are skipped and the next
 // trace boots a fresh VM.
+//
+// A planned program (Target::plan, what the fuzzer and the minimizer give) runs
+// in one round trip instead: start() sends the statements, the agent runs them,
+// resets the guest quickly and checks it clean, and execute() answers from the
+// outcomes that came back. A guest that leaks state is rebooted before the next
+// program, and the leak is an incident like a kernel report.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <string>
 #include <vector>
@@ -37,6 +44,10 @@ struct GuestReport {
 
 struct VmStats {
   size_t boots = 0;
+  size_t programs = 0;                    // traces run as one planned round trip
+  double program_round_trip_seconds = 0;  // their RunProgram/ProgramDone round trips, summed
+  // The guest's share, summed: file set-up, statements, quick reset + clean check.
+  double guest_start_seconds = 0, guest_run_seconds = 0, guest_reset_seconds = 0;
   double boot_seconds = 0;  // summed over boots (spawn to the agent's Ready)
   size_t traces = 0;
   double trace_seconds = 0;  // start() (after any boot) to the end of finish(), summed
@@ -54,6 +65,9 @@ class VmTarget : public Target {
   Outcome execute(const Op& op) override;
   std::string summary() const override;
   void finish() override;
+  bool wants_plan() const override { return true; }
+  void plan(std::span<const PlannedStatement> statements) override;
+  std::vector<TargetIncident> take_incidents() override;
 
   // Boots now (start() boots on demand); false with `why` when the VM cannot come up.
   bool boot(std::string* why);
@@ -66,6 +80,8 @@ class VmTarget : public Target {
  private:
   void collect_reports(size_t step);
   void lose_vm(const std::string& kind, const std::string& why);
+  TargetError start_planned(const StartRequest& request);
+  Outcome planned_outcome(const Op& op);
 
   KernelFiles kernel_;
   VmTargetOptions options_;
@@ -81,6 +97,16 @@ class VmTarget : public Target {
   int consecutive_boot_failures_ = 0;
   std::string last_boot_error_;
   std::chrono::steady_clock::time_point trace_started_;
+  size_t incidents_begin_ = 0;  // guest_reports_ before this one were taken as incidents
+  // The planned program: its statements, then (after start) the agent's outcomes,
+  // replayed to execute() with the lockstep's own binding.
+  std::vector<PlannedStatement> planned_;
+  bool planned_ran_ = false;
+  std::vector<Outcome> planned_outcomes_;
+  size_t planned_cursor_ = 0;
+  std::array<int64_t, kMaxVars> planned_vars_{};
+  uint64_t planned_skipped_vars_ = 0;
+  bool started_in_guest_ = false;  // a Start frame went out for this trace (Reset is due)
 };
 
 }  // namespace loopcheck::vm

@@ -3,6 +3,8 @@
 // rejected rather than guessed at.
 #include <gtest/gtest.h>
 
+#include <cerrno>
+
 #include "targets/vm/protocol.h"
 
 namespace loopcheck::vm {
@@ -53,18 +55,30 @@ TEST(VmProtocol, OutcomeRoundTripsEveryObservableField) {
   o.status.offset = 1ull << 40;
   o.status.sizelimit = 4096;
   o.status.flags = kLoAutoclear;
-  o.status.name.len = 64;
-  o.status.name.bytes.fill('x');
-  o.digest = 0x620797930ab0991aull;
-  o.set_text("img (deleted)");
+  o.status.name.len = 3;
+  o.status.name.bytes.fill('x');  // bytes past the name's end still travel exactly
+  o.status.name.bytes[3] = 0;
   std::optional<Outcome> back = decode_outcome(payload_of(encode_outcome(o)));
   ASSERT_TRUE(back.has_value());
   EXPECT_EQ(back->kind, o.kind);
   EXPECT_EQ(back->role, o.role);
   EXPECT_EQ(back->value, o.value);
   EXPECT_EQ(back->status, o.status);
-  EXPECT_EQ(back->digest, o.digest);
-  EXPECT_EQ(back->text_view(), "img (deleted)");
+
+  // Each kind carries what it observes: a read its count and digest, sysfs its text.
+  Outcome data = Outcome::ok(4096);
+  data.kind = Outcome::Kind::Data;
+  data.digest = 0x620797930ab0991aull;
+  std::optional<Outcome> data_back = decode_outcome(payload_of(encode_outcome(data)));
+  ASSERT_TRUE(data_back.has_value());
+  EXPECT_EQ(data_back->value, 4096);
+  EXPECT_EQ(data_back->digest, data.digest);
+  Outcome text;
+  text.kind = Outcome::Kind::Text;
+  text.set_text("img (deleted)");
+  std::optional<Outcome> text_back = decode_outcome(payload_of(encode_outcome(text)));
+  ASSERT_TRUE(text_back.has_value());
+  EXPECT_EQ(text_back->text_view(), "img (deleted)");
 
   Outcome err = Outcome::error(EBUSY);
   std::optional<Outcome> err_back = decode_outcome(payload_of(encode_outcome(err)));
@@ -112,6 +126,68 @@ TEST(VmProtocol, MalformedPayloadsAreRejected) {
   StartRequest start;
   start.objects.push_back({ObjectDecl::Kind::File, "../etc", 0, 0, {}});
   EXPECT_FALSE(decode_start(payload_of(encode_start(start))).has_value());
+}
+
+TEST(VmProtocol, AProgramKeepsItsVariablesAndBindings) {
+  ProgramRequest request;
+  request.start.cap_sys_admin = false;
+  request.start.objects.push_back({ObjectDecl::Kind::File, "img", 65536, 0xcd, {}});
+  Op open_ctl;
+  open_ctl.kind = OpKind::Open;
+  open_ctl.node = Node::LoopControl;
+  Op add = sample_op();
+  add.subject = Value::variable(0);  // the agent binds it: the fd statement 0 returned
+  add.fields.set(Field::Fd, Value::variable(63));
+  request.statements = {{open_ctl, 0}, {add, -1}, {sample_op(), 63}};
+  std::vector<uint8_t> frame = encode_program(request);
+  ASSERT_EQ(frame[4], static_cast<uint8_t>(FrameType::RunProgram));
+  std::optional<ProgramRequest> back = decode_program(payload_of(frame));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_FALSE(back->start.cap_sys_admin);
+  EXPECT_EQ(back->start.objects, request.start.objects);
+  ASSERT_EQ(back->statements.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(back->statements[i].op, request.statements[i].op) << i;
+    EXPECT_EQ(back->statements[i].bind, request.statements[i].bind) << i;
+  }
+}
+
+TEST(VmProtocol, AProgramReplyCarriesOutcomesTaintAndTheReset) {
+  ProgramReply reply;
+  reply.outcomes = {Outcome::ok(3, ValueRole::Fd), Outcome::error(EBUSY), Outcome::skipped()};
+  reply.taint_step = 2;
+  reply.taint = 512;  // TAINT_WARN
+  reply.reset = {false, "leaked state after the reset: loop.ko's reference count is 1"};
+  std::optional<ProgramReply> back = decode_program_reply(payload_of(encode_program_reply(reply)));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_TRUE(back->started.ok);
+  ASSERT_EQ(back->outcomes.size(), 3u);
+  EXPECT_EQ(back->outcomes[0].value, 3);
+  EXPECT_EQ(back->outcomes[0].role, ValueRole::Fd);
+  EXPECT_EQ(back->outcomes[1].err, EBUSY);
+  EXPECT_EQ(back->outcomes[2].kind, Outcome::Kind::Skipped);
+  EXPECT_EQ(back->taint_step, 2u);
+  EXPECT_EQ(back->taint, 512u);
+  EXPECT_FALSE(back->reset.ok);
+  EXPECT_EQ(back->reset.message, reply.reset.message);
+}
+
+TEST(VmProtocol, ABindingOrVariableOutsideTheSlotsIsRejected) {
+  ProgramRequest request;
+  Op op = sample_op();
+  request.statements = {{op, 5}};
+  std::vector<uint8_t> frame = encode_program(request);
+  std::vector<uint8_t> payload(frame.begin() + kFrameHeaderSize, frame.end());
+  ASSERT_TRUE(decode_program(payload).has_value());
+  // The bind slot is the payload's last two bytes: 64 is one past the last slot.
+  payload[payload.size() - 2] = kMaxVars;
+  EXPECT_FALSE(decode_program(payload).has_value());
+  // An Exec frame whose subject names a variable: a host bug, never executed.
+  std::vector<uint8_t> exec = encode_op(op);
+  std::vector<uint8_t> exec_payload(exec.begin() + kFrameHeaderSize, exec.end());
+  ASSERT_EQ(exec_payload[6], 5) << "sample_op's subject, literal 5, one LEB128 byte";
+  exec_payload[5] |= 2;  // the subject's flags: a variable slot (slot 5)
+  EXPECT_FALSE(decode_op(exec_payload).has_value());
 }
 
 TEST(VmProtocol, FrameReaderSplitsAStreamFedByteByByte) {

@@ -1,0 +1,30 @@
+// One fuzz program run inside the guest in a single round trip (protocol.h
+// RunProgram): its statements are bound and executed here, with exactly the
+// rules of oracle/lockstep.cpp, so the host can replay the outcomes through its
+// lockstep as if each step had been a round trip of its own.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <set>
+#include <span>
+#include <vector>
+
+#include "targets/vm/protocol.h"
+
+namespace loopcheck::vm::agent {
+
+struct ProgramRun {
+  std::vector<Outcome> outcomes;  // one per statement
+  uint32_t taint_step = 0;        // first step (1-based) after which the taint changed; 0: none
+  uint64_t taint = 0;             // after the last step
+  std::set<uint64_t> touched;     // device indices the program opened, added or removed
+};
+
+// Runs every statement: a variable a step binds holds the returned fd or index
+// (-1 when the call failed); a statement reading a variable whose step was
+// skipped is skipped too (Outcome::skipped), never run on a stand-in value.
+ProgramRun run_program(std::span<const ProgramStatement> statements,
+                       const std::function<Outcome(const Op&)>& execute);
+
+}  // namespace loopcheck::vm::agent
