@@ -1052,6 +1052,22 @@ int Machine::write_direct(Device& dev, uint64_t start, uint64_t end, uint64_t or
   return write_backing(dev, start, end, origin, seed);
 }
 
+// A read-modify-write's read fails whatever block it reads: the device is not
+// bound, its blocks (or its lower device's) outgrew the cache's folios, soft blocks
+// are below the logical size (a buffer-head read, probe c2: EIO), or 6.1 reads a
+// write-only backing file through vfs_iter_read, which refuses it (in loop DIO
+// mode lo_rw_aio calls ->read_iter, which does not check: gen-7101-0154 on
+// 6.1.0-56, a 512-byte write needing a read → 512).
+bool Machine::rmw_read_always_fails(const Device& dev) {
+  const bool lower_outgrows = dev.backing_desc != kNoDesc &&
+                              s.descs[dev.backing_desc].kind == DescKind::Loop &&
+                              blocks_outgrow_cache(*device(s.descs[dev.backing_desc].device));
+  return dev.state != DevState::Bound || blocks_outgrow_cache(dev) || lower_outgrows ||
+         soft_blocks_below_logical(dev) ||
+         (p.backing_io_checks_file_mode && !dev.dio &&
+          s.descs[dev.backing_desc].access == Access::Wo);
+}
+
 int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed,
                           bool direct, uint64_t* done_end, uint64_t* min_end) {
   if (direct) return write_direct(dev, start, end, origin, seed);
@@ -1072,17 +1088,7 @@ int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t or
   if (partial_head || partial_tail) {
     const uint64_t backing_end_dev = arith::bytes_past_offset(backing_size(dev), dev.offset);
     const bool eof_is_eio = p.read_past_backing_eof_is_eio || dev.dio;
-    const bool lower_outgrows = dev.backing_desc != kNoDesc &&
-                                s.descs[dev.backing_desc].kind == DescKind::Loop &&
-                                blocks_outgrow_cache(*device(s.descs[dev.backing_desc].device));
-    const bool any_read_fails =
-        dev.state != DevState::Bound || blocks_outgrow_cache(dev) || lower_outgrows ||
-        soft_blocks_below_logical(dev) ||  // a buffer-head read (probe c2: EIO)
-        // 6.1 reads through vfs_iter_read, which refuses a write-only backing file;
-        // in loop DIO mode lo_rw_aio calls ->read_iter, which does not check
-        // (gen-7101-0154 on 6.1.0-56: a 512-byte write needing a read → 512).
-        (p.backing_io_checks_file_mode && !dev.dio &&
-         s.descs[dev.backing_desc].access == Access::Wo);
+    const bool any_read_fails = rmw_read_always_fails(dev);
     // 0: no read or it works; 1: it fails unless the block is still cached clean
     // (read earlier, or written back by fsync: readahead and writeback make that
     // unknowable); 2: it fails (nothing brought that block into the cache).

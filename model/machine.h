@@ -301,6 +301,7 @@ struct Machine {
   // read failed: generic_perform_write returns the bytes copied before it). Without
   // it a write that would stop short is EIO.
   int write_direct(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed);
+  bool rmw_read_always_fails(const Device& dev);
   int write_device(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed,
                    bool direct, uint64_t* done_end = nullptr, uint64_t* min_end = nullptr);
   ReadResult read_lower_past_unaligned_eof(const Device& dev, const Device& lower, uint64_t pos,
