@@ -526,6 +526,15 @@ std::optional<ReadResult> DeviceRead::check_blocks_outgrow_cache() {
     if (unaligned && !dev.cache_populated) return ReadResult{EIO, 0, true, 0};
     r.also_err = EIO;
     r.err_rule = EnvelopeRule::BlocksLargerThanPage;
+    // Where a read that works ends is the same readahead's doing: at a block
+    // boundary past its first block (6.18.44: after a 3000-byte read at 32868 with
+    // 16 KiB blocks, a 64 KiB read at 0 returned 32768; the model does not track
+    // the readahead history that decides it, docs/semantics.md §11.9).
+    const uint64_t first_block_end = (start / dev.block_size + 1) * dev.block_size;
+    if (first_block_end < start + len) {
+      r.min_count = first_block_end - start;
+      r.count_rule = EnvelopeRule::BlocksLargerThanPage;
+    }
   }
   return std::nullopt;
 }
