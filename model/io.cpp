@@ -591,7 +591,7 @@ std::optional<ReadResult> DeviceRead::read_over_failing_lower() {
 }
 
 std::optional<ReadResult> DeviceRead::stop_at_partial_last_block() {
-  if (const uint64_t usable = m.buffered_io_end(dev); usable < cap) {
+  if (const uint64_t usable = m.buffered_io_stop(dev); usable < cap) {
     if (start >= usable) return ReadResult{EIO, 0, true, 0};
     end = std::min(end, usable);
   }
@@ -743,6 +743,10 @@ std::optional<ReadResult> DeviceRead::stop_at_aligned_eof(uint64_t folio_end) {
   if (fail_at < folio_end) {
     if (dev.cached_past_eof && Machine::may_be_cached(dev, fail_at, fail_at + grain))
       return serve_cached_past_eof(fail_at);
+    // The failing request read a stacked lower device's file up to its end first,
+    // through the lower cache (6.18.44: after an upper read failed at the lower
+    // device's 512-byte end, the lower device in Rundown served those 512 bytes).
+    m.note_lower_read_in(dev, fail_at, std::min(cap, fail_at + grain));
     if (start >= fail_at) return ReadResult{EIO, 0, true, 0};
     end = std::min(end, fail_at);
     may_meet_large_eof_folio();
@@ -832,8 +836,8 @@ void DeviceRead::may_meet_large_eof_folio() {
 
 ReadResult DeviceRead::compose(bool meets_eof, bool past_unaligned_eof) {
   // Compose: dirty cached ranges over what the driver reads from the backing file.
-  bool known = !(Machine::stale_unknown(dev, start, end) || dev.orphan_dirty || dev.dirty.unknown ||
-                 past_unaligned_eof);
+  bool known = !(Machine::stale_bytes_unpinned(dev, start, end) || dev.orphan_dirty ||
+                 dev.dirty.unknown || past_unaligned_eof);
   // 6.1 zero-fills every bio of a request one of whose segments read short, so
   // bytes before the backing EOF read as zeros when readahead put them in the
   // same request as the EOF (6.1.192 in QEMU): which bytes is readahead's choice.
@@ -970,6 +974,23 @@ void Machine::note_readahead_past_eof(Device& dev) const {
     dev.cached_past_eof = kPastEofUnknown;
 }
 
+bool Machine::stale_bytes_unpinned(const Device& dev, uint64_t a, uint64_t z) {
+  if (!stale_unknown(dev, a, z)) return false;
+  uint64_t pos = std::max(a, dev.stale_lo);
+  const uint64_t to = std::min(z, dev.stale_hi);
+  while (pos < to) {
+    uint64_t next = pos;
+    for (const ExtentList* list : {&dev.dirty, &dev.held}) {
+      if (list->unknown) continue;
+      for (int i = 0; i < list->count; ++i)
+        if (list->e[i].start <= pos && pos < list->e[i].end) next = std::max(next, list->e[i].end);
+    }
+    if (next == pos) return true;
+    pos = next;
+  }
+  return false;
+}
+
 ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool direct,
                                 DataBuilder& out) {
   const uint64_t cap = arith::device_bytes(dev.capacity);
@@ -1013,7 +1034,7 @@ int Machine::stacked_read_status(const Device& dev, uint64_t a, uint64_t z) cons
   // 6.18.44: a partial-block write to the upper device's last block → EIO).
   // No cache can hold that folio either: no envelope for it.
   if (lower->state == DevState::Bound) {
-    const uint64_t usable = buffered_io_end(*lower);
+    const uint64_t usable = buffered_io_stop(*lower);
     if (usable < arith::device_bytes(lower->capacity) && lz > usable) return 2;
   }
   // A lower cache may still hold the range, unless the upper device reads it
@@ -1307,7 +1328,7 @@ Outcome Machine::pwrite(const Op& op) {
   uint64_t end = start + std::min(len, cap - start);
   if (direct && (start % dev.block_size || (end - start) % dev.block_size))
     return Outcome::error(EINVAL);
-  if (const uint64_t usable = buffered_io_end(dev); !direct && usable < cap) {
+  if (const uint64_t usable = buffered_io_stop(dev); !direct && usable < cap) {
     if (start >= usable) return Outcome::error(EIO);
     end = std::min(end, usable);
   }
