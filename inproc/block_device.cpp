@@ -148,6 +148,17 @@ int BlockDevice::read_in_locked(const std::vector<uint64_t>& indices, uint64_t d
       return -EIO;
     }
   }
+  // The page holding a partial last block: its bio is cut short at the end and
+  // refused (unaligned_bios_refused), so the page never becomes up to date.
+  if (unaligned_bios_refused_.load() && dev_bytes % lbs != 0) {
+    std::vector<uint64_t> whole;
+    for (uint64_t index : indices)
+      (page_bytes(index, dev_bytes) % lbs != 0 ? *failed : whole).push_back(index);
+    if (whole.size() != indices.size()) {
+      if (!whole.empty()) (void)read_in_locked(whole, dev_bytes, failed);
+      return -EIO;
+    }
+  }
   bios_.clear();
   completions_.assign(indices.size(), Completion{});
   for (size_t i = 0; i < indices.size(); ++i) {
@@ -195,16 +206,28 @@ void BlockDevice::retry_failed_locked(uint64_t first, uint64_t last, uint64_t de
 
 int BlockDevice::writeback_locked(uint64_t first_page, uint64_t last_page) {
   uint64_t dev_bytes = arith::bytes_of_sectors(capacity_sectors());
+  // A partial last block (unaligned_bios_refused): the bio for it is cut to less
+  // than a block and refused; its bytes stay in the clean page (6.12.117, 6.18.44:
+  // fsync → EIO, the device reads them back, the file never gets them).
+  const uint64_t lbs = logical_block_size();
+  const uint64_t refused_from =
+      unaligned_bios_refused_.load() && dev_bytes % lbs != 0 ? dev_bytes / lbs * lbs : dev_bytes;
+  bool refused = false;
   bios_.clear();
   pages_.for_each(first_page, last_page, [&](uint64_t index, CachedPage& page) {
     if (!page.dirty) return;
     page.dirty = false;
     uint64_t bytes = page_bytes(index, dev_bytes);
     if (bytes == 0) return;  // the device shrank under the page: nowhere to write
+    const uint64_t page_pos = index * kPageSize;
+    const uint64_t whole = std::min(bytes, refused_from > page_pos ? refused_from - page_pos : 0);
+    refused = refused || whole < bytes;
+    if (whole == 0) return;
     bios_.push_back(
-        Bio{ReqOp::Write, index * (kPageSize / kSectorSize), page.data, bytes, nullptr});
+        Bio{ReqOp::Write, index * (kPageSize / kSectorSize), page.data, whole, nullptr});
   });
-  if (bios_.empty()) return 0;
+  if (refused) set_wb_error_locked();
+  if (bios_.empty()) return refused ? -EIO : 0;
   // A soft block size below the logical one: the kernel writes back buffer
   // heads of the soft size, sub-block requests the queue refuses (probe c1 on
   // 6.18.44: fsync → EIO; 6.1 lets them through).
@@ -227,8 +250,8 @@ int BlockDevice::writeback_locked(uint64_t first_page, uint64_t last_page) {
   }
   // Like mapping_set_error(): the pages are clean (their data is lost) and the
   // error waits for the next fsync.
-  if (err != 0) set_wb_error_locked();
-  return err;
+  if (err != 0 && !refused) set_wb_error_locked();  // one errseq bump per writeback
+  return err != 0 || refused ? -EIO : 0;
 }
 
 void BlockDevice::set_wb_error_locked() {
@@ -360,17 +383,23 @@ int64_t BlockDevice::direct_io(ReqOp op, uint8_t* buf, uint64_t len, int64_t pos
 // partial last block can be neither read in (the block layer rejects the bio)
 // nor written out, so buffered I/O reaching it stops short before it, and I/O
 // starting in it fails (observed on 6.18; 6.1 serves it, see
-// DriverProfile::unaligned_bios_refused). False: the I/O fails with EIO.
-bool BlockDevice::clip_to_whole_blocks(uint64_t dev_bytes, uint64_t pos, uint64_t* len) const {
+// DriverProfile::unaligned_bios_refused). Pages already up to date need no bio:
+// they still serve reads and take writes (6.12.117, 6.18.44: a page a write read
+// in, after LOOP_SET_CAPACITY cut the 1 KiB-block device to 512 bytes). False: the
+// I/O fails with EIO.
+bool BlockDevice::clip_to_whole_blocks_locked(uint64_t dev_bytes, uint64_t pos,
+                                              uint64_t* len) {
   const uint64_t lbs = logical_block_size();
   if (!unaligned_bios_refused_.load() || dev_bytes % lbs == 0) return true;
   const uint64_t folio = std::max<uint64_t>(kPageSize, lbs);
   // Blocks that outgrew the cache's pages: the page holding the end is the one
   // that cannot be read in (6.18.44: a 64 KiB write at 0 of a 39936-byte device
   // with 64 KiB blocks wrote 36864).
-  const uint64_t unusable_from = pages_smaller_than_blocks()
-                                     ? dev_bytes / kPageSize * kPageSize
-                                     : dev_bytes / lbs * lbs / folio * folio;
+  uint64_t unusable_from = pages_smaller_than_blocks() ? dev_bytes / kPageSize * kPageSize
+                                                       : dev_bytes / lbs * lbs / folio * folio;
+  while (unusable_from < dev_bytes && pages_.contains(unusable_from / kPageSize))
+    unusable_from = std::min(dev_bytes, (unusable_from / kPageSize + 1) * kPageSize);
+  if (unusable_from >= dev_bytes) return true;
   if (pos >= unusable_from) return false;
   *len = std::min(*len, unusable_from - pos);
   return true;
@@ -388,8 +417,8 @@ int64_t BlockDevice::read(void* buf, uint64_t len, int64_t pos, bool direct) {
       return -EINVAL;
     return direct_io(ReqOp::Read, static_cast<uint8_t*>(buf), len, pos);
   }
-  if (!clip_to_whole_blocks(dev_bytes, upos, &len)) return -EIO;
   std::lock_guard lock(cache_mu_);
+  if (!clip_to_whole_blocks_locked(dev_bytes, upos, &len)) return -EIO;
   uint64_t first = upos / kPageSize, last = (upos + len - 1) / kPageSize;
   missing_.clear();
   failed_.clear();
@@ -505,8 +534,8 @@ int64_t BlockDevice::write(const void* buf, uint64_t len, int64_t pos, bool dire
     // the shared Bio type, writes never store into it.
     return direct_io(ReqOp::Write, static_cast<uint8_t*>(const_cast<void*>(buf)), len, pos);
   }
-  if (!clip_to_whole_blocks(dev_bytes, upos, &len)) return -EIO;
   std::lock_guard lock(cache_mu_);
+  if (!clip_to_whole_blocks_locked(dev_bytes, upos, &len)) return -EIO;
   const uint64_t first = upos / kPageSize, last = (upos + len - 1) / kPageSize;
   if (int err = read_partial_folios_locked(upos, dev_bytes, &len); err != 0) return err;
   const auto* in = static_cast<const uint8_t*>(buf);

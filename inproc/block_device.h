@@ -116,7 +116,7 @@ class BlockDevice {
   void make_room_locked();
   int64_t direct_io(ReqOp op, uint8_t* buf, uint64_t len, int64_t pos);
   int read_partial_folios_locked(uint64_t upos, uint64_t dev_bytes, uint64_t* len);
-  bool clip_to_whole_blocks(uint64_t dev_bytes, uint64_t pos, uint64_t* len) const;
+  bool clip_to_whole_blocks_locked(uint64_t dev_bytes, uint64_t pos, uint64_t* len);
 
   RequestQueue queue_;
   std::atomic<uint64_t> capacity_{0};

@@ -290,6 +290,14 @@ bool Machine::flush_dirty(Device& dev) {
   for (int i = 0; i < dirty.count; ++i) {
     const Extent& x = dirty.e[i];
     uint64_t end = std::min(x.end, cap);  // shrunk by LOOP_SET_CAPACITY: beyond is lost
+    if (const uint64_t from = refused_writeback_from(dev); x.start < end && end > from) {
+      Extent refused = x;
+      refused.start = std::max(x.start, from);
+      refused.end = end;
+      keep_held(dev, refused);
+      ok = false;
+      end = refused.start;
+    }
     if (x.start < end && write_backing(dev, x.start, end, x.origin, x.seed) != 0) {
       ok = false;
       keep_refused_pages(dev, x);
@@ -313,7 +321,23 @@ bool Machine::flush_dirty(Device& dev) {
 // device over a lower one with BLKROSET 1, fsync EIO, then a 64 KiB read of the
 // upper returns the byte (finding e8a26c01).
 void Machine::keep_refused_pages(Device& dev, const Extent& x) {
-  if (s.descs[dev.backing_desc].kind != DescKind::Loop) return;
+  if (s.descs[dev.backing_desc].kind == DescKind::Loop) keep_held(dev, x);
+}
+
+// 6.12, 6.18 (unaligned_bios_refused): a capacity that is not a whole number of
+// logical blocks. The buffer straddling the end is a bio guard_bio_eod cuts to
+// less than a block, refused: its bytes stay cached, the file never gets them
+// (6.12.117, 6.18.44: fsync → EIO, the device reads the written bytes back, the
+// file reads zeros; linux-6.18/cached_partial_last_block_serves.trace).
+uint64_t Machine::refused_writeback_from(const Device& dev) const {
+  const uint64_t cap = arith::device_bytes(dev.capacity);
+  if (!p.unaligned_bios_refused || cap % dev.block_size == 0) return cap;
+  return cap / dev.block_size * dev.block_size;
+}
+
+// A refused writeback's bytes: the pages stay up to date, holding what the
+// backing lacks (`held` serves them).
+void Machine::keep_held(Device& dev, const Extent& x) {
   extents_write_run(dev.held, x);
   dev.cache_stale = 1;
   if (dev.held.unknown) mark_all_stale(dev);

@@ -71,6 +71,8 @@ struct Machine {
   bool flush_dirty(Device& dev);  // false: some dirty data could not be written
   void note_wb_error(Device& dev);
   void keep_refused_pages(Device& dev, const Extent& x);  // a refused writeback's bytes
+  void keep_held(Device& dev, const Extent& x);
+  uint64_t refused_writeback_from(const Device& dev) const;  // device byte
   bool wb_error_reported(Desc& fd, Device& dev);
   // The same for the dirty bytes in [a, z) only (an O_SYNC write's range).
   bool flush_dirty_range(Device& dev, uint64_t a, uint64_t z);
@@ -112,6 +114,21 @@ struct Machine {
       return cap / kPageSize * kPageSize;
     const uint64_t folio = std::max<uint64_t>(kPageSize, dev.block_size);
     return cap / dev.block_size * dev.block_size / folio * folio;
+  }
+  // Where buffered I/O stops for good: buffered_io_end, past the folios from
+  // there on that are up to date (surely cached, or dirty to the capacity), which
+  // need no bio (6.12.117, 6.18.44: after LOOP_SET_CAPACITY cut a 1 KiB-block
+  // device to 512 bytes, the page a write had read in still read and took writes;
+  // linux-6.18/cached_partial_last_block_serves.trace).
+  uint64_t buffered_io_stop(const Device& dev) const {
+    const uint64_t cap = arith::device_bytes(dev.capacity);
+    uint64_t stop = buffered_io_end(dev);
+    while (stop < cap) {
+      const uint64_t next = std::min(cap, (stop / kPageSize + 1) * kPageSize);
+      if (!surely_cached(dev, stop, next) && !extents_cover(dev.dirty, stop, next)) break;
+      stop = next;
+    }
+    return stop;
   }
   // Some byte of device range [a, z) may be in the page cache.
   static bool may_be_cached(const Device& dev, uint64_t a, uint64_t z) {
@@ -182,6 +199,9 @@ struct Machine {
   static bool stale_unknown(const Device& dev, uint64_t a, uint64_t z) {
     return dev.cache_stale && a < dev.stale_hi && z > dev.stale_lo;
   }
+  // Some byte of [a, z) is stale and neither dirty nor held: dirty and held bytes
+  // are what the cache serves, whatever the backing did under it.
+  static bool stale_bytes_unpinned(const Device& dev, uint64_t a, uint64_t z);
   // Why a buffered read through `dev`'s cache has unpredictable bytes (the first
   // reason compose() checks), or None.
   static EnvelopeRule cache_unknown_rule(const Device& dev, bool past_unaligned_eof) {
