@@ -127,6 +127,16 @@ ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, Data
     r.count = len;
     return r;
   }
+  // Folios surely up to date need no request to the lower device (cached_bytes.cpp).
+  const uint64_t first_page = start / kPageSize * kPageSize;
+  const uint64_t last_page = std::min(arith::device_bytes(dev.capacity),
+                                      (end + kPageSize - 1) / kPageSize * kPageSize);
+  if (whole_folios && surely_cached(dev, first_page, last_page)) {
+    r.count = len;
+    r.known = emit_cached_backing(dev, start, end, out);
+    if (!r.known) r.data_rule = EnvelopeRule::BackingBytesUnknown;
+    return r;
+  }
   Device& lower = *device(b.device);
   bool direct = dev.dio != 0;
   // A direct read of a lower device that is not Bound fails, whatever its cache

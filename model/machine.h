@@ -72,6 +72,9 @@ struct Machine {
   void note_wb_error(Device& dev);
   void keep_refused_pages(Device& dev, const Extent& x);  // a refused writeback's bytes
   void keep_held(Device& dev, const Extent& x);
+  // cached_bytes.cpp: what clean cached folios hold, without a request.
+  bool emit_cached_backing(const Device& dev, uint64_t a, uint64_t z, DataBuilder& out) const;
+  bool emit_device_bytes(const Device& dev, uint64_t a, uint64_t z, DataBuilder& out) const;
   uint64_t refused_writeback_from(const Device& dev) const;  // device byte
   bool wb_error_reported(Desc& fd, Device& dev);
   // The same for the dirty bytes in [a, z) only (an O_SYNC write's range).

@@ -1,0 +1,64 @@
+// The bytes clean folios of a device's page cache hold, computed without a
+// request. A folio surely up to date needs no bio: filemap_read copies it out
+// whatever the device below would now do with a request (6.18.44: an upper
+// device in loop DIO mode kept serving its cached page after its lower device's
+// LOOP_SET_BLOCK_SIZE 8192 made every page-sized request to it fail;
+// linux-6.18/cached_upper_page_outlives_lower_block_size.trace). Nothing the
+// model lets change under a surely cached folio goes unrecorded: backing_changed
+// keeps the old bytes in `held` or marks them stale, so the backing's bytes now
+// are the cached ones wherever neither applies.
+#include <algorithm>
+
+#include "model/machine.h"
+
+namespace loopcheck::model {
+
+bool Machine::emit_cached_backing(const Device& dev, uint64_t a, uint64_t z,
+                                  DataBuilder& out) const {
+  assert(a <= z && dev.backing_desc != kNoDesc);
+  const Desc& b = s.descs[dev.backing_desc];
+  const uint64_t pos = arith::backing_byte(a, dev.offset), len = z - a;
+  if (b.kind == DescKind::File) {
+    const Object& obj = s.objects[b.object];
+    const uint64_t in_file = pos >= obj.size ? 0 : std::min(len, obj.size - pos);
+    const bool known = emit_object(obj, pos, pos + in_file, out);
+    out.add_zero(len - in_file);  // a folio past the EOF was cached zero-filled
+    return known;
+  }
+  for (int i = 0; i < s.device_count; ++i)
+    if (s.devices[i].index == b.device) return emit_device_bytes(s.devices[i], pos, pos + len, out);
+  return false;
+}
+
+// Device bytes [a, z) as its cache would serve them: dirty over held over the
+// backing's bytes. False where the model does not know them.
+bool Machine::emit_device_bytes(const Device& dev, uint64_t a, uint64_t z,
+                                DataBuilder& out) const {
+  if (dev.state == DevState::Unbound || dev.backing_desc == kNoDesc || dev.dirty.unknown ||
+      dev.held.unknown || stale_bytes_unpinned(dev, a, z) ||
+      z > arith::device_bytes(dev.capacity))
+    return false;
+  bool known = true;
+  uint64_t pos = a;
+  while (pos < z) {
+    const Extent* cover = nullptr;
+    uint64_t next = z;  // where the next dirty or held run starts
+    for (const ExtentList* list : {&dev.dirty, &dev.held})
+      for (int i = 0; i < list->count && !cover; ++i) {
+        const Extent& x = list->e[i];
+        if (x.start <= pos && pos < x.end) cover = &x;
+        else if (x.start > pos) next = std::min(next, x.start);
+      }
+    if (cover) {
+      const uint64_t to = std::min(z, cover->end);
+      emit_extent(*cover, pos, to, out);
+      pos = to;
+      continue;
+    }
+    known = emit_cached_backing(dev, pos, next, out) && known;
+    pos = next;
+  }
+  return known && !out.overflow;
+}
+
+}  // namespace loopcheck::model
