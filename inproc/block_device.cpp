@@ -151,9 +151,11 @@ int BlockDevice::read_in_locked(const std::vector<uint64_t>& indices, uint64_t d
   // The page holding a partial last block: its bio is cut short at the end and
   // refused (unaligned_bios_refused), so the page never becomes up to date.
   if (unaligned_bios_refused_.load() && dev_bytes % lbs != 0) {
+    const uint64_t partial_block = dev_bytes / lbs * lbs;
     std::vector<uint64_t> whole;
     for (uint64_t index : indices)
-      (page_bytes(index, dev_bytes) % lbs != 0 ? *failed : whole).push_back(index);
+      (index * kPageSize + page_bytes(index, dev_bytes) > partial_block ? *failed : whole)
+          .push_back(index);
     if (whole.size() != indices.size()) {
       if (!whole.empty()) (void)read_in_locked(whole, dev_bytes, failed);
       return -EIO;

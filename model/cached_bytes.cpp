@@ -13,6 +13,20 @@
 
 namespace loopcheck::model {
 
+bool Machine::pages_surely_cached(const Device& dev, uint64_t a, uint64_t z) {
+  const uint64_t cap = arith::device_bytes(dev.capacity);
+  return surely_cached(dev, a / kPageSize * kPageSize,
+                       std::min(cap, (z + kPageSize - 1) / kPageSize * kPageSize));
+}
+
+ReadResult Machine::read_cached(const Device& dev, uint64_t a, uint64_t z, DataBuilder& out) const {
+  ReadResult r;
+  r.count = z - a;
+  r.known = emit_cached_backing(dev, a, z, out);
+  if (!r.known) r.data_rule = EnvelopeRule::BackingBytesUnknown;
+  return r;
+}
+
 bool Machine::emit_cached_backing(const Device& dev, uint64_t a, uint64_t z,
                                   DataBuilder& out) const {
   assert(a <= z && dev.backing_desc != kNoDesc);

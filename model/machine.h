@@ -73,6 +73,8 @@ struct Machine {
   void keep_refused_pages(Device& dev, const Extent& x);  // a refused writeback's bytes
   void keep_held(Device& dev, const Extent& x);
   // cached_bytes.cpp: what clean cached folios hold, without a request.
+  static bool pages_surely_cached(const Device& dev, uint64_t a, uint64_t z);  // whole pages
+  ReadResult read_cached(const Device& dev, uint64_t a, uint64_t z, DataBuilder& out) const;
   bool emit_cached_backing(const Device& dev, uint64_t a, uint64_t z, DataBuilder& out) const;
   bool emit_device_bytes(const Device& dev, uint64_t a, uint64_t z, DataBuilder& out) const;
   uint64_t refused_writeback_from(const Device& dev) const;  // device byte
