@@ -1422,6 +1422,18 @@ Outcome Machine::truncate(const Op& op) {
   if (size < 0) return Outcome::error(EINVAL);
   const uint64_t n = static_cast<uint64_t>(size);
   if (n > kBackingMaxFileBytes) return Outcome::error(EFBIG);  // inode_newsize_ok()
+  // A cut inside a filesystem block keeps that block allocated when it held
+  // data: an O_DIRECT read over the new EOF then meets a written block, not a
+  // hole (6.18.44: EIO after a writeback then a cut to 768 bytes).
+  const uint64_t block = n / kPageSize * kPageSize;
+  if (obj.kept_block && n <= (obj.kept_block - 1) * kPageSize) obj.kept_block = 0;
+  if (n % kPageSize != 0 && n < obj.size) {
+    ExtentList in_block = obj.data;
+    extents_cut_from(in_block, std::min(obj.size, block + kPageSize));
+    extents_erase(in_block, 0, block);
+    if (in_block.count > 0 || in_block.unknown || (obj.fill != 0 && obj.fill_end > block))
+      obj.kept_block = block / kPageSize + 1;
+  }
   obj.size = n;
   extents_cut_from(obj.data, n);
   obj.fill_end = std::min(obj.fill_end, n);

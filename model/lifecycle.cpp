@@ -434,6 +434,8 @@ bool Machine::backing_range_in_hole(const Device& dev, uint64_t a, uint64_t z) c
   a = a / kPageSize * kPageSize;
   z = (z + kPageSize - 1) / kPageSize * kPageSize;
   if (o.data.unknown || (o.fill != 0 && a < o.fill_end)) return false;
+  if (o.kept_block && a < o.kept_block * kPageSize && z > (o.kept_block - 1) * kPageSize)
+    return false;
   for (int i = 0; i < o.data.count; ++i)
     if (o.data.e[i].start < z && o.data.e[i].end > a) return false;
   return true;

@@ -63,6 +63,9 @@ struct Object {
   uint8_t reserved[6] = {};
   uint64_t size = 0;
   uint64_t fill_end = 0;
+  // 1 + index of the 4 KiB filesystem block holding the EOF when a truncate cut
+  // away every data extent in it: the block stays allocated (0: none such).
+  uint64_t kept_block = 0;
   ExtentList data;
 };
 
