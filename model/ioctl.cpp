@@ -256,6 +256,10 @@ Outcome Machine::configure(Desc& fd, Device& dev, const Op& op) {
   dev.dio = dio_requested && dio_possible(dev, *file, dev.block_size, offset);
   dev.write_cache = (flags & kLoReadOnly) ? 0 : 1;
   dev.capacity = capacity_for(backing_size(dev), offset, sizelimit);
+  // Devices stacked on this one read other bytes through it now: their cached
+  // folios keep what they read before (6.1.0-56: zeros read while it was detached
+  // still served after the rebind; linux-6.1/upper_cache_outlives_lower_rebind.trace).
+  backing_changed(DescKind::Loop, dev.index, nullptr);
   return Outcome::ok(0);
 }
 

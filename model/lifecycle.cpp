@@ -235,6 +235,7 @@ void Machine::teardown(Device& dev) {
   if (p.write_cache_cleared_on_teardown) dev.write_cache = 0;
   forget_cache(dev);  // invalidate_bdev drops the clean pages
   dev.cache_stale = 0;
+  backing_changed(DescKind::Loop, dev.index, nullptr);  // stacked devices now read an EOF
   // A writeback error not yet reported does not outlive the binding: after a
   // teardown and a rebind, fsync returns 0 (probe f3 on 6.18.44: BLKFLSBUF
   // failed, LOOP_CLR_FD, last close, reopen, LOOP_SET_FD, fsync → 0;
