@@ -908,6 +908,7 @@ ReadResult DeviceRead::compose(bool meets_eof, bool past_unaligned_eof) {
   } else {
     const uint64_t cached_to = std::max(ra_end, end);
     Machine::note_cached(dev, start / grain * grain, cached_to);
+    m.note_lower_readahead(dev, start / grain * grain, cached_to);
     // Only a window that reached the backing EOF can have cached folios past it.
     if (cached_to > backing_end_dev) m.note_readahead_past_eof(dev);
   }
@@ -1056,10 +1057,12 @@ int Machine::stacked_read_status(const Device& dev, uint64_t a, uint64_t z) cons
   // The lower device cannot bring in the folio holding its partial last block
   // (buffered_io_end), so an upper read reaching it fails there (probe b2 on
   // 6.18.44: a partial-block write to the upper device's last block → EIO).
-  // No cache can hold that folio either: no envelope for it.
+  // Only a folio readahead cached before the capacity shrank may still serve it
+  // (stop_at_partial_last_block; the stacked form of that finding, 6.18.44).
   if (lower->state == DevState::Bound) {
     const uint64_t usable = buffered_io_stop(*lower);
-    if (usable < arith::device_bytes(lower->capacity) && lz > usable) return 2;
+    if (usable < arith::device_bytes(lower->capacity) && lz > usable)
+      return may_be_cached(*lower, usable, usable + kPageSize) && !dev.dio ? 1 : 2;
   }
   // A lower cache may still hold the range, unless the upper device reads it
   // with direct I/O, which bypasses that cache.
@@ -1214,8 +1217,31 @@ void Machine::note_lower_read_in(Device& dev, uint64_t a, uint64_t z) {
   const uint64_t la = arith::backing_byte(a, dev.offset), lz = arith::backing_byte(z, dev.offset);
   if (la >= lcap) return;
   const uint64_t grain = std::max<uint64_t>(kPageSize, lower.block_size);
-  note_cached(lower, la / grain * grain, lcap);
-  note_sure(lower, la / grain * grain, std::min(lcap, (lz + grain - 1) / grain * grain));
+  // No read-in brings the folio holding a partial last block (buffered_io_end).
+  const uint64_t readable = buffered_io_end(lower);
+  if (la / grain * grain >= readable) return;
+  note_cached(lower, la / grain * grain, readable);
+  note_sure(lower, la / grain * grain, std::min(readable, (lz + grain - 1) / grain * grain));
+}
+
+// An upper device's readahead read device range [a, z) through its lower loop
+// device's cache (buffered, unless in loop DIO mode): the lower cache may hold
+// that range now. 6.12.117: after a 1-byte read of the upper device and LOOP_CLR_FD
+// of the lower one (Rundown), a 4 KiB write at 512 of the lower device found its
+// second page cached (linux-6.12/lower_cache_filled_by_upper_readahead.trace).
+void Machine::note_lower_readahead(const Device& dev, uint64_t a, uint64_t z) {
+  if (dev.dio || dev.backing_desc == kNoDesc || s.descs[dev.backing_desc].kind != DescKind::Loop)
+    return;
+  Device& lower = *device(s.descs[dev.backing_desc].device);
+  if (lower.state != DevState::Bound) return;
+  const uint64_t lcap = arith::device_bytes(lower.capacity);
+  const uint64_t la = arith::backing_byte(a, dev.offset), lz = arith::backing_byte(z, dev.offset);
+  if (la >= lcap) return;
+  const uint64_t grain = std::max<uint64_t>(kPageSize, lower.block_size);
+  // No read-in brings the folio holding a partial last block (buffered_io_end).
+  const uint64_t readable = buffered_io_end(lower);
+  if (la / grain * grain < readable)
+    note_cached(lower, la / grain * grain, std::min(readable, lz));
 }
 
 // The bytes of a backing file or a stacked device changed by a path other than
