@@ -404,37 +404,12 @@ ReadResult DeviceRead::direct() {
   return r;
 }
 
-// kiocb_write_and_wait: dirty pages of the range are written back first, whole
-// folios (filemap_write_and_wait_range writes every dirty block of each folio it
-// meets: on 6.18.44 an O_DIRECT read of 512 bytes at 512 wrote back the whole
-// dirty page at 0, common/odirect_read_writes_back_whole_folio.trace).
 int DeviceRead::write_back_dirty_range() {
-  const uint64_t from = start / grain * grain;
-  const uint64_t to = std::min(cap, (end + grain - 1) / grain * grain);
-  bool dirty_in_range = false;
-  for (int i = 0; i < dev.dirty.count; ++i)
-    if (dev.dirty.e[i].start < to && dev.dirty.e[i].end > from) dirty_in_range = true;
-  if (!dirty_in_range) return 0;
-  dev.refused_reads_only = 0;  // written-back pages stay cached clean, outside `held`
-  if (dev.state != DevState::Bound) {
-    extents_erase(dev.dirty, from, to);
-    return EIO;
+  if (const int e = m.write_back_for_direct(dev, start, end)) return e;
+  if (m.p.large_folios) {
+    may_write_back_folios_around(start / grain * grain,
+                                 std::min(cap, (end + grain - 1) / grain * grain));
   }
-  // Whole soft blocks go out, as in flush_dirty: a block reaching past a cut
-  // backing EOF extends the file to the block's end (6.1.0-56, 6.12.117, 6.18.44:
-  // after a 1-byte write over a file cut to 1 byte, an O_DIRECT read of 4096
-  // bytes returns 4096, the file having grown to 4096 by this writeback).
-  const uint64_t blk = dev.soft_block_size ? dev.soft_block_size : dev.block_size;
-  for (int i = 0; i < dev.dirty.count; ++i) {
-    const Extent x = dev.dirty.e[i];
-    const uint64_t a = std::max(x.start, from), z = std::min(x.end, to);
-    if (a >= z) continue;
-    m.write_backing(dev, a, z, x.origin, x.seed);
-    const uint64_t block_end = std::min(cap, (z + blk - 1) / blk * blk);
-    if (block_end > z) m.extend_backing_unknown(dev, block_end);
-  }
-  extents_erase(dev.dirty, from, to);
-  if (m.p.large_folios) may_write_back_folios_around(from, to);
   return 0;
 }
 
@@ -1099,9 +1074,48 @@ int Machine::write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t o
   return pos_end > lcap ? EIO : 0;
 }
 
+// kiocb_write_and_wait before a direct read or write: dirty pages of the range
+// are written back first, whole folios (filemap_write_and_wait_range writes every
+// dirty block of each folio it meets: on 6.18.44 an O_DIRECT read of 512 bytes at
+// 512 wrote back the whole dirty page at 0,
+// common/odirect_read_writes_back_whole_folio.trace; 6.1.0-56, 6.12.117, 6.18.44:
+// an O_DIRECT write of 512 bytes after a 1-byte buffered write over a file cut to
+// 0 grew it to 4096, common/odirect_write_writes_back_whole_block.trace).
+int Machine::write_back_for_direct(Device& dev, uint64_t start, uint64_t end) {
+  const uint64_t grain = std::max<uint64_t>(kPageSize, dev.block_size);
+  const uint64_t cap = arith::device_bytes(dev.capacity);
+  const uint64_t from = start / grain * grain;
+  const uint64_t to = std::min(cap, (end + grain - 1) / grain * grain);
+  bool dirty_in_range = false;
+  for (int i = 0; i < dev.dirty.count; ++i)
+    if (dev.dirty.e[i].start < to && dev.dirty.e[i].end > from) dirty_in_range = true;
+  if (!dirty_in_range) return 0;
+  dev.refused_reads_only = 0;  // written-back pages stay cached clean, outside `held`
+  if (dev.state != DevState::Bound) {
+    extents_erase(dev.dirty, from, to);
+    return EIO;
+  }
+  // Whole soft blocks go out, as in flush_dirty: a block reaching past a cut
+  // backing EOF extends the file to the block's end (6.1.0-56, 6.12.117, 6.18.44:
+  // after a 1-byte write over a file cut to 1 byte, an O_DIRECT read of 4096
+  // bytes returns 4096, the file having grown to 4096 by this writeback).
+  const uint64_t blk = dev.soft_block_size ? dev.soft_block_size : dev.block_size;
+  for (int i = 0; i < dev.dirty.count; ++i) {
+    const Extent x = dev.dirty.e[i];
+    const uint64_t a = std::max(x.start, from), z = std::min(x.end, to);
+    if (a >= z) continue;
+    write_backing(dev, a, z, x.origin, x.seed);
+    const uint64_t block_end = std::min(cap, (z + blk - 1) / blk * blk);
+    if (block_end > z) extend_backing_unknown(dev, block_end);
+  }
+  extents_erase(dev.dirty, from, to);
+  return 0;
+}
+
 int Machine::write_direct(Device& dev, uint64_t start, uint64_t end, uint64_t origin,
                           uint32_t seed) {
   if (dev.state != DevState::Bound) return EIO;
+  if (const int e = write_back_for_direct(dev, start, end)) return e;
   dev.refused_reads_only = 0;            // (conservative: not probed with large blocks)
   extents_erase(dev.dirty, start, end);  // the direct write supersedes cached bytes
   // and kiocb_invalidate_pages drops the cached pages of the range.

@@ -333,6 +333,7 @@ struct Machine {
                                            uint64_t len, const ReadResult& lr, DataBuilder& out);
   void note_lower_read_in(Device& dev, uint64_t a, uint64_t z);  // dev's bytes [a, z)
   void note_lower_readahead(const Device& dev, uint64_t a, uint64_t z);  // dev's bytes [a, z)
+  int write_back_for_direct(Device& dev, uint64_t start, uint64_t end);  // 0 or errno
   void note_write_read_in(Device& dev, uint64_t start, uint64_t stop, uint64_t head,
                           uint64_t tail, uint64_t blk);
   ReadResult read_lower_segments(const Device& lower, uint64_t pos, uint64_t len, ReadResult r,
