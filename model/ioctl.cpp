@@ -429,6 +429,12 @@ Outcome Machine::set_direct_io(Device& dev, const Op& op) {
   }
   if (!dio_possible(dev, s.descs[dev.backing_desc], dev.block_size, dev.offset))
     return Outcome::error(EINVAL);
+  // loop_set_dio: "flush dirty pages before starting to use direct I/O",
+  // vfs_fsync of the backing file, its result ignored. A stacked lower device's
+  // dirty pages reach its file (6.12.117, 6.18.44, 6.1.0-56:
+  // common/set_direct_io_flushes_lower_device.trace; finding fff561d5).
+  const Desc& b = s.descs[dev.backing_desc];
+  if (b.kind == DescKind::Loop) (void)flush_dirty(*device(b.device));
   dev.dio = 1;
   return Outcome::ok(0);
 }
