@@ -1107,6 +1107,13 @@ int Machine::write_back_for_direct(Device& dev, uint64_t start, uint64_t end) {
     write_backing(dev, a, z, x.origin, x.seed);
     const uint64_t block_end = std::min(cap, (z + blk - 1) / blk * blk);
     if (block_end > z) extend_backing_unknown(dev, block_end);
+    // A partly dirty block read in before the backing file changed writes the
+    // old bytes back over the new ones (as in flush_dirty; 6.18.44, finding
+    // 3175801a: the O_DIRECT read returned the page's byte, not the file write's).
+    if (dev.cache_stale) {
+      if (a % blk != 0) backing_maybe_written(dev, a / blk * blk, a);
+      if (z < block_end) backing_maybe_written(dev, z, block_end);
+    }
   }
   extents_erase(dev.dirty, from, to);
   return 0;
