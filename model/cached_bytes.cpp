@@ -75,4 +75,30 @@ bool Machine::emit_device_bytes(const Device& dev, uint64_t a, uint64_t z,
   return known && !out.overflow;
 }
 
+// LOOP_SET_CAPACITY keeps the cache. A folio cached across the old end was
+// zero-filled past it (block_read_full_folio zeroes buffers past i_size), and once
+// the device grows it serves those zeros, not the backing's bytes (6.1.0-56,
+// 6.12.117, 6.18.44: common/cached_folio_past_old_end_serves_zeros.trace).
+void Machine::note_capacity_growth(Device& dev, uint64_t new_capacity_sectors) {
+  const uint64_t old_end = arith::device_bytes(dev.capacity);
+  dev.capacity = new_capacity_sectors;
+  const uint64_t grain = std::max<uint64_t>(kPageSize, dev.block_size);
+  const uint64_t folio = old_end / grain * grain;
+  const uint64_t zeros_end = std::min(arith::device_bytes(dev.capacity), folio + grain);
+  if (old_end % grain == 0 || zeros_end <= old_end || !may_be_cached(dev, folio, folio + grain))
+    return;
+  if (surely_cached(dev, folio, old_end) && !dev.held.unknown) {
+    Extent zeros;
+    zeros.start = old_end;
+    zeros.end = zeros_end;
+    zeros.reserved = 1;  // a fill run of byte 0
+    extents_write_run(dev.held, zeros);
+    dev.cache_stale = 1;
+    if (dev.held.unknown) mark_all_stale(dev);
+    return;
+  }
+  dev.cache_stale = 1;
+  widen_stale(dev, old_end, zeros_end);
+}
+
 }  // namespace loopcheck::model

@@ -1487,10 +1487,13 @@ Outcome Machine::truncate(const Op& op) {
     if (in_block.count > 0 || in_block.unknown || (obj.fill != 0 && obj.fill_end > block))
       obj.kept_block = block / kPageSize + 1;
   }
+  // Only the bytes between the old and the new EOF change: cached pages over
+  // them keep the old bytes (backing_file_write snapshots them first).
+  if (n != obj.size)
+    backing_file_write(op.object, std::min(n, obj.size), std::max(n, obj.size), nullptr);
   obj.size = n;
   extents_cut_from(obj.data, n);
   obj.fill_end = std::min(obj.fill_end, n);
-  backing_changed(DescKind::File, op.object, nullptr);
   return Outcome::ok(0);
 }
 

@@ -75,6 +75,7 @@ struct Machine {
   // cached_bytes.cpp: what clean cached folios hold, without a request.
   static bool pages_surely_cached(const Device& dev, uint64_t a, uint64_t z);  // whole pages
   ReadResult read_cached(const Device& dev, uint64_t a, uint64_t z, DataBuilder& out) const;
+  void note_capacity_growth(Device& dev, uint64_t new_capacity_sectors);  // LOOP_SET_CAPACITY
   bool emit_cached_backing(const Device& dev, uint64_t a, uint64_t z, DataBuilder& out) const;
   bool emit_device_bytes(const Device& dev, uint64_t a, uint64_t z, DataBuilder& out) const;
   uint64_t refused_writeback_from(const Device& dev) const;  // device byte
