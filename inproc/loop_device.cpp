@@ -664,9 +664,11 @@ RequestResult LoopDevice::handle_request(const Request& rq, std::span<uint8_t> b
     } else {
       zero_from(rq, done);
     }
-    // A requeued O_DIRECT read lands on a misaligned buffer: the backing file's
-    // EINVAL is the request's status (BLK_STS_INVAL), which a direct reader sees.
-    if (error == -EINVAL && kiocb_read && file_off != done)
+    // The backing's EINVAL is the request's status (BLK_STS_INVAL), which a direct
+    // reader sees: a requeued O_DIRECT read landing on a misaligned buffer, or a
+    // lower loop device whose logical blocks grew past the request's alignment
+    // (6.18.44: gen-7601-1186).
+    if (error == -EINVAL && kiocb_read)
       return {profile_.request_status_einval ? -EINVAL : -EIO, done};
     if (error != 0) return {-EIO, done};
     if (done < rq.bytes) {

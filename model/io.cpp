@@ -150,7 +150,13 @@ ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, Data
     direct = false;  // aligned: the bytes are what a direct read of the range returns
   }
   ReadResult lr = read_device(lower, pos, len, direct, out);
-  if (lr.err) return ReadResult{EIO, 0, true, 0};
+  if (lr.err) {
+    // BLK_STS_INVAL (request_status_einval): the lower device's refusal of a
+    // misaligned direct read reaches an O_DIRECT reader of this device as EINVAL
+    // (6.18.44: gen-7601-1186 and -1449, after the lower LOOP_SET_BLOCK_SIZE 1024).
+    const bool einval = lr.err == EINVAL && !whole_folios && p.request_status_einval;
+    return ReadResult{einval ? EINVAL : EIO, 0, true, 0};
+  }
   r.known = lr.known;
   r.data_rule = lr.data_rule;
   // The lower device's own envelope (its cache, its readahead) carries over.
