@@ -273,9 +273,15 @@ bool Machine::flush_dirty(Device& dev) {
   // the pages stay up to date (end_buffer_async_write clears only the buffers'
   // flag) until something drops the cache (probe p1 on 6.1.0-56: fsync → EIO, the
   // written bytes read back, the file keeps its zeros, BLKFLSBUF drops them).
+  // Dirty pages wholly past the capacity (shrunk by LOOP_SET_CAPACITY) are
+  // dropped with no bio (block_write_full_folio: a folio past i_size): 6.18.44,
+  // gen-7601-0645: with 8 KiB blocks, after the capacity went to 0, fsync → 0.
+  ExtentList in_device = dirty;
+  extents_cut_from(in_device, arith::device_bytes(dev.capacity));
+  if (in_device.count == 0 && !dirty.unknown) return true;
   if (dev.block_size > std::max<uint64_t>(kPageSize, dev.soft_block_size) ||
       soft_blocks_below_logical(dev) || backing_writes_refused(dev)) {
-    for (int i = 0; i < dirty.count; ++i) extents_write_run(dev.held, dirty.e[i]);
+    for (int i = 0; i < in_device.count; ++i) extents_write_run(dev.held, in_device.e[i]);
     dev.cache_stale = 1;
     if (dirty.unknown || dev.held.unknown) mark_all_stale(dev);
     note_wb_error(dev);
