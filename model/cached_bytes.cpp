@@ -79,7 +79,7 @@ bool Machine::emit_device_bytes(const Device& dev, uint64_t a, uint64_t z,
 // zero-filled past it (block_read_full_folio zeroes buffers past i_size), and once
 // the device grows it serves those zeros, not the backing's bytes (6.1.0-56,
 // 6.12.117, 6.18.44: common/cached_folio_past_old_end_serves_zeros.trace).
-void Machine::note_capacity_growth(Device& dev, uint64_t new_capacity_sectors) {
+void Machine::resize_keeping_cache(Device& dev, uint64_t new_capacity_sectors) {
   const uint64_t old_end = arith::device_bytes(dev.capacity);
   dev.capacity = new_capacity_sectors;
   const uint64_t grain = std::max<uint64_t>(kPageSize, dev.block_size);

@@ -411,8 +411,9 @@ ReadResult DeviceRead::direct() {
 }
 
 int DeviceRead::write_back_dirty_range() {
-  if (const int e = m.write_back_for_direct(dev, start, end)) return e;
-  if (m.p.large_folios) {
+  bool wrote_back = false;
+  if (const int e = m.write_back_for_direct(dev, start, end, &wrote_back)) return e;
+  if (wrote_back && m.p.large_folios) {
     may_write_back_folios_around(start / grain * grain,
                                  std::min(cap, (end + grain - 1) / grain * grain));
   }
@@ -1087,7 +1088,7 @@ int Machine::write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t o
 // common/odirect_read_writes_back_whole_folio.trace; 6.1.0-56, 6.12.117, 6.18.44:
 // an O_DIRECT write of 512 bytes after a 1-byte buffered write over a file cut to
 // 0 grew it to 4096, common/odirect_write_writes_back_whole_block.trace).
-int Machine::write_back_for_direct(Device& dev, uint64_t start, uint64_t end) {
+int Machine::write_back_for_direct(Device& dev, uint64_t start, uint64_t end, bool* wrote_back) {
   const uint64_t grain = std::max<uint64_t>(kPageSize, dev.block_size);
   const uint64_t cap = arith::device_bytes(dev.capacity);
   const uint64_t from = start / grain * grain;
@@ -1122,6 +1123,7 @@ int Machine::write_back_for_direct(Device& dev, uint64_t start, uint64_t end) {
     }
   }
   extents_erase(dev.dirty, from, to);
+  if (wrote_back) *wrote_back = true;
   return 0;
 }
 

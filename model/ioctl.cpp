@@ -141,7 +141,7 @@ Outcome Machine::loop_ioctl(Desc& fd, const Op& op) {
     case Req::LoopSetCapacity:
       if (!privileged) return Outcome::error(EPERM);
       if (dev->state != DevState::Bound) return Outcome::error(ENXIO);
-      note_capacity_growth(*dev, capacity_for(backing_size(*dev), dev->offset, dev->sizelimit));
+      resize_keeping_cache(*dev, capacity_for(backing_size(*dev), dev->offset, dev->sizelimit));
       backing_changed(DescKind::Loop, dev->index, nullptr);
       return Outcome::ok(0);
     case Req::LoopSetDirectIo:

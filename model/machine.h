@@ -75,7 +75,7 @@ struct Machine {
   // cached_bytes.cpp: what clean cached folios hold, without a request.
   static bool pages_surely_cached(const Device& dev, uint64_t a, uint64_t z);  // whole pages
   ReadResult read_cached(const Device& dev, uint64_t a, uint64_t z, DataBuilder& out) const;
-  void note_capacity_growth(Device& dev, uint64_t new_capacity_sectors);  // LOOP_SET_CAPACITY
+  void resize_keeping_cache(Device& dev, uint64_t new_capacity_sectors);  // LOOP_SET_CAPACITY
   bool emit_cached_backing(const Device& dev, uint64_t a, uint64_t z, DataBuilder& out) const;
   bool emit_device_bytes(const Device& dev, uint64_t a, uint64_t z, DataBuilder& out) const;
   uint64_t refused_writeback_from(const Device& dev) const;  // device byte
@@ -334,7 +334,8 @@ struct Machine {
                                            uint64_t len, const ReadResult& lr, DataBuilder& out);
   void note_lower_read_in(Device& dev, uint64_t a, uint64_t z);  // dev's bytes [a, z)
   void note_lower_readahead(const Device& dev, uint64_t a, uint64_t z);  // dev's bytes [a, z)
-  int write_back_for_direct(Device& dev, uint64_t start, uint64_t end);  // 0 or errno
+  // 0 or errno; *wrote_back: some dirty page of the range went out.
+  int write_back_for_direct(Device& dev, uint64_t start, uint64_t end, bool* wrote_back = nullptr);
   void note_write_read_in(Device& dev, uint64_t start, uint64_t stop, uint64_t head,
                           uint64_t tail, uint64_t blk);
   ReadResult read_lower_segments(const Device& lower, uint64_t pos, uint64_t len, ReadResult r,
