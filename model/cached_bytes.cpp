@@ -82,7 +82,9 @@ bool Machine::emit_device_bytes(const Device& dev, uint64_t a, uint64_t z,
 void Machine::resize_keeping_cache(Device& dev, uint64_t new_capacity_sectors) {
   const uint64_t old_end = arith::device_bytes(dev.capacity);
   dev.capacity = new_capacity_sectors;
-  const uint64_t grain = std::max<uint64_t>(kPageSize, dev.block_size);
+  // The cache's folio: a page once the logical blocks outgrew it (§11.9).
+  const uint64_t grain =
+      blocks_outgrow_cache(dev) ? kPageSize : std::max<uint64_t>(kPageSize, dev.block_size);
   const uint64_t folio = old_end / grain * grain;
   const uint64_t zeros_end = std::min(arith::device_bytes(dev.capacity), folio + grain);
   if (old_end % grain == 0 || zeros_end <= old_end || !may_be_cached(dev, folio, folio + grain))
