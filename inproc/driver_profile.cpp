@@ -13,6 +13,7 @@ constexpr DriverProfile kLinux612{
     .large_block_sizes = false,
     .dio_rule = DioRule::BackingBdev,
     .dio_reenabled_by_reconfigure = true,
+    .set_dio_reevaluates_first = true,
     .odirect_file_write_partial = false,
 };
 
@@ -26,6 +27,7 @@ constexpr DriverProfile kLinux61{
     .large_block_sizes = false,
     .dio_rule = DioRule::BackingBdev,
     .dio_reenabled_by_reconfigure = true,
+    .set_dio_reevaluates_first = true,
     .read_past_backing_eof_is_eio = false,
     .discard_disabled_on_eopnotsupp = false,
     .backing_io_checks_file_mode = true,

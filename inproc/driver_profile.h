@@ -48,6 +48,9 @@ struct DriverProfile {
   // Before f4774e92aab8 (6.15) LOOP_SET_BLOCK_SIZE re-evaluates DIO with the
   // backing file's O_DIRECT as a request, so it can turn DIO back on.
   bool dio_reenabled_by_reconfigure = false;
+  // Before the 6.14 rewrite LOOP_SET_DIRECT_IO re-evaluates DIO first
+  // (model/profile.h set_dio_reevaluates_first).
+  bool set_dio_reevaluates_first = false;
   // f2fed441c69b (6.15, 6.12.25): a backing read that hits EOF fails the request
   // with EIO. Before it the VFS helper zero-filled the rest and succeeded.
   bool read_past_backing_eof_is_eio = true;

@@ -480,11 +480,24 @@ long LoopDevice::set_capacity() {
 long LoopDevice::set_direct_io(unsigned long arg) {
   std::lock_guard lock(lo_mutex_);
   if (state_.load() != LoState::Bound) return -ENXIO;
-  bool want = arg != 0;
-  bool on = (lo_flags_.load() & LO_FLAGS_DIRECT_IO) != 0;
+  const bool want = arg != 0;
+  const bool on = (lo_flags_.load() & LO_FLAGS_DIRECT_IO) != 0;
+  const bool possible = dio_possible(*backing_, disk_.logical_block_size(), lo_offset_);
+  if (profile_.set_dio_reevaluates_first) {
+    // __loop_update_dio(lo, want) first, then EINVAL unless the device ended in
+    // the requested mode (6.1, 6.12): asking again can turn DIO off.
+    const bool now = want && possible;
+    if (now != on) {
+      (void)backing_->fsync();
+      disk_.queue().freeze();
+      update_dio(now);
+      disk_.queue().unfreeze();
+    }
+    return now == want ? 0 : -EINVAL;
+  }
   if (want == on) return 0;
   if (want) {
-    if (!dio_possible(*backing_, disk_.logical_block_size(), lo_offset_)) return -EINVAL;
+    if (!possible) return -EINVAL;
     // loop_set_dio: the backing file's dirty pages go to disk before I/O bypasses
     // its cache (vfs_fsync of the backing file). The device's own page cache is
     // left alone: its dirty pages stay dirty (found by fuzzing, 6.12.117 in QEMU).

@@ -422,21 +422,35 @@ Outcome Machine::set_block_size(Desc& fd, Device& dev, const Op& op) {
 Outcome Machine::set_direct_io(Device& dev, const Op& op) {
   if (dev.state != DevState::Bound) return Outcome::error(ENXIO);
   const bool want = number_arg(op) != 0;
+  const bool possible = dio_possible(dev, s.descs[dev.backing_desc], dev.block_size, dev.offset);
+  if (p.set_dio_reevaluates_first) {
+    // __loop_update_dio(lo, want), then "use_dio == want ? 0 : EINVAL" (6.1.0-56,
+    // 6.12.117: LOOP_SET_DIRECT_IO 1 on a device in DIO mode whose lower device's
+    // blocks grew past its own → EINVAL, DIO off; gen-7603-0128,
+    // linux-6.12/set_direct_io_reevaluates_first.trace).
+    const bool now = want && possible;
+    if (now != static_cast<bool>(dev.dio)) fsync_backing_for_dio(dev);
+    dev.dio = now;
+    return now == want ? Outcome::ok(0) : Outcome::error(EINVAL);
+  }
   if (want == static_cast<bool>(dev.dio)) return Outcome::ok(0);
   if (!want) {
     dev.dio = 0;
     return Outcome::ok(0);
   }
-  if (!dio_possible(dev, s.descs[dev.backing_desc], dev.block_size, dev.offset))
-    return Outcome::error(EINVAL);
-  // loop_set_dio: "flush dirty pages before starting to use direct I/O",
-  // vfs_fsync of the backing file, its result ignored. A stacked lower device's
-  // dirty pages reach its file (6.12.117, 6.18.44, 6.1.0-56:
-  // common/set_direct_io_flushes_lower_device.trace; finding fff561d5).
-  const Desc& b = s.descs[dev.backing_desc];
-  if (b.kind == DescKind::Loop) (void)flush_dirty(*device(b.device));
+  if (!possible) return Outcome::error(EINVAL);
+  fsync_backing_for_dio(dev);
   dev.dio = 1;
   return Outcome::ok(0);
+}
+
+// loop_set_dio / __loop_update_dio: "flush dirty pages before starting to use
+// direct I/O", vfs_fsync of the backing file, its result ignored. A stacked lower
+// device's dirty pages reach its file (6.12.117, 6.18.44, 6.1.0-56:
+// common/set_direct_io_flushes_lower_device.trace; finding fff561d5).
+void Machine::fsync_backing_for_dio(Device& dev) {
+  const Desc& b = s.descs[dev.backing_desc];
+  if (b.kind == DescKind::Loop) (void)flush_dirty(*device(b.device));
 }
 
 // ---- generic block ioctls (block/ioctl.c) -----------------------------------------------------

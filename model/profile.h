@@ -72,6 +72,12 @@ struct Profile {
   // 6.1 / 6.12: LOOP_SET_BLOCK_SIZE and LOOP_CHANGE_FD re-evaluate DIO with the
   // backing file's O_DIRECT as the request, so they can turn DIO on. 6.18: only off.
   bool dio_reenabled_by_reconfigure;
+  // 6.1 / 6.12 (before the 6.14 rewrite of loop_set_dio): LOOP_SET_DIRECT_IO first
+  // re-evaluates DIO for the requested value (__loop_update_dio, with its fsync of
+  // the backing file when the mode changes), then answers EINVAL unless the device
+  // ended in that mode: asking for the mode it is already in can turn DIO off.
+  // 6.18: the same mode is 0 at once.
+  bool set_dio_reevaluates_first;
 
   // f2fed441c69b (6.15, stable 6.12.25): buffered reads of a region at or past the
   // backing EOF fail with EIO. Off: short reads are zero-filled (6.1).
@@ -173,6 +179,7 @@ inline constexpr Profile kLinux61{
     .large_block_sizes = false,
     .dio_rule = DioRule::BackingBdev,
     .dio_reenabled_by_reconfigure = true,
+    .set_dio_reevaluates_first = true,
     .read_past_backing_eof_is_eio = false,
     .discard_disabled_on_eopnotsupp = false,
     .dirty_pages_lost_on_sync_detach = true,
@@ -215,6 +222,7 @@ inline constexpr Profile kLinux612{
     .large_block_sizes = false,
     .dio_rule = DioRule::BackingBdev,
     .dio_reenabled_by_reconfigure = true,
+    .set_dio_reevaluates_first = true,
     .read_past_backing_eof_is_eio = true,
     .discard_disabled_on_eopnotsupp = true,
     .dirty_pages_lost_on_sync_detach = false,
@@ -244,6 +252,7 @@ inline constexpr Profile kLinux618{
     .large_block_sizes = true,
     .dio_rule = DioRule::MinDioAlign,
     .dio_reenabled_by_reconfigure = false,
+    .set_dio_reevaluates_first = false,
     .read_past_backing_eof_is_eio = true,
     .discard_disabled_on_eopnotsupp = true,
     .dirty_pages_lost_on_sync_detach = false,
