@@ -752,7 +752,7 @@ std::optional<ReadResult> DeviceRead::stop_at_aligned_eof(uint64_t folio_end) {
     // The failing request read a stacked lower device's file up to its end first,
     // through the lower cache (6.18.44: after an upper read failed at the lower
     // device's 512-byte end, the lower device in Rundown served those 512 bytes).
-    m.note_lower_read_in(dev, fail_at, std::min(cap, fail_at + grain));
+    m.note_lower_cache(dev, fail_at, std::min(cap, fail_at + grain), Machine::LowerFill::ReadIn);
     if (start >= fail_at) return ReadResult{EIO, 0, true, 0};
     end = std::min(end, fail_at);
     may_meet_large_eof_folio();
@@ -890,7 +890,7 @@ ReadResult DeviceRead::compose(bool meets_eof, bool past_unaligned_eof) {
   } else {
     const uint64_t cached_to = std::max(ra_end, end);
     Machine::note_cached(dev, start / grain * grain, cached_to);
-    m.note_lower_readahead(dev, start / grain * grain, cached_to);
+    m.note_lower_cache(dev, start / grain * grain, cached_to, Machine::LowerFill::Readahead);
     // Only a window that reached the backing EOF can have cached folios past it.
     if (cached_to > backing_end_dev) m.note_readahead_past_eof(dev);
   }
@@ -1226,51 +1226,36 @@ void Machine::note_write_read_in(Device& dev, uint64_t start, uint64_t stop, uin
                                  uint64_t tail, uint64_t blk) {
   const uint64_t cap = arith::device_bytes(dev.capacity);
   note_sure(dev, std::min(head, start), tail < cap ? std::min(cap, tail + blk) : stop);
-  if (head < cap) note_lower_read_in(dev, head, std::min(cap, head + blk));
-  if (tail < cap) note_lower_read_in(dev, tail, std::min(cap, tail + blk));
+  if (head < cap) note_lower_cache(dev, head, std::min(cap, head + blk), LowerFill::ReadIn);
+  if (tail < cap) note_lower_cache(dev, tail, std::min(cap, tail + blk), LowerFill::ReadIn);
   if (head < cap || tail < cap) note_readahead_past_eof(dev);
 }
 
-// A write's read-in of device bytes [a, z) went through a stacked lower loop
-// device's page cache (the upper driver reads the lower device's file, buffered
-// unless in loop DIO mode): the lower cache holds that range now, and readahead
-// may have cached more. 6.12.117 and 6.18.44: after a 1-byte write through the
-// upper device and LOOP_CLR_FD of the lower one (Rundown), an 8 KiB read of the
-// lower device returned 8192 bytes from its cache (finding 7502cefb).
-void Machine::note_lower_read_in(Device& dev, uint64_t a, uint64_t z) {
+// An upper device's backing read of its bytes [a, z) went through its stacked
+// lower loop device's page cache (the upper driver reads the lower device's file,
+// buffered unless in loop DIO mode). A read-in (LowerFill::ReadIn: a write's, or a
+// failing read's) leaves that range surely cached there, and readahead may have
+// cached more: 6.12.117 and 6.18.44, after a 1-byte write through the upper device
+// and LOOP_CLR_FD of the lower one (Rundown), an 8 KiB read of the lower device
+// returned 8192 bytes from its cache (finding 7502cefb). The upper device's
+// readahead (LowerFill::Readahead) may have cached its range: 6.12.117, after a
+// 1-byte read of the upper device and LOOP_CLR_FD of the lower one, a 4 KiB write
+// at 512 of the lower device found its second page cached
+// (linux-6.12/lower_cache_filled_by_upper_readahead.trace).
+void Machine::note_lower_cache(const Device& dev, uint64_t a, uint64_t z, LowerFill fill) {
   if (dev.dio || dev.backing_desc == kNoDesc || s.descs[dev.backing_desc].kind != DescKind::Loop)
     return;
   Device& lower = *device(s.descs[dev.backing_desc].device);
   if (lower.state != DevState::Bound) return;
-  const uint64_t lcap = arith::device_bytes(lower.capacity);
   const uint64_t la = arith::backing_byte(a, dev.offset), lz = arith::backing_byte(z, dev.offset);
-  if (la >= lcap) return;
   const uint64_t grain = std::max<uint64_t>(kPageSize, lower.block_size);
   // No read-in brings the folio holding a partial last block (buffered_io_end).
   const uint64_t readable = buffered_io_end(lower);
-  if (la / grain * grain >= readable) return;
-  note_cached(lower, la / grain * grain, readable);
-  note_sure(lower, la / grain * grain, std::min(readable, (lz + grain - 1) / grain * grain));
-}
-
-// An upper device's readahead read device range [a, z) through its lower loop
-// device's cache (buffered, unless in loop DIO mode): the lower cache may hold
-// that range now. 6.12.117: after a 1-byte read of the upper device and LOOP_CLR_FD
-// of the lower one (Rundown), a 4 KiB write at 512 of the lower device found its
-// second page cached (linux-6.12/lower_cache_filled_by_upper_readahead.trace).
-void Machine::note_lower_readahead(const Device& dev, uint64_t a, uint64_t z) {
-  if (dev.dio || dev.backing_desc == kNoDesc || s.descs[dev.backing_desc].kind != DescKind::Loop)
-    return;
-  Device& lower = *device(s.descs[dev.backing_desc].device);
-  if (lower.state != DevState::Bound) return;
-  const uint64_t lcap = arith::device_bytes(lower.capacity);
-  const uint64_t la = arith::backing_byte(a, dev.offset), lz = arith::backing_byte(z, dev.offset);
-  if (la >= lcap) return;
-  const uint64_t grain = std::max<uint64_t>(kPageSize, lower.block_size);
-  // No read-in brings the folio holding a partial last block (buffered_io_end).
-  const uint64_t readable = buffered_io_end(lower);
-  if (la / grain * grain < readable)
-    note_cached(lower, la / grain * grain, std::min(readable, lz));
+  const uint64_t from = la / grain * grain;
+  if (la >= arith::device_bytes(lower.capacity) || from >= readable) return;
+  if (fill == LowerFill::Readahead) return note_cached(lower, from, std::min(readable, lz));
+  note_cached(lower, from, readable);
+  note_sure(lower, from, std::min(readable, (lz + grain - 1) / grain * grain));
 }
 
 // The bytes of a backing file or a stacked device changed by a path other than

@@ -333,8 +333,9 @@ struct Machine {
                    bool direct, uint64_t* done_end = nullptr, uint64_t* min_end = nullptr);
   ReadResult read_lower_past_unaligned_eof(const Device& dev, const Device& lower, uint64_t pos,
                                            uint64_t len, const ReadResult& lr, DataBuilder& out);
-  void note_lower_read_in(Device& dev, uint64_t a, uint64_t z);  // dev's bytes [a, z)
-  void note_lower_readahead(const Device& dev, uint64_t a, uint64_t z);  // dev's bytes [a, z)
+  // How an upper device's backing read filled its lower device's cache.
+  enum class LowerFill : uint8_t { ReadIn, Readahead };
+  void note_lower_cache(const Device& dev, uint64_t a, uint64_t z, LowerFill fill);  // dev's [a, z)
   // 0 or errno; *wrote_back: some dirty page of the range went out.
   int write_back_for_direct(Device& dev, uint64_t start, uint64_t end, bool* wrote_back = nullptr);
   void note_write_read_in(Device& dev, uint64_t start, uint64_t stop, uint64_t head,
