@@ -295,6 +295,7 @@ class DeviceRead {
   ReadResult read_in_rundown();
   std::optional<ReadResult> read_over_failing_lower();
   std::optional<ReadResult> stop_at_partial_last_block();
+  ReadResult only_cached_folios(uint64_t first, uint64_t first_end, EnvelopeRule why);
   std::optional<ReadResult> stop_at_partly_dirty_folio();
   std::optional<ReadResult> stop_at_write_only_backing();
   ReadResult read_stale_cache_at_eof();
@@ -537,22 +538,26 @@ ReadResult DeviceRead::read_in_rundown() {
     if (!r.known) r.data_rule = EnvelopeRule::RundownMaybeFailedWrite;
     return r;
   }
-  if (Machine::may_be_cached(dev, start / grain * grain, start / grain * grain + grain)) {
-    // Readahead may have cached the range before the detach: success with
-    // unpredictable bytes, or EIO (kernel-state dependent). Nothing past the
-    // cached hull can be cached: the read ends there at the latest.
-    // How much readahead cached is the kernel's state (its window follows the
-    // file's readahead history): the read ends at some folio boundary, at the
-    // earliest after the first folio.
-    r.count = std::min(end, std::max(dev.cache_hi, start)) - start;
-    r.min_count = std::min(end, start / grain * grain + grain) - start;
-    if (r.min_count >= r.count) r.min_count = 0;
-    r.known = false;
-    r.also_err = EIO;
-    r.err_rule = r.count_rule = r.data_rule = EnvelopeRule::RundownReadahead;
-    return r;
-  }
-  return ReadResult{EIO, 0, true, 0};
+  // Readahead may have cached the range before the detach.
+  const uint64_t folio = start / grain * grain;
+  return only_cached_folios(folio, folio + grain, EnvelopeRule::RundownReadahead);
+}
+
+// No request can serve the read: only folios cached before can, from its first
+// one, [first, first_end), on. Success with unpredictable bytes, or EIO
+// (kernel-state dependent). Nothing past the cached hull can be cached: the read
+// ends there at the latest. How much readahead cached is the kernel's state (its
+// window follows the file's readahead history): the read ends at some folio
+// boundary, at the earliest after the first folio.
+ReadResult DeviceRead::only_cached_folios(uint64_t first, uint64_t first_end, EnvelopeRule why) {
+  if (!Machine::may_be_cached(dev, first, first_end)) return ReadResult{EIO, 0, true, 0};
+  r.count = std::min(end, std::max(dev.cache_hi, start)) - start;
+  r.min_count = std::min(end, first_end) - start;
+  if (r.min_count >= r.count) r.min_count = 0;
+  r.known = false;
+  r.also_err = EIO;
+  r.err_rule = r.count_rule = r.data_rule = why;
+  return r;
 }
 
 std::optional<ReadResult> DeviceRead::read_over_failing_lower() {
@@ -562,17 +567,8 @@ std::optional<ReadResult> DeviceRead::read_over_failing_lower() {
   if (m.stacked_read_status(dev, first_folio, std::min(cap, first_folio + grain)) != 2)
     return std::nullopt;
   // A lower loop device that cannot serve reads: this device's own cached
-  // folios still do (6.12.117 in QEMU), and the read ends at the first folio
-  // not cached, which readahead decided: an envelope.
-  if (!Machine::may_be_cached(dev, first_folio, first_folio + grain))
-    return ReadResult{EIO, 0, true, 0};
-  r.count = std::min(end, std::max(dev.cache_hi, start)) - start;
-  r.min_count = std::min(end, first_folio + grain) - start;
-  if (r.min_count >= r.count) r.min_count = 0;
-  r.known = false;
-  r.also_err = EIO;
-  r.err_rule = r.count_rule = r.data_rule = EnvelopeRule::ReadOverFailingLower;
-  return r;
+  // folios still do (6.12.117 in QEMU).
+  return only_cached_folios(first_folio, first_folio + grain, EnvelopeRule::ReadOverFailingLower);
 }
 
 std::optional<ReadResult> DeviceRead::stop_at_partial_last_block() {
@@ -588,14 +584,7 @@ std::optional<ReadResult> DeviceRead::stop_at_partial_last_block() {
   // whether it did is readahead's doing: the read ends at the first page it did
   // not cache, or fails there.
   const uint64_t page = start / kPageSize * kPageSize;
-  if (!Machine::may_be_cached(dev, page, page + kPageSize)) return ReadResult{EIO, 0, true, 0};
-  r.count = std::min(end, std::max(dev.cache_hi, start)) - start;
-  r.min_count = std::min(end, page + kPageSize) - start;
-  if (r.min_count >= r.count) r.min_count = 0;
-  r.known = false;
-  r.also_err = EIO;
-  r.err_rule = r.count_rule = r.data_rule = EnvelopeRule::FailedFolio;
-  return r;
+  return only_cached_folios(page, page + kPageSize, EnvelopeRule::FailedFolio);
 }
 
 std::optional<ReadResult> DeviceRead::stop_at_partly_dirty_folio() {
