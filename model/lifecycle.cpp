@@ -250,6 +250,17 @@ void Machine::teardown(Device& dev) {
   release_desc(backing);
 }
 
+// Dirty bytes past the capacity get no bio; their pages keep them and serve them
+// once the device grows again (6.18.44: fuzz smoke, a read after LOOP_SET_CAPACITY
+// to 0 and back to 512 returned the written bytes). Returns the bytes inside.
+ExtentList Machine::hold_past_capacity(Device& dev, const ExtentList& dirty) {
+  ExtentList in_device = dirty, past_end = dirty;
+  extents_cut_from(in_device, arith::device_bytes(dev.capacity));
+  extents_erase(past_end, 0, arith::device_bytes(dev.capacity));
+  for (int i = 0; i < past_end.count; ++i) keep_held(dev, past_end.e[i]);
+  return in_device;
+}
+
 // Write dirty device pages to the backing file. Requests only succeed on a Bound
 // device (loop_queue_rq refuses others with EIO): otherwise the data is lost.
 bool Machine::flush_dirty(Device& dev) {
@@ -276,8 +287,7 @@ bool Machine::flush_dirty(Device& dev) {
   // Dirty pages wholly past the capacity (shrunk by LOOP_SET_CAPACITY) are
   // dropped with no bio (block_write_full_folio: a folio past i_size): 6.18.44,
   // gen-7601-0645: with 8 KiB blocks, after the capacity went to 0, fsync → 0.
-  ExtentList in_device = dirty;
-  extents_cut_from(in_device, arith::device_bytes(dev.capacity));
+  const ExtentList in_device = hold_past_capacity(dev, dirty);
   if (in_device.count == 0 && !dirty.unknown) return true;
   if (dev.block_size > std::max<uint64_t>(kPageSize, dev.soft_block_size) ||
       soft_blocks_below_logical(dev) || backing_writes_refused(dev)) {
@@ -296,7 +306,7 @@ bool Machine::flush_dirty(Device& dev) {
   bool ok = true;
   for (int i = 0; i < dirty.count; ++i) {
     const Extent& x = dirty.e[i];
-    uint64_t end = std::min(x.end, cap);  // shrunk by LOOP_SET_CAPACITY: beyond is lost
+    uint64_t end = std::min(x.end, cap);  // shrunk by LOOP_SET_CAPACITY: beyond is held
     if (const uint64_t from = refused_writeback_from(dev); x.start < end && end > from) {
       Extent refused = x;
       refused.start = std::max(x.start, from);

@@ -72,6 +72,7 @@ struct Machine {
   void note_wb_error(Device& dev);
   void keep_refused_pages(Device& dev, const Extent& x);  // a refused writeback's bytes
   void keep_held(Device& dev, const Extent& x);
+  ExtentList hold_past_capacity(Device& dev, const ExtentList& dirty);
   void fsync_backing_for_dio(Device& dev);  // LOOP_SET_DIRECT_IO's vfs_fsync
   // cached_bytes.cpp: what clean cached folios hold, without a request.
   static bool pages_surely_cached(const Device& dev, uint64_t a, uint64_t z);  // whole pages
