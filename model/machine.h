@@ -81,6 +81,7 @@ struct Machine {
   bool emit_cached_backing(const Device& dev, uint64_t a, uint64_t z, DataBuilder& out) const;
   bool emit_device_bytes(const Device& dev, uint64_t a, uint64_t z, DataBuilder& out) const;
   uint64_t refused_writeback_from(const Device& dev) const;  // device byte
+  uint64_t written_back_until(const Device& dev) const;      // device byte
   bool wb_error_reported(Desc& fd, Device& dev);
   // The same for the dirty bytes in [a, z) only (an O_SYNC write's range).
   bool flush_dirty_range(Device& dev, uint64_t a, uint64_t z);
