@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 
 #include "inproc/arith.h"
 #include "inproc/uapi.h"
@@ -20,6 +21,16 @@ namespace {
 // the C library's vectorised memcpy.
 [[gnu::noinline]] void copy_out(uint8_t* to, const uint8_t* from, uint64_t n) {
   std::memcpy(to, from, n);
+}
+
+constexpr uint64_t kSectorsPerPage = kPageSize / kSectorSize;
+static_assert(kSectorsPerPage == 8, "SectorMask holds one bit per sector of a page");
+
+// The sectors of a page that its bytes [from, to) touch (from < to <= kPageSize).
+SectorMask sectors_of(uint64_t from, uint64_t to) {
+  assert(from < to && to <= kPageSize);
+  const uint64_t a = from / kSectorSize, z = (to + kSectorSize - 1) / kSectorSize;
+  return static_cast<SectorMask>((1u << z) - (1u << a));
 }
 
 }  // namespace
@@ -123,6 +134,71 @@ uint64_t BlockDevice::page_bytes(uint64_t index, uint64_t dev_bytes) const {
   return std::min<uint64_t>(kPageSize, dev_bytes - start);
 }
 
+// The sectors of a page whose buffer heads bytes [from, to) of it touch: buffers
+// have the soft block size, a whole page once that reaches a page.
+SectorMask BlockDevice::buffers_of(uint64_t from, uint64_t to) const {
+  const uint64_t soft = soft_block_size_.load();
+  if (soft >= kPageSize) return kWholePage;
+  return sectors_of(from / soft * soft,
+                    std::min<uint64_t>(kPageSize, (to + soft - 1) / soft * soft));
+}
+
+// Every sector of the page inside the device is up to date.
+bool BlockDevice::up_to_date_locked(uint64_t index, uint64_t dev_bytes) {
+  const CachedPage* page = pages_.find(index);
+  if (page == nullptr) return false;
+  const uint64_t bytes = page_bytes(index, dev_bytes);
+  const SectorMask inside = bytes == 0 ? 0 : sectors_of(0, bytes);
+  return (page->uptodate & inside) == inside;
+}
+
+// block_read_full_folio() for the buffers of page `index` in `want` that are not up
+// to date: each is a request of its own (submit_bh), cut at the capacity; one past
+// the end is zeroed without I/O. Soft blocks below the logical block size make
+// requests the queue refuses (unaligned_bios_refused). The page is added, not up to
+// date, when it was not cached (the kernel grabbed the folio). -EIO when any failed;
+// the buffers that worked are up to date all the same.
+int BlockDevice::read_buffers_locked(uint64_t index, SectorMask want, uint64_t dev_bytes) {
+  CachedPage& page = pages_.slot(index);
+  if (page.data == nullptr) {
+    page.data = alloc_page_locked();
+    page.uptodate = 0;
+    page.dirty = 0;
+  }
+  const uint64_t soft = std::min<uint64_t>(soft_block_size_.load(), kPageSize);
+  const uint64_t lbs = logical_block_size(), page_pos = index * kPageSize;
+  bios_.clear();
+  bool refused = false;
+  for (uint64_t at = 0; at < kPageSize; at += soft) {
+    const SectorMask buffer = sectors_of(at, at + soft);
+    if ((want & buffer) == 0 || (page.uptodate & buffer) == buffer) continue;
+    const uint64_t bytes =
+        std::min(soft, dev_bytes > page_pos + at ? dev_bytes - page_pos - at : 0);
+    std::memset(page.data + at + bytes, 0, soft - bytes);
+    if (bytes == 0) {
+      page.uptodate |= buffer;
+    } else if (unaligned_bios_refused_.load() && ((page_pos + at) % lbs != 0 || bytes % lbs != 0)) {
+      refused = true;
+    } else {
+      bios_.push_back(
+          Bio{ReqOp::Read, (page_pos + at) / kSectorSize, page.data + at, bytes, nullptr});
+    }
+  }
+  // One at a time, as nothing plugs them: no two merge into one request.
+  bool failed = refused;
+  for (Bio& bio : bios_) {
+    Completion done;
+    bio.completion = &done;
+    ++stats_.read_misses;
+    const uint64_t at = bio.sector * kSectorSize - page_pos;
+    if (queue_.submit_and_wait(bio) == 0)
+      page.uptodate |= sectors_of(at, at + soft);
+    else
+      failed = true;
+  }
+  return failed ? -EIO : 0;
+}
+
 // Read the given (missing) pages in one plugged batch, so adjacent pages merge
 // into one request as readahead's would. Failed pages are reported, not cached.
 int BlockDevice::read_in_locked(const std::vector<uint64_t>& indices, uint64_t dev_bytes,
@@ -172,10 +248,13 @@ int BlockDevice::read_in_locked(const std::vector<uint64_t>& indices, uint64_t d
         Bio{ReqOp::Read, indices[i] * (kPageSize / kSectorSize), data, bytes, &completions_[i]});
   }
   queue_.submit(bios_);
-  int err = 0;
   for (size_t i = 0; i < indices.size(); ++i) {
     queue_.wait(completions_[i]);
     ++stats_.read_misses;
+  }
+  fail_runs_with_a_failed_page(indices);
+  int err = 0;
+  for (size_t i = 0; i < indices.size(); ++i) {
     if (completions_[i].status != 0) {
       err = -EIO;
       failed->push_back(indices[i]);
@@ -184,10 +263,28 @@ int BlockDevice::read_in_locked(const std::vector<uint64_t>& indices, uint64_t d
     } else {
       CachedPage& page = pages_.slot(indices[i]);
       page.data = static_cast<uint8_t*>(bios_[i].buf);
-      page.dirty = false;
+      page.uptodate = kWholePage;
+      page.dirty = 0;
     }
   }
   return err;
+}
+
+// Readahead puts a run of adjacent pages in one bio (mpage_readahead), which ends
+// with one status: a request that completed its first pages and then failed (a
+// short read the kiocb path requeues, blk_update_request) fails them all (6.18.44:
+// a 4 KiB read at 0 over a file cut to 4 KiB, 8 KiB blocks → EIO, finding d77dc464).
+void BlockDevice::fail_runs_with_a_failed_page(const std::vector<uint64_t>& indices) {
+  for (size_t i = 0; i < indices.size();) {
+    size_t j = i;
+    int status = completions_[i].status;
+    while (j + 1 < indices.size() && indices[j + 1] == indices[j] + 1) {
+      ++j;
+      if (status == 0) status = completions_[j].status;
+    }
+    for (size_t k = i; k <= j; ++k) completions_[k].status = status;
+    i = j + 1;
+  }
 }
 
 // A readahead request that failed leaves its pages out of the cache; filemap_read
@@ -206,6 +303,35 @@ void BlockDevice::retry_failed_locked(uint64_t first, uint64_t last, uint64_t de
   }
 }
 
+// One bio per run of dirty sectors of the page (__block_write_full_folio sends only
+// the dirty buffers; a page dirty whole is one bio), cut at the capacity (the device
+// shrank under it: nowhere to write) and at `refused_from`. The page is clean after.
+// True when part of it was refused.
+bool BlockDevice::queue_dirty_runs_locked(uint64_t index, CachedPage& page, uint64_t dev_bytes,
+                                          uint64_t refused_from) {
+  const SectorMask dirty = std::exchange(page.dirty, 0);
+  const uint64_t page_pos = index * kPageSize, in_dev = page_bytes(index, dev_bytes);
+  const uint64_t sendable_to = refused_from > page_pos ? refused_from - page_pos : 0;
+  bool refused = false;
+  for (uint64_t s = 0; s < kSectorsPerPage;) {
+    if ((dirty >> s & 1u) == 0) {
+      ++s;
+      continue;
+    }
+    uint64_t t = s;
+    while (t < kSectorsPerPage && (dirty >> t & 1u) != 0) ++t;
+    const uint64_t from = s * kSectorSize, to = std::min(t * kSectorSize, in_dev);
+    s = t;
+    if (from >= to) continue;
+    const uint64_t sent_to = std::min(to, sendable_to);
+    refused = refused || sent_to < to;
+    if (sent_to <= from) continue;
+    bios_.push_back(Bio{ReqOp::Write, (page_pos + from) / kSectorSize, page.data + from,
+                        sent_to - from, nullptr});
+  }
+  return refused;
+}
+
 int BlockDevice::writeback_locked(uint64_t first_page, uint64_t last_page) {
   uint64_t dev_bytes = arith::bytes_of_sectors(capacity_sectors());
   // A partial last block (unaligned_bios_refused): the bio for it is cut to less
@@ -217,16 +343,8 @@ int BlockDevice::writeback_locked(uint64_t first_page, uint64_t last_page) {
   bool refused = false;
   bios_.clear();
   pages_.for_each(first_page, last_page, [&](uint64_t index, CachedPage& page) {
-    if (!page.dirty) return;
-    page.dirty = false;
-    uint64_t bytes = page_bytes(index, dev_bytes);
-    if (bytes == 0) return;  // the device shrank under the page: nowhere to write
-    const uint64_t page_pos = index * kPageSize;
-    const uint64_t whole = std::min(bytes, refused_from > page_pos ? refused_from - page_pos : 0);
-    refused = refused || whole < bytes;
-    if (whole == 0) return;
-    bios_.push_back(
-        Bio{ReqOp::Write, index * (kPageSize / kSectorSize), page.data, whole, nullptr});
+    if (page.dirty == 0) return;
+    refused = queue_dirty_runs_locked(index, page, dev_bytes, refused_from) || refused;
   });
   if (refused) set_wb_error_locked();
   if (bios_.empty()) return refused ? -EIO : 0;
@@ -290,16 +408,16 @@ void BlockDevice::forget_wb_errors() {
 
 void BlockDevice::drop_range_locked(uint64_t first_page, uint64_t last_page) {
   pages_.erase(first_page, last_page, [this](uint8_t* data) { free_page_locked(data); });
-  refused_pages_.erase(refused_pages_.lower_bound(first_page),
-                       last_page == UINT64_MAX ? refused_pages_.end()
-                                               : refused_pages_.upper_bound(last_page));
+  refused_pages_.erase(
+      refused_pages_.lower_bound(first_page),
+      last_page == UINT64_MAX ? refused_pages_.end() : refused_pages_.upper_bound(last_page));
 }
 
 // The first page of [first, last] not up to date is a folio whose read was refused:
 // filemap_read reads it alone (no readahead), refused again, and ends there.
 bool BlockDevice::refused_first_locked(uint64_t first, uint64_t last) {
   for (uint64_t p = first; p <= last; ++p)
-    if (!pages_.contains(p)) return refused_pages_.contains(p);
+    if (!up_to_date_locked(p, UINT64_MAX)) return refused_pages_.contains(p);
   return false;
 }
 
@@ -341,7 +459,7 @@ CacheStats BlockDevice::cache_stats() const {
   CacheStats s = stats_;
   s.pages = pages_.size();
   pages_.for_each(0, UINT64_MAX,
-                  [&](uint64_t, const CachedPage& page) { s.dirty += page.dirty ? 1 : 0; });
+                  [&](uint64_t, const CachedPage& page) { s.dirty += page.dirty != 0 ? 1 : 0; });
   return s;
 }
 
@@ -389,8 +507,7 @@ int64_t BlockDevice::direct_io(ReqOp op, uint8_t* buf, uint64_t len, int64_t pos
 // they still serve reads and take writes (6.12.117, 6.18.44: a page a write read
 // in, after LOOP_SET_CAPACITY cut the 1 KiB-block device to 512 bytes). False: the
 // I/O fails with EIO.
-bool BlockDevice::clip_to_whole_blocks_locked(uint64_t dev_bytes, uint64_t pos,
-                                              uint64_t* len) {
+bool BlockDevice::clip_to_whole_blocks_locked(uint64_t dev_bytes, uint64_t pos, uint64_t* len) {
   const uint64_t lbs = logical_block_size();
   if (!unaligned_bios_refused_.load() || dev_bytes % lbs == 0) return true;
   const uint64_t folio = std::max<uint64_t>(kPageSize, lbs);
@@ -399,12 +516,31 @@ bool BlockDevice::clip_to_whole_blocks_locked(uint64_t dev_bytes, uint64_t pos,
   // with 64 KiB blocks wrote 36864).
   uint64_t unusable_from = pages_smaller_than_blocks() ? dev_bytes / kPageSize * kPageSize
                                                        : dev_bytes / lbs * lbs / folio * folio;
-  while (unusable_from < dev_bytes && pages_.contains(unusable_from / kPageSize))
+  while (unusable_from < dev_bytes && up_to_date_locked(unusable_from / kPageSize, dev_bytes))
     unusable_from = std::min(dev_bytes, (unusable_from / kPageSize + 1) * kPageSize);
   if (unusable_from >= dev_bytes) return true;
   if (pos >= unusable_from) return false;
   *len = std::min(*len, unusable_from - pos);
   return true;
+}
+
+// Pages cached but not up to date (a write read in only the buffers it needed), in
+// the order filemap_read meets them: the part asked for is served when its buffers
+// are up to date (block_is_partially_uptodate), else ->read_folio reads the page's
+// missing buffers (block_read_full_folio); the read ends at the first that fails.
+void BlockDevice::read_partly_cached_pages_locked(uint64_t upos, uint64_t len, uint64_t dev_bytes) {
+  for (uint64_t p = upos / kPageSize; p * kPageSize < upos + len; ++p) {
+    const CachedPage* page = pages_.find(p);
+    if (page == nullptr) return;  // not read in: the copy ends here
+    const uint64_t from = std::max(upos, p * kPageSize) - p * kPageSize;
+    const uint64_t to = std::min(upos + len, (p + 1) * kPageSize) - p * kPageSize;
+    const SectorMask wanted = buffers_of(from, to);
+    if ((page->uptodate & wanted) == wanted) continue;
+    if (read_buffers_locked(p, kWholePage, dev_bytes) != 0) {
+      failed_.push_back(p);
+      return;
+    }
+  }
 }
 
 int64_t BlockDevice::read(void* buf, uint64_t len, int64_t pos, bool direct) {
@@ -421,7 +557,7 @@ int64_t BlockDevice::read(void* buf, uint64_t len, int64_t pos, bool direct) {
   }
   std::lock_guard lock(cache_mu_);
   if (!clip_to_whole_blocks_locked(dev_bytes, upos, &len)) return -EIO;
-  uint64_t first = upos / kPageSize, last = (upos + len - 1) / kPageSize;
+  const uint64_t first = upos / kPageSize, last = (upos + len - 1) / kPageSize;
   missing_.clear();
   failed_.clear();
   uint64_t first_missing = last + 1;
@@ -435,11 +571,10 @@ int64_t BlockDevice::read(void* buf, uint64_t len, int64_t pos, bool direct) {
     // page_cache_sync_ra(): at the start of the device, or continuing the previous
     // read, the miss starts a readahead window (get_init_ra_size) that also brings
     // in uncached pages past the request, up to the end of the device.
-    const uint64_t req_pages = last - first_missing + 1;
     const bool sequential =
         first_missing == 0 || (ra_prev_page_ != kNoPage && first_missing - ra_prev_page_ <= 1);
     if (sequential) {
-      const uint64_t window = init_readahead_pages(req_pages);
+      const uint64_t window = init_readahead_pages(last - first_missing + 1);
       const uint64_t end_page =
           std::min(first_missing + window, (dev_bytes + kPageSize - 1) / kPageSize);
       for (uint64_t p = last + 1; p < end_page; ++p)
@@ -449,6 +584,7 @@ int64_t BlockDevice::read(void* buf, uint64_t len, int64_t pos, bool direct) {
     if (read_in_locked(missing_, dev_bytes, &failed_) != 0)
       retry_failed_locked(first, last, dev_bytes);
   }
+  read_partly_cached_pages_locked(upos, len, dev_bytes);
   ra_prev_page_ = (upos + len) / kPageSize;  // ra->prev_pos = the end of this read
   uint64_t copied = 0;
   auto* out = static_cast<uint8_t*>(buf);
@@ -458,9 +594,11 @@ int64_t BlockDevice::read(void* buf, uint64_t len, int64_t pos, bool direct) {
   while (copied < len) {
     uint64_t at = upos + copied;
     const CachedPage* page = pages_.find(at / kPageSize);
-    if (page == nullptr) break;  // the page failed to read: stop short
     uint64_t in_page = at % kPageSize;
     uint64_t n = std::min<uint64_t>(kPageSize - in_page, len - copied);
+    const SectorMask wanted = sectors_of(in_page, in_page + n);
+    // The page failed to read: stop short.
+    if (page == nullptr || (page->uptodate & wanted) != wanted) break;
     if (run != nullptr && run + run_bytes == page->data + in_page) {
       run_bytes += n;
     } else {
@@ -519,6 +657,29 @@ int BlockDevice::read_partial_folios_locked(uint64_t upos, uint64_t dev_bytes, u
   return 0;
 }
 
+// Buffer heads smaller than a page (a soft block size below 4 KiB):
+// __block_write_begin_int reads only the buffers the write covers in part, the one
+// holding its start and the one holding its end (even past the capacity: no buffer
+// of the bdev is new); the rest of the page is left as it is, so the page may stay
+// cached not up to date (6.18.44: a 512-byte write at 0 over a cut backing file
+// with 512-byte soft blocks reads nothing and works, finding-ab90fe46). Each page
+// is a write_begin of its own: a failed read in the first fails the write, one in
+// the last ends it short before that page.
+int BlockDevice::read_partial_buffers_locked(uint64_t upos, uint64_t dev_bytes, uint64_t* len) {
+  const uint64_t soft = soft_block_size_.load();
+  assert(soft < kPageSize);
+  const uint64_t end = upos + *len;
+  const uint64_t first = upos / kPageSize, last = (end - 1) / kPageSize;
+  SectorMask head = upos % soft != 0 ? buffers_of(upos % kPageSize, upos % kPageSize + 1) : 0;
+  SectorMask tail = 0;
+  if (end % soft != 0) tail = buffers_of((end - 1) % kPageSize, (end - 1) % kPageSize + 1);
+  if (first == last) head |= std::exchange(tail, 0);
+  make_room_locked();
+  if (head != 0 && read_buffers_locked(first, head, dev_bytes) != 0) return -EIO;
+  if (tail != 0 && read_buffers_locked(last, tail, dev_bytes) != 0) *len = last * kPageSize - upos;
+  return 0;
+}
+
 int64_t BlockDevice::write(const void* buf, uint64_t len, int64_t pos, bool direct, bool sync_after,
                            WbErrSince* since) {
   if (pos < 0) return -EINVAL;
@@ -539,19 +700,28 @@ int64_t BlockDevice::write(const void* buf, uint64_t len, int64_t pos, bool dire
   std::lock_guard lock(cache_mu_);
   if (!clip_to_whole_blocks_locked(dev_bytes, upos, &len)) return -EIO;
   const uint64_t first = upos / kPageSize, last = (upos + len - 1) / kPageSize;
-  if (int err = read_partial_folios_locked(upos, dev_bytes, &len); err != 0) return err;
+  const bool small_buffers = soft_block_size_.load() < kPageSize;
+  const int read_err = small_buffers ? read_partial_buffers_locked(upos, dev_bytes, &len)
+                                     : read_partial_folios_locked(upos, dev_bytes, &len);
+  if (read_err != 0) return read_err;
   const auto* in = static_cast<const uint8_t*>(buf);
   uint64_t done = 0;
   while (done < len) {
     uint64_t at = upos + done;
     uint64_t index = at / kPageSize;
     CachedPage& page = pages_.slot(index);
-    if (page.data == nullptr) page.data = alloc_page_locked();  // fully covered: no read-in
-    refused_pages_.erase(index);                                 // written whole: up to date
+    if (page.data == nullptr) {  // fully covered: no read-in
+      page.data = alloc_page_locked();
+      page.uptodate = small_buffers ? 0 : kWholePage;
+    }
     uint64_t in_page = at % kPageSize;
     uint64_t n = std::min<uint64_t>(kPageSize - in_page, len - done);
     std::memcpy(page.data + in_page, in + done, n);
-    page.dirty = true;
+    // __block_commit_write: the buffers written are up to date and dirty.
+    const SectorMask written = buffers_of(in_page, in_page + n);
+    page.uptodate |= written;
+    page.dirty |= written;
+    if (page.uptodate == kWholePage) refused_pages_.erase(index);
     done += n;
   }
   if (sync_after) {

@@ -110,12 +110,20 @@ class BlockDevice {
   void retry_failed_locked(uint64_t first, uint64_t last, uint64_t dev_bytes);
   int read_in_locked(const std::vector<uint64_t>& indices, uint64_t dev_bytes,
                      std::vector<uint64_t>* failed);
+  void fail_runs_with_a_failed_page(const std::vector<uint64_t>& indices);
   int writeback_locked(uint64_t first_page, uint64_t last_page);
   void drop_range_locked(uint64_t first_page, uint64_t last_page);
   long discard_or_zero_range(ReqOp op, const void* user, bool fd_writable);
   void make_room_locked();
   int64_t direct_io(ReqOp op, uint8_t* buf, uint64_t len, int64_t pos);
   int read_partial_folios_locked(uint64_t upos, uint64_t dev_bytes, uint64_t* len);
+  int read_partial_buffers_locked(uint64_t upos, uint64_t dev_bytes, uint64_t* len);
+  void read_partly_cached_pages_locked(uint64_t upos, uint64_t len, uint64_t dev_bytes);
+  SectorMask buffers_of(uint64_t from, uint64_t to) const;
+  bool up_to_date_locked(uint64_t index, uint64_t dev_bytes);
+  int read_buffers_locked(uint64_t index, SectorMask want, uint64_t dev_bytes);
+  bool queue_dirty_runs_locked(uint64_t index, CachedPage& page, uint64_t dev_bytes,
+                               uint64_t refused_from);
   bool clip_to_whole_blocks_locked(uint64_t dev_bytes, uint64_t pos, uint64_t* len);
 
   RequestQueue queue_;

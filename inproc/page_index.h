@@ -16,9 +16,17 @@
 
 namespace loopcheck::inproc {
 
+// Per-sector state of a cached page, bit i for bytes [512 i, 512 i + 512): the
+// kernel's buffer heads, which have the soft block size (at least a sector).
+// A page whose buffers are not all up to date is in the cache but not up to date
+// (block_write_begin reads only the buffers a write covers in part).
+using SectorMask = uint8_t;
+inline constexpr SectorMask kWholePage = 0xFF;  // 8 sectors of 512 in a 4 KiB page
+
 struct CachedPage {
   uint8_t* data = nullptr;  // kPageSize bytes; nullptr: the slot is empty
-  bool dirty = false;
+  SectorMask uptodate = kWholePage;
+  SectorMask dirty = 0;
 };
 
 class PageIndex {

@@ -618,6 +618,54 @@ TEST(InprocData, PageCacheFlushPoints) {
   EXPECT_EQ(Sandbox::raw(img, 20000, 1000), a);  // O_SYNC writes through
 }
 
+// Buffer heads of 512 bytes (a device of an odd number of sectors, first opened
+// after its bind): a write reads in only the buffers it covers in part, writeback
+// sends only the dirty ones, and a later read of the page reads the rest
+// (docs/semantics.md §11.4).
+TEST(InprocData, PartialWriteReadsAndWritesBackOnlyItsBuffers) {
+  Sandbox sb;
+  std::string img = sb.file("img", (64 << 10) + 512, 0x11);
+  Driver d;
+  EXPECT_EQ(d.kernel.close(d.bind(0, img)), 0);
+  int dev = d.kernel.open_loop(0, O_RDWR);  // the first open sets 512-byte buffers
+  const auto read_misses = [&] {
+    return d.kernel.control().find(0)->disk().cache_stats().read_misses;
+  };
+  const uint64_t before = read_misses();
+  std::vector<uint8_t> a = bytes(512, 3);
+  EXPECT_EQ(d.kernel.pwrite(dev, a.data(), a.size(), 0), 512);
+  EXPECT_EQ(read_misses(), before);  // one whole buffer: nothing read
+  std::vector<uint8_t> b = bytes(100, 9);
+  EXPECT_EQ(d.kernel.pwrite(dev, b.data(), b.size(), 1000), 100);
+  EXPECT_EQ(read_misses(), before + 2);  // the buffers at 512 and 1024
+  Sandbox::raw_write(img, 2048, std::vector<uint8_t>(512, 0x77));  // behind the driver
+  EXPECT_EQ(d.kernel.fsync(dev), 0);
+  EXPECT_EQ(Sandbox::raw(img, 0, 512), a);
+  EXPECT_EQ(Sandbox::raw(img, 1000, 100), b);
+  EXPECT_EQ(Sandbox::raw(img, 2048, 512), std::vector<uint8_t>(512, 0x77));  // not written
+  std::vector<uint8_t> page(4096);
+  EXPECT_EQ(d.kernel.pread(dev, page.data(), page.size(), 0), 4096);
+  EXPECT_EQ(read_misses(), before + 2 + 5);  // the five buffers from 1536 on
+  EXPECT_EQ(std::vector<uint8_t>(page.begin() + 2048, page.begin() + 2560),
+            std::vector<uint8_t>(512, 0x77));
+  EXPECT_EQ(std::vector<uint8_t>(page.begin() + 1536, page.begin() + 2048),
+            std::vector<uint8_t>(512, 0x11));
+}
+
+// Readahead's run of pages is one bio: a request whose backing read comes up short
+// fails all its pages, and the page's own read (4 KiB, under 8 KiB blocks) is then
+// refused (6.18.44, finding d77dc464).
+TEST(InprocData, ReadaheadRunFailsWhole) {
+  Sandbox sb;
+  std::string img = sb.file("img", 64 << 10, 0x11);
+  Driver d;
+  int dev = d.bind(0, img);
+  EXPECT_EQ(d.kernel.ioctl(dev, LOOP_SET_BLOCK_SIZE, 8192), 0);
+  ASSERT_EQ(::truncate(img.c_str(), 4096), 0);
+  std::vector<uint8_t> page(4096);
+  EXPECT_EQ(d.kernel.pread(dev, page.data(), page.size(), 0), -EIO);
+}
+
 TEST(InprocData, AdjacentRequestsMerge) {
   Sandbox sb;
   std::string img = sb.file("img", 1 << 20, 0x11);
