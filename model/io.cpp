@@ -1124,6 +1124,7 @@ int Machine::write_direct(Device& dev, uint64_t start, uint64_t end, uint64_t or
   extents_erase(dev.dirty, start, end);  // the direct write supersedes cached bytes
   // and kiocb_invalidate_pages drops the cached pages of the range.
   if (start < dev.sure_hi && end > dev.sure_lo) dev.sure_lo = dev.sure_hi = 0;
+  if (start <= dev.refused_page && dev.refused_page < end) dev.refused_page = kNoPage;
   return write_backing(dev, start, end, origin, seed);
 }
 
@@ -1143,8 +1144,30 @@ bool Machine::rmw_read_always_fails(const Device& dev) {
           s.descs[dev.backing_desc].access == Access::Wo);
 }
 
+// The read-modify-write read of the `blk`-byte block at device byte `b`: 0 when it
+// works; 1 when it fails unless the block is still cached clean (read earlier, or
+// written back by fsync: readahead and writeback make that unknowable); 2 when it
+// fails (nothing brought that block into the cache). 6.1 O_DIRECT backing at a
+// misaligned offset: refused over written blocks.
+int Machine::rmw_read_status(Device& dev, uint64_t b, uint64_t blk) {
+  const uint64_t cap = arith::device_bytes(dev.capacity);
+  const uint64_t backing_end_dev = arith::bytes_past_offset(backing_size(dev), dev.offset);
+  const bool eof_is_eio = p.read_past_backing_eof_is_eio || dev.dio;
+  const uint64_t z = std::min(b + blk, cap);
+  const bool fails = rmw_read_always_fails(dev) || misaligned_read_refused(dev, b, z) ||
+                     (eof_is_eio && eof_request_error(dev, b, z, backing_end_dev) != 0);
+  const int lower = fails ? 2 : stacked_read_status(dev, b, z);
+  if (lower == 0) return 0;
+  // Blocks outgrew the cache and no read-in worked since it was dropped: only a
+  // written page is up to date; any other read is refused (§11.9, probe p7).
+  if (blocks_outgrow_cache(dev) && dev.refused_reads_only)
+    return written_up_to_date(dev, b, b + blk) ? 0 : 2;
+  return may_be_cached(dev, b, b + blk) ? 1 : lower;
+}
+
 int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed,
-                          bool direct, uint64_t* done_end, uint64_t* min_end) {
+                          bool direct, uint64_t* done_end, uint64_t* min_end,
+                          const Outcome* settled_by) {
   if (direct) return write_direct(dev, start, end, origin, seed);
   // A partial block must be read first (read-modify-write); that read can fail.
   // generic_perform_write / iomap_write_iter go folio by folio: a failing read in
@@ -1158,52 +1181,78 @@ int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t or
   const uint64_t head_blk = start / blk * blk, tail_blk = end / blk * blk;
   const bool partial_head = start % blk != 0 && !extents_cover(dev.dirty, head_blk, start);
   const bool partial_tail = end % blk != 0 && !extents_cover(dev.dirty, end, tail_blk + blk);
-  uint64_t stop = end;
-  bool maybe_eio = false, maybe_short = false;
+  uint64_t stop = end, written_end = end;  // where the count ends; where the data does
+  bool maybe_eio = false, maybe_short = false, unsettled = false;
   if (partial_head || partial_tail) {
-    const uint64_t backing_end_dev = arith::bytes_past_offset(backing_size(dev), dev.offset);
-    const bool eof_is_eio = p.read_past_backing_eof_is_eio || dev.dio;
-    const bool any_read_fails = rmw_read_always_fails(dev);
-    // 0: no read or it works; 1: it fails unless the block is still cached clean
-    // (read earlier, or written back by fsync: readahead and writeback make that
-    // unknowable); 2: it fails (nothing brought that block into the cache).
-    // 6.1 O_DIRECT backing at a misaligned offset: refused over written blocks.
-    auto block_status = [&](bool partial, uint64_t b) {
-      if (!partial) return 0;
-      const bool fails =
-          any_read_fails || misaligned_read_refused(dev, b, std::min(b + blk, cap)) ||
-          (eof_is_eio && eof_request_error(dev, b, std::min(b + blk, cap), backing_end_dev) != 0);
-      const int lower = fails ? 2 : stacked_read_status(dev, b, std::min(b + blk, cap));
-      if (lower == 0) return 0;
-      // Blocks outgrew the cache and no read-in worked since it was dropped: only a
-      // written page is up to date; any other read is refused (§11.9, probe p7).
-      if (blocks_outgrow_cache(dev) && dev.refused_reads_only)
-        return written_up_to_date(dev, b, b + blk) ? 0 : 2;
-      return may_be_cached(dev, b, b + blk) ? 1 : lower;
-    };
-    const int hs = block_status(partial_head, head_blk);
-    const int ts = block_status(partial_tail, tail_blk);
+    int hs = partial_head ? rmw_read_status(dev, head_blk, blk) : 0;
+    int ts = partial_tail ? rmw_read_status(dev, tail_blk, blk) : 0;
     const bool same_folio = tail_blk / folio == start / folio;
-    if (hs == 2 || ts == 2)
-      note_refused_folio(dev, (hs == 2 ? head_blk : tail_blk) / folio * folio);
-    if (hs == 2 || (ts == 2 && same_folio)) return EIO;
-    if (ts == 2) stop = tail_blk / folio * folio;
+    // The outcome allows what readahead may have done; the state follows the branch
+    // a target took (`settled_by`: what it returned for this write, when nothing
+    // but these reads could have failed it).
     maybe_eio = hs == 1 || (ts == 1 && same_folio);
     maybe_short = ts == 1 && !same_folio;  // the count may also end at the tail folio
+    const bool failed_for_sure = hs == 2 || (ts == 2 && same_folio);
+    if (ts == 2 && !same_folio) stop = tail_blk / folio * folio;
+    if (settled_by) {
+      const auto whole = static_cast<int64_t>(end - origin);
+      settle_rmw_reads(*settled_by, &hs, &ts, same_folio, whole,
+                       whole - static_cast<int64_t>(end - tail_blk / folio * folio));
+    }
+    if (hs == 2 || ts == 2)
+      note_refused_folio(dev, (hs == 2 ? head_blk : tail_blk) / folio * folio);
+    if (hs == 2 || (ts == 2 && same_folio)) return failed_for_sure ? EIO : kWriteSettledEio;
+    if (ts == 2) written_end = tail_blk / folio * folio;
+    unsettled = hs == 1 || ts == 1;
   }
   if (stop < end && !done_end) return EIO;
   if (done_end) *done_end = stop;
   // Whether the tail folio is still cached is readahead's doing: the write may also
   // end before it.
   if (min_end) *min_end = maybe_short ? tail_blk / folio * folio : 0;
-  extents_write(dev.dirty, start, stop, origin, seed);
-  note_written_folios(dev, start / folio * folio, (stop + folio - 1) / folio * folio);
-  if (!maybe_eio && !maybe_short) note_sure(dev, start, stop);
-  if (maybe_eio || maybe_short) dev.dirty.unknown = 1;  // a maybe-failed write's data
-  if (!maybe_eio && !maybe_short)
-    note_write_read_in(dev, start, stop, partial_head ? head_blk : cap,
-                       partial_tail && stop == end ? tail_blk : cap, blk);
+  written_end = std::min(written_end, stop);
+  extents_write(dev.dirty, start, written_end, origin, seed);
+  note_written_folios(dev, start / folio * folio, (written_end + folio - 1) / folio * folio);
+  if (unsettled) {
+    dev.dirty.unknown = 1;  // a maybe-failed write's data
+  } else {
+    note_sure(dev, start, written_end);
+    note_write_read_in(dev, start, written_end, partial_head ? head_blk : cap,
+                       partial_tail && written_end == end ? tail_blk : cap, blk);
+  }
   return maybe_eio ? kWriteMaybeEio : 0;
+}
+
+// The read-modify-write reads whose success readahead decides (status 1: the block
+// may still be cached clean), settled by what the target returned when it ran the
+// write first: the whole count means every such block was cached; EIO, that the one
+// in the first folio was not; a count ending at the tail's folio, that the tail's
+// was not (status 2). Anything else leaves them unsettled.
+void Machine::settle_rmw_reads(const Outcome& observed_write, int* head, int* tail,
+                               bool same_folio, int64_t whole_count, int64_t short_count) {
+  if (*head != 1 && *tail != 1) return;
+  const bool value = observed_write.kind == Outcome::Kind::Value;
+  if (value && observed_write.value == whole_count) {
+    if (*head == 1) *head = 0;
+    if (*tail == 1) *tail = 0;
+  } else if (value && !same_folio && observed_write.value == short_count && *tail == 1) {
+    if (*head == 1) *head = 0;
+    *tail = 2;
+  } else if (observed_write.kind == Outcome::Kind::Error && observed_write.err == EIO) {
+    // Which block failed is known only when one alone could have.
+    const bool head_may = *head == 1, tail_may = *tail == 1 && same_folio;
+    if (head_may && !tail_may) *head = 2;
+    if (tail_may && !head_may) *tail = 2;
+  }
+}
+
+// A device's flush whose outcome only its unknown write cache decides (Unbound or
+// Rundown: a flush request is refused when the cache is on): what the target
+// returned says which it was, for the steps after this one.
+void Machine::settle_write_cache(Device& dev) const {
+  if (observed == nullptr) return;
+  if (observed->kind == Outcome::Kind::Error && observed->err == EIO) dev.write_cache = 1;
+  if (observed->kind == Outcome::Kind::Value) dev.write_cache = 0;
 }
 
 // A write to device bytes [start, stop) succeeded, having read in the blocks of
@@ -1386,13 +1435,23 @@ Outcome Machine::pwrite(const Op& op) {
     end = std::min(end, usable);
   }
   uint64_t min_end = 0;
-  const int e = write_device(dev, start, end, start, op.seed, direct, &end, &min_end);
+  // An O_SYNC write can also fail in its writeback: then EIO does not say which
+  // way the reads went (linux-6.12/stacked_read_after_lower_clr_fd_8db6765c).
+  const bool sync = (d->open_flags & (kOpenSync | kOpenDsync)) && !direct;
+  const int e = write_device(dev, start, end, start, op.seed, direct, &end, &min_end,
+                             sync ? nullptr : observed);
   if (e > 0) return Outcome::error(e);
+  if (e == kWriteSettledEio) {  // the envelope's EIO branch: nothing changed
+    Outcome o = Outcome::ok(static_cast<int64_t>(end - start));
+    o.also_err = EIO;
+    o.err_rule = EnvelopeRule::RmwBlockMaybeCached;
+    return o;
+  }
   backing_changed(DescKind::Loop, dev.index, nullptr);
   bool sync_maybe_eio = false;
   // O_DSYNC is the same for a block device: iocb_is_dsync() either way, and
   // blkdev_fsync ignores datasync (inode metadata of /dev/loopN is not synced).
-  if ((d->open_flags & (kOpenSync | kOpenDsync)) && !direct) {
+  if (sync) {
     // generic_write_sync(): the written folios go to the driver, then a flush.
     // Either failing fails the write (its bytes stay in the cache or are lost).
     const uint64_t grain = std::max<uint64_t>(kPageSize, dev.block_size);
@@ -1401,6 +1460,7 @@ Outcome Machine::pwrite(const Op& op) {
     if (wb_error_reported(*d, dev) || !written) return Outcome::error(EIO);
     if (dev.state != DevState::Bound && write_cache(dev) == 1) return Outcome::error(EIO);
     sync_maybe_eio = dev.state != DevState::Bound && write_cache(dev) == kWriteCacheUnknown;
+    if (sync_maybe_eio && e == 0) settle_write_cache(dev);  // the flush alone decides
   }
   Outcome o = Outcome::ok(static_cast<int64_t>(end - start));
   if (sync_maybe_eio) o.also_err = EIO;
@@ -1424,6 +1484,7 @@ Outcome Machine::fsync(const Op& op) {
     Outcome o = Outcome::ok(0);  // never bound, or bound before the trace began
     o.also_err = EIO;
     o.err_rule = EnvelopeRule::FsyncWriteCacheUnknown;
+    settle_write_cache(dev);
     return o;
   }
   if (dev.state != DevState::Bound && write_cache(dev))

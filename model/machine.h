@@ -48,6 +48,9 @@ struct Machine {
   State& s;
   const Profile& p;
   const Env& env;
+  // What a target returned for this step, when one ran it first (model.h): it
+  // settles which branch of an envelope the state follows. nullptr: none did.
+  const Outcome* observed = nullptr;
 
   // ---- lookups
   Desc* desc_by_fd(uint64_t fd);
@@ -165,6 +168,7 @@ struct Machine {
     dev.cache_populated = dev.orphan_dirty;
     if (!dev.orphan_dirty) dev.cache_lo = dev.cache_hi = 0;
     if (!dev.orphan_dirty) dev.refused_reads_only = 1;
+    dev.refused_page = kNoPage;
     forget_cached_bytes(dev);
   }
   // Nothing is surely cached, and no old bytes are held.
@@ -326,13 +330,21 @@ struct Machine {
   // Returns 0, an errno, or kWriteMaybeEio: done, but the kernel may also have
   // failed it with EIO (the caller widens the outcome's envelope).
   static constexpr int kWriteMaybeEio = -1;
+  // ... or kWriteSettledEio: the kernel may have done it or failed it with EIO, and
+  // the target that ran it first failed it (Machine::observed): nothing was written.
+  static constexpr int kWriteSettledEio = -2;
   // `done_end`: where a buffered write stopped (a later folio's read-modify-write
   // read failed: generic_perform_write returns the bytes copied before it). Without
   // it a write that would stop short is EIO.
   int write_direct(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed);
   bool rmw_read_always_fails(const Device& dev);
+  int rmw_read_status(Device& dev, uint64_t b, uint64_t blk);
   int write_device(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed,
-                   bool direct, uint64_t* done_end = nullptr, uint64_t* min_end = nullptr);
+                   bool direct, uint64_t* done_end = nullptr, uint64_t* min_end = nullptr,
+                   const Outcome* settled_by = nullptr);
+  static void settle_rmw_reads(const Outcome& observed_write, int* head, int* tail,
+                               bool same_folio, int64_t whole_count, int64_t short_count);
+  void settle_write_cache(Device& dev) const;
   ReadResult read_lower_past_unaligned_eof(const Device& dev, const Device& lower, uint64_t pos,
                                            uint64_t len, const ReadResult& lr, DataBuilder& out);
   // How an upper device's backing read filled its lower device's cache.

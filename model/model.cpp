@@ -40,9 +40,27 @@ State initial_state(const Env& env, std::span<const ObjectDecl> objects) {
   return s;
 }
 
+namespace {
+
+Outcome dispatch(Machine& m, const Op& op);
+
+}  // namespace
+
 Outcome step(State& state, const Profile& profile, const Env& env, const Op& op) {
-  assert(op.subject.is_literal() && op.arg.is_literal() && op.offset.is_literal());
   Machine m{state, profile, env};
+  return dispatch(m, op);
+}
+
+Outcome step(State& state, const Profile& profile, const Env& env, const Op& op,
+             const Outcome& observed) {
+  Machine m{state, profile, env, &observed};
+  return dispatch(m, op);
+}
+
+namespace {
+
+Outcome dispatch(Machine& m, const Op& op) {
+  assert(op.subject.is_literal() && op.arg.is_literal() && op.offset.is_literal());
   switch (op.kind) {
     case OpKind::Open:
       return m.open(op);
@@ -63,6 +81,8 @@ Outcome step(State& state, const Profile& profile, const Env& env, const Op& op)
   }
   return Outcome::error(EINVAL);
 }
+
+}  // namespace
 
 std::string summarize(const State& s) {
   static constexpr const char* kStateName[] = {"unbound", "bound", "rundown"};

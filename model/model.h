@@ -22,6 +22,15 @@ State initial_state(const Env& env, std::span<const ObjectDecl> objects);
 
 Outcome step(State& state, const Profile& profile, const Env& env, const Op& op);
 
+// The same step, once a target has run it: where the model allows several outcomes
+// (an envelope: whether readahead left a block cached, whether a pre-created device
+// has a write cache), the state goes on along the branch `observed` shows, as
+// SibylFS checks a trace against every transition its spec allows. The outcome
+// returned is the model's all the same, envelope included: the model did not
+// predict which branch; it only stops forgetting which one was taken.
+Outcome step(State& state, const Profile& profile, const Env& env, const Op& op,
+             const Outcome& observed);
+
 // One line per interesting device/fd, for divergence reports.
 std::string summarize(const State& state);
 

@@ -64,6 +64,10 @@ OutgrownRead Machine::outgrown_read(const Device& dev, uint64_t start, uint64_t 
   if (at >= end) return o.kind = OutgrownRead::Kind::Decided, o;
   const uint64_t req_pages = (end - 1) / kPageSize - at / kPageSize + 1;
   const bool present = may_be_cached(dev, at, at + kPageSize);
+  if (at == dev.refused_page) {  // refused again (Device::refused_page)
+    o.may_have_read_ahead = true;
+    return o.kind = OutgrownRead::Kind::Decided, o;
+  }
   if (at % dev.block_size != 0) {
     // Readahead's run, or the folio's own read, starts at `at`: refused, whatever its
     // length (readahead's history, which the model does not keep, only sets that).
@@ -82,6 +86,10 @@ OutgrownRead Machine::outgrown_read(const Device& dev, uint64_t start, uint64_t 
   const uint64_t window = std::min(cap, init_readahead_pages(req_pages) * kPageSize);
   uint64_t run = 0;
   while (run < window && !may_be_cached(dev, run, run + kPageSize)) run += kPageSize;
+  // The request is cut at the capacity (guard_bio_eod): a partial last page makes it
+  // end off a block boundary (6.18.44: a 64 KiB read at 0 of a 65024-byte device
+  // with 8 KiB blocks → EIO, finding 1ab184d7).
+  run = std::min(run, window);
   if (run < window && !written_up_to_date(dev, run, run + kPageSize)) return o;
   if (run % dev.block_size != 0) {
     o.failed_lo = 0;
@@ -111,6 +119,8 @@ void Machine::note_outgrown_read(Device& dev, const OutgrownRead& o) {
     note_sure(dev, 0, o.read_in_hi);
   }
   if (o.may_have_read_ahead) note_cached(dev, o.stop / kPageSize * kPageSize, cap);
+  if (o.failed_lo < o.failed_hi || o.may_have_read_ahead)
+    dev.refused_page = o.stop / kPageSize * kPageSize;  // the read ended at it
 }
 
 // block_write_begin leaves the folio it grabbed in the cache when the read fails:
@@ -129,6 +139,7 @@ void Machine::note_written_folios(Device& dev, uint64_t a, uint64_t z) {
   const uint8_t refused_only = dev.refused_reads_only;
   note_cached(dev, a, z);
   if (blocks_outgrow_cache(dev)) dev.refused_reads_only = refused_only;
+  if (a <= dev.refused_page && dev.refused_page < z) dev.refused_page = kNoPage;
 }
 
 }  // namespace loopcheck::model

@@ -77,6 +77,7 @@ enum class DescKind : uint8_t { None, LoopControl, Loop, File, Dir };
 // Where a bound device's backing file description points (resolved through the
 // description table: Desc::kind says whether it is a file or another loop device).
 inline constexpr uint8_t kNoDesc = 0xff;
+inline constexpr uint64_t kNoPage = UINT64_MAX;  // Device::refused_page: none
 
 struct Device {
   uint8_t exists = 0;
@@ -142,6 +143,13 @@ struct Device {
   uint64_t sure_hi = 0;
   uint64_t stale_lo = 0;
   uint64_t stale_hi = 0;
+  // Blocks larger than the cache's folios: the page (device byte position) known to
+  // hold a folio whose read was refused, kNoPage for none. It stays cached, not up
+  // to date: readahead never replaces a folio that is there, and its own read
+  // (->read_folio, one page) is refused again, so a read meeting it ends there
+  // whatever readahead did around it (6.18.44, finding f5ed52d0). A write to it or
+  // a drop of the cache ends that.
+  uint64_t refused_page = kNoPage;
   ExtentList held;
 };
 

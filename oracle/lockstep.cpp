@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <optional>
+
 #include "oracle/compare.h"
 #include "trace/bind.h"
 #include "trace/expect.h"
@@ -63,6 +65,17 @@ Expectation checkable_part(const Expectation& e, const Outcome& m) {
   return out;
 }
 
+// A written expectation naming one errno or one count: what the trace says the
+// kernel did, which the model alone follows where it allows more than that (an
+// envelope, model.h), as it follows a target's outcome. A trace whose later
+// statements hold only on one branch names that branch here.
+std::optional<Outcome> written_outcome(const Expectation& e) {
+  if (e.count != 1 || e.alt[0].ranged) return std::nullopt;
+  if (e.alt[0].kind == ExpectAlt::Kind::Errno) return Outcome::error(e.alt[0].err);
+  if (e.alt[0].kind == ExpectAlt::Kind::Value) return Outcome::ok(e.alt[0].value);
+  return std::nullopt;
+}
+
 }  // namespace
 
 Lockstep::Lockstep(const model::Profile& profile, const Env& env,
@@ -100,7 +113,12 @@ StepResult Lockstep::step(const Statement& stmt, bool check_expectations) {
     bytes = target_->last_read();
   }
   const Op model_op = bind_op(stmt.op, model_vars_);
-  result.model = model::step(state_, profile_, env_, model_op);
+  // The model's state follows the branch of an envelope the target took, or,
+  // with none, the one the trace names.
+  std::optional<Outcome> settled_by = target_outcome;
+  if (!target_) settled_by = check_expectations ? written_outcome(stmt.expect) : std::nullopt;
+  result.model = settled_by ? model::step(state_, profile_, env_, model_op, *settled_by)
+                            : model::step(state_, profile_, env_, model_op);
   if (!target_) target_outcome = result.model;
   if (stmt.bind >= 0) {
     model_vars_[stmt.bind] = bound_value(result.model);
