@@ -612,6 +612,20 @@ Transfer transfer(OpenFile& file, const Request& rq, int64_t pos, IoMode mode, b
   return t;
 }
 
+// A write request's status. Any backing error or a short write (a full disk) is
+// EIO to the caller, but for ENOSPC from a lower block device on the kiocb path
+// (loop DIO, or 6.12+'s buffered kiocbs), whose BLK_STS_NOSPC an O_DIRECT writer
+// sees as ENOSPC (6.18.44, 6.12.117; 6.1.0-56 with loop DIO only: gen-7701-0253),
+// and a lower device's refusal of a misaligned direct write, as for reads
+// (BLK_STS_INVAL where `einval_status`).
+RequestResult write_result(int error, uint64_t done, uint64_t bytes, IoMode mode,
+                           bool einval_status) {
+  if (error == -ENOSPC && mode != IoMode::AsOpened) return {-ENOSPC, done};
+  if (error == -EINVAL && mode == IoMode::Direct) return {einval_status ? -EINVAL : -EIO, done};
+  if (error != 0 || done < bytes) return {-EIO, done};
+  return {0, bytes};
+}
+
 }  // namespace
 
 // A discard or write-zeroes request becomes a fallocate on the backing file.
@@ -693,9 +707,7 @@ RequestResult LoopDevice::handle_request(const Request& rq, std::span<uint8_t> b
     }
     return {0, rq.bytes};
   }
-  // Writes: any backing error or a short write (a full disk) is EIO to the caller.
-  if (error != 0 || done < rq.bytes) return {-EIO, done};
-  return {0, rq.bytes};
+  return write_result(error, done, rq.bytes, mode, profile_.request_status_einval);
 }
 
 // ---- /dev/loopN file operations -------------------------------------------------------------

@@ -104,6 +104,18 @@ void may_end_after(ReadResult& r, uint64_t count, EnvelopeRule why) {
   }
 }
 
+// A direct read of a lower device that is not Bound fails, whatever its cache
+// holds (6.18.44). In Rundown its blkdev_direct_IO still checks the alignment
+// first: a request off its blocks is BLK_STS_INVAL, EINVAL to an O_DIRECT reader
+// where `einval_status` (6.18.44: gen-7701-1261, the lower device's blocks grown).
+ReadResult direct_read_of_unbound_lower(const Device& lower, uint64_t pos, uint64_t len,
+                                        bool whole_folios, bool einval_status) {
+  const bool misaligned = pos % lower.block_size != 0 || len % lower.block_size != 0;
+  const bool einval = lower.state == DevState::Rundown && misaligned && !whole_folios &&
+                      pos < arith::device_bytes(lower.capacity) && einval_status;
+  return ReadResult{einval ? EINVAL : EIO, 0, true, 0};
+}
+
 }  // namespace
 
 // Device-relative [start, end) read from the backing file by the driver. The
@@ -132,9 +144,8 @@ ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, Data
     return read_cached(dev, start, end, out);
   Device& lower = *device(b.device);
   bool direct = dev.dio != 0;
-  // A direct read of a lower device that is not Bound fails, whatever its cache
-  // holds (6.18.44).
-  if (direct && lower.state != DevState::Bound) return ReadResult{EIO, 0, true, 0};
+  if (direct && lower.state != DevState::Bound)
+    return direct_read_of_unbound_lower(lower, pos, len, whole_folios, p.request_status_einval);
   if (direct && whole_folios) {
     // The lower device checks the alignment of what the driver sends: whole
     // pages of the upper cache (found on 6.18: a 512-byte buffered read of an
@@ -383,9 +394,12 @@ uint64_t DeviceRead::readahead_end() const {
 }
 
 ReadResult DeviceRead::direct() {
+  // blkdev_read_iter writes the range's dirty pages back (kiocb_write_and_wait)
+  // before blkdev_direct_IO checks the alignment: a failed writeback is EIO even
+  // for a misaligned read (6.18.44: gen-7701-1094, 32 KiB blocks).
+  if (const int e = write_back_dirty_range()) return ReadResult{e, 0, true, 0};
   if (start % dev.block_size || (end - start) % dev.block_size)
     return ReadResult{EINVAL, 0, true, 0};
-  if (const int e = write_back_dirty_range()) return ReadResult{e, 0, true, 0};
   if (dev.state != DevState::Bound) return ReadResult{EIO, 0, true, 0};
   if (m.p.backing_io_checks_file_mode && !dev.dio &&
       m.s.descs[dev.backing_desc].access == Access::Wo)
@@ -1060,7 +1074,17 @@ int Machine::write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t o
   }
   Device& lower = *device(b.device);
   const uint64_t lcap = arith::device_bytes(lower.capacity);
-  if (pos >= lcap) return EIO;  // ENOSPC from the block device → EIO
+  // ENOSPC from the lower block device: the kiocb path (loop DIO, or 6.12+'s
+  // buffered kiocbs) completes the request with BLK_STS_NOSPC, which an O_DIRECT
+  // writer sees as ENOSPC (6.18.44: gen-7701-0253, an upper device's O_DIRECT write
+  // after LOOP_SET_STATUS cut its lower device to 0); 6.1's simple path says EIO.
+  if (pos >= lcap) return dev.dio || !p.backing_odirect_honoured_without_dio ? ENOSPC : EIO;
+  // In loop DIO mode the lower device's blkdev_direct_IO checks the alignment next,
+  // Bound or in Rundown: off its blocks is BLK_STS_INVAL, EINVAL to an O_DIRECT
+  // writer (6.18.44: gen-7701-1261, the lower device's blocks grown to 8 KiB).
+  const bool misaligned = pos % lower.block_size != 0 || (pos_end - pos) % lower.block_size != 0;
+  if (dev.dio && misaligned && lower.state != DevState::Unbound)
+    return p.request_status_einval ? EINVAL : EIO;
   if (lower.disk_ro || lower.bdev_ro_policy)
     return EIO;  // EPERM from a read-only lower device → EIO
   const int e = write_device(lower, pos, std::min(pos_end, lcap), b_origin, seed, dev.dio != 0);
@@ -1091,6 +1115,13 @@ int Machine::write_back_for_direct(Device& dev, uint64_t start, uint64_t end, bo
     extents_erase(dev.dirty, from, to);
     return EIO;
   }
+  // Writeback the queue refuses (blocks larger than the cache's folios, buffer heads
+  // below the logical block size, 6.1's misaligned O_DIRECT backing): as flush_dirty
+  // has it, and filemap_write_and_wait_range reports it (6.18.44: gen-7701-1094,
+  // an O_DIRECT read after a buffered write with 32 KiB blocks → EIO).
+  if (dev.block_size > std::max<uint64_t>(kPageSize, dev.soft_block_size) ||
+      soft_blocks_below_logical(dev) || backing_writes_refused(dev))
+    return flush_dirty_range(dev, from, to) ? 0 : EIO;
   // Whole soft blocks go out, as in flush_dirty: a block reaching past a cut
   // backing EOF extends the file to the block's end (6.1.0-56, 6.12.117, 6.18.44:
   // after a 1-byte write over a file cut to 1 byte, an O_DIRECT read of 4096
@@ -1428,8 +1459,13 @@ Outcome Machine::pwrite(const Op& op) {
   const uint64_t cap = arith::device_bytes(dev.capacity);
   if (start >= cap) return Outcome::error(ENOSPC);
   uint64_t end = start + std::min(len, cap - start);
-  if (direct && (start % dev.block_size || (end - start) % dev.block_size))
+  if (direct && (start % dev.block_size || (end - start) % dev.block_size)) {
+    // blkdev_direct_write writes the range back (kiocb_invalidate_pages) before
+    // blkdev_direct_IO checks the alignment, as reads do (DeviceRead::direct).
+    if (dev.state == DevState::Bound)
+      if (const int e = write_back_for_direct(dev, start, end)) return Outcome::error(e);
     return Outcome::error(EINVAL);
+  }
   if (const uint64_t usable = buffered_io_stop(dev); !direct && usable < cap) {
     if (start >= usable) return Outcome::error(EIO);
     end = std::min(end, usable);
