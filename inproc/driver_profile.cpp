@@ -14,6 +14,7 @@ constexpr DriverProfile kLinux612{
     .dio_rule = DioRule::BackingBdev,
     .dio_reenabled_by_reconfigure = true,
     .set_dio_reevaluates_first = true,
+    .failed_set_block_size_updates_dio = true,
     .odirect_file_write_partial = false,
 };
 

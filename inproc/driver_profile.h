@@ -51,6 +51,9 @@ struct DriverProfile {
   // Before the 6.14 rewrite LOOP_SET_DIRECT_IO re-evaluates DIO first
   // (model/profile.h set_dio_reevaluates_first).
   bool set_dio_reevaluates_first = false;
+  // 6.11 to 6.14: a LOOP_SET_BLOCK_SIZE the block layer refused still re-evaluates
+  // DIO (model/profile.h failed_set_block_size_updates_dio).
+  bool failed_set_block_size_updates_dio = false;
   // f2fed441c69b (6.15, 6.12.25): a backing read that hits EOF fails the request
   // with EIO. Before it the VFS helper zero-filled the rest and succeeded.
   bool read_past_backing_eof_is_eio = true;

@@ -530,6 +530,9 @@ long LoopDevice::set_block_size(const OpenFile& file, unsigned long arg) {
     if (!verdict.ok) {
       (void)disk_.sync();
       disk_.invalidate();
+      if (profile_.failed_set_block_size_updates_dio)
+        update_dio((lo_flags_.load() & LO_FLAGS_DIRECT_IO) != 0 ||
+                   (profile_.dio_reenabled_by_reconfigure && backing_->opened_direct()));
       return -EINVAL;
     }
   }

@@ -1119,9 +1119,14 @@ int Machine::write_back_for_direct(Device& dev, uint64_t start, uint64_t end, bo
   // below the logical block size, 6.1's misaligned O_DIRECT backing): as flush_dirty
   // has it, and filemap_write_and_wait_range reports it (6.18.44: gen-7701-1094,
   // an O_DIRECT read after a buffered write with 32 KiB blocks → EIO).
+  // Its folios are those of the first open, smaller than the blocks: only the
+  // ones the I/O's bytes overlap go out (filemap_write_and_wait_range).
   if (dev.block_size > std::max<uint64_t>(kPageSize, dev.soft_block_size) ||
-      soft_blocks_below_logical(dev) || backing_writes_refused(dev))
-    return flush_dirty_range(dev, from, to) ? 0 : EIO;
+      soft_blocks_below_logical(dev) || backing_writes_refused(dev)) {
+    const uint64_t folio = std::max<uint64_t>(kPageSize, dev.soft_block_size);
+    const uint64_t a = start / folio * folio, z = std::min(cap, (end + folio - 1) / folio * folio);
+    return flush_dirty_range(dev, a, z) ? 0 : EIO;
+  }
   // Whole soft blocks go out, as in flush_dirty: a block reaching past a cut
   // backing EOF extends the file to the block's end (6.1.0-56, 6.12.117, 6.18.44:
   // after a 1-byte write over a file cut to 1 byte, an O_DIRECT read of 4096

@@ -413,7 +413,10 @@ Outcome Machine::set_block_size(Desc& fd, Device& dev, const Op& op) {
       p.dio_rule == DioRule::MinDioAlign ? min_dio_align(b) : backing_bdev_block_size(b);
   const uint64_t default_bs = dev.dio && dio_default != 0 ? dio_default : 512;
   const auto choice = arith::choose_block_size(arg, block_size_rule(), default_bs);
-  if (!choice.accepted) return Outcome::error(EINVAL);
+  if (!choice.accepted) {
+    if (p.failed_set_block_size_updates_dio) update_dio();
+    return Outcome::error(EINVAL);
+  }
   dev.block_size = static_cast<uint32_t>(choice.value);
   update_dio();
   return Outcome::ok(0);

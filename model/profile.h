@@ -79,6 +79,14 @@ struct Profile {
   // 6.18: the same mode is 0 at once.
   bool set_dio_reevaluates_first;
 
+  // 6.11 to 6.14 (Debian 6.12.117): LOOP_SET_BLOCK_SIZE re-evaluates DIO even when
+  // the block layer refused the new size (loop_update_dio runs after a failed
+  // queue_limits_commit_update), so an invalid size can turn DIO back on for an
+  // O_DIRECT backing file (6.12.117 in QEMU: gen-7703-0021,
+  // linux-6.12/failed_set_block_size_turns_dio_back_on.trace). 6.1 validates
+  // first; 6.18 returns before it.
+  bool failed_set_block_size_updates_dio;
+
   // f2fed441c69b (6.15, stable 6.12.25): buffered reads of a region at or past the
   // backing EOF fail with EIO. Off: short reads are zero-filled (6.1).
   bool read_past_backing_eof_is_eio;
@@ -180,6 +188,7 @@ inline constexpr Profile kLinux61{
     .dio_rule = DioRule::BackingBdev,
     .dio_reenabled_by_reconfigure = true,
     .set_dio_reevaluates_first = true,
+    .failed_set_block_size_updates_dio = false,
     .read_past_backing_eof_is_eio = false,
     .discard_disabled_on_eopnotsupp = false,
     .dirty_pages_lost_on_sync_detach = true,
@@ -223,6 +232,7 @@ inline constexpr Profile kLinux612{
     .dio_rule = DioRule::BackingBdev,
     .dio_reenabled_by_reconfigure = true,
     .set_dio_reevaluates_first = true,
+    .failed_set_block_size_updates_dio = true,
     .read_past_backing_eof_is_eio = true,
     .discard_disabled_on_eopnotsupp = true,
     .dirty_pages_lost_on_sync_detach = false,
@@ -253,6 +263,7 @@ inline constexpr Profile kLinux618{
     .dio_rule = DioRule::MinDioAlign,
     .dio_reenabled_by_reconfigure = false,
     .set_dio_reevaluates_first = false,
+    .failed_set_block_size_updates_dio = false,
     .read_past_backing_eof_is_eio = true,
     .discard_disabled_on_eopnotsupp = true,
     .dirty_pages_lost_on_sync_detach = false,

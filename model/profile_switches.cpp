@@ -27,6 +27,7 @@ constexpr SwitchInfo kSwitches[] = {
     SwitchInfo{"dio_rule", [](const Profile& p) { return SwitchValue{dio_rule_name(p.dio_rule)}; }},
     LOOPCHECK_SWITCH(dio_reenabled_by_reconfigure),
     LOOPCHECK_SWITCH(set_dio_reevaluates_first),
+    LOOPCHECK_SWITCH(failed_set_block_size_updates_dio),
     LOOPCHECK_SWITCH(read_past_backing_eof_is_eio),
     LOOPCHECK_SWITCH(discard_disabled_on_eopnotsupp),
     LOOPCHECK_SWITCH(dirty_pages_lost_on_sync_detach),

@@ -45,6 +45,7 @@ const std::vector<Switch>& shared_switches() {
       Switch{"dio_rule", same_dio_rule},
       SAME_SWITCH(dio_reenabled_by_reconfigure),
       SAME_SWITCH(set_dio_reevaluates_first),
+      SAME_SWITCH(failed_set_block_size_updates_dio),
       SAME_SWITCH(read_past_backing_eof_is_eio),
       SAME_SWITCH(discard_disabled_on_eopnotsupp),
       SAME_SWITCH(backing_io_checks_file_mode),
