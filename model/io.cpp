@@ -1079,12 +1079,6 @@ int Machine::write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t o
   // writer sees as ENOSPC (6.18.44: gen-7701-0253, an upper device's O_DIRECT write
   // after LOOP_SET_STATUS cut its lower device to 0); 6.1's simple path says EIO.
   if (pos >= lcap) return dev.dio || !p.backing_odirect_honoured_without_dio ? ENOSPC : EIO;
-  // In loop DIO mode the lower device's blkdev_direct_IO checks the alignment next,
-  // Bound or in Rundown: off its blocks is BLK_STS_INVAL, EINVAL to an O_DIRECT
-  // writer (6.18.44: gen-7701-1261, the lower device's blocks grown to 8 KiB).
-  const bool misaligned = pos % lower.block_size != 0 || (pos_end - pos) % lower.block_size != 0;
-  if (dev.dio && misaligned && lower.state != DevState::Unbound)
-    return p.request_status_einval ? EINVAL : EIO;
   if (lower.disk_ro || lower.bdev_ro_policy)
     return EIO;  // EPERM from a read-only lower device → EIO
   const int e = write_device(lower, pos, std::min(pos_end, lcap), b_origin, seed, dev.dio != 0);
@@ -1161,6 +1155,19 @@ int Machine::write_direct(Device& dev, uint64_t start, uint64_t end, uint64_t or
   // and kiocb_invalidate_pages drops the cached pages of the range.
   if (start < dev.sure_hi && end > dev.sure_lo) dev.sure_lo = dev.sure_hi = 0;
   if (start <= dev.refused_page && dev.refused_page < end) dev.refused_page = kNoPage;
+  // In loop DIO mode a lower device's blkdev_direct_IO checks the request's
+  // alignment against its own blocks, Bound or in Rundown: off them is
+  // BLK_STS_INVAL, EINVAL to the O_DIRECT writer (6.18.44: gen-7701-1261, the lower
+  // device's blocks grown to 8 KiB). Only direct writes are requests of their own
+  // bytes; writeback sends whole blocks.
+  const Desc& b = s.descs[dev.backing_desc];
+  if (dev.dio && b.kind == DescKind::Loop) {
+    const Device& lower = *device(b.device);
+    const uint64_t pos = arith::backing_byte(start, dev.offset);
+    const bool misaligned = pos % lower.block_size != 0 || (end - start) % lower.block_size != 0;
+    if (misaligned && lower.state != DevState::Unbound && pos < arith::device_bytes(lower.capacity))
+      return p.request_status_einval ? EINVAL : EIO;
+  }
   return write_backing(dev, start, end, origin, seed);
 }
 
