@@ -24,6 +24,7 @@ struct MutantsArgs {
   std::string equivalent = LOOPCHECK_CORPUS_DIR "/../mutants/equivalent-linux-6.1.json";
   std::string out = "reports/mutants";
   std::vector<uint32_t> only;  // mutant ids to run (after selection)
+  std::string resume;          // an earlier run's report directory
   bool json = false;
 };
 
@@ -46,7 +47,8 @@ int list(const MutantsArgs& args) {
       fmt::print("{:4} {}\n", m.id, mutants::describe(m));
     }
   }
-  fmt::print(stderr, "{} mutants ({} generated in reachable functions, {} more in unreachable "
+  fmt::print(stderr,
+             "{} mutants ({} generated in reachable functions, {} more in unreachable "
              "ones; {} functions, libclang errors {})\n",
              set.selected.size(), set.all.size(), set.skipped_unreachable,
              set.parsed.functions.size(), set.parsed.diagnostics_errors);
@@ -67,10 +69,13 @@ bool load_equivalent(const std::string& path, std::map<std::string, std::string>
 }
 
 std::string command_line(const MutantsArgs& a) {
-  return fmt::format("loopcheck mutants run --kernel {} --source {} --max {} --seed {} "
-                     "--gen-count {} --fuzz-runs {}",
-                     a.set.release, a.set.source, a.set.max_count, a.set.seed, a.run.gen_count,
-                     a.run.fuzz_runs);
+  std::string only;
+  for (uint32_t id : a.only) only += fmt::format(" --only {}", id);
+  return fmt::format(
+      "loopcheck mutants run --kernel {} --source {} --max {} --seed {} "
+      "--gen-count {} --fuzz-runs {} -j {}{}",
+      a.set.release, a.set.source, a.set.max_count, a.set.seed, a.run.gen_count, a.run.fuzz_runs,
+      a.run.jobs, only);
 }
 
 void print_progress(const mutants::Mutant& m, const mutants::MutantResult& r, size_t done,
@@ -104,9 +109,12 @@ int run(MutantsArgs args) {
   if (!args.only.empty()) {
     std::vector<mutants::Mutant> kept;
     for (const mutants::Mutant& m : set.selected)
-      if (std::find(args.only.begin(), args.only.end(), m.id) != args.only.end())
-        kept.push_back(m);
+      if (std::find(args.only.begin(), args.only.end(), m.id) != args.only.end()) kept.push_back(m);
     set.selected = std::move(kept);
+  }
+  if (!args.resume.empty() && !mutants::load_previous(args.resume, &args.run.previous, &why)) {
+    fmt::print(stderr, "{}\n", why);
+    return kExitUsage;
   }
   args.run.corpus_dir = args.corpus;
   args.run.release = args.set.release;
@@ -116,13 +124,19 @@ int run(MutantsArgs args) {
     fmt::print(stderr, "{}\n", why);
     return kExitUsage;
   }
-  fmt::print(stderr, "baseline: {} corpus + {} generated traces pass, {} excluded, {} fuzz "
+  fmt::print(stderr,
+             "baseline: {} corpus + {} generated traces pass, {} excluded, {} fuzz "
              "findings on the original ({:.0f} s)\n",
              baseline.corpus.size(), baseline.generated.size(), baseline.excluded.size(),
              baseline.fuzz_signatures.size(), baseline.seconds);
   const size_t total = set.selected.size();
-  args.run.progress = [total](const mutants::Mutant& m, const mutants::MutantResult& r,
-                              size_t done) { print_progress(m, r, done, total); };
+  std::filesystem::create_directories(args.out);
+  auto journal = std::make_shared<std::ofstream>(args.out + "/journal.jsonl", std::ios::app);
+  args.run.progress = [total, journal](const mutants::Mutant& m, const mutants::MutantResult& r,
+                                       size_t done) {
+    print_progress(m, r, done, total);
+    *journal << mutants::journal_line(m, r).dump() << std::endl;  // flushed: a kill keeps it
+  };
   mutants::RunResult result = mutants::run_mutants(set, args.run, std::move(baseline));
   const mutants::ReportInputs in{set, args.run, result, command_line(args)};
   if (!mutants::write_report(in, args.out, &why)) {
@@ -130,8 +144,8 @@ int run(MutantsArgs args) {
     return kExitUsage;
   }
   const nlohmann::ordered_json totals = mutants::report_json(in)["totals"];
-  fmt::print("{}\nreport: {}/report.md, {}/report.json, {}/timings.json\n", totals.dump(),
-             args.out, args.out, args.out);
+  fmt::print("{}\nreport: {}/report.md, {}/report.json, {}/timings.json\n", totals.dump(), args.out,
+             args.out, args.out);
   return kExitPass;
 }
 
@@ -173,6 +187,9 @@ void add_mutants_command(CLI::App& app, Action& action) {
                 "JSON: mutant description -> why it is equivalent (judged by reading loop.c)")
       ->capture_default_str();
   r->add_option("--out", args->out, "Report directory")->capture_default_str();
+  r->add_option("--resume", args->resume,
+                "An earlier run's report directory: its kills and compile errors are reused, "
+                "survivors run again");
   r->callback([args, &action] { action = [args] { return run(*args); }; });
 }
 

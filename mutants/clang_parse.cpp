@@ -26,22 +26,32 @@ uint32_t offset_of(CXSourceLocation loc) {
 
 TokenKind kind_of(CXTokenKind k) {
   switch (k) {
-    case CXToken_Punctuation: return TokenKind::Punctuation;
-    case CXToken_Keyword: return TokenKind::Keyword;
-    case CXToken_Identifier: return TokenKind::Identifier;
-    case CXToken_Literal: return TokenKind::Literal;
-    default: return TokenKind::Comment;
+    case CXToken_Punctuation:
+      return TokenKind::Punctuation;
+    case CXToken_Keyword:
+      return TokenKind::Keyword;
+    case CXToken_Identifier:
+      return TokenKind::Identifier;
+    case CXToken_Literal:
+      return TokenKind::Literal;
+    default:
+      return TokenKind::Comment;
   }
 }
 
 TokenRole role_of(CXCursor c) {
   switch (clang_getCursorKind(c)) {
     case CXCursor_BinaryOperator:
-    case CXCursor_CompoundAssignOperator: return TokenRole::BinaryOperator;
-    case CXCursor_UnaryOperator: return TokenRole::UnaryOperator;
-    case CXCursor_IfStmt: return TokenRole::IfStatement;
-    case CXCursor_IntegerLiteral: return TokenRole::IntegerLiteral;
-    default: return TokenRole::Other;
+    case CXCursor_CompoundAssignOperator:
+      return TokenRole::BinaryOperator;
+    case CXCursor_UnaryOperator:
+      return TokenRole::UnaryOperator;
+    case CXCursor_IfStmt:
+      return TokenRole::IfStatement;
+    case CXCursor_IntegerLiteral:
+      return TokenRole::IntegerLiteral;
+    default:
+      return TokenRole::Other;
   }
 }
 
@@ -115,14 +125,29 @@ std::vector<std::string> kernel_clang_args(const std::string& headers_dir, std::
   }
   const std::string& h = headers_dir;
   const std::string& c = common;
-  return {"-nostdinc", "-I" + c + "/arch/x86/include", "-I" + h + "/arch/x86/include/generated",
-          "-I" + c + "/include", "-I" + h + "/include", "-I" + c + "/arch/x86/include/uapi",
-          "-I" + h + "/arch/x86/include/generated/uapi", "-I" + c + "/include/uapi",
-          "-I" + h + "/include/generated/uapi", "-include",
-          c + "/include/linux/compiler-version.h", "-include", c + "/include/linux/kconfig.h",
-          "-include", c + "/include/linux/compiler_types.h", "-D__KERNEL__", "-DMODULE",
-          "-DKBUILD_BASENAME=\"loop\"", "-DKBUILD_MODNAME=\"loop\"",
-          "-D__KBUILD_MODNAME=kmod_loop", "-std=gnu11", "-m64", "-w"};
+  return {"-nostdinc",
+          "-I" + c + "/arch/x86/include",
+          "-I" + h + "/arch/x86/include/generated",
+          "-I" + c + "/include",
+          "-I" + h + "/include",
+          "-I" + c + "/arch/x86/include/uapi",
+          "-I" + h + "/arch/x86/include/generated/uapi",
+          "-I" + c + "/include/uapi",
+          "-I" + h + "/include/generated/uapi",
+          "-include",
+          c + "/include/linux/compiler-version.h",
+          "-include",
+          c + "/include/linux/kconfig.h",
+          "-include",
+          c + "/include/linux/compiler_types.h",
+          "-D__KERNEL__",
+          "-DMODULE",
+          "-DKBUILD_BASENAME=\"loop\"",
+          "-DKBUILD_MODNAME=\"loop\"",
+          "-D__KBUILD_MODNAME=kmod_loop",
+          "-std=gnu11",
+          "-m64",
+          "-w"};
 }
 
 namespace {
@@ -143,8 +168,7 @@ std::vector<Token> tokens_of(CXTranslationUnit tu, CXFile file, std::string_view
     t.role = role_of(cursors[i]);
     t.text = take(clang_getTokenSpelling(tu, raw[i]));
     unsigned line = 0, column = 0, offset = 0;
-    clang_getSpellingLocation(clang_getTokenLocation(tu, raw[i]), nullptr, &line, &column,
-                              &offset);
+    clang_getSpellingLocation(clang_getTokenLocation(tu, raw[i]), nullptr, &line, &column, &offset);
     t.line = line;
     t.column = column;
     t.offset = offset;
@@ -209,9 +233,9 @@ bool parse_source(std::string_view source, std::string_view file_name,
   const std::string name(file_name);
   CXUnsavedFile unsaved{name.c_str(), source.data(), static_cast<unsigned long>(source.size())};
   CXTranslationUnit tu = nullptr;
-  const CXErrorCode rc = clang_parseTranslationUnit2(
-      index.get(), name.c_str(), argv.data(), int(argv.size()), &unsaved, 1,
-      CXTranslationUnit_DetailedPreprocessingRecord, &tu);
+  const CXErrorCode rc =
+      clang_parseTranslationUnit2(index.get(), name.c_str(), argv.data(), int(argv.size()),
+                                  &unsaved, 1, CXTranslationUnit_DetailedPreprocessingRecord, &tu);
   if (rc != CXError_Success || !tu) {
     *why = fmt::format("libclang could not parse {} (error {})", file_name, int(rc));
     return false;

@@ -18,7 +18,13 @@ namespace loopcheck::mutants {
 enum class TokenKind : uint8_t { Punctuation, Keyword, Identifier, Literal, Comment };
 
 // What the AST says a token belongs to, as far as the operators care.
-enum class TokenRole : uint8_t { Other, BinaryOperator, UnaryOperator, IfStatement, IntegerLiteral };
+enum class TokenRole : uint8_t {
+  Other,
+  BinaryOperator,
+  UnaryOperator,
+  IfStatement,
+  IntegerLiteral
+};
 
 struct Token {
   TokenKind kind = TokenKind::Punctuation;

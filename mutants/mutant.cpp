@@ -9,7 +9,7 @@ namespace loopcheck::mutants {
 
 std::string_view operator_name(Operator op) {
   static constexpr std::array<std::string_view, kOperatorCount> kNames = {
-      "relational", "arithmetic", "errno", "negated-condition",
+      "relational",    "arithmetic", "errno",       "negated-condition",
       "deleted-guard", "off-by-one", "swapped-flag"};
   return kNames[static_cast<size_t>(op)];
 }
@@ -21,9 +21,10 @@ bool apply_mutant(std::string_view source, const Mutant& mutant, std::string* ou
   size_t at = 0;
   for (const Edit& e : mutant.edits) {
     if (e.offset < at || size_t(e.offset) + e.length > source.size()) {
-      *why = fmt::format("mutant {}: edit at byte {} (+{}) overlaps or leaves the source "
-                         "({} bytes); was it generated from another loop.c?",
-                         mutant.id, e.offset, e.length, source.size());
+      *why = fmt::format(
+          "mutant {}: edit at byte {} (+{}) overlaps or leaves the source "
+          "({} bytes); was it generated from another loop.c?",
+          mutant.id, e.offset, e.length, source.size());
       return false;
     }
     result.append(source.substr(at, e.offset - at));

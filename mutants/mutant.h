@@ -33,9 +33,9 @@ struct Edit {
 struct Mutant {
   uint32_t id = 0;  // 1-based, in source order after selection
   Operator op = Operator::Relational;
-  std::string function;  // the function the edit sits in
-  uint32_t line = 0;     // 1-based line of the first edit
-  uint32_t column = 0;   // 1-based column of the first edit
+  std::string function;     // the function the edit sits in
+  uint32_t line = 0;        // 1-based line of the first edit
+  uint32_t column = 0;      // 1-based column of the first edit
   std::vector<Edit> edits;  // non-overlapping, ascending offsets
   std::string original;     // the original text of the first edit's span
   std::string replacement;  // what the first edit puts there

@@ -25,13 +25,16 @@ std::string object_code_digest(const std::string& ko_path, std::string* why) {
   std::ifstream in(ko_path, std::ios::binary);
   const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   Elf64_Ehdr eh;
-  if (bytes.size() < sizeof eh || bytes.compare(0, 4, "\x7f" "ELF") != 0) {
+  if (bytes.size() < sizeof eh || bytes.compare(0, 4,
+                                                "\x7f"
+                                                "ELF") != 0) {
     *why = ko_path + ": not an ELF file";
     return {};
   }
   std::memcpy(&eh, bytes.data(), sizeof eh);
   const size_t table_end = size_t(eh.e_shoff) + size_t(eh.e_shnum) * sizeof(Elf64_Shdr);
-  if (eh.e_ident[EI_CLASS] != ELFCLASS64 || table_end > bytes.size() || eh.e_shstrndx >= eh.e_shnum) {
+  if (eh.e_ident[EI_CLASS] != ELFCLASS64 || table_end > bytes.size() ||
+      eh.e_shstrndx >= eh.e_shnum) {
     *why = ko_path + ": not a well-formed ELF64 object";
     return {};
   }

@@ -13,12 +13,14 @@ namespace loopcheck::mutants {
 
 std::string_view unreachable_reason(Unreachable why) {
   switch (why) {
-    case Unreachable::Reachable: return "";
+    case Unreachable::Reachable:
+      return "";
     case Unreachable::ModuleInitExit:
       return "module init/exit: runs at load/unload, not in a trace's loop semantics";
     case Unreachable::ModuleParam:
       return "module parameter setter: the agent loads loop.ko without parameters";
-    case Unreachable::Compat: return "32-bit compat ioctl: the agent is a 64-bit program";
+    case Unreachable::Compat:
+      return "32-bit compat ioctl: the agent is a 64-bit program";
     case Unreachable::IdleTimer:
       return "idle-worker timer: fires after 60 s idle, no trace idles that long";
   }
@@ -88,7 +90,7 @@ void relational(const Context& c, size_t i) {
 
 void arithmetic(const Context& c, size_t i) {
   static const std::map<std::string_view, std::string_view> kSwap = {
-      {"+", "-"}, {"-", "+"}, {"*", "/"}, {"/", "*"}, {"<<", ">>"},
+      {"+", "-"},   {"-", "+"},   {"*", "/"},   {"/", "*"}, {"<<", ">>"},
       {">>", "<<"}, {"+=", "-="}, {"-=", "+="}, {"%", "*"}};
   const Token& t = c.parsed.tokens[i];
   auto it = kSwap.find(t.text);
@@ -107,12 +109,13 @@ namespace {
 // the answers loop.c gives most; the others fall back to EINVAL).
 std::optional<std::string_view> errno_swap(std::string_view name) {
   static const std::map<std::string_view, std::string_view> kSwap = {
-      {"EINVAL", "EBUSY"}, {"EBUSY", "EINVAL"}, {"ENXIO", "EINVAL"},     {"EPERM", "EACCES"},
-      {"EACCES", "EPERM"}, {"EFAULT", "EINVAL"}, {"ENOMEM", "EINVAL"},   {"ENODEV", "EINVAL"},
-      {"EBADF", "EINVAL"}, {"EIO", "EINVAL"},    {"ENOTTY", "EINVAL"},   {"EAGAIN", "EINVAL"},
-      {"EEXIST", "EINVAL"}, {"ENOSPC", "EINVAL"}, {"EOPNOTSUPP", "EINVAL"}, {"EROFS", "EINVAL"},
-      {"EOVERFLOW", "EINVAL"}, {"ENOENT", "EINVAL"}, {"ENOIOCTLCMD", "EINVAL"},
-      {"EINTR", "EINVAL"}};
+      {"EINVAL", "EBUSY"},       {"EBUSY", "EINVAL"},     {"ENXIO", "EINVAL"},
+      {"EPERM", "EACCES"},       {"EACCES", "EPERM"},     {"EFAULT", "EINVAL"},
+      {"ENOMEM", "EINVAL"},      {"ENODEV", "EINVAL"},    {"EBADF", "EINVAL"},
+      {"EIO", "EINVAL"},         {"ENOTTY", "EINVAL"},    {"EAGAIN", "EINVAL"},
+      {"EEXIST", "EINVAL"},      {"ENOSPC", "EINVAL"},    {"EOPNOTSUPP", "EINVAL"},
+      {"EROFS", "EINVAL"},       {"EOVERFLOW", "EINVAL"}, {"ENOENT", "EINVAL"},
+      {"ENOIOCTLCMD", "EINVAL"}, {"EINTR", "EINVAL"}};
   auto it = kSwap.find(name);
   if (it == kSwap.end()) return std::nullopt;
   return it->second;
@@ -146,8 +149,7 @@ void negated_condition(const Context& c, size_t i) {
   if (!close) return;
   const Token& last = c.parsed.tokens[close];
   Mutant m;
-  add(c, Operator::NegatedCondition, t,
-      {Edit{open->offset, 1, "(!("}, Edit{last.offset, 1, "))"}});
+  add(c, Operator::NegatedCondition, t, {Edit{open->offset, 1, "(!("}, Edit{last.offset, 1, "))"}});
   c.out->back().original = "if (";
   c.out->back().replacement = "if (!(";
 }
@@ -163,8 +165,7 @@ size_t guard_body_end(const ParsedSource& p, size_t b) {
     while (j < p.tokens.size() && text(j) != ";") ++j;
     return j < p.tokens.size() ? j : 0;
   };
-  if (text(b) == "return" && text(b + 1) == "-" && errno_swap(text(b + 2)))
-    return statement_end(b);
+  if (text(b) == "return" && text(b + 1) == "-" && errno_swap(text(b + 2))) return statement_end(b);
   if (text(b) == "goto") return statement_end(b);
   if (text(b) != "{") return 0;
   const size_t close = matching(p, b);
@@ -202,8 +203,8 @@ void deleted_guard(const Context& c, size_t i, std::string_view source) {
 namespace {
 
 bool is_arithmetic(std::string_view s) {
-  static constexpr std::array<std::string_view, 13> kOps = {
-      "+", "-", "*", "/", "%", "<<", ">>", "&", "|", "+=", "-=", "<<=", ">>="};
+  static constexpr std::array<std::string_view, 13> kOps = {"+", "-", "*",  "/",  "%",   "<<", ">>",
+                                                            "&", "|", "+=", "-=", "<<=", ">>="};
   return std::find(kOps.begin(), kOps.end(), s) != kOps.end();
 }
 
@@ -228,10 +229,10 @@ std::optional<Literal> parse_literal(std::string_view s) {
   if (lit.hex) digits.remove_prefix(2);
   if (digits.empty()) return std::nullopt;
   for (char ch : digits) {
-    const int d = lit.hex && std::isxdigit(static_cast<unsigned char>(ch))
-                      ? (std::isdigit(static_cast<unsigned char>(ch)) ? ch - '0'
-                                                                       : (ch | 0x20) - 'a' + 10)
-                      : (std::isdigit(static_cast<unsigned char>(ch)) ? ch - '0' : -1);
+    const int d =
+        lit.hex && std::isxdigit(static_cast<unsigned char>(ch))
+            ? (std::isdigit(static_cast<unsigned char>(ch)) ? ch - '0' : (ch | 0x20) - 'a' + 10)
+            : (std::isdigit(static_cast<unsigned char>(ch)) ? ch - '0' : -1);
     if (d < 0) return std::nullopt;
     lit.value = lit.value * (lit.hex ? 16 : 10) + uint64_t(d);
   }

@@ -26,8 +26,10 @@ struct Tally {
   }
   double score() const { return mutation_score(killed, survived); }
   nlohmann::ordered_json json() const {
-    return {{"mutants", mutants},   {"killed", killed},
-            {"survived", survived}, {"equivalent", equivalent},
+    return {{"mutants", mutants},
+            {"killed", killed},
+            {"survived", survived},
+            {"equivalent", equivalent},
             {"compile_errors", compile_errors},
             {"score", std::round(score() * 10000) / 10000}};
   }
@@ -119,7 +121,8 @@ nlohmann::ordered_json timings_json(const ReportInputs& in) {
                             {"status", status_name(r.status)},
                             {"build_seconds", r.build_seconds},
                             {"build_cached", r.build_cached},
-                            {"run_seconds", r.run_seconds}});
+                            {"run_seconds", r.run_seconds},
+                            {"reused", r.reused}});
   }
   const double n = in.run.results.empty() ? 1.0 : double(in.run.results.size());
   j["mean_build_seconds"] = build / n;
@@ -130,7 +133,9 @@ nlohmann::ordered_json timings_json(const ReportInputs& in) {
 
 namespace {
 
-std::string pct(double score) { return fmt::format("{:.1f}%", score * 100); }
+std::string pct(double score) {
+  return fmt::format("{:.1f}%", score * 100);
+}
 
 std::string tally_row(std::string_view name, const Tally& t) {
   return fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", name, t.mutants, t.killed,
@@ -156,14 +161,14 @@ void md_listing(const ReportInputs& in, Status status, std::string* out) {
     const Mutant& m = in.set.selected[i];
     *out += fmt::format("### #{} {}\n\n", m.id, describe(m));
     if (!r.reason.empty()) *out += fmt::format("Reason: {}\n\n", r.reason);
-    *out += "```diff\n" + mutant_diff(in.set.source.loop_c, m, "drivers/block/loop.c") +
-            "```\n\n";
+    *out += "```diff\n" + mutant_diff(in.set.source.loop_c, m, "drivers/block/loop.c") + "```\n\n";
   }
 }
 
 void md_killed(const ReportInputs& in, std::string* out) {
-  *out += "| # | function | line | operator | change | kill | stage | by | step | traces |\n"
-          "|---:|---|---:|---|---|---|---|---|---:|---:|\n";
+  *out +=
+      "| # | function | line | operator | change | kill | stage | by | step | traces |\n"
+      "|---:|---|---:|---|---|---|---|---|---:|---:|\n";
   for (size_t i = 0; i < in.run.results.size(); ++i) {
     const MutantResult& r = in.run.results[i];
     const Mutant& m = in.set.selected[i];
@@ -230,6 +235,104 @@ bool write_report(const ReportInputs& in, const std::string& dir, std::string* w
       *why = fmt::format("cannot write {}/{}", dir, name);
       return false;
     }
+  }
+  return true;
+}
+
+}  // namespace loopcheck::mutants
+
+namespace loopcheck::mutants {
+namespace {
+
+template <typename E, typename F>
+E enum_named(std::string_view name, int count, F name_of) {
+  for (int i = 0; i < count; ++i)
+    if (name_of(E(i)) == name) return E(i);
+  return E(0);
+}
+
+MutantResult result_from_json(const nlohmann::json& m) {
+  MutantResult r;
+  r.id = m.value("id", 0u);
+  r.status = enum_named<Status>(m.value("status", ""), 4, status_name);
+  r.kill = enum_named<KillKind>(m.value("kill", ""), 6, kill_kind_name);
+  r.stage = enum_named<Stage>(m.value("stage", ""), 4, stage_name);
+  r.killer = m.value("killer", "");
+  r.killer_step = m.value("killer_step", size_t(0));
+  r.traces_run = m.value("traces_run", size_t(0));
+  r.reason = m.value("reason", "");
+  return r;
+}
+
+std::string key_of(const nlohmann::json& m) {
+  return resume_key(m.value("function", ""), m.value("line", 0u), m.value("column", 0u),
+                    m.value("operator", ""), m.value("replacement", ""));
+}
+
+// journal.jsonl: one mutant per line, times included.
+size_t load_journal(const std::string& path, std::map<std::string, MutantResult>* out) {
+  std::ifstream in(path);
+  size_t n = 0;
+  for (std::string line; std::getline(in, line);) {
+    nlohmann::json m = nlohmann::json::parse(line, nullptr, false);
+    if (m.is_discarded() || !m.is_object()) continue;  // a line cut short by a kill
+    MutantResult r = result_from_json(m);
+    r.build_seconds = m.value("build_seconds", 0.0);
+    r.run_seconds = m.value("run_seconds", 0.0);
+    r.build_cached = m.value("build_cached", false);
+    (*out)[key_of(m)] = r;
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
+nlohmann::ordered_json journal_line(const Mutant& m, const MutantResult& r) {
+  nlohmann::ordered_json j = {{"id", m.id},
+                              {"operator", operator_name(m.op)},
+                              {"function", m.function},
+                              {"line", m.line},
+                              {"column", m.column},
+                              {"replacement", m.replacement},
+                              {"status", status_name(r.status)},
+                              {"kill", kill_kind_name(r.kill)},
+                              {"stage", stage_name(r.stage)},
+                              {"killer", r.killer},
+                              {"killer_step", r.killer_step},
+                              {"traces_run", r.traces_run},
+                              {"reason", r.reason},
+                              {"build_seconds", r.build_seconds},
+                              {"run_seconds", r.run_seconds},
+                              {"build_cached", r.build_cached}};
+  return j;
+}
+
+bool load_previous(const std::string& dir, std::map<std::string, MutantResult>* out,
+                   std::string* why) {
+  std::ifstream report(dir + "/report.json"), timings(dir + "/timings.json");
+  nlohmann::json r = nlohmann::json::parse(report, nullptr, false);
+  nlohmann::json t = nlohmann::json::parse(timings, nullptr, false);
+  const size_t journaled = load_journal(dir + "/journal.jsonl", out);
+  if (r.is_discarded() || !r.contains("mutants")) {
+    if (journaled) return true;
+    *why = dir +
+           "/report.json: missing or not a mutants report (run `loopcheck mutants run "
+           "--out " +
+           dir + "` first)";
+    return false;
+  }
+  std::map<uint32_t, nlohmann::json> times;
+  if (!t.is_discarded() && t.contains("mutants"))
+    for (const nlohmann::json& m : t["mutants"]) times[m.value("id", 0u)] = m;
+  for (const nlohmann::json& m : r["mutants"]) {
+    MutantResult result = result_from_json(m);
+    if (auto it = times.find(result.id); it != times.end()) {
+      result.build_seconds = it->second.value("build_seconds", 0.0);
+      result.run_seconds = it->second.value("run_seconds", 0.0);
+      result.build_cached = it->second.value("build_cached", false);
+    }
+    (*out)[key_of(m)] = result;
   }
   return true;
 }

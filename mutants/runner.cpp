@@ -23,37 +23,62 @@ namespace loopcheck::mutants {
 
 std::string_view status_name(Status s) {
   switch (s) {
-    case Status::Killed: return "killed";
-    case Status::Survived: return "survived";
-    case Status::Equivalent: return "equivalent";
-    case Status::CompileError: return "compile-error";
+    case Status::Killed:
+      return "killed";
+    case Status::Survived:
+      return "survived";
+    case Status::Equivalent:
+      return "equivalent";
+    case Status::CompileError:
+      return "compile-error";
   }
   return "";
 }
 
 std::string_view kill_kind_name(KillKind k) {
   switch (k) {
-    case KillKind::None: return "";
-    case KillKind::Divergence: return "divergence";
-    case KillKind::ExpectationFailure: return "expectation-failure";
-    case KillKind::Crash: return "crash";
-    case KillKind::Hang: return "hang";
-    case KillKind::BootFailure: return "boot-failure";
+    case KillKind::None:
+      return "";
+    case KillKind::Divergence:
+      return "divergence";
+    case KillKind::ExpectationFailure:
+      return "expectation-failure";
+    case KillKind::Crash:
+      return "crash";
+    case KillKind::Hang:
+      return "hang";
+    case KillKind::BootFailure:
+      return "boot-failure";
   }
   return "";
 }
 
 std::string_view stage_name(Stage s) {
   switch (s) {
-    case Stage::None: return "";
-    case Stage::Corpus: return "corpus";
-    case Stage::Generated: return "generated";
-    case Stage::Fuzz: return "fuzz";
+    case Stage::None:
+      return "";
+    case Stage::Corpus:
+      return "corpus";
+    case Stage::Generated:
+      return "generated";
+    case Stage::Fuzz:
+      return "fuzz";
   }
   return "";
 }
 
-std::string equivalence_key(const Mutant& m) { return describe(m); }
+std::string equivalence_key(const Mutant& m) {
+  return describe(m);
+}
+
+std::string resume_key(std::string_view function, uint32_t line, uint32_t column,
+                       std::string_view op, std::string_view replacement) {
+  return fmt::format("{}:{}:{}:{}:{}", function, line, column, op, replacement);
+}
+
+std::string resume_key(const Mutant& m) {
+  return resume_key(m.function, m.line, m.column, operator_name(m.op), m.replacement);
+}
 
 namespace {
 
@@ -161,7 +186,7 @@ struct FuzzFound {
 
 // The fuzz stage's campaign on `kernel`: its findings, by signature.
 std::vector<FuzzFound> fuzz_findings(const vm::KernelFiles& kernel, const RunnerOptions& o,
-                                         const model::Profile& profile) {
+                                     const model::Profile& profile) {
   fuzz::CampaignOptions c;
   c.seed = o.fuzz_seed;
   c.runs = o.fuzz_runs;
@@ -187,8 +212,8 @@ std::vector<NamedTrace> passing(vm::VmTarget& target, std::vector<NamedTrace> tr
     if (r.ok()) {
       kept.push_back(std::move(t));
     } else {
-      excluded->push_back(fmt::format("{}: fails on the unmutated module at step {} ({})",
-                                      t.name, first_failed_step(r),
+      excluded->push_back(fmt::format("{}: fails on the unmutated module at step {} ({})", t.name,
+                                      first_failed_step(r),
                                       r.error.empty() ? "divergence" : r.error));
     }
   }
@@ -293,7 +318,20 @@ void run_stages(const Job& job, const vm::KernelFiles& kernel, const std::vector
   r->killer_step = v.step;
 }
 
+// An earlier verdict that still holds: a kill, a compile error, identical object code.
+bool reusable(const MutantResult& r) {
+  return r.status == Status::Killed || r.status == Status::CompileError ||
+         (r.status == Status::Equivalent && r.reason.starts_with("object code identical"));
+}
+
 MutantResult run_one(const Job& job, const Mutant& m, const std::vector<size_t>& order) {
+  if (auto it = job.options.previous.find(resume_key(m));
+      it != job.options.previous.end() && reusable(it->second)) {
+    MutantResult r = it->second;
+    r.id = m.id;
+    r.reused = true;
+    return r;
+  }
   MutantResult r;
   r.id = m.id;
   const auto started = Clock::now();

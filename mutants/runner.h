@@ -50,6 +50,7 @@ struct MutantResult {
   std::string reason;      // equivalent: why; compile error: the compiler's first error
   double build_seconds = 0, run_seconds = 0;
   bool build_cached = false;
+  bool reused = false;  // taken from an earlier run's report (RunnerOptions::previous)
 };
 
 struct NamedTrace {
@@ -60,21 +61,24 @@ struct NamedTrace {
 
 struct RunnerOptions {
   std::string release = "6.1.0-56-cloud-amd64";
-  std::string corpus_dir;           // corpus/conformance
-  unsigned jobs = 1;                // mutants at once, one VM each
+  std::string corpus_dir;  // corpus/conformance
+  unsigned jobs = 1;       // mutants at once, one VM each
   uint64_t gen_seed = 1401, gen_count = 24;
   uint32_t gen_ops = 24;
   uint64_t fuzz_seed = 1402, fuzz_runs = 150;  // programs per campaign; 0: no fuzz stage
   // Known equivalent mutants: describe() without the id -> the reason (judged by hand).
   std::map<std::string, std::string> equivalent;
+  // Verdicts of an earlier run (resume_key -> result): killed, not compiling and
+  // object-code-equivalent mutants are taken from it, survivors run again.
+  std::map<std::string, MutantResult> previous;
   std::function<void(const Mutant&, const MutantResult&, size_t done)> progress;
 };
 
 struct Baseline {
   std::string ko_path, code_digest;
-  std::vector<NamedTrace> corpus, generated;     // those that pass on the original
-  std::vector<std::string> excluded;             // traces that fail on the original, and why
-  std::vector<std::string> fuzz_signatures;      // the original's fuzz findings
+  std::vector<NamedTrace> corpus, generated;  // those that pass on the original
+  std::vector<std::string> excluded;          // traces that fail on the original, and why
+  std::vector<std::string> fuzz_signatures;   // the original's fuzz findings
   double seconds = 0;
 };
 
@@ -94,5 +98,10 @@ RunResult run_mutants(const MutantSet& set, const RunnerOptions& options, Baseli
 
 // The key equivalent-mutant annotations are stored under: describe() of the mutant.
 std::string equivalence_key(const Mutant& m);
+
+// What identifies a mutant across runs and samples: place, operator, replacement.
+std::string resume_key(std::string_view function, uint32_t line, uint32_t column,
+                       std::string_view op, std::string_view replacement);
+std::string resume_key(const Mutant& m);
 
 }  // namespace loopcheck::mutants

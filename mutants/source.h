@@ -13,15 +13,15 @@ namespace loopcheck::mutants {
 struct MutantSet {
   vm::LoopSource source;
   ParsedSource parsed;
-  std::vector<Mutant> all;       // every mutant the operators make
-  std::vector<Mutant> selected;  // the sample a run analyses
+  std::vector<Mutant> all;         // every mutant the operators make
+  std::vector<Mutant> selected;    // the sample a run analyses
   size_t skipped_unreachable = 0;  // tokens' mutants not made: unreachable functions
 };
 
 struct SetOptions {
   std::string release = "6.1.0-56-cloud-amd64";
   std::string source = "linux-source-6.1";
-  std::string headers;  // empty: vm::headers_dir_for(release)
+  std::string headers;   // empty: vm::headers_dir_for(release)
   size_t max_count = 0;  // 0: every mutant
   uint64_t seed = 1;
 };
