@@ -55,6 +55,31 @@ int list(const MutantsArgs& args) {
   return kExitPass;
 }
 
+// `mutants show ID [--write DIR]`: the diff, and the mutated loop.c for
+// `loop-ko build --source DIR` (to try a trace on one mutant by hand).
+int show(const MutantsArgs& args) {
+  mutants::MutantSet set;
+  std::string why;
+  if (!mutants::make_mutant_set(args.set, &set, &why)) {
+    fmt::print(stderr, "{}\n", why);
+    return kExitUsage;
+  }
+  for (const mutants::Mutant& m : set.selected) {
+    if (args.only.empty() || m.id != args.only.front()) continue;
+    fmt::print("#{} {}\n{}", m.id, mutants::describe(m),
+               mutants::mutant_diff(set.source.loop_c, m, "drivers/block/loop.c"));
+    if (args.out.empty()) return kExitPass;
+    std::string mutated;
+    mutants::apply_mutant(set.source.loop_c, m, &mutated, &why);
+    std::filesystem::create_directories(args.out);
+    std::ofstream(args.out + "/loop.c", std::ios::binary) << mutated;
+    fmt::print(stderr, "wrote {}/loop.c\n", args.out);
+    return kExitPass;
+  }
+  fmt::print(stderr, "no mutant with that id in this selection (`loopcheck mutants list`)\n");
+  return kExitUsage;
+}
+
 bool load_equivalent(const std::string& path, std::map<std::string, std::string>* out,
                      std::string* why) {
   if (!std::filesystem::exists(path)) return true;  // none judged yet
@@ -171,6 +196,14 @@ void add_mutants_command(CLI::App& app, Action& action) {
   add_set_options(l, args.get());
   l->add_flag("--json", args->json, "One JSON object per line");
   l->callback([args, &action] { action = [args] { return list(*args); }; });
+  CLI::App* sh = cmd->add_subcommand("show", "Print one mutant's diff; --write DIR its loop.c");
+  add_set_options(sh, args.get());
+  sh->add_option("id", args->only, "The mutant id (as `list` numbers it)")->required();
+  sh->add_option("--write", args->out, "Write the mutated loop.c into this directory");
+  sh->callback([args, &action] {
+    args->out = args->out == "reports/mutants" ? "" : args->out;
+    action = [args] { return show(*args); };
+  });
   CLI::App* r = cmd->add_subcommand("run", "Build, boot and test every mutant; write a report");
   add_set_options(r, args.get());
   r->add_option("--jobs,-j", args->run.jobs, "Mutants at once (one VM each)")
@@ -188,8 +221,9 @@ void add_mutants_command(CLI::App& app, Action& action) {
       ->capture_default_str();
   r->add_option("--out", args->out, "Report directory")->capture_default_str();
   r->add_option("--resume", args->resume,
-                "An earlier run's report directory: its kills and compile errors are reused, "
-                "survivors run again");
+                "An earlier run's report directory (or journal): its verdicts are reused");
+  r->add_flag("--rerun-survivors", args->run.rerun_survivors,
+              "With --resume: run its survivors again (after the corpus grew)");
   r->callback([args, &action] { action = [args] { return run(*args); }; });
 }
 

@@ -318,19 +318,35 @@ void run_stages(const Job& job, const vm::KernelFiles& kernel, const std::vector
   r->killer_step = v.step;
 }
 
-// An earlier verdict that still holds: a kill, a compile error, identical object code.
-bool reusable(const MutantResult& r) {
-  return r.status == Status::Killed || r.status == Status::CompileError ||
-         (r.status == Status::Equivalent && r.reason.starts_with("object code identical"));
+// An earlier verdict that still holds: a kill, a compile error, identical object
+// code; a survivor too unless the suites changed since (rerun_survivors).
+bool reusable(const MutantResult& r, bool rerun_survivors) {
+  if (r.status == Status::Survived || r.status == Status::Equivalent)
+    return !rerun_survivors || r.reason.starts_with("object code identical");
+  return true;
+}
+
+MutantResult judged(const Job& job, const Mutant& m, MutantResult r) {
+  auto known = job.options.equivalent.find(equivalence_key(m));
+  if (r.status == Status::Survived && known != job.options.equivalent.end()) {
+    r.status = Status::Equivalent;
+    r.reason = known->second;
+  }
+  if (r.status == Status::Equivalent && known == job.options.equivalent.end() &&
+      !r.reason.starts_with("object code identical")) {
+    r.status = Status::Survived;  // an annotation since withdrawn
+    r.reason.clear();
+  }
+  return r;
 }
 
 MutantResult run_one(const Job& job, const Mutant& m, const std::vector<size_t>& order) {
   if (auto it = job.options.previous.find(resume_key(m));
-      it != job.options.previous.end() && reusable(it->second)) {
+      it != job.options.previous.end() && reusable(it->second, job.options.rerun_survivors)) {
     MutantResult r = it->second;
     r.id = m.id;
     r.reused = true;
-    return r;
+    return judged(job, m, r);
   }
   MutantResult r;
   r.id = m.id;
@@ -364,12 +380,7 @@ MutantResult run_one(const Job& job, const Mutant& m, const std::vector<size_t>&
   }
   run_stages(job, kernel, order, &r);
   r.run_seconds = since(run_started);
-  auto known = job.options.equivalent.find(equivalence_key(m));
-  if (r.status == Status::Survived && known != job.options.equivalent.end()) {
-    r.status = Status::Equivalent;
-    r.reason = known->second;
-  }
-  return r;
+  return judged(job, m, r);
 }
 
 }  // namespace

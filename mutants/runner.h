@@ -68,9 +68,9 @@ struct RunnerOptions {
   uint64_t fuzz_seed = 1402, fuzz_runs = 150;  // programs per campaign; 0: no fuzz stage
   // Known equivalent mutants: describe() without the id -> the reason (judged by hand).
   std::map<std::string, std::string> equivalent;
-  // Verdicts of an earlier run (resume_key -> result): killed, not compiling and
-  // object-code-equivalent mutants are taken from it, survivors run again.
+  // Verdicts of an earlier run (resume_key -> result), taken as they are.
   std::map<std::string, MutantResult> previous;
+  bool rerun_survivors = false;  // the suites changed: survivors of `previous` run again
   std::function<void(const Mutant&, const MutantResult&, size_t done)> progress;
 };
 
