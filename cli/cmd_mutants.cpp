@@ -21,10 +21,11 @@ struct MutantsArgs {
   mutants::SetOptions set;
   mutants::RunnerOptions run;
   std::string corpus = LOOPCHECK_CORPUS_DIR "/conformance";
-  std::string equivalent = LOOPCHECK_CORPUS_DIR "/../mutants/equivalent-linux-6.1.json";
+  std::string judgements = LOOPCHECK_CORPUS_DIR "/../mutants/judgements-linux-6.1.json";
   std::string out = "reports/mutants";
   std::vector<uint32_t> only;  // mutant ids to run (after selection)
   std::string resume;          // an earlier run's report directory
+  bool resumed_only = false;   // analyse only the mutants `resume` has verdicts for
   bool json = false;
 };
 
@@ -80,22 +81,28 @@ int show(const MutantsArgs& args) {
   return kExitUsage;
 }
 
-bool load_equivalent(const std::string& path, std::map<std::string, std::string>* out,
-                     std::string* why) {
+// {"equivalent": {describe(): why}, "holes": {describe(): what is missing}}
+bool load_judgements(const std::string& path, mutants::RunnerOptions* run, std::string* why) {
   if (!std::filesystem::exists(path)) return true;  // none judged yet
   std::ifstream in(path);
   nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
-    *why = path + ": not a JSON object of mutant description -> reason";
+    *why = path + ": not a JSON object {\"equivalent\": {...}, \"holes\": {...}}";
     return false;
   }
-  for (const auto& [key, reason] : j.items()) (*out)[key] = reason.get<std::string>();
+  for (auto [name, map] : {std::pair{"equivalent", &run->equivalent}, {"holes", &run->holes}})
+    if (j.contains(name))
+      for (const auto& [key, reason] : j[name].items()) (*map)[key] = reason.get<std::string>();
   return true;
 }
 
 std::string command_line(const MutantsArgs& a) {
   std::string only;
   for (uint32_t id : a.only) only += fmt::format(" --only {}", id);
+  if (!a.resume.empty()) only += " --resume " + a.resume;
+  if (a.resumed_only) only += " --resumed-only";
+  for (uint32_t id : a.run.rerun) only += fmt::format(" --rerun {}", id);
+  for (const std::string& t : a.run.first) only += " --first " + t;
   return fmt::format(
       "loopcheck mutants run --kernel {} --source {} --max {} --seed {} "
       "--gen-count {} --fuzz-runs {} -j {}{}",
@@ -127,7 +134,7 @@ int run(MutantsArgs args) {
   std::string why;
   mutants::MutantSet set;
   if (!mutants::make_mutant_set(args.set, &set, &why) || !environment_ready(args, &why) ||
-      !load_equivalent(args.equivalent, &args.run.equivalent, &why)) {
+      !load_judgements(args.judgements, &args.run, &why)) {
     fmt::print(stderr, "{}\n", why);
     return kExitUsage;
   }
@@ -140,6 +147,13 @@ int run(MutantsArgs args) {
   if (!args.resume.empty() && !mutants::load_previous(args.resume, &args.run.previous, &why)) {
     fmt::print(stderr, "{}\n", why);
     return kExitUsage;
+  }
+  if (args.resumed_only) {
+    // A run stopped for time: report what it analysed, run nothing new.
+    std::vector<mutants::Mutant> kept;
+    for (const mutants::Mutant& m : set.selected)
+      if (args.run.previous.count(mutants::resume_key(m))) kept.push_back(m);
+    set.selected = std::move(kept);
   }
   args.run.corpus_dir = args.corpus;
   args.run.release = args.set.release;
@@ -216,12 +230,17 @@ void add_mutants_command(CLI::App& app, Action& action) {
       ->capture_default_str();
   r->add_option("--fuzz-seed", args->run.fuzz_seed, "Seed of stage 3")->capture_default_str();
   r->add_option("--corpus", args->corpus, "The conformance corpus")->capture_default_str();
-  r->add_option("--equivalent", args->equivalent,
-                "JSON: mutant description -> why it is equivalent (judged by reading loop.c)")
+  r->add_option("--judgements", args->judgements,
+                "JSON: survivors judged by reading loop.c (equivalent: why; holes: what)")
       ->capture_default_str();
   r->add_option("--out", args->out, "Report directory")->capture_default_str();
   r->add_option("--resume", args->resume,
                 "An earlier run's report directory (or journal): its verdicts are reused");
+  r->add_option("--rerun", args->run.rerun, "With --resume: run these mutant ids again");
+  r->add_flag("--resumed-only", args->resumed_only,
+              "With --resume: analyse only the mutants it has verdicts for (a stopped run)");
+  r->add_option("--first", args->run.first,
+                "Corpus traces (as named in the report) to run before the others");
   r->add_flag("--rerun-survivors", args->run.rerun_survivors,
               "With --resume: run its survivors again (after the corpus grew)");
   r->callback([args, &action] { action = [args] { return run(*args); }; });

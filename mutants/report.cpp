@@ -160,7 +160,10 @@ void md_listing(const ReportInputs& in, Status status, std::string* out) {
     if (r.status != status) continue;
     const Mutant& m = in.set.selected[i];
     *out += fmt::format("### #{} {}\n\n", m.id, describe(m));
-    if (!r.reason.empty()) *out += fmt::format("Reason: {}\n\n", r.reason);
+    if (status == Status::Survived)
+      *out += fmt::format("Hole: {}\n\n", r.reason.empty() ? "not judged yet" : r.reason);
+    else if (!r.reason.empty())
+      *out += fmt::format("Reason: {}\n\n", r.reason);
     *out += "```diff\n" + mutant_diff(in.set.source.loop_c, m, "drivers/block/loop.c") + "```\n\n";
   }
 }

@@ -337,12 +337,17 @@ MutantResult judged(const Job& job, const Mutant& m, MutantResult r) {
     r.status = Status::Survived;  // an annotation since withdrawn
     r.reason.clear();
   }
+  if (auto hole = job.options.holes.find(equivalence_key(m));
+      r.status == Status::Survived && hole != job.options.holes.end())
+    r.reason = hole->second;
   return r;
 }
 
 MutantResult run_one(const Job& job, const Mutant& m, const std::vector<size_t>& order) {
   if (auto it = job.options.previous.find(resume_key(m));
-      it != job.options.previous.end() && reusable(it->second, job.options.rerun_survivors)) {
+      it != job.options.previous.end() && reusable(it->second, job.options.rerun_survivors) &&
+      std::find(job.options.rerun.begin(), job.options.rerun.end(), m.id) ==
+          job.options.rerun.end()) {
     MutantResult r = it->second;
     r.id = m.id;
     r.reused = true;
@@ -387,16 +392,22 @@ MutantResult run_one(const Job& job, const Mutant& m, const std::vector<size_t>&
 
 namespace {
 
-// Corpus order for the next wave: most kills so far first, then shortest, then by name.
+// Corpus order for the next wave: the traces named first, then those with most
+// kills so far, then the shortest, then by name.
 std::vector<size_t> kill_order(const std::vector<NamedTrace>& corpus,
-                               const std::map<std::string, size_t>& kills) {
+                               const std::map<std::string, size_t>& kills,
+                               const std::vector<std::string>& first) {
   std::vector<size_t> order(corpus.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   auto k = [&](size_t i) {
     auto it = kills.find(corpus[i].name);
     return it == kills.end() ? size_t(0) : it->second;
   };
+  auto early = [&](size_t i) {
+    return std::find(first.begin(), first.end(), corpus[i].name) != first.end();
+  };
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    if (early(a) != early(b)) return early(a);
     if (k(a) != k(b)) return k(a) > k(b);
     if (corpus[a].steps != corpus[b].steps) return corpus[a].steps < corpus[b].steps;
     return corpus[a].name < corpus[b].name;
@@ -422,7 +433,8 @@ RunResult run_mutants(const MutantSet& set, const RunnerOptions& options, Baseli
   size_t done = 0;
   std::mutex mutex;
   for (size_t wave = 0; wave < mutants.size(); wave += kWave) {
-    const std::vector<size_t> order = kill_order(out.baseline.corpus, out.kills_per_trace);
+    const std::vector<size_t> order =
+        kill_order(out.baseline.corpus, out.kills_per_trace, options.first);
     const size_t end = std::min(mutants.size(), wave + kWave);
     std::atomic<size_t> next{wave};
     std::vector<std::thread> workers;

@@ -47,7 +47,7 @@ struct MutantResult {
   std::string killer;      // the trace (path or gen-SEED-I) or the fuzz signature
   size_t killer_step = 0;  // 1-based
   size_t traces_run = 0;   // traces (and fuzz programs) run before the verdict
-  std::string reason;      // equivalent: why; compile error: the compiler's first error
+  std::string reason;  // equivalent: why; survivor: the hole; compile error: the first error
   double build_seconds = 0, run_seconds = 0;
   bool build_cached = false;
   bool reused = false;  // taken from an earlier run's report (RunnerOptions::previous)
@@ -66,11 +66,17 @@ struct RunnerOptions {
   uint64_t gen_seed = 1401, gen_count = 24;
   uint32_t gen_ops = 24;
   uint64_t fuzz_seed = 1402, fuzz_runs = 150;  // programs per campaign; 0: no fuzz stage
-  // Known equivalent mutants: describe() without the id -> the reason (judged by hand).
-  std::map<std::string, std::string> equivalent;
+  // Survivors judged by reading loop.c, by describe(): equivalent ones (-> why
+  // no caller can tell), and holes (-> what no corpus trace, generator or
+  // model rule covers, and why it is not closed).
+  std::map<std::string, std::string> equivalent, holes;
   // Verdicts of an earlier run (resume_key -> result), taken as they are.
   std::map<std::string, MutantResult> previous;
   bool rerun_survivors = false;  // the suites changed: survivors of `previous` run again
+  std::vector<uint32_t> rerun;   // mutant ids never taken from `previous`
+  // Corpus traces to run before all others (the traces added since `previous`,
+  // which its survivors have not met yet).
+  std::vector<std::string> first;
   std::function<void(const Mutant&, const MutantResult&, size_t done)> progress;
 };
 

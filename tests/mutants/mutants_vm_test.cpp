@@ -2,7 +2,7 @@
 // built against linux-headers-6.1.0-56-cloud-amd64 and booted in QEMU, with two
 // jobs: a mutant the corpus must kill (LOOP_CLR_FD on an unbound device answers
 // EINVAL instead of ENXIO), and one that is equivalent (get_size subtracting a
-// zero offset; mutants/equivalent-linux-6.1.json) and must survive every stage.
+// zero offset; mutants/judgements-linux-6.1.json) and must survive every stage.
 // A small corpus keeps it to a couple of minutes. Skips loudly without QEMU,
 // the kernel, the headers or the source package.
 #include <gtest/gtest.h>
