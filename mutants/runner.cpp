@@ -9,6 +9,8 @@
 #include <mutex>
 #include <thread>
 
+#include <xxhash.h>
+
 #include "fuzz/campaign.h"
 #include "fuzz/generator.h"
 #include "model/profile.h"
@@ -392,17 +394,20 @@ MutantResult run_one(const Job& job, const Mutant& m, const std::vector<size_t>&
 
 namespace {
 
-// Corpus order for the next wave: the traces named first, then those with most
-// kills so far, then the shortest, then by name.
-std::vector<size_t> kill_order(const std::vector<NamedTrace>& corpus,
-                               const std::map<std::string, size_t>& kills,
-                               const std::vector<std::string>& first) {
+using Kills = std::map<std::string, size_t>;  // trace -> mutants it killed
+
+// Corpus order for a mutant: the traces named first, then those that killed
+// most mutants of the same function in earlier waves (mutants of one function
+// die by the same traces), then most kills overall, then the shortest, by name.
+std::vector<size_t> kill_order(const std::vector<NamedTrace>& corpus, const Kills& kills,
+                               const Kills& in_function, const std::vector<std::string>& first) {
   std::vector<size_t> order(corpus.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  auto k = [&](size_t i) {
-    auto it = kills.find(corpus[i].name);
-    return it == kills.end() ? size_t(0) : it->second;
+  auto count = [&](const Kills& m, size_t i) {
+    auto it = m.find(corpus[i].name);
+    return it == m.end() ? size_t(0) : it->second;
   };
+  auto k = [&](size_t i) { return std::pair(count(in_function, i), count(kills, i)); };
   auto early = [&](size_t i) {
     return std::find(first.begin(), first.end(), corpus[i].name) != first.end();
   };
@@ -412,6 +417,20 @@ std::vector<size_t> kill_order(const std::vector<NamedTrace>& corpus,
     if (corpus[a].steps != corpus[b].steps) return corpus[a].steps < corpus[b].steps;
     return corpus[a].name < corpus[b].name;
   });
+  return order;
+}
+
+// The order mutants run in: a seeded permutation of source order, so that a run
+// stopped for time has analysed a uniform sample of the file, not its first part.
+std::vector<size_t> shuffled(const std::vector<Mutant>& mutants) {
+  std::vector<std::pair<uint64_t, size_t>> keyed;
+  for (size_t i = 0; i < mutants.size(); ++i) {
+    const std::string key = describe(mutants[i]);
+    keyed.emplace_back(XXH3_64bits_withSeed(key.data(), key.size(), 0x6d757461), i);
+  }
+  std::sort(keyed.begin(), keyed.end());
+  std::vector<size_t> order;
+  for (const auto& [hash, i] : keyed) order.push_back(i);
   return order;
 }
 
@@ -425,6 +444,7 @@ RunResult run_mutants(const MutantSet& set, const RunnerOptions& options, Baseli
   const Job job{set, options, out.baseline, *profile};
   const std::vector<Mutant>& mutants = set.selected;
   out.results.resize(mutants.size());
+  const std::vector<size_t> run_order = shuffled(mutants);
   // Waves of a fixed size: the trace order a wave uses depends only on the
   // verdicts of earlier waves, never on which job finished first, so a run's
   // report does not depend on --jobs or timing.
@@ -432,15 +452,19 @@ RunResult run_mutants(const MutantSet& set, const RunnerOptions& options, Baseli
   constexpr size_t kWave = 8;
   size_t done = 0;
   std::mutex mutex;
+  std::map<std::string, Kills> by_function;
   for (size_t wave = 0; wave < mutants.size(); wave += kWave) {
-    const std::vector<size_t> order =
-        kill_order(out.baseline.corpus, out.kills_per_trace, options.first);
     const size_t end = std::min(mutants.size(), wave + kWave);
     std::atomic<size_t> next{wave};
     std::vector<std::thread> workers;
     for (unsigned w = 0; w < jobs; ++w) {
       workers.emplace_back([&] {
-        for (size_t i; (i = next++) < end;) {
+        for (size_t k; (k = next++) < end;) {
+          const size_t i = run_order[k];
+          auto f = by_function.find(mutants[i].function);  // read-only during a wave
+          const std::vector<size_t> order =
+              kill_order(out.baseline.corpus, out.kills_per_trace,
+                         f == by_function.end() ? Kills{} : f->second, options.first);
           out.results[i] = run_one(job, mutants[i], order);
           std::lock_guard<std::mutex> lock(mutex);
           if (options.progress) options.progress(mutants[i], out.results[i], ++done);
@@ -448,9 +472,12 @@ RunResult run_mutants(const MutantSet& set, const RunnerOptions& options, Baseli
       });
     }
     for (std::thread& t : workers) t.join();
-    for (size_t i = wave; i < end; ++i)
-      if (out.results[i].status == Status::Killed && out.results[i].stage == Stage::Corpus)
-        ++out.kills_per_trace[out.results[i].killer];
+    for (size_t k = wave; k < end; ++k) {
+      const MutantResult& r = out.results[run_order[k]];
+      if (r.status != Status::Killed || r.stage != Stage::Corpus) continue;
+      ++out.kills_per_trace[r.killer];
+      ++by_function[mutants[run_order[k]].function][r.killer];
+    }
   }
   out.seconds = since(started);
   return out;

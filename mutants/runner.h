@@ -47,7 +47,7 @@ struct MutantResult {
   std::string killer;      // the trace (path or gen-SEED-I) or the fuzz signature
   size_t killer_step = 0;  // 1-based
   size_t traces_run = 0;   // traces (and fuzz programs) run before the verdict
-  std::string reason;  // equivalent: why; survivor: the hole; compile error: the first error
+  std::string reason;      // equivalent: why; survivor: the hole; compile error: the first error
   double build_seconds = 0, run_seconds = 0;
   bool build_cached = false;
   bool reused = false;  // taken from an earlier run's report (RunnerOptions::previous)
