@@ -31,8 +31,11 @@ struct Fixture {
   Fixture() {
     set.source.loop_c = "int x;\nint f(int a) { return a < 3; }\nint g(int a) { return a < 4; }\n";
     set.source.origin = "test";
-    set.selected = {made(1, "f", 24, Operator::Relational), made(2, "g", 56, Operator::Relational),
-                    made(3, "g", 56, Operator::OffByOne)};
+    const auto lt_f = uint32_t(set.source.loop_c.find("< 3")),
+               lt_g = uint32_t(set.source.loop_c.find("< 4"));
+    set.selected = {made(1, "f", lt_f, Operator::Relational),
+                    made(2, "g", lt_g, Operator::Relational),
+                    made(3, "g", lt_g, Operator::OffByOne)};
     set.all = set.selected;
     run.results.resize(3);
     run.results[0] = {1, Status::Killed, KillKind::Divergence, Stage::Corpus, "common/a.trace", 4};
@@ -58,8 +61,9 @@ TEST(Report, TotalsScoresAndSurvivorDiffs) {
   EXPECT_NE(j["mutants"][1]["diff"].get<std::string>().find("+int g(int a) { return a <= 4; }"),
             std::string::npos);
   const std::string md = report_markdown(in);
-  EXPECT_NE(md.find("### #2 g:2:55 relational"), std::string::npos) << md;
+  EXPECT_NE(md.find("### #2 g:2:61 relational"), std::string::npos) << md;
   EXPECT_NE(md.find("Reason: a reason"), std::string::npos);
+  EXPECT_NE(md.find("Hole: not judged yet"), std::string::npos) << "an unjudged survivor says so";
   EXPECT_EQ(md, report_markdown(in)) << "the same inputs give the same report";
 }
 
