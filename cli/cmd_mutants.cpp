@@ -152,7 +152,9 @@ int run(MutantsArgs args) {
     // A run stopped for time: report what it analysed, run nothing new.
     std::vector<mutants::Mutant> kept;
     for (const mutants::Mutant& m : set.selected)
-      if (args.run.previous.count(mutants::resume_key(m))) kept.push_back(m);
+      if (args.run.previous.count(mutants::resume_key(m)) ||
+          std::count(args.run.rerun.begin(), args.run.rerun.end(), m.id))
+        kept.push_back(m);
     set.selected = std::move(kept);
   }
   args.run.corpus_dir = args.corpus;
@@ -238,7 +240,7 @@ void add_mutants_command(CLI::App& app, Action& action) {
                 "An earlier run's report directory (or journal): its verdicts are reused");
   r->add_option("--rerun", args->run.rerun, "With --resume: run these mutant ids again");
   r->add_flag("--resumed-only", args->resumed_only,
-              "With --resume: analyse only the mutants it has verdicts for (a stopped run)");
+              "With --resume: analyse only the mutants it has verdicts for, and --rerun ones");
   r->add_option("--first", args->run.first,
                 "Corpus traces (as named in the report) to run before the others");
   r->add_flag("--rerun-survivors", args->run.rerun_survivors,
