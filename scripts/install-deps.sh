@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build clang llvm libclang-rt-dev
   libcli11-dev libfmt-dev nlohmann-json3-dev libxxhash-dev
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
-  libz3-dev util-linux libboost-graph-dev graphviz
+  libz3-dev util-linux libboost-graph-dev graphviz libclang-dev
   qemu-system-x86 libarchive-dev liblzma-dev e2fsprogs
 )
 
