@@ -29,13 +29,17 @@ struct MutantsArgs {
   bool json = false;
 };
 
+// The mutants the options select, or false with the reason printed.
+bool load_set(const MutantsArgs& args, mutants::MutantSet* set) {
+  std::string why;
+  if (mutants::make_mutant_set(args.set, set, &why)) return true;
+  fmt::print(stderr, "{}\n", why);
+  return false;
+}
+
 int list(const MutantsArgs& args) {
   mutants::MutantSet set;
-  std::string why;
-  if (!mutants::make_mutant_set(args.set, &set, &why)) {
-    fmt::print(stderr, "{}\n", why);
-    return kExitUsage;
-  }
+  if (!load_set(args, &set)) return kExitUsage;
   for (const mutants::Mutant& m : set.selected) {
     if (args.json) {
       fmt::print("{}\n", nlohmann::ordered_json{{"id", m.id},
@@ -60,11 +64,8 @@ int list(const MutantsArgs& args) {
 // `loop-ko build --source DIR` (to try a trace on one mutant by hand).
 int show(const MutantsArgs& args) {
   mutants::MutantSet set;
+  if (!load_set(args, &set)) return kExitUsage;
   std::string why;
-  if (!mutants::make_mutant_set(args.set, &set, &why)) {
-    fmt::print(stderr, "{}\n", why);
-    return kExitUsage;
-  }
   for (const mutants::Mutant& m : set.selected) {
     if (args.only.empty() || m.id != args.only.front()) continue;
     fmt::print("#{} {}\n{}", m.id, mutants::describe(m),
