@@ -160,7 +160,8 @@ ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, Data
       return ReadResult{EIO, 0, true, 0};
     direct = false;  // aligned: the bytes are what a direct read of the range returns
   }
-  ReadResult lr = read_device(lower, pos, len, direct, out);
+  ReadResult lr =
+      read_device(lower, pos, len, direct, out, upper_request_bytes(dev, start, end, whole_folios));
   if (lr.err) {
     // BLK_STS_INVAL (request_status_einval): the lower device's refusal of a
     // misaligned direct read reaches an O_DIRECT reader of this device as EINVAL
@@ -279,7 +280,7 @@ namespace {
 class DeviceRead {
  public:
   DeviceRead(Machine& machine, Device& device, uint64_t start_byte, uint64_t len_bytes,
-             DataBuilder& builder)
+             uint64_t request_bytes, DataBuilder& builder)
       : m(machine),
         dev(device),
         out(builder),
@@ -287,6 +288,9 @@ class DeviceRead {
         len(len_bytes),
         cap(arith::device_bytes(device.capacity)),
         end(start + std::min(len, cap - start)),
+        request_end(request_bytes == 0                            ? end
+                    : request_bytes == Machine::kRequestEndUnknown ? request_bytes
+                                                                  : start + request_bytes),
         backing_end_dev(
             device.state == DevState::Unbound
                 ? 0
@@ -326,6 +330,9 @@ class DeviceRead {
   DataBuilder& out;
   const uint64_t start, len, cap;
   uint64_t end;
+  // Where the request this read came in ends: past `end` when a stacked upper
+  // device's readahead asked for more (Machine::upper_request_bytes).
+  const uint64_t request_end;
   const uint64_t backing_end_dev;
   const bool eof_is_eio;
   // Buffered: through the device's page cache, in folios of `grain` bytes.
@@ -496,7 +503,7 @@ std::optional<ReadResult> DeviceRead::read_outgrown_blocks() {
   if (!Machine::blocks_outgrow_cache(dev) || m.s.descs[dev.backing_desc].kind != DescKind::File)
     return std::nullopt;
   if (auto done = stop_at_partial_last_block()) return *done;
-  const OutgrownRead o = m.outgrown_read(dev, start, end, backing_end_dev);
+  const OutgrownRead o = m.outgrown_read(dev, start, end, request_end, backing_end_dev);
   if (o.kind == OutgrownRead::Kind::Unknown) return std::nullopt;
   if (o.stop <= start) {
     Machine::note_outgrown_read(dev, o);
@@ -1002,10 +1009,10 @@ bool Machine::stale_bytes_unpinned(const Device& dev, uint64_t a, uint64_t z) {
 }
 
 ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool direct,
-                                DataBuilder& out) {
+                                DataBuilder& out, uint64_t request_bytes) {
   const uint64_t cap = arith::device_bytes(dev.capacity);
   if (start >= cap || len == 0) return ReadResult{};  // blkdev_read_iter: at/after the end → 0
-  DeviceRead read(*this, dev, start, len, out);
+  DeviceRead read(*this, dev, start, len, request_bytes, out);
   return direct ? read.direct() : read.buffered();
 }
 

@@ -274,8 +274,15 @@ struct Machine {
   int stacked_read_status(const Device& dev, uint64_t a,
                           uint64_t z) const;  // for dev's bytes [a, z)
   static bool written_up_to_date(const Device& dev, uint64_t a, uint64_t z);
+  // `request_end`: where the request the read came in ends (a stacked upper device's
+  // readahead sends more than its reader asked for), or kRequestEndUnknown.
   OutgrownRead outgrown_read(const Device& dev, uint64_t start, uint64_t end,
-                             uint64_t backing_end) const;
+                             uint64_t request_end, uint64_t backing_end) const;
+  static constexpr uint64_t kRequestEndUnknown = ~uint64_t{0};
+  // The bytes of the request an upper device's read of its [start, end) sends to
+  // its lower loop device (outgrown_cache.cpp).
+  static uint64_t upper_request_bytes(const Device& upper, uint64_t start, uint64_t end,
+                                      bool whole_folios);
   static void note_outgrown_read(Device& dev, const OutgrownRead& o);
   // A write's read of the page at `page` was refused: write_begin left its folio.
   static void note_refused_folio(Device& dev, uint64_t page);
@@ -320,7 +327,10 @@ struct Machine {
   Outcome pwrite(const Op& op);
   Outcome fsync(const Op& op);
   Outcome truncate(const Op& op);
-  ReadResult read_device(Device& dev, uint64_t start, uint64_t len, bool direct, DataBuilder& out);
+  // `request_bytes`: the length of the request the read came in (the read's own
+  // length when 0; kRequestEndUnknown when the model cannot tell).
+  ReadResult read_device(Device& dev, uint64_t start, uint64_t len, bool direct, DataBuilder& out,
+                         uint64_t request_bytes = 0);
   // `whole_folios`: the device's page cache asks, so a stacked lower device sees
   // page-aligned requests whatever range the caller read.
   ReadResult read_backing(Device& dev, uint64_t start, uint64_t end, DataBuilder& out,

@@ -55,14 +55,13 @@ bool Machine::written_up_to_date(const Device& dev, uint64_t a, uint64_t z) {
 // Readahead only reads forward from the page a read needs, so a run of absent
 // pages holding the first page not up to date starts at that page.
 OutgrownRead Machine::outgrown_read(const Device& dev, uint64_t start, uint64_t end,
-                                    uint64_t backing_end) const {
+                                    uint64_t request_end, uint64_t backing_end) const {
   OutgrownRead o;
   const uint64_t cap = arith::device_bytes(dev.capacity);
   uint64_t at = start / kPageSize * kPageSize;
   while (at < end && written_up_to_date(dev, at, at + kPageSize)) at += kPageSize;
   o.stop = std::min(at, end);
   if (at >= end) return o.kind = OutgrownRead::Kind::Decided, o;
-  const uint64_t req_pages = (end - 1) / kPageSize - at / kPageSize + 1;
   const bool present = may_be_cached(dev, at, at + kPageSize);
   if (at == dev.refused_page) {  // refused again (Device::refused_page)
     o.may_have_read_ahead = true;
@@ -75,6 +74,7 @@ OutgrownRead Machine::outgrown_read(const Device& dev, uint64_t start, uint64_t 
       if (!dev.refused_reads_only) return o;  // it may be up to date after all
       o.may_have_read_ahead = true;           // a failed folio carrying a readahead mark
     } else {
+      const uint64_t req_pages = (end - 1) / kPageSize - at / kPageSize + 1;
       o.failed_lo = at;
       o.failed_hi = std::min(cap, at + std::max(req_pages, kReadaheadMaxPages) * kPageSize);
     }
@@ -82,7 +82,11 @@ OutgrownRead Machine::outgrown_read(const Device& dev, uint64_t start, uint64_t 
   }
   // Aligned: only the initial readahead at index 0 (page_cache_sync_ra: `!index`)
   // has a window the model can tell; it stops at the first page already present.
-  if (at != 0 || present || req_pages > kReadaheadMaxPages) return o;
+  // Its size follows the request's, which a stacked upper device's readahead
+  // may have made longer than this read (finding d77dc464).
+  if (at != 0 || present || request_end == kRequestEndUnknown) return o;
+  const uint64_t req_pages = (std::max(end, request_end) - 1) / kPageSize + 1;
+  if (req_pages > kReadaheadMaxPages) return o;
   const uint64_t window = std::min(cap, init_readahead_pages(req_pages) * kPageSize);
   uint64_t run = 0;
   while (run < window && !may_be_cached(dev, run, run + kPageSize)) run += kPageSize;
@@ -102,6 +106,26 @@ OutgrownRead Machine::outgrown_read(const Device& dev, uint64_t start, uint64_t 
   o.stop = end;
   o.read_in_hi = run;
   return o.kind = OutgrownRead::Kind::Decided, o;
+}
+
+// An upper device's page cache reads its lower loop device in the requests its own
+// readahead makes. On a cold cache a read at 0 starts the initial window
+// (init_readahead_pages); the loop driver (lo_rw_aio, 6.12+) sends it to the lower
+// device as one read, whose own readahead sizes its window from that length
+// (6.18.44: a 4 KiB read at 0 of a 512-byte-block upper device over a lower device
+// with 32 KiB blocks outgrown → 16 KiB request → 32 KiB lower window, one whole
+// block: 4096 bytes; finding d77dc464). A warm upper cache's window depends on its
+// history, which the model does not keep. A read not through the page cache sends
+// its own range.
+uint64_t Machine::upper_request_bytes(const Device& upper, uint64_t start, uint64_t end,
+                                      bool whole_folios) {
+  if (!whole_folios) return end - start;
+  if (start / kPageSize != 0) return end - start;  // the lower read starts past 0 then
+  if (upper.cache_populated) return kRequestEndUnknown;
+  const uint64_t cap = arith::device_bytes(upper.capacity);
+  const uint64_t req_pages = (end - 1) / kPageSize + 1;
+  if (req_pages > kReadaheadMaxPages) return kRequestEndUnknown;
+  return std::max(end, std::min(cap, init_readahead_pages(req_pages) * kPageSize)) - start;
 }
 
 // The cache after such a read: refused folios stay (not up to date); pages read in
