@@ -194,6 +194,11 @@ uint32_t LoopDevice::min_dio_size(const OpenFile& backing) {
 uint32_t LoopDevice::default_block_size(const OpenFile& backing, bool dio_requested) const {
   if (profile_.dio_rule == DioRule::MinDioAlign)
     return dio_requested ? min_dio_size(backing) : kSectorSize;
+  // Before 6.13 the size is that of inode->i_sb->s_bdev, the device under the
+  // file's filesystem: a block device as backing has none (the bdev pseudo-fs),
+  // so 512 (6.1.0-56, 6.12.117: an upper device over a lower loop device with 4 KiB
+  // blocks opened O_DIRECT gets 512-byte blocks).
+  if (backing.loop_device() != nullptr) return kSectorSize;
   uint32_t bdev_bs = backing.backing_bdev_block_size();
   return dio_requested && bdev_bs != 0 ? bdev_bs : kSectorSize;
 }

@@ -181,12 +181,19 @@ int Machine::validate_backing(const Device& dev, const Desc& file) const {
 }
 
 // loop_default_blocksize: with DIO asked for, the backing's direct-I/O size (6.13+:
-// lo_min_dio_size; before: the backing block device's logical block size), else 512.
+// lo_min_dio_size; before: the logical block size of the backing file's
+// filesystem's device, inode->i_sb->s_bdev), else 512.
 // 6.1 asks only through the backing file's O_DIRECT, not through the DIO flag.
+// Before 6.13 a block device as backing (a lower loop device) lives on the bdev
+// pseudo-filesystem, whose s_bdev is NULL: 512, whatever the lower device's size
+// (6.1.0-56 and 6.12.117: an upper device bound to a lower device with 4 KiB
+// blocks opened O_DIRECT has 512-byte blocks, and loop DIO stays off; gen-7702-0248,
+// linux-6.1/stacked_odirect_lower_default_block_size.trace).
 uint32_t Machine::default_block_size(const Desc& file, bool dio_flag) const {
   const bool file_direct = (file.open_flags & kOpenDirect) != 0;
   const bool dio = p.default_block_size_follows_dio_flag ? dio_flag || file_direct : file_direct;
   if (!dio) return 512;
+  if (p.dio_rule == DioRule::BackingBdev && file.kind == DescKind::Loop) return 512;
   const uint32_t size =
       p.dio_rule == DioRule::MinDioAlign ? min_dio_align(file) : backing_bdev_block_size(file);
   return size == 0 ? 512 : size;
