@@ -1133,11 +1133,24 @@ int Machine::write_back_for_direct(Device& dev, uint64_t start, uint64_t end, bo
   // after a 1-byte write over a file cut to 1 byte, an O_DIRECT read of 4096
   // bytes returns 4096, the file having grown to 4096 by this writeback).
   const uint64_t blk = dev.soft_block_size ? dev.soft_block_size : dev.block_size;
+  bool refused = false;
   for (int i = 0; i < dev.dirty.count; ++i) {
     const Extent x = dev.dirty.e[i];
     const uint64_t a = std::max(x.start, from), z = std::min(x.end, to);
     if (a >= z) continue;
-    write_backing(dev, a, z, x.origin, x.seed);
+    // A stacked lower device that refuses it (read-only, or past its end) fails
+    // the writeback: the reader or writer gets EIO, the pages stay cached, and
+    // the error stays for fsync, as in flush_dirty (6.18.44: gen-7701-1199, a
+    // misaligned O_DIRECT read after a buffered write over a lower device with
+    // BLKROSET 1 → EIO, not EINVAL).
+    if (write_backing(dev, a, z, x.origin, x.seed) != 0) {
+      Extent part = x;
+      part.start = a;
+      part.end = z;
+      keep_refused_pages(dev, part);
+      refused = true;
+      continue;
+    }
     const uint64_t block_end = std::min(cap, (z + blk - 1) / blk * blk);
     if (block_end > z) extend_backing_unknown(dev, block_end);
     // A partly dirty block read in before the backing file changed writes the
@@ -1150,7 +1163,8 @@ int Machine::write_back_for_direct(Device& dev, uint64_t start, uint64_t end, bo
   }
   extents_erase(dev.dirty, from, to);
   if (wrote_back) *wrote_back = true;
-  return 0;
+  if (refused) note_wb_error(dev);
+  return refused ? EIO : 0;
 }
 
 int Machine::write_direct(Device& dev, uint64_t start, uint64_t end, uint64_t origin,
