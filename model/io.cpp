@@ -1507,6 +1507,7 @@ Outcome Machine::pwrite(const Op& op) {
   // An O_SYNC write can also fail in its writeback: then EIO does not say which
   // way the reads went (linux-6.12/stacked_read_after_lower_clr_fd_8db6765c).
   const bool sync = (d->open_flags & (kOpenSync | kOpenDsync)) && !direct;
+  const bool dirty_unknown_before = dev.dirty.unknown;
   const int e = write_device(dev, start, end, start, op.seed, direct, &end, &min_end,
                              sync ? nullptr : observed);
   if (e > 0) return Outcome::error(e);
@@ -1526,6 +1527,11 @@ Outcome Machine::pwrite(const Op& op) {
     const uint64_t grain = std::max<uint64_t>(kPageSize, dev.block_size);
     const bool written =
         flush_dirty_range(dev, start / grain * grain, (end + grain - 1) / grain * grain);
+    // Whether or not this write dirtied its pages, none are dirty now: the
+    // writeback took them (or the write never made them). A later flush has
+    // nothing of this write's to fail on (6.18.44: gen-7701-0234, an O_DSYNC write
+    // with 16 KiB blocks → EIO, then a first open's rescan and fsync → 0).
+    if (!dirty_unknown_before) dev.dirty.unknown = 0;
     if (wb_error_reported(*d, dev) || !written) return Outcome::error(EIO);
     if (dev.state != DevState::Bound && write_cache(dev) == 1) return Outcome::error(EIO);
     sync_maybe_eio = dev.state != DevState::Bound && write_cache(dev) == kWriteCacheUnknown;
