@@ -104,6 +104,8 @@ std::vector<std::string> device_attributes(uint64_t index) {
       "queue/optimal_io_size",
       "queue/discard_max_bytes",
       "queue/max_hw_sectors_kb",
+      "queue/read_ahead_kb",
+      "queue/rotational",
   };
   std::vector<std::string> texts;
   const std::string dir = host::loop_sysfs_path(index);

@@ -102,7 +102,7 @@ void run_cycle(benchmark::State& bench, const std::vector<Op>& cycle,
   std::vector<ObjectDecl> objects(1);
   objects[0].name = "img";
   objects[0].size = 1 << 20;
-  model::State state = model::initial_state(env, objects);
+  model::State state = model::initial_state(profile, env, objects);
   uint64_t allocations_before = g_allocations.load();
   uint64_t ops = 0;
   for (auto _ : bench) {

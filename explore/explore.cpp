@@ -85,7 +85,7 @@ class Explorer {
       : o_(o),
         env_(scope_env()),
         objects_(scope_objects(o.scope)),
-        initial_(initial_state(env_, objects_)),
+        initial_(initial_state(*o.profile, env_, objects_)),
         codec_(o.scope, initial_),
         domain_(make_domain(o.scope)),
         threads_(std::clamp<uint32_t>(o.threads, 1, kMaxThreads)) {
@@ -325,7 +325,7 @@ ConcretePath explore_path(const ExploreOptions& options, const ExploreResult& re
   const Env env = scope_env();
   const std::vector<ObjectDecl> objects = scope_objects(options.scope);
   const ArgDomain domain = make_domain(options.scope);
-  State concrete = initial_state(env, objects);
+  State concrete = initial_state(*options.profile, env, objects);
   ConcretePath path;
   std::vector<Op> ops;
   for (uint16_t k : steps) {

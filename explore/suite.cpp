@@ -51,7 +51,7 @@ class VariableTraceWriter {
       : options_(options),
         env_(scope_env()),
         trace_(trace),
-        state_(initial_state(env_, trace.objects)) {}
+        state_(initial_state(*options.profile, env_, trace.objects)) {}
 
   // Emits the literal `op` (as the model ran it) in variable form.
   void emit(const Op& literal) {

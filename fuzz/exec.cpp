@@ -43,8 +43,10 @@ Finding run_statements(Target* target, const model::Profile& profile, const Trac
     for (size_t i = 0; i < count; ++i) planned[i] = {next(i).op, next(i).bind};
     target->plan(planned);
   }
+  Env env = start_trace.env;
   if (target) {
-    TargetError err = target->start(start_trace, profile.name, start_trace.env);
+    target->describe_env(env, start_trace.env_given);
+    TargetError err = target->start(start_trace, profile.name, env);
     if (err.failed) {
       finding.kind = Finding::Kind::TargetError;
       finding.signature = "target error";
@@ -52,7 +54,7 @@ Finding run_statements(Target* target, const model::Profile& profile, const Trac
       return finding;
     }
   }
-  Lockstep lockstep(profile, start_trace.env, start_trace.objects, target);
+  Lockstep lockstep(profile, env, start_trace.objects, target);
   std::string why;
   for (size_t i = 0; i < count; ++i) {
     const Statement& stmt = next(i);

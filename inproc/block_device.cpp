@@ -99,15 +99,23 @@ bool BlockDevice::claimed_by_other(const void* who) const {
   return holder_ != nullptr && holder_ != who;
 }
 
+// blk_apply_bdi_limits (6.18): a rotational queue without io_opt reads ahead twice
+// its max_sectors (1280 KiB), and ra_pages never decreases.
+void BlockDevice::set_rotational(bool on, bool raises_readahead) {
+  rotational_.store(on);
+  if (on && raises_readahead)
+    read_ahead_kb_.store(std::max<uint32_t>(read_ahead_kb_.load(), 2560));
+}
+
 // ---- page cache helpers -------------------------------------------------------------
 
-// get_init_ra_size() with the loop queue's default read_ahead_kb of 128 (32 pages).
-uint64_t BlockDevice::init_readahead_pages(uint64_t req_pages) {
-  constexpr uint64_t kMaxPages = 32;
+// get_init_ra_size() for the reading file's ra_pages (a longer request reads as far
+// as it asks).
+uint64_t BlockDevice::init_readahead_pages(uint64_t req_pages, uint64_t max_pages) {
   uint64_t size = std::bit_ceil(req_pages);
-  if (size <= kMaxPages / 32) return size * 4;
-  if (size <= kMaxPages / 4) return size * 2;
-  return std::max(kMaxPages, req_pages);
+  if (size <= max_pages / 32) return size * 4;
+  if (size <= max_pages / 4) return size * 2;
+  return std::max(max_pages, req_pages);
 }
 
 // The kernel's page cache for the bdev uses folios of the block size the device
@@ -552,7 +560,8 @@ void BlockDevice::read_partly_cached_pages_locked(uint64_t upos, uint64_t len, u
   }
 }
 
-int64_t BlockDevice::read(void* buf, uint64_t len, int64_t pos, bool direct) {
+int64_t BlockDevice::read(void* buf, uint64_t len, int64_t pos, bool direct,
+                          uint64_t readahead_pages) {
   if (pos < 0) return -EINVAL;
   uint64_t dev_bytes = arith::bytes_of_sectors(capacity_sectors());
   uint64_t upos = static_cast<uint64_t>(pos);
@@ -578,7 +587,7 @@ int64_t BlockDevice::read(void* buf, uint64_t len, int64_t pos, bool direct) {
     const bool sequential =
         first_missing == 0 || (ra_prev_page_ != kNoPage && first_missing - ra_prev_page_ <= 1);
     if (sequential) {
-      const uint64_t window = init_readahead_pages(last - first_missing + 1);
+      const uint64_t window = init_readahead_pages(last - first_missing + 1, readahead_pages);
       const uint64_t end_page =
           std::min(first_missing + window, (dev_bytes + kPageSize - 1) / kPageSize);
       for (uint64_t p = last + 1; p < end_page; ++p)

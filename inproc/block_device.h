@@ -60,6 +60,12 @@ class BlockDevice {
   uint32_t io_min() const { return lbs_.load(); }
   // The loop driver sets logical = physical = io_min together.
   void set_block_size(uint32_t bs) { lbs_.store(bs); }
+  // queue/rotational, which a bind sets from the backing device, and the bdi's
+  // read-ahead (blk_apply_bdi_limits): twice max_sectors once rotational, and it
+  // never comes down. An opener's readahead takes the value at its open.
+  bool rotational() const { return rotational_.load(); }
+  void set_rotational(bool on, bool raises_readahead);
+  uint32_t read_ahead_kb() const { return read_ahead_kb_.load(); }
   // A queue without a volatile write cache completes flushes in the block layer:
   // they never reach the driver (so a never-bound device fsyncs fine).
   void set_write_cache(bool on) { write_cache_.store(on); }
@@ -81,7 +87,8 @@ class BlockDevice {
   bool claimed_by_other(const void* who) const;
 
   // block/fops.c read_iter / write_iter / fsync for /dev/loopN.
-  int64_t read(void* buf, uint64_t len, int64_t pos, bool direct);
+  // `readahead_pages`: the reading file's ra_pages (taken at its open).
+  int64_t read(void* buf, uint64_t len, int64_t pos, bool direct, uint64_t readahead_pages);
   // `since`: the writing file's f_wb_err, which an O_SYNC write checks.
   int64_t write(const void* buf, uint64_t len, int64_t pos, bool direct, bool sync,
                 WbErrSince* since = nullptr);
@@ -102,7 +109,7 @@ class BlockDevice {
 
  private:
   bool pages_smaller_than_blocks() const;
-  static uint64_t init_readahead_pages(uint64_t req_pages);
+  static uint64_t init_readahead_pages(uint64_t req_pages, uint64_t max_pages);
   int issue_flush();
   uint8_t* alloc_page_locked();
   void free_page_locked(uint8_t* p);
@@ -134,6 +141,8 @@ class BlockDevice {
   std::atomic<bool> unaligned_bios_refused_{true};
   std::atomic<bool> rescan_at_next_open_{false};
   std::atomic<uint32_t> lbs_{512};
+  std::atomic<bool> rotational_{false};
+  std::atomic<uint32_t> read_ahead_kb_{128};
   std::atomic<uint32_t> soft_block_size_{512};  // BLKBSZGET, set at first open
 
   mutable std::mutex open_mu_;

@@ -15,6 +15,7 @@ constexpr DriverProfile kLinux612{
     .dio_reenabled_by_reconfigure = true,
     .set_dio_reevaluates_first = true,
     .failed_set_block_size_updates_dio = true,
+    .rotational_bind_raises_readahead = false,
     .odirect_file_write_partial = false,
 };
 
@@ -29,6 +30,9 @@ constexpr DriverProfile kLinux61{
     .dio_rule = DioRule::BackingBdev,
     .dio_reenabled_by_reconfigure = true,
     .set_dio_reevaluates_first = true,
+    .created_rotational = true,
+    .rotational_follows_lower_device = false,
+    .rotational_bind_raises_readahead = false,
     .read_past_backing_eof_is_eio = false,
     .discard_disabled_on_eopnotsupp = false,
     .backing_io_checks_file_mode = true,

@@ -54,6 +54,11 @@ struct DriverProfile {
   // 6.11 to 6.14: a LOOP_SET_BLOCK_SIZE the block layer refused still re-evaluates
   // DIO (model/profile.h failed_set_block_size_updates_dio).
   bool failed_set_block_size_updates_dio = false;
+  // queue/rotational and read-ahead (model/profile.h created_rotational,
+  // rotational_follows_lower_device, rotational_bind_raises_readahead).
+  bool created_rotational = false;
+  bool rotational_follows_lower_device = true;
+  bool rotational_bind_raises_readahead = true;
   // f2fed441c69b (6.15, 6.12.25): a backing read that hits EOF fails the request
   // with EIO. Before it the VFS helper zero-filled the rest and succeeded.
   bool read_past_backing_eof_is_eio = true;

@@ -70,6 +70,8 @@ class OpenFile {
   virtual bool can_odirect() const { return false; }
   virtual uint32_t dio_offset_align() const { return 0; }
   virtual uint32_t backing_bdev_block_size() const { return 0; }
+  // The file's filesystem's block device is rotational (none: not).
+  virtual bool backing_disk_rotational() const { return false; }
   // Non-null when this file is a loop block device (for the stacking checks).
   virtual LoopDevice* loop_device() const { return nullptr; }
 

@@ -23,6 +23,7 @@ struct HostFsFacts {
   uint32_t bdev_block_size = 512;
   // s_maxbytes: ext4 with 4 KiB blocks, as the model assumes (probe h1 on 6.18.44).
   uint64_t max_file_bytes = (uint64_t{1} << 44) - 4096;
+  bool rotational = true;  // @env rotational
 };
 
 class HostFile final : public OpenFile {
@@ -50,6 +51,9 @@ class HostFile final : public OpenFile {
   bool can_odirect() const override { return direct_fd() >= 0 && fs_.dio_align != 0; }
   uint32_t dio_offset_align() const override { return fs_.dio_align; }
   uint32_t backing_bdev_block_size() const override { return fs_.bdev_block_size; }
+  bool backing_disk_rotational() const override {
+    return fs_.rotational && fs_.bdev_block_size != 0;
+  }
 
  private:
   HostFile(FileKind kind, int flags, int fd, std::string display_name, const HostFsFacts& fs,

@@ -83,6 +83,7 @@ LoopDevice::LoopDevice(int number, const DriverProfile& profile, const DriverCon
     : number_(number), profile_(profile), config_(config) {
   assert(number >= 0);
   disk_.set_unaligned_bios_refused(profile_.unaligned_bios_refused);
+  disk_.set_rotational(profile_.created_rotational, /*raises_readahead=*/false);
 }
 
 LoopDevice::~LoopDevice() {
@@ -354,6 +355,13 @@ long LoopDevice::configure(const OpenFile& file, const FileTable& files, const l
       cfg.block_size, default_block_size(*backing, dio_requested));
   if (!arith::block_size_acceptable(bs, max_block_size())) return -EINVAL;
   disk_.set_block_size(static_cast<uint32_t>(bs));
+  // loop_update_rotational (6.1: the file's filesystem's device) / loop_update_limits
+  // (6.11+: a block device as backing is its own).
+  const bool rotational = backing->loop_device() != nullptr
+                              ? profile_.rotational_follows_lower_device &&
+                                    backing->loop_device()->disk().rotational()
+                              : backing->backing_disk_rotational();
+  disk_.set_rotational(rotational, profile_.rotational_bind_raises_readahead);
 
   lo_offset_ = static_cast<int64_t>(info.lo_offset);
   lo_sizelimit_ = static_cast<int64_t>(info.lo_sizelimit);
@@ -565,6 +573,8 @@ int LoopDevice::sysfs_show(std::string_view attr, std::string& out) const {
   if (attr == "queue/logical_block_size") return num(disk_.logical_block_size());
   if (attr == "queue/physical_block_size") return num(disk_.physical_block_size());
   if (attr == "queue/minimum_io_size") return num(disk_.io_min());
+  if (attr == "queue/read_ahead_kb") return num(disk_.read_ahead_kb());
+  if (attr == "queue/rotational") return num(disk_.rotational() ? 1 : 0);
   if (!attr.starts_with("loop/")) return -ENOENT;
   std::lock_guard lock(lo_mutex_);
   LoState s = state_.load();
@@ -721,7 +731,7 @@ RequestResult LoopDevice::handle_request(const Request& rq, std::span<uint8_t> b
 // ---- /dev/loopN file operations -------------------------------------------------------------
 
 int64_t LoopDeviceFile::read_at(void* buf, uint64_t len, int64_t pos) {
-  return device_->disk().read(buf, len, pos, opened_direct());
+  return device_->disk().read(buf, len, pos, opened_direct(), readahead_pages_);
 }
 
 int64_t LoopDeviceFile::write_at(const void* buf, uint64_t len, int64_t pos) {
@@ -744,7 +754,8 @@ int64_t LoopDeviceFile::backing_io(ReqOp op, const iovec* iov, int iovcnt, int64
   for (int i = 0; i < iovcnt; ++i) {
     int64_t n =
         op == ReqOp::Read
-            ? device_->disk().read(iov[i].iov_base, iov[i].iov_len, pos + total, direct)
+            ? device_->disk().read(iov[i].iov_base, iov[i].iov_len, pos + total, direct,
+                                   readahead_pages_)
             : device_->disk().write(iov[i].iov_base, iov[i].iov_len, pos + total, direct, false);
     if (n < 0) return total > 0 ? total : n;
     total += n;

@@ -123,6 +123,8 @@ class LoopDeviceFile final : public OpenFile {
     int err = device_->open(this);
     opened_ = err == 0;
     if (opened_) wb_since_ = device_->disk().sample_wb_err();
+    // file_ra_state_init: the bdi's read-ahead as it is now.
+    readahead_pages_ = device_->disk().read_ahead_kb() * uint64_t{1024} / kPageSize;
     return err;
   }
 
@@ -149,6 +151,7 @@ class LoopDeviceFile final : public OpenFile {
   std::shared_ptr<LoopDevice> device_;
   bool opened_ = false;
   WbErrSince wb_since_;  // f_wb_err
+  uint64_t readahead_pages_ = 32;  // f_ra.ra_pages
 };
 
 }  // namespace loopcheck::inproc

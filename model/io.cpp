@@ -122,23 +122,12 @@ ReadResult direct_read_of_unbound_lower(const Device& lower, uint64_t pos, uint6
 // caller already decided the range is serviceable; bytes past the backing EOF read
 // as zero (the 6.1 zero-fill), a stacked device below is read through its cache.
 ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, DataBuilder& out,
-                                 bool whole_folios) {
+                                 bool whole_folios, uint64_t readahead_pages) {
   ReadResult r;
   const Desc& b = s.descs[dev.backing_desc];
   const uint64_t pos = arith::backing_byte(start, dev.offset);
   const uint64_t len = end - start;
-  if (b.kind == DescKind::File) {
-    // Buffered reads reach the backing file in whole pages (the request is the
-    // folio), O_DIRECT device reads as they are.
-    const uint64_t req_pos =
-        whole_folios ? arith::backing_byte(start / kPageSize * kPageSize, dev.offset) : pos;
-    if (backing_odirect_misaligned(dev, req_pos, whole_folios ? kPageSize : len))
-      return read_backing_misaligned_direct(dev, start, end, out, whole_folios);
-    r.known = emit_object(s.objects[b.object], pos, pos + len, out);
-    if (!r.known) r.data_rule = EnvelopeRule::BackingBytesUnknown;
-    r.count = len;
-    return r;
-  }
+  if (b.kind == DescKind::File) return read_backing_file(dev, start, end, out, whole_folios);
   // Folios surely up to date need no request to the lower device (cached_bytes.cpp).
   if (whole_folios && pages_surely_cached(dev, start, end))
     return read_cached(dev, start, end, out);
@@ -160,8 +149,9 @@ ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, Data
       return ReadResult{EIO, 0, true, 0};
     direct = false;  // aligned: the bytes are what a direct read of the range returns
   }
-  ReadResult lr =
-      read_device(lower, pos, len, direct, out, upper_request_bytes(dev, start, end, whole_folios));
+  // The driver reads the lower device through the backing file the bind was given.
+  ReadResult lr = read_device(lower, pos, len, direct, out, Machine::readahead_pages(b),
+                              upper_request_bytes(dev, start, end, whole_folios, readahead_pages));
   if (lr.err) {
     // BLK_STS_INVAL (request_status_einval): the lower device's refusal of a
     // misaligned direct read reaches an O_DIRECT reader of this device as EINVAL
@@ -188,6 +178,23 @@ ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, Data
     }
     return read_lower_segments(lower, pos, len, r, lr.count, out);
   }
+  r.count = len;
+  return r;
+}
+
+// Buffered reads reach the backing file in whole pages (the request is the folio),
+// O_DIRECT device reads as they are.
+ReadResult Machine::read_backing_file(const Device& dev, uint64_t start, uint64_t end,
+                                      DataBuilder& out, bool whole_folios) const {
+  const uint64_t pos = arith::backing_byte(start, dev.offset);
+  const uint64_t len = end - start;
+  const uint64_t req_pos =
+      whole_folios ? arith::backing_byte(start / kPageSize * kPageSize, dev.offset) : pos;
+  if (backing_odirect_misaligned(dev, req_pos, whole_folios ? kPageSize : len))
+    return read_backing_misaligned_direct(dev, start, end, out, whole_folios);
+  ReadResult r;
+  r.known = emit_object(s.objects[s.descs[dev.backing_desc].object], pos, pos + len, out);
+  if (!r.known) r.data_rule = EnvelopeRule::BackingBytesUnknown;
   r.count = len;
   return r;
 }
@@ -280,7 +287,7 @@ namespace {
 class DeviceRead {
  public:
   DeviceRead(Machine& machine, Device& device, uint64_t start_byte, uint64_t len_bytes,
-             uint64_t request_bytes, DataBuilder& builder)
+             uint64_t request_bytes, uint64_t readahead_pages, DataBuilder& builder)
       : m(machine),
         dev(device),
         out(builder),
@@ -288,9 +295,10 @@ class DeviceRead {
         len(len_bytes),
         cap(arith::device_bytes(device.capacity)),
         end(start + std::min(len, cap - start)),
-        request_end(request_bytes == 0                            ? end
-                    : request_bytes == Machine::kRequestEndUnknown ? request_bytes
-                                                                  : start + request_bytes),
+        request{request_bytes == 0                            ? end
+                : request_bytes == Machine::kRequestEndUnknown ? request_bytes
+                                                              : start + request_bytes,
+                readahead_pages},
         backing_end_dev(
             device.state == DevState::Unbound
                 ? 0
@@ -330,9 +338,9 @@ class DeviceRead {
   DataBuilder& out;
   const uint64_t start, len, cap;
   uint64_t end;
-  // Where the request this read came in ends: past `end` when a stacked upper
-  // device's readahead asked for more (Machine::upper_request_bytes).
-  const uint64_t request_end;
+  // The request this read came in: it ends past `end` when a stacked upper device's
+  // readahead asked for more (Machine::upper_request_bytes).
+  const ReadRequest request;
   const uint64_t backing_end_dev;
   const bool eof_is_eio;
   // Buffered: through the device's page cache, in folios of `grain` bytes.
@@ -419,7 +427,7 @@ ReadResult DeviceRead::direct() {
   if (eof_is_eio && past_eof)
     if (const int e = m.eof_request_error(dev, start, end, eof))
       return ReadResult{e == EINVAL && !m.p.request_status_einval ? EIO : e, 0, true, 0};
-  r = m.read_backing(dev, start, end, out);
+  r = m.read_backing(dev, start, end, out, false, request.readahead_pages);
   // A lower device that may return less fails an O_DIRECT reader's bio: EIO.
   if (!r.err && r.count < end - start) return ReadResult{EIO, 0, true, 0};
   if (r.min_count) {
@@ -503,7 +511,7 @@ std::optional<ReadResult> DeviceRead::read_outgrown_blocks() {
   if (!Machine::blocks_outgrow_cache(dev) || m.s.descs[dev.backing_desc].kind != DescKind::File)
     return std::nullopt;
   if (auto done = stop_at_partial_last_block()) return *done;
-  const OutgrownRead o = m.outgrown_read(dev, start, end, request_end, backing_end_dev);
+  const OutgrownRead o = m.outgrown_read(dev, start, end, request, backing_end_dev);
   if (o.kind == OutgrownRead::Kind::Unknown) return std::nullopt;
   if (o.stop <= start) {
     Machine::note_outgrown_read(dev, o);
@@ -806,7 +814,8 @@ ReadResult DeviceRead::read_clean(uint64_t a, uint64_t z) {
     const Extent x = have ? dev.held.e[i] : Extent{};
     const uint64_t gap_end = have ? std::min(std::max(x.start, pos), z) : z;
     if (pos < gap_end) {
-      const ReadResult br = m.read_backing(dev, pos, gap_end, out, /*whole_folios=*/true);
+      const ReadResult br =
+          m.read_backing(dev, pos, gap_end, out, /*whole_folios=*/true, request.readahead_pages);
       if (br.err && pos == a) return br;
       if (br.err) return ended_at(res, pos - a);  // the caller ends the read there
       if (!br.known) res.unknown(br.data_rule);
@@ -1009,10 +1018,11 @@ bool Machine::stale_bytes_unpinned(const Device& dev, uint64_t a, uint64_t z) {
 }
 
 ReadResult Machine::read_device(Device& dev, uint64_t start, uint64_t len, bool direct,
-                                DataBuilder& out, uint64_t request_bytes) {
+                                DataBuilder& out, uint64_t readahead_pages,
+                                uint64_t request_bytes) {
   const uint64_t cap = arith::device_bytes(dev.capacity);
   if (start >= cap || len == 0) return ReadResult{};  // blkdev_read_iter: at/after the end → 0
-  DeviceRead read(*this, dev, start, len, request_bytes, out);
+  DeviceRead read(*this, dev, start, len, request_bytes, readahead_pages, out);
   return direct ? read.direct() : read.buffered();
 }
 
@@ -1439,7 +1449,7 @@ Outcome Machine::pread(const Op& op) {
     return o;
   }
   Device& dev = *device(d->device);
-  ReadResult r = read_device(dev, start, len, direct, out);
+  ReadResult r = read_device(dev, start, len, direct, out, readahead_pages(*d));
   if (r.err) return Outcome::error(r.err);
   Outcome o = data_outcome(r.count, out, r.known, r.data_rule);
   o.also_err = r.also_err;
@@ -1471,6 +1481,27 @@ Outcome Machine::pwrite_file(Desc& d, uint64_t start, uint64_t len, bool direct,
   extents_write(obj.data, start, start + n, start, seed);
   obj.size = std::max(obj.size, start + n);
   return Outcome::ok(static_cast<int64_t>(n));
+}
+
+// generic_write_sync() after an O_SYNC write of [start, end): the written folios go
+// to the driver, then a flush. Either failing fails the write (its bytes stay in
+// the cache or are lost): EIO. O_DSYNC is the same for a block device
+// (iocb_is_dsync() either way, and blkdev_fsync ignores datasync). `maybe_eio`:
+// the flush of an unbound device whose write cache the model does not know.
+int Machine::sync_written(Desc& d, Device& dev, uint64_t start, uint64_t end,
+                          bool dirty_unknown_before, bool* maybe_eio) {
+  const uint64_t grain = std::max<uint64_t>(kPageSize, dev.block_size);
+  const bool written =
+      flush_dirty_range(dev, start / grain * grain, (end + grain - 1) / grain * grain);
+  // Whether or not this write dirtied its pages, none are dirty now: the
+  // writeback took them (or the write never made them). A later flush has
+  // nothing of this write's to fail on (6.18.44: gen-7701-0234, an O_DSYNC write
+  // with 16 KiB blocks → EIO, then a first open's rescan and fsync → 0).
+  if (!dirty_unknown_before) dev.dirty.unknown = 0;
+  if (wb_error_reported(d, dev) || !written) return EIO;
+  if (dev.state != DevState::Bound && write_cache(dev) == 1) return EIO;
+  *maybe_eio = dev.state != DevState::Bound && write_cache(dev) == kWriteCacheUnknown;
+  return 0;
 }
 
 Outcome Machine::pwrite(const Op& op) {
@@ -1519,22 +1550,9 @@ Outcome Machine::pwrite(const Op& op) {
   }
   backing_changed(DescKind::Loop, dev.index, nullptr);
   bool sync_maybe_eio = false;
-  // O_DSYNC is the same for a block device: iocb_is_dsync() either way, and
-  // blkdev_fsync ignores datasync (inode metadata of /dev/loopN is not synced).
   if (sync) {
-    // generic_write_sync(): the written folios go to the driver, then a flush.
-    // Either failing fails the write (its bytes stay in the cache or are lost).
-    const uint64_t grain = std::max<uint64_t>(kPageSize, dev.block_size);
-    const bool written =
-        flush_dirty_range(dev, start / grain * grain, (end + grain - 1) / grain * grain);
-    // Whether or not this write dirtied its pages, none are dirty now: the
-    // writeback took them (or the write never made them). A later flush has
-    // nothing of this write's to fail on (6.18.44: gen-7701-0234, an O_DSYNC write
-    // with 16 KiB blocks → EIO, then a first open's rescan and fsync → 0).
-    if (!dirty_unknown_before) dev.dirty.unknown = 0;
-    if (wb_error_reported(*d, dev) || !written) return Outcome::error(EIO);
-    if (dev.state != DevState::Bound && write_cache(dev) == 1) return Outcome::error(EIO);
-    sync_maybe_eio = dev.state != DevState::Bound && write_cache(dev) == kWriteCacheUnknown;
+    const int sync_err = sync_written(*d, dev, start, end, dirty_unknown_before, &sync_maybe_eio);
+    if (sync_err) return Outcome::error(sync_err);
     if (sync_maybe_eio && e == 0) settle_write_cache(dev);  // the flush alone decides
   }
   Outcome o = Outcome::ok(static_cast<int64_t>(end - start));

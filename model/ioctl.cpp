@@ -32,6 +32,32 @@ uint64_t number_arg(const Op& op) {
   return op.arg_kind == ArgKind::Number ? op.arg.lit : 0;
 }
 
+// What LOOP_CONFIGURE's struct loop_config (or LOOP_SET_FD's fd) carries.
+struct ConfigureArgs {
+  uint64_t backing_fd = 0;
+  uint32_t block_size = 0, flags = 0, key_size = 0, crypt = 0;
+  uint64_t offset = 0, sizelimit = 0;
+  Name64 name;
+};
+
+ConfigureArgs configure_args(const Op& op) {
+  ConfigureArgs a;
+  if (op.req != Req::LoopConfigure) {
+    a.backing_fd = static_cast<uint32_t>(number_arg(op));
+    return a;
+  }
+  const StructFields& f = op.fields;
+  a.backing_fd = static_cast<uint32_t>(f.get(Field::Fd));
+  a.block_size = static_cast<uint32_t>(f.get(Field::BlockSize));
+  a.offset = f.get(Field::Offset);
+  a.sizelimit = f.get(Field::Sizelimit);
+  a.flags = static_cast<uint32_t>(f.get(Field::Flags));
+  a.key_size = static_cast<uint32_t>(f.get(Field::EncryptKeySize));
+  a.crypt = static_cast<uint32_t>(f.get(Field::EncryptType));
+  a.name = f.name;
+  return a;
+}
+
 // lo_file_name: at most 63 bytes, cut at the first NUL, NUL-padded.
 Name64 stored_name(const Name64& in) {
   Name64 out;
@@ -200,27 +226,14 @@ uint32_t Machine::default_block_size(const Desc& file, bool dio_flag) const {
 }
 
 Outcome Machine::configure(Desc& fd, Device& dev, const Op& op) {
-  const bool is_configure = op.req == Req::LoopConfigure;
-  uint64_t backing_fd = 0;
-  uint32_t block_size = 0, flags = 0, key_size = 0, crypt = 0;
-  uint64_t offset = 0, sizelimit = 0;
-  Name64 name;
-  if (is_configure) {
-    if (op.arg_kind != ArgKind::Struct) return Outcome::error(EFAULT);  // copy_from_user
-    const StructFields& f = op.fields;
-    backing_fd = static_cast<uint32_t>(f.get(Field::Fd));
-    block_size = static_cast<uint32_t>(f.get(Field::BlockSize));
-    offset = f.get(Field::Offset);
-    sizelimit = f.get(Field::Sizelimit);
-    flags = static_cast<uint32_t>(f.get(Field::Flags));
-    key_size = static_cast<uint32_t>(f.get(Field::EncryptKeySize));
-    crypt = static_cast<uint32_t>(f.get(Field::EncryptType));
-    name = f.name;
-  } else {
-    backing_fd = static_cast<uint32_t>(number_arg(op));
-  }
+  if (op.req == Req::LoopConfigure && op.arg_kind != ArgKind::Struct)
+    return Outcome::error(EFAULT);  // copy_from_user
+  const ConfigureArgs args = configure_args(op);
+  const uint32_t block_size = args.block_size, key_size = args.key_size, crypt = args.crypt;
+  const uint64_t offset = args.offset, sizelimit = args.sizelimit;
+  uint32_t flags = args.flags;
 
-  Desc* file = desc_by_fd(backing_fd);
+  Desc* file = desc_by_fd(args.backing_fd);
   if (!file) return Outcome::error(EBADF);
   if (p.rw_iter_sanity_check)
     if (int e = sanity_check(*file)) return Outcome::error(e);
@@ -255,10 +268,11 @@ Outcome Machine::configure(Desc& fd, Device& dev, const Op& op) {
   ++file->holders;
   dev.offset = offset;
   dev.sizelimit = sizelimit;
-  dev.name = stored_name(name);
+  dev.name = stored_name(args.name);
   dev.flags = flags & ~static_cast<uint32_t>(kLoDirectIo);
   if (env.max_part > 0) dev.flags |= kLoPartscan;
   dev.block_size = static_cast<uint32_t>(bs);
+  note_bind_rotational(dev, *file);
   if (p.dio_rule == DioRule::MinDioAlign) dev.min_dio_bytes = min_dio_align(*file);
   dev.dio = dio_requested && dio_possible(dev, *file, dev.block_size, offset);
   dev.write_cache = (flags & kLoReadOnly) ? 0 : 1;

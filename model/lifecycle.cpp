@@ -57,6 +57,7 @@ Device* Machine::create_device(uint32_t index) {
   s.devices[at] = Device{};
   s.devices[at].exists = 1;
   s.devices[at].index = index;
+  s.devices[at].rotational = p.created_rotational ? 1 : 0;
   ++s.device_count;
   return &s.devices[at];
 }
@@ -118,6 +119,7 @@ int Machine::open_loop(const Op& op, Desc& d) {
   // after a failed BLKFLSBUF writeback gets EIO; f4: one opened after an
   // fsync reported the error gets 0).
   d.wb_err_sample = dev->wb_err_seen ? dev->wb_err : 0;
+  d.readahead_raised = dev->readahead_raised;  // file_ra_state_init
   return 0;
 }
 

@@ -44,6 +44,14 @@ struct OutgrownRead {
   bool may_have_read_ahead = false;  // a failed folio's readahead mark may have fired
 };
 
+// The request a device read came in: where it ends (a stacked upper device's
+// readahead sends more than its reader asked for; kRequestEndUnknown when the
+// model cannot tell) and the read-ahead of the file it reads through.
+struct ReadRequest {
+  uint64_t end = 0;
+  uint64_t readahead_pages = 0;
+};
+
 struct Machine {
   State& s;
   const Profile& p;
@@ -274,16 +282,19 @@ struct Machine {
   int stacked_read_status(const Device& dev, uint64_t a,
                           uint64_t z) const;  // for dev's bytes [a, z)
   static bool written_up_to_date(const Device& dev, uint64_t a, uint64_t z);
-  // `request_end`: where the request the read came in ends (a stacked upper device's
-  // readahead sends more than its reader asked for), or kRequestEndUnknown.
   OutgrownRead outgrown_read(const Device& dev, uint64_t start, uint64_t end,
-                             uint64_t request_end, uint64_t backing_end) const;
+                             const ReadRequest& request, uint64_t backing_end) const;
   static constexpr uint64_t kRequestEndUnknown = ~uint64_t{0};
   // The bytes of the request an upper device's read of its [start, end) sends to
-  // its lower loop device (outgrown_cache.cpp).
+  // its lower loop device, its reader's read-ahead being `readahead_pages`
+  // (outgrown_cache.cpp).
   static uint64_t upper_request_bytes(const Device& upper, uint64_t start, uint64_t end,
-                                      bool whole_folios);
+                                      bool whole_folios, uint64_t readahead_pages);
   static void note_outgrown_read(Device& dev, const OutgrownRead& o);
+  // ---- read-ahead (readahead.cpp)
+  void note_bind_rotational(Device& dev, const Desc& backing);
+  static uint64_t readahead_pages(const Desc& reader);  // the reader's f_ra.ra_pages
+  static uint64_t init_readahead_pages(uint64_t req_pages, uint64_t max_pages);
   // A write's read of the page at `page` was refused: write_begin left its folio.
   static void note_refused_folio(Device& dev, uint64_t page);
   // A buffered write went through the folios at [a, z) (note_cached, but no read-in).
@@ -325,16 +336,22 @@ struct Machine {
   // ---- data path (io.cpp)
   Outcome pread(const Op& op);
   Outcome pwrite(const Op& op);
+  int sync_written(Desc& d, Device& dev, uint64_t start, uint64_t end, bool dirty_unknown_before,
+                   bool* maybe_eio);
   Outcome fsync(const Op& op);
   Outcome truncate(const Op& op);
-  // `request_bytes`: the length of the request the read came in (the read's own
-  // length when 0; kRequestEndUnknown when the model cannot tell).
+  // `readahead_pages`: the reading file's ra_pages. `request_bytes`: the length of
+  // the request the read came in (the read's own length when 0; kRequestEndUnknown
+  // when the model cannot tell).
   ReadResult read_device(Device& dev, uint64_t start, uint64_t len, bool direct, DataBuilder& out,
-                         uint64_t request_bytes = 0);
+                         uint64_t readahead_pages, uint64_t request_bytes = 0);
   // `whole_folios`: the device's page cache asks, so a stacked lower device sees
-  // page-aligned requests whatever range the caller read.
+  // page-aligned requests whatever range the caller read; `readahead_pages` is the
+  // ra_pages of the file that read this device.
   ReadResult read_backing(Device& dev, uint64_t start, uint64_t end, DataBuilder& out,
-                          bool whole_folios = false);
+                          bool whole_folios, uint64_t readahead_pages);
+  ReadResult read_backing_file(const Device& dev, uint64_t start, uint64_t end, DataBuilder& out,
+                               bool whole_folios) const;
   ReadResult read_backing_misaligned_direct(const Device& dev, uint64_t start, uint64_t end,
                                             DataBuilder& out, bool whole_folios) const;
   // Returns 0, an errno, or kWriteMaybeEio: done, but the kernel may also have

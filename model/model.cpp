@@ -10,7 +10,7 @@
 
 namespace loopcheck::model {
 
-State initial_state(const Env& env, std::span<const ObjectDecl> objects) {
+State initial_state(const Profile& profile, const Env& env, std::span<const ObjectDecl> objects) {
   State s{};
   assert(objects.size() <= static_cast<size_t>(kMaxObjects));
   // More precreated devices than the model tracks: only the first kMaxDevices exist
@@ -20,6 +20,9 @@ State initial_state(const Env& env, std::span<const ObjectDecl> objects) {
     s.devices[i].exists = 1;
     s.devices[i].index = i;
     s.devices[i].write_cache = kWriteCacheUnknown;  // its history is not the trace's
+    // As module init made it: targets hand out pre-created devices so (the host
+    // target resets queue/rotational and read_ahead_kb, docs/host.md).
+    s.devices[i].rotational = profile.created_rotational ? 1 : 0;
   }
   s.device_count = static_cast<uint8_t>(n);
   const size_t count = std::min<size_t>(objects.size(), kMaxObjects);

@@ -1,7 +1,7 @@
 // The reference model's public face: an initial state from a trace's environment
 // and sandbox objects, and a pure step function.
 //
-//   State s = initial_state(env, objects);
+//   State s = initial_state(profile, env, objects);
 //   Outcome o = step(s, profile, env, op);   // op: literal values only (trace/bind.h)
 //
 // No I/O, no clocks, no globals, no heap allocation inside step() on the control
@@ -18,7 +18,7 @@
 
 namespace loopcheck::model {
 
-State initial_state(const Env& env, std::span<const ObjectDecl> objects);
+State initial_state(const Profile& profile, const Env& env, std::span<const ObjectDecl> objects);
 
 Outcome step(State& state, const Profile& profile, const Env& env, const Op& op);
 

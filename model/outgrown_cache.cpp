@@ -19,17 +19,9 @@ namespace loopcheck::model {
 
 namespace {
 
-// get_init_ra_size() with the loop queue's read_ahead_kb of 128 (32 pages), for
-// a request of `req` pages that fits the window.
-uint64_t init_readahead_pages(uint64_t req) {
-  uint64_t size = 1;
-  while (size < req) size <<= 1;
-  if (size <= 1) return size * 4;
-  if (size <= 8) return size * 2;
-  return 32;
-}
-
-constexpr uint64_t kReadaheadMaxPages = 32;
+// Readahead reaches at least this far past a page it starts at (get_init_ra_size of
+// one page with the smallest ra_pages): a refused run covers as much.
+constexpr uint64_t kReadaheadMinPages = 32;
 
 }  // namespace
 
@@ -55,7 +47,7 @@ bool Machine::written_up_to_date(const Device& dev, uint64_t a, uint64_t z) {
 // Readahead only reads forward from the page a read needs, so a run of absent
 // pages holding the first page not up to date starts at that page.
 OutgrownRead Machine::outgrown_read(const Device& dev, uint64_t start, uint64_t end,
-                                    uint64_t request_end, uint64_t backing_end) const {
+                                    const ReadRequest& request, uint64_t backing_end) const {
   OutgrownRead o;
   const uint64_t cap = arith::device_bytes(dev.capacity);
   uint64_t at = start / kPageSize * kPageSize;
@@ -76,7 +68,7 @@ OutgrownRead Machine::outgrown_read(const Device& dev, uint64_t start, uint64_t 
     } else {
       const uint64_t req_pages = (end - 1) / kPageSize - at / kPageSize + 1;
       o.failed_lo = at;
-      o.failed_hi = std::min(cap, at + std::max(req_pages, kReadaheadMaxPages) * kPageSize);
+      o.failed_hi = std::min(cap, at + std::max(req_pages, kReadaheadMinPages) * kPageSize);
     }
     return o.kind = OutgrownRead::Kind::Decided, o;
   }
@@ -84,17 +76,22 @@ OutgrownRead Machine::outgrown_read(const Device& dev, uint64_t start, uint64_t 
   // has a window the model can tell; it stops at the first page already present.
   // Its size follows the request's, which a stacked upper device's readahead
   // may have made longer than this read (finding d77dc464).
-  if (at != 0 || present || request_end == kRequestEndUnknown) return o;
-  const uint64_t req_pages = (std::max(end, request_end) - 1) / kPageSize + 1;
-  if (req_pages > kReadaheadMaxPages) return o;
-  const uint64_t window = std::min(cap, init_readahead_pages(req_pages) * kPageSize);
+  if (at != 0 || present || request.end == kRequestEndUnknown) return o;
+  const uint64_t req_pages = (std::max(end, request.end) - 1) / kPageSize + 1;
+  if (req_pages > request.readahead_pages) return o;
+  const uint64_t window =
+      std::min(cap, init_readahead_pages(req_pages, request.readahead_pages) * kPageSize);
   uint64_t run = 0;
   while (run < window && !may_be_cached(dev, run, run + kPageSize)) run += kPageSize;
   // The request is cut at the capacity (guard_bio_eod): a partial last page makes it
   // end off a block boundary (6.18.44: a 64 KiB read at 0 of a 65024-byte device
   // with 8 KiB blocks → EIO, finding 1ab184d7).
   run = std::min(run, window);
-  if (run < window && !written_up_to_date(dev, run, run + kPageSize)) return o;
+  // The page stopping it may be up to date after all, unless it is the refused
+  // folio the model knows of (6.18.44: after a refused 1-byte write at page 33, a
+  // 64-page window ends there, 132 KiB off an 8 KiB boundary: EIO; gen-7701-1351).
+  if (run < window && !written_up_to_date(dev, run, run + kPageSize) && run != dev.refused_page)
+    return o;
   if (run % dev.block_size != 0) {
     o.failed_lo = 0;
     o.failed_hi = run;
@@ -118,14 +115,15 @@ OutgrownRead Machine::outgrown_read(const Device& dev, uint64_t start, uint64_t 
 // history, which the model does not keep. A read not through the page cache sends
 // its own range.
 uint64_t Machine::upper_request_bytes(const Device& upper, uint64_t start, uint64_t end,
-                                      bool whole_folios) {
+                                      bool whole_folios, uint64_t readahead_pages) {
   if (!whole_folios) return end - start;
   if (start / kPageSize != 0) return end - start;  // the lower read starts past 0 then
   if (upper.cache_populated) return kRequestEndUnknown;
   const uint64_t cap = arith::device_bytes(upper.capacity);
   const uint64_t req_pages = (end - 1) / kPageSize + 1;
-  if (req_pages > kReadaheadMaxPages) return kRequestEndUnknown;
-  return std::max(end, std::min(cap, init_readahead_pages(req_pages) * kPageSize)) - start;
+  if (req_pages > readahead_pages) return kRequestEndUnknown;
+  const uint64_t window = init_readahead_pages(req_pages, readahead_pages) * kPageSize;
+  return std::max(end, std::min(cap, window)) - start;
 }
 
 // The cache after such a read: refused folios stay (not up to date); pages read in
@@ -155,6 +153,7 @@ void Machine::note_refused_folio(Device& dev, uint64_t page) {
   const uint8_t refused_only = dev.refused_reads_only;
   note_cached(dev, page, page + kPageSize);
   dev.refused_reads_only = refused_only;
+  if (dev.refused_page == kNoPage) dev.refused_page = page;  // the model tracks one
 }
 
 // A written page is up to date without a read; where blocks outgrew the cache no

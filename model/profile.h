@@ -87,6 +87,22 @@ struct Profile {
   // first; 6.18 returns before it.
   bool failed_set_block_size_updates_dio;
 
+  // queue/rotational of a device LOOP_CTL_ADD (or module init) just made: 6.1's
+  // blk-mq queue starts rotational (no QUEUE_FLAG_NONROT), 6.12 and 6.18 start
+  // without BLK_FEAT_ROTATIONAL (6.1.0-56, 6.12.117 in QEMU, 6.18.44).
+  bool created_rotational;
+  // Whose rotational flag a bind copies for a loop device as backing: on 6.1
+  // loop_update_rotational looks at inode->i_sb->s_bdev, which a block device has
+  // not (nonrot); 6.11+ loop_update_limits looks at the block device itself.
+  bool rotational_follows_lower_device;
+  // blk_apply_bdi_limits (6.18): a rotational queue without io_opt reads ahead
+  // twice its max_sectors (read_ahead_kb 2560), and ra_pages never decreases, so a
+  // bind to a file on a rotational disk raises it for good (6.18.44: 128 at
+  // LOOP_CTL_ADD, 2560 after LOOP_SET_FD and after LOOP_CLR_FD;
+  // common/readahead_follows_rotational_backing.trace). 6.1 sizes read-ahead from
+  // io_opt only. 6.12: not settled here (the guests' NVMe disk is not rotational).
+  bool rotational_bind_raises_readahead;
+
   // f2fed441c69b (6.15, stable 6.12.25): buffered reads of a region at or past the
   // backing EOF fail with EIO. Off: short reads are zero-filled (6.1).
   bool read_past_backing_eof_is_eio;
@@ -189,6 +205,9 @@ inline constexpr Profile kLinux61{
     .dio_reenabled_by_reconfigure = true,
     .set_dio_reevaluates_first = true,
     .failed_set_block_size_updates_dio = false,
+    .created_rotational = true,
+    .rotational_follows_lower_device = false,
+    .rotational_bind_raises_readahead = false,
     .read_past_backing_eof_is_eio = false,
     .discard_disabled_on_eopnotsupp = false,
     .dirty_pages_lost_on_sync_detach = true,
@@ -233,6 +252,9 @@ inline constexpr Profile kLinux612{
     .dio_reenabled_by_reconfigure = true,
     .set_dio_reevaluates_first = true,
     .failed_set_block_size_updates_dio = true,
+    .created_rotational = false,
+    .rotational_follows_lower_device = true,
+    .rotational_bind_raises_readahead = false,
     .read_past_backing_eof_is_eio = true,
     .discard_disabled_on_eopnotsupp = true,
     .dirty_pages_lost_on_sync_detach = false,
@@ -264,6 +286,9 @@ inline constexpr Profile kLinux618{
     .dio_reenabled_by_reconfigure = false,
     .set_dio_reevaluates_first = false,
     .failed_set_block_size_updates_dio = false,
+    .created_rotational = false,
+    .rotational_follows_lower_device = true,
+    .rotational_bind_raises_readahead = true,
     .read_past_backing_eof_is_eio = true,
     .discard_disabled_on_eopnotsupp = true,
     .dirty_pages_lost_on_sync_detach = false,

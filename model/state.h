@@ -27,6 +27,10 @@ inline constexpr int kFirstFd = 3;          // 0..2 are stdio
 inline constexpr uint32_t kMinorBits = 20;  // MINORMASK = 2^20 - 1
 inline constexpr uint64_t kSectorSize = 512;
 inline constexpr uint64_t kPageSize = 4096;
+// A loop device's read_ahead_kb: VM_READAHEAD_PAGES when created, twice its
+// max_sectors_kb (1280) once a bind made it rotational (blk_apply_bdi_limits).
+inline constexpr uint64_t kDefaultReadAheadKb = 128;
+inline constexpr uint64_t kRaisedReadAheadKb = 2560;
 inline constexpr uint64_t kLlongMax = 0x7fffffffffffffffull;
 inline constexpr uint32_t kLoopMajor = 7;
 
@@ -126,7 +130,11 @@ struct Device {
   // `held`, [sure_lo, sure_hi)); any other page in [cache_lo, cache_hi) is absent
   // or a folio whose read failed (docs/semantics.md §11.9).
   uint8_t refused_reads_only = 1;
-  uint8_t reserved3[4] = {};
+  // queue/rotational, and whether the bdi's read-ahead was raised from its 128 KiB
+  // to twice max_sectors (2560 KiB) by a bind: it never comes down (model/readahead.cpp).
+  uint8_t rotational = 0;
+  uint8_t readahead_raised = 0;
+  uint8_t reserved3[2] = {};
   ExtentList dirty;  // dirty ranges, in device byte positions
   // While cache_populated: device bytes outside [cache_lo, cache_hi) are certainly
   // not in the page cache (no buffered I/O touched them since the cache was last
@@ -163,7 +171,9 @@ struct Desc {
   uint8_t object = 0;      // File/Dir: object index
   uint8_t holders = 0;
   uint8_t wb_err_sample = 0;  // Loop: f_wb_err, the device's wb_err this fd has seen
-  uint8_t reserved[2] = {};
+  // Loop: f_ra.ra_pages was taken from the raised read-ahead at open (Device).
+  uint8_t readahead_raised = 0;
+  uint8_t reserved[1] = {};
   uint32_t fd = 0;
   uint32_t device = 0;  // Loop: device index (not slot: slots move)
 };

@@ -37,6 +37,10 @@ Outcome Machine::sysfs(const Op& op) {
     case SysAttr::QueuePhysicalBlockSize:
     case SysAttr::QueueMinimumIoSize:
       return number_text(dev->block_size);
+    case SysAttr::QueueReadAheadKb:
+      return number_text(dev->readahead_raised ? kRaisedReadAheadKb : kDefaultReadAheadKb);
+    case SysAttr::QueueRotational:
+      return flag(dev->rotational);
     default:
       break;
   }

@@ -80,7 +80,10 @@ std::optional<Outcome> written_outcome(const Expectation& e) {
 
 Lockstep::Lockstep(const model::Profile& profile, const Env& env,
                    std::span<const ObjectDecl> objects, Target* target)
-    : profile_(profile), env_(env), target_(target), state_(model::initial_state(env, objects)) {
+    : profile_(profile),
+      env_(env),
+      target_(target),
+      state_(model::initial_state(profile, env, objects)) {
   model_vars_.fill(-1);
   target_vars_.fill(-1);
 }

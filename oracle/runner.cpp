@@ -80,15 +80,17 @@ TraceResult run_trace(const Trace& trace, const model::Profile& profile, Target*
   result.steps.resize(trace.stmts.size());
   for (size_t i = 0; i < trace.stmts.size(); ++i) result.steps[i].index = i;
 
+  Env env = trace.env;
   if (target) {
-    TargetError err = target->start(trace, profile.name, trace.env);
+    target->describe_env(env, trace.env_given);
+    TargetError err = target->start(trace, profile.name, env);
     if (err.failed) {
       result.error = err.message;
       return result;
     }
   }
 
-  Lockstep lockstep(profile, trace.env, trace.objects, target);
+  Lockstep lockstep(profile, env, trace.objects, target);
   for (size_t i = 0; i < trace.stmts.size(); ++i) {
     StepResult step = lockstep.step(trace.stmts[i], options.check_expectations);
     step.index = i;

@@ -39,13 +39,15 @@ struct SteppedRun {
 SteppedRun run_beside_model(const Trace& trace, const model::Profile& profile, Target& target,
                             size_t last) {
   SteppedRun run;
-  TargetError err = target.start(trace, profile.name, trace.env);
+  Env env = trace.env;
+  target.describe_env(env, trace.env_given);
+  TargetError err = target.start(trace, profile.name, env);
   if (err.failed) {
     run.error = err.message;
     target.finish();
     return run;
   }
-  Lockstep lockstep(profile, trace.env, trace.objects, &target);
+  Lockstep lockstep(profile, env, trace.objects, &target);
   for (size_t i = 0; i <= last && i < trace.stmts.size(); ++i)
     run.steps.push_back(lockstep.step(trace.stmts[i], false));
   target.finish();

@@ -103,7 +103,9 @@ std::string normalized_outcome(const Outcome& outcome, std::vector<int64_t>& fds
 TriageColumn observe_trace(const Trace& trace, Target& target, std::string_view profile_name) {
   TriageColumn column;
   column.name = std::string(target.name());
-  TargetError err = target.start(trace, profile_name, trace.env);
+  Env env = trace.env;
+  target.describe_env(env, trace.env_given);
+  TargetError err = target.start(trace, profile_name, env);
   if (err.failed) {
     column.error = err.message;
     column.cells.assign(trace.stmts.size(), "not run");

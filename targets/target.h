@@ -45,6 +45,12 @@ class Target {
   // implements several releases selects its behaviour from it).
   virtual TargetError start(const Trace& trace, std::string_view profile, const Env& env) = 0;
 
+  // Fills in the environment facts this target knows of itself (whether its
+  // backing files' disk is rotational) for the keys the trace does not pin
+  // (`pinned`: Trace::env_given). Runners call it before start() and give the
+  // model and start() the result; start() refuses a pinned fact it does not have.
+  virtual void describe_env(Env& /*env*/, uint16_t /*pinned*/) const {}
+
   // Execute one operation. Every Value in `op` is a literal in this target's own
   // terms (its fds, its device indices). Data reads fill `digest` and keep the
   // bytes available through last_read() until the next call.

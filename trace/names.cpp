@@ -125,11 +125,13 @@ constexpr std::string_view kSysAttrPaths[] = {
     "queue/logical_block_size",
     "queue/physical_block_size",
     "queue/minimum_io_size",
+    "queue/read_ahead_kb",
+    "queue/rotational",
 };
 static_assert(std::size(kSysAttrPaths) == kSysAttrCount);
 
-constexpr std::string_view kEnvKeys[] = {"precreated",      "cap_sys_admin", "dio_align",
-                                         "bdev_block_size", "thp",           "max_part"};
+constexpr std::string_view kEnvKeys[] = {"precreated", "cap_sys_admin", "dio_align",
+                                         "bdev_block_size", "thp", "max_part", "rotational"};
 static_assert(std::size(kEnvKeys) == kEnvKeyCount);
 
 constexpr std::string_view kAccessNames[] = {"ro", "wo", "rw"};

@@ -245,6 +245,9 @@ std::string print_trace(const Trace& trace) {
         case EnvKey::MaxPart:
           v = e.max_part;
           break;
+        case EnvKey::Rotational:
+          v = e.rotational;
+          break;
       }
       out += fmt::format(" {}={}", env_key_name(key), v);
     }

@@ -163,8 +163,10 @@ enum class SysAttr : uint8_t {
   QueueLogicalBlockSize,
   QueuePhysicalBlockSize,
   QueueMinimumIoSize,
+  QueueReadAheadKb,
+  QueueRotational,
 };
-inline constexpr int kSysAttrCount = static_cast<int>(SysAttr::QueueMinimumIoSize) + 1;
+inline constexpr int kSysAttrCount = static_cast<int>(SysAttr::QueueRotational) + 1;
 
 // One operation. A flat struct (not a variant) so that it is trivially copyable,
 // comparable and cheap to mutate field by field in the fuzzer.
@@ -330,8 +332,16 @@ struct ObjectDecl {
   friend bool operator==(const ObjectDecl&, const ObjectDecl&) = default;
 };
 
-enum class EnvKey : uint8_t { Precreated, CapSysAdmin, DioAlign, BdevBlockSize, Thp, MaxPart };
-inline constexpr int kEnvKeyCount = static_cast<int>(EnvKey::MaxPart) + 1;
+enum class EnvKey : uint8_t {
+  Precreated,
+  CapSysAdmin,
+  DioAlign,
+  BdevBlockSize,
+  Thp,
+  MaxPart,
+  Rotational,
+};
+inline constexpr int kEnvKeyCount = static_cast<int>(EnvKey::Rotational) + 1;
 
 // Environment facts (`@env`). Never guessed by the model: a target reports what
 // it has, and a trace may pin them.
@@ -345,6 +355,12 @@ struct Env {
   uint32_t bdev_block_size = 512;
   bool thp = true;  // CONFIG_TRANSPARENT_HUGEPAGE: 6.15+ allows block sizes to 64 KiB
   uint32_t max_part = 0;
+  // The backing filesystem's block device is rotational (queue/rotational): a bind
+  // copies it into the loop queue, which on 6.18 raises read-ahead (model/profile.h
+  // rotational_bind_raises_readahead). A target fills it in when the trace does not
+  // pin it (Target::describe_env): the host from its sandbox's disk, a VM guest's
+  // NVMe disk says 0. 1 is this project's hosts' virtio disk.
+  bool rotational = true;
   friend bool operator==(const Env&, const Env&) = default;
 };
 

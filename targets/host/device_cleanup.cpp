@@ -100,6 +100,30 @@ std::optional<bool> loop_read_only(uint64_t index) {
   return text[0] == '1';
 }
 
+std::optional<QueueTuning> loop_queue_tuning(uint64_t index) {
+  QueueTuning t;
+  const std::string queue = loop_sysfs_path(index) + "/queue/";
+  if (read_small_file(queue + "read_ahead_kb", &t.read_ahead_kb, 64) != 0) return std::nullopt;
+  if (read_small_file(queue + "rotational", &t.rotational, 64) != 0) return std::nullopt;
+  for (std::string* text : {&t.read_ahead_kb, &t.rotational})
+    while (!text->empty() && text->back() == '\n') text->pop_back();
+  return t;
+}
+
+int set_loop_queue_tuning(uint64_t index, const QueueTuning& tuning) {
+  const std::string queue = loop_sysfs_path(index) + "/queue/";
+  for (const auto& [name, value] : {std::pair{"read_ahead_kb", &tuning.read_ahead_kb},
+                                    std::pair{"rotational", &tuning.rotational}}) {
+    const int fd = ::open((queue + name).c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return errno;
+    const ssize_t n = ::write(fd, value->data(), value->size());
+    const int err = n == static_cast<ssize_t>(value->size()) ? 0 : (n < 0 ? errno : EIO);
+    ::close(fd);
+    if (err) return err;
+  }
+  return 0;
+}
+
 int set_unbound_read_only(uint64_t index, bool read_only, const std::string& scratch_dir) {
   int dev = open_loop_node(index, O_RDWR, {});
   if (dev < 0) return -dev;

@@ -48,4 +48,16 @@ std::optional<bool> loop_read_only(uint64_t index);
 // an errno; the device ends unbound either way.
 int set_unbound_read_only(uint64_t index, bool read_only, const std::string& scratch_dir);
 
+// queue/read_ahead_kb and queue/rotational of /sys/block/loopN, as the kernel
+// shows them (without the newline). A bind to a file on a rotational disk raises
+// read_ahead_kb for good (6.18), so a device's past users decide how far a new
+// user's reads read ahead unless they are put back as a new device has them.
+struct QueueTuning {
+  std::string read_ahead_kb;
+  std::string rotational;
+};
+std::optional<QueueTuning> loop_queue_tuning(uint64_t index);
+// Writes both attributes (root). Returns 0 or the errno of the failing write.
+int set_loop_queue_tuning(uint64_t index, const QueueTuning& tuning);
+
 }  // namespace loopcheck::host

@@ -15,6 +15,9 @@
 
 #include "targets/host/device_cleanup.h"
 #include "targets/host/loop_sys.h"
+#include <fmt/format.h>
+
+#include "model/profile.h"
 #include "trace/kernel_scope.h"
 
 namespace loopcheck {
@@ -102,7 +105,23 @@ HostTarget::~HostTarget() {
   if (executor_) finish();
 }
 
-TargetError HostTarget::start(const Trace& trace, std::string_view /*profile*/, const Env& env) {
+void HostTarget::describe_env(Env& env, uint16_t pinned) const {
+  if (pinned & (1u << static_cast<int>(EnvKey::Rotational))) return;
+  env.rotational =
+      host::directory_disk_rotational(options_.sandbox_parent).value_or(env.rotational);
+}
+
+TargetError HostTarget::start(const Trace& trace, std::string_view profile, const Env& env) {
+  const model::Profile* p = model::find_profile(profile);
+  created_rotational_ = p != nullptr && p->created_rotational;
+  const std::optional<bool> rotational = host::directory_disk_rotational(options_.sandbox_parent);
+  if (rotational && *rotational != env.rotational) {
+    return {true,
+            fmt::format("the trace's @env rotational={} does not describe this host: {} is on "
+                        "a disk whose queue/rotational is {}; drop the key, or run the trace "
+                        "on a target that has it",
+                        env.rotational ? 1 : 0, options_.sandbox_parent, *rotational ? 1 : 0)};
+  }
   TargetError err = prepare(trace, env);
   // A start that failed gets no finish(): it must not keep other runs' traces
   // that observe global loop state waiting on its share of the lock.
@@ -225,6 +244,41 @@ void HostTarget::lose_device(uint64_t index) {
   locks_->release(index);
 }
 
+// A device others used reads ahead as far as their binds made it (read_ahead_kb
+// never decreases, docs/host.md): the model starts from a new device's 128 KiB and
+// the profile's rotational flag, so the run does too. After set_unbound_read_only,
+// whose own bind raises it.
+bool HostTarget::reset_queue_tuning(uint64_t index, Device* device) {
+  device->tuning_at_claim = host::loop_queue_tuning(index);
+  if (!device->tuning_at_claim) return false;
+  const host::QueueTuning fresh{"128", created_rotational_ ? "1" : "0"};
+  if (device->tuning_at_claim->read_ahead_kb == fresh.read_ahead_kb &&
+      device->tuning_at_claim->rotational == fresh.rotational)
+    return true;
+  return host::set_loop_queue_tuning(index, fresh) == 0;
+}
+
+// LOOP_CTL_REMOVE refuses a device someone has open. When that someone is not this
+// run (no fd of ours is on it, it is unbound) it is udev probing the device after
+// the trace's last bind or detach; the trace's own answer is what the kernel says
+// once the probe is done (seen on 6.18.44 under load: common/change_fd_errors's
+// REMOVE → EBUSY once in a conformance run with two VMs).
+Outcome HostTarget::retry_remove_busy_from_outside(const Op& op, uint64_t index, Outcome busy) {
+  std::vector<int> own_fds;
+  for (const auto& [fd, info] : fds_) {
+    if (info.kind == FdKind::Loop && info.index == index) return busy;
+    own_fds.push_back(fd);
+  }
+  const std::optional<dev_t> rdev = host::loop_device_number(index);
+  if (!rdev || host::loop_device_bound(index)) return busy;
+  constexpr int kRetries = 100, kRetryMs = 10;
+  for (int i = 0; i < kRetries; ++i) {
+    if (!host::block_device_open_elsewhere(*rdev, own_fds)) return executor_->execute(op);
+    ::usleep(kRetryMs * 1000);
+  }
+  return busy;
+}
+
 bool HostTarget::claim_handed_device(uint64_t index, std::string* why) {
   if (!locks_->try_lock(index)) {
     *why = "another loopcheck run holds " + loop_name(index);
@@ -247,9 +301,11 @@ bool HostTarget::claim_handed_device(uint64_t index, std::string* why) {
   } else if (!ledger_.note_handed(index)) {
     *why = "cannot write the ledger";
   } else {
-    Device device{false, host::loop_read_only(index).value_or(false)};
+    Device device{false, host::loop_read_only(index).value_or(false), std::nullopt};
     if (device.read_only_at_claim && host::set_unbound_read_only(index, false, sandbox_dir_) != 0) {
       *why = loop_name(index) + " is read-only and could not be made writable for the run";
+    } else if (!reset_queue_tuning(index, &device)) {
+      *why = loop_name(index) + "'s read_ahead_kb and rotational could not be reset for the run";
     } else {
       devices_[index] = device;
       return true;
@@ -407,6 +463,8 @@ Outcome HostTarget::control_ioctl(const Op& op) {
         return skip("LOOP_CTL_REMOVE: " + loop_name(index) + " was not created by this run");
       }
       Outcome o = executor_->execute(op);
+      if (o.kind == Outcome::Kind::Error && o.err == EBUSY)
+        o = retry_remove_busy_from_outside(op, static_cast<uint64_t>(index), o);
       if (o.kind == Outcome::Kind::Value) {
         ledger_.note_removed(static_cast<uint64_t>(index));
         devices_.erase(it);
@@ -481,6 +539,15 @@ std::string HostTarget::summary() const {
 // Removes the devices the run created. Handed devices are the system's: left
 // unbound and closed, with the sticky read-only bit they had when we claimed them.
 void HostTarget::release_devices() {
+  for (const auto& [index, dev] : devices_) {
+    if (dev.created || !dev.tuning_at_claim || !host::loop_device_exists(index) ||
+        host::loop_device_bound(index))
+      continue;
+    if (int err = host::set_loop_queue_tuning(index, *dev.tuning_at_claim)) {
+      finish_problems_.push_back("restoring read_ahead_kb and rotational of " + loop_name(index) +
+                                 ": " + std::strerror(err));
+    }
+  }
   for (const auto& [index, dev] : devices_) {
     if (!dev.created && host::loop_device_exists(index) && !host::loop_device_bound(index) &&
         host::loop_read_only(index) != dev.read_only_at_claim) {

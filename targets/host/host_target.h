@@ -21,10 +21,12 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "targets/host/device_cleanup.h"
 #include "targets/host/syscall_executor.h"
 #include "targets/host/ledger.h"
 #include "targets/host/recovery.h"
@@ -49,6 +51,7 @@ class HostTarget : public Target {
 
   std::string_view name() const override { return "host"; }
   TargetError start(const Trace& trace, std::string_view profile, const Env& env) override;
+  void describe_env(Env& env, uint16_t pinned) const override;
   Outcome execute(const Op& op) override;
   std::span<const uint8_t> last_read() const override;
   std::string summary() const override;
@@ -76,9 +79,14 @@ class HostTarget : public Target {
     // A handed device's sticky read-only bit when we claimed it: the model starts
     // from a writable device, and finish() puts the bit back as it was.
     bool read_only_at_claim = false;
+    // Its read_ahead_kb and rotational when we claimed it (the model starts from
+    // those of a new device), put back by finish().
+    std::optional<host::QueueTuning> tuning_at_claim;
   };
 
   Outcome skip(std::string reason);
+  bool reset_queue_tuning(uint64_t index, Device* device);
+  Outcome retry_remove_busy_from_outside(const Op& op, uint64_t index, Outcome busy);
   TargetError prepare(const Trace& trace, const Env& env);  // start() but the lock release
   FdClass classify_fd(uint64_t fd, FdInfo* info) const;
   bool usable_device(uint64_t index, std::string* why);
@@ -103,6 +111,8 @@ class HostTarget : public Target {
   std::string sandbox_dir_;
   int devnull_ = -1;
   bool caller_without_cap_sys_admin_ = false;  // @env cap_sys_admin=0
+  // queue/rotational of a device LOOP_CTL_ADD makes, under the run's profile.
+  bool created_rotational_ = false;
   std::map<int, FdInfo> fds_;                  // every fd the trace opened and has not closed
   std::map<uint64_t, Device> devices_;         // devices this run owns
   size_t skipped_ = 0;

@@ -169,4 +169,17 @@ bool fd_is_open(int fd) {
   return fd >= 0 && ::fcntl(fd, F_GETFD) != -1;
 }
 
+std::optional<bool> directory_disk_rotational(const std::string& dir) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) return std::nullopt;
+  if (major(st.st_dev) == 0) return false;  // no block device (tmpfs, overlay)
+  const std::string base =
+      "/sys/dev/block/" + std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev));
+  std::string text;
+  if (read_small_file(base + "/queue/rotational", &text, 64) != 0 &&
+      read_small_file(base + "/../queue/rotational", &text, 64) != 0)  // a partition
+    return std::nullopt;
+  return !text.empty() && text[0] == '1';
+}
+
 }  // namespace loopcheck::host

@@ -60,4 +60,9 @@ bool block_device_open_elsewhere(dev_t rdev, std::span<const int> ignored_own_fd
 // Whether `fd` is open in this process (fcntl F_GETFD succeeds).
 bool fd_is_open(int fd);
 
+// queue/rotational of the block device under the filesystem holding `dir` (the
+// disk's, for a partition). false for a filesystem without one (tmpfs), as the
+// loop driver sees it (no s_bdev: not rotational); nullopt if it cannot be read.
+std::optional<bool> directory_disk_rotational(const std::string& dir);
+
 }  // namespace loopcheck::host

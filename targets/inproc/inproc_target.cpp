@@ -190,14 +190,26 @@ TargetError InprocTarget::start(const Trace& trace, std::string_view profile_nam
     }
   }
   write_log_.clear();
+  kernel_ = std::make_unique<Kernel>(*profile, driver_config(env), fs_facts(env), &write_log_);
+  return {};
+}
+
+// The @env facts the driver and its backing files are told.
+DriverConfig InprocTarget::driver_config(const Env& env) {
   DriverConfig config;
   config.precreated = env.precreated;
   config.cap_sys_admin = env.cap_sys_admin;
   config.thp = env.thp;
   config.max_part = env.max_part;
-  HostFsFacts fs{env.dio_align, env.bdev_block_size};
-  kernel_ = std::make_unique<Kernel>(*profile, config, fs, &write_log_);
-  return {};
+  return config;
+}
+
+HostFsFacts InprocTarget::fs_facts(const Env& env) {
+  HostFsFacts fs;
+  fs.dio_align = env.dio_align;
+  fs.bdev_block_size = env.bdev_block_size;
+  fs.rotational = env.rotational;
+  return fs;
 }
 
 void InprocTarget::remove_object(const Kept& k) {

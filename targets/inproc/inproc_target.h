@@ -23,6 +23,8 @@ class InprocTarget final : public Target {
 
   std::string_view name() const override { return "inproc"; }
   TargetError start(const Trace& trace, std::string_view profile, const Env& env) override;
+  static DriverConfig driver_config(const Env& env);
+  static HostFsFacts fs_facts(const Env& env);
   Outcome execute(const Op& op) override;
   std::span<const uint8_t> last_read() const override { return {buffer_.data(), last_read_len_}; }
   std::string summary() const override;

@@ -267,7 +267,7 @@ bool read_op(Reader& r, Op& op) {
   const uint64_t seed = r.var();
   op.seed = static_cast<uint32_t>(seed);
   if (seed > UINT32_MAX) return false;
-  op.attr = r.enumeration(SysAttr::QueueMinimumIoSize);
+  op.attr = r.enumeration(SysAttr::QueueRotational);
   return r.ok() && op.length <= kMaxIoLength && op.fields.name.len <= kNameSize;
 }
 

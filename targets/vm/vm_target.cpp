@@ -58,6 +58,34 @@ bool VmTarget::boot(std::string* why) {
   return true;
 }
 
+// The guest's files live on an ext4 filesystem on an emulated NVMe disk
+// (qemu_vm.cpp), which is not rotational.
+void VmTarget::describe_env(Env& env, uint16_t pinned) const {
+  if (!(pinned & (1u << static_cast<int>(EnvKey::Rotational)))) env.rotational = false;
+}
+
+// The model is told the trace's @env; the guest must be that world, or the
+// comparison would be between two different machines.
+std::vector<std::string> VmTarget::env_mismatches(const Env& env, const ReadyInfo& ready) {
+  std::vector<std::string> mismatches;
+  if (env.dio_align != ready.dio_align) {
+    mismatches.push_back(fmt::format("dio_align={} (the guest's {} has {})", env.dio_align,
+                                     ready.backing_fs, ready.dio_align));
+  }
+  if (env.bdev_block_size != ready.bdev_block_size) {
+    mismatches.push_back(fmt::format("bdev_block_size={} (the guest's disk has {})",
+                                     env.bdev_block_size, ready.bdev_block_size));
+  }
+  if (env.precreated != 8)
+    mismatches.push_back(fmt::format("precreated={} (loop.ko creates 8)", env.precreated));
+  if (env.max_part != 0)
+    mismatches.push_back(fmt::format("max_part={} (loop.ko is loaded with 0)", env.max_part));
+  if (!env.thp) mismatches.push_back("thp=0 (Debian kernels have CONFIG_TRANSPARENT_HUGEPAGE)");
+  if (env.rotational)
+    mismatches.push_back("rotational=1 (the guest's NVMe disk is not rotational)");
+  return mismatches;
+}
+
 TargetError VmTarget::start(const Trace& trace, std::string_view /*profile*/, const Env& env) {
   // A plan is for this start() only, whichever way it ends.
   std::vector<PlannedStatement> planned = std::move(planned_);
@@ -78,23 +106,7 @@ TargetError VmTarget::start(const Trace& trace, std::string_view /*profile*/, co
   }
   trace_started_ = std::chrono::steady_clock::now();  // traces/s counts serving time, not boots
   incidents_begin_ = guest_reports_.size();  // a kernel that warns while booting is no program's
-  // The model is told the trace's @env; the guest must be that world, or the
-  // comparison would be between two different machines.
-  const ReadyInfo& ready = vm_->ready();
-  std::vector<std::string> mismatches;
-  if (env.dio_align != ready.dio_align) {
-    mismatches.push_back(fmt::format("dio_align={} (the guest's {} has {})", env.dio_align,
-                                     ready.backing_fs, ready.dio_align));
-  }
-  if (env.bdev_block_size != ready.bdev_block_size) {
-    mismatches.push_back(fmt::format("bdev_block_size={} (the guest's disk has {})",
-                                     env.bdev_block_size, ready.bdev_block_size));
-  }
-  if (env.precreated != 8)
-    mismatches.push_back(fmt::format("precreated={} (loop.ko creates 8)", env.precreated));
-  if (env.max_part != 0)
-    mismatches.push_back(fmt::format("max_part={} (loop.ko is loaded with 0)", env.max_part));
-  if (!env.thp) mismatches.push_back("thp=0 (Debian kernels have CONFIG_TRANSPARENT_HUGEPAGE)");
+  const std::vector<std::string> mismatches = env_mismatches(env, vm_->ready());
   if (!mismatches.empty()) {
     std::string list;
     for (const std::string& m : mismatches) list += (list.empty() ? "" : ", ") + m;

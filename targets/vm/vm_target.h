@@ -62,6 +62,8 @@ class VmTarget : public Target {
 
   std::string_view name() const override { return name_; }
   TargetError start(const Trace& trace, std::string_view profile, const Env& env) override;
+  void describe_env(Env& env, uint16_t pinned) const override;
+  static std::vector<std::string> env_mismatches(const Env& env, const ReadyInfo& ready);
   Outcome execute(const Op& op) override;
   std::string summary() const override;
   void finish() override;

@@ -108,7 +108,7 @@ TEST(ExploreCodec, RecordsRoundTripAndStayInsideTheScope) {
   ExploreOptions o = small(6);
   o.scope.fds = 3;
   const ExploreResult r = explore(o);
-  const State initial = initial_state(scope_env(), scope_objects(o.scope));
+  const State initial = initial_state(*o.profile, scope_env(), scope_objects(o.scope));
   const StateCodec codec(o.scope, initial);
   std::vector<uint8_t> buf(codec.max_record_bytes());
   for (uint32_t id = 0; id < r.log.size(); id += 7) {
@@ -129,7 +129,7 @@ TEST(ExploreSymmetry, RenumberingFdsGivesOneRepresentative) {
   Scope scope;
   const auto objects = scope_objects(scope);
   // Open the file then loop-control, versus loop-control then the file.
-  State a = initial_state(env, objects), b = a;
+  State a = initial_state(p, env, objects), b = a;
   step(a, p, env, op_open_file(0, Access::Rw));
   step(a, p, env, op_open_loop_control());
   step(b, p, env, op_open_loop_control());

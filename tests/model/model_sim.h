@@ -24,7 +24,7 @@ struct ModelSim {
   State s;
 
   ModelSim(const Profile& profile, std::vector<ObjectDecl> objs, Env e = Env{})
-      : p(profile), env(e), objects(std::move(objs)), s(initial_state(env, objects)) {}
+      : p(profile), env(e), objects(std::move(objs)), s(initial_state(profile, env, objects)) {}
 
   Outcome run(const Op& op) {
     Outcome o = step(s, p, env, op);

@@ -71,8 +71,8 @@ void check_profile(const Profile& p) {
   env.precreated = 2;
   const auto ops = *rc::gen::container<std::vector<Op>>(gen_op());
   const auto objs = objects();
-  State a = initial_state(env, objs);
-  State b = initial_state(env, objs);
+  State a = initial_state(p, env, objs);
+  State b = initial_state(p, env, objs);
   for (const Op& op : ops) {
     Outcome oa = step(a, p, env, op);
     Outcome ob = step(b, p, env, op);

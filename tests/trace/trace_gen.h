@@ -250,37 +250,44 @@ inline Op gen_op(GenState& g) {
   }
 }
 
+inline void gen_env(Trace& t) {
+  for (int k = 0; k < kEnvKeyCount; ++k) {
+    if (!*rc::gen::arbitrary<bool>()) continue;
+    t.env_given |= uint16_t(1u << k);
+    uint32_t v = *rc::gen::arbitrary<uint32_t>();
+    switch (static_cast<EnvKey>(k)) {
+      case EnvKey::Precreated:
+        t.env.precreated = v;
+        break;
+      case EnvKey::CapSysAdmin:
+        t.env.cap_sys_admin = v & 1;
+        break;
+      case EnvKey::DioAlign:
+        t.env.dio_align = v;
+        break;
+      case EnvKey::BdevBlockSize:
+        t.env.bdev_block_size = v;
+        break;
+      case EnvKey::Thp:
+        t.env.thp = v & 1;
+        break;
+      case EnvKey::MaxPart:
+        t.env.max_part = v;
+        break;
+      case EnvKey::Rotational:
+        t.env.rotational = v & 1;
+        break;
+    }
+  }
+}
+
 inline rc::Gen<Trace> gen_trace() {
   return rc::gen::exec([] {
     GenState g;
     Trace& t = g.t;
     if (*rc::gen::arbitrary<bool>())
       t.profile = *rc::gen::element<std::string>("linux-6.1", "linux-6.18", "x");
-    for (int k = 0; k < kEnvKeyCount; ++k) {
-      if (!*rc::gen::arbitrary<bool>()) continue;
-      t.env_given |= uint16_t(1u << k);
-      uint32_t v = *rc::gen::arbitrary<uint32_t>();
-      switch (static_cast<EnvKey>(k)) {
-        case EnvKey::Precreated:
-          t.env.precreated = v;
-          break;
-        case EnvKey::CapSysAdmin:
-          t.env.cap_sys_admin = v & 1;
-          break;
-        case EnvKey::DioAlign:
-          t.env.dio_align = v;
-          break;
-        case EnvKey::BdevBlockSize:
-          t.env.bdev_block_size = v;
-          break;
-        case EnvKey::Thp:
-          t.env.thp = v & 1;
-          break;
-        case EnvKey::MaxPart:
-          t.env.max_part = v;
-          break;
-      }
-    }
+    gen_env(t);
     int nobj = *rc::gen::inRange(0, 5);
     for (int i = 0; i < nobj; ++i) {
       ObjectDecl o;
