@@ -104,6 +104,23 @@ bool extents_cover(const ExtentList& list, uint64_t start, uint64_t end) {
   return pos >= end;
 }
 
+void DataBuilder::add_range(const DataBuilder& from, uint64_t skip, uint64_t len) {
+  if (from.overflow) overflow = true;
+  for (uint8_t i = 0; i < from.desc.count && len > 0; ++i) {
+    DataSegment s = from.desc.seg[i];
+    if (skip >= s.length) {
+      skip -= s.length;
+      continue;
+    }
+    assert(s.kind != DataSegment::Kind::Bytes);  // the model builds no digests
+    if (s.kind == DataSegment::Kind::Pattern) s.index += skip;
+    s.length = std::min(s.length - skip, len);
+    skip = 0;
+    len -= s.length;
+    push(s);
+  }
+}
+
 void DataBuilder::push(const DataSegment& s) {
   if (s.length == 0) return;
   if (desc.count > 0) {

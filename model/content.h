@@ -38,6 +38,8 @@ struct DataBuilder {
   void add_zero(uint64_t len);
   void add_fill(uint8_t fill, uint64_t len);
   void add_pattern(uint32_t seed, uint64_t index, uint64_t len);
+  // Bytes [skip, skip + len) of what `from` built (a part of a larger request).
+  void add_range(const DataBuilder& from, uint64_t skip, uint64_t len);
 
  private:
   void push(const DataSegment& s);

@@ -84,7 +84,6 @@ void direct_write_before_einval(Object& o, uint64_t start, uint64_t end, uint32_
   if (last_written && pieces > 1) o.data.unknown = 1;
 }
 
-
 // A clean read of [a, z) that stops `count` bytes in (DeviceRead::read_clean).
 ReadResult ended_at(ReadResult r, uint64_t count) {
   r.count = count;
@@ -132,7 +131,7 @@ ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, Data
   if (whole_folios && pages_surely_cached(dev, start, end))
     return read_cached(dev, start, end, out);
   Device& lower = *device(b.device);
-  bool direct = dev.dio != 0;
+  const bool direct = dev.dio != 0;
   if (direct && lower.state != DevState::Bound)
     return direct_read_of_unbound_lower(lower, pos, len, whole_folios, p.request_status_einval);
   if (direct && whole_folios) {
@@ -147,11 +146,17 @@ ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, Data
                                     arith::device_bytes(lower.capacity), upper_end});
     if (first % lower.block_size != 0 || (last > first && (last - first) % lower.block_size != 0))
       return ReadResult{EIO, 0, true, 0};
-    direct = false;  // aligned: the bytes are what a direct read of the range returns
   }
   // The driver reads the lower device through the backing file the bind was given.
-  ReadResult lr = read_device(lower, pos, len, direct, out, Machine::readahead_pages(b),
-                              upper_request_bytes(dev, start, end, whole_folios, readahead_pages));
+  // A DIO-mode upper device's folios come in by O_DIRECT requests of the lower
+  // device; where they meet the lower backing EOF, how readahead split them
+  // decides (read_lower_past_unaligned_eof), which the buffered view below keeps.
+  const bool folio_requests = direct && whole_folios && !folios_meet_lower_eof(dev, lower, end);
+  ReadResult lr =
+      folio_requests
+          ? read_lower_folios_direct(dev, lower, start, end, out, Machine::readahead_pages(b))
+          : read_device(lower, pos, len, direct && !whole_folios, out, Machine::readahead_pages(b),
+                        upper_request_bytes(dev, start, end, whole_folios, readahead_pages));
   if (lr.err) {
     // BLK_STS_INVAL (request_status_einval): the lower device's refusal of a
     // misaligned direct read reaches an O_DIRECT reader of this device as EINVAL
@@ -180,6 +185,38 @@ ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, Data
   }
   r.count = len;
   return r;
+}
+
+// An upper device in DIO mode fills its page cache with O_DIRECT reads of its lower
+// device: each request is the upper folios, which bypass the lower cache (whose
+// dirty pages of the range are written back first); the reader gets its part of
+// them, as a result relative to its own [start, end) (6.18.44: a 1 KiB read at
+// 134144 of an upper device at offset 512 over a lower device whose file was cut
+// to 192 KiB requests one page, inside the file: read; gen-7701-0998).
+bool Machine::folios_meet_lower_eof(const Device& dev, const Device& lower, uint64_t end) const {
+  const uint64_t req_last =
+      arith::backing_byte((end + kPageSize - 1) / kPageSize * kPageSize, dev.offset);
+  return lower.backing_desc == kNoDesc ||
+         req_last > arith::bytes_past_offset(backing_size(lower), lower.offset);
+}
+
+ReadResult Machine::read_lower_folios_direct(const Device& dev, Device& lower, uint64_t start,
+                                             uint64_t end, DataBuilder& out,
+                                             uint64_t lower_readahead_pages) {
+  const uint64_t upper_end = dev.offset + arith::device_bytes(dev.capacity);
+  const uint64_t req_first = arith::backing_byte(start / kPageSize * kPageSize, dev.offset);
+  const uint64_t req_last = std::min(
+      arith::backing_byte((end + kPageSize - 1) / kPageSize * kPageSize, dev.offset), upper_end);
+  DataBuilder whole;
+  ReadResult lr =
+      read_device(lower, req_first, req_last - req_first, true, whole, lower_readahead_pages);
+  if (lr.err) return lr;
+  const uint64_t skip = arith::backing_byte(start, dev.offset) - req_first;
+  lr.count = lr.count > skip ? std::min(end - start, lr.count - skip) : 0;
+  lr.min_count = 0;
+  lr.count_rule = EnvelopeRule::None;
+  out.add_range(whole, skip, lr.count);
+  return lr;
 }
 
 // Buffered reads reach the backing file in whole pages (the request is the folio),
@@ -213,8 +250,8 @@ ReadResult Machine::read_lower_segments(const Device& lower, uint64_t pos, uint6
     r.count = lower_short ? len : got;
     r.also_err = EIO;
     if (r.err_rule == EnvelopeRule::None)
-      r.err_rule = r.count_rule != EnvelopeRule::None ? r.count_rule
-                                                      : EnvelopeRule::ReadOverFailingLower;
+      r.err_rule =
+          r.count_rule != EnvelopeRule::None ? r.count_rule : EnvelopeRule::ReadOverFailingLower;
     return r;
   }
   r.count = len;
@@ -229,8 +266,8 @@ ReadResult Machine::read_lower_segments(const Device& lower, uint64_t pos, uint6
 // EOF (6.18.44: 12288 of a 64 KiB read over a lower file cut to 1 byte, finding
 // 191346f5). Any other shortfall of the lower device fails the request (EIO).
 ReadResult Machine::read_lower_past_unaligned_eof(const Device& dev, const Device& lower,
-                                                  uint64_t pos, uint64_t len,
-                                                  const ReadResult& lr, DataBuilder& out) {
+                                                  uint64_t pos, uint64_t len, const ReadResult& lr,
+                                                  DataBuilder& out) {
   const uint64_t lend = arith::bytes_past_offset(backing_size(lower), lower.offset);
   const bool tail_served = lower.state == DevState::Bound && pos < lend && pos + len > lend &&
                            (p.read_past_backing_eof_is_eio || lower.dio) &&
@@ -295,9 +332,9 @@ class DeviceRead {
         len(len_bytes),
         cap(arith::device_bytes(device.capacity)),
         end(start + std::min(len, cap - start)),
-        request{request_bytes == 0                            ? end
+        request{request_bytes == 0                             ? end
                 : request_bytes == Machine::kRequestEndUnknown ? request_bytes
-                                                              : start + request_bytes,
+                                                               : start + request_bytes,
                 readahead_pages},
         backing_end_dev(
             device.state == DevState::Unbound
@@ -842,8 +879,7 @@ void DeviceRead::may_meet_large_eof_folio() {
   // or past the capacity has no folio: readahead stops at the device's end.
   const uint64_t big_start = backing_end_dev / kMaxReadaheadFolio * kMaxReadaheadFolio;
   if (!m.p.large_folios || !dev.cache_populated || backing_end_dev >= cap ||
-      start >= backing_end_dev ||
-      end <= big_start || grain >= kMaxReadaheadFolio)
+      start >= backing_end_dev || end <= big_start || grain >= kMaxReadaheadFolio)
     return;
   if (start >= big_start) {
     r.also_err = EIO;
@@ -876,8 +912,7 @@ ReadResult DeviceRead::compose(bool meets_eof, bool past_unaligned_eof) {
     const uint64_t gap_end = std::min(xs, end);
     if (pos < gap_end) {
       // Clean folios past the EOF cached with an unaligned EOF's repeated tail.
-      if (gap_end > backing_end_dev && dev.cached_past_eof == Machine::kPastEofUnknown &&
-          known) {
+      if (gap_end > backing_end_dev && dev.cached_past_eof == Machine::kPastEofUnknown && known) {
         known = false;
         why = EnvelopeRule::ReadPastUnalignedEof;
       }
@@ -954,8 +989,7 @@ ReadResult DeviceRead::end_at_failed_folio(uint64_t at, uint64_t built_to, bool 
                                            EnvelopeRule why_unknown) {
   const uint64_t cut = at / grain * grain;
   const uint64_t cached_to = std::min(end, std::max<uint64_t>(dev.cache_hi, cut));
-  if (cached_to > start && Machine::may_be_cached(dev, cut, cut + grain) &&
-      !never_read_in(cut)) {
+  if (cached_to > start && Machine::may_be_cached(dev, cut, cut + grain) && !never_read_in(cut)) {
     r.count = cached_to - start;
     if (cut <= start) r.also_err = EIO;
     if (cut <= start) r.err_rule = EnvelopeRule::FailedFolio;
@@ -1302,8 +1336,8 @@ int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t or
 // write first: the whole count means every such block was cached; EIO, that the one
 // in the first folio was not; a count ending at the tail's folio, that the tail's
 // was not (status 2). Anything else leaves them unsettled.
-void Machine::settle_rmw_reads(const Outcome& observed_write, int* head, int* tail,
-                               bool same_folio, int64_t whole_count, int64_t short_count) {
+void Machine::settle_rmw_reads(const Outcome& observed_write, int* head, int* tail, bool same_folio,
+                               int64_t whole_count, int64_t short_count) {
   if (*head != 1 && *tail != 1) return;
   const bool value = observed_write.kind == Outcome::Kind::Value;
   if (value && observed_write.value == whole_count) {
@@ -1451,12 +1485,28 @@ Outcome Machine::pread(const Op& op) {
   Device& dev = *device(d->device);
   ReadResult r = read_device(dev, start, len, direct, out, readahead_pages(*d));
   if (r.err) return Outcome::error(r.err);
+  if (!direct) settle_outgrown_read(dev, start, r);
   Outcome o = data_outcome(r.count, out, r.known, r.data_rule);
   o.also_err = r.also_err;
   if (r.min_count > 0 && r.min_count < r.count) o.min_value = static_cast<int64_t>(r.min_count);
   if (o.also_err) o.err_rule = r.err_rule;
   if (o.min_value) o.count_rule = r.count_rule;
   return o;
+}
+
+// Blocks larger than the folios, a read whose readahead the model could not tell
+// (BlocksLargerThanPage): when the target that ran it first read it all, its
+// folios came in and are up to date, so later reads of them need no request
+// (6.18.44: after LOOP_SET_STATUS dropped the cache, a read of 8 KiB at 8192 with
+// 8 KiB blocks worked, and a read at 12288, off a block boundary, was served from
+// the cache; gen-7701-1425).
+void Machine::settle_outgrown_read(Device& dev, uint64_t start, const ReadResult& r) {
+  if (observed == nullptr || observed->kind != Outcome::Kind::Data) return;
+  if (r.err_rule != EnvelopeRule::BlocksLargerThanPage || !blocks_outgrow_cache(dev)) return;
+  if (static_cast<uint64_t>(observed->value) != r.count) return;
+  const uint64_t cap = arith::device_bytes(dev.capacity);
+  note_sure(dev, start / kPageSize * kPageSize,
+            std::min(cap, (start + r.count + kPageSize - 1) / kPageSize * kPageSize));
 }
 
 // A write to a backing (or other) file through its own fd.

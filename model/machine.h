@@ -335,6 +335,7 @@ struct Machine {
 
   // ---- data path (io.cpp)
   Outcome pread(const Op& op);
+  void settle_outgrown_read(Device& dev, uint64_t start, const ReadResult& r);
   Outcome pwrite(const Op& op);
   int sync_written(Desc& d, Device& dev, uint64_t start, uint64_t end, bool dirty_unknown_before,
                    bool* maybe_eio);
@@ -350,6 +351,12 @@ struct Machine {
   // ra_pages of the file that read this device.
   ReadResult read_backing(Device& dev, uint64_t start, uint64_t end, DataBuilder& out,
                           bool whole_folios, uint64_t readahead_pages);
+  // Whether the lower requests of an upper read ending at `end` reach past the
+  // lower device's backing EOF.
+  bool folios_meet_lower_eof(const Device& dev, const Device& lower, uint64_t end) const;
+  ReadResult read_lower_folios_direct(const Device& dev, Device& lower, uint64_t start,
+                                      uint64_t end, DataBuilder& out,
+                                      uint64_t lower_readahead_pages);
   ReadResult read_backing_file(const Device& dev, uint64_t start, uint64_t end, DataBuilder& out,
                                bool whole_folios) const;
   ReadResult read_backing_misaligned_direct(const Device& dev, uint64_t start, uint64_t end,

@@ -73,6 +73,11 @@ std::optional<Outcome> written_outcome(const Expectation& e) {
   if (e.count != 1 || e.alt[0].ranged) return std::nullopt;
   if (e.alt[0].kind == ExpectAlt::Kind::Errno) return Outcome::error(e.alt[0].err);
   if (e.alt[0].kind == ExpectAlt::Kind::Value) return Outcome::ok(e.alt[0].value);
+  if (e.alt[0].kind == ExpectAlt::Kind::Data) {  // the count settles a read's envelope
+    Outcome o = Outcome::ok(e.alt[0].value);
+    o.kind = Outcome::Kind::Data;
+    return o;
+  }
   return std::nullopt;
 }
 
