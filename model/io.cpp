@@ -1246,7 +1246,12 @@ bool Machine::rmw_read_always_fails(const Device& dev) {
   const bool lower_outgrows = dev.backing_desc != kNoDesc &&
                               s.descs[dev.backing_desc].kind == DescKind::Loop &&
                               blocks_outgrow_cache(*device(s.descs[dev.backing_desc].device));
-  return dev.state != DevState::Bound || blocks_outgrow_cache(dev) || lower_outgrows ||
+  return rmw_read_refused_by_device(dev) || lower_outgrows;
+}
+
+// The device itself refuses the read (no request reaches its backing).
+bool Machine::rmw_read_refused_by_device(const Device& dev) const {
+  return dev.state != DevState::Bound || blocks_outgrow_cache(dev) ||
          soft_blocks_below_logical(dev) ||
          (p.backing_io_checks_file_mode && !dev.dio &&
           s.descs[dev.backing_desc].access == Access::Wo);
@@ -1271,6 +1276,23 @@ int Machine::rmw_read_status(Device& dev, uint64_t b, uint64_t blk) {
   if (blocks_outgrow_cache(dev) && dev.refused_reads_only)
     return written_up_to_date(dev, b, b + blk) ? 0 : 2;
   return may_be_cached(dev, b, b + blk) ? 1 : lower;
+}
+
+// The read-modify-write read of an upper device's block at `b` failed in its lower
+// device, whose blocks outgrew its folios: the lower readahead's run from that page
+// was refused, and its folio stays, not up to date (6.18.44: a write through the
+// upper device needing lower page 2, whose readahead run was cut at a capacity off
+// an 8 KiB block boundary → EIO; then an 8 KiB read at 0 of the lower device
+// returned 8192, its window stopping at that folio; gen-7701-1049).
+void Machine::note_lower_refused_folio(Device& dev, uint64_t b, uint64_t blk) {
+  if (dev.backing_desc == kNoDesc || s.descs[dev.backing_desc].kind != DescKind::Loop) return;
+  const uint64_t z = std::min(b + blk, arith::device_bytes(dev.capacity));
+  if (rmw_read_refused_by_device(dev) || misaligned_read_refused(dev, b, z)) return;  // not sent
+  Device& lower = *device(s.descs[dev.backing_desc].device);
+  if (lower.state != DevState::Bound || !blocks_outgrow_cache(lower)) return;
+  const uint64_t page = arith::backing_byte(b, dev.offset) / kPageSize * kPageSize;
+  if (page < arith::device_bytes(lower.capacity) && !may_be_cached(lower, page, page + kPageSize))
+    note_refused_folio(lower, page);
 }
 
 int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed,
@@ -1307,8 +1329,10 @@ int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t or
       settle_rmw_reads(*settled_by, &hs, &ts, same_folio, whole,
                        whole - static_cast<int64_t>(end - tail_blk / folio * folio));
     }
-    if (hs == 2 || ts == 2)
+    if (hs == 2 || ts == 2) {
       note_refused_folio(dev, (hs == 2 ? head_blk : tail_blk) / folio * folio);
+      note_lower_refused_folio(dev, hs == 2 ? head_blk : tail_blk, blk);
+    }
     if (hs == 2 || (ts == 2 && same_folio)) return failed_for_sure ? EIO : kWriteSettledEio;
     if (ts == 2) written_end = tail_blk / folio * folio;
     unsettled = hs == 1 || ts == 1;

@@ -297,6 +297,7 @@ struct Machine {
   static uint64_t init_readahead_pages(uint64_t req_pages, uint64_t max_pages);
   // A write's read of the page at `page` was refused: write_begin left its folio.
   static void note_refused_folio(Device& dev, uint64_t page);
+  void note_lower_refused_folio(Device& dev, uint64_t b, uint64_t blk);
   // A buffered write went through the folios at [a, z) (note_cached, but no read-in).
   static void note_written_folios(Device& dev, uint64_t a, uint64_t z);
   static bool blocks_outgrow_cache(const Device& dev) {
@@ -372,6 +373,7 @@ struct Machine {
   // it a write that would stop short is EIO.
   int write_direct(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed);
   bool rmw_read_always_fails(const Device& dev);
+  bool rmw_read_refused_by_device(const Device& dev) const;
   int rmw_read_status(Device& dev, uint64_t b, uint64_t blk);
   int write_device(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed,
                    bool direct, uint64_t* done_end = nullptr, uint64_t* min_end = nullptr,
