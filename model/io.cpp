@@ -134,19 +134,8 @@ ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, Data
   const bool direct = dev.dio != 0;
   if (direct && lower.state != DevState::Bound)
     return direct_read_of_unbound_lower(lower, pos, len, whole_folios, p.request_status_einval);
-  if (direct && whole_folios) {
-    // The lower device checks the alignment of what the driver sends: whole
-    // pages of the upper cache (found on 6.18: a 512-byte buffered read of an
-    // upper device over a 1 KiB-block lower device in DIO mode succeeds), cut at
-    // the upper device's end (guard_bio_eod; 6.1.0-56: a 512-byte device over a
-    // 4 KiB-block lower device reads EIO, linux-6.1/partial_last_block_readable).
-    const uint64_t upper_end = dev.offset + arith::device_bytes(dev.capacity);
-    const uint64_t first = pos / kPageSize * kPageSize;
-    const uint64_t last = std::min({(pos + len + kPageSize - 1) / kPageSize * kPageSize,
-                                    arith::device_bytes(lower.capacity), upper_end});
-    if (first % lower.block_size != 0 || (last > first && (last - first) % lower.block_size != 0))
-      return ReadResult{EIO, 0, true, 0};
-  }
+  if (direct && whole_folios && dio_folio_request_misaligned(dev, lower, start, end))
+    return ReadResult{EIO, 0, true, 0};
   // The driver reads the lower device through the backing file the bind was given.
   // A DIO-mode upper device's folios come in by O_DIRECT requests of the lower
   // device; where they meet the lower backing EOF, how readahead split them
@@ -193,6 +182,26 @@ ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, Data
 // them, as a result relative to its own [start, end) (6.18.44: a 1 KiB read at
 // 134144 of an upper device at offset 512 over a lower device whose file was cut
 // to 192 KiB requests one page, inside the file: read; gen-7701-0998).
+// The lower device checks the alignment of what a DIO-mode upper device's page
+// cache sends: whole upper folios, in lower device bytes, cut at the upper
+// device's end (guard_bio_eod). Found on 6.18: a 512-byte buffered read of an
+// upper device over a 1 KiB-block lower device succeeds; 6.1.0-56: a 512-byte
+// device over a 4 KiB-block lower device reads EIO
+// (linux-6.1/partial_last_block_readable). At an offset off a lower block every
+// folio's request is misaligned, however the read sits in it (6.18.44: a 64-byte
+// read at 12245, and a 1227-byte write's read at 0, of an upper device at offset
+// 512 over 1 KiB lower blocks → EIO; gen-7701-0803, -1909).
+bool Machine::dio_folio_request_misaligned(const Device& dev, const Device& lower, uint64_t start,
+                                           uint64_t end) const {
+  const uint64_t upper_end = dev.offset + arith::device_bytes(dev.capacity);
+  const uint64_t first = arith::backing_byte(start / kPageSize * kPageSize, dev.offset);
+  const uint64_t last =
+      std::min({arith::backing_byte((end + kPageSize - 1) / kPageSize * kPageSize, dev.offset),
+                arith::device_bytes(lower.capacity), upper_end});
+  return first % lower.block_size != 0 ||
+         (last > first && (last - first) % lower.block_size != 0);
+}
+
 bool Machine::folios_meet_lower_eof(const Device& dev, const Device& lower, uint64_t end) const {
   const uint64_t req_last =
       arith::backing_byte((end + kPageSize - 1) / kPageSize * kPageSize, dev.offset);
@@ -1242,6 +1251,15 @@ int Machine::write_direct(Device& dev, uint64_t start, uint64_t end, uint64_t or
 // write-only backing file through vfs_iter_read, which refuses it (in loop DIO
 // mode lo_rw_aio calls ->read_iter, which does not check: gen-7101-0154 on
 // 6.1.0-56, a 512-byte write needing a read → 512).
+// A DIO-mode device over a bound lower loop device: its read of [a, z) is a
+// misaligned request there (dio_folio_request_misaligned).
+bool Machine::dio_lower_request_misaligned(const Device& dev, uint64_t a, uint64_t z) {
+  if (!dev.dio || dev.backing_desc == kNoDesc || s.descs[dev.backing_desc].kind != DescKind::Loop)
+    return false;
+  const Device& lower = *device(s.descs[dev.backing_desc].device);
+  return lower.state == DevState::Bound && dio_folio_request_misaligned(dev, lower, a, z);
+}
+
 bool Machine::rmw_read_always_fails(const Device& dev) {
   const bool lower_outgrows = dev.backing_desc != kNoDesc &&
                               s.descs[dev.backing_desc].kind == DescKind::Loop &&
@@ -1268,7 +1286,8 @@ int Machine::rmw_read_status(Device& dev, uint64_t b, uint64_t blk) {
   const bool eof_is_eio = p.read_past_backing_eof_is_eio || dev.dio;
   const uint64_t z = std::min(b + blk, cap);
   const bool fails = rmw_read_always_fails(dev) || misaligned_read_refused(dev, b, z) ||
-                     (eof_is_eio && eof_request_error(dev, b, z, backing_end_dev) != 0);
+                     (eof_is_eio && eof_request_error(dev, b, z, backing_end_dev) != 0) ||
+                     dio_lower_request_misaligned(dev, b, z);
   const int lower = fails ? 2 : stacked_read_status(dev, b, z);
   if (lower == 0) return 0;
   // Blocks outgrew the cache and no read-in worked since it was dropped: only a

@@ -354,6 +354,9 @@ struct Machine {
                           bool whole_folios, uint64_t readahead_pages);
   // Whether the lower requests of an upper read ending at `end` reach past the
   // lower device's backing EOF.
+  bool dio_folio_request_misaligned(const Device& dev, const Device& lower, uint64_t start,
+                                    uint64_t end) const;
+  bool dio_lower_request_misaligned(const Device& dev, uint64_t a, uint64_t z);
   bool folios_meet_lower_eof(const Device& dev, const Device& lower, uint64_t end) const;
   ReadResult read_lower_folios_direct(const Device& dev, Device& lower, uint64_t start,
                                       uint64_t end, DataBuilder& out,
