@@ -1594,7 +1594,10 @@ int Machine::sync_written(Desc& d, Device& dev, uint64_t start, uint64_t end,
   if (wb_error_reported(d, dev) || !written) return EIO;
   if (dev.state != DevState::Bound && write_cache(dev) == 1) return EIO;
   *maybe_eio = dev.state != DevState::Bound && write_cache(dev) == kWriteCacheUnknown;
-  return 0;
+  // The flush after the writeback goes down a stack as fsync's does (6.18.44: an
+  // O_DSYNC write through an upper device whose lower device is in Rundown → EIO,
+  // its pages written into the lower cache, whose writeback fails; gen-7701-0671).
+  return flush_down_the_stack(dev, maybe_eio);
 }
 
 Outcome Machine::pwrite(const Op& op) {
@@ -1658,6 +1661,25 @@ Outcome Machine::pwrite(const Op& op) {
   return o;
 }
 
+// The flush request reaches the driver, whose vfs_fsync of a lower loop device is
+// that device's fsync: its dirty pages and its own flush, down the stack (6.12.117
+// in QEMU: EIO when the lower device is in Rundown). EIO or 0; `maybe_eio`: a
+// lower device's write cache the model does not know.
+int Machine::flush_down_the_stack(Device& dev, bool* maybe_eio) {
+  for (Device* upper = &dev; upper->state == DevState::Bound && write_cache(*upper) == 1;) {
+    Desc& b = s.descs[upper->backing_desc];
+    if (b.kind != DescKind::Loop) break;
+    Device& lower = *device(b.device);
+    const bool lower_written = flush_dirty(lower);  // vfs_fsync of the lower file
+    if (wb_error_reported(b, lower) || !lower_written) return EIO;
+    if (lower.state != DevState::Bound && write_cache(lower) == 1) return EIO;
+    if (lower.state != DevState::Bound && write_cache(lower) == kWriteCacheUnknown)
+      *maybe_eio = true;
+    upper = &lower;
+  }
+  return 0;
+}
+
 Outcome Machine::fsync(const Op& op) {
   Desc* d = desc_by_fd(op.subject.lit);
   if (!d) return Outcome::error(EBADF);
@@ -1675,21 +1697,8 @@ Outcome Machine::fsync(const Op& op) {
   }
   if (dev.state != DevState::Bound && write_cache(dev))
     return Outcome::error(EIO);  // flush request refused
-  // The flush request reaches the driver, whose vfs_fsync of a lower loop device
-  // is that device's fsync: its dirty pages and its own flush, down the stack
-  // (6.12.117 in QEMU: EIO when the lower device is in Rundown).
   bool maybe_eio = false;
-  for (Device* upper = &dev; upper->state == DevState::Bound && write_cache(*upper) == 1;) {
-    Desc& b = s.descs[upper->backing_desc];
-    if (b.kind != DescKind::Loop) break;
-    Device& lower = *device(b.device);
-    const bool lower_written = flush_dirty(lower);  // vfs_fsync of the lower file
-    if (wb_error_reported(b, lower) || !lower_written) return Outcome::error(EIO);
-    if (lower.state != DevState::Bound && write_cache(lower) == 1) return Outcome::error(EIO);
-    if (lower.state != DevState::Bound && write_cache(lower) == kWriteCacheUnknown)
-      maybe_eio = true;
-    upper = &lower;
-  }
+  if (flush_down_the_stack(dev, &maybe_eio)) return Outcome::error(EIO);
   Outcome o = Outcome::ok(0);
   if (maybe_eio) o.also_err = EIO;
   if (maybe_eio) o.err_rule = EnvelopeRule::FsyncLowerWriteCacheUnknown;

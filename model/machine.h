@@ -341,6 +341,7 @@ struct Machine {
   int sync_written(Desc& d, Device& dev, uint64_t start, uint64_t end, bool dirty_unknown_before,
                    bool* maybe_eio);
   Outcome fsync(const Op& op);
+  int flush_down_the_stack(Device& dev, bool* maybe_eio);
   Outcome truncate(const Op& op);
   // `readahead_pages`: the reading file's ra_pages. `request_bytes`: the length of
   // the request the read came in (the read's own length when 0; kRequestEndUnknown
