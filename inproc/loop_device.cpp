@@ -195,11 +195,11 @@ uint32_t LoopDevice::min_dio_size(const OpenFile& backing) {
 uint32_t LoopDevice::default_block_size(const OpenFile& backing, bool dio_requested) const {
   if (profile_.dio_rule == DioRule::MinDioAlign)
     return dio_requested ? min_dio_size(backing) : kSectorSize;
-  // Before 6.13 the size is that of inode->i_sb->s_bdev, the device under the
-  // file's filesystem: a block device as backing has none (the bdev pseudo-fs),
-  // so 512 (6.1.0-56, 6.12.117: an upper device over a lower loop device with 4 KiB
-  // blocks opened O_DIRECT gets 512-byte blocks).
-  if (backing.loop_device() != nullptr) return kSectorSize;
+  // 6.1 takes the size of inode->i_sb->s_bdev, the device under the file's
+  // filesystem: a block device as backing has none (the bdev pseudo-fs), so 512
+  // (6.1.0-56). 6.11+ takes a block device's own (S_ISBLK).
+  if (!profile_.default_block_size_follows_dio_flag && backing.loop_device() != nullptr)
+    return kSectorSize;
   uint32_t bdev_bs = backing.backing_bdev_block_size();
   return dio_requested && bdev_bs != 0 ? bdev_bs : kSectorSize;
 }
@@ -345,22 +345,26 @@ long LoopDevice::configure(const OpenFile& file, const FileTable& files, const l
   // set_disk_ro() happens before the block size is validated, so on 6.11+ a bad
   // block size leaves the ro bit behind on the still-unbound device.
   disk_.set_disk_ro((flags & LO_FLAGS_READ_ONLY) != 0);
+  const bool dio_flag = (flags & LO_FLAGS_DIRECT_IO) != 0;
   if (backing->opened_direct()) flags |= LO_FLAGS_DIRECT_IO;
 
-  // 6.1 looks at the file's O_DIRECT; 6.12.31+ at the requested DIO flag.
-  const bool dio_requested = profile_.default_block_size_follows_dio_flag
-                                 ? (flags & LO_FLAGS_DIRECT_IO) != 0
-                                 : backing->opened_direct();
+  // 6.1 looks at the file's O_DIRECT; 6.12.31+ at the requested DIO flag alone
+  // (loop_update_limits runs before the file's O_DIRECT reaches lo_flags); 6.13+
+  // at either (model/ioctl.cpp default_block_size).
+  const bool dio_requested =
+      !profile_.default_block_size_follows_dio_flag ? backing->opened_direct()
+      : profile_.dio_rule == DioRule::MinDioAlign   ? (flags & LO_FLAGS_DIRECT_IO) != 0
+                                                    : dio_flag;
   const uint64_t bs = arith::limits_block_size<uint64_t>(
       cfg.block_size, default_block_size(*backing, dio_requested));
   if (!arith::block_size_acceptable(bs, max_block_size())) return -EINVAL;
   disk_.set_block_size(static_cast<uint32_t>(bs));
   // loop_update_rotational (6.1: the file's filesystem's device) / loop_update_limits
   // (6.11+: a block device as backing is its own).
-  const bool rotational = backing->loop_device() != nullptr
-                              ? profile_.rotational_follows_lower_device &&
-                                    backing->loop_device()->disk().rotational()
-                              : backing->backing_disk_rotational();
+  const bool rotational =
+      backing->loop_device() != nullptr
+          ? profile_.rotational_follows_lower_device && backing->loop_device()->disk().rotational()
+          : backing->backing_disk_rotational();
   disk_.set_rotational(rotational, profile_.rotational_bind_raises_readahead);
 
   lo_offset_ = static_cast<int64_t>(info.lo_offset);
@@ -752,11 +756,10 @@ int64_t LoopDeviceFile::backing_io(ReqOp op, const iovec* iov, int iovcnt, int64
   bool direct = mode == IoMode::Direct || (mode == IoMode::AsOpened && opened_direct());
   int64_t total = 0;
   for (int i = 0; i < iovcnt; ++i) {
-    int64_t n =
-        op == ReqOp::Read
-            ? device_->disk().read(iov[i].iov_base, iov[i].iov_len, pos + total, direct,
-                                   readahead_pages_)
-            : device_->disk().write(iov[i].iov_base, iov[i].iov_len, pos + total, direct, false);
+    int64_t n = op == ReqOp::Read ? device_->disk().read(iov[i].iov_base, iov[i].iov_len,
+                                                         pos + total, direct, readahead_pages_)
+                                  : device_->disk().write(iov[i].iov_base, iov[i].iov_len,
+                                                          pos + total, direct, false);
     if (n < 0) return total > 0 ? total : n;
     total += n;
     if (static_cast<uint64_t>(n) < iov[i].iov_len) break;

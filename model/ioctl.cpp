@@ -206,20 +206,27 @@ int Machine::validate_backing(const Device& dev, const Desc& file) const {
   return 0;
 }
 
-// loop_default_blocksize: with DIO asked for, the backing's direct-I/O size (6.13+:
-// lo_min_dio_size; before: the logical block size of the backing file's
-// filesystem's device, inode->i_sb->s_bdev), else 512.
-// 6.1 asks only through the backing file's O_DIRECT, not through the DIO flag.
-// Before 6.13 a block device as backing (a lower loop device) lives on the bdev
-// pseudo-filesystem, whose s_bdev is NULL: 512, whatever the lower device's size
-// (6.1.0-56 and 6.12.117: an upper device bound to a lower device with 4 KiB
-// blocks opened O_DIRECT has 512-byte blocks, and loop DIO stays off; gen-7702-0248,
-// linux-6.1/stacked_odirect_lower_default_block_size.trace).
+// loop_default_blocksize: with DIO asked for, the backing's direct-I/O size, else
+// 512. Who asks, and whose size:
+// - 6.1: the backing file's O_DIRECT; the logical block size of the device under
+//   the file's filesystem (inode->i_sb->s_bdev). A block device as backing (a
+//   lower loop device) lives on the bdev pseudo-filesystem, which has none: 512
+//   (6.1.0-56: an upper device bound to an O_DIRECT fd of a lower device with 4 KiB
+//   blocks has 512-byte blocks and loop DIO off; gen-7702-0248).
+// - 6.11-6.12 (loop_update_limits): the DIO flag of LOOP_CONFIGURE only (lo_flags,
+//   not the file's O_DIRECT); a block device's own size (S_ISBLK). 6.12.117: the
+//   O_DIRECT fd above gives 512; LOOP_CONFIGURE with DIRECT_IO over a plain fd of
+//   that lower device gives 4096 and DIO on (gen-7703-0292).
+// - 6.13+ (lo_min_dio_size): either; the backing's DIO alignment (6.18.44: 4096).
+// linux-6.{1,12}/stacked_odirect_lower_default_block_size.trace.
 uint32_t Machine::default_block_size(const Desc& file, bool dio_flag) const {
   const bool file_direct = (file.open_flags & kOpenDirect) != 0;
-  const bool dio = p.default_block_size_follows_dio_flag ? dio_flag || file_direct : file_direct;
+  const bool min_dio = p.dio_rule == DioRule::MinDioAlign;
+  const bool dio = !p.default_block_size_follows_dio_flag ? file_direct
+                   : min_dio                              ? dio_flag || file_direct
+                                                          : dio_flag;
   if (!dio) return 512;
-  if (p.dio_rule == DioRule::BackingBdev && file.kind == DescKind::Loop) return 512;
+  if (!p.default_block_size_follows_dio_flag && file.kind == DescKind::Loop) return 512;
   const uint32_t size =
       p.dio_rule == DioRule::MinDioAlign ? min_dio_align(file) : backing_bdev_block_size(file);
   return size == 0 ? 512 : size;

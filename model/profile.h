@@ -100,7 +100,8 @@ struct Profile {
   // bind to a file on a rotational disk raises it for good (6.18.44: 128 at
   // LOOP_CTL_ADD, 2560 after LOOP_SET_FD and after LOOP_CLR_FD;
   // common/readahead_follows_rotational_backing.trace). 6.1 sizes read-ahead from
-  // io_opt only. 6.12: not settled here (the guests' NVMe disk is not rotational).
+  // io_opt only, and so does 6.12 (blk_apply_bdi_limits of the 6.12.118 source; the
+  // guests' NVMe disk cannot show it).
   bool rotational_bind_raises_readahead;
 
   // f2fed441c69b (6.15, stable 6.12.25): buffered reads of a region at or past the
