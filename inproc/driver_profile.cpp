@@ -16,6 +16,7 @@ constexpr DriverProfile kLinux612{
     .set_dio_reevaluates_first = true,
     .failed_set_block_size_updates_dio = true,
     .rotational_bind_raises_readahead = false,
+    .partscan_rescan_caches_table = true,
     .odirect_file_write_partial = false,
 };
 

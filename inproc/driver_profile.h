@@ -59,6 +59,7 @@ struct DriverProfile {
   bool created_rotational = false;
   bool rotational_follows_lower_device = true;
   bool rotational_bind_raises_readahead = true;
+  bool partscan_rescan_caches_table = false;  // (model/profile.h)
   // f2fed441c69b (6.15, 6.12.25): a backing read that hits EOF fails the request
   // with EIO. Before it the VFS helper zero-filled the rest and succeeded.
   bool read_past_backing_eof_is_eio = true;

@@ -406,7 +406,7 @@ long LoopDevice::clr_fd(std::unique_lock<std::mutex>& lock) {
 
 long LoopDevice::set_status(const OpenFile& file, const loop_info64& info) {
   (void)file;
-  std::lock_guard lock(lo_mutex_);
+  std::unique_lock lock(lo_mutex_);
   if (state_.load() != LoState::Bound) return -ENXIO;
   bool geometry_changed = static_cast<uint64_t>(lo_offset_) != info.lo_offset ||
                           static_cast<uint64_t>(lo_sizelimit_) != info.lo_sizelimit;
@@ -417,6 +417,7 @@ long LoopDevice::set_status(const OpenFile& file, const loop_info64& info) {
   }
   disk_.queue().freeze();
   long err = 0;
+  bool partscan = false;
   if (info.lo_encrypt_key_size > LO_KEY_SIZE || info.lo_encrypt_type != LO_CRYPT_NONE)
     err = -EINVAL;
   else if (!arith::fits_loff_t(info.lo_offset, info.lo_sizelimit))
@@ -431,9 +432,24 @@ long LoopDevice::set_status(const OpenFile& file, const loop_info64& info) {
     update_dio((old & LO_FLAGS_DIRECT_IO) != 0);  // may turn DIO off, never on
     if (geometry_changed)
       disk_.set_capacity(compute_capacity(*backing_, lo_offset_, lo_sizelimit_));
+    partscan = !(old & LO_FLAGS_PARTSCAN) && (info.lo_flags & LO_FLAGS_PARTSCAN);
   }
   disk_.queue().unfreeze();
+  lock.unlock();  // as loop_set_status: the rescan runs without lo_mutex
+  if (partscan && profile_.partscan_rescan_caches_table) reread_partitions();
   return err;
+}
+
+// loop_reread_partitions → bdev_disk_changed: sync_blockdev (errors recorded, not
+// returned), invalidate_bdev, then the partition parsers read the table through
+// the page cache (read_mapping_folio: folio 0 alone, no readahead); a read that
+// fails is ignored (model/ioctl.cpp Machine::reread_partitions).
+void LoopDevice::reread_partitions() {
+  (void)disk_.sync();
+  disk_.invalidate();
+  if (disk_.capacity_sectors() == 0) return;
+  std::array<uint8_t, kPageSize> sector0{};
+  (void)disk_.read(sector0.data(), kSectorSize, 0, /*direct=*/false, /*readahead_pages=*/1);
 }
 
 long LoopDevice::get_status(loop_info64& out) {

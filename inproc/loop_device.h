@@ -68,6 +68,7 @@ class LoopDevice final : public RequestHandler {
   long configure(const OpenFile& file, const FileTable& files, const loop_config& cfg);
   long clr_fd(std::unique_lock<std::mutex>& lock);
   long set_status(const OpenFile& file, const loop_info64& info);
+  void reread_partitions();
   long get_status(loop_info64& out);
   long set_status_old(const OpenFile& file, const void* user);
   long get_status_old(void* user);

@@ -363,6 +363,7 @@ Outcome Machine::set_status(Device& dev, const Op& op, bool legacy) {
   dev.sizelimit = sizelimit;
   dev.name = stored_name(f.name);
   const uint32_t info_flags = static_cast<uint32_t>(f.get(Field::Flags));
+  const bool partscan = !(dev.flags & kLoPartscan) && (info_flags & kLoPartscan);
   dev.flags = (dev.flags & ~static_cast<uint32_t>(kLoAutoclear)) |
               (info_flags & (kLoAutoclear | kLoPartscan));
   dev.dio = dev.dio && dio_possible(dev, s.descs[dev.backing_desc], dev.block_size, offset);
@@ -372,7 +373,32 @@ Outcome Machine::set_status(Device& dev, const Op& op, bool legacy) {
     // what their caches hold is stale (6.12.117 in QEMU serves it).
     backing_changed(DescKind::Loop, dev.index, nullptr);
   }
+  if (partscan && p.partscan_rescan_caches_table) reread_partitions(dev);
   return Outcome::ok(0);
+}
+
+// loop_reread_partitions, when LOOP_SET_STATUS turns PARTSCAN on (where the profile
+// says the rescan reads through the cache, partscan_rescan_caches_table): bdev_disk_changed
+// writes back (errors recorded, not returned) and drops the cache, then the
+// partition parsers read the table through it: folio 0 by read_mapping_folio, no
+// readahead, and some parsers a few sectors past it. Page 0 is then cached for
+// sure where its read cannot fail; page 1 may be (6.12.117 in QEMU: after PARTSCAN
+// and LOOP_CLR_FD a read at 3072 in Rundown returned the bytes; gen-7703-0147).
+void Machine::reread_partitions(Device& dev) {
+  flush_dirty(dev);
+  drop_cache(dev);
+  const uint64_t cap = arith::device_bytes(dev.capacity);
+  if (cap == 0) return;
+  if (blocks_outgrow_cache(dev)) return note_refused_folio(dev, 0);  // a 4 KiB bio: refused
+  const Desc& b = s.descs[dev.backing_desc];
+  const uint64_t page_end = std::min(cap, kPageSize);
+  const bool readable = b.kind == DescKind::File && b.access != Access::Wo &&
+                        !soft_blocks_below_logical(dev) &&
+                        !backing_odirect_misaligned(dev, dev.offset, kPageSize) &&
+                        arith::bytes_past_offset(backing_size(dev), dev.offset) >= page_end &&
+                        (page_end == cap || cap % dev.block_size == 0 || cap > kPageSize);
+  note_cached(dev, 0, std::min(cap, 2 * kPageSize));
+  if (readable) note_sure(dev, 0, page_end);
 }
 
 Outcome Machine::get_status(Device& dev, const Op& op, bool legacy) {

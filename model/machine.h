@@ -328,6 +328,7 @@ struct Machine {
   Outcome change_fd(Desc& fd, Device& dev, const Op& op);
   Outcome clr_fd(Device& dev);
   Outcome set_status(Device& dev, const Op& op, bool legacy);
+  void reread_partitions(Device& dev);
   Outcome get_status(Device& dev, const Op& op, bool legacy);
   Outcome set_block_size(Desc& fd, Device& dev, const Op& op);
   Outcome set_direct_io(Device& dev, const Op& op);

@@ -103,6 +103,11 @@ struct Profile {
   // io_opt only, and so does 6.12 (blk_apply_bdi_limits of the 6.12.118 source; the
   // guests' NVMe disk cannot show it).
   bool rotational_bind_raises_readahead;
+  // LOOP_SET_STATUS turning PARTSCAN on rescans the partitions through the page
+  // cache, which then holds folio 0 (6.12.117 in QEMU: a read of it in Rundown
+  // served; gen-7703-0147). 6.18.44 (max_part 0): nothing cached, the read fails.
+  // 6.1: not settled (LOOP_CLR_FD tears down at once there, so no Rundown shows it).
+  bool partscan_rescan_caches_table;
 
   // f2fed441c69b (6.15, stable 6.12.25): buffered reads of a region at or past the
   // backing EOF fail with EIO. Off: short reads are zero-filled (6.1).
@@ -209,6 +214,7 @@ inline constexpr Profile kLinux61{
     .created_rotational = true,
     .rotational_follows_lower_device = false,
     .rotational_bind_raises_readahead = false,
+    .partscan_rescan_caches_table = false,
     .read_past_backing_eof_is_eio = false,
     .discard_disabled_on_eopnotsupp = false,
     .dirty_pages_lost_on_sync_detach = true,
@@ -256,6 +262,7 @@ inline constexpr Profile kLinux612{
     .created_rotational = false,
     .rotational_follows_lower_device = true,
     .rotational_bind_raises_readahead = false,
+    .partscan_rescan_caches_table = true,
     .read_past_backing_eof_is_eio = true,
     .discard_disabled_on_eopnotsupp = true,
     .dirty_pages_lost_on_sync_detach = false,
@@ -290,6 +297,7 @@ inline constexpr Profile kLinux618{
     .created_rotational = false,
     .rotational_follows_lower_device = true,
     .rotational_bind_raises_readahead = true,
+    .partscan_rescan_caches_table = false,
     .read_past_backing_eof_is_eio = true,
     .discard_disabled_on_eopnotsupp = true,
     .dirty_pages_lost_on_sync_detach = false,

@@ -31,6 +31,7 @@ constexpr SwitchInfo kSwitches[] = {
     LOOPCHECK_SWITCH(created_rotational),
     LOOPCHECK_SWITCH(rotational_follows_lower_device),
     LOOPCHECK_SWITCH(rotational_bind_raises_readahead),
+    LOOPCHECK_SWITCH(partscan_rescan_caches_table),
     LOOPCHECK_SWITCH(read_past_backing_eof_is_eio),
     LOOPCHECK_SWITCH(discard_disabled_on_eopnotsupp),
     LOOPCHECK_SWITCH(dirty_pages_lost_on_sync_detach),

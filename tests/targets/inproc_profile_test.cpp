@@ -49,6 +49,7 @@ const std::vector<Switch>& shared_switches() {
       SAME_SWITCH(created_rotational),
       SAME_SWITCH(rotational_follows_lower_device),
       SAME_SWITCH(rotational_bind_raises_readahead),
+      SAME_SWITCH(partscan_rescan_caches_table),
       SAME_SWITCH(read_past_backing_eof_is_eio),
       SAME_SWITCH(discard_disabled_on_eopnotsupp),
       SAME_SWITCH(backing_io_checks_file_mode),
