@@ -176,12 +176,14 @@ ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, Data
   return r;
 }
 
-// An upper device in DIO mode fills its page cache with O_DIRECT reads of its lower
-// device: each request is the upper folios, which bypass the lower cache (whose
-// dirty pages of the range are written back first); the reader gets its part of
-// them, as a result relative to its own [start, end) (6.18.44: a 1 KiB read at
-// 134144 of an upper device at offset 512 over a lower device whose file was cut
-// to 192 KiB requests one page, inside the file: read; gen-7701-0998).
+// The upper folios holding [start, end), in lower device bytes: what an upper
+// device's page cache asks its lower device for, before guard_bio_eod cuts it.
+Machine::LowerRange Machine::upper_folios_in_lower(const Device& dev, uint64_t start,
+                                                   uint64_t end) {
+  return {arith::backing_byte(start / kPageSize * kPageSize, dev.offset),
+          arith::backing_byte((end + kPageSize - 1) / kPageSize * kPageSize, dev.offset)};
+}
+
 // The lower device checks the alignment of what a DIO-mode upper device's page
 // cache sends: whole upper folios, in lower device bytes, cut at the upper
 // device's end (guard_bio_eod). Found on 6.18: a 512-byte buffered read of an
@@ -194,28 +196,31 @@ ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, Data
 bool Machine::dio_folio_request_misaligned(const Device& dev, const Device& lower, uint64_t start,
                                            uint64_t end) const {
   const uint64_t upper_end = dev.offset + arith::device_bytes(dev.capacity);
-  const uint64_t first = arith::backing_byte(start / kPageSize * kPageSize, dev.offset);
-  const uint64_t last =
-      std::min({arith::backing_byte((end + kPageSize - 1) / kPageSize * kPageSize, dev.offset),
-                arith::device_bytes(lower.capacity), upper_end});
-  return first % lower.block_size != 0 ||
-         (last > first && (last - first) % lower.block_size != 0);
+  const LowerRange folios = upper_folios_in_lower(dev, start, end);
+  const uint64_t first = folios.first;
+  const uint64_t last = std::min({folios.last, arith::device_bytes(lower.capacity), upper_end});
+  return first % lower.block_size != 0 || (last > first && (last - first) % lower.block_size != 0);
 }
 
 bool Machine::folios_meet_lower_eof(const Device& dev, const Device& lower, uint64_t end) const {
-  const uint64_t req_last =
-      arith::backing_byte((end + kPageSize - 1) / kPageSize * kPageSize, dev.offset);
   return lower.backing_desc == kNoDesc ||
-         req_last > arith::bytes_past_offset(backing_size(lower), lower.offset);
+         upper_folios_in_lower(dev, end, end).last >
+             arith::bytes_past_offset(backing_size(lower), lower.offset);
 }
 
+// An upper device in DIO mode fills its page cache with O_DIRECT reads of its lower
+// device: each request is the upper folios, which bypass the lower cache (whose
+// dirty pages of the range are written back first); the reader gets its part of
+// them, as a result relative to its own [start, end) (6.18.44: a 1 KiB read at
+// 134144 of an upper device at offset 512 over a lower device whose file was cut
+// to 192 KiB requests one page, inside the file: read; gen-7701-0998).
 ReadResult Machine::read_lower_folios_direct(const Device& dev, Device& lower, uint64_t start,
                                              uint64_t end, DataBuilder& out,
                                              uint64_t lower_readahead_pages) {
   const uint64_t upper_end = dev.offset + arith::device_bytes(dev.capacity);
-  const uint64_t req_first = arith::backing_byte(start / kPageSize * kPageSize, dev.offset);
-  const uint64_t req_last = std::min(
-      arith::backing_byte((end + kPageSize - 1) / kPageSize * kPageSize, dev.offset), upper_end);
+  const LowerRange folios = upper_folios_in_lower(dev, start, end);
+  const uint64_t req_first = folios.first;
+  const uint64_t req_last = std::min(folios.last, upper_end);
   DataBuilder whole;
   ReadResult lr =
       read_device(lower, req_first, req_last - req_first, true, whole, lower_readahead_pages);
@@ -1254,17 +1259,20 @@ int Machine::write_direct(Device& dev, uint64_t start, uint64_t end, uint64_t or
 // A DIO-mode device over a bound lower loop device: its read of [a, z) is a
 // misaligned request there (dio_folio_request_misaligned).
 bool Machine::dio_lower_request_misaligned(const Device& dev, uint64_t a, uint64_t z) {
-  if (!dev.dio || dev.backing_desc == kNoDesc || s.descs[dev.backing_desc].kind != DescKind::Loop)
-    return false;
-  const Device& lower = *device(s.descs[dev.backing_desc].device);
-  return lower.state == DevState::Bound && dio_folio_request_misaligned(dev, lower, a, z);
+  const Device* lower = lower_device(dev);
+  return dev.dio && lower != nullptr && lower->state == DevState::Bound &&
+         dio_folio_request_misaligned(dev, *lower, a, z);
+}
+
+Device* Machine::lower_device(const Device& dev) {
+  if (dev.backing_desc == kNoDesc || s.descs[dev.backing_desc].kind != DescKind::Loop)
+    return nullptr;
+  return device(s.descs[dev.backing_desc].device);
 }
 
 bool Machine::rmw_read_always_fails(const Device& dev) {
-  const bool lower_outgrows = dev.backing_desc != kNoDesc &&
-                              s.descs[dev.backing_desc].kind == DescKind::Loop &&
-                              blocks_outgrow_cache(*device(s.descs[dev.backing_desc].device));
-  return rmw_read_refused_by_device(dev) || lower_outgrows;
+  const Device* lower = lower_device(dev);
+  return rmw_read_refused_by_device(dev) || (lower != nullptr && blocks_outgrow_cache(*lower));
 }
 
 // The device itself refuses the read (no request reaches its backing).
@@ -1304,14 +1312,13 @@ int Machine::rmw_read_status(Device& dev, uint64_t b, uint64_t blk) {
 // an 8 KiB block boundary → EIO; then an 8 KiB read at 0 of the lower device
 // returned 8192, its window stopping at that folio; gen-7701-1049).
 void Machine::note_lower_refused_folio(Device& dev, uint64_t b, uint64_t blk) {
-  if (dev.backing_desc == kNoDesc || s.descs[dev.backing_desc].kind != DescKind::Loop) return;
+  Device* lower = lower_device(dev);
+  if (lower == nullptr || lower->state != DevState::Bound || !blocks_outgrow_cache(*lower)) return;
   const uint64_t z = std::min(b + blk, arith::device_bytes(dev.capacity));
   if (rmw_read_refused_by_device(dev) || misaligned_read_refused(dev, b, z)) return;  // not sent
-  Device& lower = *device(s.descs[dev.backing_desc].device);
-  if (lower.state != DevState::Bound || !blocks_outgrow_cache(lower)) return;
   const uint64_t page = arith::backing_byte(b, dev.offset) / kPageSize * kPageSize;
-  if (page < arith::device_bytes(lower.capacity) && !may_be_cached(lower, page, page + kPageSize))
-    note_refused_folio(lower, page);
+  if (page < arith::device_bytes(lower->capacity) && !may_be_cached(*lower, page, page + kPageSize))
+    note_refused_folio(*lower, page);
 }
 
 int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed,

@@ -227,8 +227,7 @@ uint32_t Machine::default_block_size(const Desc& file, bool dio_flag) const {
                                                           : dio_flag;
   if (!dio) return 512;
   if (!p.default_block_size_follows_dio_flag && file.kind == DescKind::Loop) return 512;
-  const uint32_t size =
-      p.dio_rule == DioRule::MinDioAlign ? min_dio_align(file) : backing_bdev_block_size(file);
+  const uint32_t size = min_dio ? min_dio_align(file) : backing_bdev_block_size(file);
   return size == 0 ? 512 : size;
 }
 
@@ -395,8 +394,7 @@ void Machine::reread_partitions(Device& dev) {
   const bool readable = b.kind == DescKind::File && b.access != Access::Wo &&
                         !soft_blocks_below_logical(dev) &&
                         !backing_odirect_misaligned(dev, dev.offset, kPageSize) &&
-                        arith::bytes_past_offset(backing_size(dev), dev.offset) >= page_end &&
-                        (page_end == cap || cap % dev.block_size == 0 || cap > kPageSize);
+                        arith::bytes_past_offset(backing_size(dev), dev.offset) >= page_end;
   note_cached(dev, 0, std::min(cap, 2 * kPageSize));
   if (readable) note_sure(dev, 0, page_end);
 }

@@ -38,10 +38,10 @@ struct ReadResult {
 struct OutgrownRead {
   enum class Kind : uint8_t { Unknown, Decided };
   Kind kind = Kind::Unknown;
-  uint64_t stop = 0;                 // the read returns [start, stop); stop <= start: EIO
+  uint64_t stop = 0;                      // the read returns [start, stop); stop <= start: EIO
   uint64_t failed_lo = 0, failed_hi = 0;  // folios whose read was refused stay cached
-  uint64_t read_in_hi = 0;           // readahead brought [0, read_in_hi) in
-  bool may_have_read_ahead = false;  // a failed folio's readahead mark may have fired
+  uint64_t read_in_hi = 0;                // readahead brought [0, read_in_hi) in
+  bool may_have_read_ahead = false;       // a failed folio's readahead mark may have fired
 };
 
 // The request a device read came in: where it ends (a stacked upper device's
@@ -64,6 +64,7 @@ struct Machine {
   Desc* desc_by_fd(uint64_t fd);
   int desc_index(const Desc& d) const { return static_cast<int>(&d - s.descs.data()); }
   Device* device(uint32_t index);
+  Device* lower_device(const Device& dev);  // the loop device `dev` is bound to, or nullptr
   uint32_t openers(uint32_t index) const;
   bool held_exclusively_by_other(uint32_t index, const Desc* except) const;
   uint32_t part_shift() const;
@@ -356,6 +357,10 @@ struct Machine {
                           bool whole_folios, uint64_t readahead_pages);
   // Whether the lower requests of an upper read ending at `end` reach past the
   // lower device's backing EOF.
+  struct LowerRange {
+    uint64_t first = 0, last = 0;
+  };
+  static LowerRange upper_folios_in_lower(const Device& dev, uint64_t start, uint64_t end);
   bool dio_folio_request_misaligned(const Device& dev, const Device& lower, uint64_t start,
                                     uint64_t end) const;
   bool dio_lower_request_misaligned(const Device& dev, uint64_t a, uint64_t z);
@@ -383,8 +388,8 @@ struct Machine {
   int write_device(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed,
                    bool direct, uint64_t* done_end = nullptr, uint64_t* min_end = nullptr,
                    const Outcome* settled_by = nullptr);
-  static void settle_rmw_reads(const Outcome& observed_write, int* head, int* tail,
-                               bool same_folio, int64_t whole_count, int64_t short_count);
+  static void settle_rmw_reads(const Outcome& observed_write, int* head, int* tail, bool same_folio,
+                               int64_t whole_count, int64_t short_count);
   void settle_write_cache(Device& dev) const;
   ReadResult read_lower_past_unaligned_eof(const Device& dev, const Device& lower, uint64_t pos,
                                            uint64_t len, const ReadResult& lr, DataBuilder& out);
@@ -393,8 +398,8 @@ struct Machine {
   void note_lower_cache(const Device& dev, uint64_t a, uint64_t z, LowerFill fill);  // dev's [a, z)
   // 0 or errno; *wrote_back: some dirty page of the range went out.
   int write_back_for_direct(Device& dev, uint64_t start, uint64_t end, bool* wrote_back = nullptr);
-  void note_write_read_in(Device& dev, uint64_t start, uint64_t stop, uint64_t head,
-                          uint64_t tail, uint64_t blk);
+  void note_write_read_in(Device& dev, uint64_t start, uint64_t stop, uint64_t head, uint64_t tail,
+                          uint64_t blk);
   ReadResult read_lower_segments(const Device& lower, uint64_t pos, uint64_t len, ReadResult r,
                                  uint64_t got, DataBuilder& out);
   int write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed);
