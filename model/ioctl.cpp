@@ -394,7 +394,8 @@ void Machine::reread_partitions(Device& dev) {
   const bool readable = b.kind == DescKind::File && b.access != Access::Wo &&
                         !soft_blocks_below_logical(dev) &&
                         !backing_odirect_misaligned(dev, dev.offset, kPageSize) &&
-                        arith::bytes_past_offset(backing_size(dev), dev.offset) >= page_end;
+                        arith::bytes_past_offset(backing_size(dev), dev.offset) >= page_end &&
+                        buffered_io_stop(dev) >= page_end;  // not a refused partial last block
   note_cached(dev, 0, std::min(cap, 2 * kPageSize));
   if (readable) note_sure(dev, 0, page_end);
 }
