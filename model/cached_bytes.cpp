@@ -12,6 +12,23 @@
 #include "model/machine.h"
 
 namespace loopcheck::model {
+namespace {
+
+const Extent* extent_at(const ExtentList& list, uint64_t pos) {
+  for (int i = 0; i < list.count; ++i)
+    if (list.e[i].start <= pos && pos < list.e[i].end) return &list.e[i];
+  return nullptr;
+}
+
+// Where the first run of `list` starting past `pos` starts; `limit` when none does first.
+uint64_t next_extent_start(const ExtentList& list, uint64_t pos, uint64_t limit) {
+  uint64_t next = limit;
+  for (int i = 0; i < list.count; ++i)
+    if (list.e[i].start > pos) next = std::min(next, list.e[i].start);
+  return next;
+}
+
+}  // namespace
 
 bool Machine::pages_surely_cached(const Device& dev, uint64_t a, uint64_t z) {
   const uint64_t cap = arith::device_bytes(dev.capacity);
@@ -55,20 +72,17 @@ bool Machine::emit_device_bytes(const Device& dev, uint64_t a, uint64_t z,
   bool known = true;
   uint64_t pos = a;
   while (pos < z) {
-    const Extent* cover = nullptr;
-    uint64_t next = z;  // where the next dirty or held run starts
-    for (const ExtentList* list : {&dev.dirty, &dev.held})
-      for (int i = 0; i < list->count && !cover; ++i) {
-        const Extent& x = list->e[i];
-        if (x.start <= pos && pos < x.end) cover = &x;
-        else if (x.start > pos) next = std::min(next, x.start);
-      }
+    // A dirty run wins over a held one, which may go on under it.
+    const Extent* cover = extent_at(dev.dirty, pos);
+    const uint64_t next_dirty = next_extent_start(dev.dirty, pos, z);
+    if (cover == nullptr) cover = extent_at(dev.held, pos);
     if (cover) {
-      const uint64_t to = std::min(z, cover->end);
+      const uint64_t to = std::min({z, cover->end, next_dirty});
       emit_extent(*cover, pos, to, out);
       pos = to;
       continue;
     }
+    const uint64_t next = std::min(next_dirty, next_extent_start(dev.held, pos, z));
     known = emit_cached_backing(dev, pos, next, out) && known;
     pos = next;
   }

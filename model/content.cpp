@@ -104,6 +104,19 @@ bool extents_cover(const ExtentList& list, uint64_t start, uint64_t end) {
   return pos >= end;
 }
 
+bool extents_cover_either(const ExtentList& a, const ExtentList& b, uint64_t start, uint64_t end) {
+  uint64_t pos = start;
+  while (pos < end) {
+    uint64_t next = pos;
+    for (const ExtentList* list : {&a, &b})
+      for (int i = 0; i < list->count; ++i)
+        if (list->e[i].start <= pos && pos < list->e[i].end) next = std::max(next, list->e[i].end);
+    if (next == pos) return false;
+    pos = next;
+  }
+  return true;
+}
+
 void DataBuilder::add_range(const DataBuilder& from, uint64_t skip, uint64_t len) {
   if (from.overflow) overflow = true;
   for (uint8_t i = 0; i < from.desc.count && len > 0; ++i) {

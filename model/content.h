@@ -29,6 +29,8 @@ void extents_erase(ExtentList& list, uint64_t start, uint64_t end);
 
 // True when [start, end) is entirely covered by extents.
 bool extents_cover(const ExtentList& list, uint64_t start, uint64_t end);
+// Every byte of [start, end) lies in a run of `a` or of `b`.
+bool extents_cover_either(const ExtentList& a, const ExtentList& b, uint64_t start, uint64_t end);
 
 // Accumulates runs for a read, merging a run into the previous one when it
 // continues it. `overflow` once more than kMaxDataSegments runs would be needed.

@@ -272,6 +272,7 @@ bool Machine::flush_dirty(Device& dev) {
   const ExtentList dirty = dev.dirty;
   dev.dirty = ExtentList{};
   if (dev.state != DevState::Bound) {
+    if (dev.state == DevState::Rundown) keep_rundown_pages(dev, dirty);
     note_wb_error(dev);
     return false;
   }
@@ -363,6 +364,15 @@ uint64_t Machine::written_back_until(const Device& dev) const {
   const uint64_t cap = arith::device_bytes(dev.capacity);
   if (refused_writeback_from(dev) == cap) return cap;
   return (cap + dev.block_size - 1) / dev.block_size * dev.block_size;
+}
+
+// Rundown refuses every request: the pages stay cached, up to date, holding the
+// written bytes (6.18.44, 6.12.117: a page written and fsynced (EIO) in Rundown
+// read back through a device stacked on it; fuzz smoke,
+// linux-6.18/rundown_refused_writeback_pages_serve_upper.trace).
+void Machine::keep_rundown_pages(Device& dev, const ExtentList& dirty) {
+  for (int i = 0; i < dirty.count; ++i) keep_held(dev, dirty.e[i]);
+  if (dirty.unknown) mark_all_stale(dev);
 }
 
 // A refused writeback's bytes: the pages stay up to date, holding what the

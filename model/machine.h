@@ -83,6 +83,7 @@ struct Machine {
   bool flush_dirty(Device& dev);  // false: some dirty data could not be written
   void note_wb_error(Device& dev);
   void keep_refused_pages(Device& dev, const Extent& x);  // a refused writeback's bytes
+  void keep_rundown_pages(Device& dev, const ExtentList& dirty);
   void keep_held(Device& dev, const Extent& x);
   ExtentList hold_past_capacity(Device& dev, const ExtentList& dirty);
   void fsync_backing_for_dio(Device& dev);  // LOOP_SET_DIRECT_IO's vfs_fsync
@@ -338,7 +339,7 @@ struct Machine {
 
   // ---- data path (io.cpp)
   Outcome pread(const Op& op);
-  void settle_outgrown_read(Device& dev, uint64_t start, const ReadResult& r);
+  void settle_read(Device& dev, uint64_t start, const ReadResult& r);
   Outcome pwrite(const Op& op);
   int sync_written(Desc& d, Device& dev, uint64_t start, uint64_t end, bool dirty_unknown_before,
                    bool* maybe_eio);
