@@ -388,6 +388,7 @@ class DeviceRead {
   ReadResult compose(bool meets_eof, bool past_unaligned_eof);
   void may_meet_large_eof_folio();
   void may_end_at(uint64_t at, EnvelopeRule why);
+  void carry_backing_envelope(uint64_t pos, const ReadResult& br);
   bool never_read_in(uint64_t folio) const;
   ReadResult end_at_failed_folio(uint64_t at, uint64_t built_to, bool known,
                                  EnvelopeRule why_unknown);
@@ -598,15 +599,24 @@ std::optional<ReadResult> DeviceRead::check_blocks_outgrow_cache() {
   if (Machine::blocks_outgrow_cache(dev) && !extents_cover(dev.dirty, start, start + len)) {
     const bool unaligned = (start / kPageSize * kPageSize) % dev.block_size != 0;
     if (unaligned && !dev.cache_populated) return ReadResult{EIO, 0, true, 0};
-    r.also_err = EIO;
-    r.err_rule = EnvelopeRule::BlocksLargerThanPage;
+    // Pages the trace wrote are up to date: the read gets through them for sure,
+    // and may end right after them (6.18.44: 8 KiB blocks, page 0 written whole
+    // after a refused 1-byte write there, a 64 KiB read at 0 → 4096; fuzz smoke,
+    // linux-6.18/large_block_read_ends_after_written_page.trace).
+    uint64_t written_end = start / kPageSize * kPageSize;
+    while (written_end < start + len &&
+           Machine::written_up_to_date(dev, written_end, written_end + kPageSize))
+      written_end += kPageSize;
+    if (written_end <= start) r.also_err = EIO;
+    if (written_end <= start) r.err_rule = EnvelopeRule::BlocksLargerThanPage;
     // Where a read that works ends is the same readahead's doing: at a block
     // boundary past its first block (6.18.44: after a 3000-byte read at 32868 with
     // 16 KiB blocks, a 64 KiB read at 0 returned 32768; the model does not track
     // the readahead history that decides it, docs/semantics.md §11.9).
-    const uint64_t first_block_end = (start / dev.block_size + 1) * dev.block_size;
-    if (first_block_end < start + len) {
-      r.min_count = first_block_end - start;
+    uint64_t least_end = (start / dev.block_size + 1) * dev.block_size;
+    if (written_end > start) least_end = std::min(least_end, written_end);
+    if (least_end < start + len) {
+      r.min_count = least_end - start;
       r.count_rule = EnvelopeRule::BlocksLargerThanPage;
     }
   }
@@ -950,8 +960,7 @@ ReadResult DeviceRead::compose(bool meets_eof, bool past_unaligned_eof) {
       if (br.err) return end_at_failed_folio(pos, pos, known, why);
       if (known && !br.known) why = br.data_rule;
       known = known && br.known;
-      if (br.also_err) may_end_at(pos, br.err_rule);
-      if (br.min_count) may_end_at(pos + br.min_count, br.count_rule);
+      carry_backing_envelope(pos, br);
       if (br.count < gap_end - pos)
         return end_at_failed_folio(pos + br.count, pos + br.count, known, why);
       pos = gap_end;
@@ -990,6 +999,19 @@ ReadResult DeviceRead::compose(bool meets_eof, bool past_unaligned_eof) {
   if (!known) r.data_rule = why;
   if (r.min_count >= r.count) r.min_count = 0;
   return r;
+}
+
+// A backing read of the gap at `pos` carries its envelope over: it may fail there,
+// or end where its count may. One that may end anywhere up to its count ends this
+// read at any folio up to there, not only at its first (6.12.117, 6.18.44: 28672
+// of an upper read over a lower cache readahead filled to 32 KiB before the lower
+// file was cut to 0; fuzz smoke, linux-6.12/stacked_read_ends_at_lower_cache_end).
+void DeviceRead::carry_backing_envelope(uint64_t pos, const ReadResult& br) {
+  if (br.also_err) may_end_at(pos, br.err_rule);
+  if (br.min_count == 0) return;
+  may_end_at(pos + br.min_count, br.count_rule);
+  const uint64_t first_folio_end = (start / grain + 1) * grain;
+  if (r.also_err && pos + br.count > first_folio_end) may_end_at(first_folio_end, br.count_rule);
 }
 
 // A backing read (a lower device's envelope) may end at device byte `at`: the
