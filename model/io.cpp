@@ -1338,8 +1338,6 @@ int Machine::rmw_read_status(Device& dev, uint64_t b, uint64_t blk) {
   const bool fails = rmw_read_always_fails(dev) || misaligned_read_refused(dev, b, z) ||
                      (eof_is_eio && eof_request_error(dev, b, z, backing_end_dev) != 0) ||
                      dio_lower_request_misaligned(dev, b, z);
-  // A block in a folio that is up to date needs no read (__block_write_begin).
-  if (surely_cached(dev, b, z)) return 0;
   const int lower = fails ? 2 : stacked_read_status(dev, b, z);
   if (lower == 0) return 0;
   // Blocks outgrew the cache and no read-in worked since it was dropped: only a
