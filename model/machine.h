@@ -85,6 +85,7 @@ struct Machine {
   void keep_refused_pages(Device& dev, const Extent& x);  // a refused writeback's bytes
   void keep_rundown_pages(Device& dev, const ExtentList& dirty);
   void keep_held(Device& dev, const Extent& x);
+  void write_block_straddling_capacity(Device& dev, const ExtentList& past_end);
   ExtentList hold_past_capacity(Device& dev, const ExtentList& dirty);
   void fsync_backing_for_dio(Device& dev);  // LOOP_SET_DIRECT_IO's vfs_fsync
   // cached_bytes.cpp: what clean cached folios hold, without a request.
