@@ -1236,7 +1236,10 @@ int Machine::write_back_for_direct(Device& dev, uint64_t start, uint64_t end, bo
   bool refused = false;
   for (int i = 0; i < dev.dirty.count; ++i) {
     const Extent x = dev.dirty.e[i];
-    const uint64_t a = std::max(x.start, from), z = std::min(x.end, to);
+    const uint64_t a = std::max(x.start, from);
+    uint64_t z = std::min(x.end, to);
+    if (a >= z) continue;
+    refused = keep_refused_last_block(dev, x, a, &z) || refused;
     if (a >= z) continue;
     // A stacked lower device that refuses it (read-only, or past its end) fails
     // the writeback: the reader or writer gets EIO, the pages stay cached, and
@@ -1265,6 +1268,23 @@ int Machine::write_back_for_direct(Device& dev, uint64_t start, uint64_t end, bo
   if (wrote_back) *wrote_back = true;
   if (refused) note_wb_error(dev);
   return refused ? EIO : 0;
+}
+
+// 6.12, 6.18 (unaligned_bios_refused): the part of dirty run `x` in [a, *z) that
+// lies in a partial last block gets a bio less than a block, refused; its pages
+// stay cached with the bytes (as in flush_dirty). Cuts *z to where that starts.
+// 6.18.44: 1 KiB blocks, a 1-byte write at 0, the capacity cut to 512, then a
+// misaligned O_DIRECT read → EIO, not EINVAL (fuzz smoke,
+// linux-6.18/direct_read_writeback_of_partial_last_block_eio.trace).
+bool Machine::keep_refused_last_block(Device& dev, const Extent& x, uint64_t a, uint64_t* z) {
+  const uint64_t refused_from = std::max(a, refused_writeback_from(dev));
+  if (refused_from >= *z) return false;
+  Extent refused = x;
+  refused.start = refused_from;
+  refused.end = *z;
+  keep_held(dev, refused);
+  *z = refused_from;
+  return true;
 }
 
 int Machine::write_direct(Device& dev, uint64_t start, uint64_t end, uint64_t origin,

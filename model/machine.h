@@ -83,6 +83,7 @@ struct Machine {
   bool flush_dirty(Device& dev);  // false: some dirty data could not be written
   void note_wb_error(Device& dev);
   void keep_refused_pages(Device& dev, const Extent& x);  // a refused writeback's bytes
+  bool keep_refused_last_block(Device& dev, const Extent& x, uint64_t a, uint64_t* z);
   void keep_rundown_pages(Device& dev, const ExtentList& dirty);
   void keep_held(Device& dev, const Extent& x);
   void write_block_straddling_capacity(Device& dev, const ExtentList& past_end);
