@@ -34,6 +34,7 @@ constexpr DriverProfile kLinux61{
     .created_rotational = true,
     .rotational_follows_lower_device = false,
     .rotational_bind_raises_readahead = false,
+    .partscan_rescan_caches_table = true,
     .read_past_backing_eof_is_eio = false,
     .discard_disabled_on_eopnotsupp = false,
     .backing_io_checks_file_mode = true,

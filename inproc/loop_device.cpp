@@ -383,6 +383,8 @@ long LoopDevice::configure(const OpenFile& file, const FileTable& files, const l
   disk_.queue().start(*this, config_.workers_per_device);
   state_.store(LoState::Bound);
   disk_.set_rescan_at_next_open(profile_.bind_rescans_at_next_open);
+  lock.unlock();  // loop_configure rescans as loop_set_status does, without lo_mutex
+  if ((flags & LO_FLAGS_PARTSCAN) && profile_.partscan_rescan_caches_table) reread_partitions();
   return 0;
 }
 

@@ -287,6 +287,11 @@ Outcome Machine::configure(Desc& fd, Device& dev, const Op& op) {
   // folios keep what they read before (6.1.0-56: zeros read while it was detached
   // still served after the rebind; linux-6.1/upper_cache_outlives_lower_rebind.trace).
   backing_changed(DescKind::Loop, dev.index, nullptr);
+  // loop_configure ends with the same rescan as LOOP_SET_STATUS (6.12.117 in QEMU:
+  // after LOOP_CONFIGURE with PARTSCAN over a 1000-byte file cut to 0, a read of
+  // 512 at 0 returned the file's old bytes from the cache; gen-7703-0213,
+  // linux-6.12/configure_partscan_caches_page_zero.trace).
+  if ((dev.flags & kLoPartscan) && p.partscan_rescan_caches_table) reread_partitions(dev);
   return Outcome::ok(0);
 }
 

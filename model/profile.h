@@ -106,7 +106,9 @@ struct Profile {
   // LOOP_SET_STATUS turning PARTSCAN on rescans the partitions through the page
   // cache, which then holds folio 0 (6.12.117 in QEMU: a read of it in Rundown
   // served; gen-7703-0147). 6.18.44 (max_part 0): nothing cached, the read fails.
-  // 6.1: not settled (LOOP_CLR_FD tears down at once there, so no Rundown shows it).
+  // 6.1.0-56 and 6.1.0-47 in QEMU: after LOOP_CONFIGURE with PARTSCAN over a lower
+  // device torn down at once, a partial-page write needed no read (3072; without
+  // PARTSCAN EIO; gen-7702-0128, linux-6.1/configure_partscan_caches_page_zero).
   bool partscan_rescan_caches_table;
 
   // f2fed441c69b (6.15, stable 6.12.25): buffered reads of a region at or past the
@@ -214,7 +216,7 @@ inline constexpr Profile kLinux61{
     .created_rotational = true,
     .rotational_follows_lower_device = false,
     .rotational_bind_raises_readahead = false,
-    .partscan_rescan_caches_table = false,
+    .partscan_rescan_caches_table = true,
     .read_past_backing_eof_is_eio = false,
     .discard_disabled_on_eopnotsupp = false,
     .dirty_pages_lost_on_sync_detach = true,
