@@ -1550,6 +1550,16 @@ void Machine::backing_file_write(uint32_t object, uint64_t a, uint64_t z, const 
         const ExtentList older = d.held;  // bytes already stale keep their older value
         snapshot_object(s.objects[object], sa + d.offset, sz + d.offset, d.offset, d.held);
         for (int k = 0; k < older.count; ++k) extents_write_run(d.held, older.e[k]);
+        // Past the old EOF a page read in across an unaligned EOF holds its repeated
+        // tail, not zeros (note_readahead_past_eof): unknown while cached (6.18.44 and
+        // all 19 Debian kernels: a page read in over a file cut to 768 bytes, the file
+        // grown to 4 KiB, a read of the page; fuzz smoke,
+        // linux-6.18/cached_tail_past_unaligned_eof_outlives_growth.trace).
+        const uint64_t old_eof = arith::bytes_past_offset(s.objects[object].size, d.offset);
+        if (d.cached_past_eof == kPastEofUnknown && sz > std::max(sa, old_eof)) {
+          extents_erase(d.held, std::max(sa, old_eof), sz);
+          Machine::widen_stale(d, std::max(sa, old_eof), sz);
+        }
         d.cache_stale = 1;
         if (d.held.unknown) mark_all_stale(d);
         Machine::widen_stale(d, da, std::min(dz, sa));
