@@ -330,14 +330,7 @@ bool Machine::flush_dirty(Device& dev) {
   for (int i = 0; i < dirty.count; ++i) {
     const Extent& x = dirty.e[i];
     uint64_t end = std::min(x.end, written_back_until(dev));  // beyond is held
-    if (const uint64_t from = refused_writeback_from(dev); x.start < end && end > from) {
-      Extent refused = x;
-      refused.start = std::max(x.start, from);
-      refused.end = end;
-      keep_held(dev, refused);
-      ok = false;
-      end = refused.start;
-    }
+    if (x.start < end && keep_refused_last_block(dev, x, x.start, &end)) ok = false;
     if (x.start < end && write_backing(dev, x.start, end, x.origin, x.seed) != 0) {
       ok = false;
       keep_refused_pages(dev, x);
