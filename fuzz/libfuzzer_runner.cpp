@@ -12,6 +12,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "targets/fork_guard.h"
+
 namespace loopcheck::fuzz {
 namespace {
 
@@ -91,8 +93,15 @@ LibFuzzerResult run_libfuzzer(const LibFuzzerRun& run) {
                                    O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
   posix_spawn_file_actions_addchdir_np(&actions, work.c_str());
+  // No copy of a host target's loop fd may outlive the spawn (targets/fork_guard.h);
+  // posix_spawn returns once the child has exec'd, so its file actions are done.
+  posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
   pid_t pid = 0;
-  int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  int rc = 0;
+  {
+    SpawnWindow no_step_meanwhile;
+    rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  }
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) {
     result.error = args[0] + ": " + std::strerror(rc);

@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "targets/fork_guard.h"
+
 namespace loopcheck::vm {
 
 ProcessResult run_process(const std::vector<std::string>& argv, const std::string& cwd) {
@@ -26,24 +28,28 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
     close(pipe_fds[1]);
     return result;
   }
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(pipe_fds[1], 1);
-    dup2(pipe_fds[1], 2);
-    int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0) dup2(devnull, 0);
-    if (!cwd.empty() && chdir(cwd.c_str()) != 0) {
-      int err = errno;
-      (void)!write(exec_fds[1], &err, sizeof err);
+  pid_t pid = -1;
+  {
+    SpawnWindow no_step_meanwhile;  // targets/fork_guard.h
+    pid = fork();
+    if (pid == 0) {
+      dup2(pipe_fds[1], 1);
+      dup2(pipe_fds[1], 2);
+      int devnull = open("/dev/null", O_RDONLY);
+      if (devnull >= 0) dup2(devnull, 0);
+      const int report = child_shed_inherited_fds(exec_fds[1]);
+      int err = 0;
+      if (cwd.empty() || chdir(cwd.c_str()) == 0) {
+        execvp(args[0], args.data());
+      }
+      err = errno;
+      (void)!write(report, &err, sizeof err);
       _exit(127);
     }
-    execvp(args[0], args.data());
-    int err = errno;
-    (void)!write(exec_fds[1], &err, sizeof err);
-    _exit(127);
+    close(pipe_fds[1]);
+    close(exec_fds[1]);
+    if (pid > 0) wait_until_child_shed_fds(exec_fds[0]);
   }
-  close(pipe_fds[1]);
-  close(exec_fds[1]);
   if (pid < 0) {
     close(pipe_fds[0]);
     close(exec_fds[0]);

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "targets/fork_guard.h"
 #include "targets/host/device_cleanup.h"
 #include "targets/host/loop_sys.h"
 #include <fmt/format.h>
@@ -261,8 +262,9 @@ bool HostTarget::reset_queue_tuning(uint64_t index, Device* device) {
 // LOOP_CTL_REMOVE refuses a device someone has open. When that someone is not this
 // run (no fd of ours is on it, it is unbound) it is udev probing the device after
 // the trace's last bind or detach; the trace's own answer is what the kernel says
-// once the probe is done (seen on 6.18.44 under load: common/change_fd_errors's
-// REMOVE → EBUSY once in a conformance run with two VMs).
+// once the probe is done. (The EBUSY once seen on 6.18.44 in a conformance run with
+// two VMs, a machine without udev, was this process's own QEMU fork holding a copy
+// of the trace's fd: targets/fork_guard.h closes that window.)
 Outcome HostTarget::retry_remove_busy_from_outside(const Op& op, uint64_t index, Outcome busy) {
   std::vector<int> own_fds;
   for (const auto& [fd, info] : fds_) {
@@ -318,6 +320,7 @@ bool HostTarget::claim_handed_device(uint64_t index, std::string* why) {
 Outcome HostTarget::execute(const Op& op) {
   assert(executor_ && "start() first");
   if (!executor_) return Outcome::skipped();
+  NoForkDuringStep no_fd_copies_in_children;  // targets/fork_guard.h
   host::EffectiveCapabilityDrop as_caller(kCapSysAdmin, caller_without_cap_sys_admin_);
   if (!as_caller.ok()) return skip("cannot lower CAP_SYS_ADMIN for a cap_sys_admin=0 trace");
   switch (op.kind) {
@@ -572,6 +575,7 @@ void HostTarget::release_devices() {
 
 void HostTarget::finish() {
   if (!executor_) return;
+  NoForkDuringStep no_fd_copies_in_children;  // the last closes below must be last
   // 1. Close every fd the trace left open: on 6.11+ a detached device only
   //    tears down at its last close, and autoclear devices go right here.
   for (const auto& [fd, info] : fds_) ::close(fd);

@@ -19,6 +19,7 @@
 #include <iterator>
 
 #include "targets/vm/initramfs.h"
+#include "targets/fork_guard.h"
 #include "targets/subprocess.h"
 
 namespace loopcheck::vm {
@@ -166,22 +167,37 @@ bool Vm::start_qemu(const KernelFiles& kernel, const VmOptions& options, std::st
   argv.push_back(nullptr);
   std::string qemu_log = work_dir_ + "/qemu.log";
   const pid_t parent = getpid();
-  pid_t pid = fork();
-  if (pid == 0) {
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);     // dies with the thread that started it
-    if (getppid() != parent) _exit(127);  // that thread is already gone
-    int log = open(qemu_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int devnull = open("/dev/null", O_RDONLY);
-    if (log < 0 || devnull < 0) _exit(127);
-    dup2(devnull, 0);
-    dup2(log, 1);
-    dup2(log, 2);
-    execvp(argv[0], argv.data());
-    _exit(127);
+  int shed_pipe[2];
+  if (pipe2(shed_pipe, O_CLOEXEC) != 0) {
+    *why = fmt::format("pipe: {}", std::strerror(errno));
+    return false;
+  }
+  pid_t pid = -1;
+  int fork_errno = 0;
+  {
+    SpawnWindow no_step_meanwhile;  // targets/fork_guard.h
+    pid = fork();
+    fork_errno = errno;
+    if (pid == 0) {
+      setpgid(0, 0);
+      prctl(PR_SET_PDEATHSIG, SIGKILL);     // dies with the thread that started it
+      if (getppid() != parent) _exit(127);  // that thread is already gone
+      int log = open(qemu_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      int devnull = open("/dev/null", O_RDONLY);
+      if (log < 0 || devnull < 0) _exit(127);
+      dup2(devnull, 0);
+      dup2(log, 1);
+      dup2(log, 2);
+      child_shed_inherited_fds(shed_pipe[1]);
+      execvp(argv[0], argv.data());
+      _exit(127);
+    }
+    close(shed_pipe[1]);
+    if (pid > 0) wait_until_child_shed_fds(shed_pipe[0]);
+    close(shed_pipe[0]);
   }
   if (pid < 0) {
-    *why = fmt::format("fork: {}", std::strerror(errno));
+    *why = fmt::format("fork: {}", std::strerror(fork_errno));
     return false;
   }
   setpgid(pid, pid);  // also from here, so the group exists before any kill
