@@ -53,6 +53,34 @@ void parse_libfuzzer_log(const std::string& text, LibFuzzerResult& into) {
   into.features = std::max(into.features, features);
 }
 
+namespace {
+
+// Runs `args` in `dir` with stdout and stderr to `log`: 0 and *pid, or an errno.
+int spawn_in_dir(std::vector<std::string>& args, const std::string& log, const std::string& dir,
+                 pid_t* pid) {
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  posix_spawn_file_actions_addchdir_np(&actions, dir.c_str());
+  // No copy of a host target's loop fd may outlive the spawn (targets/fork_guard.h);
+  // posix_spawn returns once the child has exec'd, so its file actions are done.
+  posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
+  int rc = 0;
+  {
+    SpawnWindow no_step_meanwhile;
+    rc = posix_spawn(pid, argv[0], &actions, nullptr, argv.data(), environ);
+  }
+  posix_spawn_file_actions_destroy(&actions);
+  return rc;
+}
+
+}  // namespace
+
 LibFuzzerResult run_libfuzzer(const LibFuzzerRun& run) {
   namespace fs = std::filesystem;
   LibFuzzerResult result;
@@ -80,30 +108,9 @@ LibFuzzerResult run_libfuzzer(const LibFuzzerRun& run) {
   args.push_back("-ignore_crashes=1");
   args.push_back(result.corpus_dir);
   for (const std::string& d : run.seed_dirs) args.push_back(d);
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  // stdout+stderr to a log in the work dir; the child runs in the work dir so
-  // whatever else libFuzzer writes stays there too.
   const std::string log = (work / "libfuzzer.log").string();
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  posix_spawn_file_actions_addchdir_np(&actions, work.c_str());
-  // No copy of a host target's loop fd may outlive the spawn (targets/fork_guard.h);
-  // posix_spawn returns once the child has exec'd, so its file actions are done.
-  posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
   pid_t pid = 0;
-  int rc = 0;
-  {
-    SpawnWindow no_step_meanwhile;
-    rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  }
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
+  if (const int rc = spawn_in_dir(args, log, work.string(), &pid)) {
     result.error = args[0] + ": " + std::strerror(rc);
     return result;
   }

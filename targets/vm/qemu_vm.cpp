@@ -134,6 +134,46 @@ std::unique_ptr<Vm> Vm::boot(const KernelFiles& kernel, const VmOptions& options
   return vm;
 }
 
+namespace {
+
+// Forks QEMU with `args`, its output to `qemu_log`, in a process group of its own
+// that dies with the calling thread. -1 with `why` when it cannot.
+pid_t spawn_qemu(std::vector<std::string>& args, const std::string& qemu_log, std::string* why) {
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t parent = getpid();
+  int shed_pipe[2];
+  if (pipe2(shed_pipe, O_CLOEXEC) != 0) {
+    *why = fmt::format("pipe: {}", std::strerror(errno));
+    return -1;
+  }
+  SpawnWindow no_step_meanwhile;  // targets/fork_guard.h
+  const pid_t pid = fork();
+  const int fork_errno = errno;
+  if (pid == 0) {
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);     // dies with the thread that started it
+    if (getppid() != parent) _exit(127);  // that thread is already gone
+    int log = open(qemu_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int devnull = open("/dev/null", O_RDONLY);
+    if (log < 0 || devnull < 0) _exit(127);
+    dup2(devnull, 0);
+    dup2(log, 1);
+    dup2(log, 2);
+    child_shed_inherited_fds(shed_pipe[1]);
+    execvp(argv[0], argv.data());
+    _exit(127);
+  }
+  close(shed_pipe[1]);
+  if (pid > 0) wait_until_child_shed_fds(shed_pipe[0]);
+  close(shed_pipe[0]);
+  if (pid < 0) *why = fmt::format("fork: {}", std::strerror(fork_errno));
+  return pid;
+}
+
+}  // namespace
+
 bool Vm::start_qemu(const KernelFiles& kernel, const VmOptions& options, std::string* why) {
   std::string socket_path = work_dir_ + "/channel.sock";
   sockaddr_un addr{};
@@ -162,44 +202,9 @@ bool Vm::start_qemu(const KernelFiles& kernel, const VmOptions& options, std::st
       "-serial", "chardev:channel", "-drive",
       "file=" + work_dir_ + "/disk.img,if=none,id=disk,format=raw,cache=unsafe", "-device",
       "nvme,serial=loopcheck,drive=disk"};
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
   std::string qemu_log = work_dir_ + "/qemu.log";
-  const pid_t parent = getpid();
-  int shed_pipe[2];
-  if (pipe2(shed_pipe, O_CLOEXEC) != 0) {
-    *why = fmt::format("pipe: {}", std::strerror(errno));
-    return false;
-  }
-  pid_t pid = -1;
-  int fork_errno = 0;
-  {
-    SpawnWindow no_step_meanwhile;  // targets/fork_guard.h
-    pid = fork();
-    fork_errno = errno;
-    if (pid == 0) {
-      setpgid(0, 0);
-      prctl(PR_SET_PDEATHSIG, SIGKILL);     // dies with the thread that started it
-      if (getppid() != parent) _exit(127);  // that thread is already gone
-      int log = open(qemu_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      int devnull = open("/dev/null", O_RDONLY);
-      if (log < 0 || devnull < 0) _exit(127);
-      dup2(devnull, 0);
-      dup2(log, 1);
-      dup2(log, 2);
-      child_shed_inherited_fds(shed_pipe[1]);
-      execvp(argv[0], argv.data());
-      _exit(127);
-    }
-    close(shed_pipe[1]);
-    if (pid > 0) wait_until_child_shed_fds(shed_pipe[0]);
-    close(shed_pipe[0]);
-  }
-  if (pid < 0) {
-    *why = fmt::format("fork: {}", std::strerror(fork_errno));
-    return false;
-  }
+  const pid_t pid = spawn_qemu(args, qemu_log, why);
+  if (pid < 0) return false;
   setpgid(pid, pid);  // also from here, so the group exists before any kill
   pid_ = pid;
   // QEMU connects to the channel as soon as it has parsed its options.

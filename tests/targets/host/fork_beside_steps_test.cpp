@@ -62,7 +62,8 @@ TEST(HostForkBesideSteps, ChildrenSpawnedMeanwhileHoldNoCopyOfATracesFds) {
     TraceResult r = run_trace(parsed.trace, *profile, &host, RunOptions{});
     if (!r.ok()) ++failed;
     for (const StepResult& step : r.steps) {
-      if (step.verdict == StepVerdict::Diverged) ADD_FAILURE() << "run " << i << ": " << step.detail;
+      if (step.verdict == StepVerdict::Diverged)
+        ADD_FAILURE() << "run " << i << ": " << step.detail;
     }
   }
   stop = true;
