@@ -560,6 +560,17 @@ void BlockDevice::read_partly_cached_pages_locked(uint64_t upos, uint64_t len, u
   }
 }
 
+// A reader whose ra_pages went to 0 (shrink_readahead_size_eio) reads each missing
+// page as a request of its own (page_cache_sync_ra's forced one-page readahead);
+// otherwise a run of adjacent pages is one request.
+int BlockDevice::read_in_missing_locked(uint64_t readahead_pages, uint64_t dev_bytes) {
+  if (readahead_pages != 0) return read_in_locked(missing_, dev_bytes, &failed_);
+  int err = 0;
+  for (uint64_t page : std::vector<uint64_t>(missing_))
+    if (read_in_locked({page}, dev_bytes, &failed_) != 0) err = -EIO;
+  return err;
+}
+
 int64_t BlockDevice::read(void* buf, uint64_t len, int64_t pos, bool direct,
                           uint64_t readahead_pages) {
   if (pos < 0) return -EINVAL;
@@ -594,7 +605,7 @@ int64_t BlockDevice::read(void* buf, uint64_t len, int64_t pos, bool direct,
         if (!pages_.contains(p) && !refused_pages_.contains(p)) missing_.push_back(p);
     }
     make_room_locked();
-    if (read_in_locked(missing_, dev_bytes, &failed_) != 0)
+    if (read_in_missing_locked(readahead_pages, dev_bytes) != 0)
       retry_failed_locked(first, last, dev_bytes);
   }
   read_partly_cached_pages_locked(upos, len, dev_bytes);

@@ -109,6 +109,7 @@ class BlockDevice {
 
  private:
   bool pages_smaller_than_blocks() const;
+  int read_in_missing_locked(uint64_t readahead_pages, uint64_t dev_bytes);
   static uint64_t init_readahead_pages(uint64_t req_pages, uint64_t max_pages);
   int issue_flush();
   uint8_t* alloc_page_locked();

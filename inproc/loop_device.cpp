@@ -753,7 +753,15 @@ RequestResult LoopDevice::handle_request(const Request& rq, std::span<uint8_t> b
 // ---- /dev/loopN file operations -------------------------------------------------------------
 
 int64_t LoopDeviceFile::read_at(void* buf, uint64_t len, int64_t pos) {
-  return device_->disk().read(buf, len, pos, opened_direct(), readahead_pages_);
+  const uint64_t dev_bytes = arith::bytes_of_sectors(device_->disk().capacity_sectors());
+  const int64_t n = device_->disk().read(buf, len, pos, opened_direct(), readahead_pages_);
+  // filemap_read_folio: a folio this read needed failed (the read ends short of the
+  // capacity only then) → shrink_readahead_size_eio, ra_pages /= 4, for good.
+  const bool within = pos >= 0 && static_cast<uint64_t>(pos) < dev_bytes && len > 0;
+  if (!opened_direct() && within &&
+      (n < 0 || static_cast<uint64_t>(n) < std::min(len, dev_bytes - static_cast<uint64_t>(pos))))
+    readahead_pages_ /= 4;
+  return n;
 }
 
 int64_t LoopDeviceFile::write_at(const void* buf, uint64_t len, int64_t pos) {

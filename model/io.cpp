@@ -1246,7 +1246,8 @@ int Machine::write_back_for_direct(Device& dev, uint64_t start, uint64_t end, bo
     // the error stays for fsync, as in flush_dirty (6.18.44: gen-7701-1199, a
     // misaligned O_DIRECT read after a buffered write over a lower device with
     // BLKROSET 1 → EIO, not EINVAL).
-    if (write_backing(dev, a, z, x.origin, x.seed) != 0) {
+    if (dio_writeback_refused_by_lower(dev, a, z) ||
+        write_backing(dev, a, z, x.origin, x.seed) != 0) {
       Extent part = x;
       part.start = a;
       part.end = z;
@@ -1312,12 +1313,6 @@ int Machine::write_direct(Device& dev, uint64_t start, uint64_t end, uint64_t or
   return write_backing(dev, start, end, origin, seed);
 }
 
-// A read-modify-write's read fails whatever block it reads: the device is not
-// bound, its blocks (or its lower device's) outgrew the cache's folios, soft blocks
-// are below the logical size (a buffer-head read, probe c2: EIO), or 6.1 reads a
-// write-only backing file through vfs_iter_read, which refuses it (in loop DIO
-// mode lo_rw_aio calls ->read_iter, which does not check: gen-7101-0154 on
-// 6.1.0-56, a 512-byte write needing a read → 512).
 // A DIO-mode device over a bound lower loop device: its read of [a, z) is a
 // misaligned request there (dio_folio_request_misaligned).
 bool Machine::dio_lower_request_misaligned(const Device& dev, uint64_t a, uint64_t z) {
@@ -1332,12 +1327,32 @@ Device* Machine::lower_device(const Device& dev) {
   return device(s.descs[dev.backing_desc].device);
 }
 
-bool Machine::rmw_read_always_fails(const Device& dev) {
-  const Device* lower = lower_device(dev);
-  return rmw_read_refused_by_device(dev) || (lower != nullptr && blocks_outgrow_cache(*lower));
+// The read-modify-write read of an upper device's block over a lower device whose
+// blocks outgrew its folios: a buffer head's bio of that block, which the loop
+// driver reads from the lower device through the bind's file, so the lower page
+// cache and its readahead decide it as for any read of that range (6.18.44: 512-byte
+// upper blocks over a lower device with 8 KiB blocks, a write at 1 needing block 0:
+// the lower's initial readahead window at 0 reads whole blocks, 4919 written;
+// gen-7704-1972; a window from page 2 cut at a capacity off a block boundary is
+// refused: linux-6.18/large_block_lower_refused_by_upper_write_keeps_folio_1049).
+// 0: read; 1: maybe (an envelope of the lower read); 2: refused.
+int Machine::outgrown_lower_rmw_read(Device& dev, uint64_t b, uint64_t z) {
+  Device& lower = *lower_device(dev);
+  const uint64_t la = arith::backing_byte(b, dev.offset), len = z - b;
+  DataBuilder merged_into_upper_cache;
+  const ReadResult r = read_device(lower, la, len, dev.dio != 0, merged_into_upper_cache,
+                                   readahead_pages(s.descs[dev.backing_desc]), len);
+  if (r.err) return r.also_err || r.min_count ? 1 : 2;
+  return r.count < len || r.also_err || r.min_count ? 1 : 0;
 }
 
-// The device itself refuses the read (no request reaches its backing).
+// A read-modify-write's read fails whatever block it reads, refused by the device
+// itself (no request reaches its backing): it is not bound, its blocks outgrew the
+// cache's folios, soft blocks are below the logical size (a buffer-head read, probe
+// c2: EIO), or 6.1 reads a write-only backing file through vfs_iter_read, which
+// refuses it (in loop DIO mode lo_rw_aio calls ->read_iter, which does not check:
+// gen-7101-0154 on 6.1.0-56, a 512-byte write needing a read → 512). A lower
+// device's outgrown blocks are the lower read's business (outgrown_lower_rmw_read).
 bool Machine::rmw_read_refused_by_device(const Device& dev) const {
   return dev.state != DevState::Bound || blocks_outgrow_cache(dev) ||
          soft_blocks_below_logical(dev) ||
@@ -1355,10 +1370,14 @@ int Machine::rmw_read_status(Device& dev, uint64_t b, uint64_t blk) {
   const uint64_t backing_end_dev = arith::bytes_past_offset(backing_size(dev), dev.offset);
   const bool eof_is_eio = p.read_past_backing_eof_is_eio || dev.dio;
   const uint64_t z = std::min(b + blk, cap);
-  const bool fails = rmw_read_always_fails(dev) || misaligned_read_refused(dev, b, z) ||
+  const bool fails = rmw_read_refused_by_device(dev) || misaligned_read_refused(dev, b, z) ||
                      (eof_is_eio && eof_request_error(dev, b, z, backing_end_dev) != 0) ||
                      dio_lower_request_misaligned(dev, b, z);
-  const int lower = fails ? 2 : stacked_read_status(dev, b, z);
+  const Device* lower_dev = lower_device(dev);
+  const bool lower_outgrown = lower_dev != nullptr && blocks_outgrow_cache(*lower_dev);
+  const int lower = fails            ? 2
+                    : lower_outgrown ? outgrown_lower_rmw_read(dev, b, z)
+                                     : stacked_read_status(dev, b, z);
   if (lower == 0) return 0;
   // Blocks outgrew the cache and no read-in worked since it was dropped: only a
   // written page is up to date; any other read is refused (§11.9, probe p7).
@@ -1605,7 +1624,10 @@ Outcome Machine::pread(const Op& op) {
     return o;
   }
   Device& dev = *device(d->device);
+  const uint64_t cap = arith::device_bytes(dev.capacity);
   ReadResult r = read_device(dev, start, len, direct, out, readahead_pages(*d));
+  if (!direct && start < cap && len > 0)
+    note_read_end(*d, dev, start, std::min(len, cap - start), r, observed);
   if (r.err) return Outcome::error(r.err);
   if (!direct) settle_read(dev, start, r);
   Outcome o = data_outcome(r.count, out, r.known, r.data_rule);

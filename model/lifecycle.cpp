@@ -331,14 +331,19 @@ bool Machine::flush_dirty(Device& dev) {
     const Extent& x = dirty.e[i];
     uint64_t end = std::min(x.end, written_back_until(dev));  // beyond is held
     if (x.start < end && keep_refused_last_block(dev, x, x.start, &end)) ok = false;
-    if (x.start < end && write_backing(dev, x.start, end, x.origin, x.seed) != 0) {
+    if (x.start < end && (dio_writeback_refused_by_lower(dev, x.start, end) ||
+                          write_backing(dev, x.start, end, x.origin, x.seed) != 0)) {
       ok = false;
       keep_refused_pages(dev, x);
+      continue;  // refused: nothing of the block reached the backing
     }
     const uint64_t block_end = std::min(cap, (end + blk - 1) / blk * blk);
     if (x.start < end && block_end > end) extend_backing_unknown(dev, block_end);
     // A partly dirty block read in before the backing file changed writes the old
-    // bytes back over the new ones (6.1.192 in QEMU).
+    // bytes back over the new ones (6.1.192 in QEMU). Not when the lower device
+    // refused the block (6.18.44: a DIO upper device's 4 KiB block over a lower
+    // device with 8 KiB blocks, EINVAL; the lower's later O_SYNC write → 4478, no
+    // writeback error of its own; gen-7704-1960).
     if (x.start < end && dev.cache_stale && (x.start % blk != 0 || end % blk != 0))
       mark_backing_unknown(dev);
   }
@@ -353,6 +358,23 @@ bool Machine::flush_dirty(Device& dev) {
 // gets them back. 6.1.0-56, 6.12.117, 6.18.44: a 1-byte write through an upper
 // device over a lower one with BLKROSET 1, fsync EIO, then a 64 KiB read of the
 // upper returns the byte (finding e8a26c01).
+// A DIO-mode device writes its dirty run [a, z) back as O_DIRECT requests of its
+// lower loop device, in whole soft blocks (buffer heads, merged in the plug): the
+// lower's blkdev_direct_IO refuses one that is not whole lower blocks (EINVAL,
+// BLK_STS_INVAL: a writeback error). 6.18.44: a 1-byte write to a DIO upper device,
+// the lower's blocks then grown to 8 KiB, the upper's LOOP_SET_BLOCK_SIZE →
+// fsync EIO, the byte lost; the lower keeps no error of its own (gen-7704-1960).
+bool Machine::dio_writeback_refused_by_lower(const Device& dev, uint64_t a, uint64_t z) {
+  const Device* lower = lower_device(dev);
+  if (!dev.dio || lower == nullptr || lower->state != DevState::Bound) return false;
+  const uint64_t blk = dev.soft_block_size ? dev.soft_block_size : dev.block_size;
+  const uint64_t cap = arith::device_bytes(dev.capacity);
+  const uint64_t ra = a / blk * blk, rz = std::min(cap, (z + blk - 1) / blk * blk);
+  const uint64_t pos = arith::backing_byte(ra, dev.offset);
+  if (pos >= arith::device_bytes(lower->capacity)) return false;  // ENOSPC's business
+  return pos % lower->block_size != 0 || (rz - ra) % lower->block_size != 0;
+}
+
 void Machine::keep_refused_pages(Device& dev, const Extent& x) {
   if (s.descs[dev.backing_desc].kind == DescKind::Loop) keep_held(dev, x);
 }
@@ -436,6 +458,7 @@ void Machine::drop_cache(Device& dev) {
   dev.cache_lo = dev.cache_hi = 0;
   dev.cache_stale = 0;
   dev.refused_reads_only = 1;
+  dev.refused_page = kNoPage;  // a failed folio is clean: invalidate_mapping_pages takes it
   forget_cached_bytes(dev);
 }
 

@@ -298,6 +298,10 @@ struct Machine {
   // ---- read-ahead (readahead.cpp)
   void note_bind_rotational(Device& dev, const Desc& backing);
   static uint64_t readahead_pages(const Desc& reader);  // the reader's f_ra.ra_pages
+  // A buffered read of `asked_bytes` (within the capacity) through `reader` ended.
+  void note_read_end(Desc& reader, Device& dev, uint64_t start, uint64_t asked_bytes,
+                     const ReadResult& predicted, const Outcome* seen);
+  static constexpr uint8_t kMaxReadaheadEioShrinks = 5;  // 640 pages / 4^5 = 0
   static uint64_t init_readahead_pages(uint64_t req_pages, uint64_t max_pages);
   // A write's read of the page at `page` was refused: write_begin left its folio.
   static void note_refused_folio(Device& dev, uint64_t page);
@@ -385,7 +389,8 @@ struct Machine {
   // read failed: generic_perform_write returns the bytes copied before it). Without
   // it a write that would stop short is EIO.
   int write_direct(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed);
-  bool rmw_read_always_fails(const Device& dev);
+  int outgrown_lower_rmw_read(Device& dev, uint64_t b, uint64_t z);
+  bool dio_writeback_refused_by_lower(const Device& dev, uint64_t a, uint64_t z);
   bool rmw_read_refused_by_device(const Device& dev) const;
   int rmw_read_status(Device& dev, uint64_t b, uint64_t blk);
   int write_device(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed,

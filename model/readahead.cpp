@@ -33,7 +33,38 @@ void Machine::note_bind_rotational(Device& dev, const Desc& backing) {
 }
 
 uint64_t Machine::readahead_pages(const Desc& reader) {
-  return reader.readahead_raised ? kRaisedReadAheadPages : kDefaultReadAheadPages;
+  const uint64_t at_open = reader.readahead_raised ? kRaisedReadAheadPages : kDefaultReadAheadPages;
+  // ra_pages 0 reads one page per miss (page_cache_sync_ra's forced readahead).
+  return std::max<uint64_t>(1, at_open >> (2 * reader.readahead_eio_shrinks));
+}
+
+// filemap_read_folio(): a folio a buffered read needs that fails to read in calls
+// shrink_readahead_size_eio(), ra_pages /= 4, for good; the read returns what it
+// copied before it (a device read ends short inside the capacity only then). So
+// the reader's next miss starts a smaller window. 6.18.44: 8 KiB blocks outgrown,
+// a 1-byte read at 0 over a file cut to 0 → EIO; after the file grew to 10 KiB and
+// LOOP_SET_STATUS64 (offset 1) dropped the cache and left a 9728-byte capacity, a
+// 4 KiB read at 0 → 4096 (a window of 2 pages, one whole block), where a fresh
+// fd's 4 pages reach the partial last block in one refused bio: EIO
+// (gen-7704-0574). The failed folio stays in the cache, not up to date: where
+// blocks outgrew the folios no read of it can work, so with the offset unchanged
+// (no invalidation) the same 4 KiB read → EIO.
+// `seen`: what the target returned for this read, when it was the trace's own.
+void Machine::note_read_end(Desc& reader, Device& dev, uint64_t start, uint64_t asked_bytes,
+                            const ReadResult& predicted, const Outcome* seen) {
+  bool short_read = predicted.err != 0 || predicted.count < asked_bytes;
+  bool failed = predicted.err == EIO;
+  if (seen != nullptr && seen->kind == Outcome::Kind::Error) {
+    short_read = true;
+    failed = seen->err == EIO;
+  }
+  if (seen != nullptr && seen->kind == Outcome::Kind::Data) {
+    short_read = seen->value < static_cast<int64_t>(asked_bytes);
+    failed = false;
+  }
+  if (short_read && reader.readahead_eio_shrinks < kMaxReadaheadEioShrinks)
+    ++reader.readahead_eio_shrinks;
+  if (failed) note_refused_folio(dev, start / kPageSize * kPageSize);
 }
 
 // get_init_ra_size(): the first window of a reader's miss of `req_pages` pages,

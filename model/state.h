@@ -173,7 +173,9 @@ struct Desc {
   uint8_t wb_err_sample = 0;  // Loop: f_wb_err, the device's wb_err this fd has seen
   // Loop: f_ra.ra_pages was taken from the raised read-ahead at open (Device).
   uint8_t readahead_raised = 0;
-  uint8_t reserved[1] = {};
+  // Loop: buffered reads through this fd that ended short of what they asked for
+  // (a folio read failed): each divides f_ra.ra_pages by 4 (model/readahead.cpp).
+  uint8_t readahead_eio_shrinks = 0;
   uint32_t fd = 0;
   uint32_t device = 0;  // Loop: device index (not slot: slots move)
 };
