@@ -387,6 +387,7 @@ class DeviceRead {
   ReadResult read_clean(uint64_t a, uint64_t z);
   ReadResult compose(bool meets_eof, bool past_unaligned_eof);
   void may_meet_large_eof_folio();
+  void may_meet_large_folio_at(uint64_t unreadable_from);
   void may_end_at(uint64_t at, EnvelopeRule why);
   void carry_backing_envelope(uint64_t pos, const ReadResult& br);
   bool never_read_in(uint64_t folio) const;
@@ -681,6 +682,11 @@ std::optional<ReadResult> DeviceRead::stop_at_partial_last_block() {
   if (usable >= cap) return std::nullopt;
   if (start < usable) {
     end = std::min(end, usable);
+    // A large folio may hold the partial last block (6.18.44: after an upper
+    // device's read made the lower's readahead go on asynchronously, a 4 KiB read
+    // of the page before the one holding the partial last block → EIO; 6.12.117,
+    // single pages: 4096; gen-7704-0378).
+    may_meet_large_folio_at(usable);
     return std::nullopt;
   }
   // A page readahead may have cached before the capacity left a partial last
@@ -916,9 +922,17 @@ void DeviceRead::may_meet_large_eof_folio() {
   // be a large one, which fails whole (kMaxReadaheadFolio): the read may end,
   // or fail, from where that folio may start (probe d1: EIO at 524288). An EOF at
   // or past the capacity has no folio: readahead stops at the device's end.
-  const uint64_t big_start = backing_end_dev / kMaxReadaheadFolio * kMaxReadaheadFolio;
-  if (!m.p.large_folios || !dev.cache_populated || backing_end_dev >= cap ||
-      start >= backing_end_dev || end <= big_start || grain >= kMaxReadaheadFolio)
+  if (backing_end_dev >= cap) return;
+  may_meet_large_folio_at(backing_end_dev);
+}
+
+// The folio that cannot be read in starts at `unreadable_from` when it is a page;
+// a large one holding it (6.18, once readahead ramped up) starts lower, anywhere
+// down to the kMaxReadaheadFolio boundary, and fails whole.
+void DeviceRead::may_meet_large_folio_at(uint64_t unreadable_from) {
+  const uint64_t big_start = unreadable_from / kMaxReadaheadFolio * kMaxReadaheadFolio;
+  if (!m.p.large_folios || !dev.cache_populated || start >= unreadable_from ||
+      end <= big_start || grain >= kMaxReadaheadFolio)
     return;
   if (start >= big_start) {
     r.also_err = EIO;
@@ -1732,10 +1746,9 @@ Outcome Machine::pwrite(const Op& op) {
       if (const int e = write_back_for_direct(dev, start, end)) return Outcome::error(e);
     return Outcome::error(EINVAL);
   }
-  if (const uint64_t usable = buffered_io_stop(dev); !direct && usable < cap) {
-    if (start >= usable) return Outcome::error(EIO);
-    end = std::min(end, usable);
-  }
+  LargeFolioStop large;
+  if (!direct)
+    if (auto early = stop_write_at_partial_block(dev, start, &end, &large)) return *early;
   uint64_t min_end = 0;
   // An O_SYNC write can also fail in its writeback: then EIO does not say which
   // way the reads went (linux-6.12/stacked_read_after_lower_clr_fd_8db6765c).
@@ -1764,7 +1777,47 @@ Outcome Machine::pwrite(const Op& op) {
   if (o.min_value) o.count_rule = EnvelopeRule::RmwBlockMaybeCached;
   if (e == kWriteMaybeEio) o.also_err = EIO;
   if (e == kWriteMaybeEio) o.err_rule = EnvelopeRule::RmwBlockMaybeCached;
+  if (large.may_fail && !o.also_err) o.also_err = EIO;
+  if (large.may_fail && o.err_rule == EnvelopeRule::None) o.err_rule = EnvelopeRule::LargeFolioAtEof;
+  if (large.may_end_at > start && large.may_end_at < end &&
+      (!o.min_value || large.may_end_at - start < static_cast<uint64_t>(o.min_value))) {
+    o.min_value = static_cast<int64_t>(large.may_end_at - start);
+    o.count_rule = EnvelopeRule::LargeFolioAtEof;
+  }
   return o;
+}
+
+// A buffered write ends short at the folio holding a partial last block, which
+// cannot be read in (buffered_io_stop), and fails when it starts there. On 6.18
+// (large_folios), once readahead ramped up, that folio may be a large one starting
+// lower, down to the kMaxReadaheadFolio boundary: a write reaching the partial
+// block may fail from there, or end short at the large folio's start (6.18.44:
+// after an upper device's read made the lower's readahead go on asynchronously, an
+// 8-byte write at 20474 of a 21504-byte device with 2 KiB blocks → EIO; 6.12.117 →
+// 6; gen-7704-0378). What the target returned settles which.
+std::optional<Outcome> Machine::stop_write_at_partial_block(const Device& dev, uint64_t start,
+                                                            uint64_t* end, LargeFolioStop* large) {
+  const uint64_t usable = buffered_io_stop(dev);
+  if (usable >= arith::device_bytes(dev.capacity)) return std::nullopt;
+  if (start >= usable) return Outcome::error(EIO);
+  const bool reaches = *end > usable;
+  *end = std::min(*end, usable);
+  const uint64_t big_start = usable / kMaxReadaheadFolio * kMaxReadaheadFolio;
+  if (!p.large_folios || !dev.cache_populated || !reaches) return std::nullopt;
+  if (start >= big_start) large->may_fail = true;
+  if (start < big_start) large->may_end_at = big_start;
+  if (observed == nullptr) return std::nullopt;
+  if (large->may_fail && observed->kind == Outcome::Kind::Error && observed->err == EIO) {
+    Outcome o = Outcome::ok(static_cast<int64_t>(*end - start));  // nothing written
+    o.also_err = EIO;
+    o.err_rule = EnvelopeRule::LargeFolioAtEof;
+    return o;
+  }
+  const bool value = observed->kind == Outcome::Kind::Value || observed->kind == Outcome::Kind::Data;
+  if (value && observed->value > 0 && start + static_cast<uint64_t>(observed->value) >= big_start &&
+      start + static_cast<uint64_t>(observed->value) < *end)
+    *end = start + static_cast<uint64_t>(observed->value);
+  return std::nullopt;
 }
 
 // The flush request reaches the driver, whose vfs_fsync of a lower loop device is

@@ -390,6 +390,12 @@ struct Machine {
   // it a write that would stop short is EIO.
   int write_direct(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed);
   int outgrown_lower_rmw_read(Device& dev, uint64_t b, uint64_t z);
+  struct LargeFolioStop {
+    bool may_fail = false;    // the write may fail in its first folio (EIO)
+    uint64_t may_end_at = 0;  // or end short as early as this device byte
+  };
+  std::optional<Outcome> stop_write_at_partial_block(const Device& dev, uint64_t start,
+                                                     uint64_t* end, LargeFolioStop* large);
   bool dio_writeback_refused_by_lower(const Device& dev, uint64_t a, uint64_t z);
   bool rmw_read_refused_by_device(const Device& dev) const;
   int rmw_read_status(Device& dev, uint64_t b, uint64_t blk);
