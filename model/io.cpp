@@ -1778,7 +1778,8 @@ Outcome Machine::pwrite(const Op& op) {
   if (e == kWriteMaybeEio) o.also_err = EIO;
   if (e == kWriteMaybeEio) o.err_rule = EnvelopeRule::RmwBlockMaybeCached;
   if (large.may_fail && !o.also_err) o.also_err = EIO;
-  if (large.may_fail && o.err_rule == EnvelopeRule::None) o.err_rule = EnvelopeRule::LargeFolioAtEof;
+  if (large.may_fail && o.err_rule == EnvelopeRule::None)
+    o.err_rule = EnvelopeRule::LargeFolioAtEof;
   if (large.may_end_at > start && large.may_end_at < end &&
       (!o.min_value || large.may_end_at - start < static_cast<uint64_t>(o.min_value))) {
     o.min_value = static_cast<int64_t>(large.may_end_at - start);
@@ -1813,7 +1814,8 @@ std::optional<Outcome> Machine::stop_write_at_partial_block(const Device& dev, u
     o.err_rule = EnvelopeRule::LargeFolioAtEof;
     return o;
   }
-  const bool value = observed->kind == Outcome::Kind::Value || observed->kind == Outcome::Kind::Data;
+  const bool value =
+      observed->kind == Outcome::Kind::Value || observed->kind == Outcome::Kind::Data;
   if (value && observed->value > 0 && start + static_cast<uint64_t>(observed->value) >= big_start &&
       start + static_cast<uint64_t>(observed->value) < *end)
     *end = start + static_cast<uint64_t>(observed->value);
