@@ -384,7 +384,7 @@ long LoopDevice::configure(const OpenFile& file, const FileTable& files, const l
   state_.store(LoState::Bound);
   disk_.set_rescan_at_next_open(profile_.bind_rescans_at_next_open);
   lock.unlock();  // loop_configure rescans as loop_set_status does, without lo_mutex
-  if ((flags & LO_FLAGS_PARTSCAN) && profile_.partscan_rescan_caches_table) reread_partitions();
+  if (flags & LO_FLAGS_PARTSCAN) reread_partitions();
   return 0;
 }
 
@@ -438,18 +438,19 @@ long LoopDevice::set_status(const OpenFile& file, const loop_info64& info) {
   }
   disk_.queue().unfreeze();
   lock.unlock();  // as loop_set_status: the rescan runs without lo_mutex
-  if (partscan && profile_.partscan_rescan_caches_table) reread_partitions();
+  if (partscan) reread_partitions();
   return err;
 }
 
 // loop_reread_partitions → bdev_disk_changed: sync_blockdev (errors recorded, not
 // returned), invalidate_bdev, then the partition parsers read the table through
 // the page cache (read_mapping_folio: folio 0 alone, no readahead); a read that
-// fails is ignored (model/ioctl.cpp Machine::reread_partitions).
+// fails is ignored. Where the profile's rescan reads no table (6.18.44) only the
+// writeback and the invalidation happen (model/ioctl.cpp Machine::reread_partitions).
 void LoopDevice::reread_partitions() {
   (void)disk_.sync();
   disk_.invalidate();
-  if (disk_.capacity_sectors() == 0) return;
+  if (!profile_.partscan_rescan_caches_table || disk_.capacity_sectors() == 0) return;
   std::array<uint8_t, kPageSize> sector0{};
   (void)disk_.read(sector0.data(), kSectorSize, 0, /*direct=*/false, /*readahead_pages=*/1);
 }

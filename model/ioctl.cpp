@@ -291,7 +291,7 @@ Outcome Machine::configure(Desc& fd, Device& dev, const Op& op) {
   // after LOOP_CONFIGURE with PARTSCAN over a 1000-byte file cut to 0, a read of
   // 512 at 0 returned the file's old bytes from the cache; gen-7703-0213,
   // linux-6.12/configure_partscan_caches_page_zero.trace).
-  if ((dev.flags & kLoPartscan) && p.partscan_rescan_caches_table) reread_partitions(dev);
+  if (dev.flags & kLoPartscan) reread_partitions(dev);
   return Outcome::ok(0);
 }
 
@@ -377,7 +377,7 @@ Outcome Machine::set_status(Device& dev, const Op& op, bool legacy) {
     // what their caches hold is stale (6.12.117 in QEMU serves it).
     backing_changed(DescKind::Loop, dev.index, nullptr);
   }
-  if (partscan && p.partscan_rescan_caches_table) reread_partitions(dev);
+  if (partscan) reread_partitions(dev);
   return Outcome::ok(0);
 }
 
@@ -388,11 +388,16 @@ Outcome Machine::set_status(Device& dev, const Op& op, bool legacy) {
 // readahead, and some parsers a few sectors past it. Page 0 is then cached for
 // sure where its read cannot fail; page 1 may be (6.12.117 in QEMU: after PARTSCAN
 // and LOOP_CLR_FD a read at 3072 in Rundown returned the bytes; gen-7703-0147).
+// Where the profile's rescan reads no table (6.18.44, max_part 0) the writeback and
+// the drop still happen: a dirty page written before LOOP_SET_STATUS64 turned
+// PARTSCAN on reached the file, and a later write to the file through its own fd
+// showed through the device (6.1.0-56 and 6.12.117 serve the cached folio 0
+// instead; gen-7705-0662, linux-6.18/partscan_rescan_writes_back_and_drops.trace).
 void Machine::reread_partitions(Device& dev) {
   flush_dirty(dev);
   drop_cache(dev);
   const uint64_t cap = arith::device_bytes(dev.capacity);
-  if (cap == 0) return;
+  if (!p.partscan_rescan_caches_table || cap == 0) return;
   if (blocks_outgrow_cache(dev)) return note_refused_folio(dev, 0);  // a 4 KiB bio: refused
   const Desc& b = s.descs[dev.backing_desc];
   const uint64_t page_end = std::min(cap, kPageSize);
