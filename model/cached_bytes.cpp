@@ -103,6 +103,11 @@ void Machine::resize_keeping_cache(Device& dev, uint64_t new_capacity_sectors) {
   const uint64_t zeros_end = std::min(arith::device_bytes(dev.capacity), folio + grain);
   if (old_end % grain == 0 || zeros_end <= old_end || !may_be_cached(dev, folio, folio + grain))
     return;
+  // That folio is cached whole, its zeros past the old end included: the cache's
+  // hull reaches its end now (6.18.44, 6.12.117: a read at 7820 after the capacity
+  // grew from 7680 and the file was cut to 0 returned the folio's 372 zeros, then
+  // ended; gen-7705-1661).
+  if (dev.cache_hi < zeros_end) note_cached(dev, folio, zeros_end);
   if (surely_cached(dev, folio, old_end) && !dev.held.unknown) {
     Extent zeros;
     zeros.start = old_end;
