@@ -1199,9 +1199,12 @@ int Machine::write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t o
   // buffered kiocbs) completes the request with BLK_STS_NOSPC, which an O_DIRECT
   // writer sees as ENOSPC (6.18.44: gen-7701-0253, an upper device's O_DIRECT write
   // after LOOP_SET_STATUS cut its lower device to 0); 6.1's simple path says EIO.
-  if (pos >= lcap) return dev.dio || !p.backing_odirect_honoured_without_dio ? ENOSPC : EIO;
+  // blkdev_write_iter checks bdev_read_only (EPERM) before the size (ENOSPC):
+  // 6.18.44, an O_DIRECT write through an upper device whose lower device has
+  // BLKROSET 1 and a capacity of 0 → EIO (gen-7706-0068).
   if (lower.disk_ro || lower.bdev_ro_policy)
     return EIO;  // EPERM from a read-only lower device → EIO
+  if (pos >= lcap) return dev.dio || !p.backing_odirect_honoured_without_dio ? ENOSPC : EIO;
   const int e = write_device(lower, pos, std::min(pos_end, lcap), b_origin, seed, dev.dio != 0);
   if (e > 0)
     return EIO;  // a maybe-EIO into the lower cache counts as written (its data is marked unknown)
@@ -1321,7 +1324,12 @@ int Machine::write_direct(Device& dev, uint64_t start, uint64_t end, uint64_t or
     const Device& lower = *device(b.device);
     const uint64_t pos = arith::backing_byte(start, dev.offset);
     const bool misaligned = pos % lower.block_size != 0 || (end - start) % lower.block_size != 0;
-    if (misaligned && lower.state != DevState::Unbound && pos < arith::device_bytes(lower.capacity))
+    // A read-only lower device refuses the write before blkdev_direct_IO looks at
+    // its alignment (blkdev_write_iter: EPERM → EIO; 6.18.44: a 512-byte O_DIRECT
+    // write over a lower device with 2 KiB blocks and BLKROSET 1 → EIO, gen-7706-0416).
+    const bool read_only = lower.disk_ro || lower.bdev_ro_policy;
+    if (misaligned && !read_only && lower.state != DevState::Unbound &&
+        pos < arith::device_bytes(lower.capacity))
       return p.request_status_einval ? EINVAL : EIO;
   }
   return write_backing(dev, start, end, origin, seed);
