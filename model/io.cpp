@@ -33,6 +33,17 @@ bool overflows(uint64_t off, uint64_t len) {
 // 4 MiB read over a file cut to 8242 bytes returns 12288 (the request carrying
 // the EOF folio ended there, the next one starts past the EOF and fails).
 constexpr uint64_t kMaxReadaheadFolio = 128 * 1024;
+
+// Where a large folio holding the folio that cannot be read in at `unreadable_from`
+// may start: on 6.18 (large_folios), once readahead ramped up (the cache was
+// populated; a first read allocates single pages, probe e1), anywhere down to the
+// kMaxReadaheadFolio boundary below. Nothing where folios stay single pages.
+std::optional<uint64_t> large_folio_floor(const Profile& p, const Device& dev,
+                                          uint64_t unreadable_from) {
+  const uint64_t grain = std::max<uint64_t>(kPageSize, dev.block_size);
+  if (!p.large_folios || !dev.cache_populated || grain >= kMaxReadaheadFolio) return std::nullopt;
+  return unreadable_from / kMaxReadaheadFolio * kMaxReadaheadFolio;
+}
 // The largest folio the block device's page cache takes (MAX_PAGECACHE_ORDER on
 // x86-64: a PMD, 2 MiB).
 constexpr uint64_t kMaxFolioBytes = 2 * 1024 * 1024;
@@ -930,10 +941,9 @@ void DeviceRead::may_meet_large_eof_folio() {
 // a large one holding it (6.18, once readahead ramped up) starts lower, anywhere
 // down to the kMaxReadaheadFolio boundary, and fails whole.
 void DeviceRead::may_meet_large_folio_at(uint64_t unreadable_from) {
-  const uint64_t big_start = unreadable_from / kMaxReadaheadFolio * kMaxReadaheadFolio;
-  if (!m.p.large_folios || !dev.cache_populated || start >= unreadable_from ||
-      end <= big_start || grain >= kMaxReadaheadFolio)
-    return;
+  const std::optional<uint64_t> floor = large_folio_floor(m.p, dev, unreadable_from);
+  if (!floor || start >= unreadable_from || end <= *floor) return;
+  const uint64_t big_start = *floor;
   if (start >= big_start) {
     r.also_err = EIO;
     r.err_rule = EnvelopeRule::LargeFolioAtEof;
@@ -1321,18 +1331,24 @@ int Machine::write_direct(Device& dev, uint64_t start, uint64_t end, uint64_t or
   // bytes; writeback sends whole blocks.
   const Desc& b = s.descs[dev.backing_desc];
   if (dev.dio && b.kind == DescKind::Loop) {
-    const Device& lower = *device(b.device);
     const uint64_t pos = arith::backing_byte(start, dev.offset);
-    const bool misaligned = pos % lower.block_size != 0 || (end - start) % lower.block_size != 0;
-    // A read-only lower device refuses the write before blkdev_direct_IO looks at
-    // its alignment (blkdev_write_iter: EPERM → EIO; 6.18.44: a 512-byte O_DIRECT
-    // write over a lower device with 2 KiB blocks and BLKROSET 1 → EIO, gen-7706-0416).
-    const bool read_only = lower.disk_ro || lower.bdev_ro_policy;
-    if (misaligned && !read_only && lower.state != DevState::Unbound &&
-        pos < arith::device_bytes(lower.capacity))
+    if (lower_refuses_misaligned_direct_write(*device(b.device), pos, end - start))
       return p.request_status_einval ? EINVAL : EIO;
   }
   return write_backing(dev, start, end, origin, seed);
+}
+
+// A direct write of lower bytes [pos, pos + len) that is not whole lower blocks:
+// the lower's blkdev_direct_IO refuses it, Bound or in Rundown (BLK_STS_INVAL). A
+// read-only lower device refuses it before that (blkdev_write_iter: EPERM → EIO;
+// 6.18.44: a 512-byte O_DIRECT write over a lower device with 2 KiB blocks and
+// BLKROSET 1 → EIO, gen-7706-0416), and past its end the size check does (ENOSPC).
+bool Machine::lower_refuses_misaligned_direct_write(const Device& lower, uint64_t pos,
+                                                    uint64_t len) {
+  const bool misaligned = pos % lower.block_size != 0 || len % lower.block_size != 0;
+  const bool read_only = lower.disk_ro || lower.bdev_ro_policy;
+  return misaligned && !read_only && lower.state != DevState::Unbound &&
+         pos < arith::device_bytes(lower.capacity);
 }
 
 // A DIO-mode device over a bound lower loop device: its read of [a, z) is a
@@ -1811,8 +1827,9 @@ std::optional<Outcome> Machine::stop_write_at_partial_block(const Device& dev, u
   if (start >= usable) return Outcome::error(EIO);
   const bool reaches = *end > usable;
   *end = std::min(*end, usable);
-  const uint64_t big_start = usable / kMaxReadaheadFolio * kMaxReadaheadFolio;
-  if (!p.large_folios || !dev.cache_populated || !reaches) return std::nullopt;
+  const std::optional<uint64_t> floor = large_folio_floor(p, dev, usable);
+  if (!floor || !reaches) return std::nullopt;
+  const uint64_t big_start = *floor;
   if (start >= big_start) large->may_fail = true;
   if (start < big_start) large->may_end_at = big_start;
   if (observed == nullptr) return std::nullopt;
@@ -1824,9 +1841,9 @@ std::optional<Outcome> Machine::stop_write_at_partial_block(const Device& dev, u
   }
   const bool value =
       observed->kind == Outcome::Kind::Value || observed->kind == Outcome::Kind::Data;
-  if (value && observed->value > 0 && start + static_cast<uint64_t>(observed->value) >= big_start &&
-      start + static_cast<uint64_t>(observed->value) < *end)
-    *end = start + static_cast<uint64_t>(observed->value);
+  if (!value || observed->value <= 0) return std::nullopt;
+  const uint64_t observed_end = start + static_cast<uint64_t>(observed->value);
+  if (observed_end >= big_start && observed_end < *end) *end = observed_end;
   return std::nullopt;
 }
 

@@ -366,13 +366,12 @@ bool Machine::flush_dirty(Device& dev) {
 // fsync EIO, the byte lost; the lower keeps no error of its own (gen-7704-1960).
 bool Machine::dio_writeback_refused_by_lower(const Device& dev, uint64_t a, uint64_t z) {
   const Device* lower = lower_device(dev);
-  if (!dev.dio || lower == nullptr || lower->state != DevState::Bound) return false;
+  if (!dev.dio || lower == nullptr) return false;
   const uint64_t blk = dev.soft_block_size ? dev.soft_block_size : dev.block_size;
   const uint64_t cap = arith::device_bytes(dev.capacity);
   const uint64_t ra = a / blk * blk, rz = std::min(cap, (z + blk - 1) / blk * blk);
-  const uint64_t pos = arith::backing_byte(ra, dev.offset);
-  if (pos >= arith::device_bytes(lower->capacity)) return false;  // ENOSPC's business
-  return pos % lower->block_size != 0 || (rz - ra) % lower->block_size != 0;
+  return lower_refuses_misaligned_direct_write(*lower, arith::backing_byte(ra, dev.offset),
+                                               rz - ra);
 }
 
 void Machine::keep_refused_pages(Device& dev, const Extent& x) {

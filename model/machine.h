@@ -397,6 +397,8 @@ struct Machine {
   std::optional<Outcome> stop_write_at_partial_block(const Device& dev, uint64_t start,
                                                      uint64_t* end, LargeFolioStop* large);
   bool dio_writeback_refused_by_lower(const Device& dev, uint64_t a, uint64_t z);
+  static bool lower_refuses_misaligned_direct_write(const Device& lower, uint64_t pos,
+                                                    uint64_t len);
   bool rmw_read_refused_by_device(const Device& dev) const;
   int rmw_read_status(Device& dev, uint64_t b, uint64_t blk);
   int write_device(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed,

@@ -38,11 +38,8 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
       int devnull = open("/dev/null", O_RDONLY);
       if (devnull >= 0) dup2(devnull, 0);
       const int report = child_shed_inherited_fds(exec_fds[1]);
-      int err = 0;
-      if (cwd.empty() || chdir(cwd.c_str()) == 0) {
-        execvp(args[0], args.data());
-      }
-      err = errno;
+      if (cwd.empty() || chdir(cwd.c_str()) == 0) execvp(args[0], args.data());
+      const int err = errno;
       (void)!write(report, &err, sizeof err);
       _exit(127);
     }
