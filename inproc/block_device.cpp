@@ -716,7 +716,13 @@ int64_t BlockDevice::write(const void* buf, uint64_t len, int64_t pos, bool dire
   if (direct) {
     // The bio layer does not write through a const buffer; this cast only satisfies
     // the shared Bio type, writes never store into it.
-    return direct_io(ReqOp::Write, static_cast<uint8_t*>(const_cast<void*>(buf)), len, pos);
+    const int64_t n =
+        direct_io(ReqOp::Write, static_cast<uint8_t*>(const_cast<void*>(buf)), len, pos);
+    if (n <= 0 || !sync_after) return n;
+    // blkdev_write_iter syncs a direct write too: its flush goes down a stack.
+    std::lock_guard lock(cache_mu_);
+    const uint64_t end = upos + static_cast<uint64_t>(n);
+    return sync_written_locked(upos / kPageSize, (end - 1) / kPageSize, since) ? -EIO : n;
   }
   std::lock_guard lock(cache_mu_);
   if (!clip_to_whole_blocks_locked(dev_bytes, upos, &len)) return -EIO;
@@ -745,14 +751,17 @@ int64_t BlockDevice::write(const void* buf, uint64_t len, int64_t pos, bool dire
     if (page.uptodate == kWholePage) refused_pages_.erase(index);
     done += n;
   }
-  if (sync_after) {
-    // O_SYNC: generic_write_sync() writes the range back and flushes.
-    int err = writeback_locked(first, last);
-    if (since != nullptr && wb_error_reported_locked(*since)) err = -EIO;
-    if (err == 0 && issue_flush() != 0) err = -EIO;
-    if (err != 0) return -EIO;
-  }
+  if (sync_after && sync_written_locked(first, last, since) != 0) return -EIO;
   return static_cast<int64_t>(len);
+}
+
+// O_SYNC / O_DSYNC: generic_write_sync() writes pages [first, last] back, reports an
+// error this file has not seen, and flushes. 0 or -EIO.
+int BlockDevice::sync_written_locked(uint64_t first, uint64_t last, WbErrSince* since) {
+  int err = writeback_locked(first, last);
+  if (since != nullptr && wb_error_reported_locked(*since)) err = -EIO;
+  if (err == 0 && issue_flush() != 0) err = -EIO;
+  return err != 0 ? -EIO : 0;
 }
 
 // ---- generic block ioctls -----------------------------------------------------------------

@@ -120,6 +120,7 @@ class BlockDevice {
                      std::vector<uint64_t>* failed);
   void fail_runs_with_a_failed_page(const std::vector<uint64_t>& indices);
   int writeback_locked(uint64_t first_page, uint64_t last_page);
+  int sync_written_locked(uint64_t first_page, uint64_t last_page, WbErrSince* since);
   void drop_range_locked(uint64_t first_page, uint64_t last_page);
   long discard_or_zero_range(ReqOp op, const void* user, bool fd_writable);
   void make_room_locked();

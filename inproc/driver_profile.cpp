@@ -18,6 +18,7 @@ constexpr DriverProfile kLinux612{
     .rotational_bind_raises_readahead = false,
     .partscan_rescan_caches_table = true,
     .odirect_file_write_partial = false,
+    .bind_fsyncs_backing = false,
 };
 
 // 6.1.192: 7e49538288e5 backported (checked in QEMU on Debian 6.1.0-55 and 6.1.0-56).
@@ -46,6 +47,7 @@ constexpr DriverProfile kLinux61{
     .unaligned_bios_refused = false,
     .bind_rescans_at_next_open = true,
     .odirect_file_write_partial = false,
+    .bind_fsyncs_backing = false,
 };
 
 // 6.1.70 to 6.1.190: 6.1.192 except that loop_set_block_size takes no claim on

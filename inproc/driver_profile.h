@@ -105,6 +105,9 @@ struct DriverProfile {
   // nothing. The host's kernel (6.18) writes the leading mappings, so the driver
   // refuses such a write itself for the profiles that say so.
   bool odirect_file_write_partial = true;
+  // 86947bdc2889 (6.15): LOOP_CONFIGURE / LOOP_SET_FD and LOOP_CHANGE_FD fsync the
+  // new backing file (model switch of the same name).
+  bool bind_fsyncs_backing = true;
 };
 
 // The profiles the driver implements, by variant name ("linux-6.1.70") or series

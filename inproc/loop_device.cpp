@@ -358,6 +358,10 @@ long LoopDevice::configure(const OpenFile& file, const FileTable& files, const l
   const uint64_t bs = arith::limits_block_size<uint64_t>(
       cfg.block_size, default_block_size(*backing, dio_requested));
   if (!arith::block_size_acceptable(bs, max_block_size())) return -EINVAL;
+  // 6.15+ vfs_fsync the new backing file once it passed every check (its result
+  // ignored): a lower loop device's dirty pages reach its file, and the error of
+  // a failed writeback goes to that open file.
+  if (profile_.bind_fsyncs_backing) (void)backing->fsync();
   disk_.set_block_size(static_cast<uint32_t>(bs));
   // loop_update_rotational (6.1: the file's filesystem's device) / loop_update_limits
   // (6.11+: a block device as backing is its own).
@@ -493,6 +497,7 @@ long LoopDevice::change_fd(const FileTable& files, unsigned long arg) {
     if (compute_capacity(*file, lo_offset_, lo_sizelimit_) !=
         compute_capacity(*backing_, lo_offset_, lo_sizelimit_))
       return -EINVAL;
+    if (profile_.bind_fsyncs_backing) (void)file->fsync();  // as configure does
     // disk_force_media_change() → invalidate_bdev(): the clean cached pages go
     // (6.18 host: a read after CHANGE_FD to a file the driver cannot serve fails).
     disk_.invalidate();

@@ -53,8 +53,13 @@ bool Machine::emit_cached_backing(const Device& dev, uint64_t a, uint64_t z,
     const Object& obj = s.objects[b.object];
     const uint64_t in_file = pos >= obj.size ? 0 : std::min(len, obj.size - pos);
     const bool known = emit_object(obj, pos, pos + in_file, out);
-    out.add_zero(len - in_file);  // a folio past the EOF was cached zero-filled
-    return known;
+    out.add_zero(len - in_file);  // a folio past the EOF was cached zero-filled...
+    // ... unless a request over an unaligned EOF filled it with the file's repeated
+    // tail (note_readahead_past_eof). An upper device's read-in of such a lower
+    // folio keeps it (6.18.44, 6.12.117: a 4 KiB read of an upper device served
+    // from its cache, filled over a lower file cut to 1 byte, repeated that byte;
+    // gen-7706-0117).
+    return known && (in_file == len || dev.cached_past_eof != kPastEofUnknown);
   }
   for (int i = 0; i < s.device_count; ++i)
     if (s.devices[i].index == b.device) return emit_device_bytes(s.devices[i], pos, pos + len, out);

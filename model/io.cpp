@@ -1459,8 +1459,12 @@ int Machine::write_device(Device& dev, uint64_t start, uint64_t end, uint64_t or
   uint64_t stop = end, written_end = end;  // where the count ends; where the data does
   bool maybe_eio = false, maybe_short = false, unsettled = false;
   if (partial_head || partial_tail) {
+    // A write inside one block reads it once: the head's read is the tail's, and
+    // an EIO settles it (6.18.44: a 1-byte write at 8256 with 8 KiB blocks → EIO,
+    // nothing dirty, the next fsync → 0; gen-7706-1135).
+    const bool one_read = partial_head && head_blk == tail_blk;
     int hs = partial_head ? rmw_read_status(dev, head_blk, blk) : 0;
-    int ts = partial_tail ? rmw_read_status(dev, tail_blk, blk) : 0;
+    int ts = partial_tail && !one_read ? rmw_read_status(dev, tail_blk, blk) : 0;
     const bool same_folio = tail_blk / folio == start / folio;
     // The outcome allows what readahead may have done; the state follows the branch
     // a target took (`settled_by`: what it returned for this write, when nothing
@@ -1776,7 +1780,11 @@ Outcome Machine::pwrite(const Op& op) {
   uint64_t min_end = 0;
   // An O_SYNC write can also fail in its writeback: then EIO does not say which
   // way the reads went (linux-6.12/stacked_read_after_lower_clr_fd_8db6765c).
-  const bool sync = (d->open_flags & (kOpenSync | kOpenDsync)) && !direct;
+  // blkdev_write_iter syncs an O_DIRECT write too (generic_write_sync): its flush
+  // goes down a stack, and a lower device's refused writeback fails it (6.18.44:
+  // an O_DIRECT|O_DSYNC write through an upper device whose lower device's blocks
+  // outgrew its folios → EIO; gen-7706-0211).
+  const bool sync = (d->open_flags & (kOpenSync | kOpenDsync)) != 0;
   const bool dirty_unknown_before = dev.dirty.unknown;
   const int e = write_device(dev, start, end, start, op.seed, direct, &end, &min_end,
                              sync ? nullptr : observed);

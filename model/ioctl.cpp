@@ -267,6 +267,7 @@ Outcome Machine::configure(Desc& fd, Device& dev, const Op& op) {
       block_size, rule, default_block_size(*file, (flags & kLoDirectIo) != 0));
   if (!choice.accepted) return Outcome::error(EINVAL);
   const uint64_t bs = choice.value;
+  if (p.bind_fsyncs_backing) fsync_backing_file(*file);
 
   dev.state = DevState::Bound;
   dev.rescan_on_open = p.bind_rescans_at_next_open;
@@ -309,6 +310,7 @@ Outcome Machine::change_fd(Desc&, Device& dev, const Op& op) {
                                  ? s.objects[file->object].size
                                  : arith::device_bytes(device(file->device)->capacity);
   if (capacity_for(new_bytes, dev.offset, dev.sizelimit) != old_cap) return Outcome::error(EINVAL);
+  if (p.bind_fsyncs_backing) fsync_backing_file(*file);
 
   const int old = dev.backing_desc;
   dev.backing_desc = static_cast<uint8_t>(desc_index(*file));
@@ -495,7 +497,7 @@ Outcome Machine::set_direct_io(Device& dev, const Op& op) {
     // blocks grew past its own → EINVAL, DIO off; gen-7603-0128,
     // linux-6.12/set_direct_io_reevaluates_first.trace).
     const bool now = want && possible;
-    if (now != static_cast<bool>(dev.dio)) fsync_backing_for_dio(dev);
+    if (now != static_cast<bool>(dev.dio)) fsync_backing_file(s.descs[dev.backing_desc]);
     dev.dio = now;
     return now == want ? Outcome::ok(0) : Outcome::error(EINVAL);
   }
@@ -505,18 +507,25 @@ Outcome Machine::set_direct_io(Device& dev, const Op& op) {
     return Outcome::ok(0);
   }
   if (!possible) return Outcome::error(EINVAL);
-  fsync_backing_for_dio(dev);
+  fsync_backing_file(s.descs[dev.backing_desc]);
   dev.dio = 1;
   return Outcome::ok(0);
 }
 
-// loop_set_dio / __loop_update_dio: "flush dirty pages before starting to use
-// direct I/O", vfs_fsync of the backing file, its result ignored. A stacked lower
-// device's dirty pages reach its file (6.12.117, 6.18.44, 6.1.0-56:
-// common/set_direct_io_flushes_lower_device.trace; finding fff561d5).
-void Machine::fsync_backing_for_dio(Device& dev) {
-  const Desc& b = s.descs[dev.backing_desc];
-  if (b.kind == DescKind::Loop) (void)flush_dirty(*device(b.device));
+// vfs_fsync of a device's backing file, its result ignored: loop_set_dio /
+// __loop_update_dio's "flush dirty pages before starting to use direct I/O", and
+// (bind_fsyncs_backing) the new file of LOOP_CONFIGURE and LOOP_CHANGE_FD. A
+// stacked lower device's dirty pages reach its file (6.12.117, 6.18.44, 6.1.0-56:
+// common/set_direct_io_flushes_lower_device.trace; finding fff561d5), and a
+// failed writeback is reported to the backing open file there, so its own next
+// fsync gets 0 (6.18.44: linux-6.18/bind_writes_back_lower_device.trace).
+void Machine::fsync_backing_file(Desc& file) {
+  if (file.kind != DescKind::Loop) return;  // a regular file's writeback cannot fail here
+  Device& lower = *device(file.device);
+  (void)flush_dirty(lower);
+  (void)wb_error_reported(file, lower);
+  bool maybe_eio = false;  // blkdev_fsync's flush request goes on down the stack
+  (void)flush_down_the_stack(lower, &maybe_eio);
 }
 
 // ---- generic block ioctls (block/ioctl.c) -----------------------------------------------------

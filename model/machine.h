@@ -88,7 +88,7 @@ struct Machine {
   void keep_held(Device& dev, const Extent& x);
   void write_block_straddling_capacity(Device& dev, const ExtentList& past_end);
   ExtentList hold_past_capacity(Device& dev, const ExtentList& dirty);
-  void fsync_backing_for_dio(Device& dev);  // LOOP_SET_DIRECT_IO's vfs_fsync
+  void fsync_backing_file(Desc& file);  // vfs_fsync of a backing file, result ignored
   // cached_bytes.cpp: what clean cached folios hold, without a request.
   static bool pages_surely_cached(const Device& dev, uint64_t a, uint64_t z);  // whole pages
   ReadResult read_cached(const Device& dev, uint64_t a, uint64_t z, DataBuilder& out) const;

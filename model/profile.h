@@ -193,6 +193,15 @@ struct Profile {
   // O_DIRECT read of 512 bytes at 512 after an 8 KiB write wrote both pages back,
   // after two 4 KiB writes only the first.
   bool large_folios;
+
+  // 6.15+ (86947bdc2889 "loop: move vfs_fsync() out of loop_update_dio()"):
+  // LOOP_CONFIGURE / LOOP_SET_FD and LOOP_CHANGE_FD vfs_fsync the new backing file
+  // once it passed every check, DIO or not. A lower loop device's dirty pages go
+  // to its file, and a failed writeback is reported to that open file there, not
+  // to its next fsync. 6.18.44: after LOOP_CONFIGURE of an upper device over it,
+  // the lower device's written page was in its file; 6.1.0-47…57 and
+  // 6.12.100…118 in QEMU: not (linux-6.18/bind_writes_back_lower_device.trace).
+  bool bind_fsyncs_backing;
 };
 
 // 6.1.192 on (Debian 6.1.0-55 and later): 7e49538288e5 backported; settled in
@@ -230,6 +239,7 @@ inline constexpr Profile kLinux61{
     .odirect_file_write_partial = false,
     .bind_rescans_at_next_open = true,
     .large_folios = false,
+    .bind_fsyncs_backing = false,
 };
 
 // 6.1.70 (max_loop change) up to 6.1.190: 6.1.192 less the exclusive-owner check
@@ -278,6 +288,7 @@ inline constexpr Profile kLinux612{
     .odirect_file_write_partial = false,
     .bind_rescans_at_next_open = false,
     .large_folios = false,
+    .bind_fsyncs_backing = false,
 };
 
 inline constexpr Profile kLinux618{
@@ -313,6 +324,7 @@ inline constexpr Profile kLinux618{
     .odirect_file_write_partial = true,
     .bind_rescans_at_next_open = false,
     .large_folios = true,
+    .bind_fsyncs_backing = true,
 };
 
 // Variants of one series are adjacent, oldest first.

@@ -45,6 +45,7 @@ constexpr SwitchInfo kSwitches[] = {
     LOOPCHECK_SWITCH(odirect_file_write_partial),
     LOOPCHECK_SWITCH(bind_rescans_at_next_open),
     LOOPCHECK_SWITCH(large_folios),
+    LOOPCHECK_SWITCH(bind_fsyncs_backing),
 };
 
 #undef LOOPCHECK_SWITCH

@@ -61,6 +61,7 @@ const std::vector<Switch>& shared_switches() {
       SAME_SWITCH(bind_rescans_at_next_open),
       SAME_SWITCH(odirect_file_write_partial),
       SAME_SWITCH(request_status_einval),
+      SAME_SWITCH(bind_fsyncs_backing),
   };
   return kSwitches;
 }
