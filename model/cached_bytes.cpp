@@ -97,13 +97,15 @@ bool Machine::emit_device_bytes(const Device& dev, uint64_t a, uint64_t z,
 // LOOP_SET_CAPACITY keeps the cache. A folio cached across the old end was
 // zero-filled past it (block_read_full_folio zeroes buffers past i_size), and once
 // the device grows it serves those zeros, not the backing's bytes (6.1.0-56,
-// 6.12.117, 6.18.44: common/cached_folio_past_old_end_serves_zeros.trace).
+// 6.12.117, 6.18.44: common/cached_folio_past_old_end_serves_zeros.trace). A folio
+// read in while the device was larger keeps what it read there (hold_past_new_end).
 void Machine::resize_keeping_cache(Device& dev, uint64_t new_capacity_sectors) {
   const uint64_t old_end = arith::device_bytes(dev.capacity);
   dev.capacity = new_capacity_sectors;
   // The cache's folio: a page once the logical blocks outgrew it (§11.9).
   const uint64_t grain =
       blocks_outgrow_cache(dev) ? kPageSize : std::max<uint64_t>(kPageSize, dev.block_size);
+  if (arith::device_bytes(dev.capacity) < old_end) return hold_past_new_end(dev, old_end, grain);
   const uint64_t folio = old_end / grain * grain;
   const uint64_t zeros_end = std::min(arith::device_bytes(dev.capacity), folio + grain);
   if (old_end % grain == 0 || zeros_end <= old_end || !may_be_cached(dev, folio, folio + grain))
@@ -118,13 +120,37 @@ void Machine::resize_keeping_cache(Device& dev, uint64_t new_capacity_sectors) {
     zeros.start = old_end;
     zeros.end = zeros_end;
     zeros.reserved = 1;  // a fill run of byte 0
+    const ExtentList older = dev.held;  // bytes the folio held before keep their value
     extents_write_run(dev.held, zeros);
+    for (int k = 0; k < older.count; ++k) extents_write_run(dev.held, older.e[k]);
     dev.cache_stale = 1;
     if (dev.held.unknown) mark_all_stale(dev);
     return;
   }
   dev.cache_stale = 1;
   widen_stale(dev, old_end, zeros_end);
+}
+
+// The capacity shrank: the folio holding the new end keeps the bytes it holds past
+// it (the bdev's page cache is not truncated), and serves them when the device
+// grows again (6.1.0-56: a page read in at 16 KiB, the device cut to 5 KiB and
+// grown to 8 KiB over a file cut and regrown with zeros, read 0x2c at 8191;
+// gen-7708-0224, common/cached_folio_keeps_bytes_past_shrunk_end.trace).
+void Machine::hold_past_new_end(Device& dev, uint64_t old_end, uint64_t grain) {
+  const uint64_t new_end = arith::device_bytes(dev.capacity);
+  const uint64_t folio = new_end / grain * grain;
+  const uint64_t tail_end = std::min(old_end, folio + grain);
+  if (new_end % grain == 0 || !may_be_cached(dev, folio, tail_end)) return;
+  const Desc& b = s.descs[dev.backing_desc];
+  // The folio's bytes are the backing's now: held, not stale, until it changes.
+  if (b.kind != DescKind::File || dev.held.unknown || !surely_cached(dev, folio, tail_end) ||
+      stale_bytes_unpinned(dev, new_end, tail_end))
+    return widen_stale(dev, new_end, tail_end);
+  const ExtentList older = dev.held;  // bytes already stale keep their older value
+  snapshot_object(s.objects[b.object], new_end + dev.offset, tail_end + dev.offset, dev.offset,
+                  dev.held);
+  for (int k = 0; k < older.count; ++k) extents_write_run(dev.held, older.e[k]);
+  if (dev.held.unknown) mark_all_stale(dev);
 }
 
 }  // namespace loopcheck::model

@@ -93,6 +93,7 @@ struct Machine {
   static bool pages_surely_cached(const Device& dev, uint64_t a, uint64_t z);  // whole pages
   ReadResult read_cached(const Device& dev, uint64_t a, uint64_t z, DataBuilder& out) const;
   void resize_keeping_cache(Device& dev, uint64_t new_capacity_sectors);  // LOOP_SET_CAPACITY
+  void hold_past_new_end(Device& dev, uint64_t old_end, uint64_t grain);
   bool emit_cached_backing(const Device& dev, uint64_t a, uint64_t z, DataBuilder& out) const;
   bool emit_device_bytes(const Device& dev, uint64_t a, uint64_t z, DataBuilder& out) const;
   uint64_t refused_writeback_from(const Device& dev) const;  // device byte
