@@ -358,9 +358,7 @@ long LoopDevice::configure(const OpenFile& file, const FileTable& files, const l
   const uint64_t bs = arith::limits_block_size<uint64_t>(
       cfg.block_size, default_block_size(*backing, dio_requested));
   if (!arith::block_size_acceptable(bs, max_block_size())) return -EINVAL;
-  // 6.15+ vfs_fsync the new backing file once it passed every check (its result
-  // ignored): a lower loop device's dirty pages reach its file, and the error of
-  // a failed writeback goes to that open file.
+  // 6.15+: vfs_fsync of the new backing file, result ignored (its errors go to it).
   if (profile_.bind_fsyncs_backing) (void)backing->fsync();
   disk_.set_block_size(static_cast<uint32_t>(bs));
   // loop_update_rotational (6.1: the file's filesystem's device) / loop_update_limits

@@ -1729,6 +1729,10 @@ Outcome Machine::pwrite_file(Desc& d, uint64_t start, uint64_t len, bool direct,
 // the cache or are lost): EIO. O_DSYNC is the same for a block device
 // (iocb_is_dsync() either way, and blkdev_fsync ignores datasync). `maybe_eio`:
 // the flush of an unbound device whose write cache the model does not know.
+// blkdev_write_iter syncs an O_DIRECT write the same way: its flush goes down a
+// stack, and a lower device's refused writeback fails it (6.18.44: an
+// O_DIRECT|O_DSYNC write through an upper device whose lower device's blocks
+// outgrew its folios → EIO; gen-7706-0211).
 int Machine::sync_written(Desc& d, Device& dev, uint64_t start, uint64_t end,
                           bool dirty_unknown_before, bool* maybe_eio) {
   const uint64_t grain = std::max<uint64_t>(kPageSize, dev.block_size);
@@ -1780,10 +1784,7 @@ Outcome Machine::pwrite(const Op& op) {
   uint64_t min_end = 0;
   // An O_SYNC write can also fail in its writeback: then EIO does not say which
   // way the reads went (linux-6.12/stacked_read_after_lower_clr_fd_8db6765c).
-  // blkdev_write_iter syncs an O_DIRECT write too (generic_write_sync): its flush
-  // goes down a stack, and a lower device's refused writeback fails it (6.18.44:
-  // an O_DIRECT|O_DSYNC write through an upper device whose lower device's blocks
-  // outgrew its folios → EIO; gen-7706-0211).
+  // O_DIRECT writes are synced too (sync_written).
   const bool sync = (d->open_flags & (kOpenSync | kOpenDsync)) != 0;
   const bool dirty_unknown_before = dev.dirty.unknown;
   const int e = write_device(dev, start, end, start, op.seed, direct, &end, &min_end,
