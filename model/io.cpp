@@ -152,9 +152,12 @@ ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, Data
   // the lower device 1 KiB long, or its blocks 512, the read works; fuzz smoke,
   // linux-6.1/stacked_odirect_fd_partial_lower_block_eio.trace).
   const bool odirect_fd = p.backing_odirect_honoured_without_dio && (b.open_flags & kOpenDirect);
+  const uint64_t request_end = upper_request_end(dev, start, end, whole_folios, readahead_pages);
   if ((direct || odirect_fd) && whole_folios &&
-      dio_folio_request_misaligned(dev, lower, start, end))
+      dio_folio_request_misaligned(dev, lower, start, request_end)) {
+    if (dev.refused_page == kNoPage) dev.refused_page = start / kPageSize * kPageSize;
     return ReadResult{EIO, 0, true, 0};
+  }
   // The driver reads the lower device through the backing file the bind was given.
   // A DIO-mode upper device's folios come in by O_DIRECT requests of the lower
   // device; where they meet the lower backing EOF, how readahead split them
@@ -162,7 +165,8 @@ ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, Data
   const bool folio_requests = direct && whole_folios && !folios_meet_lower_eof(dev, lower, end);
   ReadResult lr =
       folio_requests
-          ? read_lower_folios_direct(dev, lower, start, end, out, Machine::readahead_pages(b))
+          ? read_lower_folios_direct(dev, lower, start, end, request_end, out,
+                                     Machine::readahead_pages(b))
           : read_device(lower, pos, len, direct && !whole_folios, out, Machine::readahead_pages(b),
                         upper_request_bytes(dev, start, end, whole_folios, readahead_pages));
   if (lr.err) {
@@ -193,6 +197,21 @@ ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, Data
   }
   r.count = len;
   return r;
+}
+
+// Where the request carrying an upper read's first folio ends: readahead's window
+// where the model knows it (a first read at page 0 of a fresh cache: 6.18.44, a
+// 4 KiB read of a DIO upper device over a lower device with 8 KiB blocks sends
+// 16 KiB, whole blocks, and works), else the read's own end. A failed folio left
+// in the cache is not read again: the window stops at it (6.18.44: after a refused
+// 4 KiB read at 4096, a 4 KiB read at 0 → EIO; kernel_only_rules_test.cpp).
+uint64_t Machine::upper_request_end(const Device& dev, uint64_t start, uint64_t end,
+                                    bool whole_folios, uint64_t readahead_pages) {
+  const uint64_t request = upper_request_bytes(dev, start, end, whole_folios, readahead_pages);
+  uint64_t request_end = request == kRequestEndUnknown ? end : start + request;
+  if (dev.refused_page != kNoPage && dev.refused_page >= end)
+    request_end = std::min(request_end, dev.refused_page);
+  return request_end;
 }
 
 // The upper folios holding [start, end), in lower device bytes: what an upper
@@ -234,10 +253,10 @@ bool Machine::folios_meet_lower_eof(const Device& dev, const Device& lower, uint
 // 134144 of an upper device at offset 512 over a lower device whose file was cut
 // to 192 KiB requests one page, inside the file: read; gen-7701-0998).
 ReadResult Machine::read_lower_folios_direct(const Device& dev, Device& lower, uint64_t start,
-                                             uint64_t end, DataBuilder& out,
+                                             uint64_t end, uint64_t request_end, DataBuilder& out,
                                              uint64_t lower_readahead_pages) {
   const uint64_t upper_end = dev.offset + arith::device_bytes(dev.capacity);
-  const LowerRange folios = upper_folios_in_lower(dev, start, end);
+  const LowerRange folios = upper_folios_in_lower(dev, start, request_end);
   const uint64_t req_first = folios.first;
   const uint64_t req_last = std::min(folios.last, upper_end);
   DataBuilder whole;

@@ -293,6 +293,8 @@ struct Machine {
   // The bytes of the request an upper device's read of its [start, end) sends to
   // its lower loop device, its reader's read-ahead being `readahead_pages`
   // (outgrown_cache.cpp).
+  static uint64_t upper_request_end(const Device& dev, uint64_t start, uint64_t end,
+                                    bool whole_folios, uint64_t readahead_pages);
   static uint64_t upper_request_bytes(const Device& upper, uint64_t start, uint64_t end,
                                       bool whole_folios, uint64_t readahead_pages);
   static void note_outgrown_read(Device& dev, const OutgrownRead& o);
@@ -374,7 +376,7 @@ struct Machine {
   bool dio_lower_request_misaligned(const Device& dev, uint64_t a, uint64_t z);
   bool folios_meet_lower_eof(const Device& dev, const Device& lower, uint64_t end) const;
   ReadResult read_lower_folios_direct(const Device& dev, Device& lower, uint64_t start,
-                                      uint64_t end, DataBuilder& out,
+                                      uint64_t end, uint64_t request_end, DataBuilder& out,
                                       uint64_t lower_readahead_pages);
   ReadResult read_backing_file(const Device& dev, uint64_t start, uint64_t end, DataBuilder& out,
                                bool whole_folios) const;
