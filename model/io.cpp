@@ -152,12 +152,11 @@ ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, Data
   // the lower device 1 KiB long, or its blocks 512, the read works; fuzz smoke,
   // linux-6.1/stacked_odirect_fd_partial_lower_block_eio.trace).
   const bool odirect_fd = p.backing_odirect_honoured_without_dio && (b.open_flags & kOpenDirect);
-  const uint64_t request_end = upper_request_end(dev, start, end, whole_folios, readahead_pages);
-  if ((direct || odirect_fd) && whole_folios &&
-      dio_folio_request_misaligned(dev, lower, start, request_end)) {
-    if (dev.refused_page == kNoPage) dev.refused_page = start / kPageSize * kPageSize;
+  uint64_t request_end = end;
+  if (whole_folios &&
+      upper_request_refused(dev, lower, start, end, readahead_pages, direct || odirect_fd,
+                            &request_end))
     return ReadResult{EIO, 0, true, 0};
-  }
   // The driver reads the lower device through the backing file the bind was given.
   // A DIO-mode upper device's folios come in by O_DIRECT requests of the lower
   // device; where they meet the lower backing EOF, how readahead split them
@@ -212,6 +211,23 @@ uint64_t Machine::upper_request_end(const Device& dev, uint64_t start, uint64_t 
   if (dev.refused_page != kNoPage && dev.refused_page >= end)
     request_end = std::min(request_end, dev.refused_page);
   return request_end;
+}
+
+// Whether the lower device refuses the request carrying an upper read's folios
+// (`checked`: loop DIO, or 6.1's O_DIRECT backing fd); `request_end` gets where
+// that request ends. A refused window is retried folio by folio
+// (filemap_read_folio): the read fails only if its own folios are refused too
+// (6.18.44: a 4 KiB read at 0 of a DIO upper device whose 15872-byte window ends
+// in a partial 1 KiB block → 4096; gen-7707-0675). The failed folio stays.
+bool Machine::upper_request_refused(Device& dev, const Device& lower, uint64_t start,
+                                    uint64_t end, uint64_t readahead_pages, bool checked,
+                                    uint64_t* request_end) {
+  *request_end = upper_request_end(dev, start, end, true, readahead_pages);
+  if (!checked || !dio_folio_request_misaligned(dev, lower, start, *request_end)) return false;
+  *request_end = end;
+  if (!dio_folio_request_misaligned(dev, lower, start, end)) return false;
+  if (dev.refused_page == kNoPage) dev.refused_page = start / kPageSize * kPageSize;
+  return true;
 }
 
 // The upper folios holding [start, end), in lower device bytes: what an upper
