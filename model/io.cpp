@@ -1108,9 +1108,15 @@ ReadResult DeviceRead::end_at_failed_folio(uint64_t at, uint64_t built_to, bool 
     r.count = cached_to - start;
     if (cut <= start) r.also_err = EIO;
     if (cut <= start) r.err_rule = EnvelopeRule::FailedFolio;
-    r.min_count = cut > start ? cut - start : 0;
+    // An earlier envelope (a lower device's stale cache, may_end_at) may end the
+    // read sooner: keep the lesser bound (6.12.117, 6.18.44: 32768 of a 64 KiB
+    // upper read over a lower file cut to 0; fuzz smoke, CI 2026-12-05).
+    const uint64_t least = cut > start ? cut - start : 0;
+    if (least > 0 && (r.min_count == 0 || least < r.min_count)) {
+      r.min_count = least;
+      r.count_rule = EnvelopeRule::FailedFolio;
+    }
     if (r.min_count >= r.count) r.min_count = 0;
-    if (r.min_count) r.count_rule = EnvelopeRule::FailedFolio;
     r.unknown(EnvelopeRule::FailedFolio);
     return r;
   }
