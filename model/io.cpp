@@ -205,8 +205,8 @@ ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, Data
 // in the cache is not read again: the window stops at it (6.18.44: after a refused
 // 4 KiB read at 4096, a 4 KiB read at 0 → EIO; kernel_only_rules_test.cpp).
 uint64_t Machine::upper_request_end(const Device& dev, uint64_t start, uint64_t end,
-                                    bool whole_folios, uint64_t readahead_pages) {
-  const uint64_t request = upper_request_bytes(dev, start, end, whole_folios, readahead_pages);
+                                    uint64_t readahead_pages) {
+  const uint64_t request = upper_request_bytes(dev, start, end, true, readahead_pages);
   uint64_t request_end = request == kRequestEndUnknown ? end : start + request;
   if (dev.refused_page != kNoPage && dev.refused_page >= end)
     request_end = std::min(request_end, dev.refused_page);
@@ -222,7 +222,7 @@ uint64_t Machine::upper_request_end(const Device& dev, uint64_t start, uint64_t 
 bool Machine::upper_request_refused(Device& dev, const Device& lower, uint64_t start,
                                     uint64_t end, uint64_t readahead_pages, bool checked,
                                     uint64_t* request_end) {
-  *request_end = upper_request_end(dev, start, end, true, readahead_pages);
+  *request_end = upper_request_end(dev, start, end, readahead_pages);
   if (!checked || !dio_folio_request_misaligned(dev, lower, start, *request_end)) return false;
   *request_end = end;
   if (!dio_folio_request_misaligned(dev, lower, start, end)) return false;

@@ -293,12 +293,14 @@ struct Machine {
   // The bytes of the request an upper device's read of its [start, end) sends to
   // its lower loop device, its reader's read-ahead being `readahead_pages`
   // (outgrown_cache.cpp).
-  bool upper_request_refused(Device& dev, const Device& lower, uint64_t start, uint64_t end,
-                             uint64_t readahead_pages, bool checked, uint64_t* request_end);
-  static uint64_t upper_request_end(const Device& dev, uint64_t start, uint64_t end,
-                                    bool whole_folios, uint64_t readahead_pages);
   static uint64_t upper_request_bytes(const Device& upper, uint64_t start, uint64_t end,
                                       bool whole_folios, uint64_t readahead_pages);
+  // Where that request ends for a buffered upper read, and whether the lower device
+  // refuses it (io.cpp).
+  static uint64_t upper_request_end(const Device& dev, uint64_t start, uint64_t end,
+                                    uint64_t readahead_pages);
+  bool upper_request_refused(Device& dev, const Device& lower, uint64_t start, uint64_t end,
+                             uint64_t readahead_pages, bool checked, uint64_t* request_end);
   static void note_outgrown_read(Device& dev, const OutgrownRead& o);
   // ---- read-ahead (readahead.cpp)
   void note_bind_rotational(Device& dev, const Desc& backing);
