@@ -150,7 +150,10 @@ ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, Data
   // must be whole lower blocks too (6.1.0-56 in QEMU: a 512-byte read of a device
   // over an O_DIRECT fd of a 512-byte lower device with 1 KiB blocks → EIO; with
   // the lower device 1 KiB long, or its blocks 512, the read works; fuzz smoke,
-  // linux-6.1/stacked_odirect_fd_partial_lower_block_eio.trace).
+  // linux-6.1/stacked_odirect_fd_partial_lower_block_eio.trace). An O_DIRECT
+  // read of this device is one such request as it stands (6.1.0-56: a 512-byte
+  // O_DIRECT read there → EIO too; fuzz_inproc seed 2,
+  // linux-6.1/stacked_odirect_fd_direct_read_partial_lower_block_eio.trace).
   const bool odirect_fd = p.backing_odirect_honoured_without_dio && (b.open_flags & kOpenDirect);
   uint64_t request_end = end;
   if (whole_folios &&
@@ -166,7 +169,8 @@ ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, Data
       folio_requests
           ? read_lower_folios_direct(dev, lower, start, end, request_end, out,
                                      Machine::readahead_pages(b))
-          : read_device(lower, pos, len, direct && !whole_folios, out, Machine::readahead_pages(b),
+          : read_device(lower, pos, len, (direct || odirect_fd) && !whole_folios, out,
+                        Machine::readahead_pages(b),
                         upper_request_bytes(dev, start, end, whole_folios, readahead_pages));
   if (lr.err) {
     // BLK_STS_INVAL (request_status_einval): the lower device's refusal of a

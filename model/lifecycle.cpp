@@ -345,7 +345,7 @@ bool Machine::flush_dirty(Device& dev) {
     // device with 8 KiB blocks, EINVAL; the lower's later O_SYNC write → 4478, no
     // writeback error of its own; gen-7704-1960).
     if (x.start < end && dev.cache_stale && (x.start % blk != 0 || end % blk != 0))
-      mark_backing_unknown(dev);
+      mark_block_rest_unknown(dev, x.start / blk * blk, block_end, dirty);
   }
   if (dirty.unknown) mark_backing_unknown(dev);
   if (!ok) note_wb_error(dev);
@@ -469,6 +469,30 @@ void Machine::mark_backing_unknown(Device& dev) {
   // A lower device that is no longer bound has no cache to hold the bytes.
   if (b.kind == DescKind::Loop && device(b.device)->state != DevState::Unbound)
     device(b.device)->dirty.unknown = 1;
+}
+
+// Only the bytes of the written-back block [a, z) that no dirty extent covers are
+// old ones the model does not know: the file's other blocks keep what the model
+// knows of them, their allocation too (6.1.0-56, 6.12.117, 6.18.44: after such a
+// writeback past a cut EOF and a cut to 1 byte, a DIO device's 512-byte write
+// reads its 1 KiB block over the hole that file block 0 still is → 512; fuzz_inproc
+// seed 3, common/writeback_of_stale_block_leaves_other_blocks_known.trace).
+void Machine::mark_block_rest_unknown(Device& dev, uint64_t a, uint64_t z,
+                                      const ExtentList& dirty) {
+  const Desc& b = s.descs[dev.backing_desc];
+  if (b.kind != DescKind::File || dirty.unknown) {
+    mark_backing_unknown(dev);
+    return;
+  }
+  Object& o = s.objects[b.object];
+  uint64_t pos = a;
+  for (int i = 0; i <= dirty.count && pos < z; ++i) {
+    const uint64_t gap_end = i < dirty.count ? std::min(z, std::max(pos, dirty.e[i].start)) : z;
+    const uint64_t fa = arith::backing_byte(pos, dev.offset);
+    const uint64_t fz = std::min(o.size, arith::backing_byte(gap_end, dev.offset));
+    if (fa < fz) extents_write_unknown(o.data, fa, fz);
+    if (i < dirty.count) pos = std::max(pos, dirty.e[i].end);
+  }
 }
 
 void Machine::backing_maybe_written(Device& dev, uint64_t a, uint64_t z) {

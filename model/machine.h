@@ -281,6 +281,8 @@ struct Machine {
   // block's end (device bytes), its new bytes unknown.
   void extend_backing_unknown(Device& dev, uint64_t dev_end);
   void mark_backing_unknown(Device& dev);  // the backing's bytes are no longer predicted
+  // The bytes of written-back block [a, z) outside `dirty` are no longer predicted.
+  void mark_block_rest_unknown(Device& dev, uint64_t a, uint64_t z, const ExtentList& dirty);
   // A read the driver of `dev` sends to a stacked lower loop device: 0 it works,
   // 1 it fails unless the lower cache still holds the range, 2 it fails (the lower
   // device is not Bound, or on 6.1 its own backing file is write-only, recursively).
