@@ -283,6 +283,8 @@ struct Machine {
   void mark_backing_unknown(Device& dev);  // the backing's bytes are no longer predicted
   // The bytes of written-back block [a, z) outside `dirty` are no longer predicted.
   void mark_block_rest_unknown(Device& dev, uint64_t a, uint64_t z, const ExtentList& dirty);
+  // The clean head [a, z) of a written-back block, where it lay past `eof_before`.
+  void mark_block_head_past_eof_unknown(Device& dev, uint64_t a, uint64_t z, uint64_t eof_before);
   // A read the driver of `dev` sends to a stacked lower loop device: 0 it works,
   // 1 it fails unless the lower cache still holds the range, 2 it fails (the lower
   // device is not Bound, or on 6.1 its own backing file is write-only, recursively).
