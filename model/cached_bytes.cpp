@@ -115,7 +115,15 @@ void Machine::resize_keeping_cache(Device& dev, uint64_t new_capacity_sectors) {
   // grew from 7680 and the file was cut to 0 returned the folio's 372 zeros, then
   // ended; gen-7705-1661).
   if (dev.cache_hi < zeros_end) note_cached(dev, folio, zeros_end);
-  if (surely_cached(dev, folio, old_end) && !dev.held.unknown) {
+  // Only a read fills a folio's buffers past the end: a write smaller than the
+  // folio reads in just the blocks it touches, and its other buffers are read from
+  // the backing once the device grows (6.18.44, 6.12.117: a 1-byte write to a
+  // 512-byte device with 512-byte buffer heads, the file and the device grown to
+  // 4 KiB, a read of [512, 4096) returned the file's bytes; fuzz_inproc seed 1,
+  // common/written_folio_past_old_end_reads_the_backing.trace). The model does not
+  // record which of the two filled the folio: with smaller buffers, unknown.
+  const uint64_t buffer = dev.soft_block_size ? dev.soft_block_size : dev.block_size;
+  if (surely_cached(dev, folio, old_end) && !dev.held.unknown && buffer >= grain) {
     Extent zeros;
     zeros.start = old_end;
     zeros.end = zeros_end;
