@@ -407,6 +407,15 @@ std::string ioctl_code(const Op& op, const std::string& fd) {
       c += call_code(fmt::format("ioctl({}, {}, {})", fd, req, null_arg ? "NULL" : "&arg"));
       c += "  }\n";
       break;
+    case ReqArg::Range:
+      if (null_arg) {
+        c += call_code(fmt::format("ioctl({}, {}, NULL)", fd, req));
+        break;
+      }
+      c += fmt::format("  {{ uint64_t range[2] = {{{}ull, {}ull}};\n", op.offset.lit, op.arg.lit);
+      c += call_code(fmt::format("ioctl({}, {}, range)", fd, req));
+      c += "  }\n";
+      break;
     case ReqArg::Out:
       c += out_ioctl_code(op, fd, req, null_arg);
       break;

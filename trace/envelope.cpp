@@ -32,6 +32,7 @@ constexpr std::array<std::string_view, kEnvelopeRuleCount> kRuleNames = {
     "large_folio_at_eof",
     "failed_folio",
     "data_description_overflow",
+    "stacked_fallocate",
 };
 
 }  // namespace

@@ -64,9 +64,12 @@ enum class EnvelopeRule : uint8_t {
   FailedFolio,
   // The read's description has more runs than an outcome can hold.
   DataDescriptionOverflow,
+  // A discard or write-zeroes through a device stacked on a lower loop device:
+  // the lower device's own fallocate (blkdev_fallocate) is not modelled.
+  StackedFallocate,
 };
 inline constexpr int kEnvelopeRuleCount =
-    static_cast<int>(EnvelopeRule::DataDescriptionOverflow) + 1;
+    static_cast<int>(EnvelopeRule::StackedFallocate) + 1;
 
 // The stable snake_case name ("rundown_readahead"); "none" for None.
 std::string_view envelope_rule_name(EnvelopeRule rule);

@@ -53,6 +53,8 @@ constexpr ReqEntry kReqs[] = {
     {Req::BlkRoGet, "BLKROGET", BLKROGET, ReqArg::Out, StructKind::None},
     {Req::BlkRoSet, "BLKROSET", BLKROSET, ReqArg::Int, StructKind::None},
     {Req::BlkFlsBuf, "BLKFLSBUF", BLKFLSBUF, ReqArg::Ignored, StructKind::None},
+    {Req::BlkDiscard, "BLKDISCARD", BLKDISCARD, ReqArg::Range, StructKind::None},
+    {Req::BlkZeroout, "BLKZEROOUT", BLKZEROOUT, ReqArg::Range, StructKind::None},
 };
 static_assert(std::size(kReqs) == kReqCount - 1, "one entry per named Req");
 
@@ -127,6 +129,9 @@ constexpr std::string_view kSysAttrPaths[] = {
     "queue/minimum_io_size",
     "queue/read_ahead_kb",
     "queue/rotational",
+    "queue/discard_granularity",
+    "queue/discard_max_bytes",
+    "queue/write_zeroes_max_bytes",
 };
 static_assert(std::size(kSysAttrPaths) == kSysAttrCount);
 

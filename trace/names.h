@@ -27,6 +27,7 @@ enum class ReqArg : uint8_t {
   Out,        // the kernel writes a value through a pointer the target supplies (BLKGETSIZE64)
   StructIn,   // a {struct} or `null` is required (LOOP_SET_STATUS64, LOOP_CONFIGURE)
   StructOut,  // nothing (the target supplies a buffer) or `null` (LOOP_GET_STATUS64)
+  Range,      // two numbers, a uint64_t[2] {start, len} (BLKDISCARD 0 4096), or `null`
 };
 ReqArg req_arg(Req req);
 

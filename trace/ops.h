@@ -84,6 +84,15 @@ inline Op op_ioctl_struct(Value fd, Req req, const StructFields& fields) {
   return op;
 }
 
+// BLKDISCARD / BLKZEROOUT with the {start, len} range they read.
+inline Op op_ioctl_range(Value fd, Req req, uint64_t start, uint64_t len) {
+  Op op = op_ioctl_noarg(fd, req);
+  op.arg_kind = ArgKind::Range;
+  op.offset = Value::literal(start);
+  op.arg = Value::literal(len);
+  return op;
+}
+
 // A pointer-taking ioctl passed NULL.
 inline Op op_ioctl_null(Value fd, Req req) {
   Op op = op_ioctl_noarg(fd, req);

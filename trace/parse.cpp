@@ -779,15 +779,27 @@ class Parser {
   }
 
   static std::string pointer_reqs() {
-    return "LOOP_SET_STATUS, LOOP_SET_STATUS64, LOOP_GET_STATUS, LOOP_GET_STATUS64 and "
-           "LOOP_CONFIGURE";
+    return "LOOP_SET_STATUS, LOOP_SET_STATUS64, LOOP_GET_STATUS, LOOP_GET_STATUS64, "
+           "LOOP_CONFIGURE, BLKDISCARD and BLKZEROOUT";
   }
 
-  bool parse_ioctl(Op& op) {
-    op.kind = OpKind::Ioctl;
-    auto fd = value(kI32, "an fd");
-    if (!fd) return false;
-    op.subject = *fd;
+  // `START LEN`: the uint64_t[2] BLKDISCARD and BLKZEROOUT read (literals only).
+  bool parse_range(Op& op, const std::string& name, bool none, const Token& a) {
+    if (none) return fail(a, fmt::format("{} needs START LEN (bytes) or `null`", name));
+    auto start = value(kU64, "the range's start");
+    if (!start) return false;
+    auto len = value(kU64, "the range's length");
+    if (!len) return false;
+    if (start->kind == Value::Kind::Var || len->kind == Value::Kind::Var)
+      return fail(a, fmt::format("{}'s START and LEN are numbers, not variables", name));
+    op.arg_kind = ArgKind::Range;
+    op.offset = *start;
+    op.arg = *len;
+    return true;
+  }
+
+  // REQ: a name, or a number (a known one becomes its name).
+  bool parse_request(Op& op) {
     const Token& r = peek();
     if (r.kind == Tok::Word) {
       next();
@@ -803,6 +815,15 @@ class Parser {
     } else {
       return fail(r, fmt::format("expected an ioctl name or request number, got {}", shown(r)));
     }
+    return true;
+  }
+
+  bool parse_ioctl(Op& op) {
+    op.kind = OpKind::Ioctl;
+    auto fd = value(kI32, "an fd");
+    if (!fd) return false;
+    op.subject = *fd;
+    if (!parse_request(op)) return false;
     std::string name =
         op.req == Req::Unknown ? fmt::format("{:#x}", op.raw_req) : std::string(req_name(op.req));
     const Token& a = peek();
@@ -813,7 +834,7 @@ class Parser {
                                  "LOOP_SET_STATUS64 and LOOP_CONFIGURE, not {}",
                                  name));
     if (at_word("null")) {
-      if (shape != ReqArg::StructIn && shape != ReqArg::StructOut)
+      if (shape != ReqArg::StructIn && shape != ReqArg::StructOut && shape != ReqArg::Range)
         return fail(a, fmt::format("`null` is only for {}, not {}", pointer_reqs(), name));
       next();
       op.arg_kind = ArgKind::Null;
@@ -844,6 +865,8 @@ class Parser {
                                      "struct), got {}",
                                      name, shown(a)));
         return true;
+      case ReqArg::Range:
+        return parse_range(op, name, none, a);
       case ReqArg::StructIn:
         if (a.kind != Tok::LBrace)
           return fail(a, fmt::format("{} needs a {{struct}} or `null`, got {}", name, shown(a)));

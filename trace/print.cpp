@@ -116,6 +116,9 @@ std::string format_op(const Trace& t, const Op& op) {
         case ArgKind::Null:
           out += " null";
           break;
+        case ArgKind::Range:
+          out += ' ' + format_value(t, op.offset) + ' ' + format_value(t, op.arg);
+          break;
         case ArgKind::Struct:
           out += ' ' + format_struct(&t, op.fields);
           break;

@@ -92,6 +92,8 @@ enum class Req : uint8_t {
   BlkRoGet,
   BlkRoSet,
   BlkFlsBuf,
+  BlkDiscard,
+  BlkZeroout,
   Unknown,  // any other request number, kept in Op::raw_req
 };
 inline constexpr int kReqCount = static_cast<int>(Req::Unknown) + 1;
@@ -148,7 +150,9 @@ struct StructFields {
   friend bool operator==(const StructFields&, const StructFields&) = default;
 };
 
-enum class ArgKind : uint8_t { None, Number, Struct, Null };
+// Range: a {start, len} pair of u64 (BLKDISCARD, BLKZEROOUT), start in Op::offset
+// and len in Op::arg.
+enum class ArgKind : uint8_t { None, Number, Struct, Null, Range };
 
 // sysfs attributes of /sys/block/loopN the language can read.
 enum class SysAttr : uint8_t {
@@ -165,8 +169,11 @@ enum class SysAttr : uint8_t {
   QueueMinimumIoSize,
   QueueReadAheadKb,
   QueueRotational,
+  QueueDiscardGranularity,
+  QueueDiscardMaxBytes,
+  QueueWriteZeroesMaxBytes,
 };
-inline constexpr int kSysAttrCount = static_cast<int>(SysAttr::QueueRotational) + 1;
+inline constexpr int kSysAttrCount = static_cast<int>(SysAttr::QueueWriteZeroesMaxBytes) + 1;
 
 // One operation. A flat struct (not a variant) so that it is trivially copyable,
 // comparable and cheap to mutate field by field in the fuzzer.

@@ -77,6 +77,8 @@ bool arg_fits(Req req, ArgKind kind) {
       return kind == ArgKind::None || kind == ArgKind::Null;
     case ReqArg::StructIn:
       return kind == ArgKind::Struct || kind == ArgKind::Null;
+    case ReqArg::Range:
+      return kind == ArgKind::Range || kind == ArgKind::Null;
   }
   return false;
 }

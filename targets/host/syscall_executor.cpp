@@ -134,6 +134,10 @@ Outcome SyscallExecutor::ioctl(const Op& op) {
       int value = static_cast<int>(op.arg.lit);
       return result_of(::ioctl(fd, request, null_arg ? nullptr : &value));
     }
+    case ReqArg::Range: {
+      uint64_t range[2] = {op.offset.lit, op.arg.lit};
+      return result_of(::ioctl(fd, request, null_arg ? nullptr : range));
+    }
     case ReqArg::Out:
       switch (op.req) {
         case Req::BlkGetSize64:

@@ -301,6 +301,10 @@ Outcome InprocTarget::ioctl(const Op& op) {
       int value = static_cast<int>(op.arg.lit);
       return result_of(kernel_->ioctl(fd, request, ptr(&value)));
     }
+    case ReqArg::Range: {
+      uint64_t range[2] = {op.offset.lit, op.arg.lit};
+      return result_of(kernel_->ioctl(fd, request, ptr(range)));
+    }
     case ReqArg::Out: {
       // Sized for the widest getter (u64); each writes its own C type.
       alignas(8) uint8_t out[8] = {};

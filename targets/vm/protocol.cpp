@@ -254,7 +254,7 @@ bool read_op(Reader& r, Op& op) {
   op.subject = read_value(r);
   op.req = r.enumeration(Req::Unknown);
   op.raw_req = r.var();
-  op.arg_kind = r.enumeration(ArgKind::Null);
+  op.arg_kind = r.enumeration(ArgKind::Range);
   op.arg = read_value(r);
   op.fields.present = r.u16();
   if (op.fields.present >> kFieldCount) return false;
@@ -267,7 +267,7 @@ bool read_op(Reader& r, Op& op) {
   const uint64_t seed = r.var();
   op.seed = static_cast<uint32_t>(seed);
   if (seed > UINT32_MAX) return false;
-  op.attr = r.enumeration(SysAttr::QueueRotational);
+  op.attr = r.enumeration(SysAttr::QueueWriteZeroesMaxBytes);
   return r.ok() && op.length <= kMaxIoLength && op.fields.name.len <= kNameSize;
 }
 

@@ -97,6 +97,10 @@ TEST(TraceParse, IoctlArguments) {
   EXPECT_EQ(cfg.fields.get(Field::Sizelimit), UINT64_MAX);
   EXPECT_EQ(cfg.fields.get(Field::Flags), 0x21u);
   EXPECT_EQ(cfg.fields.name.view(), std::string_view("a\"\x01", 3));
+  // BLKDISCARD / BLKZEROOUT: START LEN, a u64 pair, or null.
+  EXPECT_EQ(st("ioctl 3 BLKDISCARD 4K 18446744073709551104"),
+            op_ioctl_range(Value::literal(3), Req::BlkDiscard, 4096, 18446744073709551104ull));
+  EXPECT_EQ(st("ioctl 3 BLKZEROOUT null"), op_ioctl_null(Value::literal(3), Req::BlkZeroout));
   Op legacy = st("ioctl 3 LOOP_SET_STATUS {offset=-2147483648 flags=-1}");
   EXPECT_EQ(legacy.fields.value[static_cast<int>(Field::Offset)], Value::signed_literal(INT32_MIN));
   EXPECT_EQ(legacy.fields.value[static_cast<int>(Field::Flags)], Value::signed_literal(-1));
@@ -195,6 +199,9 @@ TEST(TraceParse, ErrorClassesReportFileLineCol) {
       {"ioctl 3 LOOP_SET_STATUS {sizelimit=3}", "t.trace:2:26: field 'sizelimit' does not belong"},
       {"ioctl 3 LOOP_SET_FD {offset=1}", "t.trace:2:21: a {struct} argument is only for"},
       {"ioctl 3 LOOP_SET_FD null", "t.trace:2:21: `null` is only for"},
+      {"ioctl 3 BLKDISCARD 512", "t.trace:2:23: expected"},
+      {"ioctl 3 BLKZEROOUT", "t.trace:2:19: BLKZEROOUT needs START LEN (bytes) or `null`"},
+      {"ioctl 3 BLKDISCARD -1 512", "t.trace:2:20: -1 is out of range for a u64"},
       {"ioctl 3 LOOP_SET_STATUS {offset=2147483648}",
        "t.trace:2:33: 2147483648 is out of range for an int"},
       {"ioctl 3 LOOP_SET_STATUS64 {number=4294967296}",

@@ -190,6 +190,15 @@ inline Op gen_ioctl(GenState& g, Value fd) {
     case ReqArg::StructOut:
       if (*rc::gen::arbitrary<bool>()) op.arg_kind = ArgKind::Null;
       break;
+    case ReqArg::Range:
+      if (*rc::gen::inRange(0, 4) == 0) {
+        op.arg_kind = ArgKind::Null;
+      } else {
+        op.arg_kind = ArgKind::Range;
+        op.offset = Value::literal(*rc::gen::arbitrary<uint64_t>());
+        op.arg = Value::literal(*rc::gen::arbitrary<uint64_t>());
+      }
+      break;
   }
   return op;
 }
