@@ -766,30 +766,6 @@ int BlockDevice::sync_written_locked(uint64_t first, uint64_t last, WbErrSince* 
 
 // ---- generic block ioctls -----------------------------------------------------------------
 
-// BLKDISCARD / BLKZEROOUT on the range {start, len} at `user`: the cached pages of
-// the range are written back and dropped before the request reaches the driver.
-long BlockDevice::discard_or_zero_range(ReqOp op, const void* user, bool fd_writable) {
-  if (!fd_writable) return -EBADF;
-  if (read_only()) return -EPERM;
-  if (user == nullptr) return -EFAULT;
-  uint64_t range[2];
-  std::memcpy(range, user, sizeof range);
-  uint64_t start = range[0], len = range[1];
-  if (((start | len) & (kSectorSize - 1)) != 0) return -EINVAL;
-  uint64_t dev_bytes = arith::bytes_of_sectors(capacity_sectors());
-  if (start + len < start || start + len > dev_bytes) return -EINVAL;
-  if (len == 0) return 0;
-  {
-    std::lock_guard lock(cache_mu_);
-    uint64_t first = start / kPageSize, last = (start + len - 1) / kPageSize;
-    (void)writeback_locked(first, last);
-    drop_range_locked(first, last);
-  }
-  Completion c;
-  int st = queue_.submit_and_wait(Bio{op, start >> kSectorShift, nullptr, len, &c});
-  return st == 0 ? 0 : (st == -EOPNOTSUPP ? -EOPNOTSUPP : -EIO);
-}
-
 BlockIoctlResult BlockDevice::common_ioctl(unsigned long cmd, unsigned long arg, bool fd_writable,
                                            bool cap_sys_admin) {
   auto done = [](long ret) { return BlockIoctlResult{true, ret}; };

@@ -74,6 +74,17 @@ class BlockDevice {
   void set_rescan_at_next_open(bool on) { rescan_at_next_open_.store(on); }
   // DriverProfile::unaligned_bios_refused.
   void set_unaligned_bios_refused(bool on) { unaligned_bios_refused_.store(on); }
+  // queue/discard_granularity and the discard (= write-zeroes) limit in sectors,
+  // which the driver sets at bind; and DriverProfile::discard_range_validated_first.
+  uint32_t discard_granularity() const { return discard_granularity_.load(); }
+  uint32_t discard_max_sectors() const { return discard_max_sectors_.load(); }
+  void set_discard_limits(uint32_t max_sectors, uint32_t granularity) {
+    discard_max_sectors_.store(max_sectors);
+    discard_granularity_.store(max_sectors != 0 ? granularity : 0);
+  }
+  void set_discard_range_validated_first(bool on) { discard_range_validated_first_.store(on); }
+  // blkdev_fallocate: a loop device stacked on this one discards or zeroes through it.
+  int fallocate_range(int mode, int64_t start, int64_t len);
 
   // blkdev_open / blkdev_release bookkeeping. `holder` is the file claiming the
   // bdev exclusively (O_EXCL), or nullptr.
@@ -122,7 +133,13 @@ class BlockDevice {
   int writeback_locked(uint64_t first_page, uint64_t last_page);
   int sync_written_locked(uint64_t first_page, uint64_t last_page, WbErrSince* since);
   void drop_range_locked(uint64_t first_page, uint64_t last_page);
+  // BLKDISCARD / BLKZEROOUT (inproc/discard_range.cpp).
   long discard_or_zero_range(ReqOp op, const void* user, bool fd_writable);
+  long discard_validated_first(const void* user, bool fd_writable);
+  long discard_truncating_first(const void* user, bool fd_writable);
+  long zero_range(const void* user, bool fd_writable);
+  long submit_range(ReqOp op, uint64_t start, uint64_t len);
+  void truncate_range(uint64_t start, uint64_t end);
   void make_room_locked();
   int64_t direct_io(ReqOp op, uint8_t* buf, uint64_t len, int64_t pos);
   int read_partial_folios_locked(uint64_t upos, uint64_t dev_bytes, uint64_t* len);
@@ -142,6 +159,9 @@ class BlockDevice {
   std::atomic<bool> write_cache_{false};
   std::atomic<bool> unaligned_bios_refused_{true};
   std::atomic<bool> rescan_at_next_open_{false};
+  std::atomic<uint32_t> discard_granularity_{0};
+  std::atomic<uint32_t> discard_max_sectors_{0};
+  std::atomic<bool> discard_range_validated_first_{true};
   std::atomic<uint32_t> lbs_{512};
   std::atomic<bool> rotational_{false};
   std::atomic<uint32_t> read_ahead_kb_{128};

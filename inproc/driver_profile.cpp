@@ -38,6 +38,8 @@ constexpr DriverProfile kLinux61{
     .partscan_rescan_caches_table = true,
     .read_past_backing_eof_is_eio = false,
     .discard_disabled_on_eopnotsupp = false,
+    .discard_range_validated_first = false,
+    .discard_limits_at_set_block_size = false,
     .backing_io_checks_file_mode = true,
     .write_cache_cleared_on_teardown = true,
     .set_block_size_validated_first = true,

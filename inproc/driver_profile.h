@@ -65,6 +65,11 @@ struct DriverProfile {
   bool read_past_backing_eof_is_eio = true;
   // 5f75e081ab5c (6.10): an EOPNOTSUPP from fallocate disables discard for good.
   bool discard_disabled_on_eopnotsupp = true;
+  // BLKDISCARD's order (model/profile.h): 6.12+ validate the whole range before
+  // truncating the cache; 6.1 truncates first and checks the block size after.
+  bool discard_range_validated_first = true;
+  // The discard limits follow LOOP_SET_BLOCK_SIZE (6.12+) or LOOP_SET_STATUS (6.1).
+  bool discard_limits_at_set_block_size = true;
   // 6.1 reads the backing file through vfs_iter_read, which refuses a file not
   // open for reading (EBADF -> EIO), in buffered mode only: loop DIO (every
   // release) and 6.12.25+/6.15+ call ->read_iter directly.

@@ -83,6 +83,7 @@ LoopDevice::LoopDevice(int number, const DriverProfile& profile, const DriverCon
     : number_(number), profile_(profile), config_(config) {
   assert(number >= 0);
   disk_.set_unaligned_bios_refused(profile_.unaligned_bios_refused);
+  disk_.set_discard_range_validated_first(profile_.discard_range_validated_first);
   disk_.set_rotational(profile_.created_rotational, /*raises_readahead=*/false);
 }
 
@@ -378,6 +379,7 @@ long LoopDevice::configure(const OpenFile& file, const FileTable& files, const l
   lo_min_dio_size_ = min_dio_size(*backing);
   backing_ = std::move(backing);
   discard_supported_ = true;
+  configure_discard();
   update_dio((flags & LO_FLAGS_DIRECT_IO) != 0);
   disk_.set_capacity(compute_capacity(*backing_, lo_offset_, lo_sizelimit_));
   // The write cache is advertised when writes can happen and the file can be synced.
@@ -436,6 +438,7 @@ long LoopDevice::set_status(const OpenFile& file, const loop_info64& info) {
     update_dio((old & LO_FLAGS_DIRECT_IO) != 0);  // may turn DIO off, never on
     if (geometry_changed)
       disk_.set_capacity(compute_capacity(*backing_, lo_offset_, lo_sizelimit_));
+    if (!profile_.discard_limits_at_set_block_size) configure_discard();  // loop_config_discard
     partscan = !(old & LO_FLAGS_PARTSCAN) && (info.lo_flags & LO_FLAGS_PARTSCAN);
   }
   disk_.queue().unfreeze();
@@ -583,8 +586,24 @@ long LoopDevice::set_block_size(const OpenFile& file, unsigned long arg) {
   bool on = (lo_flags_.load() & LO_FLAGS_DIRECT_IO) != 0;
   // Before 6.15 re-evaluation also asks for DIO when the backing file is O_DIRECT.
   update_dio(on || (profile_.dio_reenabled_by_reconfigure && backing_->opened_direct()));
+  if (profile_.discard_limits_at_set_block_size) configure_discard();  // loop_update_limits
   disk_.queue().unfreeze();
   return 0;
+}
+
+// loop_config_discard (6.1) / loop_get_discard_config (6.12+): over a file, punch
+// hole's limits (UINT_MAX >> 9 sectors, the filesystem's 4 KiB block); over a
+// lower loop device its write-zeroes limit and granularity, which 6.1 replaces by
+// its physical block size when 0.
+void LoopDevice::configure_discard() {
+  constexpr uint32_t kFileMaxSectors = 0xffffffffu >> 9;
+  constexpr uint32_t kFileGranularity = 4096;
+  const LoopDevice* lower = backing_->loop_device();
+  if (lower == nullptr) return disk_.set_discard_limits(kFileMaxSectors, kFileGranularity);
+  uint32_t granularity = lower->disk().discard_granularity();
+  if (granularity == 0 && !profile_.discard_limits_at_set_block_size)
+    granularity = lower->disk().physical_block_size();
+  disk_.set_discard_limits(lower->disk().discard_max_sectors(), granularity);
 }
 
 // ---- sysfs -------------------------------------------------------------------------------
@@ -601,6 +620,9 @@ int LoopDevice::sysfs_show(std::string_view attr, std::string& out) const {
   if (attr == "queue/minimum_io_size") return num(disk_.io_min());
   if (attr == "queue/read_ahead_kb") return num(disk_.read_ahead_kb());
   if (attr == "queue/rotational") return num(disk_.rotational() ? 1 : 0);
+  if (attr == "queue/discard_granularity") return num(disk_.discard_granularity());
+  if (attr == "queue/discard_max_bytes" || attr == "queue/write_zeroes_max_bytes")
+    return num(uint64_t{disk_.discard_max_sectors()} << 9);
   if (!attr.starts_with("loop/")) return -ENOENT;
   std::lock_guard lock(lo_mutex_);
   LoState s = state_.load();

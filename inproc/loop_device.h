@@ -92,6 +92,7 @@ class LoopDevice final : public RequestHandler {
   // run from that drop).
   std::shared_ptr<OpenFile> teardown();
   RequestResult discard_request(const Request& rq, OpenFile& file, int64_t pos);
+  void configure_discard();  // the queue's discard limits from the backing file
 
   const int number_;
   const DriverProfile& profile_;
@@ -143,6 +144,9 @@ class LoopDeviceFile final : public OpenFile {
     return "/dev/loop" + std::to_string(device_->number());
   }
   int64_t backing_io(ReqOp op, const iovec* iov, int iovcnt, int64_t pos, IoMode mode) override;
+  int backing_fallocate(int mode, int64_t pos, int64_t len) override {
+    return device_->disk().fallocate_range(mode, pos, len);
+  }
   bool can_odirect() const override { return true; }
   uint32_t dio_offset_align() const override { return device_->disk().logical_block_size(); }
   uint32_t backing_bdev_block_size() const override { return device_->disk().logical_block_size(); }

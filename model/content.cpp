@@ -197,7 +197,12 @@ void snapshot_object(const Object& obj, uint64_t start, uint64_t end, uint64_t s
     background(pos, std::max(pos, x.start));
     const uint64_t from = std::max(pos, x.start), to = std::min(end, x.end);
     if (x.reserved == kUnknownRun) into.unknown = 1;  // a held list names no such run
-    extents_write(into, from - shift, to - shift, x.origin - shift, x.seed);
+    Extent moved = x;  // a pattern run, or a fill run (BLKDISCARD's zeros)
+    moved.start = from - shift;
+    moved.end = to - shift;
+    moved.origin = x.origin - shift;
+    if (x.reserved == kUnknownRun) moved.reserved = 0;
+    extents_write_run(into, moved);
     pos = to;
   }
   background(pos, end);
@@ -217,7 +222,7 @@ bool emit_object(const Object& obj, uint64_t start, uint64_t end, DataBuilder& o
     uint64_t to = std::min(end, x.end);
     if (x.reserved == kUnknownRun) known = false;
     if (x.reserved == kUnknownRun) out.add_zero(to - from);  // a placeholder, not a claim
-    else out.add_pattern(x.seed, from - x.origin, to - from);
+    else emit_extent(x, from, to, out);
     pos = to;
   }
   emit_background(obj, pos, end, out);

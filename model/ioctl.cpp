@@ -21,6 +21,8 @@ bool is_block_req(Req r) {
     case Req::BlkRoGet:
     case Req::BlkRoSet:
     case Req::BlkFlsBuf:
+    case Req::BlkDiscard:
+    case Req::BlkZeroout:
       return true;
     default:
       return false;
@@ -280,6 +282,7 @@ Outcome Machine::configure(Desc& fd, Device& dev, const Op& op) {
   if (env.max_part > 0) dev.flags |= kLoPartscan;
   dev.block_size = static_cast<uint32_t>(bs);
   note_bind_rotational(dev, *file);
+  configure_discard(dev);
   if (p.dio_rule == DioRule::MinDioAlign) dev.min_dio_bytes = min_dio_align(*file);
   dev.dio = dio_requested && dio_possible(dev, *file, dev.block_size, offset);
   dev.write_cache = (flags & kLoReadOnly) ? 0 : 1;
@@ -379,6 +382,7 @@ Outcome Machine::set_status(Device& dev, const Op& op, bool legacy) {
     // what their caches hold is stale (6.12.117 in QEMU serves it).
     backing_changed(DescKind::Loop, dev.index, nullptr);
   }
+  if (!p.discard_limits_at_set_block_size) configure_discard(dev);  // 6.1's loop_config_discard
   if (partscan) reread_partitions(dev);
   return Outcome::ok(0);
 }
@@ -484,6 +488,7 @@ Outcome Machine::set_block_size(Desc& fd, Device& dev, const Op& op) {
   }
   dev.block_size = static_cast<uint32_t>(choice.value);
   update_dio();
+  if (p.discard_limits_at_set_block_size) configure_discard(dev);  // loop_update_limits
   return Outcome::ok(0);
 }
 
@@ -560,6 +565,11 @@ Outcome Machine::block_ioctl(Desc& fd, const Op& op) {
       flush_dirty(*dev);  // a failed writeback is not reported here
       drop_cache(*dev);
       return Outcome::ok(0);
+    case Req::BlkDiscard:
+      return p.discard_range_validated_first ? discard_validated_first(fd, *dev, op)
+                                             : discard_truncating_first(fd, *dev, op);
+    case Req::BlkZeroout:
+      return zeroout(fd, *dev, op);
     default:
       assert(false);
       return Outcome::error(EINVAL);

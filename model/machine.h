@@ -343,6 +343,14 @@ struct Machine {
   Outcome control_ioctl(const Op& op);
   Outcome loop_ioctl(Desc& fd, const Op& op);
   Outcome block_ioctl(Desc& fd, const Op& op);
+  // BLKDISCARD and BLKZEROOUT (model/discard.cpp).
+  Outcome discard_validated_first(const Desc& fd, Device& dev, const Op& op);
+  Outcome discard_truncating_first(const Desc& fd, Device& dev, const Op& op);
+  Outcome zeroout(const Desc& fd, Device& dev, const Op& op);
+  Outcome fallocate_request(Device& dev, uint64_t a, uint64_t z);
+  void truncate_cache_range(Device& dev, uint64_t a, uint64_t z);
+  void zero_backing_range(Device& dev, uint64_t a, uint64_t z);
+  void configure_discard(Device& dev);  // loop_config_discard / loop_get_discard_config
   Outcome configure(Desc& fd, Device& dev, const Op& op);
   Outcome change_fd(Desc& fd, Device& dev, const Op& op);
   Outcome clr_fd(Device& dev);

@@ -117,6 +117,18 @@ struct Profile {
 
   // fallocate EOPNOTSUPP clears the discard limit (5f75e081ab5c, 6.10).
   bool discard_disabled_on_eopnotsupp;
+  // BLKDISCARD as 6.12 has it (blk_ioctl_discard reworked in 6.10): the range is
+  // copied first (EFAULT before EOPNOTSUPP and EBADF), a read-only device is EPERM,
+  // and the block size, a zero length and the end are checked before the cache is
+  // truncated. 6.1 checks EBADF first and only the 512-byte alignment and the end
+  // before it truncates, the rest after: a {0, 0} discard drops the whole cache,
+  // dirty pages too, then fails EINVAL (6.1.0-56 in QEMU;
+  // linux-6.1/discard_zero_length_drops_whole_cache.trace).
+  bool discard_range_validated_first;
+  // The discard limits are recomputed by LOOP_SET_BLOCK_SIZE (loop_update_limits,
+  // 6.12+) or by LOOP_SET_STATUS (loop_config_discard, 6.1), besides the bind. Over
+  // a lower loop device of discard granularity 0, 6.1 takes its block size instead.
+  bool discard_limits_at_set_block_size;
 
   // 6.1: dirty pages of the loop device's page cache that were not written back
   // before a synchronous LOOP_CLR_FD teardown are lost (written to a device of
@@ -228,6 +240,8 @@ inline constexpr Profile kLinux61{
     .partscan_rescan_caches_table = true,
     .read_past_backing_eof_is_eio = false,
     .discard_disabled_on_eopnotsupp = false,
+    .discard_range_validated_first = false,
+    .discard_limits_at_set_block_size = false,
     .dirty_pages_lost_on_sync_detach = true,
     .backing_io_checks_file_mode = true,
     .write_cache_cleared_on_teardown = true,
@@ -277,6 +291,8 @@ inline constexpr Profile kLinux612{
     .partscan_rescan_caches_table = true,
     .read_past_backing_eof_is_eio = true,
     .discard_disabled_on_eopnotsupp = true,
+    .discard_range_validated_first = true,
+    .discard_limits_at_set_block_size = true,
     .dirty_pages_lost_on_sync_detach = false,
     .backing_io_checks_file_mode = false,
     .write_cache_cleared_on_teardown = false,
@@ -313,6 +329,8 @@ inline constexpr Profile kLinux618{
     .partscan_rescan_caches_table = false,
     .read_past_backing_eof_is_eio = true,
     .discard_disabled_on_eopnotsupp = true,
+    .discard_range_validated_first = true,
+    .discard_limits_at_set_block_size = true,
     .dirty_pages_lost_on_sync_detach = false,
     .backing_io_checks_file_mode = false,
     .write_cache_cleared_on_teardown = false,

@@ -34,6 +34,8 @@ constexpr SwitchInfo kSwitches[] = {
     LOOPCHECK_SWITCH(partscan_rescan_caches_table),
     LOOPCHECK_SWITCH(read_past_backing_eof_is_eio),
     LOOPCHECK_SWITCH(discard_disabled_on_eopnotsupp),
+    LOOPCHECK_SWITCH(discard_range_validated_first),
+    LOOPCHECK_SWITCH(discard_limits_at_set_block_size),
     LOOPCHECK_SWITCH(dirty_pages_lost_on_sync_detach),
     LOOPCHECK_SWITCH(backing_io_checks_file_mode),
     LOOPCHECK_SWITCH(write_cache_cleared_on_teardown),

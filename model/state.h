@@ -42,8 +42,9 @@ struct Extent {
   uint64_t end = 0;
   uint64_t origin = 0;
   uint32_t seed = 0;
-  // 0; a device's `held` list marks fill runs here (1 + fill byte); an object's
-  // data marks bytes the model does not know with kUnknownRun.
+  // 0 for a pattern run; 1 + fill byte for a fill run (a device's `held` bytes, an
+  // object's zeros from BLKDISCARD / BLKZEROOUT); kUnknownRun in an object's data
+  // for bytes the model does not know.
   uint32_t reserved = 0;
 };
 inline constexpr uint32_t kUnknownRun = 0xffffffffu;
@@ -111,6 +112,10 @@ struct Device {
   // direct-I/O size as it was at the bind (loop_assign_backing_file); later
   // changes of a lower device's block size do not reach it. 0 while unbound.
   uint32_t min_dio_bytes = 0;
+  // queue/discard_granularity and the discard (= write-zeroes) limit in sectors,
+  // set by the bind (loop_config_discard) and kept after the detach: 0 until then.
+  uint32_t discard_granularity = 0;
+  uint32_t discard_max_sectors = 0;
   uint64_t offset = 0;
   uint64_t sizelimit = 0;
   uint64_t capacity = 0;  // 512-byte sectors

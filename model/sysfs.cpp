@@ -41,6 +41,11 @@ Outcome Machine::sysfs(const Op& op) {
       return number_text(dev->readahead_raised ? kRaisedReadAheadKb : kDefaultReadAheadKb);
     case SysAttr::QueueRotational:
       return flag(dev->rotational);
+    case SysAttr::QueueDiscardGranularity:
+      return number_text(dev->discard_granularity);
+    case SysAttr::QueueDiscardMaxBytes:
+    case SysAttr::QueueWriteZeroesMaxBytes:
+      return number_text(uint64_t{dev->discard_max_sectors} << 9);
     default:
       break;
   }

@@ -52,6 +52,8 @@ const std::vector<Switch>& shared_switches() {
       SAME_SWITCH(partscan_rescan_caches_table),
       SAME_SWITCH(read_past_backing_eof_is_eio),
       SAME_SWITCH(discard_disabled_on_eopnotsupp),
+      SAME_SWITCH(discard_range_validated_first),
+      SAME_SWITCH(discard_limits_at_set_block_size),
       SAME_SWITCH(backing_io_checks_file_mode),
       SAME_SWITCH(write_cache_cleared_on_teardown),
       SAME_SWITCH(set_block_size_validated_first),

@@ -1,0 +1,140 @@
+// BLKDISCARD and BLKZEROOUT as block/ioctl.c answers them for a loop device: the
+// range checks in each kernel's order, the truncation of the page cache over the
+// range (truncate_bdev_range: dirty pages are dropped, not written back), then one
+// request to the driver (docs/semantics.md §3.6).
+#include <linux/falloc.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "inproc/block_device.h"
+#include "inproc/uapi.h"
+
+namespace loopcheck::inproc {
+
+namespace {
+
+// The uint64_t[2] {start, len} the ioctl copies from the caller.
+struct ByteRange {
+  uint64_t start = 0;
+  uint64_t len = 0;
+};
+
+ByteRange copy_range(const void* user) {
+  uint64_t words[2];
+  std::memcpy(words, user, sizeof words);
+  return {words[0], words[1]};
+}
+
+// The sectors of a page its bytes [from, to) cover whole or in part.
+SectorMask page_sectors(uint64_t from, uint64_t to) {
+  const uint64_t a = from / kSectorSize, z = (to + kSectorSize - 1) / kSectorSize;
+  return static_cast<SectorMask>((1u << z) - (1u << a));
+}
+
+}  // namespace
+
+long BlockDevice::discard_or_zero_range(ReqOp op, const void* user, bool fd_writable) {
+  if (op == ReqOp::WriteZeroes) return zero_range(user, fd_writable);
+  return discard_range_validated_first_.load() ? discard_validated_first(user, fd_writable)
+                                               : discard_truncating_first(user, fd_writable);
+}
+
+// 6.12+: the range is copied and checked whole (blk_validate_byte_range) before
+// the cache is touched.
+long BlockDevice::discard_validated_first(const void* user, bool fd_writable) {
+  if (user == nullptr) return -EFAULT;
+  if (discard_max_sectors() == 0) return -EOPNOTSUPP;
+  if (!fd_writable) return -EBADF;
+  if (read_only()) return -EPERM;
+  const ByteRange r = copy_range(user);
+  const uint64_t end = r.start + r.len;
+  const uint64_t dev_bytes = capacity_sectors() * kSectorSize;
+  if ((r.start | r.len) % logical_block_size() != 0 || r.len == 0 || end < r.start ||
+      end > dev_bytes)
+    return -EINVAL;
+  truncate_range(r.start, end);
+  return submit_range(ReqOp::Discard, r.start, r.len);
+}
+
+// 6.1: 512-byte alignment and the end are checked before the truncation
+// (truncate_bdev_range(start, start + len - 1): a zero length at 0 is the whole
+// mapping), read-only, the block size and a zero length after it.
+long BlockDevice::discard_truncating_first(const void* user, bool fd_writable) {
+  if (!fd_writable) return -EBADF;
+  if (discard_max_sectors() == 0) return -EOPNOTSUPP;
+  if (user == nullptr) return -EFAULT;
+  const ByteRange r = copy_range(user);
+  const uint64_t end = r.start + r.len;
+  const uint64_t dev_bytes = capacity_sectors() * kSectorSize;
+  if ((r.start | r.len) % kSectorSize != 0 || end < r.start || end > dev_bytes) return -EINVAL;
+  if (r.len == 0 && r.start == 0) {
+    std::lock_guard lock(cache_mu_);
+    drop_range_locked(0, UINT64_MAX);  // truncate_bdev_range(0, -1): the whole mapping
+  } else {
+    truncate_range(r.start, end);
+  }
+  if (read_only()) return -EPERM;
+  if ((r.start | r.len) % logical_block_size() != 0 || r.len == 0) return -EINVAL;
+  return submit_range(ReqOp::Discard, r.start, r.len);
+}
+
+// Every release: blk_ioctl_zeroout checks 512-byte alignment and the last byte,
+// truncates, and blkdev_issue_zeroout checks the block size, then read-only.
+long BlockDevice::zero_range(const void* user, bool fd_writable) {
+  if (!fd_writable) return -EBADF;
+  if (user == nullptr) return -EFAULT;
+  const ByteRange r = copy_range(user);
+  const uint64_t last = r.start + r.len - 1;
+  const uint64_t dev_bytes = capacity_sectors() * kSectorSize;
+  if ((r.start | r.len) % kSectorSize != 0 || last >= dev_bytes || last < r.start) return -EINVAL;
+  truncate_range(r.start, last + 1);
+  if ((r.start | r.len) % logical_block_size() != 0) return -EINVAL;
+  if (read_only()) return -EPERM;
+  return submit_range(ReqOp::WriteZeroes, r.start, r.len);
+}
+
+long BlockDevice::submit_range(ReqOp op, uint64_t start, uint64_t len) {
+  Completion c;
+  const int st = queue_.submit_and_wait(Bio{op, start >> kSectorShift, nullptr, len, &c});
+  return st == 0 ? 0 : (st == -EOPNOTSUPP ? -EOPNOTSUPP : -EIO);
+}
+
+// blkdev_fallocate (loop passes FALLOC_FL_KEEP_SIZE): the range is cut at the end
+// of the device, must be whole logical blocks, and the cache over it is truncated;
+// then zeroes are issued: with FALLOC_FL_PUNCH_HOLE without fallback
+// (BLKDEV_ZERO_NOFALLBACK), so a device without a write-zeroes limit refuses it.
+int BlockDevice::fallocate_range(int mode, int64_t start, int64_t len) {
+  const int64_t size = static_cast<int64_t>(capacity_sectors() * kSectorSize);
+  if (start < 0 || len <= 0 || start >= size) return -EINVAL;
+  if (start + len > size) len = size - start;
+  if ((static_cast<uint64_t>(start) | static_cast<uint64_t>(len)) % logical_block_size() != 0)
+    return -EINVAL;
+  const uint64_t a = static_cast<uint64_t>(start), n = static_cast<uint64_t>(len);
+  truncate_range(a, a + n);
+  if (read_only()) return -EPERM;
+  if ((mode & FALLOC_FL_PUNCH_HOLE) != 0 && discard_max_sectors() == 0) return -EOPNOTSUPP;
+  return static_cast<int>(submit_range(ReqOp::WriteZeroes, a, n));
+}
+
+// Bytes [start, end) of the cache: whole pages go, dirty or not; a page the range
+// cuts holds zeros there, clean (block_invalidate_folio), and keeps its other bytes.
+void BlockDevice::truncate_range(uint64_t start, uint64_t end) {
+  if (start >= end) return;
+  std::lock_guard lock(cache_mu_);
+  const uint64_t first_whole = (start + kPageSize - 1) / kPageSize;
+  const uint64_t end_whole = end / kPageSize;  // exclusive
+  if (first_whole < end_whole) drop_range_locked(first_whole, end_whole - 1);
+  for (const uint64_t index : {uint64_t{start / kPageSize}, uint64_t{(end - 1) / kPageSize}}) {
+    if (index >= first_whole && index < end_whole) continue;
+    CachedPage* page = pages_.find(index);
+    if (page == nullptr) continue;
+    const uint64_t base = index * kPageSize;
+    const uint64_t from = std::max(start, base) - base, to = std::min(end, base + kPageSize) - base;
+    std::memset(page->data + from, 0, to - from);
+    page->dirty &= static_cast<SectorMask>(~page_sectors(from, to));
+  }
+}
+
+}  // namespace loopcheck::inproc
