@@ -60,6 +60,7 @@ ArgDomain make_domain(const Scope& scope) {
   d.file_flags = {0, kOpenDirect};
   d.add_existing = true;
   d.blkroset = true;
+  d.discard_ranges = {{0, 4096}, {512, 512}, {0, 0}};
   return d;
 }
 
@@ -147,6 +148,10 @@ void push_loop_ops(const FdList& fds, int nfds, const ArgDomain& domain, Value v
   if (domain.blkroset) {
     out.push_back(op_ioctl(v, Req::BlkRoSet, Value::literal(0)));
     out.push_back(op_ioctl(v, Req::BlkRoSet, Value::literal(1)));
+  }
+  for (const auto& [start, len] : domain.discard_ranges) {
+    out.push_back(op_ioctl_range(v, Req::BlkDiscard, start, len));
+    out.push_back(op_ioctl_range(v, Req::BlkZeroout, start, len));
   }
 }
 

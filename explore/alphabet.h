@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "explore/scope.h"
@@ -31,6 +32,8 @@ struct ArgDomain {
   std::vector<uint8_t> file_flags;
   bool add_existing = false;  // LOOP_CTL_ADD of an index in use (EEXIST)
   bool blkroset = false;      // BLKROSET 0/1
+  // BLKDISCARD and BLKZEROOUT {start, len}: a page, a sector, and a zero length.
+  std::vector<std::pair<uint64_t, uint64_t>> discard_ranges;
 };
 
 ArgDomain make_domain(const Scope& scope);

@@ -59,6 +59,11 @@ constexpr std::array<int64_t, 5> kRemoveArgs{-1, 0, 7, 1 << 20, INT64_MIN};
 // autoload) and numbers past the minor range, which never create a device.
 constexpr std::array<uint64_t, 4> kLiteralIndices{0, 7, 1 << 20, INT32_MAX};
 constexpr std::array<int64_t, 4> kRoSetArgs{0, 1, -1, 2};
+// BLKDISCARD / BLKZEROOUT ranges: whole pages and sectors, a partial page, the
+// device's last sector of a 64 KiB file, misaligned, zero, and wrapping ones.
+constexpr std::array<uint64_t, 8> kRangeStarts{0, 4096, 512, 8192, 1, 65024, 61440, kU64Max - 511};
+constexpr std::array<uint64_t, 8> kRangeLengths{4096, 512,   8192, 0,
+                                                1024, 65536, 511,  kU64Max - 511};
 // Request numbers the language does not name, none taking a pointer (the targets
 // pass a number argument as is).
 constexpr std::array<uint64_t, 6> kUnknownRequests{0x4C0B, 0x4C0C, 0x4C83, 0x4CFF, 0x4C7F, 0x1};
@@ -66,8 +71,9 @@ constexpr std::array<uint32_t, 4> kEncryptTypes{0, 0, 1 /* XOR */, 18 /* CRYPTOA
 constexpr std::array<uint32_t, 4> kKeySizes{0, 0, 32, 33};
 constexpr std::array<Req, 6> kGetters{Req::BlkGetSize64, Req::BlkGetSize, Req::BlkSszGet,
                                       Req::BlkBszGet,    Req::BlkPbszGet, Req::BlkRoGet};
-constexpr std::array<Req, 4> kNullTakers{Req::LoopSetStatus64, Req::LoopGetStatus64,
-                                         Req::LoopConfigure, Req::LoopGetStatus};
+constexpr std::array<Req, 6> kNullTakers{Req::LoopSetStatus64, Req::LoopGetStatus64,
+                                         Req::LoopConfigure,   Req::LoopGetStatus,
+                                         Req::BlkDiscard,      Req::BlkZeroout};
 constexpr std::array<uint8_t, 8> kOpenFlagSets{
     0, 0, 0, kOpenExcl, kOpenDirect, kOpenSync, kOpenNonblock, kOpenExcl | kOpenDirect};
 
@@ -101,6 +107,7 @@ enum class Choice : uint8_t {
   BlockGetter,
   BlkRoSet,
   BlkFlsBuf,
+  DiscardOrZeroout,
   Pwrite,
   Pread,
   Fsync,
@@ -139,7 +146,7 @@ class Decoder {
   Choice with_prerequisites(Choice choice) const {
     const bool needs_ctl =
         choice == Choice::GetFree || choice == Choice::CtlAdd || choice == Choice::CtlRemove;
-    const bool needs_dev = choice >= Choice::SetFd && choice <= Choice::BlkFlsBuf;
+    const bool needs_dev = choice >= Choice::SetFd && choice <= Choice::DiscardOrZeroout;
     if (needs_dev && count(SlotKind::DeviceFd) == 0) {
       choice = count(SlotKind::Index) > 0 || creators_ >= kMaxDeviceCreators ? Choice::OpenLoop
                                                                              : Choice::GetFree;
@@ -185,6 +192,7 @@ class Decoder {
       case Choice::BlockGetter:
       case Choice::BlkRoSet:
       case Choice::BlkFlsBuf:
+      case Choice::DiscardOrZeroout:
         return device_ioctl_op(choice, r);
       case Choice::SetStatus64:
       case Choice::SetStatus:
@@ -273,6 +281,9 @@ class Decoder {
         return {op_ioctl(dev, Req::BlkRoSet, Value::signed_literal(pick(kRoSetArgs, r[3])))};
       case Choice::BlkFlsBuf:
         return {op_ioctl_noarg(dev, Req::BlkFlsBuf)};
+      case Choice::DiscardOrZeroout:
+        return {op_ioctl_range(dev, r[2] % 2 ? Req::BlkZeroout : Req::BlkDiscard,
+                               pick(kRangeStarts, r[3]), pick(kRangeLengths, r[4]))};
       default:
         assert(false && "not a device ioctl choice");
         return {};

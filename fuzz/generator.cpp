@@ -419,12 +419,32 @@ class TraceBuilder {
         truncate_op();
         break;
       case 24:
-        emit(op_ioctl(any_device_fd(), Req::LoopSetDirectIo, Value::literal(rng_.below(2))));
+        if (rng_.chance(1, 2))
+          emit(op_ioctl(any_device_fd(), Req::LoopSetDirectIo, Value::literal(rng_.below(2))));
+        else
+          discard_op();
         break;
       default:  // 25
         block_size_op();
         break;
     }
+  }
+
+  // BLKDISCARD or BLKZEROOUT: mostly whole logical blocks inside the device; now
+  // and then a sector-aligned range (refused after the cache truncation on some
+  // releases), a zero length, or one running past the end.
+  void discard_op() {
+    const DevFd& fd = device_fds_[rng_.below(device_fds_.size())];
+    const model::Device* d = model_device(fd);
+    const uint64_t capacity_bytes = d ? d->capacity * kSectorBytes : 0;
+    const uint64_t unit = rng_.chance(3, 4) && d ? d->block_size : kSectorBytes;
+    const uint64_t units = std::max<uint64_t>(1, capacity_bytes / unit);
+    const uint64_t start = rng_.below(units) * unit;
+    uint64_t len = (1 + rng_.below(std::min<uint64_t>(units, 16))) * unit;
+    if (rng_.chance(1, 10)) len = 0;
+    if (rng_.chance(1, 10)) len = capacity_bytes - std::min(start, capacity_bytes) + unit;
+    emit(op_ioctl_range(Value::variable(fd.var),
+                        rng_.chance(1, 2) ? Req::BlkDiscard : Req::BlkZeroout, start, len));
   }
 
   // LOOP_SET_BLOCK_SIZE to a size that fits the device's capacity.
