@@ -119,7 +119,9 @@ int BlockDevice::fallocate_range(int mode, int64_t start, int64_t len) {
 }
 
 // Bytes [start, end) of the cache: whole pages go, dirty or not; a page the range
-// cuts holds zeros there, clean (block_invalidate_folio), and keeps its other bytes.
+// cuts holds zeros there and keeps its other bytes, and only its buffers wholly
+// inside the range are cleaned (block_invalidate_folio): a dirty buffer the range
+// cuts is written back later with its zeros.
 void BlockDevice::truncate_range(uint64_t start, uint64_t end) {
   if (start >= end) return;
   std::lock_guard lock(cache_mu_);
@@ -133,7 +135,11 @@ void BlockDevice::truncate_range(uint64_t start, uint64_t end) {
     const uint64_t base = index * kPageSize;
     const uint64_t from = std::max(start, base) - base, to = std::min(end, base + kPageSize) - base;
     std::memset(page->data + from, 0, to - from);
-    page->dirty &= static_cast<SectorMask>(~page_sectors(from, to));
+    const uint64_t buffer = soft_block_size_.load();
+    const uint64_t clean_from = (from + buffer - 1) / buffer * buffer,
+                   clean_to = to / buffer * buffer;
+    if (clean_from < clean_to)
+      page->dirty &= static_cast<SectorMask>(~page_sectors(clean_from, clean_to));
   }
 }
 

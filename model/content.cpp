@@ -89,6 +89,12 @@ void extents_write_run(ExtentList& list, const Extent& x) {
   if (!insert_at(list, at, x)) list.unknown = 1;
 }
 
+bool extents_overlap(const ExtentList& list, uint64_t start, uint64_t end) {
+  for (int i = 0; i < list.count; ++i)
+    if (list.e[i].start < end && list.e[i].end > start) return true;
+  return false;
+}
+
 void extents_cut_from(ExtentList& list, uint64_t size) {
   extents_erase(list, size, ~uint64_t{0});
 }

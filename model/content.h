@@ -27,6 +27,8 @@ void extents_write_unknown(ExtentList& list, uint64_t start, uint64_t end);
 void extents_cut_from(ExtentList& list, uint64_t size);
 void extents_erase(ExtentList& list, uint64_t start, uint64_t end);
 
+// True when some extent has a byte in [start, end).
+bool extents_overlap(const ExtentList& list, uint64_t start, uint64_t end);
 // True when [start, end) is entirely covered by extents.
 bool extents_cover(const ExtentList& list, uint64_t start, uint64_t end);
 // Every byte of [start, end) lies in a run of `a` or of `b`.

@@ -126,23 +126,43 @@ Outcome Machine::fallocate_request(Device& dev, uint64_t a, uint64_t z) {
 }
 
 // truncate_bdev_range over device bytes [a, z) (512-byte aligned): whole pages
-// inside leave the cache, dirty or not; a page the range cuts keeps its other
-// bytes and holds zeros inside it. Where the request that follows fails the
-// backing keeps its bytes, so those zeros are the cache's own: held where the page
-// is surely cached, unknown where it may be.
+// inside leave the cache, dirty or not; in a page the range cuts the bytes inside
+// read zero, and only the buffers wholly inside lose their dirty state
+// (block_invalidate_folio). A dirty buffer the range cuts stays dirty and is
+// written back with its zeros: they become a dirty fill run (6.1.0-56, 6.12.117,
+// 6.18.44: a 1-byte write, BLKDISCARD {0, 512} with 4 KiB buffers, the file cut
+// to 0, then a writeback grew it to 4 KiB; fuzz_inproc seed 2,
+// common/discard_cutting_a_dirty_buffer_keeps_it_dirty.trace).
+// Where the request that follows fails, the backing keeps its bytes, so the
+// zeros are the cache's own: held where the page is surely cached, unknown where
+// it may be.
 void Machine::truncate_cache_range(Device& dev, uint64_t a, uint64_t z) {
   if (a >= z) return;
+  const uint64_t buffer = dev.soft_block_size ? dev.soft_block_size : dev.block_size;
+  const uint64_t whole_a = (a + buffer - 1) / buffer * buffer, whole_z = z / buffer * buffer;
+  if (whole_a < whole_z) extents_erase(dev.dirty, whole_a, whole_z);
+  const ByteRange cut_buffers[2] = {{a / buffer * buffer, a % buffer ? buffer : 0},
+                                    {whole_z, z % buffer && whole_z >= whole_a ? buffer : 0}};
+  ExtentList zeros;  // the range's bytes in dirty buffers it cuts
+  for (const ByteRange& cut : cut_buffers)
+    if (cut.len != 0 && extents_overlap(dev.dirty, cut.start, cut.start + cut.len))
+      extents_write_fill(zeros, std::max(a, cut.start), std::min(z, cut.start + cut.len), 0);
   extents_erase(dev.dirty, a, z);
+  for (int i = 0; i < zeros.count; ++i) extents_write_run(dev.dirty, zeros.e[i]);
   extents_erase(dev.held, a, z);
   if (dev.refused_page != kNoPage && dev.refused_page >= a / kPageSize * kPageSize &&
       dev.refused_page < z)
     dev.refused_page = kNoPage;  // the failed folio went with its page
+  hold_zeros_in_cut_pages(dev, a, z);
+}
+
+// The bytes of [a, z) in the pages it cuts read zero from the cache.
+void Machine::hold_zeros_in_cut_pages(Device& dev, uint64_t a, uint64_t z) {
   const uint64_t head_page = a / kPageSize * kPageSize;
   const uint64_t tail_page = (z - 1) / kPageSize * kPageSize;
-  const ByteRange cuts[2] = {
-      {a, a % kPageSize ? std::min(z, head_page + kPageSize) - a : 0},
-      {tail_page,
-       z % kPageSize != 0 && (tail_page > head_page || a % kPageSize == 0) ? z - tail_page : 0}};
+  const bool tail_cut = z % kPageSize != 0 && (tail_page > head_page || a % kPageSize == 0);
+  const ByteRange cuts[2] = {{a, a % kPageSize ? std::min(z, head_page + kPageSize) - a : 0},
+                             {tail_page, tail_cut ? z - tail_page : 0}};
   for (const ByteRange& cut : cuts) {
     if (cut.len == 0) continue;
     const uint64_t page = cut.start / kPageSize * kPageSize;
@@ -158,9 +178,13 @@ void Machine::truncate_cache_range(Device& dev, uint64_t a, uint64_t z) {
 }
 
 // The backing file's bytes under device bytes [a, z) read zero now, up to its EOF
-// (FALLOC_FL_KEEP_SIZE). Whole filesystem blocks become holes (punched, or
-// unwritten extents, which read as holes do) where no fill lies under them.
-// Other devices' cached pages keep the old bytes.
+// (FALLOC_FL_KEEP_SIZE). ext4 zeroes a partial block in place, so a written one
+// stays written and a hole stays a hole (6.1.0-56 in QEMU: BLKDISCARD {0, 512} of a
+// sparse file cut to 1 byte later, a DIO read-modify-write over it → 512; fuzz_inproc
+// seed 2, common/discard_of_a_hole_leaves_a_hole.trace); whole blocks become holes
+// (punched, or unwritten extents, which read as holes do) where no fill lies under
+// them: under a fill the model keeps them written. Other devices' caches keep the
+// old bytes.
 void Machine::zero_backing_range(Device& dev, uint64_t a, uint64_t z) {
   const Desc& b = s.descs[dev.backing_desc];
   Object& o = s.objects[b.object];
@@ -168,10 +192,18 @@ void Machine::zero_backing_range(Device& dev, uint64_t a, uint64_t z) {
   const uint64_t fz = std::min(o.size, arith::backing_byte(z, dev.offset));
   if (fa >= fz) return;
   backing_file_write(b.object, fa, fz, &dev);
-  extents_write_fill(o.data, fa, fz, 0);
-  const uint64_t first_block = std::max((fa + kPageSize - 1) / kPageSize * kPageSize, o.fill_end);
-  const uint64_t last_block = fz / kPageSize * kPageSize;
-  if (first_block < last_block) extents_erase(o.data, first_block, last_block);
+  // [fa, whole_a) and [whole_z, fz): the partial blocks at either end; [whole_a,
+  // whole_z): whole blocks (empty when the range sits inside one block).
+  const uint64_t whole_a = std::min(fz, (fa + kPageSize - 1) / kPageSize * kPageSize);
+  const uint64_t whole_z = std::max(whole_a, fz / kPageSize * kPageSize);
+  const ByteRange parts[2] = {{fa, whole_a - fa}, {whole_z, fz - whole_z}};
+  for (const ByteRange& part : parts)
+    if (part.len != 0 && !backing_range_in_hole(dev, part.start, part.start + part.len))
+      extents_write_fill(o.data, part.start, part.start + part.len, 0);
+  if (whole_a >= whole_z) return;
+  const uint64_t fill_stop = std::clamp(o.fill_end, whole_a, whole_z);
+  extents_write_fill(o.data, whole_a, fill_stop, 0);
+  extents_erase(o.data, fill_stop, whole_z);
 }
 
 // loop_config_discard (6.1) / loop_get_discard_config (6.12+): over a file, the

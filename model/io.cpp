@@ -680,7 +680,7 @@ ReadResult DeviceRead::read_in_rundown() {
     for (int i = 0; i < dev.dirty.count; ++i) {
       const Extent& x = dev.dirty.e[i];
       const uint64_t a = std::max(x.start, start), z = std::min(x.end, end);
-      if (a < z) out.add_pattern(x.seed, a - x.origin, z - a);
+      if (a < z) emit_extent(x, a, z, out);  // a pattern run, or a discard's zeros
     }
     r.count = end - start;
     r.known = !dev.dirty.unknown;
@@ -1031,7 +1031,7 @@ ReadResult DeviceRead::compose(bool meets_eof, bool past_unaligned_eof) {
     if (!have || dev.dirty.e[i].end <= pos) continue;
     const Extent& x = dev.dirty.e[i];
     const uint64_t z = std::min(x.end, end);
-    if (pos < z) out.add_pattern(x.seed, pos - x.origin, z - pos);
+    if (pos < z) emit_extent(x, pos, z, out);  // a pattern run, or a discard's zeros
     pos = std::max(pos, z);
   }
   // Readahead may have brought in anything from the first folio to ra_end; the
@@ -1232,7 +1232,7 @@ int Machine::stacked_read_status(const Device& dev, uint64_t a, uint64_t z) cons
 
 // A write the driver performs on the backing file (writeback or direct I/O).
 int Machine::write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t origin,
-                           uint32_t seed) {
+                           uint32_t seed, uint32_t fill) {
   const Desc& b = s.descs[dev.backing_desc];
   const uint64_t pos = arith::backing_byte(start, dev.offset),
                  pos_end = arith::backing_byte(end, dev.offset);
@@ -1243,7 +1243,8 @@ int Machine::write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t o
     if (backing_odirect_misaligned(dev, page_pos, kPageSize)) return EIO;
     backing_file_write(b.object, pos, pos_end, &dev);
     Object& obj = s.objects[b.object];
-    extents_write(obj.data, pos, pos_end, b_origin, seed);  // past EOF: extends the file
+    // Past EOF: extends the file. A fill run is a dirty buffer's zeros (discard.cpp).
+    extents_write_run(obj.data, Extent{pos, pos_end, b_origin, seed, fill});
     obj.size = std::max(obj.size, pos_end);
     extents_erase(dev.held, start, end);  // the cache and the file agree there now
     return 0;
@@ -1263,6 +1264,7 @@ int Machine::write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t o
   const int e = write_device(lower, pos, std::min(pos_end, lcap), b_origin, seed, dev.dio != 0);
   if (e > 0)
     return EIO;  // a maybe-EIO into the lower cache counts as written (its data is marked unknown)
+  if (fill != 0) lower.dirty.unknown = 1;  // written as a pattern above: its bytes are not that
   backing_changed(DescKind::Loop, lower.index, &dev);
   return pos_end > lcap ? EIO : 0;
 }
@@ -1319,7 +1321,7 @@ int Machine::write_back_for_direct(Device& dev, uint64_t start, uint64_t end, bo
     // misaligned O_DIRECT read after a buffered write over a lower device with
     // BLKROSET 1 → EIO, not EINVAL).
     if (dio_writeback_refused_by_lower(dev, a, z) ||
-        write_backing(dev, a, z, x.origin, x.seed) != 0) {
+        write_backing(dev, a, z, x.origin, x.seed, x.reserved) != 0) {
       Extent part = x;
       part.start = a;
       part.end = z;

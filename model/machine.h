@@ -349,6 +349,7 @@ struct Machine {
   Outcome zeroout(const Desc& fd, Device& dev, const Op& op);
   Outcome fallocate_request(Device& dev, uint64_t a, uint64_t z);
   void truncate_cache_range(Device& dev, uint64_t a, uint64_t z);
+  void hold_zeros_in_cut_pages(Device& dev, uint64_t a, uint64_t z);
   void zero_backing_range(Device& dev, uint64_t a, uint64_t z);
   void configure_discard(Device& dev);  // loop_config_discard / loop_get_discard_config
   Outcome configure(Desc& fd, Device& dev, const Op& op);
@@ -437,7 +438,9 @@ struct Machine {
                           uint64_t blk);
   ReadResult read_lower_segments(const Device& lower, uint64_t pos, uint64_t len, ReadResult r,
                                  uint64_t got, DataBuilder& out);
-  int write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed);
+  // `fill`: Extent::reserved of the run written (0: a pattern run).
+  int write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed,
+                    uint32_t fill = 0);
   void backing_changed(DescKind kind, uint32_t which, const Device* writer);
   // Backing file `object` is about to change at file bytes [a, z) by a path other
   // than `writer`'s cache: devices record the old bytes their cache surely holds.
