@@ -26,14 +26,13 @@ namespace {
 constexpr uint64_t kSectorsPerPage = kPageSize / kSectorSize;
 static_assert(kSectorsPerPage == 8, "SectorMask holds one bit per sector of a page");
 
-// The sectors of a page that its bytes [from, to) touch (from < to <= kPageSize).
+}  // namespace
+
 SectorMask sectors_of(uint64_t from, uint64_t to) {
   assert(from < to && to <= kPageSize);
   const uint64_t a = from / kSectorSize, z = (to + kSectorSize - 1) / kSectorSize;
   return static_cast<SectorMask>((1u << z) - (1u << a));
 }
-
-}  // namespace
 
 BlockDevice::BlockDevice() = default;
 

@@ -41,6 +41,9 @@ struct WbErrSince {
   uint32_t seq = 0;
 };
 
+// The sectors of a page that its bytes [from, to) touch (from < to <= kPageSize).
+SectorMask sectors_of(uint64_t from, uint64_t to);
+
 class BlockDevice {
  public:
   BlockDevice();

@@ -27,12 +27,6 @@ ByteRange copy_range(const void* user) {
   return {words[0], words[1]};
 }
 
-// The sectors of a page its bytes [from, to) cover whole or in part.
-SectorMask page_sectors(uint64_t from, uint64_t to) {
-  const uint64_t a = from / kSectorSize, z = (to + kSectorSize - 1) / kSectorSize;
-  return static_cast<SectorMask>((1u << z) - (1u << a));
-}
-
 }  // namespace
 
 long BlockDevice::discard_or_zero_range(ReqOp op, const void* user, bool fd_writable) {
@@ -139,7 +133,7 @@ void BlockDevice::truncate_range(uint64_t start, uint64_t end) {
     const uint64_t clean_from = (from + buffer - 1) / buffer * buffer,
                    clean_to = to / buffer * buffer;
     if (clean_from < clean_to)
-      page->dirty &= static_cast<SectorMask>(~page_sectors(clean_from, clean_to));
+      page->dirty &= static_cast<SectorMask>(~sectors_of(clean_from, clean_to));
   }
 }
 

@@ -28,10 +28,6 @@ bool writable(const Desc& fd) {
   return fd.access != Access::Ro;  // FMODE_WRITE
 }
 
-bool read_only(const Device& dev) {
-  return dev.disk_ro || dev.bdev_ro_policy;  // bdev_read_only()
-}
-
 // `UINT_MAX >> 9` sectors over a file whose filesystem has fallocate; granularity
 // the filesystem's block (4 KiB on the filesystems traces run on).
 constexpr uint32_t kFileDiscardMaxSectors = 0xffffffffu >> 9;
@@ -46,7 +42,7 @@ Outcome Machine::discard_validated_first(const Desc& fd, Device& dev, const Op& 
   if (op.arg_kind == ArgKind::Null) return Outcome::error(EFAULT);  // copy_from_user first
   if (dev.discard_max_sectors == 0) return Outcome::error(EOPNOTSUPP);
   if (!writable(fd)) return Outcome::error(EBADF);
-  if (read_only(dev)) return Outcome::error(EPERM);
+  if (bdev_read_only(dev)) return Outcome::error(EPERM);
   const ByteRange r = range_of(op);
   const uint64_t end = r.start + r.len;
   if ((r.start | r.len) % dev.block_size != 0 || r.len == 0 || end < r.start ||
@@ -76,7 +72,7 @@ Outcome Machine::discard_truncating_first(const Desc& fd, Device& dev, const Op&
     drop_cache(dev);
   }
   truncate_cache_range(dev, r.start, end);
-  if (read_only(dev)) return Outcome::error(EPERM);
+  if (bdev_read_only(dev)) return Outcome::error(EPERM);
   if ((r.start | r.len) % dev.block_size != 0 || r.len == 0) return Outcome::error(EINVAL);
   return fallocate_request(dev, r.start, end);
 }
@@ -96,7 +92,7 @@ Outcome Machine::zeroout(const Desc& fd, Device& dev, const Op& op) {
     return Outcome::error(EINVAL);
   truncate_cache_range(dev, r.start, last + 1);
   if ((r.start | r.len) % dev.block_size != 0) return Outcome::error(EINVAL);
-  if (read_only(dev)) return Outcome::error(EPERM);
+  if (bdev_read_only(dev)) return Outcome::error(EPERM);
   // A bound device over a file always has a write-zeroes limit: the request goes
   // to lo_fallocate (without one, zeroed pages would be written: the same bytes).
   return fallocate_request(dev, r.start, last + 1);
@@ -140,7 +136,6 @@ void Machine::truncate_cache_range(Device& dev, uint64_t a, uint64_t z) {
   if (a >= z) return;
   const uint64_t buffer = dev.soft_block_size ? dev.soft_block_size : dev.block_size;
   const uint64_t whole_a = (a + buffer - 1) / buffer * buffer, whole_z = z / buffer * buffer;
-  if (whole_a < whole_z) extents_erase(dev.dirty, whole_a, whole_z);
   const ByteRange cut_buffers[2] = {{a / buffer * buffer, a % buffer ? buffer : 0},
                                     {whole_z, z % buffer && whole_z >= whole_a ? buffer : 0}};
   ExtentList zeros;  // the range's bytes in dirty buffers it cuts

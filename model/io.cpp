@@ -1258,7 +1258,7 @@ int Machine::write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t o
   // blkdev_write_iter checks bdev_read_only (EPERM) before the size (ENOSPC):
   // 6.18.44, an O_DIRECT write through an upper device whose lower device has
   // BLKROSET 1 and a capacity of 0 → EIO (gen-7706-0068).
-  if (lower.disk_ro || lower.bdev_ro_policy)
+  if (bdev_read_only(lower))
     return EIO;  // EPERM from a read-only lower device → EIO
   if (pos >= lcap) return dev.dio || !p.backing_odirect_honoured_without_dio ? ENOSPC : EIO;
   const int e = write_device(lower, pos, std::min(pos_end, lcap), b_origin, seed, dev.dio != 0);
@@ -1393,7 +1393,7 @@ int Machine::write_direct(Device& dev, uint64_t start, uint64_t end, uint64_t or
 bool Machine::lower_refuses_misaligned_direct_write(const Device& lower, uint64_t pos,
                                                     uint64_t len) {
   const bool misaligned = pos % lower.block_size != 0 || len % lower.block_size != 0;
-  const bool read_only = lower.disk_ro || lower.bdev_ro_policy;
+  const bool read_only = bdev_read_only(lower);
   return misaligned && !read_only && lower.state != DevState::Unbound &&
          pos < arith::device_bytes(lower.capacity);
 }
@@ -1813,7 +1813,7 @@ Outcome Machine::pwrite(const Op& op) {
   if (d->kind == DescKind::File) return pwrite_file(*d, start, len, direct, op.seed);
   assert(d->kind == DescKind::Loop);
   Device& dev = *device(d->device);
-  if (dev.disk_ro || dev.bdev_ro_policy) return Outcome::error(EPERM);
+  if (bdev_read_only(dev)) return Outcome::error(EPERM);
   if (len == 0) return Outcome::ok(0);
   const uint64_t cap = arith::device_bytes(dev.capacity);
   if (start >= cap) return Outcome::error(ENOSPC);

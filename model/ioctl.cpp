@@ -554,7 +554,7 @@ Outcome Machine::block_ioctl(Desc& fd, const Op& op) {
     case Req::BlkBszGet:
       return put(dev->soft_block_size);
     case Req::BlkRoGet:
-      return put((dev->disk_ro || dev->bdev_ro_policy) ? 1 : 0);
+      return put(bdev_read_only(*dev) ? 1 : 0);
     case Req::BlkRoSet:
       if (!env.cap_sys_admin) return Outcome::error(EACCES);
       if (null_arg) return Outcome::error(EFAULT);

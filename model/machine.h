@@ -156,6 +156,8 @@ struct Machine {
     return stop;
   }
   // Some byte of device range [a, z) may be in the page cache.
+  // bdev_read_only(): the disk's bit (set_disk_ro) or the bdev's (BLKROSET).
+  static bool bdev_read_only(const Device& dev) { return dev.disk_ro || dev.bdev_ro_policy; }
   static bool may_be_cached(const Device& dev, uint64_t a, uint64_t z) {
     return dev.cache_populated && a < dev.cache_hi && z > dev.cache_lo;
   }

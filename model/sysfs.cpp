@@ -32,7 +32,7 @@ Outcome Machine::sysfs(const Op& op) {
     case SysAttr::Size:
       return number_text(dev->capacity);
     case SysAttr::Ro:
-      return flag(dev->disk_ro || dev->bdev_ro_policy);
+      return flag(bdev_read_only(*dev));
     case SysAttr::QueueLogicalBlockSize:
     case SysAttr::QueuePhysicalBlockSize:
     case SysAttr::QueueMinimumIoSize:
