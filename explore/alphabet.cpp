@@ -153,6 +153,14 @@ void push_loop_ops(const FdList& fds, int nfds, const ArgDomain& domain, Value v
     out.push_back(op_ioctl_range(v, Req::BlkDiscard, start, len));
     out.push_back(op_ioctl_range(v, Req::BlkZeroout, start, len));
   }
+  if (!domain.discard_ranges.empty()) {
+    const auto& [start, len] = domain.discard_ranges.front();
+    out.push_back(op_ioctl_range(v, Req::BlkSecDiscard, start, len));
+    // fallocate on the device: its two zeroing modes over the first range.
+    const auto off = static_cast<int64_t>(start);
+    out.push_back(op_fallocate(v, off, len, kFallocZeroRange | kFallocKeepSize));
+    out.push_back(op_fallocate(v, off, len, kFallocPunchHole | kFallocKeepSize));
+  }
 }
 
 }  // namespace

@@ -33,6 +33,7 @@ const std::vector<Expected>& catalogue() {
       {Req::BlkRoSet, {0}},
       {Req::BlkDiscard, {0, EOPNOTSUPP, EINVAL}},
       {Req::BlkZeroout, {0, EINVAL}},
+      {Req::BlkSecDiscard, {EOPNOTSUPP}},
   };
   return table;
 }
@@ -56,7 +57,8 @@ std::vector<CoverageGap> coverage_gaps(const ExploreOptions& options, const Expl
     for (uint8_t f : domain.file_flags) want.insert({op_label(op_open_file(0, a, f)), 0});
   for (const Expected& e : catalogue()) {
     if (e.req == Req::BlkRoSet && !domain.blkroset) continue;
-    const bool discards = e.req == Req::BlkDiscard || e.req == Req::BlkZeroout;
+    const bool discards =
+        e.req == Req::BlkDiscard || e.req == Req::BlkZeroout || e.req == Req::BlkSecDiscard;
     if (discards && domain.discard_ranges.empty()) continue;
     const int label = op_label(op_ioctl_noarg(Value::literal(3), e.req));
     for (int o : e.outcomes) {

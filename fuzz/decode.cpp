@@ -64,6 +64,23 @@ constexpr std::array<int64_t, 4> kRoSetArgs{0, 1, -1, 2};
 constexpr std::array<uint64_t, 8> kRangeStarts{0, 4096, 512, 8192, 1, 65024, 61440, kU64Max - 511};
 constexpr std::array<uint64_t, 8> kRangeLengths{4096, 512,   8192, 0,
                                                 1024, 65536, 511,  kU64Max - 511};
+// fallocate(2): the same starts (the last is negative as a loff_t); lengths up to
+// INT64_MAX; the three modes a block device takes, and ones every file refuses.
+constexpr std::array<uint64_t, 8> kFallocLengths{4096, 512,   8192, 0,
+                                                 1024, 65536, 511,  uint64_t{INT64_MAX}};
+constexpr std::array<uint8_t, 8> kFallocModes{
+    kFallocZeroRange,
+    kFallocZeroRange | kFallocKeepSize,
+    kFallocPunchHole | kFallocKeepSize,
+    kFallocPunchHole | kFallocKeepSize | kFallocNoHideStale,
+    kFallocPunchHole | kFallocKeepSize,
+    0,
+    kFallocKeepSize,
+    kFallocPunchHole,
+};
+// BLKSECDISCARD only ever fails on a loop device: a fifth of the picks.
+constexpr std::array<Req, 5> kRangeTakers{Req::BlkDiscard, Req::BlkZeroout, Req::BlkDiscard,
+                                          Req::BlkZeroout, Req::BlkSecDiscard};
 // Request numbers the language does not name, none taking a pointer (the targets
 // pass a number argument as is).
 constexpr std::array<uint64_t, 6> kUnknownRequests{0x4C0B, 0x4C0C, 0x4C83, 0x4CFF, 0x4C7F, 0x1};
@@ -112,6 +129,7 @@ enum class Choice : uint8_t {
   Pread,
   Fsync,
   Truncate,
+  Fallocate,
   Sysfs,
   UnknownIoctl,
   NullPointer,
@@ -202,6 +220,7 @@ class Decoder {
       case Choice::Pread:
       case Choice::Fsync:
       case Choice::Truncate:
+      case Choice::Fallocate:
       case Choice::Sysfs:
         return io_or_sysfs_op(choice, r);
       case Choice::UnknownIoctl:
@@ -282,8 +301,8 @@ class Decoder {
       case Choice::BlkFlsBuf:
         return {op_ioctl_noarg(dev, Req::BlkFlsBuf)};
       case Choice::DiscardOrZeroout:
-        return {op_ioctl_range(dev, r[2] % 2 ? Req::BlkZeroout : Req::BlkDiscard,
-                               pick(kRangeStarts, r[3]), pick(kRangeLengths, r[4]))};
+        return {op_ioctl_range(dev, pick(kRangeTakers, r[2]), pick(kRangeStarts, r[3]),
+                               pick(kRangeLengths, r[4]))};
       default:
         assert(false && "not a device ioctl choice");
         return {};
@@ -329,6 +348,9 @@ class Decoder {
         return {op_fsync(any_fd(r[1], r[2]))};
       case Choice::Truncate:
         return {op_truncate(r[2] % 2, pick(kTruncateSizes, r[3]))};
+      case Choice::Fallocate:
+        return {op_fallocate(io_fd(r[1], r[5]), static_cast<int64_t>(pick(kRangeStarts, r[3])),
+                             pick(kFallocLengths, r[4]), pick(kFallocModes, r[6]))};
       case Choice::Sysfs:
         return {op_sysfs(index_operand(r[1], r[3]), static_cast<SysAttr>(r[4] % kSysAttrCount))};
       default:

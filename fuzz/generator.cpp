@@ -430,7 +430,7 @@ class TraceBuilder {
     }
   }
 
-  // BLKDISCARD or BLKZEROOUT: mostly whole logical blocks inside the device; now
+  // BLKDISCARD, BLKZEROOUT or fallocate: mostly whole logical blocks inside the device; now
   // and then a sector-aligned range (refused after the cache truncation on some
   // releases), a zero length, or one running past the end.
   void discard_op() {
@@ -443,6 +443,13 @@ class TraceBuilder {
     uint64_t len = (1 + rng_.below(std::min<uint64_t>(units, 16))) * unit;
     if (rng_.chance(1, 10)) len = 0;
     if (rng_.chance(1, 10)) len = capacity_bytes - std::min(start, capacity_bytes) + unit;
+    if (rng_.chance(1, 4)) {  // fallocate(2) on the device: the two zeroing modes
+      constexpr uint8_t kModes[2] = {kFallocZeroRange | kFallocKeepSize,
+                                     kFallocPunchHole | kFallocKeepSize};
+      emit(op_fallocate(Value::variable(fd.var), static_cast<int64_t>(start), len,
+                        kModes[rng_.below(2)]));
+      return;
+    }
     emit(op_ioctl_range(Value::variable(fd.var),
                         rng_.chance(1, 2) ? Req::BlkDiscard : Req::BlkZeroout, start, len));
   }

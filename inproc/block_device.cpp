@@ -102,8 +102,7 @@ bool BlockDevice::claimed_by_other(const void* who) const {
 // its max_sectors (1280 KiB), and ra_pages never decreases.
 void BlockDevice::set_rotational(bool on, bool raises_readahead) {
   rotational_.store(on);
-  if (on && raises_readahead)
-    read_ahead_kb_.store(std::max<uint32_t>(read_ahead_kb_.load(), 2560));
+  if (on && raises_readahead) read_ahead_kb_.store(std::max<uint32_t>(read_ahead_kb_.load(), 2560));
 }
 
 // ---- page cache helpers -------------------------------------------------------------
@@ -765,8 +764,9 @@ int BlockDevice::sync_written_locked(uint64_t first, uint64_t last, WbErrSince* 
 
 // ---- generic block ioctls -----------------------------------------------------------------
 
-BlockIoctlResult BlockDevice::common_ioctl(unsigned long cmd, unsigned long arg, bool fd_writable,
+BlockIoctlResult BlockDevice::common_ioctl(unsigned long cmd, unsigned long arg, BdevCaller caller,
                                            bool cap_sys_admin) {
+  const bool fd_writable = caller.writable;
   auto done = [](long ret) { return BlockIoctlResult{true, ret}; };
   void* user = reinterpret_cast<void*>(arg);
   switch (cmd) {
@@ -812,10 +812,14 @@ BlockIoctlResult BlockDevice::common_ioctl(unsigned long cmd, unsigned long arg,
       invalidate();
       return done(0);
     }
+    case BLKSECDISCARD:
+      // blk_ioctl_secure_erase: a loop queue never has max_secure_erase_sectors,
+      // and that check comes before the range is read.
+      return done(fd_writable ? -EOPNOTSUPP : -EBADF);
     case BLKDISCARD:
     case BLKZEROOUT:
       return done(discard_or_zero_range(cmd == BLKDISCARD ? ReqOp::Discard : ReqOp::WriteZeroes,
-                                        user, fd_writable));
+                                        user, caller));
     default:
       (void)fd_writable;
       return BlockIoctlResult{};

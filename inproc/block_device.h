@@ -28,6 +28,13 @@ struct CacheStats {
   uint64_t pages_written_back = 0;
 };
 
+// The open file an ioctl or a fallocate comes through: its FMODE_WRITE and
+// FMODE_EXCL (truncate_bdev_range claims the device unless the file holds it).
+struct BdevCaller {
+  bool writable = false;
+  bool excl = false;
+};
+
 // A generic block ioctl's result, or "not mine: pass it to the driver".
 struct BlockIoctlResult {
   bool handled = false;
@@ -86,8 +93,9 @@ class BlockDevice {
     discard_granularity_.store(max_sectors != 0 ? granularity : 0);
   }
   void set_discard_range_validated_first(bool on) { discard_range_validated_first_.store(on); }
-  // blkdev_fallocate: a loop device stacked on this one discards or zeroes through it.
-  int fallocate_range(int mode, int64_t start, int64_t len);
+  // blkdev_fallocate (after vfs_fallocate's checks): fallocate(2) on the device,
+  // and how a loop device stacked on this one discards or zeroes through it.
+  int fallocate_range(int mode, int64_t start, int64_t len, bool caller_excl);
 
   // blkdev_open / blkdev_release bookkeeping. `holder` is the file claiming the
   // bdev exclusively (O_EXCL), or nullptr.
@@ -116,7 +124,7 @@ class BlockDevice {
   // invalidate_bdev()/kill_bdev(): drop every cached page.
   void invalidate();
 
-  BlockIoctlResult common_ioctl(unsigned long cmd, unsigned long arg, bool fd_writable,
+  BlockIoctlResult common_ioctl(unsigned long cmd, unsigned long arg, BdevCaller caller,
                                 bool cap_sys_admin);
 
   CacheStats cache_stats() const;
@@ -137,11 +145,13 @@ class BlockDevice {
   int sync_written_locked(uint64_t first_page, uint64_t last_page, WbErrSince* since);
   void drop_range_locked(uint64_t first_page, uint64_t last_page);
   // BLKDISCARD / BLKZEROOUT (inproc/discard_range.cpp).
-  long discard_or_zero_range(ReqOp op, const void* user, bool fd_writable);
-  long discard_validated_first(const void* user, bool fd_writable);
-  long discard_truncating_first(const void* user, bool fd_writable);
-  long zero_range(const void* user, bool fd_writable);
+  long discard_or_zero_range(ReqOp op, const void* user, BdevCaller caller);
+  long discard_validated_first(const void* user, BdevCaller caller);
+  long discard_truncating_first(const void* user, BdevCaller caller);
+  long zero_range(const void* user, BdevCaller caller);
   long submit_range(ReqOp op, uint64_t start, uint64_t len);
+  int truncate_bdev_range(uint64_t start, uint64_t last, bool caller_excl);
+  int invalidate_pages(uint64_t first_page, uint64_t last_page);
   void truncate_range(uint64_t start, uint64_t end);
   void make_room_locked();
   int64_t direct_io(ReqOp op, uint8_t* buf, uint64_t len, int64_t pos);

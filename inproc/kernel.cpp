@@ -1,5 +1,7 @@
 #include "inproc/kernel.h"
 
+#include <linux/falloc.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
@@ -138,6 +140,35 @@ int64_t Kernel::pwrite(int fd, const void* buf, uint64_t len, int64_t pos) {
     if (static_cast<uint64_t>(pos) % align != 0 || len % align != 0) return -EINVAL;
   }
   return file->write_at(buf, len, pos);
+}
+
+// vfs_fallocate (fs/open.c, alike in 6.1, 6.12 and 6.18 for these modes): the
+// arguments and the mode's shape, the fd's write access, the file's type, the
+// filesystem's maximum size; loop-control has no fallocate.
+int Kernel::fallocate(int fd, int mode, int64_t pos, int64_t len) {
+  if (pos < 0 || len <= 0) return -EINVAL;
+  // FALLOC_FL_SUPPORTED_MASK: no NO_HIDE_STALE, so blkdev_fallocate's discard case
+  // (6.1) is never reached from user space.
+  constexpr int kSupported = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE;
+  if ((mode & ~kSupported) != 0) return -EOPNOTSUPP;
+  if ((mode & FALLOC_FL_PUNCH_HOLE) && (mode & FALLOC_FL_ZERO_RANGE)) return -EOPNOTSUPP;
+  if ((mode & FALLOC_FL_PUNCH_HOLE) && !(mode & FALLOC_FL_KEEP_SIZE)) return -EOPNOTSUPP;
+  std::shared_ptr<OpenFile> file = fget(fd);
+  if (file == nullptr) return -EBADF;
+  if (!file->writable()) return -EBADF;
+  switch (file->kind()) {
+    case FileKind::Directory:
+      return -EISDIR;
+    case FileKind::LoopControl:
+      return -ENODEV;
+    case FileKind::Regular:
+    case FileKind::LoopDevice:
+      break;
+  }
+  const uint64_t max_bytes =
+      file->kind() == FileKind::Regular ? fs_.max_file_bytes : uint64_t{INT64_MAX};
+  if (static_cast<uint64_t>(pos) + static_cast<uint64_t>(len) > max_bytes) return -EFBIG;
+  return file->backing_fallocate(mode, pos, len);
 }
 
 int Kernel::fsync(int fd) {

@@ -43,6 +43,9 @@ class Kernel final : public FileTable {
   int64_t pread(int fd, void* buf, uint64_t len, int64_t pos);
   int64_t pwrite(int fd, const void* buf, uint64_t len, int64_t pos);
   int fsync(int fd);
+  // fallocate(2): vfs_fallocate's checks, then the file's own (a regular file:
+  // the host filesystem's fallocate; /dev/loopN: blkdev_fallocate).
+  int fallocate(int fd, int mode, int64_t pos, int64_t len);
   // Read /sys/block/loopN/ATTR (e.g. "size", "loop/offset"); the kernel's text
   // including its newline goes to `out`. -ENOENT for absent files or devices.
   int read_sysfs(uint64_t index, std::string_view attr, std::string& out) const;

@@ -228,7 +228,8 @@ void LoopDevice::update_dio(bool requested) {
 
 long LoopDevice::ioctl(const OpenFile& file, const FileTable& files, unsigned long cmd,
                        unsigned long arg) {
-  BlockIoctlResult generic = disk_.common_ioctl(cmd, arg, file.writable(), config_.cap_sys_admin);
+  BlockIoctlResult generic =
+      disk_.common_ioctl(cmd, arg, {file.writable(), file.opened_excl()}, config_.cap_sys_admin);
   if (generic.handled) return generic.ret;
 
   void* user = reinterpret_cast<void*>(arg);

@@ -145,7 +145,7 @@ class LoopDeviceFile final : public OpenFile {
   }
   int64_t backing_io(ReqOp op, const iovec* iov, int iovcnt, int64_t pos, IoMode mode) override;
   int backing_fallocate(int mode, int64_t pos, int64_t len) override {
-    return device_->disk().fallocate_range(mode, pos, len);
+    return device_->disk().fallocate_range(mode, pos, len, opened_excl());
   }
   bool can_odirect() const override { return true; }
   uint32_t dio_offset_align() const override { return device_->disk().logical_block_size(); }
@@ -155,7 +155,7 @@ class LoopDeviceFile final : public OpenFile {
  private:
   std::shared_ptr<LoopDevice> device_;
   bool opened_ = false;
-  WbErrSince wb_since_;  // f_wb_err
+  WbErrSince wb_since_;            // f_wb_err
   uint64_t readahead_pages_ = 32;  // f_ra.ra_pages
 };
 

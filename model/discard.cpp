@@ -1,4 +1,4 @@
-// BLKDISCARD and BLKZEROOUT on a loop device (docs/semantics.md §3.6): the block
+// BLKDISCARD, BLKZEROOUT and BLKSECDISCARD on a loop device (docs/semantics.md §3.6): the block
 // layer's checks in each kernel's order, the truncation of the device's page cache
 // over the range (truncate_bdev_range: dirty pages are dropped, not written), and
 // the driver's fallocate of the backing file (lo_fallocate: FALLOC_FL_PUNCH_HOLE
@@ -48,7 +48,7 @@ Outcome Machine::discard_validated_first(const Desc& fd, Device& dev, const Op& 
   if ((r.start | r.len) % dev.block_size != 0 || r.len == 0 || end < r.start ||
       end > arith::device_bytes(dev.capacity))
     return Outcome::error(EINVAL);
-  truncate_cache_range(dev, r.start, end);
+  if (const int e = truncate_bdev_range(fd, dev, r.start, end)) return Outcome::error(e);
   return fallocate_request(dev, r.start, end);
 }
 
@@ -67,11 +67,9 @@ Outcome Machine::discard_truncating_first(const Desc& fd, Device& dev, const Op&
   if ((r.start | r.len) % kSectorSize != 0 || end < r.start ||
       end > arith::device_bytes(dev.capacity))
     return Outcome::error(EINVAL);
-  if (r.len == 0 && r.start == 0) {
-    dev.dirty = ExtentList{};  // truncated, not written back
-    drop_cache(dev);
-  }
-  truncate_cache_range(dev, r.start, end);
+  // truncate_bdev_range(start, start + len - 1): {0, 0} asks for the whole mapping.
+  const uint64_t cut_end = r.len == 0 && r.start == 0 ? kWholeMapping : end;
+  if (const int e = truncate_bdev_range(fd, dev, r.start, cut_end)) return Outcome::error(e);
   if (bdev_read_only(dev)) return Outcome::error(EPERM);
   if ((r.start | r.len) % dev.block_size != 0 || r.len == 0) return Outcome::error(EINVAL);
   return fallocate_request(dev, r.start, end);
@@ -90,7 +88,7 @@ Outcome Machine::zeroout(const Desc& fd, Device& dev, const Op& op) {
   if ((r.start | r.len) % kSectorSize != 0 || last >= arith::device_bytes(dev.capacity) ||
       last < r.start)
     return Outcome::error(EINVAL);
-  truncate_cache_range(dev, r.start, last + 1);
+  if (const int e = truncate_bdev_range(fd, dev, r.start, last + 1)) return Outcome::error(e);
   if ((r.start | r.len) % dev.block_size != 0) return Outcome::error(EINVAL);
   if (bdev_read_only(dev)) return Outcome::error(EPERM);
   // A bound device over a file always has a write-zeroes limit: the request goes
@@ -121,7 +119,69 @@ Outcome Machine::fallocate_request(Device& dev, uint64_t a, uint64_t z) {
   return o;
 }
 
-// truncate_bdev_range over device bytes [a, z) (512-byte aligned): whole pages
+// truncate_bdev_range (block/bdev.c, alike in 6.1, 6.12 and 6.18) over device bytes
+// [a, z), z = kWholeMapping for all of it. Through an fd not opened O_EXCL it
+// claims the device for the moment; when another opener holds it exclusively the
+// claim fails and the pages are invalidated instead: clean ones leave the cache
+// whole (a page the range only cuts too), dirty ones stay and the call is EBUSY
+// (a block device has no launder_folio and its dirty buffers cannot be released),
+// so the caller sends no request (6.18.44: BLKDISCARD, BLKZEROOUT and fallocate
+// beside an O_EXCL opener, common/discard_beside_an_exclusive_opener.trace).
+int Machine::truncate_bdev_range(const Desc& fd, Device& dev, uint64_t a, uint64_t z) {
+  const bool claims = (fd.open_flags & kOpenExcl) == 0;
+  if (claims && held_exclusively_by_other(dev.index, &fd)) {
+    const uint64_t last_page = (z == kWholeMapping ? z : z - 1) / kPageSize;
+    return invalidate_pages(dev, a / kPageSize * kPageSize, (last_page + 1) * kPageSize);
+  }
+  if (z == kWholeMapping) {
+    dev.dirty = ExtentList{};  // truncated, not written back
+    drop_cache(dev);
+    return 0;
+  }
+  truncate_cache_range(dev, a, z);
+  return 0;
+}
+
+// invalidate_inode_pages2_range over the pages [pa, pz) (page-aligned; pz may
+// wrap to 0 for the whole mapping): EBUSY when a dirty page stays.
+int Machine::invalidate_pages(Device& dev, uint64_t pa, uint64_t pz) {
+  if (pz <= pa) pz = ~uint64_t{0} / kPageSize * kPageSize;
+  bool busy = false;
+  uint64_t from = pa;
+  for (int i = 0; i < dev.dirty.count; ++i) {
+    const uint64_t dirty_a = dev.dirty.e[i].start / kPageSize * kPageSize;
+    const uint64_t dirty_z = (dev.dirty.e[i].end + kPageSize - 1) / kPageSize * kPageSize;
+    if (dirty_z <= from || dirty_a >= pz) continue;
+    forget_pages(dev, from, std::max(from, dirty_a));
+    busy = true;
+    from = std::max(from, dirty_z);
+  }
+  forget_pages(dev, from, pz);
+  return busy ? EBUSY : 0;
+}
+
+// Pages [pa, pz) left the cache: they hold nothing the model keeps, and are no
+// longer surely cached: of [sure_lo, sure_hi) the larger side stays sure, the
+// rest of [cache_lo, cache_hi) is pages readahead may have brought back (a change
+// of the backing under them is unpredictable there, not stale bytes; 6.18.44: a
+// page read, discarded, the file rewritten, the page read again → the new bytes).
+void Machine::forget_pages(Device& dev, uint64_t pa, uint64_t pz) {
+  if (pa >= pz) return;
+  extents_erase(dev.held, pa, pz);
+  if (dev.sure_lo < pz && pa < dev.sure_hi) {
+    const uint64_t left = pa > dev.sure_lo ? pa - dev.sure_lo : 0;
+    const uint64_t right = dev.sure_hi > pz ? dev.sure_hi - pz : 0;
+    if (left >= right)
+      dev.sure_hi = std::min(dev.sure_hi, pa);
+    else
+      dev.sure_lo = std::max(dev.sure_lo, pz);
+    if (dev.sure_lo >= dev.sure_hi) dev.sure_lo = dev.sure_hi = 0;
+  }
+  if (dev.refused_page != kNoPage && dev.refused_page >= pa && dev.refused_page < pz)
+    dev.refused_page = kNoPage;  // the failed folio went with its page
+}
+
+// truncate_bdev_range's truncation over device bytes [a, z) (512-byte aligned): whole pages
 // inside leave the cache, dirty or not; in a page the range cuts the bytes inside
 // read zero, and only the buffers wholly inside lose their dirty state
 // (block_invalidate_folio). A dirty buffer the range cuts stays dirty and is
@@ -148,6 +208,7 @@ void Machine::truncate_cache_range(Device& dev, uint64_t a, uint64_t z) {
   if (dev.refused_page != kNoPage && dev.refused_page >= a / kPageSize * kPageSize &&
       dev.refused_page < z)
     dev.refused_page = kNoPage;  // the failed folio went with its page
+  forget_pages(dev, (a + kPageSize - 1) / kPageSize * kPageSize, z / kPageSize * kPageSize);
   hold_zeros_in_cut_pages(dev, a, z);
 }
 
@@ -182,18 +243,25 @@ void Machine::hold_zeros_in_cut_pages(Device& dev, uint64_t a, uint64_t z) {
 // old bytes.
 void Machine::zero_backing_range(Device& dev, uint64_t a, uint64_t z) {
   const Desc& b = s.descs[dev.backing_desc];
-  Object& o = s.objects[b.object];
   const uint64_t fa = arith::backing_byte(a, dev.offset);
-  const uint64_t fz = std::min(o.size, arith::backing_byte(z, dev.offset));
+  zero_file_range(b.object, fa, arith::backing_byte(z, dev.offset), &dev);
+}
+
+// File bytes [fa, fz) up to the file's EOF read zero (ext4's punch and zero-range
+// alike, from a device's request or a fallocate on the file); `writer`'s own
+// cache is not made stale.
+void Machine::zero_file_range(uint32_t object, uint64_t fa, uint64_t fz, const Device* writer) {
+  Object& o = s.objects[object];
+  fz = std::min(o.size, fz);
   if (fa >= fz) return;
-  backing_file_write(b.object, fa, fz, &dev);
+  backing_file_write(object, fa, fz, writer);
   // [fa, whole_a) and [whole_z, fz): the partial blocks at either end; [whole_a,
   // whole_z): whole blocks (empty when the range sits inside one block).
   const uint64_t whole_a = std::min(fz, (fa + kPageSize - 1) / kPageSize * kPageSize);
   const uint64_t whole_z = std::max(whole_a, fz / kPageSize * kPageSize);
   const ByteRange parts[2] = {{fa, whole_a - fa}, {whole_z, fz - whole_z}};
   for (const ByteRange& part : parts)
-    if (part.len != 0 && !backing_range_in_hole(dev, part.start, part.start + part.len))
+    if (part.len != 0 && !object_range_in_hole(o, part.start, part.start + part.len))
       extents_write_fill(o.data, part.start, part.start + part.len, 0);
   if (whole_a >= whole_z) return;
   const uint64_t fill_stop = std::clamp(o.fill_end, whole_a, whole_z);
@@ -217,6 +285,14 @@ void Machine::configure_discard(Device& dev) {
   }
   dev.discard_max_sectors = max_sectors;
   dev.discard_granularity = max_sectors != 0 ? granularity : 0;
+}
+
+// BLKSECDISCARD (blk_ioctl_secure_erase, the same in 6.1, 6.12 and 6.18): FMODE_WRITE,
+// then the queue's secure-erase limit, which a loop queue never sets, so nothing
+// after it (the range, the cache) is ever reached: not even a null pointer.
+// Probed on 6.1.0-56, 6.12.117 and 6.18.44 (common/secure_discard_is_not_supported.trace).
+Outcome Machine::secure_erase(const Desc& fd) {
+  return Outcome::error(writable(fd) ? EOPNOTSUPP : EBADF);
 }
 
 }  // namespace loopcheck::model

@@ -48,13 +48,6 @@ std::optional<uint64_t> large_folio_floor(const Profile& p, const Device& dev,
 // x86-64: a PMD, 2 MiB).
 constexpr uint64_t kMaxFolioBytes = 2 * 1024 * 1024;
 
-// The backing filesystem's largest file (s_maxbytes): ext4 with 4 KiB blocks,
-// ext4_max_size() = (2^32 - 1) blocks, on the host and in the VMs alike. Probe
-// h1 on 6.18.44: a write ending past it is cut short, one starting at it is
-// EFBIG, truncate to one byte more is EFBIG
-// (common/file_max_size_efbig.trace).
-constexpr uint64_t kBackingMaxFileBytes = (uint64_t{1} << 44) - 4096;
-
 // Whether ext4 holds a written block (4 KiB) of the file at `block`: the
 // model's record of fills and writes; blocks past the EOF are holes.
 bool block_written(const Object& o, uint64_t block) {
@@ -156,9 +149,8 @@ ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, Data
   // linux-6.1/stacked_odirect_fd_direct_read_partial_lower_block_eio.trace).
   const bool odirect_fd = p.backing_odirect_honoured_without_dio && (b.open_flags & kOpenDirect);
   uint64_t request_end = end;
-  if (whole_folios &&
-      upper_request_refused(dev, lower, start, end, readahead_pages, direct || odirect_fd,
-                            &request_end))
+  if (whole_folios && upper_request_refused(dev, lower, start, end, readahead_pages,
+                                            direct || odirect_fd, &request_end))
     return ReadResult{EIO, 0, true, 0};
   // The driver reads the lower device through the backing file the bind was given.
   // A DIO-mode upper device's folios come in by O_DIRECT requests of the lower
@@ -223,9 +215,8 @@ uint64_t Machine::upper_request_end(const Device& dev, uint64_t start, uint64_t 
 // (filemap_read_folio): the read fails only if its own folios are refused too
 // (6.18.44: a 4 KiB read at 0 of a DIO upper device whose 15872-byte window ends
 // in a partial 1 KiB block → 4096; gen-7707-0675). The failed folio stays.
-bool Machine::upper_request_refused(Device& dev, const Device& lower, uint64_t start,
-                                    uint64_t end, uint64_t readahead_pages, bool checked,
-                                    uint64_t* request_end) {
+bool Machine::upper_request_refused(Device& dev, const Device& lower, uint64_t start, uint64_t end,
+                                    uint64_t readahead_pages, bool checked, uint64_t* request_end) {
   *request_end = upper_request_end(dev, start, end, readahead_pages);
   if (!checked || !dio_folio_request_misaligned(dev, lower, start, *request_end)) return false;
   *request_end = end;
@@ -1258,8 +1249,7 @@ int Machine::write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t o
   // blkdev_write_iter checks bdev_read_only (EPERM) before the size (ENOSPC):
   // 6.18.44, an O_DIRECT write through an upper device whose lower device has
   // BLKROSET 1 and a capacity of 0 → EIO (gen-7706-0068).
-  if (bdev_read_only(lower))
-    return EIO;  // EPERM from a read-only lower device → EIO
+  if (bdev_read_only(lower)) return EIO;  // EPERM from a read-only lower device → EIO
   if (pos >= lcap) return dev.dio || !p.backing_odirect_honoured_without_dio ? ENOSPC : EIO;
   const int e = write_device(lower, pos, std::min(pos_end, lcap), b_origin, seed, dev.dio != 0);
   if (e > 0)

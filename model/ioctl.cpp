@@ -23,6 +23,7 @@ bool is_block_req(Req r) {
     case Req::BlkFlsBuf:
     case Req::BlkDiscard:
     case Req::BlkZeroout:
+    case Req::BlkSecDiscard:
       return true;
     default:
       return false;
@@ -570,6 +571,8 @@ Outcome Machine::block_ioctl(Desc& fd, const Op& op) {
                                              : discard_truncating_first(fd, *dev, op);
     case Req::BlkZeroout:
       return zeroout(fd, *dev, op);
+    case Req::BlkSecDiscard:
+      return secure_erase(fd);
     default:
       assert(false);
       return Outcome::error(EINVAL);

@@ -97,8 +97,7 @@ int Machine::open_loop(const Op& op, Desc& d) {
   Device* dev = device(static_cast<uint32_t>(index));
   if ((op.open_flags & kOpenExcl) && dev && held_exclusively_by_other(dev->index, nullptr))
     return EBUSY;  // bd_prepare_to_claim precedes the driver's open
-  if (dev && p.deferred_detach && dev->state == DevState::Rundown)
-    return ENXIO;  // lo_open (6.11+)
+  if (dev && p.deferred_detach && dev->state == DevState::Rundown) return ENXIO;  // lo_open (6.11+)
   if (!dev) {
     // Legacy autoload (CONFIG_BLOCK_LEGACY_AUTOLOAD): the open creates the device.
     dev = create_device(static_cast<uint32_t>(index));
@@ -546,7 +545,10 @@ void Machine::extend_backing_unknown(Device& dev, uint64_t dev_end) {
 bool Machine::backing_range_in_hole(const Device& dev, uint64_t a, uint64_t z) const {
   const Desc& b = s.descs[dev.backing_desc];
   if (b.kind != DescKind::File) return false;
-  const Object& o = s.objects[b.object];
+  return object_range_in_hole(s.objects[b.object], a, z);
+}
+
+bool Machine::object_range_in_hole(const Object& o, uint64_t a, uint64_t z) {
   // Allocation is per filesystem block: 4 KiB on the filesystems traces run on.
   a = a / kPageSize * kPageSize;
   z = (z + kPageSize - 1) / kPageSize * kPageSize;
@@ -611,8 +613,8 @@ bool Machine::dio_possible(const Device& dev, const Desc& b, uint32_t block_size
   // whose blocks grew from 2048 to 8192 after the bind
   // (linux-6.18/dio_min_size_noted_at_bind.trace).
   const uint32_t align = p.dio_rule == DioRule::BackingBdev ? backing_bdev_block_size(b)
-                         : dev.min_dio_bytes != 0        ? dev.min_dio_bytes
-                                                         : min_dio_align(b);
+                         : dev.min_dio_bytes != 0           ? dev.min_dio_bytes
+                                                            : min_dio_align(b);
   return arith::dio_alignment_ok<uint64_t>(block_size, offset, align);
 }
 

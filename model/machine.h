@@ -14,6 +14,13 @@
 
 namespace loopcheck::model {
 
+// The backing filesystem's largest file (s_maxbytes): ext4 with 4 KiB blocks,
+// ext4_max_size() = (2^32 - 1) blocks, on the host and in the VMs alike. Probe
+// h1 on 6.18.44: a write ending past it is cut short, one starting at it is
+// EFBIG, truncate to one byte more is EFBIG
+// (common/file_max_size_efbig.trace).
+inline constexpr uint64_t kBackingMaxFileBytes = (uint64_t{1} << 44) - 4096;
+
 // The result of a read at one layer (device, stacked device, file): either an errno
 // or a byte count plus the runs describing the bytes.
 struct ReadResult {
@@ -264,6 +271,7 @@ struct Machine {
   // (no fill, no write): the model's record of allocation.
   bool backing_tail_in_hole(const Device& dev) const;
   bool backing_range_in_hole(const Device& dev, uint64_t a, uint64_t z) const;  // file bytes [a, z)
+  static bool object_range_in_hole(const Object& o, uint64_t a, uint64_t z);
   // 6.1: backing I/O at file bytes [pos, pos+len) goes direct (the backing file was
   // opened O_DIRECT, loop DIO is off) and is misaligned for it.
   bool backing_odirect_misaligned(const Device& dev, uint64_t pos, uint64_t len) const;
@@ -345,14 +353,25 @@ struct Machine {
   Outcome control_ioctl(const Op& op);
   Outcome loop_ioctl(Desc& fd, const Op& op);
   Outcome block_ioctl(Desc& fd, const Op& op);
-  // BLKDISCARD and BLKZEROOUT (model/discard.cpp).
+  // BLKDISCARD, BLKZEROOUT and BLKSECDISCARD (model/discard.cpp).
   Outcome discard_validated_first(const Desc& fd, Device& dev, const Op& op);
   Outcome discard_truncating_first(const Desc& fd, Device& dev, const Op& op);
   Outcome zeroout(const Desc& fd, Device& dev, const Op& op);
+  static Outcome secure_erase(const Desc& fd);
   Outcome fallocate_request(Device& dev, uint64_t a, uint64_t z);
+  static constexpr uint64_t kWholeMapping = ~uint64_t{0};  // truncate_bdev_range(0, -1)
+  int truncate_bdev_range(const Desc& fd, Device& dev, uint64_t a, uint64_t z);
+  int invalidate_pages(Device& dev, uint64_t pa, uint64_t pz);
+  void forget_pages(Device& dev, uint64_t pa, uint64_t pz);
   void truncate_cache_range(Device& dev, uint64_t a, uint64_t z);
   void hold_zeros_in_cut_pages(Device& dev, uint64_t a, uint64_t z);
   void zero_backing_range(Device& dev, uint64_t a, uint64_t z);
+  void zero_file_range(uint32_t object, uint64_t fa, uint64_t fz, const Device* writer);
+  // fallocate(2) (model/fallocate.cpp).
+  Outcome fallocate(const Op& op);
+  Outcome fallocate_file(const Desc& d, uint64_t start, uint64_t len, uint8_t mode);
+  Outcome fallocate_device(const Desc& fd, Device& dev, uint64_t start, uint64_t len, uint8_t mode);
+  void grow_object(uint32_t object, uint64_t size);
   void configure_discard(Device& dev);  // loop_config_discard / loop_get_discard_config
   Outcome configure(Desc& fd, Device& dev, const Op& op);
   Outcome change_fd(Desc& fd, Device& dev, const Op& op);

@@ -81,6 +81,8 @@ Outcome dispatch(Machine& m, const Op& op) {
       return m.truncate(op);
     case OpKind::Sysfs:
       return m.sysfs(op);
+    case OpKind::Fallocate:
+      return m.fallocate(op);
   }
   return Outcome::error(EINVAL);
 }

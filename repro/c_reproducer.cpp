@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cctype>
 
 #include "trace/names.h"
 #include "trace/print.h"
@@ -16,6 +17,7 @@ constexpr const char* kPrelude = R"C(#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/falloc.h>
 #include <linux/fs.h>
 #include <linux/loop.h>
 #include <stdint.h>
@@ -312,6 +314,22 @@ std::string pwrite_code(const Op& op, const std::string& fd) {
   return c + kPrintResult;
 }
 
+// fallocate(2) with the FALLOC_FL_* names of the statement's modes.
+std::string fallocate_code(const Op& op, const std::string& fd) {
+  std::string mode;
+  for (FallocFlag f : kFallocFlags) {
+    if (!(op.falloc_mode & f)) continue;
+    std::string name(falloc_flag_name(f));
+    std::transform(name.begin(), name.end(), name.begin(), [](char c) {
+      return static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    });
+    mode += (mode.empty() ? "FALLOC_FL_" : " | FALLOC_FL_") + name;
+  }
+  return call_code(fmt::format("fallocate({}, {}, (off_t){}, (off_t){}u)", fd,
+                               mode.empty() ? "0" : mode, value_expr(op.offset), op.length)) +
+         kPrintResult;
+}
+
 std::string sysfs_code(const Op& op) {
   std::string c =
       fmt::format("  snprintf(text + 4096, 4096, \"/sys/block/loop%lld/{}\", (long long){});\n",
@@ -451,6 +469,8 @@ std::string step_code(const Trace& trace, const Op& op) {
       return pwrite_code(op, fd);
     case OpKind::Sysfs:
       return sysfs_code(op);
+    case OpKind::Fallocate:
+      return fallocate_code(op, fd);
     case OpKind::Ioctl:
       return ioctl_code(op, fd);
   }

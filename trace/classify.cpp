@@ -12,7 +12,7 @@ namespace {
 
 constexpr std::array<std::string_view, kOpClassCount> kOpClassNames{
     "open loop-control", "open loop", "open file", "open dir", "close", "pread", "pwrite", "fsync",
-    "truncate",          "sysfs",     "ioctl"};
+    "truncate",          "sysfs",     "fallocate", "ioctl"};
 
 // Label layout: 0 open loop-control; 1..12 open loop (access x excl x direct);
 // 13..18 open file (access x direct); 19 close; 20.. ioctls by Req; then the other
@@ -22,7 +22,7 @@ constexpr int kLabelOpenFile = 13;
 constexpr int kLabelClose = 19;
 constexpr int kLabelIoctl = 20;
 constexpr int kLabelOther = kLabelIoctl + kReqCount;
-static_assert(kLabelOther + 8 <= kMaxOpLabels);
+static_assert(kLabelOther + 9 <= kMaxOpLabels);
 
 // Outcome keys: 0 success, 1 + errno for errnos below kErrnoKeys, then the other classes.
 constexpr int kErrnoKeys = kOutcomeKeyCount - 5;
@@ -50,6 +50,8 @@ OpClass op_class(const Op& op) {
       return OpClass::Truncate;
     case OpKind::Sysfs:
       return OpClass::Sysfs;
+    case OpKind::Fallocate:
+      return OpClass::Fallocate;
     case OpKind::Ioctl:
       return OpClass::Ioctl;
   }

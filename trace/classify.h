@@ -26,6 +26,7 @@ enum class OpClass : uint8_t {
   Fsync,
   Truncate,
   Sysfs,
+  Fallocate,
   Ioctl,
 };
 inline constexpr int kOpClassCount = static_cast<int>(OpClass::Ioctl) + 1;

@@ -2,6 +2,7 @@
 // typo cannot make loopcheck issue a different ioctl than the one it names.
 #include "trace/names.h"
 
+#include <linux/falloc.h>
 #include <linux/fs.h>
 #include <linux/loop.h>
 
@@ -55,6 +56,7 @@ constexpr ReqEntry kReqs[] = {
     {Req::BlkFlsBuf, "BLKFLSBUF", BLKFLSBUF, ReqArg::Ignored, StructKind::None},
     {Req::BlkDiscard, "BLKDISCARD", BLKDISCARD, ReqArg::Range, StructKind::None},
     {Req::BlkZeroout, "BLKZEROOUT", BLKZEROOUT, ReqArg::Range, StructKind::None},
+    {Req::BlkSecDiscard, "BLKSECDISCARD", BLKSECDISCARD, ReqArg::Range, StructKind::None},
 };
 static_assert(std::size(kReqs) == kReqCount - 1, "one entry per named Req");
 
@@ -135,8 +137,8 @@ constexpr std::string_view kSysAttrPaths[] = {
 };
 static_assert(std::size(kSysAttrPaths) == kSysAttrCount);
 
-constexpr std::string_view kEnvKeys[] = {"precreated", "cap_sys_admin", "dio_align",
-                                         "bdev_block_size", "thp", "max_part", "rotational"};
+constexpr std::string_view kEnvKeys[] = {
+    "precreated", "cap_sys_admin", "dio_align", "bdev_block_size", "thp", "max_part", "rotational"};
 static_assert(std::size(kEnvKeys) == kEnvKeyCount);
 
 constexpr std::string_view kAccessNames[] = {"ro", "wo", "rw"};
@@ -298,6 +300,35 @@ std::optional<OpenFlag> open_flag_from_name(std::string_view name) {
   for (OpenFlag f : kOpenFlags)
     if (open_flag_name(f) == name) return f;
   return std::nullopt;
+}
+
+std::string_view falloc_flag_name(FallocFlag flag) {
+  switch (flag) {
+    case kFallocKeepSize:
+      return "keep_size";
+    case kFallocPunchHole:
+      return "punch_hole";
+    case kFallocZeroRange:
+      return "zero_range";
+    case kFallocNoHideStale:
+      return "no_hide_stale";
+  }
+  return {};
+}
+
+std::optional<FallocFlag> falloc_flag_from_name(std::string_view name) {
+  for (FallocFlag f : kFallocFlags)
+    if (falloc_flag_name(f) == name) return f;
+  return std::nullopt;
+}
+
+int falloc_mode_bits(uint8_t flags) {
+  int bits = 0;
+  if (flags & kFallocKeepSize) bits |= FALLOC_FL_KEEP_SIZE;
+  if (flags & kFallocPunchHole) bits |= FALLOC_FL_PUNCH_HOLE;
+  if (flags & kFallocZeroRange) bits |= FALLOC_FL_ZERO_RANGE;
+  if (flags & kFallocNoHideStale) bits |= FALLOC_FL_NO_HIDE_STALE;
+  return bits;
 }
 
 }  // namespace loopcheck

@@ -69,4 +69,13 @@ inline constexpr OpenFlag kOpenFlags[] = {kOpenExcl, kOpenDirect, kOpenSync, kOp
 std::string_view open_flag_name(OpenFlag flag);  // "excl" "direct" "sync" "nonblock"
 std::optional<OpenFlag> open_flag_from_name(std::string_view name);
 
+// ---- fallocate modes ------------------------------------------------------------------------
+inline constexpr FallocFlag kFallocFlags[] = {kFallocKeepSize, kFallocPunchHole, kFallocZeroRange,
+                                              kFallocNoHideStale};
+// "keep_size" "punch_hole" "zero_range" "no_hide_stale"
+std::string_view falloc_flag_name(FallocFlag flag);
+std::optional<FallocFlag> falloc_flag_from_name(std::string_view name);
+// The FALLOC_FL_* bits of a FallocFlag set: what the targets pass to fallocate(2).
+int falloc_mode_bits(uint8_t flags);
+
 }  // namespace loopcheck

@@ -135,6 +135,17 @@ inline Op op_fsync(Value fd) {
   return op;
 }
 
+// `fallocate FD OFF LEN MODE...`: `mode` is a set of FallocFlag bits.
+inline Op op_fallocate(Value fd, int64_t offset, uint64_t length, uint8_t mode) {
+  Op op;
+  op.kind = OpKind::Fallocate;
+  op.subject = fd;
+  op.offset = Value::signed_literal(offset);
+  op.length = length;
+  op.falloc_mode = mode;
+  return op;
+}
+
 // `truncate file NAME SIZE`: the new size is kept in Op::offset.
 inline Op op_truncate(uint8_t object, uint64_t size) {
   Op op;

@@ -495,8 +495,7 @@ class Parser {
     uint16_t bit = uint16_t(1u << static_cast<int>(*key));
     if (trace().env_given & bit) return fail(k, fmt::format("@env key '{}' given twice", k.text));
     if (!expect(Tok::Equals, "'='")) return false;
-    bool boolean =
-        *key == EnvKey::CapSysAdmin || *key == EnvKey::Thp || *key == EnvKey::Rotational;
+    bool boolean = *key == EnvKey::CapSysAdmin || *key == EnvKey::Thp || *key == EnvKey::Rotational;
     const Token& vt = peek();
     auto v = literal(boolean ? Range{"a boolean (0 or 1)", false, 0, 1} : kU32, "an @env value");
     if (!v) return false;
@@ -647,7 +646,7 @@ class Parser {
     const Token& t = peek();
     if (t.kind != Tok::Word)
       return fail(t, fmt::format("expected an operation (open close ioctl pread pwrite fsync "
-                                 "truncate sysfs), got {}",
+                                 "fallocate truncate sysfs), got {}",
                                  shown(t)));
     next();
     std::string_view w = t.text;
@@ -661,6 +660,7 @@ class Parser {
     }
     if (w == "ioctl") return parse_ioctl(op);
     if (w == "pread" || w == "pwrite") return parse_io(op, w == "pwrite");
+    if (w == "fallocate") return parse_fallocate(op);
     if (w == "truncate") {
       op.kind = OpKind::Truncate;
       if (!at_word("file"))
@@ -756,6 +756,32 @@ class Parser {
     return true;
   }
 
+  // `fallocate FD OFF LEN [MODE...]`: MODE words each at most once.
+  bool parse_fallocate(Op& op) {
+    op.kind = OpKind::Fallocate;
+    auto fd = value(kI32, "an fd");
+    if (!fd) return false;
+    op.subject = *fd;
+    auto off = literal(kI64, "an offset");
+    if (!off) return false;
+    op.offset = *off;
+    auto len = literal(kSize, "a length");
+    if (!len) return false;
+    op.length = len->lit;
+    while (peek().kind == Tok::Word) {
+      const Token& f = next();
+      auto flag = falloc_flag_from_name(f.text);
+      if (!flag)
+        return fail(f, fmt::format("unknown fallocate mode '{}' (expected keep_size punch_hole "
+                                   "zero_range no_hide_stale)",
+                                   f.text));
+      if (op.falloc_mode & *flag)
+        return fail(f, fmt::format("fallocate mode '{}' given twice", f.text));
+      op.falloc_mode |= *flag;
+    }
+    return true;
+  }
+
   bool parse_io(Op& op, bool write) {
     op.kind = write ? OpKind::Pwrite : OpKind::Pread;
     auto fd = value(kI32, "an fd");
@@ -780,10 +806,11 @@ class Parser {
 
   static std::string pointer_reqs() {
     return "LOOP_SET_STATUS, LOOP_SET_STATUS64, LOOP_GET_STATUS, LOOP_GET_STATUS64, "
-           "LOOP_CONFIGURE, BLKDISCARD and BLKZEROOUT";
+           "LOOP_CONFIGURE, BLKDISCARD, BLKZEROOUT and BLKSECDISCARD";
   }
 
-  // `START LEN`: the uint64_t[2] BLKDISCARD and BLKZEROOUT read (literals only).
+  // `START LEN`: the uint64_t[2] BLKDISCARD, BLKZEROOUT and BLKSECDISCARD read
+  // (literals only).
   bool parse_range(Op& op, const std::string& name, bool none, const Token& a) {
     if (none) return fail(a, fmt::format("{} needs START LEN (bytes) or `null`", name));
     auto start = value(kU64, "the range's start");

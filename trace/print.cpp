@@ -70,6 +70,43 @@ std::string format_object(const Trace& t, uint8_t object) {
   return fmt::format("unknown_object_{}", object);
 }
 
+namespace {
+
+std::string format_ioctl(const Trace& t, const Op& op) {
+  std::string out = "ioctl " + format_value(t, op.subject) + ' ';
+  if (op.req == Req::Unknown)
+    out += fmt::format("{:#x}", op.raw_req);
+  else
+    out += req_name(op.req);
+  switch (op.arg_kind) {
+    case ArgKind::None:
+      break;
+    case ArgKind::Number:
+      out += ' ' + format_value(t, op.arg);
+      break;
+    case ArgKind::Null:
+      out += " null";
+      break;
+    case ArgKind::Range:
+      out += ' ' + format_value(t, op.offset) + ' ' + format_value(t, op.arg);
+      break;
+    case ArgKind::Struct:
+      out += ' ' + format_struct(&t, op.fields);
+      break;
+  }
+  return out;
+}
+
+std::string format_fallocate(const Trace& t, const Op& op) {
+  std::string out = fmt::format("fallocate {} {} {}", format_value(t, op.subject),
+                                format_value(t, op.offset), op.length);
+  for (FallocFlag f : kFallocFlags)
+    if (op.falloc_mode & f) out += fmt::format(" {}", falloc_flag_name(f));
+  return out;
+}
+
+}  // namespace
+
 std::string format_op(const Trace& t, const Op& op) {
   switch (op.kind) {
     case OpKind::Open: {
@@ -101,30 +138,8 @@ std::string format_op(const Trace& t, const Op& op) {
       return "close " + format_value(t, op.subject);
     case OpKind::Fsync:
       return "fsync " + format_value(t, op.subject);
-    case OpKind::Ioctl: {
-      std::string out = "ioctl " + format_value(t, op.subject) + ' ';
-      if (op.req == Req::Unknown)
-        out += fmt::format("{:#x}", op.raw_req);
-      else
-        out += req_name(op.req);
-      switch (op.arg_kind) {
-        case ArgKind::None:
-          break;
-        case ArgKind::Number:
-          out += ' ' + format_value(t, op.arg);
-          break;
-        case ArgKind::Null:
-          out += " null";
-          break;
-        case ArgKind::Range:
-          out += ' ' + format_value(t, op.offset) + ' ' + format_value(t, op.arg);
-          break;
-        case ArgKind::Struct:
-          out += ' ' + format_struct(&t, op.fields);
-          break;
-      }
-      return out;
-    }
+    case OpKind::Ioctl:
+      return format_ioctl(t, op);
     case OpKind::Pread:
       return fmt::format("pread {} {} {}", format_value(t, op.subject), format_value(t, op.offset),
                          op.length);
@@ -137,6 +152,8 @@ std::string format_op(const Trace& t, const Op& op) {
           op.offset.is_literal() ? format_size(op.offset.lit) : format_value(t, op.offset));
     case OpKind::Sysfs:
       return fmt::format("sysfs {} {}", format_value(t, op.subject), sysattr_path(op.attr));
+    case OpKind::Fallocate:
+      return format_fallocate(t, op);
   }
   return "?";
 }

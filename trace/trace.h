@@ -52,7 +52,17 @@ struct Value {
 };
 
 // ---- operations -----------------------------------------------------------------
-enum class OpKind : uint8_t { Open, Close, Ioctl, Pread, Pwrite, Fsync, Truncate, Sysfs };
+enum class OpKind : uint8_t {
+  Open,
+  Close,
+  Ioctl,
+  Pread,
+  Pwrite,
+  Fsync,
+  Truncate,
+  Sysfs,
+  Fallocate
+};
 
 // What `open` opens.
 enum class Node : uint8_t { LoopControl, Loop, File, Dir };
@@ -67,6 +77,17 @@ enum OpenFlag : uint8_t {
   kOpenNonblock = 1 << 3,
   kOpenDsync = 1 << 4,
 };
+
+// fallocate(2) modes the language names; a bit set (the targets map each to its
+// FALLOC_FL_* value, trace/names.h falloc_mode_bits).
+enum FallocFlag : uint8_t {
+  kFallocKeepSize = 1 << 0,
+  kFallocPunchHole = 1 << 1,
+  kFallocZeroRange = 1 << 2,
+  kFallocNoHideStale = 1 << 3,
+};
+inline constexpr uint8_t kFallocFlagsAll =
+    kFallocKeepSize | kFallocPunchHole | kFallocZeroRange | kFallocNoHideStale;
 
 // Ioctl requests the language names. Numbers are in trace/names.cpp.
 enum class Req : uint8_t {
@@ -94,6 +115,7 @@ enum class Req : uint8_t {
   BlkFlsBuf,
   BlkDiscard,
   BlkZeroout,
+  BlkSecDiscard,
   Unknown,  // any other request number, kept in Op::raw_req
 };
 inline constexpr int kReqCount = static_cast<int>(Req::Unknown) + 1;
@@ -186,7 +208,7 @@ struct Op {
   Access access = Access::Rw;
   uint8_t open_flags = 0;  // OpenFlag bits
 
-  // The fd operated on (Close, Ioctl, Pread, Pwrite, Fsync) or the loop index
+  // The fd operated on (Close, Ioctl, Pread, Pwrite, Fsync, Fallocate) or the loop index
   // (Open of Node::Loop, Sysfs).
   Value subject{};
 
@@ -197,10 +219,11 @@ struct Op {
   Value arg{};          // ArgKind::Number
   StructFields fields;  // ArgKind::Struct
 
-  // Pread / Pwrite / Truncate.
-  Value offset{};       // I/O offset, or new size for Truncate
-  uint64_t length = 0;  // I/O length
-  uint32_t seed = 0;    // Pwrite pattern seed
+  // Pread / Pwrite / Truncate / Fallocate.
+  Value offset{};           // I/O offset, new size for Truncate, start for Fallocate
+  uint64_t length = 0;      // I/O length, Fallocate's len (at most INT64_MAX)
+  uint32_t seed = 0;        // Pwrite pattern seed
+  uint8_t falloc_mode = 0;  // Fallocate: FallocFlag bits
 
   // Sysfs.
   SysAttr attr = SysAttr::Size;

@@ -52,7 +52,7 @@ bool is_identifier(std::string_view s) {
 bool is_reserved(std::string_view s) {
   static constexpr std::string_view kReserved[] = {"open",   "close", "ioctl",    "pread",
                                                    "pwrite", "fsync", "truncate", "sysfs",
-                                                   "file",   "dir",   "null"};
+                                                   "file",   "dir",   "null",     "fallocate"};
   for (auto r : kReserved)
     if (r == s) return true;
   return false;
@@ -237,6 +237,13 @@ class Validator {
       case OpKind::Truncate:
         object_ref(op.object, ObjectDecl::Kind::File);
         return literal(op.offset, range::kSize, "the new size");
+      case OpKind::Fallocate:
+        value(op.subject, range::kI32, "the fd");
+        literal(op.offset, range::kI64, "the offset");
+        if (op.length > range::kSize.pos_max) problem("a fallocate length must be at most 2^63-1");
+        if (op.falloc_mode & ~kFallocFlagsAll)
+          problem(fmt::format("unknown fallocate mode bits {:#x}", op.falloc_mode));
+        return;
       case OpKind::Sysfs:
         value(op.subject, range::kIndex, "the loop device index");
         if (static_cast<int>(op.attr) >= kSysAttrCount) problem("unknown sysfs attribute");

@@ -333,6 +333,7 @@ Outcome HostTarget::execute(const Op& op) {
     case OpKind::Pread:
     case OpKind::Pwrite:
     case OpKind::Fsync:
+    case OpKind::Fallocate:
       return fd_io(op);
     case OpKind::Truncate:
       return executor_->execute(op);  // always a sandbox file

@@ -83,6 +83,10 @@ Outcome SyscallExecutor::execute(const Op& op) {
       return truncate(op);
     case OpKind::Sysfs:
       return sysfs(op);
+    case OpKind::Fallocate:
+      return result_of(
+          ::fallocate(static_cast<int>(op.subject.lit), falloc_mode_bits(op.falloc_mode),
+                      static_cast<off_t>(op.offset.lit), static_cast<off_t>(op.length)));
   }
   return Outcome::error(EINVAL);
 }

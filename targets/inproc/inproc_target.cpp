@@ -253,6 +253,10 @@ Outcome InprocTarget::execute(const Op& op) {
       return truncate(op);
     case OpKind::Sysfs:
       return sysfs(op);
+    case OpKind::Fallocate:
+      return result_of(kernel_->fallocate(fd_of(op.subject), falloc_mode_bits(op.falloc_mode),
+                                          static_cast<int64_t>(op.offset.lit),
+                                          static_cast<int64_t>(op.length)));
   }
   return Outcome::error(EINVAL);
 }

@@ -243,10 +243,11 @@ void write_op(Writer& w, const Op& op) {
   w.var(op.length);
   w.var(op.seed);
   w.u8(static_cast<uint8_t>(op.attr));
+  w.u8(op.falloc_mode);
 }
 
 bool read_op(Reader& r, Op& op) {
-  op.kind = r.enumeration(OpKind::Sysfs);
+  op.kind = r.enumeration(OpKind::Fallocate);
   op.node = r.enumeration(Node::Dir);
   op.object = r.u8();
   op.access = r.enumeration(Access::Rw);
@@ -268,7 +269,11 @@ bool read_op(Reader& r, Op& op) {
   op.seed = static_cast<uint32_t>(seed);
   if (seed > UINT32_MAX) return false;
   op.attr = r.enumeration(SysAttr::QueueWriteZeroesMaxBytes);
-  return r.ok() && op.length <= kMaxIoLength && op.fields.name.len <= kNameSize;
+  op.falloc_mode = r.u8();
+  const uint64_t max_length =
+      op.kind == OpKind::Fallocate ? uint64_t{INT64_MAX} : uint64_t{kMaxIoLength};
+  return r.ok() && op.length <= max_length && op.fields.name.len <= kNameSize &&
+         (op.falloc_mode & ~kFallocFlagsAll) == 0;
 }
 
 // Only what the outcome's kind carries: a status for Status, a digest for Data,

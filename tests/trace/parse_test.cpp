@@ -101,6 +101,8 @@ TEST(TraceParse, IoctlArguments) {
   EXPECT_EQ(st("ioctl 3 BLKDISCARD 4K 18446744073709551104"),
             op_ioctl_range(Value::literal(3), Req::BlkDiscard, 4096, 18446744073709551104ull));
   EXPECT_EQ(st("ioctl 3 BLKZEROOUT null"), op_ioctl_null(Value::literal(3), Req::BlkZeroout));
+  EXPECT_EQ(st("ioctl 3 BLKSECDISCARD 0 512"),
+            op_ioctl_range(Value::literal(3), Req::BlkSecDiscard, 0, 512));
   Op legacy = st("ioctl 3 LOOP_SET_STATUS {offset=-2147483648 flags=-1}");
   EXPECT_EQ(legacy.fields.value[static_cast<int>(Field::Offset)], Value::signed_literal(INT32_MIN));
   EXPECT_EQ(legacy.fields.value[static_cast<int>(Field::Flags)], Value::signed_literal(-1));
@@ -109,7 +111,8 @@ TEST(TraceParse, IoctlArguments) {
 TEST(TraceParse, IoSysfsTruncate) {
   ParseResult r = parse(
       "file img\npread 3 -512 4K\npwrite 3 0 64M pattern=7\nfsync 3\n"
-      "truncate file img 2G\nsysfs 0 queue/logical_block_size\n");
+      "truncate file img 2G\nsysfs 0 queue/logical_block_size\n"
+      "fallocate 3 -1 4K keep_size zero_range\nfallocate 3 0 9223372036854775807\n");
   ASSERT_TRUE(r.ok()) << errors_of(r);
   const auto& s = r.trace.stmts;
   EXPECT_EQ(s[0].op, op_pread(Value::literal(3), -512, 4096));
@@ -117,6 +120,12 @@ TEST(TraceParse, IoSysfsTruncate) {
   EXPECT_EQ(s[2].op, op_fsync(Value::literal(3)));
   EXPECT_EQ(s[3].op, op_truncate(0, 2ull << 30));
   EXPECT_EQ(s[4].op, op_sysfs(Value::literal(0), SysAttr::QueueLogicalBlockSize));
+  EXPECT_EQ(s[5].op,
+            op_fallocate(Value::literal(3), -1, 4096, kFallocKeepSize | kFallocZeroRange));
+  EXPECT_EQ(s[6].op, op_fallocate(Value::literal(3), 0, INT64_MAX, 0));
+  // Modes print in one order whatever order they were written in.
+  EXPECT_EQ(print_trace(parse("fallocate 3 0 512 no_hide_stale punch_hole keep_size\n").trace),
+            "@trace 1\n\nfallocate 3 0 512 keep_size punch_hole no_hide_stale\n");
 }
 
 TEST(TraceParse, Expectations) {
@@ -202,6 +211,10 @@ TEST(TraceParse, ErrorClassesReportFileLineCol) {
       {"ioctl 3 BLKDISCARD 512", "t.trace:2:23: expected"},
       {"ioctl 3 BLKZEROOUT", "t.trace:2:19: BLKZEROOUT needs START LEN (bytes) or `null`"},
       {"ioctl 3 BLKDISCARD -1 512", "t.trace:2:20: -1 is out of range for a u64"},
+      {"fallocate 3 0 4096 punch", "t.trace:2:20: unknown fallocate mode 'punch'"},
+      {"fallocate 3 0 4096 keep_size keep_size", "t.trace:2:30: fallocate mode 'keep_size' given"},
+      {"fallocate 3 0 -1", "t.trace:2:15: -1 is out of range for a size"},
+      {"fallocate 3 0", "t.trace:2:14: expected"},
       {"ioctl 3 LOOP_SET_STATUS {offset=2147483648}",
        "t.trace:2:33: 2147483648 is out of range for an int"},
       {"ioctl 3 LOOP_SET_STATUS64 {number=4294967296}",

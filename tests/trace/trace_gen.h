@@ -211,7 +211,7 @@ inline Op gen_op(GenState& g) {
     (g.t.objects[i].kind == ObjectDecl::Kind::File ? files : dirs).push_back(static_cast<int>(i));
   for (;;) {
     Op op;
-    switch (*rc::gen::inRange(0, 10)) {
+    switch (*rc::gen::inRange(0, 11)) {
       case 0:
       case 1: {
         op.kind = OpKind::Open;
@@ -249,6 +249,13 @@ inline Op gen_op(GenState& g) {
         op.kind = OpKind::Truncate;
         op.object = static_cast<uint8_t>(*rc::gen::elementOf(files));
         op.offset = Value::literal(gen_unsigned(INT64_MAX).lit);
+        return op;
+      case 9:
+        op.kind = OpKind::Fallocate;
+        op.subject = fd();
+        op.offset = gen_signed(INT64_MIN, INT64_MAX);
+        op.length = gen_unsigned(INT64_MAX).lit;
+        op.falloc_mode = static_cast<uint8_t>(*rc::gen::inRange(0, kFallocFlagsAll + 1));
         return op;
       default:
         op.kind = OpKind::Sysfs;

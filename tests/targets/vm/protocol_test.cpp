@@ -120,7 +120,7 @@ TEST(VmProtocol, MalformedPayloadsAreRejected) {
   EXPECT_FALSE(decode_op(longer).has_value());
   // An OpKind past the last one.
   std::vector<uint8_t> bad_kind = payload;
-  bad_kind[0] = static_cast<uint8_t>(OpKind::Sysfs) + 1;
+  bad_kind[0] = static_cast<uint8_t>(OpKind::Fallocate) + 1;
   EXPECT_FALSE(decode_op(bad_kind).has_value());
   // An object name that would escape the sandbox directory.
   StartRequest start;
