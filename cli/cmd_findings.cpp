@@ -26,6 +26,7 @@
 #include "targets/inproc/inproc_target.h"
 #include "targets/registry.h"
 #include "targets/vm/kernel_cache.h"
+#include "targets/vm/vm_environment.h"
 #include "targets/vm/vm_target.h"
 #include "trace/trace_files.h"
 #include "trace/print.h"
@@ -225,16 +226,20 @@ int findings_triage(const FindingsArgs& args) {
     return kExitUsage;
   }
   Tally tally;
+  std::string why;
+  vm::VmTargetOptions options;
+  if (!vm::apply_vm_environment(&options, &why)) {
+    fmt::print(stderr, "{}\n", why);
+    return kExitUsage;
+  }
+  options.vm.kvm = options.vm.kvm || args.kvm;
   std::vector<vm::KernelFiles> kernels;
   if (!args.kernels.empty() && !resolve_kernels(args.kernels, &kernels)) return kExitUsage;
   for (const vm::KernelFiles& k : kernels) {
-    vm::VmTargetOptions options;
-    options.vm.kvm = args.kvm;
     vm::VmTarget target(k, options);  // one VM serves every finding
     triage_on(target, k.version, k.version, Column::VmGuest, items, tally);
   }
   if (args.host) {
-    std::string why;
     if (!host_loop_available(&why)) {
       fmt::print(stderr, "no host column: {}\n", why);
       return kExitUsage;

@@ -13,6 +13,7 @@
 #include "mutants/source.h"
 #include "targets/vm/kernel_cache.h"
 #include "targets/vm/qemu_vm.h"
+#include "targets/vm/vm_environment.h"
 
 namespace loopcheck::cli {
 namespace {
@@ -123,8 +124,11 @@ void print_progress(const mutants::Mutant& m, const mutants::MutantResult& r, si
              r.run_seconds);
 }
 
-// Everything a run needs that is not the mutants: QEMU, the kernel.
+// Everything a run needs that is not the mutants: QEMU, the kernel, usable
+// LOOPCHECK_VM_* settings.
 bool environment_ready(const MutantsArgs& args, std::string* why) {
+  vm::VmTargetOptions options;
+  if (!vm::apply_vm_environment(&options, why)) return false;
   if (!vm::qemu_available(why)) return false;
   vm::FetchResult fetched = vm::fetch_kernel(args.set.release);
   if (!fetched.ok) *why = "no kernel to boot: " + fetched.error;

@@ -15,6 +15,7 @@
 #include "trace/trace_files.h"
 #include "targets/vm/kernel_cache.h"
 #include "repro/triage.h"
+#include "targets/vm/vm_environment.h"
 #include "targets/vm/vm_target.h"
 #include "model/profile.h"
 
@@ -40,10 +41,12 @@ int triage(const TriageArgs& args) {
   }
   const Trace& trace = loaded.traces.front();
   std::string why;
-  if (!vm::qemu_available(&why)) {
+  vm::VmTargetOptions options;
+  if (!vm::apply_vm_environment(&options, &why) || !vm::qemu_available(&why)) {
     fmt::print(stderr, "{}\n", why);
     return kExitUsage;
   }
+  options.vm.kvm = options.vm.kvm || args.kvm;
   std::vector<vm::KernelFiles> kernels;
   if (!resolve_kernels(args.kernels, &kernels)) return kExitUsage;
 
@@ -53,8 +56,6 @@ int triage(const TriageArgs& args) {
   std::atomic<size_t> next{0};
   auto worker = [&] {
     for (size_t i = next++; i < kernels.size(); i = next++) {
-      vm::VmTargetOptions options;
-      options.vm.kvm = args.kvm;
       vm::VmTarget target(kernels[i], options);
       const model::Profile* profile = model::profile_for_release(kernels[i].version);
       columns[i] = vm::observe_trace(trace, target, profile ? profile->name : std::string_view{});

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cassert>
 #include <chrono>
 #include <filesystem>
 #include <mutex>
@@ -18,6 +19,7 @@
 #include "oracle/runner.h"
 #include "targets/vm/boot_spec.h"
 #include "targets/vm/loop_ko_build.h"
+#include "targets/vm/vm_environment.h"
 #include "targets/vm/vm_target.h"
 #include "trace/trace_files.h"
 
@@ -90,19 +92,21 @@ double since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-// A step timeout well above any TCG step (milliseconds) but below the VM
-// target's default 30 s: hung mutants are common and each hang costs this much.
-constexpr int kStepTimeoutMs = 10000;
-
+// The VM target's defaults (step budgets: targets/vm/step_budget.h), with the
+// user's LOOPCHECK_VM_* settings (`loopcheck mutants` refuses bad ones at its start).
 vm::VmTargetOptions target_options() {
   vm::VmTargetOptions o;
-  o.step_timeout_ms = kStepTimeoutMs;
-  return o;
+  std::string why;
+  const bool usable = vm::apply_vm_environment(&o, &why);
+  assert(usable);
+  return usable ? o : vm::VmTargetOptions{};
 }
 
 KillKind classify(const TraceResult& r, const std::vector<vm::GuestReport>& reports) {
   for (const vm::GuestReport& g : reports)
-    return g.report.kind == "hang" ? KillKind::Hang : KillKind::Crash;
+    // A hung task (the kernel's detector) is a hang seen from inside.
+    return g.report.kind == "hang" || g.report.kind == "INFO: task" ? KillKind::Hang
+                                                                    : KillKind::Crash;
   if (!r.error.empty()) return KillKind::BootFailure;
   if (r.divergences) return KillKind::Divergence;
   if (r.expectation_failures) return KillKind::ExpectationFailure;

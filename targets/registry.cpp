@@ -6,6 +6,7 @@
 
 #include "targets/host/host_target.h"
 #include "targets/vm/boot_spec.h"
+#include "targets/vm/vm_environment.h"
 #include "targets/vm/vm_target.h"
 #include "targets/inproc/inproc_target.h"
 
@@ -22,7 +23,7 @@ std::string target_names() {
 // "vm:VERSION": the cached Debian kernel VERSION booted in QEMU (docs/vm.md);
 // "vm:PATH": a bzImage (docs/custom-kernels.md). Either with the process's
 // --loop-ko/--modules choice. The profile follows the kernel's release.
-// LOOPCHECK_VM_KVM=1 asks for KVM (nested KVM hangs on some machines: TCG is the default).
+// LOOPCHECK_VM_* variables tune it (targets/vm/vm_environment.h).
 TargetChoice make_vm_target(std::string_view spec) {
   TargetChoice choice;
   std::string why;
@@ -44,10 +45,10 @@ TargetChoice make_vm_target(std::string_view spec) {
         spec, model::no_profile_reason(kernel.version));
   }
   vm::VmTargetOptions options;
-  const char* kvm = std::getenv("LOOPCHECK_VM_KVM");
-  options.vm.kvm = kvm && std::string_view(kvm) == "1";
-  const char* keep = std::getenv("LOOPCHECK_KEEP_VM");
-  options.vm.keep_work_dir = keep && std::string_view(keep) == "1";
+  if (!vm::apply_vm_environment(&options, &why)) {
+    choice.error = fmt::format("target 'vm:{}': {}", spec, why);
+    return choice;
+  }
   choice.ok = true;
   choice.target = std::make_unique<vm::VmTarget>(std::move(kernel), options);
   return choice;

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,6 +31,10 @@ constexpr const char* kQemu = "qemu-system-x86_64";
 constexpr int kPollSliceMs = 50;        // how often a wait checks that QEMU still lives
 constexpr int kShutdownGraceMs = 3000;  // poweroff under TCG
 constexpr size_t kExcerptLines = 40;
+// After a report that may stop the guest (an oops kills the task that hit it, a
+// hung task never returns), how long the agent still has to answer: a step that
+// only printed a BUG it survives answers in milliseconds.
+constexpr int kFatalReportGraceMs = 2000;
 
 // Console markers of a kernel report, most severe first.
 constexpr std::array<std::string_view, 12> kReportMarkers = {
@@ -196,8 +201,12 @@ bool Vm::start_qemu(const KernelFiles& kernel, const VmOptions& options, std::st
       "1", "-m", std::to_string(options.memory_mb), "-kernel", kernel.vmlinuz, "-initrd",
       work_dir_ + "/initramfs.cpio",
       // panic=-1 + -no-reboot: a panic ends QEMU at once instead of hanging;
-      // loglevel=5 keeps WARNINGs on the console for report detection.
-      "-append", "console=ttyS0 panic=-1 loglevel=5 mitigations=off no_timer_check tsc=reliable",
+      // loglevel=5 keeps WARNINGs on the console for report detection; a task
+      // stuck uninterruptibly is reported after 10 s, not the default 120 s, so
+      // a deadlock shows its stack on the console before the step budget ends.
+      "-append",
+      "console=ttyS0 panic=-1 loglevel=5 mitigations=off no_timer_check tsc=reliable "
+      "sysctl.kernel.hung_task_timeout_secs=10",
       "-serial", "file:" + console_log_path(), "-chardev", "socket,id=channel,path=" + socket_path,
       "-serial", "chardev:channel", "-drive",
       "file=" + work_dir_ + "/disk.img,if=none,id=disk,format=raw,cache=unsafe", "-device",
@@ -249,8 +258,41 @@ void Vm::kill_and_reap() {
   dead_ = true;
 }
 
+// Reads what the agent sent within `slice_ms` into the frame reader.
+void Vm::pump_channel(int slice_ms) {
+  pollfd p{channel_fd_, POLLIN, 0};
+  if (poll(&p, 1, slice_ms) <= 0) return;
+  uint8_t buffer[4096];
+  ssize_t n = read(channel_fd_, buffer, sizeof buffer);
+  if (n > 0) {
+    reader_.feed({buffer, static_cast<size_t>(n)});
+  } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+    // QEMU closed the channel: it is exiting; the next round reaps it.
+    if (!reap_if_exited()) {
+      pollfd none{-1, 0, 0};
+      poll(&none, 0, kPollSliceMs);
+    }
+  }
+}
+
+// The first report on the console since the last look after which the guest may
+// never answer. Reads the log only when it grew; reports stay for
+// new_kernel_reports(), which scans with its own cursor.
+std::optional<std::string> Vm::watch_console_for_fatal_report() {
+  struct stat st {};
+  if (stat(console_log_path().c_str(), &st) != 0 ||
+      static_cast<size_t>(st.st_size) <= console_watched_)
+    return std::nullopt;
+  const std::string log = read_whole(console_log_path());
+  for (const KernelReport& r : scan_kernel_reports(log, &console_watched_))
+    if (report_stops_the_guest(r.kind)) return r.kind;
+  return std::nullopt;
+}
+
 bool Vm::wait_for_frame(FrameType type, int timeout_ms, Frame* out, std::string* why) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  using Clock = std::chrono::steady_clock;
+  auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  std::optional<std::string> fatal;  // a report after which the agent may never answer
   for (;;) {
     if (std::optional<Frame> frame = reader_.next()) {
       if (frame->type != type) {
@@ -274,30 +316,22 @@ bool Vm::wait_for_frame(FrameType type, int timeout_ms, Frame* out, std::string*
           console_tail(25));
       return false;
     }
-    auto now = std::chrono::steady_clock::now();
+    auto now = Clock::now();
+    if (!fatal && (fatal = watch_console_for_fatal_report()))
+      deadline = std::min(deadline, now + std::chrono::milliseconds(kFatalReportGraceMs));
     if (now >= deadline) {
-      *why = fmt::format("no answer from the guest within {} ms (hang); console:\n{}", timeout_ms,
-                         console_tail(25));
+      *why = fatal ? fmt::format(
+                         "the kernel reported '{}' and the guest did not answer within "
+                         "{} ms of it (crash); console:\n{}",
+                         *fatal, kFatalReportGraceMs, console_tail(25))
+                   : fmt::format("no answer from the guest within {} ms (hang); console:\n{}",
+                                 timeout_ms, console_tail(25));
       kill_and_reap();
       return false;
     }
-    int slice = static_cast<int>(std::min<int64_t>(
+    pump_channel(static_cast<int>(std::min<int64_t>(
         kPollSliceMs,
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count() + 1));
-    pollfd p{channel_fd_, POLLIN, 0};
-    if (poll(&p, 1, slice) > 0) {
-      uint8_t buffer[4096];
-      ssize_t n = read(channel_fd_, buffer, sizeof buffer);
-      if (n > 0) {
-        reader_.feed({buffer, static_cast<size_t>(n)});
-      } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-        // QEMU closed the channel: it is exiting; the next round reaps it.
-        if (!reap_if_exited()) {
-          pollfd none{-1, 0, 0};
-          poll(&none, 0, kPollSliceMs);
-        }
-      }
-    }
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count() + 1)));
   }
 }
 
@@ -352,6 +386,12 @@ std::vector<KernelReport> scan_kernel_reports(std::string_view log, size_t* scan
   }
   *scanned += fresh.size();
   return reports;
+}
+
+bool report_stops_the_guest(std::string_view kind) {
+  // KASAN, KFENCE, UBSAN and WARNING print and let the task go on.
+  return kind == "Kernel panic" || kind == "Oops" || kind == "general protection fault" ||
+         kind == "BUG" || kind == "INFO: task" || kind == "watchdog: BUG";
 }
 
 std::vector<KernelReport> Vm::new_kernel_reports() {

@@ -24,9 +24,12 @@ namespace loopcheck::vm {
 struct VmOptions {
   bool kvm = false;  // TCG by default: nested KVM hangs on the machines this runs on
   int memory_mb = 512;
-  int disk_mb = 128;             // the ext4 filesystem holding the trace's files
-  int boot_timeout_ms = 120000;  // TCG boot is ~3 s; this only catches a guest that never comes up
-  bool keep_work_dir = false;    // keep console log and disk image (LOOPCHECK_KEEP_VM=1)
+  int disk_mb = 128;  // the ext4 filesystem holding the trace's files
+  // TCG boot is ~3 s (6 on a loaded machine); this catches a guest that never
+  // comes up without a word (a module init that deadlocks killably). Panics end
+  // QEMU and oopses or hung tasks are seen on the console long before it.
+  int boot_timeout_ms = 60000;
+  bool keep_work_dir = false;  // keep console log and disk image (LOOPCHECK_KEEP_VM=1)
 };
 
 // Something the kernel reported on its console: a panic, an oops, a BUG, a
@@ -39,6 +42,11 @@ struct KernelReport {
 // The kernel reports in the console log after byte *scanned, whole lines only;
 // advances *scanned past what it read. Pure, so it is tested on recorded logs.
 std::vector<KernelReport> scan_kernel_reports(std::string_view log, size_t* scanned);
+
+// Whether a report of this kind (KernelReport::kind) may leave the guest unable
+// to answer: a panic, an oops, a BUG, a hung task, a soft lockup. A wait for the
+// agent that sees one on the console gives up after a short grace, not its budget.
+bool report_stops_the_guest(std::string_view kind);
 
 class Vm {
  public:
@@ -75,6 +83,8 @@ class Vm {
   Vm() = default;
   bool start_qemu(const KernelFiles& kernel, const VmOptions& options, std::string* why);
   bool wait_for_frame(FrameType type, int timeout_ms, Frame* out, std::string* why);
+  void pump_channel(int slice_ms);
+  std::optional<std::string> watch_console_for_fatal_report();
   bool reap_if_exited();
   void kill_and_reap();
 
@@ -89,7 +99,8 @@ class Vm {
   FrameReader reader_;
   ReadyInfo ready_;
   double boot_seconds_ = 0;
-  size_t console_scanned_ = 0;
+  size_t console_scanned_ = 0;  // new_kernel_reports() has seen the console up to here
+  size_t console_watched_ = 0;  // wait_for_frame() has looked for fatal reports up to here
 };
 
 // Whether QEMU is installed; `why` names the package otherwise.

@@ -10,6 +10,17 @@
 
 namespace loopcheck::vm {
 
+namespace {
+
+// What Vm::call's `why` says happened to a guest that did not answer.
+const char* loss_kind(const std::string& why) {
+  if (why.find("(hang)") != std::string::npos) return "hang";
+  if (why.find("(crash)") != std::string::npos) return "crash";
+  return "guest died";
+}
+
+}  // namespace
+
 VmTarget::VmTarget(KernelFiles kernel, VmTargetOptions options)
     : kernel_(std::move(kernel)), options_(std::move(options)), name_("vm:" + kernel_.version) {}
 
@@ -124,7 +135,7 @@ TargetError VmTarget::start(const Trace& trace, std::string_view /*profile*/, co
   }
   started_in_guest_ = true;
   std::optional<Frame> reply =
-      vm_->call(encode_start(request), FrameType::Started, options_.reset_timeout_ms, &why);
+      vm_->call(encode_start(request), FrameType::Started, options_.reset_budget_ms, &why);
   std::optional<Reply> started = reply ? decode_reply(reply->payload) : std::nullopt;
   if (!started) {
     lose_vm(reply ? "protocol error" : "guest died", why);
@@ -152,7 +163,8 @@ TargetError VmTarget::start_planned(const StartRequest& request) {
   for (const PlannedStatement& s : planned_) program.statements.push_back({s.op, s.bind});
   std::string why;
   const auto sent = std::chrono::steady_clock::now();
-  const int timeout_ms = options_.reset_timeout_ms + options_.step_timeout_ms;
+  const int timeout_ms =
+      program_budget_ms(planned_, options_.step_base_ms, options_.reset_budget_ms);
   std::optional<Frame> reply =
       vm_->call(encode_program(program), FrameType::ProgramDone, timeout_ms, &why);
   ++stats_.programs;
@@ -165,8 +177,7 @@ TargetError VmTarget::start_planned(const StartRequest& request) {
   planned_skipped_vars_ = 0;
   TargetError error;
   if (!done || done->outcomes.size() != (done->started.ok ? planned_.size() : 0)) {
-    const bool hang = why.find("(hang)") != std::string::npos;
-    lose_vm(!reply ? (hang ? "hang" : "guest died") : "protocol error",
+    lose_vm(!reply ? loss_kind(why) : "protocol error",
             reply ? "the agent's ProgramDone does not decode" : why);
     return error;
   }
@@ -230,11 +241,10 @@ Outcome VmTarget::execute(const Op& op) {
   if (trace_lost_vm_ || !vm_ || !vm_->alive()) return Outcome::skipped();
   std::string why;
   std::optional<Frame> reply =
-      vm_->call(encode_op(op), FrameType::Result, options_.step_timeout_ms, &why);
+      vm_->call(encode_op(op), FrameType::Result, step_budget_ms(op, options_.step_base_ms), &why);
   std::optional<Outcome> outcome = reply ? decode_outcome(reply->payload) : std::nullopt;
   if (!outcome) {
-    bool hang = why.find("(hang)") != std::string::npos;
-    lose_vm(hang ? "hang" : "guest died", why);
+    lose_vm(loss_kind(why), why);
     return Outcome::error(EHOSTDOWN);
   }
   collect_reports(step_);
@@ -246,7 +256,7 @@ void VmTarget::finish() {
   if (started_in_guest_ && vm_ && vm_->alive() && !trace_lost_vm_) {
     std::string why;
     std::optional<Frame> reply = vm_->call(encode_empty(FrameType::Reset), FrameType::ResetDone,
-                                           options_.reset_timeout_ms, &why);
+                                           options_.reset_budget_ms, &why);
     std::optional<Reply> done = reply ? decode_reply(reply->payload) : std::nullopt;
     collect_reports(step_);
     if (!done || !done->ok) {

@@ -4,7 +4,7 @@
 // execute() sends one literal Op to the agent and receives one Outcome (a read
 // returns its byte count and XXH3 digest, never the bytes: the runner compares
 // digests). Kernel reports seen on the console (panic, oops, BUG, WARNING,
-// KASAN, KFENCE, lockups) and hangs (no answer within the step timeout) become
+// KASAN, KFENCE, lockups) and hangs (no answer within the step's budget) become
 // guest reports with the console excerpt. A step during which the guest died or hung
 // reports errno EHOSTDOWN — a value no loop operation returns — so the run shows
 // a divergence exactly there; later steps of that trace are skipped and the next
@@ -25,13 +25,18 @@
 #include "targets/target.h"
 #include "targets/vm/kernel_cache.h"
 #include "targets/vm/qemu_vm.h"
+#include "targets/vm/step_budget.h"
 
 namespace loopcheck::vm {
 
 struct VmTargetOptions {
   VmOptions vm;
-  int step_timeout_ms = 30000;   // one step under TCG takes milliseconds; this is a hang
-  int reset_timeout_ms = 60000;  // detach everything + reload loop.ko
+  // A step with no answer within step_budget_ms(op, step_base_ms) is a hang
+  // (targets/vm/step_budget.h: slow control ioctls get a multiple).
+  // The guest's reset (detach everything, remove added devices, check clean)
+  // gets a slow step's budget (LOOPCHECK_VM_STEP_MS sets both).
+  int step_base_ms = kDefaultStepBaseMs;
+  int reset_budget_ms = kDefaultStepBaseMs * kSlowStepFactor;
 };
 
 // A kernel report (oops, panic, WARNING, hang, dead guest) seen while a trace ran.

@@ -7,8 +7,11 @@
 // the kernel, the headers or the source package.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
+#include <string_view>
 
 #include "mutants/report.h"
 #include "mutants/runner.h"
@@ -32,12 +35,25 @@ const Mutant* find(const MutantSet& set, std::string_view function, Operator op,
   return nullptr;
 }
 
-// A corpus of a few traces: the one that kills the errno mutant, and others.
-std::string small_corpus() {
-  const fs::path dir = fs::path(::testing::TempDir()) / "mutants-corpus";
+// The negated-condition mutant of `function` on the line that starts `code`
+// (after its indentation).
+const Mutant* find_negated(const MutantSet& set, std::string_view function, std::string_view code) {
+  const std::string_view source = set.source.loop_c;
+  for (const Mutant& m : set.all) {
+    if (m.function != function || m.op != Operator::NegatedCondition) continue;
+    const size_t line = source.rfind('\n', m.edits[0].offset) + 1;
+    const size_t text = source.find_first_not_of('\t', line);
+    if (source.substr(text).starts_with(code)) return &m;
+  }
+  return nullptr;
+}
+
+// A corpus of a few common traces.
+std::string small_corpus(std::string_view tag, std::initializer_list<const char*> names) {
+  const fs::path dir = fs::path(::testing::TempDir()) / ("mutants-corpus-" + std::string(tag));
   fs::remove_all(dir);
   fs::create_directories(dir / "common");
-  for (const char* name : {"clr_fd_unbound_enxio", "set_fd_basic", "io_roundtrip_offset_mapping"})
+  for (const char* name : names)
     fs::copy_file(fs::path(LOOPCHECK_SOURCE_DIR) / "corpus/conformance/common" /
                       (std::string(name) + ".trace"),
                   dir / "common" / (std::string(name) + ".trace"));
@@ -70,7 +86,9 @@ TEST(MutantsVm, OneKilledOneEquivalentWithTwoJobs) {
   set.selected[1].id = 2;
 
   RunnerOptions options;
-  options.corpus_dir = small_corpus();
+  // The one that kills the errno mutant, and others.
+  options.corpus_dir = small_corpus(
+      "errno", {"clr_fd_unbound_enxio", "set_fd_basic", "io_roundtrip_offset_mapping"});
   options.jobs = 2;
   options.gen_count = 2;
   options.fuzz_runs = 10;
@@ -90,6 +108,48 @@ TEST(MutantsVm, OneKilledOneEquivalentWithTwoJobs) {
   EXPECT_GT(run.results[1].traces_run, 3u) << "a survivor runs every stage";
   const ReportInputs in{set, options, run, "test"};
   EXPECT_NE(report_markdown(in).find("judged by hand (test)"), std::string::npos);
+}
+
+// Issue: a mutant that crashed or deadlocked the guest once took minutes to be
+// reported. A mutant that leaves loop_ctl_mutex locked (loop_control_get_free
+// returning 0 from a failed-looking lock) hangs the next control ioctl, and one
+// that destroys a NULL workqueue (lo_free_disk) oopses; each must be reported,
+// as what it is, within 30 s of its run starting (boot included).
+TEST(MutantsVm, AHangAndACrashAreReportedWithinThirtySeconds) {
+  std::string why;
+  if (!vm::qemu_available(&why)) GTEST_SKIP() << "SKIPPED: " << why;
+  if (!fs::exists(vm::headers_dir_for(kKernel)))
+    GTEST_SKIP() << "SKIPPED: no " << vm::headers_dir_for(kKernel)
+                 << " (apt-get install linux-headers-" << kKernel << ")";
+  vm::FetchResult fetched = vm::fetch_kernel(kKernel);
+  if (!fetched.ok) GTEST_SKIP() << "SKIPPED: no kernel to boot: " << fetched.error;
+  MutantSet set;
+  if (!make_mutant_set(SetOptions{}, &set, &why)) GTEST_SKIP() << "SKIPPED: " << why;
+  const Mutant* hang = find_negated(set, "loop_control_get_free", "if (ret)\n\t\treturn ret;");
+  const Mutant* crash = find_negated(set, "lo_free_disk", "if (lo->workqueue)");
+  ASSERT_TRUE(hang && crash) << "the source moved: pick the two mutants anew";
+  set.selected = {*hang, *crash};
+  set.selected[0].id = 1;
+  set.selected[1].id = 2;
+
+  RunnerOptions options;
+  options.corpus_dir = small_corpus("crash", {"ctl_get_free_open_unbound", "ctl_add_eexist"});
+  options.jobs = 1;  // alone on the machine: the times are the watchdogs', not contention's
+  options.gen_count = 0;
+  options.fuzz_runs = 0;
+  Baseline baseline;
+  ASSERT_TRUE(prepare_baseline(set, options, &baseline, &why)) << why;
+  RunResult run = run_mutants(set, options, std::move(baseline));
+  ASSERT_EQ(run.results.size(), 2u);
+  EXPECT_EQ(run.results[0].status, Status::Killed);
+  EXPECT_EQ(run.results[0].kill, KillKind::Hang) << run.results[0].killer;
+  EXPECT_LT(run.results[0].run_seconds, 30.0);
+  EXPECT_EQ(run.results[1].status, Status::Killed);
+  EXPECT_EQ(run.results[1].kill, KillKind::Crash) << run.results[1].killer;
+  EXPECT_LT(run.results[1].run_seconds, 30.0);
+  for (const MutantResult& r : run.results)
+    std::printf("mutant %u: %s (%s) after %.1f s of running, boot included\n", r.id,
+                std::string(kill_kind_name(r.kill)).c_str(), r.killer.c_str(), r.run_seconds);
 }
 
 }  // namespace

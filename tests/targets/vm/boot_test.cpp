@@ -104,7 +104,7 @@ TEST_F(VmBoot, OneBootServesManyTracesWithAResetBetweenThem) {
 
 TEST_F(VmBoot, AHungStepBecomesAGuestReportWithLaterStepsSkipped) {
   VmTargetOptions options;
-  options.step_timeout_ms = 0;  // every step "hangs": the deterministic way to reach the hang path
+  options.step_base_ms = 0;  // every step "hangs": the deterministic way to reach the hang path
   VmTarget target(kernel_, options);
   Trace trace = load_one("corpus/conformance/common/set_fd_basic.trace");
   TraceResult hung = run_trace(trace, *profile_, &target, RunOptions{});

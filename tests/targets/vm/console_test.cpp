@@ -58,5 +58,30 @@ TEST(VmConsole, ScanningIsIncrementalAndWaitsForWholeLines) {
   EXPECT_TRUE(scan_kernel_reports(log, &scanned).empty());
 }
 
+// A wait for the agent cuts its budget short only after a report that can leave
+// the guest unable to answer; reports a task survives keep the whole budget.
+TEST(VmConsole, OnlyReportsThatStopATaskCutAWaitShort) {
+  struct Case {
+    const char* line;
+    bool stops;
+  };
+  for (const Case& c :
+       {Case{"[   5.1] Kernel panic - not syncing: Fatal exception", true},
+        Case{"[   5.1] Oops: general protection fault, probably for non-canonical address", true},
+        Case{"[   5.1] BUG: kernel NULL pointer dereference, address: 0000000000000008", true},
+        Case{"[   5.1] INFO: task loop0:42 blocked for more than 10 seconds.", true},
+        Case{"[   5.1] watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [kworker/0:1:9]", true},
+        Case{"[   5.1] BUG: KASAN: slab-use-after-free in loop_process_work", false},
+        Case{"[   5.1] UBSAN: shift-out-of-bounds in drivers/block/loop.c:100", false},
+        Case{"[   5.1] WARNING: CPU: 0 PID: 1 at block/blk-settings.c:10 blk_validate_limits",
+             false}}) {
+    std::string log = std::string(kBoot) + c.line + "\n";
+    size_t scanned = 0;
+    auto reports = scan_kernel_reports(log, &scanned);
+    ASSERT_EQ(reports.size(), 1u) << c.line;
+    EXPECT_EQ(report_stops_the_guest(reports[0].kind), c.stops) << c.line;
+  }
+}
+
 }  // namespace
 }  // namespace loopcheck::vm

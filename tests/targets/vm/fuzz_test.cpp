@@ -94,8 +94,8 @@ TEST_F(VmFuzz, OneBootRunsEveryProgramAndTheGuestStaysClean) {
 // gets a new guest.
 TEST_F(VmFuzz, AHungGuestIsACrashFindingAndIsRebooted) {
   VmTargetOptions options;
-  options.step_timeout_ms = 0;  // every program "hangs": the deterministic way to the hang path
-  options.reset_timeout_ms = 0;
+  options.step_base_ms = 0;  // every program "hangs": the deterministic way to the hang path
+  options.reset_budget_ms = 0;
   VmTarget target(kernel_, options);
   fuzz::ProgramRunner runner(&target);
   Prng rng(3);
