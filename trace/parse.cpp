@@ -756,18 +756,24 @@ class Parser {
     return true;
   }
 
-  // `fallocate FD OFF LEN [MODE...]`: MODE words each at most once.
-  bool parse_fallocate(Op& op) {
-    op.kind = OpKind::Fallocate;
+  // `FD OFF LEN`, shared by pread, pwrite and fallocate; LEN within `len_range`.
+  bool parse_fd_offset_length(Op& op, const ValueRange& len_range) {
     auto fd = value(kI32, "an fd");
     if (!fd) return false;
     op.subject = *fd;
     auto off = literal(kI64, "an offset");
     if (!off) return false;
     op.offset = *off;
-    auto len = literal(kSize, "a length");
+    auto len = literal(len_range, "a length");
     if (!len) return false;
     op.length = len->lit;
+    return true;
+  }
+
+  // `fallocate FD OFF LEN [MODE...]`: MODE words each at most once.
+  bool parse_fallocate(Op& op) {
+    op.kind = OpKind::Fallocate;
+    if (!parse_fd_offset_length(op, kSize)) return false;
     while (peek().kind == Tok::Word) {
       const Token& f = next();
       auto flag = falloc_flag_from_name(f.text);
@@ -784,15 +790,7 @@ class Parser {
 
   bool parse_io(Op& op, bool write) {
     op.kind = write ? OpKind::Pwrite : OpKind::Pread;
-    auto fd = value(kI32, "an fd");
-    if (!fd) return false;
-    op.subject = *fd;
-    auto off = literal(kI64, "an offset");
-    if (!off) return false;
-    op.offset = *off;
-    auto len = literal(kIoLen, "a length");
-    if (!len) return false;
-    op.length = len->lit;
+    if (!parse_fd_offset_length(op, kIoLen)) return false;
     if (!write) return true;
     if (!at_word("pattern"))
       return fail(peek(), fmt::format("expected pattern=SEED, got {}", shown(peek())));

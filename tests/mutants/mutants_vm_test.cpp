@@ -60,16 +60,25 @@ std::string small_corpus(std::string_view tag, std::initializer_list<const char*
   return dir.string();
 }
 
-TEST(MutantsVm, OneKilledOneEquivalentWithTwoJobs) {
-  std::string why;
-  if (!vm::qemu_available(&why)) GTEST_SKIP() << "SKIPPED: " << why;
-  if (!fs::exists(vm::headers_dir_for(kKernel)))
-    GTEST_SKIP() << "SKIPPED: no " << vm::headers_dir_for(kKernel)
-                 << " (apt-get install linux-headers-" << kKernel << ")";
-  vm::FetchResult fetched = vm::fetch_kernel(kKernel);
-  if (!fetched.ok) GTEST_SKIP() << "SKIPPED: no kernel to boot: " << fetched.error;
+// QEMU, the 6.1.0-56 kernel, its headers and the source package, and the
+// mutants of its loop.c: each test skips loudly without them.
+class MutantsVm : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why;
+    if (!vm::qemu_available(&why)) GTEST_SKIP() << "SKIPPED: " << why;
+    if (!fs::exists(vm::headers_dir_for(kKernel)))
+      GTEST_SKIP() << "SKIPPED: no " << vm::headers_dir_for(kKernel)
+                   << " (apt-get install linux-headers-" << kKernel << ")";
+    vm::FetchResult fetched = vm::fetch_kernel(kKernel);
+    if (!fetched.ok) GTEST_SKIP() << "SKIPPED: no kernel to boot: " << fetched.error;
+    if (!make_mutant_set(SetOptions{}, &set, &why)) GTEST_SKIP() << "SKIPPED: " << why;
+  }
   MutantSet set;
-  if (!make_mutant_set(SetOptions{}, &set, &why)) GTEST_SKIP() << "SKIPPED: " << why;
+};
+
+TEST_F(MutantsVm, OneKilledOneEquivalentWithTwoJobs) {
+  std::string why;
   ASSERT_GE(set.all.size(), 200u) << "6.1's loop.c yields hundreds of mutants";
 
   const Mutant* killed = find(set, "loop_clr_fd", Operator::ErrnoConstant, "ENXIO", "EINVAL");
@@ -115,16 +124,8 @@ TEST(MutantsVm, OneKilledOneEquivalentWithTwoJobs) {
 // returning 0 from a failed-looking lock) hangs the next control ioctl, and one
 // that destroys a NULL workqueue (lo_free_disk) oopses; each must be reported,
 // as what it is, within 30 s of its run starting (boot included).
-TEST(MutantsVm, AHangAndACrashAreReportedWithinThirtySeconds) {
+TEST_F(MutantsVm, AHangAndACrashAreReportedWithinThirtySeconds) {
   std::string why;
-  if (!vm::qemu_available(&why)) GTEST_SKIP() << "SKIPPED: " << why;
-  if (!fs::exists(vm::headers_dir_for(kKernel)))
-    GTEST_SKIP() << "SKIPPED: no " << vm::headers_dir_for(kKernel)
-                 << " (apt-get install linux-headers-" << kKernel << ")";
-  vm::FetchResult fetched = vm::fetch_kernel(kKernel);
-  if (!fetched.ok) GTEST_SKIP() << "SKIPPED: no kernel to boot: " << fetched.error;
-  MutantSet set;
-  if (!make_mutant_set(SetOptions{}, &set, &why)) GTEST_SKIP() << "SKIPPED: " << why;
   const Mutant* hang = find_negated(set, "loop_control_get_free", "if (ret)\n\t\treturn ret;");
   const Mutant* crash = find_negated(set, "lo_free_disk", "if (lo->workqueue)");
   ASSERT_TRUE(hang && crash) << "the source moved: pick the two mutants anew";
