@@ -276,15 +276,20 @@ void Vm::pump_channel(int slice_ms) {
 }
 
 // The first report on the console since the last look after which the guest may
-// never answer. Reads the log only when it grew; reports stay for
-// new_kernel_reports(), which scans with its own cursor.
+// never answer. Reads only what the log gained (whole lines); the reports stay
+// for new_kernel_reports(), which scans with its own cursor and takes excerpts.
 std::optional<std::string> Vm::watch_console_for_fatal_report() {
   struct stat st {};
   if (stat(console_log_path().c_str(), &st) != 0 ||
       static_cast<size_t>(st.st_size) <= console_watched_)
     return std::nullopt;
-  const std::string log = read_whole(console_log_path());
-  for (const KernelReport& r : scan_kernel_reports(log, &console_watched_))
+  std::ifstream in(console_log_path(), std::ios::binary);
+  in.seekg(static_cast<std::streamoff>(console_watched_));
+  const std::string fresh((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t consumed = 0;
+  const std::vector<KernelReport> reports = scan_kernel_reports(fresh, &consumed);
+  console_watched_ += consumed;
+  for (const KernelReport& r : reports)
     if (report_stops_the_guest(r.kind)) return r.kind;
   return std::nullopt;
 }
