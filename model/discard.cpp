@@ -130,8 +130,10 @@ Outcome Machine::fallocate_request(Device& dev, uint64_t a, uint64_t z) {
 int Machine::truncate_bdev_range(const Desc& fd, Device& dev, uint64_t a, uint64_t z) {
   const bool claims = (fd.open_flags & kOpenExcl) == 0;
   if (claims && held_exclusively_by_other(dev.index, &fd)) {
+    // An empty range (6.1's BLKDISCARD {start, 0}: lend < lstart) touches no page.
+    if (z != kWholeMapping && z <= a) return 0;
     const uint64_t last_page = (z == kWholeMapping ? z : z - 1) / kPageSize;
-    return invalidate_pages(dev, a / kPageSize * kPageSize, (last_page + 1) * kPageSize);
+    return invalidate_pages(dev, a / kPageSize, last_page);
   }
   if (z == kWholeMapping) {
     dev.dirty = ExtentList{};  // truncated, not written back
@@ -142,10 +144,13 @@ int Machine::truncate_bdev_range(const Desc& fd, Device& dev, uint64_t a, uint64
   return 0;
 }
 
-// invalidate_inode_pages2_range over the pages [pa, pz) (page-aligned; pz may
-// wrap to 0 for the whole mapping): EBUSY when a dirty page stays.
-int Machine::invalidate_pages(Device& dev, uint64_t pa, uint64_t pz) {
-  if (pz <= pa) pz = ~uint64_t{0} / kPageSize * kPageSize;
+// invalidate_inode_pages2_range over pages [first_page, last_page] (indices, as
+// the kernel takes them, so the whole mapping needs no byte end past 2^64): EBUSY
+// when a dirty page stays.
+int Machine::invalidate_pages(Device& dev, uint64_t first_page, uint64_t last_page) {
+  const uint64_t pa = first_page * kPageSize;
+  const uint64_t pz = last_page >= kWholeMapping / kPageSize ? kWholeMapping / kPageSize * kPageSize
+                                                             : (last_page + 1) * kPageSize;
   bool busy = false;
   uint64_t from = pa;
   for (int i = 0; i < dev.dirty.count; ++i) {

@@ -361,7 +361,7 @@ struct Machine {
   Outcome fallocate_request(Device& dev, uint64_t a, uint64_t z);
   static constexpr uint64_t kWholeMapping = ~uint64_t{0};  // truncate_bdev_range(0, -1)
   int truncate_bdev_range(const Desc& fd, Device& dev, uint64_t a, uint64_t z);
-  int invalidate_pages(Device& dev, uint64_t pa, uint64_t pz);
+  int invalidate_pages(Device& dev, uint64_t first_page, uint64_t last_page);
   void forget_pages(Device& dev, uint64_t pa, uint64_t pz);
   void truncate_cache_range(Device& dev, uint64_t a, uint64_t z);
   void hold_zeros_in_cut_pages(Device& dev, uint64_t a, uint64_t z);
