@@ -1251,12 +1251,19 @@ int Machine::write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t o
   // BLKROSET 1 and a capacity of 0 → EIO (gen-7706-0068).
   if (bdev_read_only(lower)) return EIO;  // EPERM from a read-only lower device → EIO
   if (pos >= lcap) return dev.dio || !p.backing_odirect_honoured_without_dio ? ENOSPC : EIO;
-  const int e = write_device(lower, pos, std::min(pos_end, lcap), b_origin, seed, dev.dio != 0);
+  // A buffered write into the lower cache stops where a pwrite of the lower device
+  // would: 6.12+ can neither read in nor write out the folio holding a partial last
+  // block (6.12.117, 6.18.44: an upper device's 512-byte O_DIRECT write over a lower
+  // device with 1 KiB blocks cut to 512 bytes by a sizelimit → EIO; 6.1.0-56 → 512;
+  // linux-6.*/stacked_write_into_partial_last_lower_block.trace).
+  const uint64_t lend = dev.dio ? lcap : std::min(lcap, buffered_io_stop(lower));
+  if (pos >= lend) return EIO;
+  const int e = write_device(lower, pos, std::min(pos_end, lend), b_origin, seed, dev.dio != 0);
   if (e > 0)
     return EIO;  // a maybe-EIO into the lower cache counts as written (its data is marked unknown)
   if (fill != 0) lower.dirty.unknown = 1;  // written as a pattern above: its bytes are not that
   backing_changed(DescKind::Loop, lower.index, &dev);
-  return pos_end > lcap ? EIO : 0;
+  return pos_end > lend ? EIO : 0;
 }
 
 // kiocb_write_and_wait before a direct read or write: dirty pages of the range
@@ -1789,6 +1796,29 @@ int Machine::sync_written(Desc& d, Device& dev, uint64_t start, uint64_t end,
   return flush_down_the_stack(dev, maybe_eio);
 }
 
+// What settles an O_SYNC buffered write's read-modify-write reads. Its EIO can
+// come from those reads or from the writeback after them; only when the written
+// branch's writeback cannot fail does the target's EIO say that a read failed
+// (6.18.44, 6.12.117: an O_SYNC 1-byte write at 4096 after the backing file was
+// cut to 0 → EIO, nothing written, so a 512-byte write at 0, whose 4 KiB block
+// must be read past the backing EOF, → EIO too; the written branch would have
+// grown the file and let it succeed). A dry run of that branch decides.
+const Outcome* Machine::sync_write_settler(Desc& d, Device& dev, uint64_t start, uint64_t end,
+                                           uint32_t seed) {
+  if (observed == nullptr) return nullptr;
+  const State before = s;
+  const bool dirty_unknown_before = dev.dirty.unknown;
+  uint64_t done_end = end, min_end = 0;
+  const int e = write_device(dev, start, end, start, seed, /*direct=*/false, &done_end, &min_end);
+  bool sync_maybe_eio = false;
+  const bool written_branch_syncs =
+      e == kWriteMaybeEio && done_end == end &&
+      sync_written(d, dev, start, end, dirty_unknown_before, &sync_maybe_eio) == 0 &&
+      !sync_maybe_eio;
+  s = before;
+  return written_branch_syncs ? observed : nullptr;
+}
+
 Outcome Machine::pwrite(const Op& op) {
   const int64_t off = op.offset.as_signed();
   if (off < 0) return Outcome::error(EINVAL);
@@ -1824,8 +1854,12 @@ Outcome Machine::pwrite(const Op& op) {
   // O_DIRECT writes are synced too (sync_written).
   const bool sync = (d->open_flags & (kOpenSync | kOpenDsync)) != 0;
   const bool dirty_unknown_before = dev.dirty.unknown;
-  const int e = write_device(dev, start, end, start, op.seed, direct, &end, &min_end,
-                             sync ? nullptr : observed);
+  const Outcome* settled_by = observed;
+  if (sync)
+    settled_by =
+        direct || large.may_fail ? nullptr : sync_write_settler(*d, dev, start, end, op.seed);
+  const int e =
+      write_device(dev, start, end, start, op.seed, direct, &end, &min_end, settled_by);
   if (e > 0) return Outcome::error(e);
   if (e == kWriteSettledEio) {  // the envelope's EIO branch: nothing changed
     Outcome o = Outcome::ok(static_cast<int64_t>(end - start));

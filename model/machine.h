@@ -390,6 +390,8 @@ struct Machine {
   Outcome pwrite(const Op& op);
   int sync_written(Desc& d, Device& dev, uint64_t start, uint64_t end, bool dirty_unknown_before,
                    bool* maybe_eio);
+  const Outcome* sync_write_settler(Desc& d, Device& dev, uint64_t start, uint64_t end,
+                                    uint32_t seed);
   Outcome fsync(const Op& op);
   int flush_down_the_stack(Device& dev, bool* maybe_eio);
   Outcome truncate(const Op& op);
