@@ -359,7 +359,7 @@ class Decoder {
     }
   }
 
-  // Requests the language does not name, and named ones given a null pointer.
+  // Requests the language does not name, and named ones given a NULL or unmapped pointer.
   DecodedOp malformed_ioctl_op(Choice choice, const uint8_t* r) const {
     const Value dev = device_operand(r[1], r[5]);
     if (choice == Choice::UnknownIoctl) {
@@ -367,7 +367,9 @@ class Decoder {
                            Value::literal(r[4]))};
     }
     assert(choice == Choice::NullPointer);
-    return {op_ioctl_null(dev, pick(kNullTakers, r[3]))};
+    Op op = op_ioctl_null(dev, pick(kNullTakers, r[3]));
+    if (r[4] & 1) op.arg_kind = ArgKind::Fault;  // an unmapped page instead of NULL
+    return {op};
   }
 
   // What the model's bounds count: open descriptions and device creators.

@@ -12,6 +12,7 @@
 
 #include "inproc/block_device.h"
 #include "inproc/uapi.h"
+#include "inproc/user_copy.h"
 
 namespace loopcheck::inproc {
 
@@ -23,10 +24,12 @@ struct ByteRange {
   uint64_t len = 0;
 };
 
-ByteRange copy_range(const void* user) {
+// copy_from_user of the range: false when `user` cannot be read (EFAULT).
+bool copy_range(const void* user, ByteRange* range) {
   uint64_t words[2];
-  std::memcpy(words, user, sizeof words);
-  return {words[0], words[1]};
+  if (!copy_from_user(words, user, sizeof words)) return false;
+  *range = {words[0], words[1]};
+  return true;
 }
 
 }  // namespace
@@ -40,11 +43,11 @@ long BlockDevice::discard_or_zero_range(ReqOp op, const void* user, BdevCaller c
 // 6.12+: the range is copied and checked whole (blk_validate_byte_range) before
 // the cache is touched.
 long BlockDevice::discard_validated_first(const void* user, BdevCaller caller) {
-  if (user == nullptr) return -EFAULT;
+  ByteRange r;
+  if (!copy_range(user, &r)) return -EFAULT;
   if (discard_max_sectors() == 0) return -EOPNOTSUPP;
   if (!caller.writable) return -EBADF;
   if (read_only()) return -EPERM;
-  const ByteRange r = copy_range(user);
   const uint64_t end = r.start + r.len;
   const uint64_t dev_bytes = capacity_sectors() * kSectorSize;
   if ((r.start | r.len) % logical_block_size() != 0 || r.len == 0 || end < r.start ||
@@ -60,8 +63,8 @@ long BlockDevice::discard_validated_first(const void* user, BdevCaller caller) {
 long BlockDevice::discard_truncating_first(const void* user, BdevCaller caller) {
   if (!caller.writable) return -EBADF;
   if (discard_max_sectors() == 0) return -EOPNOTSUPP;
-  if (user == nullptr) return -EFAULT;
-  const ByteRange r = copy_range(user);
+  ByteRange r;
+  if (!copy_range(user, &r)) return -EFAULT;
   const uint64_t end = r.start + r.len;
   const uint64_t dev_bytes = capacity_sectors() * kSectorSize;
   if ((r.start | r.len) % kSectorSize != 0 || end < r.start || end > dev_bytes) return -EINVAL;
@@ -76,8 +79,8 @@ long BlockDevice::discard_truncating_first(const void* user, BdevCaller caller) 
 // truncates, and blkdev_issue_zeroout checks the block size, then read-only.
 long BlockDevice::zero_range(const void* user, BdevCaller caller) {
   if (!caller.writable) return -EBADF;
-  if (user == nullptr) return -EFAULT;
-  const ByteRange r = copy_range(user);
+  ByteRange r;
+  if (!copy_range(user, &r)) return -EFAULT;
   const uint64_t last = r.start + r.len - 1;
   const uint64_t dev_bytes = capacity_sectors() * kSectorSize;
   if ((r.start | r.len) % kSectorSize != 0 || last >= dev_bytes || last < r.start) return -EINVAL;

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "inproc/arith.h"
+#include "inproc/user_copy.h"
 
 namespace loopcheck::inproc {
 namespace {
@@ -241,9 +242,8 @@ long LoopDevice::ioctl(const OpenFile& file, const FileTable& files, unsigned lo
       return configure(file, files, cfg);
     }
     case LOOP_CONFIGURE: {
-      if (user == nullptr) return -EFAULT;
       loop_config cfg;
-      std::memcpy(&cfg, user, sizeof cfg);
+      if (!copy_from_user(&cfg, user, sizeof cfg)) return -EFAULT;
       return configure(file, files, cfg);
     }
     case LOOP_CHANGE_FD:
@@ -254,13 +254,11 @@ long LoopDevice::ioctl(const OpenFile& file, const FileTable& files, unsigned lo
     }
     case LOOP_SET_STATUS:
       if (!may_configure) return -EPERM;
-      if (user == nullptr) return -EFAULT;
       return set_status_old(file, user);
     case LOOP_SET_STATUS64: {
       if (!may_configure) return -EPERM;
-      if (user == nullptr) return -EFAULT;
       loop_info64 info;
-      std::memcpy(&info, user, sizeof info);
+      if (!copy_from_user(&info, user, sizeof info)) return -EFAULT;
       return set_status(file, info);
     }
     case LOOP_GET_STATUS:
@@ -270,8 +268,7 @@ long LoopDevice::ioctl(const OpenFile& file, const FileTable& files, unsigned lo
       if (user == nullptr) return -EINVAL;
       loop_info64 info;
       if (long err = get_status(info); err != 0) return err;
-      std::memcpy(user, &info, sizeof info);
-      return 0;
+      return copy_to_user(user, &info, sizeof info) ? 0 : -EFAULT;
     }
     case LOOP_SET_CAPACITY:
       if (!may_configure) return -EPERM;
@@ -290,7 +287,7 @@ long LoopDevice::ioctl(const OpenFile& file, const FileTable& files, unsigned lo
 // LOOP_SET_STATUS with the old struct at `user`.
 long LoopDevice::set_status_old(const OpenFile& file, const void* user) {
   loop_info old;
-  std::memcpy(&old, user, sizeof old);
+  if (!copy_from_user(&old, user, sizeof old)) return -EFAULT;
   // loop_info64_from_old: the int offset is sign-extended, sizelimit is always
   // 0, and the encryption fields are not carried over at all.
   loop_info64 info{};
@@ -318,8 +315,7 @@ long LoopDevice::get_status_old(void* user) {
       old.lo_device != info64.lo_device || old.lo_inode != info64.lo_inode ||
       old.lo_rdevice != info64.lo_rdevice)
     return -EOVERFLOW;
-  std::memcpy(user, &old, sizeof old);
-  return 0;
+  return copy_to_user(user, &old, sizeof old) ? 0 : -EFAULT;
 }
 
 long LoopDevice::configure(const OpenFile& file, const FileTable& files, const loop_config& cfg) {

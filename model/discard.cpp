@@ -39,7 +39,7 @@ constexpr uint32_t kFileDiscardGranularity = 4096;
 // cache is touched (blk_validate_byte_range: the logical block size, a zero length,
 // the end); then the cache over the range goes and the request is sent.
 Outcome Machine::discard_validated_first(const Desc& fd, Device& dev, const Op& op) {
-  if (op.arg_kind == ArgKind::Null) return Outcome::error(EFAULT);  // copy_from_user first
+  if (pointer_faults(op.arg_kind)) return Outcome::error(EFAULT);  // copy_from_user first
   if (dev.discard_max_sectors == 0) return Outcome::error(EOPNOTSUPP);
   if (!writable(fd)) return Outcome::error(EBADF);
   if (bdev_read_only(dev)) return Outcome::error(EPERM);
@@ -61,7 +61,7 @@ Outcome Machine::discard_validated_first(const Desc& fd, Device& dev, const Op& 
 Outcome Machine::discard_truncating_first(const Desc& fd, Device& dev, const Op& op) {
   if (!writable(fd)) return Outcome::error(EBADF);
   if (dev.discard_max_sectors == 0) return Outcome::error(EOPNOTSUPP);
-  if (op.arg_kind == ArgKind::Null) return Outcome::error(EFAULT);
+  if (pointer_faults(op.arg_kind)) return Outcome::error(EFAULT);
   const ByteRange r = range_of(op);
   const uint64_t end = r.start + r.len;
   if ((r.start | r.len) % kSectorSize != 0 || end < r.start ||
@@ -82,7 +82,7 @@ Outcome Machine::discard_truncating_first(const Desc& fd, Device& dev, const Op&
 // the dirty page over it is lost).
 Outcome Machine::zeroout(const Desc& fd, Device& dev, const Op& op) {
   if (!writable(fd)) return Outcome::error(EBADF);
-  if (op.arg_kind == ArgKind::Null) return Outcome::error(EFAULT);
+  if (pointer_faults(op.arg_kind)) return Outcome::error(EFAULT);
   const ByteRange r = range_of(op);
   const uint64_t last = r.start + r.len - 1;
   if ((r.start | r.len) % kSectorSize != 0 || last >= arith::device_bytes(dev.capacity) ||

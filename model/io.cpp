@@ -1858,8 +1858,7 @@ Outcome Machine::pwrite(const Op& op) {
   if (sync)
     settled_by =
         direct || large.may_fail ? nullptr : sync_write_settler(*d, dev, start, end, op.seed);
-  const int e =
-      write_device(dev, start, end, start, op.seed, direct, &end, &min_end, settled_by);
+  const int e = write_device(dev, start, end, start, op.seed, direct, &end, &min_end, settled_by);
   if (e > 0) return Outcome::error(e);
   if (e == kWriteSettledEio) {  // the envelope's EIO branch: nothing changed
     Outcome o = Outcome::ok(static_cast<int64_t>(end - start));

@@ -423,8 +423,12 @@ Outcome Machine::get_status(Device& dev, const Op& op, bool legacy) {
   if (op.arg_kind == ArgKind::Null || (op.arg_kind == ArgKind::Number && op.arg.lit == 0))
     return Outcome::error(EINVAL);
   if (dev.state != DevState::Bound) return Outcome::error(ENXIO);
-  if (op.arg_kind == ArgKind::Number) return Outcome::error(EFAULT);  // a made-up pointer
+  // loop_info64_to_old refuses what the old struct cannot hold before the copy out.
   if (legacy && dev.offset > 0x7fffffffu) return Outcome::error(EOVERFLOW);
+  // copy_to_user last, after the status was gathered under lo_mutex: an unwritable
+  // page (or a made-up pointer) is EFAULT only on a bound device.
+  if (op.arg_kind == ArgKind::Fault || op.arg_kind == ArgKind::Number)
+    return Outcome::error(EFAULT);
   Outcome o;
   o.kind = Outcome::Kind::Status;
   StatusInfo& st = o.status;

@@ -25,6 +25,7 @@ constexpr const char* kPrelude = R"C(#define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -37,6 +38,13 @@ static char dir[] = "/var/tmp/loopcheck-repro-XXXXXX";
 static unsigned char *buf;           /* page-aligned, so O_DIRECT fds work */
 static char text[8192];
 static int mismatches;
+
+/* `fault`: a pointer the kernel cannot copy through (a PROT_NONE page). */
+HELPER void *unmapped_page(void) {
+  static void *page;
+  if (!page) page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return page;
+}
 
 HELPER const char *obj(const char *name) {
   static char path[4096];
@@ -351,18 +359,18 @@ std::string unknown_ioctl_code(const Op& op, const std::string& fd, const std::s
 }
 
 std::string out_ioctl_code(const Op& op, const std::string& fd, const std::string& req,
-                           bool null_arg) {
+                           const std::string& bad) {
   const char* type = op.req == Req::BlkGetSize64 ? "uint64_t"
                      : op.req == Req::BlkGetSize ? "unsigned long"
                      : op.req == Req::BlkPbszGet ? "unsigned int"
                                                  : "int";
   std::string c = fmt::format("  {{ {} out = 0;\n", type);
-  c += call_code(fmt::format("ioctl({}, {}, {})", fd, req, null_arg ? "NULL" : "&out"));
+  c += call_code(fmt::format("ioctl({}, {}, {})", fd, req, bad.empty() ? "&out" : bad));
   return c + "    if (rc >= 0) rc = (long)out;\n  }\n";
 }
 
 std::string struct_in_ioctl_code(const Op& op, const std::string& fd, const std::string& req,
-                                 bool null_arg) {
+                                 const std::string& bad) {
   StructKind kind = req_struct(op.req);
   StructNames names = struct_names(kind);
   std::string c = fmt::format("  {{ {} arg;\n    memset(&arg, 0, sizeof arg);\n", names.type);
@@ -377,18 +385,18 @@ std::string struct_in_ioctl_code(const Op& op, const std::string& fd, const std:
                        value_expr(op.fields.value[static_cast<size_t>(i)]));
     }
   }
-  c += call_code(fmt::format("ioctl({}, {}, {})", fd, req, null_arg ? "NULL" : "&arg"));
+  c += call_code(fmt::format("ioctl({}, {}, {})", fd, req, bad.empty() ? "&arg" : bad));
   return c + "  }\n";
 }
 
 // Reads the status into `st`, the widened loop_info64 (a legacy struct is copied
 // into it), and prints it.
 std::string struct_out_ioctl_code(const Op& op, const std::string& fd, const std::string& req,
-                                  bool null_arg) {
+                                  const std::string& bad) {
   std::string c = fmt::format("  memset(&st, 0, sizeof st);\n");
   if (req_struct(op.req) == StructKind::LoopInfo) {
     c += "  memset(&st_old, 0, sizeof st_old);\n";
-    c += call_code(fmt::format("ioctl({}, {}, {})", fd, req, null_arg ? "NULL" : "&st_old"));
+    c += call_code(fmt::format("ioctl({}, {}, {})", fd, req, bad.empty() ? "&st_old" : bad));
     c += "  st.lo_offset = (uint64_t)(int64_t)st_old.lo_offset; st.lo_number = "
          "(uint32_t)st_old.lo_number;\n"
          "  st.lo_encrypt_type = (uint32_t)st_old.lo_encrypt_type; st.lo_encrypt_key_size "
@@ -398,7 +406,7 @@ std::string struct_out_ioctl_code(const Op& op, const std::string& fd, const std
          "  st.lo_rdevice = st_old.lo_rdevice; memcpy(st.lo_file_name, st_old.lo_name, "
          "sizeof st_old.lo_name);\n";
   } else {
-    c += call_code(fmt::format("ioctl({}, {}, {})", fd, req, null_arg ? "NULL" : "&st"));
+    c += call_code(fmt::format("ioctl({}, {}, {})", fd, req, bad.empty() ? "&st" : bad));
   }
   c += "  if (rc >= 0) printf(\"{offset=%llu sizelimit=%llu number=%u flags=0x%x "
        "name=\\\"%.64s\\\"}\", "
@@ -410,7 +418,10 @@ std::string struct_out_ioctl_code(const Op& op, const std::string& fd, const std
 
 std::string ioctl_code(const Op& op, const std::string& fd) {
   const std::string req = request_expr(op);
-  const bool null_arg = op.arg_kind == ArgKind::Null;
+  // The expression of a pointer the kernel cannot copy through; empty for a good one.
+  const std::string bad = op.arg_kind == ArgKind::Null    ? "NULL"
+                          : op.arg_kind == ArgKind::Fault ? "unmapped_page()"
+                                                          : "";
   const std::string number =
       op.arg_kind == ArgKind::Number ? fmt::format("(unsigned long){}", value_expr(op.arg)) : "0ul";
   if (op.req == Req::Unknown) return unknown_ioctl_code(op, fd, req, number) + kPrintResult;
@@ -422,12 +433,12 @@ std::string ioctl_code(const Op& op, const std::string& fd) {
       break;
     case ReqArg::Int:
       c += fmt::format("  {{ int arg = (int){};\n", value_expr(op.arg));
-      c += call_code(fmt::format("ioctl({}, {}, {})", fd, req, null_arg ? "NULL" : "&arg"));
+      c += call_code(fmt::format("ioctl({}, {}, {})", fd, req, bad.empty() ? "&arg" : bad));
       c += "  }\n";
       break;
     case ReqArg::Range:
-      if (null_arg) {
-        c += call_code(fmt::format("ioctl({}, {}, NULL)", fd, req));
+      if (!bad.empty()) {
+        c += call_code(fmt::format("ioctl({}, {}, {})", fd, req, bad));
         break;
       }
       c += fmt::format("  {{ uint64_t range[2] = {{{}ull, {}ull}};\n", op.offset.lit, op.arg.lit);
@@ -435,13 +446,13 @@ std::string ioctl_code(const Op& op, const std::string& fd) {
       c += "  }\n";
       break;
     case ReqArg::Out:
-      c += out_ioctl_code(op, fd, req, null_arg);
+      c += out_ioctl_code(op, fd, req, bad);
       break;
     case ReqArg::StructIn:
-      c += struct_in_ioctl_code(op, fd, req, null_arg);
+      c += struct_in_ioctl_code(op, fd, req, bad);
       break;
     case ReqArg::StructOut:
-      return struct_out_ioctl_code(op, fd, req, null_arg);
+      return struct_out_ioctl_code(op, fd, req, bad);
   }
   return c + kPrintResult;
 }

@@ -858,11 +858,12 @@ class Parser {
       return fail(a, fmt::format("a {{struct}} argument is only for LOOP_SET_STATUS, "
                                  "LOOP_SET_STATUS64 and LOOP_CONFIGURE, not {}",
                                  name));
-    if (at_word("null")) {
+    if (at_word("null") || at_word("fault")) {
+      const std::string word(a.text);
       if (shape != ReqArg::StructIn && shape != ReqArg::StructOut && shape != ReqArg::Range)
-        return fail(a, fmt::format("`null` is only for {}, not {}", pointer_reqs(), name));
+        return fail(a, fmt::format("`{}` is only for {}, not {}", word, pointer_reqs(), name));
       next();
-      op.arg_kind = ArgKind::Null;
+      op.arg_kind = word == "null" ? ArgKind::Null : ArgKind::Fault;
       return true;
     }
     switch (shape) {

@@ -87,6 +87,9 @@ std::string format_ioctl(const Trace& t, const Op& op) {
     case ArgKind::Null:
       out += " null";
       break;
+    case ArgKind::Fault:
+      out += " fault";
+      break;
     case ArgKind::Range:
       out += ' ' + format_value(t, op.offset) + ' ' + format_value(t, op.arg);
       break;

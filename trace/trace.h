@@ -173,8 +173,16 @@ struct StructFields {
 };
 
 // Range: a {start, len} pair of u64 (BLKDISCARD, BLKZEROOUT), start in Op::offset
-// and len in Op::arg.
-enum class ArgKind : uint8_t { None, Number, Struct, Null, Range };
+// and len in Op::arg. Null and Fault are pointers the kernel cannot copy through:
+// NULL, and the address of a page mapped PROT_NONE (`fault`), which some ioctls
+// tell apart (LOOP_GET_STATUS64: NULL is EINVAL before the lock, a fault EFAULT
+// after the status was gathered).
+enum class ArgKind : uint8_t { None, Number, Struct, Null, Range, Fault };
+
+// Whether copy_from_user / copy_to_user through the ioctl's pointer fails.
+inline bool pointer_faults(ArgKind kind) {
+  return kind == ArgKind::Null || kind == ArgKind::Fault;
+}
 
 // sysfs attributes of /sys/block/loopN the language can read.
 enum class SysAttr : uint8_t {

@@ -50,9 +50,9 @@ bool is_identifier(std::string_view s) {
 }
 
 bool is_reserved(std::string_view s) {
-  static constexpr std::string_view kReserved[] = {"open",   "close", "ioctl",    "pread",
-                                                   "pwrite", "fsync", "truncate", "sysfs",
-                                                   "file",   "dir",   "null",     "fallocate"};
+  static constexpr std::string_view kReserved[] = {
+      "open",  "close", "ioctl", "pread", "pwrite", "fsync",    "truncate",
+      "sysfs", "file",  "dir",   "null",  "fault",  "fallocate"};
   for (auto r : kReserved)
     if (r == s) return true;
   return false;
@@ -60,7 +60,7 @@ bool is_reserved(std::string_view s) {
 
 bool returns_status(const Op& op) {
   return op.kind == OpKind::Ioctl && req_arg(op.req) == ReqArg::StructOut &&
-         op.arg_kind != ArgKind::Null;
+         !pointer_faults(op.arg_kind);
 }
 
 bool arg_fits(Req req, ArgKind kind) {
@@ -74,11 +74,11 @@ bool arg_fits(Req req, ArgKind kind) {
     case ReqArg::Out:
       return kind == ArgKind::None;
     case ReqArg::StructOut:
-      return kind == ArgKind::None || kind == ArgKind::Null;
+      return kind == ArgKind::None || pointer_faults(kind);
     case ReqArg::StructIn:
-      return kind == ArgKind::Struct || kind == ArgKind::Null;
+      return kind == ArgKind::Struct || pointer_faults(kind);
     case ReqArg::Range:
-      return kind == ArgKind::Range || kind == ArgKind::Null;
+      return kind == ArgKind::Range || pointer_faults(kind);
   }
   return false;
 }

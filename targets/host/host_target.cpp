@@ -43,7 +43,7 @@ bool has_cap_sys_admin() {
 
 // The fd a LOOP_SET_FD / LOOP_CHANGE_FD / LOOP_CONFIGURE asks the kernel to bind.
 bool backing_fd_of(const Op& op, uint64_t* fd) {
-  if (op.kind != OpKind::Ioctl || op.arg_kind == ArgKind::Null) return false;
+  if (op.kind != OpKind::Ioctl || pointer_faults(op.arg_kind)) return false;
   if (op.req == Req::LoopSetFd || op.req == Req::LoopChangeFd) {
     *fd = op.arg.lit;
     return true;

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "targets/host/loop_sys.h"
+#include "targets/user_pointer.h"
 #include "trace/data.h"
 #include "trace/names.h"
 #include "trace/pattern.h"
@@ -115,6 +116,7 @@ Outcome SyscallExecutor::open(const Op& op) {
 Outcome SyscallExecutor::ioctl(const Op& op) {
   const int fd = static_cast<int>(op.subject.lit);
   const bool null_arg = op.arg_kind == ArgKind::Null;
+  auto ptr = [&](void* valid) { return ioctl_pointer(op.arg_kind, valid); };
   const unsigned long request = op.req == Req::Unknown ? op.raw_req : req_number(op.req);
   const unsigned long number = op.arg_kind == ArgKind::Number ? op.arg.lit : 0;
 
@@ -136,11 +138,11 @@ Outcome SyscallExecutor::ioctl(const Op& op) {
     }
     case ReqArg::Int: {
       int value = static_cast<int>(op.arg.lit);
-      return result_of(::ioctl(fd, request, null_arg ? nullptr : &value));
+      return result_of(::ioctl(fd, request, ptr(&value)));
     }
     case ReqArg::Range: {
       uint64_t range[2] = {op.offset.lit, op.arg.lit};
-      return result_of(::ioctl(fd, request, null_arg ? nullptr : range));
+      return result_of(::ioctl(fd, request, ptr(range)));
     }
     case ReqArg::Out:
       switch (op.req) {
@@ -157,25 +159,25 @@ Outcome SyscallExecutor::ioctl(const Op& op) {
       switch (req_struct(op.req)) {
         case StructKind::LoopInfo: {
           loop_info info = to_loop_info(op.fields);
-          return result_of(::ioctl(fd, request, null_arg ? nullptr : &info));
+          return result_of(::ioctl(fd, request, ptr(&info)));
         }
         case StructKind::LoopConfig: {
           loop_config config = to_loop_config(op.fields);
-          return result_of(::ioctl(fd, request, null_arg ? nullptr : &config));
+          return result_of(::ioctl(fd, request, ptr(&config)));
         }
         default: {
           loop_info64 info = to_loop_info64(op.fields);
-          return result_of(::ioctl(fd, request, null_arg ? nullptr : &info));
+          return result_of(::ioctl(fd, request, ptr(&info)));
         }
       }
     case ReqArg::StructOut:
       if (req_struct(op.req) == StructKind::LoopInfo) {
         loop_info info{};
-        if (::ioctl(fd, request, null_arg ? nullptr : &info) < 0) return Outcome::error(errno);
+        if (::ioctl(fd, request, ptr(&info)) < 0) return Outcome::error(errno);
         return status_outcome(info);
       } else {
         loop_info64 info{};
-        if (::ioctl(fd, request, null_arg ? nullptr : &info) < 0) return Outcome::error(errno);
+        if (::ioctl(fd, request, ptr(&info)) < 0) return Outcome::error(errno);
         return status_outcome(info);
       }
   }

@@ -12,6 +12,7 @@
 
 #include "inproc/uapi.h"
 #include "targets/sandbox_dir.h"
+#include "targets/user_pointer.h"
 #include "trace/data.h"
 #include "trace/names.h"
 #include "trace/pattern.h"
@@ -280,10 +281,11 @@ Outcome InprocTarget::open(const Op& op) {
 
 Outcome InprocTarget::ioctl(const Op& op) {
   const int fd = fd_of(op.subject);
-  const bool null_arg = op.arg_kind == ArgKind::Null;
   const unsigned long request = op.req == Req::Unknown ? op.raw_req : req_number(op.req);
   const unsigned long number = op.arg_kind == ArgKind::Number ? op.arg.lit : 0;
-  auto ptr = [&](void* p) { return null_arg ? 0ul : reinterpret_cast<unsigned long>(p); };
+  auto ptr = [&](void* p) {
+    return reinterpret_cast<unsigned long>(ioctl_pointer(op.arg_kind, p));
+  };
 
   if (op.req == Req::Unknown) {
     // The driver decides what the argument means; a struct argument is a zeroed

@@ -255,7 +255,7 @@ bool read_op(Reader& r, Op& op) {
   op.subject = read_value(r);
   op.req = r.enumeration(Req::Unknown);
   op.raw_req = r.var();
-  op.arg_kind = r.enumeration(ArgKind::Range);
+  op.arg_kind = r.enumeration(ArgKind::Fault);
   op.arg = read_value(r);
   op.fields.present = r.u16();
   if (op.fields.present >> kFieldCount) return false;

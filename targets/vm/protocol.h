@@ -36,7 +36,7 @@
 
 namespace loopcheck::vm {
 
-inline constexpr uint32_t kProtocolVersion = 3;          // 3: BLKSECDISCARD, fallocate
+inline constexpr uint32_t kProtocolVersion = 4;          // 3: BLKSECDISCARD, fallocate; 4: fault
 inline constexpr uint32_t kMaxFramePayload = 64 * 1024;  // far above any Op, Outcome or message
 inline constexpr size_t kFrameHeaderSize = 5;
 inline constexpr size_t kMaxMessageSize = 4096;  // error texts are cut here

@@ -101,6 +101,10 @@ TEST(TraceParse, IoctlArguments) {
   EXPECT_EQ(st("ioctl 3 BLKDISCARD 4K 18446744073709551104"),
             op_ioctl_range(Value::literal(3), Req::BlkDiscard, 4096, 18446744073709551104ull));
   EXPECT_EQ(st("ioctl 3 BLKZEROOUT null"), op_ioctl_null(Value::literal(3), Req::BlkZeroout));
+  // `fault`: a pointer to an unmapped page, wherever `null` is taken.
+  EXPECT_EQ(st("ioctl 3 BLKDISCARD fault").arg_kind, ArgKind::Fault);
+  EXPECT_EQ(st("ioctl 3 LOOP_GET_STATUS fault").arg_kind, ArgKind::Fault);
+  EXPECT_EQ(st("ioctl 3 LOOP_CONFIGURE fault").arg_kind, ArgKind::Fault);
   EXPECT_EQ(st("ioctl 3 BLKSECDISCARD 0 512"),
             op_ioctl_range(Value::literal(3), Req::BlkSecDiscard, 0, 512));
   Op legacy = st("ioctl 3 LOOP_SET_STATUS {offset=-2147483648 flags=-1}");
@@ -208,6 +212,8 @@ TEST(TraceParse, ErrorClassesReportFileLineCol) {
       {"ioctl 3 LOOP_SET_STATUS {sizelimit=3}", "t.trace:2:26: field 'sizelimit' does not belong"},
       {"ioctl 3 LOOP_SET_FD {offset=1}", "t.trace:2:21: a {struct} argument is only for"},
       {"ioctl 3 LOOP_SET_FD null", "t.trace:2:21: `null` is only for"},
+      {"ioctl 3 BLKGETSIZE64 fault", "t.trace:2:22: `fault` is only for"},
+      {"fault = open loop 0 rw", "t.trace:2:1: 'fault' is a reserved word"},
       {"ioctl 3 BLKDISCARD 512", "t.trace:2:23: expected"},
       {"ioctl 3 BLKZEROOUT", "t.trace:2:19: BLKZEROOUT needs START LEN (bytes) or `null`"},
       {"ioctl 3 BLKDISCARD -1 512", "t.trace:2:20: -1 is out of range for a u64"},

@@ -115,7 +115,7 @@ inline ExpectAlt gen_alt(GenState& g, const Op& op) {
   }
   if (op.kind == OpKind::Pread) kinds.push_back(ExpectAlt::Kind::Data);
   if (op.kind == OpKind::Ioctl && req_arg(op.req) == ReqArg::StructOut &&
-      op.arg_kind != ArgKind::Null)
+      !pointer_faults(op.arg_kind))
     kinds.push_back(ExpectAlt::Kind::Status);
   ExpectAlt a;
   a.kind = *rc::gen::elementOf(kinds);
@@ -150,6 +150,11 @@ inline ExpectAlt gen_alt(GenState& g, const Op& op) {
   return a;
 }
 
+// `null` or `fault`: a pointer the kernel cannot copy through.
+inline ArgKind gen_bad_pointer() {
+  return *rc::gen::arbitrary<bool>() ? ArgKind::Null : ArgKind::Fault;
+}
+
 inline Op gen_ioctl(GenState& g, Value fd) {
   Op op;
   op.kind = OpKind::Ioctl;
@@ -181,18 +186,18 @@ inline Op gen_ioctl(GenState& g, Value fd) {
       break;
     case ReqArg::StructIn:
       if (*rc::gen::inRange(0, 4) == 0) {
-        op.arg_kind = ArgKind::Null;
+        op.arg_kind = gen_bad_pointer();
       } else {
         op.arg_kind = ArgKind::Struct;
         op.fields = gen_struct(g, req_struct(op.req), false);
       }
       break;
     case ReqArg::StructOut:
-      if (*rc::gen::arbitrary<bool>()) op.arg_kind = ArgKind::Null;
+      if (*rc::gen::arbitrary<bool>()) op.arg_kind = gen_bad_pointer();
       break;
     case ReqArg::Range:
       if (*rc::gen::inRange(0, 4) == 0) {
-        op.arg_kind = ArgKind::Null;
+        op.arg_kind = gen_bad_pointer();
       } else {
         op.arg_kind = ArgKind::Range;
         op.offset = Value::literal(*rc::gen::arbitrary<uint64_t>());
