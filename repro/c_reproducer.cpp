@@ -473,7 +473,9 @@ std::string step_code(const Trace& trace, const Op& op) {
                                    value_expr(op.offset))) +
              kPrintResult;
     case OpKind::Pread:
-      return call_code(fmt::format("pread({}, buf, {}u, (off_t){})", fd, op.length,
+      // The buffer is poisoned as the targets poison theirs (IoBuffer::poison).
+      return fmt::format("  memset(buf, 0x5a, {}u);\n", op.length) +
+             call_code(fmt::format("pread({}, buf, {}u, (off_t){})", fd, op.length,
                                    value_expr(op.offset))) +
              "  if (rc >= 0) printf(\"%ld bytes\", rc); else print_result(rc, e);\n";
     case OpKind::Pwrite:

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 
 namespace loopcheck {
 
@@ -32,6 +33,14 @@ class IoBuffer {
   }
 
   uint8_t* data() const { return data_; }
+
+  // Before a read: bytes the kernel reports as read but never wrote keep this
+  // value instead of whatever an earlier read or write left, so they show up as a
+  // data mismatch (a 6.1 mutant of lo_read_simple that completes a read at the
+  // backing EOF without zero-filling it). Patterns vary byte by byte; only a
+  // file filled with this very byte could hide such a read.
+  static constexpr uint8_t kReadPoison = 0x5a;
+  void poison(size_t len) { std::memset(data_, kReadPoison, len); }
 
  private:
   uint8_t* data_ = nullptr;

@@ -187,6 +187,7 @@ Outcome SyscallExecutor::ioctl(const Op& op) {
 Outcome SyscallExecutor::pread(const Op& op) {
   assert(op.length <= kMaxIoLength);
   if (op.length > kMaxIoLength || !buffer_.reserve(op.length)) return Outcome::error(ENOMEM);
+  buffer_.poison(op.length);
   ssize_t n = ::pread(static_cast<int>(op.subject.lit), buffer_.data(), op.length,
                       static_cast<off_t>(op.offset.lit));
   if (n < 0) return Outcome::error(errno);

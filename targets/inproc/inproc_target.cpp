@@ -349,6 +349,7 @@ Outcome InprocTarget::ioctl(const Op& op) {
 
 Outcome InprocTarget::pread(const Op& op) {
   if (op.length > kMaxIoLength || !buffer_.reserve(op.length)) return Outcome::error(ENOMEM);
+  buffer_.poison(op.length);
   int64_t n = kernel_->pread(fd_of(op.subject), buffer_.data(), op.length,
                              static_cast<int64_t>(op.offset.lit));
   if (n < 0) return Outcome::error(static_cast<int>(-n));
