@@ -61,6 +61,9 @@ constexpr const char* kChannelDevice = "/dev/ttyS1";
 constexpr const char* kDiskDevice = "/dev/nvme0n1";
 constexpr const char* kDiskMount = "/mnt";
 constexpr const char* kSandboxDir = "/mnt/sandbox";
+// Device nodes the agent makes for `open loop N` of a device that does not exist,
+// so that the open autoloads it as the model predicts (devtmpfs has no such node).
+constexpr const char* kNodeDir = "/loop-nodes";
 constexpr const char* kLoopModule = "/loop.ko";
 constexpr int kDeviceWaitMs = 20000;    // the NVMe disk appears shortly after boot
 constexpr int kTeardownWaitMs = 10000;  // detach and module unload under TCG
@@ -310,6 +313,9 @@ Reply start(Session& session, const StartRequest& request, bool quick = false) {
   host::SyscallExecutorConfig config;
   config.object_dir = kSandboxDir;
   for (const ObjectDecl& o : request.objects) config.object_names.push_back(o.name);
+  mkdir(kNodeDir, 0700);  // EEXIST from an earlier program is fine
+  config.node_dir = kNodeDir;
+  config.missing_device = host::MissingDevice::Autoload;
   session.executor = std::make_unique<host::SyscallExecutor>(std::move(config));
   session.cap_sys_admin = request.cap_sys_admin;
   return reply;

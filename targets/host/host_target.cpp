@@ -151,6 +151,7 @@ TargetError HostTarget::prepare(const Trace& trace, const Env& env) {
   }
   recovery_ = host::recover_dead_runs(options_.state_dir, options_.sandbox_parent);
   skipped_ = 0;
+  unopened_indices_.clear();
   skip_reasons_.clear();
   finish_problems_.clear();
 
@@ -351,7 +352,10 @@ Outcome HostTarget::open(const Op& op) {
       break;
     case Node::Loop: {
       std::string why;
-      if (!usable_device(op.subject.lit, &why)) return skip("open: " + why);
+      if (!usable_device(op.subject.lit, &why)) {
+        unopened_indices_.insert(op.subject.lit);
+        return skip("open: " + why);
+      }
       info.kind = FdKind::Loop;
       info.index = op.subject.lit;
       break;
@@ -450,6 +454,9 @@ Outcome HostTarget::control_ioctl(const Op& op) {
   const int index = static_cast<int>(static_cast<uint32_t>(op.arg.lit));
   switch (op.req) {
     case Req::LoopCtlAdd: {
+      if (index >= 0 && unopened_indices_.contains(static_cast<uint64_t>(index)))
+        return skip("LOOP_CTL_ADD: the trace's open of " + loop_name(index) +
+                    " was skipped (the host never autoloads a device)");
       if (!ledger_.note_add_intent(index)) return skip("LOOP_CTL_ADD: cannot write the ledger");
       Outcome o = executor_->execute(op);
       if (o.kind == Outcome::Kind::Value) {

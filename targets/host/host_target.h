@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <span>
@@ -113,8 +114,12 @@ class HostTarget : public Target {
   bool caller_without_cap_sys_admin_ = false;  // @env cap_sys_admin=0
   // queue/rotational of a device LOOP_CTL_ADD makes, under the run's profile.
   bool created_rotational_ = false;
-  std::map<int, FdInfo> fds_;                  // every fd the trace opened and has not closed
-  std::map<uint64_t, Device> devices_;         // devices this run owns
+  std::map<int, FdInfo> fds_;           // every fd the trace opened and has not closed
+  std::map<uint64_t, Device> devices_;  // devices this run owns
+  // Indices whose `open loop N` was skipped: where the trace's open would have
+  // autoloaded a missing device, the host never does (loop_sys.h), so a later
+  // LOOP_CTL_ADD of the index would see a kernel the trace does not describe.
+  std::set<uint64_t> unopened_indices_;
   size_t skipped_ = 0;
   std::vector<std::string> skip_reasons_;  // bounded: the first kMaxSkipReasons
   host::RecoveryReport recovery_;

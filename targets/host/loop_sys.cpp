@@ -110,7 +110,28 @@ bool loop_has_no_holders(uint64_t index) {
   return empty;
 }
 
-int open_loop_node(uint64_t index, int flags, std::string_view node_dir) {
+namespace {
+
+// The block device number of loop device `index` by the driver's numbering:
+// major 7, minor index << part_shift (part_shift = fls(max_part), 0 without
+// partitions). nullopt when the module's max_part cannot be read or the minor
+// would not fit in 20 bits.
+std::optional<dev_t> loop_number_by_index(uint64_t index) {
+  std::string text;
+  if (read_small_file("/sys/module/loop/parameters/max_part", &text, 64) != 0) return std::nullopt;
+  unsigned max_part = 0;
+  std::string_view s = strip_newline(text);
+  if (std::from_chars(s.data(), s.data() + s.size(), max_part).ec != std::errc())
+    return std::nullopt;
+  const unsigned part_shift =
+      max_part == 0 ? 0 : 32 - static_cast<unsigned>(__builtin_clz(max_part));
+  if ((index << part_shift) >= (1u << 20)) return std::nullopt;
+  return makedev(7, static_cast<unsigned>(index << part_shift));
+}
+
+}  // namespace
+
+int open_loop_node(uint64_t index, int flags, std::string_view node_dir, MissingDevice missing) {
   std::string path = loop_node_path(index);
   int fd = ::open(path.c_str(), flags | O_CLOEXEC);
   if (fd >= 0) return fd;
@@ -119,6 +140,7 @@ int open_loop_node(uint64_t index, int flags, std::string_view node_dir) {
   // The node is missing; open a private node only for a device that exists, so
   // that opening never autoloads (creates) a device as a side effect.
   std::optional<dev_t> dev = loop_device_number(index);
+  if (!dev && missing == MissingDevice::Autoload) dev = loop_number_by_index(index);
   if (!dev) return -ENOENT;
   std::string private_path = std::string(node_dir) + indexed_path("/loop", index);
   if (::mknod(private_path.c_str(), S_IFBLK | 0600, *dev) != 0 && errno != EEXIST) return -errno;

@@ -45,11 +45,19 @@ std::string loop_backing_file(uint64_t index);
 // Whether /sys/block/loopN/holders is empty (no device-mapper or md stacked on it).
 bool loop_has_no_holders(uint64_t index);
 
+// What opening the node of a loop device that does not exist does.
+enum class MissingDevice : uint8_t {
+  Fail,      // ENOENT: opening never creates a device as a side effect (the host)
+  Autoload,  // open a node of its number anyway: the kernel's loop_probe creates
+             // the device (legacy autoload), as the model predicts (a guest)
+};
+
 // Opens /dev/loopN with `flags`. If the node is missing (no devtmpfs, or a
-// container with a static /dev) but the device exists, creates the node as
-// `node_dir`/loopN with mknod and opens that; `node_dir` empty disables this.
-// Returns the fd, or -errno.
-int open_loop_node(uint64_t index, int flags, std::string_view node_dir);
+// container with a static /dev) but the device exists (or `missing` says to
+// autoload it), creates the node as `node_dir`/loopN with mknod and opens that;
+// `node_dir` empty disables this. Returns the fd, or -errno.
+int open_loop_node(uint64_t index, int flags, std::string_view node_dir,
+                   MissingDevice missing = MissingDevice::Fail);
 
 // Whether any process holds an open fd on the block device `rdev`, other than
 // this process's fds listed in `ignored_own_fds` (scans /proc/*/fd). A snapshot:

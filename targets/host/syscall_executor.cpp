@@ -100,8 +100,9 @@ Outcome SyscallExecutor::open(const Op& op) {
       fd = ::open(kLoopControlPath, flags);
       break;
     case Node::Loop: {
-      fd = op.subject.lit > kMaxLoopIndex ? -ENXIO
-                                          : open_loop_node(op.subject.lit, flags, config_.node_dir);
+      fd = op.subject.lit > kMaxLoopIndex
+               ? -ENXIO
+               : open_loop_node(op.subject.lit, flags, config_.node_dir, config_.missing_device);
       if (fd < 0) return Outcome::error(-fd);
       return Outcome::ok(fd, ValueRole::Fd);
     }

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "targets/host/loop_sys.h"
 #include "targets/io_buffer.h"
 #include "trace/trace.h"
 
@@ -26,6 +27,8 @@ struct SyscallExecutorConfig {
   std::vector<std::string> object_names;
   // Where a missing /dev/loopN node may be created with mknod; empty: never.
   std::string node_dir;
+  // Whether opening a loop device that does not exist autoloads it (loop_sys.h).
+  MissingDevice missing_device = MissingDevice::Fail;
 };
 
 class SyscallExecutor {
