@@ -50,6 +50,7 @@
 #include "targets/host/syscall_executor.h"
 #include "targets/host/loop_sys.h"
 #include "agent/backing_fs.h"
+#include "agent/guest_cgroup.h"
 #include "agent/guest_loop.h"
 #include "agent/program.h"
 #include "targets/vm/protocol.h"
@@ -301,6 +302,11 @@ Reply start(Session& session, const StartRequest& request, bool quick = false) {
   Reply reply;
   const bool reuse = quick && session.executor && session.sandbox == request.objects;
   session.sandbox.clear();
+  leave_trace_cgroup();  // a program before this one may have entered it
+  if (request.cgroup && !enter_trace_cgroup(&reply.message)) {
+    reply.ok = false;
+    return reply;
+  }
   if (reuse) {
     reply.ok = rewrite_objects(request.objects, &reply.message);
     session.cap_sys_admin = request.cap_sys_admin;
@@ -335,6 +341,7 @@ Reply reset(Session& session, int channel) {
   session.executor.reset();
   session.sandbox.clear();
   close_trace_fds(channel);
+  leave_trace_cgroup();
   std::string why;
   reply.ok = detach_all(&why) && unload_loop_module(&why) && remove_sandbox(&why) &&
              load_loop_module(&why);

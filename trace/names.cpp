@@ -137,8 +137,9 @@ constexpr std::string_view kSysAttrPaths[] = {
 };
 static_assert(std::size(kSysAttrPaths) == kSysAttrCount);
 
-constexpr std::string_view kEnvKeys[] = {
-    "precreated", "cap_sys_admin", "dio_align", "bdev_block_size", "thp", "max_part", "rotational"};
+constexpr std::string_view kEnvKeys[] = {"precreated",      "cap_sys_admin", "dio_align",
+                                         "bdev_block_size", "thp",           "max_part",
+                                         "rotational",      "cgroup"};
 static_assert(std::size(kEnvKeys) == kEnvKeyCount);
 
 constexpr std::string_view kAccessNames[] = {"ro", "wo", "rw"};

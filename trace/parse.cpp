@@ -490,12 +490,13 @@ class Parser {
     auto key = env_key_from_name(k.text);
     if (!key)
       return fail(k, fmt::format("unknown @env key '{}' (known: precreated cap_sys_admin dio_align "
-                                 "bdev_block_size thp max_part rotational)",
+                                 "bdev_block_size thp max_part rotational cgroup)",
                                  k.text));
     uint16_t bit = uint16_t(1u << static_cast<int>(*key));
     if (trace().env_given & bit) return fail(k, fmt::format("@env key '{}' given twice", k.text));
     if (!expect(Tok::Equals, "'='")) return false;
-    bool boolean = *key == EnvKey::CapSysAdmin || *key == EnvKey::Thp || *key == EnvKey::Rotational;
+    bool boolean = *key == EnvKey::CapSysAdmin || *key == EnvKey::Thp ||
+                   *key == EnvKey::Rotational || *key == EnvKey::Cgroup;
     const Token& vt = peek();
     auto v = literal(boolean ? Range{"a boolean (0 or 1)", false, 0, 1} : kU32, "an @env value");
     if (!v) return false;
@@ -523,6 +524,9 @@ class Parser {
         break;
       case EnvKey::Rotational:
         env.rotational = v->lit != 0;
+        break;
+      case EnvKey::Cgroup:
+        env.cgroup = v->lit != 0;
         break;
     }
     trace().env_given |= bit;

@@ -271,6 +271,9 @@ std::string print_trace(const Trace& trace) {
         case EnvKey::Rotational:
           v = e.rotational;
           break;
+        case EnvKey::Cgroup:
+          v = e.cgroup;
+          break;
       }
       out += fmt::format(" {}={}", env_key_name(key), v);
     }

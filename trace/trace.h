@@ -378,8 +378,9 @@ enum class EnvKey : uint8_t {
   Thp,
   MaxPart,
   Rotational,
+  Cgroup,
 };
-inline constexpr int kEnvKeyCount = static_cast<int>(EnvKey::Rotational) + 1;
+inline constexpr int kEnvKeyCount = static_cast<int>(EnvKey::Cgroup) + 1;
 
 // Environment facts (`@env`). Never guessed by the model: a target reports what
 // it has, and a trace may pin them.
@@ -399,6 +400,11 @@ struct Env {
   // pin it (Target::describe_env): the host from its sandbox's disk, a VM guest's
   // NVMe disk says 0. 1 is this project's hosts' virtio disk.
   bool rotational = true;
+  // The trace's steps run from a cgroup below the root with the io and memory
+  // controllers on (6.1+: the loop driver queues their requests on a worker of
+  // that cgroup, loop_queue_work). No outcome depends on it; a target that cannot
+  // place its steps so refuses the trace (only vm: targets can).
+  bool cgroup = false;
   friend bool operator==(const Env&, const Env&) = default;
 };
 

@@ -123,6 +123,12 @@ TargetError HostTarget::start(const Trace& trace, std::string_view profile, cons
                         "on a target that has it",
                         env.rotational ? 1 : 0, options_.sandbox_parent, *rotational ? 1 : 0)};
   }
+  if (env.cgroup) {
+    return {true,
+            "the trace's @env cgroup=1 asks for its steps to run from a cgroup below the root, "
+            "which the host target does not arrange (it would move the whole process); run it "
+            "on a vm: target"};
+  }
   TargetError err = prepare(trace, env);
   // A start that failed gets no finish(): it must not keep other runs' traces
   // that observe global loop state waiting on its share of the lock.

@@ -184,7 +184,7 @@ namespace {
 
 void write_start(Writer& w, const StartRequest& request) {
   assert(request.objects.size() <= static_cast<size_t>(kMaxObjects));
-  w.u8(request.cap_sys_admin ? 1 : 0);
+  w.u8((request.cap_sys_admin ? 1 : 0) | (request.cgroup ? 2 : 0));
   w.u8(static_cast<uint8_t>(request.objects.size()));
   for (const ObjectDecl& o : request.objects) {
     w.u8(static_cast<uint8_t>(o.kind));
@@ -195,7 +195,10 @@ void write_start(Writer& w, const StartRequest& request) {
 }
 
 bool read_start(Reader& r, StartRequest& request) {
-  request.cap_sys_admin = r.u8() != 0;
+  const uint8_t flags = r.u8();
+  if (flags > 3) return false;
+  request.cap_sys_admin = (flags & 1) != 0;
+  request.cgroup = (flags & 2) != 0;
   size_t count = r.u8();
   if (count > static_cast<size_t>(kMaxObjects)) return false;
   for (size_t i = 0; i < count; ++i) {

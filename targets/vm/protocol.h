@@ -36,7 +36,7 @@
 
 namespace loopcheck::vm {
 
-inline constexpr uint32_t kProtocolVersion = 4;          // 3: BLKSECDISCARD, fallocate; 4: fault
+inline constexpr uint32_t kProtocolVersion = 4;  // 3: BLKSECDISCARD, fallocate; 4: fault, cgroup
 inline constexpr uint32_t kMaxFramePayload = 64 * 1024;  // far above any Op, Outcome or message
 inline constexpr size_t kFrameHeaderSize = 5;
 inline constexpr size_t kMaxMessageSize = 4096;  // error texts are cut here
@@ -73,6 +73,7 @@ struct ReadyInfo {
 // The sandbox objects of one trace, and how its steps run.
 struct StartRequest {
   bool cap_sys_admin = true;        // false: run every step with CAP_SYS_ADMIN lowered
+  bool cgroup = false;              // run every step from a non-root cgroup (@env cgroup)
   std::vector<ObjectDecl> objects;  // names, kinds, sizes, fills (positions are not sent)
 };
 

@@ -128,6 +128,7 @@ TargetError VmTarget::start(const Trace& trace, std::string_view /*profile*/, co
   }
   StartRequest request;
   request.cap_sys_admin = env.cap_sys_admin;
+  request.cgroup = env.cgroup;
   request.objects = trace.objects;
   if (!planned.empty() && planned.size() <= static_cast<size_t>(kMaxVars)) {
     planned_ = std::move(planned);

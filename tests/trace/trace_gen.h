@@ -298,6 +298,9 @@ inline void gen_env(Trace& t) {
       case EnvKey::Rotational:
         t.env.rotational = v & 1;
         break;
+      case EnvKey::Cgroup:
+        t.env.cgroup = v & 1;
+        break;
     }
   }
 }
