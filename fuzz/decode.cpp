@@ -133,6 +133,7 @@ enum class Choice : uint8_t {
   Sysfs,
   UnknownIoctl,
   NullPointer,
+  Allocated,
   kCount,
 };
 constexpr int kChoiceCount = static_cast<int>(Choice::kCount);
@@ -222,6 +223,7 @@ class Decoder {
       case Choice::Truncate:
       case Choice::Fallocate:
       case Choice::Sysfs:
+      case Choice::Allocated:
         return io_or_sysfs_op(choice, r);
       case Choice::UnknownIoctl:
       case Choice::NullPointer:
@@ -353,6 +355,8 @@ class Decoder {
                              pick(kFallocLengths, r[4]), pick(kFallocModes, r[6]))};
       case Choice::Sysfs:
         return {op_sysfs(index_operand(r[1], r[3]), static_cast<SysAttr>(r[4] % kSysAttrCount))};
+      case Choice::Allocated:
+        return {op_allocated(r[2] % 2)};  // the file objects, as Truncate picks them
       default:
         assert(false && "not an I/O or sysfs choice");
         return {};

@@ -149,7 +149,7 @@ class BlockDevice {
   long discard_validated_first(const void* user, BdevCaller caller);
   long discard_truncating_first(const void* user, BdevCaller caller);
   long zero_range(const void* user, BdevCaller caller);
-  long submit_range(ReqOp op, uint64_t start, uint64_t len);
+  long submit_range(ReqOp op, uint64_t start, uint64_t len, bool may_unmap = false);
   int truncate_bdev_range(uint64_t start, uint64_t last, bool caller_excl);
   int invalidate_pages(uint64_t first_page, uint64_t last_page);
   void truncate_range(uint64_t start, uint64_t end);

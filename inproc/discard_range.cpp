@@ -90,9 +90,10 @@ long BlockDevice::zero_range(const void* user, BdevCaller caller) {
   return submit_range(ReqOp::WriteZeroes, r.start, r.len);
 }
 
-long BlockDevice::submit_range(ReqOp op, uint64_t start, uint64_t len) {
+long BlockDevice::submit_range(ReqOp op, uint64_t start, uint64_t len, bool may_unmap) {
   Completion c;
-  const int st = queue_.submit_and_wait(Bio{op, start >> kSectorShift, nullptr, len, &c});
+  const int st =
+      queue_.submit_and_wait(Bio{op, start >> kSectorShift, nullptr, len, &c, may_unmap});
   return st == 0 ? 0 : (st == -EOPNOTSUPP ? -EOPNOTSUPP : -EIO);
 }
 
@@ -105,9 +106,10 @@ long BlockDevice::submit_range(ReqOp op, uint64_t start, uint64_t len) {
 // (BLKDEV_ZERO_NOFALLBACK: no write-zeroes limit is EOPNOTSUPP). (6.1's third,
 // PUNCH_HOLE|KEEP_SIZE|NO_HIDE_STALE, is refused by vfs_fallocate before it.) A
 // read-only device is EPERM after the truncation.
-// (The driver sees a write-zeroes request for both zeroing modes here; the kernel
-// marks ZERO_RANGE's NOUNMAP and loop then zero-ranges instead of punching: over a
-// file both read back zeros.)
+// The driver sees a write-zeroes request for both zeroing modes; ZERO_RANGE's
+// carries REQ_NOUNMAP, so loop zero-ranges the backing file, and PUNCH_HOLE's does
+// not, so loop punches it: both read back zeros, only the allocation differs
+// (`allocated file`, common/allocation_after_discard_and_zeroout.trace).
 int BlockDevice::fallocate_range(int mode, int64_t start, int64_t len, bool caller_excl) {
   const int64_t size = static_cast<int64_t>(capacity_sectors() * kSectorSize);
   if (start >= size) return -EINVAL;
@@ -123,7 +125,7 @@ int BlockDevice::fallocate_range(int mode, int64_t start, int64_t len, bool call
   if (const int e = truncate_bdev_range(a, a + n - 1, caller_excl)) return e;
   if (read_only()) return -EPERM;
   if (!zero_range && discard_max_sectors() == 0) return -EOPNOTSUPP;
-  return static_cast<int>(submit_range(ReqOp::WriteZeroes, a, n));
+  return static_cast<int>(submit_range(ReqOp::WriteZeroes, a, n, /*may_unmap=*/!zero_range));
 }
 
 // truncate_bdev_range over bytes [start, last] (last = UINT64_MAX: the whole

@@ -694,8 +694,9 @@ RequestResult write_result(int error, uint64_t done, uint64_t bytes, IoMode mode
 // A discard or write-zeroes request becomes a fallocate on the backing file.
 RequestResult LoopDevice::discard_request(const Request& rq, OpenFile& file, int64_t pos) {
   if (!discard_supported_) return {-EOPNOTSUPP, 0};
-  int mode =
-      FALLOC_FL_KEEP_SIZE | (rq.op == ReqOp::Discard ? FALLOC_FL_PUNCH_HOLE : FALLOC_FL_ZERO_RANGE);
+  // lo_fallocate: a discard, or write-zeroes without REQ_NOUNMAP, punches.
+  const bool punch = rq.op == ReqOp::Discard || rq.may_unmap;
+  int mode = FALLOC_FL_KEEP_SIZE | (punch ? FALLOC_FL_PUNCH_HOLE : FALLOC_FL_ZERO_RANGE);
   int err = file.backing_fallocate(mode, pos, static_cast<int64_t>(rq.bytes));
   if (err == -EOPNOTSUPP) {
     if (profile_.discard_disabled_on_eopnotsupp) discard_supported_ = false;

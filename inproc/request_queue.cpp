@@ -44,6 +44,7 @@ inline void cpu_relax(int i) {
 
 void Request::assign_from(const Request& other) {
   op = other.op;
+  may_unmap = other.may_unmap;
   sector = other.sector;
   bytes = other.bytes;
   nr_segs = other.nr_segs;
@@ -125,6 +126,7 @@ void RequestQueue::submit(std::span<const Bio> bios) {
     if (try_merge_locked(bio)) continue;
     Request& rq = (*ring_)[(head_ + count_) % kQueueDepth];
     rq.op = bio.op;
+    rq.may_unmap = bio.may_unmap;
     rq.sector = bio.sector;
     rq.bytes = bio.bytes;
     rq.nr_segs = bio.bytes ? 1 : 0;

@@ -48,6 +48,9 @@ struct Bio {
   void* buf = nullptr;
   uint64_t bytes = 0;  // multiple of 512 for Read/Write
   Completion* completion = nullptr;
+  // WriteZeroes without REQ_NOUNMAP (fallocate PUNCH_HOLE on the device): the
+  // driver may free the blocks (lo_fallocate punches instead of zero-ranging).
+  bool may_unmap = false;
 };
 
 // A request as the driver sees it: the merged sector range, its memory segments in
@@ -57,6 +60,7 @@ struct Bio {
 // left uninitialised so a ring of requests costs nothing until it is used.
 struct Request {
   ReqOp op = ReqOp::Read;
+  bool may_unmap = false;  // Bio::may_unmap
   uint64_t sector = 0;
   uint64_t bytes = 0;
   int nr_segs = 0;

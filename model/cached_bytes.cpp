@@ -68,11 +68,9 @@ bool Machine::emit_cached_backing(const Device& dev, uint64_t a, uint64_t z,
 
 // Device bytes [a, z) as its cache would serve them: dirty over held over the
 // backing's bytes. False where the model does not know them.
-bool Machine::emit_device_bytes(const Device& dev, uint64_t a, uint64_t z,
-                                DataBuilder& out) const {
+bool Machine::emit_device_bytes(const Device& dev, uint64_t a, uint64_t z, DataBuilder& out) const {
   if (dev.state == DevState::Unbound || dev.backing_desc == kNoDesc || dev.dirty.unknown ||
-      dev.held.unknown || stale_bytes_unpinned(dev, a, z) ||
-      z > arith::device_bytes(dev.capacity))
+      dev.held.unknown || stale_bytes_unpinned(dev, a, z) || z > arith::device_bytes(dev.capacity))
     return false;
   bool known = true;
   uint64_t pos = a;
@@ -127,7 +125,7 @@ void Machine::resize_keeping_cache(Device& dev, uint64_t new_capacity_sectors) {
     Extent zeros;
     zeros.start = old_end;
     zeros.end = zeros_end;
-    zeros.reserved = 1;  // a fill run of byte 0
+    zeros.reserved = 1;                 // a fill run of byte 0
     const ExtentList older = dev.held;  // bytes the folio held before keep their value
     extents_write_run(dev.held, zeros);
     for (int k = 0; k < older.count; ++k) extents_write_run(dev.held, older.e[k]);

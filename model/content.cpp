@@ -227,8 +227,10 @@ bool emit_object(const Object& obj, uint64_t start, uint64_t end, DataBuilder& o
     uint64_t from = std::max(pos, x.start);
     uint64_t to = std::min(end, x.end);
     if (x.reserved == kUnknownRun) known = false;
-    if (x.reserved == kUnknownRun) out.add_zero(to - from);  // a placeholder, not a claim
-    else emit_extent(x, from, to, out);
+    if (x.reserved == kUnknownRun)
+      out.add_zero(to - from);  // a placeholder, not a claim
+    else
+      emit_extent(x, from, to, out);
     pos = to;
   }
   emit_background(obj, pos, end, out);

@@ -58,6 +58,7 @@ Outcome Machine::fallocate_file(const Desc& d, uint64_t start, uint64_t len, uin
   const uint64_t end = start + len;
   if (mode & (kFallocPunchHole | kFallocZeroRange)) zero_file_range(d.object, start, end, nullptr);
   if (!(mode & kFallocKeepSize) && end > s.objects[d.object].size) grow_object(d.object, end);
+  note_fallocation(s.objects[d.object], start, end, mode);
   return Outcome::ok(0);
 }
 
@@ -93,7 +94,8 @@ Outcome Machine::fallocate_device(const Desc& fd, Device& dev, uint64_t start, u
   if (const int e = truncate_bdev_range(fd, dev, start, end)) return Outcome::error(e);
   if (bdev_read_only(dev)) return Outcome::error(EPERM);
   if (punch && dev.discard_max_sectors == 0) return Outcome::error(EOPNOTSUPP);
-  return fallocate_request(dev, start, end);
+  return fallocate_request(dev, start, end,
+                           zero_range ? BackingZeroing::ZeroRange : BackingZeroing::Punch);
 }
 
 }  // namespace loopcheck::model

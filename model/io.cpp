@@ -1236,6 +1236,7 @@ int Machine::write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t o
     Object& obj = s.objects[b.object];
     // Past EOF: extends the file. A fill run is a dirty buffer's zeros (discard.cpp).
     extents_write_run(obj.data, Extent{pos, pos_end, b_origin, seed, fill});
+    allocate_blocks(obj, pos, pos_end);
     obj.size = std::max(obj.size, pos_end);
     extents_erase(dev.held, start, end);  // the cache and the file agree there now
     return 0;
@@ -1759,11 +1760,13 @@ Outcome Machine::pwrite_file(Desc& d, uint64_t start, uint64_t len, bool direct,
     if (start % env.dio_align == 0 && p.odirect_file_write_partial) {
       backing_file_write(d.object, start, start + n, nullptr);
       direct_write_before_einval(obj, start, start + n, seed);
+      obj.alloc_unknown = 1;  // unwritten extents for the mappings it submitted
     }
     return Outcome::error(EINVAL);
   }
   backing_file_write(d.object, start, start + n, nullptr);
   extents_write(obj.data, start, start + n, start, seed);
+  allocate_blocks(obj, start, start + n);
   obj.size = std::max(obj.size, start + n);
   return Outcome::ok(static_cast<int64_t>(n));
 }
@@ -1997,7 +2000,16 @@ Outcome Machine::truncate(const Op& op) {
   obj.size = n;
   extents_cut_from(obj.data, n);
   obj.fill_end = std::min(obj.fill_end, n);
+  free_blocks_past(obj, n);
   return Outcome::ok(0);
+}
+
+// `allocated file NAME`: the blocks the model knows hold data (model/allocation.h).
+Outcome Machine::allocated(const Op& op) {
+  if (op.object >= s.object_count) return Outcome::error(ENOENT);
+  const Object& obj = s.objects[op.object];
+  if (obj.kind == ObjKind::Dir) return Outcome::error(EISDIR);
+  return allocated_outcome(obj);
 }
 
 }  // namespace loopcheck::model

@@ -468,6 +468,7 @@ void Machine::drop_cache(Device& dev) {
 void Machine::mark_backing_unknown(Device& dev) {
   const Desc& b = s.descs[dev.backing_desc];
   if (b.kind == DescKind::File) s.objects[b.object].data.unknown = 1;
+  if (b.kind == DescKind::File) s.objects[b.object].alloc_unknown = 1;
   // A lower device that is no longer bound has no cache to hold the bytes.
   if (b.kind == DescKind::Loop && device(b.device)->state != DevState::Unbound)
     device(b.device)->dirty.unknown = 1;
@@ -538,6 +539,7 @@ void Machine::extend_backing_unknown(Device& dev, uint64_t dev_end) {
   // an unaligned EOF); the ones before keep what the model knows of them
   // (dio_backing_eof_hole_vs_data.trace reads the written 512 bytes back).
   extents_write_unknown(o.data, o.size, file_end);
+  allocate_blocks(o, o.size, file_end);  // the written-back block
   o.size = file_end;
   backing_changed(DescKind::File, b.object, &dev);
 }

@@ -9,6 +9,7 @@
 #include "model/arith.h"
 #include "model/content.h"
 #include "model/profile.h"
+#include "model/allocation.h"
 #include "model/state.h"
 #include "trace/trace.h"
 
@@ -358,17 +359,24 @@ struct Machine {
   Outcome discard_truncating_first(const Desc& fd, Device& dev, const Op& op);
   Outcome zeroout(const Desc& fd, Device& dev, const Op& op);
   static Outcome secure_erase(const Desc& fd);
-  Outcome fallocate_request(Device& dev, uint64_t a, uint64_t z);
+  // What a discard or write-zeroes request makes of the backing file's blocks:
+  // lo_fallocate punches for a discard and for write-zeroes without NOUNMAP
+  // (fallocate PUNCH_HOLE on the device), zero-ranges for write-zeroes with NOUNMAP
+  // (BLKZEROOUT, fallocate ZERO_RANGE on the device).
+  enum class BackingZeroing : uint8_t { Punch, ZeroRange };
+  Outcome fallocate_request(Device& dev, uint64_t a, uint64_t z, BackingZeroing how);
   static constexpr uint64_t kWholeMapping = ~uint64_t{0};  // truncate_bdev_range(0, -1)
   int truncate_bdev_range(const Desc& fd, Device& dev, uint64_t a, uint64_t z);
   int invalidate_pages(Device& dev, uint64_t first_page, uint64_t last_page);
   void forget_pages(Device& dev, uint64_t pa, uint64_t pz);
   void truncate_cache_range(Device& dev, uint64_t a, uint64_t z);
   void hold_zeros_in_cut_pages(Device& dev, uint64_t a, uint64_t z);
-  void zero_backing_range(Device& dev, uint64_t a, uint64_t z);
+  void zero_backing_range(Device& dev, uint64_t a, uint64_t z, BackingZeroing how);
+  void note_fallocation(Object& o, uint64_t a, uint64_t z, uint8_t mode);
   void zero_file_range(uint32_t object, uint64_t fa, uint64_t fz, const Device* writer);
   // fallocate(2) (model/fallocate.cpp).
   Outcome fallocate(const Op& op);
+  Outcome allocated(const Op& op);
   Outcome fallocate_file(const Desc& d, uint64_t start, uint64_t len, uint8_t mode);
   Outcome fallocate_device(const Desc& fd, Device& dev, uint64_t start, uint64_t len, uint8_t mode);
   void grow_object(uint32_t object, uint64_t size);

@@ -34,6 +34,7 @@ State initial_state(const Profile& profile, const Env& env, std::span<const Obje
       o.size = d.size;
       o.fill = d.fill;
       o.fill_end = d.size;
+      if (o.fill != 0) allocate_blocks(o, 0, d.size);  // the fill is written
     }
     Name64& name = s.object_names[i];
     name.len = static_cast<uint8_t>(std::min<size_t>(d.name.size(), kNameSize));
@@ -83,6 +84,8 @@ Outcome dispatch(Machine& m, const Op& op) {
       return m.sysfs(op);
     case OpKind::Fallocate:
       return m.fallocate(op);
+    case OpKind::Allocated:
+      return m.allocated(op);
   }
   return Outcome::error(EINVAL);
 }

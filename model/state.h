@@ -65,12 +65,17 @@ enum class ObjKind : uint8_t { None, File, Dir };
 struct Object {
   ObjKind kind = ObjKind::None;
   uint8_t fill = 0;
-  uint8_t reserved[6] = {};
+  // `alloc_blocks` no longer says what is allocated (model/allocation.h).
+  uint8_t alloc_unknown = 0;
+  uint8_t reserved[5] = {};
   uint64_t size = 0;
   uint64_t fill_end = 0;
   // 1 + index of the 4 KiB filesystem block holding the EOF when a truncate cut
   // away every data extent in it: the block stays allocated (0: none such).
   uint64_t kept_block = 0;
+  // Bit i: 4 KiB block i holds allocated data, written or unwritten (what
+  // `allocated file` counts); only the first 64 blocks are tracked.
+  uint64_t alloc_blocks = 0;
   ExtentList data;
 };
 

@@ -18,6 +18,7 @@ constexpr const char* kPrelude = R"C(#define _GNU_SOURCE
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/falloc.h>
+#include <linux/fiemap.h>
 #include <linux/fs.h>
 #include <linux/loop.h>
 #include <stdint.h>
@@ -44,6 +45,24 @@ HELPER void *unmapped_page(void) {
   static void *page;
   if (!page) page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   return page;
+}
+
+/* `allocated file NAME`: the bytes of every extent FIEMAP reports, after a sync. */
+HELPER long allocated_bytes(const char *path) {
+  static unsigned char raw[sizeof(struct fiemap) + 512 * sizeof(struct fiemap_extent)];
+  struct fiemap *map = (struct fiemap *)raw;
+  long total = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  memset(raw, 0, sizeof raw);
+  map->fm_length = FIEMAP_MAX_OFFSET;
+  map->fm_flags = FIEMAP_FLAG_SYNC;
+  map->fm_extent_count = 512;
+  if (ioctl(fd, FS_IOC_FIEMAP, map) != 0) total = -1;
+  for (unsigned i = 0; total >= 0 && i < map->fm_mapped_extents; i++)
+    total += (long)map->fm_extents[i].fe_length;
+  close(fd);
+  return total;
 }
 
 HELPER const char *obj(const char *name) {
@@ -484,6 +503,10 @@ std::string step_code(const Trace& trace, const Op& op) {
       return sysfs_code(op);
     case OpKind::Fallocate:
       return fallocate_code(op, fd);
+    case OpKind::Allocated:
+      return call_code(fmt::format("allocated_bytes(obj({}))",
+                                   c_string(trace.objects[op.object].name))) +
+             kPrintResult;
     case OpKind::Ioctl:
       return ioctl_code(op, fd);
   }

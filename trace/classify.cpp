@@ -11,8 +11,8 @@ namespace loopcheck {
 namespace {
 
 constexpr std::array<std::string_view, kOpClassCount> kOpClassNames{
-    "open loop-control", "open loop", "open file", "open dir", "close", "pread", "pwrite", "fsync",
-    "truncate",          "sysfs",     "fallocate", "ioctl"};
+    "open loop-control", "open loop", "open file", "open dir",  "close", "pread", "pwrite", "fsync",
+    "truncate",          "sysfs",     "fallocate", "allocated", "ioctl"};
 
 // Label layout: 0 open loop-control; 1..12 open loop (access x excl x direct);
 // 13..18 open file (access x direct); 19 close; 20.. ioctls by Req; then the other
@@ -22,7 +22,7 @@ constexpr int kLabelOpenFile = 13;
 constexpr int kLabelClose = 19;
 constexpr int kLabelIoctl = 20;
 constexpr int kLabelOther = kLabelIoctl + kReqCount;
-static_assert(kLabelOther + 9 <= kMaxOpLabels);
+static_assert(kLabelOther + 10 <= kMaxOpLabels);
 
 // Outcome keys: 0 success, 1 + errno for errnos below kErrnoKeys, then the other classes.
 constexpr int kErrnoKeys = kOutcomeKeyCount - 5;
@@ -52,6 +52,8 @@ OpClass op_class(const Op& op) {
       return OpClass::Sysfs;
     case OpKind::Fallocate:
       return OpClass::Fallocate;
+    case OpKind::Allocated:
+      return OpClass::Allocated;
     case OpKind::Ioctl:
       return OpClass::Ioctl;
   }

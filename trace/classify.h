@@ -27,6 +27,7 @@ enum class OpClass : uint8_t {
   Truncate,
   Sysfs,
   Fallocate,
+  Allocated,
   Ioctl,
 };
 inline constexpr int kOpClassCount = static_cast<int>(OpClass::Ioctl) + 1;

@@ -33,6 +33,7 @@ constexpr std::array<std::string_view, kEnvelopeRuleCount> kRuleNames = {
     "failed_folio",
     "data_description_overflow",
     "stacked_fallocate",
+    "allocation_unknown",
 };
 
 }  // namespace

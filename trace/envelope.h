@@ -67,9 +67,11 @@ enum class EnvelopeRule : uint8_t {
   // A discard or write-zeroes through a device stacked on a lower loop device:
   // the lower device's own fallocate (blkdev_fallocate) is not modelled.
   StackedFallocate,
+  // `allocated file`: the file met an allocation the model does not follow (a
+  // block past the 64 it tracks, preallocation past the EOF, a stacked request).
+  AllocationUnknown,
 };
-inline constexpr int kEnvelopeRuleCount =
-    static_cast<int>(EnvelopeRule::StackedFallocate) + 1;
+inline constexpr int kEnvelopeRuleCount = static_cast<int>(EnvelopeRule::AllocationUnknown) + 1;
 
 // The stable snake_case name ("rundown_readahead"); "none" for None.
 std::string_view envelope_rule_name(EnvelopeRule rule);

@@ -128,6 +128,14 @@ inline Op op_pwrite(Value fd, int64_t offset, uint64_t length, uint32_t seed) {
   return op;
 }
 
+// `allocated file NAME`: how many bytes of the file's data blocks are allocated.
+inline Op op_allocated(uint8_t object) {
+  Op op;
+  op.kind = OpKind::Allocated;
+  op.object = object;
+  return op;
+}
+
 inline Op op_fsync(Value fd) {
   Op op;
   op.kind = OpKind::Fsync;

@@ -678,6 +678,16 @@ class Parser {
       op.offset = *size;
       return true;
     }
+    if (w == "allocated") {
+      op.kind = OpKind::Allocated;
+      if (!at_word("file"))
+        return fail(peek(), fmt::format("expected `file NAME`, got {}", shown(peek())));
+      next();
+      auto obj = object_ref(ObjectDecl::Kind::File);
+      if (!obj) return false;
+      op.object = *obj;
+      return true;
+    }
     if (w == "sysfs") {
       op.kind = OpKind::Sysfs;
       auto n = value(kIndex, "a loop device index");

@@ -155,6 +155,8 @@ std::string format_op(const Trace& t, const Op& op) {
           op.offset.is_literal() ? format_size(op.offset.lit) : format_value(t, op.offset));
     case OpKind::Sysfs:
       return fmt::format("sysfs {} {}", format_value(t, op.subject), sysattr_path(op.attr));
+    case OpKind::Allocated:
+      return fmt::format("allocated file {}", format_object(t, op.object));
     case OpKind::Fallocate:
       return format_fallocate(t, op);
   }

@@ -61,7 +61,8 @@ enum class OpKind : uint8_t {
   Fsync,
   Truncate,
   Sysfs,
-  Fallocate
+  Fallocate,
+  Allocated,  // `allocated file NAME`: the bytes of the file's data blocks (FIEMAP)
 };
 
 // What `open` opens.

@@ -51,8 +51,8 @@ bool is_identifier(std::string_view s) {
 
 bool is_reserved(std::string_view s) {
   static constexpr std::string_view kReserved[] = {
-      "open",  "close", "ioctl", "pread", "pwrite", "fsync",    "truncate",
-      "sysfs", "file",  "dir",   "null",  "fault",  "fallocate"};
+      "open",  "close", "ioctl", "pread", "pwrite", "fsync",     "truncate",
+      "sysfs", "file",  "dir",   "null",  "fault",  "fallocate", "allocated"};
   for (auto r : kReserved)
     if (r == s) return true;
   return false;
@@ -237,6 +237,8 @@ class Validator {
       case OpKind::Truncate:
         object_ref(op.object, ObjectDecl::Kind::File);
         return literal(op.offset, range::kSize, "the new size");
+      case OpKind::Allocated:
+        return object_ref(op.object, ObjectDecl::Kind::File);
       case OpKind::Fallocate:
         value(op.subject, range::kI32, "the fd");
         literal(op.offset, range::kI64, "the offset");

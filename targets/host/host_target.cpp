@@ -343,6 +343,7 @@ Outcome HostTarget::execute(const Op& op) {
     case OpKind::Fallocate:
       return fd_io(op);
     case OpKind::Truncate:
+    case OpKind::Allocated:
       return executor_->execute(op);  // always a sandbox file
     case OpKind::Sysfs:
       return sysfs(op);

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "targets/host/loop_sys.h"
+#include "targets/file_allocation.h"
 #include "targets/user_pointer.h"
 #include "trace/data.h"
 #include "trace/names.h"
@@ -88,6 +89,8 @@ Outcome SyscallExecutor::execute(const Op& op) {
       return result_of(
           ::fallocate(static_cast<int>(op.subject.lit), falloc_mode_bits(op.falloc_mode),
                       static_cast<off_t>(op.offset.lit), static_cast<off_t>(op.length)));
+    case OpKind::Allocated:
+      return file_allocated_bytes(object_path(op.object));
   }
   return Outcome::error(EINVAL);
 }

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "inproc/uapi.h"
+#include "targets/file_allocation.h"
 #include "targets/sandbox_dir.h"
 #include "targets/user_pointer.h"
 #include "trace/data.h"
@@ -84,7 +85,10 @@ bool InprocTarget::restore_range(const std::string& path, uint64_t size, uint8_t
   if (fill == 0) return reset_file(path, size, 0);
   int fd = ::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return reset_file(path, size, fill);  // gone (a trace cannot, but be safe)
-  bool ok = ::ftruncate(fd, static_cast<off_t>(size)) == 0 &&
+  // Growing by a byte and cutting back frees blocks a fallocate(KEEP_SIZE)
+  // preallocated past the EOF, which `allocated file` would still count.
+  bool ok = ::ftruncate(fd, static_cast<off_t>(size + 1)) == 0 &&
+            ::ftruncate(fd, static_cast<off_t>(size)) == 0 &&
             fill_range(fd, std::min(lo, size), std::min(hi, size), fill);
   int saved = errno;
   ::close(fd);
@@ -258,6 +262,8 @@ Outcome InprocTarget::execute(const Op& op) {
       return result_of(kernel_->fallocate(fd_of(op.subject), falloc_mode_bits(op.falloc_mode),
                                           static_cast<int64_t>(op.offset.lit),
                                           static_cast<int64_t>(op.length)));
+    case OpKind::Allocated:
+      return file_allocated_bytes(object_path(op.object));  // the host filesystem's answer
   }
   return Outcome::error(EINVAL);
 }

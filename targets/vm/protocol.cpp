@@ -250,7 +250,7 @@ void write_op(Writer& w, const Op& op) {
 }
 
 bool read_op(Reader& r, Op& op) {
-  op.kind = r.enumeration(OpKind::Fallocate);
+  op.kind = r.enumeration(OpKind::Allocated);
   op.node = r.enumeration(Node::Dir);
   op.object = r.u8();
   op.access = r.enumeration(Access::Rw);

@@ -216,7 +216,7 @@ inline Op gen_op(GenState& g) {
     (g.t.objects[i].kind == ObjectDecl::Kind::File ? files : dirs).push_back(static_cast<int>(i));
   for (;;) {
     Op op;
-    switch (*rc::gen::inRange(0, 11)) {
+    switch (*rc::gen::inRange(0, 12)) {
       case 0:
       case 1: {
         op.kind = OpKind::Open;
@@ -248,6 +248,11 @@ inline Op gen_op(GenState& g) {
         op.offset = gen_signed(INT64_MIN, INT64_MAX);
         op.length = *rc::gen::inRange<uint64_t>(0, kMaxIoLength + 1);
         if (op.kind == OpKind::Pwrite) op.seed = *rc::gen::arbitrary<uint32_t>();
+        return op;
+      case 11:
+        if (files.empty()) continue;
+        op.kind = OpKind::Allocated;
+        op.object = static_cast<uint8_t>(*rc::gen::elementOf(files));
         return op;
       case 8:
         if (files.empty()) continue;
