@@ -1806,9 +1806,11 @@ int Machine::sync_written(Desc& d, Device& dev, uint64_t start, uint64_t end,
 // cut to 0 → EIO, nothing written, so a 512-byte write at 0, whose 4 KiB block
 // must be read past the backing EOF, → EIO too; the written branch would have
 // grown the file and let it succeed). A dry run of that branch decides.
+// `other_eio_source`: an O_DIRECT write (no read-modify-write), or a large folio
+// at the EOF that may fail the write too: nothing is settled.
 const Outcome* Machine::sync_write_settler(Desc& d, Device& dev, uint64_t start, uint64_t end,
-                                           uint32_t seed) {
-  if (observed == nullptr) return nullptr;
+                                           uint32_t seed, bool other_eio_source) {
+  if (observed == nullptr || other_eio_source) return nullptr;
   const State before = s;
   const bool dirty_unknown_before = dev.dirty.unknown;
   uint64_t done_end = end, min_end = 0;
@@ -1857,10 +1859,8 @@ Outcome Machine::pwrite(const Op& op) {
   // O_DIRECT writes are synced too (sync_written).
   const bool sync = (d->open_flags & (kOpenSync | kOpenDsync)) != 0;
   const bool dirty_unknown_before = dev.dirty.unknown;
-  const Outcome* settled_by = observed;
-  if (sync)
-    settled_by =
-        direct || large.may_fail ? nullptr : sync_write_settler(*d, dev, start, end, op.seed);
+  const Outcome* settled_by =
+      sync ? sync_write_settler(*d, dev, start, end, op.seed, direct || large.may_fail) : observed;
   const int e = write_device(dev, start, end, start, op.seed, direct, &end, &min_end, settled_by);
   if (e > 0) return Outcome::error(e);
   if (e == kWriteSettledEio) {  // the envelope's EIO branch: nothing changed

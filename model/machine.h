@@ -399,7 +399,7 @@ struct Machine {
   int sync_written(Desc& d, Device& dev, uint64_t start, uint64_t end, bool dirty_unknown_before,
                    bool* maybe_eio);
   const Outcome* sync_write_settler(Desc& d, Device& dev, uint64_t start, uint64_t end,
-                                    uint32_t seed);
+                                    uint32_t seed, bool other_eio_source);
   Outcome fsync(const Op& op);
   int flush_down_the_stack(Device& dev, bool* maybe_eio);
   Outcome truncate(const Op& op);

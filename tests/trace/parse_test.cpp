@@ -101,6 +101,7 @@ TEST(TraceParse, IoctlArguments) {
   EXPECT_EQ(st("ioctl 3 BLKDISCARD 4K 18446744073709551104"),
             op_ioctl_range(Value::literal(3), Req::BlkDiscard, 4096, 18446744073709551104ull));
   EXPECT_EQ(st("ioctl 3 BLKZEROOUT null"), op_ioctl_null(Value::literal(3), Req::BlkZeroout));
+  EXPECT_EQ(only_stmt(parse("file a size=4K\nallocated file a")).op, op_allocated(0));
   // `fault`: a pointer to an unmapped page, wherever `null` is taken.
   EXPECT_EQ(st("ioctl 3 BLKDISCARD fault").arg_kind, ArgKind::Fault);
   EXPECT_EQ(st("ioctl 3 LOOP_GET_STATUS fault").arg_kind, ArgKind::Fault);
