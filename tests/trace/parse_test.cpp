@@ -125,8 +125,7 @@ TEST(TraceParse, IoSysfsTruncate) {
   EXPECT_EQ(s[2].op, op_fsync(Value::literal(3)));
   EXPECT_EQ(s[3].op, op_truncate(0, 2ull << 30));
   EXPECT_EQ(s[4].op, op_sysfs(Value::literal(0), SysAttr::QueueLogicalBlockSize));
-  EXPECT_EQ(s[5].op,
-            op_fallocate(Value::literal(3), -1, 4096, kFallocKeepSize | kFallocZeroRange));
+  EXPECT_EQ(s[5].op, op_fallocate(Value::literal(3), -1, 4096, kFallocKeepSize | kFallocZeroRange));
   EXPECT_EQ(s[6].op, op_fallocate(Value::literal(3), 0, INT64_MAX, 0));
   // Modes print in one order whatever order they were written in.
   EXPECT_EQ(print_trace(parse("fallocate 3 0 512 no_hide_stale punch_hole keep_size\n").trace),

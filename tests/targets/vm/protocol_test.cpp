@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "targets/vm/protocol.h"
+#include "trace/ops.h"
 
 namespace loopcheck::vm {
 namespace {
@@ -42,6 +43,11 @@ TEST(VmProtocol, OpRoundTripsExactly) {
   std::optional<Op> back = decode_op(payload_of(frame));
   ASSERT_TRUE(back.has_value());
   EXPECT_EQ(*back, op);
+  // An ioctl pointer that faults, and a file's allocation: the newest kinds.
+  op.arg_kind = ArgKind::Fault;
+  EXPECT_EQ(decode_op(payload_of(encode_op(op))), op);
+  const Op allocated = op_allocated(1);
+  EXPECT_EQ(decode_op(payload_of(encode_op(allocated))), allocated);
 }
 
 TEST(VmProtocol, OutcomeRoundTripsEveryObservableField) {
@@ -90,11 +96,13 @@ TEST(VmProtocol, OutcomeRoundTripsEveryObservableField) {
 TEST(VmProtocol, StartReadyAndRepliesRoundTrip) {
   StartRequest start;
   start.cap_sys_admin = false;
+  start.cgroup = true;
   start.objects.push_back({ObjectDecl::Kind::File, "img", 65536, 0x77, {}});
   start.objects.push_back({ObjectDecl::Kind::Dir, "d", 0, 0, {}});
   std::optional<StartRequest> start_back = decode_start(payload_of(encode_start(start)));
   ASSERT_TRUE(start_back.has_value());
   EXPECT_FALSE(start_back->cap_sys_admin);
+  EXPECT_TRUE(start_back->cgroup);
   EXPECT_EQ(start_back->objects, start.objects);
 
   ReadyInfo ready{kProtocolVersion, "6.1.0-56-cloud-amd64", "ext4", 512, 512};
@@ -120,7 +128,7 @@ TEST(VmProtocol, MalformedPayloadsAreRejected) {
   EXPECT_FALSE(decode_op(longer).has_value());
   // An OpKind past the last one.
   std::vector<uint8_t> bad_kind = payload;
-  bad_kind[0] = static_cast<uint8_t>(OpKind::Fallocate) + 1;
+  bad_kind[0] = static_cast<uint8_t>(OpKind::Allocated) + 1;
   EXPECT_FALSE(decode_op(bad_kind).has_value());
   // An object name that would escape the sandbox directory.
   StartRequest start;
