@@ -1,6 +1,7 @@
 // `allocated file NAME`: what a target answers, from the filesystem itself.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "trace/trace.h"
@@ -13,5 +14,9 @@ namespace loopcheck {
 // included; metadata blocks are not data and not counted. An errno when the file
 // cannot be opened or mapped (EOPNOTSUPP: a filesystem without FIEMAP).
 Outcome file_allocated_bytes(const std::string& path);
+
+// The end of the last extent of the open file `fd` (preallocated blocks past the
+// EOF included), or 0 when it has none or cannot be mapped.
+uint64_t last_extent_end(int fd);
 
 }  // namespace loopcheck

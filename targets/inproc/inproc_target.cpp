@@ -111,7 +111,12 @@ bool InprocTarget::reset_file(const std::string& path, uint64_t size, uint8_t fi
   // of success, §11.7: finding-9973b18cf8add7c8 after finding-9bb9c69a1285ded7,
   // whose write at byte 1 allocated block 0 of a file cut to 768 bytes).
   const auto blk = static_cast<uint64_t>(ok && st.st_blksize > 0 ? st.st_blksize : 4096);
-  const uint64_t whole = (static_cast<uint64_t>(ok ? st.st_size : 0) + blk - 1) / blk * blk;
+  // Blocks a KEEP_SIZE fallocate preallocated past the EOF are out of reach of a
+  // hole ending there, and a later growth would bring them back inside the file
+  // (`allocated file` would count them): the hole reaches the last extent.
+  const uint64_t past_eof = ok ? last_extent_end(fd) : 0;
+  const uint64_t whole =
+      (std::max(static_cast<uint64_t>(ok ? st.st_size : 0), past_eof) + blk - 1) / blk * blk;
   if (ok && whole > 0 &&
       (::ftruncate(fd, static_cast<off_t>(whole)) != 0 ||
        ::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(whole)) !=
