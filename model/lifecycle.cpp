@@ -341,6 +341,7 @@ bool Machine::flush_dirty(Device& dev) {
       mark_block_head_past_eof_unknown(dev, x.start / blk * blk, x.start, eof_before);
     const uint64_t block_end = std::min(cap, (end + blk - 1) / blk * blk);
     if (x.start < end && block_end > end) extend_backing_unknown(dev, block_end);
+    if (x.start < end) allocate_written_back(dev, x.start / blk * blk, block_end);
     // A partly dirty block read in before the backing file changed writes the old
     // bytes back over the new ones (6.1.192 in QEMU). Not when the lower device
     // refused the block (6.18.44: a DIO upper device's 4 KiB block over a lower
@@ -480,6 +481,17 @@ void Machine::mark_backing_unknown(Device& dev) {
 // writeback past a cut EOF and a cut to 1 byte, a DIO device's 512-byte write
 // reads its 1 KiB block over the hole that file block 0 still is → 512; fuzz_inproc
 // seed 3, common/writeback_of_stale_block_leaves_other_blocks_known.trace).
+// The whole soft blocks [a, z) of device bytes went to the backing file, clean
+// buffers too: every file block under them is allocated (6.1.0-56: a one-byte
+// write at 0 with offset 1, written back, allocates file blocks 0 and 1; fuzz_inproc
+// seed 1, common/allocation_after_writeback_of_a_block.trace).
+void Machine::allocate_written_back(Device& dev, uint64_t a, uint64_t z) {
+  const Desc& b = s.descs[dev.backing_desc];
+  if (b.kind != DescKind::File || a >= z) return;
+  allocate_blocks(s.objects[b.object], arith::backing_byte(a, dev.offset),
+                  arith::backing_byte(z, dev.offset));
+}
+
 void Machine::mark_block_rest_unknown(Device& dev, uint64_t a, uint64_t z,
                                       const ExtentList& dirty) {
   const Desc& b = s.descs[dev.backing_desc];

@@ -291,6 +291,7 @@ struct Machine {
   // Writeback of a block reaching past the backing EOF: the file grows to the
   // block's end (device bytes), its new bytes unknown.
   void extend_backing_unknown(Device& dev, uint64_t dev_end);
+  void allocate_written_back(Device& dev, uint64_t a, uint64_t z);
   void mark_backing_unknown(Device& dev);  // the backing's bytes are no longer predicted
   // The bytes of written-back block [a, z) outside `dirty` are no longer predicted.
   void mark_block_rest_unknown(Device& dev, uint64_t a, uint64_t z, const ExtentList& dirty);
