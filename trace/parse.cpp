@@ -667,12 +667,7 @@ class Parser {
     if (w == "fallocate") return parse_fallocate(op);
     if (w == "truncate") {
       op.kind = OpKind::Truncate;
-      if (!at_word("file"))
-        return fail(peek(), fmt::format("expected `file NAME`, got {}", shown(peek())));
-      next();
-      auto obj = object_ref(ObjectDecl::Kind::File);
-      if (!obj) return false;
-      op.object = *obj;
+      if (!parse_file_ref(op)) return false;
       auto size = literal(kSize, "a new size");
       if (!size) return false;
       op.offset = *size;
@@ -680,13 +675,7 @@ class Parser {
     }
     if (w == "allocated") {
       op.kind = OpKind::Allocated;
-      if (!at_word("file"))
-        return fail(peek(), fmt::format("expected `file NAME`, got {}", shown(peek())));
-      next();
-      auto obj = object_ref(ObjectDecl::Kind::File);
-      if (!obj) return false;
-      op.object = *obj;
-      return true;
+      return parse_file_ref(op);
     }
     if (w == "sysfs") {
       op.kind = OpKind::Sysfs;
@@ -819,6 +808,17 @@ class Parser {
   static std::string pointer_reqs() {
     return "LOOP_SET_STATUS, LOOP_SET_STATUS64, LOOP_GET_STATUS, LOOP_GET_STATUS64, "
            "LOOP_CONFIGURE, BLKDISCARD, BLKZEROOUT and BLKSECDISCARD";
+  }
+
+  // `file NAME`: the sandbox file truncate and allocated name (Op::object).
+  bool parse_file_ref(Op& op) {
+    if (!at_word("file"))
+      return fail(peek(), fmt::format("expected `file NAME`, got {}", shown(peek())));
+    next();
+    auto obj = object_ref(ObjectDecl::Kind::File);
+    if (!obj) return false;
+    op.object = *obj;
+    return true;
   }
 
   // `START LEN`: the uint64_t[2] BLKDISCARD, BLKZEROOUT and BLKSECDISCARD read
