@@ -6,8 +6,7 @@
 namespace loopcheck::model {
 namespace {
 
-// Blocks [first, last) as a bit mask; blocks past the tracked ones make the
-// allocation unknown when `mark` is set.
+// Blocks [first, last) as a bit mask, cut at the tracked ones.
 uint64_t block_mask(uint64_t first, uint64_t last) {
   first = std::min(first, kAllocTrackedBlocks);
   last = std::min(last, kAllocTrackedBlocks);

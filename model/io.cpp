@@ -1329,6 +1329,7 @@ int Machine::write_back_for_direct(Device& dev, uint64_t start, uint64_t end, bo
     }
     const uint64_t block_end = std::min(cap, (z + blk - 1) / blk * blk);
     if (block_end > z) extend_backing_unknown(dev, block_end);
+    allocate_written_back(dev, a / blk * blk, block_end);
     // A partly dirty block read in before the backing file changed writes the
     // old bytes back over the new ones (as in flush_dirty; 6.18.44, finding
     // 3175801a: the O_DIRECT read returned the page's byte, not the file write's).
