@@ -332,7 +332,8 @@ bool Machine::flush_dirty(Device& dev) {
     if (x.start < end && keep_refused_last_block(dev, x, x.start, &end)) ok = false;
     const uint64_t eof_before = x.start < end ? backing_size(dev) : 0;
     if (x.start < end && (dio_writeback_refused_by_lower(dev, x.start, end) ||
-                          write_backing(dev, x.start, end, x.origin, x.seed, x.reserved) != 0)) {
+                          write_backing(dev, x.start, end, x.origin, x.seed,
+                                        BackingWrite::Writeback, x.reserved) != 0)) {
       ok = false;
       keep_refused_pages(dev, x);
       continue;  // refused: nothing of the block reached the backing

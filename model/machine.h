@@ -52,6 +52,16 @@ struct OutgrownRead {
   bool may_have_read_ahead = false;       // a failed folio's readahead mark may have fired
 };
 
+// Device bytes [from, to) a writer supplies whole (a stacked upper device's
+// writeback: whole soft blocks); a block inside them needs no read-modify-write.
+struct SuppliedSpan {
+  uint64_t from = 0;
+  uint64_t to = 0;
+  bool covers(uint64_t block, uint64_t block_end) const {
+    return from < to && from <= block && block_end <= to;
+  }
+};
+
 // The request a device read came in: where it ends (a stacked upper device's
 // readahead sends more than its reader asked for; kRequestEndUnknown when the
 // model cannot tell) and the read-ahead of the file it reads through.
@@ -455,7 +465,7 @@ struct Machine {
   int rmw_read_status(Device& dev, uint64_t b, uint64_t blk);
   int write_device(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed,
                    bool direct, uint64_t* done_end = nullptr, uint64_t* min_end = nullptr,
-                   const Outcome* settled_by = nullptr);
+                   const Outcome* settled_by = nullptr, SuppliedSpan supplied = {});
   static void settle_rmw_reads(const Outcome& observed_write, int* head, int* tail, bool same_folio,
                                int64_t whole_count, int64_t short_count);
   void settle_write_cache(Device& dev) const;
@@ -471,8 +481,12 @@ struct Machine {
   ReadResult read_lower_segments(const Device& lower, uint64_t pos, uint64_t len, ReadResult r,
                                  uint64_t got, DataBuilder& out);
   // `fill`: Extent::reserved of the run written (0: a pattern run).
+  // Writeback sends whole soft blocks; a request (direct I/O) only its bytes.
+  enum class BackingWrite : uint8_t { Request, Writeback };
   int write_backing(Device& dev, uint64_t start, uint64_t end, uint64_t origin, uint32_t seed,
-                    uint32_t fill = 0);
+                    BackingWrite kind, uint32_t fill = 0);
+  SuppliedSpan writeback_blocks(const Device& dev, uint64_t start, uint64_t end,
+                                BackingWrite kind) const;
   void backing_changed(DescKind kind, uint32_t which, const Device* writer);
   // Backing file `object` is about to change at file bytes [a, z) by a path other
   // than `writer`'s cache: devices record the old bytes their cache surely holds.
