@@ -1319,8 +1319,7 @@ int Machine::write_back_for_direct(Device& dev, uint64_t start, uint64_t end, bo
     // the error stays for fsync, as in flush_dirty (6.18.44: gen-7701-1199, a
     // misaligned O_DIRECT read after a buffered write over a lower device with
     // BLKROSET 1 → EIO, not EINVAL).
-    if (dio_writeback_refused_by_lower(dev, a, z) ||
-        write_backing(dev, a, z, x.origin, x.seed, BackingWrite::Writeback, x.reserved) != 0) {
+    if (!write_back_run(dev, x, a, z)) {
       Extent part = x;
       part.start = a;
       part.end = z;

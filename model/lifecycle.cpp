@@ -331,9 +331,7 @@ bool Machine::flush_dirty(Device& dev) {
     uint64_t end = std::min(x.end, written_back_until(dev));  // beyond is held
     if (x.start < end && keep_refused_last_block(dev, x, x.start, &end)) ok = false;
     const uint64_t eof_before = x.start < end ? backing_size(dev) : 0;
-    if (x.start < end && (dio_writeback_refused_by_lower(dev, x.start, end) ||
-                          write_backing(dev, x.start, end, x.origin, x.seed,
-                                        BackingWrite::Writeback, x.reserved) != 0)) {
+    if (x.start < end && !write_back_run(dev, x, x.start, end)) {
       ok = false;
       keep_refused_pages(dev, x);
       continue;  // refused: nothing of the block reached the backing
@@ -354,6 +352,12 @@ bool Machine::flush_dirty(Device& dev) {
   if (dirty.unknown) mark_backing_unknown(dev);
   if (!ok) note_wb_error(dev);
   return ok;
+}
+
+// Writes back dirty run `x`'s bytes [a, z): false when the backing refused them.
+bool Machine::write_back_run(Device& dev, const Extent& x, uint64_t a, uint64_t z) {
+  return !dio_writeback_refused_by_lower(dev, a, z) &&
+         write_backing(dev, a, z, x.origin, x.seed, BackingWrite::Writeback, x.reserved) == 0;
 }
 
 // A writeback a stacked lower loop device refused (read-only, or past its end)

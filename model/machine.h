@@ -459,6 +459,7 @@ struct Machine {
   std::optional<Outcome> stop_write_at_partial_block(const Device& dev, uint64_t start,
                                                      uint64_t* end, LargeFolioStop* large);
   bool dio_writeback_refused_by_lower(const Device& dev, uint64_t a, uint64_t z);
+  bool write_back_run(Device& dev, const Extent& x, uint64_t a, uint64_t z);
   static bool lower_refuses_misaligned_direct_write(const Device& lower, uint64_t pos,
                                                     uint64_t len);
   bool rmw_read_refused_by_device(const Device& dev) const;
