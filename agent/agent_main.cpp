@@ -53,20 +53,20 @@
 #include "agent/guest_cgroup.h"
 #include "agent/guest_loop.h"
 #include "agent/program.h"
+#include "agent/ram_disk.h"
 #include "targets/vm/protocol.h"
 
 namespace loopcheck::vm::agent {
 namespace {
 
 constexpr const char* kChannelDevice = "/dev/ttyS1";
-constexpr const char* kDiskDevice = "/dev/nvme0n1";
 constexpr const char* kDiskMount = "/mnt";
 constexpr const char* kSandboxDir = "/mnt/sandbox";
 // Device nodes the agent makes for `open loop N` of a device that does not exist,
 // so that the open autoloads it as the model predicts (devtmpfs has no such node).
 constexpr const char* kNodeDir = "/loop-nodes";
 constexpr const char* kLoopModule = "/loop.ko";
-constexpr int kDeviceWaitMs = 20000;    // the NVMe disk appears shortly after boot
+constexpr int kDeviceWaitMs = 20000;    // devices appear shortly after their driver loads
 constexpr int kTeardownWaitMs = 10000;  // detach and module unload under TCG
 
 void say(const char* fmt_text, const std::string& detail = {}) {
@@ -404,7 +404,7 @@ ReadyInfo ready_info() {
   if (fd >= 0) close(fd);
   info.dio_align = dio_offset_align(probe);
   unlink(probe.c_str());
-  info.bdev_block_size = logical_block_size(kDiskDevice);
+  info.bdev_block_size = logical_block_size(kRamDiskDevice);
   return info;
 }
 
@@ -423,10 +423,9 @@ void expedite_rcu() {
   mount_or_die("proc", "/proc", "proc");
   mount_or_die("sysfs", "/sys", "sysfs");
   mount_or_die("devtmpfs", "/dev", "devtmpfs");
-  if (!wait_for_path(kDiskDevice, kDeviceWaitMs))
-    power_off(std::string(kDiskDevice) + " did not appear");
-  mount_or_die(kDiskDevice, kDiskMount, "ext4");
   std::string why;
+  if (!prepare_ram_disk(kDeviceWaitMs, &why)) power_off(why);
+  mount_or_die(kRamDiskDevice, kDiskMount, "ext4");
   expedite_rcu();
   if (!load_loop_module(&why)) power_off(why);
   int channel = open_channel();

@@ -94,12 +94,17 @@ double since(Clock::time_point t) {
 
 // The VM target's defaults (step budgets: targets/vm/step_budget.h), with the
 // user's LOOPCHECK_VM_* settings (`loopcheck mutants` refuses bad ones at its start).
+// No snapshots: each mutant's loop.ko is a guest of its own, booted about once, so
+// saving it (~100 MB) would cost more than it saves and push the kernels' own
+// snapshots out of the cache (targets/vm/vm_snapshot.h).
 vm::VmTargetOptions target_options() {
   vm::VmTargetOptions o;
   std::string why;
   const bool usable = vm::apply_vm_environment(&o, &why);
   assert(usable);
-  return usable ? o : vm::VmTargetOptions{};
+  if (!usable) o = vm::VmTargetOptions{};
+  o.vm.snapshot = false;
+  return o;
 }
 
 KillKind classify(const TraceResult& r, const std::vector<vm::GuestReport>& reports) {

@@ -16,6 +16,12 @@ struct ProcessResult {
 // Runs `argv` (argv[0] searched in PATH) in `cwd` (empty: the current one).
 ProcessResult run_process(const std::vector<std::string>& argv, const std::string& cwd = {});
 
+// `text` as one /bin/sh word (for commands QEMU hands to a shell: exec: URIs).
+std::string shell_quoted(const std::string& text);
+
+// Where `program` is in PATH; empty when it is not.
+std::string program_path(const std::string& program);
+
 // Whether `program` is an executable in PATH.
 bool program_in_path(const std::string& program);
 

@@ -74,6 +74,13 @@ std::string chosen_module(const LoopDriverChoice& choice, std::string_view relea
 
 }  // namespace
 
+std::vector<fs::path> module_candidates(const fs::path& root, std::string_view release,
+                                        std::string_view module) {
+  const std::string name(module);
+  return {root / name, root / "drivers/block" / name, root / "kernel/drivers/block" / name,
+          root / "lib/modules" / std::string(release) / "kernel/drivers/block" / name};
+}
+
 void set_loop_driver_choice(LoopDriverChoice choice) {
   process_choice() = std::move(choice);
 }
@@ -92,10 +99,7 @@ std::string find_loop_module(const std::string& dir, std::string_view release, s
     *why = "no such directory (pass the modules tree, e.g. /lib/modules/RELEASE)";
     return {};
   }
-  const fs::path root = dir;
-  const fs::path candidates[] = {
-      root / "loop.ko", root / "drivers/block/loop.ko", root / "kernel/drivers/block/loop.ko",
-      root / "lib/modules" / std::string(release) / "kernel/drivers/block/loop.ko"};
+  const std::vector<fs::path> candidates = module_candidates(dir, release, "loop.ko");
   for (const fs::path& c : candidates) {
     if (fs::is_regular_file(c, ec)) return fs::absolute(c).string();
   }
@@ -132,6 +136,13 @@ ResolvedKernel resolve_vm_kernel(std::string_view spec, const LoopDriverChoice& 
     return r;
   }
   if (!module.empty()) r.files.loop_ko = module;
+  // A kernel named by path takes brd.ko from the same modules tree; without one
+  // its RAM disk driver must be built in (the agent says so if it is not).
+  if (r.files.image_path && !choice.modules_dir.empty()) {
+    std::error_code ec;
+    for (const fs::path& c : module_candidates(choice.modules_dir, r.files.version, "brd.ko"))
+      if (r.files.brd_ko.empty() && fs::is_regular_file(c, ec)) r.files.brd_ko = fs::absolute(c);
+  }
   if (!r.files.loop_ko.empty()) {
     r.error = check_module_for_kernel(r.files.loop_ko, r.files.version);
     if (!r.error.empty()) {

@@ -7,10 +7,14 @@
 // bzImage with neither boots with the loop driver built in. The module's
 // vermagic must name the kernel's release: that is checked here, before any
 // boot, so a mismatch is a clear error rather than a guest that cannot load it.
+// The guest's RAM disk driver comes from the same place: a Debian kernel's own
+// brd.ko, a modules tree's, or built in.
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "targets/vm/kernel_cache.h"
 
@@ -42,5 +46,11 @@ ResolvedKernel resolve_vm_kernel(std::string_view spec, const LoopDriverChoice& 
 // DIR/kernel/drivers/block/loop.ko or DIR/lib/modules/RELEASE/kernel/drivers/
 // block/loop.ko. Empty with `why` when there is none (or only a compressed one).
 std::string find_loop_module(const std::string& dir, std::string_view release, std::string* why);
+
+// Where a modules tree may hold block driver `module` ("loop.ko", "brd.ko"), in
+// the order they are tried.
+std::vector<std::filesystem::path> module_candidates(const std::filesystem::path& root,
+                                                     std::string_view release,
+                                                     std::string_view module);
 
 }  // namespace loopcheck::vm

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <utility>
 
 namespace loopcheck::vm {
 namespace {
@@ -53,16 +54,18 @@ bool add_entry(archive* a, const char* path, mode_t type, mode_t perm, std::stri
 
 }  // namespace
 
-bool write_initramfs(const std::string& out_path, const std::string& agent_path,
-                     const std::string& loop_ko_path, std::string* why) {
-  std::string agent, module;
-  if (!slurp(agent_path, &agent)) {
-    *why = fmt::format("cannot read the agent binary {}", agent_path);
+bool write_initramfs(const std::string& out_path, const InitramfsFiles& files, std::string* why) {
+  std::string agent, loop_module, brd_module;
+  if (!slurp(files.agent_path, &agent)) {
+    *why = fmt::format("cannot read the agent binary {}", files.agent_path);
     return false;
   }
-  if (!loop_ko_path.empty() && !slurp(loop_ko_path, &module)) {
-    *why = fmt::format("cannot read {}: run `loopcheck kernels fetch` again", loop_ko_path);
-    return false;
+  for (auto [path, bytes] :
+       {std::pair{&files.loop_ko_path, &loop_module}, std::pair{&files.brd_ko_path, &brd_module}}) {
+    if (!path->empty() && !slurp(*path, bytes)) {
+      *why = fmt::format("cannot read {}: run `loopcheck kernels fetch` again", *path);
+      return false;
+    }
   }
   std::unique_ptr<archive, WriterCloser> a(archive_write_new());
   archive_write_set_format_cpio_newc(a.get());
@@ -77,7 +80,11 @@ bool write_initramfs(const std::string& out_path, const std::string& agent_path,
             add_entry(a.get(), "sys", AE_IFDIR, 0755, {}, 0, why) &&
             add_entry(a.get(), "mnt", AE_IFDIR, 0755, {}, 0, why) &&
             add_entry(a.get(), "init", AE_IFREG, 0755, agent, 0, why) &&
-            (loop_ko_path.empty() || add_entry(a.get(), "loop.ko", AE_IFREG, 0644, module, 0, why));
+            add_entry(a.get(), "disk.blocks", AE_IFREG, 0644, files.disk_blocks, 0, why) &&
+            (files.loop_ko_path.empty() ||
+             add_entry(a.get(), "loop.ko", AE_IFREG, 0644, loop_module, 0, why)) &&
+            (files.brd_ko_path.empty() ||
+             add_entry(a.get(), "brd.ko", AE_IFREG, 0644, brd_module, 0, why));
   if (archive_write_close(a.get()) != ARCHIVE_OK && ok) {
     *why =
         fmt::format("cannot finish {}: {} (disk full?)", out_path, archive_error_string(a.get()));

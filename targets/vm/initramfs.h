@@ -6,12 +6,19 @@
 
 namespace loopcheck::vm {
 
+struct InitramfsFiles {
+  std::string agent_path;
+  std::string loop_ko_path;  // empty: the kernel's loop driver is built in
+  std::string brd_ko_path;   // empty: the kernel's RAM disk driver is built in
+  std::string disk_blocks;   // the backing filesystem (targets/vm/disk_blocks.h)
+};
+
 // Writes to `out_path` an initramfs holding the static agent as /init, the
-// kernel's loop.ko as /loop.ko, the mount points it needs and /dev/console (so
-// the agent's stdio reaches the serial console before devtmpfs is mounted).
-// An empty `loop_ko_path` leaves /loop.ko out: the kernel's driver is built in.
-bool write_initramfs(const std::string& out_path, const std::string& agent_path,
-                     const std::string& loop_ko_path, std::string* why);
+// kernel's loop.ko as /loop.ko and brd.ko as /brd.ko (each left out when empty),
+// the backing filesystem's blocks as /disk.blocks, the mount points the agent
+// needs and /dev/console (so the agent's stdio reaches the serial console before
+// devtmpfs is mounted).
+bool write_initramfs(const std::string& out_path, const InitramfsFiles& files, std::string* why);
 
 // The agent binary: $LOOPCHECK_AGENT, else the one this build made. Empty with
 // `why` when neither exists.

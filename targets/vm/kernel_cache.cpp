@@ -25,6 +25,13 @@ constexpr uint64_t kNeededFreeBytes =
     256ull << 20;  // a .deb (~35 MB), its data tar in memory, the outputs
 constexpr size_t kMaxModuleBytes = 16u << 20;  // loop.ko is ~100 KB; anything near this is not it
 
+// A verified kernel directory holding every file the guest needs. One fetched
+// before brd.ko was kept lacks it: it counts as not cached, so a fetch renews it.
+bool complete_cache_dir(const fs::path& dir) {
+  std::error_code ec;
+  return fs::exists(dir / kVerifiedMark, ec) && fs::exists(dir / "brd.ko", ec);
+}
+
 std::string package_name(std::string_view version) {
   return "linux-image-" + std::string(version);
 }
@@ -45,12 +52,12 @@ bool module_matches(std::string_view module, std::string_view version, std::stri
   if (module.size() < 4 || module.substr(0, 4) !=
                                "\x7f"
                                "ELF") {
-    *why = "loop.ko is not an ELF object";
+    *why = "a module is not an ELF object";
     return false;
   }
   std::string vermagic = "vermagic=" + std::string(version) + " ";
   if (module.find(vermagic) == std::string_view::npos) {
-    *why = fmt::format("loop.ko does not carry '{}'", vermagic);
+    *why = fmt::format("a module does not carry '{}'", vermagic);
     return false;
   }
   return true;
@@ -76,7 +83,8 @@ bool xz_decompress(std::string_view in, std::string* out, std::string* why) {
   }
   lzma_end(&strm);
   if (ret != LZMA_STREAM_END) {
-    *why = fmt::format("liblzma: loop.ko.xz does not decompress (code {})", static_cast<int>(ret));
+    *why = fmt::format("liblzma: a .ko.xz module does not decompress (code {})",
+                       static_cast<int>(ret));
     return false;
   }
   return true;
@@ -120,8 +128,25 @@ bool extract_data_tar(const fs::path& deb, std::string* data_tar, std::string* w
   return false;
 }
 
-bool extract_kernel_files(const fs::path& deb, std::string_view version, std::string* vmlinuz,
-                          std::string* loop_ko, std::string* why) {
+// The files a kernel package gives the guest: the image, the loop driver and the
+// RAM disk driver that holds the guest's backing filesystem (brd: a disk in guest
+// memory is what lets QEMU snapshot a booted guest; NVMe cannot be migrated).
+struct KernelPackageFiles {
+  std::string vmlinuz;
+  std::string loop_ko;
+  std::string brd_ko;
+};
+
+// Reads drivers/block/NAME.ko or NAME.ko.xz into `out`, decompressed.
+bool take_module(archive* tar, std::string_view name, std::string* out, std::string* why) {
+  if (!read_entry(tar, out)) return false;
+  if (!name.ends_with(".xz")) return true;
+  std::string compressed = std::move(*out);
+  return xz_decompress(compressed, out, why);
+}
+
+bool extract_kernel_files(const fs::path& deb, std::string_view version, KernelPackageFiles* files,
+                          std::string* why) {
   std::string data_tar;
   if (!extract_data_tar(deb, &data_tar, why)) return false;
   ArchivePtr tar(archive_read_new());
@@ -132,29 +157,31 @@ bool extract_kernel_files(const fs::path& deb, std::string_view version, std::st
     return false;
   }
   const std::string image_name = "boot/vmlinuz-" + std::string(version);
-  const std::string module_tail =
-      "/modules/" + std::string(version) + "/kernel/drivers/block/loop.ko";
-  bool module_xz = false;
+  const std::string block_dir = "/modules/" + std::string(version) + "/kernel/drivers/block/";
   archive_entry* entry = nullptr;
-  while (archive_read_next_header(tar.get(), &entry) == ARCHIVE_OK) {
+  bool read_ok = true;
+  while (read_ok && archive_read_next_header(tar.get(), &entry) == ARCHIVE_OK) {
     std::string_view name = archive_entry_pathname(entry);
     if (name.starts_with("./")) name.remove_prefix(2);
     if (name == image_name) {
-      if (!read_entry(tar.get(), vmlinuz)) break;
-    } else if (name.ends_with(module_tail) || name.ends_with(module_tail + ".xz")) {
-      module_xz = name.ends_with(".xz");
-      if (!read_entry(tar.get(), loop_ko)) break;
+      read_ok = read_entry(tar.get(), &files->vmlinuz);
+    } else if (name.ends_with(block_dir + "loop.ko") || name.ends_with(block_dir + "loop.ko.xz")) {
+      read_ok = take_module(tar.get(), name, &files->loop_ko, why);
+    } else if (name.ends_with(block_dir + "brd.ko") || name.ends_with(block_dir + "brd.ko.xz")) {
+      read_ok = take_module(tar.get(), name, &files->brd_ko, why);
     }
   }
-  if (vmlinuz->empty() || loop_ko->empty()) {
-    *why = fmt::format(
-        "{}: holds no {}{}", deb.string(), vmlinuz->empty() ? image_name : "",
-        loop_ko->empty() ? " drivers/block/loop.ko (is the loop driver built in?)" : "");
+  if (!read_ok) {
+    if (why->empty())
+      *why = fmt::format("{}: data.tar: {}", deb.string(), archive_error_string(tar.get()));
     return false;
   }
-  if (module_xz) {
-    std::string compressed = std::move(*loop_ko);
-    if (!xz_decompress(compressed, loop_ko, why)) return false;
+  if (files->vmlinuz.empty() || files->loop_ko.empty() || files->brd_ko.empty()) {
+    *why = fmt::format(
+        "{}: holds no{}{}{}", deb.string(), files->vmlinuz.empty() ? " " + image_name : "",
+        files->loop_ko.empty() ? " drivers/block/loop.ko (is the loop driver built in?)" : "",
+        files->brd_ko.empty() ? " drivers/block/brd.ko (the guest's RAM disk)" : "");
+    return false;
   }
   return true;
 }
@@ -201,8 +228,7 @@ bool cached_kernel(std::string_view version, KernelFiles* files, std::string* wh
     return false;
   }
   fs::path dir = fs::path(kernel_cache_dir()) / std::string(version);
-  std::error_code ec;
-  if (!fs::exists(dir / kVerifiedMark, ec)) {
+  if (!complete_cache_dir(dir)) {
     *why = fmt::format("kernel {} is not in the cache ({}): run `loopcheck kernels fetch {}`",
                        version, kernel_cache_dir(), version);
     return false;
@@ -210,6 +236,7 @@ bool cached_kernel(std::string_view version, KernelFiles* files, std::string* wh
   files->version = version;
   files->vmlinuz = (dir / "vmlinuz").string();
   files->loop_ko = (dir / "loop.ko").string();
+  files->brd_ko = (dir / "brd.ko").string();
   return true;
 }
 
@@ -218,8 +245,7 @@ std::vector<std::string> cached_kernel_versions() {
   std::error_code ec;
   for (const fs::directory_entry& e : fs::directory_iterator(kernel_cache_dir(), ec)) {
     std::string name = e.path().filename().string();
-    if (plausible_kernel_version(name) && fs::exists(e.path() / kVerifiedMark, ec))
-      versions.push_back(name);
+    if (plausible_kernel_version(name) && complete_cache_dir(e.path())) versions.push_back(name);
   }
   std::sort(versions.begin(), versions.end(), version_less);
   return versions;
@@ -310,13 +336,17 @@ std::string download_into(std::string_view version, const fs::path& staging) {
   }
   if (deb.empty())
     return fmt::format("apt-get download {} produced no .deb", package_name(version));
-  std::string vmlinuz, loop_ko, why;
-  if (!extract_kernel_files(deb, version, &vmlinuz, &loop_ko, &why)) return why;
-  if (!looks_like_bzimage(vmlinuz))
+  KernelPackageFiles files;
+  std::string why;
+  if (!extract_kernel_files(deb, version, &files, &why)) return why;
+  if (!looks_like_bzimage(files.vmlinuz))
     return fmt::format("{}: vmlinuz is not a bzImage", deb.string());
-  if (!module_matches(loop_ko, version, &why)) return fmt::format("{}: {}", deb.string(), why);
+  if (!module_matches(files.loop_ko, version, &why) || !module_matches(files.brd_ko, version, &why))
+    return fmt::format("{}: {}", deb.string(), why);
   fs::remove(deb, ec);
-  if (!write_file(staging / "vmlinuz", vmlinuz) || !write_file(staging / "loop.ko", loop_ko) ||
+  if (!write_file(staging / "vmlinuz", files.vmlinuz) ||
+      !write_file(staging / "loop.ko", files.loop_ko) ||
+      !write_file(staging / "brd.ko", files.brd_ko) ||
       !write_file(staging / kVerifiedMark, fmt::format("{}\n", package_name(version)))) {
     return fmt::format("cannot write into {} (disk full?)", staging.string());
   }

@@ -3,7 +3,7 @@
 //
 // The cache is $LOOPCHECK_CACHE, else $XDG_CACHE_HOME/loopcheck/kernels, else
 // ~/.cache/loopcheck/kernels. Each version is a directory VERSION/ holding
-// `vmlinuz`, `loop.ko` (decompressed: 6.12 packages ship loop.ko.xz) and
+// `vmlinuz`, `loop.ko` and `brd.ko` (decompressed: 6.12 packages ship .ko.xz) and
 // `VERIFIED`, written last, so a directory without it is never used. A fetch
 // builds everything in a staging directory and renames it into place, so an
 // interrupted fetch loses nothing and leaves no half-kernel behind.
@@ -19,6 +19,7 @@ struct KernelFiles {
   std::string version;  // "6.1.0-56-cloud-amd64", i.e. what `uname -r` says in the guest
   std::string vmlinuz;
   std::string loop_ko;      // empty: the kernel has the loop driver built in
+  std::string brd_ko;       // empty: the RAM disk driver is built in (CONFIG_BLK_DEV_RAM=y)
   bool image_path = false;  // vmlinuz was named by path (vm:PATH), not a cached Debian kernel
 };
 

@@ -13,12 +13,14 @@
 
 #include <array>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 
+#include "targets/vm/disk_blocks.h"
 #include "targets/vm/initramfs.h"
 #include "targets/fork_guard.h"
 #include "targets/subprocess.h"
@@ -27,7 +29,7 @@ namespace loopcheck::vm {
 namespace fs = std::filesystem;
 namespace {
 
-constexpr const char* kQemu = "qemu-system-x86_64";
+constexpr const char* kQemu = kQemuProgram;
 constexpr int kPollSliceMs = 50;        // how often a wait checks that QEMU still lives
 constexpr int kShutdownGraceMs = 3000;  // poweroff under TCG
 constexpr size_t kExcerptLines = 40;
@@ -56,15 +58,20 @@ std::string find_mkfs() {
   return program_in_path("mkfs.ext4") ? "mkfs.ext4" : "";
 }
 
-// The disk the agent mounts as the backing filesystem: ext4 with 4 KiB blocks
-// (what a user's root filesystem has) on QEMU's NVMe with 512-byte sectors, so
-// the model's default @env dio_align=512 bdev_block_size=512 are the truth.
-bool make_disk(const std::string& path, int size_mb, std::string* why) {
+// The guest's backing filesystem: ext4 with 4 KiB blocks (what a user's root
+// filesystem has) made here, carried in the initramfs as its non-zero blocks
+// (disk_blocks.h) and written by the agent onto a RAM disk (brd, 512-byte
+// sectors), so the model's default @env dio_align=512 bdev_block_size=512 are the
+// truth. A RAM disk rather than an emulated one: QEMU cannot migrate an NVMe
+// device, so only a guest without one can be snapshotted.
+bool make_disk_blocks(const std::string& work_dir, int size_mb, std::string* blocks,
+                      std::string* why) {
   std::string mkfs = find_mkfs();
   if (mkfs.empty()) {
     *why = "mkfs.ext4 is not installed: apt-get install e2fsprogs (scripts/install-deps.sh)";
     return false;
   }
+  const std::string path = work_dir + "/disk.img";
   int fd = open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   bool sized = fd >= 0 && ftruncate(fd, off_t{size_mb} << 20) == 0;
   if (fd >= 0) close(fd);
@@ -78,7 +85,9 @@ bool make_disk(const std::string& path, int size_mb, std::string* why) {
     *why = fmt::format("mkfs.ext4 {} failed: {}", path, r.output);
     return false;
   }
-  return true;
+  const bool encoded = encode_disk_image_file(path, kDiskBlockBytes, blocks, why);
+  unlink(path.c_str());
+  return encoded;
 }
 
 std::string excerpt_from(std::string_view log, size_t pos) {
@@ -94,6 +103,13 @@ std::string excerpt_from(std::string_view log, size_t pos) {
 
 }  // namespace
 
+std::string guest_kernel_command_line(const VmOptions& options) {
+  return fmt::format(
+      "console=ttyS0 panic=-1 loglevel=5 mitigations=off no_timer_check tsc=reliable "
+      "sysctl.kernel.hung_task_timeout_secs=10 brd.rd_nr=1 brd.rd_size={}",
+      options.disk_mb * 1024);
+}
+
 bool qemu_available(std::string* why) {
   if (program_in_path(kQemu)) return true;
   *why = fmt::format(
@@ -106,6 +122,30 @@ std::unique_ptr<Vm> Vm::boot(const KernelFiles& kernel, const VmOptions& options
   if (!qemu_available(why)) return nullptr;
   std::string agent = find_agent_binary(why);
   if (agent.empty()) return nullptr;
+  const SnapshotSlot slot =
+      options.snapshot ? guest_snapshot_slot(kernel, options, agent) : SnapshotSlot{};
+  if (slot.present()) {
+    std::unique_ptr<Vm> restored = make_vm(kernel, options, why);
+    if (!restored) return nullptr;
+    if (restored->restore(kernel, options, slot, why)) return restored;
+    // A snapshot this QEMU cannot load (or a guest that does not answer after
+    // it): boot instead, and save a fresh one.
+    std::fprintf(stderr, "loopcheck: discarding the guest snapshot %s: %s\n", slot.dir.c_str(),
+                 why->c_str());
+    discard_snapshot(slot);
+  }
+  std::unique_ptr<Vm> vm = make_vm(kernel, options, why);
+  if (!vm || !vm->cold_boot(kernel, options, agent, why)) return nullptr;
+  if (!slot.dir.empty() && !vm->save_snapshot(slot, why)) {
+    if (!vm->alive()) return nullptr;
+    std::fprintf(stderr, "loopcheck: no guest snapshot saved (next boot boots again): %s\n",
+                 why->c_str());
+  }
+  return vm;
+}
+
+std::unique_ptr<Vm> Vm::make_vm(const KernelFiles& kernel, const VmOptions& options,
+                                std::string* why) {
   std::unique_ptr<Vm> vm(new Vm());
   vm->version_ = kernel.version;
   vm->keep_work_dir_ = options.keep_work_dir;
@@ -116,27 +156,40 @@ std::unique_ptr<Vm> Vm::boot(const KernelFiles& kernel, const VmOptions& options
     return nullptr;
   }
   vm->work_dir_ = tmpl;
-  auto started = std::chrono::steady_clock::now();
-  if (!write_initramfs(vm->work_dir_ + "/initramfs.cpio", agent, kernel.loop_ko, why) ||
-      !make_disk(vm->work_dir_ + "/disk.img", options.disk_mb, why) ||
-      !vm->start_qemu(kernel, options, why)) {
-    return nullptr;  // the destructor reaps whatever started
+  vm->started_ = std::chrono::steady_clock::now();
+  return vm;
+}
+
+bool Vm::cold_boot(const KernelFiles& kernel, const VmOptions& options, const std::string& agent,
+                   std::string* why) {
+  InitramfsFiles files{agent, kernel.loop_ko, kernel.brd_ko, {}};
+  const std::string initramfs = work_dir_ + "/initramfs.cpio";
+  if (!make_disk_blocks(work_dir_, options.disk_mb, &files.disk_blocks, why) ||
+      !write_initramfs(initramfs, files, why) ||
+      !start_qemu(kernel, options, initramfs, /*incoming_state=*/"", why)) {
+    return false;  // the destructor reaps whatever started
   }
   Frame frame;
-  if (!vm->wait_for_frame(FrameType::Ready, options.boot_timeout_ms, &frame, why)) {
+  if (!wait_for_frame(FrameType::Ready, options.boot_timeout_ms, &frame, why)) {
     *why = fmt::format("kernel {} did not come up: {}", kernel.version, *why);
-    return nullptr;
+    return false;
   }
-  std::optional<ReadyInfo> ready = decode_ready(frame.payload);
+  if (!take_ready(frame.payload, why)) return false;
+  boot_seconds_ =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  return true;
+}
+
+bool Vm::take_ready(const std::vector<uint8_t>& payload, std::string* why) {
+  std::optional<ReadyInfo> ready = decode_ready(payload);
   if (!ready || ready->protocol_version != kProtocolVersion) {
     *why =
         "the guest agent speaks another protocol version: rebuild loopcheck and its agent together";
-    return nullptr;
+    return false;
   }
-  vm->ready_ = *ready;
-  vm->boot_seconds_ =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  return vm;
+  ready_ = *ready;
+  ready_payload_ = payload;
+  return true;
 }
 
 namespace {
@@ -179,7 +232,9 @@ pid_t spawn_qemu(std::vector<std::string>& args, const std::string& qemu_log, st
 
 }  // namespace
 
-bool Vm::start_qemu(const KernelFiles& kernel, const VmOptions& options, std::string* why) {
+bool Vm::start_qemu(const KernelFiles& kernel, const VmOptions& options,
+                    const std::string& initramfs, const std::string& incoming_state,
+                    std::string* why) {
   std::string socket_path = work_dir_ + "/channel.sock";
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
@@ -195,22 +250,37 @@ bool Vm::start_qemu(const KernelFiles& kernel, const VmOptions& options, std::st
     *why = fmt::format("cannot listen on {}: {}", socket_path, std::strerror(errno));
     return false;
   }
-  std::vector<std::string> args = {
-      kQemu, "-nodefaults", "-no-user-config", "-nographic", "-no-reboot", "-machine",
-      options.kvm ? "pc,accel=kvm" : "pc,accel=tcg", "-cpu", options.kvm ? "host" : "max", "-smp",
-      "1", "-m", std::to_string(options.memory_mb), "-kernel", kernel.vmlinuz, "-initrd",
-      work_dir_ + "/initramfs.cpio",
-      // panic=-1 + -no-reboot: a panic ends QEMU at once instead of hanging;
-      // loglevel=5 keeps WARNINGs on the console for report detection; a task
-      // stuck uninterruptibly is reported after 10 s, not the default 120 s, so
-      // a deadlock shows its stack on the console before the step budget ends.
-      "-append",
-      "console=ttyS0 panic=-1 loglevel=5 mitigations=off no_timer_check tsc=reliable "
-      "sysctl.kernel.hung_task_timeout_secs=10",
-      "-serial", "file:" + console_log_path(), "-chardev", "socket,id=channel,path=" + socket_path,
-      "-serial", "chardev:channel", "-drive",
-      "file=" + work_dir_ + "/disk.img,if=none,id=disk,format=raw,cache=unsafe", "-device",
-      "nvme,serial=loopcheck,drive=disk"};
+  std::vector<std::string> args = {kQemu,
+                                   "-nodefaults",
+                                   "-no-user-config",
+                                   "-nographic",
+                                   "-no-reboot",
+                                   "-machine",
+                                   options.kvm ? "pc,accel=kvm" : "pc,accel=tcg",
+                                   "-cpu",
+                                   options.kvm ? "host" : "max",
+                                   "-smp",
+                                   "1",
+                                   "-m",
+                                   std::to_string(options.memory_mb),
+                                   "-kernel",
+                                   kernel.vmlinuz,
+                                   "-initrd",
+                                   initramfs,
+                                   "-append",
+                                   guest_kernel_command_line(options),
+                                   "-serial",
+                                   "file:" + console_log_path(),
+                                   "-chardev",
+                                   "socket,id=channel,path=" + socket_path,
+                                   "-serial",
+                                   "chardev:channel",
+                                   "-qmp",
+                                   "unix:" + qmp_socket_path() + ",server=on,wait=off"};
+  if (!incoming_state.empty()) {
+    args.push_back("-incoming");
+    args.push_back("exec:cat " + shell_quoted(incoming_state));
+  }
   std::string qemu_log = work_dir_ + "/qemu.log";
   const pid_t pid = spawn_qemu(args, qemu_log, why);
   if (pid < 0) return false;

@@ -18,8 +18,11 @@
 
 #include "targets/vm/kernel_cache.h"
 #include "targets/vm/protocol.h"
+#include "targets/vm/vm_snapshot.h"
 
 namespace loopcheck::vm {
+
+inline constexpr const char* kQemuProgram = "qemu-system-x86_64";
 
 struct VmOptions {
   bool kvm = false;  // TCG by default: nested KVM hangs on the machines this runs on
@@ -30,7 +33,17 @@ struct VmOptions {
   // QEMU and oopses or hung tasks are seen on the console long before it.
   int boot_timeout_ms = 60000;
   bool keep_work_dir = false;  // keep console log and disk image (LOOPCHECK_KEEP_VM=1)
+  // Restore a saved booted guest instead of booting, saving one after the first
+  // boot (targets/vm/vm_snapshot.h; LOOPCHECK_VM_SNAPSHOT=0 turns it off).
+  bool snapshot = true;
+  std::string snapshot_dir;  // where snapshots live; empty: default_snapshot_dir()
 };
+
+// The guest kernel's command line: panic=-1 with -no-reboot makes a panic end
+// QEMU at once; loglevel=5 keeps WARNINGs on the console for report detection; a
+// task stuck uninterruptibly is reported after 10 s, not 120 s, so a deadlock
+// shows its stack before the step budget ends; brd.* sizes a built-in RAM disk.
+std::string guest_kernel_command_line(const VmOptions& options);
 
 // Something the kernel reported on its console: a panic, an oops, a BUG, a
 // WARNING, KASAN/KFENCE/UBSAN, a lockup; or a hang/death the host saw.
@@ -52,6 +65,7 @@ class Vm {
  public:
   // Boots `kernel` with the agent and waits for its Ready frame. Null with `why`
   // (naming the problem and the fix) when anything fails; nothing is left running.
+  // A guest saved after an earlier boot of the same inputs is restored instead.
   static std::unique_ptr<Vm> boot(const KernelFiles& kernel, const VmOptions& options,
                                   std::string* why);
   ~Vm();
@@ -66,7 +80,8 @@ class Vm {
 
   bool alive() const { return pid_ > 0 && !dead_; }
   const ReadyInfo& ready() const { return ready_; }
-  double boot_seconds() const { return boot_seconds_; }
+  double boot_seconds() const { return boot_seconds_; }  // QEMU's start to the agent's Ready
+  bool restored() const { return restored_; }            // from a snapshot, not booted
   const std::string& kernel_version() const { return version_; }
   pid_t pid() const { return pid_; }  // QEMU, while it runs (for tests proving it is reaped)
 
@@ -81,7 +96,18 @@ class Vm {
 
  private:
   Vm() = default;
-  bool start_qemu(const KernelFiles& kernel, const VmOptions& options, std::string* why);
+  static std::unique_ptr<Vm> make_vm(const KernelFiles& kernel, const VmOptions& options,
+                                     std::string* why);
+  bool cold_boot(const KernelFiles& kernel, const VmOptions& options, const std::string& agent,
+                 std::string* why);
+  bool take_ready(const std::vector<uint8_t>& payload, std::string* why);
+  // qemu_vm_snapshot.cpp
+  bool restore(const KernelFiles& kernel, const VmOptions& options, const SnapshotSlot& slot,
+               std::string* why);
+  bool save_snapshot(const SnapshotSlot& slot, std::string* why);
+  bool start_qemu(const KernelFiles& kernel, const VmOptions& options, const std::string& initramfs,
+                  const std::string& incoming_state, std::string* why);
+  std::string qmp_socket_path() const { return work_dir_ + "/qmp.sock"; }
   bool wait_for_frame(FrameType type, int timeout_ms, Frame* out, std::string* why);
   void pump_channel(int slice_ms);
   std::optional<std::string> watch_console_for_fatal_report();
@@ -98,10 +124,18 @@ class Vm {
   int exit_status_ = 0;
   FrameReader reader_;
   ReadyInfo ready_;
+  std::vector<uint8_t> ready_payload_;  // kept for a snapshot: a restored guest does not resend it
+  std::chrono::steady_clock::time_point started_;
   double boot_seconds_ = 0;
+  bool restored_ = false;
   size_t console_scanned_ = 0;  // new_kernel_reports() has seen the console up to here
   size_t console_watched_ = 0;  // wait_for_frame() has looked for fatal reports up to here
 };
+
+// The snapshot slot of a guest booted from `kernel` with `options` and `agent`
+// (targets/vm/vm_snapshot.h); an empty dir when an input cannot be read.
+SnapshotSlot guest_snapshot_slot(const KernelFiles& kernel, const VmOptions& options,
+                                 const std::string& agent);
 
 // Whether QEMU is installed; `why` names the package otherwise.
 bool qemu_available(std::string* why);

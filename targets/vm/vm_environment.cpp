@@ -32,6 +32,7 @@ bool flag(const char* name, bool* out, std::string* why) {
 bool apply_vm_environment(VmTargetOptions* options, std::string* why) {
   if (!flag("LOOPCHECK_VM_KVM", &options->vm.kvm, why)) return false;
   if (!flag("LOOPCHECK_KEEP_VM", &options->vm.keep_work_dir, why)) return false;
+  if (!flag("LOOPCHECK_VM_SNAPSHOT", &options->vm.snapshot, why)) return false;
   const std::string_view step = variable("LOOPCHECK_VM_STEP_MS");
   if (step.empty()) return true;
   int base_ms = 0;

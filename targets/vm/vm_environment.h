@@ -3,6 +3,7 @@
 // findings, mutants) honours them alike:
 //   LOOPCHECK_VM_KVM=1       KVM instead of TCG (nested KVM hangs on some hosts)
 //   LOOPCHECK_KEEP_VM=1      keep each guest's console log and disk image
+//   LOOPCHECK_VM_SNAPSHOT=0  boot every guest instead of restoring a saved one
 //   LOOPCHECK_VM_STEP_MS=N   the per-step budget's base (targets/vm/step_budget.h)
 #pragma once
 

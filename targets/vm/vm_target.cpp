@@ -29,12 +29,8 @@ VmTarget::~VmTarget() {
   // The cost of a VM run, on stderr so that stdout stays deterministic.
   if (stats_.traces > 0) {
     fmt::print(
-        stderr,
-        "{}: {} boot(s), boot-to-ready {:.2f} s on average; {} trace(s) in {:.2f} s ({:.2f} "
-        "traces/s)\n",
-        name_, stats_.boots,
-        stats_.boots ? stats_.boot_seconds / static_cast<double>(stats_.boots) : 0.0, stats_.traces,
-        stats_.trace_seconds,
+        stderr, "{}: {}; {} trace(s) in {:.2f} s ({:.2f} traces/s)\n", name_, boot_summary(),
+        stats_.traces, stats_.trace_seconds,
         stats_.trace_seconds > 0 ? static_cast<double>(stats_.traces) / stats_.trace_seconds : 0.0);
   }
   if (stats_.programs > 0) {
@@ -46,6 +42,21 @@ VmTarget::~VmTarget() {
                1000 * stats_.guest_start_seconds / n, 1000 * stats_.guest_run_seconds / n,
                1000 * stats_.guest_reset_seconds / n);
   }
+}
+
+// "2 boot(s), boot-to-ready 1.61 s on average (1 restored from a snapshot in 0.31 s,
+// 1 booted in 2.91 s)".
+std::string VmTarget::boot_summary() const {
+  const auto mean = [](double total, size_t n) { return n ? total / static_cast<double>(n) : 0.0; };
+  std::string text = fmt::format("{} boot(s), boot-to-ready {:.2f} s on average", stats_.boots,
+                                 mean(stats_.boot_seconds, stats_.boots));
+  if (stats_.restores == 0) return text;
+  text += fmt::format(" ({} restored from a snapshot in {:.2f} s", stats_.restores,
+                      mean(stats_.restore_seconds, stats_.restores));
+  const size_t booted = stats_.boots - stats_.restores;
+  if (booted == 0) return text + ")";
+  return text + fmt::format(", {} booted in {:.2f} s)", booted,
+                            mean(stats_.boot_seconds - stats_.restore_seconds, booted));
 }
 
 bool VmTarget::boot(std::string* why) {
@@ -65,12 +76,16 @@ bool VmTarget::boot(std::string* why) {
   consecutive_boot_failures_ = 0;
   ++stats_.boots;
   stats_.boot_seconds += vm_->boot_seconds();
+  if (vm_->restored()) {
+    ++stats_.restores;
+    stats_.restore_seconds += vm_->boot_seconds();
+  }
   collect_reports(0);  // a kernel that warns while booting is worth knowing about
   return true;
 }
 
-// The guest's files live on an ext4 filesystem on an emulated NVMe disk
-// (qemu_vm.cpp), which is not rotational.
+// The guest's files live on an ext4 filesystem on a RAM disk (brd, qemu_vm.cpp),
+// which is not rotational.
 void VmTarget::describe_env(Env& env, uint16_t pinned) const {
   if (!(pinned & (1u << static_cast<int>(EnvKey::Rotational)))) env.rotational = false;
 }

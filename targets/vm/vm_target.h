@@ -48,12 +48,14 @@ struct GuestReport {
 };
 
 struct VmStats {
-  size_t boots = 0;
-  size_t programs = 0;                    // traces run as one planned round trip
+  size_t boots = 0;     // guests started, booted or restored
+  size_t restores = 0;  // of those, restored from a snapshot (targets/vm/vm_snapshot.h)
+  size_t programs = 0;  // traces run as one planned round trip
   double program_round_trip_seconds = 0;  // their RunProgram/ProgramDone round trips, summed
   // The guest's share, summed: file set-up, statements, quick reset + clean check.
   double guest_start_seconds = 0, guest_run_seconds = 0, guest_reset_seconds = 0;
-  double boot_seconds = 0;  // summed over boots (spawn to the agent's Ready)
+  double boot_seconds = 0;     // summed over boots (spawn to the agent's Ready)
+  double restore_seconds = 0;  // the restores' share of it
   size_t traces = 0;
   double trace_seconds = 0;  // start() (after any boot) to the end of finish(), summed
 };
@@ -82,6 +84,7 @@ class VmTarget : public Target {
   // Reports of the current/last trace only.
   std::vector<GuestReport> guest_reports_of_last_trace() const;
   const VmStats& stats() const { return stats_; }
+  std::string boot_summary() const;
   const KernelFiles& kernel() const { return kernel_; }
 
  private:

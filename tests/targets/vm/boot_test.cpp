@@ -1,6 +1,7 @@
 // Boots a real Debian kernel under QEMU (TCG) and runs traces in it: the agent
 // serves many traces per boot with a full reset between them, a hang becomes a
-// guest report that kills the VM, and QEMU is always reaped. About 15 s in all.
+// guest report that kills the VM, QEMU is always reaped, and a saved guest is
+// restored instead of booted. About 30 s in all.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -153,6 +154,82 @@ TEST_F(VmBoot, DestroyingALiveVmLeavesNoQemuAndNoWorkDirectory) {
   vm.reset();
   EXPECT_TRUE(process_gone(pid));
   EXPECT_FALSE(std::filesystem::exists(work_dir));
+}
+
+// Snapshots (targets/vm/vm_snapshot.h), each test in a snapshot directory of its own.
+class VmSnapshot : public VmBoot {
+ protected:
+  void SetUp() override {
+    VmBoot::SetUp();
+    char tmpl[] = "/tmp/loopcheck-snapshot-test-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    options_.vm.snapshot_dir = tmpl;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    if (!options_.vm.snapshot_dir.empty())
+      std::filesystem::remove_all(options_.vm.snapshot_dir, ec);
+  }
+  std::vector<std::filesystem::path> slots() const {
+    std::vector<std::filesystem::path> found;
+    for (const auto& e : std::filesystem::directory_iterator(options_.vm.snapshot_dir))
+      if (std::filesystem::exists(e.path() / "SNAPSHOT")) found.push_back(e.path());
+    return found;
+  }
+  VmTargetOptions options_;
+};
+
+// The first boot saves the booted guest; the next start restores it, and the
+// restored guest serves traces exactly as a booted one (the reset between them
+// included: the read-only bit trace runs twice).
+TEST_F(VmSnapshot, ASecondStartRestoresTheFirstBootAndServesTraces) {
+  std::string why;
+  std::unique_ptr<Vm> first = Vm::boot(kernel_, options_.vm, &why);
+  ASSERT_NE(first, nullptr) << why;
+  EXPECT_FALSE(first->restored());
+  const double boot_seconds = first->boot_seconds();
+  first.reset();
+  ASSERT_EQ(slots().size(), 1u) << "the boot saved no snapshot";
+  VmTarget target(kernel_, options_);
+  ASSERT_TRUE(target.boot(&why)) << why;
+  EXPECT_EQ(target.stats().restores, 1u) << target.boot_summary();
+  for (const char* path : {"corpus/conformance/common/set_fd_basic.trace",
+                           "corpus/conformance/common/ro_bit_sticky_after_unbind.trace",
+                           "corpus/conformance/common/ro_bit_sticky_after_unbind.trace"}) {
+    TraceResult result = run_trace(load_one(path), *profile_, &target, RunOptions{});
+    EXPECT_TRUE(result.ok()) << path << ": " << result.error << " " << target.summary();
+    EXPECT_GT(result.passed, 0u) << path;
+  }
+  EXPECT_EQ(target.stats().boots, 1u) << target.summary();
+  std::printf("vm %s: booted in %.2f s, restored in %.2f s\n", kernel_.version.c_str(),
+              boot_seconds, target.stats().restore_seconds);
+}
+
+// A snapshot QEMU cannot load (here: a truncated state) is discarded, the guest
+// boots instead, and a fresh snapshot replaces the broken one.
+TEST_F(VmSnapshot, AnUnloadableSnapshotIsReplacedByABoot) {
+  std::string why;
+  ASSERT_NE(Vm::boot(kernel_, options_.vm, &why), nullptr) << why;
+  ASSERT_EQ(slots().size(), 1u);
+  const std::filesystem::path state = slots().front() / "state";
+  const auto good_size = std::filesystem::file_size(state);
+  std::filesystem::resize_file(state, 4096);
+  std::unique_ptr<Vm> vm = Vm::boot(kernel_, options_.vm, &why);
+  ASSERT_NE(vm, nullptr) << why;
+  EXPECT_FALSE(vm->restored());
+  EXPECT_EQ(vm->ready().kernel_release, kernel_.version);
+  ASSERT_EQ(slots().size(), 1u);
+  EXPECT_GT(std::filesystem::file_size(slots().front() / "state"), good_size / 2);
+}
+
+TEST_F(VmSnapshot, WithSnapshotsOffEveryStartBoots) {
+  options_.vm.snapshot = false;
+  std::string why;
+  ASSERT_NE(Vm::boot(kernel_, options_.vm, &why), nullptr) << why;
+  std::unique_ptr<Vm> vm = Vm::boot(kernel_, options_.vm, &why);
+  ASSERT_NE(vm, nullptr) << why;
+  EXPECT_FALSE(vm->restored());
+  EXPECT_TRUE(slots().empty());
 }
 
 }  // namespace

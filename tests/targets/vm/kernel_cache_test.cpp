@@ -61,15 +61,33 @@ TEST_F(VmKernelCacheDir, MissingKernelNamesTheFetchCommand) {
   EXPECT_TRUE(cached_kernel_versions().empty());
 }
 
+void touch(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  ASSERT_NE(f, nullptr) << path;
+  std::fclose(f);
+}
+
 TEST_F(VmKernelCacheDir, OnlyVerifiedDirectoriesCount) {
   namespace fs = std::filesystem;
   fs::create_directories(dir_ + "/kernels/6.1.0-56-cloud-amd64");  // a fetch that died half-way
   fs::create_directories(dir_ + "/kernels/6.12.117+deb12-cloud-amd64");
-  std::FILE* mark =
-      std::fopen((dir_ + "/kernels/6.12.117+deb12-cloud-amd64/VERIFIED").c_str(), "w");
-  ASSERT_NE(mark, nullptr);
-  std::fclose(mark);
+  touch(dir_ + "/kernels/6.12.117+deb12-cloud-amd64/VERIFIED");
+  touch(dir_ + "/kernels/6.12.117+deb12-cloud-amd64/brd.ko");
   EXPECT_EQ(cached_kernel_versions(), std::vector<std::string>{"6.12.117+deb12-cloud-amd64"});
+}
+
+// A kernel an older loopcheck fetched has no brd.ko (the guest's RAM disk): it
+// counts as not cached, so `kernels fetch` renews it instead of booting a guest
+// with no disk.
+TEST_F(VmKernelCacheDir, AVerifiedDirectoryWithoutTheRamDiskDriverIsRefetched) {
+  namespace fs = std::filesystem;
+  fs::create_directories(dir_ + "/kernels/6.1.0-56-cloud-amd64");
+  touch(dir_ + "/kernels/6.1.0-56-cloud-amd64/VERIFIED");
+  KernelFiles files;
+  std::string why;
+  EXPECT_FALSE(cached_kernel("6.1.0-56-cloud-amd64", &files, &why));
+  EXPECT_NE(why.find("loopcheck kernels fetch 6.1.0-56-cloud-amd64"), std::string::npos) << why;
+  EXPECT_TRUE(cached_kernel_versions().empty());
 }
 
 TEST_F(VmKernelCacheDir, UnknownPackageSaysSoAndLeavesNothing) {
