@@ -142,10 +142,13 @@ int64_t Kernel::pwrite(int fd, const void* buf, uint64_t len, int64_t pos) {
   return file->write_at(buf, len, pos);
 }
 
-// vfs_fallocate (fs/open.c, alike in 6.1, 6.12 and 6.18 for these modes): the
-// arguments and the mode's shape, the fd's write access, the file's type, the
-// filesystem's maximum size; loop-control has no fallocate.
+// ksys_fallocate: the fd first (fdget), then vfs_fallocate (fs/open.c, alike in
+// 6.1, 6.12 and 6.18 for these modes): the arguments and the mode's shape, the
+// fd's write access, the file's type, the filesystem's maximum size;
+// loop-control has no fallocate.
 int Kernel::fallocate(int fd, int mode, int64_t pos, int64_t len) {
+  std::shared_ptr<OpenFile> file = fget(fd);
+  if (file == nullptr) return -EBADF;
   if (pos < 0 || len <= 0) return -EINVAL;
   // FALLOC_FL_SUPPORTED_MASK: no NO_HIDE_STALE, so blkdev_fallocate's discard case
   // (6.1) is never reached from user space.
@@ -153,8 +156,6 @@ int Kernel::fallocate(int fd, int mode, int64_t pos, int64_t len) {
   if ((mode & ~kSupported) != 0) return -EOPNOTSUPP;
   if ((mode & FALLOC_FL_PUNCH_HOLE) && (mode & FALLOC_FL_ZERO_RANGE)) return -EOPNOTSUPP;
   if ((mode & FALLOC_FL_PUNCH_HOLE) && !(mode & FALLOC_FL_KEEP_SIZE)) return -EOPNOTSUPP;
-  std::shared_ptr<OpenFile> file = fget(fd);
-  if (file == nullptr) return -EBADF;
   if (!file->writable()) return -EBADF;
   switch (file->kind()) {
     case FileKind::Directory:

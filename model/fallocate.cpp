@@ -19,21 +19,24 @@ constexpr uint64_t kBlockDeviceMaxBytes = INT64_MAX;
 
 }  // namespace
 
-// vfs_fallocate (fs/open.c, alike in 6.1, 6.12 and 6.18 for these modes): the
-// arguments, the mode (NO_HIDE_STALE is not in FALLOC_FL_SUPPORTED_MASK: EOPNOTSUPP
-// everywhere, so 6.1 blkdev_fallocate's discard case is unreachable from user
-// space), the mode's shape, write access, the file's type, s_maxbytes.
+// ksys_fallocate looks the fd up first (EBADF for none, whatever the arguments:
+// 6.1.0-56, 6.12.117 in QEMU and 6.18.44, vm fuzzing of 6.1.0-56,
+// common/fallocate_checks_the_fd_first.trace); then vfs_fallocate (fs/open.c,
+// alike in 6.1, 6.12 and 6.18 for these modes): the arguments, the mode
+// (NO_HIDE_STALE is not in FALLOC_FL_SUPPORTED_MASK: EOPNOTSUPP everywhere, so 6.1
+// blkdev_fallocate's discard case is unreachable from user space), the mode's
+// shape, write access, the file's type, s_maxbytes.
 Outcome Machine::fallocate(const Op& op) {
   const int64_t off = op.offset.as_signed();
   const uint8_t mode = op.falloc_mode;
   assert(op.length <= static_cast<uint64_t>(INT64_MAX));  // the validator's bound
+  Desc* d = desc_by_fd(op.subject.lit);
+  if (!d) return Outcome::error(EBADF);
   if (off < 0 || op.length == 0) return Outcome::error(EINVAL);
   if (mode & kFallocNoHideStale) return Outcome::error(EOPNOTSUPP);
   const bool punch = (mode & kFallocPunchHole) != 0;
   if (punch && (mode & kFallocZeroRange)) return Outcome::error(EOPNOTSUPP);
   if (punch && !(mode & kFallocKeepSize)) return Outcome::error(EOPNOTSUPP);
-  Desc* d = desc_by_fd(op.subject.lit);
-  if (!d) return Outcome::error(EBADF);
   if (d->access == Access::Ro) return Outcome::error(EBADF);  // a directory is read-only
   const uint64_t start = static_cast<uint64_t>(off);
   switch (d->kind) {
