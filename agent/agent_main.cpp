@@ -52,8 +52,10 @@
 #include "agent/backing_fs.h"
 #include "agent/guest_cgroup.h"
 #include "agent/guest_loop.h"
+#include "agent/guest_modules.h"
 #include "agent/program.h"
 #include "agent/ram_disk.h"
+#include "agent/virtio_channel.h"
 #include "targets/vm/protocol.h"
 
 namespace loopcheck::vm::agent {
@@ -94,14 +96,6 @@ void mount_or_die(const char* source, const char* target, const char* type,
   }
 }
 
-bool wait_for_path(const char* path, int timeout_ms) {
-  for (int waited = 0; waited < timeout_ms; waited += 10) {
-    if (access(path, F_OK) == 0) return true;
-    sleep_ms(10);
-  }
-  return access(path, F_OK) == 0;
-}
-
 // --- the loop module --------------------------------------------------------------
 
 // No /loop.ko in the initramfs: the kernel has the loop driver built in
@@ -118,18 +112,7 @@ bool load_loop_module(std::string* why) {
         "(/dev/loop-control is missing): pass --loop-ko or --modules";
     return false;
   }
-  int fd = open(kLoopModule, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    *why = errno_text(std::string("open ") + kLoopModule);
-    return false;
-  }
-  long rc = syscall(SYS_finit_module, fd, "", 0);
-  int err = errno;
-  close(fd);
-  if (rc != 0) {
-    *why = std::string("finit_module(loop.ko): ") + std::strerror(err);
-    return false;
-  }
+  if (!load_module(kLoopModule, "", why)) return false;
   if (!wait_for_path(host::kLoopControlPath, kDeviceWaitMs)) {
     *why = "loop.ko loaded but /dev/loop-control did not appear";
     return false;
@@ -234,7 +217,17 @@ void close_trace_fds(int channel) {
 
 // --- the channel ----------------------------------------------------------------------
 
+// The channel to the host: the virtio-serial port when the initramfs carries the
+// virtio console modules (the host then gave the guest that port and no second
+// serial line), else ttyS1.
 int open_channel() {
+  std::string why;
+  const int virtio = open_virtio_channel(kDeviceWaitMs, &why);
+  if (virtio >= 0) {
+    say("channel", "virtio-serial port");
+    return virtio;
+  }
+  if (!why.empty()) power_off(why);
   int fd = open(kChannelDevice, O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (fd < 0) power_off(errno_text(std::string("open ") + kChannelDevice));
   termios tio{};

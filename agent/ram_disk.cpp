@@ -1,7 +1,6 @@
 #include "agent/ram_disk.h"
 
 #include <fcntl.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,7 +8,7 @@
 #include <fstream>
 #include <iterator>
 
-#include "agent/guest_loop.h"
+#include "agent/guest_modules.h"
 #include "targets/vm/disk_blocks.h"
 
 namespace loopcheck::vm::agent {
@@ -24,28 +23,7 @@ std::string errno_text(const std::string& what) {
 
 bool load_brd(uint64_t disk_bytes, std::string* why) {
   if (access(kBrdModule, F_OK) != 0) return true;  // built in
-  const int fd = open(kBrdModule, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    *why = errno_text(std::string("open ") + kBrdModule);
-    return false;
-  }
-  const std::string params = "rd_nr=1 rd_size=" + std::to_string(disk_bytes / 1024);
-  const long rc = syscall(SYS_finit_module, fd, params.c_str(), 0);
-  const int err = errno;
-  close(fd);
-  if (rc != 0) {
-    *why = std::string("finit_module(brd.ko): ") + std::strerror(err);
-    return false;
-  }
-  return true;
-}
-
-bool wait_for_device(int timeout_ms) {
-  for (int waited = 0; waited < timeout_ms; waited += 10) {
-    if (access(kRamDiskDevice, F_OK) == 0) return true;
-    sleep_ms(10);
-  }
-  return access(kRamDiskDevice, F_OK) == 0;
+  return load_module(kBrdModule, "rd_nr=1 rd_size=" + std::to_string(disk_bytes / 1024), why);
 }
 
 bool write_blocks(const DiskBlocks& disk, std::string* why) {
@@ -80,7 +58,7 @@ bool prepare_ram_disk(int device_wait_ms, std::string* why) {
     return false;
   }
   if (!load_brd(disk->disk_bytes, why)) return false;
-  if (!wait_for_device(device_wait_ms)) {
+  if (!wait_for_path(kRamDiskDevice, device_wait_ms)) {
     *why = std::string(kRamDiskDevice) +
            " did not appear: the kernel needs a RAM disk driver (CONFIG_BLK_DEV_RAM, built in or "
            "brd.ko in the --modules tree)";

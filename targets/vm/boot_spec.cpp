@@ -72,13 +72,34 @@ std::string chosen_module(const LoopDriverChoice& choice, std::string_view relea
   return found;
 }
 
+// The first uncompressed module among module_candidates(); "" when none is there.
+std::string find_module_file(const std::string& dir, std::string_view release,
+                             std::string_view tree_path) {
+  std::error_code ec;
+  for (const fs::path& c : module_candidates(dir, release, tree_path))
+    if (fs::is_regular_file(c, ec)) return fs::absolute(c).string();
+  return {};
+}
+
+// The virtio console chain from a modules tree: all of kVirtioChannelModules, or
+// none (the kernel has them built in, or lacks them: the serial line serves).
+std::vector<std::string> find_channel_modules(const std::string& dir, std::string_view release) {
+  std::vector<std::string> found;
+  for (const char* m : kVirtioChannelModules) {
+    std::string path = find_module_file(dir, release, m);
+    if (path.empty()) return {};
+    found.push_back(std::move(path));
+  }
+  return found;
+}
+
 }  // namespace
 
 std::vector<fs::path> module_candidates(const fs::path& root, std::string_view release,
-                                        std::string_view module) {
-  const std::string name(module);
-  return {root / name, root / "drivers/block" / name, root / "kernel/drivers/block" / name,
-          root / "lib/modules" / std::string(release) / "kernel/drivers/block" / name};
+                                        std::string_view tree_path) {
+  const fs::path in_tree(tree_path);
+  return {root / in_tree.filename(), root / in_tree, root / "kernel" / in_tree,
+          root / "lib/modules" / std::string(release) / "kernel" / in_tree};
 }
 
 void set_loop_driver_choice(LoopDriverChoice choice) {
@@ -99,7 +120,7 @@ std::string find_loop_module(const std::string& dir, std::string_view release, s
     *why = "no such directory (pass the modules tree, e.g. /lib/modules/RELEASE)";
     return {};
   }
-  const std::vector<fs::path> candidates = module_candidates(dir, release, "loop.ko");
+  const std::vector<fs::path> candidates = module_candidates(dir, release, "drivers/block/loop.ko");
   for (const fs::path& c : candidates) {
     if (fs::is_regular_file(c, ec)) return fs::absolute(c).string();
   }
@@ -139,9 +160,9 @@ ResolvedKernel resolve_vm_kernel(std::string_view spec, const LoopDriverChoice& 
   // A kernel named by path takes brd.ko from the same modules tree; without one
   // its RAM disk driver must be built in (the agent says so if it is not).
   if (r.files.image_path && !choice.modules_dir.empty()) {
-    std::error_code ec;
-    for (const fs::path& c : module_candidates(choice.modules_dir, r.files.version, "brd.ko"))
-      if (r.files.brd_ko.empty() && fs::is_regular_file(c, ec)) r.files.brd_ko = fs::absolute(c);
+    r.files.brd_ko = find_module_file(choice.modules_dir, r.files.version, "drivers/block/brd.ko");
+    r.files.channel_modules = find_channel_modules(choice.modules_dir, r.files.version);
+    r.files.virtio_channel = !r.files.channel_modules.empty();
   }
   if (!r.files.loop_ko.empty()) {
     r.error = check_module_for_kernel(r.files.loop_ko, r.files.version);

@@ -47,10 +47,11 @@ ResolvedKernel resolve_vm_kernel(std::string_view spec, const LoopDriverChoice& 
 // block/loop.ko. Empty with `why` when there is none (or only a compressed one).
 std::string find_loop_module(const std::string& dir, std::string_view release, std::string* why);
 
-// Where a modules tree may hold block driver `module` ("loop.ko", "brd.ko"), in
-// the order they are tried.
+// Where a modules tree may hold the module at `tree_path` in a kernel tree
+// ("drivers/block/loop.ko"): DIR/loop.ko, DIR/drivers/block/loop.ko,
+// DIR/kernel/drivers/block/loop.ko, DIR/lib/modules/RELEASE/kernel/…, in order.
 std::vector<std::filesystem::path> module_candidates(const std::filesystem::path& root,
                                                      std::string_view release,
-                                                     std::string_view module);
+                                                     std::string_view tree_path);
 
 }  // namespace loopcheck::vm

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -85,6 +86,15 @@ bool write_initramfs(const std::string& out_path, const InitramfsFiles& files, s
              add_entry(a.get(), "loop.ko", AE_IFREG, 0644, loop_module, 0, why)) &&
             (files.brd_ko_path.empty() ||
              add_entry(a.get(), "brd.ko", AE_IFREG, 0644, brd_module, 0, why));
+  for (const std::string& path : files.channel_module_paths) {
+    std::string module;
+    if (ok && !slurp(path, &module)) {
+      *why = fmt::format("cannot read {}: run `loopcheck kernels fetch` again", path);
+      ok = false;
+    }
+    const std::string name = std::filesystem::path(path).filename().string();
+    ok = ok && add_entry(a.get(), name.c_str(), AE_IFREG, 0644, module, 0, why);
+  }
   if (archive_write_close(a.get()) != ARCHIVE_OK && ok) {
     *why =
         fmt::format("cannot finish {}: {} (disk full?)", out_path, archive_error_string(a.get()));

@@ -21,15 +21,24 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kVerifiedMark = "VERIFIED";
+// How the cached kernel's guest reaches the host: "virtio-modules" (the chain is
+// cached beside it), "virtio-builtin" or "serial".
+constexpr const char* kChannelMark = "channel";
 constexpr uint64_t kNeededFreeBytes =
     256ull << 20;  // a .deb (~35 MB), its data tar in memory, the outputs
 constexpr size_t kMaxModuleBytes = 16u << 20;  // loop.ko is ~100 KB; anything near this is not it
 
 // A verified kernel directory holding every file the guest needs. One fetched
-// before brd.ko was kept lacks it: it counts as not cached, so a fetch renews it.
+// before brd.ko and the virtio modules were kept lacks them: it counts as not
+// cached, so a fetch renews it.
 bool complete_cache_dir(const fs::path& dir) {
   std::error_code ec;
-  return fs::exists(dir / kVerifiedMark, ec) && fs::exists(dir / "brd.ko", ec);
+  return fs::exists(dir / kVerifiedMark, ec) && fs::exists(dir / "brd.ko", ec) &&
+         fs::exists(dir / kChannelMark, ec);
+}
+
+std::string module_file_name(std::string_view tree_path) {
+  return fs::path(tree_path).filename().string();
 }
 
 std::string package_name(std::string_view version) {
@@ -135,7 +144,32 @@ struct KernelPackageFiles {
   std::string vmlinuz;
   std::string loop_ko;
   std::string brd_ko;
+  std::vector<std::string> channel_modules;  // kVirtioChannelModules' bytes, same order
+  std::string config;                        // boot/config-VERSION
 };
+
+// "virtio-modules" when the package has the whole chain, "virtio-builtin" when
+// its config builds the virtio console and PCI transport in (6.12's cloud
+// kernels), else "serial".
+std::string channel_kind(const KernelPackageFiles& files) {
+  bool all_modules = true;
+  for (const std::string& m : files.channel_modules) all_modules = all_modules && !m.empty();
+  if (all_modules) return "virtio-modules";
+  const bool builtin = files.config.find("\nCONFIG_VIRTIO_CONSOLE=y\n") != std::string::npos &&
+                       files.config.find("\nCONFIG_VIRTIO_PCI=y\n") != std::string::npos;
+  return builtin ? "virtio-builtin" : "serial";
+}
+
+// Which of kVirtioChannelModules `name` (a path in the package) is; -1: none.
+int channel_module_index(std::string_view name, std::string_view version) {
+  const std::string root = "/modules/" + std::string(version) + "/kernel/";
+  int i = 0;
+  for (const char* m : kVirtioChannelModules) {
+    if (name.ends_with(root + m) || name.ends_with(root + m + ".xz")) return i;
+    ++i;
+  }
+  return -1;
+}
 
 // Reads drivers/block/NAME.ko or NAME.ko.xz into `out`, decompressed.
 bool take_module(archive* tar, std::string_view name, std::string* out, std::string* why) {
@@ -160,15 +194,20 @@ bool extract_kernel_files(const fs::path& deb, std::string_view version, KernelP
   const std::string block_dir = "/modules/" + std::string(version) + "/kernel/drivers/block/";
   archive_entry* entry = nullptr;
   bool read_ok = true;
+  files->channel_modules.assign(std::size(kVirtioChannelModules), {});
   while (read_ok && archive_read_next_header(tar.get(), &entry) == ARCHIVE_OK) {
     std::string_view name = archive_entry_pathname(entry);
     if (name.starts_with("./")) name.remove_prefix(2);
     if (name == image_name) {
       read_ok = read_entry(tar.get(), &files->vmlinuz);
+    } else if (name == "boot/config-" + std::string(version)) {
+      read_ok = read_entry(tar.get(), &files->config);
     } else if (name.ends_with(block_dir + "loop.ko") || name.ends_with(block_dir + "loop.ko.xz")) {
       read_ok = take_module(tar.get(), name, &files->loop_ko, why);
     } else if (name.ends_with(block_dir + "brd.ko") || name.ends_with(block_dir + "brd.ko.xz")) {
       read_ok = take_module(tar.get(), name, &files->brd_ko, why);
+    } else if (const int i = channel_module_index(name, version); i >= 0) {
+      read_ok = take_module(tar.get(), name, &files->channel_modules[static_cast<size_t>(i)], why);
     }
   }
   if (!read_ok) {
@@ -237,6 +276,14 @@ bool cached_kernel(std::string_view version, KernelFiles* files, std::string* wh
   files->vmlinuz = (dir / "vmlinuz").string();
   files->loop_ko = (dir / "loop.ko").string();
   files->brd_ko = (dir / "brd.ko").string();
+  std::string channel;
+  std::ifstream(dir / kChannelMark) >> channel;
+  files->virtio_channel = channel.starts_with("virtio-");
+  files->channel_modules.clear();
+  if (channel == "virtio-modules") {
+    for (const char* m : kVirtioChannelModules)
+      files->channel_modules.push_back((dir / module_file_name(m)).string());
+  }
   return true;
 }
 
@@ -343,6 +390,15 @@ std::string download_into(std::string_view version, const fs::path& staging) {
     return fmt::format("{}: vmlinuz is not a bzImage", deb.string());
   if (!module_matches(files.loop_ko, version, &why) || !module_matches(files.brd_ko, version, &why))
     return fmt::format("{}: {}", deb.string(), why);
+  const std::string channel = channel_kind(files);
+  for (size_t i = 0; channel == "virtio-modules" && i < files.channel_modules.size(); ++i) {
+    if (!module_matches(files.channel_modules[i], version, &why))
+      return fmt::format("{}: {}", deb.string(), why);
+    if (!write_file(staging / module_file_name(kVirtioChannelModules[i]), files.channel_modules[i]))
+      return fmt::format("cannot write into {} (disk full?)", staging.string());
+  }
+  if (!write_file(staging / kChannelMark, channel + "\n"))
+    return fmt::format("cannot write into {} (disk full?)", staging.string());
   fs::remove(deb, ec);
   if (!write_file(staging / "vmlinuz", files.vmlinuz) ||
       !write_file(staging / "loop.ko", files.loop_ko) ||

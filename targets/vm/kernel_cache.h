@@ -15,11 +15,27 @@
 
 namespace loopcheck::vm {
 
+// The modules that give the guest a virtio-serial port for the agent's channel,
+// in the order they load (each depends only on those before it), and where a
+// kernel tree keeps them. The serial line costs ~11 ms per 700-byte round trip
+// under TCG, a virtio port ~0.2 ms.
+inline constexpr const char* kVirtioChannelModules[] = {"drivers/virtio/virtio_ring.ko",
+                                                        "drivers/virtio/virtio.ko",
+                                                        "drivers/virtio/virtio_pci_modern_dev.ko",
+                                                        "drivers/virtio/virtio_pci_legacy_dev.ko",
+                                                        "drivers/virtio/virtio_pci.ko",
+                                                        "drivers/char/virtio_console.ko"};
+
 struct KernelFiles {
   std::string version;  // "6.1.0-56-cloud-amd64", i.e. what `uname -r` says in the guest
   std::string vmlinuz;
-  std::string loop_ko;      // empty: the kernel has the loop driver built in
-  std::string brd_ko;       // empty: the RAM disk driver is built in (CONFIG_BLK_DEV_RAM=y)
+  std::string loop_ko;  // empty: the kernel has the loop driver built in
+  std::string brd_ko;   // empty: the RAM disk driver is built in (CONFIG_BLK_DEV_RAM=y)
+  // The agent's channel is a virtio-serial port (the kernel has the virtio console
+  // built in, or `channel_modules` carry it); else the emulated serial line, many
+  // times slower.
+  bool virtio_channel = false;
+  std::vector<std::string> channel_modules;  // kVirtioChannelModules, load order; may be empty
   bool image_path = false;  // vmlinuz was named by path (vm:PATH), not a cached Debian kernel
 };
 

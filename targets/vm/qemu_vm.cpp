@@ -103,11 +103,28 @@ std::string excerpt_from(std::string_view log, size_t pos) {
 
 }  // namespace
 
-std::string guest_kernel_command_line(const VmOptions& options) {
+std::string guest_kernel_command_line(const VmOptions& options, bool virtio_channel) {
   return fmt::format(
       "console=ttyS0 panic=-1 loglevel=5 mitigations=off no_timer_check tsc=reliable "
-      "sysctl.kernel.hung_task_timeout_secs=10 brd.rd_nr=1 brd.rd_size={}",
-      options.disk_mb * 1024);
+      "sysctl.kernel.hung_task_timeout_secs=10 brd.rd_nr=1 brd.rd_size={}{}",
+      options.disk_mb * 1024, virtio_channel ? " loopcheck_channel=virtio" : "");
+}
+
+std::vector<std::string> guest_machine_args(const VmOptions& options, bool virtio_channel) {
+  std::vector<std::string> args = {
+      "-nodefaults", "-no-user-config",
+      "-nographic",  "-no-reboot",
+      "-machine",    options.kvm ? "pc,accel=kvm" : "pc,accel=tcg",
+      "-cpu",        options.kvm ? "host" : "max",
+      "-smp",        "1",
+      "-m",          std::to_string(options.memory_mb),
+      "-append",     guest_kernel_command_line(options, virtio_channel)};
+  if (virtio_channel) {
+    for (const char* a : {"-device", "virtio-serial-pci", "-device",
+                          "virtserialport,chardev=channel,name=loopcheck"})
+      args.emplace_back(a);
+  }
+  return args;
 }
 
 bool qemu_available(std::string* why) {
@@ -162,7 +179,7 @@ std::unique_ptr<Vm> Vm::make_vm(const KernelFiles& kernel, const VmOptions& opti
 
 bool Vm::cold_boot(const KernelFiles& kernel, const VmOptions& options, const std::string& agent,
                    std::string* why) {
-  InitramfsFiles files{agent, kernel.loop_ko, kernel.brd_ko, {}};
+  InitramfsFiles files{agent, kernel.loop_ko, kernel.brd_ko, {}, kernel.channel_modules};
   const std::string initramfs = work_dir_ + "/initramfs.cpio";
   if (!make_disk_blocks(work_dir_, options.disk_mb, &files.disk_blocks, why) ||
       !write_initramfs(initramfs, files, why) ||
@@ -250,33 +267,18 @@ bool Vm::start_qemu(const KernelFiles& kernel, const VmOptions& options,
     *why = fmt::format("cannot listen on {}: {}", socket_path, std::strerror(errno));
     return false;
   }
-  std::vector<std::string> args = {kQemu,
-                                   "-nodefaults",
-                                   "-no-user-config",
-                                   "-nographic",
-                                   "-no-reboot",
-                                   "-machine",
-                                   options.kvm ? "pc,accel=kvm" : "pc,accel=tcg",
-                                   "-cpu",
-                                   options.kvm ? "host" : "max",
-                                   "-smp",
-                                   "1",
-                                   "-m",
-                                   std::to_string(options.memory_mb),
-                                   "-kernel",
-                                   kernel.vmlinuz,
-                                   "-initrd",
-                                   initramfs,
-                                   "-append",
-                                   guest_kernel_command_line(options),
-                                   "-serial",
-                                   "file:" + console_log_path(),
-                                   "-chardev",
-                                   "socket,id=channel,path=" + socket_path,
-                                   "-serial",
-                                   "chardev:channel",
-                                   "-qmp",
-                                   "unix:" + qmp_socket_path() + ",server=on,wait=off"};
+  std::vector<std::string> args = {kQemu};
+  const bool virtio_channel = kernel.virtio_channel;
+  for (std::string& a : guest_machine_args(options, virtio_channel)) args.push_back(std::move(a));
+  for (std::string a : {std::string("-kernel"), kernel.vmlinuz, std::string("-initrd"), initramfs,
+                        std::string("-serial"), "file:" + console_log_path(),
+                        std::string("-chardev"), "socket,id=channel,path=" + socket_path,
+                        std::string("-qmp"), "unix:" + qmp_socket_path() + ",server=on,wait=off"})
+    args.push_back(std::move(a));
+  if (!virtio_channel) {
+    args.push_back("-serial");  // ttyS1
+    args.push_back("chardev:channel");
+  }
   if (!incoming_state.empty()) {
     args.push_back("-incoming");
     args.push_back("exec:cat " + shell_quoted(incoming_state));

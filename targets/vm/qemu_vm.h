@@ -42,8 +42,16 @@ struct VmOptions {
 // The guest kernel's command line: panic=-1 with -no-reboot makes a panic end
 // QEMU at once; loglevel=5 keeps WARNINGs on the console for report detection; a
 // task stuck uninterruptibly is reported after 10 s, not 120 s, so a deadlock
-// shows its stack before the step budget ends; brd.* sizes a built-in RAM disk.
-std::string guest_kernel_command_line(const VmOptions& options);
+// shows its stack before the step budget ends; brd.* sizes a built-in RAM disk;
+// loopcheck_channel=virtio (an environment variable of /init) tells the agent to
+// take the virtio-serial port.
+std::string guest_kernel_command_line(const VmOptions& options, bool virtio_channel);
+
+// The guest machine as QEMU is told it, without the per-VM paths (kernel,
+// initramfs, sockets, logs): the snapshot key hashes it, so a changed machine
+// never restores an old state. The agent's channel is a virtio-serial port when
+// the guest gets the virtio console modules, else the second serial line.
+std::vector<std::string> guest_machine_args(const VmOptions& options, bool virtio_channel);
 
 // Something the kernel reported on its console: a panic, an oops, a BUG, a
 // WARNING, KASAN/KFENCE/UBSAN, a lockup; or a hang/death the host saw.

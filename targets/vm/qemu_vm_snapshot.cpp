@@ -1,6 +1,7 @@
 // Saving a booted guest and restoring it (targets/vm/vm_snapshot.h): the Vm
 // methods that speak QMP to QEMU.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -66,15 +67,16 @@ std::string text_of(const std::vector<uint8_t>& bytes) {
 
 SnapshotSlot guest_snapshot_slot(const KernelFiles& kernel, const VmOptions& options,
                                  const std::string& agent) {
-  const std::string settings = fmt::format("protocol={} memory_mb={} disk_mb={} kvm={} cmdline={}",
-                                           kProtocolVersion, options.memory_mb, options.disk_mb,
-                                           options.kvm, guest_kernel_command_line(options));
-  std::string why;
+  const std::string settings =
+      fmt::format("protocol={} disk_mb={} machine={}", kProtocolVersion, options.disk_mb,
+                  fmt::join(guest_machine_args(options, kernel.virtio_channel), " "));
+  std::vector<std::string> inputs = {kernel.vmlinuz, kernel.loop_ko, kernel.brd_ko, agent,
+                                     program_path(kQemuProgram)};
+  inputs.insert(inputs.end(), kernel.channel_modules.begin(), kernel.channel_modules.end());
   const std::string root =
       options.snapshot_dir.empty() ? default_snapshot_dir() : options.snapshot_dir;
-  return snapshot_slot(
-      root, {kernel.vmlinuz, kernel.loop_ko, kernel.brd_ko, agent, program_path(kQemuProgram)},
-      settings, &why);
+  std::string why;
+  return snapshot_slot(root, inputs, settings, &why);
 }
 
 // The guest was saved right after its Ready: QEMU loads the state paused (the

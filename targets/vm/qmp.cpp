@@ -63,7 +63,10 @@ std::optional<nlohmann::json> QmpClient::execute(const std::string& command,
   nlohmann::json request = {{"execute", command}};
   if (!arguments.is_null()) request["arguments"] = arguments;
   const std::string line = request.dump() + "\n";
-  if (fd_ < 0 || write(fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+  // MSG_NOSIGNAL: a QEMU that already exited (a state it could not load) must
+  // not kill loopcheck with SIGPIPE.
+  if (fd_ < 0 ||
+      send(fd_, line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
     *why = fmt::format("cannot send {} to QEMU's monitor: {}", command, std::strerror(errno));
     return std::nullopt;
   }

@@ -73,12 +73,13 @@ TEST_F(VmKernelCacheDir, OnlyVerifiedDirectoriesCount) {
   fs::create_directories(dir_ + "/kernels/6.12.117+deb12-cloud-amd64");
   touch(dir_ + "/kernels/6.12.117+deb12-cloud-amd64/VERIFIED");
   touch(dir_ + "/kernels/6.12.117+deb12-cloud-amd64/brd.ko");
+  touch(dir_ + "/kernels/6.12.117+deb12-cloud-amd64/channel");
   EXPECT_EQ(cached_kernel_versions(), std::vector<std::string>{"6.12.117+deb12-cloud-amd64"});
 }
 
-// A kernel an older loopcheck fetched has no brd.ko (the guest's RAM disk): it
-// counts as not cached, so `kernels fetch` renews it instead of booting a guest
-// with no disk.
+// A kernel an older loopcheck fetched has no brd.ko (the guest's RAM disk) and no
+// channel mark: it counts as not cached, so `kernels fetch` renews it instead of
+// booting a guest with no disk.
 TEST_F(VmKernelCacheDir, AVerifiedDirectoryWithoutTheRamDiskDriverIsRefetched) {
   namespace fs = std::filesystem;
   fs::create_directories(dir_ + "/kernels/6.1.0-56-cloud-amd64");
