@@ -1,11 +1,15 @@
 #include "inproc/host_file.h"
 
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <string>
+
+#include "inproc/user_copy.h"
 
 namespace loopcheck::inproc {
 
@@ -99,6 +103,16 @@ int64_t HostFile::backing_io(ReqOp op, const iovec* iov, int iovcnt, int64_t pos
 int HostFile::backing_fallocate(int mode, int64_t pos, int64_t len) {
   note_change(pos, static_cast<uint64_t>(len));
   return ::fallocate(fd_, mode, pos, len) == 0 ? 0 : -errno;
+}
+
+long HostFile::regular_file_ioctl(unsigned long cmd, unsigned long arg) const {
+  if (cmd != FIBMAP) return -ENOTTY;
+  int block = 0;
+  void* user = reinterpret_cast<void*>(arg);
+  if (!copy_from_user(&block, user, sizeof block)) return -EFAULT;
+  if (block < 0) return -EINVAL;
+  if (::ioctl(fd_, FIBMAP, &block) != 0) return -errno;
+  return copy_to_user(user, &block, sizeof block) ? 0 : -EFAULT;
 }
 
 }  // namespace loopcheck::inproc

@@ -37,6 +37,11 @@ class HostFile final : public OpenFile {
 
   int host_fd() const { return fd_; }
 
+  // do_vfs_ioctl's file_ioctl, for a regular file: FIBMAP reads the logical
+  // block from the caller (get_user: EFAULT on a bad pointer) and answers the
+  // host filesystem's physical block; anything else is the filesystem's ENOTTY.
+  long regular_file_ioctl(unsigned long cmd, unsigned long arg) const;
+
   int64_t read_at(void* buf, uint64_t len, int64_t pos) override;
   int64_t write_at(const void* buf, uint64_t len, int64_t pos) override;
   int fsync() override;

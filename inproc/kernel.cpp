@@ -93,6 +93,7 @@ long Kernel::ioctl(int fd, unsigned long cmd, unsigned long arg) {
     case FileKind::LoopDevice:
       return static_cast<const LoopDeviceFile&>(*file).device().ioctl(*file, *this, cmd, arg);
     case FileKind::Regular:
+      return static_cast<const HostFile&>(*file).regular_file_ioctl(cmd, arg);
     case FileKind::Directory:
       return -ENOTTY;
   }
