@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "agent/guest_loop.h"
 #include "agent/guest_modules.h"
 #include "targets/vm/kernel_cache.h"
 
@@ -32,9 +33,18 @@ int open_virtio_channel(int device_wait_ms, std::string* why) {
     *why = std::string(kPort) + " did not appear after the virtio console modules loaded";
     return -1;
   }
-  const int fd = open(kPort, O_RDWR | O_CLOEXEC);
-  if (fd < 0) *why = std::string("open ") + kPort + ": " + std::strerror(errno);
-  return fd;
+  // devtmpfs shows the node (device_create) before the port is on the driver's
+  // list, and open answers ENXIO until it is: seen on 6.1.0-47 and 6.1.0-48
+  // booting (loopcheck-agent: open /dev/vport0p1: No such device or address).
+  for (int waited = 0;; waited += 10) {
+    const int fd = open(kPort, O_RDWR | O_CLOEXEC);
+    if (fd >= 0) return fd;
+    if (errno != ENXIO || waited >= device_wait_ms) {
+      *why = std::string("open ") + kPort + ": " + std::strerror(errno);
+      return -1;
+    }
+    sleep_ms(10);
+  }
 }
 
 }  // namespace loopcheck::vm::agent

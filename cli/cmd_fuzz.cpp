@@ -28,7 +28,11 @@
 #include "fuzz/findings.h"
 #include "fuzz/libfuzzer_runner.h"
 #include "repro/minimize.h"
+#include "repro/triage.h"
 #include "targets/registry.h"
+#include "targets/vm/kernel_cache.h"
+#include "targets/vm/vm_environment.h"
+#include "trace/trace_files.h"
 
 namespace loopcheck::cli {
 namespace {
@@ -49,6 +53,7 @@ struct FuzzArgs {
   std::string work_dir;
   size_t ops = 16;
   size_t max_minimize_tests = 2000;
+  bool triage = true;  // vm: targets: each new finding on every cached kernel
 };
 
 fs::path self_dir() {
@@ -91,6 +96,8 @@ struct Stored {
   size_t statements = 0, original_statements = 0;
   bool reproduced = false;
   fuzz::MutationSequence mutations;
+  std::string triage_path;     // FINDING.triage.md, when triaged
+  std::string triage_summary;  // "6.1.0-56… -> 6.12.100… at statement 3", ...
 };
 
 // What a campaign did, whichever engine ran it.
@@ -266,6 +273,38 @@ std::vector<Stored> store_new(const FuzzArgs& args, const TargetMaker& make, con
   return stored;
 }
 
+// A vm: target's new findings, each run on every cached kernel (restored from
+// their snapshots, docs/vm.md) beside the others: FINDING.triage.md holds the
+// table `loopcheck triage` prints, so the morning's reader sees at once which
+// releases show the behaviour and where it changed.
+void triage_new_findings(const FuzzArgs& args, std::vector<Stored>& stored) {
+  if (!args.triage || !args.target.starts_with("vm:") || stored.empty()) return;
+  std::vector<vm::KernelFiles> kernels;
+  for (const std::string& version : vm::cached_kernel_versions()) {
+    vm::KernelFiles files;
+    std::string why;
+    if (vm::cached_kernel(version, &files, &why)) kernels.push_back(files);
+  }
+  vm::VmTargetOptions options;
+  std::string why;
+  if (kernels.empty() || !vm::apply_vm_environment(&options, &why)) return;
+  for (Stored& s : stored) {
+    LoadedTraces loaded = load_traces({s.path});
+    if (!loaded.ok() || loaded.traces.size() != 1) continue;
+    const Trace& trace = loaded.traces.front();
+    const std::vector<vm::TriageColumn> columns =
+        vm::observe_on_kernels(trace, kernels, options, args.jobs);
+    s.triage_path = fs::path(s.path).replace_extension(".triage.md").string();
+    std::ofstream(s.triage_path) << vm::triage_markdown(trace, columns);
+    const vm::BehaviourChange change = vm::first_change(columns);
+    s.triage_summary =
+        change.found
+            ? fmt::format("changes between {} and {} at statement {}", columns[change.before].name,
+                          columns[change.after].name, change.steps.front() + 1)
+            : fmt::format("the same on all {} cached kernels", columns.size());
+  }
+}
+
 void print_json(const FuzzArgs& args, const Campaign& c, const std::vector<Stored>& stored) {
   nlohmann::ordered_json j;
   j["target"] = args.target;
@@ -286,7 +325,9 @@ void print_json(const FuzzArgs& args, const Campaign& c, const std::vector<Store
                     {"statements", s.statements},
                     {"original_statements", s.original_statements},
                     {"minimized", s.reproduced},
-                    {"mutations", s.mutations.format()}});
+                    {"mutations", s.mutations.format()},
+                    {"triage", s.triage_path},
+                    {"triage_summary", s.triage_summary}});
   }
   j["findings"] = list;
   fmt::print("{}\n", j.dump(2));
@@ -300,6 +341,7 @@ void print_text(const FuzzArgs& args, const Campaign& c, const std::vector<Store
   for (const Stored& s : stored) {
     fmt::print("NEW {} ({} -> {} statements): {}\n    mutations: {}\n", s.path,
                s.original_statements, s.statements, s.signature, s.mutations.format());
+    if (!s.triage_path.empty()) fmt::print("    triage: {}: {}\n", s.triage_path, s.triage_summary);
   }
   fmt::print("{} new findings, {} already known\n", stored.size(), c.raw.size() - stored.size());
 }
@@ -316,7 +358,8 @@ int fuzz_command(const FuzzArgs& args) {
   } else if (int rc = run_libfuzzer_engine(args, fuzzer, make, c); rc != kExitPass) {
     return rc;
   }
-  const std::vector<Stored> stored = store_new(args, make, c);
+  std::vector<Stored> stored = store_new(args, make, c);
+  triage_new_findings(args, stored);
   if (args.json)
     print_json(args, c, stored);
   else
@@ -353,6 +396,8 @@ void add_fuzz_command(CLI::App& app, Action& action) {
       ->check(CLI::Range(1, 64));
   cmd->add_option("--max-minimize-tests", args->max_minimize_tests, "Candidates tried per finding")
       ->capture_default_str();
+  cmd->add_flag("!--no-triage", args->triage,
+                "vm: targets: do not run new findings on every cached kernel (FINDING.triage.md)");
   cmd->callback([args, &action] { action = [args] { return fuzz_command(*args); }; });
 }
 

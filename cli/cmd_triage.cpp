@@ -4,9 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstdio>
-#include <thread>
 
 #include "cli/commands.h"
 #include "cli/loop_driver_options.h"
@@ -50,23 +48,8 @@ int triage(const TriageArgs& args) {
   std::vector<vm::KernelFiles> kernels;
   if (!resolve_kernels(args.kernels, &kernels)) return kExitUsage;
 
-  std::vector<vm::TriageColumn> columns(kernels.size());
-  // Each worker makes, uses and destroys its VMs on its own thread: QEMU is tied
-  // to the thread that started it (PR_SET_PDEATHSIG).
-  std::atomic<size_t> next{0};
-  auto worker = [&] {
-    for (size_t i = next++; i < kernels.size(); i = next++) {
-      vm::VmTarget target(kernels[i], options);
-      const model::Profile* profile = model::profile_for_release(kernels[i].version);
-      columns[i] = vm::observe_trace(trace, target, profile ? profile->name : std::string_view{});
-      columns[i].name = kernels[i].version;
-      columns[i].guest_reports = target.guest_reports();
-    }
-  };
-  unsigned jobs = std::clamp<unsigned>(args.jobs, 1, static_cast<unsigned>(kernels.size()));
-  std::vector<std::thread> threads;
-  for (unsigned j = 0; j < jobs; ++j) threads.emplace_back(worker);
-  for (std::thread& t : threads) t.join();
+  std::vector<vm::TriageColumn> columns =
+      vm::observe_on_kernels(trace, kernels, options, args.jobs);
 
   if (args.host) {
     std::string host_why;

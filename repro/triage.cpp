@@ -4,6 +4,10 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <thread>
+
+#include "model/profile.h"
 
 #include "trace/bind.h"
 #include "trace/data.h"
@@ -198,6 +202,28 @@ std::string triage_markdown(const Trace& trace, const std::vector<TriageColumn>&
     }
   }
   return md;
+}
+
+std::vector<TriageColumn> observe_on_kernels(const Trace& trace,
+                                             const std::vector<KernelFiles>& kernels,
+                                             const VmTargetOptions& options, unsigned jobs) {
+  std::vector<TriageColumn> columns(kernels.size());
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < kernels.size(); i = next++) {
+      VmTarget target(kernels[i], options);
+      const model::Profile* profile = model::profile_for_release(kernels[i].version);
+      columns[i] = observe_trace(trace, target, profile ? profile->name : std::string_view{});
+      columns[i].name = kernels[i].version;
+      columns[i].guest_reports = target.guest_reports();
+    }
+  };
+  const unsigned workers =
+      std::clamp<unsigned>(jobs, 1, std::max<unsigned>(1, static_cast<unsigned>(kernels.size())));
+  std::vector<std::thread> threads;
+  for (unsigned j = 0; j < workers; ++j) threads.emplace_back(worker);
+  for (std::thread& t : threads) t.join();
+  return columns;
 }
 
 }  // namespace loopcheck::vm

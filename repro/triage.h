@@ -34,6 +34,13 @@ TriageColumn observe_trace(const Trace& trace, Target& target, std::string_view 
 std::string normalized_outcome(const Outcome& outcome, std::vector<int64_t>& fds,
                                std::vector<int64_t>& devs);
 
+// observe_trace on each of `kernels` (a column each, named by its version, with
+// its guest reports), `jobs` of them at once. Each worker makes, uses and destroys
+// its VMs on its own thread: QEMU is tied to the thread that started it.
+std::vector<TriageColumn> observe_on_kernels(const Trace& trace,
+                                             const std::vector<KernelFiles>& kernels,
+                                             const VmTargetOptions& options, unsigned jobs);
+
 struct BehaviourChange {
   bool found = false;
   size_t before = 0, after = 0;  // column indices: the last old and the first new behaviour
