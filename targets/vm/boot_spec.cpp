@@ -93,6 +93,32 @@ std::vector<std::string> find_channel_modules(const std::string& dir, std::strin
   return found;
 }
 
+// Where a kernel named by path keeps its other modules: the --modules tree, else
+// the image's own directory (a copied kernel cache entry) and, for a build tree's
+// arch/x86/boot/bzImage, that tree.
+std::vector<std::string> guest_module_dirs(std::string_view image, const LoopDriverChoice& choice) {
+  if (!choice.modules_dir.empty()) return {choice.modules_dir};
+  const fs::path dir = fs::absolute(fs::path(image)).parent_path();
+  std::vector<std::string> dirs = {dir.string()};
+  if (dir.filename() == "boot" && dir.parent_path().filename() == "x86")
+    dirs.push_back(dir.parent_path().parent_path().parent_path().string());
+  return dirs;
+}
+
+// brd.ko and the virtio console chain of a kernel named by path, from the first
+// place that has each; none found: the driver must be built in (the agent says
+// so if the RAM disk is missing; the channel falls back to the serial line).
+void take_guest_modules(std::string_view image, const LoopDriverChoice& choice,
+                        KernelFiles* files) {
+  for (const std::string& dir : guest_module_dirs(image, choice)) {
+    if (files->brd_ko.empty())
+      files->brd_ko = find_module_file(dir, files->version, "drivers/block/brd.ko");
+    if (files->channel_modules.empty())
+      files->channel_modules = find_channel_modules(dir, files->version);
+  }
+  files->virtio_channel = !files->channel_modules.empty();
+}
+
 }  // namespace
 
 std::vector<fs::path> module_candidates(const fs::path& root, std::string_view release,
@@ -157,13 +183,7 @@ ResolvedKernel resolve_vm_kernel(std::string_view spec, const LoopDriverChoice& 
     return r;
   }
   if (!module.empty()) r.files.loop_ko = module;
-  // A kernel named by path takes brd.ko from the same modules tree; without one
-  // its RAM disk driver must be built in (the agent says so if it is not).
-  if (r.files.image_path && !choice.modules_dir.empty()) {
-    r.files.brd_ko = find_module_file(choice.modules_dir, r.files.version, "drivers/block/brd.ko");
-    r.files.channel_modules = find_channel_modules(choice.modules_dir, r.files.version);
-    r.files.virtio_channel = !r.files.channel_modules.empty();
-  }
+  if (r.files.image_path) take_guest_modules(spec, choice, &r.files);
   if (!r.files.loop_ko.empty()) {
     r.error = check_module_for_kernel(r.files.loop_ko, r.files.version);
     if (!r.error.empty()) {

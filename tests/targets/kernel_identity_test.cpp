@@ -174,6 +174,31 @@ TEST_F(KernelFilesDir, ABzImagePathBootsItsOwnReleaseWithTheCheckedModule) {
   EXPECT_EQ(r.files.loop_ko, ko);
 }
 
+// A kernel named by path takes the guest's RAM disk driver and the virtio channel
+// from its build tree (or the --modules tree); without them the RAM disk must be
+// built in and the channel is the serial line.
+TEST_F(KernelFilesDir, ABzImagePathFindsItsRamDiskAndChannelModulesInItsTree) {
+  const std::string image =
+      write("build/arch/x86/boot/bzImage", fake_bzimage("6.1.0-56-cloud-amd64 (x@y) #1"));
+  ResolvedKernel r = resolve_vm_kernel(image, {});
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.files.brd_ko, "");
+  EXPECT_FALSE(r.files.virtio_channel);
+  const std::string brd = write("build/drivers/block/brd.ko", fake_module(kModinfo61));
+  for (const char* m : kVirtioChannelModules)
+    write(std::string("build/") + m, fake_module(kModinfo61));
+  r = resolve_vm_kernel(image, {});
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.files.brd_ko, brd);
+  EXPECT_TRUE(r.files.virtio_channel);
+  ASSERT_EQ(r.files.channel_modules.size(), std::size(kVirtioChannelModules));
+  EXPECT_NE(r.files.channel_modules.back().find("build/drivers/char/virtio_console.ko"),
+            std::string::npos);
+  std::filesystem::remove(dir_ + "/build/drivers/virtio/virtio_pci.ko");
+  r = resolve_vm_kernel(image, {});
+  EXPECT_FALSE(r.files.virtio_channel) << "a chain missing a module is no chain";
+}
+
 TEST_F(KernelFilesDir, BadKernelAndModuleChoicesAreRefusedBeforeBooting) {
   const std::string image = write("bzImage", fake_bzimage("6.12.117-x"));
   const std::string ko = write("loop.ko", fake_module(kModinfo61));
