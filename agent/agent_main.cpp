@@ -217,9 +217,9 @@ void close_trace_fds(int channel) {
 
 // --- the channel ----------------------------------------------------------------------
 
-// The channel to the host: the virtio-serial port when the initramfs carries the
-// virtio console modules (the host then gave the guest that port and no second
-// serial line), else ttyS1.
+// The channel to the host: the virtio-serial port when the kernel command line
+// says loopcheck_channel=virtio (the host then gave the guest that port and no
+// second serial line), else ttyS1.
 int open_channel() {
   std::string why;
   const int virtio = open_virtio_channel(kDeviceWaitMs, &why);

@@ -29,7 +29,7 @@ constexpr uint64_t kNeededFreeBytes =
 constexpr size_t kMaxModuleBytes = 16u << 20;  // loop.ko is ~100 KB; anything near this is not it
 
 // A verified kernel directory holding every file the guest needs. One fetched
-// before brd.ko and the virtio modules were kept lacks them: it counts as not
+// before brd.ko and the channel mark were kept lacks them: it counts as not
 // cached, so a fetch renews it.
 bool complete_cache_dir(const fs::path& dir) {
   std::error_code ec;
@@ -171,7 +171,8 @@ int channel_module_index(std::string_view name, std::string_view version) {
   return -1;
 }
 
-// Reads drivers/block/NAME.ko or NAME.ko.xz into `out`, decompressed.
+// Reads the archive's current entry, a module `name` (.ko or .ko.xz), into `out`,
+// decompressed.
 bool take_module(archive* tar, std::string_view name, std::string* out, std::string* why) {
   if (!read_entry(tar, out)) return false;
   if (!name.ends_with(".xz")) return true;
