@@ -24,13 +24,13 @@
 #include <iterator>
 
 #include "cli/commands.h"
+#include "cli/kernel_choice.h"
 #include "fuzz/campaign.h"
 #include "fuzz/findings.h"
 #include "fuzz/libfuzzer_runner.h"
 #include "repro/minimize.h"
 #include "repro/triage.h"
 #include "targets/registry.h"
-#include "targets/vm/kernel_cache.h"
 #include "targets/vm/vm_environment.h"
 #include "trace/trace_files.h"
 
@@ -280,14 +280,9 @@ std::vector<Stored> store_new(const FuzzArgs& args, const TargetMaker& make, con
 void triage_new_findings(const FuzzArgs& args, std::vector<Stored>& stored) {
   if (!args.triage || !args.target.starts_with("vm:") || stored.empty()) return;
   std::vector<vm::KernelFiles> kernels;
-  for (const std::string& version : vm::cached_kernel_versions()) {
-    vm::KernelFiles files;
-    std::string why;
-    if (vm::cached_kernel(version, &files, &why)) kernels.push_back(files);
-  }
   vm::VmTargetOptions options;
   std::string why;
-  if (kernels.empty() || !vm::apply_vm_environment(&options, &why)) return;
+  if (!resolve_kernels({"cached"}, &kernels) || !vm::apply_vm_environment(&options, &why)) return;
   for (Stored& s : stored) {
     LoadedTraces loaded = load_traces({s.path});
     if (!loaded.ok() || loaded.traces.size() != 1) continue;

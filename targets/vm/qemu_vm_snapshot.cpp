@@ -7,10 +7,10 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <thread>
 
 #include "targets/subprocess.h"
+#include "targets/vm/kernel_identity.h"
 #include "targets/vm/qemu_vm.h"
 #include "targets/vm/qmp.h"
 
@@ -23,6 +23,8 @@ constexpr int kMonitorTimeoutMs = 10000;
 // well under a second here; a loaded machine may take many times that.
 constexpr int kStateTransferTimeoutMs = 60000;
 constexpr int kPollMs = 5;
+constexpr size_t kMaxReadyBytes = 4096;  // a Ready payload is a few dozen bytes
+constexpr size_t kMaxQemuLogBytes = 64 << 10;
 
 // Polls `query` until its "status" is one of `done` (true) or `failed`, or the
 // deadline passes (false with `why`).
@@ -54,15 +56,6 @@ bool write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
   return static_cast<bool>(out.flush());
 }
 
-std::vector<uint8_t> read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-std::string text_of(const std::vector<uint8_t>& bytes) {
-  return {bytes.begin(), bytes.end()};
-}
-
 }  // namespace
 
 SnapshotSlot guest_snapshot_slot(const KernelFiles& kernel, const VmOptions& options,
@@ -84,14 +77,18 @@ SnapshotSlot guest_snapshot_slot(const KernelFiles& kernel, const VmOptions& opt
 // channel, takes the next frame as if it had just booted.
 bool Vm::restore(const KernelFiles& kernel, const VmOptions& options, const SnapshotSlot& slot,
                  std::string* why) {
-  if (!take_ready(read_bytes(slot.ready_path()), why)) return false;
+  std::string ready;
+  if (!read_small_file(slot.ready_path(), kMaxReadyBytes, &ready, why) ||
+      !take_ready({ready.begin(), ready.end()}, why))
+    return false;
   if (!start_qemu(kernel, options, slot.initramfs_path(), slot.state_path(), why)) return false;
   QmpClient qmp;
   if (!qmp.connect(qmp_socket_path(), kMonitorTimeoutMs, why) ||
       !wait_for_status(qmp, "query-status", "paused", "shutdown", why) ||
       !qmp.execute("cont", nullptr, kMonitorTimeoutMs, why)) {
-    *why = fmt::format("restoring {}: {}; QEMU said: {}", slot.dir, *why,
-                       text_of(read_bytes(work_dir_ + "/qemu.log")));
+    std::string qemu_said, unread;
+    read_small_file(work_dir_ + "/qemu.log", kMaxQemuLogBytes, &qemu_said, &unread);
+    *why = fmt::format("restoring {}: {}; QEMU said: {}", slot.dir, *why, qemu_said);
     kill_and_reap();
     return false;
   }
