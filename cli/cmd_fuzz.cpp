@@ -195,7 +195,7 @@ void replay_crashes(const fuzz::LibFuzzerResult& r, const std::string& log_dir,
       f.kind = fuzz::Finding::Kind::TargetError;
       f.step = program.count ? program.count - 1u : 0u;
       f.signature = "fuzzer crash not reproduced by replay: " + fs::path(path).filename().string();
-      f.detail = "see " + path + " and " + log_dir + "/libfuzzer.log";
+      f.detail = "see " + path + " and " + log_dir + "/worker-*.log";
     }
     unique.try_emplace(f.signature, fuzz::RawFinding{std::move(input), f, unknown});
   }
@@ -210,13 +210,17 @@ int run_libfuzzer_engine(const FuzzArgs& args, const std::string& fuzzer, const 
                      ? fmt::format("/var/tmp/loopcheck-fuzz-{}-{}", args.seed, ::getpid())
                      : args.work_dir;
   run.seed_dirs = {args.seeds};
-  const fs::path dict = fs::path(LOOPCHECK_CORPUS_DIR).parent_path() / "fuzz" / "fuzz_ops.dict";
+  const fs::path dict =
+      fs::path(LOOPCHECK_CORPUS_DIR).parent_path() / "fuzz" / "libfuzzer" / "fuzz_ops.dict";
   std::error_code ec;
   if (fs::exists(dict, ec)) run.dict = dict.string();
   run.seed = args.seed;
   run.seconds = static_cast<unsigned>(args.seconds < 1 ? 1 : args.seconds);
   run.jobs = args.jobs;
   run.max_len = fuzz::kMaxInputBytes;
+  // The fuzzer's known signatures are this run's: a stored finding is counted,
+  // not a crash (fuzz/libfuzzer/differential.h).
+  ::setenv("LOOPCHECK_KNOWN_FINDINGS", args.findings.c_str(), 1);
   fuzz::LibFuzzerResult r = fuzz::run_libfuzzer(run);
   if (!r.ran) {
     fmt::print(stderr, "{}\n", r.error);

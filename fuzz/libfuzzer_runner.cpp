@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -81,6 +82,86 @@ int spawn_in_dir(std::vector<std::string>& args, const std::string& log, const s
 
 }  // namespace
 
+namespace {
+
+// The crash inputs and what every worker's logs say.
+void collect_results(const std::filesystem::path& work, LibFuzzerResult& result) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::vector<std::string> logs;
+  for (const fs::directory_entry& e : fs::directory_iterator(work, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.starts_with("worker-") && name.ends_with(".log")) logs.push_back(e.path().string());
+    for (std::string_view kind : {"crash-", "leak-", "timeout-", "oom-"}) {
+      if (name.starts_with(kind)) result.crashes.push_back(e.path().string());
+    }
+  }
+  std::sort(result.crashes.begin(), result.crashes.end());
+  std::sort(logs.begin(), logs.end());
+  for (const std::string& path : logs) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    parse_libfuzzer_log(text.str(), result);
+  }
+}
+
+}  // namespace
+
+namespace {
+
+struct Worker {
+  pid_t pid = 0;
+  unsigned runs = 0;  // processes this worker has started
+};
+
+// The fuzzer's argument vector for worker `index`'s next process.
+std::vector<std::string> worker_args(const LibFuzzerRun& run, const std::filesystem::path& work,
+                                     const std::string& corpus, unsigned index, unsigned seconds) {
+  std::vector<std::string> args{std::filesystem::absolute(run.binary).string(),
+                                "-seed=" + std::to_string(run.seed + index),
+                                "-max_total_time=" + std::to_string(seconds),
+                                "-timeout=30",
+                                "-rss_limit_mb=4096",
+                                "-print_final_stats=1",
+                                "-artifact_prefix=" + (work / "").string()};
+  if (run.max_len) args.push_back("-max_len=" + std::to_string(run.max_len));
+  if (!run.dict.empty()) args.push_back("-dict=" + run.dict);
+  args.push_back(corpus);
+  for (const std::string& d : run.seed_dirs) args.push_back(d);
+  return args;
+}
+
+using Clock = std::chrono::steady_clock;
+
+unsigned seconds_left(Clock::time_point deadline) {
+  const auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline - Clock::now());
+  return left.count() > 0 ? static_cast<unsigned>(left.count()) : 0;
+}
+
+// Starts worker `index`'s next process; false (and `error`) when it cannot.
+bool start_worker(const LibFuzzerRun& run, const std::filesystem::path& work,
+                  const std::string& corpus, unsigned index, unsigned seconds, Worker& worker,
+                  std::string& error) {
+  std::vector<std::string> args = worker_args(run, work, corpus, index, seconds);
+  const std::string log =
+      (work / ("worker-" + std::to_string(index) + "-" + std::to_string(worker.runs) + ".log"))
+          .string();
+  ++worker.runs;
+  if (const int rc = spawn_in_dir(args, log, work.string(), &worker.pid)) {
+    error = args[0] + ": " + std::strerror(rc);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+// J plain libFuzzer processes on one shared corpus (each reloads what the others
+// add), restarted after a crash until the deadline: a campaign collects every
+// finding, not the first. Fork mode (-fork=J -ignore_crashes=1) does that too, but
+// restarts and merges a child every few seconds: it ran at a third of the bare
+// binary's rate (306 vs 977 execs/s on 2 loaded cores, 2026-12-05).
 LibFuzzerResult run_libfuzzer(const LibFuzzerRun& run) {
   namespace fs = std::filesystem;
   LibFuzzerResult result;
@@ -92,49 +173,35 @@ LibFuzzerResult run_libfuzzer(const LibFuzzerRun& run) {
   const fs::path work = fs::absolute(run.work_dir);
   fs::create_directories(work / "corpus", ec);
   result.corpus_dir = (work / "corpus").string();
-
-  std::vector<std::string> args{fs::absolute(run.binary).string(),
-                                "-seed=" + std::to_string(run.seed),
-                                "-max_total_time=" + std::to_string(run.seconds),
-                                "-timeout=30",
-                                "-rss_limit_mb=4096",
-                                "-print_final_stats=1",
-                                "-artifact_prefix=" + (work / "").string()};
-  if (run.max_len) args.push_back("-max_len=" + std::to_string(run.max_len));
-  if (!run.dict.empty()) args.push_back("-dict=" + run.dict);
-  // Fork mode keeps fuzzing past a crash (a campaign collects every finding, not
-  // the first); each crash input is still saved under the artifact prefix.
-  args.push_back("-fork=" + std::to_string(run.jobs));
-  args.push_back("-ignore_crashes=1");
-  args.push_back(result.corpus_dir);
-  for (const std::string& d : run.seed_dirs) args.push_back(d);
-  const std::string log = (work / "libfuzzer.log").string();
-  pid_t pid = 0;
-  if (const int rc = spawn_in_dir(args, log, work.string(), &pid)) {
-    result.error = args[0] + ": " + std::strerror(rc);
-    return result;
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  const Clock::time_point started = Clock::now();
+  const Clock::time_point deadline = started + std::chrono::seconds(run.seconds);
+  std::vector<Worker> workers(std::max(1u, run.jobs));
+  for (unsigned i = 0; i < workers.size(); ++i) {
+    if (!start_worker(run, work, result.corpus_dir, i, run.seconds, workers[i], result.error))
+      return result;
   }
   result.ran = true;
-  result.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-
-  std::vector<std::string> logs{log};
-  for (const fs::directory_entry& e : fs::directory_iterator(work, ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.starts_with("fuzz-") && name.ends_with(".log")) logs.push_back(e.path().string());
-    for (std::string_view kind : {"crash-", "leak-", "timeout-", "oom-"}) {
-      if (name.starts_with(kind)) result.crashes.push_back(e.path().string());
-    }
+  for (size_t running = workers.size(); running > 0;) {
+    int status = 0;
+    const pid_t pid = waitpid(-1, &status, 0);
+    if (pid < 0 && errno == EINTR) continue;
+    if (pid < 0) break;
+    auto it = std::find_if(workers.begin(), workers.end(),
+                           [pid](const Worker& w) { return w.pid == pid; });
+    if (it == workers.end()) continue;
+    const int exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (exit_status != 0) result.exit_status = exit_status;
+    const unsigned left = seconds_left(deadline);
+    // A process that stopped early stopped on a crash: the next one goes on.
+    if (exit_status != 0 && left >= 2 &&
+        start_worker(run, work, result.corpus_dir, static_cast<unsigned>(it - workers.begin()),
+                     left, *it, result.error))
+      continue;
+    --running;
   }
-  std::sort(result.crashes.begin(), result.crashes.end());
-  for (const std::string& path : logs) {
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    parse_libfuzzer_log(text.str(), result);
-  }
+  collect_results(work, result);
+  const double wall_seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  result.execs_per_second = wall_seconds > 0 ? double(result.execs) / wall_seconds : 0;
   return result;
 }
 

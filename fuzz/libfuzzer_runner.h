@@ -18,7 +18,7 @@ struct LibFuzzerRun {
   std::string dict;                    // "" for none
   uint64_t seed = 1;
   unsigned seconds = 60;
-  unsigned jobs = 1;
+  unsigned jobs = 1;   // plain libFuzzer processes on one corpus, each restarted after a crash
   size_t max_len = 0;  // 0: libFuzzer's default
 };
 
@@ -27,9 +27,9 @@ struct LibFuzzerResult {
   std::string error;  // why it could not run
   int exit_status = 0;
   uint64_t execs = 0;
-  double execs_per_second = 0;
-  uint64_t edges = 0;     // the last `cov:` libFuzzer printed (max over jobs)
-  uint64_t features = 0;  // the last `ft:`
+  double execs_per_second = 0;  // execs over the run's wall-clock time
+  uint64_t edges = 0;           // the last `cov:` libFuzzer printed (max over jobs)
+  uint64_t features = 0;        // the last `ft:`
   std::string corpus_dir;
   std::vector<std::string> crashes;  // crash-*/leak-*/timeout-*/oom-* files, sorted
 };
