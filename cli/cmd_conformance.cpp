@@ -34,18 +34,55 @@ struct ConformanceArgs {
   bool verbose = false;
   bool strict = false;  // only exact passes and skips exit 0
   bool json = false;
+  bool traces = false;  // --traces: each trace's result in the JSON (campaign reports)
   std::string profile;  // --profile: this one instead of each target's own
   vm::LoopDriverChoice loop_driver;
+};
+
+// One trace's result, as a campaign's trace x target matrix and JUnit file show it.
+struct TraceOutcome {
+  std::string trace;    // relative to the corpus
+  std::string result;   // pass | hedged | fail | skip
+  std::string message;  // a failure's located lines
 };
 
 // One target under one profile: its totals, for the table and --json.
 struct GroupTotals {
   std::string target, profile;
   RunTotals totals;
+  std::vector<TraceOutcome> traces;  // with --traces
 };
 
+constexpr size_t kMaxFailureMessageBytes = 4096;
+
+TraceOutcome trace_outcome(const std::string& corpus, const Trace& trace,
+                           const TraceResult& result) {
+  TraceOutcome o{
+      std::filesystem::path(trace.source).lexically_relative(corpus).string(), "pass", {}};
+  if (!result.ok()) {
+    o.result = "fail";
+    o.message = format_result_text(trace, result).substr(0, kMaxFailureMessageBytes);
+  } else if (result.envelope + result.data_unchecked > 0) {
+    o.result = "hedged";
+  } else if (result.passed == 0 && result.skipped > 0) {
+    o.result = "skip";
+  }
+  return o;
+}
+
+nlohmann::ordered_json traces_json(const std::vector<TraceOutcome>& traces) {
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const TraceOutcome& t : traces) {
+    nlohmann::ordered_json row{{"trace", t.trace}, {"result", t.result}};
+    if (!t.message.empty()) row["message"] = t.message;
+    list.push_back(row);
+  }
+  return list;
+}
+
 // The whole run as one JSON document: totals, then each target and profile.
-void print_json(const std::vector<GroupTotals>& groups, const RunTotals& totals, bool strict) {
+void print_json(const std::vector<GroupTotals>& groups, const RunTotals& totals, bool strict,
+                bool traces) {
   nlohmann::ordered_json j;
   j["passed"] = totals.passed;
   j["failed"] = totals.failed;
@@ -59,6 +96,7 @@ void print_json(const std::vector<GroupTotals>& groups, const RunTotals& totals,
     row["passed"] = g.totals.passed;
     row["failed"] = g.totals.failed;
     row.update(totals_json(g.totals));
+    if (traces) row["traces"] = traces_json(g.traces);
     rows.push_back(row);
   }
   j["groups"] = rows;
@@ -121,12 +159,13 @@ TargetRun run_target(const std::string& target_name, const ConformanceArgs& args
       run.usage_error = true;
       return run;
     }
-    GroupTotals& group =
-        run.groups.emplace_back(GroupTotals{target_name, std::string(profile->name), RunTotals{}});
+    GroupTotals& group = run.groups.emplace_back(
+        GroupTotals{target_name, std::string(profile->name), RunTotals{}, {}});
     for (const Trace& trace : loaded.traces) {
       if (!trace.profile.empty() && !model::pin_admits(trace.profile, *profile)) continue;
       const TraceResult result = run_trace(trace, *profile, chosen.target.get(), RunOptions{});
       group.totals.add(result);
+      if (args.traces) group.traces.push_back(trace_outcome(args.corpus, trace, result));
       if (args.strict) run.hedged += format_hedged_steps(trace, result);
       if (!args.json && (!result.ok() || args.verbose))
         run.output += format_result_text(trace, result);
@@ -230,7 +269,7 @@ int conformance(const ConformanceArgs& args) {
   }
   if (usage_error) return kExitUsage;
   if (args.json) {
-    print_json(groups, totals, args.strict);
+    print_json(groups, totals, args.strict, args.traces);
   } else {
     std::vector<std::vector<std::string>> rows;
     for (const GroupTotals& g : groups) rows.push_back(table_row(g));
@@ -266,6 +305,9 @@ void add_conformance_command(CLI::App& app, Action& action) {
                 "Fail unless every step passed exactly or was skipped (no envelope, no "
                 "unpredictable bytes)");
   cmd->add_flag("--json", args->json, "Print the totals per target and profile as JSON");
+  cmd->add_flag("--traces", args->traces,
+                "With --json: each trace's result too (pass, hedged, "
+                "fail with its located lines, skip)");
   cmd->callback([args, &action] { action = [args] { return conformance(*args); }; });
 }
 
