@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   libz3-dev util-linux libboost-graph-dev graphviz libclang-dev
   qemu-system-x86 libarchive-dev liblzma-dev e2fsprogs
+  libtomlplusplus-dev chromium slurmctld slurmd slurm-client munge python3-junitparser
 )
 
 as_root=()
