@@ -137,6 +137,13 @@ std::string progress_line(const Task& task, const TaskRecord& r) {
                      figures, r.why.empty() ? "" : " — " + r.why);
 }
 
+// A running fuzz task's execs, execs/s and findings so far.
+std::string live_figures(const TaskProgress& p) {
+  if (!p.fuzzing) return "";
+  const double rate = p.elapsed_seconds > 0 ? double(p.execs) / p.elapsed_seconds : 0;
+  return fmt::format(", {} execs ({:.0f}/s), {} findings", p.execs, rate, p.findings);
+}
+
 // Why task `index` may not start now ("" when it may): the campaign's time budget
 // or the disk bound is spent.
 std::string reason_to_skip(const Session& s) {
@@ -159,9 +166,8 @@ TaskRecord run_one(const Session& s, size_t index, const TaskPaths& paths, bool 
     s.say(fmt::format("{} {}{} (budget {:.0f} s)", counter, task.id, retry ? " again" : "",
                       task.budget_seconds));
     record = run_task(s.run.loopcheck, task, paths, [&](const TaskProgress& p) {
-      s.say(fmt::format(
-          "{} {}: {:.0f}/{:.0f} s{}", counter, task.id, p.elapsed_seconds, p.budget_seconds,
-          task.stage == Stage::Fuzz ? fmt::format(", {} findings", p.findings) : std::string()));
+      s.say(fmt::format("{} {}: {:.0f}/{:.0f} s{}", counter, task.id, p.elapsed_seconds,
+                        p.budget_seconds, live_figures(p)));
     });
     record.retried = retry;
   }

@@ -69,7 +69,7 @@ void add_fuzz(const FuzzStage& stage, Plan* plan) {
                 target,
                 {"fuzz", "--target", target, "--engine", stage.engine, "--seed",
                  std::to_string(seed), "--jobs", std::to_string(stage.jobs), "--max-minimize-tests",
-                 std::to_string(stage.max_minimize_tests), "--no-triage", "--json"},
+                 std::to_string(stage.max_minimize_tests), "--no-triage", "--progress", "--json"},
                 stage.budget_seconds};
       if (stage.runs > 0) {
         task.args.insert(task.args.end(), {"--runs", std::to_string(stage.runs)});

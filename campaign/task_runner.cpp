@@ -1,6 +1,7 @@
 #include "campaign/task_runner.h"
 
 #include "campaign/child_process.h"
+#include "fuzz/progress.h"
 
 #include <cerrno>
 #include <cstring>
@@ -13,16 +14,6 @@ namespace loopcheck::campaign {
 namespace {
 
 namespace fs = std::filesystem;
-
-size_t count_findings(const fs::path& dir) {
-  size_t n = 0;
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
-       it.increment(ec)) {
-    if (it->path().extension() == ".trace") ++n;
-  }
-  return n;
-}
 
 std::string read_text(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -138,7 +129,14 @@ TaskRecord run_task(const std::string& loopcheck, const Task& task, const TaskPa
   const fs::path out = paths.tasks_dir / (task.id + ".stdout");
   const fs::path log = paths.tasks_dir / (task.id + ".log");
   const ChildRun child = run_child(argv, out, log, task.budget_seconds, [&](double elapsed) {
-    if (progress) progress({elapsed, task.budget_seconds, count_findings(findings)});
+    if (!progress) return;
+    TaskProgress p{elapsed, task.budget_seconds, task.stage == Stage::Fuzz, 0, 0};
+    fuzz::ProgressSample sample;
+    if (p.fuzzing && fuzz::parse_progress(read_text(log), &sample)) {
+      p.execs = sample.execs;
+      p.findings = sample.findings;
+    }
+    progress(p);
   });
   if (!child.started) {
     record.why = child.error;

@@ -36,7 +36,8 @@ TaskRecord task_record_from_json(const nlohmann::json& j);
 // What a running task looks like every few seconds: for the progress line.
 struct TaskProgress {
   double elapsed_seconds = 0, budget_seconds = 0;
-  size_t findings = 0;  // finding traces stored so far (fuzz)
+  bool fuzzing = false;  // a fuzz task: the figures below are its `fuzz progress` line
+  uint64_t execs = 0, findings = 0;
 };
 using ProgressCallback = std::function<void(const TaskProgress&)>;
 

@@ -21,6 +21,9 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
+#include <chrono>
+#include <atomic>
 #include <iterator>
 
 #include "cli/commands.h"
@@ -28,6 +31,7 @@
 #include "fuzz/campaign.h"
 #include "fuzz/findings.h"
 #include "fuzz/libfuzzer_runner.h"
+#include "fuzz/progress.h"
 #include "repro/minimize.h"
 #include "repro/triage.h"
 #include "targets/registry.h"
@@ -53,8 +57,11 @@ struct FuzzArgs {
   std::string work_dir;
   size_t ops = 16;
   size_t max_minimize_tests = 2000;
-  bool triage = true;  // vm: targets: each new finding on every cached kernel
+  bool triage = true;     // vm: targets: each new finding on every cached kernel
+  bool progress = false;  // a "fuzz progress:" line on stderr every 2 s
 };
+
+constexpr std::chrono::milliseconds kProgressInterval{2000};
 
 fs::path self_dir() {
   std::error_code ec;
@@ -166,7 +173,19 @@ void run_builtin(const FuzzArgs& args, const TargetMaker& make, Campaign& c) {
   options.seeds = read_inputs(args.seeds);
   options.decode = c.decode;
   options.make_target = make;
+  std::atomic<uint64_t> execs{0}, findings{0};
+  std::optional<fuzz::ProgressPrinter> progress;
+  if (args.progress) {
+    options.live_execs = &execs;
+    options.live_findings = &findings;
+    progress.emplace(
+        [&] {
+          return fuzz::ProgressSample{execs.load(), findings.load()};
+        },
+        kProgressInterval);
+  }
   fuzz::CampaignResult r = fuzz::run_campaign(options);
+  progress.reset();
   c.raw = std::move(r.findings);
   c.pairs = r.coverage;
   c.execs = r.execs;
@@ -221,7 +240,11 @@ int run_libfuzzer_engine(const FuzzArgs& args, const std::string& fuzzer, const 
   // The fuzzer's known signatures are this run's: a stored finding is counted,
   // not a crash (fuzz/libfuzzer/differential.h).
   ::setenv("LOOPCHECK_KNOWN_FINDINGS", args.findings.c_str(), 1);
+  std::optional<fuzz::ProgressPrinter> progress;
+  if (args.progress)
+    progress.emplace([&run] { return fuzz::libfuzzer_progress(run.work_dir); }, kProgressInterval);
   fuzz::LibFuzzerResult r = fuzz::run_libfuzzer(run);
+  progress.reset();
   if (!r.ran) {
     fmt::print(stderr, "{}\n", r.error);
     return kExitUsage;
@@ -395,6 +418,8 @@ void add_fuzz_command(CLI::App& app, Action& action) {
       ->check(CLI::Range(1, 64));
   cmd->add_option("--max-minimize-tests", args->max_minimize_tests, "Candidates tried per finding")
       ->capture_default_str();
+  cmd->add_flag("--progress", args->progress,
+                "Print `fuzz progress: N execs, F findings` to stderr every 2 s");
   cmd->add_flag("!--no-triage", args->triage,
                 "vm: targets: do not run new findings on every cached kernel (FINDING.triage.md)");
   cmd->callback([args, &action] { action = [args] { return fuzz_command(*args); }; });

@@ -83,11 +83,13 @@ JobResult run_job(const CampaignOptions& options, unsigned job) {
     ModelCoverage pairs;
     Finding finding = runner.run(program, &pairs);
     ++out.execs;
+    if (options.live_execs) options.live_execs->fetch_add(1, std::memory_order_relaxed);
     const size_t before = out.coverage.count();
     out.coverage.merge(pairs);
     if (out.coverage.count() > before)
       corpus.emplace_back(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(size));
     if (finding && !out.findings.contains(finding.signature)) {
+      if (options.live_findings) options.live_findings->fetch_add(1, std::memory_order_relaxed);
       std::string signature = finding.signature;
       out.findings.emplace(
           std::move(signature),

@@ -8,6 +8,7 @@
 // executions (`runs`), the same seed gives the same findings, byte for byte.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -31,6 +32,9 @@ struct CampaignOptions {
   size_t ops_per_input = 16;  // statements in a freshly generated input
   std::vector<Input> seeds;   // initial corpus
   DecodeOptions decode;
+  // Live counts for a progress line (`loopcheck fuzz --progress`); may be null.
+  std::atomic<uint64_t>* live_execs = nullptr;
+  std::atomic<uint64_t>* live_findings = nullptr;
   // Makes one target per job (null result: the model alone).
   std::function<std::unique_ptr<Target>()> make_target;
 };
