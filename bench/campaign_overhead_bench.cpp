@@ -3,8 +3,8 @@
 // fuzz task (a subprocess with its plan, records, findings stage and reports).
 //   Builtin/*    `loopcheck fuzz --engine builtin --runs N` vs a campaign of that task:
 //                wall time for the same executions (deterministic work)
-//   LibFuzzer/*  build-fuzz/fuzz/fuzz_inproc alone for S seconds vs a campaign's
-//                libFuzzer task for S seconds
+//   LibFuzzer/*  build-fuzz/fuzz/fuzz_inproc alone for S seconds, with the flags
+//                `loopcheck fuzz` gives it, vs a campaign's libFuzzer task for S seconds
 // Time is each command's whole wall clock (the campaign's: its plan, child, replay,
 // findings stage and reports); execs_per_second = the engine's executions / that.
 // Counters: execs_per_second. Run from the build: build/bench/campaign_overhead_bench.
@@ -117,11 +117,12 @@ void LibFuzzerBare(benchmark::State& state) {
     const fs::path dir = scratch("lf-bare");
     fs::create_directories(dir / "corpus");
     const auto start = std::chrono::steady_clock::now();
-    const std::string log = output_of(
-        "cd " + dir.string() + " && " + fuzz_inproc().string() +
-        " -seed=1 -print_final_stats=1 -max_total_time=" + std::to_string(kLibFuzzerSeconds) +
-        " -dict=" + (source_dir() / "fuzz/libfuzzer/fuzz_ops.dict").string() + " corpus " +
-        (source_dir() / "corpus/fuzz-seeds").string() + " 2>&1");
+    const std::string log =
+        output_of("cd " + dir.string() + " && " + fuzz_inproc().string() +
+                  " -seed=1 -print_final_stats=1 -timeout=30 -rss_limit_mb=4096 -max_len=513" +
+                  " -max_total_time=" + std::to_string(kLibFuzzerSeconds) +
+                  " -dict=" + (source_dir() / "fuzz/libfuzzer/fuzz_ops.dict").string() +
+                  " corpus " + (source_dir() / "corpus/fuzz-seeds").string() + " 2>&1");
     const double seconds = seconds_since(start);
     const size_t at = log.rfind("stat::number_of_executed_units:");
     const double execs = at == std::string::npos ? 0 : std::atof(log.c_str() + at + 31);
