@@ -89,6 +89,14 @@ std::string plain(const json& v) {
   return text(v);
 }
 
+// The campaign's fuzz seeds, "1, 2, 3".
+std::string seeds_text(const json& seeds) {
+  std::string out;
+  if (!seeds.is_array()) return plain(seeds);
+  for (const json& seed : seeds) out += (out.empty() ? "" : ", ") + plain(seed);
+  return out;
+}
+
 std::string rate(const json& v, std::string_view unit) {
   const auto d = number(v);
   if (!d) return "";
@@ -216,8 +224,9 @@ void index_header(Out out, const json& summary) {
   const json& totals = at(summary, "totals");
   fmt::format_to(out, "<header id=\"summary\">\n<h1>loopcheck campaign {}</h1>\n",
                  xml_escape(campaign_title(summary)));
-  fmt::format_to(out, "<p class=\"meta\">night {} &middot; seed {} &middot; loopcheck {}",
-                 esc(at(c, "night")), xml_escape(plain(at(c, "seed"))), esc(at(c, "loopcheck")));
+  fmt::format_to(out, "<p class=\"meta\">night {} &middot; fuzz seeds {} &middot; loopcheck {}",
+                 esc(at(c, "night")), xml_escape(seeds_text(at(c, "seeds"))),
+                 esc(at(c, "loopcheck")));
   if (at(c, "config").is_string())
     fmt::format_to(out, " &middot; {}", link(percent_encode(text(at(c, "config"))), "config"));
   if (at(c, "previous").is_string() && !text(at(c, "previous")).empty())

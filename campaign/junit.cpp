@@ -1,5 +1,7 @@
 #include "campaign/junit.h"
 
+#include "campaign/xml_escape.h"
+
 #include <fmt/format.h>
 
 #include <map>
@@ -31,16 +33,16 @@ std::string render_suite(const Suite& suite) {
   std::string out = fmt::format(
       "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" "
       "time=\"{:.3f}\">\n",
-      xml_escaped(suite.name), suite.cases.size(), failures, errors, skipped, seconds);
+      xml_escape(suite.name), suite.cases.size(), failures, errors, skipped, seconds);
   for (const Case& c : suite.cases) {
     out += fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3f}\"",
-                       xml_escaped(c.classname), xml_escaped(c.name), c.seconds);
+                       xml_escape(c.classname), xml_escape(c.name), c.seconds);
     if (c.kind.empty()) {
       out += "/>\n";
       continue;
     }
     out += fmt::format(">\n      <{} message=\"{}\">{}</{}>\n    </testcase>\n", c.kind,
-                       xml_escaped(c.message), xml_escaped(c.text), c.kind);
+                       xml_escape(c.message), xml_escape(c.text), c.kind);
   }
   return out + "  </testsuite>\n";
 }
@@ -106,36 +108,6 @@ void finding_cases(const nlohmann::ordered_json& summary, Suite* suite) {
 
 }  // namespace
 
-std::string xml_escaped(std::string_view text) {
-  std::string out;
-  for (char ch : text) {
-    switch (ch) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        // XML 1.0 has no place for other control characters: shown, not dropped.
-        if (static_cast<unsigned char>(ch) < 0x20 && ch != '\n' && ch != '\t' && ch != '\r')
-          out += fmt::format("\\x{:02x}", static_cast<unsigned char>(ch));
-        else
-          out += ch;
-    }
-  }
-  return out;
-}
-
 std::string render_junit(const Plan& plan, const std::vector<TaskRecord>& records,
                          const nlohmann::ordered_json& summary) {
   Suite conformance{"conformance", {}}, explore{"explore", {}}, fuzz{"fuzz", {}},
@@ -158,7 +130,7 @@ std::string render_junit(const Plan& plan, const std::vector<TaskRecord>& record
   finding_cases(summary, &findings);
   std::string out =
       fmt::format("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"{}\">\n",
-                  xml_escaped("loopcheck campaign " + summary["campaign"].value("name", "")));
+                  xml_escape("loopcheck campaign " + summary["campaign"].value("name", "")));
   for (const Suite* s : {&conformance, &explore, &fuzz, &findings}) out += render_suite(*s);
   return out + "</testsuites>\n";
 }

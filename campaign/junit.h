@@ -16,7 +16,4 @@ namespace loopcheck::campaign {
 std::string render_junit(const Plan& plan, const std::vector<TaskRecord>& records,
                          const nlohmann::ordered_json& summary);
 
-// `text` escaped for XML character data and attribute values.
-std::string xml_escaped(std::string_view text);
-
 }  // namespace loopcheck::campaign

@@ -222,36 +222,6 @@ void series_line(Out out, const Frame& f, const PlotSeries& s, std::string_view 
 
 }  // namespace
 
-std::string xml_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        if (uint8_t(c) < 0x20 && c != '\n' && c != '\t' && c != '\r')
-          out += "\uFFFD";
-        else
-          out += c;
-    }
-  }
-  return out;
-}
-
 std::string tick_label(double value, double step) {
   step = std::fabs(step);
   if (!(step > 0) || !std::isfinite(step)) step = 1;

@@ -5,6 +5,8 @@
 // are printed with a fixed precision), so two reports of equal results diff clean.
 #pragma once
 
+#include "campaign/xml_escape.h"
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,10 +57,6 @@ struct BarSpec {
 // point (or a chart with no bar) still renders its frame with a "no data" note.
 std::string line_plot_svg(const PlotSpec& spec);
 std::string bar_chart_svg(const BarSpec& spec);
-
-// `&`, `<`, `>`, `"` and `'` as entities; control characters XML forbids become
-// U+FFFD. The same text is safe in HTML text and quoted HTML attributes.
-std::string xml_escape(std::string_view text);
 
 // A tick label: `value` with as many decimals as `step` needs, and a k/M suffix for
 // large magnitudes ("120k", "1.5M"); "-0" never appears.

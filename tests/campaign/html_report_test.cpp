@@ -273,9 +273,9 @@ TEST(HtmlReport, MistypedFieldsRenderBlankInsteadOfThrowing) {
   summary["history"] = json::object();
   summary["fuzz"][0]["growth"] = {1, "x", nullptr, 3.5};
   summary["matrix"]["rows"][0]["cells"] = "pass";
-  summary["campaign"]["seed"] = 18446744073709551615u;
+  summary["campaign"]["seeds"] = {18446744073709551615u, 7};
   const std::string html = render_index_html(summary);
-  EXPECT_NE(html.find("seed 18446744073709551615"), std::string::npos);
+  EXPECT_NE(html.find("fuzz seeds 18446744073709551615, 7"), std::string::npos);
   EXPECT_EQ(unbalanced(html), "");
   EXPECT_EQ(unbalanced(render_finding_html(summary, summary["findings"][1])), "");
 }
