@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "campaign/child_process.h"
 #include "campaign/config.h"
 #include "campaign/findings_stage.h"
 #include "campaign/html_report.h"
@@ -130,9 +131,11 @@ std::string progress_line(const Task& task, const TaskRecord& r) {
   else if (r.result.is_object() && task.stage == Stage::Conformance)
     figures = fmt::format(" — {} passed, {} failed", r.result.value("passed", 0ULL),
                           r.result.value("failed", 0ULL));
-  else if (r.result.is_object())
+  else if (r.result.is_object() && task.stage == Stage::Explore)
     figures = fmt::format(" — {} states, {} violations", r.result.value("distinct_states", 0ULL),
                           r.result.value("violations", 0ULL));
+  else if (r.result.is_object())
+    figures = " — " + r.result.value("totals", nlohmann::json::object()).dump();
   return fmt::format("{}: {} in {:.1f} s{}{}", task.id, task_status_name(r.status), r.seconds,
                      figures, r.why.empty() ? "" : " — " + r.why);
 }
@@ -355,6 +358,7 @@ std::string rerender_report(const fs::path& dir) {
 
 CampaignOutcome run_campaign(const CampaignRun& run) {
   CampaignOutcome outcome;
+  stop_children_on_signals();
   if (std::string why = prepare_out_dir(run); !why.empty()) {
     fmt::print(stderr, "{}\n", why);
     return outcome;

@@ -6,7 +6,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <chrono>
 #include <cstring>
 #include <fmt/format.h>
@@ -37,13 +39,37 @@ int spawn_in_group(std::vector<std::string>& argv, const fs::path& out, const fs
   posix_spawnattr_init(&attributes);
   posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
   posix_spawnattr_setpgroup(&attributes, 0);
-  const int rc = posix_spawnp(pid, args[0], &actions, &attributes, args.data(), environ);
+  // The child dies with this process (cli/main.cpp): no task outlives its campaign.
+  std::vector<std::string> env_text;
+  for (char** e = environ; *e; ++e) {
+    if (!std::string_view(*e).starts_with("LOOPCHECK_DIE_WITH_PARENT=")) env_text.emplace_back(*e);
+  }
+  env_text.push_back("LOOPCHECK_DIE_WITH_PARENT=" + std::to_string(::getpid()));
+  std::vector<char*> env;
+  for (std::string& e : env_text) env.push_back(e.data());
+  env.push_back(nullptr);
+  const int rc = posix_spawnp(pid, args[0], &actions, &attributes, args.data(), env.data());
   posix_spawnattr_destroy(&attributes);
   posix_spawn_file_actions_destroy(&actions);
   return rc;
 }
 
+// The process group of the child running now: a campaign stopped by a signal
+// stops it first (it has its own group, so a terminal's ^C does not reach it).
+std::atomic<pid_t> g_child_group{0};
+
+extern "C" void stop_child_and_die(int signal_number) {
+  const pid_t group = g_child_group.load();
+  if (group > 0) ::kill(-group, SIGTERM);
+  std::signal(signal_number, SIG_DFL);
+  std::raise(signal_number);
+}
+
 }  // namespace
+
+void stop_children_on_signals() {
+  for (int s : {SIGINT, SIGTERM, SIGHUP}) std::signal(s, stop_child_and_die);
+}
 
 ChildRun run_child(std::vector<std::string> argv, const fs::path& stdout_path,
                    const fs::path& stderr_path, double budget_seconds, const Tick& tick) {
@@ -55,6 +81,7 @@ ChildRun run_child(std::vector<std::string> argv, const fs::path& stdout_path,
     return run;
   }
   run.started = true;
+  g_child_group = pid;
   const auto budget = std::chrono::duration<double>(budget_seconds);
   Clock::time_point next_tick = started + kTickInterval, term_sent{};
   int status = 0;
@@ -77,6 +104,7 @@ ChildRun run_child(std::vector<std::string> argv, const fs::path& stdout_path,
   }
   // Whatever the child left running in its group (a fuzzer worker, a QEMU) goes too.
   ::kill(-pid, SIGKILL);
+  g_child_group = 0;
   run.seconds = std::chrono::duration<double>(Clock::now() - started).count();
   run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return run;

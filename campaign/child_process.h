@@ -22,6 +22,10 @@ struct ChildRun {
 // Called about every 10 s with the seconds elapsed.
 using Tick = std::function<void(double elapsed_seconds)>;
 
+// SIGINT, SIGTERM and SIGHUP stop the running child's whole group, then this
+// process: a campaign stopped at the terminal leaves no task running.
+void stop_children_on_signals();
+
 ChildRun run_child(std::vector<std::string> argv, const std::filesystem::path& stdout_path,
                    const std::filesystem::path& stderr_path, double budget_seconds,
                    const Tick& tick = {});

@@ -185,6 +185,21 @@ void read_fuzz(TableReader& top, const std::string& path, std::vector<std::strin
   if (stage->enabled && stage->targets.empty()) r.error("[fuzz] needs 'targets'");
 }
 
+void read_mutants(TableReader& top, const std::string& path, std::vector<std::string>* errors,
+                  MutantsStage* stage) {
+  const toml::table* t = subtable(top, "mutants");
+  stage->enabled = t != nullptr;
+  TableReader r(t, path, errors);
+  r.boolean("enabled", &stage->enabled);
+  r.string("kernel", &stage->kernel);
+  r.string("source", &stage->source);
+  r.integer("max", &stage->max, 1, 100000);
+  r.integer("seed", &stage->seed, 0, int64_t{1} << 62);
+  r.integer("jobs", &stage->jobs, 1, 64);
+  r.seconds("budget_seconds", &stage->budget_seconds);
+  r.reject_unknown_keys("mutants");
+}
+
 void read_findings(TableReader& top, const std::string& path, std::vector<std::string>* errors,
                    FindingsStage* stage) {
   TableReader r(subtable(top, "findings"), path, errors);
@@ -216,6 +231,7 @@ ConfigLoad parse_config(const std::string& text, const std::string& path) {
   read_conformance(r, path, &load.errors, &c.conformance);
   read_explore(r, path, &load.errors, &c.explore);
   read_fuzz(r, path, &load.errors, &c.fuzz);
+  read_mutants(r, path, &load.errors, &c.mutants);
   read_findings(r, path, &load.errors, &c.findings);
   r.reject_unknown_keys("top level");
   if (c.name.empty() || c.name.find_first_of("/ \t\n") != std::string::npos)

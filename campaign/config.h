@@ -45,6 +45,18 @@ struct FuzzStage {
   uint32_t max_minimize_tests = 2000;
 };
 
+// Mutation analysis of loop.c (`loopcheck mutants run`, docs/mutants.md): a seeded
+// sample of mutants, each built and booted; its score is a figure of the night.
+struct MutantsStage {
+  bool enabled = false;
+  std::string kernel = "6.1.0-56-cloud-amd64";
+  std::string source = "linux-source-6.1";
+  uint32_t max = 10;  // mutants sampled
+  uint64_t seed = 1;
+  uint32_t jobs = 1;
+  double budget_seconds = 1800;
+};
+
 struct FindingsStage {
   std::vector<std::string> triage_kernels;  // versions or "cached"; empty: no triage
   bool reproducers = true;                  // a C program per finding (`loopcheck repro`)
@@ -59,6 +71,7 @@ struct CampaignConfig {
   ConformanceStage conformance;
   ExploreStage explore;
   FuzzStage fuzz;
+  MutantsStage mutants;
   FindingsStage findings;
 };
 

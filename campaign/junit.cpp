@@ -111,7 +111,7 @@ void finding_cases(const nlohmann::ordered_json& summary, Suite* suite) {
 std::string render_junit(const Plan& plan, const std::vector<TaskRecord>& records,
                          const nlohmann::ordered_json& summary) {
   Suite conformance{"conformance", {}}, explore{"explore", {}}, fuzz{"fuzz", {}},
-      findings{"findings", {}};
+      mutants{"mutants", {}}, findings{"findings", {}};
   for (size_t i = 0; i < plan.tasks.size(); ++i) {
     const Task& task = plan.tasks[i];
     const std::string detail = summary["stages"][i].value("detail", "");
@@ -125,13 +125,17 @@ std::string render_junit(const Plan& plan, const std::vector<TaskRecord>& record
       case Stage::Fuzz:
         task_case(task, records[i], detail, &fuzz);
         break;
+      case Stage::Mutants:
+        task_case(task, records[i], detail, &mutants);
+        break;
     }
   }
   finding_cases(summary, &findings);
   std::string out =
       fmt::format("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"{}\">\n",
                   xml_escape("loopcheck campaign " + summary["campaign"].value("name", "")));
-  for (const Suite* s : {&conformance, &explore, &fuzz, &findings}) out += render_suite(*s);
+  for (const Suite* s : {&conformance, &explore, &fuzz, &mutants, &findings})
+    out += render_suite(*s);
   return out + "</testsuites>\n";
 }
 

@@ -83,6 +83,16 @@ void add_fuzz(const FuzzStage& stage, Plan* plan) {
   }
 }
 
+void add_mutants(const MutantsStage& stage, Plan* plan) {
+  plan->tasks.push_back(Task{fmt::format("mutants-{}-seed-{}", id_word(stage.kernel), stage.seed),
+                             Stage::Mutants,
+                             "vm:" + stage.kernel,
+                             {"mutants", "run", "--kernel", stage.kernel, "--source", stage.source,
+                              "--max", std::to_string(stage.max), "--seed",
+                              std::to_string(stage.seed), "-j", std::to_string(stage.jobs)},
+                             stage.budget_seconds});
+}
+
 }  // namespace
 
 std::string_view stage_name(Stage stage) {
@@ -93,6 +103,8 @@ std::string_view stage_name(Stage stage) {
       return "explore";
     case Stage::Fuzz:
       return "fuzz";
+    case Stage::Mutants:
+      return "mutants";
   }
   return "?";
 }
@@ -102,6 +114,7 @@ Plan make_plan(const CampaignConfig& config, const std::vector<std::string>& cac
   if (config.conformance.enabled) add_conformance(config.conformance, cached_kernels, &plan);
   if (config.explore.enabled) add_explore(config.explore, &plan);
   if (config.fuzz.enabled) add_fuzz(config.fuzz, &plan);
+  if (config.mutants.enabled) add_mutants(config.mutants, &plan);
   std::set<std::string> ids;
   for (const Task& t : plan.tasks) {
     // Two scopes or targets that name the same task would share one result file.
@@ -141,9 +154,9 @@ bool plan_from_json(const nlohmann::json& j, Plan* plan, std::string* error) {
     plan->tasks.clear();
     for (const nlohmann::json& t : j.at("tasks")) {
       const std::string stage = t.at("stage").get<std::string>();
-      Stage s = stage == "explore" ? Stage::Explore
-                : stage == "fuzz"  ? Stage::Fuzz
-                                   : Stage::Conformance;
+      Stage s = Stage::Conformance;
+      for (Stage each : {Stage::Explore, Stage::Fuzz, Stage::Mutants})
+        if (stage_name(each) == stage) s = each;
       plan->tasks.push_back(
           Task{t.at("id").get<std::string>(), s, t.at("target").get<std::string>(),
                t.at("args").get<std::vector<std::string>>(), t.at("budget_seconds").get<double>()});

@@ -12,7 +12,7 @@
 
 namespace loopcheck::campaign {
 
-enum class Stage { Conformance, Explore, Fuzz };
+enum class Stage { Conformance, Explore, Fuzz, Mutants };
 
 std::string_view stage_name(Stage stage);
 

@@ -52,6 +52,20 @@ Json fuzz_figures(const nlohmann::json& r, std::string* detail) {
   return f;
 }
 
+Json mutants_figures(const nlohmann::json& r, std::string* detail) {
+  const nlohmann::json t = r.value("totals", nlohmann::json::object());
+  Json f{{"mutants", count(t, "mutants")},
+         {"killed", count(t, "killed")},
+         {"survived", count(t, "survived")},
+         {"equivalent", count(t, "equivalent")},
+         {"compile_errors", count(t, "compile_errors")},
+         {"score", t.value("score", 0.0)}};
+  *detail = fmt::format("{} mutants: {} killed, {} survived, {} equivalent (score {:.3f})",
+                        count(t, "mutants"), count(t, "killed"), count(t, "survived"),
+                        count(t, "equivalent"), t.value("score", 0.0));
+  return f;
+}
+
 Json stage_row(const Task& task, const TaskRecord& record) {
   std::string detail = record.why;
   Json figures = Json::object();
@@ -65,6 +79,9 @@ Json stage_row(const Task& task, const TaskRecord& record) {
         break;
       case Stage::Fuzz:
         figures = fuzz_figures(record.result, &detail);
+        break;
+      case Stage::Mutants:
+        figures = mutants_figures(record.result, &detail);
         break;
     }
   }

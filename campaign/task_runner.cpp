@@ -30,6 +30,15 @@ std::string log_tail(const fs::path& log) {
   return tail.size() > 600 ? tail.substr(tail.size() - 600) : tail;
 }
 
+// What a night keeps of a mutation report: its kernel and totals.
+nlohmann::json mutants_result(const fs::path& report) {
+  const nlohmann::json j = nlohmann::json::parse(read_text(report), nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("totals")) return nullptr;
+  return {{"kernel", j.value("kernel", "")},
+          {"mutants_analysed", j.value("mutants_analysed", 0)},
+          {"totals", j["totals"]}};
+}
+
 }  // namespace
 
 std::string_view task_status_name(TaskStatus status) {
@@ -126,6 +135,8 @@ TaskRecord run_task(const std::string& loopcheck, const Task& task, const TaskPa
   argv.insert(argv.end(), task.args.begin(), task.args.end());
   if (task.stage == Stage::Fuzz)
     argv.insert(argv.end(), {"--findings", findings.string(), "--work-dir", work.string()});
+  const fs::path mutants_out = paths.tasks_dir / (task.id + ".mutants");
+  if (task.stage == Stage::Mutants) argv.insert(argv.end(), {"--out", mutants_out.string()});
   const fs::path out = paths.tasks_dir / (task.id + ".stdout");
   const fs::path log = paths.tasks_dir / (task.id + ".log");
   const ChildRun child = run_child(argv, out, log, task.budget_seconds, [&](double elapsed) {
@@ -147,6 +158,8 @@ TaskRecord run_task(const std::string& loopcheck, const Task& task, const TaskPa
   record.timed_out = child.timed_out;
   record.result = nlohmann::json::parse(read_text(out), nullptr, /*allow_exceptions=*/false);
   if (record.result.is_discarded()) record.result = nullptr;
+  // `mutants run` prints a line for people; its report.json is the result.
+  if (task.stage == Stage::Mutants) record.result = mutants_result(mutants_out / "report.json");
   fs::remove_all(work, ec);  // libFuzzer's corpus copies: the findings are kept
   fs::remove(out, ec);
   if (record.timed_out) {

@@ -4,7 +4,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -27,7 +29,7 @@ budget_seconds = 60
 [fuzz]
 targets = ["inproc"]
 seeds = [1, 2]
-runs = 200
+runs = 600
 budget_seconds = 120
 )";
 
@@ -85,7 +87,7 @@ TEST_F(CampaignCli, WritesTheReportFolderAndTheSameResultsTwice) {
   EXPECT_EQ(a["schema"], 1);
   EXPECT_EQ(a["totals"]["tasks_ok"], 4);
   EXPECT_GT(a["totals"]["traces"].get<int>(), 100);
-  EXPECT_EQ(a["fuzz"][0]["execs"], 200);
+  EXPECT_EQ(a["fuzz"][0]["execs"], 600);
   EXPECT_EQ(a["matrix"]["targets"], nlohmann::json::array({"model"}));
   const CliRun second = run_cli(campaign("b", "--night 2026-12-01"));
   ASSERT_EQ(second.exit_code, 0) << second.out;
@@ -131,6 +133,46 @@ TEST_F(CampaignCli, ResumeRunsOnlyWhatDidNotFinish) {
   EXPECT_NE(resumed.out.find("fuzz-inproc-seed-2 (budget"), std::string::npos) << resumed.out;
   EXPECT_EQ(fs::last_write_time(kept), kept_time);
   EXPECT_EQ(summary_of(dir_ / "a")["results_digest"], digest);
+}
+
+// Whether any process runs with `needle` in its command line.
+bool process_running_with(const std::string& needle) {
+  for (const fs::directory_entry& e : fs::directory_iterator("/proc")) {
+    std::string cmdline = read_text(e.path() / "cmdline");
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    if (cmdline.find(needle) != std::string::npos) return true;
+  }
+  return false;
+}
+
+// SIGKILL during a fuzz task: no handler runs, yet the task dies with the
+// campaign, and --resume finishes the night with the results of an unbroken run.
+TEST_F(CampaignCli, KilledDuringATaskResumesToTheSameResults) {
+  ASSERT_EQ(run_cli(campaign("whole")).exit_code, 0);
+  const fs::path log = dir_ / "killed.log";
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const std::string binary = std::string(LOOPCHECK_BINARY_DIR) + "/loopcheck";
+    freopen(log.c_str(), "w", stderr);
+    execl(binary.c_str(), binary.c_str(), "campaign", "--config", (dir_ / "tiny.toml").c_str(),
+          "--out", (dir_ / "a").c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const fs::path running = dir_ / "a" / "tasks" / "fuzz-inproc-seed-1.findings";
+  for (int i = 0; i < 600 && read_text(log).find("fuzz-inproc-seed-1 (budget") == std::string::npos;
+       ++i)
+    usleep(50 * 1000);
+  ASSERT_NE(read_text(log).find("fuzz-inproc-seed-1 (budget"), std::string::npos) << read_text(log);
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  for (int i = 0; i < 100 && process_running_with(running.string()); ++i) usleep(50 * 1000);
+  EXPECT_FALSE(process_running_with(running.string())) << "the task outlived its campaign";
+  EXPECT_FALSE(fs::exists(dir_ / "a" / "summary.json"));
+  const CliRun resumed = run_cli(campaign("a", "--resume"));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.out;
+  EXPECT_EQ(resumed.out.find("conformance-model (budget"), std::string::npos) << resumed.out;
+  EXPECT_EQ(summary_of(dir_ / "a")["results_digest"], summary_of(dir_ / "whole")["results_digest"]);
 }
 
 // A finding the previous night reported that no longer reproduces is fixed

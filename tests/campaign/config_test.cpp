@@ -78,5 +78,23 @@ TEST(CampaignPlan, ExpandsCachedKernelsAndGivesEveryTaskOneShard) {
   EXPECT_FALSE(plan_from_json(nlohmann::json{{"plan", 99}}, &back, &why));
 }
 
+TEST(CampaignPlan, AMutantsStageIsOneTaskOnItsKernel) {
+  const ConfigLoad load = parse_config(
+      "name = \"m\"\n[mutants]\nkernel = \"6.1.0-56-cloud-amd64\"\nmax = 3\nseed = 9\n", "m.toml");
+  ASSERT_TRUE(load.ok()) << load.errors.front();
+  const Plan plan = make_plan(load.config, {});
+  ASSERT_EQ(plan.tasks.size(), 1u);
+  EXPECT_EQ(plan.tasks[0].id, "mutants-6.1.0-56-cloud-amd64-seed-9");
+  EXPECT_EQ(stage_name(plan.tasks[0].stage), "mutants");
+  EXPECT_EQ(
+      plan.tasks[0].args,
+      (std::vector<std::string>{"mutants", "run", "--kernel", "6.1.0-56-cloud-amd64", "--source",
+                                "linux-source-6.1", "--max", "3", "--seed", "9", "-j", "1"}));
+  Plan back;
+  std::string why;
+  ASSERT_TRUE(plan_from_json(nlohmann::json::parse(plan_json(plan).dump()), &back, &why));
+  EXPECT_EQ(back.tasks[0].stage, Stage::Mutants);
+}
+
 }  // namespace
 }  // namespace loopcheck::campaign
