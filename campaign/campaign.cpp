@@ -9,6 +9,7 @@
 
 #include "campaign/child_process.h"
 #include "campaign/config.h"
+#include "campaign/files.h"
 #include "campaign/findings_stage.h"
 #include "campaign/html_report.h"
 #include "campaign/junit.h"
@@ -23,11 +24,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 // Everything one process of the campaign works with.
 struct Session {

@@ -9,6 +9,7 @@
 #include <map>
 
 #include "campaign/child_process.h"
+#include "campaign/files.h"
 #include "campaign/finding_fates.h"
 #include "fuzz/findings.h"
 
@@ -18,11 +19,6 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr double kChildBudgetSeconds = 900;
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 // "inproc/finding-0123456789abcdef" for OUT/findings/inproc/finding-0123456789abcdef.trace.
 std::string finding_id(const fs::path& trace) {

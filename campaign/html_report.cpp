@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "campaign/files.h"
 #include "campaign/svg_plot.h"
 
 namespace loopcheck::campaign {
@@ -576,27 +577,6 @@ void finding_files(Out out, const json& finding, std::string_view page) {
 
 // ---- writing
 
-void write_whole(const fs::path& path, std::string_view content) {
-  std::error_code ec;
-  fs::create_directories(path.parent_path(), ec);
-  if (ec) throw std::runtime_error(path.parent_path().string() + ": " + ec.message());
-  fs::path partial = path;
-  partial += ".partial";
-  {
-    std::ofstream file(partial, std::ios::binary | std::ios::trunc);
-    if (!file) throw std::runtime_error(partial.string() + ": " + std::strerror(errno));
-    file << content;
-    if (!file.flush()) throw std::runtime_error(partial.string() + ": write failed");
-  }
-  // Never a half-written page under its real name: a reader sees the old or the new.
-  fs::rename(partial, path, ec);
-  if (ec) {
-    std::error_code ignored;
-    fs::remove(partial, ignored);
-    throw std::runtime_error(path.string() + ": " + ec.message());
-  }
-}
-
 bool inside_report(const fs::path& rel) {
   if (rel.empty() || rel.is_absolute() || rel.has_root_name() || !rel.has_filename()) return false;
   return std::none_of(rel.begin(), rel.end(), [](const fs::path& p) { return p == ".."; });
@@ -656,10 +636,10 @@ void write_html_report(const fs::path& out_dir, const json& summary) {
     if (!page.empty() && !inside_report(fs::path(page)))
       throw std::runtime_error((out_dir / page).string() + ": finding page outside the report");
   }
-  write_whole(out_dir / "index.html", render_index_html(summary));
+  write_file_atomically(out_dir / "index.html", render_index_html(summary));
   for (const json& f : items(summary, "findings")) {
     const std::string page = text(at(f, "page"));
-    if (!page.empty()) write_whole(out_dir / page, render_finding_html(summary, f));
+    if (!page.empty()) write_file_atomically(out_dir / page, render_finding_html(summary, f));
   }
 }
 

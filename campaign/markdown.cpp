@@ -5,15 +5,12 @@
 #include <fstream>
 #include <iterator>
 
+#include "campaign/files.h"
+
 namespace loopcheck::campaign {
 namespace {
 
 using Json = nlohmann::ordered_json;
-
-std::string read_text(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 std::string fenced(std::string_view language, std::string text) {
   if (!text.empty() && text.back() != '\n') text += '\n';

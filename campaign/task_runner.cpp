@@ -1,24 +1,21 @@
 #include "campaign/task_runner.h"
 
-#include "campaign/child_process.h"
-#include "fuzz/progress.h"
+#include <fmt/format.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fmt/format.h>
 #include <fstream>
 #include <iterator>
 #include <stdexcept>
+
+#include "campaign/child_process.h"
+#include "campaign/files.h"
+#include "fuzz/progress.h"
 
 namespace loopcheck::campaign {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 // The last few lines of the task's log: why it could not run, in its own words.
 std::string log_tail(const fs::path& log) {
@@ -94,25 +91,6 @@ fs::path record_path(const TaskPaths& paths, const Task& task) {
 
 fs::path findings_dir(const TaskPaths& paths, const Task& task) {
   return paths.tasks_dir / (task.id + ".findings");
-}
-
-void write_file_atomically(const fs::path& path, std::string_view text) {
-  const fs::path partial = path.string() + ".partial";
-  {
-    std::ofstream out(partial, std::ios::binary | std::ios::trunc);
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    out.flush();
-    if (!out)
-      throw std::runtime_error(
-          fmt::format("{}: cannot write ({}); free disk space or choose "
-                      "another --out, then --resume",
-                      partial.string(), std::strerror(errno)));
-  }
-  std::error_code ec;
-  fs::rename(partial, path, ec);
-  if (ec)
-    throw std::runtime_error(
-        fmt::format("{}: cannot rename into place: {}", path.string(), ec.message()));
 }
 
 void write_task_record(const TaskPaths& paths, const Task& task, const TaskRecord& record) {

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "campaign/files.h"
 #include "campaign/plan.h"
 
 namespace loopcheck::campaign {
@@ -55,10 +56,5 @@ TaskRecord run_task(const std::string& loopcheck, const Task& task, const TaskPa
 
 // Writes `record` as the task's record file (a skipped task has one too).
 void write_task_record(const TaskPaths& paths, const Task& task, const TaskRecord& record);
-
-// Writes through "<path>.partial" and a rename; throws std::runtime_error naming
-// the file and the errno (a full disk is an error the campaign reports, not a
-// half-written report).
-void write_file_atomically(const std::filesystem::path& path, std::string_view text);
 
 }  // namespace loopcheck::campaign
