@@ -74,9 +74,12 @@ void add_fuzz(const FuzzStage& stage, Plan* plan) {
       if (stage.runs > 0) {
         task.args.insert(task.args.end(), {"--runs", std::to_string(stage.runs)});
       } else {
-        task.args.insert(task.args.end(), {"--seconds", fmt::format("{}", stage.budget_seconds)});
-        // Past the fuzzing: minimizing what it found.
-        task.budget_seconds = stage.budget_seconds + std::max(60.0, stage.budget_seconds / 4);
+        // Past the fuzzing: minimizing what it found, bounded so the task ends in time.
+        const double minimize_seconds = std::max(60.0, stage.budget_seconds / 4);
+        task.args.insert(task.args.end(),
+                         {"--seconds", fmt::format("{}", stage.budget_seconds),
+                          "--minimize-seconds", fmt::format("{}", minimize_seconds)});
+        task.budget_seconds = stage.budget_seconds + minimize_seconds + 30;
       }
       plan->tasks.push_back(std::move(task));
     }

@@ -57,8 +57,9 @@ struct FuzzArgs {
   std::string work_dir;
   size_t ops = 16;
   size_t max_minimize_tests = 2000;
-  bool triage = true;     // vm: targets: each new finding on every cached kernel
-  bool progress = false;  // a "fuzz progress:" line on stderr every 2 s
+  double minimize_seconds = 0;  // 0: no time bound on minimizing
+  bool triage = true;           // vm: targets: each new finding on every cached kernel
+  bool progress = false;        // a "fuzz progress:" line on stderr every 2 s
 };
 
 constexpr std::chrono::milliseconds kProgressInterval{2000};
@@ -264,37 +265,47 @@ int run_libfuzzer_engine(const FuzzArgs& args, const std::string& fuzzer, const 
   return kExitPass;
 }
 
-// Minimizes and stores each finding whose signature is new. Known across
-// targets: a divergence stored from host is not new on inproc.
+// Stores each finding whose signature is new, then minimizes it in place: a run
+// stopped while minimizing (a campaign task past its budget) still leaves every
+// finding, unminimized. Past --minimize-seconds every candidate counts as not
+// failing, so the minimizer ends at once with the smallest trace it has. Known
+// across targets: a divergence stored from host is not new on inproc.
 std::vector<Stored> store_new(const FuzzArgs& args, const TargetMaker& make, const Campaign& c) {
   const std::set<std::string> known = fuzz::known_signatures(args.findings);
   std::unique_ptr<Target> target = make();
   fuzz::ProgramRunner runner(target.get());
+  const std::string origin = fmt::format("loopcheck fuzz --target {} --engine {} --seed {}",
+                                         args.target, c.engine, args.seed);
+  const auto deadline = args.minimize_seconds > 0
+                            ? std::chrono::steady_clock::now() +
+                                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                      std::chrono::duration<double>(args.minimize_seconds))
+                            : std::chrono::steady_clock::time_point::max();
   std::vector<Stored> stored;
   for (const fuzz::RawFinding& f : c.raw) {
     if (known.contains(f.finding.signature)) continue;
     fuzz::Program program;
     fuzz::decode(f.input, program, c.decode);
-    Trace trace = fuzz::to_trace(program);
+    const Trace trace = fuzz::to_trace(program);
     const model::Profile& profile = *program.profile;
     Stored s{f.finding.signature, {}, trace.stmts.size(), trace.stmts.size(), false, f.mutations};
-    Trace result_trace = trace;
-    fuzz::Finding result_finding = f.finding;
+    s.path = fuzz::store_finding(args.findings + "/" + args.target, trace, f.finding, origin,
+                                 f.mutations);
     if (f.finding.kind != fuzz::Finding::Kind::TargetError) {
       MinimizeResult m = minimize(
-          trace, f.finding.signature, [&](const Trace& t) { return runner.run(t, profile); },
+          trace, f.finding.signature,
+          [&](const Trace& t) {
+            return std::chrono::steady_clock::now() < deadline ? runner.run(t, profile)
+                                                               : fuzz::Finding{};
+          },
           args.max_minimize_tests);
       s.reproduced = m.reproduced;
       if (m.reproduced) {
-        result_trace = m.trace;
-        result_finding = m.finding;
+        s.statements = m.trace.stmts.size();
+        fuzz::write_finding_file(s.path,
+                                 fuzz::finding_file_text(m.trace, m.finding, origin, f.mutations));
       }
     }
-    s.statements = result_trace.stmts.size();
-    s.path = fuzz::store_finding(args.findings + "/" + args.target, result_trace, result_finding,
-                                 fmt::format("loopcheck fuzz --target {} --engine {} --seed {}",
-                                             args.target, c.engine, args.seed),
-                                 f.mutations);
     stored.push_back(s);
   }
   return stored;
@@ -418,6 +429,10 @@ void add_fuzz_command(CLI::App& app, Action& action) {
       ->check(CLI::Range(1, 64));
   cmd->add_option("--max-minimize-tests", args->max_minimize_tests, "Candidates tried per finding")
       ->capture_default_str();
+  cmd->add_option("--minimize-seconds", args->minimize_seconds,
+                  "Stop minimizing after this long, keeping the smallest traces so far (0: no "
+                  "bound)")
+      ->check(CLI::Range(0.0, 1e7));
   cmd->add_flag("--progress", args->progress,
                 "Print `fuzz progress: N execs, F findings` to stderr every 2 s");
   cmd->add_flag("!--no-triage", args->triage,
