@@ -296,6 +296,7 @@ std::string write_reports(const Session& s, const std::vector<TaskRecord>& recor
   s.say(fmt::format("findings stage{}", in.previous_dir.empty()
                                             ? std::string(" (no previous night)")
                                             : " against " + in.previous_dir.string()));
+  in.say = [&s](const std::string& line) { s.say(line); };
   const FindingsStageResult findings = run_findings_stage(in);
   SummaryInput input{s.config.name,
                      s.run.night,

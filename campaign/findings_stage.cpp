@@ -191,9 +191,16 @@ FindingsStageResult run_findings_stage(const FindingsStageInput& in) {
   NightFindings night{gather_tonight(in), previous_findings(in.previous_summary)};
   const std::vector<KnownFinding> fates =
       decide_fates(night, in.night, [&](const KnownFinding& f, bool from_previous) {
+        if (in.say)
+          in.say(fmt::format("findings: rerunning {}{}", f.id,
+                             from_previous ? " (reported before, not found tonight)" : ""));
         return rerun_finding(in, f, from_previous, &result.reruns);
       });
-  for (const KnownFinding& f : fates) {
+  for (size_t i = 0; i < fates.size(); ++i) {
+    const KnownFinding& f = fates[i];
+    if (in.say)
+      in.say(fmt::format("findings [{}/{}] {}: {}{}", i + 1, fates.size(), f.id,
+                         finding_status_name(f.status), f.note.empty() ? "" : " (" + f.note + ")"));
     if (f.status != FindingStatus::Fixed && f.status != FindingStatus::Flaky) {
       if (in.config.reproducers) derive_file(in, f.id, ".c", {"repro"});
       if (!in.triage_kernels.empty())

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -24,7 +25,8 @@ struct FindingsStageInput {
   std::filesystem::path previous_dir;                     // empty: no previous night
   nlohmann::json previous_summary;                        // null: no previous night
   FindingsStage config;
-  std::vector<std::string> triage_kernels;  // "cached" already expanded
+  std::vector<std::string> triage_kernels;      // "cached" already expanded
+  std::function<void(const std::string&)> say;  // a progress line per finding (may be empty)
 };
 
 struct FindingsStageResult {
