@@ -17,20 +17,22 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Budgets far above what the tasks take (seconds), so a loaded test machine
+// cannot turn a task into a timeout.
 constexpr const char* kTinyConfig = R"(name = "tiny"
-budget_seconds = 300
+budget_seconds = 3600
 [conformance]
 targets = ["model"]
-budget_seconds = 120
+budget_seconds = 900
 [[explore.scope]]
 depth = 3
 [explore]
-budget_seconds = 60
+budget_seconds = 900
 [fuzz]
 targets = ["inproc"]
 seeds = [1, 2]
 runs = 600
-budget_seconds = 120
+budget_seconds = 900
 )";
 
 struct CliRun {
@@ -49,6 +51,14 @@ CliRun run_cli(const std::string& args) {
   const int status = pclose(p);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
+}
+
+// A run that exited 0, or a failure that shows what it printed.
+::testing::AssertionResult ran_clean(const std::string& args) {
+  const CliRun r = run_cli(args);
+  if (r.exit_code == 0) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "loopcheck " << args << " exited " << r.exit_code << ":\n"
+                                       << r.out;
 }
 
 std::string read_text(const fs::path& path) {
@@ -95,7 +105,7 @@ TEST_F(CampaignCli, WritesTheReportFolderAndTheSameResultsTwice) {
 }
 
 TEST_F(CampaignCli, JunitParsesInAStandardConsumer) {
-  ASSERT_EQ(run_cli(campaign("a")).exit_code, 0);
+  ASSERT_TRUE(ran_clean(campaign("a")));
   const nlohmann::json s = summary_of(dir_ / "a");
   const std::string script =
       "from junitparser import JUnitXml; x = JUnitXml.fromfile('" +
@@ -118,7 +128,7 @@ TEST_F(CampaignCli, JunitParsesInAStandardConsumer) {
 }
 
 TEST_F(CampaignCli, ResumeRunsOnlyWhatDidNotFinish) {
-  ASSERT_EQ(run_cli(campaign("a")).exit_code, 0);
+  ASSERT_TRUE(ran_clean(campaign("a")));
   const std::string digest = summary_of(dir_ / "a")["results_digest"];
   const fs::path kept = dir_ / "a" / "tasks" / "conformance-model.json";
   const auto kept_time = fs::last_write_time(kept);
@@ -148,7 +158,7 @@ bool process_running_with(const std::string& needle) {
 // SIGKILL during a fuzz task: no handler runs, yet the task dies with the
 // campaign, and --resume finishes the night with the results of an unbroken run.
 TEST_F(CampaignCli, KilledDuringATaskResumesToTheSameResults) {
-  ASSERT_EQ(run_cli(campaign("whole")).exit_code, 0);
+  ASSERT_TRUE(ran_clean(campaign("whole")));
   const fs::path log = dir_ / "killed.log";
   const pid_t pid = fork();
   ASSERT_GE(pid, 0);
@@ -175,10 +185,31 @@ TEST_F(CampaignCli, KilledDuringATaskResumesToTheSameResults) {
   EXPECT_EQ(summary_of(dir_ / "a")["results_digest"], summary_of(dir_ / "whole")["results_digest"]);
 }
 
+// What a Slurm merge does when a shard never ran: its tasks run in the merge,
+// marked retried, and the night's results are those of an unbroken local run.
+// Merging again changes nothing.
+TEST_F(CampaignCli, AMergeRunsWhatNoShardFinished) {
+  ASSERT_TRUE(ran_clean(campaign("whole")));
+  const CliRun shard = run_cli(campaign("a", "--shard 0 --shards 2"));
+  ASSERT_EQ(shard.exit_code, 0) << shard.out;
+  EXPECT_FALSE(fs::exists(dir_ / "a" / "summary.json"));  // a shard writes no report
+  const CliRun merge = run_cli(campaign("a", "--merge"));
+  ASSERT_EQ(merge.exit_code, 0) << merge.out;
+  EXPECT_NE(merge.out.find("no shard finished it; running it here"), std::string::npos)
+      << merge.out;
+  const nlohmann::json merged = summary_of(dir_ / "a");
+  EXPECT_EQ(merged["totals"]["tasks_retried"], 2);  // tasks 2 and 4 of 4 were shard 1's
+  EXPECT_EQ(merged["results_digest"], summary_of(dir_ / "whole")["results_digest"]);
+  const CliRun again = run_cli(campaign("a", "--merge"));
+  ASSERT_EQ(again.exit_code, 0) << again.out;
+  EXPECT_EQ(again.out.find("running it here"), std::string::npos) << again.out;
+  EXPECT_EQ(summary_of(dir_ / "a")["results_digest"], merged["results_digest"]);
+}
+
 // A finding the previous night reported that no longer reproduces is fixed
 // tonight; one that never was a trace cannot be rerun and stays open.
 TEST_F(CampaignCli, ThePreviousNightsFindingsAreRerun) {
-  ASSERT_EQ(run_cli(campaign("2026-12-01", "--night 2026-12-01")).exit_code, 0);
+  ASSERT_TRUE(ran_clean(campaign("2026-12-01", "--night 2026-12-01")));
   const fs::path before = dir_ / "2026-12-01";
   fs::create_directories(before / "findings" / "inproc");
   std::ofstream(before / "findings" / "inproc" / "finding-00000000000000aa.trace")
