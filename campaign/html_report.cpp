@@ -303,11 +303,14 @@ std::string stage_time(const json& timing) {
   return s;
 }
 
-std::string stage_throughput(const json& figures) {
-  if (number(at(figures, "execs_per_second")))
-    return rate(at(figures, "execs_per_second"), "execs/s");
-  if (number(at(figures, "states_per_second")))
-    return rate(at(figures, "states_per_second"), "states/s");
+// A stage's rate: summary.json keeps it under "timing" (it is not a result).
+std::string stage_throughput(const json& stage) {
+  for (const json* where : {&at(stage, "timing"), &at(stage, "figures")}) {
+    if (number(at(*where, "execs_per_second")))
+      return rate(at(*where, "execs_per_second"), "execs/s");
+    if (number(at(*where, "states_per_second")))
+      return rate(at(*where, "states_per_second"), "states/s");
+  }
   return "";
 }
 
@@ -331,8 +334,7 @@ void stages_section(Out out, const json& summary) {
                    log.empty() ? xml_escape(id) : link(percent_encode(log), id),
                    esc(at(s, "stage")), esc(at(s, "target")), badge(at(s, "status")),
                    retried ? " <span class=\"badge\">retried</span>" : "", esc(at(s, "detail")),
-                   xml_escape(stage_time(at(s, "timing"))),
-                   xml_escape(stage_throughput(at(s, "figures"))));
+                   xml_escape(stage_time(at(s, "timing"))), xml_escape(stage_throughput(s)));
   }
   fmt::format_to(out, "</tbody>\n</table>\n</section>\n");
 }

@@ -189,6 +189,17 @@ TEST(HtmlReport, IndexHasStableIdsAndIsWellFormed) {
   EXPECT_EQ(html, render_index_html(fixture()));
 }
 
+// summary.json keeps a stage's rate under "timing": the stage table shows it.
+TEST(HtmlReport, StageThroughputComesFromTiming) {
+  json summary = fixture();
+  summary["stages"] = json::array({{{"id", "fuzz-inproc-seed-1"},
+                                    {"stage", "fuzz"},
+                                    {"status", "ok"},
+                                    {"timing", {{"seconds", 10.0}, {"execs_per_second", 4321.0}}},
+                                    {"figures", json::object()}}});
+  EXPECT_NE(render_index_html(summary).find("4,321 execs/s"), std::string::npos);
+}
+
 TEST(HtmlReport, OneSvgPerPlot) {
   // Fuzz growth, history counts, history model pairs, explorer states.
   EXPECT_EQ(count(render_index_html(fixture()), "<svg class=\"plot\""), 4u);
