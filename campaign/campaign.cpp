@@ -272,7 +272,8 @@ std::vector<std::string> expand_kernels(const std::vector<std::string>& kernels)
 }
 
 // The findings stage, the summary and its renderings.
-std::string write_reports(const Session& s, const std::vector<TaskRecord>& records) {
+std::string write_reports(const Session& s, const std::vector<TaskRecord>& records,
+                          nlohmann::ordered_json* summary_out) {
   FindingsStageInput in{s.run.loopcheck,
                         s.run.out_dir,
                         s.run.night,
@@ -310,13 +311,13 @@ std::string write_reports(const Session& s, const std::vector<TaskRecord>& recor
                      findings.findings,
                      in.previous_summary,
                      findings.seconds};
-  const nlohmann::ordered_json summary = build_summary(input);
-  write_file_atomically(s.run.out_dir / "summary.json", summary.dump(2) + "\n");
-  render_files(s.run.out_dir, s.plan, records, summary);
+  *summary_out = build_summary(input);
+  write_file_atomically(s.run.out_dir / "summary.json", summary_out->dump(2) + "\n");
+  render_files(s.run.out_dir, s.plan, records, *summary_out);
   return "";
 }
 
-int exit_code_of(const nlohmann::json& summary) {
+int exit_code_of(const nlohmann::ordered_json& summary) {
   const nlohmann::json& t = summary["totals"];
   // A skipped task is work the night did not do: not a pass.
   const bool clean = t["tasks_failed"] == 0 && t["tasks_error"] == 0 && t["tasks_skipped"] == 0 &&
@@ -365,13 +366,14 @@ CampaignOutcome run_campaign(const CampaignRun& run) {
     fmt::print(stderr, "{}\n", why);
     return outcome;
   }
+  nlohmann::ordered_json summary;
   try {
     const std::vector<TaskRecord> records = run_tasks(s);
     if (run.mode == RunMode::Shard) {
       outcome.exit_code = 0;
       return outcome;
     }
-    if (std::string why = write_reports(s, records); !why.empty()) {
+    if (std::string why = write_reports(s, records, &summary); !why.empty()) {
       fmt::print(stderr, "{}\n", why);
       return outcome;
     }
@@ -380,7 +382,6 @@ CampaignOutcome run_campaign(const CampaignRun& run) {
     return outcome;
   }
   outcome.summary_path = (run.out_dir / "summary.json").string();
-  const nlohmann::json summary = nlohmann::json::parse(read_text(outcome.summary_path));
   outcome.exit_code = exit_code_of(summary);
   return outcome;
 }
