@@ -104,6 +104,9 @@ class Parser {
     }
     if (!seen_any_ && errors_left())
       error_at(1, 1, "empty trace: the first statement must be `@trace 1`");
+    if (in_block_)
+      error_at(block_.pos.line, block_.pos.col,
+               "this concurrent block has no `end` (close it after its last thread)");
     // The rules once more on the whole Trace: what the token checks above let
     // through would be a parser bug, reported rather than handed to a target.
     if (result_.ok()) {
@@ -419,16 +422,213 @@ class Parser {
       if (!(first.kind == Tok::Directive && first.text == "@trace"))
         fail(first, "the first statement must be `@trace 1`");
     }
+    const bool allow_line = keyword_line("allow");
+    if (!allow_line) after_block_ = false;
     if (first.kind == Tok::Directive) {
       parse_directive();
     } else if (at_word("file") || at_word("dir")) {
       body_started_ = true;
+      if (in_block_) {
+        fail(first, "declare files and directories before the concurrent block");
+        return;
+      }
       parse_object();
+    } else if (keyword_line("concurrent")) {
+      body_started_ = true;
+      parse_concurrent();
+    } else if (keyword_line("thread")) {
+      parse_thread();
+    } else if (keyword_line("end")) {
+      parse_end();
+    } else if (allow_line) {
+      parse_allow();
     } else {
       body_started_ = true;
       parse_statement();
     }
   }
+
+  // A line starting with one of the block words (`concurrent`, `thread`, `end`,
+  // `allow`) unless it binds a variable of that name (`end = open ...`): the
+  // words are not reserved, so version-1 traces using them as names still read.
+  bool keyword_line(std::string_view word) const {
+    return at_word(word) && peek(1).kind != Tok::Equals;
+  }
+
+  // ---- concurrent blocks (version 2) ----
+  void parse_concurrent() {
+    const Token& c = next();
+    if (trace().version < 2) {
+      fail(c, fmt::format("a concurrent block needs `@trace 2` (this trace says @trace {})",
+                          trace().version));
+      return;
+    }
+    if (in_block_) {
+      fail(c, "concurrent blocks do not nest: `end` the open one first");
+      return;
+    }
+    if (trace().blocks.size() >= static_cast<size_t>(kMaxBlocks)) {
+      fail(c,
+           fmt::format("a trace holds at most {} concurrent block (split the trace)", kMaxBlocks));
+      return;
+    }
+    block_ = ConcurrentBlock{};
+    block_.pos = SourcePos{line_, c.col};
+    block_.first = static_cast<uint32_t>(trace().stmts.size());
+    if (at_word("repeat")) {
+      next();
+      if (!expect(Tok::Equals, "'=' (repeat=N)")) return;
+      auto n = literal(kRepeat, "a repeat count");
+      if (!n) return;
+      if (n->lit == 0) {
+        fail(peek(), "repeat=0 would never run the block; use 1 or more");
+        return;
+      }
+      block_.repeat = static_cast<uint32_t>(n->lit);
+    }
+    if (!expect_end("`concurrent [repeat=N]`")) return;
+    in_block_ = true;
+  }
+
+  void parse_thread() {
+    const Token& t = next();
+    if (!in_block_) {
+      fail(t, "`thread` belongs inside a concurrent block (`concurrent` ... `end`)");
+      return;
+    }
+    const Token& n = peek();
+    if (n.kind != Tok::Word || !is_identifier(n.text)) {
+      fail(n, fmt::format("expected a thread name ([a-z_][a-z0-9_]*), got {}", shown(n)));
+      return;
+    }
+    next();
+    for (const std::string& other : block_.threads)
+      if (other == n.text) {
+        fail(n, fmt::format("thread '{}' is already declared in this block", n.text));
+        return;
+      }
+    if (block_.threads.size() >= static_cast<size_t>(kMaxThreads)) {
+      fail(t, fmt::format("a concurrent block has at most {} threads", kMaxThreads));
+      return;
+    }
+    block_.threads.emplace_back(n.text);
+    thread_statements_ = 0;
+    expect_end("the thread name");
+  }
+
+  void parse_end() {
+    const Token& e = next();
+    if (!in_block_) {
+      fail(e, "`end` without a `concurrent` block to close");
+      return;
+    }
+    in_block_ = false;
+    if (!expect_end("`end`")) return;
+    block_.end = static_cast<uint32_t>(trace().stmts.size());
+    block_.end_pos = SourcePos{line_, e.col};
+    if (block_.threads.size() < 2) {
+      fail(e, "a concurrent block needs at least two threads");
+      return;
+    }
+    std::vector<int> per_thread(block_.threads.size(), 0);
+    for (uint32_t i = block_.first; i < block_.end; ++i) ++per_thread[trace().stmts[i].thread - 1u];
+    for (size_t k = 0; k < per_thread.size(); ++k)
+      if (per_thread[k] == 0) {
+        fail(e, fmt::format("thread '{}' has no statements", block_.threads[k]));
+        return;
+      }
+    trace().blocks.push_back(block_);
+    after_block_ = true;
+  }
+
+  void parse_allow() {
+    const Token& a = next();
+    if (!after_block_) {
+      fail(a, "`allow` lines follow a concurrent block's `end` directly");
+      return;
+    }
+    ConcurrentBlock& block = trace().blocks.back();
+    if (block.allowed.size() >= static_cast<size_t>(kMaxAllowedTuples)) {
+      fail(a, fmt::format("a block has at most {} allow lines", kMaxAllowedTuples));
+      return;
+    }
+    OutcomeTuple tuple;
+    for (size_t k = 0; k < block.threads.size(); ++k)
+      if (!parse_allowed_thread(block, k, tuple)) return;
+    if (!expect_end("the last thread's outcomes")) return;
+    block.allowed.push_back(tuple);
+  }
+
+  // `NAME=E,E,...` for the k-th thread: one outcome per statement of it.
+  bool parse_allowed_thread(const ConcurrentBlock& block, size_t k, OutcomeTuple& tuple) {
+    const Token& n = peek();
+    if (n.kind != Tok::Word || n.text != block.threads[k])
+      return fail(n, fmt::format("expected `{}=...` (allow lists every thread, in the order they "
+                                 "are declared), got {}",
+                                 block.threads[k], shown(n)));
+    next();
+    if (!expect(Tok::Equals, "'='")) return false;
+    for (uint32_t i = block.first; i < block.end; ++i) {
+      if (trace().stmts[i].thread != k + 1) continue;
+      if (tuple.count != i - block.first)
+        return fail(peek(), "internal: thread statements are not contiguous");
+      if (tuple.count > 0 && trace().stmts[i - 1].thread == k + 1 &&
+          !expect(Tok::Comma, fmt::format("',' and the outcome of thread '{}' statement at line {}",
+                                          block.threads[k], trace().stmts[i].pos.line)
+                                  .c_str()))
+        return false;
+      auto outcome = tuple_element();
+      if (!outcome) return false;
+      tuple.at[tuple.count++] = *outcome;
+    }
+    if (at(Tok::Comma))
+      return fail(peek(), fmt::format("thread '{}' has fewer statements than outcomes listed",
+                                      block.threads[k]));
+    return true;
+  }
+
+  std::optional<TupleOutcome> tuple_element() {
+    const Token& t = peek();
+    TupleOutcome o;
+    if (t.kind == Tok::Star) {
+      next();
+      return o;
+    }
+    if (t.kind == Tok::Number) {
+      auto v = literal(kI64, "a return value");
+      if (!v) return std::nullopt;
+      o.kind = TupleOutcome::Kind::Value;
+      o.value = v->as_signed();
+      return o;
+    }
+    if (t.kind != Tok::Word) {
+      fail(t, fmt::format("expected an outcome (a number, an errno name, fd, dev, status, text "
+                          "or *), got {}",
+                          shown(t)));
+      return std::nullopt;
+    }
+    next();
+    using K = TupleOutcome::Kind;
+    if (t.text == "fd") o.kind = K::Fd;
+    if (t.text == "dev") o.kind = K::Dev;
+    if (t.text == "status") o.kind = K::Status;
+    if (t.text == "text") o.kind = K::Text;
+    if (o.kind != K::Any) return o;
+    auto e = errno_from_name(t.text);
+    if (!e) {
+      fail(t, fmt::format("unknown outcome '{}' (a number, an errno name, fd, dev, status, text "
+                          "or *)",
+                          t.text));
+      return std::nullopt;
+    }
+    o.kind = K::Errno;
+    o.err = *e;
+    return o;
+  }
+  bool in_block_ = false;
+  bool after_block_ = false;  // `allow` lines may follow `end` directly
+  int thread_statements_ = 0;
+  ConcurrentBlock block_;
 
   void parse_directive() {
     const Token& d = next();
@@ -440,13 +640,14 @@ class Parser {
       trace_seen_ = true;
       auto v = literal(kU32, "a language version");
       if (!v) return;
-      if (v->lit != 1) {
-        fail(d, fmt::format("unsupported trace language version {}; this loopcheck reads version 1",
-                            v->lit));
+      if (v->lit < 1 || v->lit > static_cast<uint64_t>(kLanguageVersion)) {
+        fail(d, fmt::format("unsupported trace language version {}; this loopcheck reads versions "
+                            "1 to {} (a newer loopcheck wrote it: update this one)",
+                            v->lit, kLanguageVersion));
         return;
       }
-      trace().version = 1;
-      expect_end("@trace 1");
+      trace().version = static_cast<int>(v->lit);
+      expect_end("@trace N");
       return;
     }
     if (body_started_) {
@@ -616,6 +817,22 @@ class Parser {
       }
       bind_name = bind_tok->text;
     }
+    if (in_block_) {
+      if (block_.threads.empty()) {
+        fail(peek(),
+             "a statement in a concurrent block belongs to a thread: write `thread NAME` "
+             "first");
+        return;
+      }
+      if (thread_statements_ >= kMaxThreadStatements ||
+          trace().stmts.size() - block_.first >= static_cast<size_t>(kMaxBlockStatements)) {
+        fail(peek(), fmt::format("too many statements: a thread has at most {}, a block at most {}",
+                                 kMaxThreadStatements, kMaxBlockStatements));
+        return;
+      }
+      ++thread_statements_;
+      st.thread = static_cast<uint8_t>(block_.threads.size());
+    }
     bool ok = parse_op(st.op);
     if (ok && bind_name && st.op.kind != OpKind::Open && st.op.kind != OpKind::Ioctl) {
       fail(*bind_tok, "only open and ioctl produce a value that a variable can hold");
@@ -638,6 +855,10 @@ class Parser {
     }
     if (!ok) return;
     if (at(Tok::Arrow)) {
+      if (in_block_)
+        return (void)fail(peek(),
+                          "a statement in a concurrent block takes no `=>`: list the "
+                          "outcomes a run may show in `allow` lines after `end`");
       next();
       if (!parse_expectation(st.op, st.expect)) return;
     }

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "trace/names.h"
+#include "trace/outcome_tuple.h"
 
 namespace loopcheck {
 namespace {
@@ -241,6 +242,37 @@ std::string print_statement(const Trace& trace, const Statement& stmt) {
   return out;
 }
 
+namespace {
+
+// The statements, a concurrent block as `concurrent`, `thread NAME` sections with
+// their statements indented, `end` and the block's `allow` lines.
+std::string print_statements(const Trace& trace) {
+  std::string out;
+  const ConcurrentBlock* block = trace.blocks.empty() ? nullptr : &trace.blocks.front();
+  for (uint32_t i = 0; i < trace.stmts.size(); ++i) {
+    const Statement& s = trace.stmts[i];
+    if (block && i == block->first) {
+      out += block->repeat > 1 ? fmt::format("concurrent repeat={}\n", block->repeat)
+                               : std::string("concurrent\n");
+    }
+    if (s.thread == 0) {
+      out += print_statement(trace, s) + '\n';
+      continue;
+    }
+    if (i == block->first || trace.stmts[i - 1].thread != s.thread)
+      out += fmt::format("thread {}\n", block->threads[s.thread - 1u]);
+    out += "  " + print_statement(trace, s) + '\n';
+    if (i + 1 == block->end) {
+      out += "end\n";
+      for (const OutcomeTuple& t : block->allowed)
+        out += "allow " + format_tuple(trace, *block, t) + '\n';
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string print_trace(const Trace& trace) {
   std::string out = fmt::format("@trace {}\n", trace.version);
   if (!trace.profile.empty()) out += fmt::format("@profile {}\n", trace.profile);
@@ -292,7 +324,7 @@ std::string print_trace(const Trace& trace) {
     out += '\n';
   }
   if (!trace.stmts.empty()) out += '\n';
-  for (const Statement& s : trace.stmts) out += print_statement(trace, s) + '\n';
+  out += print_statements(trace);
   return out;
 }
 

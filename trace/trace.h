@@ -29,6 +29,7 @@ inline constexpr int kMaxAlternatives = 4;             // `=> A | B | C | D`
 inline constexpr int kMaxDataSegments = 8;             // segments in a data descriptor
 inline constexpr uint64_t kMaxIoLength = 64ull << 20;  // one pread/pwrite
 inline constexpr int kMaxTextSize = 128;               // a sysfs value
+inline constexpr int kLanguageVersion = 2;             // the newest `@trace N` this build reads
 
 // ---- values ----------------------------------------------------------------------
 // A number written in the trace, or a reference to a variable bound earlier.
@@ -357,8 +358,55 @@ struct SourcePos {
 struct Statement {
   SourcePos pos;
   int16_t bind = -1;  // variable slot bound by this statement, or -1
+  // 0: a sequential statement; k >= 1: a statement of thread k-1 of the trace's
+  // concurrent block (ConcurrentBlock::threads).
+  uint8_t thread = 0;
   Op op;
   Expectation expect;
+};
+
+// ---- concurrent blocks (language version 2) ---------------------------------------------
+inline constexpr int kMaxThreads = 4;              // threads in a concurrent block
+inline constexpr int kMaxThreadStatements = 8;     // statements of one thread
+inline constexpr int kMaxBlockStatements = 16;     // statements of a whole block
+inline constexpr int kMaxAllowedTuples = 64;       // `allow` lines of a block
+inline constexpr uint32_t kMaxRepeat = 1'000'000;  // `repeat=N`
+inline constexpr int kMaxBlocks = 1;               // concurrent blocks in a trace
+
+// One statement's outcome as an `allow` line names it: coarse enough to be the
+// same on every machine (an fd is `fd`, a device index `dev`), fine enough to
+// tell the orders of a race apart (an errno, a byte count).
+struct TupleOutcome {
+  enum class Kind : uint8_t { Any, Value, Fd, Dev, Errno, Status, Text };
+  Kind kind = Kind::Any;
+  int32_t err = 0;    // Errno
+  int64_t value = 0;  // Value
+  friend bool operator==(const TupleOutcome&, const TupleOutcome&) = default;
+  friend auto operator<=>(const TupleOutcome&, const TupleOutcome&) = default;
+};
+
+// One outcome per statement of the block, in Trace::stmts order.
+struct OutcomeTuple {
+  uint8_t count = 0;
+  std::array<TupleOutcome, kMaxBlockStatements> at{};
+  friend bool operator==(const OutcomeTuple&, const OutcomeTuple&) = default;
+  friend auto operator<=>(const OutcomeTuple&, const OutcomeTuple&) = default;
+};
+
+// Statements [first, end) of Trace::stmts run as threads started together after a
+// common barrier; each thread's statements are contiguous and in order (thread 1's
+// first). `allowed`: the outcome tuples a run may show (empty: no written
+// expectation, the model's set is the oracle). `repeat`: how many times a real
+// target runs the whole trace, to expose rare orders.
+struct ConcurrentBlock {
+  uint32_t first = 0;
+  uint32_t end = 0;
+  uint32_t repeat = 1;
+  std::vector<std::string> threads;
+  std::vector<OutcomeTuple> allowed;
+  SourcePos pos;
+  SourcePos end_pos;
+  friend bool operator==(const ConcurrentBlock&, const ConcurrentBlock&) = default;
 };
 
 struct ObjectDecl {
@@ -418,6 +466,8 @@ struct Trace {
   std::vector<ObjectDecl> objects;
   std::vector<std::string> vars;  // slot -> name
   std::vector<Statement> stmts;
+  std::vector<ConcurrentBlock> blocks;  // at most kMaxBlocks; needs version 2
+  bool concurrent() const { return !blocks.empty(); }
 };
 
 }  // namespace loopcheck

@@ -130,6 +130,9 @@ class Validator {
   const Trace& t_;
   std::vector<TraceProblem> out_;
   std::array<bool, kMaxVars> bound_{};
+  // The thread (1..) that bound each variable inside the concurrent block; 0: none.
+  std::array<uint8_t, kMaxVars> bound_by_thread_{};
+  uint8_t thread_ = 0;  // the statement's thread (0: sequential)
   int stmt_ = -1;
   int object_ = -1;
   SourcePos pos_;
@@ -139,7 +142,8 @@ class Validator {
   }
 
   void header() {
-    if (t_.version != 1) problem(fmt::format("unsupported trace language version {}", t_.version));
+    if (t_.version < 1 || t_.version > kLanguageVersion)
+      problem(fmt::format("unsupported trace language version {}", t_.version));
     if (t_.vars.size() > static_cast<size_t>(kMaxVars))
       problem(fmt::format("too many variables ({}; at most {})", t_.vars.size(), kMaxVars));
     if (t_.objects.size() > static_cast<size_t>(kMaxObjects))
@@ -170,8 +174,16 @@ class Validator {
     const Statement& st = t_.stmts[static_cast<size_t>(i)];
     stmt_ = i;
     pos_ = st.pos;
+    thread_ = st.thread;
     op(st.op);
     expectation(st.op, st.expect);
+    if (st.thread != 0 && st.bind >= 0 && static_cast<size_t>(st.bind) < t_.vars.size()) {
+      uint8_t& owner = bound_by_thread_[static_cast<size_t>(st.bind)];
+      if (owner != 0 && owner != st.thread)
+        problem(fmt::format("two threads bind variable '{}': give each its own name",
+                            t_.vars[static_cast<size_t>(st.bind)]));
+      owner = st.thread;
+    }
     // The binding takes effect after the statement: `x = open ... x` reads the old x.
     if (st.bind >= 0) {
       if (static_cast<size_t>(st.bind) >= t_.vars.size())
@@ -193,6 +205,11 @@ class Validator {
                             t_.vars.size()));
       else if (!bound_[v.var])
         problem(fmt::format("{}: variable '{}' is used before it is bound", what, t_.vars[v.var]));
+      else if (thread_ != 0 && bound_by_thread_[v.var] != 0 && bound_by_thread_[v.var] != thread_)
+        problem(
+            fmt::format("{}: variable '{}' is bound by another thread of the block; threads "
+                        "share only what was bound before it",
+                        what, t_.vars[v.var]));
     } else if (v.kind != Value::Kind::Literal) {
       problem(fmt::format("{}: not a literal or a variable", what));
     } else if (!fits(v, r)) {
@@ -363,7 +380,9 @@ class Validator {
 }  // namespace
 
 std::vector<TraceProblem> validate(const Trace& trace) {
-  return Validator(trace).run();
+  std::vector<TraceProblem> problems = Validator(trace).run();
+  for (TraceProblem& p : validate_blocks(trace)) problems.push_back(std::move(p));
+  return problems;
 }
 
 void assert_valid(const Trace& trace, std::string_view where) {

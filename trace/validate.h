@@ -41,6 +41,7 @@ inline constexpr ValueRange kSize{"a size (0..2^63-1)", false, 0, 0x7fffffffffff
 inline constexpr ValueRange kIoLen{"an I/O length (at most 64M)", false, 0, kMaxIoLength};
 inline constexpr ValueRange kRunLen{"a run length (1..64M)", false, 0, kMaxIoLength};
 inline constexpr ValueRange kErrno{"an errno number (1..4095)", false, 0, 4095};
+inline constexpr ValueRange kRepeat{"a repeat count (1..1000000)", false, 0, kMaxRepeat};
 inline constexpr ValueRange kRequest{"an ioctl request number (u32)", false, 0, 0xffffffffull};
 }  // namespace range
 
@@ -78,6 +79,10 @@ struct TraceProblem {
 
 // Every rule broken, in trace order; empty for a valid trace.
 std::vector<TraceProblem> validate(const Trace& trace);
+
+// The rules of concurrent blocks alone (trace/validate_block.cpp): their shape,
+// their statements' threads, their `allow` tuples. Part of validate().
+std::vector<TraceProblem> validate_blocks(const Trace& trace);
 
 // Prints every problem and `where` to stderr and aborts when the trace is invalid.
 void assert_valid(const Trace& trace, std::string_view where);

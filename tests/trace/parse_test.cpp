@@ -284,9 +284,9 @@ TEST(TraceParse, HeaderErrors) {
             "e.trace:1:1: empty trace: the first statement must be `@trace 1`");
   EXPECT_EQ(parse_trace("\n  close 3\n", "e.trace").errors.at(0).format(),
             "e.trace:2:3: the first statement must be `@trace 1`");
-  auto r = parse_trace("@trace 2\n", "e.trace");
+  auto r = parse_trace("@trace 3\n", "e.trace");
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.errors[0].message.find("unsupported trace language version 2"), std::string::npos);
+  EXPECT_NE(r.errors[0].message.find("unsupported trace language version 3"), std::string::npos);
 }
 
 TEST(TraceParse, ReportsManyErrorsButAtMostTheLimit) {
