@@ -72,7 +72,7 @@ bool check_binding(Machine& m, const Device& d, std::string* why) {
       return fail(why, "cycle in backing chain", d.index);
     const Device* l = m.device(f->device);
     if (!l) return fail(why, "backing device does not exist", d.index);
-    if (l->state == DevState::Unbound) break;
+    if (!has_backing(l->state)) break;
     f = &s.descs[l->backing_desc];
   }
   return true;
@@ -88,7 +88,7 @@ bool check_device(Machine& m, int i, std::string* why) {
   if ((uint64_t{d.index} << m.part_shift()) >= (1u << kMinorBits))
     return fail(why, "minor beyond MINORMASK", d.index);
   const uint32_t openers = m.openers(d.index);
-  if (d.state == DevState::Unbound) {
+  if (!has_backing(d.state)) {
     if (d.backing_desc != kNoDesc || d.capacity != 0 || d.offset != 0 || d.sizelimit != 0 ||
         d.flags != 0 || d.dio != 0 || d.block_size != 512 || d.name.len != 0)
       return fail(why, "unbound device keeps binding state", d.index);
@@ -97,7 +97,15 @@ bool check_device(Machine& m, int i, std::string* why) {
   } else if (!check_binding(m, d, why)) {
     return false;
   }
-  if (d.state == DevState::Rundown) {
+  // Concurrent blocks: work left pending matches the state it left behind.
+  if ((d.state == DevState::Deleting) != (d.pending == Pending::Remove))
+    return fail(why, "Deleting without a pending removal, or the reverse", d.index);
+  if (d.pending != Pending::None && d.pending != Pending::Remove && d.state != DevState::Rundown)
+    return fail(why, "a pending teardown on a device not in Rundown", d.index);
+  if (d.state == DevState::Deleting && openers != 0)
+    return fail(why, "a device being removed has openers", d.index);
+  // A teardown in progress has dropped its locks: its Rundown is transient.
+  if (d.state == DevState::Rundown && d.pending == Pending::None) {
     if (!m.p.deferred_detach) return fail(why, "Rundown on a synchronous-detach profile", d.index);
     if (!(d.flags & kLoAutoclear)) return fail(why, "Rundown without AUTOCLEAR", d.index);
     if (openers == 0)
@@ -137,7 +145,7 @@ bool check_desc(Machine& m, int i, std::string* why) {
       return fail(why, "fd number used twice", static_cast<long>(x.fd));
   int holders = 0;
   for (int k = 0; k < s.device_count; ++k)
-    if (s.devices[k].state != DevState::Unbound && s.devices[k].backing_desc == i) ++holders;
+    if (has_backing(s.devices[k].state) && s.devices[k].backing_desc == i) ++holders;
   if (holders != x.holders) return fail(why, "holder count differs from bound devices", i);
   if (x.kind == DescKind::Loop && !m.device(x.device))
     return fail(why, "fd on a device that does not exist", i);

@@ -485,7 +485,7 @@ uint64_t DeviceRead::readahead_end() const {
   // long as the upper readahead's, which this read does not show.
   for (int i = 0; i < m.s.device_count; ++i) {
     const Device& u = m.s.devices[i];
-    if (u.state != DevState::Unbound && m.s.descs[u.backing_desc].kind == DescKind::Loop &&
+    if (has_backing(u.state) && m.s.descs[u.backing_desc].kind == DescKind::Loop &&
         m.s.descs[u.backing_desc].device == d.index)
       return cap;
   }
@@ -1393,7 +1393,7 @@ bool Machine::lower_refuses_misaligned_direct_write(const Device& lower, uint64_
                                                     uint64_t len) {
   const bool misaligned = pos % lower.block_size != 0 || len % lower.block_size != 0;
   const bool read_only = bdev_read_only(lower);
-  return misaligned && !read_only && lower.state != DevState::Unbound &&
+  return misaligned && !read_only && has_backing(lower.state) &&
          pos < arith::device_bytes(lower.capacity);
 }
 
@@ -1648,7 +1648,7 @@ void Machine::note_lower_cache(const Device& dev, uint64_t a, uint64_t z, LowerF
 void Machine::backing_changed(DescKind kind, uint32_t which, const Device* writer) {
   for (int i = 0; i < s.device_count; ++i) {
     Device& d = s.devices[i];
-    if (&d == writer || d.state == DevState::Unbound) continue;
+    if (&d == writer || !has_backing(d.state)) continue;
     const Desc& b = s.descs[d.backing_desc];
     const bool uses =
         b.kind == kind && (kind == DescKind::File ? b.object == which : b.device == which);
@@ -1661,7 +1661,7 @@ void Machine::backing_changed(DescKind kind, uint32_t which, const Device* write
 void Machine::backing_file_write(uint32_t object, uint64_t a, uint64_t z, const Device* writer) {
   for (int i = 0; i < s.device_count; ++i) {
     Device& d = s.devices[i];
-    if (&d == writer || d.state == DevState::Unbound) continue;
+    if (&d == writer || !has_backing(d.state)) continue;
     const Desc& b = s.descs[d.backing_desc];
     if (b.kind != DescKind::File || b.object != object) continue;
     // Device positions, cut to what the cache may hold.

@@ -140,7 +140,17 @@ Outcome Machine::control_ioctl(const Op& op) {
       if (arg < 0) return Outcome::error(EINVAL);
       Device* dev = device(static_cast<uint32_t>(arg));
       if (!dev) return Outcome::error(ENODEV);
+      // loop_control_remove: a device already marked Lo_deleting is no longer
+      // idr_visible.
+      if (dev->state == DevState::Deleting) return Outcome::error(ENODEV);
       if (dev->state != DevState::Unbound || openers(dev->index) > 0) return Outcome::error(EBUSY);
+      if (split && deferred_device == UINT32_MAX) {
+        // Lo_deleting under lo_mutex; loop_remove runs after the locks are dropped.
+        dev->state = DevState::Deleting;
+        dev->pending = Pending::Remove;
+        deferred_device = dev->index;
+        return Outcome::ok(0);
+      }
       remove_device(dev->index);
       return Outcome::ok(0);
     }
@@ -347,7 +357,9 @@ Outcome Machine::clr_fd(Device& dev) {
   if (p.deferred_detach) {
     dev.state = DevState::Rundown;
   } else {
-    teardown(dev);  // 6.1: synchronously, without writing back the mapping
+    // 6.1: synchronously, without writing back the mapping; loop_clr_fd sets
+    // Lo_rundown and drops lo_mutex first, so an open may come in between.
+    teardown_or_defer(dev, Pending::DetachTeardown);
   }
   return Outcome::ok(0);
 }

@@ -98,6 +98,7 @@ int Machine::open_loop(const Op& op, Desc& d) {
   if ((op.open_flags & kOpenExcl) && dev && held_exclusively_by_other(dev->index, nullptr))
     return EBUSY;  // bd_prepare_to_claim precedes the driver's open
   if (dev && p.deferred_detach && dev->state == DevState::Rundown) return ENXIO;  // lo_open (6.11+)
+  if (dev && dev->state == DevState::Deleting) return ENXIO;  // lo_open: Lo_deleting
   if (!dev) {
     // Legacy autoload (CONFIG_BLOCK_LEGACY_AUTOLOAD): the open creates the device.
     dev = create_device(static_cast<uint32_t>(index));
@@ -209,7 +210,17 @@ void Machine::last_close(uint32_t index) {
   dev->soft_block_size = 0;
   const bool autoclear = (dev->flags & kLoAutoclear) != 0;
   if ((dev->state == DevState::Bound && autoclear) || dev->state == DevState::Rundown)
-    teardown(*dev);
+    teardown_or_defer(*dev, Pending::ReleaseTeardown);
+}
+
+void Machine::teardown_or_defer(Device& dev, Pending kind) {
+  if (!split || deferred_device != UINT32_MAX) {
+    teardown(dev);  // a cascade inside the pending work runs with it
+    return;
+  }
+  dev.state = DevState::Rundown;
+  dev.pending = kind;
+  deferred_device = dev.index;
 }
 
 void Machine::teardown(Device& dev) {
@@ -476,7 +487,7 @@ void Machine::mark_backing_unknown(Device& dev) {
   if (b.kind == DescKind::File) s.objects[b.object].data.unknown = 1;
   if (b.kind == DescKind::File) s.objects[b.object].alloc_unknown = 1;
   // A lower device that is no longer bound has no cache to hold the bytes.
-  if (b.kind == DescKind::Loop && device(b.device)->state != DevState::Unbound)
+  if (b.kind == DescKind::Loop && has_backing(device(b.device)->state))
     device(b.device)->dirty.unknown = 1;
 }
 

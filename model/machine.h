@@ -77,6 +77,14 @@ struct Machine {
   // What a target returned for this step, when one ran it first (model.h): it
   // settles which branch of an envelope the state follows. nullptr: none did.
   const Outcome* observed = nullptr;
+  // Concurrent blocks (model/concurrency.h): a teardown or removal the kernel does
+  // after dropping its locks is left pending on the device instead of done now.
+  bool split = false;
+  // The device whose work this step left pending; UINT32_MAX: none (yet).
+  uint32_t deferred_device = UINT32_MAX;
+
+  // Tears `dev` down now, or marks it Rundown with the teardown pending (split).
+  void teardown_or_defer(Device& dev, Pending kind);
 
   // ---- lookups
   Desc* desc_by_fd(uint64_t fd);
@@ -503,5 +511,8 @@ struct Machine {
 Outcome text_outcome(const char* text);
 Outcome number_text(uint64_t v);
 uint64_t makedev_user(uint32_t major, uint32_t minor);
+
+// Runs one op on the machine (model.cpp): the step function's body.
+Outcome dispatch(Machine& m, const Op& op);
 
 }  // namespace loopcheck::model

@@ -44,12 +44,6 @@ State initial_state(const Profile& profile, const Env& env, std::span<const Obje
   return s;
 }
 
-namespace {
-
-Outcome dispatch(Machine& m, const Op& op);
-
-}  // namespace
-
 Outcome step(State& state, const Profile& profile, const Env& env, const Op& op) {
   Machine m{state, profile, env};
   return dispatch(m, op);
@@ -60,8 +54,6 @@ Outcome step(State& state, const Profile& profile, const Env& env, const Op& op,
   Machine m{state, profile, env, &observed};
   return dispatch(m, op);
 }
-
-namespace {
 
 Outcome dispatch(Machine& m, const Op& op) {
   assert(op.subject.is_literal() && op.arg.is_literal() && op.offset.is_literal());
@@ -90,10 +82,8 @@ Outcome dispatch(Machine& m, const Op& op) {
   return Outcome::error(EINVAL);
 }
 
-}  // namespace
-
 std::string summarize(const State& s) {
-  static constexpr const char* kStateName[] = {"unbound", "bound", "rundown"};
+  static constexpr const char* kStateName[] = {"unbound", "bound", "rundown", "deleting"};
   static constexpr const char* kKindName[] = {"-", "loop-control", "loop", "file", "dir"};
   static constexpr const char* kAccess[] = {"ro", "wo", "rw"};
   std::string out;

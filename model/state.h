@@ -79,7 +79,28 @@ struct Object {
   ExtentList data;
 };
 
-enum class DevState : uint8_t { Unbound, Bound, Rundown };
+// Deleting: LOOP_CTL_REMOVE has checked and marked the device (Lo_deleting) and
+// dropped its locks; the device is not yet gone (loop_remove). Only a concurrent
+// block's interleavings see it (model/concurrency.h).
+enum class DevState : uint8_t { Unbound, Bound, Rundown, Deleting };
+
+// Work a step left for after the kernel dropped its locks (model/concurrency.h):
+// the thread that started it finishes it, other threads may run in between.
+// Whether a device in this state holds a backing file (Device::backing_desc).
+constexpr bool has_backing(DevState s) {
+  return s == DevState::Bound || s == DevState::Rundown;
+}
+
+enum class Pending : uint8_t {
+  None,
+  // lo_release's __loop_clr_fd at the last close: runs under disk->open_mutex,
+  // so an open of the device waits for it.
+  ReleaseTeardown,
+  // 6.1 LOOP_CLR_FD's __loop_clr_fd: after lo_mutex is dropped, opens run.
+  DetachTeardown,
+  // LOOP_CTL_REMOVE's loop_remove (del_gendisk, idr_remove).
+  Remove,
+};
 
 // What an open file description refers to.
 enum class DescKind : uint8_t { None, LoopControl, Loop, File, Dir };
@@ -144,7 +165,8 @@ struct Device {
   // to twice max_sectors (2560 KiB) by a bind: it never comes down (model/readahead.cpp).
   uint8_t rotational = 0;
   uint8_t readahead_raised = 0;
-  uint8_t reserved3[2] = {};
+  Pending pending = Pending::None;  // concurrent blocks only
+  uint8_t reserved3 = 0;
   ExtentList dirty;  // dirty ranges, in device byte positions
   // While cache_populated: device bytes outside [cache_lo, cache_hi) are certainly
   // not in the page cache (no buffered I/O touched them since the cache was last

@@ -50,7 +50,7 @@ Outcome Machine::sysfs(const Op& op) {
       break;
   }
   // The loop/ group exists from bind until teardown (also during Rundown).
-  if (dev->state == DevState::Unbound) return Outcome::error(ENOENT);
+  if (!has_backing(dev->state)) return Outcome::error(ENOENT);
   switch (op.attr) {
     case SysAttr::LoopBackingFile: {
       const Desc& b = s.descs[dev->backing_desc];

@@ -1,0 +1,58 @@
+// Split steps for concurrent blocks (see concurrency.h).
+#include "model/concurrency.h"
+
+#include <cassert>
+
+#include "model/machine.h"
+
+namespace loopcheck::model {
+
+namespace {
+
+SplitStep run_split(Machine& m, const Op& op) {
+  m.split = true;
+  SplitStep r;
+  r.outcome = dispatch(m, op);
+  r.pending_device = m.deferred_device;
+  assert(r.pending_device == kNoPendingDevice || m.device(r.pending_device) != nullptr);
+  return r;
+}
+
+}  // namespace
+
+SplitStep step_split(State& state, const Profile& profile, const Env& env, const Op& op) {
+  Machine m{state, profile, env};
+  return run_split(m, op);
+}
+
+SplitStep step_split(State& state, const Profile& profile, const Env& env, const Op& op,
+                     const Outcome& observed) {
+  Machine m{state, profile, env, &observed};
+  return run_split(m, op);
+}
+
+void finish_pending(State& state, const Profile& profile, const Env& env, uint32_t device) {
+  Machine m{state, profile, env};
+  Device* dev = m.device(device);
+  assert(dev && dev->pending != Pending::None);
+  const Pending kind = dev->pending;
+  dev->pending = Pending::None;
+  if (kind == Pending::Remove) {
+    assert(dev->state == DevState::Deleting);
+    m.remove_device(device);  // loop_remove: del_gendisk, idr_remove
+    return;
+  }
+  assert(dev->state == DevState::Rundown);
+  m.teardown(*dev);  // __loop_clr_fd
+}
+
+bool blocked(const State& state, const Op& op) {
+  if (op.kind != OpKind::Open || op.node != Node::Loop) return false;
+  for (int i = 0; i < state.device_count; ++i) {
+    const Device& d = state.devices[i];
+    if (d.index == op.subject.lit) return d.pending == Pending::ReleaseTeardown;
+  }
+  return false;
+}
+
+}  // namespace loopcheck::model

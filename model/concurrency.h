@@ -1,0 +1,58 @@
+// The model's steps as a concurrent block runs them (docs/concurrency.md).
+//
+// A sequential trace runs every op as one atomic step. Under concurrency the
+// kernel is not that atomic: some ops do part of their work after dropping the
+// locks that order them against other ops, and another thread can run in
+// between. step_split() runs an op's first part and leaves the rest pending on
+// the device (Device::pending); finish_pending() runs the rest. Each split
+// follows the kernel's locking (6.1.0-56 / 6.12.117 / 6.18 drivers/block/loop.c):
+//
+//   LOOP_CLR_FD, 6.1 (loop_clr_fd): Lo_rundown under lo_mutex, then
+//     __loop_clr_fd without it: an open (lo_open checks only Lo_deleting) may
+//     come in between and see the device torn down under it.
+//     (6.11+ defers the teardown to the last close: no split in the ioctl.)
+//   last close with AUTOCLEAR or Rundown (lo_release): the decision under
+//     lo_mutex, the teardown after it, still under disk->open_mutex: opens of
+//     that device wait for it (blocked()), everything else may interleave.
+//   LOOP_CTL_REMOVE (loop_control_remove): the checks and Lo_deleting under
+//     loop_ctl_mutex + lo_mutex, loop_remove after both are dropped: an open
+//     in between gets ENXIO (lo_open: Lo_deleting), GET_FREE skips the device,
+//     another remove gets ENODEV (idr_visible is false), ADD of it EEXIST.
+//
+// Every other op is one atomic step: its observable effect happens under one
+// lock (lo_mutex, loop_ctl_mutex, the queue freeze) or touches state no other
+// op reads.
+#pragma once
+
+#include <cstdint>
+
+#include "model/profile.h"
+#include "model/state.h"
+#include "trace/trace.h"
+
+namespace loopcheck::model {
+
+inline constexpr uint32_t kNoPendingDevice = UINT32_MAX;
+
+struct SplitStep {
+  Outcome outcome;
+  // The device whose work the op left pending (the thread must call
+  // finish_pending for it before its next op), or kNoPendingDevice.
+  uint32_t pending_device = kNoPendingDevice;
+};
+
+// The first part of `op` (all of it when the kernel does it atomically).
+SplitStep step_split(State& state, const Profile& profile, const Env& env, const Op& op);
+// The same, following the branch a target's outcome shows (model.h step()).
+SplitStep step_split(State& state, const Profile& profile, const Env& env, const Op& op,
+                     const Outcome& observed);
+
+// The rest of the work step_split left pending on `device`.
+// Precondition: that device has Device::pending != None.
+void finish_pending(State& state, const Profile& profile, const Env& env, uint32_t device);
+
+// Whether `op` would wait on a lock that pending work holds (an open of a device
+// whose last-close teardown runs under disk->open_mutex).
+bool blocked(const State& state, const Op& op);
+
+}  // namespace loopcheck::model
