@@ -24,6 +24,7 @@ struct RunArgs {
   bool no_expect = false;
   bool strict = false;  // only exact passes and skips exit 0
   unsigned jobs = 1;
+  uint32_t repeat = 0;  // concurrent blocks: runs per trace (0: the trace's repeat=)
   std::vector<std::string> paths;
   vm::LoopDriverChoice loop_driver;  // --loop-ko / --modules
 };
@@ -61,6 +62,7 @@ int run(const RunArgs& args) {
   }
   RunOptions options;
   options.check_expectations = !args.no_expect;
+  options.repeat = args.repeat;
   RunTotals totals;
   std::string hedged;  // --strict: the steps that passed only inside an envelope
   nlohmann::ordered_json json_traces = nlohmann::ordered_json::array();
@@ -129,6 +131,9 @@ void add_run_command(CLI::App& app, Action& action) {
                   "Run traces on this many target instances at once (output stays in order)")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
+  cmd->add_option("--repeat", args->repeat,
+                  "Runs of each trace with a concurrent block (default: its `repeat=`)")
+      ->check(CLI::Range(1u, kMaxRepeat));
   cmd->add_option("traces", args->paths, "Trace files or directories of *.trace")->required();
   add_loop_driver_options(cmd, &args->loop_driver);
   cmd->callback([args, &action] { action = [args] { return run(*args); }; });

@@ -25,6 +25,12 @@ class Lockstep {
   StepResult step(const Statement& stmt, bool check_expectations);
 
   const model::State& model_state() const { return state_; }
+  // Each side's variables and the renaming so far: where a concurrent block takes
+  // over (oracle/concurrent_runner.h).
+  std::span<const int64_t> model_vars() const { return model_vars_; }
+  std::span<const int64_t> target_vars() const { return target_vars_; }
+  uint64_t skipped_vars() const { return skipped_vars_; }
+  const Renaming& names() const { return names_; }
 
  private:
   const model::Profile& profile_;

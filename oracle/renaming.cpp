@@ -37,4 +37,17 @@ std::optional<uint64_t> Renaming::to_target(RenameKind kind, uint64_t model) con
   return it->second;
 }
 
+uint64_t Renaming::digest() const {
+  uint64_t sum = 0;
+  for (int k = 0; k < kRenameKinds; ++k)
+    for (const auto& [m, t] : maps_[k].model_to_target) {
+      // A 64-bit mix of (kind, model, target); summed, so order does not matter.
+      uint64_t x = (m * 0x9E3779B97F4A7C15ull) ^ (t + 0x632BE59BD9B4E019ull + uint64_t(k));
+      x ^= x >> 31;
+      x *= 0xBF58476D1CE4E5B9ull;
+      sum += x ^ (x >> 29);
+    }
+  return sum;
+}
+
 }  // namespace loopcheck

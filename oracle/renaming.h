@@ -28,6 +28,10 @@ class Renaming {
   // The target-side name of a model value, if it was seen.
   std::optional<uint64_t> to_target(RenameKind kind, uint64_t model) const;
 
+  // A digest of every pair (independent of insertion order): equal renamings
+  // have equal digests.
+  uint64_t digest() const;
+
  private:
   struct Map {
     std::unordered_map<uint64_t, uint64_t> model_to_target, target_to_model;

@@ -1,5 +1,7 @@
 #include "oracle/report.h"
 
+#include "oracle/concurrent_runner.h"
+
 #include <fmt/format.h>
 
 #include "trace/print.h"
@@ -65,6 +67,7 @@ std::string format_result_text(const Trace& trace, const TraceResult& r) {
                        s.index + 1, print_statement(trace, stmt),
                        s.verdict == StepVerdict::Diverged ? "DIVERGENCE: " : "", s.detail);
   }
+  if (r.concurrent) out += format_concurrent_result(trace, *r.concurrent);
   auto block = [](const std::string& text) { return text.ends_with('\n') ? text : text + "\n"; };
   if (!r.model_summary.empty()) out += fmt::format("  model state:\n{}", block(r.model_summary));
   if (!r.target_summary.empty())

@@ -1,5 +1,6 @@
 #include "oracle/runner.h"
 
+#include "oracle/concurrent_runner.h"
 #include "oracle/lockstep.h"
 #include "model/model.h"
 
@@ -73,6 +74,12 @@ size_t EnvelopeTally::total() const {
 
 TraceResult run_trace(const Trace& trace, const model::Profile& profile, Target* target,
                       const RunOptions& options) {
+  if (trace.concurrent()) {
+    ConcurrentOptions concurrent;
+    concurrent.repeat = options.repeat;
+    concurrent.check_expectations = options.check_expectations;
+    return concurrent_trace_result(trace, run_concurrent(trace, profile, target, concurrent));
+  }
   TraceResult result;
   result.source = trace.source;
   result.profile = std::string(profile.name);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <memory>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -61,6 +62,8 @@ struct EnvelopeTally {
   size_t total() const;
 };
 
+struct ConcurrentResult;  // oracle/concurrent_runner.h
+
 struct TraceResult {
   std::string source;
   std::string profile;
@@ -73,11 +76,15 @@ struct TraceResult {
   std::string error;          // the target could not run the trace at all
   std::string model_summary;  // states at the first divergence
   std::string target_summary;
+  // A trace with a concurrent block: its runs, tuples and histories. `steps` then
+  // sums them up: a statement passed when every run that was not skipped passed.
+  std::shared_ptr<const ConcurrentResult> concurrent;
   bool ok() const { return error.empty() && divergences == 0 && expectation_failures == 0; }
 };
 
 struct RunOptions {
   bool check_expectations = true;  // false: --no-expect, target-vs-model only
+  uint32_t repeat = 0;             // concurrent blocks: runs per trace (0: the block's repeat=)
 };
 
 // `target` may be null: then the trace runs on the model alone and written

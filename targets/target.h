@@ -35,6 +35,29 @@ struct TargetIncident {
   std::string excerpt;  // the console lines, or what the host saw
 };
 
+// One statement of a concurrent block as a target ran it: the outcome, and the
+// CLOCK_MONOTONIC interval of its system call (the linearizability checker
+// places the statement's effects inside it).
+struct CallRecord {
+  uint32_t stmt = 0;   // Trace::stmts index
+  uint8_t thread = 0;  // 0-based block thread
+  Outcome outcome;
+  int64_t start_ns = 0;
+  int64_t end_ns = 0;
+};
+
+// One thread of a concurrent block: its statements in order (Trace::stmts indices
+// and the planned ops with their variable references).
+struct BlockThread {
+  std::vector<uint32_t> stmts;
+  std::vector<PlannedStatement> statements;
+};
+
+struct BlockHistory {
+  std::vector<CallRecord> calls;  // one per block statement, in Trace::stmts order
+  std::string error;              // set when the block could not run at all
+};
+
 class Target {
  public:
   virtual ~Target() = default;
@@ -73,6 +96,18 @@ class Target {
   // execute() from what came back; every execute() still receives its op bound
   // to what earlier steps returned (binding as oracle/lockstep.cpp does).
   virtual void plan(std::span<const PlannedStatement> /*statements*/) {}
+
+  // Whether run_block() is implemented: the target can run a concurrent block's
+  // threads truly at once.
+  virtual bool runs_blocks() const { return false; }
+  // Runs a concurrent block: one OS thread per block thread, all released by one
+  // barrier; each binds its statements from `vars` (this target's values after the
+  // statements before the block) and its own results, in order. Afterwards the
+  // target's bookkeeping is as if the calls had run one by one.
+  virtual BlockHistory run_block(std::span<const BlockThread> /*threads*/,
+                                 std::span<const int64_t> /*vars*/) {
+    return BlockHistory{{}, std::string(name()) + " cannot run concurrent blocks"};
+  }
 
   // Incidents since the last call (the kernel's own reports, hangs, leaks), for
   // the fuzzer to turn into findings. Most targets have none.

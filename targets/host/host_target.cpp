@@ -13,6 +13,10 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <memory>
+#include <mutex>
+
+#include "targets/block_threads.h"
 #include "targets/fork_guard.h"
 #include "targets/host/device_cleanup.h"
 #include "targets/host/loop_sys.h"
@@ -25,6 +29,16 @@ namespace loopcheck {
 namespace {
 
 constexpr size_t kMaxSkipReasons = 64;
+
+// A concurrent block's thread (run_block): the sandbox rules and the bookkeeping
+// run under one lock, each thread's system call outside it, on its own executor,
+// timed exactly.
+struct BlockThreadContext {
+  std::unique_lock<std::mutex>* policy = nullptr;
+  host::SyscallExecutor* executor = nullptr;
+  CallClock* clock = nullptr;
+};
+thread_local BlockThreadContext* tl_block = nullptr;
 constexpr int kRemoveTimeoutMs = 2000;
 constexpr int kCapSysAdmin = 21;
 
@@ -273,6 +287,9 @@ bool HostTarget::reset_queue_tuning(uint64_t index, Device* device) {
 // two VMs, a machine without udev, was this process's own QEMU fork holding a copy
 // of the trace's fd: targets/fork_guard.h closes that window.)
 Outcome HostTarget::retry_remove_busy_from_outside(const Op& op, uint64_t index, Outcome busy) {
+  // In a concurrent block the opener may be the block's own thread, gone by now:
+  // a retry would hide the race under test.
+  if (tl_block) return busy;
   std::vector<int> own_fds;
   for (const auto& [fd, info] : fds_) {
     if (info.kind == FdKind::Loop && info.index == index) return busy;
@@ -282,7 +299,7 @@ Outcome HostTarget::retry_remove_busy_from_outside(const Op& op, uint64_t index,
   if (!rdev || host::loop_device_bound(index)) return busy;
   constexpr int kRetries = 100, kRetryMs = 10;
   for (int i = 0; i < kRetries; ++i) {
-    if (!host::block_device_open_elsewhere(*rdev, own_fds)) return executor_->execute(op);
+    if (!host::block_device_open_elsewhere(*rdev, own_fds)) return syscall(op);
     ::usleep(kRetryMs * 1000);
   }
   return busy;
@@ -324,6 +341,33 @@ bool HostTarget::claim_handed_device(uint64_t index, std::string* why) {
   return false;
 }
 
+Outcome HostTarget::syscall(const Op& op) {
+  if (!tl_block) return executor_->execute(op);
+  tl_block->policy->unlock();
+  tl_block->clock->start();
+  Outcome o = tl_block->executor->execute(op);
+  tl_block->clock->end();
+  tl_block->policy->lock();
+  return o;
+}
+
+BlockHistory HostTarget::run_block(std::span<const BlockThread> threads,
+                                   std::span<const int64_t> vars) {
+  if (!executor_) return BlockHistory{{}, "host: run_block before start()"};
+  std::mutex policy;
+  std::vector<std::unique_ptr<host::SyscallExecutor>> executors;
+  for (size_t t = 0; t < threads.size(); ++t)
+    executors.push_back(std::make_unique<host::SyscallExecutor>(executor_->config()));
+  return run_block_threads(threads, vars, [&](size_t t, const Op& op, CallClock& clock) {
+    std::unique_lock<std::mutex> lock(policy);
+    BlockThreadContext context{&lock, executors[t].get(), &clock};
+    tl_block = &context;
+    Outcome o = execute(op);
+    tl_block = nullptr;
+    return o;
+  });
+}
+
 Outcome HostTarget::execute(const Op& op) {
   assert(executor_ && "start() first");
   if (!executor_) return Outcome::skipped();
@@ -344,7 +388,7 @@ Outcome HostTarget::execute(const Op& op) {
       return fd_io(op);
     case OpKind::Truncate:
     case OpKind::Allocated:
-      return executor_->execute(op);  // always a sandbox file
+      return syscall(op);  // always a sandbox file
     case OpKind::Sysfs:
       return sysfs(op);
   }
@@ -374,10 +418,13 @@ Outcome HostTarget::open(const Op& op) {
       info.kind = FdKind::Dir;
       break;
   }
-  Outcome o = executor_->execute(op);
+  Outcome o = syscall(op);
   if (o.kind == Outcome::Kind::Value) {
     assert(!fds_.count(static_cast<int>(o.value)));
     fds_[static_cast<int>(o.value)] = info;
+    if (info.kind == FdKind::Loop && !devices_.count(info.index) &&
+        ledger_.note_created(info.index))
+      devices_[info.index] = Device{true};  // a concurrent remove won: the open autoloaded it
   }
   return o;
 }
@@ -388,13 +435,13 @@ Outcome HostTarget::close(const Op& op) {
     case FdClass::Foreign:
       return skip("close: fd " + std::to_string(op.subject.lit) + " is not the trace's");
     case FdClass::Closed:
-      return executor_->execute(op);  // EBADF, as the trace asks
+      return syscall(op);  // EBADF, as the trace asks
     case FdClass::Ours:
       break;
   }
   fds_.erase(static_cast<int>(
       static_cast<uint32_t>(op.subject.lit)));  // close frees the number even when it fails
-  Outcome o = executor_->execute(op);
+  Outcome o = syscall(op);
   if (info.kind == FdKind::Neutralized)
     return skip("close: the fd's device was lost to someone else");
   return o;
@@ -433,7 +480,7 @@ Outcome HostTarget::ioctl(const Op& op) {
     case FdClass::Foreign:
       return skip("ioctl: fd " + std::to_string(op.subject.lit) + " is not the trace's");
     case FdClass::Closed:
-      return executor_->execute(op);  // EBADF before the kernel looks at anything else
+      return syscall(op);  // EBADF before the kernel looks at anything else
     case FdClass::Ours:
       break;
   }
@@ -446,12 +493,12 @@ Outcome HostTarget::ioctl(const Op& op) {
     case FdKind::Loop:
       if (!usable_device(info.index, &why) || !backing_fd_allowed(op, info.index, &why))
         return skip("ioctl: " + why);
-      return executor_->execute(op);
+      return syscall(op);
     case FdKind::File:
     case FdKind::Dir:
       // Loop and block ioctls on a file or directory fail in the VFS (ENOTTY)
       // without looking at their argument.
-      return executor_->execute(op);
+      return syscall(op);
   }
   return skip("ioctl: unknown fd kind");
 }
@@ -465,7 +512,7 @@ Outcome HostTarget::control_ioctl(const Op& op) {
         return skip("LOOP_CTL_ADD: the trace's open of " + loop_name(index) +
                     " was skipped (the host never autoloads a device)");
       if (!ledger_.note_add_intent(index)) return skip("LOOP_CTL_ADD: cannot write the ledger");
-      Outcome o = executor_->execute(op);
+      Outcome o = syscall(op);
       if (o.kind == Outcome::Kind::Value) {
         uint64_t made = static_cast<uint64_t>(o.value);
         ledger_.note_created(made);
@@ -475,12 +522,12 @@ Outcome HostTarget::control_ioctl(const Op& op) {
       return o;
     }
     case Req::LoopCtlRemove: {
-      if (index < 0) return executor_->execute(op);  // EINVAL before any lookup
+      if (index < 0) return syscall(op);  // EINVAL before any lookup
       auto it = devices_.find(static_cast<uint64_t>(index));
       if (it == devices_.end() || !it->second.created) {
         return skip("LOOP_CTL_REMOVE: " + loop_name(index) + " was not created by this run");
       }
-      Outcome o = executor_->execute(op);
+      Outcome o = syscall(op);
       if (o.kind == Outcome::Kind::Error && o.err == EBUSY)
         o = retry_remove_busy_from_outside(op, static_cast<uint64_t>(index), o);
       if (o.kind == Outcome::Kind::Value) {
@@ -491,7 +538,7 @@ Outcome HostTarget::control_ioctl(const Op& op) {
       return o;
     }
     case Req::LoopCtlGetFree: {
-      Outcome o = executor_->execute(op);
+      Outcome o = syscall(op);
       if (o.kind == Outcome::Kind::Value && !devices_.count(static_cast<uint64_t>(o.value))) {
         std::string why;
         if (!claim_handed_device(static_cast<uint64_t>(o.value), &why)) {
@@ -503,7 +550,7 @@ Outcome HostTarget::control_ioctl(const Op& op) {
       return o;
     }
     default:
-      return executor_->execute(op);  // ENOSYS; nothing is touched
+      return syscall(op);  // ENOSYS; nothing is touched
   }
 }
 
@@ -513,7 +560,7 @@ Outcome HostTarget::fd_io(const Op& op) {
     case FdClass::Foreign:
       return skip("I/O: fd " + std::to_string(op.subject.lit) + " is not the trace's");
     case FdClass::Closed:
-      return executor_->execute(op);
+      return syscall(op);
     case FdClass::Ours:
       break;
   }
@@ -521,13 +568,13 @@ Outcome HostTarget::fd_io(const Op& op) {
   if (info.kind == FdKind::Neutralized)
     return skip("I/O: the fd's device was lost to someone else");
   if (info.kind == FdKind::Loop && !usable_device(info.index, &why)) return skip("I/O: " + why);
-  return executor_->execute(op);
+  return syscall(op);
 }
 
 Outcome HostTarget::sysfs(const Op& op) {
   std::string why;
   if (!usable_device(op.subject.lit, &why)) return skip("sysfs: " + why);
-  return executor_->execute(op);
+  return syscall(op);
 }
 
 std::string HostTarget::summary() const {

@@ -57,6 +57,9 @@ class HostTarget : public Target {
   std::span<const uint8_t> last_read() const override;
   std::string summary() const override;
   void finish() override;
+  bool runs_blocks() const override { return true; }
+  BlockHistory run_block(std::span<const BlockThread> threads,
+                         std::span<const int64_t> vars) override;
 
   // For tests and reports.
   const std::string& sandbox_dir() const { return sandbox_dir_; }
@@ -86,6 +89,9 @@ class HostTarget : public Target {
   };
 
   Outcome skip(std::string reason);
+  // The system call itself: on this thread's executor, outside the block's lock,
+  // timed, when a concurrent block runs (run_block).
+  Outcome syscall(const Op& op);
   bool reset_queue_tuning(uint64_t index, Device* device);
   Outcome retry_remove_busy_from_outside(const Op& op, uint64_t index, Outcome busy);
   TargetError prepare(const Trace& trace, const Env& env);  // start() but the lock release
