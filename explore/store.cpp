@@ -1,9 +1,12 @@
-// StateStore: open addressing with linear probing, exact or fingerprint.
+// StateStore: open addressing with linear probing, exact or fingerprint; ShardedStore.
 #include "explore/store.h"
 
+#include <algorithm>
+#include <bit>
 #include <cassert>
 #include <cmath>
 #include <cstring>
+#include <thread>
 
 namespace loopcheck::model {
 
@@ -16,9 +19,18 @@ constexpr double kFingerprintGrowth = 1.5;
 constexpr double kExactMaxLoad = 0.5;
 
 // The slot for a hash: its high bits scaled to the table (any table size works;
-// the partition choice in explore.cpp uses other bits).
+// the shard comes from the low bits).
 size_t home(uint64_t hash, size_t slots) {
   return static_cast<size_t>((static_cast<unsigned __int128>(hash) * slots) >> 64);
+}
+
+// The exact arena's capacity for `bytes`: rounded up to an eighth of its power of
+// two (at most 12.5% spare). Monotone and idempotent, so the final capacity depends
+// only on the bytes stored and not on the order records arrived in (which depends
+// on the thread count): store_bytes is printed and must not vary.
+size_t arena_capacity(size_t bytes) {
+  const size_t step = std::max<size_t>(4096, std::bit_floor(bytes) / 8);
+  return (bytes + step - 1) / step * step;
 }
 }  // namespace
 
@@ -37,32 +49,62 @@ bool StateStore::equal_record(uint64_t offset, std::span<const uint8_t> record) 
   return len == record.size() && std::memcmp(&arena_[offset + sizeof len], record.data(), len) == 0;
 }
 
-bool StateStore::insert(uint64_t hash, std::span<const uint8_t> record) {
-  const double max_load = mode_ == StoreMode::Fingerprint ? kFingerprintMaxLoad : kExactMaxLoad;
-  if (static_cast<double>(count_ + 1) > max_load * static_cast<double>(slots_)) grow();
+size_t StateStore::find(uint64_t hash, std::span<const uint8_t> record, bool& found) const {
   size_t i = home(hash, slots_);
+  found = true;
   if (mode_ == StoreMode::Fingerprint) {
     const uint64_t fp = hash == 0 ? 1 : hash;
-    while (fingerprints_[i] != 0) {
-      if (fingerprints_[i] == fp) return false;
-      i = i + 1 == slots_ ? 0 : i + 1;
-    }
-    fingerprints_[i] = fp;
-    ++count_;
+    for (; fingerprints_[i] != 0; i = i + 1 == slots_ ? 0 : i + 1)
+      if (fingerprints_[i] == fp) return i;
+  } else {
+    for (; exact_[i].record != 0; i = i + 1 == slots_ ? 0 : i + 1)
+      if (exact_[i].hash == hash && equal_record(exact_[i].record - 1, record)) return i;
+  }
+  found = false;
+  return i;
+}
+
+bool StateStore::offer(uint64_t hash, std::span<const uint8_t> record, uint8_t mark) {
+  if (mark != 0 && marks_.empty()) marks_.assign(slots_, 0);
+  bool found = false;
+  size_t i = find(hash, record, found);
+  if (found) {
+    // A lower mark is a worker earlier in (parent, operation) order.
+    if (mark == 0 || marks_.empty() || marks_[i] == 0 || marks_[i] <= mark) return false;
+    marks_[i] = mark;
     return true;
   }
-  while (exact_[i].record != 0) {
-    if (exact_[i].hash == hash && equal_record(exact_[i].record - 1, record)) return false;
-    i = i + 1 == slots_ ? 0 : i + 1;
+  // Grow only on an insertion, so the table's size follows the number of states and
+  // not the order duplicates arrive in (which depends on the thread count).
+  const double max_load = mode_ == StoreMode::Fingerprint ? kFingerprintMaxLoad : kExactMaxLoad;
+  if (static_cast<double>(count_ + 1) > max_load * static_cast<double>(slots_)) {
+    grow();
+    i = find(hash, record, found);
   }
-  assert(record.size() <= UINT16_MAX);
-  const uint64_t offset = arena_.size();
-  const auto len = static_cast<uint16_t>(record.size());
-  arena_.resize(offset + sizeof len + len);
-  std::memcpy(&arena_[offset], &len, sizeof len);
-  std::memcpy(&arena_[offset + sizeof len], record.data(), len);
-  exact_[i] = ExactSlot{hash, offset + 1};
+  if (mode_ == StoreMode::Fingerprint) {
+    fingerprints_[i] = hash == 0 ? 1 : hash;
+  } else {
+    assert(record.size() <= UINT16_MAX);
+    const uint64_t offset = arena_.size();
+    const auto len = static_cast<uint16_t>(record.size());
+    if (offset + sizeof len + len > arena_.capacity())
+      arena_.reserve(arena_capacity(offset + sizeof len + len));
+    arena_.resize(offset + sizeof len + len);
+    std::memcpy(&arena_[offset], &len, sizeof len);
+    std::memcpy(&arena_[offset + sizeof len], record.data(), len);
+    exact_[i] = ExactSlot{hash, offset + 1};
+  }
+  if (!marks_.empty()) marks_[i] = mark;
   ++count_;
+  return true;
+}
+
+bool StateStore::claim(uint64_t hash, std::span<const uint8_t> record, uint8_t mark) {
+  bool found = false;
+  const size_t i = find(hash, record, found);
+  assert(found);
+  if (!found || marks_.empty() || marks_[i] != mark) return false;
+  marks_[i] = 0;
   return true;
 }
 
@@ -71,31 +113,88 @@ void StateStore::grow() {
                            ? static_cast<size_t>(static_cast<double>(slots_) * kFingerprintGrowth)
                            : slots_ * 2;
   auto next_slot = [slots](size_t i) { return i + 1 == slots ? 0 : i + 1; };
+  std::vector<uint8_t> marks(marks_.empty() ? 0 : slots, 0);
   if (mode_ == StoreMode::Fingerprint) {
     std::vector<uint64_t> next(slots, 0);
-    for (uint64_t fp : fingerprints_) {
-      if (fp == 0) continue;
-      size_t i = home(fp, slots);
+    for (size_t k = 0; k < slots_; ++k) {
+      if (fingerprints_[k] == 0) continue;
+      size_t i = home(fingerprints_[k], slots);
       while (next[i] != 0) i = next_slot(i);
-      next[i] = fp;
+      next[i] = fingerprints_[k];
+      if (!marks.empty()) marks[i] = marks_[k];
     }
     fingerprints_.swap(next);
   } else {
     std::vector<ExactSlot> next(slots, ExactSlot{});
-    for (const ExactSlot& s : exact_) {
-      if (s.record == 0) continue;
-      size_t i = home(s.hash, slots);
+    for (size_t k = 0; k < slots_; ++k) {
+      if (exact_[k].record == 0) continue;
+      size_t i = home(exact_[k].hash, slots);
       while (next[i].record != 0) i = next_slot(i);
-      next[i] = s;
+      next[i] = exact_[k];
+      if (!marks.empty()) marks[i] = marks_[k];
     }
     exact_.swap(next);
   }
+  marks_.swap(marks);
   slots_ = slots;
 }
 
 size_t StateStore::memory_bytes() const {
   return exact_.capacity() * sizeof(ExactSlot) + fingerprints_.capacity() * sizeof(uint64_t) +
          arena_.capacity();
+}
+
+ShardedStore::ShardedStore(StoreMode mode, bool locking)
+    : locking_(locking), shards_(std::make_unique<Shard[]>(kStoreShards)) {
+  for (uint32_t s = 0; s < kStoreShards; ++s) shards_[s].store = StateStore(mode, 16);
+}
+
+ShardedStore::Shard& ShardedStore::shard(uint64_t hash) {
+  // The low 32 bits: a table's slot comes from the high ones.
+  return shards_[((hash & 0xffffffffu) * kStoreShards) >> 32];
+}
+
+template <class F>
+bool ShardedStore::locked(uint64_t hash, F f) {
+  Shard& s = shard(hash);
+  if (!locking_) return f(s.store);
+  // A spin lock: the work under it is one probe (or, rarely, a 64th of the table
+  // growing); yield now and then in case the holder was preempted.
+  for (uint32_t spins = 1; s.busy.test_and_set(std::memory_order_acquire); ++spins) {
+    if (spins % 64 == 0)
+      std::this_thread::yield();
+    else
+      __builtin_ia32_pause();
+  }
+  const bool r = f(s.store);
+  s.busy.clear(std::memory_order_release);
+  return r;
+}
+
+bool ShardedStore::offer(uint64_t hash, std::span<const uint8_t> record, uint8_t mark) {
+  return locked(hash, [&](StateStore& s) { return s.offer(hash, record, mark); });
+}
+
+bool ShardedStore::claim(uint64_t hash, std::span<const uint8_t> record, uint8_t mark) {
+  return locked(hash, [&](StateStore& s) { return s.claim(hash, record, mark); });
+}
+
+size_t ShardedStore::size() const {
+  size_t n = 0;
+  for (uint32_t s = 0; s < kStoreShards; ++s) n += shards_[s].store.size();
+  return n;
+}
+
+size_t ShardedStore::memory_bytes() const {
+  size_t n = 0;
+  for (uint32_t s = 0; s < kStoreShards; ++s) n += shards_[s].store.memory_bytes();
+  return n;
+}
+
+size_t ShardedStore::marks_bytes() const {
+  size_t n = 0;
+  for (uint32_t s = 0; s < kStoreShards; ++s) n += shards_[s].store.marks_bytes();
+  return n;
 }
 
 double omission_probability(uint64_t distinct) {

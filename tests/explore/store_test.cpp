@@ -47,6 +47,43 @@ TEST(ExploreStore, GrowsAndKeepsEverything) {
   }
 }
 
+TEST(ExploreStore, TheLowestWorkerToFindAStateInALevelClaimsIt) {
+  for (StoreMode mode : {StoreMode::Exact, StoreMode::Fingerprint}) {
+    StateStore s(mode);
+    const std::array<uint8_t, 3> old{9, 9, 9}, a{1, 2, 3}, b{4, 5, 6};
+    EXPECT_TRUE(s.insert(7, old));
+    EXPECT_FALSE(s.offer(7, old, 2));  // seen in an earlier level: nobody keeps it
+    EXPECT_TRUE(s.offer(42, a, 3));    // worker 2 first...
+    EXPECT_TRUE(s.offer(42, a, 1));    // ...then worker 0, earlier in BFS order, takes over
+    EXPECT_FALSE(s.offer(42, a, 2));   // worker 1 comes after worker 0
+    EXPECT_FALSE(s.offer(42, a, 1));   // worker 0's second find is a duplicate
+    EXPECT_TRUE(s.offer(43, b, 2));
+    EXPECT_FALSE(s.claim(42, a, 3));
+    EXPECT_TRUE(s.claim(42, a, 1));
+    EXPECT_TRUE(s.claim(43, b, 2));
+    EXPECT_FALSE(s.offer(42, a, 1));  // settled: seen from now on
+    EXPECT_EQ(s.size(), 3u);
+    EXPECT_GT(s.marks_bytes(), 0u);
+  }
+}
+
+TEST(ExploreStore, ShardsGrowWithTheStatesNotTheOrderTheyArriveIn) {
+  for (StoreMode mode : {StoreMode::Exact, StoreMode::Fingerprint}) {
+    ShardedStore forward(mode, false), backward(mode, true);
+    constexpr uint64_t kStates = 50000;
+    auto offer = [](ShardedStore& s, uint64_t i) {
+      const std::array<uint8_t, 5> r{uint8_t(i), uint8_t(i >> 8), uint8_t(i >> 16), uint8_t(i % 7)};
+      return s.offer(i * 0x9E3779B97F4A7C15ull, {r.data(), 3 + i % 3}, 0);
+    };
+    for (uint64_t i = 0; i < kStates; ++i) ASSERT_TRUE(offer(forward, i));
+    for (uint64_t i = kStates; i-- > 0;) ASSERT_TRUE(offer(backward, i));
+    for (uint64_t i = 0; i < kStates; i += 3) ASSERT_FALSE(offer(forward, i));  // duplicates
+    EXPECT_EQ(forward.size(), kStates);
+    EXPECT_EQ(backward.size(), kStates);
+    EXPECT_EQ(forward.memory_bytes(), backward.memory_bytes());
+  }
+}
+
 TEST(ExploreStore, OmissionProbabilityFollowsTheBirthdayBound) {
   EXPECT_EQ(omission_probability(1), 0.0);
   EXPECT_NEAR(omission_probability(1u << 20), 2.98e-8, 1e-9);  // 2^40 / 2^65
