@@ -43,6 +43,10 @@ size_t StateCodec::encode(const State& s, uint8_t* out) const {
   assert(inside_scope(s));
   std::array<uint64_t, kMaxLayoutWords> layout;
   pack(s, layout.data());
+  return encode_layout(layout.data(), out);
+}
+
+size_t StateCodec::encode_layout(const uint64_t* layout, uint8_t* out) const {
   uint8_t* bitmap = out;
   std::memset(bitmap, 0, bitmap_bytes_);
   uint8_t* w = out + bitmap_bytes_;
@@ -66,7 +70,11 @@ void StateCodec::decode(std::span<const uint8_t> record, State& out) const {
   }
   assert(w == record.data() + record.size());
   out = initial_;
-  const auto* in = reinterpret_cast<const unsigned char*>(layout.data());
+  unpack(layout.data(), out);
+}
+
+void StateCodec::unpack(const uint64_t* layout, State& out) const {
+  const auto* in = reinterpret_cast<const unsigned char*>(layout);
   std::memcpy(static_cast<void*>(out.devices.data()), in, devices_ * sizeof(Device));
   in += devices_ * sizeof(Device);
   std::memcpy(static_cast<void*>(out.descs.data()), in, descs_ * sizeof(Desc));

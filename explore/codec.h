@@ -36,6 +36,14 @@ class StateCodec {
   // Rebuilds the full State from a record.
   void decode(std::span<const uint8_t> record, State& out) const;
 
+  // The layout of `s`: layout_words() words (the BFS frontier stores these).
+  void pack(const State& s, uint64_t* layout) const;
+  // The record of a layout, as encode() writes it.
+  size_t encode_layout(const uint64_t* layout, uint8_t* out) const;
+  // Writes a layout's prefixes into `out`, whose other parts must already equal
+  // the initial state's (as after `out = initial`, or a previous unpack/restore).
+  void unpack(const uint64_t* layout, State& out) const;
+
   // Makes `work` equal to `from` by copying only the prefixes, which are all that a
   // step inside the scope can change. Both must lie inside the scope.
   void restore(State& work, const State& from) const;
@@ -44,8 +52,6 @@ class StateCodec {
   bool inside_scope(const State& s) const;
 
  private:
-  void pack(const State& s, uint64_t* layout) const;
-
   State initial_;
   uint32_t devices_, descs_, objects_;
   size_t words_ = 0;
