@@ -7,10 +7,12 @@
 #include <array>
 #include <cassert>
 #include <chrono>
+#include <exception>
 #include <thread>
 #include <unordered_map>
 
 #include "explore/codec.h"
+#include "explore/frontier.h"
 #include "explore/invariants.h"
 #include "explore/symmetry.h"
 #include "model/model.h"
@@ -21,42 +23,6 @@ namespace loopcheck::model {
 namespace {
 
 inline constexpr uint32_t kMaxThreads = 16;
-
-// A level's states: records back to back.
-struct Level {
-  std::vector<uint8_t> bytes;
-  std::vector<uint64_t> offsets;  // offsets.size() = states + 1
-  void clear() {
-    bytes.clear();
-    offsets.assign(1, 0);
-  }
-  size_t size() const { return offsets.size() - 1; }
-  std::span<const uint8_t> record(size_t i) const {
-    return {bytes.data() + offsets[i], static_cast<size_t>(offsets[i + 1] - offsets[i])};
-  }
-  void push(std::span<const uint8_t> r) {
-    bytes.insert(bytes.end(), r.begin(), r.end());
-    offsets.push_back(bytes.size());
-  }
-};
-
-// A successor on its way to the partition that owns its hash.
-struct Candidate {
-  uint64_t hash;
-  uint32_t parent;  // index in the current level
-  uint16_t op;
-  uint16_t len;
-  uint64_t offset;  // into the outbox's bytes
-};
-
-struct Outbox {
-  std::vector<Candidate> items;
-  std::vector<uint8_t> bytes;
-  void clear() {
-    items.clear();
-    bytes.clear();
-  }
-};
 
 struct EdgeKeyHash {
   size_t operator()(const EdgeKey& k) const {
@@ -74,10 +40,21 @@ struct WorkerTotals {
   std::vector<Violation> violations;
 };
 
-uint32_t partition_of(uint64_t hash, uint32_t parts) {
-  // The low 32 bits: the store's slot comes from the high ones.
-  return static_cast<uint32_t>(((hash & 0xffffffffu) * parts) >> 32);
-}
+// A worker's share of the level being built: the states it found new, in its
+// slice's (parent, operation) order, and how it reached them.
+struct Found {
+  Frontier states;
+  std::vector<PathStep> steps;  // several workers only (one worker logs directly)
+};
+
+// Scratch space of one worker for one level.
+struct Scratch {
+  State parent, work;
+  std::vector<Op> ops;
+  std::vector<uint64_t> layout;
+  std::vector<uint8_t> record;
+  std::string why;
+};
 
 class Explorer {
  public:
@@ -88,43 +65,31 @@ class Explorer {
         initial_(initial_state(*o.profile, env_, objects_)),
         codec_(o.scope, initial_),
         domain_(make_domain(o.scope)),
-        threads_(std::clamp<uint32_t>(o.threads, 1, kMaxThreads)) {
-    for (uint32_t t = 0; t < threads_; ++t) {
-      stores_.emplace_back(o.store, 1024);
-      totals_.emplace_back();
-      outboxes_.emplace_back(threads_);
-      fresh_.emplace_back();
-    }
-  }
+        threads_(std::clamp<uint32_t>(o.threads, 1, kMaxThreads)),
+        space_(o.frontier_memory_bytes, o.spill_dir),
+        store_(o.store, threads_ > 1),
+        totals_(threads_),
+        found_(threads_),
+        current_(&space_) {}
 
   ExploreResult run() {
     const auto start = std::chrono::steady_clock::now();
     ExploreResult r;
-    State root = initial_;
-    if (o_.symmetry) canonicalize_fds(root);
-    std::vector<uint8_t> buf(codec_.max_record_bytes());
-    const size_t len = codec_.encode(root, buf.data());
-    const std::span<const uint8_t> rec(buf.data(), len);
-    const uint64_t h = XXH3_64bits(rec.data(), rec.size());
-    stores_[partition_of(h, threads_)].insert(h, rec);
-    current_.clear();
-    current_.push(rec);
-    r.log.push_back(PathStep{0, 0});
-    r.depth_start.push_back(0);
-
+    seed(r);
     uint32_t depth = 0;
     uint64_t distinct = 1;
     for (;;) {
       const bool expand = depth < o_.scope.depth && distinct < o_.max_states;
-      run_workers([&](uint32_t t) { expand_slice(t, depth, r.depth_start[depth], expand); });
+      const auto base = static_cast<uint32_t>(r.log.size());
+      run_workers([&](uint32_t t) { expand_slice(t, depth, r.depth_start[depth], expand, r); });
       if (!expand) {
         r.stats.queue = current_.size();
         r.stats.complete = distinct < o_.max_states || depth >= o_.scope.depth;
         break;
       }
-      run_workers([&](uint32_t t) { dedup_partition(t); });
-      const uint32_t base = static_cast<uint32_t>(r.log.size());
-      merge_fresh(r.depth_start[depth], r);
+      current_.clear();
+      if (threads_ > 1) run_workers([&](uint32_t t) { claim_found(t); });
+      next_level(r);
       distinct += r.log.size() - base;
       if (current_.size() == 0) {
         r.stats.exhausted = true;
@@ -136,9 +101,6 @@ class Explorer {
 
     r.stats.depth_reached = depth;
     r.stats.distinct = distinct;
-    for (const StateStore& s : stores_) r.stats.store_bytes += s.memory_bytes();
-    if (o_.store == StoreMode::Fingerprint)
-      r.stats.omission_probability = omission_probability(distinct);
     collect(r);
     r.stats.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -148,105 +110,146 @@ class Explorer {
   }
 
  private:
+  // Runs f(0..threads-1) at once; a worker's exception (a full spill disk) is
+  // rethrown here once all have stopped.
   template <class F>
   void run_workers(F f) {
     if (threads_ == 1) {
       f(0);
       return;
     }
+    std::vector<std::exception_ptr> errors(threads_);
+    auto guarded = [&](uint32_t t) {
+      try {
+        f(t);
+      } catch (...) {
+        errors[t] = std::current_exception();
+      }
+    };
     std::vector<std::thread> pool;
-    for (uint32_t t = 1; t < threads_; ++t) pool.emplace_back(f, t);
-    f(0);
+    for (uint32_t t = 1; t < threads_; ++t) pool.emplace_back(guarded, t);
+    guarded(0);
     for (std::thread& th : pool) th.join();
+    for (const std::exception_ptr& e : errors)
+      if (e) std::rethrow_exception(e);
+  }
+
+  Scratch scratch() const {
+    return Scratch{initial_,
+                   initial_,
+                   {},
+                   std::vector<uint64_t>(codec_.layout_words()),
+                   std::vector<uint8_t>(codec_.max_record_bytes()),
+                   {}};
+  }
+
+  // The record of s.layout (written to s.record): what the store keeps and hashes.
+  std::span<const uint8_t> record(Scratch& s) const {
+    return {s.record.data(), codec_.encode_layout(s.layout.data(), s.record.data())};
+  }
+  static uint64_t hash(std::span<const uint8_t> rec) { return XXH3_64bits(rec.data(), rec.size()); }
+
+  // The initial state: stored, logged, and the whole of level 0.
+  void seed(ExploreResult& r) {
+    Scratch s = scratch();
+    State root = initial_;
+    if (o_.symmetry) canonicalize_fds(root);
+    codec_.pack(root, s.layout.data());
+    const std::span<const uint8_t> rec = record(s);
+    store_.offer(hash(rec), rec, 0);
+    FrontierWriter w(space_, codec_.layout_words());
+    w.push(s.layout.data());
+    current_ = w.finish();
+    r.log.push_back(PathStep{0, 0});
+    r.depth_start.push_back(0);
   }
 
   // Worker t: decode its slice of the level, check invariants, and (unless at the
-  // depth bound) try every operation, routing successors to their partitions.
-  void expand_slice(uint32_t t, uint32_t depth, uint32_t level_base, bool expand) {
+  // depth bound) try every operation, keeping the successors new to the store.
+  void expand_slice(uint32_t t, uint32_t depth, uint32_t level_base, bool expand,
+                    ExploreResult& r) {
     WorkerTotals& w = totals_[t];
-    for (Outbox& box : outboxes_[t]) box.clear();
-    const size_t n = current_.size();
-    const size_t lo = n * t / threads_, hi = n * (t + 1) / threads_;
-    State parent{}, work{};
-    parent = initial_;
-    work = initial_;
-    std::vector<Op> ops;
-    std::vector<uint8_t> buf(codec_.max_record_bytes());
-    std::string why;
-    for (size_t i = lo; i < hi; ++i) {
-      codec_.decode(current_.record(i), parent);
+    const uint64_t n = current_.size();
+    const uint64_t lo = n * t / threads_, hi = n * (t + 1) / threads_;
+    FrontierReader reader(current_, codec_.layout_words());
+    reader.seek(lo);
+    FrontierWriter writer(space_, codec_.layout_words());
+    // One worker's finds are final: they go straight to the log.
+    std::vector<PathStep>& steps = threads_ == 1 ? r.log : found_[t].steps;
+    Scratch s = scratch();
+    for (uint64_t i = lo; i < hi; ++i) {
+      codec_.unpack(reader.next(), s.parent);
       const uint32_t id = level_base + static_cast<uint32_t>(i);
-      const bool holds = check_invariants(parent, *o_.profile, env_, &why) &&
-                         check_explore_invariants(parent, &why);
+      const bool holds = check_invariants(s.parent, *o_.profile, env_, &s.why) &&
+                         check_explore_invariants(s.parent, &s.why);
       if (!holds && w.violations.size() < o_.max_violations)
-        w.violations.push_back(Violation{id, depth, why});
-      if (!expand) continue;
-      alphabet(parent, o_.scope, domain_, ops);
-      assert(ops.size() <= UINT16_MAX);
-      const AbstractClass pre = abstract_class(parent);
-      for (size_t k = 0; k < ops.size(); ++k) {
-        codec_.restore(work, parent);
-        const Outcome out = step(work, *o_.profile, env_, ops[k]);
-        if (o_.symmetry) canonicalize_fds(work);
-        const int label = op_label(ops[k]);
-        const int cls = errno_class(out);
-        ++w.coverage[label][cls];
-        const EdgeKey key{pre, static_cast<uint8_t>(label), static_cast<uint8_t>(cls),
-                          abstract_class(work)};
-        auto [it, added] =
-            w.edges.try_emplace(key, Witness{id, static_cast<uint16_t>(k), depth, 0});
-        ++it->second.count;
-        (void)added;
-        const size_t len = codec_.encode(work, buf.data());
-        const uint64_t h = XXH3_64bits(buf.data(), len);
-        Outbox& box = outboxes_[t][partition_of(h, threads_)];
-        box.items.push_back(Candidate{h, static_cast<uint32_t>(i), static_cast<uint16_t>(k),
-                                      static_cast<uint16_t>(len), box.bytes.size()});
-        box.bytes.insert(box.bytes.end(), buf.begin(),
-                         buf.begin() + static_cast<std::ptrdiff_t>(len));
-      }
-      w.generated += ops.size();
+        w.violations.push_back(Violation{id, depth, s.why});
+      if (expand) expand_state(t, id, depth, s, writer, steps);
     }
+    found_[t].states = writer.finish();
   }
 
-  // Worker t owns partition t: candidates arrive from every worker's outbox in
-  // worker order, which is (parent, op) order, so the first copy kept is the
-  // BFS-first one.
-  void dedup_partition(uint32_t t) {
-    Fresh& f = fresh_[t];
-    f.items.clear();
-    f.level.clear();
-    for (uint32_t src = 0; src < threads_; ++src) {
-      const Outbox& box = outboxes_[src][t];
-      for (const Candidate& c : box.items) {
-        const std::span<const uint8_t> rec(box.bytes.data() + c.offset, c.len);
-        if (!stores_[t].insert(c.hash, rec)) continue;
-        f.items.push_back(PathStep{c.parent, c.op});
-        f.level.push(rec);
-      }
+  // Tries every operation of s.parent (state `id`).
+  void expand_state(uint32_t t, uint32_t id, uint32_t depth, Scratch& s, FrontierWriter& writer,
+                    std::vector<PathStep>& steps) {
+    WorkerTotals& w = totals_[t];
+    const auto mark = static_cast<uint8_t>(threads_ > 1 ? t + 1 : 0);
+    alphabet(s.parent, o_.scope, domain_, s.ops);
+    assert(s.ops.size() <= UINT16_MAX);
+    const AbstractClass pre = abstract_class(s.parent);
+    for (size_t k = 0; k < s.ops.size(); ++k) {
+      codec_.restore(s.work, s.parent);
+      const Outcome out = step(s.work, *o_.profile, env_, s.ops[k]);
+      if (o_.symmetry) canonicalize_fds(s.work);
+      const int label = op_label(s.ops[k]);
+      const int cls = errno_class(out);
+      ++w.coverage[label][cls];
+      const EdgeKey key{pre, static_cast<uint8_t>(label), static_cast<uint8_t>(cls),
+                        abstract_class(s.work)};
+      auto [it, added] = w.edges.try_emplace(key, Witness{id, static_cast<uint16_t>(k), depth, 0});
+      ++it->second.count;
+      (void)added;
+      codec_.pack(s.work, s.layout.data());
+      const std::span<const uint8_t> rec = record(s);
+      if (!store_.offer(hash(rec), rec, mark)) continue;
+      writer.push(s.layout.data());
+      steps.push_back(PathStep{id, static_cast<uint16_t>(k)});
     }
+    w.generated += s.ops.size();
   }
 
-  // The next level: every partition's new states merged by (parent, op).
-  void merge_fresh(uint32_t level_base, ExploreResult& r) {
-    next_.clear();
-    std::array<size_t, kMaxThreads> at{};
-    for (;;) {
-      int best = -1;
-      for (uint32_t t = 0; t < threads_; ++t) {
-        if (at[t] >= fresh_[t].items.size()) continue;
-        const PathStep& s = fresh_[t].items[at[t]];
-        if (best < 0 || std::tie(s.parent, s.op) < std::tie(fresh_[best].items[at[best]].parent,
-                                                            fresh_[best].items[at[best]].op))
-          best = static_cast<int>(t);
-      }
-      if (best < 0) break;
-      const PathStep& s = fresh_[best].items[at[best]];
-      r.log.push_back(PathStep{level_base + s.parent, s.op});
-      next_.push(fresh_[best].level.record(at[best]));
-      ++at[best];
+  // Several workers: worker t keeps the states it found that no earlier slice found.
+  void claim_found(uint32_t t) {
+    Found& f = found_[t];
+    FrontierReader reader(f.states, codec_.layout_words());
+    reader.seek(0);
+    FrontierWriter writer(space_, codec_.layout_words());
+    Scratch s = scratch();
+    size_t kept = 0;
+    for (const PathStep& step : f.steps) {
+      const uint64_t* layout = reader.next();
+      std::copy(layout, layout + codec_.layout_words(), s.layout.begin());
+      const std::span<const uint8_t> rec = record(s);
+      if (!store_.claim(hash(rec), rec, static_cast<uint8_t>(t + 1))) continue;
+      writer.push(s.layout.data());
+      f.steps[kept++] = step;
     }
-    std::swap(current_, next_);
+    f.steps.resize(kept);
+    f.states = writer.finish();
+  }
+
+  // The next level: the workers' finds, in worker order — (parent, operation) order.
+  void next_level(ExploreResult& r) {
+    if (threads_ > 1) {
+      size_t total = r.log.size();
+      for (const Found& f : found_) total += f.steps.size();
+      r.log.reserve(total);
+      for (Found& f : found_) {
+        r.log.insert(r.log.end(), f.steps.begin(), f.steps.end());
+        std::vector<PathStep>().swap(f.steps);
+      }
+    }
+    for (Found& f : found_) current_.append(std::move(f.states));
   }
 
   void collect(ExploreResult& r) {
@@ -269,12 +272,14 @@ class Explorer {
     std::sort(r.violations.begin(), r.violations.end(),
               [](const Violation& a, const Violation& b) { return a.state < b.state; });
     if (r.violations.size() > o_.max_violations) r.violations.resize(o_.max_violations);
+    r.stats.store_bytes = store_.memory_bytes();
+    if (o_.store == StoreMode::Fingerprint)
+      r.stats.omission_probability = omission_probability(r.stats.distinct);
+    r.stats.log_bytes = r.log.capacity() * sizeof(PathStep);
+    r.stats.marks_bytes = store_.marks_bytes();
+    r.stats.frontier_peak_bytes = space_.peak_memory_bytes();
+    r.stats.frontier_spilled_bytes = space_.spilled_bytes();
   }
-
-  struct Fresh {
-    std::vector<PathStep> items;
-    Level level;
-  };
 
   const ExploreOptions& o_;
   Env env_;
@@ -283,11 +288,11 @@ class Explorer {
   StateCodec codec_;
   ArgDomain domain_;
   uint32_t threads_;
-  std::vector<StateStore> stores_;
+  FrontierSpace space_;  // before every Frontier: they give their memory back to it
+  ShardedStore store_;
   std::vector<WorkerTotals> totals_;
-  std::vector<std::vector<Outbox>> outboxes_;  // [source worker][destination partition]
-  std::vector<Fresh> fresh_;
-  Level current_, next_;
+  std::vector<Found> found_;
+  Frontier current_;
 };
 
 // Translates an operation written against the canonical state into the fds of the

@@ -4,11 +4,19 @@
 //   ExploreResult r = explore(options);
 //   r.stats.distinct, r.violations (each with its shortest path), r.coverage, r.edges
 //
-// Level-synchronous BFS with `threads` workers: each level's queue is split into
-// contiguous slices that the workers expand; successors go to the store partition
-// their hash picks, and each worker deduplicates its own partition. New states are
-// then merged in (parent, operation) order, so every result — numbering, shortest
-// paths, witnesses — is the same for any number of threads.
+// Level-synchronous BFS with `threads` workers: each level's queue (a Frontier of
+// compressed layouts, explore/frontier.h, spilled to disk beyond
+// `frontier_memory_bytes`) is split into contiguous slices that the workers expand.
+// A successor is offered to the sharded store (explore/store.h) as soon as it is
+// generated; only a state new to the store keeps its layout, for the next level.
+// With several workers a new state is provisional until every worker is done, and
+// the one from the earliest slice claims it, so the next level is the workers'
+// claims concatenated in (parent, operation) order and every result — numbering,
+// shortest paths, witnesses — is the same for any number of threads.
+//
+// Memory per distinct state: the store (fingerprint: ~13-15 bytes; exact: the
+// record too), the path log (8 bytes), and the frontier's blocks of the level being
+// expanded and the next one (~15-30 bytes per state in them).
 #pragma once
 
 #include <cstdint>
@@ -35,6 +43,10 @@ struct ExploreOptions {
   uint32_t threads = 1;
   uint64_t max_states = 20'000'000;  // stop (stats.complete = false) past this many distinct states
   uint32_t max_violations = 10;      // shortest paths kept
+  // Frontier blocks kept in memory at once; more are spilled to a directory made
+  // under `spill_dir` (empty: $TMPDIR, else /tmp) and removed when the search ends.
+  uint64_t frontier_memory_bytes = uint64_t{1024} << 20;
+  std::string spill_dir;
 };
 
 struct ExploreStats {
@@ -46,8 +58,15 @@ struct ExploreStats {
   bool exhausted = false;  // the search ran out of new states before the depth bound
   uint64_t store_bytes = 0;
   double omission_probability = 0;  // fingerprint mode only
-  double seconds = 0;               // wall clock (the one non-deterministic output)
-  double states_per_second = 0;     // generated / seconds
+  // Memory besides the store. These depend on the thread count and the frontier
+  // budget (block boundaries, which worker found a state first), so unlike the
+  // results above they are not the same for every run of the same scope.
+  uint64_t log_bytes = 0;               // the path log: 8 bytes per state
+  uint64_t marks_bytes = 0;             // the store's provisional marks (threads > 1)
+  uint64_t frontier_peak_bytes = 0;     // frontier blocks in memory at once, at most
+  uint64_t frontier_spilled_bytes = 0;  // frontier blocks written to disk
+  double seconds = 0;                   // wall clock (the one non-deterministic output)
+  double states_per_second = 0;         // generated / seconds
 };
 
 // A step of a path: the operation's index in alphabet() of the (canonical) state it
@@ -90,6 +109,8 @@ struct ExploreResult {
   std::map<EdgeKey, Witness> edges;
 };
 
+// Throws FrontierError (explore/frontier.h) when the frontier has to be spilled and
+// the disk is full or the spill directory cannot be made.
 ExploreResult explore(const ExploreOptions& options);
 
 // The operations from the initial state to state `id`, as the model ran them (literal

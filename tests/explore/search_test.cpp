@@ -5,6 +5,7 @@
 #include "explore/explore.h"
 #include "explore/abstract.h"
 #include "explore/codec.h"
+#include "explore/frontier.h"
 #include "explore/symmetry.h"
 #include "model/model.h"
 #include "trace/ops.h"
@@ -16,6 +17,21 @@ ExploreOptions small(uint32_t depth = 6) {
   ExploreOptions o;
   o.scope.depth = depth;
   return o;
+}
+
+void expect_same_search(const ExploreResult& a, const ExploreResult& x) {
+  EXPECT_EQ(a.stats.distinct, x.stats.distinct);
+  EXPECT_EQ(a.stats.generated, x.stats.generated);
+  EXPECT_EQ(a.stats.queue, x.stats.queue);
+  EXPECT_EQ(a.stats.store_bytes, x.stats.store_bytes);
+  EXPECT_EQ(a.depth_start, x.depth_start);
+  ASSERT_EQ(a.log.size(), x.log.size());
+  for (size_t i = 0; i < a.log.size(); ++i) {
+    ASSERT_EQ(a.log[i].parent, x.log[i].parent) << i;
+    ASSERT_EQ(a.log[i].op, x.log[i].op) << i;
+  }
+  EXPECT_EQ(a.coverage, x.coverage);
+  EXPECT_TRUE(a.edges == x.edges);
 }
 
 TEST(ExploreSearch, FindsNoViolationAndReachesTheLifecycle) {
@@ -42,18 +58,31 @@ TEST(ExploreSearch, SameResultTwiceAndForAnyThreadCount) {
   const ExploreResult b = explore(o);
   o.threads = 2;
   const ExploreResult c = explore(o);
-  for (const ExploreResult* x : {&b, &c}) {
-    EXPECT_EQ(a.stats.distinct, x->stats.distinct);
-    EXPECT_EQ(a.stats.generated, x->stats.generated);
-    EXPECT_EQ(a.stats.queue, x->stats.queue);
-    ASSERT_EQ(a.log.size(), x->log.size());
-    for (size_t i = 0; i < a.log.size(); ++i) {
-      EXPECT_EQ(a.log[i].parent, x->log[i].parent) << i;
-      EXPECT_EQ(a.log[i].op, x->log[i].op) << i;
-    }
-    EXPECT_EQ(a.coverage, x->coverage);
-    EXPECT_TRUE(a.edges == x->edges);
+  for (const ExploreResult* x : {&b, &c}) expect_same_search(a, *x);
+}
+
+TEST(ExploreSearch, SpillingTheFrontierAndThreeThreadsChangeNothing) {
+  for (StoreMode mode : {StoreMode::Exact, StoreMode::Fingerprint}) {
+    ExploreOptions o = small(8);
+    o.scope.devices = 2;
+    o.scope.fds = 3;
+    o.store = mode;
+    const ExploreResult a = explore(o);
+    EXPECT_EQ(a.stats.frontier_spilled_bytes, 0u);
+    o.frontier_memory_bytes = 0;  // every block goes to disk
+    o.threads = 3;
+    const ExploreResult b = explore(o);
+    EXPECT_GT(b.stats.frontier_spilled_bytes, 0u);
+    EXPECT_EQ(b.stats.frontier_peak_bytes, 0u);
+    expect_same_search(a, b);
   }
+}
+
+TEST(ExploreSearch, AnUnusableSpillDirectoryStopsTheSearchWithAnError) {
+  ExploreOptions o = small(6);
+  o.frontier_memory_bytes = 0;
+  o.spill_dir = "/nonexistent/loopcheck";
+  EXPECT_THROW(explore(o), FrontierError);
 }
 
 TEST(ExploreSearch, FingerprintStoreFindsTheSameStatesHere) {
