@@ -1,7 +1,8 @@
 // `loopcheck explore --profile P [--devices N] [--files M] [--fds K] [--depth D]
 //  [--domain small|boundary] [--store exact|fingerprint] [--threads T] [--no-symmetry]
-//  [--json] [--graph FILE.dot] [--suite DIR]`: exhaustive search of the model inside
-// a bounded scope (docs/explorer.md). Exit 1 when an invariant is violated.
+//  [--frontier-mem MB] [--json] [--graph FILE.dot] [--suite DIR]`: exhaustive search of
+// the model inside a bounded scope (docs/explorer.md). Exit 1 when an invariant is
+// violated, 2 on a usage error or when the frontier cannot be spilled (disk full).
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -10,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "explore/explore.h"
+#include "explore/frontier.h"
 #include "explore/coverage.h"
 #include "explore/graph.h"
 #include "explore/suite.h"
@@ -30,6 +32,7 @@ struct ExploreArgs {
   std::string graph;
   std::string suite;
   uint64_t max_states = 20'000'000;
+  uint64_t frontier_mem_mb = 1024;
 };
 
 void print_violations(const model::ExploreOptions& options, const model::ExploreResult& r) {
@@ -69,6 +72,7 @@ int make_options(const ExploreArgs& args, model::ExploreOptions& options) {
   options.threads = args.threads;
   options.symmetry = !args.no_symmetry;
   options.max_states = args.max_states;
+  options.frontier_memory_bytes = args.frontier_mem_mb << 20;
   if (const char* err = model::scope_error(options.scope); *err) {
     fmt::print(stderr, "{}\n", err);
     return kExitUsage;
@@ -128,6 +132,11 @@ void print_json(const ExploreArgs& args, const model::ExploreOptions& options,
   j["complete"] = s.complete;
   j["store_bytes"] = s.store_bytes;
   j["omission_probability"] = s.omission_probability;
+  // Memory besides the store: depends on the thread count and --frontier-mem.
+  j["log_bytes"] = s.log_bytes;
+  j["marks_bytes"] = s.marks_bytes;
+  j["frontier_peak_bytes"] = s.frontier_peak_bytes;
+  j["frontier_spilled_bytes"] = s.frontier_spilled_bytes;
   j["violations"] = r.violations.size();
   j["edges"] = r.edges.size();
   j["coverage"] = coverage_json(options, r);
@@ -157,6 +166,9 @@ void print_text(const ExploreArgs& args, const model::ExploreOptions& options,
       "Store: {} bytes ({:.1f} bytes/state). {:.0f} states/s with {} thread(s) ({:.3f} s).\n",
       s.store_bytes, static_cast<double>(s.store_bytes) / static_cast<double>(s.distinct),
       s.states_per_second, options.threads, s.seconds);
+  fmt::print("Frontier: {} bytes in memory at most, {} spilled; path log {} bytes{}.\n",
+             s.frontier_peak_bytes, s.frontier_spilled_bytes, s.log_bytes,
+             s.marks_bytes ? fmt::format(", provisional marks {} bytes", s.marks_bytes) : "");
   fmt::print("Coverage: (operation, outcome) pairs reached:\n");
   for (const auto& [key, count] : r.coverage)
     fmt::print("  {:<28} {:<10} {}\n", op_label_name(key.first), errno_class_name(key.second),
@@ -172,7 +184,13 @@ void print_text(const ExploreArgs& args, const model::ExploreOptions& options,
 int explore(const ExploreArgs& args) {
   model::ExploreOptions options;
   if (int rc = make_options(args, options); rc != kExitPass) return rc;
-  const model::ExploreResult r = model::explore(options);
+  model::ExploreResult r;
+  try {
+    r = model::explore(options);
+  } catch (const model::FrontierError& e) {
+    fmt::print(stderr, "{}\n", e.what());
+    return kExitUsage;
+  }
   size_t suite_traces = 0;
   if (int rc = write_files(args, options, r, suite_traces); rc != kExitPass) return rc;
   if (args.json)
@@ -216,6 +234,10 @@ void add_explore_command(CLI::App& app, Action& action) {
       ->check(CLI::Range(1, 16));
   cmd->add_option("--max-states", args->max_states, "Stop past this many distinct states")
       ->capture_default_str();
+  cmd->add_option("--frontier-mem", args->frontier_mem_mb,
+                  "MiB of BFS frontier kept in memory; beyond it, levels spill to $TMPDIR")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 30));
   cmd->add_flag("--no-symmetry", args->no_symmetry,
                 "Do not identify states that differ only in fd numbers");
   cmd->add_flag("--json", args->json, "Print the statistics as JSON");
