@@ -2,6 +2,7 @@
 #include "explore/codec.h"
 
 #include <array>
+#include <bit>
 #include <cassert>
 #include <cstring>
 
@@ -16,6 +17,54 @@ inline constexpr size_t kMaxLayoutWords =
      kMaxScopeFiles * sizeof(Object)) /
         8 +
     1;
+
+namespace {
+
+static_assert(std::endian::native == std::endian::little,
+              "the record's bitmap is the bit array's bytes");
+
+// Zero-word elision into a record: the non-zero words go behind the bitmap, their
+// bits into the bitmap. Branch-free per word: whether a word is zero is data, and a
+// mispredicted branch per word cost more than always copying it (the explorer
+// encodes every successor it generates, to hash it). The bitmap is built 64 bits in
+// a register, not read-modified-written in memory per word.
+class Elider {
+ public:
+  Elider(uint8_t* out, size_t bitmap_bytes) : out_(out), bitmap_bytes_(bitmap_bytes) {
+    w_ = out + bitmap_bytes;
+  }
+  void words(const void* from, size_t n) {
+    const auto* bytes = static_cast<const unsigned char*>(from);
+    for (size_t i = 0; i < n; ++i) {
+      uint64_t x = 0;
+      std::memcpy(&x, bytes + 8 * i, 8);
+      const uint64_t nonzero = x != 0;
+      acc_ |= nonzero << (bit_ & 63);
+      std::memcpy(w_, &x, 8);
+      w_ += 8 * nonzero;
+      if ((++bit_ & 63) == 0) {
+        bits_[(bit_ >> 6) - 1] = acc_;
+        acc_ = 0;
+      }
+    }
+  }
+  // The record's size.
+  size_t finish() {
+    if (bit_ & 63) bits_[bit_ >> 6] = acc_;
+    std::memcpy(out_, bits_.data(), bitmap_bytes_);
+    return static_cast<size_t>(w_ - out_);
+  }
+
+ private:
+  uint8_t* out_;
+  size_t bitmap_bytes_;
+  uint8_t* w_;
+  uint64_t acc_ = 0;
+  size_t bit_ = 0;
+  std::array<uint64_t, (kMaxLayoutWords + 63) / 64> bits_{};
+};
+
+}  // namespace
 
 StateCodec::StateCodec(const Scope& scope, const State& initial)
     : initial_(initial),
@@ -41,22 +90,20 @@ void StateCodec::pack(const State& s, uint64_t* layout) const {
 
 size_t StateCodec::encode(const State& s, uint8_t* out) const {
   assert(inside_scope(s));
-  std::array<uint64_t, kMaxLayoutWords> layout;
-  pack(s, layout.data());
-  return encode_layout(layout.data(), out);
+  // As encode_layout(pack(s)), read straight from the tables.
+  Elider e(out, bitmap_bytes_);
+  e.words(s.devices.data(), devices_ * sizeof(Device) / 8);
+  e.words(s.descs.data(), descs_ * sizeof(Desc) / 8);
+  e.words(s.objects.data(), objects_ * sizeof(Object) / 8);
+  const uint64_t count = s.device_count;
+  e.words(&count, 1);
+  return e.finish();
 }
 
 size_t StateCodec::encode_layout(const uint64_t* layout, uint8_t* out) const {
-  uint8_t* bitmap = out;
-  std::memset(bitmap, 0, bitmap_bytes_);
-  uint8_t* w = out + bitmap_bytes_;
-  for (size_t i = 0; i < words_; ++i) {
-    if (layout[i] == 0) continue;
-    bitmap[i >> 3] = static_cast<uint8_t>(bitmap[i >> 3] | (1u << (i & 7)));
-    std::memcpy(w, &layout[i], 8);
-    w += 8;
-  }
-  return static_cast<size_t>(w - out);
+  Elider e(out, bitmap_bytes_);
+  e.words(layout, words_);
+  return e.finish();
 }
 
 void StateCodec::decode(std::span<const uint8_t> record, State& out) const {
