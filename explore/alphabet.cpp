@@ -183,4 +183,27 @@ void alphabet(const State& s, const Scope& scope, const ArgDomain& domain, std::
   }
 }
 
+const std::vector<Op>& AlphabetCache::get(const State& s) {
+  // Enough to hold hundreds of distinct lists; a scope with more starts over.
+  constexpr size_t kMaxLists = 512;
+  key_.clear();
+  key_.push_back(static_cast<char>(s.object_count));
+  key_.push_back(static_cast<char>(s.device_count));
+  for (int i = 0; i < s.device_count; ++i)
+    key_.append(reinterpret_cast<const char*>(&s.devices[i].index), sizeof s.devices[i].index);
+  // Open fds in slot order: states listing the same fds in another order get their
+  // own (equal) lists, which costs memory, never correctness.
+  for (const Desc& d : s.descs) {
+    if (d.kind == DescKind::None || d.fd == 0) continue;
+    key_.push_back(static_cast<char>(d.kind));
+    key_.append(reinterpret_cast<const char*>(&d.fd), sizeof d.fd);
+  }
+  auto it = lists_.find(key_);
+  if (it != lists_.end()) return it->second;
+  if (lists_.size() >= kMaxLists) lists_.clear();
+  std::vector<Op>& ops = lists_[key_];
+  alphabet(s, scope_, domain_, ops);
+  return ops;
+}
+
 }  // namespace loopcheck::model
