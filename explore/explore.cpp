@@ -7,6 +7,7 @@
 #include <array>
 #include <cassert>
 #include <chrono>
+#include <cstring>
 #include <exception>
 #include <thread>
 #include <unordered_map>
@@ -50,7 +51,6 @@ struct Found {
 // Scratch space of one worker for one level.
 struct Scratch {
   State parent, work;
-  std::vector<Op> ops;
   std::vector<uint64_t> layout;
   std::vector<uint8_t> record;
   std::string why;
@@ -70,6 +70,7 @@ class Explorer {
         store_(o.store, threads_ > 1),
         totals_(threads_),
         found_(threads_),
+        alphabets_(threads_, AlphabetCache(o.scope, domain_)),
         current_(&space_) {}
 
   ExploreResult run() {
@@ -137,17 +138,20 @@ class Explorer {
   Scratch scratch() const {
     return Scratch{initial_,
                    initial_,
-                   {},
                    std::vector<uint64_t>(codec_.layout_words()),
                    std::vector<uint8_t>(codec_.max_record_bytes()),
                    {}};
   }
 
-  // The record of s.layout (written to s.record): what the store keeps and hashes.
-  std::span<const uint8_t> record(Scratch& s) const {
-    return {s.record.data(), codec_.encode_layout(s.layout.data(), s.record.data())};
+  // The fingerprint of s.layout: XXH3 of the layout itself (one pass over ~1.4 KB
+  // at the largest scopes), cheaper than building the record first, which only
+  // the exact store needs (in s.record, returned in `rec`; empty otherwise).
+  uint64_t fingerprint(Scratch& s, std::span<const uint8_t>& rec) const {
+    rec = {};
+    if (o_.store == StoreMode::Exact)
+      rec = {s.record.data(), codec_.encode_layout(s.layout.data(), s.record.data())};
+    return XXH3_64bits(s.layout.data(), codec_.layout_words() * sizeof(uint64_t));
   }
-  static uint64_t hash(std::span<const uint8_t> rec) { return XXH3_64bits(rec.data(), rec.size()); }
 
   // The initial state: stored, logged, and the whole of level 0.
   void seed(ExploreResult& r) {
@@ -155,8 +159,9 @@ class Explorer {
     State root = initial_;
     if (o_.symmetry) canonicalize_fds(root);
     codec_.pack(root, s.layout.data());
-    const std::span<const uint8_t> rec = record(s);
-    store_.offer(hash(rec), rec, 0);
+    std::span<const uint8_t> rec;
+    const uint64_t h = fingerprint(s, rec);
+    store_.offer(h, rec, 0);
     FrontierWriter w(space_, codec_.layout_words());
     w.push(s.layout.data());
     current_ = w.finish();
@@ -194,14 +199,15 @@ class Explorer {
                     std::vector<PathStep>& steps) {
     WorkerTotals& w = totals_[t];
     const auto mark = static_cast<uint8_t>(threads_ > 1 ? t + 1 : 0);
-    alphabet(s.parent, o_.scope, domain_, s.ops);
-    assert(s.ops.size() <= UINT16_MAX);
+    const std::vector<Op>& ops = alphabets_[t].get(s.parent);
+    assert(ops.size() <= UINT16_MAX);
     const AbstractClass pre = abstract_class(s.parent);
-    for (size_t k = 0; k < s.ops.size(); ++k) {
+    for (size_t k = 0; k < ops.size(); ++k) {
       codec_.restore(s.work, s.parent);
-      const Outcome out = step(s.work, *o_.profile, env_, s.ops[k]);
-      if (o_.symmetry) canonicalize_fds(s.work);
-      const int label = op_label(s.ops[k]);
+      const Outcome out = step(s.work, *o_.profile, env_, ops[k]);
+      if (o_.symmetry && fds_may_move(s.parent, s.work)) canonicalize_fds(s.work);
+      assert(!o_.symmetry || is_canonical(s.work));
+      const int label = op_label(ops[k]);
       const int cls = errno_class(out);
       ++w.coverage[label][cls];
       const EdgeKey key{pre, static_cast<uint8_t>(label), static_cast<uint8_t>(cls),
@@ -210,16 +216,42 @@ class Explorer {
       ++it->second.count;
       (void)added;
       codec_.pack(s.work, s.layout.data());
-      const std::span<const uint8_t> rec = record(s);
-      if (!store_.offer(hash(rec), rec, mark)) continue;
+      std::span<const uint8_t> rec;
+      const uint64_t h = fingerprint(s, rec);
+      if (!store_.offer(h, rec, mark)) continue;
       writer.push(s.layout.data());
       steps.push_back(PathStep{id, static_cast<uint16_t>(k)});
     }
-    w.generated += s.ops.size();
+    w.generated += ops.size();
+  }
+
+  static bool is_canonical(const State& s) {
+    State c = s;
+    canonicalize_fds(c);
+    return c == s;
+  }
+
+  // Whether canonicalize_fds could change `work`, a successor of the canonical
+  // `parent`: only through what its sort key reads, the descriptions and the devices'
+  // backing references. Most operations (status, block size, capacity, a failed
+  // call) change neither, and the state is then canonical already.
+  bool fds_may_move(const State& parent, const State& work) const {
+    const size_t descs = o_.scope.fds + o_.scope.devices;
+    if (parent.device_count != work.device_count ||
+        std::memcmp(parent.descs.data(), work.descs.data(), descs * sizeof(Desc)) != 0)
+      return true;
+    for (uint32_t i = 0; i < o_.scope.devices; ++i)
+      if (parent.devices[i].state != work.devices[i].state ||
+          parent.devices[i].backing_desc != work.devices[i].backing_desc)
+        return true;
+    return false;
   }
 
   // Several workers: worker t keeps the states it found that no earlier slice found.
+  // The first worker leads everything it found (mark 1 is the lowest), and its marks
+  // act as settled ones, so it has nothing to do.
   void claim_found(uint32_t t) {
+    if (t == 0) return;
     Found& f = found_[t];
     FrontierReader reader(f.states, codec_.layout_words());
     reader.seek(0);
@@ -229,8 +261,9 @@ class Explorer {
     for (const PathStep& step : f.steps) {
       const uint64_t* layout = reader.next();
       std::copy(layout, layout + codec_.layout_words(), s.layout.begin());
-      const std::span<const uint8_t> rec = record(s);
-      if (!store_.claim(hash(rec), rec, static_cast<uint8_t>(t + 1))) continue;
+      std::span<const uint8_t> rec;
+      const uint64_t h = fingerprint(s, rec);
+      if (!store_.claim(h, rec, static_cast<uint8_t>(t + 1))) continue;
       writer.push(s.layout.data());
       f.steps[kept++] = step;
     }
@@ -292,6 +325,7 @@ class Explorer {
   ShardedStore store_;
   std::vector<WorkerTotals> totals_;
   std::vector<Found> found_;
+  std::vector<AlphabetCache> alphabets_;
   Frontier current_;
 };
 

@@ -43,6 +43,8 @@ class StateStore {
   bool offer(uint64_t hash, std::span<const uint8_t> record, uint8_t mark);
   // After the level: settles a provisional state the worker with `mark` leads; true
   // when it did (false: a lower worker leads it). The state must be in the store.
+  // Mark 1 need not be claimed: no offer can take a state over from it, so it
+  // behaves as settled from then on.
   bool claim(uint64_t hash, std::span<const uint8_t> record, uint8_t mark);
 
   size_t size() const { return count_; }

@@ -152,6 +152,24 @@ TEST(ExploreCodec, RecordsRoundTripAndStayInsideTheScope) {
   }
 }
 
+TEST(ExploreAlphabet, TheCacheGivesWhatAlphabetBuilds) {
+  ExploreOptions o = small(6);
+  o.scope.devices = 2;
+  o.scope.fds = 3;
+  const ExploreResult r = explore(o);
+  const ArgDomain domain = make_domain(o.scope);
+  AlphabetCache cache(o.scope, domain);
+  std::vector<Op> want;
+  for (uint32_t id = 0; id < r.log.size(); id += 5) {
+    State s = explore_path(o, r, id).end;
+    canonicalize_fds(s);
+    alphabet(s, o.scope, domain, want);
+    ASSERT_EQ(cache.get(s), want) << id;
+  }
+  EXPECT_GT(cache.size(), 1u);
+  EXPECT_LT(cache.size(), r.log.size() / 20);  // few states differ in what the list reads
+}
+
 TEST(ExploreSymmetry, RenumberingFdsGivesOneRepresentative) {
   const Env env = scope_env();
   const Profile& p = kDefaultProfile;
