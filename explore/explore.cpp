@@ -207,6 +207,10 @@ class Explorer {
       const Outcome out = step(s.work, *o_.profile, env_, ops[k]);
       if (o_.symmetry && fds_may_move(s.parent, s.work)) canonicalize_fds(s.work);
       assert(!o_.symmetry || is_canonical(s.work));
+      codec_.pack(s.work, s.layout.data());
+      std::span<const uint8_t> rec;
+      const uint64_t h = fingerprint(s, rec);
+      store_.prefetch(h);  // the bookkeeping below hides the table's cache miss
       const int label = op_label(ops[k]);
       const int cls = errno_class(out);
       ++w.coverage[label][cls];
@@ -215,9 +219,6 @@ class Explorer {
       auto [it, added] = w.edges.try_emplace(key, Witness{id, static_cast<uint16_t>(k), depth, 0});
       ++it->second.count;
       (void)added;
-      codec_.pack(s.work, s.layout.data());
-      std::span<const uint8_t> rec;
-      const uint64_t h = fingerprint(s, rec);
       if (!store_.offer(h, rec, mark)) continue;
       writer.push(s.layout.data());
       steps.push_back(PathStep{id, static_cast<uint16_t>(k)});

@@ -139,6 +139,15 @@ void StateStore::grow() {
   slots_ = slots;
 }
 
+const uint8_t* StateStore::table_bytes() const {
+  return mode_ == StoreMode::Fingerprint ? reinterpret_cast<const uint8_t*>(fingerprints_.data())
+                                         : reinterpret_cast<const uint8_t*>(exact_.data());
+}
+
+size_t StateStore::slot_bytes() const {
+  return mode_ == StoreMode::Fingerprint ? sizeof(uint64_t) : sizeof(ExactSlot);
+}
+
 size_t StateStore::memory_bytes() const {
   return exact_.capacity() * sizeof(ExactSlot) + fingerprints_.capacity() * sizeof(uint64_t) +
          arena_.capacity();
@@ -146,10 +155,14 @@ size_t StateStore::memory_bytes() const {
 
 ShardedStore::ShardedStore(StoreMode mode, bool locking)
     : locking_(locking), shards_(std::make_unique<Shard[]>(kStoreShards)) {
-  for (uint32_t s = 0; s < kStoreShards; ++s) shards_[s].store = StateStore(mode, 16);
+  for (uint32_t s = 0; s < kStoreShards; ++s) {
+    shards_[s].store = StateStore(mode, 16);
+    shards_[s].table.store(shards_[s].store.table_bytes(), std::memory_order_relaxed);
+    shards_[s].slots.store(shards_[s].store.slots(), std::memory_order_relaxed);
+  }
 }
 
-ShardedStore::Shard& ShardedStore::shard(uint64_t hash) {
+ShardedStore::Shard& ShardedStore::shard(uint64_t hash) const {
   // The low 32 bits: a table's slot comes from the high ones.
   return shards_[((hash & 0xffffffffu) * kStoreShards) >> 32];
 }
@@ -172,7 +185,22 @@ bool ShardedStore::locked(uint64_t hash, F f) {
 }
 
 bool ShardedStore::offer(uint64_t hash, std::span<const uint8_t> record, uint8_t mark) {
-  return locked(hash, [&](StateStore& s) { return s.offer(hash, record, mark); });
+  return locked(hash, [&](StateStore& s) {
+    const bool added = s.offer(hash, record, mark);
+    Shard& sh = shard(hash);
+    if (sh.slots.load(std::memory_order_relaxed) != s.slots()) {  // it grew
+      sh.table.store(s.table_bytes(), std::memory_order_relaxed);
+      sh.slots.store(s.slots(), std::memory_order_relaxed);
+    }
+    return added;
+  });
+}
+
+void ShardedStore::prefetch(uint64_t hash) const {
+  const Shard& sh = shard(hash);
+  const uint8_t* table = sh.table.load(std::memory_order_relaxed);
+  const size_t slots = sh.slots.load(std::memory_order_relaxed);
+  __builtin_prefetch(table + home(hash, slots) * sh.store.slot_bytes());
 }
 
 bool ShardedStore::claim(uint64_t hash, std::span<const uint8_t> record, uint8_t mark) {

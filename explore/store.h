@@ -53,6 +53,11 @@ class StateStore {
   // Bytes of provisional marks (1 per slot; none until a provisional offer).
   size_t marks_bytes() const { return marks_.capacity(); }
 
+  // The table, for prefetching a probe's first slot: changes when the table grows.
+  const uint8_t* table_bytes() const;
+  size_t slots() const { return slots_; }
+  size_t slot_bytes() const;
+
  private:
   struct ExactSlot {
     uint64_t hash = 0;
@@ -81,6 +86,9 @@ class ShardedStore {
 
   bool offer(uint64_t hash, std::span<const uint8_t> record, uint8_t mark);
   bool claim(uint64_t hash, std::span<const uint8_t> record, uint8_t mark);
+  // Starts loading the slot a probe for `hash` begins at: the tables are far larger
+  // than the caches, and the explorer has other work to do before it offers.
+  void prefetch(uint64_t hash) const;
 
   size_t size() const;
   size_t memory_bytes() const;
@@ -90,8 +98,12 @@ class ShardedStore {
   struct alignas(64) Shard {
     std::atomic_flag busy;
     StateStore store{StoreMode::Exact, 16};
+    // store's table and slot count, published for prefetch() (read without the
+    // lock: a stale pair only prefetches the wrong line, which cannot fault).
+    std::atomic<const uint8_t*> table{nullptr};
+    std::atomic<size_t> slots{0};
   };
-  Shard& shard(uint64_t hash);
+  Shard& shard(uint64_t hash) const;
   template <class F>
   bool locked(uint64_t hash, F f);
 
