@@ -41,6 +41,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <array>
 #include <memory>
 #include <set>
 #include <string>
@@ -265,6 +266,8 @@ Frame receive(int channel, FrameReader& reader) {
 
 struct Session {
   std::unique_ptr<host::SyscallExecutor> executor;
+  // One more per concurrent block thread: an executor's read buffer is its own.
+  std::array<std::unique_ptr<host::SyscallExecutor>, kMaxThreads> thread_executors;
   bool cap_sys_admin = true;
   // The objects the sandbox holds after a program's quick reset: the next
   // program with the same objects only has their contents rewritten.
@@ -315,23 +318,29 @@ Reply start(Session& session, const StartRequest& request, bool quick = false) {
   mkdir(kNodeDir, 0700);  // EEXIST from an earlier program is fine
   config.node_dir = kNodeDir;
   config.missing_device = host::MissingDevice::Autoload;
+  for (auto& e : session.thread_executors) e = std::make_unique<host::SyscallExecutor>(config);
   session.executor = std::make_unique<host::SyscallExecutor>(std::move(config));
   session.cap_sys_admin = request.cap_sys_admin;
   return reply;
 }
 
-Outcome execute(Session& session, const Op& op) {
-  if (!session.executor) return Outcome::skipped();  // Exec without Start: a host bug, never a pass
+// `thread` 0: the sequential executor; k >= 1: concurrent block thread k's.
+Outcome execute(Session& session, const Op& op, size_t thread = 0) {
+  host::SyscallExecutor* executor =
+      thread == 0 ? session.executor.get() : session.thread_executors[thread - 1].get();
+  if (!executor) return Outcome::skipped();  // Exec without Start: a host bug, never a pass
   // The agent is root with every capability; a trace written for an unprivileged
-  // caller runs each step with CAP_SYS_ADMIN out of the effective set.
+  // caller runs each step with CAP_SYS_ADMIN out of the effective set (per thread:
+  // capabilities are a thread's own).
   host::EffectiveCapabilityDrop drop(CAP_SYS_ADMIN, !session.cap_sys_admin);
   if (!drop.ok()) return Outcome::skipped();
-  return session.executor->execute(op);
+  return executor->execute(op);
 }
 
 Reply reset(Session& session, int channel) {
   Reply reply;
   session.executor.reset();
+  for (auto& e : session.thread_executors) e.reset();
   session.sandbox.clear();
   close_trace_fds(channel);
   leave_trace_cgroup();
@@ -372,9 +381,11 @@ ProgramReply run_program_request(Session& session, int channel, const ProgramReq
   clock_gettime(CLOCK_MONOTONIC, &phase);
   std::set<uint64_t> touched;
   if (reply.started.ok) {
-    ProgramRun run =
-        run_program(request.statements, [&](const Op& op) { return execute(session, op); });
+    ProgramRun run = run_program(request.statements, [&](size_t thread, const Op& op) {
+      return execute(session, op, thread);
+    });
     reply.outcomes = std::move(run.outcomes);
+    reply.intervals = std::move(run.intervals);
     reply.taint_step = run.taint_step;
     reply.taint = run.taint;
     touched = std::move(run.touched);

@@ -24,6 +24,7 @@ struct TargetError {
 struct PlannedStatement {
   Op op;
   int16_t bind = -1;
+  uint8_t thread = 0;  // a concurrent block's thread (Statement::thread); 0: sequential
 };
 
 // Something that went wrong on the target itself rather than an outcome: a kernel

@@ -377,6 +377,7 @@ std::vector<uint8_t> encode_program(const ProgramRequest& request) {
   for (const ProgramStatement& s : request.statements) {
     write_op(w, s.op);
     w.u16(static_cast<uint16_t>(s.bind));
+    w.u8(s.thread);
   }
   return w.finish();
 }
@@ -392,16 +393,23 @@ std::optional<ProgramRequest> decode_program(std::span<const uint8_t> payload) {
     if (!read_op(r, s.op)) return std::nullopt;
     s.bind = static_cast<int16_t>(r.u16());
     if (s.bind < -1 || s.bind >= kMaxVars) return std::nullopt;
+    s.thread = r.u8();
+    if (s.thread > kMaxThreads) return std::nullopt;
   }
   return finished(r, std::move(request));
 }
 
 std::vector<uint8_t> encode_program_reply(const ProgramReply& reply) {
   assert(reply.outcomes.size() <= kVarSlots);
+  assert(reply.intervals.size() == reply.outcomes.size());
   Writer w(FrameType::ProgramDone);
   write_reply(w, reply.started);
   w.u8(static_cast<uint8_t>(reply.outcomes.size()));
-  for (const Outcome& o : reply.outcomes) write_outcome(w, o);
+  for (size_t i = 0; i < reply.outcomes.size(); ++i) {
+    write_outcome(w, reply.outcomes[i]);
+    w.i64(reply.intervals[i].start_ns);
+    w.i64(reply.intervals[i].end_ns);
+  }
   w.u32(reply.taint_step);
   w.u64(reply.taint);
   write_reply(w, reply.reset);
@@ -418,8 +426,13 @@ std::optional<ProgramReply> decode_program_reply(std::span<const uint8_t> payloa
   const size_t count = r.u8();
   if (count > kVarSlots) return std::nullopt;
   reply.outcomes.resize(count);
-  for (Outcome& o : reply.outcomes)
-    if (!read_outcome(r, o)) return std::nullopt;
+  reply.intervals.resize(count);
+  for (size_t i = 0; i < count; ++i) {
+    if (!read_outcome(r, reply.outcomes[i])) return std::nullopt;
+    reply.intervals[i].start_ns = r.i64();
+    reply.intervals[i].end_ns = r.i64();
+    if (reply.intervals[i].start_ns > reply.intervals[i].end_ns) return std::nullopt;
+  }
   reply.taint_step = r.u32();
   reply.taint = r.u64();
   reply.reset = read_reply(r);

@@ -36,7 +36,9 @@
 
 namespace loopcheck::vm {
 
-inline constexpr uint32_t kProtocolVersion = 4;  // 3: BLKSECDISCARD, fallocate; 4: fault, cgroup
+// 3: BLKSECDISCARD, fallocate; 4: fault, cgroup; 5: concurrent blocks (a program
+// statement's thread, each outcome's call interval).
+inline constexpr uint32_t kProtocolVersion = 5;
 inline constexpr uint32_t kMaxFramePayload = 64 * 1024;  // far above any Op, Outcome or message
 inline constexpr size_t kFrameHeaderSize = 5;
 inline constexpr size_t kMaxMessageSize = 4096;  // error texts are cut here
@@ -85,9 +87,19 @@ struct Reply {
 
 // One statement of a program: the Op may read variables (Value::Var), which the
 // agent binds to what earlier statements returned, exactly as oracle/lockstep does.
+// A statement with thread k >= 1 belongs to a concurrent block (trace.h): the
+// agent runs the block's contiguous threaded statements on one OS thread per
+// block thread, released together.
 struct ProgramStatement {
   Op op;
-  int16_t bind = -1;  // the variable slot this statement binds, or -1
+  int16_t bind = -1;   // the variable slot this statement binds, or -1
+  uint8_t thread = 0;  // 0: sequential
+};
+
+// The guest's CLOCK_MONOTONIC around one statement's system call (nanoseconds).
+struct CallInterval {
+  int64_t start_ns = 0;
+  int64_t end_ns = 0;
 };
 
 // Start + every statement + a quick reset, in one frame.
@@ -97,8 +109,9 @@ struct ProgramRequest {
 };
 
 struct ProgramReply {
-  Reply started;                  // the sandbox set-up; no outcomes when it failed
-  std::vector<Outcome> outcomes;  // one per statement, run to the end
+  Reply started;                        // the sandbox set-up; no outcomes when it failed
+  std::vector<Outcome> outcomes;        // one per statement, run to the end
+  std::vector<CallInterval> intervals;  // one per statement (outcomes' calls)
   // The first step (1-based) after which /proc/sys/kernel/tainted changed (a
   // WARNING, an oops), 0 when it did not: which step to blame for a console report.
   uint32_t taint_step = 0;

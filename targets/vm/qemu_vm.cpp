@@ -116,7 +116,7 @@ std::vector<std::string> guest_machine_args(const VmOptions& options, bool virti
       "-nographic",  "-no-reboot",
       "-machine",    options.kvm ? "pc,accel=kvm" : "pc,accel=tcg",
       "-cpu",        options.kvm ? "host" : "max",
-      "-smp",        "1",
+      "-smp",        std::to_string(options.cpus),
       "-m",          std::to_string(options.memory_mb),
       "-append",     guest_kernel_command_line(options, virtio_channel)};
   if (virtio_channel) {

@@ -27,6 +27,10 @@ inline constexpr const char* kQemuProgram = "qemu-system-x86_64";
 struct VmOptions {
   bool kvm = false;  // TCG by default: nested KVM hangs on the machines this runs on
   int memory_mb = 512;
+  // Virtual CPUs (-smp; MTTCG gives each its own host thread). One is enough for
+  // sequential traces; a concurrent block's threads need two to run truly at
+  // once (VmTarget boots such traces with kConcurrentCpus).
+  int cpus = 1;
   int disk_mb = 128;  // the ext4 filesystem holding the trace's files
   // TCG boot is ~3 s (6 on a loaded machine); this catches a guest that never
   // comes up without a word (a module init that deadlocks killably). Panics end

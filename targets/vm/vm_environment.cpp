@@ -33,6 +33,18 @@ bool apply_vm_environment(VmTargetOptions* options, std::string* why) {
   if (!flag("LOOPCHECK_VM_KVM", &options->vm.kvm, why)) return false;
   if (!flag("LOOPCHECK_KEEP_VM", &options->vm.keep_work_dir, why)) return false;
   if (!flag("LOOPCHECK_VM_SNAPSHOT", &options->vm.snapshot, why)) return false;
+  const std::string_view cpus = variable("LOOPCHECK_VM_CPUS");
+  if (!cpus.empty()) {
+    auto [end, ec] = std::from_chars(cpus.data(), cpus.data() + cpus.size(), options->vm.cpus);
+    if (ec != std::errc{} || end != cpus.data() + cpus.size() || options->vm.cpus < 1 ||
+        options->vm.cpus > 8) {
+      *why = fmt::format(
+          "LOOPCHECK_VM_CPUS='{}': give the guest's vCPUs, 1 to 8 (default 1; "
+          "traces with a concurrent block get at least 2)",
+          cpus);
+      return false;
+    }
+  }
   const std::string_view step = variable("LOOPCHECK_VM_STEP_MS");
   if (step.empty()) return true;
   int base_ms = 0;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "targets/vm/protocol.h"
@@ -67,7 +68,10 @@ bool VmTarget::boot(std::string* why) {
     *why = last_boot_error_ + " (not retried)";
     return false;
   }
-  vm_ = Vm::boot(kernel_, options_.vm, why);
+  if (booted_cpus_ == 0) booted_cpus_ = options_.vm.cpus;
+  VmOptions machine = options_.vm;
+  machine.cpus = booted_cpus_;
+  vm_ = Vm::boot(kernel_, machine, why);
   if (!vm_) {
     ++consecutive_boot_failures_;
     last_boot_error_ = *why;
@@ -126,6 +130,12 @@ TargetError VmTarget::start(const Trace& trace, std::string_view /*profile*/, co
   TargetError error;
   error.failed = true;
   std::string why;
+  // A concurrent block's threads run truly at once only on several vCPUs: a
+  // guest booted with fewer is replaced (the next boot restores its own snapshot).
+  const int cpus =
+      trace.concurrent() ? std::max(options_.vm.cpus, kConcurrentCpus) : options_.vm.cpus;
+  if (vm_ && booted_cpus_ != 0 && booted_cpus_ != cpus) vm_.reset();
+  booted_cpus_ = cpus;
   if (!boot(&why)) {
     error.message = fmt::format("{}: {}", name_, why);
     return error;
@@ -171,12 +181,46 @@ void VmTarget::plan(std::span<const PlannedStatement> statements) {
   planned_.assign(statements.begin(), statements.end());
 }
 
+BlockHistory VmTarget::run_block(std::span<const BlockThread> threads,
+                                 std::span<const int64_t> /*vars: the guest bound them*/) {
+  BlockHistory h;
+  if (!planned_ran_ || trace_lost_vm_) {
+    h.error = name_ + ": a concurrent block runs only as part of a planned program";
+    return h;
+  }
+  size_t count = 0;
+  for (const BlockThread& t : threads) count += t.stmts.size();
+  const size_t first = planned_cursor_;
+  if (first + count > planned_.size() || planned_[first].thread == 0) {
+    lose_vm("protocol error", fmt::format("step {} is not the planned block", step_));
+    h.error = name_ + ": the block is not where the plan has it";
+    return h;
+  }
+  // Block statements come in Trace::stmts order, as the plan holds them.
+  std::vector<uint32_t> stmts;
+  for (const BlockThread& t : threads) stmts.insert(stmts.end(), t.stmts.begin(), t.stmts.end());
+  std::sort(stmts.begin(), stmts.end());
+  for (size_t k = 0; k < count; ++k) {
+    const size_t at = first + k;
+    const PlannedStatement& s = planned_[at];
+    CallRecord c{stmts[k], static_cast<uint8_t>(s.thread - 1u), planned_outcomes_[at],
+                 planned_intervals_[at].start_ns, planned_intervals_[at].end_ns};
+    if (s.bind >= 0)
+      planned_vars_[static_cast<size_t>(s.bind)] =
+          c.outcome.kind == Outcome::Kind::Value ? c.outcome.value : -1;
+    h.calls.push_back(c);
+  }
+  planned_cursor_ = first + count;
+  step_ += count;
+  return h;
+}
+
 // The whole program in one round trip; the outcomes wait for execute(). A guest
 // that dies or hangs on the way loses this program (its steps are skipped, the
 // incident says why); one that cannot be reset clean is rebooted for the next.
 TargetError VmTarget::start_planned(const StartRequest& request) {
   ProgramRequest program{request, {}};
-  for (const PlannedStatement& s : planned_) program.statements.push_back({s.op, s.bind});
+  for (const PlannedStatement& s : planned_) program.statements.push_back({s.op, s.bind, s.thread});
   std::string why;
   const auto sent = std::chrono::steady_clock::now();
   const int timeout_ms =
@@ -204,6 +248,7 @@ TargetError VmTarget::start_planned(const StartRequest& request) {
     return error;
   }
   planned_outcomes_ = std::move(done->outcomes);
+  planned_intervals_ = std::move(done->intervals);
   stats_.guest_start_seconds += done->start_us / 1e6;
   stats_.guest_run_seconds += done->run_us / 1e6;
   stats_.guest_reset_seconds += done->reset_us / 1e6;

@@ -29,6 +29,9 @@
 
 namespace loopcheck::vm {
 
+// vCPUs of a guest running a trace with a concurrent block (VmOptions::cpus).
+inline constexpr int kConcurrentCpus = 2;
+
 struct VmTargetOptions {
   VmOptions vm;
   // A step with no answer within step_budget_ms(op, step_base_ms) is a hang
@@ -77,6 +80,11 @@ class VmTarget : public Target {
   bool wants_plan() const override { return true; }
   void plan(std::span<const PlannedStatement> statements) override;
   std::vector<TargetIncident> take_incidents() override;
+  // A block runs in the guest as part of the planned program (its threads at once
+  // there); this replays its outcomes and the guest's call intervals.
+  bool runs_blocks() const override { return true; }
+  BlockHistory run_block(std::span<const BlockThread> threads,
+                         std::span<const int64_t> vars) override;
 
   // Boots now (start() boots on demand); false with `why` when the VM cannot come up.
   bool boot(std::string* why);
@@ -113,10 +121,12 @@ class VmTarget : public Target {
   std::vector<PlannedStatement> planned_;
   bool planned_ran_ = false;
   std::vector<Outcome> planned_outcomes_;
+  std::vector<CallInterval> planned_intervals_;
   size_t planned_cursor_ = 0;
   std::array<int64_t, kMaxVars> planned_vars_{};
   uint64_t planned_skipped_vars_ = 0;
   bool started_in_guest_ = false;  // a Start frame went out for this trace (Reset is due)
+  int booted_cpus_ = 0;            // the running (or next) guest's vCPUs; 0: VmOptions::cpus
 };
 
 }  // namespace loopcheck::vm

@@ -146,7 +146,7 @@ TEST(VmProtocol, AProgramKeepsItsVariablesAndBindings) {
   Op add = sample_op();
   add.subject = Value::variable(0);  // the agent binds it: the fd statement 0 returned
   add.fields.set(Field::Fd, Value::variable(63));
-  request.statements = {{open_ctl, 0}, {add, -1}, {sample_op(), 63}};
+  request.statements = {{open_ctl, 0, 0}, {add, -1, 1}, {sample_op(), 63, 2}};
   std::vector<uint8_t> frame = encode_program(request);
   ASSERT_EQ(frame[4], static_cast<uint8_t>(FrameType::RunProgram));
   std::optional<ProgramRequest> back = decode_program(payload_of(frame));
@@ -157,12 +157,19 @@ TEST(VmProtocol, AProgramKeepsItsVariablesAndBindings) {
   for (size_t i = 0; i < 3; ++i) {
     EXPECT_EQ(back->statements[i].op, request.statements[i].op) << i;
     EXPECT_EQ(back->statements[i].bind, request.statements[i].bind) << i;
+    EXPECT_EQ(back->statements[i].thread, request.statements[i].thread) << i;
   }
+  // A thread past the block's bound is a corrupt frame.
+  std::span<const uint8_t> view = payload_of(frame);
+  std::vector<uint8_t> payload(view.begin(), view.end());
+  payload.back() = kMaxThreads + 1;
+  EXPECT_FALSE(decode_program(payload).has_value());
 }
 
 TEST(VmProtocol, AProgramReplyCarriesOutcomesTaintAndTheReset) {
   ProgramReply reply;
   reply.outcomes = {Outcome::ok(3, ValueRole::Fd), Outcome::error(EBUSY), Outcome::skipped()};
+  reply.intervals = {{100, 250}, {120, 130}, {300, 300}};
   reply.taint_step = 2;
   reply.taint = 512;  // TAINT_WARN
   reply.reset = {false, "leaked state after the reset: loop.ko's reference count is 1"};
@@ -174,6 +181,9 @@ TEST(VmProtocol, AProgramReplyCarriesOutcomesTaintAndTheReset) {
   EXPECT_EQ(back->outcomes[0].role, ValueRole::Fd);
   EXPECT_EQ(back->outcomes[1].err, EBUSY);
   EXPECT_EQ(back->outcomes[2].kind, Outcome::Kind::Skipped);
+  ASSERT_EQ(back->intervals.size(), 3u);
+  EXPECT_EQ(back->intervals[0].start_ns, 100);
+  EXPECT_EQ(back->intervals[1].end_ns, 130);
   EXPECT_EQ(back->taint_step, 2u);
   EXPECT_EQ(back->taint, 512u);
   EXPECT_FALSE(back->reset.ok);
@@ -187,8 +197,9 @@ TEST(VmProtocol, ABindingOrVariableOutsideTheSlotsIsRejected) {
   std::vector<uint8_t> frame = encode_program(request);
   std::vector<uint8_t> payload(frame.begin() + kFrameHeaderSize, frame.end());
   ASSERT_TRUE(decode_program(payload).has_value());
-  // The bind slot is the payload's last two bytes: 64 is one past the last slot.
-  payload[payload.size() - 2] = kMaxVars;
+  // The bind slot is the two bytes before the thread, the payload's last byte: 64
+  // is one past the last slot.
+  payload[payload.size() - 3] = kMaxVars;
   EXPECT_FALSE(decode_program(payload).has_value());
   // An Exec frame whose subject names a variable: a host bug, never executed.
   std::vector<uint8_t> exec = encode_op(op);
