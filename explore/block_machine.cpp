@@ -4,6 +4,7 @@
 #include <xxhash.h>
 
 #include <cassert>
+#include <cerrno>
 
 #include "trace/bind.h"
 #include "trace/outcome_tuple.h"
@@ -33,8 +34,7 @@ BlockConfig BlockMachine::start(const State& state, std::span<const int64_t> var
 }
 
 bool BlockMachine::thread_done(const BlockConfig& c, size_t t) const {
-  return c.threads[t].next >= thread_stmts_[t].size() &&
-         c.threads[t].pending_device == kNoPendingDevice;
+  return c.threads[t].next >= thread_stmts_[t].size() && starts_statement(c, t);
 }
 
 bool BlockMachine::all_done(const BlockConfig& c) const {
@@ -44,7 +44,7 @@ bool BlockMachine::all_done(const BlockConfig& c) const {
 }
 
 bool BlockMachine::starts_statement(const BlockConfig& c, size_t t) const {
-  return c.threads[t].pending_device == kNoPendingDevice;
+  return c.threads[t].pending_device == kNoPendingDevice && c.threads[t].sysfs == kNoSysfsHandle;
 }
 
 uint32_t BlockMachine::current_statement(const BlockConfig& c, size_t t) const {
@@ -64,29 +64,92 @@ bool BlockMachine::enabled(const BlockConfig& c, size_t t) const {
   return !blocked(c.state, bound_op(c, t));
 }
 
-Outcome BlockMachine::advance(BlockConfig& c, size_t t, const Outcome* observed) const {
-  ThreadCursor& cur = c.threads[t];
-  if (!starts_statement(c, t)) {
-    finish_pending(c.state, profile_, env_, cur.pending_device);
-    cur.pending_device = kNoPendingDevice;
-    return Outcome::skipped();
+namespace {
+
+bool is_loop_attr(SysAttr a) {
+  switch (a) {
+    case SysAttr::LoopBackingFile:
+    case SysAttr::LoopOffset:
+    case SysAttr::LoopSizelimit:
+    case SysAttr::LoopAutoclear:
+    case SysAttr::LoopPartscan:
+    case SysAttr::LoopDio:
+      return true;
+    default:
+      return false;
   }
-  const uint32_t at = current_statement(c, t);
-  const Statement& st = trace_.stmts[at];
-  const Op op = bind_op(st.op, c.vars);
-  const SplitStep r = observed ? step_split(c.state, profile_, env_, op, *observed)
-                               : step_split(c.state, profile_, env_, op);
-  cur.pending_device = r.pending_device;
-  ++cur.next;
+}
+
+const Device* find_device(const State& s, uint64_t index) {
+  for (int i = 0; i < s.device_count; ++i)
+    if (s.devices[i].index == index) return &s.devices[i];
+  return nullptr;
+}
+
+}  // namespace
+
+void BlockMachine::kill_removed_sysfs_files(BlockConfig& c) const {
+  for (ThreadCursor& cur : c.threads) {
+    if (cur.sysfs != kSysfsOpen) continue;
+    const Device* d = find_device(c.state, cur.sysfs_device);
+    if (!d || !has_backing(d->state)) cur.sysfs = kSysfsDead;
+  }
+}
+
+Settled BlockMachine::settle(BlockConfig& c, uint32_t at, const Outcome& outcome,
+                             const Outcome* observed) const {
   // On an envelope's other branch (the model's alternative errno) the statement
   // returned that errno: the tuple and the variable show it.
   const bool other_branch = observed && observed->kind == Outcome::Kind::Error &&
-                            r.outcome.also_err != 0 && r.outcome.also_err == observed->err;
-  const Outcome shown = other_branch ? Outcome::error(observed->err) : r.outcome;
+                            outcome.also_err != 0 && outcome.also_err == observed->err;
+  const Outcome shown = other_branch ? Outcome::error(observed->err) : outcome;
   c.tuple.at[at - first_] = tuple_outcome(shown);
-  if (st.bind >= 0)
-    c.vars[static_cast<size_t>(st.bind)] = shown.kind == Outcome::Kind::Value ? shown.value : -1;
-  return r.outcome;
+  const int16_t bind = trace_.stmts[at].bind;
+  if (bind >= 0)
+    c.vars[static_cast<size_t>(bind)] = shown.kind == Outcome::Kind::Value ? shown.value : -1;
+  return Settled{true, at, outcome};
+}
+
+Settled BlockMachine::start_statement(BlockConfig& c, size_t t, const Outcome* observed) const {
+  ThreadCursor& cur = c.threads[t];
+  const uint32_t at = current_statement(c, t);
+  const Op op = bind_op(trace_.stmts[at].op, c.vars);
+  ++cur.next;
+  if (op.kind == OpKind::Sysfs && is_loop_attr(op.attr)) {
+    const Device* d = find_device(c.state, op.subject.lit);
+    if (d && has_backing(d->state)) {  // the file exists: opened, read later
+      cur.sysfs = kSysfsOpen;
+      cur.sysfs_device = d->index;
+      return Settled{false, at, Outcome::skipped()};
+    }
+  }
+  const SplitStep r = observed ? step_split(c.state, profile_, env_, op, *observed)
+                               : step_split(c.state, profile_, env_, op);
+  cur.pending_device = r.pending_device;
+  kill_removed_sysfs_files(c);
+  return settle(c, at, r.outcome, observed);
+}
+
+Settled BlockMachine::advance(BlockConfig& c, size_t t, const Outcome* observed) const {
+  ThreadCursor& cur = c.threads[t];
+  if (cur.sysfs != kNoSysfsHandle) {  // the read of an opened sysfs file
+    const uint32_t at = current_statement(c, t);
+    const bool dead = cur.sysfs == kSysfsDead;
+    cur.sysfs = kNoSysfsHandle;
+    cur.sysfs_device = 0;
+    if (dead) return settle(c, at, Outcome::error(ENODEV), observed);
+    const Op op = bind_op(trace_.stmts[at].op, c.vars);
+    const Outcome o =
+        observed ? step(c.state, profile_, env_, op, *observed) : step(c.state, profile_, env_, op);
+    return settle(c, at, o, observed);
+  }
+  if (cur.pending_device != kNoPendingDevice) {
+    finish_pending(c.state, profile_, env_, cur.pending_device);
+    cur.pending_device = kNoPendingDevice;
+    kill_removed_sysfs_files(c);
+    return Settled{};
+  }
+  return start_statement(c, t, observed);
 }
 
 ConfigKey config_key(const BlockConfig& c) {

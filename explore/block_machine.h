@@ -15,9 +15,27 @@
 
 namespace loopcheck::model {
 
+// A sysfs read of a loop/ attribute is two steps: open(2) finds the file, read(2)
+// asks its show(). Between them the attribute group may go (loop_sysfs_exit at a
+// teardown, del_gendisk at a removal): kernfs then fails the read of the open
+// file with ENODEV (kernfs_fop_read_iter: kernfs_get_active), also after a rebind
+// added a new group. Settled on 6.1.0-56 in QEMU: a reader racing the autoclear
+// teardown got ENODEV (corpus/concurrency/common/autoclear_last_close.trace).
+enum SysfsHandle : uint32_t { kNoSysfsHandle = 0, kSysfsOpen = 1, kSysfsDead = 2 };
+
 struct ThreadCursor {
   uint32_t next = 0;                           // statements of the thread started
   uint32_t pending_device = kNoPendingDevice;  // the started statement's work left
+  uint32_t sysfs = kNoSysfsHandle;             // a sysfs read between its open and read
+  uint32_t sysfs_device = 0;                   // the device whose attribute it opened
+};
+
+// What a micro-step settled: a statement's outcome is decided at its first step,
+// except a sysfs read's (at its read).
+struct Settled {
+  bool settled = false;
+  uint32_t stmt = 0;  // Trace::stmts index
+  Outcome outcome;
 };
 
 struct BlockConfig {
@@ -51,12 +69,18 @@ class BlockMachine {
   // The next statement's op with the model's variables bound.
   Op bound_op(const BlockConfig& c, size_t t) const;
 
-  // One micro-step of thread t. Starting a statement records its outcome in the
-  // tuple (and binds its variable); `observed` follows that branch of an
-  // envelope (model.h). Returns the outcome of a started statement.
-  Outcome advance(BlockConfig& c, size_t t, const Outcome* observed = nullptr) const;
+  // One micro-step of thread t. The step that settles a statement's outcome
+  // records it in the tuple (and binds its variable); `observed` follows that
+  // branch of an envelope (model.h).
+  Settled advance(BlockConfig& c, size_t t, const Outcome* observed = nullptr) const;
 
  private:
+  Settled settle(BlockConfig& c, uint32_t at, const Outcome& outcome,
+                 const Outcome* observed) const;
+  Settled start_statement(BlockConfig& c, size_t t, const Outcome* observed) const;
+  // Open sysfs files whose attribute group a step removed are dead.
+  void kill_removed_sysfs_files(BlockConfig& c) const;
+
   const Trace& trace_;
   const Profile& profile_;
   const Env& env_;

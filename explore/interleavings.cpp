@@ -99,13 +99,13 @@ class Search {
   // Thread t's step, and on an envelope its other branch too.
   void expand(const BlockConfig& c, size_t t, SleepSet sleep) {
     BlockConfig next = c;
-    const Outcome o = machine_.advance(next, t);
+    const Settled s = machine_.advance(next, t);
     ++out_->transitions;
     path_.push_back(static_cast<uint8_t>(t));
     visit(next, sleep);
-    if (o.kind != Outcome::Kind::Skipped && o.also_err != 0) {
+    if (s.settled && s.outcome.also_err != 0) {
       BlockConfig other = c;
-      const Outcome err = Outcome::error(o.also_err);
+      const Outcome err = Outcome::error(s.outcome.also_err);
       machine_.advance(other, t, &err);
       ++out_->transitions;
       visit(other, 0);  // a branch of its own: no sleeping threads carried over
@@ -126,11 +126,12 @@ class Search {
   bool independent(const BlockConfig& c, size_t t, size_t u) {
     ++out_->independence_checks;
     BlockConfig tu = c, ut = c;
-    const Outcome ot = machine_.advance(tu, t);
-    if (!machine_.enabled(tu, u) || ot.also_err != 0) return false;
-    const Outcome ou = machine_.advance(tu, u);
-    const Outcome ou2 = machine_.advance(ut, u);
-    if (!machine_.enabled(ut, t) || ou.also_err != 0 || ou2.also_err != 0) return false;
+    const Settled st = machine_.advance(tu, t);
+    if (!machine_.enabled(tu, u) || st.outcome.also_err != 0) return false;
+    const Settled su = machine_.advance(tu, u);
+    const Settled su2 = machine_.advance(ut, u);
+    if (!machine_.enabled(ut, t) || su.outcome.also_err != 0 || su2.outcome.also_err != 0)
+      return false;
     machine_.advance(ut, t);
     out_->transitions += 4;
     return config_key(tu) == config_key(ut);

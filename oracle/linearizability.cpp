@@ -121,15 +121,10 @@ class Checker {
       Node child = n;
       child.t_ns = std::max(n.t_ns, call.start_ns);
       if (child.t_ns > limit) continue;
-      if (machine_.starts_statement(n.config, t)) {
-        const Statement& st = in_.trace->stmts[call.stmt];
-        const Outcome m = machine_.advance(child.config, t, &call.outcome);
-        if (!explains(m, call.outcome, child.names)) {
-          note_mismatch(st, m, call.outcome);
-          continue;
-        }
-      } else {
-        machine_.advance(child.config, t);
+      const model::Settled s = machine_.advance(child.config, t, &call.outcome);
+      if (s.settled && !explains(s.outcome, call.outcome, child.names)) {
+        note_mismatch(in_.trace->stmts[call.stmt], s.outcome, call.outcome);
+        continue;
       }
       path_.push_back(static_cast<uint8_t>(t));
       if (search(child)) return true;

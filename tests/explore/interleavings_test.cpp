@@ -75,9 +75,9 @@ TEST(Interleavings, RemoveRacingAnOpenGivesThreeOutcomes) {
   EXPECT_TRUE(r.violations.empty());
   // Open first: EBUSY. Open between Lo_deleting and loop_remove: ENXIO. Open
   // after the removal: the legacy autoload makes the device again.
-  EXPECT_EQ(tuples(t, r), (std::set<std::string>{"remover=0 opener=ENXIO,EBADF",
-                                                 "remover=0 opener=fd,0",
-                                                 "remover=EBUSY opener=fd,0"}));
+  EXPECT_EQ(tuples(t, r),
+            (std::set<std::string>{"remover=0 opener=ENXIO,EBADF", "remover=0 opener=fd,0",
+                                   "remover=EBUSY opener=fd,0"}));
 }
 
 TEST(Interleavings, DetachRacingAnOpenDependsOnTheRelease) {
@@ -133,8 +133,34 @@ TEST(Interleavings, StepsOnDifferentDevicesCommute) {
   none.cache_states = none.sleep_sets = false;
   const auto plain = explore(t, "linux-6.18", none);
   const auto reduced = explore(t, "linux-6.18");
-  EXPECT_EQ(plain.executions, 20u);  // C(6, 3) orders
+  EXPECT_EQ(plain.executions, 20u);   // C(6, 3) orders
   EXPECT_EQ(reduced.executions, 1u);  // one representative
   EXPECT_EQ(tuples(t, plain), tuples(t, reduced));
   EXPECT_EQ(plain.tuples.size(), 1u);
+}
+
+TEST(Interleavings, ASysfsReadRacingATeardownMayFindItsFileGone) {
+  // open(2) of loop/autoclear while bound, the teardown, then read(2): ENODEV
+  // (kernfs), as 6.1.0-56 showed; or the whole read before or after.
+  const Trace t = parse_or_die(
+      "@trace 2\n"
+      "file img size=64K\n"
+      "ctl = open loop-control rw\n"
+      "n = ioctl ctl LOOP_CTL_ADD -1\n"
+      "f = open file img rw\n"
+      "d = open loop n rw\n"
+      "ioctl d LOOP_CONFIGURE {fd=f flags=AUTOCLEAR}\n"
+      "close f\n"
+      "concurrent\n"
+      "thread closer\n"
+      "  close d\n"
+      "thread watcher\n"
+      "  sysfs n loop/autoclear\n"
+      "end\n");
+  for (const char* profile : {"linux-6.1", "linux-6.18"}) {
+    EXPECT_EQ(tuples(t, explore(t, profile)),
+              (std::set<std::string>{"closer=0 watcher=ENODEV", "closer=0 watcher=ENOENT",
+                                     "closer=0 watcher=text"}))
+        << profile;
+  }
 }
