@@ -154,22 +154,25 @@ size_t StateStore::memory_bytes() const {
 }
 
 ShardedStore::ShardedStore(StoreMode mode, bool locking)
-    : locking_(locking), shards_(std::make_unique<Shard[]>(kStoreShards)) {
+    : locking_(locking),
+      shards_(std::make_unique<Shard[]>(kStoreShards)),
+      published_(std::make_unique<Published[]>(kStoreShards)) {
   for (uint32_t s = 0; s < kStoreShards; ++s) {
     shards_[s].store = StateStore(mode, 16);
-    shards_[s].table.store(shards_[s].store.table_bytes(), std::memory_order_relaxed);
-    shards_[s].slots.store(shards_[s].store.slots(), std::memory_order_relaxed);
+    published_[s].table.store(shards_[s].store.table_bytes(), std::memory_order_relaxed);
+    published_[s].slots.store(shards_[s].store.slots(), std::memory_order_relaxed);
   }
+  slot_bytes_ = shards_[0].store.slot_bytes();
 }
 
-ShardedStore::Shard& ShardedStore::shard(uint64_t hash) const {
+size_t ShardedStore::shard_index(uint64_t hash) {
   // The low 32 bits: a table's slot comes from the high ones.
-  return shards_[((hash & 0xffffffffu) * kStoreShards) >> 32];
+  return ((hash & 0xffffffffu) * kStoreShards) >> 32;
 }
 
 template <class F>
 bool ShardedStore::locked(uint64_t hash, F f) {
-  Shard& s = shard(hash);
+  Shard& s = shards_[shard_index(hash)];
   if (!locking_) return f(s.store);
   // A spin lock: the work under it is one probe (or, rarely, a 64th of the table
   // growing); yield now and then in case the holder was preempted.
@@ -187,20 +190,24 @@ bool ShardedStore::locked(uint64_t hash, F f) {
 bool ShardedStore::offer(uint64_t hash, std::span<const uint8_t> record, uint8_t mark) {
   return locked(hash, [&](StateStore& s) {
     const bool added = s.offer(hash, record, mark);
-    Shard& sh = shard(hash);
-    if (sh.slots.load(std::memory_order_relaxed) != s.slots()) {  // it grew
-      sh.table.store(s.table_bytes(), std::memory_order_relaxed);
-      sh.slots.store(s.slots(), std::memory_order_relaxed);
+    Published& p = published_[shard_index(hash)];
+    if (p.slots.load(std::memory_order_relaxed) != s.slots()) {  // it grew
+      p.table.store(s.table_bytes(), std::memory_order_relaxed);
+      p.slots.store(s.slots(), std::memory_order_relaxed);
     }
     return added;
   });
 }
 
 void ShardedStore::prefetch(uint64_t hash) const {
-  const Shard& sh = shard(hash);
-  const uint8_t* table = sh.table.load(std::memory_order_relaxed);
-  const size_t slots = sh.slots.load(std::memory_order_relaxed);
-  __builtin_prefetch(table + home(hash, slots) * sh.store.slot_bytes());
+  const size_t i = shard_index(hash);
+  const Published& p = published_[i];
+  const uint8_t* table = p.table.load(std::memory_order_relaxed);
+  const size_t slots = p.slots.load(std::memory_order_relaxed);
+  __builtin_prefetch(table + home(hash, slots) * slot_bytes_);
+  // The lock's line was most likely last written by another worker: fetch it
+  // for writing now rather than when the lock is taken.
+  if (locking_) __builtin_prefetch(&shards_[i].busy, 1);
 }
 
 bool ShardedStore::claim(uint64_t hash, std::span<const uint8_t> record, uint8_t mark) {

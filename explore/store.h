@@ -98,17 +98,23 @@ class ShardedStore {
   struct alignas(64) Shard {
     std::atomic_flag busy;
     StateStore store{StoreMode::Exact, 16};
-    // store's table and slot count, published for prefetch() (read without the
-    // lock: a stale pair only prefetches the wrong line, which cannot fault).
+  };
+  // A shard's table and slot count, published for prefetch(), read without the lock
+  // (a stale pair only prefetches the wrong line, which cannot fault). Apart from
+  // the shards: their lines bounce between workers with every lock, these change
+  // only when a table grows.
+  struct Published {
     std::atomic<const uint8_t*> table{nullptr};
     std::atomic<size_t> slots{0};
   };
-  Shard& shard(uint64_t hash) const;
+  static size_t shard_index(uint64_t hash);
   template <class F>
   bool locked(uint64_t hash, F f);
 
   bool locking_;
   std::unique_ptr<Shard[]> shards_;
+  std::unique_ptr<Published[]> published_;
+  size_t slot_bytes_;
 };
 
 // Probability that hash compaction omitted at least one of `distinct` states
