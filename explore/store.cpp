@@ -2,7 +2,6 @@
 #include "explore/store.h"
 
 #include <algorithm>
-#include <bit>
 #include <cassert>
 #include <cmath>
 #include <cstring>
@@ -24,13 +23,10 @@ size_t home(uint64_t hash, size_t slots) {
   return static_cast<size_t>((static_cast<unsigned __int128>(hash) * slots) >> 64);
 }
 
-// The exact arena's capacity for `bytes`: rounded up to an eighth of its power of
-// two (at most 12.5% spare). Monotone and idempotent, so the final capacity depends
-// only on the bytes stored and not on the order records arrived in (which depends
-// on the thread count): store_bytes is printed and must not vary.
-size_t arena_capacity(size_t bytes) {
-  const size_t step = std::max<size_t>(4096, std::bit_floor(bytes) / 8);
-  return (bytes + step - 1) / step * step;
+// Arena chunks: 4 KiB doubling up to 1 MiB, so a small search holds little and a
+// large one allocates rarely.
+size_t chunk_bytes(size_t chunk) {
+  return size_t{4096} << std::min<size_t>(chunk, 8);
 }
 }  // namespace
 
@@ -43,10 +39,28 @@ StateStore::StateStore(StoreMode mode, size_t expected_states) : mode_(mode) {
     fingerprints_.assign(slots, 0);
 }
 
-bool StateStore::equal_record(uint64_t offset, std::span<const uint8_t> record) const {
+bool StateStore::equal_record(uint64_t position, std::span<const uint8_t> record) const {
+  const uint8_t* at = &chunks_[position >> 32][position & 0xffffffffu];
   uint16_t len = 0;
-  std::memcpy(&len, &arena_[offset], sizeof len);
-  return len == record.size() && std::memcmp(&arena_[offset + sizeof len], record.data(), len) == 0;
+  std::memcpy(&len, at, sizeof len);
+  return len == record.size() && std::memcmp(at + sizeof len, record.data(), len) == 0;
+}
+
+uint64_t StateStore::keep_record(std::span<const uint8_t> record) {
+  assert(record.size() <= UINT16_MAX);
+  const auto len = static_cast<uint16_t>(record.size());
+  const size_t need = sizeof len + len;
+  if (chunks_.empty() || chunk_used_ + need > chunk_bytes(chunks_.size() - 1)) {
+    chunks_.push_back(std::make_unique<uint8_t[]>(std::max(need, chunk_bytes(chunks_.size()))));
+    chunk_used_ = 0;
+  }
+  uint8_t* at = &chunks_.back()[chunk_used_];
+  std::memcpy(at, &len, sizeof len);
+  std::memcpy(at + sizeof len, record.data(), len);
+  const uint64_t position = (uint64_t{chunks_.size() - 1} << 32) | chunk_used_;
+  chunk_used_ += need;
+  arena_bytes_ += need;
+  return position;
 }
 
 size_t StateStore::find(uint64_t hash, std::span<const uint8_t> record, bool& found) const {
@@ -84,15 +98,7 @@ bool StateStore::offer(uint64_t hash, std::span<const uint8_t> record, uint8_t m
   if (mode_ == StoreMode::Fingerprint) {
     fingerprints_[i] = hash == 0 ? 1 : hash;
   } else {
-    assert(record.size() <= UINT16_MAX);
-    const uint64_t offset = arena_.size();
-    const auto len = static_cast<uint16_t>(record.size());
-    if (offset + sizeof len + len > arena_.capacity())
-      arena_.reserve(arena_capacity(offset + sizeof len + len));
-    arena_.resize(offset + sizeof len + len);
-    std::memcpy(&arena_[offset], &len, sizeof len);
-    std::memcpy(&arena_[offset + sizeof len], record.data(), len);
-    exact_[i] = ExactSlot{hash, offset + 1};
+    exact_[i] = ExactSlot{hash, keep_record(record) + 1};
   }
   if (!marks_.empty()) marks_[i] = mark;
   ++count_;
@@ -150,7 +156,7 @@ size_t StateStore::slot_bytes() const {
 
 size_t StateStore::memory_bytes() const {
   return exact_.capacity() * sizeof(ExactSlot) + fingerprints_.capacity() * sizeof(uint64_t) +
-         arena_.capacity();
+         arena_bytes_;
 }
 
 ShardedStore::ShardedStore(StoreMode mode, bool locking)

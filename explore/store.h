@@ -48,7 +48,9 @@ class StateStore {
   bool claim(uint64_t hash, std::span<const uint8_t> record, uint8_t mark);
 
   size_t size() const { return count_; }
-  // Bytes held by the table and the record arena (not the marks: marks_bytes()).
+  // Bytes held by the table and the records in the arena (not the arena chunks'
+  // unused tails: those depend on the order records arrived in; not the marks:
+  // marks_bytes()).
   size_t memory_bytes() const;
   // Bytes of provisional marks (1 per slot; none until a provisional offer).
   size_t marks_bytes() const { return marks_.capacity(); }
@@ -61,10 +63,12 @@ class StateStore {
  private:
   struct ExactSlot {
     uint64_t hash = 0;
-    uint64_t record = 0;  // arena offset + 1; 0 = empty
+    uint64_t record = 0;  // arena position + 1 (chunk << 32 | offset); 0 = empty
   };
   void grow();
-  bool equal_record(uint64_t arena_offset, std::span<const uint8_t> record) const;
+  bool equal_record(uint64_t position, std::span<const uint8_t> record) const;
+  // Copies a record into the arena; returns its position.
+  uint64_t keep_record(std::span<const uint8_t> record);
   // The slot holding the state, or the empty slot where it would go.
   size_t find(uint64_t hash, std::span<const uint8_t> record, bool& found) const;
 
@@ -73,8 +77,12 @@ class StateStore {
   size_t slots_ = 0;
   std::vector<ExactSlot> exact_;
   std::vector<uint64_t> fingerprints_;  // 0 = empty (a zero fingerprint is stored as 1)
-  std::vector<uint8_t> arena_;          // exact mode: u16 length + record bytes, back to back
-  std::vector<uint8_t> marks_;          // per slot: 0 settled, 1 + worker provisional
+  // Exact mode: u16 length + record bytes, back to back, in chunks that never move
+  // (a growing vector was copied under the shard's lock while other workers spun).
+  std::vector<std::unique_ptr<uint8_t[]>> chunks_;
+  size_t chunk_used_ = 0;  // bytes used in the last chunk
+  size_t arena_bytes_ = 0;
+  std::vector<uint8_t> marks_;  // per slot: 0 settled, 1 + worker provisional
 };
 
 inline constexpr uint32_t kStoreShards = 64;
