@@ -36,6 +36,7 @@ struct ConformanceArgs {
   bool json = false;
   bool traces = false;  // --traces: each trace's result in the JSON (campaign reports)
   std::string profile;  // --profile: this one instead of each target's own
+  uint32_t repeat = 0;  // concurrent blocks: runs per trace (0: each block's repeat=)
   vm::LoopDriverChoice loop_driver;
 };
 
@@ -163,7 +164,9 @@ TargetRun run_target(const std::string& target_name, const ConformanceArgs& args
         GroupTotals{target_name, std::string(profile->name), RunTotals{}, {}});
     for (const Trace& trace : loaded.traces) {
       if (!trace.profile.empty() && !model::pin_admits(trace.profile, *profile)) continue;
-      const TraceResult result = run_trace(trace, *profile, chosen.target.get(), RunOptions{});
+      RunOptions options;
+      options.repeat = args.repeat;
+      const TraceResult result = run_trace(trace, *profile, chosen.target.get(), options);
       group.totals.add(result);
       if (args.traces) group.traces.push_back(trace_outcome(args.corpus, trace, result));
       if (args.strict) run.hedged += format_hedged_steps(trace, result);
@@ -287,6 +290,10 @@ void add_conformance_command(CLI::App& app, Action& action) {
       "The main job: the conformance corpus on every target this machine has, under every profile");
   cmd->add_option("--corpus", args->corpus, "The conformance corpus directory")
       ->capture_default_str();
+  cmd->add_option("--repeat", args->repeat,
+                  "Runs of each trace with a concurrent block (default: its `repeat=`; the "
+                  "concurrency corpus is corpus/concurrency)")
+      ->check(CLI::Range(1u, kMaxRepeat));
   cmd->add_option("--target", args->targets,
                   "Only these targets (repeatable; default: every available one)");
   cmd->add_option("--kernels", args->kernels,

@@ -10,7 +10,10 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <memory>
+
 #include "inproc/uapi.h"
+#include "targets/block_threads.h"
 #include "targets/file_allocation.h"
 #include "targets/sandbox_dir.h"
 #include "targets/user_pointer.h"
@@ -21,6 +24,9 @@
 
 namespace loopcheck::inproc {
 namespace {
+
+// A concurrent block's thread reads and writes through a buffer of its own.
+thread_local IoBuffer* tl_block_buffer = nullptr;
 
 constexpr uint64_t kFillChunk = 1 << 20;
 
@@ -244,7 +250,7 @@ void InprocTarget::finish() {
 }
 
 Outcome InprocTarget::execute(const Op& op) {
-  last_read_len_ = 0;
+  if (!tl_block_buffer) last_read_len_ = 0;
   if (kernel_ == nullptr) return Outcome::skipped();
   switch (op.kind) {
     case OpKind::Open:
@@ -358,25 +364,46 @@ Outcome InprocTarget::ioctl(const Op& op) {
   return Outcome::error(EINVAL);
 }
 
+IoBuffer& InprocTarget::io_buffer() {
+  return tl_block_buffer ? *tl_block_buffer : buffer_;
+}
+
 Outcome InprocTarget::pread(const Op& op) {
-  if (op.length > kMaxIoLength || !buffer_.reserve(op.length)) return Outcome::error(ENOMEM);
-  buffer_.poison(op.length);
-  int64_t n = kernel_->pread(fd_of(op.subject), buffer_.data(), op.length,
+  IoBuffer& buffer = io_buffer();
+  if (op.length > kMaxIoLength || !buffer.reserve(op.length)) return Outcome::error(ENOMEM);
+  buffer.poison(op.length);
+  int64_t n = kernel_->pread(fd_of(op.subject), buffer.data(), op.length,
                              static_cast<int64_t>(op.offset.lit));
   if (n < 0) return Outcome::error(static_cast<int>(-n));
-  last_read_len_ = static_cast<uint64_t>(n);
+  if (!tl_block_buffer) last_read_len_ = static_cast<uint64_t>(n);
   Outcome o;
   o.kind = Outcome::Kind::Data;
   o.value = n;
-  o.digest = digest_bytes(last_read());
+  o.digest = digest_bytes({buffer.data(), static_cast<size_t>(n)});
   return o;
 }
 
 Outcome InprocTarget::pwrite(const Op& op) {
-  if (op.length > kMaxIoLength || !buffer_.reserve(op.length)) return Outcome::error(ENOMEM);
-  pattern_fill(op.seed, 0, buffer_.data(), op.length);
-  return result_of(kernel_->pwrite(fd_of(op.subject), buffer_.data(), op.length,
+  IoBuffer& buffer = io_buffer();
+  if (op.length > kMaxIoLength || !buffer.reserve(op.length)) return Outcome::error(ENOMEM);
+  pattern_fill(op.seed, 0, buffer.data(), op.length);
+  return result_of(kernel_->pwrite(fd_of(op.subject), buffer.data(), op.length,
                                    static_cast<int64_t>(op.offset.lit)));
+}
+
+// The driver takes its own locks (lo_mutex, the idr's, the queue's, the page
+// cache's), as the kernel does: the block's threads call into it at once.
+BlockHistory InprocTarget::run_block(std::span<const BlockThread> threads,
+                                     std::span<const int64_t> vars) {
+  if (!kernel_) return BlockHistory{{}, "inproc: run_block before start()"};
+  std::vector<std::unique_ptr<IoBuffer>> buffers;
+  for (size_t t = 0; t < threads.size(); ++t) buffers.push_back(std::make_unique<IoBuffer>());
+  return run_block_threads(threads, vars, [&](size_t t, const Op& op, CallClock&) {
+    tl_block_buffer = buffers[t].get();
+    const Outcome o = execute(op);
+    tl_block_buffer = nullptr;
+    return o;
+  });
 }
 
 Outcome InprocTarget::truncate(const Op& op) {

@@ -31,12 +31,16 @@ class InprocTarget final : public Target {
   // Closes, unbinds and stops everything; the sandbox's files stay (reset by the
   // next start(), removed by the destructor).
   void finish() override;
+  bool runs_blocks() const override { return true; }
+  BlockHistory run_block(std::span<const BlockThread> threads,
+                         std::span<const int64_t> vars) override;
 
   // For tests: the driver underneath, and where the sandbox objects live.
   Kernel* kernel() { return kernel_.get(); }
   std::string object_path(uint8_t index) const;
 
  private:
+  IoBuffer& io_buffer();  // the calling block thread's, else buffer_
   Outcome open(const Op& op);
   Outcome ioctl(const Op& op);
   Outcome pread(const Op& op);
