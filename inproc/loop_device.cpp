@@ -143,6 +143,11 @@ std::shared_ptr<OpenFile> LoopDevice::shutdown() {
 }
 
 std::shared_ptr<OpenFile> LoopDevice::teardown() {
+  // 6.1's __loop_clr_fd turns the write cache off first, before the capacity
+  // drops: an fsync that found the capacity 0 (a write got ENOSPC) sends no flush
+  // and returns 0. Found by corpus/concurrency/linux-6.1/io_vs_detach.trace: with
+  // the cache cleared last, such an fsync got EIO here.
+  if (profile_.write_cache_cleared_on_teardown) disk_.set_write_cache(false);
   disk_.queue().stop();  // drains what is in flight
   std::shared_ptr<OpenFile> old = std::move(backing_);
   backing_.reset();
@@ -154,7 +159,6 @@ std::shared_ptr<OpenFile> LoopDevice::teardown() {
   disk_.invalidate();
   disk_.forget_wb_errors();
   disk_.set_rescan_at_next_open(false);  // as the model: a detach's mark is not settled
-  if (profile_.write_cache_cleared_on_teardown) disk_.set_write_cache(false);
   lo_flags_.store(0);
   state_.store(LoState::Unbound);
   // The block-layer ro bit is deliberately left as it is (sticky until next bind).
