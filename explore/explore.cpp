@@ -45,7 +45,7 @@ struct WorkerTotals {
 // slice's (parent, operation) order, and how it reached them.
 struct Found {
   Frontier states;
-  std::vector<PathStep> steps;  // several workers only (one worker logs directly)
+  std::vector<PathStep> steps;  // workers after the first (the first logs directly)
 };
 
 // Scratch space of one worker for one level.
@@ -179,8 +179,10 @@ class Explorer {
     FrontierReader reader(current_, codec_.layout_words());
     reader.seek(lo);
     FrontierWriter writer(space_, codec_.layout_words());
-    // One worker's finds are final: they go straight to the log.
-    std::vector<PathStep>& steps = threads_ == 1 ? r.log : found_[t].steps;
+    // The first worker's finds are final (it leads all of them) and come first in
+    // the next level: they go straight to the log, which no other worker touches
+    // until the level is done.
+    std::vector<PathStep>& steps = t == 0 ? r.log : found_[t].steps;
     Scratch s = scratch();
     for (uint64_t i = lo; i < hi; ++i) {
       codec_.unpack(reader.next(), s.parent);
