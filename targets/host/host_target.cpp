@@ -355,9 +355,15 @@ BlockHistory HostTarget::run_block(std::span<const BlockThread> threads,
                                    std::span<const int64_t> vars) {
   if (!executor_) return BlockHistory{{}, "host: run_block before start()"};
   std::mutex policy;
+  // An open racing the block's own LOOP_CTL_REMOVE of a device this run created
+  // may find /dev/loopN gone: it opens the device by number as the model does
+  // (legacy autoload; the device it makes is the run's, recorded by open()).
+  // Opens of devices the run does not own never get this far (usable_device).
+  host::SyscallExecutorConfig config = executor_->config();
+  config.missing_device = host::MissingDevice::Autoload;
   std::vector<std::unique_ptr<host::SyscallExecutor>> executors;
   for (size_t t = 0; t < threads.size(); ++t)
-    executors.push_back(std::make_unique<host::SyscallExecutor>(executor_->config()));
+    executors.push_back(std::make_unique<host::SyscallExecutor>(config));
   return run_block_threads(threads, vars, [&](size_t t, const Op& op, CallClock& clock) {
     std::unique_lock<std::mutex> lock(policy);
     BlockThreadContext context{&lock, executors[t].get(), &clock};
