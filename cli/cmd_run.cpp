@@ -8,6 +8,8 @@
 #include "cli/loop_driver_options.h"
 #include "cli/profile_choice.h"
 #include "cli/strict.h"
+#include "fuzz/findings.h"
+#include "oracle/concurrent_runner.h"
 #include "oracle/parallel_run.h"
 #include "oracle/report.h"
 #include "oracle/runner.h"
@@ -24,7 +26,8 @@ struct RunArgs {
   bool no_expect = false;
   bool strict = false;  // only exact passes and skips exit 0
   unsigned jobs = 1;
-  uint32_t repeat = 0;  // concurrent blocks: runs per trace (0: the trace's repeat=)
+  uint32_t repeat = 0;   // concurrent blocks: runs per trace (0: the trace's repeat=)
+  std::string findings;  // --findings: where unexplained histories are stored
   std::vector<std::string> paths;
   vm::LoopDriverChoice loop_driver;  // --loop-ko / --modules
 };
@@ -44,6 +47,25 @@ void print_run_json(const RunArgs& args, const RunTotals& totals, nlohmann::orde
   j["strict"] = args.strict;
   j["traces"] = std::move(traces);
   fmt::print("{}\n", j.dump(2));
+}
+
+// Each distinct unexplained history of a concurrent trace as a finding under
+// DIR/TARGET/: the trace, with the history in its header (fuzz/findings.h), so
+// `findings check`, `minimize` and `triage` take it like any other.
+void store_histories(const RunArgs& args, const Trace& trace, const TraceResult& result) {
+  if (args.findings.empty() || !result.concurrent) return;
+  const std::string origin = fmt::format("loopcheck run --target {} --repeat {}", args.target,
+                                         result.concurrent->repetitions);
+  for (const UnexplainedHistory& h : result.concurrent->histories) {
+    fuzz::Finding f;
+    f.kind = fuzz::Finding::Kind::Divergence;
+    f.step = trace.stmts.size() - 1;
+    f.signature = h.signature;
+    f.detail = format_unexplained_history(trace, h);
+    const std::string path =
+        fuzz::store_finding(args.findings + "/" + args.target, trace, f, origin);
+    if (!path.empty()) fmt::print("stored finding {}\n", path);
+  }
 }
 
 int run(const RunArgs& args) {
@@ -89,6 +111,7 @@ int run(const RunArgs& args) {
       planned, args.target, args.jobs, options,
       [&](size_t i, const TraceResult& result) {
         totals.add(result);
+        store_histories(args, *planned[i].trace, result);
         if (args.strict) hedged += format_hedged_steps(*planned[i].trace, result);
         if (args.json) {
           json_traces.push_back(result_json(*planned[i].trace, result));
@@ -134,6 +157,9 @@ void add_run_command(CLI::App& app, Action& action) {
   cmd->add_option("--repeat", args->repeat,
                   "Runs of each trace with a concurrent block (default: its `repeat=`)")
       ->check(CLI::Range(1u, kMaxRepeat));
+  cmd->add_option("--findings", args->findings,
+                  "Store each unexplained history of a concurrent trace as a finding under "
+                  "DIR/TARGET/");
   cmd->add_option("traces", args->paths, "Trace files or directories of *.trace")->required();
   add_loop_driver_options(cmd, &args->loop_driver);
   cmd->callback([args, &action] { action = [args] { return run(*args); }; });

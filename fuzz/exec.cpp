@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "fuzz/signature.h"
+#include "oracle/concurrent_runner.h"
 #include "oracle/lockstep.h"
 #include "model/model.h"
 #include "trace/classify.h"
@@ -131,8 +132,40 @@ Finding ProgramRunner::run(const Program& program, ModelCoverage* coverage) {
                         coverage, steps_run_);
 }
 
+namespace {
+
+// A trace with a concurrent block: its `repeat` runs (oracle/concurrent_runner.h);
+// the first unexplained history is the finding, its signature without line numbers.
+Finding run_concurrent_trace(Target* target, const model::Profile& profile, const Trace& trace) {
+  ConcurrentOptions options;
+  options.check_expectations = false;  // as for sequential traces: target vs model only
+  const ConcurrentResult r = run_concurrent(trace, profile, target, options);
+  Finding f;
+  if (!r.error.empty()) {
+    f.kind = Finding::Kind::TargetError;
+    f.signature = "target error";
+    f.detail = r.error;
+  } else if (!r.histories.empty()) {
+    f.kind = Finding::Kind::Divergence;
+    f.step = trace.stmts.size() - 1;  // the whole history counts
+    f.signature = r.histories.front().signature;
+    f.detail = format_concurrent_result(trace, r);
+  } else if (!r.model.violations.empty()) {
+    f.kind = Finding::Kind::Invariant;
+    f.step = trace.stmts.size() - 1;
+    const std::string& why = r.model.violations.front();
+    f.signature = fmt::format("invariant ({}) in an interleaving: {}", profile.name,
+                              why.substr(0, why.find(" (")));
+    f.detail = format_concurrent_result(trace, r);
+  }
+  return f;
+}
+
+}  // namespace
+
 Finding ProgramRunner::run(const Trace& trace, const model::Profile& profile,
                            ModelCoverage* coverage) {
+  if (trace.concurrent()) return run_concurrent_trace(target_, profile, trace);
   auto next = [&](size_t i) -> const Statement& { return trace.stmts[i]; };
   return run_statements(target_, profile, trace, trace.stmts.size(), next, coverage, steps_run_);
 }

@@ -32,7 +32,9 @@ std::string tuples_text(const Trace& trace, const ConcurrentResult& r) {
   return out;
 }
 
-std::string history_text(const Trace& trace, const UnexplainedHistory& h) {
+}  // namespace
+
+std::string format_unexplained_history(const Trace& trace, const UnexplainedHistory& h) {
   const ConcurrentBlock& block = trace.blocks.front();
   int64_t t0 = h.calls.empty() ? 0 : h.calls.front().start_ns;
   for (const CallRecord& c : h.calls) t0 = std::min(t0, c.start_ns);
@@ -46,8 +48,6 @@ std::string history_text(const Trace& trace, const UnexplainedHistory& h) {
                        print_statement(trace, trace.stmts[c.stmt]), format_outcome(c.outcome));
   return out;
 }
-
-}  // namespace
 
 std::string format_concurrent_result(const Trace& trace, const ConcurrentResult& r) {
   std::string out;
@@ -73,7 +73,7 @@ std::string format_concurrent_result(const Trace& trace, const ConcurrentResult&
   out += "  outcome tuples:\n" + tuples_text(trace, r);
   for (const std::string& v : r.model.violations) out += "  INVARIANT VIOLATED: " + v + "\n";
   for (const std::string& p : r.problems) out += "  " + p + "\n";
-  for (const UnexplainedHistory& h : r.histories) out += history_text(trace, h);
+  for (const UnexplainedHistory& h : r.histories) out += format_unexplained_history(trace, h);
   return out;
 }
 

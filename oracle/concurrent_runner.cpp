@@ -143,6 +143,7 @@ Repetition run_once(const Trace& trace, const model::Profile& profile, const Env
                 : rep.check.complete   ? Repetition::Verdict::Unexplained
                                        : Repetition::Verdict::Undecided;
   rep.history.why = rep.check.why;
+  rep.history.signature = rep.check.signature;
   return rep;
 }
 
@@ -200,7 +201,8 @@ ConcurrentResult run_concurrent(const Trace& trace, const model::Profile& profil
     r.error = std::string(target->name()) + " cannot run concurrent blocks";
   const uint32_t repeat = options.repeat ? options.repeat : trace.blocks.front().repeat;
   std::vector<PlannedStatement> plan;
-  for (const Statement& st : trace.stmts) plan.push_back(PlannedStatement{st.op, st.bind, st.thread});
+  for (const Statement& st : trace.stmts)
+    plan.push_back(PlannedStatement{st.op, st.bind, st.thread});
   for (uint32_t n = 1; target && r.error.empty() && n <= repeat; ++n) {
     if (target->wants_plan()) target->plan(plan);  // the VM runs the whole trace at start()
     const TargetError err = target->start(trace, profile.name, env);

@@ -39,6 +39,7 @@ struct UnexplainedHistory {
   std::vector<CallRecord> calls;
   std::vector<SuffixCall> suffix;
   std::string why;
+  std::string signature;  // LinearizabilityResult::signature
 };
 
 struct ConcurrentResult {
@@ -77,5 +78,7 @@ TraceResult concurrent_trace_result(const Trace& trace, ConcurrentResult r);
 // Human-readable report: runs, tuples observed beside those the model allows
 // (and which it allows but no run showed), unexplained histories.
 std::string format_concurrent_result(const Trace& trace, const ConcurrentResult& r);
+// One unexplained history: every call with its interval and outcome.
+std::string format_unexplained_history(const Trace& trace, const UnexplainedHistory& h);
 
 }  // namespace loopcheck

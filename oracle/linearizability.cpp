@@ -61,10 +61,12 @@ class Checker {
     r.linearizable = search(root);
     r.complete = complete_;
     r.nodes = nodes_;
-    if (r.linearizable)
+    if (r.linearizable) {
       r.witness = path_;
-    else
+    } else {
       r.why = why_;
+      r.signature = signature_;
+    }
     return r;
   }
 
@@ -79,6 +81,7 @@ class Checker {
   bool complete_ = true;
   size_t deepest_ = 0;
   std::string why_ = "no micro-step fits the calls' intervals";
+  std::string signature_ = "unexplained history: no micro-step fits the calls' intervals";
 
   const CallRecord& call_of(const model::BlockConfig& c, size_t t) const {
     return *by_stmt_[machine_.current_statement(c, t) - first_];
@@ -104,6 +107,11 @@ class Checker {
         "model says {}",
         st.pos.line, print_statement(*in_.trace, st), format_outcome(observed), path_.size(),
         format_outcome(model));
+    // What deduplication compares: no line number, no step count (a minimized
+    // trace keeps the signature).
+    signature_ = fmt::format("unexplained history ({}): `{}` returned {} where the model says {}",
+                             in_.profile->name, print_statement(*in_.trace, st),
+                             format_outcome(observed), format_outcome(model));
   }
 
   bool search(const Node& n) {

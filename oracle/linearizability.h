@@ -47,8 +47,10 @@ struct LinearizabilityResult {
   std::vector<uint8_t> witness;
   uint64_t nodes = 0;  // search nodes visited
   double seconds = 0;
-  // When not: the furthest the search got and what stopped it there.
+  // When not: the furthest the search got and what stopped it there, and the
+  // same without line numbers (a finding's signature, fuzz/findings.h).
   std::string why;
+  std::string signature;
 };
 
 LinearizabilityResult check_linearizable(const LinearizabilityInput& input);

@@ -75,6 +75,42 @@ bool try_candidate(Trace candidate, const std::string& signature, const Candidat
 
 }  // namespace
 
+namespace {
+
+// The concurrent block of `out` after `keep` dropped statements of `in`: its
+// threads that kept a statement, renumbered; with fewer than two left, what is
+// left runs in order (no block). Allow lines go with the expectations.
+void rebuild_block(const Trace& in, const std::vector<bool>& keep, Trace& out) {
+  out.blocks.clear();
+  if (in.blocks.empty()) return;
+  const ConcurrentBlock& b = in.blocks.front();
+  ConcurrentBlock kept;
+  kept.repeat = b.repeat;
+  kept.pos = b.pos;
+  kept.end_pos = b.end_pos;
+  std::vector<uint8_t> renumbered(b.threads.size() + 1, 0);
+  uint32_t at = 0;  // index in out.stmts
+  for (uint32_t i = 0; i < in.stmts.size(); ++i) {
+    if (!keep[i]) continue;
+    if (i < b.first) kept.first = at + 1;
+    const uint8_t t = in.stmts[i].thread;
+    if (t != 0 && renumbered[t] == 0) {
+      kept.threads.push_back(b.threads[t - 1u]);
+      renumbered[t] = static_cast<uint8_t>(kept.threads.size());
+    }
+    if (t != 0) kept.end = at + 1;
+    out.stmts[at].thread = t == 0 ? 0 : renumbered[t];
+    ++at;
+  }
+  if (kept.threads.size() < 2) {
+    for (Statement& st : out.stmts) st.thread = 0;
+    return;
+  }
+  out.blocks.push_back(kept);
+}
+
+}  // namespace
+
 Trace keep_statements(const Trace& trace, std::vector<bool> keep) {
   assert(keep.size() == trace.stmts.size());
   // binder[slot]: the statement whose value a later read of `slot` sees, or -1.
@@ -97,6 +133,7 @@ Trace keep_statements(const Trace& trace, std::vector<bool> keep) {
     copy.expect = Expectation{};  // outcomes change when statements go: expectations would lie
     out.stmts.push_back(copy);
   }
+  rebuild_block(trace, keep, out);
   return out;
 }
 

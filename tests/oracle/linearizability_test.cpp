@@ -79,6 +79,11 @@ TEST(Linearizability, AnOpenAfterTheRemovalReturnedCannotSeeItHalfDone) {
   EXPECT_FALSE(r.linearizable);
   EXPECT_TRUE(r.complete);
   EXPECT_NE(r.why.find("open loop n rw` returned ENXIO"), std::string::npos) << r.why;
+  // The finding's signature names the statement and both outcomes, no line.
+  EXPECT_EQ(r.signature,
+            "unexplained history (linux-6.18): `d = open loop n rw` returned ENXIO "
+            "where the model says 4")
+      << r.signature;
 }
 
 TEST(Linearizability, RemoveWhileOpenHeldIsBusy) {

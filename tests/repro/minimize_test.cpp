@@ -5,6 +5,7 @@
 #include "repro/minimize.h"
 #include "trace/parse.h"
 #include "trace/print.h"
+#include "trace/validate.h"
 
 namespace loopcheck {
 namespace {
@@ -135,4 +136,50 @@ TEST(KeepStatements, DroppingABinderDropsItsReadersTransitively) {
 }
 
 }  // namespace
+}  // namespace loopcheck
+
+namespace loopcheck {
+
+TEST(MinimizeConcurrent, KeepingStatementsKeepsTheBlockValid) {
+  ParseResult parsed = parse_trace(
+      "@trace 2\n"
+      "ctl = open loop-control rw\n"
+      "n = ioctl ctl LOOP_CTL_ADD -1\n"
+      "concurrent repeat=5\n"
+      "thread a\n  ioctl ctl LOOP_CTL_REMOVE n\n"
+      "thread b\n  d = open loop n rw\n  close d\n"
+      "thread c\n  sysfs n size\n"
+      "end\n"
+      "allow a=* b=*,* c=*\n"
+      "close ctl\n",
+      "block.trace");
+  ASSERT_TRUE(parsed.ok());
+  const Trace& t = parsed.trace;
+  // Thread c's only statement goes: two threads are left, renumbered.
+  std::vector<bool> keep(t.stmts.size(), true);
+  keep[5] = false;
+  Trace k = keep_statements(t, keep);
+  EXPECT_TRUE(validate(k).empty()) << validate(k).front().message;
+  ASSERT_EQ(k.blocks.size(), 1u);
+  EXPECT_EQ(k.blocks[0].first, 2u);
+  EXPECT_EQ(k.blocks[0].end, 5u);
+  EXPECT_EQ(k.blocks[0].threads, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(k.blocks[0].repeat, 5u);
+  EXPECT_TRUE(k.blocks[0].allowed.empty());  // expectations go with dropped statements
+  // The opener's open goes (and its close, which reads d): one thread is left,
+  // whose statement then runs in order.
+  keep.assign(t.stmts.size(), true);
+  keep[3] = false;
+  keep[5] = false;
+  Trace one = keep_statements(t, keep);
+  EXPECT_TRUE(validate(one).empty()) << validate(one).front().message;
+  EXPECT_TRUE(one.blocks.empty());
+  for (const Statement& st : one.stmts) EXPECT_EQ(st.thread, 0);
+  // A statement before the block goes: the block moves up.
+  keep.assign(t.stmts.size(), true);
+  keep[0] = false;  // ctl: everything reading it goes too
+  Trace none = keep_statements(t, keep);
+  EXPECT_TRUE(validate(none).empty());
+}
+
 }  // namespace loopcheck
