@@ -18,7 +18,9 @@ const char* kHeader =
     "ctl = open loop-control rw\n"
     "n = ioctl ctl LOOP_CTL_ADD -1\n";
 
-ParseResult parse2(const std::string& body) { return parse_trace(kHeader + body, "c.trace"); }
+ParseResult parse2(const std::string& body) {
+  return parse_trace(kHeader + body, "c.trace");
+}
 
 std::string first_error(const std::string& text) {
   ParseResult r = parse_trace(text, "c.trace");
@@ -117,7 +119,8 @@ TEST(ConcurrentBlock, ShapeRulesNameTheLine) {
 }
 
 TEST(ConcurrentBlock, AllowLinesMatchTheThreads) {
-  const std::string block = "concurrent\nthread a\nclose ctl\nthread b\nclose ctl\nclose ctl\nend\n";
+  const std::string block =
+      "concurrent\nthread a\nclose ctl\nthread b\nclose ctl\nclose ctl\nend\n";
   EXPECT_EQ(first_error(std::string(kHeader) + block + "allow b=0 a=0,0\n"),
             "c.trace:11:7: expected `a=...` (allow lists every thread, in the order they are "
             "declared), got 'b'");
@@ -132,21 +135,22 @@ TEST(ConcurrentBlock, AllowLinesMatchTheThreads) {
 }
 
 TEST(ConcurrentBlock, ThreadsShareOnlyWhatWasBoundBeforeTheBlock) {
-  const std::string cross =
-      "concurrent\nthread a\nd = open loop n rw\nthread b\nclose d\nend\n";
+  const std::string cross = "concurrent\nthread a\nd = open loop n rw\nthread b\nclose d\nend\n";
   ParseResult r = parse2(cross);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.errors[0].message.find("variable 'd' is bound by another thread of the block"),
             std::string::npos)
       << r.errors[0].format();
-  ParseResult own = parse2("concurrent\nthread a\nd = open loop n rw\nclose d\nthread b\nclose "
-                           "ctl\nend\nclose d\n");
+  ParseResult own = parse2(
+      "concurrent\nthread a\nd = open loop n rw\nclose d\nthread b\nclose "
+      "ctl\nend\nclose d\n");
   EXPECT_TRUE(own.ok()) << own.errors.front().format();
 }
 
 TEST(ConcurrentBlock, NoExpectationAfterTheBlock) {
-  ParseResult r = parse2("concurrent\nthread a\nclose ctl\nthread b\nclose ctl\nend\nclose ctl "
-                         "=> EBADF\n");
+  ParseResult r = parse2(
+      "concurrent\nthread a\nclose ctl\nthread b\nclose ctl\nend\nclose ctl "
+      "=> EBADF\n");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.errors[0].message.find("a statement after a concurrent block takes no `=>`"),
             std::string::npos)
