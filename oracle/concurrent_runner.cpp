@@ -80,12 +80,12 @@ struct Repetition {
 };
 
 Repetition run_once(const Trace& trace, const model::Profile& profile, const Env& env,
-                    Target& target) {
+                    Target& target, bool check_expectations) {
   Repetition rep;
   const ConcurrentBlock& block = trace.blocks.front();
   Lockstep lockstep(profile, env, trace.objects, &target);
   for (uint32_t i = 0; i < block.first; ++i) {
-    const StepResult s = lockstep.step(trace.stmts[i], /*check_expectations=*/true);
+    const StepResult s = lockstep.step(trace.stmts[i], check_expectations);
     if (s.verdict == StepVerdict::Skipped) {
       rep.why = fmt::format("line {} was skipped", trace.stmts[i].pos.line);
       return rep;
@@ -210,7 +210,7 @@ ConcurrentResult run_concurrent(const Trace& trace, const model::Profile& profil
       r.error = err.message;
       break;
     }
-    const Repetition rep = run_once(trace, profile, env, *target);
+    const Repetition rep = run_once(trace, profile, env, *target, options.check_expectations);
     target->finish();
     ++r.repetitions;
     count(trace, rep, n, r, tuples, options);

@@ -9,6 +9,12 @@ cmake --preset debug >/dev/null
 cmake --build --preset debug
 ctest --preset debug -j "$(nproc)" --no-tests=error
 
+# ThreadSanitizer: the concurrency corpus on the in-process driver, its block
+# threads calling into the driver at once (build-tsan/, docs/concurrency.md).
+cmake --preset tsan >/dev/null
+cmake --build --preset tsan --target targets_inproc_concurrency_test
+build-tsan/tests/targets_inproc_concurrency_test
+
 # Fuzz smoke: the clang + libFuzzer + ASan/UBSan build of the fuzz targets
 # (build-fuzz/), then each fuzzer for ~20 s with a fixed seed. It fails on a
 # sanitizer report, a leak, a crash, a hang, and on a divergence or invariant
