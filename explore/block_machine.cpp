@@ -44,7 +44,7 @@ bool BlockMachine::all_done(const BlockConfig& c) const {
 }
 
 bool BlockMachine::starts_statement(const BlockConfig& c, size_t t) const {
-  return c.threads[t].pending_device == kNoPendingDevice && c.threads[t].sysfs == kNoSysfsHandle;
+  return c.threads[t].pending_device == kNoPendingDevice && c.threads[t].half == kNoSecondHalf;
 }
 
 uint32_t BlockMachine::current_statement(const BlockConfig& c, size_t t) const {
@@ -61,7 +61,14 @@ Op BlockMachine::bound_op(const BlockConfig& c, size_t t) const {
 bool BlockMachine::enabled(const BlockConfig& c, size_t t) const {
   if (thread_done(c, t)) return false;
   if (!starts_statement(c, t)) return true;  // finishing never waits
-  return !blocked(c.state, bound_op(c, t));
+  const Op op = bound_op(c, t);
+  if (blocked(c.state, op)) return false;
+  // An open between its two steps holds the device's disk->open_mutex.
+  for (size_t u = 0; u < thread_stmts_.size(); ++u)
+    if (u != t && c.threads[u].half == kOpenInstall &&
+        needs_open_mutex(c.state, op, c.threads[u].half_device))
+      return false;
+  return true;
 }
 
 namespace {
@@ -90,9 +97,9 @@ const Device* find_device(const State& s, uint64_t index) {
 
 void BlockMachine::kill_removed_sysfs_files(BlockConfig& c) const {
   for (ThreadCursor& cur : c.threads) {
-    if (cur.sysfs != kSysfsOpen) continue;
-    const Device* d = find_device(c.state, cur.sysfs_device);
-    if (!d || !has_backing(d->state)) cur.sysfs = kSysfsDead;
+    if (cur.half != kSysfsOpen) continue;
+    const Device* d = find_device(c.state, cur.half_device);
+    if (!d || !has_backing(d->state)) cur.half = kSysfsDead;
   }
 }
 
@@ -118,10 +125,17 @@ Settled BlockMachine::start_statement(BlockConfig& c, size_t t, const Outcome* o
   if (op.kind == OpKind::Sysfs && is_loop_attr(op.attr)) {
     const Device* d = find_device(c.state, op.subject.lit);
     if (d && has_backing(d->state)) {  // the file exists: opened, read later
-      cur.sysfs = kSysfsOpen;
-      cur.sysfs_device = d->index;
+      cur.half = kSysfsOpen;
+      cur.half_device = d->index;
       return Settled{false, at, Outcome::skipped()};
     }
+  }
+  if (op.kind == OpKind::Open && op.node == Node::Loop && find_device(c.state, op.subject.lit)) {
+    const int refused = open_refusal(c.state, profile_, env_, op);
+    if (refused) return settle(c, at, Outcome::error(refused), observed);
+    cur.half = kOpenInstall;  // past lo_open; the opener is counted next
+    cur.half_device = static_cast<uint32_t>(op.subject.lit);
+    return Settled{false, at, Outcome::skipped()};
   }
   const SplitStep r = observed ? step_split(c.state, profile_, env_, op, *observed)
                                : step_split(c.state, profile_, env_, op);
@@ -130,19 +144,28 @@ Settled BlockMachine::start_statement(BlockConfig& c, size_t t, const Outcome* o
   return settle(c, at, r.outcome, observed);
 }
 
+// The read of an opened sysfs file, or the counting of an opener.
+Settled BlockMachine::second_half(BlockConfig& c, size_t t, const Outcome* observed) const {
+  ThreadCursor& cur = c.threads[t];
+  const uint32_t at = current_statement(c, t);
+  const uint32_t half = cur.half;
+  cur.half = kNoSecondHalf;
+  cur.half_device = 0;
+  if (half == kSysfsDead) return settle(c, at, Outcome::error(ENODEV), observed);
+  const Op op = bind_op(trace_.stmts[at].op, c.vars);
+  Outcome o;
+  if (half == kOpenInstall) {
+    o = finish_open(c.state, profile_, env_, op, observed);
+  } else {
+    o = observed ? step(c.state, profile_, env_, op, *observed) : step(c.state, profile_, env_, op);
+  }
+  kill_removed_sysfs_files(c);
+  return settle(c, at, o, observed);
+}
+
 Settled BlockMachine::advance(BlockConfig& c, size_t t, const Outcome* observed) const {
   ThreadCursor& cur = c.threads[t];
-  if (cur.sysfs != kNoSysfsHandle) {  // the read of an opened sysfs file
-    const uint32_t at = current_statement(c, t);
-    const bool dead = cur.sysfs == kSysfsDead;
-    cur.sysfs = kNoSysfsHandle;
-    cur.sysfs_device = 0;
-    if (dead) return settle(c, at, Outcome::error(ENODEV), observed);
-    const Op op = bind_op(trace_.stmts[at].op, c.vars);
-    const Outcome o =
-        observed ? step(c.state, profile_, env_, op, *observed) : step(c.state, profile_, env_, op);
-    return settle(c, at, o, observed);
-  }
+  if (cur.half != kNoSecondHalf) return second_half(c, t, observed);
   if (cur.pending_device != kNoPendingDevice) {
     finish_pending(c.state, profile_, env_, cur.pending_device);
     cur.pending_device = kNoPendingDevice;

@@ -21,13 +21,20 @@ namespace loopcheck::model {
 // file with ENODEV (kernfs_fop_read_iter: kernfs_get_active), also after a rebind
 // added a new group. Settled on 6.1.0-56 in QEMU: a reader racing the autoclear
 // teardown got ENODEV (corpus/concurrency/common/autoclear_last_close.trace).
-enum SysfsHandle : uint32_t { kNoSysfsHandle = 0, kSysfsOpen = 1, kSysfsDead = 2 };
+//
+// An open of an existing loop device is two steps too (model::open_refusal).
+enum SecondHalf : uint32_t {
+  kNoSecondHalf = 0,
+  kSysfsOpen = 1,    // a sysfs file opened, its read to come
+  kSysfsDead = 2,    // ... whose attribute group has gone since: ENODEV
+  kOpenInstall = 3,  // an open past its checks, the opener to be counted
+};
 
 struct ThreadCursor {
   uint32_t next = 0;                           // statements of the thread started
   uint32_t pending_device = kNoPendingDevice;  // the started statement's work left
-  uint32_t sysfs = kNoSysfsHandle;             // a sysfs read between its open and read
-  uint32_t sysfs_device = 0;                   // the device whose attribute it opened
+  uint32_t half = kNoSecondHalf;               // the started statement's second step
+  uint32_t half_device = 0;                    // the device that step is about
 };
 
 // What a micro-step settled: a statement's outcome is decided at its first step,
@@ -78,6 +85,7 @@ class BlockMachine {
   Settled settle(BlockConfig& c, uint32_t at, const Outcome& outcome,
                  const Outcome* observed) const;
   Settled start_statement(BlockConfig& c, size_t t, const Outcome* observed) const;
+  Settled second_half(BlockConfig& c, size_t t, const Outcome* observed) const;
   // Open sysfs files whose attribute group a step removed are dead.
   void kill_removed_sysfs_files(BlockConfig& c) const;
 

@@ -46,6 +46,29 @@ void finish_pending(State& state, const Profile& profile, const Env& env, uint32
   m.teardown(*dev);  // __loop_clr_fd
 }
 
+int open_refusal(const State& state, const Profile& profile, const Env& env, const Op& op) {
+  State scratch = state;  // the checks only read it
+  Machine m{scratch, profile, env};
+  return m.open_loop_refusal(op);
+}
+
+Outcome finish_open(State& state, const Profile& profile, const Env& env, const Op& op,
+                    const Outcome* observed) {
+  Machine m{state, profile, env, observed};
+  m.open_checked = true;
+  return dispatch(m, op);
+}
+
+bool needs_open_mutex(const State& state, const Op& op, uint32_t device) {
+  if (op.kind == OpKind::Open) return op.node == Node::Loop && op.subject.lit == device;
+  if (op.kind == OpKind::Ioctl && op.req == Req::LoopCtlRemove)
+    return op.arg_kind == ArgKind::Number && op.arg.lit == device;
+  if (op.kind != OpKind::Close) return false;
+  for (const Desc& d : state.descs)
+    if (d.kind == DescKind::Loop && d.fd != 0 && d.fd == op.subject.lit) return d.device == device;
+  return false;
+}
+
 bool blocked(const State& state, const Op& op) {
   if (op.kind != OpKind::Open || op.node != Node::Loop) return false;
   for (int i = 0; i < state.device_count; ++i) {

@@ -55,4 +55,23 @@ void finish_pending(State& state, const Profile& profile, const Env& env, uint32
 // whose last-close teardown runs under disk->open_mutex).
 bool blocked(const State& state, const Op& op);
 
+// An open of an existing loop device is two steps (blkdev_get_whole, under
+// disk->open_mutex): the checks (the exclusive claim, lo_open), then counting
+// the opener (bd_openers++) and installing the fd. LOOP_CLR_FD and
+// LOOP_CTL_REMOVE count openers under lo_mutex alone, so they can run between
+// the two and not see this opener: 6.12.117 in QEMU, detach_vs_open.trace — an
+// open that passed lo_open, then LOOP_CLR_FD by the other opener (disk_openers()
+// == 1: Rundown), then the open returned an fd whose GET_STATUS got ENXIO.
+// `open_refusal`: the first step's errno (0: it passed); it changes nothing.
+// `finish_open`: the second step, the checks not repeated.
+int open_refusal(const State& state, const Profile& profile, const Env& env, const Op& op);
+Outcome finish_open(State& state, const Profile& profile, const Env& env, const Op& op,
+                    const Outcome* observed = nullptr);
+// Whether `op` needs disk->open_mutex of `device` (an open of it, a close of an
+// fd on it, LOOP_CTL_REMOVE of it): it waits while an open of that device is
+// between its steps. (The kernel's LOOP_CTL_REMOVE takes only lo_mutex for its
+// check and waits in del_gendisk; the model lets it wait at once, which gives the
+// same outcomes without a device removed under a half-opened fd.)
+bool needs_open_mutex(const State& state, const Op& op, uint32_t device);
+
 }  // namespace loopcheck::model

@@ -90,15 +90,26 @@ uint32_t init_soft_block_size(const Device& dev) {
 
 // The loop-device part of open(): blkdev_open, the driver's lo_open, and what the
 // first opener and a pending rescan do. Fills `d`; an errno on failure.
-int Machine::open_loop(const Op& op, Desc& d) {
-  uint64_t index = op.subject.lit;
+// The checks an open of an existing device passes before it counts as an opener
+// (blkdev_get_whole: the claim, lo_open; bd_openers++ comes after them).
+int Machine::open_loop_refusal(const Op& op) {
+  const uint64_t index = op.subject.lit;
   if (index > 0xffffffffu || (index << part_shift()) >= (1u << kMinorBits))
     return ENXIO;  // no such minor can exist
-  Device* dev = device(static_cast<uint32_t>(index));
+  const Device* dev = device(static_cast<uint32_t>(index));
   if ((op.open_flags & kOpenExcl) && dev && held_exclusively_by_other(dev->index, nullptr))
     return EBUSY;  // bd_prepare_to_claim precedes the driver's open
   if (dev && p.deferred_detach && dev->state == DevState::Rundown) return ENXIO;  // lo_open (6.11+)
   if (dev && dev->state == DevState::Deleting) return ENXIO;  // lo_open: Lo_deleting
+  return 0;
+}
+
+int Machine::open_loop(const Op& op, Desc& d) {
+  if (!open_checked) {
+    if (const int e = open_loop_refusal(op)) return e;
+  }
+  const uint64_t index = op.subject.lit;
+  Device* dev = device(static_cast<uint32_t>(index));
   if (!dev) {
     // Legacy autoload (CONFIG_BLOCK_LEGACY_AUTOLOAD): the open creates the device.
     dev = create_device(static_cast<uint32_t>(index));

@@ -82,6 +82,8 @@ struct Machine {
   bool split = false;
   // The device whose work this step left pending; UINT32_MAX: none (yet).
   uint32_t deferred_device = UINT32_MAX;
+  // The open's checks passed in an earlier micro-step (model/concurrency.h).
+  bool open_checked = false;
 
   // Tears `dev` down now, or marks it Rundown with the teardown pending (split).
   void teardown_or_defer(Device& dev, Pending kind);
@@ -102,6 +104,7 @@ struct Machine {
   Outcome pwrite_file(Desc& d, uint64_t start, uint64_t len, bool direct, uint32_t seed);
   uint32_t default_block_size(const Desc& file, bool dio_flag) const;  // at a bind
   int open_loop(const Op& op, Desc& d);  // its loop-device part: 0 or an errno
+  int open_loop_refusal(const Op& op);   // its checks alone: 0 or an errno
   Outcome close(const Op& op);
   void release_desc(int desc);  // drop one reference (fd close or holder release)
   void last_close(uint32_t index);
