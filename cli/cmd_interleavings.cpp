@@ -24,8 +24,8 @@ struct InterleavingsArgs {
 
 model::InterleavingOptions options_for(const std::string& reduction) {
   model::InterleavingOptions o;
-  o.cache_states = reduction != "none";
-  o.sleep_sets = reduction == "all";
+  o.cache_states = reduction == "all" || reduction == "cache";
+  o.sleep_sets = reduction == "all" || reduction == "sleep";
   return o;
 }
 
@@ -102,8 +102,9 @@ void add_interleavings_command(CLI::App& app, Action& action) {
   cmd->add_option("traces", a->paths, "Trace files with a concurrent block")->required();
   cmd->add_option("--profile", a->profile, "Model profile (default: the trace's @profile)");
   cmd->add_option("--reduction", a->reduction,
-                  "all (state caching + sleep sets), cache (state caching only), none")
-      ->check(CLI::IsMember({"all", "cache", "none"}));
+                  "all (state caching + sleep sets), cache, sleep (sleep sets alone: no "
+                  "memory per configuration), none")
+      ->check(CLI::IsMember({"all", "cache", "sleep", "none"}));
   cmd->add_flag("--json", a->json, "Machine-readable output");
   cmd->callback([a, &action] { action = [a] { return interleavings(*a); }; });
 }
