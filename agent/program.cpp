@@ -44,9 +44,7 @@ size_t run_block(std::span<const ProgramStatement> statements, size_t first,
     run.outcomes.push_back(c.outcome);
     run.intervals.push_back(CallInterval{c.start_ns, c.end_ns});
     const int16_t bind = statements[c.stmt].bind;
-    if (bind >= 0)
-      vars[static_cast<size_t>(bind)] =
-          c.outcome.kind == Outcome::Kind::Value ? c.outcome.value : -1;
+    if (bind >= 0) vars[static_cast<size_t>(bind)] = bound_value(c.outcome);
   }
   return end;
 }
@@ -75,8 +73,7 @@ ProgramRun run_program(std::span<const ProgramStatement> statements, const Execu
       if (s.bind >= 0) {
         const uint64_t bit = uint64_t{1} << s.bind;
         const bool skipped = outcome.kind == Outcome::Kind::Skipped;
-        vars[static_cast<size_t>(s.bind)] =
-            outcome.kind == Outcome::Kind::Value ? outcome.value : -1;
+        vars[static_cast<size_t>(s.bind)] = bound_value(outcome);
         skipped_vars = skipped ? skipped_vars | bit : skipped_vars & ~bit;
       }
       run.outcomes.push_back(outcome);

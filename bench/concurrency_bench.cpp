@@ -112,8 +112,7 @@ History history_of(const Scenario& s, const model::AllowedTuple& tuple,
   for (uint32_t i = s.trace.blocks.front().end; i < s.trace.stmts.size(); ++i) {
     const Statement& st = s.trace.stmts[i];
     const Outcome o = model::step(c.state, *s.profile, s.trace.env, bind_op(st.op, c.vars));
-    if (st.bind >= 0)
-      c.vars[static_cast<size_t>(st.bind)] = o.kind == Outcome::Kind::Value ? o.value : -1;
+    if (st.bind >= 0) c.vars[static_cast<size_t>(st.bind)] = bound_value(o);
     h.suffix.push_back(SuffixCall{i, as_observed(o)});
   }
   return h;

@@ -87,12 +87,6 @@ bool is_loop_attr(SysAttr a) {
   }
 }
 
-const Device* find_device(const State& s, uint64_t index) {
-  for (int i = 0; i < s.device_count; ++i)
-    if (s.devices[i].index == index) return &s.devices[i];
-  return nullptr;
-}
-
 }  // namespace
 
 void BlockMachine::kill_removed_sysfs_files(BlockConfig& c) const {
@@ -112,8 +106,7 @@ Settled BlockMachine::settle(BlockConfig& c, uint32_t at, const Outcome& outcome
   const Outcome shown = other_branch ? Outcome::error(observed->err) : outcome;
   c.tuple.at[at - first_] = tuple_outcome(shown);
   const int16_t bind = trace_.stmts[at].bind;
-  if (bind >= 0)
-    c.vars[static_cast<size_t>(bind)] = shown.kind == Outcome::Kind::Value ? shown.value : -1;
+  if (bind >= 0) c.vars[static_cast<size_t>(bind)] = bound_value(shown);
   return Settled{true, at, outcome};
 }
 

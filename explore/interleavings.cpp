@@ -18,8 +18,7 @@ BlockStart run_prefix(const Trace& trace, const Profile& profile, const Env& env
   for (uint32_t i = 0; i < trace.blocks.front().first; ++i) {
     const Statement& st = trace.stmts[i];
     const Outcome o = step(b.state, profile, env, bind_op(st.op, b.vars));
-    if (st.bind >= 0)
-      b.vars[static_cast<size_t>(st.bind)] = o.kind == Outcome::Kind::Value ? o.value : -1;
+    if (st.bind >= 0) b.vars[static_cast<size_t>(st.bind)] = bound_value(o);
   }
   return b;
 }

@@ -69,13 +69,16 @@ bool needs_open_mutex(const State& state, const Op& op, uint32_t device) {
   return false;
 }
 
+const Device* find_device(const State& state, uint64_t index) {
+  for (int i = 0; i < state.device_count; ++i)
+    if (state.devices[i].index == index) return &state.devices[i];
+  return nullptr;
+}
+
 bool blocked(const State& state, const Op& op) {
   if (op.kind != OpKind::Open || op.node != Node::Loop) return false;
-  for (int i = 0; i < state.device_count; ++i) {
-    const Device& d = state.devices[i];
-    if (d.index == op.subject.lit) return d.pending == Pending::ReleaseTeardown;
-  }
-  return false;
+  const Device* d = find_device(state, op.subject.lit);
+  return d && d->pending == Pending::ReleaseTeardown;
 }
 
 }  // namespace loopcheck::model

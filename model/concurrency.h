@@ -47,6 +47,9 @@ SplitStep step_split(State& state, const Profile& profile, const Env& env, const
 SplitStep step_split(State& state, const Profile& profile, const Env& env, const Op& op,
                      const Outcome& observed);
 
+// The device with this index, or nullptr.
+const Device* find_device(const State& state, uint64_t index);
+
 // The rest of the work step_split left pending on `device`.
 // Precondition: that device has Device::pending != None.
 void finish_pending(State& state, const Profile& profile, const Env& env, uint32_t device);

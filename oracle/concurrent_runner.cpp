@@ -112,9 +112,7 @@ Repetition run_once(const Trace& trace, const model::Profile& profile, const Env
     }
     rep.tuple.at[c.stmt - block.first] = tuple_outcome(c.outcome);
     const int16_t bind = trace.stmts[c.stmt].bind;
-    if (bind >= 0)
-      target_vars[static_cast<size_t>(bind)] =
-          c.outcome.kind == Outcome::Kind::Value ? c.outcome.value : -1;
+    if (bind >= 0) target_vars[static_cast<size_t>(bind)] = bound_value(c.outcome);
   }
   rep.history.calls = h.calls;
   for (uint32_t i = block.end; i < trace.stmts.size(); ++i) {
@@ -124,9 +122,7 @@ Repetition run_once(const Trace& trace, const model::Profile& profile, const Env
       rep.why = fmt::format("line {} was skipped", st.pos.line);
       return rep;
     }
-    if (st.bind >= 0)
-      target_vars[static_cast<size_t>(st.bind)] =
-          call.outcome.kind == Outcome::Kind::Value ? call.outcome.value : -1;
+    if (st.bind >= 0) target_vars[static_cast<size_t>(st.bind)] = bound_value(call.outcome);
     rep.history.suffix.push_back(call);
   }
   model::BlockMachine machine(trace, profile, env);

@@ -156,8 +156,7 @@ class Checker {
         note_mismatch(st, m, call.outcome);
         return false;
       }
-      if (st.bind >= 0)
-        vars[static_cast<size_t>(st.bind)] = m.kind == Outcome::Kind::Value ? m.value : -1;
+      if (st.bind >= 0) vars[static_cast<size_t>(st.bind)] = bound_value(m);
     }
     return true;
   }

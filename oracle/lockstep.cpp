@@ -14,10 +14,6 @@ namespace {
 
 // What a later statement sees when it names the variable: the returned fd or
 // index, or -1 when the call failed (as a C program would hold it).
-int64_t bound_value(const Outcome& o) {
-  return o.kind == Outcome::Kind::Value ? o.value : -1;
-}
-
 // Closing an fd or removing a device frees its number on both sides; the pair
 // must not constrain a later, unrelated reuse of either number.
 void forget_freed_names(const Op& model_op, const Outcome& m, const Outcome& t, Renaming& names) {

@@ -121,8 +121,7 @@ TriageColumn observe_trace(const Trace& trace, Target& target, std::string_view 
   std::vector<int64_t> fds, devs;
   for (const Statement& stmt : trace.stmts) {
     Outcome o = target.execute(bind_op(stmt.op, vars));
-    if (stmt.bind >= 0)
-      vars[static_cast<size_t>(stmt.bind)] = o.kind == Outcome::Kind::Value ? o.value : -1;
+    if (stmt.bind >= 0) vars[static_cast<size_t>(stmt.bind)] = bound_value(o);
     column.cells.push_back(normalized_outcome(described_read(o, stmt), fds, devs));
   }
   target.finish();

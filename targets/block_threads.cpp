@@ -41,9 +41,7 @@ void run_one_thread(size_t t, const BlockThread& thread, std::vector<int64_t> va
     r.start_ns = clock.start_ns ? clock.start_ns : before;
     r.end_ns = clock.end_ns ? clock.end_ns : after;
     assert(r.start_ns <= r.end_ns);
-    if (st.bind >= 0)
-      vars[static_cast<size_t>(st.bind)] =
-          r.outcome.kind == Outcome::Kind::Value ? r.outcome.value : -1;
+    if (st.bind >= 0) vars[static_cast<size_t>(st.bind)] = bound_value(r.outcome);
     out.push_back(r);
   }
 }

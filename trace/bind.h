@@ -14,6 +14,13 @@ namespace loopcheck {
 // replaced by the literal vars[slot]. Precondition: every slot is < vars.size().
 Op bind_op(const Op& op, std::span<const int64_t> vars);
 
+// What a variable holds after the statement that binds it returned `o`: the
+// value (an fd, a device index), or -1 when the call failed (an fd no target
+// owns, never a real fd 0).
+inline int64_t bound_value(const Outcome& o) {
+  return o.kind == Outcome::Kind::Value ? o.value : -1;
+}
+
 // True when `op` contains no variable references.
 bool op_is_literal(const Op& op);
 

@@ -205,9 +205,7 @@ BlockHistory VmTarget::run_block(std::span<const BlockThread> threads,
     const PlannedStatement& s = planned_[at];
     CallRecord c{stmts[k], static_cast<uint8_t>(s.thread - 1u), planned_outcomes_[at],
                  planned_intervals_[at].start_ns, planned_intervals_[at].end_ns};
-    if (s.bind >= 0)
-      planned_vars_[static_cast<size_t>(s.bind)] =
-          c.outcome.kind == Outcome::Kind::Value ? c.outcome.value : -1;
+    if (s.bind >= 0) planned_vars_[static_cast<size_t>(s.bind)] = bound_value(c.outcome);
     h.calls.push_back(c);
   }
   planned_cursor_ = first + count;
@@ -269,7 +267,7 @@ Outcome VmTarget::planned_outcome(const Op& op) {
     if (s.bind < 0) return;
     const uint64_t bit = uint64_t{1} << s.bind;
     const bool skipped = o.kind == Outcome::Kind::Skipped;
-    planned_vars_[static_cast<size_t>(s.bind)] = o.kind == Outcome::Kind::Value ? o.value : -1;
+    planned_vars_[static_cast<size_t>(s.bind)] = bound_value(o);
     planned_skipped_vars_ = skipped ? planned_skipped_vars_ | bit : planned_skipped_vars_ & ~bit;
   };
   while (planned_cursor_ < planned_.size() && skips(planned_[planned_cursor_]))
