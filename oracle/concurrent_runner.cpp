@@ -77,6 +77,7 @@ struct Repetition {
   UnexplainedHistory history;
   LinearizabilityResult check;
   std::string why;
+  uint32_t failed_stmt = 0;  // PrefixFailed: the 0-based statement
 };
 
 Repetition run_once(const Trace& trace, const model::Profile& profile, const Env& env,
@@ -92,6 +93,7 @@ Repetition run_once(const Trace& trace, const model::Profile& profile, const Env
     }
     if (s.verdict != StepVerdict::Pass) {
       rep.verdict = Repetition::Verdict::PrefixFailed;
+      rep.failed_stmt = i;
       rep.why = fmt::format("line {}: {}", trace.stmts[i].pos.line, s.detail);
       return rep;
     }
@@ -153,7 +155,7 @@ void count(const Trace& trace, const Repetition& rep, uint32_t n, ConcurrentResu
       if (r.skipped == 1) problem(r, fmt::format("run {} skipped: {}", n, rep.why));
       return;
     case V::PrefixFailed:
-      ++r.prefix_failures;
+      if (r.prefix_failures++ == 0) r.first_prefix_failure_stmt = rep.failed_stmt;
       problem(r, fmt::format("run {}: before the block, {}", n, rep.why));
       return;
     case V::Linearizable:

@@ -47,14 +47,15 @@ struct ConcurrentResult {
   std::string profile;
   std::string target;
   uint32_t repetitions = 0;
-  uint64_t linearizable = 0;          // runs some order of the model explains
-  uint64_t unexplained = 0;           // runs no order explains: findings
-  uint64_t undecided = 0;             // the search stopped at its bound
-  uint64_t skipped = 0;               // a step the target could not take (sandbox rules)
-  uint64_t prefix_failures = 0;       // a statement before the block diverged
-  uint64_t expectation_failures = 0;  // a tuple no allow line lists (or, model: the reverse)
-  std::vector<TupleTally> tuples;     // the model's and the observed ones, sorted
-  std::vector<std::string> problems;  // what failed, for humans (bounded)
+  uint64_t linearizable = 0;               // runs some order of the model explains
+  uint64_t unexplained = 0;                // runs no order explains: findings
+  uint64_t undecided = 0;                  // the search stopped at its bound
+  uint64_t skipped = 0;                    // a step the target could not take (sandbox rules)
+  uint64_t prefix_failures = 0;            // a statement before the block diverged
+  uint32_t first_prefix_failure_stmt = 0;  // 0-based, in the first run that failed there
+  uint64_t expectation_failures = 0;       // a tuple no allow line lists (or, model: the reverse)
+  std::vector<TupleTally> tuples;          // the model's and the observed ones, sorted
+  std::vector<std::string> problems;       // what failed, for humans (bounded)
   std::vector<UnexplainedHistory> histories;
   model::InterleavingResult model;  // the model's search (stats)
   uint64_t check_nodes = 0;         // linearizability search nodes, all runs

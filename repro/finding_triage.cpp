@@ -128,6 +128,7 @@ std::string_view verdict_name(KernelVerdict verdict) {
 }
 
 DriverRun run_on_driver(const Trace& trace, const model::Profile& profile, Target& driver) {
+  if (trace.concurrent()) return run_concurrent_on_driver(trace, profile, driver);
   DriverRun out;
   SteppedRun run = run_beside_model(trace, profile, driver, trace.stmts.size());
   out.error = run.error;
@@ -143,6 +144,7 @@ DriverRun run_on_driver(const Trace& trace, const model::Profile& profile, Targe
 
 KernelObservation observe_finding(const Trace& trace, const model::Profile& profile, size_t step,
                                   Target& driver, Target& kernel) {
+  if (trace.concurrent()) return observe_concurrent_finding(trace, profile, driver, kernel);
   KernelObservation o;
   o.profile = std::string(profile.name);
   // Under another profile the driver may leave the model elsewhere: judge there.
@@ -255,6 +257,10 @@ std::optional<Trace> host_variant(const Trace& trace) {
     }
   }
   out.stmts.insert(out.stmts.begin(), {host_prefix(open_ctl, ctl), host_prefix(add, dev)});
+  for (ConcurrentBlock& block : out.blocks) {
+    block.first += kHostPrefixSteps;
+    block.end += kHostPrefixSteps;
+  }
   return out;
 }
 

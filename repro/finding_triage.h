@@ -63,6 +63,16 @@ DriverRun run_on_driver(const Trace& trace, const model::Profile& profile, Targe
 KernelObservation observe_finding(const Trace& trace, const model::Profile& profile, size_t step,
                                   Target& driver, Target& kernel);
 
+// A finding whose trace has a concurrent block (repro/concurrent_finding_triage.cpp):
+// the block's `repeat` runs on the driver and on the kernel, each history checked
+// against the model. The driver's unexplained histories with the kernel's all
+// explained: a driver bug; the kernel showing one with the same signature: a model
+// gap; another signature: neither. `step` is the block's first statement.
+DriverRun run_concurrent_on_driver(const Trace& trace, const model::Profile& profile,
+                                   Target& driver);
+KernelObservation observe_concurrent_finding(const Trace& trace, const model::Profile& profile,
+                                             Target& driver, Target& kernel);
+
 // The header line recording `o`: `# triage RELEASE (PROFILE): step N: model ...;
 // driver ...; kernel ... => VERDICT`.
 std::string triage_line(const KernelObservation& o);

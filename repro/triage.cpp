@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <functional>
 #include <thread>
 
 #include "model/profile.h"
@@ -25,8 +26,9 @@ std::string renamed(const char* prefix, int64_t value, std::vector<int64_t>& see
   return fmt::format("{}#{}", prefix, (it - seen.begin()) + 1);
 }
 
-// Markdown table cells cannot hold '|' or newlines.
-std::string cell(std::string_view text) {
+}  // namespace
+
+std::string markdown_cell(std::string_view text) {
   std::string out;
   for (char c : text) {
     if (c == '|') {
@@ -38,6 +40,12 @@ std::string cell(std::string_view text) {
     }
   }
   return out;
+}
+
+namespace {
+
+std::string cell(std::string_view text) {
+  return markdown_cell(text);
 }
 
 std::string expectation_text(const Expectation& e) {
@@ -203,18 +211,13 @@ std::string triage_markdown(const Trace& trace, const std::vector<TriageColumn>&
   return md;
 }
 
-std::vector<TriageColumn> observe_on_kernels(const Trace& trace,
-                                             const std::vector<KernelFiles>& kernels,
-                                             const VmTargetOptions& options, unsigned jobs) {
-  std::vector<TriageColumn> columns(kernels.size());
+void on_each_kernel(const std::vector<KernelFiles>& kernels, const VmTargetOptions& options,
+                    unsigned jobs, const std::function<void(size_t, VmTarget&)>& observe) {
   std::atomic<size_t> next{0};
   auto worker = [&] {
     for (size_t i = next++; i < kernels.size(); i = next++) {
       VmTarget target(kernels[i], options);
-      const model::Profile* profile = model::profile_for_release(kernels[i].version);
-      columns[i] = observe_trace(trace, target, profile ? profile->name : std::string_view{});
-      columns[i].name = kernels[i].version;
-      columns[i].guest_reports = target.guest_reports();
+      observe(i, target);
     }
   };
   const unsigned workers =
@@ -222,6 +225,18 @@ std::vector<TriageColumn> observe_on_kernels(const Trace& trace,
   std::vector<std::thread> threads;
   for (unsigned j = 0; j < workers; ++j) threads.emplace_back(worker);
   for (std::thread& t : threads) t.join();
+}
+
+std::vector<TriageColumn> observe_on_kernels(const Trace& trace,
+                                             const std::vector<KernelFiles>& kernels,
+                                             const VmTargetOptions& options, unsigned jobs) {
+  std::vector<TriageColumn> columns(kernels.size());
+  on_each_kernel(kernels, options, jobs, [&](size_t i, VmTarget& target) {
+    const model::Profile* profile = model::profile_for_release(kernels[i].version);
+    columns[i] = observe_trace(trace, target, profile ? profile->name : std::string_view{});
+    columns[i].name = kernels[i].version;
+    columns[i].guest_reports = target.guest_reports();
+  });
   return columns;
 }
 

@@ -9,7 +9,9 @@
 // that name a machine's inodes and devices are blanked.
 #pragma once
 
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "targets/target.h"
@@ -34,9 +36,17 @@ TriageColumn observe_trace(const Trace& trace, Target& target, std::string_view 
 std::string normalized_outcome(const Outcome& outcome, std::vector<int64_t>& fds,
                                std::vector<int64_t>& devs);
 
+// Calls observe(i, target) for each of `kernels` on a VM of its own, `jobs` of
+// them at once. Each worker makes, uses and destroys its VMs on its own thread:
+// QEMU is tied to the thread that started it.
+void on_each_kernel(const std::vector<KernelFiles>& kernels, const VmTargetOptions& options,
+                    unsigned jobs, const std::function<void(size_t, VmTarget&)>& observe);
+
+// Markdown table cells cannot hold '|' or newlines: escaped and flattened.
+std::string markdown_cell(std::string_view text);
+
 // observe_trace on each of `kernels` (a column each, named by its version, with
-// its guest reports), `jobs` of them at once. Each worker makes, uses and destroys
-// its VMs on its own thread: QEMU is tied to the thread that started it.
+// its guest reports), `jobs` of them at once (on_each_kernel).
 std::vector<TriageColumn> observe_on_kernels(const Trace& trace,
                                              const std::vector<KernelFiles>& kernels,
                                              const VmTargetOptions& options, unsigned jobs);
