@@ -381,9 +381,13 @@ ProgramReply run_program_request(Session& session, int channel, const ProgramReq
   clock_gettime(CLOCK_MONOTONIC, &phase);
   std::set<uint64_t> touched;
   if (reply.started.ok) {
-    ProgramRun run = run_program(request.statements, [&](size_t thread, const Op& op) {
-      return execute(session, op, thread);
-    });
+    auto make_child = [&] {
+      return std::make_unique<host::ChildExecutor>(session.executor->config(),
+                                                   !session.cap_sys_admin);
+    };
+    ProgramRun run = run_program(
+        request.statements,
+        [&](size_t thread, const Op& op) { return execute(session, op, thread); }, make_child);
     reply.outcomes = std::move(run.outcomes);
     reply.intervals = std::move(run.intervals);
     reply.taint_step = run.taint_step;

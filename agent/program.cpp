@@ -22,23 +22,29 @@ void note_touched(const Op& op, std::set<uint64_t>& touched) {
 // The block starting at statement `first`: its threads at once; returns the index
 // after it.
 size_t run_block(std::span<const ProgramStatement> statements, size_t first,
-                 std::array<int64_t, kMaxVars>& vars, const ExecuteOn& execute, ProgramRun& run) {
+                 std::array<int64_t, kMaxVars>& vars, const ExecuteOn& execute,
+                 const MakeChild& make_child, ProgramRun& run) {
   size_t end = first;
   std::vector<BlockThread> threads;
   for (; end < statements.size() && statements[end].thread != 0; ++end) {
     const ProgramStatement& s = statements[end];
     if (threads.size() < s.thread) threads.resize(s.thread);
     threads[s.thread - 1u].stmts.push_back(static_cast<uint32_t>(end));
-    threads[s.thread - 1u].statements.push_back(PlannedStatement{s.op, s.bind, s.thread});
+    threads[s.thread - 1u].kind = s.kind;
+    threads[s.thread - 1u].statements.push_back(PlannedStatement{s.op, s.bind, s.thread, s.kind});
   }
+  std::vector<std::unique_ptr<host::ChildExecutor>> children(threads.size());
+  for (size_t t = 0; t < threads.size(); ++t)
+    if (threads[t].kind == ThreadKind::Process) children[t] = make_child();
   std::mutex touched_lock;
-  const BlockHistory h = run_block_threads(threads, vars, [&](size_t t, const Op& op, CallClock&) {
+  auto call = [&](size_t t, const Op& op, CallClock& clock) {
     {
       std::lock_guard<std::mutex> guard(touched_lock);
       note_touched(op, run.touched);
     }
-    return execute(t + 1, op);
-  });
+    return children[t] ? children[t]->execute(op, clock) : execute(t + 1, op);
+  };
+  const BlockHistory h = run_block_threads(threads, vars, call);
   for (const CallRecord& c : h.calls) {
     assert(c.stmt == run.outcomes.size());
     run.outcomes.push_back(c.outcome);
@@ -51,7 +57,8 @@ size_t run_block(std::span<const ProgramStatement> statements, size_t first,
 
 }  // namespace
 
-ProgramRun run_program(std::span<const ProgramStatement> statements, const ExecuteOn& execute) {
+ProgramRun run_program(std::span<const ProgramStatement> statements, const ExecuteOn& execute,
+                       const MakeChild& make_child) {
   ProgramRun run;
   std::array<int64_t, kMaxVars> vars;
   vars.fill(-1);
@@ -60,7 +67,7 @@ ProgramRun run_program(std::span<const ProgramStatement> statements, const Execu
   for (size_t i = 0; i < statements.size();) {
     const ProgramStatement& s = statements[i];
     if (s.thread != 0) {
-      i = run_block(statements, i, vars, execute, run);
+      i = run_block(statements, i, vars, execute, make_child, run);
     } else {
       Outcome outcome = Outcome::skipped();
       const int64_t start_ns = monotonic_ns();

@@ -62,8 +62,9 @@ std::vector<BlockThread> block_threads(const Trace& trace) {
   for (uint32_t i = block.first; i < block.end; ++i) {
     const Statement& st = trace.stmts[i];
     BlockThread& t = threads[st.thread - 1u];
+    t.kind = block.kinds[st.thread - 1u];
     t.stmts.push_back(i);
-    t.statements.push_back(PlannedStatement{st.op, st.bind});
+    t.statements.push_back(PlannedStatement{st.op, st.bind, st.thread, t.kind});
   }
   return threads;
 }
@@ -109,7 +110,9 @@ Repetition run_once(const Trace& trace, const model::Profile& profile, const Env
   rep.tuple.count = static_cast<uint8_t>(block.end - block.first);
   for (const CallRecord& c : h.calls) {
     if (c.outcome.kind == Outcome::Kind::Skipped) {
-      rep.why = fmt::format("line {} was skipped in the block", trace.stmts[c.stmt].pos.line);
+      const std::string reason = target.last_skip_reason();
+      rep.why = fmt::format("line {} was skipped in the block{}{}", trace.stmts[c.stmt].pos.line,
+                            reason.empty() ? "" : ": ", reason);
       return rep;
     }
     rep.tuple.at[c.stmt - block.first] = tuple_outcome(c.outcome);
@@ -199,8 +202,11 @@ ConcurrentResult run_concurrent(const Trace& trace, const model::Profile& profil
     r.error = std::string(target->name()) + " cannot run concurrent blocks";
   const uint32_t repeat = options.repeat ? options.repeat : trace.blocks.front().repeat;
   std::vector<PlannedStatement> plan;
-  for (const Statement& st : trace.stmts)
-    plan.push_back(PlannedStatement{st.op, st.bind, st.thread});
+  for (const Statement& st : trace.stmts) {
+    const ThreadKind kind =
+        st.thread ? trace.blocks.front().kinds[st.thread - 1u] : ThreadKind::Thread;
+    plan.push_back(PlannedStatement{st.op, st.bind, st.thread, kind});
+  }
   for (uint32_t n = 1; target && r.error.empty() && n <= repeat; ++n) {
     if (target->wants_plan()) target->plan(plan);  // the VM runs the whole trace at start()
     const TargetError err = target->start(trace, profile.name, env);

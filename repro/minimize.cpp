@@ -96,6 +96,7 @@ void rebuild_block(const Trace& in, const std::vector<bool>& keep, Trace& out) {
     const uint8_t t = in.stmts[i].thread;
     if (t != 0 && renumbered[t] == 0) {
       kept.threads.push_back(b.threads[t - 1u]);
+      kept.kinds.push_back(b.kinds[t - 1u]);
       renumbered[t] = static_cast<uint8_t>(kept.threads.size());
     }
     if (t != 0) kept.end = at + 1;

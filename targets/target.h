@@ -25,6 +25,7 @@ struct PlannedStatement {
   Op op;
   int16_t bind = -1;
   uint8_t thread = 0;  // a concurrent block's thread (Statement::thread); 0: sequential
+  ThreadKind kind = ThreadKind::Thread;  // that thread's (ConcurrentBlock::kinds)
 };
 
 // Something that went wrong on the target itself rather than an outcome: a kernel
@@ -50,6 +51,7 @@ struct CallRecord {
 // One thread of a concurrent block: its statements in order (Trace::stmts indices
 // and the planned ops with their variable references).
 struct BlockThread {
+  ThreadKind kind = ThreadKind::Thread;  // Process: a process of its own (trace.h)
   std::vector<uint32_t> stmts;
   std::vector<PlannedStatement> statements;
 };
@@ -97,6 +99,10 @@ class Target {
   // execute() from what came back; every execute() still receives its op bound
   // to what earlier steps returned (binding as oracle/lockstep.cpp does).
   virtual void plan(std::span<const PlannedStatement> /*statements*/) {}
+
+  // Why the target last skipped a step ("" when it keeps no reasons): a skipped
+  // block run names it, since a block has no per-step report.
+  virtual std::string last_skip_reason() const { return {}; }
 
   // Whether run_block() is implemented: the target can run a concurrent block's
   // threads truly at once.

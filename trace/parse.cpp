@@ -512,8 +512,13 @@ class Parser {
       return;
     }
     block_.threads.emplace_back(n.text);
+    block_.kinds.push_back(ThreadKind::Thread);
     thread_statements_ = 0;
-    expect_end("the thread name");
+    if (peek().kind == Tok::Word && peek().text == "process") {
+      next();
+      block_.kinds.back() = ThreadKind::Process;
+    }
+    expect_end("`thread NAME [process]`");
   }
 
   void parse_end() {

@@ -260,7 +260,8 @@ std::string print_statements(const Trace& trace) {
       continue;
     }
     if (i == block->first || trace.stmts[i - 1].thread != s.thread)
-      out += fmt::format("thread {}\n", block->threads[s.thread - 1u]);
+      out += fmt::format("thread {}{}\n", block->threads[s.thread - 1u],
+                         block->kinds[s.thread - 1u] == ThreadKind::Process ? " process" : "");
     out += "  " + print_statement(trace, s) + '\n';
     if (i + 1 == block->end) {
       out += "end\n";

@@ -393,6 +393,14 @@ struct OutcomeTuple {
   friend auto operator<=>(const OutcomeTuple&, const OutcomeTuple&) = default;
 };
 
+// How a block thread runs on a real target. A thread of the checker's process
+// shares its fd table; a `process` thread (`thread udev process`) is a process of
+// its own, with its own fd table, as udev probing a new device is: opens and
+// closes in it never contend for the checker's fd table lock, and its fds are
+// nobody else's. The model does not tell them apart (the loop driver counts
+// openers, not processes); validate_block.cpp keeps a process's fds its own.
+enum class ThreadKind : uint8_t { Thread, Process };
+
 // Statements [first, end) of Trace::stmts run as threads started together after a
 // common barrier; each thread's statements are contiguous and in order (thread 1's
 // first). `allowed`: the outcome tuples a run may show (empty: no written
@@ -403,6 +411,7 @@ struct ConcurrentBlock {
   uint32_t end = 0;
   uint32_t repeat = 1;
   std::vector<std::string> threads;
+  std::vector<ThreadKind> kinds;  // one per thread
   std::vector<OutcomeTuple> allowed;
   SourcePos pos;
   SourcePos end_pos;

@@ -1,11 +1,13 @@
 // The rules of concurrent blocks (validate.h): a block is a contiguous run of
 // statements, each thread's statements contiguous and in thread order, bounded by
 // kMaxThreads / kMaxThreadStatements / kMaxBlockStatements; no statement outside a
-// block names a thread; `allow` tuples have one outcome per block statement.
+// block names a thread; `allow` tuples have one outcome per block statement; a
+// `process` thread's fds are its own (process_thread below).
 #include <fmt/format.h>
 
 #include <vector>
 
+#include "trace/bind.h"
 #include "trace/validate.h"
 
 namespace loopcheck {
@@ -61,6 +63,11 @@ class BlockRules {
           problem(-1, b.pos, fmt::format("thread '{}' is declared twice", b.threads[k]));
     }
     statements(b, inside);
+    if (b.kinds.size() != b.threads.size())
+      problem(-1, b.pos,
+              fmt::format("{} thread kinds for {} threads", b.kinds.size(), b.threads.size()));
+    for (size_t k = 0; k < b.kinds.size(); ++k)
+      if (b.kinds[k] == ThreadKind::Process) process_thread(b, static_cast<uint8_t>(k + 1));
     for (const OutcomeTuple& tuple : b.allowed)
       if (tuple.count != b.end - b.first)
         problem(-1, b.end_pos,
@@ -78,6 +85,48 @@ class BlockRules {
         problem(static_cast<int>(i), t_.stmts[i].pos,
                 "a statement after a concurrent block takes no `=>`: its outcome may depend on "
                 "the order the threads took (runs are checked against every order)");
+  }
+
+  // A process thread runs in a process of its own (trace.h ThreadKind), which
+  // starts with no fds of the checker's: it may read a value bound before the
+  // block only as a device number (`open loop n`, `sysfs n`); every fd it opens
+  // it binds and closes itself (its exit would close a leftover one behind the
+  // model's back), and nothing after the block reads one (it lived in the other
+  // process).
+  void process_thread(const ConcurrentBlock& b, uint8_t thread) {
+    uint64_t bound_here = 0, open_here = 0;
+    for (uint32_t i = b.first; i < b.end && i < t_.stmts.size(); ++i) {
+      const Statement& st = t_.stmts[i];
+      if (st.thread != thread) continue;
+      const int at = static_cast<int>(i);
+      uint64_t reads = op_var_mask(st.op);
+      const bool device_number =
+          (st.op.kind == OpKind::Open && st.op.node == Node::Loop) || st.op.kind == OpKind::Sysfs;
+      if (device_number && st.op.subject.kind == Value::Kind::Var)
+        reads &= ~(uint64_t{1} << st.op.subject.var);
+      if (reads & ~bound_here)
+        problem(at, st.pos,
+                "a process thread has its own fds: it may use a value bound before the block "
+                "only as a device number (open loop N, sysfs N)");
+      if (st.op.kind == OpKind::Close && st.op.subject.kind == Value::Kind::Var)
+        open_here &= ~(uint64_t{1} << st.op.subject.var);
+      if (st.op.kind == OpKind::Open && st.bind < 0)
+        problem(at, st.pos, "an open in a process thread binds its fd, to close it");
+      if (st.bind < 0) continue;
+      const uint64_t bit = uint64_t{1} << st.bind;
+      bound_here |= bit;
+      open_here = st.op.kind == OpKind::Open ? open_here | bit : open_here & ~bit;
+    }
+    if (open_here)
+      problem(
+          -1, b.pos,
+          fmt::format("process thread '{}' must close every fd it opens", b.threads[thread - 1u]));
+    for (size_t i = b.end; i < t_.stmts.size(); ++i)
+      if (op_var_mask(t_.stmts[i].op) & bound_here)
+        problem(static_cast<int>(i), t_.stmts[i].pos,
+                fmt::format("reads a variable of process thread '{}', whose values lived in "
+                            "that process",
+                            b.threads[thread - 1u]));
   }
 
   void statements(const ConcurrentBlock& b, std::vector<bool>& inside) {

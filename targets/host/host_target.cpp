@@ -18,6 +18,7 @@
 
 #include "targets/block_threads.h"
 #include "targets/fork_guard.h"
+#include "targets/host/child_executor.h"
 #include "targets/host/device_cleanup.h"
 #include "targets/host/loop_sys.h"
 #include <fmt/format.h>
@@ -36,6 +37,7 @@ constexpr size_t kMaxSkipReasons = 64;
 struct BlockThreadContext {
   std::unique_lock<std::mutex>* policy = nullptr;
   host::SyscallExecutor* executor = nullptr;
+  host::ChildExecutor* child = nullptr;  // a process thread's: the call runs there
   CallClock* clock = nullptr;
 };
 thread_local BlockThreadContext* tl_block = nullptr;
@@ -212,6 +214,7 @@ std::span<const uint8_t> HostTarget::last_read() const {
 
 Outcome HostTarget::skip(std::string reason) {
   ++skipped_;
+  last_skip_reason_ = reason;
   if (skip_reasons_.size() < kMaxSkipReasons) skip_reasons_.push_back(std::move(reason));
   return Outcome::skipped();
 }
@@ -241,6 +244,7 @@ std::map<uint64_t, bool> HostTarget::owned_devices() const {
 }
 
 bool HostTarget::usable_device(uint64_t index, std::string* why) {
+  if (tl_block && !devices_.count(index) && removed_in_block_.count(index)) return true;
   if (!devices_.count(index)) {
     *why = loop_name(index) + " is not this run's (not created or claimed by it)";
     return false;
@@ -344,10 +348,17 @@ bool HostTarget::claim_handed_device(uint64_t index, std::string* why) {
 Outcome HostTarget::syscall(const Op& op) {
   if (!tl_block) return executor_->execute(op);
   tl_block->policy->unlock();
-  tl_block->clock->start();
-  Outcome o = tl_block->executor->execute(op);
-  tl_block->clock->end();
+  Outcome o;
+  if (tl_block->child) {
+    o = tl_block->child->execute(op, *tl_block->clock);  // timed in the child
+  } else {
+    tl_block->clock->start();
+    o = tl_block->executor->execute(op);
+    tl_block->clock->end();
+  }
   tl_block->policy->lock();
+  if (o.kind == Outcome::Kind::Skipped && tl_block->child)
+    return skip("process thread: " + tl_block->child->error());
   return o;
 }
 
@@ -362,16 +373,25 @@ BlockHistory HostTarget::run_block(std::span<const BlockThread> threads,
   host::SyscallExecutorConfig config = executor_->config();
   config.missing_device = host::MissingDevice::Autoload;
   std::vector<std::unique_ptr<host::SyscallExecutor>> executors;
-  for (size_t t = 0; t < threads.size(); ++t)
+  std::vector<std::unique_ptr<host::ChildExecutor>> children(threads.size());
+  for (size_t t = 0; t < threads.size(); ++t) {
     executors.push_back(std::make_unique<host::SyscallExecutor>(config));
-  return run_block_threads(threads, vars, [&](size_t t, const Op& op, CallClock& clock) {
+    if (threads[t].kind != ThreadKind::Process) continue;
+    children[t] = std::make_unique<host::ChildExecutor>(config, caller_without_cap_sys_admin_);
+    if (!children[t]->error().empty()) return BlockHistory{{}, "host: " + children[t]->error()};
+  }
+  BlockHistory h = run_block_threads(threads, vars, [&](size_t t, const Op& op, CallClock& clock) {
     std::unique_lock<std::mutex> lock(policy);
-    BlockThreadContext context{&lock, executors[t].get(), &clock};
+    BlockThreadContext context{&lock, executors[t].get(), children[t].get(), &clock};
     tl_block = &context;
     Outcome o = execute(op);
     tl_block = nullptr;
     return o;
   });
+  for (uint64_t index : removed_in_block_)
+    if (!devices_.count(index)) locks_->release(index);  // not made again by an open
+  removed_in_block_.clear();
+  return h;
 }
 
 Outcome HostTarget::execute(const Op& op) {
@@ -539,7 +559,10 @@ Outcome HostTarget::control_ioctl(const Op& op) {
       if (o.kind == Outcome::Kind::Value) {
         ledger_.note_removed(static_cast<uint64_t>(index));
         devices_.erase(it);
-        locks_->release(static_cast<uint64_t>(index));
+        if (tl_block)
+          removed_in_block_.insert(static_cast<uint64_t>(index));
+        else
+          locks_->release(static_cast<uint64_t>(index));
       }
       return o;
     }

@@ -65,6 +65,7 @@ class HostTarget : public Target {
   const std::string& sandbox_dir() const { return sandbox_dir_; }
   size_t skipped_steps() const { return skipped_; }
   const std::vector<std::string>& skip_reasons() const { return skip_reasons_; }
+  std::string last_skip_reason() const override { return last_skip_reason_; }
   const host::RecoveryReport& last_recovery() const { return recovery_; }
   // What the last finish() could not put back (empty when it left nothing behind).
   const std::vector<std::string>& finish_problems() const { return finish_problems_; }
@@ -122,12 +123,17 @@ class HostTarget : public Target {
   bool created_rotational_ = false;
   std::map<int, FdInfo> fds_;           // every fd the trace opened and has not closed
   std::map<uint64_t, Device> devices_;  // devices this run owns
+  // Devices the current block removed: its other threads may still open them by
+  // number (the model's legacy autoload makes the device again, and the open
+  // records it), so their index lock is kept until the block ends.
+  std::set<uint64_t> removed_in_block_;
   // Indices whose `open loop N` was skipped: where the trace's open would have
   // autoloaded a missing device, the host never does (loop_sys.h), so a later
   // LOOP_CTL_ADD of the index would see a kernel the trace does not describe.
   std::set<uint64_t> unopened_indices_;
   size_t skipped_ = 0;
   std::vector<std::string> skip_reasons_;  // bounded: the first kMaxSkipReasons
+  std::string last_skip_reason_;
   host::RecoveryReport recovery_;
   std::vector<std::string> finish_problems_;
 };

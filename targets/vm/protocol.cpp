@@ -378,6 +378,7 @@ std::vector<uint8_t> encode_program(const ProgramRequest& request) {
     write_op(w, s.op);
     w.u16(static_cast<uint16_t>(s.bind));
     w.u8(s.thread);
+    w.u8(static_cast<uint8_t>(s.kind));
   }
   return w.finish();
 }
@@ -395,6 +396,9 @@ std::optional<ProgramRequest> decode_program(std::span<const uint8_t> payload) {
     if (s.bind < -1 || s.bind >= kMaxVars) return std::nullopt;
     s.thread = r.u8();
     if (s.thread > kMaxThreads) return std::nullopt;
+    const uint8_t kind = r.u8();
+    if (kind > static_cast<uint8_t>(ThreadKind::Process)) return std::nullopt;
+    s.kind = static_cast<ThreadKind>(kind);
   }
   return finished(r, std::move(request));
 }

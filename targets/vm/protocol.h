@@ -37,8 +37,9 @@
 namespace loopcheck::vm {
 
 // 3: BLKSECDISCARD, fallocate; 4: fault, cgroup; 5: concurrent blocks (a program
-// statement's thread, each outcome's call interval).
-inline constexpr uint32_t kProtocolVersion = 5;
+// statement's thread, each outcome's call interval); 6: a block thread's kind
+// (process threads).
+inline constexpr uint32_t kProtocolVersion = 6;
 inline constexpr uint32_t kMaxFramePayload = 64 * 1024;  // far above any Op, Outcome or message
 inline constexpr size_t kFrameHeaderSize = 5;
 inline constexpr size_t kMaxMessageSize = 4096;  // error texts are cut here
@@ -92,8 +93,9 @@ struct Reply {
 // block thread, released together.
 struct ProgramStatement {
   Op op;
-  int16_t bind = -1;   // the variable slot this statement binds, or -1
-  uint8_t thread = 0;  // 0: sequential
+  int16_t bind = -1;                     // the variable slot this statement binds, or -1
+  uint8_t thread = 0;                    // 0: sequential
+  ThreadKind kind = ThreadKind::Thread;  // Process: the agent forks a child for the thread
 };
 
 // The guest's CLOCK_MONOTONIC around one statement's system call (nanoseconds).

@@ -173,3 +173,59 @@ TEST(ConcurrentBlock, ValidatorCatchesMalformedBlocksBuiltInCode) {
   outside.stmts[0].thread = 1;
   EXPECT_FALSE(validate(outside).empty());
 }
+
+// `thread NAME process` (trace.h ThreadKind): a process of its own, whose fds are
+// its own.
+TEST(ConcurrentBlock, AProcessThreadParsesPrintsAndKeepsItsKind) {
+  const std::string body =
+      "concurrent\n"
+      "thread udev process\n"
+      "  u = open loop n ro\n"
+      "  pread u 0 4096\n"
+      "  close u\n"
+      "thread admin\n"
+      "  ioctl ctl LOOP_CTL_REMOVE n\n"
+      "end\n";
+  ParseResult r = parse2(body);
+  ASSERT_TRUE(r.ok()) << r.errors.front().format();
+  const ConcurrentBlock& b = r.trace.blocks[0];
+  EXPECT_EQ(b.kinds, (std::vector<ThreadKind>{ThreadKind::Process, ThreadKind::Thread}));
+  EXPECT_TRUE(validate(r.trace).empty());
+  const std::string printed = print_trace(r.trace);
+  EXPECT_NE(printed.find("thread udev process\n"), std::string::npos) << printed;
+  ParseResult again = parse_trace(printed, "again.trace");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again.trace.blocks[0].kinds, b.kinds);
+}
+
+std::string process_problem(const std::string& udev, const std::string& after = "") {
+  ParseResult r = parse2("d = open loop n rw\nconcurrent\nthread udev process\n" + udev +
+                         "thread admin\n  ioctl ctl LOOP_CTL_REMOVE n\nend\n" + after);
+  if (!r.ok()) return r.errors.front().format();
+  std::vector<TraceProblem> problems = validate(r.trace);
+  return problems.empty() ? std::string("<valid>") : problems.front().message;
+}
+
+TEST(ConcurrentBlock, AProcessThreadUsesNoFdOfTheCheckerAndClosesItsOwn) {
+  EXPECT_EQ(process_problem("  u = open loop n ro\n  close u\n"), "<valid>");
+  // The checker's fds are not in the process's table: only device numbers cross.
+  EXPECT_NE(process_problem("  pread d 0 512\n").find("only as a device number"),
+            std::string::npos);
+  EXPECT_NE(process_problem("  ioctl ctl LOOP_CTL_GET_FREE\n").find("only as a device number"),
+            std::string::npos);
+  // Its exit would close a leftover fd behind the model's back.
+  EXPECT_NE(process_problem("  u = open loop n ro\n").find("must close every fd"),
+            std::string::npos);
+  EXPECT_NE(process_problem("  open loop n ro\n").find("binds its fd"), std::string::npos);
+  // Nothing after the block reads what lived in the other process.
+  EXPECT_NE(process_problem("  u = open loop n ro\n  close u\n", "close u\n")
+                .find("lived in that process"),
+            std::string::npos);
+}
+
+TEST(ConcurrentBlock, AnUnknownThreadAttributeIsAParseError) {
+  EXPECT_NE(first_error(std::string(kHeader) +
+                        "concurrent\nthread a daemon\n  close ctl\nthread b\n  close ctl\nend\n")
+                .find("thread NAME [process]"),
+            std::string::npos);
+}

@@ -336,6 +336,7 @@ inline void gen_block(GenState& g) {
   const int threads = *rc::gen::inRange(2, kMaxThreads + 1);
   for (int k = 0; k < threads; ++k) {
     b.threads.push_back("t" + std::to_string(k));
+    b.kinds.push_back(ThreadKind::Thread);  // process threads: hand-written tests
     const int n = *rc::gen::inRange(1, 5);
     for (int i = 0; i < n; ++i) {
       Statement s;
