@@ -36,7 +36,10 @@
 #include <linux/capability.h>
 #include <linux/loop.h>
 #include <sys/ioctl.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/mount.h>
+#include <sys/signalfd.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -273,10 +276,26 @@ void send(int channel, const std::vector<uint8_t>& frame) {
   }
 }
 
+// --stdio: SIGTERM, SIGINT and SIGHUP arrive here instead of killing the agent,
+// so that it gives back its devices before it goes (-1 in a guest).
+int g_signal_fd = -1;
+
+// Between frames only: a step in flight finishes first.
+void exit_on_signal(int channel) {
+  if (g_signal_fd < 0) return;
+  pollfd p[2] = {{channel, POLLIN, 0}, {g_signal_fd, POLLIN, 0}};
+  while (poll(p, 2, -1) < 0 && errno == EINTR) {
+  }
+  signalfd_siginfo info{};
+  if ((p[1].revents & POLLIN) && read(g_signal_fd, &info, sizeof info) == sizeof info)
+    power_off("terminated by signal " + std::to_string(info.ssi_signo));
+}
+
 Frame receive(int channel, FrameReader& reader) {
   for (;;) {
     if (std::optional<Frame> frame = reader.next()) return *frame;
     if (reader.broken()) power_off("corrupt frame from the host");
+    exit_on_signal(channel);
     uint8_t buffer[4096];
     ssize_t n = read(channel, buffer, sizeof buffer);
     if (n < 0 && errno == EINTR) continue;
@@ -641,6 +660,13 @@ ReadyInfo process_ready_info(const std::string& dir) {
 // The channel moves off fds 0 and 1 (which then read /dev/null): a trace's
 // `close 1` or a pwrite to fd 0 must meet neither the channel nor a skip that
 // depends on how the agent was started.
+void take_termination_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, sig);
+  if (sigprocmask(SIG_BLOCK, &set, nullptr) == 0) g_signal_fd = signalfd(-1, &set, SFD_CLOEXEC);
+}
+
 void take_stdio_channel(Session& session) {
   session.channel_in = fcntl(0, F_DUPFD_CLOEXEC, 3);
   session.channel_out = fcntl(1, F_DUPFD_CLOEXEC, 3);
@@ -656,6 +682,7 @@ int serve_process(int argc, char** argv) {
   ProcessArgs args;
   if (!parse_process_args(argc, argv, &args)) return 2;
   g_process_mode = true;
+  take_termination_signals();  // before any thread: block threads inherit the mask
   Session session;
   take_stdio_channel(session);
   // One sandbox per agent, so that several agents may share a work directory.

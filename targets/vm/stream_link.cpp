@@ -26,6 +26,10 @@ namespace {
 
 constexpr int kPollSliceMs = 50;        // how often a wait checks that the agent still lives
 constexpr int kShutdownGraceMs = 2000;  // for the agent to exit after Shutdown
+constexpr int kTermGraceMs = 1000;      // for the agent to exit after SIGTERM
+// An agent that stops reading its input fills the pipe or socket buffer: a
+// write then waits this long before the agent counts as hung.
+constexpr int kSendTimeoutMs = 30000;
 constexpr size_t kLogTailBytes = 2000;
 
 // What to do about an agent that did not come up or stopped answering.
@@ -49,7 +53,9 @@ pid_t spawn_shell(const std::string& command, const std::string& log, int* to_ch
   const int fork_errno = errno;
   if (pid == 0) {
     setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);  // dies with the thread that started it
+    // Ends with the thread that started it; SIGTERM, so that an agent sharing
+    // the machine's loop devices gives back its own first.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != parent) _exit(127);
     const int err = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (err < 0 || dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 || dup2(err, 2) < 0) _exit(127);
@@ -68,7 +74,8 @@ pid_t spawn_shell(const std::string& command, const std::string& log, int* to_ch
     *why = fmt::format("fork: {}", std::strerror(fork_errno));
     return -1;
   }
-  setpgid(pid, pid);  // also from here, so the group exists before any kill
+  setpgid(pid, pid);                  // also from here, so the group exists before any kill
+  fcntl(in[1], F_SETFL, O_NONBLOCK);  // a write never blocks past the send timeout
   *to_child = in[1];
   *from_child = out[0];
   return pid;
@@ -150,6 +157,7 @@ std::unique_ptr<StreamLink> StreamLink::open_serial(const std::string& path, int
   }
   const int fd = S_ISSOCK(st.st_mode) ? connect_unix(path, why) : open_tty(path, why);
   if (fd < 0) return nullptr;
+  fcntl(fd, F_SETFL, O_NONBLOCK);  // a write never blocks past the send timeout
   link->read_fd_ = fd;
   link->write_fd_ = fd;
   if (!link->wait_ready(ready_timeout_ms, why)) return nullptr;
@@ -252,6 +260,14 @@ bool StreamLink::send_bytes(std::span<const uint8_t> bytes, std::string* why) {
     // MSG_NOSIGNAL only exists for sockets; a pipe's EPIPE needs SIGPIPE ignored.
     const ssize_t n = write(write_fd_, bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) {
+      pollfd p{write_fd_, POLLOUT, 0};
+      if (poll(&p, 1, kSendTimeoutMs) > 0) continue;
+      *why = fmt::format("{}: the agent did not read its input for {} ms (hang)", description_,
+                         kSendTimeoutMs);
+      close_link();
+      return false;
+    }
     if (n <= 0) {
       const int err = errno;
       reap(true);
@@ -320,7 +336,11 @@ std::string StreamLink::log_tail() const {
 
 void StreamLink::close_link() {
   if (pid_ > 0) {
-    kill(-pid_, SIGKILL);
+    // SIGTERM first: loopcheck's --stdio agent then gives back its devices.
+    // One that does not end within the grace (hung in a system call) is killed.
+    kill(-pid_, SIGTERM);
+    for (int waited = 0; waited < kTermGraceMs && !reap(false); waited += 10) poll(nullptr, 0, 10);
+    if (pid_ > 0) kill(-pid_, SIGKILL);
     reap(true);
   }
   if (read_fd_ >= 0) close(read_fd_);

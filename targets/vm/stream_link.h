@@ -3,9 +3,9 @@
 //               stdin/stdout, its stderr kept in a log whose tail every error shows;
 //   serial:PATH a Unix stream socket at PATH (connected to), or a pty / serial
 //               character device (opened read-write, set raw).
-// The child of exec: runs in its own process group with PR_SET_PDEATHSIG(SIGKILL),
-// so it dies with the thread that started it; closing the link kills the group
-// by its pid (never by name) and reaps it.
+// The child of exec: runs in its own process group with PR_SET_PDEATHSIG(SIGTERM),
+// so it ends with the thread that started it; closing the link sends the group
+// SIGTERM, then SIGKILL after a second, by its pid (never by name), and reaps it.
 #pragma once
 
 #include <sys/types.h>

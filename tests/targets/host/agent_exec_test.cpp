@@ -17,6 +17,10 @@
 #include "targets/subprocess.h"
 #include "tests/targets/agent/agent_test_support.h"
 #include "tests/targets/host/host_test_support.h"
+#include "targets/vm/stream_link.h"
+#include "trace/bind.h"
+#include "trace/parse.h"
+#include "trace/print.h"
 #include "trace/trace_files.h"
 
 namespace loopcheck::vm {
@@ -75,6 +79,38 @@ TEST(AgentAsProcess, ResetsLeaveOthersDevicesAlone) {
   for (int i = 0; i < 100 && ioctl(ctl, LOOP_CTL_REMOVE, index) < 0 && errno == EBUSY; ++i)
     usleep(20000);
   close(ctl);
+}
+
+// A runner that goes away mid-trace (the link closed without Reset: SIGTERM to
+// the agent) leaves no device of the agent's behind.
+TEST(AgentAsProcess, ATerminatedAgentGivesBackItsDevices) {
+  REQUIRE_HOST_LOOP();
+  std::string why;
+  std::unique_ptr<StreamLink> link = StreamLink::spawn(agent_command(), 10000, &why);
+  ASSERT_TRUE(link) << why;
+  ParseResult parsed = parse_trace(
+      "@trace 1\nfile img size=64K\nctl = open loop-control rw\nn = ioctl ctl LOOP_CTL_ADD -1\n"
+      "f = open file img rw\n",
+      "terminated");
+  ASSERT_TRUE(parsed.ok());
+  StartRequest start;
+  start.objects = parsed.trace.objects;
+  ASSERT_TRUE(link->call(encode_start(start), FrameType::Started, 10000, &why)) << why;
+  std::array<int64_t, kMaxVars> vars;
+  vars.fill(-1);
+  for (const Statement& st : parsed.trace.stmts) {
+    std::optional<Frame> r =
+        link->call(encode_op(bind_op(st.op, vars)), FrameType::Result, 10000, &why);
+    ASSERT_TRUE(r) << why;
+    const std::optional<Outcome> o = decode_outcome(r->payload);
+    ASSERT_TRUE(o && o->kind == Outcome::Kind::Value) << format_outcome(*o);
+    if (st.bind >= 0) vars[static_cast<size_t>(st.bind)] = o->value;
+  }
+  const int64_t index = vars[1];  // n
+  ASSERT_TRUE(host::loop_device_exists(static_cast<uint64_t>(index)));
+  link.reset();  // no Reset, no Shutdown
+  EXPECT_FALSE(host::loop_device_exists(static_cast<uint64_t>(index)))
+      << "loop" << index << " outlived the agent that created it";
 }
 
 TEST(AgentAsProcess, AgentCheckPassesThroughExec) {
