@@ -27,6 +27,7 @@ namespace {
 constexpr int kPollSliceMs = 50;        // how often a wait checks that the agent still lives
 constexpr int kShutdownGraceMs = 2000;  // for the agent to exit after Shutdown
 constexpr int kTermGraceMs = 1000;      // for the agent to exit after SIGTERM
+constexpr int kExitWaitMs = 1000;       // for an agent that closed the channel to exit
 // An agent that stops reading its input fills the pipe or socket buffer: a
 // write then waits this long before the agent counts as hung.
 constexpr int kSendTimeoutMs = 30000;
@@ -140,6 +141,7 @@ std::unique_ptr<StreamLink> StreamLink::spawn(const std::string& command, int re
   link->log_path_ = tmpl;
   link->started_ = std::chrono::steady_clock::now();
   link->pid_ = spawn_shell(command, tmpl, &link->write_fd_, &link->read_fd_, why);
+  link->group_ = link->pid_;
   if (link->pid_ < 0 || !link->wait_ready(ready_timeout_ms, why)) return nullptr;
   return link;
 }
@@ -226,8 +228,7 @@ bool StreamLink::wait_for_frame(FrameType type, int timeout_ms, Frame* out, std:
     } else if (eof_) {
       // An exec: agent that closed its stdout is on its way out: its status
       // says more than the EOF.
-      for (int waited = 0; waited < 1000 && !reap(false); waited += kPollSliceMs)
-        poll(nullptr, 0, kPollSliceMs);
+      await_exit(kExitWaitMs);
       *why = ending() + "; " + kFix;
     } else if (Clock::now() >= deadline) {
       *why = fmt::format("no answer from the agent within {} ms (hang){}", timeout_ms,
@@ -270,7 +271,7 @@ bool StreamLink::send_bytes(std::span<const uint8_t> bytes, std::string* why) {
     }
     if (n <= 0) {
       const int err = errno;
-      reap(true);
+      await_exit(kExitWaitMs);
       *why = fmt::format("{}: the channel to the agent broke ({}): {}", description_,
                          std::strerror(err), ending());
       close_link();
@@ -289,7 +290,7 @@ ChannelEnd StreamLink::wait_for_close(int timeout_ms, std::string* why) {
       return ChannelEnd::SentFrame;
     }
     if (eof_) {
-      reap(true);  // an exec: agent that closed its stdout is on its way out
+      await_exit(kExitWaitMs);  // an exec: agent that closed its stdout is on its way out
       close_link();
       return ChannelEnd::Closed;
     }
@@ -300,8 +301,8 @@ ChannelEnd StreamLink::wait_for_close(int timeout_ms, std::string* why) {
   return ChannelEnd::Timeout;
 }
 
-// Whether the exec: child has ended (waiting for it when `wait`); a serial link
-// has no process: its end is the EOF.
+// Whether the exec: child (the group's leader: `sh`, or what it exec'd) has
+// ended, waiting for it when `wait`; a serial link has no process.
 bool StreamLink::reap(bool wait) {
   if (pid_ <= 0) return true;
   int status = 0;
@@ -311,9 +312,20 @@ bool StreamLink::reap(bool wait) {
   } while (r < 0 && errno == EINTR);
   if (r != pid_) return false;
   exit_status_ = status;
-  kill(-pid_, SIGKILL);  // anything the agent left in its group
   pid_ = -1;
   return true;
+}
+
+// Up to `ms` for the child to end on its own.
+void StreamLink::await_exit(int ms) {
+  for (int waited = 0; waited < ms && !reap(false); waited += 10) poll(nullptr, 0, 10);
+}
+
+// Whether a process of the exec: child's group is left (the leader reaped when
+// it can be: a zombie still counts as a member).
+bool StreamLink::group_alive() {
+  reap(false);
+  return group_ > 0 && kill(-group_, 0) == 0;
 }
 
 std::string StreamLink::ending() const {
@@ -335,14 +347,16 @@ std::string StreamLink::log_tail() const {
 }
 
 void StreamLink::close_link() {
-  if (pid_ > 0) {
-    // SIGTERM first: loopcheck's --stdio agent then gives back its devices.
-    // One that does not end within the grace (hung in a system call) is killed.
-    kill(-pid_, SIGTERM);
-    for (int waited = 0; waited < kTermGraceMs && !reap(false); waited += 10) poll(nullptr, 0, 10);
-    if (pid_ > 0) kill(-pid_, SIGKILL);
-    reap(true);
+  if (group_alive()) {
+    // SIGTERM to the whole group (`sh -c` forks the agent): loopcheck's --stdio
+    // agent then gives back its devices. What is left after the grace (an agent
+    // hung in a system call) is killed.
+    kill(-group_, SIGTERM);
+    for (int waited = 0; waited < kTermGraceMs && group_alive(); waited += 10) poll(nullptr, 0, 10);
+    if (group_alive()) kill(-group_, SIGKILL);
   }
+  if (pid_ > 0) reap(true);
+  group_ = -1;
   if (read_fd_ >= 0) close(read_fd_);
   if (write_fd_ >= 0 && write_fd_ != read_fd_) close(write_fd_);
   read_fd_ = write_fd_ = -1;

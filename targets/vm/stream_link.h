@@ -55,12 +55,15 @@ class StreamLink : public AgentLink {
   std::string ending() const;
   std::string log_tail() const;
   bool reap(bool wait);
+  void await_exit(int ms);
+  bool group_alive();
   void close_link();
 
   std::string description_;  // "exec:CMD" or "serial:PATH", for messages
   int read_fd_ = -1;
   int write_fd_ = -1;
-  pid_t pid_ = -1;
+  pid_t pid_ = -1;        // the exec: child until reaped
+  pid_t group_ = -1;      // its process group, until the link is closed
   int exit_status_ = -1;  // waitpid status once reaped
   std::string log_path_;  // the exec: child's stderr
   bool eof_ = false;      // the agent closed its end
