@@ -27,6 +27,12 @@ bool is_ioctl(const Op& op, Req req) {
   return op.kind == OpKind::Ioctl && op.req == req;
 }
 
+// The index LOOP_CTL_ADD / LOOP_CTL_REMOVE act on: the kernel takes the
+// argument as an int (common/ctl_arg_truncated_to_int.trace).
+int64_t ctl_index(const Op& op) {
+  return static_cast<int32_t>(static_cast<uint32_t>(op.arg.lit));
+}
+
 bool succeeded(const Outcome& o) {
   return o.kind == Outcome::Kind::Value && o.value >= 0;
 }
@@ -64,16 +70,23 @@ bool ProcessClaims::fd_allowed(uint64_t fd) const {
 
 bool ProcessClaims::allows(const Op& op) {
   std::lock_guard<std::mutex> guard(mutex_);
-  if (op.kind == OpKind::Open && op.node == Node::Loop) return device_allowed(op.subject.lit);
+  if (op.kind == OpKind::Open && op.node == Node::Loop) {
+    if (device_allowed(op.subject.lit)) return true;
+    skipped_opens_.insert(op.subject.lit);
+    return false;
+  }
   if (op.kind == OpKind::Sysfs) return device_allowed(op.subject.lit);
   if (takes_fd_subject(op.kind) && !fd_allowed(op.subject.lit)) return false;
-  if (is_ioctl(op, Req::LoopCtlRemove) && op.arg_kind == ArgKind::Number) {
-    const int64_t index = op.arg.negative ? -1 : op.arg.as_signed();
-    if (index >= 0) {
-      auto it = devices_.find(static_cast<uint64_t>(index));
-      return it != devices_.end() && it->second;  // only a device the agent created
-    }
+  const bool by_index = op.arg_kind == ArgKind::Number && ctl_index(op) >= 0;
+  if (is_ioctl(op, Req::LoopCtlRemove) && by_index) {
+    auto it = devices_.find(static_cast<uint64_t>(ctl_index(op)));
+    return it != devices_.end() && it->second;  // only a device the agent created
   }
+  // Where the trace's skipped open would have autoloaded the device, adding it
+  // is no longer the trace's world (as on the host target).
+  if (is_ioctl(op, Req::LoopCtlAdd) && by_index &&
+      skipped_opens_.contains(static_cast<uint64_t>(ctl_index(op))))
+    return false;
   const bool backing_arg = is_ioctl(op, Req::LoopSetFd) || is_ioctl(op, Req::LoopChangeFd);
   if (backing_arg && op.arg_kind == ArgKind::Number && !fd_allowed(op.arg.lit)) return false;
   if (is_ioctl(op, Req::LoopConfigure) && op.arg_kind == ArgKind::Struct &&
@@ -94,8 +107,8 @@ void ProcessClaims::note(const Op& op, const Outcome& outcome) {
   }
   if (is_ioctl(op, Req::LoopCtlGetFree)) claim_handed(value);
   if (is_ioctl(op, Req::LoopCtlRemove) && op.arg_kind == ArgKind::Number) {
-    devices_.erase(op.arg.lit);
-    locks_.release(op.arg.lit);
+    devices_.erase(static_cast<uint64_t>(ctl_index(op)));
+    locks_.release(static_cast<uint64_t>(ctl_index(op)));
   }
 }
 
@@ -162,6 +175,7 @@ bool ProcessClaims::release(std::string* why) {
   }
   if (ctl >= 0) close(ctl);
   devices_.clear();
+  skipped_opens_.clear();
   locks_.release_all();
   scope_.release();
   if (!ok) *why = "leaked state after the reset:" + problems;

@@ -55,6 +55,7 @@ class ProcessClaims {
   std::mutex mutex_;
   std::map<uint64_t, bool> devices_;  // index -> created by the agent
   std::set<int> fds_;                 // opened by the trace, not yet closed
+  std::set<uint64_t> skipped_opens_;  // `open loop N` not run: N was not the agent's
 };
 
 }  // namespace loopcheck::vm::agent
