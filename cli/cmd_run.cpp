@@ -139,8 +139,9 @@ void add_run_command(CLI::App& app, Action& action) {
   auto args = std::make_shared<RunArgs>();
   CLI::App* cmd =
       app.add_subcommand("run", "Run traces on a target beside the model and compare every step");
-  cmd->add_option("--target", args->target,
-                  "model | inproc | host | vm:VERSION | vm:PATH/TO/bzImage")
+  cmd->add_option(
+         "--target", args->target,
+         "model | inproc | host | vm:VERSION | vm:PATH/TO/bzImage | exec:CMD | serial:PATH")
       ->capture_default_str();
   cmd->add_option("--profile", args->profile,
                   "a profile or series from `loopcheck profiles` (overrides @profile)");

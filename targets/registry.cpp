@@ -6,6 +6,7 @@
 
 #include "targets/host/host_target.h"
 #include "targets/vm/boot_spec.h"
+#include "targets/vm/stream_target.h"
 #include "targets/vm/vm_environment.h"
 #include "targets/vm/vm_target.h"
 #include "targets/inproc/inproc_target.h"
@@ -17,7 +18,9 @@ namespace {
 std::string target_names() {
   std::string names;
   for (const TargetAvailability& t : known_targets()) names += (names.empty() ? "" : ", ") + t.name;
-  return names + ", vm:VERSION (a Debian kernel from `loopcheck kernels list`), vm:PATH/TO/bzImage";
+  return names +
+         ", vm:VERSION (a Debian kernel from `loopcheck kernels list`), vm:PATH/TO/bzImage, "
+         "exec:CMD (an agent as a child process), serial:PATH (an agent on a Unix socket or pty)";
 }
 
 // "vm:VERSION": the cached Debian kernel VERSION booted in QEMU (docs/vm.md);
@@ -54,6 +57,45 @@ TargetChoice make_vm_target(std::string_view spec) {
   return choice;
 }
 
+// "exec:CMD" / "serial:PATH": an agent speaking docs/agent-protocol.md. It is
+// brought up now: an agent that does not come up is an error here, before any
+// trace, and its Ready names the kernel whose profile the traces run under.
+TargetChoice make_stream_target(vm::StreamKind kind, std::string_view spec) {
+  TargetChoice choice;
+  const std::string name{kind == vm::StreamKind::Exec ? "exec:" : "serial:"};
+  if (spec.empty()) {
+    choice.error = fmt::format("target '{}' needs {}", name,
+                               kind == vm::StreamKind::Exec ? "a command: exec:'vm-agent --stdio'"
+                                                            : "a path: serial:/path/to/socket");
+    return choice;
+  }
+  vm::VmTargetOptions env_options;  // LOOPCHECK_VM_STEP_MS applies to every agent
+  std::string why;
+  if (!vm::apply_vm_environment(&env_options, &why)) {
+    choice.error = fmt::format("target '{}{}': {}", name, spec, why);
+    return choice;
+  }
+  auto target = std::make_unique<vm::StreamTarget>(kind, std::string(spec), env_options);
+  if (!target->boot(&why)) {
+    choice.error = why;
+    return choice;
+  }
+  const std::string release = target->ready()->kernel_release;
+  choice.native_profile = model::profile_for_release(release);
+  if (!choice.native_profile) {
+    choice.error = fmt::format(
+        "target '{}{}': {}; pass --profile (see `loopcheck profiles`) to compare against one "
+        "anyway",
+        name, spec, model::no_profile_reason(release));
+  }
+  // An exec: agent may well run on this machine's kernel: traces reading global
+  // loop state then run alone, as on the host target.
+  choice.shared_kernel = kind == vm::StreamKind::Exec;
+  choice.ok = true;
+  choice.target = std::move(target);
+  return choice;
+}
+
 }  // namespace
 
 TargetChoice make_target(std::string_view name) {
@@ -87,6 +129,9 @@ TargetChoice make_target(std::string_view name) {
     return choice;
   }
   if (name.starts_with("vm:")) return make_vm_target(name.substr(3));
+  if (name.starts_with("exec:")) return make_stream_target(vm::StreamKind::Exec, name.substr(5));
+  if (name.starts_with("serial:"))
+    return make_stream_target(vm::StreamKind::Serial, name.substr(7));
   choice.error =
       fmt::format("unknown target '{}': the targets this build has are: {}", name, target_names());
   return choice;

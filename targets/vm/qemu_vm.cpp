@@ -412,24 +412,44 @@ bool Vm::wait_for_frame(FrameType type, int timeout_ms, Frame* out, std::string*
   }
 }
 
-std::optional<Frame> Vm::call(const std::vector<uint8_t>& frame, FrameType reply, int timeout_ms,
-                              std::string* why) {
+bool Vm::send_bytes(std::span<const uint8_t> bytes, std::string* why) {
   if (!alive()) {
     *why = "the guest is not running";
-    return std::nullopt;
+    return false;
   }
   size_t done = 0;
-  while (done < frame.size()) {
-    ssize_t n = send(channel_fd_, frame.data() + done, frame.size() - done, MSG_NOSIGNAL);
+  while (done < bytes.size()) {
+    ssize_t n = send(channel_fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       *why = fmt::format("the channel to the guest broke: {}; console:\n{}", std::strerror(errno),
                          console_tail(25));
       kill_and_reap();
-      return std::nullopt;
+      return false;
     }
     done += static_cast<size_t>(n);
   }
+  return true;
+}
+
+ChannelEnd Vm::wait_for_close(int timeout_ms, std::string* why) {
+  for (int waited = 0; waited <= timeout_ms; waited += kPollSliceMs) {
+    if (reader_.next() || reader_.broken()) {
+      *why = "the agent sent a frame instead of powering off";
+      kill_and_reap();
+      return ChannelEnd::SentFrame;
+    }
+    if (dead_ || reap_if_exited()) return ChannelEnd::Closed;
+    pump_channel(kPollSliceMs);
+  }
+  *why = fmt::format("the guest still ran {} ms later; console:\n{}", timeout_ms, console_tail(10));
+  kill_and_reap();
+  return ChannelEnd::Timeout;
+}
+
+std::optional<Frame> Vm::call(const std::vector<uint8_t>& frame, FrameType reply, int timeout_ms,
+                              std::string* why) {
+  if (!send_bytes(frame, why)) return std::nullopt;
   Frame answer;
   if (!wait_for_frame(reply, timeout_ms, &answer, why)) return std::nullopt;
   return answer;

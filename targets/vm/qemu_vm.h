@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "targets/vm/agent_link.h"
 #include "targets/vm/kernel_cache.h"
 #include "targets/vm/protocol.h"
 #include "targets/vm/vm_snapshot.h"
@@ -57,13 +58,6 @@ std::string guest_kernel_command_line(const VmOptions& options, bool virtio_chan
 // the guest gets the virtio console modules, else the second serial line.
 std::vector<std::string> guest_machine_args(const VmOptions& options, bool virtio_channel);
 
-// Something the kernel reported on its console: a panic, an oops, a BUG, a
-// WARNING, KASAN/KFENCE/UBSAN, a lockup; or a hang/death the host saw.
-struct KernelReport {
-  std::string kind;     // "Kernel panic", "Oops", "WARNING", ..., "hang", "guest died"
-  std::string excerpt;  // console lines from the report on (bounded)
-};
-
 // The kernel reports in the console log after byte *scanned, whole lines only;
 // advances *scanned past what it read. Pure, so it is tested on recorded logs.
 std::vector<KernelReport> scan_kernel_reports(std::string_view log, size_t* scanned);
@@ -73,38 +67,38 @@ std::vector<KernelReport> scan_kernel_reports(std::string_view log, size_t* scan
 // agent that sees one on the console gives up after a short grace, not its budget.
 bool report_stops_the_guest(std::string_view kind);
 
-class Vm {
+class Vm : public AgentLink {
  public:
   // Boots `kernel` with the agent and waits for its Ready frame. Null with `why`
   // (naming the problem and the fix) when anything fails; nothing is left running.
   // A guest saved after an earlier boot of the same inputs is restored instead.
   static std::unique_ptr<Vm> boot(const KernelFiles& kernel, const VmOptions& options,
                                   std::string* why);
-  ~Vm();
+  ~Vm() override;
   Vm(const Vm&) = delete;
   Vm& operator=(const Vm&) = delete;
 
-  // Sends `frame` and waits up to `timeout_ms` for the agent's answer of type
-  // `reply`. On a timeout or a dead guest the VM is killed, `why` says what
-  // happened, and the VM stays dead (alive() is false).
+  // AgentLink. On a timeout or a dead guest the VM is killed and stays dead.
   std::optional<Frame> call(const std::vector<uint8_t>& frame, FrameType reply, int timeout_ms,
-                            std::string* why);
-
-  bool alive() const { return pid_ > 0 && !dead_; }
-  const ReadyInfo& ready() const { return ready_; }
-  double boot_seconds() const { return boot_seconds_; }  // QEMU's start to the agent's Ready
-  bool restored() const { return restored_; }            // from a snapshot, not booted
+                            std::string* why) override;
+  bool send_bytes(std::span<const uint8_t> bytes, std::string* why) override;
+  // The agent powers the guest off: QEMU exits.
+  ChannelEnd wait_for_close(int timeout_ms, std::string* why) override;
+  bool alive() const override { return pid_ > 0 && !dead_; }
+  const ReadyInfo& ready() const override { return ready_; }
+  double boot_seconds() const override { return boot_seconds_; }  // QEMU's start to Ready
+  bool restored() const override { return restored_; }            // from a snapshot
   const std::string& kernel_version() const { return version_; }
   pid_t pid() const { return pid_; }  // QEMU, while it runs (for tests proving it is reaped)
 
   // Reports that appeared on the console since the last call.
-  std::vector<KernelReport> new_kernel_reports();
+  std::vector<KernelReport> new_kernel_reports() override;
   // The last `max_lines` lines of the console, for messages about a dead guest.
   std::string console_tail(size_t max_lines) const;
   std::string console_log_path() const { return work_dir_ + "/console.log"; }
 
   // Asks the agent to power off, then reaps QEMU (killing it after a grace period).
-  void shutdown();
+  void shutdown() override;
 
  private:
   Vm() = default;
