@@ -211,7 +211,8 @@ BlockHistory AgentTarget::run_block(std::span<const BlockThread> threads,
 // incident says why); one that cannot be reset clean is rebooted for the next.
 TargetError AgentTarget::start_planned(const StartRequest& request) {
   ProgramRequest program{request, {}};
-  for (const PlannedStatement& s : planned_) program.statements.push_back({s.op, s.bind, s.thread, s.kind});
+  for (const PlannedStatement& s : planned_)
+    program.statements.push_back({s.op, s.bind, s.thread, s.kind});
   std::string why;
   const auto sent = std::chrono::steady_clock::now();
   const int timeout_ms =
