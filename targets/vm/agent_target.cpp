@@ -85,20 +85,26 @@ bool AgentTarget::boot(std::string* why) {
   return true;
 }
 
-// Only what every agent says of itself: its backing filesystem's alignment and
-// block size. The model is told the trace's @env; the agent must be that world,
-// or the comparison would be between two different machines.
-std::vector<std::string> AgentTarget::env_mismatches(const Env& env, const ReadyInfo& ready) const {
+// The model is told the trace's @env; the agent must be that world, or the
+// comparison would be between two different machines.
+std::vector<std::string> backing_env_mismatches(const Env& env, const ReadyInfo& ready,
+                                                std::string_view whose) {
   std::vector<std::string> mismatches;
   if (env.dio_align != ready.dio_align) {
-    mismatches.push_back(fmt::format("dio_align={} (the agent's {} has {})", env.dio_align,
+    mismatches.push_back(fmt::format("dio_align={} (the {} {} has {})", env.dio_align, whose,
                                      ready.backing_fs, ready.dio_align));
   }
   if (env.bdev_block_size != ready.bdev_block_size) {
-    mismatches.push_back(fmt::format("bdev_block_size={} (the agent's disk has {})",
-                                     env.bdev_block_size, ready.bdev_block_size));
+    mismatches.push_back(fmt::format("bdev_block_size={} (the {} disk has {})", env.bdev_block_size,
+                                     whose, ready.bdev_block_size));
   }
   return mismatches;
+}
+
+// Only what every agent says of itself: its backing filesystem's alignment and
+// block size.
+std::vector<std::string> AgentTarget::env_mismatches(const Env& env, const ReadyInfo& ready) const {
+  return backing_env_mismatches(env, ready, "agent's");
 }
 
 TargetError AgentTarget::start(const Trace& trace, std::string_view /*profile*/, const Env& env) {

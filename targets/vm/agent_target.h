@@ -65,6 +65,12 @@ struct VmStats {
   double trace_seconds = 0;  // start() (after any boot) to the end of finish(), summed
 };
 
+// Where the trace's @env and what an agent says of itself (Ready) disagree on the
+// backing filesystem's alignment or block size; `whose` names the agent in the
+// text ("guest's").
+std::vector<std::string> backing_env_mismatches(const Env& env, const ReadyInfo& ready,
+                                                std::string_view whose);
+
 class AgentTarget : public Target {
  public:
   // `name`: "vm:6.1.0-56-cloud-amd64", "exec:CMD"; `kernel`: what guest reports

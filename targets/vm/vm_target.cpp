@@ -34,15 +34,7 @@ void VmTarget::describe_env(Env& env, uint16_t pinned) const {
 // The model is told the trace's @env; the guest must be that world, or the
 // comparison would be between two different machines.
 std::vector<std::string> VmTarget::guest_env_mismatches(const Env& env, const ReadyInfo& ready) {
-  std::vector<std::string> mismatches;
-  if (env.dio_align != ready.dio_align) {
-    mismatches.push_back(fmt::format("dio_align={} (the guest's {} has {})", env.dio_align,
-                                     ready.backing_fs, ready.dio_align));
-  }
-  if (env.bdev_block_size != ready.bdev_block_size) {
-    mismatches.push_back(fmt::format("bdev_block_size={} (the guest's disk has {})",
-                                     env.bdev_block_size, ready.bdev_block_size));
-  }
+  std::vector<std::string> mismatches = backing_env_mismatches(env, ready, "guest's");
   if (env.precreated != 8)
     mismatches.push_back(fmt::format("precreated={} (loop.ko creates 8)", env.precreated));
   if (env.max_part != 0)
