@@ -6,13 +6,15 @@
 //
 // Level-synchronous BFS with `threads` workers: each level's queue (a Frontier of
 // compressed layouts, explore/frontier.h, spilled to disk beyond
-// `frontier_memory_bytes`) is split into contiguous slices that the workers expand.
-// A successor is offered to the sharded store (explore/store.h) as soon as it is
-// generated; only a state new to the store keeps its layout, for the next level.
-// With several workers a new state is provisional until every worker is done, and
-// the one from the earliest slice claims it, so the next level is the workers'
-// claims concatenated in (parent, operation) order and every result — numbering,
-// shortest paths, witnesses — is the same for any number of threads.
+// `frontier_memory_bytes`) is cut into up to 255 contiguous chunks that the workers
+// take one at a time (a worker that drew cheap states takes more instead of idling
+// at the level's end). A successor is offered to the sharded store
+// (explore/store.h) as soon as it is generated; only a state new to the store keeps
+// its layout, for the next level. With several chunks a new state is provisional
+// until the level is done, and the earliest chunk to find it claims it, so the next
+// level is the chunks' claims concatenated in (parent, operation) order and every
+// result — numbering, shortest paths, witnesses — is the same for any number of
+// threads.
 //
 // Memory per distinct state: the store (fingerprint: ~13-15 bytes; exact: the
 // record too), the path log (8 bytes), and the frontier's blocks of the level being
