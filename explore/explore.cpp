@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cassert>
 #include <chrono>
+#include <ctime>
 #include <cstring>
 #include <exception>
 #include <thread>
@@ -32,6 +33,12 @@ inline constexpr uint32_t kMaxThreads = 16;
 // frontiers and claims than they balance.
 inline constexpr uint32_t kMaxChunks = 255;
 inline constexpr uint64_t kMinChunkStates = 256;
+
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
 
 struct EdgeKeyHash {
   size_t operator()(const EdgeKey& k) const {
@@ -84,6 +91,7 @@ class Explorer {
 
   ExploreResult run() {
     const auto start = std::chrono::steady_clock::now();
+    const double start_cpu_seconds = thread_cpu_seconds();
     ExploreResult r;
     seed(r);
     uint32_t depth = 0;
@@ -121,6 +129,10 @@ class Explorer {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     r.stats.states_per_second =
         r.stats.seconds > 0 ? static_cast<double>(r.stats.generated) / r.stats.seconds : 0;
+    const double serial_cpu_seconds =
+        thread_cpu_seconds() - start_cpu_seconds - phases_.main_cpu_seconds;
+    r.stats.cpu_seconds = phases_.cpu_seconds + serial_cpu_seconds;
+    r.stats.critical_cpu_seconds = phases_.critical_cpu_seconds + serial_cpu_seconds;
     return r;
   }
 
@@ -129,23 +141,25 @@ class Explorer {
   // rethrown here once all have stopped.
   template <class F>
   void run_workers(F f) {
-    if (threads_ == 1) {
-      f(0);
-      return;
-    }
+    std::array<double, kMaxThreads> cpu_seconds{};
     std::vector<std::exception_ptr> errors(threads_);
     auto guarded = [&](uint32_t t) {
+      const double start_seconds = thread_cpu_seconds();
       try {
         f(t);
       } catch (...) {
         errors[t] = std::current_exception();
       }
+      cpu_seconds[t] = thread_cpu_seconds() - start_seconds;
     };
     std::vector<std::thread> pool;
     for (uint32_t t = 1; t < threads_; ++t) pool.emplace_back(guarded, t);
     guarded(0);
     for (std::thread& th : pool) th.join();
     store_.reclaim_all();  // no worker holds a table now
+    phases_.main_cpu_seconds += cpu_seconds[0];
+    for (uint32_t t = 0; t < threads_; ++t) phases_.cpu_seconds += cpu_seconds[t];
+    phases_.critical_cpu_seconds += *std::max_element(cpu_seconds.begin(), cpu_seconds.end());
     for (const std::exception_ptr& e : errors)
       if (e) std::rethrow_exception(e);
   }
@@ -382,6 +396,11 @@ class Explorer {
   FrontierSpace space_;  // before every Frontier: they give their memory back to it
   ShardedStore store_;
   std::vector<WorkerTotals> totals_;
+  struct PhaseTimes {
+    double cpu_seconds = 0;           // all workers
+    double critical_cpu_seconds = 0;  // the busiest worker of each phase
+    double main_cpu_seconds = 0;      // worker 0, which is the calling thread
+  } phases_;
   std::vector<Found> found_;  // per chunk
   uint32_t chunks_ = 1;       // of the level being expanded
   // The next chunk to take, apart from what the workers write.

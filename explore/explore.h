@@ -69,6 +69,12 @@ struct ExploreStats {
   uint64_t frontier_spilled_bytes = 0;  // frontier blocks written to disk
   double seconds = 0;                   // wall clock (the one non-deterministic output)
   double states_per_second = 0;         // generated / seconds
+  // CPU time of the search's threads, and of its longest chain: per parallel phase
+  // the busiest worker's, plus the work between phases. The latter is the wall
+  // time the search would take on `threads` cores of its own, which a loaded
+  // machine's wall clock does not show.
+  double cpu_seconds = 0;
+  double critical_cpu_seconds = 0;
 };
 
 // A step of a path: the operation's index in alphabet() of the (canonical) state it
