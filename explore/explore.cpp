@@ -28,10 +28,11 @@ namespace {
 inline constexpr uint32_t kMaxThreads = 16;
 // A level is cut into chunks that the workers take one at a time, so a worker that
 // drew cheap states takes more of them instead of waiting at the level's end. A
-// provisional store mark names the chunk (1 + chunk, one byte), hence at most 255;
-// chunks of fewer states than kMinChunkStates would cost more in per-chunk
-// frontiers and claims than they balance.
-inline constexpr uint32_t kMaxChunks = 255;
+// provisional store mark names the chunk (1 + chunk, six bits of a fingerprint
+// slot), hence at most 63: with two workers the one that finishes first then
+// waits a 63rd of the level at most. Chunks of fewer states than kMinChunkStates
+// would cost more in per-chunk frontiers and claims than they balance.
+inline constexpr uint32_t kMaxChunks = kMaxMark;
 inline constexpr uint64_t kMinChunkStates = 256;
 
 double thread_cpu_seconds() {

@@ -6,7 +6,7 @@
 //
 // Level-synchronous BFS with `threads` workers: each level's queue (a Frontier of
 // compressed layouts, explore/frontier.h, spilled to disk beyond
-// `frontier_memory_bytes`) is cut into up to 255 contiguous chunks that the workers
+// `frontier_memory_bytes`) is cut into up to 63 contiguous chunks that the workers
 // take one at a time (a worker that drew cheap states takes more instead of idling
 // at the level's end). A successor is offered to the sharded store
 // (explore/store.h) as soon as it is generated; only a state new to the store keeps
@@ -64,7 +64,7 @@ struct ExploreStats {
   // budget (block boundaries, which worker found a state first), so unlike the
   // results above they are not the same for every run of the same scope.
   uint64_t log_bytes = 0;               // the path log: 8 bytes per state
-  uint64_t marks_bytes = 0;             // the store's provisional marks (threads > 1)
+  uint64_t marks_bytes = 0;             // the exact store's provisional marks (threads > 1)
   uint64_t frontier_peak_bytes = 0;     // frontier blocks in memory at once, at most
   uint64_t frontier_spilled_bytes = 0;  // frontier blocks written to disk
   double seconds = 0;                   // wall clock (the one non-deterministic output)

@@ -18,14 +18,21 @@ constexpr double kFingerprintMaxLoad = 0.8;
 constexpr double kFingerprintGrowth = 1.5;
 constexpr double kExactMaxLoad = 0.5;
 
-// The slot for a hash: its high bits scaled to the table (any table size works;
-// the shard comes from the low bits).
+// The slot for a hash: its high 32 bits scaled to the table (any table size up
+// to 2^32 slots works; the shard and a fingerprint's mark are in the low bits).
 size_t home(uint64_t hash, size_t slots) {
-  return static_cast<size_t>((static_cast<unsigned __int128>(hash) * slots) >> 64);
+  assert(slots <= (uint64_t{1} << 32));
+  return static_cast<size_t>(((hash >> 32) * slots) >> 32);
 }
 
-void set_mark(uint8_t* marks, size_t i, uint8_t mark) {
-  std::atomic_ref<uint8_t>(marks[i]).store(mark, std::memory_order_relaxed);
+// What a fingerprint slot holds for `hash`, without its mark; never 0 (empty).
+uint64_t fingerprint_key(uint64_t hash) {
+  const uint64_t key = hash & ~kFingerprintMarkBits;
+  return key == 0 ? 1 : key;
+}
+
+uint8_t slot_mark(uint64_t slot) {
+  return static_cast<uint8_t>((slot & kFingerprintMarkBits) >> kFingerprintMarkShift);
 }
 
 // Arena chunks: 4 KiB doubling up to 1 MiB, so a small search holds little and a
@@ -38,6 +45,9 @@ size_t chunk_bytes(size_t chunk) {
 FingerprintTable::FingerprintTable(size_t slot_count)
     : slots(slot_count), fingerprints(new uint64_t[slot_count]()) {}
 
+static_assert(kStoreShards == uint64_t{1} << (32 - kFingerprintMarkShift),
+              "a shard's fingerprints share exactly the bits its marks take");
+
 StateStore::StateStore(StoreMode mode, size_t expected_states) : mode_(mode) {
   const size_t slots = expected_states * 2 < 64 ? size_t{64} : expected_states * 2;
   slots_ = slots;  // the slot count
@@ -47,19 +57,21 @@ StateStore::StateStore(StoreMode mode, size_t expected_states) : mode_(mode) {
     table_ = std::make_unique<FingerprintTable>(slots);
 }
 
-uint8_t* StateStore::marks() const {
-  if (mode_ == StoreMode::Fingerprint) return table_->marks.load(std::memory_order_relaxed);
-  return marks_.empty() ? nullptr : const_cast<uint8_t*>(marks_.data());
+uint8_t StateStore::mark_at(size_t i) const {
+  if (mode_ == StoreMode::Fingerprint) return slot_mark(table_->fingerprints[i]);
+  return marks_.empty() ? 0 : marks_[i];
 }
 
-void StateStore::make_marks() {
-  assert(marks() == nullptr);
+// Fingerprint mode: stored with release, for lookups without the lock.
+void StateStore::set_mark_at(size_t i, uint8_t mark) {
+  assert(mark <= kMaxMark);
   if (mode_ == StoreMode::Exact) {
-    marks_.assign(slots_, 0);
+    marks_[i] = mark;
     return;
   }
-  table_->marks_owner.reset(new uint8_t[slots_]());
-  table_->marks.store(table_->marks_owner.get(), std::memory_order_release);
+  uint64_t& slot = table_->fingerprints[i];
+  const uint64_t marked = (slot & ~kFingerprintMarkBits) | uint64_t{mark} << kFingerprintMarkShift;
+  std::atomic_ref<uint64_t>(slot).store(marked, std::memory_order_release);
 }
 
 bool StateStore::equal_record(uint64_t position, std::span<const uint8_t> record) const {
@@ -92,9 +104,9 @@ size_t StateStore::find(uint64_t hash, std::span<const uint8_t> record, bool& fo
   if (mode_ == StoreMode::Fingerprint) {
     // Plain reads: only the lock holder writes, and it is this thread.
     const uint64_t* fps = table_->fingerprints.get();
-    const uint64_t fp = hash == 0 ? 1 : hash;
+    const uint64_t key = fingerprint_key(hash);
     for (; fps[i] != 0; i = i + 1 == slots_ ? 0 : i + 1)
-      if (fps[i] == fp) return i;
+      if ((fps[i] & ~kFingerprintMarkBits) == key) return i;
   } else {
     for (; exact_[i].record != 0; i = i + 1 == slots_ ? 0 : i + 1)
       if (exact_[i].hash == hash && equal_record(exact_[i].record - 1, record)) return i;
@@ -104,14 +116,15 @@ size_t StateStore::find(uint64_t hash, std::span<const uint8_t> record, bool& fo
 }
 
 bool StateStore::offer(uint64_t hash, std::span<const uint8_t> record, uint8_t mark) {
-  if (mark != 0 && marks() == nullptr) make_marks();
+  assert(mark <= kMaxMark);
+  if (mark != 0 && mode_ == StoreMode::Exact && marks_.empty()) marks_.assign(slots_, 0);
   bool found = false;
   size_t i = find(hash, record, found);
   if (found) {
     // A lower mark is a chunk earlier in (parent, operation) order.
-    uint8_t* m = marks();
-    if (mark == 0 || m == nullptr || m[i] == 0 || m[i] <= mark) return false;
-    set_mark(m, i, mark);
+    const uint8_t held = mark_at(i);
+    if (mark == 0 || held == 0 || held <= mark) return false;
+    set_mark_at(i, mark);
     return true;
   }
   // Grow only on an insertion, so the table's size follows the number of states and
@@ -121,13 +134,13 @@ bool StateStore::offer(uint64_t hash, std::span<const uint8_t> record, uint8_t m
     grow();
     i = find(hash, record, found);
   }
-  // The mark first: a reader without the lock that sees the fingerprint sees it.
-  if (uint8_t* m = marks()) set_mark(m, i, mark);
   if (mode_ == StoreMode::Fingerprint) {
     std::atomic_ref<uint64_t>(table_->fingerprints[i])
-        .store(hash == 0 ? 1 : hash, std::memory_order_release);
+        .store(fingerprint_key(hash) | uint64_t{mark} << kFingerprintMarkShift,
+               std::memory_order_release);
   } else {
     exact_[i] = ExactSlot{hash, keep_record(record) + 1};
+    if (!marks_.empty()) marks_[i] = mark;
   }
   ++count_;
   return true;
@@ -137,9 +150,8 @@ bool StateStore::claim(uint64_t hash, std::span<const uint8_t> record, uint8_t m
   bool found = false;
   const size_t i = find(hash, record, found);
   assert(found);
-  uint8_t* m = marks();
-  if (!found || m == nullptr || m[i] != mark) return false;
-  set_mark(m, i, 0);
+  if (!found || mark == 0 || mark_at(i) != mark) return false;
+  set_mark_at(i, 0);
   return true;
 }
 
@@ -167,19 +179,13 @@ void StateStore::grow() {
 // publishes with release), so a reader without the lock sees either whole.
 void StateStore::grow_fingerprints(size_t slots) {
   auto next = std::make_unique<FingerprintTable>(slots);
-  const uint8_t* old_marks = marks();
-  if (old_marks) {
-    next->marks_owner.reset(new uint8_t[slots]());
-    next->marks.store(next->marks_owner.get(), std::memory_order_relaxed);
-  }
   uint64_t* to = next->fingerprints.get();
   const uint64_t* from = table_->fingerprints.get();
   for (size_t k = 0; k < slots_; ++k) {
     if (from[k] == 0) continue;
     size_t i = home(from[k], slots);
     while (to[i] != 0) i = i + 1 == slots ? 0 : i + 1;
-    to[i] = from[k];
-    if (old_marks) next->marks_owner[i] = old_marks[k];
+    to[i] = from[k];  // with its mark
   }
   table_.swap(next);
   slots_ = slots;
@@ -203,8 +209,7 @@ size_t StateStore::memory_bytes() const {
 }
 
 size_t StateStore::marks_bytes() const {
-  if (mode_ == StoreMode::Fingerprint) return marks() ? slots_ : 0;
-  return marks_.capacity();
+  return marks_.capacity();  // fingerprint mode: in the slots
 }
 
 ShardedStore::ShardedStore(StoreMode mode, uint32_t workers)
@@ -276,16 +281,14 @@ bool ShardedStore::offer(uint64_t hash, std::span<const uint8_t> record, uint8_t
 Lookup ShardedStore::lookup(uint64_t hash, uint8_t mark) const {
   const FingerprintTable* t =
       published_[shard_index(hash)].fingerprints.load(std::memory_order_seq_cst);
-  const uint64_t fp = hash == 0 ? 1 : hash;
+  const uint64_t key = fingerprint_key(hash);
   for (size_t i = home(hash, t->slots), probes = 0; probes < t->slots; ++probes) {
     const uint64_t at =
         std::atomic_ref<uint64_t>(t->fingerprints[i]).load(std::memory_order_acquire);
     if (at == 0) return Lookup::NeedsLock;
-    if (at == fp) {
-      uint8_t* marks = t->marks.load(std::memory_order_acquire);
-      if (mark == 0 || marks == nullptr) return Lookup::Duplicate;
-      const uint8_t m = std::atomic_ref<uint8_t>(marks[i]).load(std::memory_order_relaxed);
-      return m == 0 || m <= mark ? Lookup::Duplicate : Lookup::NeedsLock;
+    if ((at & ~kFingerprintMarkBits) == key) {
+      const uint8_t held = slot_mark(at);
+      return mark == 0 || held == 0 || held <= mark ? Lookup::Duplicate : Lookup::NeedsLock;
     }
     i = i + 1 == t->slots ? 0 : i + 1;
   }

@@ -35,16 +35,23 @@ namespace loopcheck::model {
 
 enum class StoreMode : uint8_t { Exact, Fingerprint };
 
-// Fingerprint mode's slots and their marks. Never resized: growing makes a new
-// one, so a reader without the lock may go on probing the old one. Slots and marks
-// are written (under the shard's lock) and read (without it) through
-// std::atomic_ref: a slot's fingerprint is stored after its mark, with release.
+// Provisional marks: 0 settled, 1 + chunk. At most kMaxMark: fingerprint mode
+// keeps a state's mark in its slot, in the six bits (26-31) that ShardedStore
+// takes the shard from, so every fingerprint in a shard has the same ones there
+// and a lookup reads one word. (A StateStore used alone thus tells hashes apart
+// by their other 58 bits.)
+inline constexpr uint8_t kMaxMark = 63;
+inline constexpr int kFingerprintMarkShift = 26;
+inline constexpr uint64_t kFingerprintMarkBits = uint64_t{kMaxMark} << kFingerprintMarkShift;
+
+// Fingerprint mode's slots: the fingerprint without bits 26-31, and the mark
+// there. Never resized: growing makes a new table, so a reader without the lock
+// may go on probing the old one. Slots are written (under the shard's lock) and
+// read (without it) through std::atomic_ref.
 struct FingerprintTable {
   explicit FingerprintTable(size_t slot_count);
   size_t slots;
-  std::unique_ptr<uint64_t[]> fingerprints;  // 0 = empty (a zero fingerprint is stored as 1)
-  std::atomic<uint8_t*> marks{nullptr};      // per slot; allocated on the first provisional offer
-  std::unique_ptr<uint8_t[]> marks_owner;
+  std::unique_ptr<uint64_t[]> fingerprints;  // 0 = empty (a zero key is stored as 1)
 };
 
 // What a lock-free lookup found (ShardedStore::offer).
@@ -74,7 +81,8 @@ class StateStore {
   // unused tails: those depend on the order records arrived in; not the marks:
   // marks_bytes()).
   size_t memory_bytes() const;
-  // Bytes of provisional marks (1 per slot; none until a provisional offer).
+  // Bytes of provisional marks (exact mode: 1 per slot, none until a provisional
+  // offer; fingerprint mode: none, they are in the slots).
   size_t marks_bytes() const;
 
   // The table, for prefetching a probe's first slot: changes when the table grows.
@@ -102,8 +110,8 @@ class StateStore {
   size_t find(uint64_t hash, std::span<const uint8_t> record, bool& found) const;
 
   void grow_fingerprints(size_t slots);
-  uint8_t* marks() const;
-  void make_marks();
+  uint8_t mark_at(size_t i) const;
+  void set_mark_at(size_t i, uint8_t mark);
 
   StoreMode mode_;
   size_t count_ = 0;
