@@ -5,6 +5,8 @@
 //       # the scope (--devices 2 --files 2 --fds 4, fingerprint store, depth
 //       # 10 unless given), each thread count in its own child process so its peak
 //       # RSS is its own: distinct and generated states, wall and CPU time,
+//       # the CPU time of the longest chain through the search (crit_s: per phase the
+//       # busiest worker, plus the serial work; the wall time on cores of its own),
 //       # generated states per second (wall and per CPU-second), bytes per distinct
 //       # state of the search's data (store + path log + marks + frontier peak) and
 //       # of the child's peak RSS.
@@ -72,6 +74,7 @@ BENCHMARK(BM_Explore_default_d10)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)
 struct ScaleRow {
   uint64_t distinct = 0, generated = 0, data_bytes = 0, spilled_bytes = 0;
   double wall_seconds = 0;
+  double critical_cpu_seconds = 0;  // the wall time on `threads` cores of its own
 };
 
 ScaleRow run_scale_child(uint32_t depth, uint32_t threads, uint64_t frontier_mib) {
@@ -93,6 +96,7 @@ ScaleRow run_scale_child(uint32_t depth, uint32_t threads, uint64_t frontier_mib
   row.data_bytes =
       r.stats.store_bytes + r.stats.log_bytes + r.stats.marks_bytes + r.stats.frontier_peak_bytes;
   row.spilled_bytes = r.stats.frontier_spilled_bytes;
+  row.critical_cpu_seconds = r.stats.critical_cpu_seconds;
   return row;
 }
 
@@ -119,11 +123,12 @@ bool scale_row(uint32_t depth, uint32_t threads, uint64_t frontier_mib) {
   const double rss = static_cast<double>(usage.ru_maxrss) * 1024;  // KiB on Linux
   const auto n = static_cast<double>(row.distinct);
   const auto gen = static_cast<double>(row.generated);
-  std::printf("%7u %10llu %11llu %8.2f %8.2f %12.0f %12.0f %10.1f %9.1f %10.1f %9llu\n", threads,
-              static_cast<unsigned long long>(row.distinct),
+  std::printf("%7u %10llu %11llu %8.2f %8.2f %8.2f %12.0f %12.0f %10.1f %9.1f %10.1f %9llu\n",
+              threads, static_cast<unsigned long long>(row.distinct),
               static_cast<unsigned long long>(row.generated), row.wall_seconds, cpu,
-              gen / row.wall_seconds, gen / cpu, static_cast<double>(row.data_bytes) / n,
-              rss / (1 << 20), rss / n, static_cast<unsigned long long>(row.spilled_bytes >> 20));
+              row.critical_cpu_seconds, gen / row.wall_seconds, gen / cpu,
+              static_cast<double>(row.data_bytes) / n, rss / (1 << 20), rss / n,
+              static_cast<unsigned long long>(row.spilled_bytes >> 20));
   std::fflush(stdout);
   return true;
 }
@@ -135,9 +140,9 @@ int scale(int argc, char** argv) {
       "explore --devices 2 --files 2 --fds 4 --depth %u --store fingerprint, --frontier-mem %llu "
       "MiB\n",
       depth, static_cast<unsigned long long>(frontier_mib));
-  std::printf("%7s %10s %11s %8s %8s %12s %12s %10s %9s %10s %9s\n", "threads", "distinct",
-              "generated", "wall_s", "cpu_s", "gen/s_wall", "gen/cpu_s", "data_B/st", "rss_MiB",
-              "rss_B/st", "spill_MiB");
+  std::printf("%7s %10s %11s %8s %8s %8s %12s %12s %10s %9s %10s %9s\n", "threads", "distinct",
+              "generated", "wall_s", "cpu_s", "crit_s", "gen/s_wall", "gen/cpu_s", "data_B/st",
+              "rss_MiB", "rss_B/st", "spill_MiB");
   std::fflush(stdout);
   for (uint32_t threads : {1u, 2u})
     if (!scale_row(depth, threads, frontier_mib)) return 1;

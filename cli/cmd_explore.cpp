@@ -144,6 +144,8 @@ void print_json(const ExploreArgs& args, const model::ExploreOptions& options,
   // Wall clock: the only fields that differ between identical runs.
   j["time_seconds"] = s.seconds;
   j["states_per_second"] = s.states_per_second;
+  j["cpu_seconds"] = s.cpu_seconds;
+  j["critical_cpu_seconds"] = s.critical_cpu_seconds;
   fmt::print("{}\n", j.dump(2));
 }
 
@@ -166,6 +168,8 @@ void print_text(const ExploreArgs& args, const model::ExploreOptions& options,
       "Store: {} bytes ({:.1f} bytes/state). {:.0f} states/s with {} thread(s) ({:.3f} s).\n",
       s.store_bytes, static_cast<double>(s.store_bytes) / static_cast<double>(s.distinct),
       s.states_per_second, options.threads, s.seconds);
+  fmt::print("CPU: {:.3f} s, {:.3f} s of it on the longest chain (the busiest worker per phase).\n",
+             s.cpu_seconds, s.critical_cpu_seconds);
   fmt::print("Frontier: {} bytes in memory at most, {} spilled; path log {} bytes{}.\n",
              s.frontier_peak_bytes, s.frontier_spilled_bytes, s.log_bytes,
              s.marks_bytes ? fmt::format(", provisional marks {} bytes", s.marks_bytes) : "");

@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cassert>
 #include <chrono>
+#include <ctime>
 #include <cstring>
 #include <exception>
 #include <thread>
@@ -24,6 +26,20 @@ namespace loopcheck::model {
 namespace {
 
 inline constexpr uint32_t kMaxThreads = 16;
+// A level is cut into chunks that the workers take one at a time, so a worker that
+// drew cheap states takes more of them instead of waiting at the level's end. A
+// provisional store mark names the chunk (1 + chunk, six bits of a fingerprint
+// slot), hence at most 63: with two workers the one that finishes first then
+// waits a 63rd of the level at most. Chunks of fewer states than kMinChunkStates
+// would cost more in per-chunk frontiers and claims than they balance.
+inline constexpr uint32_t kMaxChunks = kMaxMark;
+inline constexpr uint64_t kMinChunkStates = 256;
+
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
 
 struct EdgeKeyHash {
   size_t operator()(const EdgeKey& k) const {
@@ -33,19 +49,20 @@ struct EdgeKeyHash {
   }
 };
 
-// What one worker accumulates over the whole search.
-struct WorkerTotals {
+// What one worker accumulates over the whole search. On its own cache lines:
+// `generated` is written per state, next to another worker's.
+struct alignas(64) WorkerTotals {
   uint64_t generated = 0;
   std::array<std::array<uint64_t, kErrnoClassCount>, kMaxOpLabels> coverage{};
   std::unordered_map<EdgeKey, Witness, EdgeKeyHash> edges;
   std::vector<Violation> violations;
 };
 
-// A worker's share of the level being built: the states it found new, in its
-// slice's (parent, operation) order, and how it reached them.
+// A chunk's share of the level being built: the states it found new, in its
+// (parent, operation) order, and how it reached them.
 struct Found {
   Frontier states;
-  std::vector<PathStep> steps;  // workers after the first (the first logs directly)
+  std::vector<PathStep> steps;  // chunks after the first (the first logs directly)
 };
 
 // Scratch space of one worker for one level.
@@ -67,14 +84,15 @@ class Explorer {
         domain_(make_domain(o.scope)),
         threads_(std::clamp<uint32_t>(o.threads, 1, kMaxThreads)),
         space_(o.frontier_memory_bytes, o.spill_dir),
-        store_(o.store, threads_ > 1),
+        store_(o.store, threads_),
         totals_(threads_),
-        found_(threads_),
+        found_(kMaxChunks),
         alphabets_(threads_, AlphabetCache(o.scope, domain_)),
         current_(&space_) {}
 
   ExploreResult run() {
     const auto start = std::chrono::steady_clock::now();
+    const double start_cpu_seconds = thread_cpu_seconds();
     ExploreResult r;
     seed(r);
     uint32_t depth = 0;
@@ -82,14 +100,19 @@ class Explorer {
     for (;;) {
       const bool expand = depth < o_.scope.depth && distinct < o_.max_states;
       const auto base = static_cast<uint32_t>(r.log.size());
-      run_workers([&](uint32_t t) { expand_slice(t, depth, r.depth_start[depth], expand, r); });
+      chunks_ = chunk_count(current_.size());
+      next_chunk_.store(0, std::memory_order_relaxed);
+      run_workers([&](uint32_t t) { expand_chunks(t, depth, r.depth_start[depth], expand, r); });
       if (!expand) {
         r.stats.queue = current_.size();
         r.stats.complete = distinct < o_.max_states || depth >= o_.scope.depth;
         break;
       }
       current_.clear();
-      if (threads_ > 1) run_workers([&](uint32_t t) { claim_found(t); });
+      if (chunks_ > 1) {
+        next_chunk_.store(1, std::memory_order_relaxed);  // chunk 0 need not claim
+        run_workers([&](uint32_t) { claim_chunks(); });
+      }
       next_level(r);
       distinct += r.log.size() - base;
       if (current_.size() == 0) {
@@ -107,6 +130,10 @@ class Explorer {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     r.stats.states_per_second =
         r.stats.seconds > 0 ? static_cast<double>(r.stats.generated) / r.stats.seconds : 0;
+    const double serial_cpu_seconds =
+        thread_cpu_seconds() - start_cpu_seconds - phases_.main_cpu_seconds;
+    r.stats.cpu_seconds = phases_.cpu_seconds + serial_cpu_seconds;
+    r.stats.critical_cpu_seconds = phases_.critical_cpu_seconds + serial_cpu_seconds;
     return r;
   }
 
@@ -115,22 +142,25 @@ class Explorer {
   // rethrown here once all have stopped.
   template <class F>
   void run_workers(F f) {
-    if (threads_ == 1) {
-      f(0);
-      return;
-    }
+    std::array<double, kMaxThreads> cpu_seconds{};
     std::vector<std::exception_ptr> errors(threads_);
     auto guarded = [&](uint32_t t) {
+      const double start_seconds = thread_cpu_seconds();
       try {
         f(t);
       } catch (...) {
         errors[t] = std::current_exception();
       }
+      cpu_seconds[t] = thread_cpu_seconds() - start_seconds;
     };
     std::vector<std::thread> pool;
     for (uint32_t t = 1; t < threads_; ++t) pool.emplace_back(guarded, t);
     guarded(0);
     for (std::thread& th : pool) th.join();
+    store_.reclaim_all();  // no worker holds a table now
+    phases_.main_cpu_seconds += cpu_seconds[0];
+    for (uint32_t t = 0; t < threads_; ++t) phases_.cpu_seconds += cpu_seconds[t];
+    phases_.critical_cpu_seconds += *std::max_element(cpu_seconds.begin(), cpu_seconds.end());
     for (const std::exception_ptr& e : errors)
       if (e) std::rethrow_exception(e);
   }
@@ -169,38 +199,71 @@ class Explorer {
     r.depth_start.push_back(0);
   }
 
-  // Worker t: decode its slice of the level, check invariants, and (unless at the
-  // depth bound) try every operation, keeping the successors new to the store.
-  void expand_slice(uint32_t t, uint32_t depth, uint32_t level_base, bool expand,
-                    ExploreResult& r) {
+  // How many chunks a level of n states is cut into: one for one worker (its
+  // states then go to the store settled, with no claim pass).
+  uint32_t chunk_count(uint64_t n) const {
+    if (threads_ == 1) return 1;
+    const uint64_t chunks = (n + kMinChunkStates - 1) / kMinChunkStates;
+    return static_cast<uint32_t>(std::clamp<uint64_t>(chunks, 1, kMaxChunks));
+  }
+
+  // The next chunk no worker has taken yet (`chunks_` once all are taken).
+  uint32_t take_chunk() {
+    const uint32_t c = next_chunk_.fetch_add(1, std::memory_order_relaxed);
+    return std::min(c, chunks_);
+  }
+
+  // Worker t: expands chunks of the level until none is left. Chunks are taken in
+  // increasing order, so each worker still meets states in increasing id order
+  // (its first max_violations violations are its lowest ones).
+  void expand_chunks(uint32_t t, uint32_t depth, uint32_t level_base, bool expand,
+                     ExploreResult& r) {
+    FrontierReader reader(current_, codec_.layout_words());
+    FrontierWriter writer(space_, codec_.layout_words());
+    Scratch s = scratch();
+    for (uint32_t c = take_chunk(); c < chunks_; c = take_chunk()) {
+      // The first chunk's finds are final (it leads all of them) and come first in
+      // the next level: they go straight to the log, which nothing else touches
+      // until the level is done.
+      std::vector<PathStep>& steps = c == 0 ? r.log : found_[c].steps;
+      expand_chunk(t, c, depth, level_base, expand, {reader, writer, s, steps});
+      found_[c].states = writer.finish();
+    }
+  }
+
+  // What a worker reads, writes and computes with while it expands a chunk.
+  struct ChunkIo {
+    FrontierReader& reader;
+    FrontierWriter& writer;
+    Scratch& s;
+    std::vector<PathStep>& steps;
+  };
+
+  // Decodes chunk c of the level, checks invariants, and (unless at the depth
+  // bound) tries every operation, keeping the successors new to the store.
+  void expand_chunk(uint32_t t, uint32_t c, uint32_t depth, uint32_t level_base, bool expand,
+                    ChunkIo io) {
     WorkerTotals& w = totals_[t];
     const uint64_t n = current_.size();
-    const uint64_t lo = n * t / threads_, hi = n * (t + 1) / threads_;
-    FrontierReader reader(current_, codec_.layout_words());
-    reader.seek(lo);
-    FrontierWriter writer(space_, codec_.layout_words());
-    // The first worker's finds are final (it leads all of them) and come first in
-    // the next level: they go straight to the log, which no other worker touches
-    // until the level is done.
-    std::vector<PathStep>& steps = t == 0 ? r.log : found_[t].steps;
-    Scratch s = scratch();
+    const uint64_t lo = n * c / chunks_, hi = n * (c + 1) / chunks_;
+    const auto mark = static_cast<uint8_t>(chunks_ > 1 ? c + 1 : 0);
+    io.reader.seek(lo);
     for (uint64_t i = lo; i < hi; ++i) {
-      codec_.unpack(reader.next(), s.parent);
+      codec_.unpack(io.reader.next(), io.s.parent);
       const uint32_t id = level_base + static_cast<uint32_t>(i);
-      const bool holds = check_invariants(s.parent, *o_.profile, env_, &s.why) &&
-                         check_explore_invariants(s.parent, &s.why);
+      const bool holds = check_invariants(io.s.parent, *o_.profile, env_, &io.s.why) &&
+                         check_explore_invariants(io.s.parent, &io.s.why);
       if (!holds && w.violations.size() < o_.max_violations)
-        w.violations.push_back(Violation{id, depth, s.why});
-      if (expand) expand_state(t, id, depth, s, writer, steps);
+        w.violations.push_back(Violation{id, depth, io.s.why});
+      if (expand) expand_state(t, id, depth, mark, io);
+      store_.quiescent(t);  // between states: no table read without the lock is held
     }
-    found_[t].states = writer.finish();
   }
 
   // Tries every operation of s.parent (state `id`).
-  void expand_state(uint32_t t, uint32_t id, uint32_t depth, Scratch& s, FrontierWriter& writer,
-                    std::vector<PathStep>& steps) {
+  void expand_state(uint32_t t, uint32_t id, uint32_t depth, uint8_t mark, ChunkIo io) {
     WorkerTotals& w = totals_[t];
-    const auto mark = static_cast<uint8_t>(threads_ > 1 ? t + 1 : 0);
+    Scratch& s = io.s;
     const std::vector<Op>& ops = alphabets_[t].get(s.parent);
     assert(ops.size() <= UINT16_MAX);
     const AbstractClass pre = abstract_class(s.parent);
@@ -222,8 +285,8 @@ class Explorer {
       ++it->second.count;
       (void)added;
       if (!store_.offer(h, rec, mark)) continue;
-      writer.push(s.layout.data());
-      steps.push_back(PathStep{id, static_cast<uint16_t>(k)});
+      io.writer.push(s.layout.data());
+      io.steps.push_back(PathStep{id, static_cast<uint16_t>(k)});
     }
     w.generated += ops.size();
   }
@@ -250,23 +313,29 @@ class Explorer {
     return false;
   }
 
-  // Several workers: worker t keeps the states it found that no earlier slice found.
-  // The first worker leads everything it found (mark 1 is the lowest), and its marks
-  // act as settled ones, so it has nothing to do.
-  void claim_found(uint32_t t) {
-    if (t == 0) return;
-    Found& f = found_[t];
-    FrontierReader reader(f.states, codec_.layout_words());
-    reader.seek(0);
+  // Several chunks: each keeps the states it found that no earlier chunk found.
+  // The first chunk leads everything it found (mark 1 is the lowest), and its
+  // marks act as settled ones, so it has nothing to do.
+  void claim_chunks() {
     FrontierWriter writer(space_, codec_.layout_words());
     Scratch s = scratch();
+    for (uint32_t c = take_chunk(); c < chunks_; c = take_chunk()) {
+      assert(c > 0);
+      claim_found(c, writer, s);
+    }
+  }
+
+  void claim_found(uint32_t c, FrontierWriter& writer, Scratch& s) {
+    Found& f = found_[c];
+    FrontierReader reader(f.states, codec_.layout_words());
+    reader.seek(0);
     size_t kept = 0;
     for (const PathStep& step : f.steps) {
       const uint64_t* layout = reader.next();
       std::copy(layout, layout + codec_.layout_words(), s.layout.begin());
       std::span<const uint8_t> rec;
       const uint64_t h = fingerprint(s, rec);
-      if (!store_.claim(h, rec, static_cast<uint8_t>(t + 1))) continue;
+      if (!store_.claim(h, rec, static_cast<uint8_t>(c + 1))) continue;
       writer.push(s.layout.data());
       f.steps[kept++] = step;
     }
@@ -274,18 +343,19 @@ class Explorer {
     f.states = writer.finish();
   }
 
-  // The next level: the workers' finds, in worker order — (parent, operation) order.
+  // The next level: the chunks' finds, in chunk order — (parent, operation) order.
   void next_level(ExploreResult& r) {
-    if (threads_ > 1) {
+    const std::span<Found> found(found_.data(), chunks_);
+    if (chunks_ > 1) {
       size_t total = r.log.size();
-      for (const Found& f : found_) total += f.steps.size();
+      for (const Found& f : found.subspan(1)) total += f.steps.size();
       r.log.reserve(total);
-      for (Found& f : found_) {
+      for (Found& f : found.subspan(1)) {
         r.log.insert(r.log.end(), f.steps.begin(), f.steps.end());
         std::vector<PathStep>().swap(f.steps);
       }
     }
-    for (Found& f : found_) current_.append(std::move(f.states));
+    for (Found& f : found) current_.append(std::move(f.states));
   }
 
   void collect(ExploreResult& r) {
@@ -327,7 +397,15 @@ class Explorer {
   FrontierSpace space_;  // before every Frontier: they give their memory back to it
   ShardedStore store_;
   std::vector<WorkerTotals> totals_;
-  std::vector<Found> found_;
+  struct PhaseTimes {
+    double cpu_seconds = 0;           // all workers
+    double critical_cpu_seconds = 0;  // the busiest worker of each phase
+    double main_cpu_seconds = 0;      // worker 0, which is the calling thread
+  } phases_;
+  std::vector<Found> found_;  // per chunk
+  uint32_t chunks_ = 1;       // of the level being expanded
+  // The next chunk to take, apart from what the workers write.
+  alignas(64) std::atomic<uint32_t> next_chunk_{0};
   std::vector<AlphabetCache> alphabets_;
   Frontier current_;
 };

@@ -6,13 +6,15 @@
 //
 // Level-synchronous BFS with `threads` workers: each level's queue (a Frontier of
 // compressed layouts, explore/frontier.h, spilled to disk beyond
-// `frontier_memory_bytes`) is split into contiguous slices that the workers expand.
-// A successor is offered to the sharded store (explore/store.h) as soon as it is
-// generated; only a state new to the store keeps its layout, for the next level.
-// With several workers a new state is provisional until every worker is done, and
-// the one from the earliest slice claims it, so the next level is the workers'
-// claims concatenated in (parent, operation) order and every result — numbering,
-// shortest paths, witnesses — is the same for any number of threads.
+// `frontier_memory_bytes`) is cut into up to 63 contiguous chunks that the workers
+// take one at a time (a worker that drew cheap states takes more instead of idling
+// at the level's end). A successor is offered to the sharded store
+// (explore/store.h) as soon as it is generated; only a state new to the store keeps
+// its layout, for the next level. With several chunks a new state is provisional
+// until the level is done, and the earliest chunk to find it claims it, so the next
+// level is the chunks' claims concatenated in (parent, operation) order and every
+// result — numbering, shortest paths, witnesses — is the same for any number of
+// threads.
 //
 // Memory per distinct state: the store (fingerprint: ~13-15 bytes; exact: the
 // record too), the path log (8 bytes), and the frontier's blocks of the level being
@@ -62,11 +64,17 @@ struct ExploreStats {
   // budget (block boundaries, which worker found a state first), so unlike the
   // results above they are not the same for every run of the same scope.
   uint64_t log_bytes = 0;               // the path log: 8 bytes per state
-  uint64_t marks_bytes = 0;             // the store's provisional marks (threads > 1)
+  uint64_t marks_bytes = 0;             // the exact store's provisional marks (threads > 1)
   uint64_t frontier_peak_bytes = 0;     // frontier blocks in memory at once, at most
   uint64_t frontier_spilled_bytes = 0;  // frontier blocks written to disk
   double seconds = 0;                   // wall clock (the one non-deterministic output)
   double states_per_second = 0;         // generated / seconds
+  // CPU time of the search's threads, and of its longest chain: per parallel phase
+  // the busiest worker's, plus the work between phases. The latter is the wall
+  // time the search would take on `threads` cores of its own, which a loaded
+  // machine's wall clock does not show.
+  double cpu_seconds = 0;
+  double critical_cpu_seconds = 0;
 };
 
 // A step of a path: the operation's index in alphabet() of the (canonical) state it

@@ -180,7 +180,7 @@ void Frontier::append(Frontier&& tail) {
 
 void Frontier::clear() {
   for (const FrontierBlock& b : blocks_)
-    if (!b.file) space_->give_back(kFrontierBlockBytes);
+    if (!b.file) space_->give_back(b.bytes);
   blocks_.clear();
   size_ = 0;
 }
@@ -196,14 +196,14 @@ FrontierWriter::FrontierWriter(FrontierSpace& space, size_t layout_words)
       words_(layout_words),
       max_record_bytes_(delta_max_bytes(layout_words)),
       frontier_(&space),
+      buffer_(new uint8_t[kFrontierBlockBytes]),
       prev_(layout_words, 0) {
   assert(max_record_bytes_ * 2 <= kFrontierBlockBytes);
 }
 
 void FrontierWriter::push(const uint64_t* layout) {
   if (open_.bytes + max_record_bytes_ > kFrontierBlockBytes) seal();
-  if (open_.data.empty()) open_.data.resize(kFrontierBlockBytes);
-  uint8_t* at = open_.data.data() + open_.bytes;
+  uint8_t* at = buffer_.get() + open_.bytes;
   uint8_t* end = encode_delta(prev_.data(), layout, words_, at);
   open_.bytes += static_cast<uint32_t>(end - at);
   ++open_.records;
@@ -214,11 +214,12 @@ void FrontierWriter::push(const uint64_t* layout) {
 void FrontierWriter::seal() {
   if (open_.records == 0) return;
   open_.first = frontier_.size_;
-  if (!space_.take(kFrontierBlockBytes)) {
+  if (space_.take(open_.bytes)) {
+    open_.data.assign(buffer_.get(), buffer_.get() + open_.bytes);
+  } else {
     if (!file_) file_ = space_.new_file();
-    open_.offset = space_.write(*file_, open_.data.data(), open_.bytes);
+    open_.offset = space_.write(*file_, buffer_.get(), open_.bytes);
     open_.file = file_;
-    open_.data = {};
   }
   frontier_.size_ += open_.records;
   frontier_.blocks_.push_back(std::move(open_));
@@ -256,10 +257,15 @@ void FrontierReader::load(size_t block) {
     at_ = b.data.data();
   }
   left_ = b.records;
+  index_ = b.first;
   std::fill(layout_.begin(), layout_.end(), 0);
 }
 
 void FrontierReader::seek(uint64_t index) {
+  if (left_ > 0 && index >= index_ && index - index_ < left_) {
+    while (index_ < index) next();
+    return;
+  }
   left_ = 0;
   block_ = f_.blocks_.size();
   if (index >= f_.size_) return;
@@ -267,13 +273,14 @@ void FrontierReader::seek(uint64_t index) {
                                    [](uint64_t i, const FrontierBlock& b) { return i < b.first; });
   load(static_cast<size_t>(it - f_.blocks_.begin()) - 1);
   // Records are deltas of their predecessors: decode up to the one asked for.
-  for (uint64_t i = f_.blocks_[block_].first; i < index; ++i) next();
+  while (index_ < index) next();
 }
 
 const uint64_t* FrontierReader::next() {
   while (left_ == 0) load(block_ + 1);
   at_ = decode_delta(at_, layout_.data(), words_);
   --left_;
+  ++index_;
   return layout_.data();
 }
 

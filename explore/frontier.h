@@ -15,6 +15,7 @@
 // its own (a worker's slice may start anywhere: it decodes from its block's start).
 // A ~1.4 KB layout (2 devices, 2 files, 4 fds) becomes ~15-30 bytes.
 //
+// A sealed block in memory holds (and takes from the budget) its exact size.
 // Once the sealed blocks in memory would exceed the budget, further blocks are
 // written to unlinked files in a directory made under $TMPDIR (TLC spills its queue
 // the same way); the directory is removed when the FrontierSpace goes. A failed
@@ -124,7 +125,12 @@ class FrontierWriter {
   size_t words_;
   size_t max_record_bytes_;
   Frontier frontier_;
-  FrontierBlock open_;
+  FrontierBlock open_;  // its records are in buffer_ until sealed
+  // The open block, kFrontierBlockBytes, allocated once per writer and left
+  // uninitialized: a sealed block is copied out at its exact size, so a writer
+  // used for many small shares (one per chunk of a level) holds one buffer and
+  // the shares only what they use.
+  std::unique_ptr<uint8_t[]> buffer_;
   std::vector<uint64_t> prev_;
   std::shared_ptr<SpillFile> file_;
 };
@@ -132,7 +138,8 @@ class FrontierWriter {
 class FrontierReader {
  public:
   FrontierReader(const Frontier& f, size_t layout_words);
-  // The next next() yields record `index`.
+  // The next next() yields record `index`. Seeking forward inside the loaded
+  // block decodes on from where the reader is instead of from the block's start.
   void seek(uint64_t index);
   // The next record's layout (valid until the next call).
   const uint64_t* next();
@@ -143,6 +150,7 @@ class FrontierReader {
   const Frontier& f_;
   size_t words_;
   size_t block_ = 0;
+  uint64_t index_ = 0;  // the record the next next() yields
   const uint8_t* at_ = nullptr;
   uint32_t left_ = 0;            // records left in the loaded block
   std::vector<uint8_t> buffer_;  // a spilled block read back

@@ -5,6 +5,7 @@
 #include <cassert>
 #include <cmath>
 #include <cstring>
+#include <mutex>
 #include <thread>
 
 namespace loopcheck::model {
@@ -17,10 +18,21 @@ constexpr double kFingerprintMaxLoad = 0.8;
 constexpr double kFingerprintGrowth = 1.5;
 constexpr double kExactMaxLoad = 0.5;
 
-// The slot for a hash: its high bits scaled to the table (any table size works;
-// the shard comes from the low bits).
+// The slot for a hash: its high 32 bits scaled to the table (any table size up
+// to 2^32 slots works; the shard and a fingerprint's mark are in the low bits).
 size_t home(uint64_t hash, size_t slots) {
-  return static_cast<size_t>((static_cast<unsigned __int128>(hash) * slots) >> 64);
+  assert(slots <= (uint64_t{1} << 32));
+  return static_cast<size_t>(((hash >> 32) * slots) >> 32);
+}
+
+// What a fingerprint slot holds for `hash`, without its mark; never 0 (empty).
+uint64_t fingerprint_key(uint64_t hash) {
+  const uint64_t key = hash & ~kFingerprintMarkBits;
+  return key == 0 ? 1 : key;
+}
+
+uint8_t slot_mark(uint64_t slot) {
+  return static_cast<uint8_t>((slot & kFingerprintMarkBits) >> kFingerprintMarkShift);
 }
 
 // Arena chunks: 4 KiB doubling up to 1 MiB, so a small search holds little and a
@@ -30,13 +42,36 @@ size_t chunk_bytes(size_t chunk) {
 }
 }  // namespace
 
+FingerprintTable::FingerprintTable(size_t slot_count)
+    : slots(slot_count), fingerprints(new uint64_t[slot_count]()) {}
+
+static_assert(kStoreShards == uint64_t{1} << (32 - kFingerprintMarkShift),
+              "a shard's fingerprints share exactly the bits its marks take");
+
 StateStore::StateStore(StoreMode mode, size_t expected_states) : mode_(mode) {
   const size_t slots = expected_states * 2 < 64 ? size_t{64} : expected_states * 2;
   slots_ = slots;  // the slot count
   if (mode_ == StoreMode::Exact)
     exact_.assign(slots, ExactSlot{});
   else
-    fingerprints_.assign(slots, 0);
+    table_ = std::make_unique<FingerprintTable>(slots);
+}
+
+uint8_t StateStore::mark_at(size_t i) const {
+  if (mode_ == StoreMode::Fingerprint) return slot_mark(table_->fingerprints[i]);
+  return marks_.empty() ? 0 : marks_[i];
+}
+
+// Fingerprint mode: stored with release, for lookups without the lock.
+void StateStore::set_mark_at(size_t i, uint8_t mark) {
+  assert(mark <= kMaxMark);
+  if (mode_ == StoreMode::Exact) {
+    marks_[i] = mark;
+    return;
+  }
+  uint64_t& slot = table_->fingerprints[i];
+  const uint64_t marked = (slot & ~kFingerprintMarkBits) | uint64_t{mark} << kFingerprintMarkShift;
+  std::atomic_ref<uint64_t>(slot).store(marked, std::memory_order_release);
 }
 
 bool StateStore::equal_record(uint64_t position, std::span<const uint8_t> record) const {
@@ -67,9 +102,11 @@ size_t StateStore::find(uint64_t hash, std::span<const uint8_t> record, bool& fo
   size_t i = home(hash, slots_);
   found = true;
   if (mode_ == StoreMode::Fingerprint) {
-    const uint64_t fp = hash == 0 ? 1 : hash;
-    for (; fingerprints_[i] != 0; i = i + 1 == slots_ ? 0 : i + 1)
-      if (fingerprints_[i] == fp) return i;
+    // Plain reads: only the lock holder writes, and it is this thread.
+    const uint64_t* fps = table_->fingerprints.get();
+    const uint64_t key = fingerprint_key(hash);
+    for (; fps[i] != 0; i = i + 1 == slots_ ? 0 : i + 1)
+      if ((fps[i] & ~kFingerprintMarkBits) == key) return i;
   } else {
     for (; exact_[i].record != 0; i = i + 1 == slots_ ? 0 : i + 1)
       if (exact_[i].hash == hash && equal_record(exact_[i].record - 1, record)) return i;
@@ -79,13 +116,15 @@ size_t StateStore::find(uint64_t hash, std::span<const uint8_t> record, bool& fo
 }
 
 bool StateStore::offer(uint64_t hash, std::span<const uint8_t> record, uint8_t mark) {
-  if (mark != 0 && marks_.empty()) marks_.assign(slots_, 0);
+  assert(mark <= kMaxMark);
+  if (mark != 0 && mode_ == StoreMode::Exact && marks_.empty()) marks_.assign(slots_, 0);
   bool found = false;
   size_t i = find(hash, record, found);
   if (found) {
-    // A lower mark is a worker earlier in (parent, operation) order.
-    if (mark == 0 || marks_.empty() || marks_[i] == 0 || marks_[i] <= mark) return false;
-    marks_[i] = mark;
+    // A lower mark is a chunk earlier in (parent, operation) order.
+    const uint8_t held = mark_at(i);
+    if (mark == 0 || held == 0 || held <= mark) return false;
+    set_mark_at(i, mark);
     return true;
   }
   // Grow only on an insertion, so the table's size follows the number of states and
@@ -96,11 +135,13 @@ bool StateStore::offer(uint64_t hash, std::span<const uint8_t> record, uint8_t m
     i = find(hash, record, found);
   }
   if (mode_ == StoreMode::Fingerprint) {
-    fingerprints_[i] = hash == 0 ? 1 : hash;
+    std::atomic_ref<uint64_t>(table_->fingerprints[i])
+        .store(fingerprint_key(hash) | uint64_t{mark} << kFingerprintMarkShift,
+               std::memory_order_release);
   } else {
     exact_[i] = ExactSlot{hash, keep_record(record) + 1};
+    if (!marks_.empty()) marks_[i] = mark;
   }
-  if (!marks_.empty()) marks_[i] = mark;
   ++count_;
   return true;
 }
@@ -109,45 +150,53 @@ bool StateStore::claim(uint64_t hash, std::span<const uint8_t> record, uint8_t m
   bool found = false;
   const size_t i = find(hash, record, found);
   assert(found);
-  if (!found || marks_.empty() || marks_[i] != mark) return false;
-  marks_[i] = 0;
+  if (!found || mark == 0 || mark_at(i) != mark) return false;
+  set_mark_at(i, 0);
   return true;
 }
 
 void StateStore::grow() {
-  const size_t slots = mode_ == StoreMode::Fingerprint
-                           ? static_cast<size_t>(static_cast<double>(slots_) * kFingerprintGrowth)
-                           : slots_ * 2;
-  auto next_slot = [slots](size_t i) { return i + 1 == slots ? 0 : i + 1; };
-  std::vector<uint8_t> marks(marks_.empty() ? 0 : slots, 0);
   if (mode_ == StoreMode::Fingerprint) {
-    std::vector<uint64_t> next(slots, 0);
-    for (size_t k = 0; k < slots_; ++k) {
-      if (fingerprints_[k] == 0) continue;
-      size_t i = home(fingerprints_[k], slots);
-      while (next[i] != 0) i = next_slot(i);
-      next[i] = fingerprints_[k];
-      if (!marks.empty()) marks[i] = marks_[k];
-    }
-    fingerprints_.swap(next);
-  } else {
-    std::vector<ExactSlot> next(slots, ExactSlot{});
-    for (size_t k = 0; k < slots_; ++k) {
-      if (exact_[k].record == 0) continue;
-      size_t i = home(exact_[k].hash, slots);
-      while (next[i].record != 0) i = next_slot(i);
-      next[i] = exact_[k];
-      if (!marks.empty()) marks[i] = marks_[k];
-    }
-    exact_.swap(next);
+    grow_fingerprints(static_cast<size_t>(static_cast<double>(slots_) * kFingerprintGrowth));
+    return;
   }
+  const size_t slots = slots_ * 2;
+  std::vector<uint8_t> marks(marks_.empty() ? 0 : slots, 0);
+  std::vector<ExactSlot> next(slots, ExactSlot{});
+  for (size_t k = 0; k < slots_; ++k) {
+    if (exact_[k].record == 0) continue;
+    size_t i = home(exact_[k].hash, slots);
+    while (next[i].record != 0) i = i + 1 == slots ? 0 : i + 1;
+    next[i] = exact_[k];
+    if (!marks.empty()) marks[i] = marks_[k];
+  }
+  exact_.swap(next);
   marks_.swap(marks);
   slots_ = slots;
 }
 
+// A new table, filled before it replaces the old one (which ShardedStore
+// publishes with release), so a reader without the lock sees either whole.
+void StateStore::grow_fingerprints(size_t slots) {
+  auto next = std::make_unique<FingerprintTable>(slots);
+  uint64_t* to = next->fingerprints.get();
+  const uint64_t* from = table_->fingerprints.get();
+  for (size_t k = 0; k < slots_; ++k) {
+    if (from[k] == 0) continue;
+    size_t i = home(from[k], slots);
+    while (to[i] != 0) i = i + 1 == slots ? 0 : i + 1;
+    to[i] = from[k];  // with its mark
+  }
+  table_.swap(next);
+  slots_ = slots;
+  assert(!retired_);
+  if (keep_retired_) retired_ = std::move(next);
+}
+
 const uint8_t* StateStore::table_bytes() const {
-  return mode_ == StoreMode::Fingerprint ? reinterpret_cast<const uint8_t*>(fingerprints_.data())
-                                         : reinterpret_cast<const uint8_t*>(exact_.data());
+  return mode_ == StoreMode::Fingerprint
+             ? reinterpret_cast<const uint8_t*>(table_->fingerprints.get())
+             : reinterpret_cast<const uint8_t*>(exact_.data());
 }
 
 size_t StateStore::slot_bytes() const {
@@ -155,18 +204,25 @@ size_t StateStore::slot_bytes() const {
 }
 
 size_t StateStore::memory_bytes() const {
-  return exact_.capacity() * sizeof(ExactSlot) + fingerprints_.capacity() * sizeof(uint64_t) +
-         arena_bytes_;
+  const size_t fingerprint_bytes = table_ ? slots_ * sizeof(uint64_t) : 0;
+  return exact_.capacity() * sizeof(ExactSlot) + fingerprint_bytes + arena_bytes_;
 }
 
-ShardedStore::ShardedStore(StoreMode mode, bool locking)
-    : locking_(locking),
+size_t StateStore::marks_bytes() const {
+  return marks_.capacity();  // fingerprint mode: in the slots
+}
+
+ShardedStore::ShardedStore(StoreMode mode, uint32_t workers)
+    : locking_(workers > 1),
+      lock_free_lookups_(workers > 1 && mode == StoreMode::Fingerprint),
+      workers_(std::max<uint32_t>(workers, 1)),
       shards_(std::make_unique<Shard[]>(kStoreShards)),
-      published_(std::make_unique<Published[]>(kStoreShards)) {
+      published_(std::make_unique<Published[]>(kStoreShards)),
+      epochs_(std::make_unique<Epoch[]>(workers_)) {
   for (uint32_t s = 0; s < kStoreShards; ++s) {
     shards_[s].store = StateStore(mode, 16);
-    published_[s].table.store(shards_[s].store.table_bytes(), std::memory_order_relaxed);
-    published_[s].slots.store(shards_[s].store.slots(), std::memory_order_relaxed);
+    shards_[s].store.keep_retired(lock_free_lookups_);
+    publish(s, shards_[s].store);
   }
   slot_bytes_ = shards_[0].store.slot_bytes();
 }
@@ -193,16 +249,78 @@ bool ShardedStore::locked(uint64_t hash, F f) {
   return r;
 }
 
+// Called with the shard's lock held (or by the constructor). The fingerprint
+// table's pointer is stored seq_cst: retire() then reads the workers' quiescent
+// counts after it in the one total order, so a worker that still loaded the old
+// table did so before the count retire() saw.
+void ShardedStore::publish(size_t shard, const StateStore& s) {
+  Published& p = published_[shard];
+  p.table.store(s.table_bytes(), std::memory_order_relaxed);
+  p.slots.store(s.slots(), std::memory_order_relaxed);
+  p.fingerprints.store(s.fingerprint_table(), std::memory_order_seq_cst);
+}
+
 bool ShardedStore::offer(uint64_t hash, std::span<const uint8_t> record, uint8_t mark) {
-  return locked(hash, [&](StateStore& s) {
-    const bool added = s.offer(hash, record, mark);
-    Published& p = published_[shard_index(hash)];
-    if (p.slots.load(std::memory_order_relaxed) != s.slots()) {  // it grew
-      p.table.store(s.table_bytes(), std::memory_order_relaxed);
-      p.slots.store(s.slots(), std::memory_order_relaxed);
-    }
-    return added;
+  if (lock_free_lookups_ && lookup(hash, mark) == Lookup::Duplicate) return false;
+  std::unique_ptr<FingerprintTable> old;
+  const bool added = locked(hash, [&](StateStore& s) {
+    const bool r = s.offer(hash, record, mark);
+    const size_t shard = shard_index(hash);
+    if (published_[shard].slots.load(std::memory_order_relaxed) != s.slots()) publish(shard, s);
+    old = s.take_retired();
+    return r;
   });
+  if (old) retire(std::move(old));
+  return added;
+}
+
+// Without the lock: Duplicate when the locked offer would surely say so (the
+// state is there, settled or led by a chunk no later than `mark`'s). Marks only
+// decrease during a level, so a stale one is too high and sends us to the lock,
+// as does a state not (yet) seen in a table that may have been replaced.
+Lookup ShardedStore::lookup(uint64_t hash, uint8_t mark) const {
+  const FingerprintTable* t =
+      published_[shard_index(hash)].fingerprints.load(std::memory_order_seq_cst);
+  const uint64_t key = fingerprint_key(hash);
+  for (size_t i = home(hash, t->slots), probes = 0; probes < t->slots; ++probes) {
+    const uint64_t at =
+        std::atomic_ref<uint64_t>(t->fingerprints[i]).load(std::memory_order_acquire);
+    if (at == 0) return Lookup::NeedsLock;
+    if ((at & ~kFingerprintMarkBits) == key) {
+      const uint8_t held = slot_mark(at);
+      return mark == 0 || held == 0 || held <= mark ? Lookup::Duplicate : Lookup::NeedsLock;
+    }
+    i = i + 1 == t->slots ? 0 : i + 1;
+  }
+  return Lookup::NeedsLock;  // unreachable: tables are at most 80% full
+}
+
+void ShardedStore::quiescent(uint32_t worker) {
+  if (!lock_free_lookups_) return;
+  assert(worker < workers_);
+  std::atomic<uint64_t>& count = epochs_[worker].count;
+  // seq_cst: ordered before this worker's next load of a table pointer (publish()).
+  count.store(count.load(std::memory_order_relaxed) + 1, std::memory_order_seq_cst);
+}
+
+// Frees the retired tables every worker has passed a quiescent point since, and
+// keeps `table` until they all have.
+void ShardedStore::retire(std::unique_ptr<FingerprintTable> table) {
+  Retired r{std::move(table), std::vector<uint64_t>(workers_)};
+  for (uint32_t w = 0; w < workers_; ++w)
+    r.epochs[w] = epochs_[w].count.load(std::memory_order_seq_cst);
+  std::lock_guard<std::mutex> lock(retired_mu_);
+  std::erase_if(retired_, [&](const Retired& x) {
+    for (uint32_t w = 0; w < workers_; ++w)
+      if (epochs_[w].count.load(std::memory_order_acquire) == x.epochs[w]) return false;
+    return true;
+  });
+  retired_.push_back(std::move(r));
+}
+
+void ShardedStore::reclaim_all() {
+  std::lock_guard<std::mutex> lock(retired_mu_);
+  retired_.clear();
 }
 
 void ShardedStore::prefetch(uint64_t hash) const {
@@ -211,9 +329,10 @@ void ShardedStore::prefetch(uint64_t hash) const {
   const uint8_t* table = p.table.load(std::memory_order_relaxed);
   const size_t slots = p.slots.load(std::memory_order_relaxed);
   __builtin_prefetch(table + home(hash, slots) * slot_bytes_);
-  // The lock's line was most likely last written by another worker: fetch it
-  // for writing now rather than when the lock is taken.
-  if (locking_) __builtin_prefetch(&shards_[i].busy, 1);
+  // The lock's line was most likely last written by another worker: fetch it for
+  // writing now rather than when the lock is taken (not when lookups take no lock:
+  // that would pull the line away from a worker that does).
+  if (locking_ && !lock_free_lookups_) __builtin_prefetch(&shards_[i].busy, 1);
 }
 
 bool ShardedStore::claim(uint64_t hash, std::span<const uint8_t> record, uint8_t mark) {

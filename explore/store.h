@@ -10,23 +10,52 @@
 //
 // ShardedStore splits the set into kStoreShards tables by hash, each with its own
 // lock, so workers insert while they generate (a duplicate's record is never kept)
-// and a table grows a 64th of the set at a time. With several workers, a state first
-// found in the level being expanded is *provisional*: it remembers the lowest worker
-// that found it (workers expand contiguous slices in (parent, operation) order, so
-// that is the BFS-first finder), and after the level each worker claims the states
-// it still leads. That makes the kept copy, and so every state number, the same for
-// any number of workers.
+// and a table grows a 64th of the set at a time. In fingerprint mode a lookup takes
+// no lock: most offers are duplicates (~95% at the scope), and a lock's
+// cache line moving between cores on every offer cost more than the probe. Only
+// an insertion (or a takeover, below) locks; a table that grows is retired, not
+// freed, until every worker has passed a point between two states
+// (quiescent-state reclamation), since a lock-free lookup may still be reading it.
+//
+// With several chunks per level, a state first found in the level being expanded
+// is *provisional*: it remembers the lowest chunk that found it (chunks are
+// contiguous in (parent, operation) order, so that is the BFS-first finder), and
+// after the level each chunk claims the states it still leads. That makes the kept
+// copy, and so every state number, the same for any number of workers.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <vector>
 
 namespace loopcheck::model {
 
 enum class StoreMode : uint8_t { Exact, Fingerprint };
+
+// Provisional marks: 0 settled, 1 + chunk. At most kMaxMark: fingerprint mode
+// keeps a state's mark in its slot, in the six bits (26-31) that ShardedStore
+// takes the shard from, so every fingerprint in a shard has the same ones there
+// and a lookup reads one word. (A StateStore used alone thus tells hashes apart
+// by their other 58 bits.)
+inline constexpr uint8_t kMaxMark = 63;
+inline constexpr int kFingerprintMarkShift = 26;
+inline constexpr uint64_t kFingerprintMarkBits = uint64_t{kMaxMark} << kFingerprintMarkShift;
+
+// Fingerprint mode's slots: the fingerprint without bits 26-31, and the mark
+// there. Never resized: growing makes a new table, so a reader without the lock
+// may go on probing the old one. Slots are written (under the shard's lock) and
+// read (without it) through std::atomic_ref.
+struct FingerprintTable {
+  explicit FingerprintTable(size_t slot_count);
+  size_t slots;
+  std::unique_ptr<uint64_t[]> fingerprints;  // 0 = empty (a zero key is stored as 1)
+};
+
+// What a lock-free lookup found (ShardedStore::offer).
+enum class Lookup : uint8_t { Duplicate, NeedsLock };
 
 class StateStore {
  public:
@@ -52,13 +81,21 @@ class StateStore {
   // unused tails: those depend on the order records arrived in; not the marks:
   // marks_bytes()).
   size_t memory_bytes() const;
-  // Bytes of provisional marks (1 per slot; none until a provisional offer).
-  size_t marks_bytes() const { return marks_.capacity(); }
+  // Bytes of provisional marks (exact mode: 1 per slot, none until a provisional
+  // offer; fingerprint mode: none, they are in the slots).
+  size_t marks_bytes() const;
 
   // The table, for prefetching a probe's first slot: changes when the table grows.
   const uint8_t* table_bytes() const;
   size_t slots() const { return slots_; }
   size_t slot_bytes() const;
+
+  // Fingerprint mode: the current table, for lookups without the lock.
+  const FingerprintTable* fingerprint_table() const { return table_.get(); }
+  // With keep_retired(true), a fingerprint table replaced by growing is kept for
+  // take_retired() instead of being freed (a reader without the lock may use it).
+  void keep_retired(bool keep) { keep_retired_ = keep; }
+  std::unique_ptr<FingerprintTable> take_retired() { return std::move(retired_); }
 
  private:
   struct ExactSlot {
@@ -72,27 +109,38 @@ class StateStore {
   // The slot holding the state, or the empty slot where it would go.
   size_t find(uint64_t hash, std::span<const uint8_t> record, bool& found) const;
 
+  void grow_fingerprints(size_t slots);
+  uint8_t mark_at(size_t i) const;
+  void set_mark_at(size_t i, uint8_t mark);
+
   StoreMode mode_;
   size_t count_ = 0;
   size_t slots_ = 0;
   std::vector<ExactSlot> exact_;
-  std::vector<uint64_t> fingerprints_;  // 0 = empty (a zero fingerprint is stored as 1)
+  std::unique_ptr<FingerprintTable> table_;  // fingerprint mode
+  std::unique_ptr<FingerprintTable> retired_;
+  bool keep_retired_ = false;
   // Exact mode: u16 length + record bytes, back to back, in chunks that never move
   // (a growing vector was copied under the shard's lock while other workers spun).
   std::vector<std::unique_ptr<uint8_t[]>> chunks_;
   size_t chunk_used_ = 0;  // bytes used in the last chunk
   size_t arena_bytes_ = 0;
-  std::vector<uint8_t> marks_;  // per slot: 0 settled, 1 + worker provisional
+  std::vector<uint8_t> marks_;  // exact mode, per slot: 0 settled, 1 + chunk provisional
 };
 
 inline constexpr uint32_t kStoreShards = 64;
 
 class ShardedStore {
  public:
-  // `locking`: several workers use the store at once.
-  ShardedStore(StoreMode mode, bool locking);
+  // `workers` > 1: that many use the store at once (each calls quiescent() with its
+  // number 0..workers-1 between states).
+  ShardedStore(StoreMode mode, uint32_t workers);
 
   bool offer(uint64_t hash, std::span<const uint8_t> record, uint8_t mark);
+  // Worker `worker` holds nothing it read from a table without the lock.
+  void quiescent(uint32_t worker);
+  // No worker is in the store (between the search's phases): frees retired tables.
+  void reclaim_all();
   bool claim(uint64_t hash, std::span<const uint8_t> record, uint8_t mark);
   // Starts loading the slot a probe for `hash` begins at: the tables are far larger
   // than the caches, and the explorer has other work to do before it offers.
@@ -114,15 +162,31 @@ class ShardedStore {
   struct Published {
     std::atomic<const uint8_t*> table{nullptr};
     std::atomic<size_t> slots{0};
+    std::atomic<const FingerprintTable*> fingerprints{nullptr};  // for lookup()
+  };
+  struct alignas(64) Epoch {
+    std::atomic<uint64_t> count{0};  // quiescent points passed by one worker
+  };
+  struct Retired {
+    std::unique_ptr<FingerprintTable> table;
+    std::vector<uint64_t> epochs;  // every worker's count when it was retired
   };
   static size_t shard_index(uint64_t hash);
   template <class F>
   bool locked(uint64_t hash, F f);
+  Lookup lookup(uint64_t hash, uint8_t mark) const;
+  void publish(size_t shard, const StateStore& s);
+  void retire(std::unique_ptr<FingerprintTable> table);
 
   bool locking_;
+  bool lock_free_lookups_;  // fingerprint mode with several workers
+  uint32_t workers_;
   std::unique_ptr<Shard[]> shards_;
   std::unique_ptr<Published[]> published_;
   size_t slot_bytes_;
+  std::unique_ptr<Epoch[]> epochs_;  // per worker
+  std::mutex retired_mu_;            // taken only when a table grows
+  std::vector<Retired> retired_;
 };
 
 // Probability that hash compaction omitted at least one of `distinct` states
