@@ -10,10 +10,14 @@ cmake --build --preset debug
 ctest --preset debug -j "$(nproc)" --no-tests=error
 
 # ThreadSanitizer: the concurrency corpus on the in-process driver, its block
-# threads calling into the driver at once (build-tsan/, docs/concurrency.md).
+# threads calling into the driver at once (build-tsan/, docs/concurrency.md);
+# the explorer's lock-free state store and its multi-threaded search.
 cmake --preset tsan >/dev/null
-cmake --build --preset tsan --target targets_inproc_concurrency_test
+cmake --build --preset tsan --target targets_inproc_concurrency_test explore_store_test \
+  explore_search_test
 build-tsan/tests/targets_inproc_concurrency_test
+build-tsan/tests/explore_store_test
+build-tsan/tests/explore_search_test
 
 # Fuzz smoke: the clang + libFuzzer + ASan/UBSan build of the fuzz targets
 # (build-fuzz/), then each fuzzer for ~20 s with a fixed seed. It fails on a
