@@ -388,8 +388,17 @@ BlockHistory HostTarget::run_block(std::span<const BlockThread> threads,
     tl_block = nullptr;
     return o;
   });
-  for (uint64_t index : removed_in_block_)
-    if (!devices_.count(index)) locks_->release(index);  // not made again by an open
+  // An open that autoloaded a device the block removed may have run while the
+  // remover had not yet recorded its removal (the policy lock is dropped around
+  // each system call): the kernel, not the order of the bookkeeping, says
+  // whether the device exists again. Left unrecorded, it would outlive the run.
+  for (uint64_t index : removed_in_block_) {
+    if (devices_.count(index)) continue;
+    if (host::loop_device_exists(index) && ledger_.note_created(index))
+      devices_[index] = Device{true};
+    else
+      locks_->release(index);
+  }
   removed_in_block_.clear();
   return h;
 }
