@@ -485,16 +485,23 @@ ProgramReply run_program_request(Session& session, const ProgramRequest& request
   return reply;
 }
 
-ReadyInfo guest_ready_info() {
+// What every agent says of itself, for trace files kept in `dir` (its
+// filesystem's name and block size come from the caller).
+ReadyInfo ready_info_for(const std::string& dir) {
   ReadyInfo info;
   utsname u{};
   if (uname(&u) == 0) info.kernel_release = u.release;
-  info.backing_fs = "ext4";
-  std::string probe = std::string(kDiskMount) + "/.dio-probe";
+  const std::string probe = dir + "/.dio-probe";
   int fd = open(probe.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd >= 0) close(fd);
   info.dio_align = dio_offset_align(probe);
   unlink(probe.c_str());
+  return info;
+}
+
+ReadyInfo guest_ready_info() {
+  ReadyInfo info = ready_info_for(kDiskMount);
+  info.backing_fs = "ext4";
   info.bdev_block_size = logical_block_size(kRamDiskDevice);
   return info;
 }
@@ -648,15 +655,8 @@ uint32_t directory_block_size(const std::string& dir) {
 }
 
 ReadyInfo process_ready_info(const std::string& dir) {
-  ReadyInfo info;
-  utsname u{};
-  if (uname(&u) == 0) info.kernel_release = u.release;
+  ReadyInfo info = ready_info_for(dir);
   info.backing_fs = filesystem_name(dir);
-  const std::string probe = dir + "/.dio-probe";
-  int fd = open(probe.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd >= 0) close(fd);
-  info.dio_align = dio_offset_align(probe);
-  unlink(probe.c_str());
   info.bdev_block_size = directory_block_size(dir);
   return info;
 }
