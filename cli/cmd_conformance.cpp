@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/profile_file_option.h"
 #include "cli/kernel_choice.h"
 #include "cli/loop_driver_options.h"
 #include "cli/strict.h"
@@ -107,7 +108,11 @@ void print_json(const std::vector<GroupTotals>& groups, const RunTotals& totals,
 // common/, the series' directory ("linux-6.1") and the variant's, where they exist.
 std::vector<std::string> corpus_dirs(const std::string& corpus, const model::Profile& profile) {
   namespace fs = std::filesystem;
-  std::vector<std::string> dirs{corpus + "/common"};
+  // corpus/ports/ has no common/: a port's traces are its own.
+  std::vector<std::string> dirs;
+  if (fs::is_directory(corpus + "/common") ||
+      !fs::is_directory(corpus + "/" + std::string(profile.series)))
+    dirs.push_back(corpus + "/common");
   for (std::string_view name : {profile.series, profile.name}) {
     std::string dir = fmt::format("{}/{}", corpus, name);
     if (fs::is_directory(dir) && std::find(dirs.begin(), dirs.end(), dir) == dirs.end())
@@ -151,8 +156,10 @@ TargetRun run_target(const std::string& target_name, const ConformanceArgs& args
   }
   const model::Profile* only =
       args.profile.empty() ? chosen.native_profile : model::find_profile(args.profile);
-  for (const model::Profile* profile : model::kProfiles) {
-    if (only && only != profile) continue;
+  std::vector<const model::Profile*> profiles(std::begin(model::kProfiles),
+                                              std::end(model::kProfiles));
+  if (only) profiles = {only};  // a built-in one, or one read from a profile file
+  for (const model::Profile* profile : profiles) {
     LoadedTraces loaded = load_traces(corpus_dirs(args.corpus, *profile));
     if (!loaded.ok()) {
       for (const std::string& e : loaded.errors) run.output += e + "\n";
@@ -303,9 +310,9 @@ void add_conformance_command(CLI::App& app, Action& action) {
   cmd->add_option("-j,--jobs", args->jobs,
                   "Targets run at once (each VM takes about one core under TCG)")
       ->capture_default_str();
-  cmd->add_option("--profile", args->profile,
-                  "Compare every target under this profile (default: a kernel's own; the "
-                  "others, every profile)");
+  add_profile_option(cmd, &args->profile,
+                     "Compare every target under this profile (default: a kernel's own; the "
+                     "others, every profile)");
   add_loop_driver_options(cmd, &args->loop_driver);
   cmd->add_flag("-v,--verbose", args->verbose, "Print every trace, not only failures");
   cmd->add_flag("--strict", args->strict,

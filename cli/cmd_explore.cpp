@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/profile_file_option.h"
 #include "explore/explore.h"
 #include "explore/frontier.h"
 #include "explore/coverage.h"
@@ -214,7 +215,7 @@ void add_explore_command(CLI::App& app, Action& action) {
   auto args = std::make_shared<ExploreArgs>();
   CLI::App* cmd = app.add_subcommand(
       "explore", "Search every model state in a bounded scope; check invariants");
-  cmd->add_option("--profile", args->profile, "Model profile")->capture_default_str();
+  add_profile_option(cmd, &args->profile, "Model profile")->capture_default_str();
   cmd->add_option("--devices", args->scope.devices, "Loop devices that may exist at once")
       ->capture_default_str()
       ->check(CLI::Range(1u, model::kMaxScopeDevices));

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "cli/commands.h"
+#include "cli/profile_file_option.h"
 #include "fuzz/generator.h"
 #include "trace/print.h"
 
@@ -69,7 +70,7 @@ void add_gen_command(CLI::App& app, Action& action) {
   auto args = std::make_shared<GenArgs>();
   CLI::App* cmd = app.add_subcommand(
       "gen", "Write seeded random traces (valid, self-cleaning) for differential runs");
-  cmd->add_option("--profile", args->profile, "Profile named in the traces")->capture_default_str();
+  add_profile_option(cmd, &args->profile, "Profile named in the traces")->capture_default_str();
   cmd->add_option("--seed", args->seed, "Seed: the same seed gives the same traces, byte for byte")
       ->capture_default_str();
   cmd->add_option("--count", args->count, "Number of traces")

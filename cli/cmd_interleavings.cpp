@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/profile_file_option.h"
 #include "cli/profile_choice.h"
 #include "explore/interleavings.h"
 #include "trace/outcome_tuple.h"
@@ -100,7 +101,7 @@ void add_interleavings_command(CLI::App& app, Action& action) {
                          "Every interleaving of a trace's concurrent block on the model: the "
                          "outcome tuples it allows");
   cmd->add_option("traces", a->paths, "Trace files with a concurrent block")->required();
-  cmd->add_option("--profile", a->profile, "Model profile (default: the trace's @profile)");
+  add_profile_option(cmd, &a->profile, "Model profile (default: the trace's @profile)");
   cmd->add_option("--reduction", a->reduction,
                   "all (state caching + sleep sets), cache, sleep (sleep sets alone: no "
                   "memory per configuration), none")

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/profile_file_option.h"
 #include "cli/profile_choice.h"
 #include "fuzz/findings.h"
 #include "repro/minimize.h"
@@ -82,7 +83,7 @@ void add_minimize_command(CLI::App& app, Action& action) {
       app.add_subcommand("minimize", "Shrink a failing trace, keeping its failure signature");
   cmd->add_option("trace", args->path, "The failing trace")->required();
   cmd->add_option("--target", args->target, "model | inproc | host")->capture_default_str();
-  cmd->add_option("--profile", args->profile, "Profile (overrides @profile)");
+  add_profile_option(cmd, &args->profile, "Profile (overrides @profile)");
   cmd->add_option("--signature", args->signature,
                   "Keep this signature (default: the trace's first failure)");
   cmd->add_option("--max-tests", args->max_tests, "Candidates to try at most")

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/profile_file_option.h"
 #include "model/profile.h"
 #include "proofs/prover.h"
 
@@ -119,7 +120,7 @@ void add_prove_command(CLI::App& app, Action& action) {
   CLI::App* cmd = app.add_subcommand(
       "prove",
       "Prove the offset/sizelimit/capacity/block-size/DIO arithmetic of model and driver with Z3");
-  cmd->add_option("--profile", args->profile, "Only this profile (default: every profile)");
+  add_profile_option(cmd, &args->profile, "Only this profile (default: every profile)");
   cmd->add_option("--property", args->property, "Only the property of this name (default: all)");
   cmd->add_flag("--json", args->json, "Print the results as JSON (no timings)");
   cmd->add_option("--timeout-ms", args->timeout_ms,

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/profile_file_option.h"
 #include "cli/loop_driver_options.h"
 #include "cli/profile_choice.h"
 #include "oracle/report.h"
@@ -101,8 +102,8 @@ void add_record_command(CLI::App& app, Action& action) {
   cmd->add_option("--target", args->target,
                   "model | inproc | host | vm:VERSION | vm:PATH/TO/bzImage")
       ->capture_default_str();
-  cmd->add_option("--profile", args->profile,
-                  "a profile or series from `loopcheck profiles` (overrides @profile)");
+  add_profile_option(cmd, &args->profile,
+                     "a profile or series from `loopcheck profiles` (overrides @profile)");
   cmd->add_option("trace", args->path, "One trace file")->required();
   add_loop_driver_options(cmd, &args->loop_driver);
   cmd->callback([args, &action] { action = [args] { return record(*args); }; });

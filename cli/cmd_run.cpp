@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "cli/commands.h"
+#include "cli/profile_file_option.h"
 #include "cli/loop_driver_options.h"
 #include "cli/profile_choice.h"
 #include "cli/strict.h"
@@ -143,8 +144,8 @@ void add_run_command(CLI::App& app, Action& action) {
          "--target", args->target,
          "model | inproc | host | vm:VERSION | vm:PATH/TO/bzImage | exec:CMD | serial:PATH")
       ->capture_default_str();
-  cmd->add_option("--profile", args->profile,
-                  "a profile or series from `loopcheck profiles` (overrides @profile)");
+  add_profile_option(cmd, &args->profile,
+                     "a profile or series from `loopcheck profiles` (overrides @profile)");
   cmd->add_flag("--json", args->json, "Print results as JSON");
   cmd->add_flag("--no-expect", args->no_expect,
                 "Ignore written expectations: compare target with model only");

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "cli/profile_file_option.h"
 #include "targets/registry.h"
 #include "model/profile.h"
 #include "trace/trace.h"
@@ -45,6 +46,10 @@ inline ProfileChoice choose_profile(std::string_view cli_profile, const Trace& t
   if (target.target && !target.error.empty()) return {nullptr, false, target.error};
   if (trace.profile.empty()) return {&model::kDefaultProfile, false, {}};
   if (const model::Profile* p = model::find_profile(trace.profile)) return {p, false, {}};
+  std::string error;  // a pin naming a file in profiles/ ("@profile dragonos")
+  if (!load_named_profile(trace.profile, &error).empty())
+    return {model::find_profile(trace.profile), false, {}};
+  if (!error.empty()) return {nullptr, false, error};
   return unknown(trace.profile);
 }
 

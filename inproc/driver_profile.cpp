@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "inproc/driver_profile_registry.h"
+
 namespace loopcheck::inproc {
 namespace {
 
@@ -75,7 +77,7 @@ const DriverProfile* find_profile(std::string_view name) {
   if (name == "linux-6.1") return &kLinux61;  // the series: its newest point release
   for (const DriverProfile* p : kProfiles)
     if (p->name == name) return p;
-  return nullptr;
+  return find_registered_driver_profile(name);
 }
 
 }  // namespace loopcheck::inproc

@@ -7,6 +7,7 @@
 // against each other (tests/targets/inproc_profile_test.cpp).
 #pragma once
 
+#include <cerrno>
 #include <cstdint>
 #include <string_view>
 
@@ -113,6 +114,16 @@ struct DriverProfile {
   // 86947bdc2889 (6.15): LOOP_CONFIGURE / LOOP_SET_FD and LOOP_CHANGE_FD fsync the
   // new backing file (model switch of the same name).
   bool bind_fsyncs_backing = true;
+
+  // Ports (model switches of the same names; 0 is Linux, errno values positive).
+  // DragonOS checks its device state before any I/O (ENODEV unless Bound),
+  // answers a write to a read-only binding with EROFS, refuses a request that
+  // passes the capacity whole (ENOSPC), and has no autoload: opening a device
+  // LOOP_CTL_REMOVE deleted finds no node (ENOENT).
+  int unbound_io_errno = 0;
+  int read_only_write_errno = EPERM;
+  int io_past_capacity_errno = 0;
+  int missing_device_open_errno = 0;
 };
 
 // The profiles the driver implements, by variant name ("linux-6.1.70") or series

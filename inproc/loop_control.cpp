@@ -100,6 +100,10 @@ std::shared_ptr<LoopDevice> LoopControl::lookup_for_open(uint64_t index, int* er
     return nullptr;
   }
   auto it = idr_.find(static_cast<int>(index));
+  if (it == idr_.end() && profile_.missing_device_open_errno) {
+    *err = -profile_.missing_device_open_errno;  // a port without the autoload
+    return nullptr;
+  }
   if (it == idr_.end()) {
     // CONFIG_BLOCK_LEGACY_AUTOLOAD: opening 7:N creates loopN.
     long r = add_locked(static_cast<int>(index));

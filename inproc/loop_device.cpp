@@ -780,7 +780,29 @@ RequestResult LoopDevice::handle_request(const Request& rq, std::span<uint8_t> b
 
 // ---- /dev/loopN file operations -------------------------------------------------------------
 
+// DriverProfile's port switches, in DragonOS's order (io_start, io_snapshot,
+// translate_io_range): the state, read-only, the range. Linux: none apply.
+int LoopDeviceFile::port_io_refusal(uint64_t len, int64_t pos, bool write) const {
+  const DriverProfile& profile = device_->profile();
+  if (len == 0) return 0;
+  if (profile.unbound_io_errno && device_->state() != LoState::Bound)
+    return -profile.unbound_io_errno;
+  if (write && device_->disk().read_only()) return -profile.read_only_write_errno;
+  if (!profile.io_past_capacity_errno) return 0;
+  const uint64_t dev_bytes = arith::bytes_of_sectors(device_->disk().capacity_sectors());
+  const uint64_t start = static_cast<uint64_t>(pos);
+  return start > dev_bytes || len > dev_bytes - start ? -profile.io_past_capacity_errno : 0;
+}
+
+int LoopDeviceFile::fsync() {
+  const DriverProfile& profile = device_->profile();
+  if (profile.unbound_io_errno && device_->state() != LoState::Bound)
+    return -profile.unbound_io_errno;
+  return device_->disk().fsync(wb_since_);
+}
+
 int64_t LoopDeviceFile::read_at(void* buf, uint64_t len, int64_t pos) {
+  if (int e = port_io_refusal(len, pos, false)) return e;
   const uint64_t dev_bytes = arith::bytes_of_sectors(device_->disk().capacity_sectors());
   const int64_t n = device_->disk().read(buf, len, pos, opened_direct(), readahead_pages_);
   // filemap_read_folio: a folio this read needed failed (the read ends short of the
@@ -793,6 +815,7 @@ int64_t LoopDeviceFile::read_at(void* buf, uint64_t len, int64_t pos) {
 }
 
 int64_t LoopDeviceFile::write_at(const void* buf, uint64_t len, int64_t pos) {
+  if (int e = port_io_refusal(len, pos, true)) return e;
   return device_->disk().write(buf, len, pos, opened_direct(), (flags() & O_SYNC) != 0, &wb_since_);
 }
 

@@ -37,6 +37,7 @@ class LoopDevice final : public RequestHandler {
 
   int number() const { return number_; }
   LoState state() const { return state_.load(); }
+  const DriverProfile& profile() const { return profile_; }
   BlockDevice& disk() { return disk_; }
   const BlockDevice& disk() const { return disk_; }
   // 7:N in the userspace dev_t encoding.
@@ -134,7 +135,7 @@ class LoopDeviceFile final : public OpenFile {
 
   int64_t read_at(void* buf, uint64_t len, int64_t pos) override;
   int64_t write_at(const void* buf, uint64_t len, int64_t pos) override;
-  int fsync() override { return device_->disk().fsync(wb_since_); }
+  int fsync() override;
 
   bool has_read_iter() const override { return true; }
   bool has_write_iter() const override { return true; }
@@ -153,6 +154,8 @@ class LoopDeviceFile final : public OpenFile {
   LoopDevice* loop_device() const override { return device_.get(); }
 
  private:
+  int port_io_refusal(uint64_t len, int64_t pos, bool write) const;
+
   std::shared_ptr<LoopDevice> device_;
   bool opened_ = false;
   WbErrSince wb_since_;            // f_wb_err

@@ -1699,6 +1699,18 @@ void Machine::backing_file_write(uint32_t object, uint64_t a, uint64_t z, const 
   }
 }
 
+// The port switches' checks before a device read or write (Profile::
+// unbound_io_errno, read_only_write_errno, io_past_capacity_errno), in
+// DragonOS's order: the state, then read-only, then the range. Linux: none.
+int Machine::port_io_refusal(const Device& dev, uint64_t start, uint64_t len, bool write) const {
+  if (len == 0) return 0;
+  if (p.unbound_io_errno && dev.state != DevState::Bound) return p.unbound_io_errno;
+  if (!p.io_past_capacity_errno) return 0;
+  if (write && bdev_read_only(dev)) return p.read_only_write_errno;
+  const uint64_t cap = arith::device_bytes(dev.capacity);
+  return start > cap || len > cap - start ? p.io_past_capacity_errno : 0;
+}
+
 Outcome Machine::pread(const Op& op) {
   const int64_t off = op.offset.as_signed();
   if (off < 0) return Outcome::error(EINVAL);
@@ -1733,6 +1745,7 @@ Outcome Machine::pread(const Op& op) {
   }
   Device& dev = *device(d->device);
   const uint64_t cap = arith::device_bytes(dev.capacity);
+  if (const int e = port_io_refusal(dev, start, len, false)) return Outcome::error(e);
   ReadResult r = read_device(dev, start, len, direct, out, readahead_pages(*d));
   if (!direct && start < cap && len > 0)
     note_read_end(*d, dev, start, std::min(len, cap - start), r, observed);
@@ -1859,7 +1872,8 @@ Outcome Machine::pwrite(const Op& op) {
   if (d->kind == DescKind::File) return pwrite_file(*d, start, len, direct, op.seed);
   assert(d->kind == DescKind::Loop);
   Device& dev = *device(d->device);
-  if (bdev_read_only(dev)) return Outcome::error(EPERM);
+  if (const int e = port_io_refusal(dev, start, len, true)) return Outcome::error(e);
+  if (bdev_read_only(dev)) return Outcome::error(p.read_only_write_errno);
   if (len == 0) return Outcome::ok(0);
   const uint64_t cap = arith::device_bytes(dev.capacity);
   if (start >= cap) return Outcome::error(ENOSPC);
@@ -1975,6 +1989,7 @@ Outcome Machine::fsync(const Op& op) {
   if (d->kind == DescKind::LoopControl) return Outcome::error(EINVAL);  // no ->fsync
   if (d->kind != DescKind::Loop) return Outcome::ok(0);
   Device& dev = *device(d->device);
+  if (p.unbound_io_errno && dev.state != DevState::Bound) return Outcome::error(p.unbound_io_errno);
   const bool written = flush_dirty(dev);
   if (wb_error_reported(*d, dev) || !written) return Outcome::error(EIO);
   if (dev.state != DevState::Bound && write_cache(dev) == kWriteCacheUnknown) {

@@ -97,6 +97,8 @@ int Machine::open_loop_refusal(const Op& op) {
   if (index > 0xffffffffu || (index << part_shift()) >= (1u << kMinorBits))
     return ENXIO;  // no such minor can exist
   const Device* dev = device(static_cast<uint32_t>(index));
+  // Profile::missing_device_open_errno: a port without the legacy autoload.
+  if (!dev && p.missing_device_open_errno) return p.missing_device_open_errno;
   if ((op.open_flags & kOpenExcl) && dev && held_exclusively_by_other(dev->index, nullptr))
     return EBUSY;  // bd_prepare_to_claim precedes the driver's open
   if (dev && p.deferred_detach && dev->state == DevState::Rundown) return ENXIO;  // lo_open (6.11+)

@@ -105,6 +105,7 @@ struct Machine {
   uint32_t default_block_size(const Desc& file, bool dio_flag) const;  // at a bind
   int open_loop(const Op& op, Desc& d);  // its loop-device part: 0 or an errno
   int open_loop_refusal(const Op& op);   // its checks alone: 0 or an errno
+  int port_io_refusal(const Device& dev, uint64_t start, uint64_t len, bool write) const;
   Outcome close(const Op& op);
   void release_desc(int desc);  // drop one reference (fd close or holder release)
   void last_close(uint32_t index);

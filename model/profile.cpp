@@ -5,6 +5,8 @@
 
 #include <charconv>
 
+#include "model/profile_registry.h"
+
 namespace loopcheck::model {
 
 const Profile* find_profile(std::string_view name) {
@@ -13,7 +15,8 @@ const Profile* find_profile(std::string_view name) {
     if (p->name == name) return p;
     if (p->series == name) newest_in_series = p;  // variants come oldest first
   }
-  return newest_in_series;
+  if (newest_in_series) return newest_in_series;
+  return find_registered_profile(name);
 }
 
 bool pin_admits(std::string_view pin, const Profile& profile) {
@@ -23,7 +26,7 @@ bool pin_admits(std::string_view pin, const Profile& profile) {
 std::string point_release(const Profile& profile) {
   if (profile.since_patch == 0) return {};
   std::string_view series = profile.series;
-  series.remove_prefix(std::string_view("linux-").size());
+  if (series.starts_with("linux-")) series.remove_prefix(std::string_view("linux-").size());
   return fmt::format("{}.{}", series, profile.since_patch);
 }
 

@@ -5,6 +5,7 @@
 // probe or trace that settled it on a real kernel.
 #pragma once
 
+#include <cerrno>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -214,6 +215,24 @@ struct Profile {
   // the lower device's written page was in its file; 6.1.0-47…57 and
   // 6.12.100…118 in QEMU: not (linux-6.18/bind_writes_back_lower_device.trace).
   bool bind_fsyncs_backing;
+
+  // Port switches: every Linux release has the first value; a port's profile file
+  // (profiles/dragonos.toml) sets the others. 0 is "no error": Linux's behaviour.
+  // Linux: I/O on a device that is not Bound sees capacity 0 (a read returns 0,
+  // a write ENOSPC). DragonOS (LoopDevice::io_start, a74d4b7e6): a read, write or
+  // fsync of more than 0 bytes fails with ENODEV unless the device is Bound.
+  int unbound_io_errno;
+  // blkdev_write_iter: a write to a read-only device is EPERM. DragonOS
+  // (io_snapshot): EROFS.
+  int read_only_write_errno;
+  // Linux: a read ending past the capacity is cut short (0 at the end), a write
+  // is cut at the capacity (ENOSPC only from the end on). DragonOS
+  // (translate_io_range): a request whose end passes the capacity fails whole.
+  int io_past_capacity_errno;
+  // Linux: opening /dev/loopN of a device that does not exist creates it (the
+  // legacy autoload, CONFIG_BLOCK_LEGACY_AUTOLOAD). DragonOS: LOOP_CTL_REMOVE
+  // deletes the devfs node, and the open fails with ENOENT.
+  int missing_device_open_errno;
 };
 
 // 6.1.192 on (Debian 6.1.0-55 and later): 7e49538288e5 backported; settled in
@@ -254,6 +273,10 @@ inline constexpr Profile kLinux61{
     .bind_rescans_at_next_open = true,
     .large_folios = false,
     .bind_fsyncs_backing = false,
+    .unbound_io_errno = 0,
+    .read_only_write_errno = EPERM,
+    .io_past_capacity_errno = 0,
+    .missing_device_open_errno = 0,
 };
 
 // 6.1.70 (max_loop change) up to 6.1.190: 6.1.192 less the exclusive-owner check
@@ -305,6 +328,10 @@ inline constexpr Profile kLinux612{
     .bind_rescans_at_next_open = false,
     .large_folios = false,
     .bind_fsyncs_backing = false,
+    .unbound_io_errno = 0,
+    .read_only_write_errno = EPERM,
+    .io_past_capacity_errno = 0,
+    .missing_device_open_errno = 0,
 };
 
 inline constexpr Profile kLinux618{
@@ -343,6 +370,10 @@ inline constexpr Profile kLinux618{
     .bind_rescans_at_next_open = false,
     .large_folios = true,
     .bind_fsyncs_backing = true,
+    .unbound_io_errno = 0,
+    .read_only_write_errno = EPERM,
+    .io_past_capacity_errno = 0,
+    .missing_device_open_errno = 0,
 };
 
 // Variants of one series are adjacent, oldest first.

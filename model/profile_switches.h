@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "model/profile.h"
+#include "profile_file/profile_document.h"
 
 namespace loopcheck::model {
 
@@ -17,7 +18,13 @@ using SwitchValue = std::variant<bool, unsigned, std::string_view>;
 struct SwitchInfo {
   std::string_view name;
   SwitchValue (*value)(const Profile&);
+  // Sets the switch from a profile file's value; an error text ("expects true
+  // or false") when the value does not fit, and the profile is left unchanged.
+  std::string (*apply)(Profile&, const profile_file::SettingValue&);
 };
+
+// The switch of that name; nullptr when there is none.
+const SwitchInfo* find_switch(std::string_view name);
 
 // Every switch of Profile, in declaration order (tests/model/lifecycle_test.cpp
 // checks that none is missing).

@@ -11,7 +11,10 @@
 #include <vector>
 
 #include "inproc/driver_profile.h"
+#include "inproc/driver_profile_registry.h"
 #include "model/profile.h"
+#include "model/profile_registry.h"
+#include "profile_file/profile_document.h"
 #include "tests/support/field_count.h"
 
 namespace loopcheck {
@@ -64,6 +67,10 @@ const std::vector<Switch>& shared_switches() {
       SAME_SWITCH(odirect_file_write_partial),
       SAME_SWITCH(request_status_einval),
       SAME_SWITCH(bind_fsyncs_backing),
+      SAME_SWITCH(unbound_io_errno),
+      SAME_SWITCH(read_only_write_errno),
+      SAME_SWITCH(io_past_capacity_errno),
+      SAME_SWITCH(missing_device_open_errno),
   };
   return kSwitches;
 }
@@ -99,6 +106,31 @@ TEST(InprocProfile, PartialLastBlockUnusableFrom612On) {
   EXPECT_FALSE(inproc::find_profile("linux-6.1.192")->unaligned_bios_refused);
   EXPECT_TRUE(inproc::find_profile("linux-6.12")->unaligned_bios_refused);
   EXPECT_TRUE(inproc::find_profile("linux-6.18")->unaligned_bios_refused);
+}
+
+// The same profile file configures the driver through the driver's own switch
+// table: each built-in file yields the compiled driver profile, and dragonos.toml
+// a driver whose switches match the model's dragonos in every shared switch.
+TEST(InprocProfile, ProfileFilesConfigureTheDriverAsTheyConfigureTheModel) {
+  const std::string dir = std::string(LOOPCHECK_SOURCE_DIR) + "/profiles/";
+  for (const model::Profile* m : model::kProfiles) {
+    profile_file::DocumentLoad doc =
+        profile_file::load_profile_document(dir + std::string(m->name) + ".toml");
+    ASSERT_TRUE(doc.errors.empty()) << m->name;
+    inproc::DriverProfileLoad d = inproc::register_driver_profile(doc.document);
+    ASSERT_TRUE(d.errors.empty()) << d.errors.front();
+    EXPECT_EQ(d.profile, inproc::find_profile(m->name));
+  }
+  profile_file::DocumentLoad doc = profile_file::load_profile_document(dir + "dragonos.toml");
+  ASSERT_TRUE(doc.errors.empty());
+  model::ProfileLoad m = model::register_profile(doc.document);
+  inproc::DriverProfileLoad d = inproc::register_driver_profile(doc.document);
+  ASSERT_TRUE(m.errors.empty() && d.errors.empty());
+  EXPECT_TRUE(d.not_implemented.empty());
+  EXPECT_EQ(inproc::find_profile("dragonos"), d.profile);
+  for (const Switch& s : shared_switches())
+    EXPECT_TRUE(s.same(*m.profile, *d.profile)) << "dragonos: " << s.name << " differs";
+  EXPECT_EQ(d.profile->read_only_write_errno, EROFS);
 }
 
 TEST(InprocProfile, EveryModelProfileHasADriverProfileOfTheSameName) {

@@ -1,0 +1,51 @@
+#include "cli/profile_file_option.h"
+
+#include <filesystem>
+
+#include "inproc/driver_profile_registry.h"
+#include "model/profile.h"
+#include "model/profile_registry.h"
+#include "profile_file/profile_document.h"
+
+namespace loopcheck::cli {
+
+std::string load_profile_file(const std::string& path, std::string* error) {
+  profile_file::DocumentLoad doc = profile_file::load_profile_document(path);
+  std::vector<std::string> errors = doc.errors;
+  if (errors.empty()) {
+    model::ProfileLoad m = model::register_profile(doc.document);
+    errors = m.errors;
+    if (errors.empty()) errors = inproc::register_driver_profile(doc.document).errors;
+  }
+  if (errors.empty()) return doc.document.name;
+  error->clear();
+  for (const std::string& e : errors) *error += (error->empty() ? "" : "\n") + e;
+  return {};
+}
+
+std::string load_named_profile(const std::string& name, std::string* error) {
+  if (name.empty() || name.find('/') != std::string::npos) return {};
+  const std::string path = std::string(LOOPCHECK_PROFILES_DIR) + "/" + name + ".toml";
+  if (!std::filesystem::exists(path)) return {};
+  return load_profile_file(path, error);
+}
+
+CLI::Option* add_profile_option(CLI::App* cmd, std::string* value, const std::string& help) {
+  auto load = [](std::string& argument) -> std::string {
+    std::string error;
+    if (profile_file::names_a_file(argument)) {
+      std::string name = load_profile_file(argument, &error);
+      if (name.empty()) return error;
+      argument = name;
+    } else if (!model::find_profile(argument)) {
+      std::string name = load_named_profile(argument, &error);
+      if (!error.empty()) return error;
+      if (!name.empty()) argument = name;  // else: unknown, reported where it is used
+    }
+    return {};
+  };
+  return cmd->add_option("--profile", *value, help + " (a name, or a profile file: FILE.toml)")
+      ->transform(CLI::Validator(load, "NAME|FILE.toml"));
+}
+
+}  // namespace loopcheck::cli
