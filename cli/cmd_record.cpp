@@ -8,6 +8,7 @@
 #include "cli/profile_file_option.h"
 #include "cli/loop_driver_options.h"
 #include "cli/profile_choice.h"
+#include "oracle/recorded_expectation.h"
 #include "oracle/report.h"
 #include "oracle/runner.h"
 #include "targets/registry.h"
@@ -23,32 +24,6 @@ struct RecordArgs {
   std::string path;
   vm::LoopDriverChoice loop_driver;  // --loop-ko / --modules
 };
-
-// What `record` writes for a step that passed. The model alone records its
-// envelope (`=> 0 | EIO`) where the kernel is nondeterministic; a real target
-// records exactly what it did, except where it passed only inside the model's
-// envelope: a single value there would fail on the model (and on the next run of
-// the kernel), so the envelope is written, which admits what the kernel did.
-Expectation recorded(const StepResult& step, bool real_target) {
-  if (!real_target || step_class(step) == StepClass::Envelope)
-    return expectation_with_envelope_from(step.model);
-  Expectation e;
-  e.count = 1;
-  // Bytes the model predicted exactly are written as the model describes them
-  // (data=zero, pattern:3), which a reader can check; others as a digest.
-  const bool described =
-      step.model.kind == Outcome::Kind::Data && step_class(step) == StepClass::Exact;
-  e.alt[0] = expectation_from(described ? step.model : step.observed);
-  // Bytes the model cannot predict: a data= there could never be checked (an
-  // expectation failure); the count still is.
-  if (step.model.kind == Outcome::Kind::Data && !step.model.data_known &&
-      e.alt[0].kind == ExpectAlt::Kind::Data) {
-    e.alt[0].kind = ExpectAlt::Kind::Value;
-    e.alt[0].has_data = false;
-    e.alt[0].data = DataDesc{};
-  }
-  return e;
-}
 
 int record(const RecordArgs& args) {
   vm::set_loop_driver_choice(args.loop_driver);
@@ -87,7 +62,7 @@ int record(const RecordArgs& args) {
     Expectation& e = trace.stmts[step.index].expect;
     e = Expectation{};
     if (step.verdict != StepVerdict::Pass) continue;  // skipped steps stay unexpected
-    e = recorded(step, chosen.target != nullptr);
+    e = recorded_expectation(step, chosen.target != nullptr);
   }
   fmt::print("{}", print_trace(trace));
   return kExitPass;

@@ -1,6 +1,7 @@
 #include "targets/registry.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cstdlib>
 
@@ -9,6 +10,9 @@
 #include "targets/vm/stream_target.h"
 #include "targets/vm/vm_environment.h"
 #include "targets/vm/vm_target.h"
+#include "inproc/driver_profile_registry.h"
+#include "model/profile_registry.h"
+#include "profile_file/profile_document.h"
 #include "targets/inproc/inproc_target.h"
 
 namespace loopcheck {
@@ -19,7 +23,8 @@ std::string target_names() {
   std::string names;
   for (const TargetAvailability& t : known_targets()) names += (names.empty() ? "" : ", ") + t.name;
   return names +
-         ", vm:VERSION (a Debian kernel from `loopcheck kernels list`), vm:PATH/TO/bzImage, "
+         ", inproc:PROFILE (the driver configured as one profile, or as a profile file), "
+         "vm:VERSION (a Debian kernel from `loopcheck kernels list`), vm:PATH/TO/bzImage, "
          "exec:CMD (an agent as a child process), serial:PATH (an agent on a Unix socket or pty)";
 }
 
@@ -96,6 +101,35 @@ TargetChoice make_stream_target(vm::StreamKind kind, std::string_view spec) {
   return choice;
 }
 
+// `inproc:NAME` or `inproc:FILE.toml`: the driver pinned to one profile, which
+// the target then stands for (a file is read and registered here).
+TargetChoice make_pinned_inproc_target(std::string_view spec) {
+  TargetChoice choice;
+  std::string name(spec);
+  if (profile_file::names_a_file(name)) {
+    profile_file::DocumentLoad doc = profile_file::load_profile_document(name);
+    std::vector<std::string> errors = doc.errors;
+    if (errors.empty()) errors = model::register_profile(doc.document).errors;
+    if (errors.empty()) errors = inproc::register_driver_profile(doc.document).errors;
+    if (!errors.empty()) {
+      choice.error = fmt::format("target 'inproc:{}': {}", spec, fmt::join(errors, "\n"));
+      return choice;
+    }
+    name = doc.document.name;
+  }
+  choice.native_profile = model::find_profile(name);
+  if (inproc::find_profile(name) == nullptr || choice.native_profile == nullptr) {
+    choice.error = fmt::format(
+        "target 'inproc:{}': no such profile (built-in: `loopcheck "
+        "profiles`; or a profile file, inproc:profiles/NAME.toml)",
+        spec);
+    return choice;
+  }
+  choice.ok = true;
+  choice.target = std::make_unique<inproc::InprocTarget>(name);
+  return choice;
+}
+
 }  // namespace
 
 TargetChoice make_target(std::string_view name) {
@@ -128,6 +162,7 @@ TargetChoice make_target(std::string_view name) {
     choice.target = std::make_unique<HostTarget>();
     return choice;
   }
+  if (name.starts_with("inproc:")) return make_pinned_inproc_target(name.substr(7));
   if (name.starts_with("vm:")) return make_vm_target(name.substr(3));
   if (name.starts_with("exec:")) return make_stream_target(vm::StreamKind::Exec, name.substr(5));
   if (name.starts_with("serial:"))

@@ -148,6 +148,7 @@ std::string InprocTarget::object_path(uint8_t index) const {
 
 TargetError InprocTarget::start(const Trace& trace, std::string_view profile_name, const Env& env) {
   finish();
+  if (!pinned_profile_.empty()) profile_name = pinned_profile_;
   const DriverProfile* profile = find_profile(profile_name);
   if (profile == nullptr)
     return {true, "inproc: unknown profile '" + std::string(profile_name) +

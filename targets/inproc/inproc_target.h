@@ -19,6 +19,10 @@ namespace loopcheck::inproc {
 class InprocTarget final : public Target {
  public:
   InprocTarget() = default;
+  // A driver configured as `driver_profile` whatever profile the model runs
+  // under (`--target inproc:NAME`): it then stands for that profile as a kernel
+  // stands for its release, and `profile infer` can ask which profile it is.
+  explicit InprocTarget(std::string driver_profile) : pinned_profile_(std::move(driver_profile)) {}
   ~InprocTarget() override;
 
   std::string_view name() const override { return "inproc"; }
@@ -40,6 +44,7 @@ class InprocTarget final : public Target {
   std::string object_path(uint8_t index) const;
 
  private:
+  std::string pinned_profile_;
   IoBuffer& io_buffer();  // the calling block thread's, else buffer_
   Outcome open(const Op& op);
   Outcome ioctl(const Op& op);
