@@ -6,9 +6,9 @@
 
 namespace loopcheck::cli {
 
-// The corpus the suite is chosen from: every conformance trace and every port's.
 std::vector<std::string> default_profile_corpus() {
   return {std::string(LOOPCHECK_CORPUS_DIR) + "/conformance",
+          std::string(LOOPCHECK_CORPUS_DIR) + "/generated",
           std::string(LOOPCHECK_CORPUS_DIR) + "/ports"};
 }
 

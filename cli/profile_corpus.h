@@ -10,7 +10,9 @@
 
 namespace loopcheck::cli {
 
-// Every conformance trace and every port's, of the checkout.
+// The checkout's traces: the hand-written conformance corpus, the explorer's
+// suites (corpus/generated: one trace per reachable operation outcome of each
+// profile) and the ports' scenarios.
 std::vector<std::string> default_profile_corpus();
 
 // Loads the traces; prints the errors and returns false if any file is broken.
