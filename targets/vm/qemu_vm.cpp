@@ -390,7 +390,7 @@ bool Vm::wait_for_frame(FrameType type, int timeout_ms, Frame* out, std::string*
       *why = fmt::format(
           "the guest died (QEMU {}); console:\n{}",
           WIFEXITED(exit_status_) ? fmt::format("exit {}", WEXITSTATUS(exit_status_)) : "killed",
-          console_tail(25));
+          failure_console());
       return false;
     }
     auto now = Clock::now();
@@ -400,9 +400,9 @@ bool Vm::wait_for_frame(FrameType type, int timeout_ms, Frame* out, std::string*
       *why = fatal ? fmt::format(
                          "the kernel reported '{}' and the guest did not answer within "
                          "{} ms of it (crash); console:\n{}",
-                         *fatal, kFatalReportGraceMs, console_tail(25))
+                         *fatal, kFatalReportGraceMs, failure_console())
                    : fmt::format("no answer from the guest within {} ms (hang); console:\n{}",
-                                 timeout_ms, console_tail(25));
+                                 timeout_ms, failure_console());
       kill_and_reap();
       return false;
     }
@@ -494,6 +494,19 @@ bool report_stops_the_guest(std::string_view kind) {
 std::vector<KernelReport> Vm::new_kernel_reports() {
   std::string log = read_whole(console_log_path());
   return scan_kernel_reports(log, &console_scanned_);
+}
+
+std::string Vm::failure_console() const {
+  const std::string log = read_whole(console_log_path()) + "\n";
+  size_t scanned = 0;
+  for (const KernelReport& r : scan_kernel_reports(log, &scanned)) {
+    if (!report_stops_the_guest(r.kind)) continue;
+    const std::string tail = console_tail(10);
+    if (r.excerpt.find(tail) != std::string::npos) return r.excerpt;
+    return r.excerpt + "[...]\n" + tail;
+  }
+  std::string tail = console_tail(25);
+  return tail.find_first_not_of(" \r\n") == std::string::npos ? "(nothing since the boot)\n" : tail;
 }
 
 std::string Vm::console_tail(size_t max_lines) const {

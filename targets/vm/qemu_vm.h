@@ -95,6 +95,10 @@ class Vm : public AgentLink {
   std::vector<KernelReport> new_kernel_reports() override;
   // The last `max_lines` lines of the console, for messages about a dead guest.
   std::string console_tail(size_t max_lines) const;
+  // The console as a failure message shows it: the first kernel report that
+  // stops the guest, from its first line (a panic's message is printed above
+  // the stack a tail shows), then the last lines; else the last 25 lines.
+  std::string failure_console() const;
   std::string console_log_path() const { return work_dir_ + "/console.log"; }
 
   // Asks the agent to power off, then reaps QEMU (killing it after a grace period).

@@ -7,6 +7,8 @@
 // kernel, its headers or the source package (scripts/install-deps.sh installs them).
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 
 #include "model/profile.h"
@@ -100,6 +102,52 @@ TEST_F(CustomLoopKo, TheBuiltModulePassesCorpusTracesAndAMutantIsCaught) {
   TraceResult survives = run_trace(load_one(traces[0]), *profile_, &mutated, RunOptions{});
   EXPECT_TRUE(survives.ok()) << "set_fd_basic never asks an unbound LOOP_CLR_FD: "
                              << survives.error;
+}
+
+// A module that panics while it loads and one whose LOOP_CTL_ADD deadlocks are
+// reported with the console within 30 s each, boot included (the hang by the
+// step budget: 12 s for a control ioctl), where a run once waited for an
+// outside limit of 300 s.
+LoopSource with_change(const LoopSource& source, const std::string& from, const std::string& to) {
+  LoopSource changed = source;
+  const size_t at = changed.loop_c.find(from);
+  EXPECT_NE(at, std::string::npos) << "not in this loop.c: " << from;
+  if (at != std::string::npos) changed.loop_c.replace(at, from.size(), to);
+  return changed;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+TEST_F(CustomLoopKo, APanicWhileLoadingAndADeadlockAreReportedWithin30Seconds) {
+  const std::string init = "static int __init loop_init(void)\n{\n\tint i;\n\tint err;\n";
+  VmTarget panicking(kernel_with(
+      with_change(source_, init, init + "\n\tpanic(\"loopcheck test: panic in loop_init\");\n")));
+  auto start = std::chrono::steady_clock::now();
+  TraceResult panicked = run_trace(load_one("corpus/conformance/common/ctl_add_eexist.trace"),
+                                   *profile_, &panicking, RunOptions{});
+  const double panic_s = seconds_since(start);
+  EXPECT_FALSE(panicked.ok());
+  EXPECT_NE(panicked.error.find("loopcheck test: panic in loop_init"), std::string::npos)
+      << panicked.error;
+  EXPECT_LT(panic_s, 30.0);
+
+  const std::string add = "\tcase LOOP_CTL_ADD:\n\t\treturn loop_add(parm);";
+  VmTarget hanging(kernel_with(with_change(
+      source_, add,
+      "\tcase LOOP_CTL_ADD:\n\t\tmutex_lock(&loop_ctl_mutex);\n\t\tmutex_lock(&loop_ctl_mutex);"
+      "\n\t\treturn loop_add(parm);")));
+  start = std::chrono::steady_clock::now();
+  TraceResult hung = run_trace(load_one("corpus/conformance/common/ctl_add_eexist.trace"),
+                               *profile_, &hanging, RunOptions{});
+  const double hang_s = seconds_since(start);
+  EXPECT_FALSE(hung.ok());
+  EXPECT_GT(hung.divergences, 0u);
+  EXPECT_NE(hanging.summary().find("hang"), std::string::npos) << hanging.summary();
+  EXPECT_LT(hang_s, 30.0);
+  std::printf("panic while loading reported in %.1f s, LOOP_CTL_ADD deadlock in %.1f s\n", panic_s,
+              hang_s);
 }
 
 }  // namespace
