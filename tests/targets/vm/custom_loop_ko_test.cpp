@@ -104,50 +104,28 @@ TEST_F(CustomLoopKo, TheBuiltModulePassesCorpusTracesAndAMutantIsCaught) {
                              << survives.error;
 }
 
-// A module that panics while it loads and one whose LOOP_CTL_ADD deadlocks are
-// reported with the console within 30 s each, boot included (the hang by the
-// step budget: 12 s for a control ioctl), where a run once waited for an
-// outside limit of 300 s.
-LoopSource with_change(const LoopSource& source, const std::string& from, const std::string& to) {
-  LoopSource changed = source;
-  const size_t at = changed.loop_c.find(from);
-  EXPECT_NE(at, std::string::npos) << "not in this loop.c: " << from;
-  if (at != std::string::npos) changed.loop_c.replace(at, from.size(), to);
-  return changed;
-}
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-TEST_F(CustomLoopKo, APanicWhileLoadingAndADeadlockAreReportedWithin30Seconds) {
+// A module that panics while it loads is reported within 30 s, boot included,
+// where a run once waited for an outside limit of 300 s, and the message shows
+// the panic's own line (a tail of the console cut it off above the stack).
+// Hangs and oopses of mutants: tests/mutants/mutants_vm_test.cpp.
+TEST_F(CustomLoopKo, APanicWhileLoadingIsReportedWithItsMessageWithin30Seconds) {
+  LoopSource panicking = source_;
   const std::string init = "static int __init loop_init(void)\n{\n\tint i;\n\tint err;\n";
-  VmTarget panicking(kernel_with(
-      with_change(source_, init, init + "\n\tpanic(\"loopcheck test: panic in loop_init\");\n")));
-  auto start = std::chrono::steady_clock::now();
-  TraceResult panicked = run_trace(load_one("corpus/conformance/common/ctl_add_eexist.trace"),
-                                   *profile_, &panicking, RunOptions{});
-  const double panic_s = seconds_since(start);
-  EXPECT_FALSE(panicked.ok());
-  EXPECT_NE(panicked.error.find("loopcheck test: panic in loop_init"), std::string::npos)
-      << panicked.error;
-  EXPECT_LT(panic_s, 30.0);
-
-  const std::string add = "\tcase LOOP_CTL_ADD:\n\t\treturn loop_add(parm);";
-  VmTarget hanging(kernel_with(with_change(
-      source_, add,
-      "\tcase LOOP_CTL_ADD:\n\t\tmutex_lock(&loop_ctl_mutex);\n\t\tmutex_lock(&loop_ctl_mutex);"
-      "\n\t\treturn loop_add(parm);")));
-  start = std::chrono::steady_clock::now();
-  TraceResult hung = run_trace(load_one("corpus/conformance/common/ctl_add_eexist.trace"),
-                               *profile_, &hanging, RunOptions{});
-  const double hang_s = seconds_since(start);
-  EXPECT_FALSE(hung.ok());
-  EXPECT_GT(hung.divergences, 0u);
-  EXPECT_NE(hanging.summary().find("hang"), std::string::npos) << hanging.summary();
-  EXPECT_LT(hang_s, 30.0);
-  std::printf("panic while loading reported in %.1f s, LOOP_CTL_ADD deadlock in %.1f s\n", panic_s,
-              hang_s);
+  const size_t at = panicking.loop_c.find(init);
+  ASSERT_NE(at, std::string::npos) << "loop_init moved in this source";
+  panicking.loop_c.insert(at + init.size(), "\n\tpanic(\"loopcheck test: panic in loop_init\");\n");
+  VmTarget target(kernel_with(panicking));
+  const auto start = std::chrono::steady_clock::now();
+  TraceResult result = run_trace(load_one("corpus/conformance/common/ctl_add_eexist.trace"),
+                                 *profile_, &target, RunOptions{});
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_FALSE(result.ok());
+  EXPECT_NE(result.error.find("Kernel panic - not syncing: loopcheck test: panic in loop_init"),
+            std::string::npos)
+      << result.error;
+  EXPECT_LT(seconds, 30.0);
+  std::printf("a panic while loading loop.ko reported in %.1f s\n", seconds);
 }
 
 }  // namespace
