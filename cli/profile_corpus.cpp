@@ -8,7 +8,6 @@ namespace loopcheck::cli {
 
 std::vector<std::string> default_profile_corpus() {
   return {std::string(LOOPCHECK_CORPUS_DIR) + "/conformance",
-          std::string(LOOPCHECK_CORPUS_DIR) + "/generated",
           std::string(LOOPCHECK_CORPUS_DIR) + "/ports"};
 }
 
