@@ -20,11 +20,6 @@ struct ProfilesArgs {
   std::vector<std::string> files;  // profile files shown beside the built-in profiles
 };
 
-// The built-in profiles, then those the command line's files registered.
-std::vector<const model::Profile*> shown_profiles() {
-  return inference::known_profiles();
-}
-
 std::string release_range(const model::Profile& p) {
   if (!p.series.starts_with("linux-")) return "a port (profile file)";
   if (p.since_patch == 0) return "every supported release of the series (docs/profiles.md)";
@@ -45,14 +40,14 @@ std::string changes_text(const model::SwitchInfo& s) {
 
 void print_text() {
   fmt::print("{:<15} {:<11} {}\n", "profile", "series", "releases");
-  for (const model::Profile* p : shown_profiles())
+  for (const model::Profile* p : inference::known_profiles())
     fmt::print("{:<15} {:<11} {}\n", p->name, p->series, release_range(*p));
   fmt::print("\n{:<37}", "switch");
-  for (const model::Profile* p : shown_profiles()) fmt::print(" {:<14}", p->name);
+  for (const model::Profile* p : inference::known_profiles()) fmt::print(" {:<14}", p->name);
   fmt::print(" point release\n");
   for (const model::SwitchInfo& s : model::profile_switches()) {
     fmt::print("{:<37}", s.name);
-    for (const model::Profile* p : shown_profiles())
+    for (const model::Profile* p : inference::known_profiles())
       fmt::print(" {:<14}", model::format_switch_value(s.value(*p)));
     fmt::print(" {}\n", changes_text(s));
   }
@@ -67,7 +62,7 @@ nlohmann::ordered_json json_value(const model::SwitchValue& v) {
 void print_json() {
   nlohmann::ordered_json doc;
   doc["profiles"] = nlohmann::ordered_json::array();
-  for (const model::Profile* p : shown_profiles()) {
+  for (const model::Profile* p : inference::known_profiles()) {
     nlohmann::ordered_json j{{"name", p->name}, {"series", p->series}};
     j["since"] = p->since_patch ? nlohmann::ordered_json(model::point_release(*p)) : nullptr;
     j["releases"] = release_range(*p);
@@ -76,7 +71,8 @@ void print_json() {
   doc["switches"] = nlohmann::ordered_json::array();
   for (const model::SwitchInfo& s : model::profile_switches()) {
     nlohmann::ordered_json j{{"name", s.name}};
-    for (const model::Profile* p : shown_profiles()) j["values"][p->name] = json_value(s.value(*p));
+    for (const model::Profile* p : inference::known_profiles())
+      j["values"][p->name] = json_value(s.value(*p));
     j["point_releases"] = nlohmann::ordered_json::array();
     for (const model::PointReleaseChange& c : model::point_release_changes(s))
       j["point_releases"].push_back({{"series", c.series},

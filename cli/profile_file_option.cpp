@@ -3,24 +3,17 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "inproc/driver_profile_registry.h"
 #include "model/profile.h"
-#include "model/profile_registry.h"
 #include "profile_file/profile_document.h"
+#include "targets/registry.h"
 
 namespace loopcheck::cli {
 
 std::string load_profile_file(const std::string& path, std::string* error) {
-  profile_file::DocumentLoad doc = profile_file::load_profile_document(path);
-  std::vector<std::string> errors = doc.errors;
-  if (errors.empty()) {
-    model::ProfileLoad m = model::register_profile(doc.document);
-    errors = m.errors;
-    if (errors.empty()) errors = inproc::register_driver_profile(doc.document).errors;
-  }
-  if (errors.empty()) return doc.document.name;
+  ProfileFileRegistration file = register_profile_file(path);
+  if (file.errors.empty()) return file.name;
   error->clear();
-  for (const std::string& e : errors) *error += (error->empty() ? "" : "\n") + e;
+  for (const std::string& e : file.errors) *error += (error->empty() ? "" : "\n") + e;
   return {};
 }
 

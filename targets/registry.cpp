@@ -107,15 +107,12 @@ TargetChoice make_pinned_inproc_target(std::string_view spec) {
   TargetChoice choice;
   std::string name(spec);
   if (profile_file::names_a_file(name)) {
-    profile_file::DocumentLoad doc = profile_file::load_profile_document(name);
-    std::vector<std::string> errors = doc.errors;
-    if (errors.empty()) errors = model::register_profile(doc.document).errors;
-    if (errors.empty()) errors = inproc::register_driver_profile(doc.document).errors;
-    if (!errors.empty()) {
-      choice.error = fmt::format("target 'inproc:{}': {}", spec, fmt::join(errors, "\n"));
+    ProfileFileRegistration file = register_profile_file(name);
+    if (!file.errors.empty()) {
+      choice.error = fmt::format("target 'inproc:{}': {}", spec, fmt::join(file.errors, "\n"));
       return choice;
     }
-    name = doc.document.name;
+    name = file.name;
   }
   choice.native_profile = model::find_profile(name);
   if (inproc::find_profile(name) == nullptr || choice.native_profile == nullptr) {
@@ -131,6 +128,15 @@ TargetChoice make_pinned_inproc_target(std::string_view spec) {
 }
 
 }  // namespace
+
+ProfileFileRegistration register_profile_file(const std::string& path) {
+  profile_file::DocumentLoad doc = profile_file::load_profile_document(path);
+  ProfileFileRegistration result{{}, doc.errors};
+  if (result.errors.empty()) result.errors = model::register_profile(doc.document).errors;
+  if (result.errors.empty()) result.errors = inproc::register_driver_profile(doc.document).errors;
+  if (result.errors.empty()) result.name = doc.document.name;
+  return result;
+}
 
 TargetChoice make_target(std::string_view name) {
   TargetChoice choice;

@@ -25,6 +25,16 @@ struct TargetChoice {
 
 TargetChoice make_target(std::string_view name);
 
+// A profile file read and registered with both the model and the in-process
+// driver (each keeps its own switch table): the profile's name, or the errors,
+// each naming the file and line. `--profile FILE.toml` and `inproc:FILE.toml`
+// both come here.
+struct ProfileFileRegistration {
+  std::string name;
+  std::vector<std::string> errors;
+};
+ProfileFileRegistration register_profile_file(const std::string& path);
+
 struct TargetAvailability {
   std::string name;
   bool available = false;
