@@ -57,6 +57,7 @@ constexpr ReqEntry kReqs[] = {
     {Req::BlkDiscard, "BLKDISCARD", BLKDISCARD, ReqArg::Range, StructKind::None},
     {Req::BlkZeroout, "BLKZEROOUT", BLKZEROOUT, ReqArg::Range, StructKind::None},
     {Req::BlkSecDiscard, "BLKSECDISCARD", BLKSECDISCARD, ReqArg::Range, StructKind::None},
+    {Req::BlkRrPart, "BLKRRPART", BLKRRPART, ReqArg::Ignored, StructKind::None},
 };
 static_assert(std::size(kReqs) == kReqCount - 1, "one entry per named Req");
 
@@ -134,12 +135,14 @@ constexpr std::string_view kSysAttrPaths[] = {
     "queue/discard_granularity",
     "queue/discard_max_bytes",
     "queue/write_zeroes_max_bytes",
+    "start",
+    "partition",
 };
 static_assert(std::size(kSysAttrPaths) == kSysAttrCount);
 
 constexpr std::string_view kEnvKeys[] = {"precreated",      "cap_sys_admin", "dio_align",
                                          "bdev_block_size", "thp",           "max_part",
-                                         "rotational",      "cgroup"};
+                                         "rotational",      "cgroup",        "msdos_partitions"};
 static_assert(std::size(kEnvKeys) == kEnvKeyCount);
 
 constexpr std::string_view kAccessNames[] = {"ro", "wo", "rw"};

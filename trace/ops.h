@@ -29,6 +29,13 @@ inline Op op_open_loop(Value index, Access access, uint8_t open_flags = 0) {
   return op;
 }
 
+// `open loop N part K FLAGS`: partition K (1..kMaxPartitions) of loop device N.
+inline Op op_open_partition(Value index, uint8_t part, Access access, uint8_t open_flags = 0) {
+  Op op = op_open_loop(index, access, open_flags);
+  op.part = part;
+  return op;
+}
+
 // `open file NAME FLAGS`: `object` is the index of the `file` declaration.
 inline Op op_open_file(uint8_t object, Access access, uint8_t open_flags = 0) {
   Op op;
@@ -169,6 +176,13 @@ inline Op op_sysfs(Value index, SysAttr attr) {
   op.kind = OpKind::Sysfs;
   op.subject = index;
   op.attr = attr;
+  return op;
+}
+
+// `sysfs N part K ATTR`: an attribute of partition K of loop device N.
+inline Op op_sysfs_partition(Value index, uint8_t part, SysAttr attr) {
+  Op op = op_sysfs(index, attr);
+  op.part = part;
   return op;
 }
 

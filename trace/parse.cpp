@@ -34,6 +34,7 @@ enum class Tok : uint8_t {
   LBrace,
   RBrace,
   Comma,
+  Plus,  // START+SIZE in an mbr= table
   Colon,
   At,
   Star,
@@ -155,6 +156,8 @@ class Parser {
         return Tok::RBrace;
       case ',':
         return Tok::Comma;
+      case '+':
+        return Tok::Plus;
       case ':':
         return Tok::Colon;
       case '@':
@@ -696,13 +699,15 @@ class Parser {
     auto key = env_key_from_name(k.text);
     if (!key)
       return fail(k, fmt::format("unknown @env key '{}' (known: precreated cap_sys_admin dio_align "
-                                 "bdev_block_size thp max_part rotational cgroup)",
+                                 "bdev_block_size thp max_part rotational cgroup "
+                                 "msdos_partitions)",
                                  k.text));
     uint16_t bit = uint16_t(1u << static_cast<int>(*key));
     if (trace().env_given & bit) return fail(k, fmt::format("@env key '{}' given twice", k.text));
     if (!expect(Tok::Equals, "'='")) return false;
     bool boolean = *key == EnvKey::CapSysAdmin || *key == EnvKey::Thp ||
-                   *key == EnvKey::Rotational || *key == EnvKey::Cgroup;
+                   *key == EnvKey::Rotational || *key == EnvKey::Cgroup ||
+                   *key == EnvKey::MsdosPartitions;
     const Token& vt = peek();
     auto v = literal(boolean ? Range{"a boolean (0 or 1)", false, 0, 1} : kU32, "an @env value");
     if (!v) return false;
@@ -733,6 +738,9 @@ class Parser {
         break;
       case EnvKey::Cgroup:
         env.cgroup = v->lit != 0;
+        break;
+      case EnvKey::MsdosPartitions:
+        env.msdos_partitions = v->lit != 0;
         break;
     }
     trace().env_given |= bit;
@@ -771,16 +779,26 @@ class Parser {
       return;
     }
     decl.name = std::string(nt.text);
-    bool size_seen = false, fill_seen = false;
+    bool size_seen = false, fill_seen = false, mbr_seen = false;
     while (!at(Tok::End)) {
       const Token& a = peek();
       if (decl.kind == ObjectDecl::Kind::Dir) {
         fail(a, fmt::format("a dir takes no attributes, got {}", shown(a)));
         return;
       }
+      if (at_word("mbr")) {
+        if (mbr_seen) {
+          fail(a, "mbr given twice");
+          return;
+        }
+        next();
+        if (!expect(Tok::Equals, "'='") || !parse_partition_table(decl.mbr)) return;
+        mbr_seen = true;
+        continue;
+      }
       bool is_size = at_word("size"), is_fill = at_word("fill");
       if (!is_size && !is_fill) {
-        fail(a, fmt::format("expected size=N or fill=0xHH, got {}", shown(a)));
+        fail(a, fmt::format("expected size=N, fill=0xHH or mbr=START+SIZE,..., got {}", shown(a)));
         return;
       }
       if ((is_size && size_seen) || (is_fill && fill_seen)) {
@@ -800,6 +818,34 @@ class Parser {
       }
     }
     trace().objects.push_back(std::move(decl));
+  }
+
+  // `START+SIZE[,START+SIZE...]`: one entry per MBR slot, at most four.
+  bool parse_partition_table(PartitionTable& table) {
+    while (true) {
+      if (table.count >= kMaxPartitions) {
+        fail(peek(), fmt::format("an MBR has {} entries at most", kMaxPartitions));
+        return false;
+      }
+      auto start = literal(kU32, "a partition's first sector");
+      if (!start || !expect(Tok::Plus, "'+' (START+SIZE)")) return false;
+      auto size = literal(kU32, "a partition's size in sectors");
+      if (!size) return false;
+      table.entry[table.count++] =
+          PartitionEntry{static_cast<uint32_t>(start->lit), static_cast<uint32_t>(size->lit)};
+      if (!at(Tok::Comma)) return true;
+      next();
+    }
+  }
+
+  // ` part K` after a loop index (open, sysfs): 0 when absent.
+  bool parse_optional_part(Op& op) {
+    if (!at_word("part")) return true;
+    next();
+    auto k = literal(kPartNumber, "a partition number");
+    if (!k) return false;
+    op.part = static_cast<uint8_t>(k->lit);
+    return true;
   }
 
   void parse_statement() {
@@ -908,12 +954,17 @@ class Parser {
       auto n = value(kIndex, "a loop device index");
       if (!n) return false;
       op.subject = *n;
+      if (!parse_optional_part(op)) return false;
       const Token& a = peek();
       if (a.kind != Tok::Word)
         return fail(a, fmt::format("expected a sysfs attribute, got {}", shown(a)));
       next();
       auto attr = sysattr_from_path(a.text);
       if (!attr) return fail(a, fmt::format("unknown sysfs attribute '{}'", a.text));
+      if (op.part ? !sysattr_of_partition(*attr) : !sysattr_of_disk(*attr))
+        return fail(a, fmt::format("'{}' is not an attribute of a {} (a partition has size, ro, "
+                                   "start and partition)",
+                                   a.text, op.part ? "partition" : "whole disk"));
       op.attr = *attr;
       return true;
     }
@@ -956,6 +1007,7 @@ class Parser {
       auto n = value(kIndex, "a loop device index");
       if (!n) return false;
       op.subject = *n;
+      if (!parse_optional_part(op)) return false;
     } else if (at_word("file") || at_word("dir")) {
       next();
       bool file = p.text == "file";

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "trace/names.h"
+#include "trace/partition_table.h"
 #include "trace/outcome_tuple.h"
 
 namespace loopcheck {
@@ -121,6 +122,7 @@ std::string format_op(const Trace& t, const Op& op) {
           break;
         case Node::Loop:
           out += "loop " + format_value(t, op.subject);
+          if (op.part) out += fmt::format(" part {}", op.part);
           break;
         case Node::File:
           out += "file " + format_object(t, op.object);
@@ -155,6 +157,9 @@ std::string format_op(const Trace& t, const Op& op) {
           "truncate file {} {}", format_object(t, op.object),
           op.offset.is_literal() ? format_size(op.offset.lit) : format_value(t, op.offset));
     case OpKind::Sysfs:
+      if (op.part)
+        return fmt::format("sysfs {} part {} {}", format_value(t, op.subject), op.part,
+                           sysattr_path(op.attr));
       return fmt::format("sysfs {} {}", format_value(t, op.subject), sysattr_path(op.attr));
     case OpKind::Allocated:
       return fmt::format("allocated file {}", format_object(t, op.object));
@@ -309,6 +314,9 @@ std::string print_trace(const Trace& trace) {
         case EnvKey::Cgroup:
           v = e.cgroup;
           break;
+        case EnvKey::MsdosPartitions:
+          v = e.msdos_partitions;
+          break;
       }
       out += fmt::format(" {}={}", env_key_name(key), v);
     }
@@ -322,6 +330,7 @@ std::string print_trace(const Trace& trace) {
     }
     out += fmt::format("file {} size={}", o.name, format_size(o.size));
     if (o.fill) out += fmt::format(" fill={:#04x}", o.fill);
+    if (o.mbr.count) out += " mbr=" + format_partition_table(o.mbr);
     out += '\n';
   }
   if (!trace.stmts.empty()) out += '\n';

@@ -118,6 +118,7 @@ enum class Req : uint8_t {
   BlkDiscard,
   BlkZeroout,
   BlkSecDiscard,
+  BlkRrPart,
   Unknown,  // any other request number, kept in Op::raw_req
 };
 inline constexpr int kReqCount = static_cast<int>(Req::Unknown) + 1;
@@ -204,8 +205,24 @@ enum class SysAttr : uint8_t {
   QueueDiscardGranularity,
   QueueDiscardMaxBytes,
   QueueWriteZeroesMaxBytes,
+  // A partition's own (`sysfs N part K ATTR`, /sys/block/loopN/loopNpK/ATTR):
+  // its first sector and its number; `size` and `ro` apply to a partition too.
+  PartStart,
+  PartPartition,
 };
-inline constexpr int kSysAttrCount = static_cast<int>(SysAttr::QueueWriteZeroesMaxBytes) + 1;
+inline constexpr int kSysAttrCount = static_cast<int>(SysAttr::PartPartition) + 1;
+
+// Whether a sysfs attribute is one of the whole disk, of a partition, or both.
+inline bool sysattr_of_disk(SysAttr a) {
+  return a != SysAttr::PartStart && a != SysAttr::PartPartition;
+}
+inline bool sysattr_of_partition(SysAttr a) {
+  return a == SysAttr::Size || a == SysAttr::Ro || !sysattr_of_disk(a);
+}
+
+// Partition numbers a trace can name (`open loop N part K`): an MBR's four
+// primary entries.
+inline constexpr uint8_t kMaxPartitions = 4;
 
 // One operation. A flat struct (not a variant) so that it is trivially copyable,
 // comparable and cheap to mutate field by field in the fuzzer.
@@ -214,6 +231,9 @@ struct Op {
 
   // Open: what to open. `subject` is the loop index for Node::Loop, unused else.
   Node node = Node::LoopControl;
+  // Open of Node::Loop, Sysfs: 0 for the whole disk, K (1..kMaxPartitions) for
+  // its partition K (/dev/loopNpK, /sys/block/loopN/loopNpK).
+  uint8_t part = 0;
   uint8_t object = 0;  // file/dir declaration index for Node::File / Node::Dir, Truncate
   Access access = Access::Rw;
   uint8_t open_flags = 0;  // OpenFlag bits
@@ -418,12 +438,29 @@ struct ConcurrentBlock {
   friend bool operator==(const ConcurrentBlock&, const ConcurrentBlock&) = default;
 };
 
+// An MBR partition table a file is created with (`mbr=START+SIZE,...`): up to
+// four primary entries, numbered by their slot (an entry with START and SIZE
+// both 0 is an empty slot). START and SIZE are in the table's sectors, which a
+// kernel reads as 512-byte units on a disk of 512-byte logical blocks
+// (trace/partition_table.h writes the bytes).
+struct PartitionEntry {
+  uint32_t start = 0;
+  uint32_t size = 0;
+  friend bool operator==(const PartitionEntry&, const PartitionEntry&) = default;
+};
+struct PartitionTable {
+  uint8_t count = 0;  // slots written: 0 = no table
+  std::array<PartitionEntry, kMaxPartitions> entry{};
+  friend bool operator==(const PartitionTable&, const PartitionTable&) = default;
+};
+
 struct ObjectDecl {
   enum class Kind : uint8_t { File, Dir };
   Kind kind = Kind::File;
   std::string name;
   uint64_t size = 0;
   uint8_t fill = 0;
+  PartitionTable mbr;  // written over the file's first 512 bytes after the fill
   SourcePos pos;
   friend bool operator==(const ObjectDecl&, const ObjectDecl&) = default;
 };
@@ -437,8 +474,9 @@ enum class EnvKey : uint8_t {
   MaxPart,
   Rotational,
   Cgroup,
+  MsdosPartitions,
 };
-inline constexpr int kEnvKeyCount = static_cast<int>(EnvKey::Cgroup) + 1;
+inline constexpr int kEnvKeyCount = static_cast<int>(EnvKey::MsdosPartitions) + 1;
 
 // Environment facts (`@env`). Never guessed by the model: a target reports what
 // it has, and a trace may pin them.
@@ -463,6 +501,11 @@ struct Env {
   // that cgroup, loop_queue_work). No outcome depends on it; a target that cannot
   // place its steps so refuses the trace (only vm: targets can).
   bool cgroup = false;
+  // The kernel reads MBR partition tables (CONFIG_MSDOS_PARTITION): a partition
+  // scan finds a table's partitions only then. Debian's kernels do; a kernel
+  // built without it (this project's hosts) scans and finds none. A target fills
+  // it in when the trace does not pin it.
+  bool msdos_partitions = true;
   friend bool operator==(const Env&, const Env&) = default;
 };
 

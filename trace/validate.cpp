@@ -3,6 +3,8 @@
 // here holds for parsed traces too.
 #include "trace/validate.h"
 
+#include "trace/partition_table.h"
+
 #include <fmt/format.h>
 
 #include <array>
@@ -167,7 +169,19 @@ class Validator {
     if (decl.kind == ObjectDecl::Kind::Dir && (decl.size != 0 || decl.fill != 0))
       problem("a dir takes no size or fill");
     if (!fits(false, decl.size, range::kSize)) problem("a file size must be 0..2^63-1");
+    partition_table(decl);
     object_ = -1;
+  }
+
+  // The table is written over the file's first sector, so the file holds it whole.
+  void partition_table(const ObjectDecl& decl) {
+    if (decl.mbr.count == 0) return;
+    if (decl.kind == ObjectDecl::Kind::Dir) problem("a dir takes no mbr");
+    if (decl.mbr.count > kMaxPartitions)
+      problem(fmt::format("an MBR has {} entries at most", kMaxPartitions));
+    if (decl.size < kMbrBytes)
+      problem(fmt::format("a file with an mbr= table needs size={} at least (the table's sector)",
+                          kMbrBytes));
   }
 
   void statement(int i) {
@@ -237,6 +251,8 @@ class Validator {
   }
 
   void op(const Op& op) {
+    if (op.part != 0 && op.kind != OpKind::Open && op.kind != OpKind::Sysfs)
+      problem("only open and sysfs name a partition");
     switch (op.kind) {
       case OpKind::Open:
         return open(op);
@@ -265,7 +281,11 @@ class Validator {
         return;
       case OpKind::Sysfs:
         value(op.subject, range::kIndex, "the loop device index");
-        if (static_cast<int>(op.attr) >= kSysAttrCount) problem("unknown sysfs attribute");
+        if (static_cast<int>(op.attr) >= kSysAttrCount) return problem("unknown sysfs attribute");
+        if (op.part > kMaxPartitions) problem("a partition number must be 1..4");
+        if (op.part ? !sysattr_of_partition(op.attr) : !sysattr_of_disk(op.attr))
+          problem(fmt::format("'{}' is not an attribute of a {}", sysattr_path(op.attr),
+                              op.part ? "partition" : "whole disk"));
         return;
     }
     problem(fmt::format("unknown operation kind {}", static_cast<int>(op.kind)));
@@ -275,6 +295,8 @@ class Validator {
     if (op.access > Access::Rw) problem("unknown access mode");
     if (op.open_flags & ~(kOpenExcl | kOpenDirect | kOpenSync | kOpenNonblock | kOpenDsync))
       problem(fmt::format("unknown open flags {:#x}", op.open_flags));
+    if (op.part > kMaxPartitions) problem("a partition number must be 1..4");
+    if (op.part != 0 && op.node != Node::Loop) problem("only `open loop N` takes a partition");
     switch (op.node) {
       case Node::LoopControl:
         return;

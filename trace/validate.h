@@ -37,6 +37,7 @@ inline constexpr ValueRange kI64{"an int64 (loff_t)", true, 0x8000000000000000ul
 inline constexpr ValueRange kULong{"an unsigned long (negative numbers are two's complement)", true,
                                    0x8000000000000000ull, kU64Max};
 inline constexpr ValueRange kIndex{"a loop device index (0..2147483647)", false, 0, 0x7fffffffull};
+inline constexpr ValueRange kPartNumber{"a partition number (1..4)", false, 1, kMaxPartitions};
 inline constexpr ValueRange kSize{"a size (0..2^63-1)", false, 0, 0x7fffffffffffffffull};
 inline constexpr ValueRange kIoLen{"an I/O length (at most 64M)", false, 0, kMaxIoLength};
 inline constexpr ValueRange kRunLen{"a run length (1..64M)", false, 0, kMaxIoLength};
