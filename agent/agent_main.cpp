@@ -71,6 +71,7 @@
 #include "agent/program.h"
 #include "agent/ram_disk.h"
 #include "agent/virtio_channel.h"
+#include "targets/partition_table_file.h"
 #include "targets/vm/protocol.h"
 
 namespace loopcheck::vm::agent {
@@ -217,7 +218,8 @@ bool create_objects(const std::string& dir, const StartRequest& request, std::st
     }
     int fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     bool ok = fd >= 0 && ftruncate(fd, static_cast<off_t>(o.size)) == 0 &&
-              (o.fill == 0 || write_fill(fd, o.size, o.fill)) && fsync(fd) == 0;
+              (o.fill == 0 || write_fill(fd, o.size, o.fill)) &&
+              write_partition_table(fd, o.mbr) == 0 && fsync(fd) == 0;
     if (!ok) *why = errno_text("creating " + path);
     if (fd >= 0) close(fd);
     if (!ok) return false;
@@ -335,7 +337,8 @@ bool rewrite_objects(const std::string& dir, const std::vector<ObjectDecl>& obje
     std::string path = dir + "/" + o.name;
     int fd = open(path.c_str(), O_RDWR | O_TRUNC | O_CLOEXEC);
     bool ok = fd >= 0 && ftruncate(fd, static_cast<off_t>(o.size)) == 0 &&
-              (o.fill == 0 || write_fill(fd, o.size, o.fill));
+              (o.fill == 0 || write_fill(fd, o.size, o.fill)) &&
+              write_partition_table(fd, o.mbr) == 0;
     if (!ok) *why = errno_text("rewriting " + path);
     if (fd >= 0) close(fd);
     if (!ok) return false;

@@ -25,6 +25,7 @@ struct DriverConfig {
   bool cap_sys_admin = true;  // the caller's capability
   bool thp = true;            // CONFIG_TRANSPARENT_HUGEPAGE
   uint32_t max_part = 0;      // > 0 forces PARTSCAN at bind
+  bool msdos_partitions = true;  // CONFIG_MSDOS_PARTITION: scans read MBR tables
   int workers_per_device = 1;
 };
 

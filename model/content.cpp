@@ -202,12 +202,12 @@ void snapshot_object(const Object& obj, uint64_t start, uint64_t end, uint64_t s
     if (x.start >= end) break;
     background(pos, std::max(pos, x.start));
     const uint64_t from = std::max(pos, x.start), to = std::min(end, x.end);
-    if (x.reserved == kUnknownRun) into.unknown = 1;  // a held list names no such run
+    if (unknown_bytes(x)) into.unknown = 1;  // a held list names no such run
     Extent moved = x;  // a pattern run, or a fill run (BLKDISCARD's zeros)
     moved.start = from - shift;
     moved.end = to - shift;
     moved.origin = x.origin - shift;
-    if (x.reserved == kUnknownRun) moved.reserved = 0;
+    if (unknown_bytes(x)) moved.reserved = 0;
     extents_write_run(into, moved);
     pos = to;
   }
@@ -226,8 +226,8 @@ bool emit_object(const Object& obj, uint64_t start, uint64_t end, DataBuilder& o
     emit_background(obj, pos, x.start > pos ? x.start : pos, out);
     uint64_t from = std::max(pos, x.start);
     uint64_t to = std::min(end, x.end);
-    if (x.reserved == kUnknownRun) known = false;
-    if (x.reserved == kUnknownRun)
+    if (unknown_bytes(x)) known = false;
+    if (unknown_bytes(x))
       out.add_zero(to - from);  // a placeholder, not a claim
     else
       emit_extent(x, from, to, out);

@@ -24,6 +24,7 @@ bool is_block_req(Req r) {
     case Req::BlkDiscard:
     case Req::BlkZeroout:
     case Req::BlkSecDiscard:
+    case Req::BlkRrPart:
       return true;
     default:
       return false;
@@ -97,6 +98,7 @@ Outcome Machine::ioctl(const Op& op) {
     case DescKind::LoopControl:
       return control_ioctl(op);
     case DescKind::Loop:
+      if (fd->part != 0) return partition_ioctl(*fd, op);
       return is_block_req(op.req) ? block_ioctl(*fd, op) : loop_ioctl(*fd, op);
     case DescKind::File:
       // do_vfs_ioctl's file_ioctl, regular files only: FIBMAP (1) needs
@@ -315,7 +317,10 @@ Outcome Machine::configure(Desc& fd, Device& dev, const Op& op) {
   // after LOOP_CONFIGURE with PARTSCAN over a 1000-byte file cut to 0, a read of
   // 512 at 0 returned the file's old bytes from the cache; gen-7703-0213,
   // linux-6.12/configure_partscan_caches_page_zero.trace).
-  if (dev.flags & kLoPartscan) reread_partitions(dev);
+  if (dev.flags & kLoPartscan) {
+    reread_partitions(dev);
+    scan_partitions(dev);
+  }
   return Outcome::ok(0);
 }
 
@@ -346,6 +351,9 @@ Outcome Machine::change_fd(Desc&, Device& dev, const Op& op) {
   if (dev.dirty.count == 0) drop_cache(dev);
   --s.descs[old].holders;
   release_desc(old);
+  // loop_change_fd ends with loop_reread_partitions on a PARTSCAN device; an open
+  // partition makes bdev_disk_changed refuse, and the old ones stay.
+  if ((dev.flags & kLoPartscan) && !partition_open(dev)) scan_partitions(dev);
   return Outcome::ok(0);
 }
 
@@ -405,7 +413,10 @@ Outcome Machine::set_status(Device& dev, const Op& op, bool legacy) {
     backing_changed(DescKind::Loop, dev.index, nullptr);
   }
   if (!p.discard_limits_at_set_block_size) configure_discard(dev);  // 6.1's loop_config_discard
-  if (partscan) reread_partitions(dev);
+  if (partscan) {
+    reread_partitions(dev);
+    scan_partitions(dev);  // no partition can be open: PARTSCAN was off
+  }
   return Outcome::ok(0);
 }
 
@@ -598,6 +609,8 @@ Outcome Machine::block_ioctl(Desc& fd, const Op& op) {
       return zeroout(fd, *dev, op);
     case Req::BlkSecDiscard:
       return secure_erase(fd);
+    case Req::BlkRrPart:
+      return reread_partition_table(fd, *dev);
     default:
       assert(false);
       return Outcome::error(EINVAL);

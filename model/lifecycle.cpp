@@ -124,6 +124,7 @@ int Machine::open_loop(const Op& op, Desc& d) {
     dev->rescan_on_open = 0;
     flush_dirty(*dev);
     drop_cache(*dev);
+    if ((dev->flags & kLoPartscan) && !partition_open(*dev)) scan_partitions(*dev);
   }
   d.kind = DescKind::Loop;
   d.device = dev->index;
@@ -156,6 +157,17 @@ Outcome Machine::open(const Op& op) {
       d.kind = DescKind::LoopControl;
       break;
     case Node::Loop:
+      if (op.part != 0) {
+        bool unpredicted = false;
+        const int e = open_partition(op, d, &unpredicted);
+        if (e) {
+          Outcome o = Outcome::error(e);
+          o.any = unpredicted;
+          o.data_rule = unpredicted ? EnvelopeRule::PartitionFd : EnvelopeRule::None;
+          return o;
+        }
+        break;
+      }
       if (const int e = open_loop(op, d)) return Outcome::error(e);
       break;
     case Node::File:
@@ -257,6 +269,7 @@ void Machine::teardown(Device& dev) {
   dev.capacity = 0;
   dev.flags = 0;
   dev.dio = 0;
+  dev.parts = Partitions{};  // bdev_disk_changed of a PARTSCAN device; none exist otherwise
   if (p.write_cache_cleared_on_teardown) dev.write_cache = 0;
   forget_cache(dev);  // invalidate_bdev drops the clean pages
   dev.cache_stale = 0;

@@ -70,6 +70,12 @@ struct ReadRequest {
   uint64_t readahead_pages = 0;
 };
 
+// What a partition scan reads in a device's table sector (model/partitions.cpp).
+enum class TableSector : uint8_t { NoTable, Declared, Unknown };
+
+// An object's declared MBR: its slots and the table run over its first sector.
+void place_mbr(Object& o, const PartitionTable& mbr);
+
 struct Machine {
   State& s;
   const Profile& p;
@@ -409,6 +415,19 @@ struct Machine {
   Outcome clr_fd(Device& dev);
   Outcome set_status(Device& dev, const Op& op, bool legacy);
   void reread_partitions(Device& dev);
+
+  // ---- partitions (partitions.cpp)
+  bool partition_open(const Device& dev) const;
+  TableSector table_sector(const Device& dev) const;
+  void scan_partitions(Device& dev);
+  Outcome reread_partition_table(Desc& fd, Device& dev);  // BLKRRPART
+  // `open loop N part K`: 0 or an errno; *unpredicted when the device's table is unknown.
+  int open_partition(const Op& op, Desc& d, bool* unpredicted);
+  Outcome partition_sysfs(const Device& dev, const Op& op) const;
+  bool partition_read_only(const Device& dev, uint8_t part) const;
+  Outcome partition_ioctl(Desc& fd, const Op& op);
+  Outcome partition_io(Desc& fd, const Op& op);
+  void partition_maybe_written(Device& dev, uint8_t part, uint64_t off, uint64_t len);
   Outcome get_status(Device& dev, const Op& op, bool legacy);
   Outcome set_block_size(Desc& fd, Device& dev, const Op& op);
   Outcome set_direct_io(Device& dev, const Op& op);

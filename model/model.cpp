@@ -35,6 +35,7 @@ State initial_state(const Profile& profile, const Env& env, std::span<const Obje
       o.fill = d.fill;
       o.fill_end = d.size;
       if (o.fill != 0) allocate_blocks(o, 0, d.size);  // the fill is written
+      place_mbr(o, d.mbr);
     }
     Name64& name = s.object_names[i];
     name.len = static_cast<uint8_t>(std::min<size_t>(d.name.size(), kNameSize));

@@ -48,6 +48,13 @@ struct Extent {
   uint32_t reserved = 0;
 };
 inline constexpr uint32_t kUnknownRun = 0xffffffffu;
+// An object's MBR table as declared (`mbr=`): bytes the model does not describe
+// (a read over them is unchecked) but whose meaning it knows while the run is
+// whole (model/partitions.cpp). Kept apart from kUnknownRun so the two never merge.
+inline constexpr uint32_t kTableRun = 0xfffffffeu;
+inline bool unknown_bytes(const Extent& x) {
+  return x.reserved == kUnknownRun || x.reserved == kTableRun;
+}
 
 // Sorted, non-overlapping, non-adjacent-mergeable extents. `unknown` is set when an
 // insertion would exceed kMaxExtents: from then on the bytes are not predicted.
@@ -67,7 +74,9 @@ struct Object {
   uint8_t fill = 0;
   // `alloc_blocks` no longer says what is allocated (model/allocation.h).
   uint8_t alloc_unknown = 0;
-  uint8_t reserved[5] = {};
+  uint8_t mbr_count = 0;  // slots of the declared MBR table (0: none)
+  uint8_t reserved[4] = {};
+  std::array<PartitionEntry, kMaxPartitions> mbr{};
   uint64_t size = 0;
   uint64_t fill_end = 0;
   // 1 + index of the 4 KiB filesystem block holding the EOF when a truncate cut
@@ -109,6 +118,20 @@ enum class DescKind : uint8_t { None, LoopControl, Loop, File, Dir };
 // description table: Desc::kind says whether it is a file or another loop device).
 inline constexpr uint8_t kNoDesc = 0xff;
 inline constexpr uint64_t kNoPage = UINT64_MAX;  // Device::refused_page: none
+
+// The partitions a scan found (block/partitions/msdos.c through blk_add_partitions),
+// by number: partition k is bit k-1 of `present`. `unknown`: the scan read a
+// table the model cannot tell (bytes it does not know): what exists is then not
+// predicted. `ro_policy`: BLKROSET on each partition (bit k-1).
+struct Partitions {
+  std::array<uint64_t, kMaxPartitions> start_sectors{};
+  std::array<uint64_t, kMaxPartitions> size_sectors{};
+  uint8_t present = 0;
+  uint8_t unknown = 0;
+  uint8_t ro_policy = 0;
+  uint8_t reserved[5] = {};
+  bool has(uint8_t k) const { return k >= 1 && k <= kMaxPartitions && (present >> (k - 1)) & 1; }
+};
 
 struct Device {
   uint8_t exists = 0;
@@ -191,6 +214,7 @@ struct Device {
   // a drop of the cache ends that.
   uint64_t refused_page = kNoPage;
   ExtentList held;
+  Partitions parts;
 };
 
 // An open file description. `fd` is its number while the fd is open (0 = closed);
@@ -208,8 +232,11 @@ struct Desc {
   // Loop: buffered reads through this fd that ended short of what they asked for
   // (a folio read failed): each divides f_ra.ra_pages by 4 (model/readahead.cpp).
   uint8_t readahead_eio_shrinks = 0;
+  uint8_t part = 0;  // Loop: 0 the whole disk, k its partition k
+  uint8_t reserved[3] = {};
   uint32_t fd = 0;
   uint32_t device = 0;  // Loop: device index (not slot: slots move)
+  uint32_t reserved2 = 0;  // whole 8-byte words (explore/codec.cpp)
 };
 
 inline constexpr uint8_t kWriteCacheUnknown = 2;
@@ -231,6 +258,7 @@ static_assert(std::has_unique_object_representations_v<ExtentList>);
 static_assert(std::has_unique_object_representations_v<Object>);
 static_assert(std::has_unique_object_representations_v<Device>);
 static_assert(std::has_unique_object_representations_v<Desc>);
+static_assert(std::has_unique_object_representations_v<Partitions>);
 static_assert(std::has_unique_object_representations_v<State>,
               "State must have no padding: hash_state and == work on its bytes");
 

@@ -27,6 +27,7 @@ Outcome Machine::sysfs(const Op& op) {
   if (op.subject.lit > 0xffffffffu) return Outcome::error(ENOENT);
   Device* dev = device(static_cast<uint32_t>(op.subject.lit));
   if (!dev) return Outcome::error(ENOENT);
+  if (op.part != 0) return partition_sysfs(*dev, op);
   auto flag = [](bool b) { return text_outcome(b ? "1" : "0"); };
   switch (op.attr) {
     case SysAttr::Size:

@@ -102,6 +102,7 @@ Comparison compare_data(const Outcome& m, const Outcome& t, std::span<const uint
 Comparison compare_outcomes(const Outcome& m, const Outcome& t, std::span<const uint8_t> bytes,
                             Renaming& names) {
   using Kind = Outcome::Kind;
+  if (m.any) return hedged(Match::UncheckedData, m.data_rule);
   if (m.also_err != 0 && t.kind == Kind::Error && t.err == m.also_err)
     return hedged(Match::EnvelopeErrno, m.err_rule);
   if (m.kind != t.kind) {

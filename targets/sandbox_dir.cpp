@@ -1,5 +1,7 @@
 #include "targets/sandbox_dir.h"
 
+#include "targets/partition_table_file.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -118,7 +120,8 @@ int remove_sandbox_dir(const std::string& path) {
   return err;
 }
 
-int create_backing_file(const std::string& path, uint64_t size, uint8_t fill) {
+int create_backing_file(const std::string& path, uint64_t size, uint8_t fill,
+                        const PartitionTable& mbr) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return errno;
   int err = 0;
@@ -135,6 +138,7 @@ int create_backing_file(const std::string& path, uint64_t size, uint8_t fill) {
         done += static_cast<uint64_t>(w);
     }
   }
+  if (!err) err = write_partition_table(fd, mbr);
   if (::close(fd) != 0 && !err) err = errno;
   return err;
 }

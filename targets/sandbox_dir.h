@@ -4,6 +4,8 @@
 // unlike tmpfs), and removed with everything in it.
 #pragma once
 
+#include "trace/trace.h"
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -36,6 +38,8 @@ int remove_sandbox_dir(const std::string& path);
 
 // Creates a regular file of `size` bytes: sparse when `fill` is 0, else every
 // byte `fill`. Returns 0 or an errno.
-int create_backing_file(const std::string& path, uint64_t size, uint8_t fill);
+// A file of `size` bytes of `fill`, with `mbr`'s table over its first sector.
+int create_backing_file(const std::string& path, uint64_t size, uint8_t fill,
+                        const PartitionTable& mbr = {});
 
 }  // namespace loopcheck::host

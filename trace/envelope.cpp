@@ -34,6 +34,7 @@ constexpr std::array<std::string_view, kEnvelopeRuleCount> kRuleNames = {
     "data_description_overflow",
     "stacked_fallocate",
     "allocation_unknown",
+    "partition_fd",
 };
 
 }  // namespace

@@ -70,8 +70,11 @@ enum class EnvelopeRule : uint8_t {
   // `allocated file`: the file met an allocation the model does not follow (a
   // block past the 64 it tracks, preallocation past the EOF, a stacked request).
   AllocationUnknown,
+  // A partition fd's I/O and data ioctls (its own page cache), or a partition
+  // table the model could not read: any outcome.
+  PartitionFd,
 };
-inline constexpr int kEnvelopeRuleCount = static_cast<int>(EnvelopeRule::AllocationUnknown) + 1;
+inline constexpr int kEnvelopeRuleCount = static_cast<int>(EnvelopeRule::PartitionFd) + 1;
 
 // The stable snake_case name ("rundown_readahead"); "none" for None.
 std::string_view envelope_rule_name(EnvelopeRule rule);

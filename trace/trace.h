@@ -320,6 +320,9 @@ struct Outcome {
   EnvelopeRule err_rule = EnvelopeRule::None;
   EnvelopeRule count_rule = EnvelopeRule::None;
   EnvelopeRule data_rule = EnvelopeRule::None;
+  // The model does not predict this step at all (data_rule says why): any
+  // outcome the target shows passes, counted as unchecked.
+  bool any = false;
   uint64_t digest = 0;  // digest_bytes() (XXH3-64) of the bytes read, when a target read real bytes
   std::array<char, kMaxTextSize> text{};  // Kind::Text (sysfs), NUL-terminated
   uint8_t text_len = 0;

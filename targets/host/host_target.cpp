@@ -123,6 +123,8 @@ HostTarget::~HostTarget() {
 }
 
 void HostTarget::describe_env(Env& env, uint16_t pinned) const {
+  if (!(pinned & (1u << static_cast<int>(EnvKey::MsdosPartitions))))
+    env.msdos_partitions = host::kernel_reads_msdos_partitions().value_or(env.msdos_partitions);
   if (pinned & (1u << static_cast<int>(EnvKey::Rotational))) return;
   env.rotational =
       host::directory_disk_rotational(options_.sandbox_parent).value_or(env.rotational);
@@ -138,6 +140,13 @@ TargetError HostTarget::start(const Trace& trace, std::string_view profile, cons
                         "a disk whose queue/rotational is {}; drop the key, or run the trace "
                         "on a target that has it",
                         env.rotational ? 1 : 0, options_.sandbox_parent, *rotational ? 1 : 0)};
+  }
+  const std::optional<bool> msdos = host::kernel_reads_msdos_partitions();
+  if (msdos && *msdos != env.msdos_partitions) {
+    return {true, fmt::format("the trace's @env msdos_partitions={} does not describe this host: "
+                              "its kernel {} MBR partition tables (CONFIG_MSDOS_PARTITION, "
+                              "msdos_partition in /proc/kallsyms); run the trace on a vm: target",
+                              env.msdos_partitions ? 1 : 0, *msdos ? "reads" : "does not read")};
   }
   if (env.cgroup) {
     return {true,
@@ -194,7 +203,7 @@ TargetError HostTarget::prepare(const Trace& trace, const Env& env) {
     std::string path = sandbox_dir_ + "/" + obj.name;
     int err = obj.kind == ObjectDecl::Kind::Dir
                   ? (::mkdir(path.c_str(), 0700) == 0 ? 0 : errno)
-                  : host::create_backing_file(path, obj.size, obj.fill);
+                  : host::create_backing_file(path, obj.size, obj.fill, obj.mbr);
     if (err) {
       ledger_.discard();
       host::remove_sandbox_dir(sandbox_dir_);

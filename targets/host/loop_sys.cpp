@@ -42,6 +42,36 @@ std::string loop_node_path(uint64_t index) {
 std::string loop_sysfs_path(uint64_t index) {
   return indexed_path("/sys/block/loop", index);
 }
+std::string partition_node_path(uint64_t index, uint8_t part) {
+  return loop_node_path(index) + "p" + std::to_string(part);
+}
+std::string partition_sysfs_path(uint64_t index, uint8_t part) {
+  return loop_sysfs_path(index) + indexed_path("/loop", index) + "p" + std::to_string(part);
+}
+
+namespace {
+std::optional<bool> find_msdos_partition_symbol() {
+  FILE* f = std::fopen("/proc/kallsyms", "re");
+  if (!f) return std::nullopt;
+  char line[512];
+  bool lines = false, found = false;
+  while (!found && std::fgets(line, sizeof line, f)) {
+    lines = true;
+    std::string_view l(line);
+    if (!l.empty() && l.back() == '\n') l.remove_suffix(1);
+    const size_t space = l.rfind(' ');
+    found = space != std::string_view::npos && l.substr(space + 1) == "msdos_partition";
+  }
+  std::fclose(f);
+  if (!lines) return std::nullopt;
+  return found;
+}
+}  // namespace
+
+std::optional<bool> kernel_reads_msdos_partitions() {
+  static const std::optional<bool> answer = find_msdos_partition_symbol();
+  return answer;
+}
 
 int read_small_file(const std::string& path, std::string* out, size_t max_bytes) {
   out->clear();

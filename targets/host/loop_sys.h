@@ -22,6 +22,15 @@ inline constexpr uint64_t kMaxLoopIndex = (1u << 20) - 1;
 
 std::string loop_node_path(uint64_t index);   // "/dev/loopN"
 std::string loop_sysfs_path(uint64_t index);  // "/sys/block/loopN"
+// Partition `part` of loop device `index`: "/dev/loopNpK", "/sys/block/loopN/loopNpK".
+std::string partition_node_path(uint64_t index, uint8_t part);
+std::string partition_sysfs_path(uint64_t index, uint8_t part);
+
+// Whether this kernel parses MBR partition tables (CONFIG_MSDOS_PARTITION):
+// msdos_partition() is a symbol in /proc/kallsyms exactly then (the parsers are
+// called through a table, so it is never inlined away). nullopt when kallsyms
+// cannot be read. Read once per process.
+std::optional<bool> kernel_reads_msdos_partitions();
 
 // Reads a small file (sysfs, procfs, a ledger) whole into `out`, at most
 // `max_bytes`. Returns 0 or the errno of the failing call.

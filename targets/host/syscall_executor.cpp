@@ -103,6 +103,12 @@ Outcome SyscallExecutor::open(const Op& op) {
       fd = ::open(kLoopControlPath, flags);
       break;
     case Node::Loop: {
+      // A partition's node comes and goes with the partition (devtmpfs): a
+      // missing one is ENOENT, as the language says.
+      if (op.part != 0 && op.subject.lit <= kMaxLoopIndex) {
+        fd = ::open(partition_node_path(op.subject.lit, op.part).c_str(), flags | O_CLOEXEC);
+        break;
+      }
       fd = op.subject.lit > kMaxLoopIndex
                ? -ENXIO
                : open_loop_node(op.subject.lit, flags, config_.node_dir, config_.missing_device);
@@ -217,7 +223,8 @@ Outcome SyscallExecutor::truncate(const Op& op) {
 
 Outcome SyscallExecutor::sysfs(const Op& op) {
   if (op.subject.lit > kMaxLoopIndex) return Outcome::error(ENOENT);
-  std::string path = loop_sysfs_path(op.subject.lit);
+  std::string path = op.part ? partition_sysfs_path(op.subject.lit, op.part)
+                             : loop_sysfs_path(op.subject.lit);
   path += '/';
   path += sysattr_path(op.attr);
   std::string text;

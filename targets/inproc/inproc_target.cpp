@@ -1,5 +1,7 @@
 #include "targets/inproc/inproc_target.h"
 
+#include "targets/partition_table_file.h"
+
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <sys/stat.h>
@@ -82,6 +84,16 @@ bool InprocTarget::fill_range(int fd, uint64_t from, uint64_t to, uint8_t fill) 
 // Puts back what a trace changed in [lo, hi) of a filled file the last start()
 // made: the declared size (undoing growth, extending after shrinking), then the
 // fill over the changed range (the file was, and stays, fully allocated).
+bool InprocTarget::write_table(const std::string& path, const PartitionTable& mbr) {
+  if (mbr.count == 0) return true;
+  const int fd = ::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return false;
+  const int err = write_partition_table(fd, mbr);
+  ::close(fd);
+  errno = err;
+  return err == 0;
+}
+
 bool InprocTarget::restore_range(const std::string& path, uint64_t size, uint8_t fill, uint64_t lo,
                                  uint64_t hi) {
   // A zero file must come back all hole, not only all zeros: whether the block at
@@ -192,12 +204,12 @@ TargetError InprocTarget::start(const Trace& trace, std::string_view profile_nam
     }
     const bool same_declaration = std::any_of(previous.begin(), previous.end(), [&](const Kept& k) {
       return k.name == obj.name && k.kind == obj.kind && k.size == obj.size && k.fill == obj.fill;
-    });
+    }) && obj.mbr.count == 0;  // a table file is written afresh
     const FileChanges& changes = *write_log_.changes_for(path);
     if (same_declaration && !changes.any()) continue;
     const bool ok = same_declaration
                         ? restore_range(path, obj.size, obj.fill, changes.lo(), changes.hi())
-                        : reset_file(path, obj.size, obj.fill);
+                        : reset_file(path, obj.size, obj.fill) && write_table(path, obj.mbr);
     if (!ok) {
       int saved = errno;
       kept_.clear();  // nothing is known to be as declared: the next start resets all
@@ -218,6 +230,7 @@ DriverConfig InprocTarget::driver_config(const Env& env) {
   config.cap_sys_admin = env.cap_sys_admin;
   config.thp = env.thp;
   config.max_part = env.max_part;
+  config.msdos_partitions = env.msdos_partitions;
   return config;
 }
 

@@ -60,6 +60,8 @@ class InprocTarget final : public Target {
   };
   void remove_object(const Kept& k);
   bool reset_file(const std::string& path, uint64_t size, uint8_t fill);
+  // The declared MBR over the file's first sector (none: nothing); errno set on failure.
+  static bool write_table(const std::string& path, const PartitionTable& mbr);
   bool restore_range(const std::string& path, uint64_t size, uint8_t fill, uint64_t lo,
                      uint64_t hi);
   bool fill_range(int fd, uint64_t from, uint64_t to, uint8_t fill);

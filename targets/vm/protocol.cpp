@@ -191,6 +191,11 @@ void write_start(Writer& w, const StartRequest& request) {
     w.str(o.name);
     w.u64(o.size);
     w.u8(o.fill);
+    w.u8(o.mbr.count);
+    for (uint8_t i = 0; i < o.mbr.count; ++i) {
+      w.u32(o.mbr.entry[i].start);
+      w.u32(o.mbr.entry[i].size);
+    }
   }
 }
 
@@ -207,6 +212,12 @@ bool read_start(Reader& r, StartRequest& request) {
     o.name = r.str();
     o.size = r.u64();
     o.fill = r.u8();
+    o.mbr.count = r.u8();
+    if (o.mbr.count > kMaxPartitions) return false;
+    for (uint8_t k = 0; k < o.mbr.count; ++k) {
+      o.mbr.entry[k].start = r.u32();
+      o.mbr.entry[k].size = r.u32();
+    }
     // Names become paths in the guest: only the language's own name shape.
     if (o.name.empty() || o.name.find('/') != std::string::npos || o.name[0] == '.') return false;
     request.objects.push_back(std::move(o));
@@ -247,6 +258,7 @@ void write_op(Writer& w, const Op& op) {
   w.var(op.seed);
   w.u8(static_cast<uint8_t>(op.attr));
   w.u8(op.falloc_mode);
+  w.u8(op.part);
 }
 
 bool read_op(Reader& r, Op& op) {
@@ -271,12 +283,13 @@ bool read_op(Reader& r, Op& op) {
   const uint64_t seed = r.var();
   op.seed = static_cast<uint32_t>(seed);
   if (seed > UINT32_MAX) return false;
-  op.attr = r.enumeration(SysAttr::QueueWriteZeroesMaxBytes);
+  op.attr = r.enumeration(SysAttr::PartPartition);
   op.falloc_mode = r.u8();
+  op.part = r.u8();
   const uint64_t max_length =
       op.kind == OpKind::Fallocate ? uint64_t{INT64_MAX} : uint64_t{kMaxIoLength};
   return r.ok() && op.length <= max_length && op.fields.name.len <= kNameSize &&
-         (op.falloc_mode & ~kFallocFlagsAll) == 0;
+         (op.falloc_mode & ~kFallocFlagsAll) == 0 && op.part <= kMaxPartitions;
 }
 
 // Only what the outcome's kind carries: a status for Status, a digest for Data,

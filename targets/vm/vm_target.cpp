@@ -40,6 +40,8 @@ std::vector<std::string> VmTarget::guest_env_mismatches(const Env& env, const Re
   if (env.max_part != 0)
     mismatches.push_back(fmt::format("max_part={} (loop.ko is loaded with 0)", env.max_part));
   if (!env.thp) mismatches.push_back("thp=0 (Debian kernels have CONFIG_TRANSPARENT_HUGEPAGE)");
+  if (!env.msdos_partitions)
+    mismatches.push_back("msdos_partitions=0 (Debian kernels have CONFIG_MSDOS_PARTITION)");
   if (env.rotational)
     mismatches.push_back("rotational=1 (the guest's NVMe disk is not rotational)");
   return mismatches;
