@@ -61,7 +61,10 @@ TraceOutcome trace_outcome(const std::string& corpus, const Trace& trace,
                            const TraceResult& result) {
   TraceOutcome o{
       std::filesystem::path(trace.source).lexically_relative(corpus).string(), "pass", {}};
-  if (!result.ok()) {
+  if (!result.not_run.empty()) {
+    o.result = "skip";
+    o.message = result.not_run;
+  } else if (!result.ok()) {
     o.result = "fail";
     o.message = format_result_text(trace, result).substr(0, kMaxFailureMessageBytes);
   } else if (result.envelope + result.data_unchecked > 0) {
@@ -177,7 +180,7 @@ TargetRun run_target(const std::string& target_name, const ConformanceArgs& args
       group.totals.add(result);
       if (args.traces) group.traces.push_back(trace_outcome(args.corpus, trace, result));
       if (args.strict) run.hedged += format_hedged_steps(trace, result);
-      if (!args.json && (!result.ok() || args.verbose))
+      if (!args.json && (!result.ok() || !result.not_run.empty() || args.verbose))
         run.output += format_result_text(trace, result);
     }
   }

@@ -79,6 +79,14 @@ int open_fds(const State& s, FdList& fds) {
   return nfds;
 }
 
+// Whether a scope file carries a partition table (scope.h: img2): only then do
+// partition ops join the alphabet, so scopes without one explore as before.
+bool scope_has_table(const State& s) {
+  for (int o = 0; o < s.object_count; ++o)
+    if (s.objects[o].mbr_count != 0) return true;
+  return false;
+}
+
 void push_opens(const State& s, const ArgDomain& domain, bool have_ctl, std::vector<Op>& out) {
   // A second loop-control fd can do nothing the first cannot.
   if (!have_ctl) out.push_back(op_open_loop_control(Access::Rw));
@@ -86,6 +94,10 @@ void push_opens(const State& s, const ArgDomain& domain, bool have_ctl, std::vec
     for (Access a : domain.loop_access)
       for (uint8_t f : domain.loop_flags)
         out.push_back(op_open_loop(Value::literal(s.devices[i].index), a, f));
+  if (scope_has_table(s))
+    for (int i = 0; i < s.device_count; ++i)
+      for (uint8_t part : kScopePartitions)
+        out.push_back(op_open_partition(Value::literal(s.devices[i].index), part, Access::Rw));
   for (int o = 0; o < s.object_count; ++o)
     for (Access a : domain.file_access)
       for (uint8_t f : domain.file_flags)
@@ -128,9 +140,10 @@ void push_configure(const ArgDomain& domain, Value v, Value file, std::vector<Op
 
 void push_loop_ops(const FdList& fds, int nfds, const ArgDomain& domain, Value v,
                    std::vector<Op>& out) {
-  // Backing candidates: every open file or loop fd (itself included: EBADF).
+  // Backing candidates: every open file or whole loop device fd (itself
+  // included: EBADF); a partition as a backing file is not modelled.
   for (int k = 0; k < nfds; ++k)
-    if (fds[k]->kind == DescKind::File || fds[k]->kind == DescKind::Loop)
+    if (fds[k]->kind == DescKind::File || (fds[k]->kind == DescKind::Loop && fds[k]->part == 0))
       out.push_back(op_ioctl(v, Req::LoopSetFd, Value::literal(fds[k]->fd)));
   out.push_back(op_ioctl_noarg(v, Req::LoopClrFd));
   push_set_status(domain, v, out);
@@ -175,10 +188,16 @@ void alphabet(const State& s, const Scope& scope, const ArgDomain& domain, std::
   for (int i = 0; i < nfds; ++i) {
     const Desc& fd = *fds[i];
     const Value v = Value::literal(fd.fd);
-    if (fd.kind == DescKind::LoopControl)
+    if (fd.kind == DescKind::LoopControl) {
       push_control_ops(s, scope, domain, v, out);
-    else if (fd.kind == DescKind::Loop)
+    } else if (fd.kind == DescKind::Loop && fd.part != 0) {
+      // A partition fd: its size, and the rescan it refuses.
+      out.push_back(op_ioctl_noarg(v, Req::BlkGetSize64));
+      out.push_back(op_ioctl_noarg(v, Req::BlkRrPart));
+    } else if (fd.kind == DescKind::Loop) {
       push_loop_ops(fds, nfds, domain, v, out);
+      if (scope_has_table(s)) out.push_back(op_ioctl_noarg(v, Req::BlkRrPart));
+    }
     out.push_back(op_close(v));
   }
 }
@@ -196,6 +215,7 @@ const std::vector<Op>& AlphabetCache::get(const State& s) {
   for (const Desc& d : s.descs) {
     if (d.kind == DescKind::None || d.fd == 0) continue;
     key_.push_back(static_cast<char>(d.kind));
+    key_.push_back(static_cast<char>(d.part));
     key_.append(reinterpret_cast<const char*>(&d.fd), sizeof d.fd);
   }
   auto it = lists_.find(key_);

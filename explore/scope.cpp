@@ -18,6 +18,7 @@ std::vector<ObjectDecl> scope_objects(const Scope& scope) {
     d.kind = ObjectDecl::Kind::File;
     d.name = "img" + std::to_string(i);
     d.size = kScopeFileSizes[i];
+    if (i == kScopeTableFile) d.mbr = kScopeTable;
     objects.push_back(d);
   }
   return objects;

@@ -36,6 +36,14 @@ struct Scope {
 // a ragged size (a partial last sector), so capacity rounding is reached.
 inline constexpr uint64_t kScopeFileSizes[kMaxScopeFiles] = {8192, 5000, 16384, 1000};
 
+// img2 (--files 3 and more) carries an MBR: partition 1 at sectors 8..15, slot
+// 2 empty, partition 3 at 24 reaching past the file's 32 sectors (cut to 8), so
+// scans, partition opens and BLKRRPART enter the search. The partitions the
+// alphabet opens are these two.
+inline constexpr PartitionTable kScopeTable{3, {{{8, 8}, {0, 0}, {24, 16}, {0, 0}}}};
+inline constexpr uint8_t kScopePartitions[] = {1, 3};
+inline constexpr uint32_t kScopeTableFile = 2;
+
 // The environment of every explored state: no precreated devices, model defaults
 // otherwise (the host and inproc targets report the same facts by default).
 Env scope_env();

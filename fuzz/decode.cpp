@@ -59,6 +59,12 @@ constexpr std::array<int64_t, 5> kRemoveArgs{-1, 0, 7, 1 << 20, INT64_MIN};
 // autoload) and numbers past the minor range, which never create a device.
 constexpr std::array<uint64_t, 4> kLiteralIndices{0, 7, 1 << 20, INT32_MAX};
 constexpr std::array<int64_t, 4> kRoSetArgs{0, 1, -1, 2};
+// The sandbox's partitioned "disk" (object 3, 128 sectors): partition 1 at
+// sectors 8..39, slot 2 empty, partition 3 at 64 reaching past the end (cut to
+// 64 sectors). Partition opens and sysfs name 1 or 3.
+constexpr uint8_t kDiskObject = 3;
+constexpr PartitionTable kDiskTable{3, {{{8, 32}, {0, 0}, {64, 200}, {0, 0}}}};
+constexpr std::array<uint8_t, 2> kPartitions{1, 3};
 // BLKDISCARD / BLKZEROOUT ranges: whole pages and sectors, a partial page, the
 // device's last sector of a 64 KiB file, misaligned, zero, and wrapping ones.
 constexpr std::array<uint64_t, 8> kRangeStarts{0, 4096, 512, 8192, 1, 65024, 61440, kU64Max - 511};
@@ -262,13 +268,24 @@ class Decoder {
   DecodedOp open_or_close_op(Choice choice, const uint8_t* r) const {
     switch (choice) {
       case Choice::OpenLoop:
+        // One in four of r[7]: a partition of the device (1 or 3, as the
+        // sandbox's "disk" has them) instead of the whole disk.
+        if (r[7] % 4 == 3)
+          return {op_open_partition(index_operand(r[1], r[3]), kPartitions[(r[7] >> 2) % 2],
+                                    access(r[5]), pick(kOpenFlagSets, r[6])),
+                  SlotKind::PartitionFd};
         return {op_open_loop(index_operand(r[1], r[3]), access(r[5]), pick(kOpenFlagSets, r[6])),
                 SlotKind::DeviceFd};
       case Choice::OpenFile:
-        return {op_open_file(r[2] % 2, access(r[5]), pick(kOpenFlagSets, r[6])), SlotKind::FileFd};
+        // One in four of r[7]: the partitioned "disk" (object 3).
+        return {op_open_file(r[7] % 4 == 3 ? kDiskObject : r[2] % 2, access(r[5]),
+                             pick(kOpenFlagSets, r[6])),
+                SlotKind::FileFd};
       case Choice::OpenDir:
         return {op_open_dir(2, r[5] % 4 == 0 ? Access::Rw : Access::Ro), SlotKind::FileFd};
       case Choice::Close:
+        if (r[7] % 4 == 3 && count(SlotKind::PartitionFd) > 0)
+          return {op_close(var(SlotKind::PartitionFd, r[1]))};
         return {op_close(any_fd(r[1], r[2]))};
       default:
         assert(false && "not an open or close choice");
@@ -278,7 +295,11 @@ class Decoder {
 
   // The loop and block ioctls that take no status struct.
   DecodedOp device_ioctl_op(Choice choice, const uint8_t* r) const {
-    const Value dev = device_operand(r[1], r[5]);
+    // The geometry getters and BLKFLSBUF / BLKRRPART go to a partition one time
+    // in four when one is open.
+    const bool to_partition = (choice == Choice::BlockGetter || choice == Choice::BlkFlsBuf) &&
+                              r[7] % 4 == 3 && count(SlotKind::PartitionFd) > 0;
+    const Value dev = to_partition ? var(SlotKind::PartitionFd, r[1]) : device_operand(r[1], r[5]);
     switch (choice) {
       case Choice::SetFd:
         return {op_ioctl(dev, Req::LoopSetFd, backing(r[2], r[3]))};
@@ -300,8 +321,8 @@ class Decoder {
         return {op_ioctl_noarg(dev, pick(kGetters, r[3]))};
       case Choice::BlkRoSet:
         return {op_ioctl(dev, Req::BlkRoSet, Value::signed_literal(pick(kRoSetArgs, r[3])))};
-      case Choice::BlkFlsBuf:
-        return {op_ioctl_noarg(dev, Req::BlkFlsBuf)};
+      case Choice::BlkFlsBuf:  // r[7] bit 2: the partition rescan instead
+        return {op_ioctl_noarg(dev, (r[7] & 4) ? Req::BlkRrPart : Req::BlkFlsBuf)};
       case Choice::DiscardOrZeroout:
         return {op_ioctl_range(dev, pick(kRangeTakers, r[2]), pick(kRangeStarts, r[3]),
                                pick(kRangeLengths, r[4]))};
@@ -353,8 +374,13 @@ class Decoder {
       case Choice::Fallocate:
         return {op_fallocate(io_fd(r[1], r[5]), static_cast<int64_t>(pick(kRangeStarts, r[3])),
                              pick(kFallocLengths, r[4]), pick(kFallocModes, r[6]))};
-      case Choice::Sysfs:
-        return {op_sysfs(index_operand(r[1], r[3]), static_cast<SysAttr>(r[4] % kSysAttrCount))};
+      case Choice::Sysfs: {
+        Op op = op_sysfs(index_operand(r[1], r[3]), static_cast<SysAttr>(r[4] % kSysAttrCount));
+        // A partition's attributes name one; size and ro do one time in four.
+        if (!sysattr_of_disk(op.attr) || (sysattr_of_partition(op.attr) && r[7] % 4 == 3))
+          op.part = kPartitions[(r[7] >> 2) % 2];
+        return {op};
+      }
       case Choice::Allocated:
         return {op_allocated(r[2] % 2)};  // the file objects, as Truncate picks them
       default:
@@ -463,17 +489,18 @@ class Decoder {
   }
 
   Program& out_;
-  std::array<std::array<uint8_t, kMaxVars>, 5> slots_{};
-  std::array<int, 5> counts_{};
+  std::array<std::array<uint8_t, kMaxVars>, kSlotKindCount> slots_{};
+  std::array<int, kSlotKindCount> counts_{};
   int opens_ = 0;
   int creators_ = 0;
 };
 
 std::vector<ObjectDecl> make_sandbox() {
   return {
-      ObjectDecl{ObjectDecl::Kind::File, "img", kImgSize, 0, {}},
-      ObjectDecl{ObjectDecl::Kind::File, "small", kSmallSize, 0xcd, {}},
-      ObjectDecl{ObjectDecl::Kind::Dir, "d", 0, 0, {}},
+      ObjectDecl{ObjectDecl::Kind::File, "img", kImgSize, 0, {}, {}},
+      ObjectDecl{ObjectDecl::Kind::File, "small", kSmallSize, 0xcd, {}, {}},
+      ObjectDecl{ObjectDecl::Kind::Dir, "d", 0, 0, {}, {}},
+      ObjectDecl{ObjectDecl::Kind::File, "disk", kImgSize, 0, kDiskTable, {}},
   };
 }
 
@@ -530,7 +557,8 @@ Trace to_trace(const Program& program) {
     if (program.stmts[i].bind >= 0) slots = static_cast<uint8_t>(program.stmts[i].bind + 1);
   }
   for (uint8_t s = 0; s < slots; ++s) {
-    constexpr std::array<const char*, 5> kPrefix{"v", "ctl", "n", "dev", "file"};
+    constexpr std::array<const char*, kSlotKindCount> kPrefix{"v",   "ctl",  "n",
+                                                              "dev", "file", "part"};
     t.vars.push_back(fmt::format("{}{}", kPrefix[static_cast<int>(program.slot_kind[s])], s));
   }
   for (uint8_t i = 0; i < program.count; ++i) {

@@ -36,7 +36,10 @@ inline constexpr size_t kMaxInputBytes = kHeaderBytes + kMaxStatements * kRecord
 inline constexpr int kMaxDeviceCreators = 6;  // 8 precreated + 6 < 16
 inline constexpr int kMaxOpens = 28;          // < 32 descriptions
 
-enum class SlotKind : uint8_t { None, Control, Index, DeviceFd, FileFd };
+// PartitionFd: an open /dev/loopNpK, kept apart from DeviceFd so it is never a
+// backing file (the model does not follow that binding).
+enum class SlotKind : uint8_t { None, Control, Index, DeviceFd, FileFd, PartitionFd };
+inline constexpr int kSlotKindCount = static_cast<int>(SlotKind::PartitionFd) + 1;
 
 struct FuzzStatement {
   Op op;

@@ -107,6 +107,7 @@ class TraceBuilder {
       d.name = fmt::format("img{}", i);
       d.size = kFileSizes[rng_.below(kFileSizes.size())];
       d.fill = rng_.chance(1, 3) ? static_cast<uint8_t>(1 + rng_.below(255)) : 0;
+      if (rng_.chance(1, 4)) d.mbr = partition_table_for(d.size);
       trace_.objects.push_back(d);
     }
     ObjectDecl dir;
@@ -114,6 +115,35 @@ class TraceBuilder {
     dir.name = "d";
     trace_.objects.push_back(dir);
     file_count_ = files;
+  }
+
+  // An MBR for a file of `size` bytes: partition 1 over its second eighth,
+  // slot 2 empty, partition 3 from its middle reaching past its end (cut there).
+  static PartitionTable partition_table_for(uint64_t size) {
+    const auto sectors = static_cast<uint32_t>(size / 512);
+    return PartitionTable{3,
+                          {{{sectors / 8, sectors / 8}, {0, 0}, {sectors / 2, sectors}, {0, 0}}}};
+  }
+
+  // A sysfs read of device `index_var`: a partition's attribute (1 or 3) now and
+  // then, the disk's otherwise.
+  void emit_sysfs(uint8_t index_var) {
+    Op op = op_sysfs(Value::variable(index_var), static_cast<SysAttr>(rng_.below(kSysAttrCount)));
+    if (!sysattr_of_disk(op.attr) || (sysattr_of_partition(op.attr) && rng_.chance(1, 4)))
+      op.part = rng_.chance(1, 2) ? 1 : 3;
+    emit(op);
+  }
+
+  // An opener of a partition, as udev's probe or a mount would be; it holds the
+  // disk open (a LOOP_CLR_FD then defers) and stays open to the end. Never a
+  // backing file: the model does not follow such a binding.
+  void open_partition(size_t device) {
+    if (!can_bind()) return;
+    const uint8_t v = new_var("part");
+    emit(op_open_partition(Value::variable(devices_[device].index_var), rng_.chance(1, 2) ? 1 : 3,
+                           rng_.chance(1, 2) ? Access::Ro : Access::Rw),
+         v);
+    partition_fds_.push_back(v);
   }
 
   void setup() {
@@ -572,13 +602,17 @@ class TraceBuilder {
     switch (roll) {
       case 26: {
         const Device& d = devices_[rng_.below(devices_.size())];
-        emit(op_sysfs(Value::variable(d.index_var),
-                      static_cast<SysAttr>(rng_.below(kSysAttrCount))));
+        emit_sysfs(d.index_var);
+        if (rng_.chance(1, 8)) emit(op_ioctl_noarg(dev, Req::BlkRrPart));
         break;
       }
       case 27:
-        // Another opener of a device: changes CLR_FD's sole-opener decision.
-        open_device(rng_.below(devices_.size()));
+        // Another opener of a device (or of a partition of it): changes CLR_FD's
+        // sole-opener decision.
+        if (rng_.chance(1, 4))
+          open_partition(rng_.below(devices_.size()));
+        else
+          open_device(rng_.below(devices_.size()));
         break;
       default:  // 28
         if (!dir_fd_ && can_bind()) {
@@ -610,9 +644,7 @@ class TraceBuilder {
     const DevFd& fd = device_fds_[rng_.below(device_fds_.size())];
     const model::Device* d = model_device(fd);
     if (!d || d->state != model::DevState::Unbound) {
-      if (!bind_only)
-        emit(op_sysfs(Value::variable(devices_[fd.device].index_var),
-                      static_cast<SysAttr>(rng_.below(kSysAttrCount))));
+      if (!bind_only) emit_sysfs(devices_[fd.device].index_var);
       return false;
     }
     realistic_bind(fd, rng_.chance(1, 4) ? any_device_fd() : Value::variable(backing_file_fd()));
@@ -623,6 +655,8 @@ class TraceBuilder {
   uint8_t backing_file_fd() { return pick_fd(file_fds_, rng_.chance(7, 8)).var; }
 
   void cleanup() {
+    // Partitions first: an open one holds its disk (the detach would wait for it).
+    for (uint8_t v : partition_fds_) emit(op_close(Value::variable(v)));
     // Upper devices first: a device stacked on another holds it open.
     for (auto it = device_fds_.rbegin(); it != device_fds_.rend(); ++it)
       emit(op_ioctl_noarg(Value::variable(it->var), Req::LoopClrFd));
@@ -646,6 +680,7 @@ class TraceBuilder {
   bool uses_get_free_ = false;
   std::vector<Device> devices_;
   std::vector<DevFd> device_fds_;
+  std::vector<uint8_t> partition_fds_;  // variables of partition opens (closed first)
   std::vector<FileFd> file_fds_;
   std::optional<uint8_t> dir_fd_;
 };

@@ -47,7 +47,7 @@ int BlockDevice::open(const void* excl_holder) {
   {
     std::lock_guard lock(open_mu_);
     if (excl_holder != nullptr) {
-      if (holder_ != nullptr && holder_ != excl_holder) return -EBUSY;
+      if ((holder_ != nullptr && holder_ != excl_holder) || partition_claims_ > 0) return -EBUSY;
       holder_ = excl_holder;
     }
     if (openers_.fetch_add(1) == 0) {
@@ -95,7 +95,18 @@ bool BlockDevice::release(const void* excl_holder) {
 
 bool BlockDevice::claimed_by_other(const void* who) const {
   std::lock_guard lock(open_mu_);
-  return holder_ != nullptr && holder_ != who;
+  return (holder_ != nullptr && holder_ != who) || partition_claims_ > 0;
+}
+
+bool BlockDevice::held_exclusively() const {
+  std::lock_guard lock(open_mu_);
+  return holder_ != nullptr;
+}
+
+void BlockDevice::note_partition_claim(bool claimed) {
+  std::lock_guard lock(open_mu_);
+  partition_claims_ += claimed ? 1 : -1;
+  assert(partition_claims_ >= 0);
 }
 
 // blk_apply_bdi_limits (6.18): a rotational queue without io_opt reads ahead twice

@@ -82,6 +82,7 @@ class BlockDevice {
   // DriverProfile::bind_rescans_at_next_open: a bind marks the disk, the next
   // open writes back and drops the cache.
   void set_rescan_at_next_open(bool on) { rescan_at_next_open_.store(on); }
+  bool rescan_at_next_open() const { return rescan_at_next_open_.load(); }
   // DriverProfile::unaligned_bios_refused.
   void set_unaligned_bios_refused(bool on) { unaligned_bios_refused_.store(on); }
   // queue/discard_granularity and the discard (= write-zeroes) limit in sectors,
@@ -107,6 +108,12 @@ class BlockDevice {
   // bd_prepare_to_claim for a transient claim by `who` (nullptr = an anonymous
   // in-kernel claimer): EBUSY when a different holder has it.
   bool claimed_by_other(const void* who) const;
+  // A file holds the whole disk exclusively (a partition's claim does not count).
+  bool held_exclusively() const;
+  // An O_EXCL partition open claims the whole disk for partitions
+  // (whole->bd_holder = bd_may_claim): the disk's own exclusive claims and the
+  // driver's transient ones are then EBUSY; sibling partitions may still claim.
+  void note_partition_claim(bool claimed);
 
   // block/fops.c read_iter / write_iter / fsync for /dev/loopN.
   // `readahead_pages`: the reading file's ra_pages (taken at its open).
@@ -183,6 +190,7 @@ class BlockDevice {
   mutable std::mutex open_mu_;
   std::atomic<int> openers_{0};
   const void* holder_ = nullptr;
+  int partition_claims_ = 0;  // O_EXCL partition openers (guarded by open_mu_)
 
   mutable std::mutex cache_mu_;  // the bdev inode's mapping
   PageArena arena_;              // declared before pages_: the index points into it

@@ -19,7 +19,7 @@ namespace loopcheck::inproc {
 
 class LoopDevice;
 
-enum class FileKind : uint8_t { LoopControl, LoopDevice, Regular, Directory };
+enum class FileKind : uint8_t { LoopControl, LoopDevice, Partition, Regular, Directory };
 
 // How the loop driver wants a backing read/write done: through the file as it was
 // opened, or forced buffered / direct (the kernel sets IOCB_DIRECT per kiocb).

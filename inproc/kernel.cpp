@@ -1,5 +1,7 @@
 #include "inproc/kernel.h"
 
+#include "inproc/partition_file.h"
+
 #include <linux/falloc.h>
 
 #include <algorithm>
@@ -64,6 +66,14 @@ int Kernel::open_loop(uint64_t index, int flags) {
   return install(std::move(file));
 }
 
+int Kernel::open_partition(uint64_t index, int part, int flags) {
+  std::shared_ptr<LoopDevice> dev = control_.find(index);
+  if (dev == nullptr) return -ENOENT;  // no disk, no /dev/loopNpK
+  auto file = std::make_shared<PartitionFile>(std::move(dev), part, flags);
+  if (int e = file->open(); e != 0) return e;
+  return install(std::move(file));
+}
+
 int Kernel::open_host(const std::string& path, int flags, std::string display_name) {
   std::shared_ptr<OpenFile> file;
   FileChanges* changes = write_log_ != nullptr ? write_log_->changes_for(path) : nullptr;
@@ -92,6 +102,8 @@ long Kernel::ioctl(int fd, unsigned long cmd, unsigned long arg) {
       return static_cast<const LoopControlFile&>(*file).control().ioctl(cmd, arg);
     case FileKind::LoopDevice:
       return static_cast<const LoopDeviceFile&>(*file).device().ioctl(*file, *this, cmd, arg);
+    case FileKind::Partition:
+      return static_cast<const PartitionFile&>(*file).ioctl(*this, cmd, arg);
     case FileKind::Regular:
       return static_cast<const HostFile&>(*file).regular_file_ioctl(cmd, arg);
     case FileKind::Directory:
@@ -165,6 +177,7 @@ int Kernel::fallocate(int fd, int mode, int64_t pos, int64_t len) {
       return -ENODEV;
     case FileKind::Regular:
     case FileKind::LoopDevice:
+    case FileKind::Partition:
       break;
   }
   const uint64_t max_bytes =
@@ -183,6 +196,13 @@ int Kernel::read_sysfs(uint64_t index, std::string_view attr, std::string& out) 
   std::shared_ptr<LoopDevice> dev = control_.find(index);
   if (dev == nullptr) return -ENOENT;
   return dev->sysfs_show(attr, out);
+}
+
+int Kernel::read_partition_sysfs(uint64_t index, int part, std::string_view attr,
+                                 std::string& out) const {
+  std::shared_ptr<LoopDevice> dev = control_.find(index);
+  if (dev == nullptr) return -ENOENT;
+  return dev->partition_sysfs_show(part, attr, out);
 }
 
 }  // namespace loopcheck::inproc

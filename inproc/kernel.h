@@ -37,6 +37,8 @@ class Kernel final : public FileTable {
   // open(2) flags (O_RDONLY/O_WRONLY/O_RDWR | O_EXCL | O_DIRECT | O_SYNC | O_NONBLOCK).
   int open_loop_control(int flags);
   int open_loop(uint64_t index, int flags);
+  // open("/dev/loopNpK"): -ENOENT when the disk or the partition does not exist.
+  int open_partition(uint64_t index, int part, int flags);
   int open_host(const std::string& path, int flags, std::string display_name);
   int close(int fd);
   long ioctl(int fd, unsigned long cmd, unsigned long arg);
@@ -49,6 +51,8 @@ class Kernel final : public FileTable {
   // Read /sys/block/loopN/ATTR (e.g. "size", "loop/offset"); the kernel's text
   // including its newline goes to `out`. -ENOENT for absent files or devices.
   int read_sysfs(uint64_t index, std::string_view attr, std::string& out) const;
+  // /sys/block/loopN/loopNpK/ATTR.
+  int read_partition_sysfs(uint64_t index, int part, std::string_view attr, std::string& out) const;
 
   std::shared_ptr<OpenFile> fget(int fd) const override;
   LoopControl& control() { return control_; }

@@ -104,17 +104,30 @@ int LoopDevice::open(const OpenFile* file) {
   // The block layer prepares the exclusive claim before it calls the driver's
   // open, so a competing O_EXCL open is EBUSY even while the device runs down.
   if (file->opened_excl() && disk_.claimed_by_other(file)) return -EBUSY;
+  return open_whole(file->opened_excl() ? file : nullptr);
+}
+
+int LoopDevice::open_whole(const void* excl_holder) {
   if (profile_.deferred_detach) {
     // lo_open (6.11+): a device being torn down or deleted cannot be reopened.
     std::lock_guard lock(lo_mutex_);
     LoState s = state_.load();
     if (s == LoState::Rundown || s == LoState::Deleting) return -ENXIO;
   }
-  return disk_.open(file->opened_excl() ? file : nullptr);
+  // 6.1 blkdev_get_whole: the rescan a bind left for the next open (GD_NEED_PART_SCAN)
+  // also rebuilds a PARTSCAN disk's partitions (refused while one is open).
+  const bool rescan = disk_.rescan_at_next_open();
+  const int err = disk_.open(excl_holder);
+  if (err == 0 && rescan && (lo_flags_.load() & LO_FLAGS_PARTSCAN)) (void)scan_partitions();
+  return err;
 }
 
 void LoopDevice::release(const OpenFile* file) {
-  if (!disk_.release(file->opened_excl() ? file : nullptr)) return;
+  release_whole(file->opened_excl() ? file : nullptr);
+}
+
+void LoopDevice::release_whole(const void* excl_holder) {
+  if (!disk_.release(excl_holder)) return;
   std::shared_ptr<OpenFile> dropped;
   {
     std::lock_guard lock(lo_mutex_);
@@ -154,6 +167,8 @@ std::shared_ptr<OpenFile> LoopDevice::teardown() {
   lo_offset_ = 0;
   lo_sizelimit_ = 0;
   lo_file_name_.fill(0);
+  parts_ = PartitionSlots{};  // bdev_disk_changed of a PARTSCAN disk (no opener is left)
+  part_ro_ = {};
   disk_.set_block_size(kSectorSize);
   disk_.set_capacity(0);
   disk_.invalidate();
@@ -283,6 +298,8 @@ long LoopDevice::ioctl(const OpenFile& file, const FileTable& files, unsigned lo
     case LOOP_SET_BLOCK_SIZE:
       if (!may_configure) return -EPERM;
       return set_block_size(file, arg);
+    case BLKRRPART:
+      return reread_partition_table(file, 0);
     default:
       return -EINVAL;  // lo_ioctl takes lo_mutex for unknown commands and says EINVAL
   }
@@ -389,7 +406,7 @@ long LoopDevice::configure(const OpenFile& file, const FileTable& files, const l
   state_.store(LoState::Bound);
   disk_.set_rescan_at_next_open(profile_.bind_rescans_at_next_open);
   lock.unlock();  // loop_configure rescans as loop_set_status does, without lo_mutex
-  if (flags & LO_FLAGS_PARTSCAN) reread_partitions();
+  if (flags & LO_FLAGS_PARTSCAN) rescan_partitions();
   return 0;
 }
 
@@ -444,7 +461,7 @@ long LoopDevice::set_status(const OpenFile& file, const loop_info64& info) {
   }
   disk_.queue().unfreeze();
   lock.unlock();  // as loop_set_status: the rescan runs without lo_mutex
-  if (partscan) reread_partitions();
+  if (partscan) rescan_partitions();
   return err;
 }
 
@@ -510,6 +527,8 @@ long LoopDevice::change_fd(const FileTable& files, unsigned long arg) {
     update_dio(request);
     disk_.queue().unfreeze();
   }
+  // loop_reread_partitions of a PARTSCAN disk: refused while a partition is open.
+  if (lo_flags_.load() & LO_FLAGS_PARTSCAN) (void)scan_partitions();
   return 0;  // the old backing file is released here, outside lo_mutex
 }
 

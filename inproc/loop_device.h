@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "inproc/block_device.h"
+#include "inproc/partition_scan.h"
 #include "inproc/file.h"
 #include "inproc/driver_profile.h"
 #include "inproc/uapi.h"
@@ -21,10 +22,10 @@ namespace loopcheck::inproc {
 // Facts about the machine the driver pretends to run on (module parameters,
 // caller credentials, kernel config).
 struct DriverConfig {
-  uint32_t precreated = 8;    // max_loop devices created at init
-  bool cap_sys_admin = true;  // the caller's capability
-  bool thp = true;            // CONFIG_TRANSPARENT_HUGEPAGE
-  uint32_t max_part = 0;      // > 0 forces PARTSCAN at bind
+  uint32_t precreated = 8;       // max_loop devices created at init
+  bool cap_sys_admin = true;     // the caller's capability
+  bool thp = true;               // CONFIG_TRANSPARENT_HUGEPAGE
+  uint32_t max_part = 0;         // > 0 forces PARTSCAN at bind
   bool msdos_partitions = true;  // CONFIG_MSDOS_PARTITION: scans read MBR tables
   int workers_per_device = 1;
 };
@@ -39,6 +40,7 @@ class LoopDevice final : public RequestHandler {
   int number() const { return number_; }
   LoState state() const { return state_.load(); }
   const DriverProfile& profile() const { return profile_; }
+  bool cap_sys_admin() const { return config_.cap_sys_admin; }
   BlockDevice& disk() { return disk_; }
   const BlockDevice& disk() const { return disk_; }
   // 7:N in the userspace dev_t encoding.
@@ -50,12 +52,30 @@ class LoopDevice final : public RequestHandler {
   // blkdev_release + lo_release. Runs the autoclear / deferred teardown on the
   // last close.
   void release(const OpenFile* file);
+  // The whole disk's part of an open / release, also under a partition's.
+  int open_whole(const void* excl_holder);
+  void release_whole(const void* excl_holder);
 
   // blkdev_ioctl → lo_ioctl. `file` is the /dev/loopN file the ioctl came through.
   long ioctl(const OpenFile& file, const FileTable& files, unsigned long cmd, unsigned long arg);
 
   // /sys/block/loopN/ATTR (with the kernel's trailing newline); -ENOENT if absent.
   int sysfs_show(std::string_view attr, std::string& out) const;
+
+  // ---- partitions (loop_partitions.cpp) ----
+  // blkdev_get_part: the node exists while the partition does (-ENOENT), then
+  // the partition's claim and the whole disk's open. 0 or -errno.
+  int open_partition(const OpenFile* file, int part);
+  void release_partition(const OpenFile* file, int part);
+  // The partition as it is now (absent: present = false).
+  PartitionSlot partition(int part) const;
+  // /sys/block/loopN/loopNpK/ATTR.
+  int partition_sysfs_show(int part, std::string_view attr, std::string& out) const;
+  bool partition_read_only(int part) const;
+  // BLKROSET on a partition (its own bd_read_only).
+  void set_partition_read_only(int part, bool ro);
+  // BLKRRPART from the whole disk's file (`part` 0) or a partition's.
+  long reread_partition_table(const OpenFile& file, int part);
 
   // loop_control's view: remove only what nobody uses.
   // Returns 0 and marks the device Deleting, or -EBUSY.
@@ -71,6 +91,12 @@ class LoopDevice final : public RequestHandler {
   long clr_fd(std::unique_lock<std::mutex>& lock);
   long set_status(const OpenFile& file, const loop_info64& info);
   void reread_partitions();
+  // bdev_disk_changed's drop and add: -EBUSY (nothing changes) while a
+  // partition is open, else the parser's view of the table sector now.
+  int scan_partitions();
+  // loop_reread_partitions after a bind or SET_STATUS turning PARTSCAN on.
+  void rescan_partitions();
+  bool partition_open_locked() const;
   long get_status(loop_info64& out);
   long set_status_old(const OpenFile& file, const void* user);
   long get_status_old(void* user);
@@ -112,6 +138,12 @@ class LoopDevice final : public RequestHandler {
   std::array<char, LO_NAME_SIZE> lo_file_name_{};
   std::shared_ptr<OpenFile> backing_;
   bool discard_supported_ = true;
+  // Guarded by lo_mutex_: the partitions a scan found, their openers, the
+  // exclusive holder of each, and BLKROSET on each.
+  PartitionSlots parts_{};
+  std::array<int, kMaxPartitions> part_openers_{};
+  std::array<const void*, kMaxPartitions> part_holder_{};
+  std::array<bool, kMaxPartitions> part_ro_{};
 };
 
 // An open file description of /dev/loopN.

@@ -38,7 +38,6 @@ Outcome Machine::fallocate(const Op& op) {
   if (punch && (mode & kFallocZeroRange)) return Outcome::error(EOPNOTSUPP);
   if (punch && !(mode & kFallocKeepSize)) return Outcome::error(EOPNOTSUPP);
   if (d->access == Access::Ro) return Outcome::error(EBADF);  // a directory is read-only
-  if (d->part != 0) return partition_io(*d, op);
   const uint64_t start = static_cast<uint64_t>(off);
   switch (d->kind) {
     case DescKind::LoopControl:

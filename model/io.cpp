@@ -1718,7 +1718,6 @@ Outcome Machine::pread(const Op& op) {
   if (!d) return Outcome::error(EBADF);
   if (d->kind == DescKind::LoopControl) return Outcome::error(ESPIPE);  // nonseekable_open
   if (d->access == Access::Wo) return Outcome::error(EBADF);
-  if (d->part != 0) return partition_io(*d, op);
   const uint64_t start = static_cast<uint64_t>(off);
   const uint64_t len = std::min(op.length, kMaxIoLength);
   // rw_verify_area() runs before the file's read method (a directory's says EISDIR).
@@ -1873,7 +1872,6 @@ Outcome Machine::pwrite(const Op& op) {
   if (!d) return Outcome::error(EBADF);
   if (d->kind == DescKind::LoopControl) return Outcome::error(ESPIPE);
   if (d->access == Access::Ro) return Outcome::error(EBADF);
-  if (d->part != 0) return partition_io(*d, op);
   const uint64_t start = static_cast<uint64_t>(off);
   const uint64_t len = std::min(op.length, kMaxIoLength);
   if (overflows(start, len)) return Outcome::error(EINVAL);
@@ -1997,7 +1995,6 @@ Outcome Machine::fsync(const Op& op) {
   if (!d) return Outcome::error(EBADF);
   if (d->kind == DescKind::LoopControl) return Outcome::error(EINVAL);  // no ->fsync
   if (d->kind != DescKind::Loop) return Outcome::ok(0);
-  if (d->part != 0) return partition_io(*d, op);
   Device& dev = *device(d->device);
   if (p.unbound_io_errno && dev.state != DevState::Bound) return Outcome::error(p.unbound_io_errno);
   const bool written = flush_dirty(dev);

@@ -265,6 +265,7 @@ Outcome Machine::configure(Desc& fd, Device& dev, const Op& op) {
 
   Desc* file = desc_by_fd(args.backing_fd);
   if (!file) return Outcome::error(EBADF);
+  if (file->kind == DescKind::Loop && file->part != 0) return partition_backing();
   if (p.rw_iter_sanity_check)
     if (int e = sanity_check(*file)) return Outcome::error(e);
   if (!(fd.open_flags & kOpenExcl) && held_exclusively_by_other(dev.index, &fd))
@@ -327,6 +328,7 @@ Outcome Machine::configure(Desc& fd, Device& dev, const Op& op) {
 Outcome Machine::change_fd(Desc&, Device& dev, const Op& op) {
   Desc* file = desc_by_fd(static_cast<uint32_t>(number_arg(op)));
   if (!file) return Outcome::error(EBADF);
+  if (file->kind == DescKind::Loop && file->part != 0) return partition_backing();
   if (p.rw_iter_sanity_check)
     if (int e = sanity_check(*file)) return Outcome::error(e);
   if (dev.state != DevState::Bound) return Outcome::error(ENXIO);

@@ -428,6 +428,7 @@ struct Machine {
   Outcome partition_ioctl(Desc& fd, const Op& op);
   Outcome partition_io(Desc& fd, const Op& op);
   void partition_maybe_written(Device& dev, uint8_t part, uint64_t off, uint64_t len);
+  Outcome partition_backing();
   Outcome get_status(Device& dev, const Op& op, bool legacy);
   Outcome set_block_size(Desc& fd, Device& dev, const Op& op);
   Outcome set_direct_io(Device& dev, const Op& op);

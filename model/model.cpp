@@ -58,6 +58,11 @@ Outcome step(State& state, const Profile& profile, const Env& env, const Op& op,
 
 Outcome dispatch(Machine& m, const Op& op) {
   assert(op.subject.is_literal() && op.arg.is_literal() && op.offset.is_literal());
+  // I/O through a partition fd is not modelled (model/partitions.cpp).
+  const bool io = op.kind == OpKind::Pread || op.kind == OpKind::Pwrite ||
+                  op.kind == OpKind::Fsync || op.kind == OpKind::Fallocate;
+  if (Desc* d = io ? m.desc_by_fd(op.subject.lit) : nullptr; d && d->part != 0)
+    return m.partition_io(*d, op);
   switch (op.kind) {
     case OpKind::Open:
       return m.open(op);

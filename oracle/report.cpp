@@ -48,6 +48,8 @@ EnvelopeTally only_parts(const EnvelopeTally& tally, bool data) {
 }  // namespace
 
 std::string format_result_text(const Trace& trace, const TraceResult& r) {
+  if (!r.not_run.empty())
+    return fmt::format("SKIP {} ({}, {}): {}\n", r.source, r.profile, r.target, r.not_run);
   std::string out =
       fmt::format("{} {} ({}, {})", r.ok() ? "PASS" : "FAIL", r.source, r.profile, r.target);
   if (r.skipped) out += fmt::format(" [{} steps skipped]", r.skipped);
@@ -163,6 +165,10 @@ std::string format_hedged_steps(const Trace& trace, const TraceResult& r) {
 }
 
 void RunTotals::add(const TraceResult& r) {
+  if (!r.not_run.empty()) {
+    ++not_applicable;  // not run here: counted as a skipped trace
+    return;
+  }
   (r.ok() ? passed : failed) += 1;
   steps_passed += r.passed;
   steps_exact += r.exact;

@@ -19,7 +19,9 @@ nlohmann::ordered_json result_json(const Trace& trace, const TraceResult& result
 
 struct RunTotals {
   size_t passed = 0, failed = 0;
-  size_t not_applicable = 0;  // traces pinned to another release than the kernel under test
+  // Traces not run: pinned to another release than the kernel under test, or
+  // pinning an @env the target is not (TargetError::environment).
+  size_t not_applicable = 0;
   // steps_passed = steps_exact + steps_envelope + data_unchecked.
   size_t steps_passed = 0, steps_skipped = 0, divergences = 0, expectation_failures = 0,
          data_unchecked = 0;

@@ -92,7 +92,7 @@ TraceResult run_trace(const Trace& trace, const model::Profile& profile, Target*
     target->describe_env(env, trace.env_given);
     TargetError err = target->start(trace, profile.name, env);
     if (err.failed) {
-      result.error = err.message;
+      (err.environment ? result.not_run : result.error) = err.message;
       return result;
     }
   }

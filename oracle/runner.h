@@ -74,6 +74,7 @@ struct TraceResult {
   size_t exact = 0, envelope = 0;
   EnvelopeTally rules;
   std::string error;          // the target could not run the trace at all
+  std::string not_run;        // the target is not the trace's @env world: skipped, and why
   std::string model_summary;  // states at the first divergence
   std::string target_summary;
   // A trace with a concurrent block: its runs, tuples and histories. `steps` then

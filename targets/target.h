@@ -17,6 +17,10 @@ namespace loopcheck {
 struct TargetError {
   bool failed = false;
   std::string message;  // names the problem and the fix
+  // The target is not the machine the trace's @env describes (a kernel without
+  // a partition parser, a disk of the other kind): the trace is not run there,
+  // which the run reports as a skipped trace, never as a pass or a failure.
+  bool environment = false;
 };
 
 // A statement as a runner plans it: the op with its variable references, and the

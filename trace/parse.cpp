@@ -842,8 +842,13 @@ class Parser {
   bool parse_optional_part(Op& op) {
     if (!at_word("part")) return true;
     next();
+    const Token& number_token = peek();
     auto k = literal(kPartNumber, "a partition number");
     if (!k) return false;
+    if (k->lit == 0)
+      return fail(number_token,
+                  "partitions are numbered from 1 (`part 0` is the whole disk: "
+                  "leave `part` out)");
     op.part = static_cast<uint8_t>(k->lit);
     return true;
   }

@@ -139,20 +139,24 @@ TargetError HostTarget::start(const Trace& trace, std::string_view profile, cons
             fmt::format("the trace's @env rotational={} does not describe this host: {} is on "
                         "a disk whose queue/rotational is {}; drop the key, or run the trace "
                         "on a target that has it",
-                        env.rotational ? 1 : 0, options_.sandbox_parent, *rotational ? 1 : 0)};
+                        env.rotational ? 1 : 0, options_.sandbox_parent, *rotational ? 1 : 0),
+            true};
   }
   const std::optional<bool> msdos = host::kernel_reads_msdos_partitions();
   if (msdos && *msdos != env.msdos_partitions) {
-    return {true, fmt::format("the trace's @env msdos_partitions={} does not describe this host: "
-                              "its kernel {} MBR partition tables (CONFIG_MSDOS_PARTITION, "
-                              "msdos_partition in /proc/kallsyms); run the trace on a vm: target",
-                              env.msdos_partitions ? 1 : 0, *msdos ? "reads" : "does not read")};
+    return {true,
+            fmt::format("the trace's @env msdos_partitions={} does not describe this host: "
+                        "its kernel {} MBR partition tables (CONFIG_MSDOS_PARTITION, "
+                        "msdos_partition in /proc/kallsyms); run the trace on a vm: target",
+                        env.msdos_partitions ? 1 : 0, *msdos ? "reads" : "does not read"),
+            true};
   }
   if (env.cgroup) {
     return {true,
             "the trace's @env cgroup=1 asks for its steps to run from a cgroup below the root, "
             "which the host target does not arrange (it would move the whole process); run it "
-            "on a vm: target"};
+            "on a vm: target",
+            true};
   }
   TargetError err = prepare(trace, env);
   // A start that failed gets no finish(): it must not keep other runs' traces

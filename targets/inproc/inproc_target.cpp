@@ -202,9 +202,12 @@ TargetError InprocTarget::start(const Trace& trace, std::string_view profile_nam
       }
       continue;
     }
-    const bool same_declaration = std::any_of(previous.begin(), previous.end(), [&](const Kept& k) {
-      return k.name == obj.name && k.kind == obj.kind && k.size == obj.size && k.fill == obj.fill;
-    }) && obj.mbr.count == 0;  // a table file is written afresh
+    const bool same_declaration = std::any_of(previous.begin(), previous.end(),
+                                              [&](const Kept& k) {
+                                                return k.name == obj.name && k.kind == obj.kind &&
+                                                       k.size == obj.size && k.fill == obj.fill;
+                                              }) &&
+                                  obj.mbr.count == 0;  // a table file is written afresh
     const FileChanges& changes = *write_log_.changes_for(path);
     if (same_declaration && !changes.any()) continue;
     const bool ok = same_declaration
@@ -299,6 +302,8 @@ Outcome InprocTarget::open(const Op& op) {
     case Node::LoopControl:
       return result_of(kernel_->open_loop_control(flags), ValueRole::Fd);
     case Node::Loop:
+      if (op.part != 0)
+        return result_of(kernel_->open_partition(op.subject.lit, op.part, flags), ValueRole::Fd);
       return result_of(kernel_->open_loop(op.subject.lit, flags), ValueRole::Fd);
     case Node::File:
     case Node::Dir: {
@@ -429,8 +434,10 @@ Outcome InprocTarget::truncate(const Op& op) {
 
 Outcome InprocTarget::sysfs(const Op& op) {
   std::string text;
-  if (int err = kernel_->read_sysfs(op.subject.lit, sysattr_path(op.attr), text); err != 0)
-    return Outcome::error(-err);
+  const int err = op.part != 0 ? kernel_->read_partition_sysfs(op.subject.lit, op.part,
+                                                               sysattr_path(op.attr), text)
+                               : kernel_->read_sysfs(op.subject.lit, sysattr_path(op.attr), text);
+  if (err != 0) return Outcome::error(-err);
   std::string_view value = text;
   if (!value.empty() && value.back() == '\n') value.remove_suffix(1);
   Outcome o;

@@ -170,6 +170,7 @@ TargetError AgentTarget::start_link(const Trace& trace, const Env& env) {
     error.message = fmt::format(
         "{}: the trace's @env {} does not describe this agent's world; run it on another target",
         name_, list);
+    error.environment = true;
     return error;
   }
   error.failed = false;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "trace/names.h"
+#include "trace/partition_table.h"
 #include "trace/trace.h"
 
 namespace loopcheck::testgen {
@@ -209,6 +210,12 @@ inline Op gen_ioctl(GenState& g, Value fd) {
   return op;
 }
 
+// A partition number (1..4), or 0 (the whole disk) half the time unless `needed`.
+inline uint8_t gen_part(bool needed) {
+  if (!needed && *rc::gen::arbitrary<bool>()) return 0;
+  return static_cast<uint8_t>(*rc::gen::inRange(1, kMaxPartitions + 1));
+}
+
 inline Op gen_op(GenState& g) {
   auto fd = [&] { return gen_value(g, true, true, INT32_MIN, INT32_MAX, 0); };
   auto index = [&] { return gen_value(g, true, false, 0, 0, INT32_MAX); };
@@ -225,6 +232,7 @@ inline Op gen_op(GenState& g) {
         if (op.node == Node::File && files.empty()) continue;
         if (op.node == Node::Dir && dirs.empty()) continue;
         if (op.node == Node::Loop) op.subject = index();
+        if (op.node == Node::Loop) op.part = gen_part(false);
         if (op.node == Node::File) op.object = static_cast<uint8_t>(*rc::gen::elementOf(files));
         if (op.node == Node::Dir) op.object = static_cast<uint8_t>(*rc::gen::elementOf(dirs));
         op.access = static_cast<Access>(*rc::gen::inRange(0, 3));
@@ -272,6 +280,8 @@ inline Op gen_op(GenState& g) {
         op.kind = OpKind::Sysfs;
         op.subject = index();
         op.attr = static_cast<SysAttr>(*rc::gen::inRange(0, kSysAttrCount));
+        // A partition's attributes need `part K`; size and ro take it or not.
+        if (sysattr_of_partition(op.attr)) op.part = gen_part(!sysattr_of_disk(op.attr));
         return op;
     }
   }
@@ -307,6 +317,9 @@ inline void gen_env(Trace& t) {
       case EnvKey::Cgroup:
         t.env.cgroup = v & 1;
         break;
+      case EnvKey::MsdosPartitions:
+        t.env.msdos_partitions = v & 1;
+        break;
     }
   }
 }
@@ -314,10 +327,10 @@ inline void gen_env(Trace& t) {
 // One outcome of an `allow` line.
 inline TupleOutcome gen_tuple_outcome() {
   TupleOutcome o;
-  o.kind = *rc::gen::element(TupleOutcome::Kind::Any, TupleOutcome::Kind::Value,
-                             TupleOutcome::Kind::Fd, TupleOutcome::Kind::Dev,
-                             TupleOutcome::Kind::Errno, TupleOutcome::Kind::Status,
-                             TupleOutcome::Kind::Text);
+  o.kind =
+      *rc::gen::element(TupleOutcome::Kind::Any, TupleOutcome::Kind::Value, TupleOutcome::Kind::Fd,
+                        TupleOutcome::Kind::Dev, TupleOutcome::Kind::Errno,
+                        TupleOutcome::Kind::Status, TupleOutcome::Kind::Text);
   if (o.kind == TupleOutcome::Kind::Value) o.value = gen_signed(-4096, INT64_MAX).as_signed();
   if (o.kind == TupleOutcome::Kind::Errno)
     o.err = *rc::gen::element(EBUSY, ENXIO, EBADF, EINVAL, ENODEV, EIO);
@@ -371,6 +384,11 @@ inline rc::Gen<Trace> gen_trace() {
       if (o.kind == ObjectDecl::Kind::File) {
         o.size = gen_unsigned(INT64_MAX).lit;
         o.fill = *rc::gen::arbitrary<uint8_t>();
+        if (o.size >= kMbrBytes && *rc::gen::arbitrary<bool>()) {
+          o.mbr.count = static_cast<uint8_t>(*rc::gen::inRange(1, kMaxPartitions + 1));
+          for (uint8_t k = 0; k < o.mbr.count; ++k)
+            o.mbr.entry[k] = {*rc::gen::arbitrary<uint32_t>(), *rc::gen::arbitrary<uint32_t>()};
+        }
       }
       t.objects.push_back(o);
     }
