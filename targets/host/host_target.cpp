@@ -142,8 +142,12 @@ TargetError HostTarget::start(const Trace& trace, std::string_view profile, cons
                         env.rotational ? 1 : 0, options_.sandbox_parent, *rotational ? 1 : 0),
             true};
   }
+  // Only a trace that pins the fact can contradict the host (describe_env fills
+  // it in otherwise).
+  const bool msdos_pinned =
+      (trace.env_given & (1u << static_cast<int>(EnvKey::MsdosPartitions))) != 0;
   const std::optional<bool> msdos = host::kernel_reads_msdos_partitions();
-  if (msdos && *msdos != env.msdos_partitions) {
+  if (msdos_pinned && msdos && *msdos != env.msdos_partitions) {
     return {true,
             fmt::format("the trace's @env msdos_partitions={} does not describe this host: "
                         "its kernel {} MBR partition tables (CONFIG_MSDOS_PARTITION, "
