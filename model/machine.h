@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <optional>
 
 #include "model/arith.h"
 #include "model/content.h"
@@ -462,6 +463,12 @@ struct Machine {
     uint64_t first = 0, last = 0;
   };
   static LowerRange upper_folios_in_lower(const Device& dev, uint64_t start, uint64_t end);
+  int write_back_lower_for_folios(const Device& dev, Device& lower, uint64_t start,
+                                  uint64_t request_end);
+  std::optional<ReadResult> read_up_to_folio_aligned_lower_eof(const Device& dev,
+                                                               const Device& lower, uint64_t start,
+                                                               uint64_t end,
+                                                               DataBuilder& out) const;
   bool dio_folio_request_misaligned(const Device& dev, const Device& lower, uint64_t start,
                                     uint64_t end) const;
   bool dio_lower_request_misaligned(const Device& dev, uint64_t a, uint64_t z);
