@@ -152,17 +152,10 @@ ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, Data
   if (whole_folios && upper_request_refused(dev, lower, start, end, readahead_pages,
                                             direct || odirect_fd, &request_end))
     return ReadResult{EIO, 0, true, 0};
-  // A DIO-mode upper device's O_DIRECT requests of the lower device first write
-  // the lower's dirty pages in their range back (blkdev_read_iter:
-  // filemap_write_and_wait_range on 6.1, kiocb_write_and_wait after), which may
-  // grow the lower's backing file (host 6.18.44, 6.1.0-56, 6.12.117:
-  // common/stacked_dio_read_writes_lower_dirty_pages_back.trace).
-  if (direct && whole_folios && write_back_lower_for_folios(dev, lower, start, request_end))
-    return ReadResult{EIO, 0, true, 0};
   if (whole_folios)
-    if (std::optional<ReadResult> at_eof =
-            read_up_to_folio_aligned_lower_eof(dev, lower, start, end, out))
-      return *at_eof;
+    if (std::optional<ReadResult> settled =
+            upper_dio_preface(dev, lower, start, end, request_end, out))
+      return *settled;
   // The driver reads the lower device through the backing file the bind was given.
   // A DIO-mode upper device's folios come in by O_DIRECT requests of the lower
   // device; where they meet the lower backing EOF, how readahead split them
@@ -175,13 +168,7 @@ ReadResult Machine::read_backing(Device& dev, uint64_t start, uint64_t end, Data
           : read_device(lower, pos, len, (direct || odirect_fd) && !whole_folios, out,
                         Machine::readahead_pages(b),
                         upper_request_bytes(dev, start, end, whole_folios, readahead_pages));
-  if (lr.err) {
-    // BLK_STS_INVAL (request_status_einval): the lower device's refusal of a
-    // misaligned direct read reaches an O_DIRECT reader of this device as EINVAL
-    // (6.18.44: gen-7601-1186 and -1449, after the lower LOOP_SET_BLOCK_SIZE 1024).
-    const bool einval = lr.err == EINVAL && !whole_folios && p.request_status_einval;
-    return ReadResult{einval ? EINVAL : EIO, 0, true, 0};
-  }
+  if (lr.err) return ReadResult{lower_read_errno(lr.err, whole_folios), 0, true, 0};
   r.known = lr.known;
   r.data_rule = lr.data_rule;
   // The lower device's own envelope (its cache, its readahead) carries over.
@@ -266,6 +253,29 @@ bool Machine::folios_meet_lower_eof(const Device& dev, const Device& lower, uint
   return lower.backing_desc == kNoDesc ||
          upper_folios_in_lower(dev, end, end).last >
              arith::bytes_past_offset(backing_size(lower), lower.offset);
+}
+
+// The errno an upper read gets for its lower device's: EIO, but BLK_STS_INVAL
+// (request_status_einval): the lower device's refusal of a misaligned direct read
+// reaches an O_DIRECT reader of this device as EINVAL (6.18.44: gen-7601-1186 and
+// -1449, after the lower LOOP_SET_BLOCK_SIZE 1024).
+int Machine::lower_read_errno(int lower_err, bool whole_folios) const {
+  return lower_err == EINVAL && !whole_folios && p.request_status_einval ? EINVAL : EIO;
+}
+
+// What an upper device in DIO mode settles before its folios' requests reach the
+// lower device. They are O_DIRECT requests, which first write the lower's dirty
+// pages in their range back (blkdev_read_iter: filemap_write_and_wait_range on
+// 6.1, kiocb_write_and_wait after), and may grow the lower's backing file (host
+// 6.18.44, 6.1.0-56, 6.12.117:
+// common/stacked_dio_read_writes_lower_dirty_pages_back.trace); then a lower EOF
+// at a folio boundary ends the read there.
+std::optional<ReadResult> Machine::upper_dio_preface(const Device& dev, Device& lower,
+                                                     uint64_t start, uint64_t end,
+                                                     uint64_t request_end, DataBuilder& out) {
+  if (dev.dio && write_back_lower_for_folios(dev, lower, start, request_end))
+    return ReadResult{EIO, 0, true, 0};
+  return read_up_to_folio_aligned_lower_eof(dev, lower, start, end, out);
 }
 
 // The writeback an upper device's O_DIRECT folio requests make of the lower
@@ -353,9 +363,9 @@ ReadResult Machine::read_lower_segments(const Device& lower, uint64_t pos, uint6
 // seed 1, linux-6.1x/stacked_dio_read_ends_at_aligned_lower_eof.trace). 6.1
 // zero-fills the lower's short request instead (read_lower_segments).
 std::optional<ReadResult> Machine::read_up_to_folio_aligned_lower_eof(const Device& dev,
-                                                                     const Device& lower,
-                                                                     uint64_t start, uint64_t end,
-                                                                     DataBuilder& out) const {
+                                                                      const Device& lower,
+                                                                      uint64_t start, uint64_t end,
+                                                                      DataBuilder& out) const {
   if (!dev.dio || !p.read_past_backing_eof_is_eio || lower.state != DevState::Bound ||
       s.descs[lower.backing_desc].kind != DescKind::File)
     return std::nullopt;

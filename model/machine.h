@@ -463,6 +463,9 @@ struct Machine {
     uint64_t first = 0, last = 0;
   };
   static LowerRange upper_folios_in_lower(const Device& dev, uint64_t start, uint64_t end);
+  int lower_read_errno(int lower_err, bool whole_folios) const;
+  std::optional<ReadResult> upper_dio_preface(const Device& dev, Device& lower, uint64_t start,
+                                              uint64_t end, uint64_t request_end, DataBuilder& out);
   int write_back_lower_for_folios(const Device& dev, Device& lower, uint64_t start,
                                   uint64_t request_end);
   std::optional<ReadResult> read_up_to_folio_aligned_lower_eof(const Device& dev,
