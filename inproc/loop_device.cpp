@@ -619,11 +619,18 @@ void LoopDevice::configure_discard() {
   constexpr uint32_t kFileMaxSectors = 0xffffffffu >> 9;
   constexpr uint32_t kFileGranularity = 4096;
   const LoopDevice* lower = backing_->loop_device();
-  if (lower == nullptr) return disk_.set_discard_limits(kFileMaxSectors, kFileGranularity);
-  uint32_t granularity = lower->disk().discard_granularity();
-  if (granularity == 0 && !profile_.discard_limits_at_set_block_size)
-    granularity = lower->disk().physical_block_size();
-  disk_.set_discard_limits(lower->disk().discard_max_sectors(), granularity);
+  uint32_t max_sectors = kFileMaxSectors, granularity = kFileGranularity;
+  if (lower != nullptr) {
+    max_sectors = lower->disk().discard_max_sectors();
+    granularity = lower->disk().discard_granularity();
+    if (granularity == 0 && !profile_.discard_limits_at_set_block_size)
+      granularity = lower->disk().physical_block_size();
+  }
+  // 6.11+ (queue_limits_commit_update → blk_validate_limits): never below the
+  // physical block size.
+  if (profile_.discard_limits_at_set_block_size)
+    granularity = std::max(granularity, disk_.physical_block_size());
+  disk_.set_discard_limits(max_sectors, granularity);
 }
 
 // ---- sysfs -------------------------------------------------------------------------------

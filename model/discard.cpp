@@ -322,6 +322,11 @@ void Machine::configure_discard(Device& dev) {
     if (granularity == 0 && lower && !p.discard_limits_at_set_block_size)
       granularity = lower->block_size;  // 6.1: ?: queue_physical_block_size
   }
+  // 6.11+ queue limits: blk_validate_limits raises the granularity to the
+  // physical block size (host 6.18.44: 8192 after a bind with 8 KiB blocks, 65536
+  // after LOOP_SET_BLOCK_SIZE 65536, 4096 again after 512; gen-7-0026/0027,
+  // linux-6.18/discard_granularity_follows_large_blocks.trace).
+  if (p.discard_limits_at_set_block_size) granularity = std::max(granularity, dev.block_size);
   dev.discard_max_sectors = max_sectors;
   dev.discard_granularity = max_sectors != 0 ? granularity : 0;
 }
