@@ -146,11 +146,34 @@ class LoopDevice final : public RequestHandler {
   std::array<bool, kMaxPartitions> part_ro_{};
 };
 
+// What /dev/loopN and /dev/loopNpK share as open files: a block device of the
+// loop disk, read and written through its iterators, O_DIRECT-capable at the
+// disk's logical block size.
+class LoopBlockFile : public OpenFile {
+ public:
+  LoopBlockFile(FileKind kind, std::shared_ptr<LoopDevice> device, int flags)
+      : OpenFile(kind, flags), device_(std::move(device)) {}
+
+  LoopDevice& device() const { return *device_; }
+
+  bool has_read_iter() const override { return true; }
+  bool has_write_iter() const override { return true; }
+  bool is_regular_or_block() const override { return true; }
+  bool can_odirect() const override { return true; }
+  uint32_t dio_offset_align() const override { return device_->disk().logical_block_size(); }
+  uint32_t backing_bdev_block_size() const override { return device_->disk().logical_block_size(); }
+
+ protected:
+  std::shared_ptr<LoopDevice> device_;
+  bool opened_ = false;  // the open succeeded: the release runs at the end
+  WbErrSince wb_since_;  // f_wb_err
+};
+
 // An open file description of /dev/loopN.
-class LoopDeviceFile final : public OpenFile {
+class LoopDeviceFile final : public LoopBlockFile {
  public:
   LoopDeviceFile(std::shared_ptr<LoopDevice> device, int flags)
-      : OpenFile(FileKind::LoopDevice, flags), device_(std::move(device)) {}
+      : LoopBlockFile(FileKind::LoopDevice, std::move(device), flags) {}
   ~LoopDeviceFile() override {
     if (opened_) device_->release(this);
   }
@@ -164,15 +187,9 @@ class LoopDeviceFile final : public OpenFile {
     return err;
   }
 
-  LoopDevice& device() const { return *device_; }
-
   int64_t read_at(void* buf, uint64_t len, int64_t pos) override;
   int64_t write_at(const void* buf, uint64_t len, int64_t pos) override;
   int fsync() override;
-
-  bool has_read_iter() const override { return true; }
-  bool has_write_iter() const override { return true; }
-  bool is_regular_or_block() const override { return true; }
   int getattr(FileAttr& out) const override;
   std::string sysfs_path() const override {
     return "/dev/loop" + std::to_string(device_->number());
@@ -181,17 +198,11 @@ class LoopDeviceFile final : public OpenFile {
   int backing_fallocate(int mode, int64_t pos, int64_t len) override {
     return device_->disk().fallocate_range(mode, pos, len, opened_excl());
   }
-  bool can_odirect() const override { return true; }
-  uint32_t dio_offset_align() const override { return device_->disk().logical_block_size(); }
-  uint32_t backing_bdev_block_size() const override { return device_->disk().logical_block_size(); }
   LoopDevice* loop_device() const override { return device_.get(); }
 
  private:
   int port_io_refusal(uint64_t len, int64_t pos, bool write) const;
 
-  std::shared_ptr<LoopDevice> device_;
-  bool opened_ = false;
-  WbErrSince wb_since_;            // f_wb_err
   uint64_t readahead_pages_ = 32;  // f_ra.ra_pages
 };
 

@@ -9,22 +9,20 @@
 #include <memory>
 #include <string>
 
-#include "inproc/file.h"
 #include "inproc/loop_device.h"
 
 namespace loopcheck::inproc {
 
-class PartitionFile final : public OpenFile {
+class PartitionFile final : public LoopBlockFile {
  public:
   PartitionFile(std::shared_ptr<LoopDevice> device, int part, int flags)
-      : OpenFile(FileKind::Partition, flags), device_(std::move(device)), part_(part) {}
+      : LoopBlockFile(FileKind::Partition, std::move(device), flags), part_(part) {}
   ~PartitionFile() override {
     if (opened_) device_->release_partition(this, part_);
   }
   // blkdev_open of the partition: 0, or -errno (the file is then dead).
   int open();
 
-  LoopDevice& device() const { return *device_; }
   int part() const { return part_; }
   // The block layer's answers for a partition; the rest goes to lo_ioctl.
   long ioctl(const FileTable& files, unsigned long cmd, unsigned long arg) const;
@@ -32,17 +30,11 @@ class PartitionFile final : public OpenFile {
   int64_t read_at(void* buf, uint64_t len, int64_t pos) override;
   int64_t write_at(const void* buf, uint64_t len, int64_t pos) override;
   int fsync() override;
-  bool has_read_iter() const override { return true; }
-  bool has_write_iter() const override { return true; }
-  bool is_regular_or_block() const override { return true; }
   int getattr(FileAttr& out) const override;
   std::string sysfs_path() const override {
     return "/dev/loop" + std::to_string(device_->number()) + "p" + std::to_string(part_);
   }
   int64_t backing_io(ReqOp op, const iovec* iov, int iovcnt, int64_t pos, IoMode mode) override;
-  bool can_odirect() const override { return true; }
-  uint32_t dio_offset_align() const override { return device_->disk().logical_block_size(); }
-  uint32_t backing_bdev_block_size() const override { return device_->disk().logical_block_size(); }
 
  private:
   // Bytes [pos, pos + len) of the partition as disk bytes: the disk position, and
@@ -55,10 +47,7 @@ class PartitionFile final : public OpenFile {
   Span span(uint64_t len, int64_t pos) const;
   int64_t transfer(ReqOp op, void* buf, uint64_t len, int64_t pos, bool direct);
 
-  std::shared_ptr<LoopDevice> device_;
   int part_;
-  bool opened_ = false;
-  WbErrSince wb_since_;
 };
 
 }  // namespace loopcheck::inproc
