@@ -318,10 +318,7 @@ Outcome Machine::configure(Desc& fd, Device& dev, const Op& op) {
   // after LOOP_CONFIGURE with PARTSCAN over a 1000-byte file cut to 0, a read of
   // 512 at 0 returned the file's old bytes from the cache; gen-7703-0213,
   // linux-6.12/configure_partscan_caches_page_zero.trace).
-  if (dev.flags & kLoPartscan) {
-    reread_partitions(dev);
-    scan_partitions(dev);
-  }
+  if (dev.flags & kLoPartscan) reread_partitions(dev);
   return Outcome::ok(0);
 }
 
@@ -415,10 +412,7 @@ Outcome Machine::set_status(Device& dev, const Op& op, bool legacy) {
     backing_changed(DescKind::Loop, dev.index, nullptr);
   }
   if (!p.discard_limits_at_set_block_size) configure_discard(dev);  // 6.1's loop_config_discard
-  if (partscan) {
-    reread_partitions(dev);
-    scan_partitions(dev);  // no partition can be open: PARTSCAN was off
-  }
+  if (partscan) reread_partitions(dev);  // no partition can be open: PARTSCAN was off
   return Outcome::ok(0);
 }
 
@@ -435,6 +429,12 @@ Outcome Machine::set_status(Device& dev, const Op& op, bool legacy) {
 // showed through the device (6.1.0-56 and 6.12.117 serve the cached folio 0
 // instead; gen-7705-0662, linux-6.18/partscan_rescan_writes_back_and_drops.trace).
 void Machine::reread_partitions(Device& dev) {
+  cache_partition_table(dev);
+  scan_partitions(dev);
+}
+
+// The rescan's writeback, drop and table read through the device's cache.
+void Machine::cache_partition_table(Device& dev) {
   flush_dirty(dev);
   drop_cache(dev);
   const uint64_t cap = arith::device_bytes(dev.capacity);

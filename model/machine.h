@@ -415,7 +415,9 @@ struct Machine {
   Outcome change_fd(Desc& fd, Device& dev, const Op& op);
   Outcome clr_fd(Device& dev);
   Outcome set_status(Device& dev, const Op& op, bool legacy);
+  // loop_reread_partitions: the cache effects of the table's read, then the scan.
   void reread_partitions(Device& dev);
+  void cache_partition_table(Device& dev);
 
   // ---- partitions (partitions.cpp)
   bool partition_open(const Device& dev) const;

@@ -129,7 +129,6 @@ Outcome Machine::reread_partition_table(Desc& fd, Device& dev) {
   if (partition_open(dev)) return Outcome::error(EBUSY);
   if (held_exclusively_by_other(dev.index, &fd)) return Outcome::error(EBUSY);
   reread_partitions(dev);
-  scan_partitions(dev);
   return Outcome::ok(0);
 }
 
