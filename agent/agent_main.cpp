@@ -375,6 +375,7 @@ Reply start(Session& session, const StartRequest& request, bool quick = false) {
   if (reuse) {
     reply.ok = rewrite_objects(session.sandbox_dir, request.objects, &reply.message);
     session.cap_sys_admin = request.cap_sys_admin;
+    (void)session.executor->read_uevents();  // the quick reset's are not the trace's
     return reply;
   }
   if (!create_objects(session.sandbox_dir, request, &reply.message)) {
@@ -391,6 +392,8 @@ Reply start(Session& session, const StartRequest& request, bool quick = false) {
   config.missing_device =
       session.claims ? host::MissingDevice::Fail : host::MissingDevice::Autoload;
   for (auto& e : session.thread_executors) e = std::make_unique<host::SyscallExecutor>(config);
+  // The guest's devices are all the trace's (a process's are not: process_claims.h).
+  config.listen_uevents = !session.claims;
   session.executor = std::make_unique<host::SyscallExecutor>(std::move(config));
   session.cap_sys_admin = request.cap_sys_admin;
   return reply;

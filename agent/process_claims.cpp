@@ -76,6 +76,9 @@ bool ProcessClaims::allows(const Op& op) {
     return false;
   }
   if (op.kind == OpKind::Sysfs) return device_allowed(op.subject.lit);
+  // The machine's other devices send uevents too, and a process has no way to
+  // tell its own from theirs as they come (the host target filters them).
+  if (op.kind == OpKind::Uevents) return false;
   if (takes_fd_subject(op.kind) && !fd_allowed(op.subject.lit)) return false;
   const bool by_index = op.arg_kind == ArgKind::Number && ctl_index(op) >= 0;
   if (is_ioctl(op, Req::LoopCtlRemove) && by_index) {

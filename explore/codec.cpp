@@ -137,6 +137,9 @@ void StateCodec::restore(State& work, const State& from) const {
   std::memcpy(static_cast<void*>(work.objects.data()), from.objects.data(),
               objects_ * sizeof(Object));
   work.device_count = from.device_count;
+  // Not part of a state: the explorer reads (and forgets) the uevents each step
+  // sends, as a trace reading them after every step would.
+  work.uevents = UeventList{};
 }
 
 bool StateCodec::inside_scope(const State& s) const {

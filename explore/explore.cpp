@@ -462,6 +462,7 @@ ConcretePath explore_path(const ExploreOptions& options, const ExploreResult& re
     path.before.push_back(abstract_class(concrete));
     path.outcomes.push_back(step(concrete, *options.profile, env, op));
     path.ops.push_back(op);
+    concrete.uevents = UeventList{};  // read as the step is taken (StateCodec::restore)
   }
   path.end = concrete;
   return path;

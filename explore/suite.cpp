@@ -85,6 +85,10 @@ class VariableTraceWriter {
       s.expect = expect_from(out);
     }
     trace_.stmts.push_back(s);
+    // The explorer reads the uevents after every step (explore/codec.h): the
+    // trace shows that read wherever a step sent some.
+    const bool sent = state_.uevents.count > 0 || state_.uevents.lost;
+    if (op.kind != OpKind::Uevents && sent) emit(op_uevents());
   }
 
   // Puts everything back; false (and *error) if the model does not end clean.

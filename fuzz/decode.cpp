@@ -375,6 +375,8 @@ class Decoder {
         return {op_fallocate(io_fd(r[1], r[5]), static_cast<int64_t>(pick(kRangeStarts, r[3])),
                              pick(kFallocLengths, r[4]), pick(kFallocModes, r[6]))};
       case Choice::Sysfs: {
+        // Bit 7 of byte 7: the other read of state, the uevents so far.
+        if (r[7] & 0x80) return {op_uevents()};
         Op op = op_sysfs(index_operand(r[1], r[3]), static_cast<SysAttr>(r[4] % kSysAttrCount));
         // A partition's attributes name one; size and ro do one time in four.
         if (!sysattr_of_disk(op.attr) || (sysattr_of_partition(op.attr) && r[7] % 4 == 3))

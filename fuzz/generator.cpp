@@ -597,13 +597,15 @@ class TraceBuilder {
     if (rng_.chance(1, 2)) emit(op_ioctl_noarg(Value::variable(fd.var), Req::LoopSetCapacity));
   }
 
-  // Rolls 26-28: a sysfs read, another opener of a device, the directory's fd.
+  // Rolls 26-28: a sysfs read (and the uevents so far), another opener of a
+  // device, the directory's fd.
   void sysfs_or_open_op(const Value& dev, uint64_t roll) {
     switch (roll) {
       case 26: {
         const Device& d = devices_[rng_.below(devices_.size())];
         emit_sysfs(d.index_var);
         if (rng_.chance(1, 8)) emit(op_ioctl_noarg(dev, Req::BlkRrPart));
+        if (rng_.chance(1, 4)) emit(op_uevents());
         break;
       }
       case 27:
@@ -668,6 +670,7 @@ class TraceBuilder {
         emit(op_ioctl(Value::variable(ctl_), Req::LoopCtlRemove, Value::variable(d.index_var)));
     }
     emit(op_close(Value::variable(ctl_)));
+    emit(op_uevents());  // the detaches' and removals' events
   }
 
   Prng rng_;

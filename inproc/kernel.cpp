@@ -13,7 +13,11 @@ namespace loopcheck::inproc {
 
 Kernel::Kernel(const DriverProfile& profile, const DriverConfig& config, const HostFsFacts& fs,
                HostWriteLog* write_log)
-    : profile_(profile), fs_(fs), write_log_(write_log), control_(profile, config) {}
+    : profile_(profile), fs_(fs), write_log_(write_log), control_(profile, config, uevents_) {
+  // The listener comes after module init: the precreated devices' `add`s are
+  // not its.
+  (void)uevents_.read_all();
+}
 
 Kernel::~Kernel() {
   // Process exit: every fd is closed (running last-close releases) before the

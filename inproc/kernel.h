@@ -56,6 +56,9 @@ class Kernel final : public FileTable {
 
   std::shared_ptr<OpenFile> fget(int fd) const override;
   LoopControl& control() { return control_; }
+  // What a NETLINK_KOBJECT_UEVENT listener bound after module init has
+  // received since its last read.
+  UeventList read_uevents() { return uevents_.read_all(); }
   const DriverProfile& profile() const { return profile_; }
   int open_fd_count() const;
 
@@ -65,6 +68,7 @@ class Kernel final : public FileTable {
   const DriverProfile& profile_;
   HostFsFacts fs_;
   HostWriteLog* write_log_;
+  UeventBus uevents_;  // before control_: its devices send to it
   LoopControl control_;
   mutable std::mutex fd_mutex_;
   std::vector<std::shared_ptr<OpenFile>> fds_;  // index = fd

@@ -11,8 +11,9 @@
 
 namespace loopcheck::inproc {
 
-LoopControl::LoopControl(const DriverProfile& profile, const DriverConfig& config)
-    : profile_(profile), config_(config) {
+LoopControl::LoopControl(const DriverProfile& profile, const DriverConfig& config,
+                         UeventBus& uevents)
+    : profile_(profile), config_(config), uevents_(uevents) {
   std::lock_guard lock(idr_mutex_);
   for (uint32_t i = 0; i < config_.precreated; ++i) {
     long r = add_locked(static_cast<int>(i));
@@ -52,7 +53,10 @@ long LoopControl::add_locked(int index) {
       config_.max_part == 0 ? 0 : static_cast<uint32_t>(std::bit_width(config_.max_part));
   // add_disk refuses a first minor beyond MINORMASK.
   if ((static_cast<int64_t>(index) << shift) > kMaxMinor) return -EINVAL;
-  idr_.emplace(index, std::make_shared<LoopDevice>(index, profile_, config_));
+  auto [it, added] =
+      idr_.emplace(index, std::make_shared<LoopDevice>(index, profile_, config_, uevents_));
+  assert(added);
+  it->second->announce_added();
   return index;
 }
 
@@ -67,7 +71,8 @@ long LoopControl::remove(int index) {
     dev = std::move(it->second);
     idr_.erase(it);
   }
-  return 0;  // `dev` (del_gendisk, the last reference) goes here
+  dev->announce_removed();  // loop_remove → del_gendisk
+  return 0;                 // `dev` (del_gendisk, the last reference) goes here
 }
 
 long LoopControl::get_free() {

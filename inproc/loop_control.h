@@ -19,7 +19,7 @@ namespace loopcheck::inproc {
 class LoopControl {
  public:
   // Creates config.precreated devices (max_loop at module init).
-  LoopControl(const DriverProfile& profile, const DriverConfig& config);
+  LoopControl(const DriverProfile& profile, const DriverConfig& config, UeventBus& uevents);
   ~LoopControl();
 
   // loop_control_ioctl: LOOP_CTL_ADD/REMOVE/GET_FREE; anything else ENOSYS.
@@ -43,6 +43,7 @@ class LoopControl {
 
   const DriverProfile& profile_;
   const DriverConfig config_;
+  UeventBus& uevents_;
   mutable std::mutex idr_mutex_;  // loop_ctl_mutex + loop_index_idr
   std::map<int, std::shared_ptr<LoopDevice>> idr_;
 };

@@ -80,8 +80,9 @@ bool aligned_for_dio(const Request& rq, int64_t pos) {
 
 }  // namespace
 
-LoopDevice::LoopDevice(int number, const DriverProfile& profile, const DriverConfig& config)
-    : number_(number), profile_(profile), config_(config) {
+LoopDevice::LoopDevice(int number, const DriverProfile& profile, const DriverConfig& config,
+                       UeventBus& uevents)
+    : number_(number), profile_(profile), config_(config), uevents_(uevents) {
   assert(number >= 0);
   disk_.set_unaligned_bios_refused(profile_.unaligned_bios_refused);
   disk_.set_discard_range_validated_first(profile_.discard_range_validated_first);
@@ -167,11 +168,15 @@ std::shared_ptr<OpenFile> LoopDevice::teardown() {
   lo_offset_ = 0;
   lo_sizelimit_ = 0;
   lo_file_name_.fill(0);
-  parts_ = PartitionSlots{};  // bdev_disk_changed of a PARTSCAN disk (no opener is left)
-  part_ro_ = {};
   disk_.set_block_size(kSectorSize);
   disk_.set_capacity(0);
   disk_.invalidate();
+  // "let user-space know about this change", disk_force_media_change, then
+  // bdev_disk_changed of a PARTSCAN disk (no opener is left; none come back at
+  // capacity 0).
+  disk_uevent(UeventAction::Change);
+  disk_uevent(UeventAction::Change, UeventDetail::MediaChange);
+  drop_partitions_locked();
   disk_.forget_wb_errors();
   disk_.set_rescan_at_next_open(false);  // as the model: a detach's mark is not settled
   lo_flags_.store(0);
@@ -376,17 +381,15 @@ long LoopDevice::configure(const OpenFile& file, const FileTable& files, const l
                                                     : dio_flag;
   const uint64_t bs = arith::limits_block_size<uint64_t>(
       cfg.block_size, default_block_size(*backing, dio_requested));
+  // "suppress uevents while reconfiguring the device": 6.11+ checks the block
+  // size (queue_limits_commit_update) only after this, and its error path does
+  // not lift the suppression.
+  uevents_suppressed_.store(true);
   if (!arith::block_size_acceptable(bs, max_block_size())) return -EINVAL;
   // 6.15+: vfs_fsync of the new backing file, result ignored (its errors go to it).
   if (profile_.bind_fsyncs_backing) (void)backing->fsync();
   disk_.set_block_size(static_cast<uint32_t>(bs));
-  // loop_update_rotational (6.1: the file's filesystem's device) / loop_update_limits
-  // (6.11+: a block device as backing is its own).
-  const bool rotational =
-      backing->loop_device() != nullptr
-          ? profile_.rotational_follows_lower_device && backing->loop_device()->disk().rotational()
-          : backing->backing_disk_rotational();
-  disk_.set_rotational(rotational, profile_.rotational_bind_raises_readahead);
+  update_rotational(*backing);
 
   lo_offset_ = static_cast<int64_t>(info.lo_offset);
   lo_sizelimit_ = static_cast<int64_t>(info.lo_sizelimit);
@@ -405,9 +408,21 @@ long LoopDevice::configure(const OpenFile& file, const FileTable& files, const l
   disk_.queue().start(*this, config_.workers_per_device);
   state_.store(LoState::Bound);
   disk_.set_rescan_at_next_open(profile_.bind_rescans_at_next_open);
+  uevents_suppressed_.store(false);
+  disk_uevent(UeventAction::Change);
   lock.unlock();  // loop_configure rescans as loop_set_status does, without lo_mutex
   if (flags & LO_FLAGS_PARTSCAN) rescan_partitions();
   return 0;
+}
+
+// loop_update_rotational (6.1: the file's filesystem's device) / loop_update_limits
+// (6.11+: a block device as backing is its own).
+void LoopDevice::update_rotational(const OpenFile& backing) {
+  const bool rotational =
+      backing.loop_device() != nullptr
+          ? profile_.rotational_follows_lower_device && backing.loop_device()->disk().rotational()
+          : backing.backing_disk_rotational();
+  disk_.set_rotational(rotational, profile_.rotational_bind_raises_readahead);
 }
 
 long LoopDevice::clr_fd(std::unique_lock<std::mutex>& lock) {
@@ -455,7 +470,7 @@ long LoopDevice::set_status(const OpenFile& file, const loop_info64& info) {
     lo_flags_.store((old & ~kSetStatusClearableFlags) | (info.lo_flags & kSetStatusSettableFlags));
     update_dio((old & LO_FLAGS_DIRECT_IO) != 0);  // may turn DIO off, never on
     if (geometry_changed)
-      disk_.set_capacity(compute_capacity(*backing_, lo_offset_, lo_sizelimit_));
+      set_size_and_notify(compute_capacity(*backing_, lo_offset_, lo_sizelimit_));
     if (!profile_.discard_limits_at_set_block_size) configure_discard();  // loop_config_discard
     partscan = !(old & LO_FLAGS_PARTSCAN) && (info.lo_flags & LO_FLAGS_PARTSCAN);
   }
@@ -504,6 +519,18 @@ long LoopDevice::change_fd(const FileTable& files, unsigned long arg) {
   std::shared_ptr<OpenFile> file = files.fget(static_cast<int>(static_cast<unsigned int>(arg)));
   if (file == nullptr) return -EBADF;
   if (profile_.rw_iter_sanity_check && !iter_ok(*file)) return -EINVAL;
+  // Suppressed while it switches; every path out lifts that, rescans a PARTSCAN
+  // disk that switched, and sends `change` (loop_change_fd's `done:`).
+  uevents_suppressed_.store(true);
+  const long err = switch_backing(std::move(file));
+  uevents_suppressed_.store(false);
+  // loop_reread_partitions of a PARTSCAN disk: refused while a partition is open.
+  if (err == 0 && (lo_flags_.load() & LO_FLAGS_PARTSCAN)) (void)scan_partitions();
+  disk_uevent(UeventAction::Change);
+  return err;
+}
+
+long LoopDevice::switch_backing(std::shared_ptr<OpenFile> file) {
   std::shared_ptr<OpenFile> old;
   {
     std::lock_guard lock(lo_mutex_);
@@ -527,15 +554,13 @@ long LoopDevice::change_fd(const FileTable& files, unsigned long arg) {
     update_dio(request);
     disk_.queue().unfreeze();
   }
-  // loop_reread_partitions of a PARTSCAN disk: refused while a partition is open.
-  if (lo_flags_.load() & LO_FLAGS_PARTSCAN) (void)scan_partitions();
   return 0;  // the old backing file is released here, outside lo_mutex
 }
 
 long LoopDevice::set_capacity() {
   std::lock_guard lock(lo_mutex_);
   if (state_.load() != LoState::Bound) return -ENXIO;
-  disk_.set_capacity(compute_capacity(*backing_, lo_offset_, lo_sizelimit_));
+  set_size_and_notify(compute_capacity(*backing_, lo_offset_, lo_sizelimit_));
   return 0;
 }
 

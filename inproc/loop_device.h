@@ -16,6 +16,7 @@
 #include "inproc/file.h"
 #include "inproc/driver_profile.h"
 #include "inproc/uapi.h"
+#include "inproc/uevent_bus.h"
 
 namespace loopcheck::inproc {
 
@@ -34,7 +35,8 @@ enum class LoState : uint8_t { Unbound, Bound, Rundown, Deleting };
 
 class LoopDevice final : public RequestHandler {
  public:
-  LoopDevice(int number, const DriverProfile& profile, const DriverConfig& config);
+  LoopDevice(int number, const DriverProfile& profile, const DriverConfig& config,
+             UeventBus& uevents);
   ~LoopDevice() override;
 
   int number() const { return number_; }
@@ -77,6 +79,11 @@ class LoopDevice final : public RequestHandler {
   // BLKRRPART from the whole disk's file (`part` 0) or a partition's.
   long reread_partition_table(const OpenFile& file, int part);
 
+  // ---- uevents (loop_uevents.cpp) ----
+  // add_disk's and del_gendisk's (a `remove` per partition first).
+  void announce_added();
+  void announce_removed();
+
   // loop_control's view: remove only what nobody uses.
   // Returns 0 and marks the device Deleting, or -EBUSY.
   int mark_deleting();
@@ -101,7 +108,18 @@ class LoopDevice final : public RequestHandler {
   long set_status_old(const OpenFile& file, const void* user);
   long get_status_old(void* user);
   long change_fd(const FileTable& files, unsigned long arg);
+  // change_fd under its suppressed uevents: the checks and the switch.
+  long switch_backing(std::shared_ptr<OpenFile> file);
   long set_capacity();
+  // kobject_uevent of the disk (dropped while suppressed) and of a partition
+  // (an `add` is dropped while the disk is suppressed, a `remove` never).
+  void disk_uevent(UeventAction action, UeventDetail detail = UeventDetail::None);
+  void partition_uevent(UeventAction action, int part);
+  // loop_set_size: the new capacity and one `change` (RESIZE=1 between two
+  // non-zero sizes, set_capacity_and_notify).
+  void set_size_and_notify(uint64_t capacity_sectors);
+  // bdev_disk_changed's drop: a `remove` per partition, then none are left.
+  void drop_partitions_locked();
   long set_direct_io(unsigned long arg);
   long set_block_size(const OpenFile& file, unsigned long arg);
 
@@ -121,10 +139,15 @@ class LoopDevice final : public RequestHandler {
   std::shared_ptr<OpenFile> teardown();
   RequestResult discard_request(const Request& rq, OpenFile& file, int64_t pos);
   void configure_discard();  // the queue's discard limits from the backing file
+  void update_rotational(const OpenFile& backing);  // at a bind
 
   const int number_;
   const DriverProfile& profile_;
   const DriverConfig& config_;
+  UeventBus& uevents_;
+  // dev_set_uevent_suppress of the disk: on while LOOP_CONFIGURE and
+  // LOOP_CHANGE_FD reconfigure; a LOOP_CONFIGURE whose block size fails leaves it on.
+  std::atomic<bool> uevents_suppressed_{false};
   BlockDevice disk_;
 
   mutable std::mutex lo_mutex_;

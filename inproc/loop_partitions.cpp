@@ -23,14 +23,21 @@ bool LoopDevice::partition_open_locked() const {
 int LoopDevice::scan_partitions() {
   std::lock_guard lock(lo_mutex_);
   if (partition_open_locked()) return -EBUSY;
-  parts_ = PartitionSlots{};
-  part_ro_ = {};
+  drop_partitions_locked();
+  disk_.set_rescan_at_next_open(false);  // GD_NEED_PART_SCAN is cleared
   if (!config_.msdos_partitions || disk_.capacity_sectors() == 0 || backing_ == nullptr) return 0;
   std::array<uint8_t, 512> sector{};
   iovec iov{sector.data(), sector.size()};
   if (backing_->backing_io(ReqOp::Read, &iov, 1, lo_offset_, IoMode::Buffered) != 512)
     return 0;  // an unreadable table: no partitions
-  parts_ = parse_mbr(sector, disk_.capacity_sectors(), disk_.logical_block_size());
+  bool table = false;
+  parts_ = parse_mbr(sector, disk_.capacity_sectors(), disk_.logical_block_size(), &table);
+  if (!table) return 0;
+  // blk_add_partitions: "the media / partition table may have changed", then
+  // add_partition in slot order.
+  disk_uevent(UeventAction::Change);
+  for (int k = 1; k <= kMaxPartitions; ++k)
+    if (parts_[static_cast<size_t>(k - 1)].present) partition_uevent(UeventAction::Add, k);
   return 0;
 }
 

@@ -18,14 +18,18 @@ bool extended(uint8_t type) {
 }  // namespace
 
 PartitionSlots parse_mbr(std::span<const uint8_t, 512> sector, uint64_t capacity_sectors,
-                         uint32_t logical_block_bytes) {
+                         uint32_t logical_block_bytes, bool* recognised) {
   PartitionSlots slots{};
+  bool unused = false;
+  bool& table = recognised ? *recognised : unused;
+  table = false;
   if (sector[510] != 0x55 || sector[511] != 0xaa) return slots;
   for (int k = 0; k < kMaxPartitions; ++k) {
     const uint8_t boot = sector[kEntriesAt + kEntryBytes * k];
     if (boot != 0 && boot != 0x80) return slots;
     if (sector[kEntriesAt + kEntryBytes * k + 4] == 0xee) return slots;
   }
+  table = true;
   const uint64_t units = logical_block_bytes / 512;
   for (int k = 0; k < kMaxPartitions; ++k) {
     const size_t at = kEntriesAt + kEntryBytes * k;

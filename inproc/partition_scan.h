@@ -26,7 +26,11 @@ using PartitionSlots = std::array<PartitionSlot, kMaxPartitions>;
 // are skipped; START and SIZE count logical blocks; a partition starting at or
 // past the capacity is skipped, one reaching past it cut there. Extended
 // partitions (0x05, 0x0f, 0x85) are not followed: the slot is left out.
+// `*recognised` (if given): msdos_partition took the sector as a table (it
+// returned 1), which blk_add_partitions announces with a `change` uevent even
+// when no slot makes a partition. A FAT boot sector (which it also takes) is
+// not told apart from a sector that is no table.
 PartitionSlots parse_mbr(std::span<const uint8_t, 512> sector, uint64_t capacity_sectors,
-                         uint32_t logical_block_bytes);
+                         uint32_t logical_block_bytes, bool* recognised = nullptr);
 
 }  // namespace loopcheck::inproc

@@ -33,6 +33,7 @@ SplitStep step_split(State& state, const Profile& profile, const Env& env, const
 
 void finish_pending(State& state, const Profile& profile, const Env& env, uint32_t device) {
   Machine m{state, profile, env};
+  m.split = true;  // its events interleave with the other threads' (model/uevents.cpp)
   Device* dev = m.device(device);
   assert(dev && dev->pending != Pending::None);
   const Pending kind = dev->pending;
@@ -56,6 +57,7 @@ Outcome finish_open(State& state, const Profile& profile, const Env& env, const 
                     const Outcome* observed) {
   Machine m{state, profile, env, observed};
   m.open_checked = true;
+  m.split = true;
   return dispatch(m, op);
 }
 

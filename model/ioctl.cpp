@@ -191,9 +191,7 @@ Outcome Machine::loop_ioctl(Desc& fd, const Op& op) {
     case Req::LoopSetCapacity:
       if (!privileged) return Outcome::error(EPERM);
       if (dev->state != DevState::Bound) return Outcome::error(ENXIO);
-      resize_keeping_cache(*dev, capacity_for(backing_size(*dev), dev->offset, dev->sizelimit));
-      backing_changed(DescKind::Loop, dev->index, nullptr);
-      return Outcome::ok(0);
+      return set_capacity(*dev);
     case Req::LoopSetDirectIo:
       if (!privileged) return Outcome::error(EPERM);
       return set_direct_io(*dev, op);
@@ -290,7 +288,7 @@ Outcome Machine::configure(Desc& fd, Device& dev, const Op& op) {
   rule.zero_is_default = true;
   const auto choice = arith::choose_block_size<uint64_t>(
       block_size, rule, default_block_size(*file, (flags & kLoDirectIo) != 0));
-  if (!choice.accepted) return Outcome::error(EINVAL);
+  if (!choice.accepted) return refuse_bind_block_size(dev);
   const uint64_t bs = choice.value;
   if (p.bind_fsyncs_backing) fsync_backing_file(*file);
 
@@ -314,6 +312,8 @@ Outcome Machine::configure(Desc& fd, Device& dev, const Op& op) {
   // folios keep what they read before (6.1.0-56: zeros read while it was detached
   // still served after the rebind; linux-6.1/upper_cache_outlives_lower_rebind.trace).
   backing_changed(DescKind::Loop, dev.index, nullptr);
+  dev.uevents_suppressed = 0;
+  send_uevent(dev, UeventAction::Change);  // the media change and the size were suppressed
   // loop_configure ends with the same rescan as LOOP_SET_STATUS (6.12.117 in QEMU:
   // after LOOP_CONFIGURE with PARTSCAN over a 1000-byte file cut to 0, a read of
   // 512 at 0 returned the file's old bytes from the cache; gen-7703-0213,
@@ -322,12 +322,34 @@ Outcome Machine::configure(Desc& fd, Device& dev, const Op& op) {
   return Outcome::ok(0);
 }
 
+// 6.11+ checks the block size after dev_set_uevent_suppress(1) and returns
+// without undoing it (loop_configure's out_unlock): the disk sends nothing until
+// a bind succeeds — not even LOOP_CTL_REMOVE's `remove` (host 6.18.44, 6.12.117;
+// linux-6.18/uevents_suppressed_by_a_failed_configure.trace).
+Outcome Machine::refuse_bind_block_size(Device& dev) {
+  if (!p.configure_block_size_early) dev.uevents_suppressed = 1;
+  return Outcome::error(EINVAL);
+}
+
 Outcome Machine::change_fd(Desc&, Device& dev, const Op& op) {
   Desc* file = desc_by_fd(static_cast<uint32_t>(number_arg(op)));
   if (!file) return Outcome::error(EBADF);
-  if (file->kind == DescKind::Loop && file->part != 0) return partition_backing();
+  if (file->kind == DescKind::Loop && file->part != 0) {
+    uevents_not_followed();
+    return partition_backing();
+  }
   if (p.rw_iter_sanity_check)
     if (int e = sanity_check(*file)) return Outcome::error(e);
+  // From here loop_change_fd suppresses the disk's events and ends, on every
+  // path, by turning them back on and sending `change` (its `done:` label).
+  const Outcome o = switch_backing(dev, *file);
+  dev.uevents_suppressed = 0;
+  send_uevent(dev, UeventAction::Change);
+  return o;
+}
+
+Outcome Machine::switch_backing(Device& dev, Desc& backing) {
+  Desc* file = &backing;
   if (dev.state != DevState::Bound) return Outcome::error(ENXIO);
   if (!(dev.flags & kLoReadOnly)) return Outcome::error(EINVAL);
   if (int e = validate_backing(dev, *file)) return Outcome::error(e);
@@ -353,6 +375,14 @@ Outcome Machine::change_fd(Desc&, Device& dev, const Op& op) {
   // loop_change_fd ends with loop_reread_partitions on a PARTSCAN device; an open
   // partition makes bdev_disk_changed refuse, and the old ones stay.
   if ((dev.flags & kLoPartscan) && !partition_open(dev)) scan_partitions(dev);
+  return Outcome::ok(0);
+}
+
+Outcome Machine::set_capacity(Device& dev) {
+  const uint64_t old_capacity = dev.capacity;
+  resize_keeping_cache(dev, capacity_for(backing_size(dev), dev.offset, dev.sizelimit));
+  backing_changed(DescKind::Loop, dev.index, nullptr);
+  send_size_uevent(dev, old_capacity);  // loop_set_size, even when nothing changed
   return Outcome::ok(0);
 }
 
@@ -406,7 +436,9 @@ Outcome Machine::set_status(Device& dev, const Op& op, bool legacy) {
               (info_flags & (kLoAutoclear | kLoPartscan));
   dev.dio = dev.dio && dio_possible(dev, s.descs[dev.backing_desc], dev.block_size, offset);
   if (size_changed) {
+    const uint64_t old_capacity = dev.capacity;
     dev.capacity = capacity_for(backing_size(dev), offset, sizelimit);
+    send_size_uevent(dev, old_capacity);
     // Devices stacked on this one now read other bytes (or none) through it:
     // what their caches hold is stale (6.12.117 in QEMU serves it).
     backing_changed(DescKind::Loop, dev.index, nullptr);

@@ -59,6 +59,7 @@ Device* Machine::create_device(uint32_t index) {
   s.devices[at].index = index;
   s.devices[at].rotational = p.created_rotational ? 1 : 0;
   ++s.device_count;
+  send_uevent(s.devices[at], UeventAction::Add);  // add_disk
   return &s.devices[at];
 }
 
@@ -66,6 +67,8 @@ void Machine::remove_device(uint32_t index) {
   int at = 0;
   while (at < s.device_count && s.devices[at].index != index) ++at;
   assert(at < s.device_count);
+  send_partition_removes(s.devices[at]);  // del_gendisk
+  send_uevent(s.devices[at], UeventAction::Remove);
   for (int i = at; i + 1 < s.device_count; ++i) s.devices[i] = s.devices[i + 1];
   --s.device_count;
   s.devices[s.device_count] = Device{};
@@ -269,7 +272,13 @@ void Machine::teardown(Device& dev) {
   dev.capacity = 0;
   dev.flags = 0;
   dev.dio = 0;
-  dev.parts = Partitions{};  // bdev_disk_changed of a PARTSCAN device; none exist otherwise
+  // "let user-space know about this change", disk_force_media_change, then
+  // bdev_disk_changed of a PARTSCAN device drops the partitions (none exist
+  // otherwise; the capacity is 0, so none come back).
+  send_uevent(dev, UeventAction::Change);
+  send_uevent(dev, UeventAction::Change, 0, UeventDetail::MediaChange);
+  send_partition_removes(dev);
+  dev.parts = Partitions{};
   if (p.write_cache_cleared_on_teardown) dev.write_cache = 0;
   forget_cache(dev);  // invalidate_bdev drops the clean pages
   dev.cache_stale = 0;

@@ -104,6 +104,14 @@ struct Machine {
   bool held_exclusively_by_other(uint32_t index, const Desc* except) const;
   uint32_t part_shift() const;
 
+  // ---- uevents (uevents.cpp)
+  void send_uevent(const Device& dev, UeventAction action, uint8_t part = 0,
+                   UeventDetail detail = UeventDetail::None);
+  void send_size_uevent(const Device& dev, uint64_t old_capacity);  // loop_set_size
+  void send_partition_removes(const Device& dev);                   // bdev_disk_changed's drop
+  void uevents_not_followed();  // the next `uevents` is not predicted
+  Outcome uevents();
+
   // ---- lifecycle (lifecycle.cpp)
   Device* create_device(uint32_t index);  // nullptr when the table is full
   void remove_device(uint32_t index);
@@ -413,6 +421,9 @@ struct Machine {
   void configure_discard(Device& dev);  // loop_config_discard / loop_get_discard_config
   Outcome configure(Desc& fd, Device& dev, const Op& op);
   Outcome change_fd(Desc& fd, Device& dev, const Op& op);
+  Outcome switch_backing(Device& dev, Desc& file);  // change_fd past its early refusals
+  Outcome refuse_bind_block_size(Device& dev);      // configure's EINVAL
+  Outcome set_capacity(Device& dev);
   Outcome clr_fd(Device& dev);
   Outcome set_status(Device& dev, const Op& op, bool legacy);
   // loop_reread_partitions: the cache effects of the table's read, then the scan.

@@ -84,6 +84,8 @@ Outcome dispatch(Machine& m, const Op& op) {
       return m.fallocate(op);
     case OpKind::Allocated:
       return m.allocated(op);
+    case OpKind::Uevents:
+      return m.uevents();
   }
   return Outcome::error(EINVAL);
 }

@@ -102,11 +102,19 @@ TableSector Machine::table_sector(const Device& dev) const {
 // beyond EOD") and cuts one reaching past it ("extends beyond EOD, truncated").
 void Machine::scan_partitions(Device& dev) {
   assert(!partition_open(dev));
+  send_partition_removes(dev);
   dev.parts = Partitions{};
+  dev.rescan_on_open = 0;  // bdev_disk_changed clears GD_NEED_PART_SCAN
   if (!env.msdos_partitions || dev.capacity == 0 || !has_backing(dev.state)) return;
   const TableSector sector = table_sector(dev);
-  if (sector == TableSector::Unknown) dev.parts.unknown = 1;
+  if (sector == TableSector::Unknown) {
+    dev.parts.unknown = 1;
+    uevents_not_followed();  // whether a parser took it, and what it found
+  }
   if (sector != TableSector::Declared) return;
+  // blk_add_partitions: "tell userspace that the media / partition table may
+  // have changed", then add_partition in slot order.
+  send_uevent(dev, UeventAction::Change);
   const Object& o = s.objects[s.descs[dev.backing_desc].object];
   const uint64_t units = dev.block_size / kSectorSize;
   for (uint8_t k = 0; k < o.mbr_count; ++k) {
@@ -117,6 +125,7 @@ void Machine::scan_partitions(Device& dev) {
     dev.parts.start_sectors[k] = start;
     dev.parts.size_sectors[k] = std::min(e.size * units, dev.capacity - start);
     dev.parts.present |= static_cast<uint8_t>(1u << k);
+    send_uevent(dev, UeventAction::Add, static_cast<uint8_t>(k + 1));
   }
 }
 

@@ -189,7 +189,10 @@ struct Device {
   uint8_t rotational = 0;
   uint8_t readahead_raised = 0;
   Pending pending = Pending::None;  // concurrent blocks only
-  uint8_t reserved3 = 0;
+  // dev_set_uevent_suppress left on: 6.12+ loop_configure turns it on before the
+  // block size is checked and returns the EINVAL without turning it off, so the
+  // disk's uevents are dropped until a bind succeeds (model/uevents.cpp).
+  uint8_t uevents_suppressed = 0;
   ExtentList dirty;  // dirty ranges, in device byte positions
   // While cache_populated: device bytes outside [cache_lo, cache_hi) are certainly
   // not in the page cache (no buffered I/O touched them since the cache was last
@@ -235,7 +238,7 @@ struct Desc {
   uint8_t part = 0;  // Loop: 0 the whole disk, k its partition k
   uint8_t reserved[3] = {};
   uint32_t fd = 0;
-  uint32_t device = 0;  // Loop: device index (not slot: slots move)
+  uint32_t device = 0;     // Loop: device index (not slot: slots move)
   uint32_t reserved2 = 0;  // whole 8-byte words (explore/codec.cpp)
 };
 
@@ -251,6 +254,8 @@ struct State {
   uint8_t device_count = 0;
   uint8_t object_count = 0;
   uint8_t reserved[6] = {};
+  // The uevents sent since the last `uevents` (model/uevents.cpp).
+  UeventList uevents;
 };
 
 static_assert(std::has_unique_object_representations_v<Extent>);

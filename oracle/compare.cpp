@@ -97,7 +97,34 @@ Comparison compare_data(const Outcome& m, const Outcome& t, std::span<const uint
   return {};
 }
 
+// Event by event; each event's device is a device index as the run renamed it.
+Comparison compare_uevents(const UeventList& m, const UeventList& t, Renaming& names) {
+  if (t.lost) return hedged(Match::UncheckedData, EnvelopeRule::UeventsLostByTarget);
+  const auto mismatch = [&] {
+    return differ(fmt::format("model \"{}\", target \"{}\"", format_uevents(m),
+                              format_uevents(to_model_names(t, names))));
+  };
+  if (m.count != t.count) return mismatch();
+  for (uint8_t i = 0; i < m.count; ++i) {
+    const Uevent& a = m.event[i];
+    const Uevent& b = t.event[i];
+    if (a.action != b.action || a.detail != b.detail || a.part != b.part) return mismatch();
+    if (!names.unify(RenameKind::DevIndex, a.device, b.device)) return mismatch();
+  }
+  return {};
+}
+
 }  // namespace
+
+UeventList to_model_names(const UeventList& t, const Renaming& names) {
+  UeventList out = t;
+  for (uint8_t i = 0; i < out.count; ++i) {
+    Uevent& e = out.event[i];
+    e.device =
+        static_cast<uint32_t>(names.to_model(RenameKind::DevIndex, e.device).value_or(e.device));
+  }
+  return out;
+}
 
 Comparison compare_outcomes(const Outcome& m, const Outcome& t, std::span<const uint8_t> bytes,
                             Renaming& names) {
@@ -133,6 +160,8 @@ Comparison compare_outcomes(const Outcome& m, const Outcome& t, std::span<const 
       return compare_status(m.status, t.status, names);
     case Kind::Data:
       return compare_data(m, t, bytes);
+    case Kind::Uevents:
+      return compare_uevents(m.uevents, t.uevents, names);
     case Kind::Text: {
       auto mi = loop_index_in_path(m.text_view());
       auto ti = loop_index_in_path(t.text_view());
@@ -161,6 +190,9 @@ Outcome to_model_names(const Outcome& t, const Renaming& names) {
       out.status.device = back(RenameKind::Device, t.status.device);
       out.status.inode = back(RenameKind::Inode, t.status.inode);
       out.status.rdevice = back(RenameKind::Rdevice, t.status.rdevice);
+      break;
+    case Outcome::Kind::Uevents:
+      out.uevents = to_model_names(t.uevents, names);
       break;
     case Outcome::Kind::Text:
       if (auto index = loop_index_in_path(t.text_view())) {

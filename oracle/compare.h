@@ -35,5 +35,7 @@ Comparison compare_outcomes(const Outcome& model, const Outcome& target,
 
 // The target's outcome with every renamed number replaced by its model-side name.
 Outcome to_model_names(const Outcome& target, const Renaming& names);
+// The events' device numbers in the model's terms (those not yet seen unchanged).
+UeventList to_model_names(const UeventList& target, const Renaming& names);
 
 }  // namespace loopcheck

@@ -21,12 +21,14 @@ constexpr const char* kPrelude = R"C(#define _GNU_SOURCE
 #include <linux/fiemap.h>
 #include <linux/fs.h>
 #include <linux/loop.h>
+#include <linux/netlink.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -125,6 +127,51 @@ HELPER int read_sysfs(const char *path) {
   if (strncmp(text, dir, strlen(dir)) == 0 && text[strlen(dir)] == '/')
     memmove(text, text + strlen(dir) + 1, strlen(text + strlen(dir) + 1) + 1);
   return 0;
+}
+
+/* `uevents`: the kernel's loop block events since the last read, as "ACTION
+ * loopN[pK] [resize|media]" in `text`, and in `shape` with each device number
+ * written N (this machine numbers its devices otherwise than the trace). */
+static int uevent_fd = -1;
+static char shape[4096];
+HELPER void listen_uevents(void) {
+  struct sockaddr_nl a = {AF_NETLINK, 0, 0, 1};
+  int bytes = 4 << 20;
+  uevent_fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT);
+  if (uevent_fd < 0) { perror("socket(NETLINK_KOBJECT_UEVENT)"); exit(2); }
+  setsockopt(uevent_fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes);
+  if (bind(uevent_fd, (struct sockaddr *)&a, sizeof a) != 0) { perror("bind uevent"); exit(2); }
+}
+HELPER void append_uevent(const char *action, const char *name, const char *extra) {
+  size_t n = strlen(text), m = strlen(shape);
+  const char *digits_end = name + 4 + strspn(name + 4, "0123456789");
+  snprintf(text + n, sizeof text - n, "%s%s %s%s", n ? ", " : "", action, name, extra);
+  snprintf(shape + m, sizeof shape - m, "%s%s loopN%s%s", m ? ", " : "", action, digits_end,
+           extra);
+}
+HELPER long read_uevents(void) {
+  char msg[8192];
+  text[0] = 0;
+  shape[0] = 0;
+  for (;;) {
+    ssize_t n = recv(uevent_fd, msg, sizeof msg - 1, MSG_DONTWAIT);
+    const char *action = "", *sub = "", *name = "", *extra = "";
+    int synthetic = 0;
+    if (n < 0 && errno == ENOBUFS) { errno = ENOBUFS; return -1; }
+    if (n <= 0) return 0;
+    msg[n] = 0;
+    for (char *k = msg + strlen(msg) + 1; k < msg + n; k += strlen(k) + 1) {
+      if (strncmp(k, "ACTION=", 7) == 0) action = k + 7;
+      if (strncmp(k, "SUBSYSTEM=", 10) == 0) sub = k + 10;
+      if (strncmp(k, "DEVNAME=", 8) == 0) name = k + 8;
+      if (strcmp(k, "RESIZE=1") == 0) extra = " resize";
+      if (strcmp(k, "DISK_MEDIA_CHANGE=1") == 0) extra = " media";
+      if (strncmp(k, "SYNTH_UUID=", 11) == 0) synthetic = 1;
+    }
+    if (strcmp(sub, "block") != 0 || strncmp(name, "loop", 4) != 0 || synthetic) continue;
+    if (strcmp(action, "add") && strcmp(action, "remove") && strcmp(action, "change")) continue;
+    append_uevent(action, name, extra);
+  }
 }
 
 /* @env cap_sys_admin=0: the steps run with CAP_SYS_ADMIN out of the effective set. */
@@ -247,6 +294,22 @@ std::string field_member(Field f, StructKind kind) {
   return "?";
 }
 
+// The events as the reproducer compares them: each device number written N (the
+// machine numbers its devices otherwise than the trace; the partition numbers
+// and the order are the kernel's).
+std::string uevents_shape(const UeventList& list) {
+  std::string out;
+  for (uint8_t i = 0; i < list.count; ++i) {
+    Uevent e = list.event[i];
+    const std::string one = format_uevent(e);
+    const size_t at = one.find(" loop") + 5;
+    const size_t digits = one.find_first_not_of("0123456789", at);
+    out += (i ? ", " : "") + one.substr(0, at) + "N" +
+           (digits == std::string::npos ? std::string() : one.substr(digits));
+  }
+  return out;
+}
+
 // The C condition under which the step's outcome satisfies one alternative.
 std::string alt_condition(const ExpectAlt& alt, const Op& op, int step, std::string* decls) {
   switch (alt.kind) {
@@ -257,6 +320,9 @@ std::string alt_condition(const ExpectAlt& alt, const Op& op, int step, std::str
       return fmt::format("(rc < 0 && e == {})", errno_expr(alt.err));
     case ExpectAlt::Kind::Text:
       return fmt::format("(rc >= 0 && strcmp(text, {}) == 0)", c_string(alt.text));
+    case ExpectAlt::Kind::Uevents:
+      return fmt::format("(rc >= 0 && strcmp(shape, {}) == 0)",
+                         c_string(uevents_shape(alt.uevents)));
     case ExpectAlt::Kind::Status: {
       StructKind kind = req_struct(op.req);
       std::string cond = "(rc >= 0";
@@ -504,11 +570,15 @@ std::string step_code(const Trace& trace, const Op& op) {
     case OpKind::Fallocate:
       return fallocate_code(op, fd);
     case OpKind::Allocated:
-      return call_code(fmt::format("allocated_bytes(obj({}))",
-                                   c_string(trace.objects[op.object].name))) +
+      return call_code(
+                 fmt::format("allocated_bytes(obj({}))", c_string(trace.objects[op.object].name))) +
              kPrintResult;
     case OpKind::Ioctl:
       return ioctl_code(op, fd);
+    case OpKind::Uevents:
+      return call_code("read_uevents()") +
+             "  if (rc >= 0) printf(\"\\\"%s\\\" (device numbers not compared)\", text); "
+             "else print_result(rc, e);\n";
   }
   return kPrintResult;
 }
@@ -577,6 +647,9 @@ std::string write_c_reproducer(const Trace& trace) {
       c += fmt::format("  make_file({}, {}LL, {});\n", c_string(o.name), o.size, o.fill);
     }
   }
+  if (std::any_of(trace.stmts.begin(), trace.stmts.end(),
+                  [](const Statement& s) { return s.op.kind == OpKind::Uevents; }))
+    c += "  listen_uevents();\n";
   if (!trace.env.cap_sys_admin) c += "  drop_cap_sys_admin();\n";
   c += "\n";
   for (size_t i = 0; i < trace.stmts.size(); ++i) c += statement_code(trace, trace.stmts[i], i + 1);

@@ -67,6 +67,8 @@ bool same_observation(const Outcome& a, const Outcome& b) {
       return a.value == b.value && a.digest == b.digest;
     case Outcome::Kind::Text:
       return a.text_view() == b.text_view();
+    case Outcome::Kind::Uevents:
+      return a.uevents == b.uevents;
     case Outcome::Kind::Status: {
       StatusInfo x = a.status, y = b.status;
       x.device = x.inode = x.rdevice = y.device = y.inode = y.rdevice = 0;

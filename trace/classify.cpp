@@ -10,9 +10,20 @@
 namespace loopcheck {
 namespace {
 
-constexpr std::array<std::string_view, kOpClassCount> kOpClassNames{
-    "open loop-control", "open loop", "open file", "open dir",  "close", "pread", "pwrite", "fsync",
-    "truncate",          "sysfs",     "fallocate", "allocated", "ioctl"};
+constexpr std::array<std::string_view, kOpClassCount> kOpClassNames{"open loop-control",
+                                                                    "open loop",
+                                                                    "open file",
+                                                                    "open dir",
+                                                                    "close",
+                                                                    "pread",
+                                                                    "pwrite",
+                                                                    "fsync",
+                                                                    "truncate",
+                                                                    "sysfs",
+                                                                    "fallocate",
+                                                                    "allocated",
+                                                                    "uevents",
+                                                                    "ioctl"};
 
 // Label layout: 0 open loop-control; 1..12 open loop (access x excl x direct);
 // 13..18 open file (access x direct); 19 close; 20.. ioctls by Req; then the other
@@ -25,7 +36,7 @@ constexpr int kLabelOther = kLabelIoctl + kReqCount;
 static_assert(kLabelOther + 10 <= kMaxOpLabels);
 
 // Outcome keys: 0 success, 1 + errno for errnos below kErrnoKeys, then the other classes.
-constexpr int kErrnoKeys = kOutcomeKeyCount - 5;
+constexpr int kErrnoKeys = kOutcomeKeyCount - 6;
 
 std::string errno_text(int err) {
   const std::string_view name = errno_name(err);
@@ -54,6 +65,8 @@ OpClass op_class(const Op& op) {
       return OpClass::Fallocate;
     case OpKind::Allocated:
       return OpClass::Allocated;
+    case OpKind::Uevents:
+      return OpClass::Uevents;
     case OpKind::Ioctl:
       return OpClass::Ioctl;
   }
@@ -140,6 +153,8 @@ OutcomeClass outcome_class(const Outcome& outcome) {
       return OutcomeClass::Data;
     case Outcome::Kind::Text:
       return OutcomeClass::Text;
+    case Outcome::Kind::Uevents:
+      return OutcomeClass::Uevents;
     case Outcome::Kind::Skipped:
       return OutcomeClass::Skipped;
   }
@@ -168,6 +183,8 @@ std::string outcome_signature_name(const Outcome& outcome) {
       return fmt::format("data {}", outcome.value);
     case OutcomeClass::Text:
       return "text";
+    case OutcomeClass::Uevents:
+      return "uevents";
     case OutcomeClass::Skipped:
       return "SKIPPED";
   }

@@ -28,6 +28,7 @@ enum class OpClass : uint8_t {
   Sysfs,
   Fallocate,
   Allocated,
+  Uevents,
   Ioctl,
 };
 inline constexpr int kOpClassCount = static_cast<int>(OpClass::Ioctl) + 1;
@@ -54,7 +55,7 @@ std::string op_label_name(int label);  // "open loop ro excl", "LOOP_SET_FD", "p
 
 // ---- outcomes --------------------------------------------------------------------------
 // What kind of result: Outcome::Kind, with a returned value read as success.
-enum class OutcomeClass : uint8_t { Ok, Errno, Status, Data, Text, Skipped };
+enum class OutcomeClass : uint8_t { Ok, Errno, Status, Data, Text, Uevents, Skipped };
 OutcomeClass outcome_class(const Outcome& outcome);
 
 // The class, and the errno of an error: what the fuzzer's model coverage counts.

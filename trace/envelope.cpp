@@ -35,6 +35,8 @@ constexpr std::array<std::string_view, kEnvelopeRuleCount> kRuleNames = {
     "stacked_fallocate",
     "allocation_unknown",
     "partition_fd",
+    "uevents_not_followed",
+    "uevents_lost_by_target",
 };
 
 }  // namespace

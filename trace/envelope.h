@@ -73,8 +73,14 @@ enum class EnvelopeRule : uint8_t {
   // A partition fd's I/O and data ioctls (its own page cache), or a partition
   // table the model could not read: any outcome.
   PartitionFd,
+  // `uevents` after more events than the model keeps (kMaxUevents), after a
+  // concurrent block (the threads' order), or after a step the model does not
+  // follow: the sequence is not predicted.
+  UeventsNotFollowed,
+  // The target's listener lost events (ENOBUFS): its sequence is not whole.
+  UeventsLostByTarget,
 };
-inline constexpr int kEnvelopeRuleCount = static_cast<int>(EnvelopeRule::PartitionFd) + 1;
+inline constexpr int kEnvelopeRuleCount = static_cast<int>(EnvelopeRule::UeventsLostByTarget) + 1;
 
 // The stable snake_case name ("rundown_readahead"); "none" for None.
 std::string_view envelope_rule_name(EnvelopeRule rule);

@@ -93,6 +93,8 @@ bool outcome_matches(const ExpectAlt& alt, const Outcome& o, std::span<const uin
       return data_matches(alt, o, bytes);
     case ExpectAlt::Kind::Text:
       return o.kind == Outcome::Kind::Text && o.text_view() == alt.text;
+    case ExpectAlt::Kind::Uevents:
+      return o.kind == Outcome::Kind::Uevents && !o.uevents.lost && o.uevents == alt.uevents;
   }
   return false;
 }

@@ -186,4 +186,11 @@ inline Op op_sysfs_partition(Value index, uint8_t part, SysAttr attr) {
   return op;
 }
 
+// `uevents`: the trace's devices' uevents since the previous `uevents`.
+inline Op op_uevents() {
+  Op op;
+  op.kind = OpKind::Uevents;
+  return op;
+}
+
 }  // namespace loopcheck

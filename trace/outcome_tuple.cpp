@@ -21,6 +21,7 @@ TupleOutcome tuple_outcome(const Outcome& o) {
       t.kind = TupleOutcome::Kind::Status;
       return t;
     case Outcome::Kind::Text:
+    case Outcome::Kind::Uevents:  // never in a block (validate_block.cpp); a text else
       t.kind = TupleOutcome::Kind::Text;
       return t;
     case Outcome::Kind::Value:

@@ -927,7 +927,7 @@ class Parser {
     const Token& t = peek();
     if (t.kind != Tok::Word)
       return fail(t, fmt::format("expected an operation (open close ioctl pread pwrite fsync "
-                                 "fallocate truncate sysfs), got {}",
+                                 "fallocate truncate sysfs allocated uevents), got {}",
                                  shown(t)));
     next();
     std::string_view w = t.text;
@@ -953,6 +953,10 @@ class Parser {
     if (w == "allocated") {
       op.kind = OpKind::Allocated;
       return parse_file_ref(op);
+    }
+    if (w == "uevents") {
+      op.kind = OpKind::Uevents;
+      return true;
     }
     if (w == "sysfs") {
       op.kind = OpKind::Sysfs;
@@ -1322,6 +1326,8 @@ class Parser {
         alt.value = v->as_signed();
         if (op.kind == OpKind::Sysfs)
           return fail(t, "sysfs yields text: expect a \"string\" or an errno");
+        if (op.kind == OpKind::Uevents)
+          return fail(t, "uevents yields events: expect a \"string\" of them or an errno");
         if (at(Tok::DotDot)) return parse_range_end(op, t, alt);
         if (!at_word("data")) return true;
         const Token& d = next();
@@ -1358,8 +1364,9 @@ class Parser {
         // GET_STATUS results are widened to loop_info64 (StatusInfo).
         return parse_struct(StructKind::LoopInfo64, "a status expectation", true, alt.fields);
       case Tok::String: {
+        if (op.kind == OpKind::Uevents) return parse_uevents_expectation(alt);
         if (op.kind != OpKind::Sysfs)
-          return fail(t, "a \"string\" expectation applies only to sysfs");
+          return fail(t, "a \"string\" expectation applies only to sysfs and uevents");
         auto s = string_token(kMaxTextSize - 1, "a sysfs value");
         if (!s) return false;
         alt.kind = ExpectAlt::Kind::Text;
@@ -1372,6 +1379,19 @@ class Parser {
                                 "a \"string\"), got {}",
                                 shown(t)));
     }
+  }
+
+  // `uevents => "change loop0, add loop0p1"`: the events in their text form.
+  bool parse_uevents_expectation(ExpectAlt& alt) {
+    const Token& t = peek();
+    auto s = string_token(kMaxUeventsText, "a list of uevents");
+    if (!s) return false;
+    std::string why;
+    auto list = parse_uevents(*s, &why);
+    if (!list) return fail(t, why);
+    alt.kind = ExpectAlt::Kind::Uevents;
+    alt.uevents = *list;
+    return true;
   }
 
   // `MIN..MAX` after MIN: any byte count in [MIN, MAX] (the model's count

@@ -163,6 +163,8 @@ std::string format_op(const Trace& t, const Op& op) {
       return fmt::format("sysfs {} {}", format_value(t, op.subject), sysattr_path(op.attr));
     case OpKind::Allocated:
       return fmt::format("allocated file {}", format_object(t, op.object));
+    case OpKind::Uevents:
+      return "uevents";
     case OpKind::Fallocate:
       return format_fallocate(t, op);
   }
@@ -231,6 +233,8 @@ std::string format_expect_alt(const ExpectAlt& alt) {
       return fmt::format("{} data={}", alt.value, format_data_desc(alt.data));
     case ExpectAlt::Kind::Text:
       return quote_string(alt.text);
+    case ExpectAlt::Kind::Uevents:
+      return quote_string(format_uevents(alt.uevents));
   }
   return "?";
 }
@@ -388,6 +392,10 @@ ExpectAlt expectation_from(const Outcome& o) {
     case Outcome::Kind::Text:
       alt.kind = ExpectAlt::Kind::Text;
       alt.text = std::string(o.text_view());
+      break;
+    case Outcome::Kind::Uevents:
+      alt.kind = ExpectAlt::Kind::Uevents;
+      alt.uevents = o.uevents;
       break;
   }
   return alt;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "trace/envelope.h"
+#include "trace/uevent.h"
 
 namespace loopcheck {
 
@@ -64,6 +65,9 @@ enum class OpKind : uint8_t {
   Sysfs,
   Fallocate,
   Allocated,  // `allocated file NAME`: the bytes of the file's data blocks (FIEMAP)
+  // `uevents`: the uevents of the trace's loop devices since the previous
+  // `uevents` (or the trace's start), trace/uevent.h.
+  Uevents,
 };
 
 // What `open` opens.
@@ -300,7 +304,7 @@ struct StatusInfo {
 enum class ValueRole : uint8_t { Plain, Fd, DevIndex };
 
 struct Outcome {
-  enum class Kind : uint8_t { Value, Error, Status, Data, Text, Skipped };
+  enum class Kind : uint8_t { Value, Error, Status, Data, Text, Uevents, Skipped };
   Kind kind = Kind::Value;
   ValueRole role = ValueRole::Plain;
   int32_t err = 0;         // errno for Kind::Error
@@ -326,6 +330,7 @@ struct Outcome {
   uint64_t digest = 0;  // digest_bytes() (XXH3-64) of the bytes read, when a target read real bytes
   std::array<char, kMaxTextSize> text{};  // Kind::Text (sysfs), NUL-terminated
   uint8_t text_len = 0;
+  UeventList uevents;  // Kind::Uevents
 
   static Outcome ok(int64_t v, ValueRole r = ValueRole::Plain) {
     Outcome o;
@@ -340,6 +345,12 @@ struct Outcome {
     o.err = e;
     return o;
   }
+  static Outcome events(const UeventList& list) {
+    Outcome o;
+    o.kind = Kind::Uevents;
+    o.uevents = list;
+    return o;
+  }
   static Outcome skipped() {
     Outcome o;
     o.kind = Kind::Skipped;
@@ -351,7 +362,7 @@ struct Outcome {
 
 // ---- expectations ------------------------------------------------------------------
 struct ExpectAlt {
-  enum class Kind : uint8_t { Value, Errno, Status, Data, Text };
+  enum class Kind : uint8_t { Value, Errno, Status, Data, Text, Uevents };
   Kind kind = Kind::Value;
   int64_t value = 0;      // Value, Data (byte count)
   int32_t err = 0;        // Errno
@@ -362,7 +373,8 @@ struct ExpectAlt {
   bool ranged = false;
   int64_t range_min = 0;
   DataDesc data;
-  std::string text;  // Text
+  std::string text;    // Text
+  UeventList uevents;  // Uevents
   friend bool operator==(const ExpectAlt&, const ExpectAlt&) = default;
 };
 

@@ -54,7 +54,7 @@ bool is_identifier(std::string_view s) {
 bool is_reserved(std::string_view s) {
   static constexpr std::string_view kReserved[] = {
       "open",  "close", "ioctl", "pread", "pwrite", "fsync",     "truncate",
-      "sysfs", "file",  "dir",   "null",  "fault",  "fallocate", "allocated"};
+      "sysfs", "file",  "dir",   "null",  "fault",  "fallocate", "allocated", "uevents"};
   for (auto r : kReserved)
     if (r == s) return true;
   return false;
@@ -272,6 +272,8 @@ class Validator {
         return literal(op.offset, range::kSize, "the new size");
       case OpKind::Allocated:
         return object_ref(op.object, ObjectDecl::Kind::File);
+      case OpKind::Uevents:
+        return;
       case OpKind::Fallocate:
         value(op.subject, range::kI32, "the fd");
         literal(op.offset, range::kI64, "the offset");
@@ -389,6 +391,12 @@ class Validator {
               "a {struct} expectation applies only to LOOP_GET_STATUS and LOOP_GET_STATUS64");
         return fields(StructKind::LoopInfo64, alt.fields, /*expectation=*/true,
                       "a status expectation");
+      case ExpectAlt::Kind::Uevents:
+        if (op.kind != OpKind::Uevents)
+          problem("a list of uevents is the expectation of `uevents` alone");
+        if (alt.uevents.count > kMaxUevents || alt.uevents.lost)
+          problem(fmt::format("at most {} events fit one `uevents` expectation", kMaxUevents));
+        return;
       case ExpectAlt::Kind::Text:
         if (op.kind != OpKind::Sysfs) problem("a \"string\" expectation applies only to sysfs");
         if (alt.text.size() > static_cast<size_t>(kMaxTextSize - 1))

@@ -149,6 +149,10 @@ class BlockRules {
                 fmt::format("a thread has at most {} statements", kMaxThreadStatements));
       if (st.expect.count != 0)
         problem(at, st.pos, "a statement in a concurrent block takes no `=>` (use allow lines)");
+      // The threads' events interleave as the kernel ran them: one thread's
+      // `uevents` would see the others' in an order no model predicts.
+      if (st.op.kind == OpKind::Uevents)
+        problem(at, st.pos, "`uevents` reads every thread's events: it belongs outside the block");
     }
     if (previous != b.threads.size())
       problem(-1, b.pos, "every thread of the block needs at least one statement");

@@ -221,6 +221,10 @@ TargetError HostTarget::prepare(const Trace& trace, const Env& env) {
   }
   devnull_ = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   locks_ = std::make_unique<host::DeviceLocks>(options_.state_dir);
+  listening_ = std::any_of(trace.stmts.begin(), trace.stmts.end(),
+                           [](const Statement& s) { return s.op.kind == OpKind::Uevents; });
+  config.listen_uevents = listening_;
+  uevents_ = UeventList{};
   executor_ = std::make_unique<host::SyscallExecutor>(std::move(config));
   return {};
 }
@@ -426,6 +430,34 @@ Outcome HostTarget::execute(const Op& op) {
   NoForkDuringStep no_fd_copies_in_children;  // targets/fork_guard.h
   host::EffectiveCapabilityDrop as_caller(kCapSysAdmin, caller_without_cap_sys_admin_);
   if (!as_caller.ok()) return skip("cannot lower CAP_SYS_ADMIN for a cap_sys_admin=0 trace");
+  if (op.kind == OpKind::Uevents) return read_uevents();
+  if (!listening_ || tl_block) return execute_step(op);
+  collect_uevents(devices_);  // what others did to them since is not this step's
+  std::map<uint64_t, Device> owned_during_step = devices_;  // with those it removes
+  Outcome o = execute_step(op);
+  owned_during_step.insert(devices_.begin(), devices_.end());  // and those it made
+  collect_uevents(owned_during_step);
+  return o;
+}
+
+void HostTarget::collect_uevents(const std::map<uint64_t, Device>& owned) {
+  const UeventList got = executor_->read_uevents();
+  if (got.lost) uevents_.lost = 1;
+  for (uint8_t i = 0; i < got.count; ++i)
+    if (owned.count(got.event[i].device)) uevents_.push(got.event[i]);
+}
+
+Outcome HostTarget::read_uevents() {
+  if (!listening_) return skip("uevents: the run did not listen");
+  const std::string why = executor_->uevent_listener_error();
+  if (!why.empty()) return skip("uevents: " + why);
+  collect_uevents(devices_);
+  const Outcome o = Outcome::events(uevents_);
+  uevents_ = UeventList{};
+  return o;
+}
+
+Outcome HostTarget::execute_step(const Op& op) {
   switch (op.kind) {
     case OpKind::Open:
       return open(op);
@@ -443,6 +475,8 @@ Outcome HostTarget::execute(const Op& op) {
       return syscall(op);  // always a sandbox file
     case OpKind::Sysfs:
       return sysfs(op);
+    case OpKind::Uevents:
+      return read_uevents();
   }
   return skip("unknown operation");
 }

@@ -104,6 +104,12 @@ class HostTarget : public Target {
   bool claim_handed_device(uint64_t index, std::string* why);
   bool backing_fd_allowed(const Op& op, uint64_t device, std::string* why);
 
+  Outcome execute_step(const Op& op);
+  // The events of the devices this run owns (before the step, or as `after`
+  // the step: a device it removed is still its own then) join uevents_.
+  void collect_uevents(const std::map<uint64_t, Device>& owned);
+  Outcome read_uevents();  // `uevents`
+
   Outcome open(const Op& op);
   Outcome close(const Op& op);
   Outcome ioctl(const Op& op);
@@ -123,6 +129,10 @@ class HostTarget : public Target {
   bool created_rotational_ = false;
   std::map<int, FdInfo> fds_;           // every fd the trace opened and has not closed
   std::map<uint64_t, Device> devices_;  // devices this run owns
+  // The trace reads uevents: the executor listens, and every step collects the
+  // events of this run's devices (the machine's others are not the trace's).
+  bool listening_ = false;
+  UeventList uevents_;
   // Devices the current block removed: its other threads may still open them by
   // number (the model's legacy autoload makes the device again, and the open
   // records it), so their index lock is kept until the block ends.

@@ -47,6 +47,20 @@ Outcome get_value(int fd, unsigned long request, bool null_pointer) {
 
 SyscallExecutor::SyscallExecutor(SyscallExecutorConfig config) : config_(std::move(config)) {
   buffer_.reserve(IoBuffer::kAlignment);
+  if (config_.listen_uevents) uevents_ = std::make_unique<UeventListener>();
+}
+
+UeventList SyscallExecutor::read_uevents() {
+  if (!uevents_) {
+    UeventList none;
+    none.lost = 1;  // nothing was listened to: nothing can be claimed
+    return none;
+  }
+  return uevents_->read_all();
+}
+
+std::string SyscallExecutor::uevent_listener_error() const {
+  return uevents_ ? uevents_->error() : std::string();
 }
 
 SyscallExecutor::~SyscallExecutor() = default;
@@ -91,6 +105,9 @@ Outcome SyscallExecutor::execute(const Op& op) {
                       static_cast<off_t>(op.offset.lit), static_cast<off_t>(op.length)));
     case OpKind::Allocated:
       return file_allocated_bytes(object_path(op.object));
+    case OpKind::Uevents:
+      if (!uevents_ || !uevents_->error().empty()) return Outcome::skipped();
+      return Outcome::events(uevents_->read_all());
   }
   return Outcome::error(EINVAL);
 }
@@ -223,8 +240,8 @@ Outcome SyscallExecutor::truncate(const Op& op) {
 
 Outcome SyscallExecutor::sysfs(const Op& op) {
   if (op.subject.lit > kMaxLoopIndex) return Outcome::error(ENOENT);
-  std::string path = op.part ? partition_sysfs_path(op.subject.lit, op.part)
-                             : loop_sysfs_path(op.subject.lit);
+  std::string path =
+      op.part ? partition_sysfs_path(op.subject.lit, op.part) : loop_sysfs_path(op.subject.lit);
   path += '/';
   path += sysattr_path(op.attr);
   std::string text;

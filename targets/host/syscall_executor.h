@@ -9,11 +9,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "targets/host/loop_sys.h"
+#include "targets/host/uevent_listener.h"
 #include "targets/io_buffer.h"
 #include "trace/trace.h"
 
@@ -29,6 +31,9 @@ struct SyscallExecutorConfig {
   std::string node_dir;
   // Whether opening a loop device that does not exist autoloads it (loop_sys.h).
   MissingDevice missing_device = MissingDevice::Fail;
+  // Listen to uevents from construction on (`uevents`); the executors of a
+  // concurrent block's threads do not.
+  bool listen_uevents = false;
 };
 
 class SyscallExecutor {
@@ -54,6 +59,12 @@ class SyscallExecutor {
 
   const SyscallExecutorConfig& config() const { return config_; }
 
+  // The loop uevents received since the last read (all loop devices'; a caller
+  // that shares the machine filters them). Without a listener: empty, lost.
+  UeventList read_uevents();
+  // Why there is no listener ("" when there is one, or none was asked for).
+  std::string uevent_listener_error() const;
+
  private:
   Outcome open(const Op& op);
   Outcome ioctl(const Op& op);
@@ -63,6 +74,7 @@ class SyscallExecutor {
   Outcome sysfs(const Op& op);
 
   SyscallExecutorConfig config_;
+  std::unique_ptr<UeventListener> uevents_;
   IoBuffer buffer_;
   size_t last_read_len_ = 0;
 };

@@ -292,6 +292,8 @@ Outcome InprocTarget::execute(const Op& op) {
                                           static_cast<int64_t>(op.length)));
     case OpKind::Allocated:
       return file_allocated_bytes(object_path(op.object));  // the host filesystem's answer
+    case OpKind::Uevents:
+      return Outcome::events(kernel_->read_uevents());
   }
   return Outcome::error(EINVAL);
 }

@@ -262,7 +262,7 @@ void write_op(Writer& w, const Op& op) {
 }
 
 bool read_op(Reader& r, Op& op) {
-  op.kind = r.enumeration(OpKind::Allocated);
+  op.kind = r.enumeration(OpKind::Uevents);
   op.node = r.enumeration(Node::Dir);
   op.object = r.u8();
   op.access = r.enumeration(Access::Rw);
@@ -292,8 +292,39 @@ bool read_op(Reader& r, Op& op) {
          (op.falloc_mode & ~kFallocFlagsAll) == 0 && op.part <= kMaxPartitions;
 }
 
+// u8 count, u8 lost, then per event: u8 action, u8 detail, u8 part, var device.
+void write_uevents(Writer& w, const UeventList& list) {
+  w.u8(list.count);
+  w.u8(list.lost);
+  for (uint8_t i = 0; i < list.count && i < kMaxUevents; ++i) {
+    const Uevent& e = list.event[i];
+    w.u8(static_cast<uint8_t>(e.action));
+    w.u8(static_cast<uint8_t>(e.detail));
+    w.u8(e.part);
+    w.var(e.device);
+  }
+}
+
+bool read_uevents(Reader& r, UeventList& list) {
+  list = UeventList{};
+  const uint8_t count = r.u8();
+  list.lost = r.u8();
+  if (count > kMaxUevents || list.lost > 1) return false;
+  for (uint8_t i = 0; i < count; ++i) {
+    Uevent e;
+    e.action = r.enumeration(UeventAction::Change);
+    e.detail = r.enumeration(UeventDetail::MediaChange);
+    e.part = r.u8();
+    const uint64_t device = r.var();
+    if (device > UINT32_MAX) return false;
+    e.device = static_cast<uint32_t>(device);
+    list.push(e);
+  }
+  return r.ok();
+}
+
 // Only what the outcome's kind carries: a status for Status, a digest for Data,
-// a text for Text (the comparison looks at nothing else).
+// a text for Text, the events for Uevents (the comparison looks at nothing else).
 void write_outcome(Writer& w, const Outcome& o) {
   w.u8(static_cast<uint8_t>(o.kind));
   w.u8(static_cast<uint8_t>(o.role));
@@ -307,6 +338,7 @@ void write_outcome(Writer& w, const Outcome& o) {
   }
   if (o.kind == Outcome::Kind::Data) w.u64(o.digest);
   if (o.kind == Outcome::Kind::Text) w.str(o.text_view());
+  if (o.kind == Outcome::Kind::Uevents) write_uevents(w, o.uevents);
 }
 
 bool read_outcome(Reader& r, Outcome& o) {
@@ -322,6 +354,7 @@ bool read_outcome(Reader& r, Outcome& o) {
     s.name = read_name(r);
   }
   if (o.kind == Outcome::Kind::Data) o.digest = r.u64();
+  if (o.kind == Outcome::Kind::Uevents && !read_uevents(r, o.uevents)) return false;
   std::string text = o.kind == Outcome::Kind::Text ? r.str() : std::string();
   if (text.size() >= static_cast<size_t>(kMaxTextSize) || s.name.len > kNameSize) return false;
   o.set_text(text);

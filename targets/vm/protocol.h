@@ -39,8 +39,9 @@ namespace loopcheck::vm {
 // 3: BLKSECDISCARD, fallocate; 4: fault, cgroup; 5: concurrent blocks (a program
 // statement's thread, each outcome's call interval); 6: a block thread's kind
 // (process threads); 7: partitions (an object's MBR table, an op's partition
-// number, BLKRRPART, the start and partition sysfs attributes).
-inline constexpr uint32_t kProtocolVersion = 7;
+// number, BLKRRPART, the start and partition sysfs attributes); 8: `uevents`
+// (the op, and an outcome carrying the events).
+inline constexpr uint32_t kProtocolVersion = 8;
 inline constexpr uint32_t kMaxFramePayload = 64 * 1024;  // far above any Op, Outcome or message
 inline constexpr size_t kFrameHeaderSize = 5;
 inline constexpr size_t kMaxMessageSize = 4096;  // error texts are cut here

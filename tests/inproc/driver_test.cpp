@@ -16,6 +16,7 @@
 
 #include "inproc/kernel.h"
 #include "inproc/uapi.h"
+#include "trace/partition_table.h"
 
 namespace loopcheck::inproc {
 namespace {
@@ -637,7 +638,7 @@ TEST(InprocData, PartialWriteReadsAndWritesBackOnlyItsBuffers) {
   EXPECT_EQ(read_misses(), before);  // one whole buffer: nothing read
   std::vector<uint8_t> b = bytes(100, 9);
   EXPECT_EQ(d.kernel.pwrite(dev, b.data(), b.size(), 1000), 100);
-  EXPECT_EQ(read_misses(), before + 2);  // the buffers at 512 and 1024
+  EXPECT_EQ(read_misses(), before + 2);                            // the buffers at 512 and 1024
   Sandbox::raw_write(img, 2048, std::vector<uint8_t>(512, 0x77));  // behind the driver
   EXPECT_EQ(d.kernel.fsync(dev), 0);
   EXPECT_EQ(Sandbox::raw(img, 0, 512), a);
@@ -822,6 +823,69 @@ TEST(InprocSysfs, ValuesWhileBound) {
   d.kernel.close(f);
   d.kernel.close(dev);  // autoclear
   EXPECT_EQ(d.sysfs(0, "queue/logical_block_size"), "512");
+}
+
+// ---- uevents -----------------------------------------------------------------------------
+
+std::string uevents(Driver& d) {
+  return format_uevents(d.kernel.read_uevents());
+}
+
+int configure(Driver& d, int dev, int file, uint32_t flags, uint32_t block_size = 0) {
+  loop_config cfg{};
+  cfg.fd = static_cast<uint32_t>(file);
+  cfg.block_size = block_size;
+  cfg.info.lo_flags = flags;
+  return static_cast<int>(d.kernel.ioctl(dev, LOOP_CONFIGURE, ptr(&cfg)));
+}
+
+TEST(InprocUevents, ADeviceLifeAndItsPartitionScans) {
+  Sandbox sb;
+  const std::string img = sb.file("img", 8 << 20);
+  PartitionTable table;
+  table.entry[table.count++] = PartitionEntry{2048, 4096};
+  table.entry[table.count++] = PartitionEntry{0, 0};
+  table.entry[table.count++] = PartitionEntry{8192, 2048};
+  const auto sector = mbr_sector(table);
+  Sandbox::raw_write(img, 0, {sector.begin(), sector.end()});
+  Driver d("linux-6.18", DriverConfig{});
+  EXPECT_EQ(uevents(d), "") << "the precreated devices' adds came before the listener";
+  const int ctl = d.kernel.open_loop_control(O_RDWR);
+  EXPECT_EQ(d.kernel.ioctl(ctl, LOOP_CTL_ADD, 20), 20);
+  EXPECT_EQ(uevents(d), "add loop20");
+  const int dev = d.kernel.open_loop(20, O_RDWR);
+  const int f = d.kernel.open_host(img, O_RDWR, "img");
+  EXPECT_EQ(configure(d, dev, f, LO_FLAGS_PARTSCAN), 0);
+  EXPECT_EQ(uevents(d), "change loop20, change loop20, add loop20p1, add loop20p3");
+  EXPECT_EQ(d.kernel.ioctl(dev, BLKRRPART, 0), 0);
+  EXPECT_EQ(uevents(d),
+            "remove loop20p1, remove loop20p3, change loop20, add loop20p1, add loop20p3");
+  EXPECT_EQ(d.kernel.ioctl(dev, LOOP_SET_CAPACITY, 0), 0);
+  EXPECT_EQ(uevents(d), "change loop20");
+  EXPECT_EQ(d.kernel.ioctl(dev, LOOP_CLR_FD, 0), 0);
+  EXPECT_EQ(d.kernel.close(dev), 0);
+  EXPECT_EQ(uevents(d), "change loop20, change loop20 media, remove loop20p1, remove loop20p3");
+  EXPECT_EQ(d.kernel.ioctl(ctl, LOOP_CTL_REMOVE, 20), 0);
+  EXPECT_EQ(uevents(d), "remove loop20");
+  EXPECT_EQ(d.kernel.close(f), 0);
+}
+
+TEST(InprocUevents, AFailedConfigureSilencesTheDeviceOn611Only) {
+  Sandbox sb;
+  const std::string img = sb.file("img", 1 << 20);
+  for (const char* profile : {"linux-6.18", "linux-6.1"}) {
+    Driver d(profile, DriverConfig{});
+    const int ctl = d.kernel.open_loop_control(O_RDWR);
+    EXPECT_EQ(d.kernel.ioctl(ctl, LOOP_CTL_ADD, 20), 20);
+    const int dev = d.kernel.open_loop(20, O_RDWR);
+    const int f = d.kernel.open_host(img, O_RDWR, "img");
+    EXPECT_EQ(configure(d, dev, f, 0, 3000), -EINVAL);
+    EXPECT_EQ(d.kernel.close(dev), 0);
+    EXPECT_EQ(d.kernel.ioctl(ctl, LOOP_CTL_REMOVE, 20), 0);
+    EXPECT_EQ(uevents(d),
+              std::string(profile) == "linux-6.1" ? "add loop20, remove loop20" : "add loop20")
+        << profile;
+  }
 }
 
 }  // namespace

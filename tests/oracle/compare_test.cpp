@@ -393,5 +393,46 @@ TEST(ToModelNames, RenamedNumbersGoBackToTheModelsNames) {
   EXPECT_EQ(to_model_names(Outcome::error(EBADF), names).err, EBADF);
 }
 
+UeventList events(std::initializer_list<Uevent> list) {
+  UeventList out;
+  for (const Uevent& e : list) out.push(e);
+  return out;
+}
+
+TEST(CompareOutcomes, UeventsAreComparedInOrderWithDevicesRenamed) {
+  Renaming names;
+  const Uevent model_add{UeventAction::Add, UeventDetail::None, 0, 0, 8};
+  const Uevent target_add{UeventAction::Add, UeventDetail::None, 0, 0, 4711};
+  EXPECT_TRUE(
+      cmp(Outcome::events(events({model_add})), Outcome::events(events({target_add})), names)
+          .equal);
+  EXPECT_EQ(names.to_model(RenameKind::DevIndex, 4711), 8u);
+  Uevent model_part{UeventAction::Remove, UeventDetail::None, 1, 0, 8};
+  Uevent target_part{UeventAction::Remove, UeventDetail::None, 1, 0, 4711};
+  EXPECT_TRUE(cmp(Outcome::events(events({model_part, model_add})),
+                  Outcome::events(events({target_part, target_add})), names)
+                  .equal);
+  const Comparison order = cmp(Outcome::events(events({model_part, model_add})),
+                               Outcome::events(events({target_add, target_part})), names);
+  EXPECT_FALSE(order.equal);
+  EXPECT_EQ(order.why, "model \"remove loop8p1, add loop8\", target \"add loop8, remove loop8p1\"");
+  const Uevent other{UeventAction::Add, UeventDetail::None, 0, 0, 4712};
+  EXPECT_FALSE(
+      cmp(Outcome::events(events({model_add})), Outcome::events(events({other})), names).equal)
+      << "loop8 is loop4711 for the rest of the run";
+  EXPECT_FALSE(
+      cmp(Outcome::events(events({})), Outcome::events(events({target_add})), names).equal);
+}
+
+TEST(CompareOutcomes, UeventsALossyListenerCannotCheckAreUnchecked) {
+  Renaming names;
+  UeventList lost = events({});
+  lost.lost = 1;
+  const Comparison c = cmp(Outcome::events(events({})), Outcome::events(lost), names);
+  EXPECT_TRUE(c.equal);
+  EXPECT_EQ(c.match, Match::UncheckedData);
+  EXPECT_EQ(c.rule, EnvelopeRule::UeventsLostByTarget);
+}
+
 }  // namespace
 }  // namespace loopcheck

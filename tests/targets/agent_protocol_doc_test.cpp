@@ -100,18 +100,19 @@ TEST(AgentProtocolDoc, ConstantsAreTheProtocols) {
 }
 
 // A new enumerator fails to compile here first: then add it to the document.
-static_assert(static_cast<int>(OpKind::Allocated) == 9);
+static_assert(static_cast<int>(OpKind::Uevents) == 10);
 static_assert(static_cast<int>(Node::Dir) == 3);
 static_assert(static_cast<int>(Access::Rw) == 2);
 static_assert(static_cast<int>(ArgKind::Fault) == 5);
-static_assert(static_cast<int>(Outcome::Kind::Skipped) == 5);
+static_assert(static_cast<int>(Outcome::Kind::Skipped) == 6);
 static_assert(static_cast<int>(ValueRole::DevIndex) == 2);
 static_assert(static_cast<int>(ObjectDecl::Kind::Dir) == 1);
 
 TEST(AgentProtocolDoc, EnumTablesAreTheEnums) {
   const std::string doc = doc_text();
-  EXPECT_EQ(table(doc, "OpKind"), numbered({"open", "close", "ioctl", "pread", "pwrite", "fsync",
-                                            "truncate", "sysfs", "fallocate", "allocated"}));
+  EXPECT_EQ(table(doc, "OpKind"),
+            numbered({"open", "close", "ioctl", "pread", "pwrite", "fsync", "truncate", "sysfs",
+                      "fallocate", "allocated", "uevents"}));
   EXPECT_EQ(table(doc, "Node"), numbered({"loop-control", "loop", "file", "dir"}));
   EXPECT_EQ(table(doc, "Access"), from_code<Access>(3, access_name));
   EXPECT_EQ(table(doc, "ArgKind"),
@@ -119,7 +120,7 @@ TEST(AgentProtocolDoc, EnumTablesAreTheEnums) {
   EXPECT_EQ(table(doc, "Field"), from_code<Field>(kFieldCount, field_name));
   EXPECT_EQ(table(doc, "SysAttr"), from_code<SysAttr>(kSysAttrCount, sysattr_path));
   EXPECT_EQ(table(doc, "OutcomeKind"),
-            numbered({"value", "error", "status", "data", "text", "skipped"}));
+            numbered({"value", "error", "status", "data", "text", "uevents", "skipped"}));
   EXPECT_EQ(table(doc, "ValueRole"), numbered({"plain", "fd", "dev-index"}));
   EXPECT_EQ(table(doc, "ObjectKind"), numbered({"file", "dir"}));
 }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "trace/names.h"
+#include "trace/ops.h"
 #include "trace/partition_table.h"
 #include "trace/trace.h"
 
@@ -108,10 +109,29 @@ inline DataDesc gen_data(uint64_t count) {
   return d;
 }
 
+// A `uevents` expectation: up to kMaxUevents events; only a whole disk's change
+// carries a detail, only a partition has a number.
+inline UeventList gen_uevents() {
+  UeventList list;
+  const int count = *rc::gen::inRange(0, kMaxUevents + 1);
+  for (int i = 0; i < count; ++i) {
+    Uevent e;
+    e.action = static_cast<UeventAction>(*rc::gen::inRange(0, 3));
+    e.device = *rc::gen::inRange<uint32_t>(0, 1u << 20);
+    e.part = *rc::gen::arbitrary<bool>() ? 0 : *rc::gen::inRange<uint8_t>(1, 255);
+    if (e.action == UeventAction::Change && e.part == 0)
+      e.detail = static_cast<UeventDetail>(*rc::gen::inRange(0, 3));
+    list.push(e);
+  }
+  return list;
+}
+
 inline ExpectAlt gen_alt(GenState& g, const Op& op) {
   std::vector<ExpectAlt::Kind> kinds{ExpectAlt::Kind::Errno};
   if (op.kind == OpKind::Sysfs) {
     kinds.push_back(ExpectAlt::Kind::Text);
+  } else if (op.kind == OpKind::Uevents) {
+    kinds.push_back(ExpectAlt::Kind::Uevents);
   } else {
     kinds.push_back(ExpectAlt::Kind::Value);
   }
@@ -148,6 +168,9 @@ inline ExpectAlt gen_alt(GenState& g, const Op& op) {
       a.text = s;
       break;
     }
+    case ExpectAlt::Kind::Uevents:
+      a.uevents = gen_uevents();
+      break;
   }
   return a;
 }
@@ -216,6 +239,16 @@ inline uint8_t gen_part(bool needed) {
   return static_cast<uint8_t>(*rc::gen::inRange(1, kMaxPartitions + 1));
 }
 
+inline Op gen_io(Value fd) {
+  Op op;
+  op.kind = *rc::gen::arbitrary<bool>() ? OpKind::Pread : OpKind::Pwrite;
+  op.subject = fd;
+  op.offset = gen_signed(INT64_MIN, INT64_MAX);
+  op.length = *rc::gen::inRange<uint64_t>(0, kMaxIoLength + 1);
+  if (op.kind == OpKind::Pwrite) op.seed = *rc::gen::arbitrary<uint32_t>();
+  return op;
+}
+
 inline Op gen_op(GenState& g) {
   auto fd = [&] { return gen_value(g, true, true, INT32_MIN, INT32_MAX, 0); };
   auto index = [&] { return gen_value(g, true, false, 0, 0, INT32_MAX); };
@@ -224,7 +257,7 @@ inline Op gen_op(GenState& g) {
     (g.t.objects[i].kind == ObjectDecl::Kind::File ? files : dirs).push_back(static_cast<int>(i));
   for (;;) {
     Op op;
-    switch (*rc::gen::inRange(0, 12)) {
+    switch (*rc::gen::inRange(0, 13)) {
       case 0:
       case 1: {
         op.kind = OpKind::Open;
@@ -252,12 +285,9 @@ inline Op gen_op(GenState& g) {
         return gen_ioctl(g, fd());
       case 6:
       case 7:
-        op.kind = *rc::gen::arbitrary<bool>() ? OpKind::Pread : OpKind::Pwrite;
-        op.subject = fd();
-        op.offset = gen_signed(INT64_MIN, INT64_MAX);
-        op.length = *rc::gen::inRange<uint64_t>(0, kMaxIoLength + 1);
-        if (op.kind == OpKind::Pwrite) op.seed = *rc::gen::arbitrary<uint32_t>();
-        return op;
+        return gen_io(fd());
+      case 12:
+        return op_uevents();
       case 11:
         if (files.empty()) continue;
         op.kind = OpKind::Allocated;
@@ -353,7 +383,9 @@ inline void gen_block(GenState& g) {
     const int n = *rc::gen::inRange(1, 5);
     for (int i = 0; i < n; ++i) {
       Statement s;
-      s.op = gen_op(g);
+      do {
+        s.op = gen_op(g);
+      } while (s.op.kind == OpKind::Uevents);  // never inside a block (validate_block.cpp)
       s.thread = static_cast<uint8_t>(k + 1);
       t.stmts.push_back(s);
     }
