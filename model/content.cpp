@@ -203,7 +203,7 @@ void snapshot_object(const Object& obj, uint64_t start, uint64_t end, uint64_t s
     background(pos, std::max(pos, x.start));
     const uint64_t from = std::max(pos, x.start), to = std::min(end, x.end);
     if (unknown_bytes(x)) into.unknown = 1;  // a held list names no such run
-    Extent moved = x;  // a pattern run, or a fill run (BLKDISCARD's zeros)
+    Extent moved = x;                        // a pattern run, or a fill run (BLKDISCARD's zeros)
     moved.start = from - shift;
     moved.end = to - shift;
     moved.origin = x.origin - shift;

@@ -75,6 +75,25 @@ Outcome Machine::discard_truncating_first(const Desc& fd, Device& dev, const Op&
   return fallocate_request(dev, r.start, end, BackingZeroing::Punch);
 }
 
+// A device never bound in the trace whose limits an earlier bind may have set:
+// EOPNOTSUPP if none did, else what the checks after that one give. It has no
+// capacity, so those never reach a request (asserted: a bind sets the limits).
+Outcome Machine::discard_with_unknown_limits(const Desc& fd, Device& dev, const Op& op) {
+  assert(!has_backing(dev.state));
+  dev.discard_max_sectors = kFileDiscardMaxSectors;
+  Outcome o = p.discard_range_validated_first ? discard_validated_first(fd, dev, op)
+                                              : discard_truncating_first(fd, dev, op);
+  dev.discard_max_sectors = kDiscardLimitsUnknown;
+  assert(o.kind == Outcome::Kind::Error);
+  // The errors blkdev_common_ioctl finds before the limit: 6.12+ the copy, 6.1 the mode.
+  const int before = p.discard_range_validated_first ? EFAULT : EBADF;
+  if (o.err != before && o.err != EOPNOTSUPP) {
+    o.also_err = EOPNOTSUPP;
+    o.err_rule = EnvelopeRule::DiscardLimitsUnknown;
+  }
+  return o;
+}
+
 // The same on every profile: blk_ioctl_zeroout checks 512-byte alignment and the
 // end (end = start + len - 1, so a zero length fails), truncates the cache, and
 // blkdev_issue_zeroout then checks the logical block size and EPERM (6.1.0-56,

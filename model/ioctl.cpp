@@ -637,6 +637,8 @@ Outcome Machine::block_ioctl(Desc& fd, const Op& op) {
       drop_cache(*dev);
       return Outcome::ok(0);
     case Req::BlkDiscard:
+      if (dev->discard_max_sectors == kDiscardLimitsUnknown)
+        return discard_with_unknown_limits(fd, *dev, op);
       return p.discard_range_validated_first ? discard_validated_first(fd, *dev, op)
                                              : discard_truncating_first(fd, *dev, op);
     case Req::BlkZeroout:

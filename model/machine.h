@@ -395,6 +395,7 @@ struct Machine {
   // BLKDISCARD, BLKZEROOUT and BLKSECDISCARD (model/discard.cpp).
   Outcome discard_validated_first(const Desc& fd, Device& dev, const Op& op);
   Outcome discard_truncating_first(const Desc& fd, Device& dev, const Op& op);
+  Outcome discard_with_unknown_limits(const Desc& fd, Device& dev, const Op& op);
   Outcome zeroout(const Desc& fd, Device& dev, const Op& op);
   static Outcome secure_erase(const Desc& fd);
   // What a discard or write-zeroes request makes of the backing file's blocks:

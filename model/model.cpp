@@ -20,6 +20,10 @@ State initial_state(const Profile& profile, const Env& env, std::span<const Obje
     s.devices[i].exists = 1;
     s.devices[i].index = i;
     s.devices[i].write_cache = kWriteCacheUnknown;  // its history is not the trace's
+    // So are its discard limits: the host hands out loop0..7 as earlier runs left
+    // them (gen --seed 11: discard_max_bytes 4294966784 on a never-bound device).
+    s.devices[i].discard_granularity = kDiscardLimitsUnknown;
+    s.devices[i].discard_max_sectors = kDiscardLimitsUnknown;
     // As module init made it: targets hand out pre-created devices so (the host
     // target resets queue/rotational and read_ahead_kb, docs/host.md).
     s.devices[i].rotational = profile.created_rotational ? 1 : 0;

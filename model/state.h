@@ -161,7 +161,9 @@ struct Device {
   // direct-I/O size as it was at the bind (loop_assign_backing_file); later
   // changes of a lower device's block size do not reach it. 0 while unbound.
   uint32_t min_dio_bytes = 0;
-  // queue/discard_granularity and the discard (= write-zeroes) limit in sectors,
+  // queue/discard_granularity and the discard (= write-zeroes) limit in sectors
+  // (both kDiscardLimitsUnknown on a device that existed before the trace: an
+  // earlier bind's stay after its detach; a bind in the trace sets them),
   // set by the bind (loop_config_discard) and kept after the detach: 0 until then.
   uint32_t discard_granularity = 0;
   uint32_t discard_max_sectors = 0;
@@ -243,6 +245,7 @@ struct Desc {
 };
 
 inline constexpr uint8_t kWriteCacheUnknown = 2;
+inline constexpr uint32_t kDiscardLimitsUnknown = UINT32_MAX;
 
 struct State {
   // Devices sorted by index; slots [device_count, kMaxDevices) are all-zero.

@@ -23,6 +23,21 @@ Outcome number_text(uint64_t v) {
   return text_outcome(buf);
 }
 
+// queue/discard_granularity, discard_max_bytes and write_zeroes_max_bytes; of a
+// device whose limits an earlier bind (before the trace) may have set: not
+// predicted.
+Outcome discard_limit_text(const Device& dev, SysAttr attr) {
+  if (dev.discard_max_sectors == kDiscardLimitsUnknown) {
+    Outcome o = number_text(0);
+    o.any = true;
+    o.data_known = false;
+    o.data_rule = EnvelopeRule::DiscardLimitsUnknown;
+    return o;
+  }
+  if (attr == SysAttr::QueueDiscardGranularity) return number_text(dev.discard_granularity);
+  return number_text(uint64_t{dev.discard_max_sectors} << 9);
+}
+
 Outcome Machine::sysfs(const Op& op) {
   if (op.subject.lit > 0xffffffffu) return Outcome::error(ENOENT);
   Device* dev = device(static_cast<uint32_t>(op.subject.lit));
@@ -43,10 +58,9 @@ Outcome Machine::sysfs(const Op& op) {
     case SysAttr::QueueRotational:
       return flag(dev->rotational);
     case SysAttr::QueueDiscardGranularity:
-      return number_text(dev->discard_granularity);
     case SysAttr::QueueDiscardMaxBytes:
     case SysAttr::QueueWriteZeroesMaxBytes:
-      return number_text(uint64_t{dev->discard_max_sectors} << 9);
+      return discard_limit_text(*dev, op.attr);
     default:
       break;
   }

@@ -37,6 +37,7 @@ constexpr std::array<std::string_view, kEnvelopeRuleCount> kRuleNames = {
     "partition_fd",
     "uevents_not_followed",
     "uevents_lost_by_target",
+    "discard_limits_unknown",
 };
 
 }  // namespace

@@ -79,8 +79,11 @@ enum class EnvelopeRule : uint8_t {
   UeventsNotFollowed,
   // The target's listener lost events (ENOBUFS): its sequence is not whole.
   UeventsLostByTarget,
+  // A device that existed before the trace and was not bound in it: its discard
+  // limits are those its earlier binds left (a detach keeps them).
+  DiscardLimitsUnknown,
 };
-inline constexpr int kEnvelopeRuleCount = static_cast<int>(EnvelopeRule::UeventsLostByTarget) + 1;
+inline constexpr int kEnvelopeRuleCount = static_cast<int>(EnvelopeRule::DiscardLimitsUnknown) + 1;
 
 // The stable snake_case name ("rundown_readahead"); "none" for None.
 std::string_view envelope_rule_name(EnvelopeRule rule);

@@ -86,6 +86,22 @@ TEST(VmProtocol, OutcomeRoundTripsEveryObservableField) {
   ASSERT_TRUE(text_back.has_value());
   EXPECT_EQ(text_back->text_view(), "img (deleted)");
 
+  // `uevents` its events, in order, with their detail and partition, and the
+  // listener's loss.
+  UeventList events;
+  events.push({UeventAction::Change, UeventDetail::Resize, 0, 0, 7});
+  events.push({UeventAction::Remove, UeventDetail::None, 3, 0, 1048575});
+  events.lost = 1;
+  std::optional<Outcome> events_back =
+      decode_outcome(payload_of(encode_outcome(Outcome::events(events))));
+  ASSERT_TRUE(events_back.has_value());
+  EXPECT_EQ(events_back->kind, Outcome::Kind::Uevents);
+  EXPECT_EQ(events_back->uevents, events);
+  const std::vector<uint8_t> frame = encode_outcome(Outcome::events(events));
+  std::vector<uint8_t> too_many(frame.begin() + kFrameHeaderSize, frame.end());
+  too_many[4] = kMaxUevents + 1;  // kind, role, err 0, value 0, then the count
+  EXPECT_FALSE(decode_outcome(too_many).has_value());
+
   Outcome err = Outcome::error(EBUSY);
   std::optional<Outcome> err_back = decode_outcome(payload_of(encode_outcome(err)));
   ASSERT_TRUE(err_back.has_value());
@@ -128,7 +144,7 @@ TEST(VmProtocol, MalformedPayloadsAreRejected) {
   EXPECT_FALSE(decode_op(longer).has_value());
   // An OpKind past the last one.
   std::vector<uint8_t> bad_kind = payload;
-  bad_kind[0] = static_cast<uint8_t>(OpKind::Allocated) + 1;
+  bad_kind[0] = static_cast<uint8_t>(OpKind::Uevents) + 1;
   EXPECT_FALSE(decode_op(bad_kind).has_value());
   // An object name that would escape the sandbox directory.
   StartRequest start;
