@@ -348,25 +348,24 @@ Outcome Machine::change_fd(Desc&, Device& dev, const Op& op) {
   return o;
 }
 
-Outcome Machine::switch_backing(Device& dev, Desc& backing) {
-  Desc* file = &backing;
+Outcome Machine::switch_backing(Device& dev, Desc& file) {
   if (dev.state != DevState::Bound) return Outcome::error(ENXIO);
   if (!(dev.flags & kLoReadOnly)) return Outcome::error(EINVAL);
-  if (int e = validate_backing(dev, *file)) return Outcome::error(e);
+  if (int e = validate_backing(dev, file)) return Outcome::error(e);
   // get_loop_size() of the new file against that of the old one, both computed now.
   const uint64_t old_cap = capacity_for(backing_size(dev), dev.offset, dev.sizelimit);
-  const uint64_t new_bytes = file->kind == DescKind::File
-                                 ? s.objects[file->object].size
-                                 : arith::device_bytes(device(file->device)->capacity);
+  const uint64_t new_bytes = file.kind == DescKind::File
+                                 ? s.objects[file.object].size
+                                 : arith::device_bytes(device(file.device)->capacity);
   if (capacity_for(new_bytes, dev.offset, dev.sizelimit) != old_cap) return Outcome::error(EINVAL);
-  if (p.bind_fsyncs_backing) fsync_backing_file(*file);
+  if (p.bind_fsyncs_backing) fsync_backing_file(file);
 
   const int old = dev.backing_desc;
-  dev.backing_desc = static_cast<uint8_t>(desc_index(*file));
-  ++file->holders;
-  const bool request = dev.dio || (file->open_flags & kOpenDirect);
-  if (p.dio_rule == DioRule::MinDioAlign) dev.min_dio_bytes = min_dio_align(*file);
-  dev.dio = request && dio_possible(dev, *file, dev.block_size, dev.offset);
+  dev.backing_desc = static_cast<uint8_t>(desc_index(file));
+  ++file.holders;
+  const bool request = dev.dio || (file.open_flags & kOpenDirect);
+  if (p.dio_rule == DioRule::MinDioAlign) dev.min_dio_bytes = min_dio_align(file);
+  dev.dio = request && dio_possible(dev, file, dev.block_size, dev.offset);
   // disk_force_media_change → invalidate_bdev: clean pages go (a read-only device
   // has no dirty ones).
   if (dev.dirty.count == 0) drop_cache(dev);
