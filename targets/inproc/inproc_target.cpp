@@ -190,7 +190,7 @@ TargetError InprocTarget::start(const Trace& trace, std::string_view profile_nam
   }
   for (const ObjectDecl& obj : trace.objects) {
     object_names_.push_back(obj.name);
-    kept_.push_back(Kept{obj.name, obj.kind, obj.size, obj.fill});
+    kept_.push_back(Kept{obj.name, obj.kind, obj.size, obj.fill, obj.mbr.count != 0});
     std::string path = sandbox_ + "/" + obj.name;
     if (obj.kind == ObjectDecl::Kind::Dir) {
       struct stat st;
@@ -205,7 +205,8 @@ TargetError InprocTarget::start(const Trace& trace, std::string_view profile_nam
     const bool same_declaration = std::any_of(previous.begin(), previous.end(),
                                               [&](const Kept& k) {
                                                 return k.name == obj.name && k.kind == obj.kind &&
-                                                       k.size == obj.size && k.fill == obj.fill;
+                                                       k.size == obj.size && k.fill == obj.fill &&
+                                                       !k.table;  // its table would stay
                                               }) &&
                                   obj.mbr.count == 0;  // a table file is written afresh
     const FileChanges& changes = *write_log_.changes_for(path);

@@ -57,6 +57,9 @@ class InprocTarget final : public Target {
     ObjectDecl::Kind kind;
     uint64_t size;  // as declared, and as start() left it
     uint8_t fill;
+    // start() wrote a partition table over its first sector, which the write log
+    // (the trace's changes) does not show: the next trace's file is written afresh.
+    bool table;
   };
   void remove_object(const Kept& k);
   bool reset_file(const std::string& path, uint64_t size, uint8_t fill);
