@@ -47,16 +47,9 @@ std::optional<Uevent> parse_one(std::string_view text) {
   Uevent e;
   const size_t sp = text.find(' ');
   if (sp == std::string_view::npos) return std::nullopt;
-  const std::string_view action = text.substr(0, sp);
-  if (action == "add") {
-    e.action = UeventAction::Add;
-  } else if (action == "remove") {
-    e.action = UeventAction::Remove;
-  } else if (action == "change") {
-    e.action = UeventAction::Change;
-  } else {
-    return std::nullopt;
-  }
+  const auto action = uevent_action_from_name(text.substr(0, sp));
+  if (!action) return std::nullopt;
+  e.action = *action;
   std::string_view rest = text.substr(sp + 1);
   const size_t sp2 = rest.find(' ');
   const auto name = parse_loop_devname(rest.substr(0, sp2));
@@ -125,6 +118,12 @@ std::optional<UeventList> parse_uevents(std::string_view text, std::string* erro
     if (end == std::string_view::npos) return list;
     at = end + kSeparator.size();
   }
+}
+
+std::optional<UeventAction> uevent_action_from_name(std::string_view name) {
+  for (UeventAction a : {UeventAction::Add, UeventAction::Remove, UeventAction::Change})
+    if (action_name(a) == name) return a;
+  return std::nullopt;
 }
 
 std::optional<LoopDevName> parse_loop_devname(std::string_view name) {

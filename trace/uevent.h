@@ -57,6 +57,9 @@ std::string format_uevent(const Uevent& e);
 // the text is not a list of events.
 std::optional<UeventList> parse_uevents(std::string_view text, std::string* error);
 
+// "add", "remove", "change" (the kernel's ACTION= and the text form alike).
+std::optional<UeventAction> uevent_action_from_name(std::string_view name);
+
 // "loop12" -> 12, "loop12p3" -> {12, 3}: a DEVNAME of a loop device or partition.
 struct LoopDevName {
   uint32_t device = 0;

@@ -47,19 +47,12 @@ std::optional<Uevent> parse_loop_uevent(std::span<const char> message) {
   const Keys k = keys_of(message);
   if (k.subsystem != "block" || k.synthetic) return std::nullopt;
   const auto name = parse_loop_devname(k.devname);
-  if (!name) return std::nullopt;
+  const auto action = uevent_action_from_name(k.action);
+  if (!name || !action) return std::nullopt;  // not a loop device; bind, move...
   Uevent e;
+  e.action = *action;
   e.device = name->device;
   e.part = name->part;
-  if (k.action == "add") {
-    e.action = UeventAction::Add;
-  } else if (k.action == "remove") {
-    e.action = UeventAction::Remove;
-  } else if (k.action == "change") {
-    e.action = UeventAction::Change;
-  } else {
-    return std::nullopt;
-  }
   if (k.resize) e.detail = UeventDetail::Resize;
   if (k.media_change) e.detail = UeventDetail::MediaChange;
   return e;
